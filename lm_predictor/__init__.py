@@ -1,0 +1,17 @@
+"""lmpredict: closed-form cost prediction for PyTorch / Hugging Face language models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+
+def predict(config: Any, **workload: Any) -> Any:
+    """Predict the cost of one forward step; see lm_predictor.evaluate.predict."""
+    from lm_predictor.evaluate.predict import predict as _predict
+
+    return _predict(config, **workload)
+
+
+__all__ = ["predict", "__version__"]

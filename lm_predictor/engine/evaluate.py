@@ -1,0 +1,40 @@
+"""Evaluate a rule's metric: the entry point every backend and every caller goes through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lm_predictor import diagnostics as d
+from lm_predictor.diagnostics import LmPredictorError
+from lm_predictor.engine.frame import EvaluationState, Runner, check_bindings, compiled_runner, ensure_recursion_headroom
+from lm_predictor.engine.records import CallRecord
+from lm_predictor.formula.values import Value
+from lm_predictor.rules.library import RuleLibrary
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    value: Value
+    tree: CallRecord | None
+
+
+def evaluate(
+    library: RuleLibrary,
+    rule_name: str,
+    metric: str,
+    bindings: dict[str, Value],
+    *,
+    trace: bool = False,
+    runner: Runner = compiled_runner,
+) -> Evaluation:
+    """Evaluate `metric` of `rule_name` with `bindings`; with `trace`, also the call tree."""
+    rule = library.get(rule_name)
+    if rule is None:
+        raise LmPredictorError(d.make(d.E_UNKNOWN_RULE, None, name=rule_name))
+    bindings = dict(bindings)
+    check_bindings(rule, bindings, None)
+    ensure_recursion_headroom()
+    state = EvaluationState(library, runner, trace)
+    value, children = state.evaluate_rule(rule, metric, bindings, 0, None)
+    tree = CallRecord(rule.short_name, rule.name, metric, bindings, value, list(children or [])) if trace else None
+    return Evaluation(value, tree)

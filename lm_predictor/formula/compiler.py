@@ -1,0 +1,211 @@
+"""AST -> Python closures. No text is ever handed to Python's eval/exec.
+
+Each compiled node is `fn(frame) -> Value`. The frame (see lm_predictor.engine.frame)
+supplies parameter values, `defined()`, rule calls, and, when tracing, the list of call
+records whose multiplicity (`count`) the arithmetic around a call scales: in
+`${n} * {Layer}(...)` the Layer record gets count n.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Callable
+
+from lm_predictor.formula import nodes as n
+from lm_predictor.formula.builtins import call_builtin
+from lm_predictor.formula.faults import EvalFault
+from lm_predictor.formula.parser import parse_formula
+from lm_predictor.formula.values import (
+    ValueError_,
+    arithmetic,
+    compare,
+    logical_not,
+    negate,
+    positive,
+    require_bool,
+)
+
+Compiled = Callable[[Any], Any]
+
+
+def _guard(fn: Compiled, span: n.Span) -> Compiled:
+    """Attach the node's span to value errors raised by `fn`."""
+
+    def guarded(frame: Any) -> Any:
+        try:
+            return fn(frame)
+        except ValueError_ as err:
+            raise EvalFault.from_value_error(err, span, frame.rule_name) from None
+
+    return guarded
+
+
+def _scaled(fn: Compiled, factor_of: Callable[[Any, Any], Any]) -> Compiled:
+    """Wrap a sub-expression so the call records it creates get their count scaled."""
+
+    def run(frame: Any) -> Any:
+        records = frame.records
+        if records is None:
+            return fn(frame)
+        start = len(records)
+        value = fn(frame)
+        factor = factor_of(frame, value)
+        for rec in records[start:]:
+            rec.scale(factor)
+        return value
+
+    return run
+
+
+def _nonlinear(fn: Compiled) -> Compiled:
+    """Calls under `fn` do not add linearly to the result: their count becomes unknown."""
+    return _scaled(fn, lambda frame, value: None)
+
+
+def _compile_number(node: n.Number) -> Compiled:
+    value = node.value
+    return lambda frame: value
+
+
+def _compile_bool(node: n.Bool) -> Compiled:
+    value = node.value
+    return lambda frame: value
+
+
+def _compile_param(node: n.Param) -> Compiled:
+    name, span = node.name, node.span
+    if node.default is None:
+        return lambda frame: frame.lookup(name, span)
+    default = _nonlinear(compile_node(node.default))
+
+    def param_with_default(frame: Any) -> Any:
+        if frame.has_value(name):
+            return frame.lookup(name, span)
+        return default(frame)
+
+    return param_with_default
+
+
+def _compile_defined(node: n.Defined) -> Compiled:
+    name = node.name
+    return lambda frame: frame.is_given(name)
+
+
+def _compile_unary(node: n.Unary) -> Compiled:
+    operand = compile_node(node.operand)
+    if node.op == "not":
+        return _guard(lambda frame: logical_not(operand(frame)), node.span)
+    if node.op == "+":
+        return _guard(lambda frame: positive(operand(frame)), node.span)
+    inner = _guard(lambda frame: negate(operand(frame)), node.span)
+    return _scaled(inner, lambda frame, value: -1)
+
+
+def _compile_binary(node: n.Binary) -> Compiled:
+    op = node.op
+    left, right = compile_node(node.left), compile_node(node.right)
+    if op == "and":
+        def and_(frame: Any) -> Any:
+            return require_bool(right(frame), "and") if require_bool(left(frame), "and") else False
+        return _nonlinear(_guard(and_, node.span))
+    if op == "or":
+        def or_(frame: Any) -> Any:
+            return True if require_bool(left(frame), "or") else require_bool(right(frame), "or")
+        return _nonlinear(_guard(or_, node.span))
+    if op in n.COMPARISON_OPS:
+        return _nonlinear(_guard(lambda frame: compare(op, left(frame), right(frame)), node.span))
+    if op in ("+", "-"):
+        if op == "-":
+            right = _scaled(right, lambda frame, value: -1)
+        return _guard(lambda frame: arithmetic(op, left(frame), right(frame)), node.span)
+    if op in ("*", "/"):
+        return _compile_product(node, left, right)
+    # //, %, **: the result is not linear in a call
+    return _nonlinear(_guard(lambda frame: arithmetic(op, left(frame), right(frame)), node.span))
+
+
+def _compile_product(node: n.Binary, left: Compiled, right: Compiled) -> Compiled:
+    """`a * b` and `a / b`: calls on one side are scaled by the call-free other side."""
+    op, span = node.op, node.span
+    left_calls, right_calls = n.contains_call(node.left), n.contains_call(node.right)
+
+    def plain(frame: Any) -> Any:
+        return arithmetic(op, left(frame), right(frame))
+
+    if not (left_calls or right_calls):
+        return _guard(plain, span)
+    if right_calls and (left_calls or op == "/"):
+        return _nonlinear(_guard(plain, span))
+
+    def product(frame: Any) -> Any:
+        records = frame.records
+        start = len(records) if records is not None else 0
+        a = left(frame)
+        b = right(frame)
+        result = arithmetic(op, a, b)
+        if records is not None:
+            factor = (b if left_calls else a) if op == "*" else arithmetic("/", 1, b)
+            for rec in records[start:]:
+                rec.scale(factor)
+        return result
+
+    return _guard(product, span)
+
+
+def _compile_conditional(node: n.Conditional) -> Compiled:
+    test = _nonlinear(compile_node(node.test))
+    then, otherwise = compile_node(node.then), compile_node(node.otherwise)
+    span = node.test.span
+
+    def conditional(frame: Any) -> Any:
+        try:
+            chosen = require_bool(test(frame), "if")
+        except ValueError_ as err:
+            raise EvalFault.from_value_error(err, span, frame.rule_name) from None
+        return then(frame) if chosen else otherwise(frame)
+
+    return conditional
+
+
+def _compile_function(node: n.Function) -> Compiled:
+    args = tuple(compile_node(a) for a in node.args)
+    name = node.name
+    return _nonlinear(_guard(lambda frame: call_builtin(name, tuple(a(frame) for a in args)), node.span))
+
+
+def _compile_call(node: n.Call) -> Compiled:
+    arg_fns = tuple((a.name, _nonlinear(compile_node(a.value))) for a in node.args)
+
+    def call(frame: Any) -> Any:
+        values = {name: fn(frame) for name, fn in arg_fns}
+        return frame.call(node, values)
+
+    return call
+
+
+_COMPILERS: dict[type, Callable[[Any], Compiled]] = {
+    n.Number: _compile_number,
+    n.Bool: _compile_bool,
+    n.Param: _compile_param,
+    n.Defined: _compile_defined,
+    n.Unary: _compile_unary,
+    n.Binary: _compile_binary,
+    n.Conditional: _compile_conditional,
+    n.Function: _compile_function,
+    n.Call: _compile_call,
+}
+
+
+def compile_node(node: n.Node) -> Compiled:
+    """Compile one AST node (and its subtree) to a closure."""
+    return _COMPILERS[type(node)](node)
+
+
+@lru_cache(maxsize=8192)
+def compile_text(text: str) -> Compiled:
+    """Parse and compile one formula text once per process (the template cache).
+
+    Keyed by text, not by AST: `1` and `1.0` parse to equal-comparing nodes of different type.
+    The text must already have parsed cleanly (callers parse first to get located errors).
+    """
+    return compile_node(parse_formula(text))

@@ -1,0 +1,31 @@
+"""Named resource limits. Every limit has a boundary test in tests/test_limits.py."""
+
+MAX_FORMULA_CHARS = 20_000
+"""Longest formula text accepted (characters)."""
+
+MAX_AST_NODES = 5_000
+"""Most AST nodes one formula may compile to."""
+
+MAX_NESTING_DEPTH = 200
+"""Deepest AST nesting (parentheses, operators, conditionals) in one formula."""
+
+MAX_CALL_DEPTH = 64
+"""Deepest chain of nested rule calls in one evaluation."""
+
+MAX_CALLS = 200_000
+"""Most rule invocations (distinct after memoisation) in one evaluation."""
+
+MAX_INT_BITS = 4_096
+"""Largest integer magnitude, in bits, any intermediate value may have."""
+
+MAX_LITERAL_DIGITS = 200
+"""Longest integer literal, in digits."""
+
+MAX_RULE_FILE_BYTES = 4 * 1024 * 1024
+"""Largest rule file read (bytes); bigger files are refused before reading."""
+
+MAX_YAML_NODES = 200_000
+"""Most YAML nodes in one rule file."""
+
+MAX_CONFIG_BYTES = 8 * 1024 * 1024
+"""Largest config.json read by eval (bytes)."""

@@ -1,0 +1,190 @@
+"""Safe YAML reading with positions: plain data only, no tags, no aliases, bounded size."""
+
+from __future__ import annotations
+
+import bisect
+import os
+from dataclasses import dataclass
+from typing import Union
+
+import yaml
+from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from lm_predictor import diagnostics as d
+from lm_predictor.diagnostics import Diagnostic, LmPredictorError, Location
+from lm_predictor.formula.source import Origin
+from lm_predictor.limits import MAX_RULE_FILE_BYTES, MAX_YAML_NODES
+
+
+@dataclass(frozen=True)
+class YScalar:
+    value: object
+    node: ScalarNode
+
+
+@dataclass(frozen=True)
+class YMap:
+    items: tuple[tuple[YScalar, "YValue"], ...]
+    node: MappingNode
+
+
+@dataclass(frozen=True)
+class YSeq:
+    items: tuple["YValue", ...]
+    node: SequenceNode
+
+
+YValue = Union[YScalar, YMap, YSeq]
+
+
+class SourceFile:
+    """A rule file's text with fast offset -> (line, column) lookup."""
+
+    def __init__(self, path: str, text: str):
+        self.path = path
+        self.text = text
+        self.lines = tuple(text.split("\n"))
+        self._starts = [0]
+        for i, ch in enumerate(text):
+            if ch == "\n":
+                self._starts.append(i + 1)
+
+    def position(self, index: int) -> tuple[int, int]:
+        """1-based line and column of a character index."""
+        line = bisect.bisect_right(self._starts, index) - 1
+        return line + 1, index - self._starts[line] + 1
+
+    def location(self, node_or_mark: object) -> Location:
+        mark = getattr(node_or_mark, "start_mark", node_or_mark)
+        return Location(self.path, mark.line + 1, mark.column + 1)
+
+    def line_text(self, line: int) -> str | None:
+        return self.lines[line - 1] if 1 <= line <= len(self.lines) else None
+
+    def diagnostic(self, code: d.Code, where: object, **fields: object) -> Diagnostic:
+        loc = self.location(where)
+        return d.make(code, loc, self.line_text(loc.line), **fields)
+
+    def origin_for(self, scalar: YScalar, text: str) -> Origin:
+        """Map each character of a scalar's value back to its place in the file."""
+        node = scalar.node
+        start, end = node.start_mark.index, node.end_mark.index
+        line, column = node.start_mark.line + 1, node.start_mark.column + 1
+        offsets: list[tuple[int, int]] | None = []
+        j = start + (1 if node.style in ("'", '"') else 0)
+        if node.style in ("|", ">"):
+            j = self.text.find("\n", start, end) + 1 or end
+        for ch in text:
+            k = j
+            while k < end and self.text[k] != ch and not (ch.isspace() and self.text[k].isspace()):
+                k += 1
+            if k >= end or k - j > 200:
+                offsets = None
+                break
+            offsets.append(self.position(k))
+            j = k + 1
+        return Origin(self.path, line, column, self.lines, tuple(offsets) if offsets is not None else None)
+
+
+def _make_loader(source: SourceFile):
+    """A SafeLoader that refuses tags, anchors, aliases, and too many nodes."""
+
+    class Loader(yaml.SafeLoader):
+        node_count = 0
+
+        def compose_node(self, parent: Node | None, index: object) -> Node:  # type: ignore[override]
+            event = self.peek_event()
+            if isinstance(event, AliasEvent):
+                raise LmPredictorError(source.diagnostic(d.S_ALIAS, event.start_mark, what="aliases"))
+            if isinstance(event, (ScalarEvent, CollectionStartEvent)):
+                if event.anchor is not None:
+                    raise LmPredictorError(source.diagnostic(d.S_ALIAS, event.start_mark, what="anchors"))
+                if event.tag is not None and not (isinstance(event, ScalarEvent) and event.tag == "!"):
+                    raise LmPredictorError(source.diagnostic(d.S_UNSAFE_TAG, event.start_mark, tag=event.tag))
+            Loader.node_count += 1
+            if Loader.node_count > MAX_YAML_NODES:
+                raise LmPredictorError(source.diagnostic(d.S_TOO_MANY_NODES, event.start_mark, limit=MAX_YAML_NODES))
+            return super().compose_node(parent, index)
+
+    return Loader
+
+
+def _convert(node: Node, loader: yaml.SafeLoader, source: SourceFile) -> YValue:
+    """Composed YAML nodes -> positioned plain data, refusing duplicate and merge keys."""
+    if isinstance(node, ScalarNode):
+        return YScalar(loader.construct_object(node), node)
+    if isinstance(node, SequenceNode):
+        return YSeq(tuple(_convert(child, loader, source) for child in node.value), node)
+    assert isinstance(node, MappingNode)
+    items: list[tuple[YScalar, YValue]] = []
+    seen: dict[object, int] = {}
+    for key_node, value_node in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            raise LmPredictorError(source.diagnostic(d.S_ALIAS, key_node, what="merge keys ('<<')"))
+        if not isinstance(key_node, ScalarNode):
+            raise LmPredictorError(source.diagnostic(d.S_WRONG_TYPE, key_node, where="a mapping key", expected="a plain string", got="a collection"))
+        key = _convert(key_node, loader, source)
+        assert isinstance(key, YScalar)
+        try:
+            hash(key.value)
+        except TypeError:
+            raise LmPredictorError(source.diagnostic(d.S_WRONG_TYPE, key_node, where="a mapping key", expected="a plain string", got=type(key.value).__name__)) from None
+        if key.value in seen:
+            raise LmPredictorError(source.diagnostic(d.S_DUPLICATE_KEY, key_node, key=key.value, line=seen[key.value]))
+        seen[key.value] = key_node.start_mark.line + 1
+        items.append((key, _convert(value_node, loader, source)))
+    return YMap(tuple(items), node)
+
+
+def read_text(path: str) -> SourceFile:
+    """Read a rule file as strict UTF-8 text, refusing huge files before reading them."""
+    try:
+        size = os.stat(path).st_size
+    except OSError as err:
+        raise LmPredictorError(d.make(d.S_YAML, Location(path), detail=f"cannot read file: {err.strerror}")) from None
+    if size > MAX_RULE_FILE_BYTES:
+        raise LmPredictorError(d.make(d.S_FILE_TOO_LARGE, Location(path), n=size, limit=MAX_RULE_FILE_BYTES))
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_RULE_FILE_BYTES + 1)
+    except OSError as err:
+        raise LmPredictorError(d.make(d.S_YAML, Location(path), detail=f"cannot read file: {err.strerror}")) from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise LmPredictorError(d.make(d.S_ENCODING, Location(path, 1, 1), detail="file starts with a byte-order mark; save it as UTF-8 without BOM"))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        column = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
+        raise LmPredictorError(d.make(d.S_ENCODING, Location(path, line, column), detail=f"invalid UTF-8 byte 0x{raw[err.start]:02x}")) from None
+    if "\x00" in text:
+        index = text.index("\x00")
+        source = SourceFile(path, text)
+        line, column = source.position(index)
+        raise LmPredictorError(d.make(d.S_ENCODING, Location(path, line, column), detail="NUL byte in a text file"))
+    return SourceFile(path, text)
+
+
+def load_yaml(source: SourceFile) -> YValue | None:
+    """Parse one YAML document to positioned data (None for an empty file)."""
+    loader = _make_loader(source)(source.text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        return _convert(node, loader, source)
+    except LmPredictorError:
+        raise
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        detail = " ".join(str(p) for p in (err.context, err.problem) if p) or "invalid YAML"
+        if mark is None:
+            raise LmPredictorError(d.make(d.S_YAML, Location(source.path), detail=detail)) from None
+        raise LmPredictorError(source.diagnostic(d.S_YAML, mark, detail=detail)) from None
+    except yaml.YAMLError as err:
+        raise LmPredictorError(d.make(d.S_YAML, Location(source.path), detail=str(err).splitlines()[0])) from None
+    except RecursionError:
+        raise LmPredictorError(d.make(d.S_YAML, Location(source.path), detail="YAML nests too deeply")) from None
+    finally:
+        loader.dispose()
