@@ -1,0 +1,1 @@
+"""Generated Python modules compiled from rules/ (see `lmpredict compile`)."""

@@ -1,0 +1,54 @@
+"""Lint a set of rule paths in the context of the shipped library."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from lm_predictor.diagnostics import Diagnostic, Severity
+from lm_predictor.lint.checks import check_library
+from lm_predictor.resources import rules_dir
+from lm_predictor.rules.library import RuleLibrary, rule_files
+
+
+@dataclass(frozen=True)
+class LintResult:
+    diagnostics: tuple[Diagnostic, ...]
+    files: int
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for x in self.diagnostics if x.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for x in self.diagnostics if x.severity is Severity.WARNING)
+
+
+def _sort_key(diag: Diagnostic) -> tuple:
+    loc = diag.location
+    return (loc.path if loc else "", loc.line if loc else 0, loc.column if loc else 0, diag.code.code)
+
+
+def lint_paths(paths: Sequence[str | Path], *, with_library: bool = True) -> LintResult:
+    """Diagnostics for the rule files under `paths`; the shipped library resolves calls."""
+    targets = rule_files(paths)
+    target_set = {p.resolve() for p in targets}
+    library = RuleLibrary()
+    for path in targets:
+        library.load_file(path)
+    if with_library:
+        context = RuleLibrary()
+        for path in rule_files([rules_dir()]):
+            if path.resolve() not in target_set:
+                context.load_file(path)
+        context.diagnostics.clear()  # the shipped library is linted on its own
+        for rule in context:
+            if library.get(rule.name) is None and not any(library.get(a) for a in rule.aliases):
+                library.add(rule)
+        library.files.update(context.files)
+    shown = {str(p) for p in targets}
+    found = [x for x in check_library(library) if x.location is None or x.location.path in shown]
+    unique = list(dict.fromkeys(found))
+    return LintResult(tuple(sorted(unique, key=_sort_key)), len(targets))
