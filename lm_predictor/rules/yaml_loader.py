@@ -179,6 +179,8 @@ def load_yaml(source: SourceFile) -> YValue | None:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         detail = " ".join(str(p) for p in (err.context, err.problem) if p) or "invalid YAML"
+        if "mapping values are not allowed" in detail:
+            detail += "; quote formulas that contain '{label: Rule}' calls, or write them as a '>-' block"
         if mark is None:
             raise LmPredictorError(d.make(d.S_YAML, Location(source.path), detail=detail)) from None
         raise LmPredictorError(source.diagnostic(d.S_YAML, mark, detail=detail)) from None

@@ -1,0 +1,1 @@
+"""`lmpredict eval`: model config + workload -> totals and a per-module breakdown."""

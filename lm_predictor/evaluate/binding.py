@@ -1,0 +1,96 @@
+"""Config + workload -> the root rule and its bindings (statically: no torch, no transformers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lm_predictor import diagnostics as d
+from lm_predictor.diagnostics import LmPredictorError
+from lm_predictor.formula.values import Value
+from lm_predictor.rules.library import RuleLibrary
+from lm_predictor.rules.model import Rule
+from lm_predictor.workload import Workload
+
+WORKLOAD_PARAMS = ("batch", "seq_len", "past_len", "dtype_bytes")
+"""Parameters every model-level rule may declare; eval binds them from the workload."""
+
+_SIZE_SUFFIXES = ("_size", "_layers", "_heads", "_dim", "_features", "_embd", "_layer", "_head", "_positions", "_experts")
+
+
+def _config_error(detail: str) -> LmPredictorError:
+    return LmPredictorError(d.make(d.C_CONFIG, None, detail=detail))
+
+
+def resolve(raw: dict) -> dict:
+    """Fill missing keys with the pinned configuration class defaults (static table)."""
+    from lm_predictor.data.transformers_table import resolve_config
+
+    if "model_type" not in raw:
+        raise _config_error("config has no 'model_type'")
+    if not isinstance(raw["model_type"], str):
+        raise _config_error("'model_type' must be a string")
+    try:
+        return resolve_config(raw)
+    except ValueError as err:
+        raise LmPredictorError(d.make(d.C_ARCH, None, detail=str(err).splitlines()[0])) from None
+
+
+def root_rule_name(config: dict) -> str:
+    """The causal-LM class for a config: architectures[0], else the model_type's auto mapping."""
+    from lm_predictor.data.transformers_table import causal_lm_for
+
+    model_type = config.get("model_type")
+    default = causal_lm_for(model_type) if isinstance(model_type, str) else None
+    archs = config.get("architectures")
+    if isinstance(archs, list) and archs and isinstance(archs[0], str) and archs[0].isidentifier():
+        if default is not None:
+            return default.rsplit(".", 1)[0] + "." + archs[0] if archs[0].endswith("ForCausalLM") else default
+        raise LmPredictorError(d.make(d.C_ARCH, None, detail=f"unknown model_type {model_type!r} (architecture {archs[0]})"))
+    if default is None:
+        raise LmPredictorError(d.make(d.C_ARCH, None, detail=f"model_type {model_type!r} has no causal-LM class in transformers 4.56.0"))
+    return default
+
+
+def find_root_rule(library: RuleLibrary, config: dict) -> Rule:
+    """The library rule for the config's causal-LM class, or a one-line unknown-architecture error."""
+    name = root_rule_name(config)
+    rule = library.get(name)
+    if rule is None:
+        raise LmPredictorError(d.make(d.C_ARCH, None, detail=f"no rule for {name} (model_type {config.get('model_type')!r}); run `lmpredict suggest --recursive {name}`"))
+    return rule
+
+
+def _is_size(name: str) -> bool:
+    return name.endswith(_SIZE_SUFFIXES) or name.startswith(("num_", "n_")) or name in ("vocab_size", "intermediate_size")
+
+
+def bind(rule: Rule, config: dict, workload: Workload) -> dict[str, Value]:
+    """Bindings for the root rule: workload params, then config fields the rule declares."""
+    values: dict[str, Value] = {}
+    workload_values = {"batch": workload.batch, "seq_len": workload.seq_len, "past_len": workload.past_len, "dtype_bytes": workload.itemsize}
+    for name, spec in rule.params.items():
+        if name in workload_values:
+            values[name] = workload_values[name]
+            continue
+        if name not in config or config[name] is None:
+            continue
+        value = config[name]
+        if spec.type == "bool":
+            if not isinstance(value, bool):
+                raise _config_error(f"config field '{name}' must be true or false, got {value!r}")
+        elif spec.type == "int":
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise _config_error(f"config field '{name}' must be an integer, got {value!r}")
+            if _is_size(name) and value <= 0:
+                raise _config_error(f"config field '{name}' must be positive, got {value}")
+            if value.bit_length() > 62:
+                raise _config_error(f"config field '{name}' is implausibly large: {value}")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _config_error(f"config field '{name}' must be a number, got {value!r}")
+        values[name] = value
+    missing = [name for name, spec in rule.params.items() if spec.required and name not in values]
+    if missing:
+        raise _config_error(f"config lacks required field(s) {', '.join(missing)} for {rule.name}")
+    return values

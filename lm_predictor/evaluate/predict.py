@@ -1,0 +1,116 @@
+"""`predict()`: the Python API behind `lmpredict eval`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lm_predictor import diagnostics as d
+from lm_predictor.diagnostics import LmPredictorError, Severity
+from lm_predictor.engine.evaluate import evaluate
+from lm_predictor.engine.records import CallRecord
+from lm_predictor.evaluate.binding import bind, find_root_rule, resolve
+from lm_predictor.evaluate.breakdown import ModuleRow, merge_trees
+from lm_predictor.evaluate.config_source import load_config
+from lm_predictor.formula.values import Value
+from lm_predictor.resources import rules_dir
+from lm_predictor.rules.library import RuleLibrary, load_library, rule_files
+from lm_predictor.rules.model import STANDARD_METRICS
+from lm_predictor.workload import Workload
+
+TOTAL_METRICS = ("flops", "param_count", "bytes_read", "bytes_written", "kv_cache_bytes", "intermediate_bytes", "pointwise_ops")
+
+
+@dataclass
+class Prediction:
+    """Totals and per-module rows for one config and workload."""
+
+    model: str
+    workload: Workload
+    totals: dict[str, Value]
+    modules: list[ModuleRow]
+    unavailable: list[str] = field(default_factory=list)
+    source: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """Exact values: ints stay ints; fractions become strings like '7/2'."""
+        return {
+            "model": self.model,
+            "config": self.source,
+            "workload": {"batch": self.workload.batch, "seq_len": self.workload.seq_len, "past_len": self.workload.past_len, "dtype": self.workload.dtype},
+            "totals": {k: _exact(v) for k, v in self.totals.items()},
+            "unavailable": self.unavailable,
+            "modules": [
+                {"path": row.path, "rule": row.rule, "count": _exact(row.count), **{k: _exact(v) for k, v in row.totals.items()}}
+                for row in self.modules
+            ],
+            "notes": self.notes,
+        }
+
+
+def _exact(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return str(value)
+
+
+_LIBRARIES: dict[tuple, RuleLibrary] = {}
+
+
+def _library_key(paths: tuple[Path, ...]) -> tuple:
+    files = rule_files(paths)
+    return tuple((str(p), os.stat(p).st_mtime_ns, os.stat(p).st_size) for p in files)
+
+
+def default_library(paths: tuple[Path, ...] | None = None) -> RuleLibrary:
+    """The rule library, loaded once per process and reloaded when a file changes."""
+    paths = paths or (rules_dir(),)
+    key = _library_key(paths)
+    library = _LIBRARIES.get(key)
+    if library is None:
+        library = load_library(paths)
+        errors = [x for x in library.diagnostics if x.severity is Severity.ERROR]
+        if errors:
+            raise LmPredictorError(errors)
+        _LIBRARIES.clear()
+        _LIBRARIES[key] = library
+    return library
+
+
+def predict(
+    config: str | Path | dict,
+    *,
+    batch: int = 1,
+    seq_len: int = 128,
+    past_len: int = 0,
+    dtype: str = "float32",
+    library: RuleLibrary | None = None,
+    breakdown: bool = True,
+) -> Prediction:
+    """Predict the cost of one forward step of `config` for the given workload."""
+    try:
+        workload = Workload(batch, seq_len, past_len, dtype)
+    except (ValueError, TypeError) as err:
+        raise LmPredictorError(d.make(d.C_WORKLOAD, None, detail=str(err))) from None
+    raw, source = load_config(config)
+    resolved = resolve(raw)
+    library = library or default_library()
+    rule = find_root_rule(library, resolved)
+    bindings = bind(rule, resolved, workload)
+    totals: dict[str, Value] = {}
+    trees: dict[str, CallRecord] = {}
+    for metric in TOTAL_METRICS:
+        if metric not in rule.metrics:
+            continue
+        result = evaluate(library, rule.name, metric, bindings, trace=breakdown)
+        totals[metric] = result.value
+        if result.tree is not None:
+            trees[metric] = result.tree
+    unavailable = [m for m in TOTAL_METRICS if m not in rule.metrics]
+    extra = [m for m in rule.metrics if m not in STANDARD_METRICS]
+    for metric in extra:
+        totals[metric] = evaluate(library, rule.name, metric, bindings).value
+    return Prediction(rule.name, workload, totals, merge_trees(trees) if breakdown else [], unavailable, source)

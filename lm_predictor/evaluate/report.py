@@ -1,0 +1,81 @@
+"""Human output for predictions: humanised totals and a depth-limited module tree."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from lm_predictor.evaluate.predict import Prediction
+
+UNITS = {
+    "flops": ("FLOPs", 1000, ("", "K", "M", "G", "T", "P", "E")),
+    "pointwise_ops": ("ops", 1000, ("", "K", "M", "G", "T", "P", "E")),
+    "param_count": ("params", 1000, ("", "K", "M", "B", "T")),
+}
+BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def humanise(metric: str, value: Any) -> str:
+    """`1.70 TFLOPs`, `6.74 B params`, `512.00 MiB`; exact for small numbers."""
+    if value is None:
+        return "?"
+    if isinstance(value, Fraction):
+        value = float(value)
+    if metric.endswith("bytes") or metric.startswith("bytes"):
+        scaled, unit = float(value), 0
+        while abs(scaled) >= 1024 and unit < len(BYTE_UNITS) - 1:
+            scaled /= 1024
+            unit += 1
+        return f"{value} B" if unit == 0 else f"{scaled:.2f} {BYTE_UNITS[unit]}"
+    name, base, prefixes = UNITS.get(metric, (metric, 1000, ("", "K", "M", "G", "T", "P", "E")))
+    scaled, unit = float(value), 0
+    while abs(scaled) >= base and unit < len(prefixes) - 1:
+        scaled /= base
+        unit += 1
+    if unit == 0:
+        return f"{value} {name}"
+    sep = " " if metric == "param_count" else " "
+    return f"{scaled:.2f}{sep}{prefixes[unit]}{name}" if metric != "param_count" else f"{scaled:.2f} {prefixes[unit]} {name}"
+
+
+def render(prediction: Prediction, depth: int, console: Any) -> None:
+    """Print totals and the module tree with rich."""
+    from rich.table import Table
+    from rich.tree import Tree
+
+    w = prediction.workload
+    console.print(f"[bold]{prediction.model}[/bold]  batch={w.batch} seq_len={w.seq_len} past_len={w.past_len} dtype={w.dtype}")
+    console.print(f"config: {prediction.source}")
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("exact", justify="right")
+    for metric, value in prediction.totals.items():
+        table.add_row(metric, humanise(metric, value), f"{value:,}" if isinstance(value, int) else str(value))
+    for metric in prediction.unavailable:
+        table.add_row(metric, "[dim]not modelled by this rule[/dim]", "")
+    console.print(table)
+    metrics = [m for m in ("flops", "param_count", "kv_cache_bytes") if m in prediction.totals]
+    tree = Tree(f"[bold]{prediction.model.rsplit('.', 1)[-1]}[/bold]")
+    nodes = {"": tree}
+    for row in prediction.modules:
+        if row.depth > depth:
+            continue
+        parent_path = row.path.rsplit(".", 1)[0] if "." in row.path else ""
+        parent = nodes.get(parent_path)
+        if parent is None:
+            continue
+        label = row.path.rsplit(".", 1)[-1]
+        count = "" if row.count in (1, None) else f" ×{row.count}"
+        parts = []
+        for metric in metrics:
+            value = row.totals.get(metric)
+            total = prediction.totals.get(metric)
+            if value is None or not value:
+                continue
+            share = f" ({100 * float(value) / float(total):.1f}%)" if total else ""
+            parts.append(f"{humanise(metric, value)}{share}")
+        nodes[row.path] = parent.add(f"{label}{count} [dim]{row.rule.rsplit('.', 1)[-1]}[/dim]  " + "  ".join(parts))
+    console.print(tree)
+    for note in prediction.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
