@@ -1,0 +1,34 @@
+"""Shared oracle check for rule families: predict() must equal the measured model exactly."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import pytest
+
+from lm_predictor.evaluate.predict import predict
+from lm_predictor.verify.compare import compare
+from lm_predictor.workload import Workload
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from lm_predictor.verify.oracle import OracleUnsupported, measure, shrink_config  # noqa: E402
+
+PREFILL = Workload(batch=2, seq_len=7)
+DECODE = Workload(batch=3, seq_len=1, past_len=5)
+
+
+def assert_exact(config: dict, workload: Workload, *, library=None) -> None:
+    """Measure (fake tensors, else real on a shrunken config) and compare every row."""
+    try:
+        measurement = measure(config, workload, mode="auto")
+    except OracleUnsupported:
+        config = shrink_config(config)
+        measurement = measure(config, workload, mode="real")
+    prediction = predict(config, library=library, **asdict(workload))
+    rows = compare(prediction, measurement.totals, measurement.module_flops, measurement.module_params)
+    assert rows, "nothing was compared"
+    assert {"flops", "param_count"} <= {r.metric for r in rows if r.path == ""}
+    bad = [f"{r.path or '(total)'} {r.metric}: predicted {r.predicted} measured {r.measured}" for r in rows if not r.exact]
+    assert not bad, "\n".join(bad)
