@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,6 +32,14 @@ def rules_dir() -> Path:
 @lru_cache(maxsize=None)
 def configs_dir() -> Path:
     return _data_dir("configs")
+
+
+def user_cache_dir() -> Path:
+    """lmpredict's per-user cache ($LMPREDICT_CACHE, else $XDG_CACHE_HOME/lmpredict)."""
+    if os.environ.get("LMPREDICT_CACHE"):
+        return Path(os.environ["LMPREDICT_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "lmpredict"
 
 
 def repo_root() -> Path:

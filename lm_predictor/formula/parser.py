@@ -15,7 +15,7 @@ from lm_predictor.formula import nodes as n
 from lm_predictor.formula.builtins import BUILTINS
 from lm_predictor.formula.source import FORMULA_ORIGIN, Origin
 from lm_predictor.limits import MAX_AST_NODES, MAX_FORMULA_CHARS, MAX_LITERAL_DIGITS, MAX_NESTING_DEPTH
-from lm_predictor.resources import grammar_path
+from lm_predictor.resources import grammar_path, user_cache_dir
 
 KEYWORDS = frozenset({"if", "then", "else", "and", "or", "not", "true", "false", "defined"})
 
@@ -48,7 +48,15 @@ def _fault(code: Code, offset: int, **fields: object) -> FormulaFault:
 
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
-    return Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr", propagate_positions=True, maybe_placeholders=True)
+    """The LALR parser, built once; its tables are cached on disk (lark checks the grammar hash)."""
+    grammar = grammar_path().read_text(encoding="utf-8")
+    options = dict(parser="lalr", propagate_positions=True, maybe_placeholders=True)
+    cache = user_cache_dir() / "formula-grammar.lark-cache"
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        return Lark(grammar, cache=str(cache), **options)
+    except OSError:  # read-only home: build in memory every time (about 0.1 s)
+        return Lark(grammar, **options)
 
 
 def _expected_text(expected: set[str]) -> str:
