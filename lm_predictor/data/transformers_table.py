@@ -1,0 +1,79 @@
+"""Torch-free reader of the generated transformers config table (transformers_configs.json).
+
+The table is produced by scripts/gen_transformers_table.py from the pinned transformers; this
+module only reads JSON, so `lmpredict eval` can fill missing config keys without importing
+transformers.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from importlib import resources
+from typing import Any
+
+TABLE_FILE = "transformers_configs.json"
+
+# Raw keys that PretrainedConfig 4.56 also exposes under a second name.
+_SECOND_NAMES = {"torch_dtype": "dtype", "_name_or_path": "name_or_path"}
+
+
+@functools.lru_cache(maxsize=1)
+def load_table() -> dict[str, Any]:
+    """The whole table (cached; treat as read-only)."""
+    text = resources.files(__package__).joinpath(TABLE_FILE).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def model_types() -> list[str]:
+    """All model_type keys known to the table, sorted."""
+    return sorted(load_table()["model_types"])
+
+
+def config_facts(model_type: str) -> dict[str, Any] | None:
+    """A copy of the facts recorded for model_type, or None when unknown."""
+    facts = load_table()["model_types"].get(model_type)
+    return copy.deepcopy(facts) if facts is not None else None
+
+
+def causal_lm_for(model_type: str) -> str | None:
+    """Dotted path of the causal-LM class transformers maps model_type to, if any."""
+    facts = load_table()["model_types"].get(model_type)
+    return facts["causal_lm"] if facts else None
+
+
+def resolve_config(raw: dict[str, Any]) -> dict[str, Any]:
+    """Return a new dict: defaults transformers would apply, with raw's values on top.
+
+    Layers, later wins: PretrainedConfig defaults, the class's hard-coded overrides of them,
+    the class `__init__` defaults, then raw. A null default means "not given" and is skipped,
+    so keys that `__init__` derives from None (e.g. llama `num_key_value_heads`) are absent
+    unless raw has them. Aliases from the class `attribute_map` are exposed under both names.
+    Nested sub-config dicts are copied as given, not resolved, and values that `__init__`
+    rewrites from given ones (qwen2 drops `sliding_window` unless `use_sliding_window`) are not
+    reproduced.
+    """
+    model_type = raw.get("model_type")
+    if not isinstance(model_type, str) or not model_type:
+        raise ValueError("config has no model_type; cannot look up transformers defaults")
+    facts = load_table()["model_types"].get(model_type)
+    if facts is None:
+        version = load_table()["transformers_version"]
+        raise ValueError(f"unknown model_type {model_type!r} (not in transformers {version})")
+
+    aliases: dict[str, str] = facts["attribute_map"]
+    resolved: dict[str, Any] = {}
+    for layer in (load_table()["pretrained_defaults"], facts["pretrained_overrides"], facts["init_defaults"]):
+        resolved.update({k: copy.deepcopy(v) for k, v in layer.items() if v is not None})
+    # Like PretrainedConfig.__setattr__: a value given under an alias lands on its target, and
+    # aliases are set after the named arguments, so an alias wins when both names are given.
+    for key, value in sorted(raw.items(), key=lambda item: item[0] in aliases):
+        resolved[aliases.get(key, key)] = copy.deepcopy(value)
+    for key, second in _SECOND_NAMES.items():
+        if key in raw and second not in raw:
+            resolved[second] = copy.deepcopy(raw[key])
+    for alias, target in aliases.items():
+        if target in resolved:
+            resolved[alias] = copy.deepcopy(resolved[target])
+    return resolved
