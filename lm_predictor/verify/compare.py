@@ -31,10 +31,16 @@ def collapse_indices(path: str) -> str:
 
 
 def aggregate(per_module: dict[str, int]) -> dict[str, int]:
-    """Sum inclusive per-module values over ModuleList indices."""
+    """Sum inclusive per-module values over ModuleList indices.
+
+    A container that is itself a module (`model.layers`, a ModuleList) already includes its
+    entries (`model.layers.0`, ...), so its own value wins over the sum of its entries.
+    """
     totals: dict[str, int] = {}
     for path, value in per_module.items():
         key = collapse_indices(path)
+        if key != path and key in per_module:
+            continue
         totals[key] = totals.get(key, 0) + value
     return totals
 
