@@ -1,0 +1,47 @@
+"""Turn a config.json dict into a transformers config and causal-LM class."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lm_predictor.verify.errors import OracleUnsupported
+
+# Keys of a hub config.json that describe the checkpoint, not the architecture.
+_DROP_KEYS = ("model_type", "quantization_config", "auto_map", "_name_or_path", "transformers_version")
+
+
+def hf_config(config: dict[str, Any]) -> Any:
+    """Build a PretrainedConfig from a config.json dict (eager attention)."""
+    from transformers import AutoConfig
+
+    model_type = config.get("model_type")
+    if not model_type:
+        raise OracleUnsupported("config has no model_type")
+    rest = {k: v for k, v in config.items() if k not in _DROP_KEYS}
+    try:
+        cfg = AutoConfig.for_model(model_type, **rest)
+    except Exception as e:  # unknown type, invalid values, missing sub-configs
+        raise OracleUnsupported(f"cannot build {model_type} config: {type(e).__name__}: {_first_line(e)}") from e
+    cfg._attn_implementation = "eager"
+    return cfg
+
+
+def model_class(config: dict[str, Any]) -> type:
+    """The causal-LM class: architectures[0] if it is one, else the model_type's default."""
+    import transformers
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    known = set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values())
+    archs = config.get("architectures") or []
+    name = archs[0] if archs and (archs[0] in known or archs[0].endswith("ForCausalLM")) else None
+    if name is None or not hasattr(transformers, name):
+        name = MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.get(config.get("model_type", ""))
+    if name is None:
+        raise OracleUnsupported(f"no causal-LM class for model_type {config.get('model_type')!r}")
+    return getattr(transformers, name)
+
+
+def _first_line(e: BaseException) -> str:
+    """First line of an exception message."""
+    text = str(e).strip()
+    return text.splitlines()[0] if text else ""

@@ -1,0 +1,323 @@
+"""Runtime oracle: run a Hugging Face causal LM and measure FLOPs, parameters, bytes and KV cache.
+
+FLOPs come from ``torch.utils.flop_counter.FlopCounterMode`` (2 per multiply-add, matmul-class
+ops only, eager attention so QK^T and AV are two counted bmm's). How it keys modules:
+
+- keys are module paths prefixed with the root class name ("LlamaForCausalLM.model.layers.0");
+  we strip that prefix, so the root is "" and children are "model", "lm_head", ...
+- a count is added to every module on the stack, so a module's value is inclusive;
+- a module instance has one key: if it is called several times (the rotary embedding of
+  Llama is called once per forward in ``LlamaModel``, not per layer; a module reused in a loop),
+  its calls accumulate under that key;
+- a module instance reachable under two paths gets one key, the path its parent's
+  named_children walk assigned last (ModuleTracker names children depth-first from the root),
+  and all its calls count there; the other path has no key;
+- modules that ran no counted op (norms, activations, embeddings) have no key: read 0.
+
+Bytes come from ``bytes_counter.BytesCounter`` (see its docstring for the convention).
+Decode (past_len > 0): a prefill of past_len tokens builds the cache the model creates itself
+(``DynamicCache(config=...)`` in 4.56, sliding-window layers for Mistral-like configs); only the
+step feeding seq_len new tokens with ``past_key_values=cache`` is counted. The step is the
+minimal call ``model(input_ids=..., past_key_values=cache, use_cache=True)``: no attention_mask,
+so position_ids = cache_position[None] has batch 1 (generate() would pass a (batch, seq) one,
+which multiplies the tiny rotary ``inv_freq @ position_ids`` matmul by batch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from lm_predictor.verify.errors import OracleUnsupported
+from lm_predictor.verify.shrink import shrink_config
+from lm_predictor.workload import Workload
+
+__all__ = ["Measurement", "OracleUnsupported", "Workload", "main", "measure", "shrink_config"]
+
+MODES = ("auto", "fake", "real")
+REAL_MAX_PARAMS = 500_000_000  # real mode allocates weights: refuse configs that are not small
+
+
+@dataclass
+class Measurement:
+    """What one measured forward call did."""
+
+    totals: dict[str, int]  # flops, param_count, bytes_read, bytes_written, kv_cache_bytes
+    module_flops: dict[str, int]  # inclusive, path relative to the root ("" = root)
+    module_params: dict[str, int]  # inclusive, tied parameters counted once at their first owner
+    mode: str  # "fake" or "real"
+    notes: list[str]
+    module_bytes: dict[str, dict[str, int]] = field(default_factory=dict)  # path -> {bytes_read, bytes_written}
+    op_flops: dict[str, int] = field(default_factory=dict)  # aten op -> flops (whole model)
+
+
+def measure(config: dict[str, Any], workload: Workload, *, mode: str = "auto") -> Measurement:
+    """Run the model of `config` on `workload` and count what it does.
+
+    mode "fake": fake tensors (any size, no memory); "real": real tensors (small configs only,
+    seeded); "auto": fake, and OracleUnsupported when fake tensors cannot run the model
+    (data-dependent routing or masks). auto never shrinks: the caller shrinks and asks "real".
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if mode == "real":
+        _check_small(config)
+        return _run(config, workload, fake=False)
+    try:
+        return _run(config, workload, fake=True)
+    except OracleUnsupported:
+        raise
+    except Exception as e:
+        reason = _fake_unsupported_reason(e)
+        if reason is None:
+            raise
+        raise OracleUnsupported(f"fake tensors cannot run {config.get('model_type')}: {reason}") from e
+
+
+def _run(config: dict[str, Any], workload: Workload, *, fake: bool) -> Measurement:
+    """Build the model in the chosen tensor mode, run prefill (if any) and the counted step."""
+    import torch
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from lm_predictor.verify.bytes_counter import BytesCounter
+    from lm_predictor.verify.hf import hf_config, model_class
+    from lm_predictor.verify.kv_cache import cache_bytes
+
+    notes: list[str] = []
+    cfg, cls = hf_config(config), model_class(config)
+    dtype = getattr(torch, workload.dtype)
+    tensor_mode = FakeTensorMode(allow_non_fake_inputs=True) if fake else nullcontext()
+    t0 = time.perf_counter()
+    with _quiet_transformers(), tensor_mode, torch.no_grad():
+        if not fake:
+            torch.manual_seed(0)
+        model = _build(cls, cfg, dtype)
+        t_build = time.perf_counter() - t0
+        impl = getattr(model.config, "_attn_implementation", None)
+        if impl != "eager":
+            notes.append(f"WARNING: attention implementation is {impl!r}, not eager")
+        param_count = sum(p.numel() for p in model.parameters())
+        module_params = _module_params(model)
+        ids = _input_ids(cfg, workload, fake)
+        cache = None
+        if workload.past_len > 0:
+            prefill = model(input_ids=ids(workload.past_len), use_cache=True)
+            cache = prefill.past_key_values
+            if cache is None:
+                raise OracleUnsupported(f"{cls.__name__} returned no past_key_values: decode unsupported")
+            notes.append(f"decode: prefill {workload.past_len} tokens into {type(cache).__name__}, counted one step")
+        kwargs: dict[str, Any] = {"input_ids": ids(workload.seq_len), "use_cache": True}
+        if cache is not None:
+            kwargs["past_key_values"] = cache
+        t1 = time.perf_counter()
+        with FlopCounterMode(display=False, depth=None) as fc, BytesCounter(track_modules=True) as bc:
+            out = model(**kwargs)
+        t_step = time.perf_counter() - t1
+        kv_logical, kv_storage = cache_bytes(getattr(out, "past_key_values", None))
+    root = type(model).__name__
+    module_flops = _strip_root({k: sum(v.values()) for k, v in fc.get_flop_counts().items()}, root)
+    module_flops.setdefault("", fc.get_total_flops())
+    if getattr(out, "past_key_values", None) is None:
+        notes.append("model returned no cache: kv_cache_bytes is 0")
+    elif kv_storage != kv_logical:
+        notes.append(f"cache tensors are views: logical {kv_logical} bytes, storage held {kv_storage} bytes")
+    notes += _attention_zero_warnings(model, module_flops)
+    notes.append(f"{'fake' if fake else 'real'}: {cls.__name__} built in {t_build:.2f}s, step ran in {t_step:.2f}s")
+    if not fake:
+        notes.append("real: random input_ids (seed 0); MoE bytes depend on which experts get tokens")
+    return Measurement(
+        totals={
+            "flops": int(fc.get_total_flops()),
+            "param_count": int(param_count),
+            "bytes_read": int(bc.bytes_read),
+            "bytes_written": int(bc.bytes_written),
+            "kv_cache_bytes": int(kv_logical),
+        },
+        module_flops=module_flops,
+        module_params=module_params,
+        mode="fake" if fake else "real",
+        notes=notes,
+        module_bytes={
+            k: {"bytes_read": v[0], "bytes_written": v[1]}
+            for k, v in _strip_root(dict(bc.by_module), root).items()
+        },
+        op_flops={str(k): int(v) for k, v in fc.get_flop_counts().get("Global", {}).items()},
+    )
+
+
+def _build(cls: type, cfg: Any, dtype: Any) -> Any:
+    """Instantiate the model with random init, eager attention and the workload dtype."""
+    try:
+        model = cls._from_config(cfg, attn_implementation="eager", dtype=dtype)
+    except Exception as e:
+        if _fake_unsupported_reason(e) is not None:
+            raise
+        raise OracleUnsupported(f"cannot build {cls.__name__}: {type(e).__name__}: {_first_line(e)}") from e
+    return model.to(dtype).eval() if _float_dtype(model) != dtype else model.eval()
+
+
+def _float_dtype(model: Any) -> Any:
+    """dtype of the first floating-point parameter."""
+    return next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
+
+
+def _input_ids(cfg: Any, workload: Workload, fake: bool) -> Any:
+    """Factory for (batch, n) input ids: zeros under fake tensors, seeded random ids for real ones."""
+    import torch
+
+    vocab = getattr(cfg.get_text_config(), "vocab_size", None) or 2
+
+    def make(n: int) -> torch.Tensor:
+        if fake:
+            return torch.zeros(workload.batch, n, dtype=torch.long)
+        return torch.randint(0, vocab, (workload.batch, n), dtype=torch.long)
+
+    return make
+
+
+def _module_params(model: Any) -> dict[str, int]:
+    """Inclusive parameter count per module path; a tied tensor belongs to its first owner."""
+    owner: dict[int, str] = {}
+    size: dict[int, int] = {}
+    paths = []
+    for path, mod in model.named_modules(remove_duplicate=False):
+        paths.append(path)
+        for p in mod.parameters(recurse=False):
+            owner.setdefault(id(p), path)
+            size[id(p)] = p.numel()
+    own: dict[str, int] = {}
+    for pid, path in owner.items():
+        own[path] = own.get(path, 0) + size[pid]
+    result = {}
+    for path in paths:
+        prefix = path + "."
+        result[path] = sum(n for q, n in own.items() if not path or q == path or q.startswith(prefix))
+    return result
+
+
+def _strip_root(counts: dict[str, Any], root: str) -> dict[str, Any]:
+    """Drop 'Global' and make FlopCounterMode / ModuleTracker keys relative to the root module."""
+    out = {}
+    for k, v in counts.items():
+        if k == "Global":
+            continue
+        if k == root:
+            out[""] = v
+        elif k.startswith(root + "."):
+            out[k[len(root) + 1 :]] = v
+        else:
+            out[k] = v
+    return out
+
+
+def _attention_zero_warnings(model: Any, module_flops: dict[str, int]) -> list[str]:
+    """Warn about attention modules that counted no FLOPs beyond their children (SDPA/flash)."""
+    notes = []
+    for path, mod in model.named_modules():
+        if "Attention" not in type(mod).__name__ or path not in module_flops:
+            continue
+        children = sum(module_flops.get(f"{path}.{name}" if path else name, 0) for name, _ in mod.named_children())
+        if module_flops[path] <= children:
+            notes.append(f"WARNING: {path} ({type(mod).__name__}) counted no attention matmul FLOPs")
+    return notes
+
+
+def _fake_unsupported_reason(e: BaseException) -> str | None:
+    """One-line reason if `e` (or its cause) is a fake-tensor limitation, else None."""
+    from torch._subclasses import fake_tensor as ft
+
+    kinds = tuple(
+        getattr(ft, n)
+        for n in (
+            "DataDependentOutputException",
+            "DynamicOutputShapeException",
+            "UnsupportedOperatorException",
+            "UnsupportedFakeTensorException",
+            "UnsupportedMutationAliasingException",
+        )
+        if hasattr(ft, n)
+    )
+    try:
+        from torch.fx.experimental.symbolic_shapes import GuardOnDataDependentSymNode
+
+        kinds += (GuardOnDataDependentSymNode,)
+    except ImportError:
+        pass
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, kinds):
+            return f"{type(e).__name__}: {_first_line(e)}"
+        if isinstance(e, RuntimeError) and "fake" in str(e).lower():
+            return f"{type(e).__name__}: {_first_line(e)}"
+        e = e.__cause__ or e.__context__
+    return None
+
+
+def _check_small(config: dict[str, Any]) -> None:
+    """Refuse real mode for configs too big to allocate (count parameters under fake tensors)."""
+    import torch
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    from lm_predictor.verify.hf import hf_config, model_class
+
+    cfg, cls = hf_config(config), model_class(config)
+    with _quiet_transformers(), FakeTensorMode(allow_non_fake_inputs=True):
+        n = sum(p.numel() for p in _build(cls, cfg, torch.float32).parameters())
+    if n > REAL_MAX_PARAMS:
+        raise OracleUnsupported(f"real mode needs a small config ({n:,} parameters); use shrink_config")
+
+
+def _first_line(e: BaseException) -> str:
+    """First line of an exception message."""
+    text = str(e).strip()
+    return text.splitlines()[0] if text else ""
+
+
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """Silence transformers' info/warning logging for the duration."""
+    from transformers.utils import logging
+
+    level = logging.get_verbosity()
+    logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        logging.set_verbosity(level)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m lm_predictor.verify.oracle CONFIG.json [--batch B --seq-len S --past-len P --dtype D]"""
+    ap = argparse.ArgumentParser(prog="python -m lm_predictor.verify.oracle", description=main.__doc__)
+    ap.add_argument("config", help="path to a Hugging Face config.json")
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--seq-len", type=int, default=128)
+    ap.add_argument("--past-len", type=int, default=0)
+    ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    ap.add_argument("--mode", default="auto", choices=list(MODES))
+    ap.add_argument("--shrink", action="store_true", help="measure shrink_config(config) instead")
+    args = ap.parse_args(argv)
+    with open(args.config) as f:
+        config = json.load(f)
+    if args.shrink:
+        config = shrink_config(config)
+    workload = Workload(batch=args.batch, seq_len=args.seq_len, past_len=args.past_len, dtype=args.dtype)
+    try:
+        m = measure(config, workload, mode=args.mode)
+    except OracleUnsupported as e:
+        print(f"unsupported: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(asdict(m), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

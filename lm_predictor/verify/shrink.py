@@ -1,0 +1,140 @@
+"""Shrink a config.json dict to a small model that real tensors can run in a blink (torch-free)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+HIDDEN, LAYERS, HEADS, VOCAB, FFN, MOE_FFN, MAX_EXPERTS = 64, 2, 4, 256, 128, 32, 4
+
+_HIDDEN_KEYS = ("hidden_size", "n_embd", "d_model")
+_LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers", "n_layers")
+_HEAD_KEYS = ("num_attention_heads", "n_head", "num_heads")
+_KV_HEAD_KEYS = ("num_key_value_heads", "num_kv_heads", "n_head_kv", "multi_query_group_num")
+_HEAD_DIM_KEYS = ("head_dim", "kv_channels", "attention_head_dim")
+_FFN_KEYS = ("intermediate_size", "n_inner", "ffn_dim", "d_ff", "ffn_hidden_size")
+_MOE_FFN_KEYS = ("moe_intermediate_size", "expert_intermediate_size", "shared_expert_intermediate_size")
+_EXPERT_KEYS = ("num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts")
+_TOPK_KEYS = ("num_experts_per_tok", "moe_top_k", "moe_topk", "num_selected_experts")  # not "top_k": a generation setting
+_VOCAB_KEYS = ("vocab_size", "padded_vocab_size")
+# Latent / split head sizes of MLA-style attention (DeepSeek-V2/V3 and kin).
+_SMALL_DIMS = {"q_lora_rank": 32, "kv_lora_rank": 32, "qk_rope_head_dim": 8, "qk_nope_head_dim": 8, "v_head_dim": 16}
+
+
+def shrink_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Small real config of the same architecture: hidden 64, 2 layers, 4 heads, vocab 256,
+    at most 4 experts (top_k <= experts), small FFNs; model_type, architectures and flags kept."""
+    out = copy.deepcopy(config)
+    _fill_defaults(out, _defaults(out.get("model_type")))
+    _shrink(out)
+    if isinstance(out.get("text_config"), dict):
+        _shrink(out["text_config"])
+    return out
+
+
+_ALL_KEYS = (
+    _HIDDEN_KEYS + _LAYER_KEYS + _HEAD_KEYS + _KV_HEAD_KEYS + _HEAD_DIM_KEYS + _FFN_KEYS
+    + _MOE_FFN_KEYS + _EXPERT_KEYS + _TOPK_KEYS + _VOCAB_KEYS + tuple(_SMALL_DIMS)
+)
+
+
+def _defaults(model_type: str | None) -> dict[str, Any]:
+    """The model type's default config values, if transformers knows it (else {})."""
+    try:
+        from transformers import CONFIG_MAPPING
+
+        return CONFIG_MAPPING[model_type]().to_dict()
+    except Exception:  # no transformers, unknown type, or a config that needs arguments
+        return {}
+
+
+def _fill_defaults(cfg: dict[str, Any], defaults: dict[str, Any]) -> None:
+    """Make size keys the config leaves to its class defaults explicit, so they get shrunk too."""
+    for k, v in defaults.items():
+        if k in cfg or not isinstance(v, int) or isinstance(v, bool):
+            continue
+        if k in _ALL_KEYS or k.endswith("_token_id"):
+            cfg[k] = v
+
+
+def _shrink(cfg: dict[str, Any]) -> None:
+    """Shrink one (sub-)config dict in place."""
+    old_layers = next((cfg[k] for k in _LAYER_KEYS if isinstance(cfg.get(k), int)), None)
+    old_heads = next((cfg[k] for k in _HEAD_KEYS if isinstance(cfg.get(k), int)), None)
+    _set(cfg, _HIDDEN_KEYS, HIDDEN)
+    _set(cfg, _LAYER_KEYS, LAYERS)
+    _set(cfg, _HEAD_KEYS, HEADS)
+    for k in _KV_HEAD_KEYS:
+        if isinstance(cfg.get(k), int):
+            kv = cfg[k]
+            # keep the attention kind: MHA stays MHA, MQA stays MQA, GQA becomes 2 groups
+            cfg[k] = HEADS if kv == old_heads else 1 if kv == 1 else 2
+    _set(cfg, _HEAD_DIM_KEYS, HIDDEN // HEADS)
+    _set(cfg, _FFN_KEYS, FFN)
+    _set(cfg, _MOE_FFN_KEYS, MOE_FFN)
+    _set(cfg, _VOCAB_KEYS, VOCAB)
+    for k, v in _SMALL_DIMS.items():
+        _set(cfg, (k,), v)
+    _shrink_experts(cfg)
+    _shrink_token_ids(cfg)
+    _shrink_rope(cfg)
+    if old_layers and old_layers > LAYERS:
+        _shrink_layer_lists(cfg, old_layers)
+
+
+def _set(cfg: dict[str, Any], keys: tuple[str, ...], value: int) -> None:
+    """Set every present, non-null key to value."""
+    for k in keys:
+        if isinstance(cfg.get(k), int) and not isinstance(cfg.get(k), bool):
+            cfg[k] = value
+
+
+def _shrink_experts(cfg: dict[str, Any]) -> None:
+    """At most MAX_EXPERTS routed experts, top_k no larger, one expert group."""
+    experts = None
+    for k in _EXPERT_KEYS:
+        if isinstance(cfg.get(k), int) and cfg[k] > 0:
+            cfg[k] = experts = min(cfg[k], MAX_EXPERTS)
+    if experts is None:
+        return
+    for k in _TOPK_KEYS:
+        if isinstance(cfg.get(k), int) and cfg[k] > 0:
+            cfg[k] = min(cfg[k], experts)
+    for k in ("n_group", "topk_group"):
+        if isinstance(cfg.get(k), int):
+            cfg[k] = 1
+
+
+def _shrink_token_ids(cfg: dict[str, Any]) -> None:
+    """Special token ids must stay inside the smaller vocabulary."""
+    for k, v in list(cfg.items()):
+        if not k.endswith("_token_id"):
+            continue
+        if isinstance(v, int) and v >= VOCAB:
+            cfg[k] = VOCAB - 1
+        elif isinstance(v, list):
+            cfg[k] = [min(x, VOCAB - 1) for x in v if isinstance(x, int)]
+
+
+def _shrink_rope(cfg: dict[str, Any]) -> None:
+    """Per-frequency rope factor lists (longrope) must match the new rotary dim / 2."""
+    rope = cfg.get("rope_scaling")
+    if not isinstance(rope, dict):
+        return
+    rotary = int(HIDDEN // HEADS * float(cfg.get("partial_rotary_factor", 1.0) or 1.0))
+    for k in ("short_factor", "long_factor"):
+        if isinstance(rope.get(k), list):
+            rope[k] = rope[k][: rotary // 2]
+
+
+def _shrink_layer_lists(cfg: dict[str, Any], old_layers: int) -> None:
+    """Cut per-layer lists (layer_types, ...) to LAYERS entries, keeping two layer kinds if any."""
+    keep = list(range(LAYERS))
+    types = cfg.get("layer_types")
+    if isinstance(types, list) and len(types) == old_layers:
+        firsts = {t: i for i, t in reversed(list(enumerate(types)))}
+        if len(firsts) >= 2:
+            keep = sorted(firsts.values())[:LAYERS]
+    for k, v in list(cfg.items()):
+        if isinstance(v, list) and len(v) == old_layers:
+            cfg[k] = [v[i] for i in keep]

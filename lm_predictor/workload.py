@@ -1,0 +1,28 @@
+"""The workload a prediction or a measurement is made for (torch-free)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DTYPE_BYTES: dict[str, int] = {"float32": 4, "bfloat16": 2, "float16": 2}
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One forward call: `batch` sequences of `seq_len` new tokens after `past_len` cached ones."""
+
+    batch: int = 1
+    seq_len: int = 128
+    past_len: int = 0
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        if self.batch < 1 or self.seq_len < 1 or self.past_len < 0:
+            raise ValueError(f"bad workload sizes: {self}")
+        if self.dtype not in DTYPE_BYTES:
+            raise ValueError(f"dtype must be one of {sorted(DTYPE_BYTES)}, got {self.dtype!r}")
+
+    @property
+    def itemsize(self) -> int:
+        """Bytes per element of `dtype`."""
+        return DTYPE_BYTES[self.dtype]
