@@ -1,4 +1,4 @@
-"""Shrink a config.json dict to a small model that real tensors can run in a blink (torch-free)."""
+"""Shrink a config.json dict to a small model that real tensors run in a blink (dict logic; defaults read from transformers when installed)."""
 
 from __future__ import annotations
 
