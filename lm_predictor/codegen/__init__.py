@@ -1,0 +1,13 @@
+"""The generated-modules backend: `lmpredict compile`, its safety checks, freshness and runtime.
+
+naming     rule names -> collision-free Python identifiers (`library__path__Module`)
+emitter    rule ASTs -> Python source (AST only; no rule text in the output)
+safety     re-parse a generated file with `ast`; whitelist of node types, names, constants
+header     the header of a generated file (source / deps / body hashes, compiler version)
+writer     atomic writes; never overwrites a hand-edited file without --force
+build      which files `compile` generates, in memory
+freshness  `lint --check-generated`
+runtime    load fresh modules, link them, evaluate (fast totals, engine Runner)
+helpers    the only names generated code imports
+sweep      vectorised totals over many workloads (numpy)
+"""

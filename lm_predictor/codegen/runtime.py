@@ -1,0 +1,330 @@
+"""Load fresh generated modules for a library, link them, and evaluate through them.
+
+    backend = backend_for(library)                 # cached per library object
+    backend.evaluate(rule, metric, bindings)       # totals: fast path, engine fallback
+    backend.evaluate(rule, metric, bindings, trace=True)   # engine + generated frame functions
+    backend.runner                                 # an engine Runner (engine.evaluate(..., runner=))
+
+Freshness, per rule file: a generated module is used only if its header names the sha256 of
+the file's current text, the current compiler version, the current interfaces of the rules it
+calls (deps), and its body still matches its body hash. Formulas of other files run through the
+in-memory compiled closures (template cache), so a stale or missing module never changes a
+result, only the speed.
+
+Modules are executed privately for each library (not entered in sys.modules), so two libraries
+in one process can never link into each other's modules.
+
+The fast path of (rule, metric) is used only when static analysis of the library shows that
+the engine could not fail on a limit the fast path does not track: no call cycle reachable,
+call chains no deeper than MAX_CALL_DEPTH, and at most FAST_MAX_CALLS invocations even without
+memoisation (which also bounds MAX_CALLS). Anything else the fast path hands to the engine by
+raising; the engine then gives the reference value or diagnostic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import sys
+import tempfile
+import types
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from lm_predictor.codegen import header
+from lm_predictor.codegen.emitter import deps_hash
+from lm_predictor.codegen.helpers import h_NO, h_unlinked
+from lm_predictor.engine.evaluate import Evaluation, evaluate
+from lm_predictor.engine.frame import check_bindings
+from lm_predictor.formula import nodes as n
+from lm_predictor.formula.compiler import compile_text
+from lm_predictor.formula.values import Value
+from lm_predictor.limits import MAX_CALL_DEPTH
+from lm_predictor.rules.library import RuleLibrary
+from lm_predictor.rules.model import Rule
+
+FAST_MAX_CALLS = 20_000
+"""Most rule invocations (without memoisation) a fast-path evaluation may make."""
+
+ENV_SWITCH = "LMPREDICT_GENERATED"
+"""Set to 0 to never use generated modules (in-memory compiled closures only)."""
+
+
+@dataclass
+class LoadReport:
+    used: list[str] = field(default_factory=list)  # module files used
+    stale: list[tuple[str, str]] = field(default_factory=list)  # (rule file, reason)
+
+
+def _index(root: Path) -> dict[str, Path]:
+    """Generated modules under `root` by the sha256 of their source rule file."""
+    found: dict[str, Path] = {}
+    if not root.is_dir():
+        return found
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "__pycache__")))
+        for name in sorted(filenames):
+            if not name.endswith(".py") or name == "__init__.py":
+                continue
+            path = Path(dirpath) / name
+            try:
+                head = header.read_header(path)
+            except (OSError, header.HeaderError):
+                continue
+            if head.source_sha:
+                found.setdefault(head.source_sha, path)
+    return found
+
+
+_counter = [0]
+
+
+def _code_for(path: Path, content: str) -> Any:
+    """The module's code object, cached by content hash in lmpredict's user cache.
+
+    Python's own __pycache__ is not used: modules are executed privately (see above) and
+    PYTHONDONTWRITEBYTECODE is common in containers; compiling ~1 MB of generated source
+    takes ~0.4 s, loading the cached code object a few milliseconds.
+    """
+    from lm_predictor.resources import user_cache_dir
+
+    key = hashlib.sha256(content.encode("ascii")).hexdigest()
+    cache = user_cache_dir() / "generated-code" / f"{key}.{sys.implementation.cache_tag}.marshal"
+    try:
+        code = marshal.loads(cache.read_bytes())
+        if isinstance(code, types.CodeType) and code.co_filename == str(path):
+            return code
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    code = compile(content, str(path), "exec", dont_inherit=True)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(marshal.dumps(code))
+            os.replace(tmp, cache)
+        except OSError:
+            os.unlink(tmp)
+    except OSError:
+        pass
+    return code
+
+
+def _exec_private(path: Path, content: str) -> Any:
+    """Execute a module file as a fresh module object that is not entered in sys.modules."""
+    _counter[0] += 1
+    module = types.ModuleType(f"_lmpredict_generated_{_counter[0]}")
+    module.__file__ = str(path)
+    exec(_code_for(path, content), module.__dict__)  # noqa: S102 - generated, checked, fresh module code
+    return module
+
+
+class GeneratedSet:
+    """The fresh generated modules of one library, linked: frame functions and usable fast paths."""
+
+    def __init__(self, library: RuleLibrary, root: Path | None = None):
+        from lm_predictor.codegen.build import generated_root, rules_by_file
+
+        self.library = library
+        self.root = Path(root) if root is not None else generated_root()
+        self.report = LoadReport()
+        self.frame: dict[int, Callable] = {}  # id(Formula) -> frame function
+        candidates: dict[tuple[str, str], Callable] = {}
+        modules: list[Any] = []
+        index = _index(self.root)
+        version = header.compiler_version()
+        for path, rules in rules_by_file(library).items():
+            text = library.files.get(path)
+            if text is None:
+                continue
+            file = index.get(header.sha256_text(text))
+            if file is None:
+                self.report.stale.append((path, "no generated module for this file content"))
+                continue
+            try:
+                content = file.read_bytes().decode("ascii")
+                head, body = header.split(content)
+            except (OSError, UnicodeDecodeError, header.HeaderError) as err:
+                self.report.stale.append((path, f"unreadable module: {err}"))
+                continue
+            if head.compiler != version:
+                self.report.stale.append((path, "generated by another compiler version"))
+                continue
+            if header.sha256_text(body) != head.body_sha:
+                self.report.stale.append((path, "module edited by hand"))
+                continue
+            if head.deps_sha != deps_hash(library, rules):
+                self.report.stale.append((path, "a rule it calls changed its interface"))
+                continue
+            module = _exec_private(file, content)
+            if not self._register(module, rules, candidates):
+                self.report.stale.append((path, "module does not match the rules of its file"))
+                continue
+            modules.append(module)
+            self.report.used.append(str(file))
+        self.fast = usable_fast_paths(library, candidates)
+        for module in modules:
+            for callee, metric, slot in module.IMPORTS:
+                rule = library.get(callee)
+                target = self.fast.get((rule.name, metric)) if rule is not None else None
+                setattr(module, slot, target or h_unlinked)
+        self.param_order = {rule.name: tuple(rule.params) for rule in library}
+
+    def _register(self, module: Any, rules: list[Rule], candidates: dict) -> bool:
+        exports = getattr(module, "EXPORTS", None)
+        if not isinstance(exports, tuple) or [e[0] for e in exports] != [r.name for r in rules]:
+            return False
+        entries = []
+        for (name, params, metrics, defaults), rule in zip(exports, rules):
+            if tuple(params) != tuple(rule.params) or [m for m, _, _ in metrics] != list(rule.metrics):
+                return False
+            if [p for p, _ in defaults] != [p for p, s in rule.params.items() if s.default is not None]:
+                return False
+            for metric, fast, frame_fn in metrics:
+                entries.append((id(rule.metrics[metric]), frame_fn))
+                candidates[(rule.name, metric)] = fast
+            for pname, fn in defaults:
+                default = rule.params[pname].default
+                assert default is not None
+                entries.append((id(default), fn))
+        self.frame.update(entries)
+        return True
+
+
+def _calls_of(rule: Rule, metric: str) -> list[n.Call]:
+    formulas = [rule.metrics[metric], *(p.default for p in rule.params.values() if p.default is not None)]
+    return [node for f in formulas for node in n.walk(f.node) if isinstance(node, n.Call)]
+
+
+def usable_fast_paths(library: RuleLibrary, candidates: dict[tuple[str, str], Callable]) -> dict[tuple[str, str], Callable]:
+    """The fast functions whose whole static call graph is generated, acyclic, shallow and small."""
+    succ: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for key in candidates:
+        rule = library.rules[key[0]]
+        edges = []
+        for call in _calls_of(rule, key[1]):
+            callee = library.get(call.callee)
+            metric = call.metric or key[1]
+            if callee is not None and metric in callee.metrics:
+                edges.append((callee.name, metric))
+        succ[key] = edges
+    gray, black = 1, 2
+    color: dict[tuple[str, str], int] = {}
+    bad: set[tuple[str, str]] = set()
+    post: list[tuple[str, str]] = []
+    for start in succ:
+        if start in color:
+            continue
+        color[start] = gray
+        stack = [(start, iter(succ[start]))]
+        while stack:
+            key, edges = stack[-1]
+            for nxt in edges:
+                if nxt not in succ:
+                    bad.add(key)  # the callee has no usable generated function
+                elif nxt not in color:
+                    color[nxt] = gray
+                    stack.append((nxt, iter(succ[nxt])))
+                    break
+                elif color[nxt] == gray:
+                    bad.update((key, nxt))  # a call cycle
+            else:
+                stack.pop()
+                color[key] = black
+                post.append(key)
+    ok: dict[tuple[str, str], bool] = {}
+    chain: dict[tuple[str, str], int] = {}
+    size: dict[tuple[str, str], int] = {}
+    for key in post:  # callees before callers (except along cycles, which are bad anyway)
+        edges = succ[key]
+        good = key not in bad and all(ok.get(nxt, False) for nxt in edges)
+        chain[key] = max((chain.get(nxt, 0) + 1 for nxt in edges), default=0)
+        size[key] = min(1 + sum(size.get(nxt, 1) for nxt in edges), FAST_MAX_CALLS + 1)
+        ok[key] = good and chain[key] <= MAX_CALL_DEPTH and size[key] <= FAST_MAX_CALLS
+    return {key: fn for key, fn in candidates.items() if ok.get(key, False)}
+
+
+class Backend:
+    """Evaluation of one library through its fresh generated modules (compiled closures elsewhere)."""
+
+    def __init__(self, library: RuleLibrary, generated: GeneratedSet | None):
+        self.library = library
+        self.generated = generated
+        table = generated.frame if generated is not None else {}
+        get = table.get
+
+        def runner(formula: Any, frame: Any) -> Value:
+            fn = get(id(formula))
+            if fn is None:
+                return compile_text(formula.text)(frame)
+            return fn(frame)
+
+        self.runner = runner
+        self.fast = generated.fast if generated is not None else {}
+
+    def fast_path(self, rule_name: str, metric: str) -> Callable | None:
+        rule = self.library.get(rule_name)
+        return self.fast.get((rule.name, metric)) if rule is not None else None
+
+    def evaluate(self, rule_name: str, metric: str, bindings: dict[str, Value], *, trace: bool = False) -> Evaluation:
+        """engine.evaluate semantics; totals go through the fast path when it is usable."""
+        if not trace:
+            rule = self.library.get(rule_name)
+            fast = self.fast.get((rule.name, metric)) if rule is not None else None
+            if fast is not None:
+                check_bindings(rule, dict(bindings), None)
+                try:
+                    return Evaluation(fast(*[bindings.get(p, h_NO) for p in rule.params]), None)
+                except Exception:  # noqa: BLE001 - any doubt: the engine decides
+                    pass
+        return evaluate(self.library, rule_name, metric, bindings, trace=trace, runner=self.runner)
+
+    def totals(self, rule_name: str, metrics: Iterable[str], bindings: dict[str, Value]) -> dict[str, Value]:
+        """Several metrics of one rule for the same bindings (bindings checked once)."""
+        rule = self.library.get(rule_name)
+        out: dict[str, Value] = {}
+        if rule is None:
+            for metric in metrics:
+                out[metric] = evaluate(self.library, rule_name, metric, bindings, runner=self.runner).value
+            return out
+        check_bindings(rule, dict(bindings), None)
+        args = [bindings.get(p, h_NO) for p in rule.params]
+        for metric in metrics:
+            fast = self.fast.get((rule.name, metric))
+            if fast is not None:
+                try:
+                    out[metric] = fast(*args)
+                    continue
+                except Exception:  # noqa: BLE001
+                    pass
+            out[metric] = evaluate(self.library, rule_name, metric, bindings, runner=self.runner).value
+        return out
+
+
+_BACKENDS: dict[int, tuple[weakref.ref, Backend]] = {}
+
+
+def backend_for(library: RuleLibrary, root: Path | None = None) -> Backend:
+    """The backend of a library: generated modules where fresh (cached per library object)."""
+    key = id(library)
+    cached = _BACKENDS.get(key)
+    if cached is not None and cached[0]() is library and root is None:
+        return cached[1]
+    if os.environ.get(ENV_SWITCH, "1") == "0":
+        backend = Backend(library, None)
+    else:
+        backend = Backend(library, GeneratedSet(library, root))
+    if root is None:
+        for stale_key in [k for k, (ref, _) in _BACKENDS.items() if ref() is None]:
+            del _BACKENDS[stale_key]
+        _BACKENDS[key] = (weakref.ref(library), backend)
+    return backend
+
+
+def generated_runner(library: RuleLibrary, root: Path | None = None) -> Callable[[Any, Any], Value]:
+    """An engine Runner using the library's fresh generated modules (compiled closures elsewhere)."""
+    return backend_for(library, root).runner
