@@ -15,6 +15,8 @@ WORKLOAD_PARAMS = ("batch", "seq_len", "past_len", "dtype_bytes")
 """Parameters every model-level rule may declare; eval binds them from the workload."""
 
 _SIZE_SUFFIXES = ("_size", "_layers", "_heads", "_dim", "_features", "_embd", "_layer", "_head", "_positions", "_experts")
+_NOT_SIZES = ("max_window_layers",)
+"""Counts that look like sizes but may be 0 (Qwen2 max_window_layers=0: every layer slides)."""
 
 
 def _config_error(detail: str) -> LmPredictorError:
@@ -61,6 +63,8 @@ def find_root_rule(library: RuleLibrary, config: dict) -> Rule:
 
 
 def _is_size(name: str) -> bool:
+    if name in _NOT_SIZES:
+        return False
     return name.endswith(_SIZE_SUFFIXES) or name.startswith(("num_", "n_")) or name in ("vocab_size", "intermediate_size")
 
 
