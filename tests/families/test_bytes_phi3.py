@@ -1,0 +1,68 @@
+"""Phi-3 bytes beyond tests/families/test_phi3.py (which compares bytes_read / bytes_written at
+every config it runs, since Phi3ForCausalLM defines them).
+
+Extra cases: half precision with partial rotary and GQA, MQA (one key/value head: repeat_kv is a
+stride-0 view, torch.matmul copies it when batch > 1), a sliding window that decode has not yet
+filled, longrope in bfloat16, and bytes per module path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import pytest
+
+from lm_predictor.evaluate.predict import predict
+from lm_predictor.verify.compare import aggregate
+from lm_predictor.verify.oracle import measure
+from lm_predictor.workload import Workload
+from tests.families.harness import assert_exact
+from tests.families.test_phi3 import SMALL, VARIED
+
+EXTRA = {
+    "mqa-partial": {
+        **SMALL, "hidden_size": 128, "intermediate_size": 256, "num_attention_heads": 4, "num_key_value_heads": 1,
+        "partial_rotary_factor": 0.5,
+    },
+    "window-not-full": {**SMALL, "hidden_size": 128, "intermediate_size": 256, "num_attention_heads": 4, "sliding_window": 8},
+}
+
+CASES = [
+    ("gqa-partial-rotary-tied", Workload(batch=2, seq_len=5, dtype="float16")),
+    ("gqa-partial-rotary-tied", Workload(batch=3, seq_len=1, past_len=4, dtype="bfloat16")),
+    ("head-dim-sliding-window", Workload(batch=1, seq_len=4, past_len=7, dtype="float16")),
+    ("mqa-partial", Workload(batch=2, seq_len=6)),
+    ("mqa-partial", Workload(batch=1, seq_len=2, past_len=3, dtype="bfloat16")),
+    ("window-not-full", Workload(batch=2, seq_len=2, past_len=3)),
+    ("window-not-full", Workload(batch=2, seq_len=1, past_len=7, dtype="bfloat16")),
+    ("longrope-gqa-tied", Workload(batch=2, seq_len=10, dtype="bfloat16")),
+]
+
+
+@pytest.mark.parametrize(("name", "workload"), CASES, ids=[f"{n}-{w.batch}x{w.seq_len}+{w.past_len}-{w.dtype}" for n, w in CASES])
+def test_phi3_bytes_extra(name: str, workload: Workload) -> None:
+    assert_exact({**VARIED, **EXTRA}[name], workload)
+
+
+def test_phi3_longrope_is_inferred() -> None:
+    """rope_scaling cannot be bound, so longrope is inferred from the extended max_position_embeddings."""
+    with_longrope = predict(VARIED["longrope-gqa-tied"], batch=1, seq_len=4)
+    without = predict({**VARIED["longrope-gqa-tied"], "rope_scaling": None, "max_position_embeddings": 8}, batch=1, seq_len=4)
+    # max(position_ids) [1, 4] int64, + 1, > original, .item(): 8 * 4 + 8 + 8 + 1 read
+    assert with_longrope.totals["bytes_read"] - without.totals["bytes_read"] == 8 * 4 + 17
+
+
+def test_phi3_bytes_per_module() -> None:
+    config = VARIED["head-dim-sliding-window"]
+    workload = Workload(batch=2, seq_len=3, past_len=6, dtype="bfloat16")
+    measured = measure(config, workload, mode="fake")
+    rows = {row.path: row for row in predict(config, **asdict(workload)).modules}
+    bad, compared = [], 0
+    for metric in ("bytes_read", "bytes_written"):
+        for path, value in aggregate({p: v[metric] for p, v in measured.module_bytes.items()}).items():
+            if path and path in rows:
+                compared += 1
+                if rows[path].totals.get(metric) != value:
+                    bad.append(f"{path} {metric}: predicted {rows[path].totals.get(metric)} measured {value}")
+    assert compared > 20
+    assert not bad, "\n".join(bad)
