@@ -13,7 +13,7 @@ from lm_predictor.formula import nodes as n
 from lm_predictor.formula.compiler import compile_text
 from lm_predictor.formula.faults import EvalFault
 from lm_predictor.formula.values import Fraction, Value, is_number, type_name
-from lm_predictor.limits import MAX_CALL_DEPTH, MAX_CALLS
+from lm_predictor.limits import MAX_CALL_DEPTH, MAX_CALLS, MAX_NESTING_DEPTH
 from lm_predictor.rules.library import RuleLibrary
 from lm_predictor.rules.model import Formula, ParamSpec, Rule
 
@@ -150,6 +150,10 @@ class Frame:
         if spec.name in self._resolving:
             chain = self._resolving[self._resolving.index(spec.name):] + [spec.name]
             raise EvalFault(d.L_DEFAULT_CYCLE, span, {"path": " -> ".join(chain)})
+        if self.depth + len(self._resolving) + 1 > MAX_CALL_DEPTH:
+            # a default evaluated inside a default nests like a call: it shares the depth budget
+            chain = " -> ".join([*self._resolving, spec.name][-4:])
+            raise EvalFault(d.E_CALL_DEPTH, span, {"limit": MAX_CALL_DEPTH, "path": f"... -> {self.rule_name} (defaults {chain})"})
         self._resolving.append(spec.name)
         records, self.records = self.records, None  # calls inside defaults are not metric terms
         try:
@@ -175,13 +179,27 @@ class Frame:
                     values[name] = self.lookup(name, node.span)
         check_bindings(callee, values, node.span)
         metric = node.metric or self.metric
-        value, children = state.evaluate_rule(callee, metric, values, self.depth + 1, node.callee_span)
+        depth = self.depth + len(self._resolving) + 1  # a call from a default nests below the default
+        value, children = state.evaluate_rule(callee, metric, values, depth, node.callee_span)
         if self.records is not None:
             self.records.append(CallRecord(node.display_label, callee.name, metric, values, value, list(children or [])))
         return value
 
 
-def ensure_recursion_headroom(minimum: int = 30_000) -> None:
+# Python frames one level of formula nesting may take (measured worst case: 4, for a built-in
+# call in the compiled backend and a comparison in the interpreter), and per rule call or
+# default (engine frames between two formulas).
+FRAMES_PER_NESTING_LEVEL = 6
+FRAMES_PER_CALL = 60
+RECURSION_HEADROOM = (MAX_CALL_DEPTH + 2) * (FRAMES_PER_NESTING_LEVEL * MAX_NESTING_DEPTH + FRAMES_PER_CALL) + 5_000
+"""Enough frames for a formula at MAX_NESTING_DEPTH at every one of MAX_CALL_DEPTH levels.
+
+Formula evaluation recurses (closures call closures); calls and defaults nest evaluations, and
+both count against MAX_CALL_DEPTH. The backends avoid C-level recursion (no generators driven by
+built-ins), so on CPython >= 3.11 these frames cost heap memory, not C stack."""
+
+
+def ensure_recursion_headroom(minimum: int = RECURSION_HEADROOM) -> None:
     """Deep formulas times deep call chains need more than Python's default 1000 frames."""
     if sys.getrecursionlimit() < minimum:
         sys.setrecursionlimit(minimum)

@@ -170,7 +170,9 @@ def _compile_conditional(node: n.Conditional) -> Compiled:
 def _compile_function(node: n.Function) -> Compiled:
     args = tuple(compile_node(a) for a in node.args)
     name = node.name
-    return _nonlinear(_guard(lambda frame: call_builtin(name, tuple(a(frame) for a in args)), node.span))
+    # a list comprehension, not tuple(generator): CPython runs it without a C-level frame, so
+    # deep nesting times deep call chains costs Python frames only (see ensure_recursion_headroom)
+    return _nonlinear(_guard(lambda frame: call_builtin(name, tuple([a(frame) for a in args])), node.span))
 
 
 def _compile_call(node: n.Call) -> Compiled:

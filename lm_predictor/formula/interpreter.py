@@ -72,7 +72,7 @@ def _interpret(node: n.Node, frame: Any) -> Value:
         return interpret(node.then if chosen else node.otherwise, frame)
     if isinstance(node, n.Function):
         start = _mark(frame)
-        args = tuple(interpret(a, frame) for a in node.args)
+        args = tuple([interpret(a, frame) for a in node.args])  # no generator: see compiler.py
         _scale_since(frame, start, None)
         return call_builtin(node.name, args)
     if isinstance(node, n.Call):

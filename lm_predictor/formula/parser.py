@@ -59,8 +59,20 @@ def _lark() -> Lark:
         return Lark(grammar, **options)
 
 
+def _token_text(name: str) -> str:
+    """How a terminal is shown in messages; anonymous ones (`${`, `:-`, `...`) by their text."""
+    if name in _TOKEN_TEXT:
+        return _TOKEN_TEXT[name]
+    if name.startswith("__ANON"):
+        try:
+            return f"'{_lark().get_terminal(name).pattern.value}'"
+        except KeyError:
+            pass
+    return name.strip('"').lower()
+
+
 def _expected_text(expected: set[str]) -> str:
-    names = sorted({_TOKEN_TEXT.get(e, e.strip('"').lower()) for e in expected})
+    names = sorted({_token_text(e) for e in expected})
     return ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
 
 
@@ -95,14 +107,14 @@ def _syntax_fault(text: str, err: UnexpectedInput) -> FormulaFault:
 
 
 def _check_shape(tree: Tree) -> None:
-    """Refuse trees that are too deep or too large, without recursion."""
-    count = 0
+    """Refuse trees nested too deeply, without recursion (before the recursive AST builder runs).
+
+    The node limit is checked on the built AST (see `_parse_cached`): lark trees also hold
+    tokens and wrapper trees, so counting them here would refuse formulas of half the size.
+    """
     stack: list[tuple[Tree | Token, int]] = [(tree, 1)]
     while stack:
         node, depth = stack.pop()
-        count += 1
-        if count > MAX_AST_NODES:
-            raise _fault(d.F_TOO_MANY_NODES, 0, n=f"more than {MAX_AST_NODES}", limit=MAX_AST_NODES)
         if isinstance(node, Tree):
             if depth > MAX_NESTING_DEPTH:
                 raise _fault(d.F_TOO_DEEP, node.meta.start_pos if not node.meta.empty else 0, n=f"more than {MAX_NESTING_DEPTH}", limit=MAX_NESTING_DEPTH)
@@ -228,7 +240,11 @@ def _parse_cached(text: str) -> n.Node | FormulaFault:
     try:
         tree = _lark().parse(text)
         _check_shape(tree)
-        return _Builder().build(tree)
+        node = _Builder().build(tree)
+        count = sum(1 for _ in n.walk(node))
+        if count > MAX_AST_NODES:
+            return _fault(d.F_TOO_MANY_NODES, 0, n=count, limit=MAX_AST_NODES)
+        return node
     except UnexpectedInput as err:
         return _syntax_fault(text, err)
     except FormulaFault as fault:

@@ -114,7 +114,8 @@ def _power(a: Number, b: Number) -> Number:
         if a == 0:
             raise ValueError_("zero", "0 cannot be raised to a negative power")
         return Fraction(1) / _power(a, -b)  # type: ignore[operator]
-    if abs(a) > 1 and b > 0:
+    # (also for fractions below 1: the denominator of (1/3) ** b grows just as fast)
+    if b > 0:
         base_bits = a.numerator.bit_length() if isinstance(a, Fraction) else abs(a).bit_length()
         den_bits = a.denominator.bit_length() if isinstance(a, Fraction) else 0
         if (max(base_bits, den_bits) - 1) * b > MAX_INT_BITS:

@@ -57,6 +57,9 @@ class Rule:
     location: Location
     source: str = ""
     alias_locations: dict[str, Location] = field(default_factory=dict)
+    complete: bool = True
+    """False when a parameter or formula of the rule was dropped for an error (lint then
+    cannot tell which parameters the lost text used, so it does not report them as unused)."""
 
     @property
     def short_name(self) -> str:

@@ -55,8 +55,9 @@ class _RuleReader:
         self.source = source
         self.diagnostics: list[Diagnostic] = []
 
-    def report(self, code: d.Code, where: object, **fields: object) -> None:
-        self.diagnostics.append(self.source.diagnostic(code, where, **fields))
+    def report(self, code: d.Code, at: object, /, **fields: object) -> None:
+        # `at` is positional-only: many templates have a `{where}` field of their own
+        self.diagnostics.append(self.source.diagnostic(code, at, **fields))
 
     def check_keys(self, mapping: YMap, allowed: tuple[str, ...], where: str) -> None:
         for key, _ in mapping.items:
@@ -105,6 +106,7 @@ class _RuleReader:
             self.report(d.S_WRONG_TYPE, body.node, where=f"rule '{name}'", expected="a mapping", got=_yaml_type(body))
             return None
         self.check_keys(body, RULE_KEYS, f"rule '{name}'")
+        reported = len(self.diagnostics)
         fields = {k.value: (k, v) for k, v in body.items}
         aliases, alias_locations = self.read_aliases(fields.get("aliases"))
         doc = self.read_text(fields.get("doc"), f"doc of '{name}'")
@@ -121,7 +123,8 @@ class _RuleReader:
             self.read_custom_metrics(custom[1], metrics)
         if not metrics and not any(m in fields for m in STANDARD_METRICS) and "metrics" not in fields:
             self.report(d.S_NO_METRIC, key.node, name=name)
-        return Rule(name, aliases, doc, params, metrics, self.source.location(key.node), source, alias_locations)
+        complete = len(self.diagnostics) == reported  # no parameter or formula was dropped
+        return Rule(name, aliases, doc, params, metrics, self.source.location(key.node), source, alias_locations, complete)
 
     def read_text(self, entry: tuple[YScalar, YValue] | None, where: str) -> str:
         if entry is None:

@@ -62,8 +62,9 @@ class SourceFile:
     def line_text(self, line: int) -> str | None:
         return self.lines[line - 1] if 1 <= line <= len(self.lines) else None
 
-    def diagnostic(self, code: d.Code, where: object, **fields: object) -> Diagnostic:
-        loc = self.location(where)
+    def diagnostic(self, code: d.Code, at: object, /, **fields: object) -> Diagnostic:
+        """A diagnostic at a node or mark (`at` is positional-only: templates use `{where}`)."""
+        loc = self.location(at)
         return d.make(code, loc, self.line_text(loc.line), **fields)
 
     def origin_for(self, scalar: YScalar, text: str) -> Origin:
