@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -92,6 +93,11 @@ def _syntax_fault(text: str, err: UnexpectedInput) -> FormulaFault:
     assert isinstance(err, UnexpectedToken)
     tok = err.token
     offset = tok.start_pos if tok.start_pos is not None else len(text)
+    if set(err.expected) == {"LPAR"}:  # after a bare name: almost always a parameter without '$'
+        bare = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*\Z", text[:offset] if tok.type != "$END" else text)
+        if bare is not None and bare[1] not in BUILTINS:
+            name = bare[1]
+            return _fault(d.F_SYNTAX, bare.start(1), detail=f"'{name}' is not a built-in function; write ${{{name}}} for a parameter")
     if tok.type == "$END":
         return _fault(d.F_SYNTAX, len(text), detail=f"formula ends early; expected {_expected_text(err.expected)}")
     hint = ""
