@@ -1,0 +1,69 @@
+"""Falcon bytes beyond tests/families/test_falcon.py (which compares bytes_read / bytes_written at
+every config it runs, since FalconForCausalLM defines them).
+
+Extra cases: half precision on every layout, new_decoder_architecture with alibi (one and several
+kv groups), bytes per module path, and the one known gap: alibi under float16.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import pytest
+
+from lm_predictor.evaluate.predict import predict
+from lm_predictor.verify.compare import aggregate
+from lm_predictor.verify.oracle import measure
+from lm_predictor.workload import Workload
+from tests.families.harness import assert_exact
+from tests.families.test_falcon import SMALL, VARIED
+
+EXTRA = {
+    "new-arch-alibi-one-group": {
+        **SMALL, "hidden_size": 64, "num_attention_heads": 4, "num_kv_heads": 1, "new_decoder_architecture": True, "alibi": True,
+    },
+    "new-arch-alibi-groups": {
+        **SMALL, "hidden_size": 96, "num_attention_heads": 6, "num_kv_heads": 2, "new_decoder_architecture": True, "alibi": True,
+    },
+}
+
+CASES = [
+    ("new-arch-gqa-untied", Workload(batch=2, seq_len=5, dtype="float16")),
+    ("new-arch-one-ln-mqa-bias", Workload(batch=3, seq_len=1, past_len=4, dtype="bfloat16")),
+    ("rotary-mha-parallel-bias", Workload(batch=1, seq_len=3, past_len=6, dtype="float16")),
+    ("alibi-mqa-legacy-n-embed", Workload(batch=3, seq_len=1, past_len=5, dtype="bfloat16")),
+    ("new-arch-alibi-one-group", Workload(batch=2, seq_len=1, past_len=3)),
+    ("new-arch-alibi-groups", Workload(batch=2, seq_len=4, past_len=2, dtype="bfloat16")),
+]
+
+
+@pytest.mark.parametrize(("name", "workload"), CASES, ids=[f"{n}-{w.batch}x{w.seq_len}+{w.past_len}-{w.dtype}" for n, w in CASES])
+def test_falcon_bytes_extra(name: str, workload: Workload) -> None:
+    assert_exact({**VARIED, **EXTRA}[name], workload)
+
+
+def test_falcon_alibi_float16_misses_one_cast() -> None:
+    """build_alibi_tensor computes in bfloat16 and casts to the model dtype: under float16 that
+    cast (same element size) runs, and the rules, which see dtype_bytes only, leave it out."""
+    config, workload = VARIED["alibi-sequential-mha-bias"], Workload(batch=3, seq_len=1, past_len=5, dtype="float16")
+    measured = measure(config, workload, mode="fake").totals
+    predicted = predict(config, **asdict(workload)).totals
+    cast = workload.batch * 6 * (workload.past_len + workload.seq_len) * 2  # [batch * heads, 1, kv] at 2 bytes
+    assert measured["bytes_read"] - predicted["bytes_read"] == cast
+    assert measured["bytes_written"] - predicted["bytes_written"] == cast
+
+
+@pytest.mark.parametrize("name", ["alibi-sequential-mha-bias", "new-arch-gqa-untied"])
+def test_falcon_bytes_per_module(name: str) -> None:
+    config, workload = VARIED[name], Workload(batch=2, seq_len=3, past_len=2, dtype="bfloat16")
+    measured = measure(config, workload, mode="fake")
+    rows = {row.path: row for row in predict(config, **asdict(workload)).modules}
+    bad, compared = [], 0
+    for metric in ("bytes_read", "bytes_written"):
+        for path, value in aggregate({p: v[metric] for p, v in measured.module_bytes.items()}).items():
+            if path and path in rows:
+                compared += 1
+                if rows[path].totals.get(metric) != value:
+                    bad.append(f"{path} {metric}: predicted {rows[path].totals.get(metric)} measured {value}")
+    assert compared > 15
+    assert not bad, "\n".join(bad)
