@@ -101,3 +101,16 @@ def test_llama_bytes_per_module(workload: Workload) -> None:
                 bad.append(f"{path} {metric}: predicted {row.totals.get(metric)} measured {value}")
     assert compared > 20
     assert not bad, "\n".join(bad)
+
+
+def test_oplog_lists_every_counted_byte() -> None:
+    """The developer op log (python -m lm_predictor.verify.oplog) sums to the oracle's totals."""
+    from lm_predictor.verify.oplog import record_ops
+
+    config, workload = VARIED["mqa"], Workload(batch=2, seq_len=3, past_len=2, dtype="bfloat16")
+    records = record_ops(config, workload)
+    totals = measure(config, workload, mode="fake").totals
+    assert sum(r.read for r in records) == totals["bytes_read"]
+    assert sum(r.written for r in records) == totals["bytes_written"]
+    assert {"embedding", "mm", "bmm", "cat", "clone", "_softmax", "_to_copy"} <= {r.op for r in records}
+    assert any(r.module == "model.layers.0.self_attn.q_proj" for r in records)
