@@ -1,0 +1,151 @@
+"""Run one model's causal-LM class symbolically, the way `lmpredict verify` runs it.
+
+The root call is `model(input_ids=[batch, seq_len], past_key_values=<cache of past_len tokens>,
+use_cache=True)` in eval mode with eager attention. Every module the forward reaches becomes a
+`RuleDraft` in the context it is really called in, so a rule asked for by name
+(`LlamaAttention`) comes out with the shapes the model gives it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from lm_predictor.data.transformers_table import config_facts, load_table
+from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.config import ConfigModel
+from lm_predictor.suggest.expr import Num
+from lm_predictor.suggest.interp import AnalysisLimit, ConfigV, Interpreter, Recorder
+from lm_predictor.suggest.scope import ModRef, RuleDraft, Template
+from lm_predictor.suggest.sources import SourceTree
+from lm_predictor.suggest.values import CacheV, ClassV, Tensor
+
+WORKLOAD = {
+    "batch": "sequences in the batch",
+    "seq_len": "new tokens per sequence",
+    "past_len": "tokens already in the KV cache (decode: seq_len 1, past_len N)",
+    "dtype_bytes": "bytes per element of the model dtype",
+}
+
+
+@dataclass
+class Analysis:
+    tree: SourceTree
+    model_type: str
+    interp: Interpreter
+    config: ConfigModel
+    root: RuleDraft | None
+    root_class: str
+    seconds: float = 0.0
+    error: str | None = None
+    notes: list = field(default_factory=list)
+
+    @property
+    def findings(self) -> list:
+        return self.interp.findings
+
+
+def model_type_for(tree: SourceTree, qualname: str) -> str | None:
+    """The model_type whose package defines `qualname` (transformers.models.<dir>.*)."""
+    parts = qualname.split(".")
+    if len(parts) < 3 or parts[:2] != ["transformers", "models"]:
+        return None
+    package = ".".join(parts[:3])
+    table = load_table()["model_types"]
+    candidates = []
+    for mt, facts in table.items():
+        causal = facts.get("causal_lm") or ""
+        cfg = facts.get("config_class") or ""
+        if causal.startswith(package + ".") or cfg.startswith(package + "."):
+            candidates.append((0 if causal.startswith(package + ".") else 1, 0 if mt == parts[2] else 1, len(mt), mt))
+    if not candidates:
+        return None
+    return sorted(candidates)[0][3]
+
+
+def _signs(config: ConfigModel) -> None:
+    X.POSITIVE.clear()
+    X.NONNEG.clear()
+    X.FLOATS.clear()
+    X.POSITIVE.update({"batch", "seq_len", "dtype_bytes"})
+    X.NONNEG.update({"past_len"})
+    for name, value in config.resolved.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if value > 0:
+            X.POSITIVE.add(name)
+        elif value == 0:
+            X.NONNEG.add(name)
+    for name, value in config.init_defaults.items():
+        if value is None and (name.endswith(("_dim", "_size", "_heads", "_window", "_layers")) or name.startswith("num_")):
+            X.POSITIVE.add(name)
+
+
+def analyse_model(tree: SourceTree, model_type: str, overrides: dict | None = None, library: Any = None) -> Analysis:
+    """Symbolically run `model_type`'s causal-LM class on the verify workload."""
+    t0 = time.perf_counter()
+    facts = config_facts(model_type)
+    if facts is None:
+        raise ValueError(f"unknown model_type {model_type!r}")
+    root_qual = facts.get("causal_lm")
+    interp = Interpreter(tree, library)
+    config = ConfigModel(model_type, overrides)
+    interp.config_model_building = config
+    interp.config = ConfigV(config)
+    _signs(config)
+    analysis = Analysis(tree, model_type, interp, config, None, root_qual or "")
+    if not root_qual:
+        analysis.error = f"model_type {model_type!r} has no causal-LM class"
+        return analysis
+    try:
+        cls = interp.resolve_qualname(root_qual)
+        if not isinstance(cls, ClassV):
+            analysis.error = f"{root_qual} not found in {tree.description}"
+            return analysis
+        config.build(interp)
+        _signs_from_params(config)
+        interp.recorder = Recorder()
+        ref = interp.instantiate(cls, [interp.config], {}, None)
+        if not isinstance(ref, ModRef):
+            analysis.error = f"{root_qual} is not a torch module"
+            return analysis
+        inputs = {
+            "input_ids": Tensor((Num.sym("batch"), Num.sym("seq_len")), "long"),
+            "past_key_values": CacheV(Num.sym("past_len")),
+            "use_cache": X.TRUE,
+        }
+        interp.call_module(ref, [], inputs, None, "model")
+        template: Template = ref.inst.template
+        analysis.root = next(iter(template.rules.values()), None)
+    except AnalysisLimit as err:
+        analysis.error = f"analysis limit: {err}"
+    except RecursionError:
+        analysis.error = "analysis limit: Python recursion depth"
+    finally:
+        interp.recorder = None
+        analysis.seconds = time.perf_counter() - t0
+    return analysis
+
+
+def _signs_from_params(config: ConfigModel) -> None:
+    for name, info in config.params.items():
+        if info.type == "number":
+            X.FLOATS.add(name)
+        if info.type == "int" and isinstance(info.default, int) and not isinstance(info.default, bool) and info.default > 0:
+            X.POSITIVE.add(name)
+
+
+def drafts_for(analysis: Analysis, qualname: str) -> list[RuleDraft]:
+    """The drafts of one class (by defining or short name) reached in the analysis."""
+    short = qualname.rsplit(".", 1)[-1]
+    found = []
+    for draft in analysis.interp.drafts:
+        if draft.qualname == qualname or draft.qualname.rsplit(".", 1)[-1] == short:
+            found.append(draft)
+    return found
+
+
+def templates_for(analysis: Analysis, qualname: str) -> list[Template]:
+    short = qualname.rsplit(".", 1)[-1]
+    return [t for t in analysis.interp.templates.values() if t.qualname == qualname or t.qualname.rsplit(".", 1)[-1] == short]

@@ -1,0 +1,395 @@
+"""Pattern modules for what the interpreter does not read from source (astroid-brains style).
+
+One module per family of ops: `matmul` (the counted ops), `tensors` (shapes), `torch_modules`
+(nn.Linear, nn.Embedding, ...), `builtins` (Python builtins, math), `cache` (the KV cache),
+`transformers_lib` (library plumbing). Each registers `_looks_like_*` / `suggest_*` pairs in
+`base.PATTERNS`; the functions below are the interpreter's hooks into them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.brains import builtins as _builtins  # noqa: F401 - registers patterns
+from lm_predictor.suggest.brains import cache as _cache
+from lm_predictor.suggest.brains import matmul as _matmul  # noqa: F401
+from lm_predictor.suggest.brains import tensors as _tensors
+from lm_predictor.suggest.brains import torch_modules as _modules
+from lm_predictor.suggest.brains import transformers_lib as _tf
+from lm_predictor.suggest.brains.base import PATTERNS, CallSite, canonical, slice_length
+from lm_predictor.suggest.brains.transformers_lib import ActTable, BrainFunc
+from lm_predictor.suggest.expr import ONE, Num
+from lm_predictor.suggest.scope import ModRef, Template, TorchModule
+from lm_predictor.suggest.values import (
+    Builtin,
+    CacheV,
+    DictV,
+    External,
+    ListV,
+    ObjectV,
+    Phi,
+    Repeated,
+    Tensor,
+    Unknown,
+)
+
+STATIC_RULES = _modules.STATIC_RULES
+
+FALSE_EXTERNALS = {
+    "torch.jit.is_tracing", "torch.jit.is_scripting", "torch.compiler.is_compiling", "torch.is_grad_enabled",
+    "torch.cuda.is_available", "torch.is_autocast_enabled", "torch._dynamo.is_compiling", "torch.fx._symbolic_trace.is_fx_tracing",
+    "torch.compiler.is_dynamo_compiling", "torch.backends.mps.is_available", "torch.distributed.is_initialized",
+    "torch.distributed.is_available", "torch.xpu.is_available", "torch.npu.is_available",
+}
+CONTEXT_EXTERNALS = {"torch.autocast", "torch.no_grad", "torch.enable_grad", "contextlib.nullcontext", "torch.inference_mode", "torch.amp.autocast", "torch.cuda.amp.autocast", "torch.random.fork_rng"}
+
+
+# ---------------------------------------------------------------------------- hooks
+
+
+def global_value(interp: Any, qual: str) -> Any:
+    return _tf.global_value(interp, qual)
+
+
+def is_module_base(name: str) -> bool:
+    return name in _tf.MODULE_BASES or canonical(name) in ("nn.Module",)
+
+
+def base_attr(interp: Any, base: str, name: str) -> Any:
+    if canonical(base) == "nn.Module":
+        base = "torch.nn.Module"
+    return _tf.base_attr(interp, base, name)
+
+
+def external_truth(name: str) -> bool | None:
+    return True
+
+
+def config_method(interp: Any, model: Any, name: str) -> Any:
+    return _tf.config_method(interp, model, name)
+
+
+def tensor_binop(interp: Any, op: str, a: Any, b: Any, node: Any) -> Any:
+    return _tensors.tensor_binop(interp, op, a, b, node)
+
+
+def tensor_attr(interp: Any, t: Tensor, name: str, node: Any) -> Any:
+    return _tensors.tensor_attr(interp, t, name, node)
+
+
+def tensor_getitem(interp: Any, t: Tensor, index: Any, node: Any) -> Any:
+    return _tensors.getitem(interp, t, index, node)
+
+
+def external_attr(interp: Any, ext: External, name: str) -> Any:
+    full = f"{ext.name}.{name}"
+    if ext.name == "torch.finfo()" and name in ("min", "max", "eps", "tiny"):
+        return Unknown("finfo value")
+    return External(full)
+
+
+def object_attr(interp: Any, obj: ObjectV, name: str, node: Any) -> Any:
+    return _tf.object_attr(interp, obj, name, node)
+
+
+def super_attr(interp: Any, inst: Any, name: str, node: Any) -> Any:
+    cls = interp.instance_class(inst)
+    if cls is not None:
+        for c in interp.mro(cls):
+            if isinstance(c, External):
+                attr = base_attr(interp, c.name, name)
+                if attr is not None:
+                    return interp.bind_attr(attr, inst, node)
+    if isinstance(inst, ObjectV) and inst.kind == "config" and name == "__init__":
+        def pretrained_init(i: Any, recv: Any, args: list, kwargs: dict, n: Any) -> Any:
+            i.config_model_building.pretrained_init(i, inst, dict(kwargs))
+            return None
+        return BrainFunc("PretrainedConfig.__init__", pretrained_init, inst)
+    if name == "__init__":
+        return BrainFunc("__init__", _tf._noop, inst)
+    return Unknown(f"super().{name}")
+
+
+def value_attr(interp: Any, obj: Any, name: str, node: Any) -> Any:
+    from lm_predictor.suggest.interp import BoundMethod
+
+    if isinstance(obj, CacheV):
+        return _cache.attr(interp, obj, name)
+    if isinstance(obj, (str, DictV, ListV, tuple, Num, Repeated)):
+        return BoundMethod(obj, name)
+    if isinstance(obj, BrainFunc):
+        return Unknown(f"attribute {name} of {obj.name}")
+    return Unknown(f"attribute {name} of {type(obj).__name__}")
+
+
+def slice_repeated(interp: Any, rep: Repeated, index: Any, node: Any) -> Any:
+    count = slice_length(rep.count, index.start, index.stop, index.step)
+    return Repeated(rep.elem, count, rep.index)
+
+
+def external_getitem(interp: Any, ext: External, index: Any, node: Any) -> Any:
+    return External(ext.name + "[]")
+
+
+def module_getitem(interp: Any, ref: ModRef, index: Any, node: Any) -> Any:
+    mod = ref.inst.template
+    if isinstance(mod, TorchModule) and mod.kind == "sequential":
+        items = _modules.iterate(interp, ref, node)
+        c = index.const_value() if isinstance(index, Num) else None
+        if isinstance(c, int) and items and -len(items) <= c < len(items):
+            return items[c]
+    return Unknown("module indexing")
+
+
+def value_getitem(interp: Any, obj: Any, index: Any, node: Any) -> Any:
+    if isinstance(obj, ActTable):
+        return _tf.act_lookup(interp, obj, index, node)
+    if isinstance(obj, str) and isinstance(index, Num):
+        c = index.const_value()
+        return obj[c] if isinstance(c, int) and -len(obj) <= c < len(obj) else Unknown("string index")
+    if isinstance(obj, CacheV):
+        return Unknown("legacy cache indexing (past_key_values[layer])")
+    from lm_predictor.suggest.interp import _Range
+
+    if isinstance(obj, _Range) and isinstance(index, Num):
+        return obj.start + obj.step * index
+    return Unknown(f"indexing {type(obj).__name__}")
+
+
+def function_call(interp: Any, fv: Any, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
+    return _tf.function_call(interp, fv, args, kwargs, node, hint)
+
+
+def instantiate(interp: Any, cls: Any, args: list, kwargs: dict, node: Any) -> Any:
+    return NotImplemented
+
+
+def after_init(interp: Any, template: Template, self_ref: ModRef) -> None:
+    _tf.after_init(interp, template, self_ref)
+
+
+def torch_module_attr(interp: Any, ref: ModRef, name: str, node: Any) -> Any:
+    mod = ref.inst.template
+    if mod.kind == "hf_conv1d":
+        args = _modules.module_args(ref)
+        if name == "weight":
+            return Tensor((args["nx"], args["nf"]), "model", "", True)
+        if name == "bias":
+            return Tensor((args["nf"],), "model", "", True)
+        if name in ("nf", "nx"):
+            return args[name]
+    return _modules.module_attr(interp, ref, name, node)
+
+
+def torch_module_params(interp: Any, ref: ModRef, label: str) -> Any:
+    mod = ref.inst.template
+    if mod.kind == "hf_conv1d":
+        args = _modules.module_args(ref)
+        return X.call(label, "transformers.pytorch_utils.Conv1D", {"nf": args["nf"], "nx": args["nx"]})
+    return _modules.module_params(interp, ref, label)
+
+
+def call_torch_module(interp: Any, ref: ModRef, args: list, kwargs: dict, node: Any) -> Any:
+    mod = ref.inst.template
+    if mod.kind == "hf_conv1d":
+        margs = _modules.module_args(ref)
+        x = args[0] if args else next(iter(kwargs.values()), None)
+        label = ref.path or "conv1d"
+        if not isinstance(x, Tensor) or x.shape is None:
+            interp.add_cost("flops", interp.unresolved("A112", node, f"input of {label} (Conv1D) has an unknown shape"), ref.count or ONE)
+            return Tensor(None, "model", "Conv1D of an unknown input")
+        tokens = _modules.numel(x.shape[:-1])
+        interp.add_cost("flops", X.call(label, "transformers.pytorch_utils.Conv1D", {"nf": margs["nf"], "nx": margs["nx"], "tokens": tokens}), ref.count or ONE)
+        return Tensor(x.shape[:-1] + (margs["nf"],), x.dtype)
+    return _modules.call_module(interp, ref, args, kwargs, node)
+
+
+def iterate_module(interp: Any, ref: ModRef, node: Any) -> Any:
+    return _modules.iterate(interp, ref, node)
+
+
+def module_attr_default(interp: Any, ref: ModRef, name: str, node: Any) -> Any:
+    if name in _tf.MODULE_ATTRS:
+        return interp.bind_attr(_tf.MODULE_ATTRS[name], ref, node)
+    return None
+
+
+def module_call_default(interp: Any, ref: ModRef, args: list, kwargs: dict, node: Any) -> Any:
+    return NotImplemented
+
+
+# ---------------------------------------------------------------------------- calls
+
+
+def call(interp: Any, callee: Any, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
+    from lm_predictor.suggest.interp import BoundMethod
+
+    receiver = None
+    name = ""
+    if isinstance(callee, External):
+        name = canonical(callee.name)
+        if callee.name in FALSE_EXTERNALS or name in FALSE_EXTERNALS:
+            return X.FALSE
+        if callee.name in CONTEXT_EXTERNALS:
+            return ObjectV(External(callee.name), {}, kind="context")
+        if callee.name in ("typing.cast",):
+            return args[1] if len(args) > 1 else Unknown("cast")
+        if callee.name == "torch.finfo" or callee.name == "torch.iinfo":
+            return External("torch.finfo()")
+        if callee.name in ("functools.partial",):
+            return _Partial(args[0], list(args[1:]), dict(kwargs))
+        if callee.name.startswith(("typing.", "collections.abc.")) or callee.name in ("dataclasses.dataclass",):
+            return External(callee.name)
+        if callee.name.startswith(("warnings.", "logging.")):
+            return None
+        if callee.name == "torch.Size":
+            return tuple(args[0]) if args and isinstance(args[0], (tuple, list)) else tuple(args)
+        if callee.name in ("torch.device", "torch.dtype"):
+            return External("torch.device")
+    elif isinstance(callee, BoundMethod):
+        receiver = callee.receiver
+        if isinstance(receiver, Tensor):
+            name = "Tensor." + callee.name
+        elif isinstance(receiver, CacheV):
+            name = "Cache." + callee.name
+        elif isinstance(receiver, ModRef):
+            return _module_method(interp, receiver, callee.name, args, kwargs, node)
+        else:
+            return _python_method(interp, receiver, callee.name, args, kwargs, node)
+    elif isinstance(callee, _Partial):
+        return interp.call(callee.fn, callee.args + list(args), {**callee.kwargs, **kwargs}, node, hint)
+    elif isinstance(callee, ObjectV):
+        if callee.kind == "context":
+            return None
+        call_attr = interp.getattr(callee, "__call__", node)
+        if not isinstance(call_attr, Unknown):
+            return interp.call(call_attr, args, kwargs, node, hint)
+        return Unknown("call of an object")
+    site = CallSite(interp, callee, list(args), dict(kwargs), node, hint, name, receiver)
+    for pattern in PATTERNS:
+        if pattern.looks_like(site):
+            return pattern.suggest(site)
+    if isinstance(callee, External):
+        if any(isinstance(a, Tensor) for a in list(args) + list(kwargs.values())):
+            return Unknown(f"{callee.name} is not in the op table")
+        return Unknown(f"{callee.name}")
+    return Unknown(f"call of {type(callee).__name__}")
+
+
+class _Partial:
+    def __init__(self, fn: Any, args: list, kwargs: dict):
+        self.fn, self.args, self.kwargs = fn, args, kwargs
+
+
+def _module_method(interp: Any, ref: ModRef, name: str, args: list, kwargs: dict, node: Any) -> Any:
+    if name in ("forward", "__call__"):
+        return interp.call_module(ref, args, kwargs, node)
+    if name in _tf.MODULE_ATTRS and isinstance(_tf.MODULE_ATTRS[name], BrainFunc):
+        f = _tf.MODULE_ATTRS[name]
+        return f.fn(interp, ref, args, kwargs, node)
+    if name in ("to", "float", "half", "eval", "train", "requires_grad_", "cpu", "cuda", "type"):
+        return ref
+    if name in ("parameters", "modules", "children", "named_parameters", "named_modules", "buffers"):
+        return Unknown(f"module.{name}()")
+    return Unknown(f"module method {name}")
+
+
+def _python_method(interp: Any, recv: Any, name: str, args: list, kwargs: dict, node: Any) -> Any:
+    if isinstance(recv, str):
+        if name in ("startswith", "endswith") and args and isinstance(args[0], (str, tuple)):
+            return X.bconst(getattr(recv, name)(args[0]))
+        if name in ("lower", "upper", "strip", "replace", "format", "split", "join", "capitalize", "title"):
+            try:
+                plain = [a for a in args if isinstance(a, str)]
+                if len(plain) == len(args):
+                    return getattr(recv, name)(*plain)
+            except Exception:  # noqa: BLE001
+                pass
+            return "<str>"
+        return Unknown(f"str.{name}")
+    if isinstance(recv, DictV):
+        if name == "get":
+            key = interp_hashable(args[0])
+            default = args[1] if len(args) > 1 else kwargs.get("default")
+            if key in recv.items:
+                return recv.items[key]
+            if isinstance(key, (str, int)) or key is None:
+                return default
+            return Unknown("dict.get of an unknown key")
+        if name in ("pop",):
+            key = interp_hashable(args[0])
+            default = args[1] if len(args) > 1 else None
+            return recv.items.pop(key, default)
+        if name == "items":
+            return ListV([(k, v) for k, v in recv.items.items()])
+        if name == "keys":
+            return ListV(list(recv.items.keys()))
+        if name == "values":
+            return ListV(list(recv.items.values()))
+        if name == "update":
+            if args and isinstance(args[0], DictV):
+                recv.items.update(args[0].items)
+            recv.items.update(kwargs)
+            return None
+        if name == "setdefault":
+            key = interp_hashable(args[0])
+            return recv.items.setdefault(key, args[1] if len(args) > 1 else None)
+        if name == "copy":
+            return DictV(dict(recv.items))
+        return Unknown(f"dict.{name}")
+    if isinstance(recv, ListV):
+        if name == "append":
+            recv.items.append(args[0])
+            return None
+        if name == "extend":
+            items = interp.iter_items(args[0], node)
+            if isinstance(items, list):
+                recv.items.extend(items)
+            return None
+        if name == "insert":
+            idx = args[0].const_value() if isinstance(args[0], Num) else None
+            if isinstance(idx, int):
+                recv.items.insert(idx, args[1])
+            return None
+        if name == "pop":
+            return recv.items.pop() if recv.items else Unknown("pop")
+        if name == "copy":
+            return ListV(list(recv.items))
+        if name == "index":
+            for i, v in enumerate(recv.items):
+                if v == args[0]:
+                    return Num.const(i)
+            return Unknown("list.index")
+        if name == "count":
+            return Num.const(sum(1 for v in recv.items if v == args[0]))
+        return Unknown(f"list.{name}")
+    if isinstance(recv, tuple):
+        if name == "count":
+            return Num.const(sum(1 for v in recv if v == args[0]))
+        if name == "index":
+            for i, v in enumerate(recv):
+                if v == args[0]:
+                    return Num.const(i)
+        return Unknown(f"tuple.{name}")
+    if isinstance(recv, Num):
+        if name in ("is_integer",):
+            return X.bconst(X._integral(recv))
+        return Unknown(f"number.{name}")
+    if isinstance(recv, Repeated):
+        return Unknown(f"list.{name}")
+    return Unknown(f"method {name} of {type(recv).__name__}")
+
+
+def interp_hashable(key: Any) -> Any:
+    from lm_predictor.suggest.interp import _hashable
+
+    return _hashable(key)
+
+
+def is_phi(value: Any) -> bool:
+    return isinstance(value, Phi)
+
+
+def is_builtin(value: Any) -> bool:
+    return isinstance(value, Builtin)

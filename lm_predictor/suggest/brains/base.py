@@ -1,0 +1,209 @@
+"""What every brain module shares: the call site, the pattern table, shape helpers.
+
+A brain module handles one family of ops. For each pattern it defines a `_looks_like_*`
+predicate over a `CallSite` and a `suggest_*` producer that returns the abstract result (and
+records costs through `site.interp.add_cost`). `PATTERNS` is the one table they register in;
+the interpreter asks it about every call it cannot run from source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.expr import ONE, ZERO, Num
+from lm_predictor.suggest.values import Phi, Tensor, Unknown
+
+MISSING = object()
+
+
+@dataclass
+class CallSite:
+    interp: Any
+    callee: Any
+    args: list
+    kwargs: dict
+    node: Any
+    hint: str | None
+    name: str = ""  # canonical name of the callee (torch.matmul, F.softmax, Tensor.view, ...)
+    receiver: Any = None  # the tensor / object a method was called on
+
+    def arg(self, index: int, name: str | None = None, default: Any = MISSING) -> Any:
+        if index is not None and index < len(self.args):
+            return self.args[index]
+        if name is not None and name in self.kwargs:
+            return self.kwargs[name]
+        return default
+
+    def label(self, fallback: str) -> str:
+        rec = self.interp.recorder
+        hint = self.hint or fallback
+        return rec.label(hint, self.node) if rec is not None else hint
+
+
+@dataclass
+class Pattern:
+    name: str
+    looks_like: Callable[[CallSite], bool]
+    suggest: Callable[[CallSite], Any]
+
+
+PATTERNS: list[Pattern] = []
+
+
+def register(name: str, looks_like: Callable[[CallSite], bool], suggest: Callable[[CallSite], Any]) -> None:
+    PATTERNS.append(Pattern(name, looks_like, suggest))
+
+
+def canonical(name: str) -> str:
+    """torch.nn.functional.softmax -> F.softmax, torch.nn.modules.linear.Linear -> nn.Linear."""
+    for prefix, short in (("torch.nn.functional.", "F."), ("torch._C._nn.", "F."), ("torch.nn.modules.", "nn."), ("torch.nn.", "nn.")):
+        if name.startswith(prefix):
+            rest = name[len(prefix):]
+            if short == "nn." and prefix == "torch.nn.modules.":
+                rest = rest.rsplit(".", 1)[-1]
+            return short + rest
+    if name.startswith("torch.functional."):
+        return "torch." + name[len("torch.functional."):]
+    return name
+
+
+# ---------------------------------------------------------------------------- shapes
+
+
+def numel(shape: tuple | None) -> Num | None:
+    if shape is None:
+        return None
+    out = ONE
+    for d in shape:
+        out = out * d
+    return out
+
+
+def is_num(value: Any) -> bool:
+    return isinstance(value, Num)
+
+
+def as_int(value: Any) -> int | None:
+    if isinstance(value, Num):
+        c = value.const_value()
+        if isinstance(c, int):
+            return c
+    return None
+
+
+def norm_dim(dim: Any, rank: int) -> int | None:
+    d = as_int(dim)
+    if d is None:
+        return None
+    if d < 0:
+        d += rank
+    return d if 0 <= d < max(rank, 1) else None
+
+
+def le(a: Num, b: Num) -> bool:
+    """Whether a <= b is provable (sizes are positive)."""
+    r = X.cmp("<=", a, b)
+    return r == X.TRUE
+
+
+def broadcast(a: tuple | None, b: tuple | None) -> tuple | None:
+    """Right-aligned broadcast; where two symbolic sizes differ, the left operand's wins."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    n = max(len(a), len(b))
+    pa = (ONE,) * (n - len(a)) + tuple(a)
+    pb = (ONE,) * (n - len(b)) + tuple(b)
+    out = []
+    for x, y in zip(pa, pb):
+        if x == y:
+            out.append(x)
+        elif x.const_value() == 1:
+            out.append(y)
+        elif y.const_value() == 1:
+            out.append(x)
+        else:
+            out.append(x)
+    return tuple(out)
+
+
+def shape_of(value: Any) -> tuple | None:
+    if isinstance(value, Tensor):
+        return value.shape
+    if isinstance(value, (Num, X.Bool)):
+        return ()
+    return None
+
+
+def tensor(shape: tuple | None, dtype: str = "model", why: str = "") -> Tensor:
+    return Tensor(None if shape is None else tuple(shape), dtype, why)
+
+
+def size_list(site: CallSite, start: int = 0, name: str | None = "size") -> list | None:
+    """Sizes given as *ints, a tuple / torch.Size, or a list: a list of Num (or None)."""
+    args = site.args[start:]
+    if not args and name and name in site.kwargs:
+        args = [site.kwargs[name]]
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = list(args[0])
+    from lm_predictor.suggest.values import ListV
+
+    if len(args) == 1 and isinstance(args[0], ListV):
+        args = list(args[0].items)
+    out = []
+    for a in args:
+        if isinstance(a, X.Bool):
+            return None
+        if not isinstance(a, Num):
+            return None
+        out.append(a)
+    return out
+
+
+def slice_length(n: Num, start: Any, stop: Any, step: Any) -> Num:
+    """len(range(n)[start:stop:step]) for symbolic n and bounds."""
+    if (start is None or (isinstance(start, Num) and start.const_value() == 0)) and stop is None:
+        length = n
+    else:
+        lo = ZERO if start is None else _norm_index(start, n)
+        hi = n if stop is None else _norm_index(stop, n)
+        length = X.fn("max", hi - lo, ZERO)
+    if step is not None and isinstance(step, Num) and step.const_value() not in (None, 1):
+        length = X.fn("ceil_div", length, step)
+    return length
+
+
+def _norm_index(x: Any, n: Num) -> Num:
+    if not isinstance(x, Num):
+        return ZERO
+    c = x.const_value()
+    if c is not None:
+        if c < 0:
+            return X.fn("max", n + x, ZERO)
+        return X.fn("min", x, n)
+    neg = X.cmp("<", x, 0)
+    if neg == X.FALSE:
+        return X.fn("min", x, n)
+    if neg == X.TRUE:
+        return X.fn("max", n + x, ZERO)
+    return X.ifnum(neg, X.fn("max", n + x, ZERO), X.fn("min", x, n))
+
+
+def unknown_tensor(why: str, dtype: str = "model") -> Tensor:
+    return Tensor(None, dtype, why)
+
+
+def first_tensor(values: list) -> Tensor | None:
+    for v in values:
+        if isinstance(v, Tensor):
+            return v
+        if isinstance(v, Phi):
+            return first_tensor([v.a, v.b])
+    return None
+
+
+def unknown(why: str) -> Unknown:
+    return Unknown(why)

@@ -1,0 +1,348 @@
+"""Python builtins and `math` over abstract values (len, int, getattr, isinstance, range, ...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.brains.base import CallSite, register
+from lm_predictor.suggest.expr import ONE, ZERO, Num
+from lm_predictor.suggest.scope import ModRef, Template
+from lm_predictor.suggest.values import (
+    Builtin,
+    CacheV,
+    ClassV,
+    DictV,
+    External,
+    FunctionV,
+    ListV,
+    ObjectV,
+    Phi,
+    Record,
+    Repeated,
+    Tensor,
+    Unknown,
+)
+
+CACHE_TRUE = {"Cache", "DynamicCache"}
+
+
+def _len(interp: Any, value: Any, node: Any) -> Any:
+    if isinstance(value, (tuple, str)):
+        return Num.const(len(value))
+    if isinstance(value, (ListV,)):
+        return Num.const(len(value.items))
+    if isinstance(value, DictV):
+        return Num.const(len(value.items))
+    if isinstance(value, Repeated):
+        return value.count
+    if isinstance(value, Tensor):
+        return value.shape[0] if value.shape else Unknown("len of a tensor")
+    if isinstance(value, Record):
+        return Num.const(sum(1 for v in value.fields.values() if v is not None))
+    if isinstance(value, Phi):
+        return interp.on_phi(value, lambda v: _len(interp, v, node))
+    from lm_predictor.suggest.interp import _Range
+
+    if isinstance(value, _Range):
+        return value.length()
+    return Unknown(f"len of {type(value).__name__}")
+
+
+def _int(value: Any) -> Any:
+    if isinstance(value, Num):
+        return X.fn("floor", value) if not X._integral(value) else value
+    if isinstance(value, X.Bool):
+        return X.ifnum(value, ONE, ZERO)
+    if isinstance(value, Tensor):
+        return Unknown("int of a tensor's data")
+    return Unknown("int()")
+
+
+def isinstance_of(interp: Any, value: Any, cls: Any, node: Any) -> X.Bool:
+    if isinstance(cls, (tuple, ListV)):
+        items = cls if isinstance(cls, tuple) else cls.items
+        return X.bor(*(isinstance_of(interp, value, c, node) for c in items))
+    if isinstance(value, Phi):
+        return X.ifbool(value.cond, isinstance_of(interp, value.a, cls, node), isinstance_of(interp, value.b, cls, node))
+    name = cls.name if isinstance(cls, (External, Builtin)) else (cls.qualname if isinstance(cls, ClassV) else "")
+    short = name.rsplit(".", 1)[-1]
+    if isinstance(value, Unknown):
+        return interp.opaque_bool(node, f"isinstance of {value.reason}")
+    if value is None:
+        return X.bconst(short in ("NoneType",))
+    if isinstance(value, X.Bool):
+        return X.bconst(short in ("bool", "int"))
+    if isinstance(value, Num):
+        c = value.const_value()
+        if short == "int":
+            return X.bconst(not isinstance(c, float) if c is not None else X._integral(value))
+        if short == "float":
+            return X.bconst(isinstance(c, float))
+        return X.bconst(short in ("Number", "Integral", "Real"))
+    if isinstance(value, str):
+        return X.bconst(short == "str")
+    if isinstance(value, tuple):
+        return X.bconst(short in ("tuple", "Sequence", "Iterable"))
+    if isinstance(value, (ListV, Repeated)):
+        return X.bconst(short in ("list", "Sequence", "Iterable", "ModuleList"))
+    if isinstance(value, DictV):
+        return X.bconst(short in ("dict", "Mapping", "ModuleDict"))
+    if isinstance(value, Tensor):
+        return X.bconst(short in ("Tensor", "FloatTensor", "LongTensor", "Parameter" if value.param else "Tensor"))
+    if isinstance(value, CacheV):
+        return X.bconst(short in CACHE_TRUE)
+    if isinstance(value, Record):
+        return X.bconst(short in ("ModelOutput", value.class_name, "OrderedDict"))
+    if isinstance(value, ModRef):
+        tmpl = value.inst.template
+        if isinstance(tmpl, Template):
+            if isinstance(cls, ClassV):
+                return X.bconst(any(isinstance(c, ClassV) and c.node is cls.node for c in interp.mro(tmpl.cls)))
+            return X.bconst(any(isinstance(c, External) and c.name.rsplit(".", 1)[-1] == short for c in interp.mro(tmpl.cls)) or short == "Module")
+        return X.bconst(short in ("Module", tmpl.kind))
+    if isinstance(value, ObjectV):
+        if isinstance(value.cls, ClassV):
+            if isinstance(cls, ClassV):
+                return X.bconst(any(isinstance(c, ClassV) and c.node is cls.node for c in interp.mro(value.cls)))
+            return X.bconst(any(isinstance(c, External) and c.name.rsplit(".", 1)[-1] == short for c in interp.mro(value.cls)))
+        return X.FALSE
+    from lm_predictor.suggest.interp import ConfigV
+
+    if isinstance(value, ConfigV):
+        return X.bconst("Config" in short)
+    return X.FALSE
+
+
+def call_builtin(site: CallSite) -> Any:
+    interp = site.interp
+    name = site.callee.name
+    args = site.args
+    if name == "len":
+        return _len(interp, args[0], site.node)
+    if name == "int":
+        return _int(args[0]) if args else ZERO
+    if name == "float":
+        if args and isinstance(args[0], Num):
+            c = args[0].const_value()
+            return Num.const(float(c)) if c is not None else args[0]
+        if args and isinstance(args[0], str):
+            try:
+                return Num.const(float(args[0]))
+            except ValueError:
+                return Unknown("float()")
+        return Unknown("float()")
+    if name == "bool":
+        return interp.truth(args[0], site.node) if args else X.FALSE
+    if name == "str":
+        return args[0] if args and isinstance(args[0], str) else "<str>"
+    if name in ("min", "max"):
+        items = list(args)
+        if len(items) == 1:
+            it = interp.iter_items(items[0], site.node)
+            if not isinstance(it, list):
+                return Unknown(f"{name} over a symbolic sequence")
+            items = it
+        if all(isinstance(i, Num) for i in items) and items:
+            return X.fn(name, *items)
+        return Unknown(f"{name} of non-numbers")
+    if name == "abs":
+        return X.fn("abs", args[0]) if isinstance(args[0], Num) else args[0]
+    if name == "round":
+        return X.fn("floor", args[0] + X.Num.const(0.5)) if isinstance(args[0], Num) else Unknown("round")
+    if name == "sum":
+        items = interp.iter_items(args[0], site.node)
+        start = args[1] if len(args) > 1 else ZERO
+        if isinstance(items, list):
+            total: Any = start
+            for i in items:
+                total = interp.binop("+", total, i, site.node)
+            return total
+        count, item = items
+        if isinstance(item, Num):
+            return start + count * item
+        return Unknown("sum over a symbolic sequence")
+    if name == "isinstance":
+        return isinstance_of(interp, args[0], args[1], site.node)
+    if name == "issubclass":
+        return X.FALSE
+    if name == "getattr":
+        obj, attr = args[0], args[1]
+        default = args[2] if len(args) > 2 else _NO_DEFAULT
+        return getattr_builtin(interp, obj, attr, default, site.node)
+    if name == "hasattr":
+        return hasattr_builtin(interp, args[0], args[1], site.node)
+    if name == "setattr":
+        interp.set_attr(args[0], args[1], args[2], site.node)
+        return None
+    if name == "range":
+        from lm_predictor.suggest.interp import _Range
+
+        nums = [a for a in args]
+        if not all(isinstance(a, Num) for a in nums):
+            return Unknown("range of non-numbers")
+        if len(nums) == 1:
+            return _Range(ZERO, nums[0], ONE)
+        return _Range(nums[0], nums[1], nums[2] if len(nums) > 2 else ONE)
+    if name == "enumerate":
+        from lm_predictor.suggest.interp import _Enumerate
+
+        start = args[1] if len(args) > 1 else site.kwargs.get("start", ZERO)
+        return _Enumerate(args[0], start.const_value() if isinstance(start, Num) else 0)
+    if name == "zip":
+        from lm_predictor.suggest.interp import _Zip
+
+        return _Zip(list(args))
+    if name in ("tuple", "list", "set", "frozenset", "sorted", "reversed"):
+        if not args:
+            return () if name == "tuple" else ListV([])
+        items = interp.iter_items(args[0], site.node)
+        if isinstance(items, list):
+            if name == "reversed":
+                items = list(reversed(items))
+            return tuple(items) if name == "tuple" else ListV(list(items))
+        if isinstance(args[0], Repeated):
+            return args[0]
+        return Repeated(items[1], items[0])
+    if name == "dict":
+        out = dict(args[0].items) if args and isinstance(args[0], DictV) else {}
+        out.update(site.kwargs)
+        return DictV(out)
+    if name in ("any", "all"):
+        items = interp.iter_items(args[0], site.node)
+        if isinstance(items, list):
+            truths = [interp.truth(i, site.node) for i in items]
+            return X.bor(*truths) if name == "any" else X.band(*truths)
+        return interp.opaque_bool(site.node, f"{name}() over a symbolic sequence")
+    if name == "super":
+        return Unknown("super() outside a method")
+    if name == "type":
+        value = args[0] if args else None
+        if isinstance(value, ModRef) and isinstance(value.inst.template, Template):
+            return value.inst.template.cls
+        if isinstance(value, ObjectV):
+            return value.cls
+        return External("builtins.type")
+    if name in ("print", "setattr", "vars", "id", "hash", "repr", "format", "open", "iter", "next", "callable", "map", "filter", "divmod", "pow", "ord", "chr", "slice"):
+        if name == "callable":
+            return X.bconst(isinstance(args[0], (FunctionV, ClassV, ModRef, External)))
+        if name == "pow" and len(args) == 2 and all(isinstance(a, Num) for a in args):
+            return X.power(args[0], args[1])
+        if name == "slice":
+            from lm_predictor.suggest.interp import _Slice
+
+            parts = list(args) + [None] * (3 - len(args))
+            if len(args) == 1:
+                return _Slice(None, args[0], None)
+            return _Slice(*parts[:3])
+        return Unknown(f"{name}()")
+    # exception classes and the like
+    return ObjectV(External(name), {}, kind="builtin-object")
+
+
+_NO_DEFAULT = object()
+
+
+def getattr_builtin(interp: Any, obj: Any, attr: Any, default: Any, node: Any) -> Any:
+    from lm_predictor.suggest.interp import ConfigV
+
+    if not isinstance(attr, str):
+        return Unknown("getattr with a computed name")
+    if isinstance(obj, Phi):
+        return interp.on_phi(obj, lambda o: getattr_builtin(interp, o, attr, default, node))
+    if isinstance(obj, ConfigV):
+        if default is _NO_DEFAULT:
+            return obj.model.get(interp, attr, node)
+        return obj.model.getattr_default(interp, attr, default, node)
+    value = interp.getattr(obj, attr, node)
+    if default is not _NO_DEFAULT and isinstance(value, Unknown):
+        if isinstance(obj, ModRef) and _module_lacks(interp, obj, attr):
+            return default
+        if isinstance(obj, (ObjectV, Record, ClassV)):
+            return default
+    return value
+
+
+def _module_lacks(interp: Any, ref: ModRef, attr: str) -> bool:
+    tmpl = ref.inst.template
+    if isinstance(tmpl, Template):
+        return attr not in tmpl.attrs and interp.class_attr(tmpl.cls, attr) is None
+    return True
+
+
+def hasattr_builtin(interp: Any, obj: Any, attr: Any, node: Any) -> X.Bool:
+    from lm_predictor.suggest.interp import ConfigV
+
+    if not isinstance(attr, str):
+        return interp.opaque_bool(node, "hasattr with a computed name")
+    if isinstance(obj, Phi):
+        return X.ifbool(obj.cond, hasattr_builtin(interp, obj.a, attr, node), hasattr_builtin(interp, obj.b, attr, node))
+    if isinstance(obj, ConfigV):
+        model = obj.model
+        model.build(interp)
+        if model.has(attr) or attr in model.resolved:
+            return X.TRUE
+        model.declare_extra(attr, "number")
+        return X.defined(attr)
+    if isinstance(obj, ModRef):
+        tmpl = obj.inst.template
+        if isinstance(tmpl, Template):
+            return X.bconst(attr in tmpl.attrs or interp.class_attr(tmpl.cls, attr) is not None)
+        return X.bconst(not isinstance(interp.getattr(obj, attr, node), Unknown))
+    if isinstance(obj, ObjectV):
+        return X.bconst(attr in obj.attrs or (isinstance(obj.cls, ClassV) and interp.class_attr(obj.cls, attr) is not None))
+    if isinstance(obj, Record):
+        return X.bconst(attr in obj.fields)
+    if isinstance(obj, Tensor):
+        return X.bconst(attr in ("shape", "dtype", "device", "size", "view"))
+    if isinstance(obj, Unknown):
+        return interp.opaque_bool(node, f"hasattr on {obj.reason}")
+    return X.bconst(not isinstance(interp.getattr(obj, attr, node), Unknown))
+
+
+def _looks_like_builtin(site: CallSite) -> bool:
+    return isinstance(site.callee, Builtin)
+
+
+register("builtin", _looks_like_builtin, call_builtin)
+
+
+# ---------------------------------------------------------------------------- math
+
+def _looks_like_math(site: CallSite) -> bool:
+    return isinstance(site.callee, External) and site.callee.name.startswith("math.")
+
+
+def call_math(site: CallSite) -> Any:
+    name = site.callee.name.split(".", 1)[1]
+    args = site.args
+    if not args or not all(isinstance(a, Num) for a in args):
+        return Unknown(f"math.{name}")
+    a = args[0]
+    if name == "sqrt":
+        return X.power(a, Num.const(0.5))
+    if name == "ceil":
+        return X.fn("ceil", a)
+    if name == "floor":
+        return X.fn("floor", a)
+    if name == "log2":
+        c = a.const_value()
+        if c is not None and c > 0:
+            import math
+
+            return Num.const(math.log2(c))
+        return X.fn("log2", a)
+    if name in ("log", "exp", "cos", "sin", "tanh", "atan", "erf", "log10", "pow", "isqrt", "gcd", "prod"):
+        c = a.const_value()
+        if c is not None:
+            import math
+
+            try:
+                return Num.const(getattr(math, name)(*[x.const_value() for x in args]))
+            except (ValueError, TypeError, OverflowError):
+                pass
+        return Unknown(f"math.{name} of a symbolic value")
+    return Unknown(f"math.{name}")
+
+
+register("math", _looks_like_math, call_math)

@@ -1,0 +1,156 @@
+"""Matmul-class ops: the only ops FlopCounterMode counts (mm, addmm, bmm, baddbmm, conv, SDPA).
+
+Each producer emits a nested call to the library rule (`torch.matmul`, `torch.baddbmm`,
+`torch.addmm`, `torch.nn.functional.scaled_dot_product_attention`) labelled with the variable
+the result is assigned to, and returns the result tensor's shape.
+"""
+
+from __future__ import annotations
+
+from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.brains.base import CallSite, broadcast, numel, register, unknown_tensor
+from lm_predictor.suggest.expr import ONE, Num
+from lm_predictor.suggest.values import Tensor
+
+MATMUL_NAMES = {"torch.matmul", "torch.bmm", "torch.mm", "Tensor.matmul", "Tensor.bmm", "Tensor.mm", "Tensor.__matmul__"}
+
+
+def matmul(site: CallSite, a: object, b: object, rule: str = "torch.matmul", fallback: str = "matmul") -> Tensor:
+    """a @ b with torch.matmul's broadcasting; records 2*batch*m*k*n unless it is a mat-vec."""
+    interp = site.interp
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor) or a.shape is None or b.shape is None:
+        why = "matmul of a tensor whose shape is not known"
+        interp.add_cost("flops", interp.unresolved("A110", site.node, why))
+        return unknown_tensor(why)
+    sa, sb = a.shape, b.shape
+    if len(sa) == 0 or len(sb) == 0:
+        return unknown_tensor("matmul of a scalar")
+    if len(sb) == 1:
+        # matrix-vector or dot product: aten.mv / aten.dot, which FlopCounterMode does not count
+        return Tensor(sa[:-1], a.dtype)
+    squeeze_m = len(sa) == 1
+    if squeeze_m:
+        sa = (ONE,) + sa
+    m, k, n = sa[-2], sa[-1], sb[-1]
+    batch_shape = broadcast(sa[:-2], sb[:-2]) or ()
+    batch = numel(batch_shape)
+    kwargs = {"m": m, "k": k, "n": n}
+    if batch != ONE:
+        kwargs["batch"] = batch
+    interp.add_cost("flops", X.call(site.label(fallback), rule, kwargs))
+    out = tuple(batch_shape) + ((n,) if squeeze_m else (m, n))
+    return Tensor(out, a.dtype)
+
+
+def _looks_like_matmul(site: CallSite) -> bool:
+    return site.name in MATMUL_NAMES
+
+
+def suggest_matmul(site: CallSite) -> Tensor:
+    if site.receiver is not None:
+        return matmul(site, site.receiver, site.arg(0, "other"))
+    return matmul(site, site.arg(0, "input"), site.arg(1, "other"))
+
+
+def _looks_like_baddbmm(site: CallSite) -> bool:
+    return site.name in ("torch.baddbmm", "Tensor.baddbmm", "torch.addmm", "Tensor.addmm", "torch.addbmm")
+
+
+def suggest_baddbmm(site: CallSite) -> Tensor:
+    offset = 0 if site.receiver is not None else 1
+    a = site.arg(offset, "batch1" if "bmm" in site.name else "mat1")
+    b = site.arg(offset + 1, "batch2" if "bmm" in site.name else "mat2")
+    interp = site.interp
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor) or a.shape is None or b.shape is None:
+        interp.add_cost("flops", interp.unresolved("A110", site.node, f"{site.name} of a tensor whose shape is not known"))
+        return unknown_tensor("baddbmm")
+    if "bmm" in site.name and site.name != "torch.addbmm":
+        batch, m, k = a.shape[-3], a.shape[-2], a.shape[-1]
+        n = b.shape[-1]
+        interp.add_cost("flops", X.call(site.label("baddbmm"), "torch.baddbmm", {"batch": batch, "m": m, "k": k, "n": n}))
+        return Tensor((batch, m, n), a.dtype)
+    m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
+    interp.add_cost("flops", X.call(site.label("addmm"), "torch.addmm", {"m": m, "k": k, "n": n}))
+    return Tensor((m, n), a.dtype)
+
+
+def _looks_like_linear_fn(site: CallSite) -> bool:
+    return site.name == "F.linear"
+
+
+def suggest_linear_fn(site: CallSite) -> Tensor:
+    x, w = site.arg(0, "input"), site.arg(1, "weight")
+    interp = site.interp
+    if not isinstance(x, Tensor) or not isinstance(w, Tensor) or x.shape is None or w.shape is None or len(w.shape) != 2:
+        interp.add_cost("flops", interp.unresolved("A110", site.node, "F.linear of a tensor whose shape is not known"))
+        return unknown_tensor("linear")
+    tokens = numel(x.shape[:-1])
+    out_f, in_f = w.shape
+    interp.add_cost("flops", X.call(site.label("linear"), "torch.matmul", {"m": tokens, "k": in_f, "n": out_f}))
+    return Tensor(x.shape[:-1] + (out_f,), x.dtype)
+
+
+def _looks_like_sdpa(site: CallSite) -> bool:
+    return site.name == "F.scaled_dot_product_attention"
+
+
+def suggest_sdpa(site: CallSite) -> Tensor:
+    q, k, v = site.arg(0, "query"), site.arg(1, "key"), site.arg(2, "value")
+    interp = site.interp
+    if not all(isinstance(t, Tensor) and t.shape is not None and len(t.shape) >= 3 for t in (q, k, v)):
+        interp.add_cost("flops", interp.unresolved("A110", site.node, "scaled_dot_product_attention of tensors whose shapes are not known"))
+        return unknown_tensor("sdpa")
+    batch = numel(q.shape[:-3])
+    kwargs = {"batch": batch, "num_heads": q.shape[-3], "q_len": q.shape[-2], "kv_len": k.shape[-2], "head_dim": q.shape[-1]}
+    if v.shape[-1] != q.shape[-1]:
+        kwargs["v_head_dim"] = v.shape[-1]
+    interp.add_cost("flops", X.call(site.label("sdpa"), "torch.nn.functional.scaled_dot_product_attention", kwargs))
+    return Tensor(q.shape[:-1] + (v.shape[-1],), q.dtype)
+
+
+def _looks_like_einsum(site: CallSite) -> bool:
+    return site.name == "torch.einsum"
+
+
+def suggest_einsum(site: CallSite) -> Tensor:
+    """Pairwise einsum: aten.einsum contracts operand pairs with bmm (2 * product of all sizes)."""
+    interp = site.interp
+    eq = site.arg(0, "equation")
+    ops = list(site.args[1:])
+    if len(ops) == 1 and isinstance(ops[0], (tuple, list)):
+        ops = list(ops[0])
+    if not isinstance(eq, str) or "..." in eq or "->" not in eq or not all(isinstance(t, Tensor) and t.shape is not None for t in ops):
+        interp.add_cost("flops", interp.unresolved("A111", site.node, "einsum with an equation or operand shapes the analysis cannot read"))
+        return unknown_tensor("einsum")
+    lhs, rhs = eq.replace(" ", "").split("->")
+    terms = lhs.split(",")
+    if len(terms) != len(ops):
+        return unknown_tensor("einsum")
+    sizes: dict = {}
+    for term, t in zip(terms, ops):
+        if len(term) != len(t.shape):
+            return unknown_tensor("einsum rank")
+        for ch, d in zip(term, t.shape):
+            sizes.setdefault(ch, d)
+    current = terms[0]
+    for term in terms[1:]:
+        letters = dict.fromkeys(current + term)
+        contracted = [ch for ch in letters if ch not in rhs and not any(ch in t for t in terms[terms.index(term) + 1:])]
+        if contracted:
+            interp.add_cost("flops", _einsum_term(site, letters, sizes))
+        current = "".join(ch for ch in letters if ch not in contracted)
+    return Tensor(tuple(sizes[ch] for ch in rhs), ops[0].dtype)
+
+
+def _einsum_term(site: CallSite, letters: dict, sizes: dict) -> Num:
+    m = ONE
+    for ch in letters:
+        m = m * sizes[ch]
+    return X.call(site.label("einsum"), "torch.matmul", {"m": m, "k": ONE, "n": ONE})
+
+
+register("matmul", _looks_like_matmul, suggest_matmul)
+register("baddbmm", _looks_like_baddbmm, suggest_baddbmm)
+register("linear-function", _looks_like_linear_fn, suggest_linear_fn)
+register("sdpa", _looks_like_sdpa, suggest_sdpa)
+register("einsum", _looks_like_einsum, suggest_einsum)

@@ -1,0 +1,671 @@
+"""Tensor shapes through views, reshapes, reductions, creation ops and elementwise ops.
+
+None of these ops is counted by FlopCounterMode; they only move shapes along so that the next
+matmul knows its sizes. An op this table does not know returns a tensor of unknown shape, which
+becomes an unresolved term only if a later matmul needs its size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.brains.base import (
+    CallSite,
+    as_int,
+    broadcast,
+    norm_dim,
+    numel,
+    register,
+    shape_of,
+    size_list,
+    slice_length,
+    unknown_tensor,
+)
+from lm_predictor.suggest.brains.matmul import matmul
+from lm_predictor.suggest.expr import ONE, ZERO, Num
+from lm_predictor.suggest.values import External, ListV, Phi, Tensor, Unknown
+
+IDENTITY_METHODS = {
+    "to", "float", "half", "bfloat16", "double", "type", "type_as", "contiguous", "clone", "detach", "requires_grad_",
+    "cpu", "cuda", "abs", "neg", "exp", "log", "sin", "cos", "sigmoid", "tanh", "relu", "rsqrt", "sqrt", "pow",
+    "square", "reciprocal", "clamp", "clamp_", "clamp_min", "clamp_max", "masked_fill", "masked_fill_", "fill_",
+    "zero_", "add", "add_", "mul", "mul_", "sub", "sub_", "div", "div_", "copy_", "softmax", "log_softmax", "cumsum",
+    "tril", "triu", "tril_", "triu_", "sign", "floor", "ceil", "round", "erf", "exp_", "sigmoid_", "logical_not",
+    "bool", "int", "long", "short", "byte", "char", "masked_scatter", "scatter", "scatter_", "scatter_add",
+    "index_fill", "index_fill_", "index_copy", "index_add", "index_add_", "where", "lerp", "float_power", "log1p",
+    "expm1", "silu", "gelu", "relu_", "tanh_", "neg_", "rsqrt_", "sqrt_", "cumprod", "flip", "roll", "nan_to_num",
+    "pin_memory", "share_memory_", "retain_grad", "maximum", "minimum", "fmod", "remainder", "bitwise_and",
+    "bitwise_or", "logical_and", "logical_or", "eq", "ne", "lt", "le", "gt", "ge", "masked_fill_", "clamp_min_",
+    "abs_", "pow_", "log_", "sin_", "cos_", "to_dense", "coalesce", "detach_", "float_", "sort", "argsort", "addcmul",
+    "addcdiv", "addcmul_", "lerp_", "erfinv", "atan", "atan2", "asin", "acos", "sinh", "cosh", "log2", "log10",
+    "exp2", "trunc", "frac", "softplus", "square_", "mish", "elu", "leaky_relu", "hardtanh", "relu6", "normal_",
+    "uniform_", "bernoulli", "random_", "data_ptr", "isnan", "isinf", "isfinite", "conj", "real", "imag", "angle",
+}
+BOOL_METHODS = {"eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite", "logical_not", "bool"}
+REDUCTIONS = {"sum", "mean", "max", "min", "amax", "amin", "argmax", "argmin", "norm", "var", "std", "prod", "all",
+              "any", "logsumexp", "count_nonzero", "median", "nansum", "nanmean"}
+ELEMENTWISE_FUNCTIONS = {
+    "torch.exp", "torch.log", "torch.sin", "torch.cos", "torch.sigmoid", "torch.tanh", "torch.relu", "torch.rsqrt",
+    "torch.sqrt", "torch.pow", "torch.square", "torch.abs", "torch.neg", "torch.reciprocal", "torch.clamp",
+    "torch.clip", "torch.erf", "torch.sign", "torch.floor", "torch.ceil", "torch.round", "torch.add", "torch.sub",
+    "torch.mul", "torch.div", "torch.true_divide", "torch.maximum", "torch.minimum", "torch.tril", "torch.triu",
+    "torch.softmax", "torch.log_softmax", "torch.cumsum", "torch.cumprod", "torch.masked_fill", "torch.logical_not",
+    "torch.logical_and", "torch.logical_or", "torch.eq", "torch.ne", "torch.lt", "torch.le", "torch.gt", "torch.ge",
+    "torch.fmod", "torch.remainder", "torch.lerp", "torch.nan_to_num", "torch.flip", "torch.roll", "torch.exp2",
+    "torch.log1p", "torch.expm1", "torch.atan", "torch.atan2", "torch.erfinv", "torch.sinh", "torch.cosh",
+    "torch.isnan", "torch.isinf", "torch.bitwise_and", "torch.bitwise_or", "torch.clamp_min", "torch.clamp_max",
+    "torch.addcmul", "torch.addcdiv", "torch.float_power", "torch.log2", "torch.log10", "torch.sort",
+    "torch.argsort", "torch.trunc", "torch.frac",
+    "F.softmax", "F.log_softmax", "F.gelu", "F.silu", "F.relu", "F.dropout", "F.sigmoid", "F.tanh", "F.softplus",
+    "F.mish", "F.elu", "F.leaky_relu", "F.hardtanh", "F.relu6", "F.normalize", "F.layer_norm", "F.rms_norm",
+    "F.group_norm", "F.glu_", "F.logsigmoid", "F.softsign", "F.tanhshrink", "F.hardswish", "F.hardsigmoid",
+    "F.selu", "F.celu", "F.gelu_", "F.threshold", "F.dropout1d", "F.dropout2d", "F.alpha_dropout", "F.sigmoid_",
+    "torch.nn.functional.softmax", "torch.sigmoid_", "torch.special.expit", "torch.special.erf",
+}
+CREATION = {"torch.zeros", "torch.ones", "torch.empty", "torch.rand", "torch.randn", "torch.full", "torch.randint"}
+LIKE = {"torch.zeros_like", "torch.ones_like", "torch.empty_like", "torch.full_like", "torch.rand_like", "torch.randn_like"}
+
+
+def elementwise(a: Any, b: Any, dtype: str | None = None) -> Tensor:
+    sa, sb = shape_of(a), shape_of(b)
+    if sa is None and sb is None:
+        return unknown_tensor("elementwise op on tensors of unknown shape")
+    ta = a if isinstance(a, Tensor) else None
+    out_dtype = dtype or (ta.dtype if ta is not None else (b.dtype if isinstance(b, Tensor) else "model"))
+    if isinstance(a, Tensor) and a.shape is None:
+        return Tensor(sb, out_dtype)
+    if isinstance(b, Tensor) and b.shape is None:
+        return Tensor(sa, out_dtype)
+    return Tensor(broadcast(sa, sb), out_dtype)
+
+
+def tensor_binop(interp: Any, op: str, a: Any, b: Any, node: Any) -> Any:
+    if op == "@":
+        site = CallSite(interp, None, [a, b], {}, node, interp.label_hint, "torch.matmul")
+        return matmul(site, a, b)
+    if isinstance(a, Unknown) or isinstance(b, Unknown):
+        t = a if isinstance(a, Tensor) else b
+        return Tensor(t.shape if isinstance(t, Tensor) else None, "model")
+    if not isinstance(a, (Tensor, Num, X.Bool)) or not isinstance(b, (Tensor, Num, X.Bool)):
+        return unknown_tensor(f"operator {op} with {type(a).__name__}")
+    dtype = "bool" if op in ("==", "!=", "<", "<=", ">", ">=", "&", "|") else None
+    return elementwise(a, b, dtype)
+
+
+# ---------------------------------------------------------------------------- reshaping
+
+
+def view(t: Tensor, sizes: list | None, interp: Any, node: Any) -> Tensor:
+    if sizes is None or t.shape is None:
+        return unknown_tensor("view with sizes the analysis cannot read")
+    total = numel(t.shape)
+    known = ONE
+    infer = None
+    for i, s in enumerate(sizes):
+        if s.const_value() == -1:
+            infer = i
+        else:
+            known = known * s
+    out = list(sizes)
+    if infer is not None:
+        q = X.exact_div(total, known)
+        out[infer] = q if q is not None and X._integral(q) else X.floordiv(total, known)
+    return Tensor(tuple(out), t.dtype)
+
+
+def permute(t: Tensor, dims: list) -> Tensor:
+    if t.shape is None:
+        return t
+    rank = len(t.shape)
+    order = [norm_dim(d, rank) for d in dims]
+    if any(o is None for o in order) or len(order) != rank:
+        return unknown_tensor("permute with symbolic dims")
+    return Tensor(tuple(t.shape[o] for o in order), t.dtype)
+
+
+def transpose(t: Tensor, d0: Any, d1: Any) -> Tensor:
+    if t.shape is None:
+        return t
+    rank = len(t.shape)
+    a, b = norm_dim(d0, rank), norm_dim(d1, rank)
+    if a is None or b is None:
+        return unknown_tensor("transpose with symbolic dims")
+    shape = list(t.shape)
+    shape[a], shape[b] = shape[b], shape[a]
+    return Tensor(tuple(shape), t.dtype)
+
+
+def unsqueeze(t: Tensor, dim: Any) -> Tensor:
+    if t.shape is None:
+        return t
+    d = as_int(dim)
+    if d is None:
+        return unknown_tensor("unsqueeze at a symbolic dim")
+    rank = len(t.shape) + 1
+    if d < 0:
+        d += rank
+    shape = list(t.shape)
+    shape.insert(d, ONE)
+    return Tensor(tuple(shape), t.dtype)
+
+
+def squeeze(t: Tensor, dim: Any = None) -> Tensor:
+    if t.shape is None:
+        return t
+    if dim is None:
+        return Tensor(tuple(d for d in t.shape if d.const_value() != 1), t.dtype)
+    dims = dim if isinstance(dim, tuple) else (dim,)
+    rank = len(t.shape)
+    drop = {norm_dim(d, rank) for d in dims}
+    return Tensor(tuple(s for i, s in enumerate(t.shape) if not (i in drop and s.const_value() == 1)), t.dtype)
+
+
+def expand(t: Tensor, sizes: list | None) -> Tensor:
+    if sizes is None or t.shape is None:
+        return unknown_tensor("expand")
+    pad = len(sizes) - len(t.shape)
+    old = (None,) * pad + tuple(t.shape)
+    out = []
+    for s, o in zip(sizes, old):
+        out.append(o if s.const_value() == -1 and o is not None else s)
+    return Tensor(tuple(out), t.dtype)
+
+
+def repeat(t: Tensor, reps: list | None) -> Tensor:
+    if reps is None or t.shape is None:
+        return unknown_tensor("repeat")
+    pad = len(reps) - len(t.shape)
+    old = (ONE,) * pad + tuple(t.shape)
+    return Tensor(tuple(o * r for o, r in zip(old, reps)), t.dtype)
+
+
+def flatten(t: Tensor, start: Any = 0, end: Any = -1) -> Tensor:
+    if t.shape is None:
+        return t
+    rank = len(t.shape)
+    if rank == 0:
+        return Tensor((ONE,), t.dtype)
+    s, e = norm_dim(start, rank), norm_dim(end, rank)
+    if s is None or e is None:
+        return unknown_tensor("flatten")
+    merged = numel(t.shape[s:e + 1])
+    return Tensor(t.shape[:s] + (merged,) + t.shape[e + 1:], t.dtype)
+
+
+def reduce(t: Tensor, dim: Any, keepdim: Any) -> Tensor:
+    if t.shape is None:
+        return t
+    keep = keepdim is not None and X.bool_value(keepdim) if isinstance(keepdim, X.Bool) else False
+    if dim is None:
+        return Tensor((ONE,) * len(t.shape) if keep else (), t.dtype)
+    dims = dim if isinstance(dim, (tuple, list)) else (dim.items if isinstance(dim, ListV) else (dim,))
+    rank = len(t.shape)
+    idx = {norm_dim(d, rank) for d in dims}
+    if None in idx:
+        return unknown_tensor("reduction over a symbolic dim")
+    if keep:
+        return Tensor(tuple(ONE if i in idx else s for i, s in enumerate(t.shape)), t.dtype)
+    return Tensor(tuple(s for i, s in enumerate(t.shape) if i not in idx), t.dtype)
+
+
+def split(t: Tensor, size: Any, dim: Any) -> Any:
+    if t.shape is None:
+        return Unknown("split of a tensor of unknown shape")
+    rank = len(t.shape)
+    d = norm_dim(dim, rank)
+    if d is None:
+        return Unknown("split along a symbolic dim")
+    n = t.shape[d]
+    if isinstance(size, (tuple, list, ListV)):
+        sizes = list(size.items if isinstance(size, ListV) else size)
+        return tuple(Tensor(t.shape[:d] + (s,) + t.shape[d + 1:], t.dtype) for s in sizes)
+    if not isinstance(size, Num):
+        return Unknown("split size")
+    count = X.exact_div(n, size)
+    c = count.const_value() if count is not None else None
+    if isinstance(c, int) and 0 < c <= 64:
+        return tuple(Tensor(t.shape[:d] + (size,) + t.shape[d + 1:], t.dtype) for _ in range(c))
+    return Unknown("split into a symbolic number of chunks")
+
+
+def chunk(t: Tensor, chunks: Any, dim: Any) -> Any:
+    if t.shape is None:
+        return Unknown("chunk of a tensor of unknown shape")
+    c = as_int(chunks)
+    d = norm_dim(dim, len(t.shape))
+    if c is None or d is None:
+        return Unknown("chunk count")
+    size = X.fn("ceil_div", t.shape[d], Num.const(c))
+    return tuple(Tensor(t.shape[:d] + (size,) + t.shape[d + 1:], t.dtype) for _ in range(c))
+
+
+def cat(tensors: Any, dim: Any) -> Tensor:
+    items = list(tensors.items if isinstance(tensors, ListV) else tensors) if isinstance(tensors, (tuple, list, ListV)) else None
+    if not items:
+        return unknown_tensor("cat of an unknown sequence")
+    shapes = [shape_of(x) for x in items]
+    known = [s for s in shapes if s is not None and len(s) > 0 and not (len(s) == 1 and s[0].const_value() == 0)]
+    if not known:
+        return unknown_tensor("cat of tensors of unknown shape")
+    if any(s is None for s in shapes):
+        return unknown_tensor("cat with a tensor of unknown shape")
+    rank = len(known[0])
+    d = norm_dim(dim, rank)
+    if d is None:
+        return unknown_tensor("cat along a symbolic dim")
+    total = ZERO
+    for s in known:
+        total = total + s[d]
+    out = list(known[0])
+    out[d] = total
+    return Tensor(tuple(out), items[0].dtype if isinstance(items[0], Tensor) else "model")
+
+
+def stack(tensors: Any, dim: Any) -> Tensor:
+    items = list(tensors.items if isinstance(tensors, ListV) else tensors) if isinstance(tensors, (tuple, list, ListV)) else None
+    if not items or not isinstance(items[0], Tensor) or items[0].shape is None:
+        return unknown_tensor("stack")
+    d = as_int(dim) or 0
+    shape = list(items[0].shape)
+    if d < 0:
+        d += len(shape) + 1
+    shape.insert(d, Num.const(len(items)))
+    return Tensor(tuple(shape), items[0].dtype)
+
+
+# ---------------------------------------------------------------------------- indexing
+
+
+def getitem(interp: Any, t: Tensor, index: Any, node: Any) -> Any:
+    if t.shape is None:
+        return Tensor(None, t.dtype, t.why)
+    items = list(index) if isinstance(index, tuple) else [index]
+    shape = list(t.shape)
+    out: list = []
+    pos = 0
+    consumed = sum(1 for i in items if i is not None and i is not Ellipsis)
+    advanced: list = []
+    for item in items:
+        if item is None:
+            out.append(ONE)
+        elif item is Ellipsis:
+            skip = len(shape) - consumed
+            out.extend(shape[pos:pos + skip])
+            pos += skip
+        elif isinstance(item, Num):
+            pos += 1
+        elif isinstance(item, X.Bool):
+            return unknown_tensor("boolean index")
+        elif type(item).__name__ == "_Slice":
+            if pos >= len(shape):
+                return unknown_tensor("slice beyond the rank")
+            out.append(slice_length(shape[pos], item.start, item.stop, item.step))
+            pos += 1
+        elif isinstance(item, Tensor):
+            if item.dtype == "bool":
+                return unknown_tensor("boolean mask index (data-dependent size)")
+            if item.shape is None:
+                return unknown_tensor("index tensor of unknown shape")
+            advanced.append(len(out))
+            out.extend(item.shape)
+            pos += 1
+        elif isinstance(item, (ListV, list)):
+            n = len(item.items if isinstance(item, ListV) else item)
+            out.append(Num.const(n))
+            pos += 1
+        else:
+            return unknown_tensor(f"index of type {type(item).__name__}")
+    out.extend(shape[pos:])
+    return Tensor(tuple(out), t.dtype)
+
+
+# ---------------------------------------------------------------------------- methods
+
+
+def tensor_attr(interp: Any, t: Tensor, name: str, node: Any) -> Any:
+    from lm_predictor.suggest.interp import BoundMethod
+
+    if name == "shape":
+        return t.shape if t.shape is not None else Unknown("shape of a tensor whose shape is not known")
+    if name == "dtype":
+        return External(f"torch.{t.dtype}") if t.dtype not in ("model", "mask") else External("torch.<model dtype>")
+    if name == "device":
+        return External("torch.device")
+    if name in ("ndim",):
+        return Num.const(len(t.shape)) if t.shape is not None else Unknown("rank")
+    if name in ("T", "mT", "H", "mH"):
+        if t.shape is None:
+            return t
+        if name in ("T", "H"):
+            return Tensor(tuple(reversed(t.shape)), t.dtype)
+        return transpose(t, Num.const(-2), Num.const(-1))
+    if name in ("is_cuda", "requires_grad", "is_meta", "is_sparse", "is_quantized"):
+        return X.FALSE
+    if name in ("data", "real", "imag"):
+        return Tensor(t.shape, t.dtype)
+    if name == "grad":
+        return None
+    return BoundMethod(t, name)
+
+
+def tensor_method(site: CallSite) -> Any:
+    t: Tensor = site.receiver
+    name = site.name.split(".", 1)[1]
+    if name in ("matmul", "bmm", "mm", "__matmul__"):
+        return matmul(site, t, site.arg(0, "other"))
+    if name in ("view", "reshape"):
+        if len(site.args) == 1 and isinstance(site.args[0], External):
+            return t  # view(dtype)
+        return view(t, size_list(site, 0, "shape"), site.interp, site.node)
+    if name in ("view_as", "reshape_as", "expand_as", "type_as"):
+        other = site.arg(0, "other")
+        if name == "type_as":
+            return t
+        return Tensor(other.shape, t.dtype) if isinstance(other, Tensor) else unknown_tensor(name)
+    if name in ("transpose", "swapaxes", "swapdims"):
+        return transpose(t, site.arg(0, "dim0"), site.arg(1, "dim1"))
+    if name == "t":
+        return transpose(t, Num.const(0), Num.const(1)) if t.shape and len(t.shape) == 2 else t
+    if name == "permute":
+        dims = size_list(site, 0, "dims")
+        return permute(t, dims) if dims is not None else unknown_tensor("permute")
+    if name in ("unsqueeze", "unsqueeze_"):
+        return unsqueeze(t, site.arg(0, "dim"))
+    if name in ("squeeze", "squeeze_"):
+        return squeeze(t, site.arg(0, "dim", None))
+    if name == "expand":
+        return expand(t, size_list(site, 0, "size"))
+    if name == "repeat":
+        return repeat(t, size_list(site, 0, "repeats"))
+    if name == "repeat_interleave":
+        reps, dim = site.arg(0, "repeats"), site.arg(1, "dim", None)
+        if t.shape is None or not isinstance(reps, Num):
+            return unknown_tensor("repeat_interleave")
+        if dim is None:
+            return Tensor((numel(t.shape) * reps,), t.dtype)
+        d = norm_dim(dim, len(t.shape))
+        shape = list(t.shape)
+        shape[d] = shape[d] * reps
+        return Tensor(tuple(shape), t.dtype)
+    if name == "flatten":
+        return flatten(t, site.arg(0, "start_dim", Num.const(0)), site.arg(1, "end_dim", Num.const(-1)))
+    if name == "unflatten":
+        dim, sizes = site.arg(0, "dim"), site.arg(1, "sizes")
+        if t.shape is None or not isinstance(sizes, tuple):
+            return unknown_tensor("unflatten")
+        d = norm_dim(dim, len(t.shape))
+        fake = Tensor(t.shape[d:d + 1], t.dtype)
+        inner = view(fake, list(sizes), site.interp, site.node)
+        if inner.shape is None:
+            return inner
+        return Tensor(t.shape[:d] + inner.shape + t.shape[d + 1:], t.dtype)
+    if name in ("split", "split_with_sizes"):
+        return split(t, site.arg(0, "split_size"), site.arg(1, "dim", Num.const(0)))
+    if name in ("chunk", "tensor_split"):
+        return chunk(t, site.arg(0, "chunks"), site.arg(1, "dim", Num.const(0)))
+    if name == "unbind":
+        d = norm_dim(site.arg(0, "dim", Num.const(0)), len(t.shape or ()))
+        if t.shape is None or d is None or as_int(t.shape[d]) is None:
+            return Unknown("unbind")
+        return tuple(Tensor(t.shape[:d] + t.shape[d + 1:], t.dtype) for _ in range(as_int(t.shape[d])))
+    if name == "narrow":
+        d = norm_dim(site.arg(0, "dim"), len(t.shape or ()))
+        length = site.arg(2, "length")
+        if t.shape is None or d is None or not isinstance(length, Num):
+            return unknown_tensor("narrow")
+        shape = list(t.shape)
+        shape[d] = length
+        return Tensor(tuple(shape), t.dtype)
+    if name == "size":
+        dim = site.arg(0, "dim", None)
+        if t.shape is None:
+            return Unknown("size of a tensor whose shape is not known")
+        if dim is None:
+            return t.shape
+        d = norm_dim(dim, len(t.shape))
+        return t.shape[d] if d is not None else Unknown("size of a symbolic dim")
+    if name in ("dim", "ndimension"):
+        return Num.const(len(t.shape)) if t.shape is not None else Unknown("rank")
+    if name in ("numel", "nelement"):
+        return numel(t.shape) if t.shape is not None else Unknown("numel")
+    if name in ("item", "tolist", "__index__", "__int__"):
+        return Unknown("a tensor's data")
+    if name in ("new_zeros", "new_ones", "new_empty", "new_full"):
+        sizes = size_list(site, 0, "size")
+        return Tensor(tuple(sizes), t.dtype) if sizes is not None else unknown_tensor(name)
+    if name == "new_tensor":
+        return unknown_tensor("new_tensor")
+    if name in ("index_select",):
+        d = norm_dim(site.arg(0, "dim"), len(t.shape or ()))
+        idx = site.arg(1, "index")
+        if t.shape is None or d is None or not isinstance(idx, Tensor) or not idx.shape:
+            return unknown_tensor("index_select")
+        shape = list(t.shape)
+        shape[d] = idx.shape[0]
+        return Tensor(tuple(shape), t.dtype)
+    if name == "gather":
+        idx = site.arg(1, "index")
+        return Tensor(idx.shape, t.dtype) if isinstance(idx, Tensor) else unknown_tensor("gather")
+    if name in ("topk",):
+        k, dim = site.arg(0, "k"), site.arg(1, "dim", Num.const(-1))
+        if t.shape is None or not isinstance(k, Num):
+            return (unknown_tensor("topk"), unknown_tensor("topk", "long"))
+        d = norm_dim(dim, len(t.shape))
+        shape = list(t.shape)
+        shape[d] = k
+        return (Tensor(tuple(shape), t.dtype), Tensor(tuple(shape), "long"))
+    if name in REDUCTIONS:
+        dim = site.arg(0, "dim", None)
+        if isinstance(dim, Tensor):  # max(other): elementwise
+            return elementwise(t, dim)
+        out = reduce(t, dim, site.kwargs.get("keepdim", site.args[1] if len(site.args) > 1 and isinstance(site.args[1], X.Bool) else None))
+        if name in ("max", "min", "median") and dim is not None:
+            return (out, Tensor(out.shape, "long"))
+        if name in ("argmax", "argmin"):
+            return Tensor(out.shape, "long")
+        return out
+    if name in ("masked_fill", "masked_fill_", "where"):
+        return t
+    if name in IDENTITY_METHODS:
+        dtype = t.dtype
+        if name in BOOL_METHODS:
+            dtype = "bool"
+        elif name in ("long", "int"):
+            dtype = "long"
+        elif name in ("float", "double"):
+            dtype = "float32"
+        if name in ("add", "sub", "mul", "div", "maximum", "minimum", "add_", "mul_", "sub_", "div_") and site.args:
+            return elementwise(t, site.args[0], None)
+        return Tensor(t.shape, dtype, t.why)
+    if name in ("any", "all"):
+        return Tensor((), "bool")
+    if name in ("nonzero", "unique", "masked_select"):
+        return unknown_tensor(f"{name} (data-dependent size)", "long")
+    if name in ("baddbmm", "addmm"):
+        return None  # handled by the matmul brain
+    return unknown_tensor(f"Tensor.{name}")
+
+
+def _looks_like_tensor_method(site: CallSite) -> bool:
+    return site.name.startswith("Tensor.") and isinstance(site.receiver, Tensor)
+
+
+# ---------------------------------------------------------------------------- torch functions
+
+
+def torch_function(site: CallSite) -> Any:
+    name = site.name
+    interp = site.interp
+    if name in ("torch.arange",):
+        if not all(isinstance(a, Num) for a in site.args):
+            return unknown_tensor("arange with bounds the analysis cannot read", "long")
+        nums = list(site.args)
+        start, end, step = ZERO, None, ONE
+        if len(nums) == 1:
+            end = nums[0]
+        elif len(nums) >= 2:
+            start, end = nums[0], nums[1]
+            if len(nums) >= 3:
+                step = nums[2]
+        for key, val in (("start", "start"), ("end", "end"), ("step", "step")):
+            if key in site.kwargs and isinstance(site.kwargs[key], Num):
+                if key == "start":
+                    start = site.kwargs[key]
+                elif key == "end":
+                    end = site.kwargs[key]
+                else:
+                    step = site.kwargs[key]
+        if end is None:
+            return unknown_tensor("arange")
+        from lm_predictor.suggest.interp import _Range
+
+        return Tensor((_Range(start, end, step).length(),), "long")
+    if name in CREATION:
+        sizes = size_list(site, 0, "size")
+        if name == "torch.full":
+            sizes = size_list(CallSite(interp, None, site.args[:1], site.kwargs, site.node, None), 0, "size")
+        if name == "torch.randint":
+            sizes = None
+            for a in site.args:
+                if isinstance(a, tuple):
+                    sizes = list(a)
+            if sizes is None and "size" in site.kwargs:
+                sizes = list(site.kwargs["size"])
+        return Tensor(tuple(sizes), _dtype_kw(site)) if sizes is not None else unknown_tensor(name)
+    if name in LIKE:
+        t = site.arg(0, "input")
+        return Tensor(t.shape, _dtype_kw(site, t.dtype)) if isinstance(t, Tensor) else unknown_tensor(name)
+    if name in ("torch.tensor", "torch.as_tensor", "torch.scalar_tensor"):
+        data = site.arg(0, "data")
+        if isinstance(data, (Num, X.Bool)):
+            return Tensor((), _dtype_kw(site))
+        if isinstance(data, (tuple, ListV)):
+            items = data if isinstance(data, tuple) else data.items
+            return Tensor((Num.const(len(items)),), _dtype_kw(site))
+        if isinstance(data, Tensor):
+            return data
+        return unknown_tensor("tensor from data")
+    if name in ("torch.cat", "torch.concat", "torch.concatenate"):
+        return cat(site.arg(0, "tensors"), site.arg(1, "dim", Num.const(0)))
+    if name == "torch.stack":
+        return stack(site.arg(0, "tensors"), site.arg(1, "dim", Num.const(0)))
+    if name == "torch.where":
+        if len(site.args) == 1:
+            return Unknown("torch.where(cond) is data-dependent")
+        c, a, b = site.arg(0, "condition"), site.arg(1, "input"), site.arg(2, "other")
+        first = elementwise(a, b)
+        return Tensor(broadcast(first.shape, shape_of(c)) if first.shape is not None else shape_of(c), first.dtype)
+    if name in ("torch.transpose", "torch.swapaxes"):
+        return transpose(site.arg(0), site.arg(1), site.arg(2))
+    if name == "torch.permute":
+        return permute(site.arg(0), list(site.arg(1)))
+    if name in ("torch.reshape",):
+        return view(site.arg(0), list(site.arg(1)), interp, site.node)
+    if name == "torch.flatten":
+        return flatten(site.arg(0), site.arg(1, "start_dim", Num.const(0)), site.arg(2, "end_dim", Num.const(-1)))
+    if name == "torch.unsqueeze":
+        return unsqueeze(site.arg(0), site.arg(1, "dim"))
+    if name == "torch.squeeze":
+        return squeeze(site.arg(0), site.arg(1, "dim", None))
+    if name in ("torch.split",):
+        return split(site.arg(0), site.arg(1, "split_size_or_sections"), site.arg(2, "dim", Num.const(0)))
+    if name in ("torch.chunk",):
+        return chunk(site.arg(0), site.arg(1, "chunks"), site.arg(2, "dim", Num.const(0)))
+    if name in ("torch.sum", "torch.mean", "torch.max", "torch.min", "torch.amax", "torch.amin", "torch.argmax", "torch.norm", "torch.var", "torch.std", "torch.prod", "torch.all", "torch.any", "torch.logsumexp", "torch.argmin", "torch.count_nonzero"):
+        t = site.arg(0, "input")
+        if not isinstance(t, Tensor):
+            return unknown_tensor(name)
+        sub = CallSite(interp, None, site.args[1:], site.kwargs, site.node, site.hint, "Tensor." + name.split(".")[1], t)
+        return tensor_method(sub)
+    if name in ("torch.topk",):
+        t = site.arg(0, "input")
+        sub = CallSite(interp, None, site.args[1:], site.kwargs, site.node, site.hint, "Tensor.topk", t)
+        return tensor_method(sub) if isinstance(t, Tensor) else unknown_tensor(name)
+    if name in ("torch.gather", "torch.index_select"):
+        t = site.arg(0, "input")
+        sub = CallSite(interp, None, site.args[1:], site.kwargs, site.node, site.hint, "Tensor." + name.split(".")[1], t)
+        return tensor_method(sub) if isinstance(t, Tensor) else unknown_tensor(name)
+    if name == "torch.outer" or name == "torch.ger":
+        a, b = site.arg(0), site.arg(1)
+        if isinstance(a, Tensor) and isinstance(b, Tensor) and a.shape and b.shape:
+            return Tensor((a.shape[0], b.shape[0]), a.dtype)
+        return unknown_tensor("outer")
+    if name == "torch.polar":
+        return site.arg(0)
+    if name == "torch.view_as_complex":
+        t = site.arg(0)
+        return Tensor(t.shape[:-1], t.dtype) if isinstance(t, Tensor) and t.shape else unknown_tensor(name)
+    if name == "torch.view_as_real":
+        t = site.arg(0)
+        return Tensor(t.shape + (Num.const(2),), t.dtype) if isinstance(t, Tensor) and t.shape is not None else unknown_tensor(name)
+    if name in ELEMENTWISE_FUNCTIONS:
+        tensors = [a for a in site.args[:2] if isinstance(a, (Tensor, Num))]
+        if not tensors:
+            t = site.kwargs.get("input")
+            return t if isinstance(t, Tensor) else unknown_tensor(name)
+        if len(tensors) == 1:
+            t = tensors[0]
+            return t if isinstance(t, Tensor) else Tensor((), "model")
+        return elementwise(tensors[0], tensors[1])
+    if name in ("F.pad",):
+        t, pad = site.arg(0, "input"), site.arg(1, "pad")
+        if not isinstance(t, Tensor) or t.shape is None or not isinstance(pad, tuple):
+            return unknown_tensor("pad")
+        shape = list(t.shape)
+        for i in range(0, len(pad) - 1, 2):
+            d = len(shape) - 1 - i // 2
+            shape[d] = shape[d] + pad[i] + pad[i + 1]
+        return Tensor(tuple(shape), t.dtype)
+    if name == "F.embedding":
+        idx, w = site.arg(0, "input"), site.arg(1, "weight")
+        if isinstance(idx, Tensor) and isinstance(w, Tensor) and idx.shape is not None and w.shape:
+            return Tensor(idx.shape + (w.shape[-1],), w.dtype)
+        return unknown_tensor("embedding")
+    if name == "F.one_hot":
+        t, n = site.arg(0), site.arg(1, "num_classes")
+        return Tensor(t.shape + (n,), "long") if isinstance(t, Tensor) and t.shape is not None and isinstance(n, Num) else unknown_tensor(name)
+    if name in ("F.glu",):
+        t = site.arg(0)
+        d = norm_dim(site.arg(1, "dim", Num.const(-1)), len(t.shape or ()))
+        if isinstance(t, Tensor) and t.shape is not None and d is not None:
+            shape = list(t.shape)
+            shape[d] = X.floordiv(shape[d], 2)
+            return Tensor(tuple(shape), t.dtype)
+        return unknown_tensor(name)
+    if name in ("torch.broadcast_to",):
+        return Tensor(tuple(site.arg(1)), site.arg(0).dtype) if isinstance(site.arg(1), tuple) else unknown_tensor(name)
+    if name in ("torch.diff",):
+        return unknown_tensor(name)
+    return NotImplemented
+
+
+def _dtype_kw(site: CallSite, default: str = "model") -> str:
+    dt = site.kwargs.get("dtype")
+    if isinstance(dt, External):
+        short = dt.name.rsplit(".", 1)[-1]
+        if short in ("long", "int64", "int32", "int", "int16", "int8", "uint8"):
+            return "long"
+        if short == "bool":
+            return "bool"
+        return "float32" if short in ("float", "float32", "float64", "double") else default
+    return default
+
+
+def _looks_like_torch_function(site: CallSite) -> bool:
+    return site.name.startswith(("torch.", "F.")) and site.receiver is None
+
+
+def suggest_torch_function(site: CallSite) -> Any:
+    result = torch_function(site)
+    if result is NotImplemented:
+        return Unknown(f"{site.name} is not in the op table")
+    return result
+
+
+register("tensor-method", _looks_like_tensor_method, tensor_method)
+register("torch-function", _looks_like_torch_function, suggest_torch_function)
+
+
+def is_phi(value: Any) -> bool:
+    return isinstance(value, Phi)

@@ -1,0 +1,355 @@
+"""torch.nn modules: construction, attributes, forward shapes, and the library rules they map to.
+
+`MODULES` maps a canonical class name to a spec: which library rule it calls (with which
+parameters), its parameter count, its output shape. Modules the library has no rule for but
+whose cost is known (Conv1d, RMSNorm, GroupNorm) come with a `STATIC_RULES` entry that
+`suggest --recursive` emits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.brains.base import CallSite, as_int, numel, register, unknown_tensor
+from lm_predictor.suggest.expr import ONE, ZERO, Num
+from lm_predictor.suggest.scope import Instance, ModRef, TorchModule
+from lm_predictor.suggest.values import DictV, External, ListV, Phi, Repeated, Tensor, Unknown
+
+ELEMENTWISE_MODULES = {
+    "nn.SiLU", "nn.GELU", "nn.ReLU", "nn.Tanh", "nn.Sigmoid", "nn.Softmax", "nn.Dropout", "nn.Identity", "nn.Mish",
+    "nn.LeakyReLU", "nn.ELU", "nn.Softplus", "nn.Hardtanh", "nn.ReLU6", "nn.SELU", "nn.CELU", "nn.Hardswish",
+    "nn.Hardsigmoid", "nn.LogSoftmax", "nn.Softsign", "nn.Tanhshrink", "nn.GLU", "nn.Dropout1d", "nn.Dropout2d",
+    "nn.AlphaDropout", "nn.LogSigmoid", "nn.Flatten", "nn.Unflatten", "nn.SiLU_", "nn.Threshold",
+}
+
+STATIC_RULES = {
+    "torch.nn.modules.conv.Conv1d": {
+        "aliases": ["torch.nn.Conv1d"],
+        "doc": "1-D convolution over [batch, in_channels, length]: aten.convolution, 2 FLOPs per multiply-accumulate "
+               "(2 * batch * out_channels * out_length * in_channels / groups * kernel_size).",
+        "params": {
+            "in_channels": {"type": "int", "doc": "input channels"},
+            "out_channels": {"type": "int", "doc": "output channels"},
+            "kernel_size": {"type": "int", "doc": "kernel width"},
+            "groups": {"type": "int", "default": 1, "doc": "channel groups"},
+            "bias": {"type": "bool", "default": True, "doc": "whether a bias is added"},
+            "batch": {"type": "int", "optional": True, "doc": "batch of the input"},
+            "out_length": {"type": "int", "optional": True, "doc": "output length (from input length, padding, stride, dilation)"},
+        },
+        "flops": "2 * ${batch} * ${out_channels} * ${out_length} * (${in_channels} // ${groups}) * ${kernel_size}",
+        "param_count": "${out_channels} * (${in_channels} // ${groups}) * ${kernel_size} + (if ${bias} then ${out_channels} else 0)",
+    },
+    "torch.nn.modules.normalization.RMSNorm": {
+        "aliases": ["torch.nn.RMSNorm"],
+        "doc": "x * rsqrt(mean(x^2) + eps) * weight over the last `normalized_shape` elements; elementwise only.",
+        "params": {
+            "normalized_shape": {"type": "int", "doc": "size of the normalised (last) dimensions"},
+            "elementwise_affine": {"type": "bool", "default": True, "doc": "whether a weight exists"},
+        },
+        "flops": "0",
+        "param_count": "if ${elementwise_affine} then ${normalized_shape} else 0",
+    },
+    "torch.nn.modules.normalization.GroupNorm": {
+        "aliases": ["torch.nn.GroupNorm"],
+        "doc": "Group normalisation over channel groups; elementwise and reductions only.",
+        "params": {
+            "num_channels": {"type": "int", "doc": "channels"},
+            "affine": {"type": "bool", "default": True, "doc": "whether weight and bias exist"},
+        },
+        "flops": "0",
+        "param_count": "if ${affine} then 2 * ${num_channels} else 0",
+    },
+}
+
+
+def _b(value: Any, default: bool) -> X.Bool:
+    if isinstance(value, X.Bool):
+        return value
+    if value is None:
+        return X.FALSE
+    if isinstance(value, Num):
+        return X.cmp("!=", value, 0)
+    return X.bconst(default)
+
+
+def _shape_arg(value: Any) -> tuple | None:
+    if isinstance(value, Num):
+        return (value,)
+    if isinstance(value, tuple) and all(isinstance(v, Num) for v in value):
+        return value
+    if isinstance(value, ListV) and all(isinstance(v, Num) for v in value.items):
+        return tuple(value.items)
+    return None
+
+
+def construct(site: CallSite, cname: str) -> Any:
+    """A torch.nn module built in __init__: its spec, args and parameter count."""
+    interp = site.interp
+    if cname in ELEMENTWISE_MODULES:
+        p = site.arg(0, "p", Num.const(0.5)) if cname.startswith("nn.Dropout") else None
+        return _ref(TorchModule("elementwise", None, {"kind": cname, "p": p}, ZERO))
+    if cname == "nn.Linear":
+        in_f, out_f = site.arg(0, "in_features"), site.arg(1, "out_features")
+        bias = _b(site.arg(2, "bias", X.TRUE), True)
+        if not isinstance(in_f, Num) or not isinstance(out_f, Num):
+            return _ref(TorchModule("unknown", None, {"why": "Linear with sizes the analysis cannot read"}, None))
+        params = in_f * out_f + X.ifnum(bias, out_f, ZERO)
+        return _ref(TorchModule("linear", "torch.nn.Linear", {"in_features": in_f, "out_features": out_f, "bias": bias}, params))
+    if cname == "nn.Embedding":
+        num, dim = site.arg(0, "num_embeddings"), site.arg(1, "embedding_dim")
+        if not isinstance(num, Num) or not isinstance(dim, Num):
+            return _ref(TorchModule("unknown", None, {"why": "Embedding with sizes the analysis cannot read"}, None))
+        return _ref(TorchModule("embedding", "torch.nn.Embedding", {"num_embeddings": num, "embedding_dim": dim, "padding_idx": site.arg(2, "padding_idx", None)}, num * dim))
+    if cname == "nn.LayerNorm":
+        shape = _shape_arg(site.arg(0, "normalized_shape"))
+        affine = _b(site.arg(2, "elementwise_affine", X.TRUE), True)
+        bias = _b(site.arg(3, "bias", X.TRUE), True)
+        if shape is None:
+            return _ref(TorchModule("unknown", None, {"why": "LayerNorm shape"}, None))
+        n = numel(shape)
+        params = X.ifnum(affine, n + X.ifnum(bias, n, ZERO), ZERO)
+        return _ref(TorchModule("layernorm", "torch.nn.LayerNorm", {"normalized_shape": n, "elementwise_affine": affine, "bias": bias, "shape": shape}, params))
+    if cname == "nn.RMSNorm":
+        shape = _shape_arg(site.arg(0, "normalized_shape"))
+        affine = _b(site.arg(2, "elementwise_affine", X.TRUE), True)
+        if shape is None:
+            return _ref(TorchModule("unknown", None, {"why": "RMSNorm shape"}, None))
+        n = numel(shape)
+        return _ref(TorchModule("rmsnorm", "torch.nn.modules.normalization.RMSNorm", {"normalized_shape": n, "elementwise_affine": affine, "shape": shape}, X.ifnum(affine, n, ZERO)))
+    if cname == "nn.GroupNorm":
+        groups, ch = site.arg(0, "num_groups"), site.arg(1, "num_channels")
+        affine = _b(site.arg(3, "affine", X.TRUE), True)
+        if not isinstance(ch, Num):
+            return _ref(TorchModule("unknown", None, {"why": "GroupNorm channels"}, None))
+        return _ref(TorchModule("groupnorm", "torch.nn.modules.normalization.GroupNorm", {"num_channels": ch, "affine": affine}, X.ifnum(affine, 2 * ch, ZERO)))
+    if cname == "nn.Conv1d":
+        in_c, out_c, k = site.arg(0, "in_channels"), site.arg(1, "out_channels"), site.arg(2, "kernel_size")
+        stride = site.arg(3, "stride", ONE)
+        padding = site.arg(4, "padding", ZERO)
+        dilation = site.arg(5, "dilation", ONE)
+        groups = site.arg(6, "groups", ONE)
+        bias = _b(site.arg(7, "bias", X.TRUE), True)
+        k = k[0] if isinstance(k, tuple) else k
+        stride = stride[0] if isinstance(stride, tuple) else stride
+        padding = padding[0] if isinstance(padding, tuple) else padding
+        dilation = dilation[0] if isinstance(dilation, tuple) else dilation
+        if not all(isinstance(v, Num) for v in (in_c, out_c, k, stride, dilation, groups)) or not isinstance(padding, Num):
+            return _ref(TorchModule("unknown", None, {"why": "Conv1d arguments"}, None))
+        params = out_c * X.floordiv(in_c, groups) * k + X.ifnum(bias, out_c, ZERO)
+        args = {"in_channels": in_c, "out_channels": out_c, "kernel_size": k, "stride": stride, "padding": padding, "dilation": dilation, "groups": groups, "bias": bias}
+        return _ref(TorchModule("conv1d", "torch.nn.modules.conv.Conv1d", args, params))
+    if cname in ("nn.ModuleList",):
+        items = site.arg(0, "modules", None)
+        if items is None:
+            return ListV([])
+        return items
+    if cname == "nn.ModuleDict":
+        items = site.arg(0, "modules", None)
+        return items if isinstance(items, DictV) else DictV({})
+    if cname == "nn.Sequential":
+        mods = list(site.args)
+        if len(mods) == 1 and isinstance(mods[0], DictV):
+            mods = list(mods[0].items.values())
+        return _ref(TorchModule("sequential", None, {"modules": mods}, None))
+    if cname == "nn.Parameter":
+        data = site.arg(0, "data")
+        if isinstance(data, Tensor):
+            return Tensor(data.shape, data.dtype, data.why, True)
+        return Tensor(None, "model", "parameter of unknown shape", True)
+    return NotImplemented
+
+
+def _ref(module: TorchModule) -> ModRef:
+    return ModRef(Instance(module, {}), {}, "")
+
+
+def module_args(ref: ModRef) -> dict:
+    """The module's constructor values in the viewing rule's names."""
+    mod: TorchModule = ref.inst.template
+    if not ref.binding:
+        return mod.args
+    out = {}
+    for k, v in mod.args.items():
+        if isinstance(v, (Num, X.Bool)):
+            out[k] = X.substitute(v, ref.binding)
+        elif isinstance(v, tuple):
+            out[k] = tuple(X.substitute(x, ref.binding) if isinstance(x, (Num, X.Bool)) else x for x in v)
+        else:
+            out[k] = v
+    return out
+
+
+def module_params(interp: Any, ref: ModRef, label: str) -> Num | None:
+    mod: TorchModule = ref.inst.template
+    args = module_args(ref)
+    if mod.kind == "linear":
+        return X.call(label, "torch.nn.Linear", {"in_features": args["in_features"], "out_features": args["out_features"], "bias": args["bias"]})
+    if mod.kind == "embedding":
+        return X.call(label, "torch.nn.Embedding", {"num_embeddings": args["num_embeddings"], "embedding_dim": args["embedding_dim"]})
+    if mod.kind == "layernorm":
+        kw = {"normalized_shape": args["normalized_shape"]}
+        if args["elementwise_affine"] != X.TRUE:
+            kw["elementwise_affine"] = args["elementwise_affine"]
+        if args["bias"] != X.TRUE:
+            kw["bias"] = args["bias"]
+        return X.call(label, "torch.nn.LayerNorm", kw)
+    if mod.kind == "rmsnorm":
+        kw = {"normalized_shape": args["normalized_shape"]}
+        if args["elementwise_affine"] != X.TRUE:
+            kw["elementwise_affine"] = args["elementwise_affine"]
+        return X.call(label, "torch.nn.modules.normalization.RMSNorm", kw)
+    if mod.kind == "groupnorm":
+        return X.call(label, "torch.nn.modules.normalization.GroupNorm", {"num_channels": args["num_channels"], "affine": args["affine"]})
+    if mod.kind == "conv1d":
+        kw = {k: args[k] for k in ("in_channels", "out_channels", "kernel_size", "groups", "bias")}
+        return X.call(label, "torch.nn.modules.conv.Conv1d", kw)
+    if mod.kind == "elementwise":
+        return None
+    if mod.kind == "sequential":
+        total = ZERO
+        for i, child in enumerate(args["modules"]):
+            if isinstance(child, ModRef):
+                sub = interp.param_call(_child_view(child, ref), label)
+                if sub is not None:
+                    total = total + sub
+        return total if total != ZERO else None
+    if mod.kind in ("unknown",):
+        return interp.unresolved("A141", None, f"parameters of {label}: {mod.args.get('why')}")
+    if mod.params is not None:
+        return X.substitute(mod.params, ref.binding) if ref.binding else mod.params
+    return None
+
+
+def _child_view(child: ModRef, parent: ModRef) -> ModRef:
+    from lm_predictor.suggest.interp import translate
+
+    return translate(child, parent.binding, None) if parent.binding else child
+
+
+def call_module(interp: Any, ref: ModRef, args: list, kwargs: dict, node: Any) -> Any:
+    mod: TorchModule = ref.inst.template
+    margs = module_args(ref)
+    x = args[0] if args else next(iter(kwargs.values()), None)
+    label = ref.path or (interp.recorder.label(mod.kind, ref.inst) if interp.recorder else mod.kind)
+    count = ref.count or ONE
+    if mod.kind == "elementwise":
+        if margs.get("kind") == "nn.Flatten":
+            from lm_predictor.suggest.brains.tensors import flatten
+
+            return flatten(x, Num.const(1), Num.const(-1)) if isinstance(x, Tensor) else unknown_tensor("flatten")
+        return x if isinstance(x, Tensor) else unknown_tensor("elementwise module of an unknown input")
+    if not isinstance(x, Tensor) or x.shape is None:
+        why = f"input of {label} ({mod.kind}) has an unknown shape"
+        if mod.kind in ("linear", "conv1d"):
+            interp.add_cost("flops", interp.unresolved("A112", node, why), count)
+        if mod.kind == "linear":
+            return unknown_tensor(why)
+        return x if isinstance(x, Tensor) else unknown_tensor(why)
+    if mod.kind == "linear":
+        tokens = numel(x.shape[:-1])
+        term = X.call(label, "torch.nn.Linear", {"in_features": margs["in_features"], "out_features": margs["out_features"], "bias": margs["bias"], "tokens": tokens})
+        interp.add_cost("flops", term, count)
+        return Tensor(x.shape[:-1] + (margs["out_features"],), x.dtype if x.dtype not in ("long", "bool") else "model")
+    if mod.kind == "embedding":
+        return Tensor(x.shape + (margs["embedding_dim"],), "model")
+    if mod.kind in ("layernorm", "rmsnorm", "groupnorm"):
+        return Tensor(x.shape, x.dtype)
+    if mod.kind == "conv1d":
+        if len(x.shape) < 2:
+            return unknown_tensor("conv1d input rank")
+        length = x.shape[-1]
+        k, s, p, d = margs["kernel_size"], margs["stride"], margs["padding"], margs["dilation"]
+        out_len = X.floordiv(length + 2 * p - d * (k - 1) - 1, s) + 1
+        batch = numel(x.shape[:-2])
+        kw = {k2: margs[k2] for k2 in ("in_channels", "out_channels", "kernel_size", "groups")}
+        kw.update({"batch": batch, "out_length": out_len})
+        interp.add_cost("flops", X.call(label, "torch.nn.modules.conv.Conv1d", kw), count)
+        return Tensor(x.shape[:-2] + (margs["out_channels"], out_len), x.dtype)
+    if mod.kind == "sequential":
+        value: Any = x
+        for child in margs["modules"]:
+            if isinstance(child, ModRef):
+                view = _child_view(child, ref)
+                view = ModRef(view.inst, view.binding, ref.path, ref.count)
+                value = interp.call_module(view, [value], {}, node)
+            else:
+                value = interp.call(child, [value], {}, node)
+        return value
+    return unknown_tensor(f"{mod.kind} module")
+
+
+def module_attr(interp: Any, ref: ModRef, name: str, node: Any) -> Any:
+    from lm_predictor.suggest.interp import BoundMethod
+
+    mod: TorchModule = ref.inst.template
+    args = module_args(ref)
+    if mod.kind == "linear":
+        if name == "weight":
+            return Tensor((args["out_features"], args["in_features"]), "model", "", True)
+        if name == "bias":
+            return Phi(args["bias"], Tensor((args["out_features"],), "model", "", True), None) if args["bias"] != X.TRUE else Tensor((args["out_features"],), "model", "", True)
+        if name in ("in_features", "out_features"):
+            return args[name]
+    if mod.kind == "embedding":
+        if name == "weight":
+            return Tensor((args["num_embeddings"], args["embedding_dim"]), "model", "", True)
+        if name in ("num_embeddings", "embedding_dim", "padding_idx"):
+            return args[name]
+    if mod.kind in ("layernorm", "rmsnorm"):
+        if name == "weight":
+            return Tensor(args["shape"], "model", "", True)
+        if name == "bias":
+            return Tensor(args["shape"], "model", "", True)
+        if name == "normalized_shape":
+            return args["shape"]
+        if name in ("eps", "variance_epsilon"):
+            return Unknown("eps")
+    if mod.kind == "conv1d":
+        if name in args:
+            v = args[name]
+            return (v,) if name in ("kernel_size", "stride", "padding", "dilation") else v
+        if name == "weight":
+            return Tensor((args["out_channels"], X.floordiv(args["in_channels"], args["groups"]), args["kernel_size"]), "model", "", True)
+    if mod.kind == "elementwise" and name == "p":
+        return args.get("p") or Num.const(0.0)
+    if mod.kind == "sequential" and name == "__getitem__":
+        return BoundMethod(ref, name)
+    if name in ("training",):
+        return X.FALSE
+    if name == "forward":
+        return ref
+    return BoundMethod(ref, name)
+
+
+def iterate(interp: Any, ref: ModRef, node: Any) -> Any:
+    mod = ref.inst.template
+    if isinstance(mod, TorchModule) and mod.kind == "sequential":
+        return [_child_view(c, ref) if isinstance(c, ModRef) else c for c in mod.args["modules"]]
+    return None
+
+
+def _looks_like_torch_module(site: CallSite) -> bool:
+    return site.name.startswith("nn.") and site.receiver is None
+
+
+def suggest_torch_module(site: CallSite) -> Any:
+    result = construct(site, site.name)
+    if result is NotImplemented:
+        return Unknown(f"torch module {site.name} is not in the module table")
+    return result
+
+
+register("torch-module", _looks_like_torch_module, suggest_torch_module)
+
+
+def is_repeated(value: Any) -> bool:
+    return isinstance(value, Repeated)
+
+
+def external(name: str) -> External:
+    return External(name)
+
+
+def as_index(value: Any) -> int | None:
+    return as_int(value)

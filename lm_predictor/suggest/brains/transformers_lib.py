@@ -1,0 +1,403 @@
+"""transformers internals the analysis does not read from source.
+
+Library plumbing (logging, decorators, availability checks, attention masks, the module and
+config base classes, ACT2FN, GPT-2's Conv1D) has a fixed, cost-free meaning under
+`lmpredict verify`'s workload: eager attention, no attention mask passed, eval mode. These
+modules are `External` names; everything under `transformers.models.*`, `modeling_rope_utils`,
+`activations` classes and `modeling_outputs` is read from source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.brains.base import CallSite, register, unknown_tensor
+from lm_predictor.suggest.expr import ONE, ZERO, Num
+from lm_predictor.suggest.scope import Instance, ModRef, Template, TorchModule
+from lm_predictor.suggest.values import (
+    CacheV,
+    ClassV,
+    DictV,
+    External,
+    FunctionV,
+    ListV,
+    ObjectV,
+    Phi,
+    Repeated,
+    Tensor,
+    Unknown,
+)
+
+EXTERNAL_MODULES = (
+    "transformers.utils",
+    "transformers.integrations",
+    "transformers.generation",
+    "transformers.processing_utils",
+    "transformers.modeling_flash_attention_utils",
+    "transformers.modeling_utils",
+    "transformers.configuration_utils",
+    "transformers.masking_utils",
+    "transformers.modeling_attn_mask_utils",
+    "transformers.cache_utils",
+    "transformers.modeling_layers",
+    "transformers.file_utils",
+    "transformers.loss",
+    "transformers.image_utils",
+    "transformers.tokenization_utils",
+    "transformers.tokenization_utils_base",
+    "transformers.feature_extraction_utils",
+    "transformers.modeling_gguf_pytorch_utils",
+    "transformers.quantizers",
+    "transformers.dynamic_module_utils",
+    "transformers.kernels",
+)
+
+MODULE_BASES = {
+    "torch.nn.Module", "torch.nn.modules.module.Module", "transformers.modeling_utils.PreTrainedModel",
+    "transformers.modeling_layers.GradientCheckpointingLayer", "torch.nn.ModuleList", "torch.nn.Sequential",
+    "transformers.modeling_utils.ModuleUtilsMixin",
+}
+
+MASK_FUNCTIONS = {
+    "create_causal_mask", "create_sliding_window_causal_mask", "create_chunked_causal_mask", "create_masks_for_generate",
+    "create_bidirectional_mask", "_prepare_4d_causal_attention_mask", "_prepare_4d_causal_attention_mask_for_sdpa",
+    "_prepare_4d_attention_mask", "_prepare_4d_attention_mask_for_sdpa", "_update_causal_mask",
+    "_prepare_4d_causal_attention_mask_with_cache_position", "_prepare_decoder_attention_mask", "_make_causal_mask",
+    "_expand_mask", "get_extended_attention_mask", "invert_attention_mask", "_update_mamba_mask", "_update_linear_attn_mask",
+    "_prepare_4d_causal_attention_mask_with_cache_position", "_ignore_causal_mask_sdpa", "sliding_window_causal_mask_function",
+    "causal_mask_function", "_preprocess_mask_arguments", "create_attention_mask", "_get_unpad_data",
+    "get_causal_mask", "_create_causal_mask", "build_alibi_tensor_mask",
+}
+
+FALSE_FUNCTIONS = {
+    "is_torchdynamo_compiling", "is_torch_fx_proxy", "is_flash_attn_available", "is_torch_flex_attn_available",
+    "is_flash_attn_2_available", "is_flash_attn_greater_or_equal", "is_torchdynamo_exporting", "is_tracing",
+    "is_torch_greater_or_equal", "is_causal_conv1d_available", "is_mamba_ssm_available", "is_mamba_2_ssm_available",
+    "is_fast_path_available", "is_kernels_available", "is_torch_xpu_available", "is_torch_npu_available",
+    "is_accelerate_available", "is_torch_sdpa_available", "is_flash_attn_3_available", "is_grouped_mm_available",
+}
+TRUE_FUNCTIONS = {"is_torch_available"}
+
+
+@dataclass(eq=False)
+class BrainFunc:
+    """A method or function implemented here; `bound` is its receiver once bound."""
+
+    name: str
+    fn: Callable
+    bound: Any = None
+
+
+@dataclass(eq=False)
+class ActTable:
+    """transformers.activations.ACT2FN: `ACT2FN[name]` instantiates the activation class."""
+
+    module: Any
+
+
+# ---------------------------------------------------------------------------- globals
+
+
+def global_value(interp: Any, qual: str) -> Any:
+    if qual == "transformers.activations.ACT2FN":
+        pm = interp.tree.parse("transformers.activations")
+        return ActTable(pm)
+    if qual == "transformers.activations.get_activation":
+        pm = interp.tree.parse("transformers.activations")
+        table = ActTable(pm)
+        return BrainFunc("get_activation", lambda i, recv, args, kw, node: act_lookup(i, table, args[0], node))
+    if qual == "transformers.pytorch_utils.Conv1D":
+        return External("transformers.pytorch_utils.Conv1D")
+    if qual in ("transformers.modeling_utils.ALL_ATTENTION_FUNCTIONS", "transformers.ALL_ATTENTION_FUNCTIONS"):
+        return ObjectV(None, {}, kind="attention-functions")
+    for prefix in EXTERNAL_MODULES:
+        if qual.startswith(prefix + "."):
+            return External(qual)
+    return None
+
+
+def is_external_module(modname: str) -> bool:
+    return any(modname == p or modname.startswith(p + ".") for p in EXTERNAL_MODULES)
+
+
+def act_lookup(interp: Any, table: ActTable, key: Any, node: Any) -> Any:
+    if isinstance(key, Phi):
+        return interp.on_phi(key, lambda k: act_lookup(interp, table, k, node))
+    if not isinstance(key, str):
+        interp.report("A151", node, "activation chosen by a non-constant config value; assumed elementwise with no parameters")
+        return ModRef(Instance(TorchModule("elementwise", None, {"kind": "activation"}, ZERO), {}), {}, "")
+    act2cls = interp.global_value(table.module, "ACT2CLS", node)
+    entry = act2cls.items.get(key) if isinstance(act2cls, DictV) else None
+    if entry is None:
+        interp.report("A151", node, f"unknown activation {key!r}; assumed elementwise with no parameters")
+        return ModRef(Instance(TorchModule("elementwise", None, {"kind": "activation"}, ZERO), {}), {}, "")
+    kwargs: dict = {}
+    if isinstance(entry, tuple):
+        entry, extra = entry
+        if isinstance(extra, DictV):
+            kwargs = dict(extra.items)
+    return interp.call(entry, [], kwargs, node)
+
+
+# ---------------------------------------------------------------------------- base classes
+
+
+def _noop(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+    return None
+
+
+def _module_init(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+    """PreTrainedModel.__init__(config) keeps the config; nn.Module.__init__ does nothing."""
+    config = args[0] if args else kwargs.get("config")
+    if config is not None and isinstance(recv, ModRef):
+        interp.set_attr(recv, "config", config, node)
+    return None
+
+
+def _register_buffer(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+    name = args[0] if args else kwargs.get("name")
+    tensor = args[1] if len(args) > 1 else kwargs.get("tensor")
+    if isinstance(name, str):
+        if isinstance(tensor, Tensor):
+            tensor = Tensor(tensor.shape, tensor.dtype, tensor.why, False)
+        interp.set_attr(recv, name, tensor, node)
+    return None
+
+
+def _register_parameter(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+    name = args[0] if args else kwargs.get("name")
+    param = args[1] if len(args) > 1 else kwargs.get("param")
+    if isinstance(name, str):
+        interp.set_attr(recv, name, param, node)
+    return None
+
+
+def _add_module(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+    name = args[0] if args else kwargs.get("name")
+    module = args[1] if len(args) > 1 else kwargs.get("module")
+    if isinstance(name, str):
+        interp.set_attr(recv, name, module, node)
+    return None
+
+
+def _head_mask(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+    n = args[1] if len(args) > 1 else kwargs.get("num_hidden_layers")
+    head_mask = args[0] if args else kwargs.get("head_mask")
+    if head_mask is None and isinstance(n, Num):
+        c = n.const_value()
+        if isinstance(c, int) and c <= 64:
+            return ListV([None] * c)
+        return Repeated(None, n)
+    return Unknown("head mask")
+
+
+def _mask(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+    return Tensor(None, "mask", "attention mask")
+
+
+def _input_embeddings(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+    """PreTrainedModel.get_input_embeddings as in 4.56 (EmbeddingAccessMixin)."""
+    name = interp.getattr(recv, "_input_embed_layer", node)
+    if not isinstance(name, str):
+        name = "embed_tokens"
+    found = _attr_or_none(interp, recv, name, node)
+    if found is not None:
+        return found
+    model = _attr_or_none(interp, recv, "model", node)
+    if model is not None:
+        emb = _attr_or_none(interp, model, "embed_tokens", node)
+        if emb is not None:
+            return emb
+    prefix = interp.getattr(recv, "base_model_prefix", node)
+    if isinstance(prefix, str) and prefix:
+        base = _attr_or_none(interp, recv, prefix, node)
+        if base is not None and base is not recv:
+            method = interp.getattr(base, "get_input_embeddings", node)
+            return interp.call(method, [], {}, node)
+    return None
+
+
+def _output_embeddings(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+    return _attr_or_none(interp, recv, "lm_head", node)
+
+
+def _attr_or_none(interp: Any, recv: Any, name: str, node: Any) -> Any:
+    if isinstance(recv, ModRef) and isinstance(recv.inst.template, Template):
+        tmpl = recv.inst.template
+        if name in tmpl.attrs:
+            return interp.view(tmpl.attrs[name], recv)
+        return None
+    return None
+
+
+MODULE_ATTRS: dict[str, Any] = {
+    "__init__": BrainFunc("__init__", _module_init),
+    "post_init": BrainFunc("post_init", _noop),
+    "register_buffer": BrainFunc("register_buffer", _register_buffer),
+    "register_parameter": BrainFunc("register_parameter", _register_parameter),
+    "add_module": BrainFunc("add_module", _add_module),
+    "get_head_mask": BrainFunc("get_head_mask", _head_mask),
+    "warn_if_padding_and_no_attention_mask": BrainFunc("warn", _noop),
+    "get_extended_attention_mask": BrainFunc("mask", _mask),
+    "invert_attention_mask": BrainFunc("mask", _mask),
+    "get_input_embeddings": BrainFunc("get_input_embeddings", _input_embeddings),
+    "get_output_embeddings": BrainFunc("get_output_embeddings", _output_embeddings),
+    "apply": BrainFunc("apply", _noop),
+    "gradient_checkpointing_enable": BrainFunc("gc", _noop),
+    "_init_weights": BrainFunc("_init_weights", _noop),
+    "_backward_compatibility_gradient_checkpointing": BrainFunc("bc", _noop),
+    "training": X.FALSE,
+    "gradient_checkpointing": X.FALSE,
+    "_attn_implementation": "eager",
+    "base_model_prefix": "",
+    "_input_embed_layer": "embed_tokens",
+    "is_gradient_checkpointing": X.FALSE,
+    "supports_gradient_checkpointing": X.TRUE,
+    "main_input_name": "input_ids",
+    "_tied_weights_keys": None,
+    "dtype": External("torch.<model dtype>"),
+    "device": External("torch.device"),
+    "_is_stateful": X.FALSE,
+}
+
+
+def base_attr(interp: Any, base: str, name: str) -> Any:
+    if base in MODULE_BASES or base.startswith("transformers.modeling_utils."):
+        if name in MODULE_ATTRS:
+            return MODULE_ATTRS[name]
+        if name == "__call__":
+            return None
+        return None
+    if base == "transformers.configuration_utils.PretrainedConfig":
+        return None
+    return None
+
+
+def config_method(interp: Any, model: Any, name: str) -> Any:
+    """PretrainedConfig methods and properties a model reads."""
+    from lm_predictor.suggest.interp import ConfigV
+
+    if name == "get_text_config":
+        return BrainFunc("get_text_config", lambda i, recv, args, kw, node: ConfigV(model))
+    if name in ("use_return_dict", "return_dict"):
+        return X.TRUE
+    if name in ("is_encoder_decoder", "add_cross_attention", "tie_encoder_decoder", "is_decoder"):
+        value = model.resolved.get(name, False)
+        return X.bconst(bool(value))
+    if name == "num_labels":
+        return Num.const(2)
+    if name in ("pruned_heads",):
+        return DictV({})
+    if name in ("name_or_path", "_name_or_path"):
+        return ""
+    return None
+
+
+# ---------------------------------------------------------------------------- external calls
+
+
+def _looks_like_transformers_external(site: CallSite) -> bool:
+    return isinstance(site.callee, External) and site.callee.name.startswith("transformers.")
+
+
+def suggest_transformers_external(site: CallSite) -> Any:
+    name = site.callee.name
+    short = name.rsplit(".", 1)[-1]
+    interp = site.interp
+    if name == "transformers.pytorch_utils.Conv1D":
+        nf, nx = site.arg(0, "nf"), site.arg(1, "nx")
+        if not isinstance(nf, Num) or not isinstance(nx, Num):
+            return ModRef(Instance(TorchModule("unknown", None, {"why": "Conv1D sizes"}, None), {}), {}, "")
+        return ModRef(Instance(TorchModule("hf_conv1d", "transformers.pytorch_utils.Conv1D", {"nf": nf, "nx": nx}, nx * nf + nf), {}), {}, "")
+    if short in MASK_FUNCTIONS:
+        return Tensor(None, "mask", "attention mask")
+    if short in FALSE_FUNCTIONS:
+        return X.FALSE
+    if short in TRUE_FUNCTIONS:
+        return X.TRUE
+    if short in ("DynamicCache", "Cache", "HybridCache", "StaticCache", "SlidingWindowCache", "HybridChunkedCache", "EncoderDecoderCache", "OffloadedCache", "QuantizedCache", "MambaCache", "DynamicLayer"):
+        interp.report("A152", site.node, f"{short} built inside forward(); the analysis models the cache the caller passes")
+        return CacheV(ZERO)
+    if short in ("get_logger",):
+        return ObjectV(External("logging.Logger"), {}, kind="logger")
+    if short in ("deprecate_kwarg", "auto_docstring", "can_return_tuple", "check_model_inputs", "use_kernel_forward_from_hub", "add_start_docstrings", "replace_return_docstrings", "add_start_docstrings_to_model_forward", "add_code_sample_docstrings", "dynamic_rope_update", "use_kernel_func_from_hub"):
+        return BrainFunc("decorator", lambda i, recv, args, kw, node: args[0] if args else None)
+    if short == "GradientCheckpointingLayer" or short == "PreTrainedModel":
+        return Unknown(f"{short} instance")
+    if short in ("ModelOutput",):
+        return Unknown("ModelOutput")
+    if short in ("TransformersKwargs", "Unpack", "FlashAttentionKwargs", "LossKwargs", "KwargsForCausalLM"):
+        return External(name)
+    if short == "OutputRecorder":
+        return ObjectV(External(name), {}, kind="output-recorder")
+    return Unknown(f"{name} (library internals)")
+
+
+register("transformers-external", _looks_like_transformers_external, suggest_transformers_external)
+
+
+def _looks_like_brain_func(site: CallSite) -> bool:
+    return isinstance(site.callee, BrainFunc)
+
+
+def suggest_brain_func(site: CallSite) -> Any:
+    f: BrainFunc = site.callee
+    return f.fn(site.interp, f.bound, site.args, site.kwargs, site.node)
+
+
+register("brain-function", _looks_like_brain_func, suggest_brain_func)
+
+
+def function_call(interp: Any, fv: FunctionV, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
+    short = fv.qualname.rsplit(".", 1)[-1]
+    if short in MASK_FUNCTIONS or (short.startswith("_") and "mask" in short and "attention" in short):
+        return Tensor(None, "mask", "attention mask")
+    if short in ("_init_weights", "post_init", "warn_if_padding_and_no_attention_mask", "_check_and_enable_sdpa", "gradient_checkpointing_enable"):
+        return None
+    return NotImplemented
+
+
+def object_attr(interp: Any, obj: ObjectV, name: str, node: Any) -> Any:
+    if obj.kind == "attention-functions":
+        if name == "get_interface":
+            def get_interface(i: Any, recv: Any, args: list, kw: dict, n: Any) -> Any:
+                impl = args[0] if args else kw.get("attn_implementation")
+                default = args[1] if len(args) > 1 else kw.get("default")
+                return default if impl == "eager" else Unknown(f"attention function {impl}")
+            return BrainFunc("get_interface", get_interface)
+        return Unknown("ALL_ATTENTION_FUNCTIONS")
+    if obj.kind == "logger":
+        return BrainFunc("log", _noop)
+    return None
+
+
+def after_init(interp: Any, template: Template, self_ref: ModRef) -> None:
+    """Tied input/output embeddings (PreTrainedModel.tie_weights): the output weight is not counted again."""
+    cls = template.cls
+    if cls is None or not any(isinstance(c, External) and c.name == "transformers.modeling_utils.PreTrainedModel" for c in interp.mro(cls)):
+        return
+    if "lm_head" not in template.attrs and interp.class_attr(cls, "get_output_embeddings") is MODULE_ATTRS["get_output_embeddings"]:
+        return
+    try:
+        out_fn = interp.getattr(self_ref, "get_output_embeddings", None)
+        output = interp.call(out_fn, [], {}, None)
+        if not isinstance(output, ModRef):
+            return
+        in_fn = interp.getattr(self_ref, "get_input_embeddings", None)
+        inp = interp.call(in_fn, [], {}, None)
+    except Exception:  # noqa: BLE001 - tying is best effort; report below
+        interp.report("A153", cls.node, "could not tell whether the output embedding is tied to the input embedding")
+        return
+    if not isinstance(inp, ModRef) or not isinstance(output.inst.template, TorchModule):
+        return
+    config = interp.config
+    tie = X.TRUE
+    if config is not None:
+        value = config.model.getattr_default(interp, "tie_word_embeddings", X.TRUE, None)
+        tie = value if isinstance(value, X.Bool) else X.TRUE
+    mod = output.inst.template
+    if mod.kind != "linear":
+        return
+    template.tied.append((output.path, inp.path, tie, mod.args["in_features"] * mod.args["out_features"]))

@@ -1,0 +1,278 @@
+"""The model config as the analysis sees it: the configuration class's `__init__`, run symbolically.
+
+Raw config keys with scalar values (int, float, bool, or None where the class annotates a
+number) become rule parameters, named as stored (attribute_map aliases resolve to the stored
+name, e.g. GPT-2's `hidden_size` -> `n_embd`). Keys with strings, lists or dicts (`hidden_act`,
+`rope_scaling`, `layer_types`) are specialised: the analysis uses their value from the given
+config, or the pinned class default, and records which ones it read (they key eval's cache).
+What `__init__` derives (`head_dim = head_dim if head_dim is not None else hidden // heads`) is
+kept as a formula, so defaults follow the source.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from astroid import nodes
+
+from lm_predictor.data.transformers_table import config_facts, load_table, resolve_config
+from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.expr import Num
+from lm_predictor.suggest.scope import ParamInfo
+from lm_predictor.suggest.values import ClassV, DictV, FunctionV, ListV, ObjectV, Phi, Unknown
+
+# Runtime switches fixed to what `lmpredict verify` runs (eager attention, no extra outputs).
+RUNTIME = {
+    "_attn_implementation": "eager",
+    "_attn_implementation_internal": "eager",
+    "output_attentions": False,
+    "output_hidden_states": False,
+    "return_dict": True,
+    "use_return_dict": True,
+    "use_cache": True,
+    "torchscript": False,
+    "gradient_checkpointing": False,
+    "_experts_implementation": None,
+}
+
+SCALAR_PRETRAINED = {"tie_word_embeddings"}
+"""PretrainedConfig keys that stay parameters; the others are specialised constants."""
+
+
+class ConfigModel:
+    """Attributes of one model type's config object, as formulas over its raw keys."""
+
+    def __init__(self, model_type: str, overrides: dict | None = None):
+        facts = config_facts(model_type)
+        if facts is None:
+            raise ValueError(f"unknown model_type {model_type!r}")
+        self.model_type = model_type
+        self.facts = facts
+        raw = {"model_type": model_type, **(overrides or {})}
+        self.resolved = resolve_config(raw)
+        self.given = set(overrides or {})
+        self.attribute_map: dict = facts.get("attribute_map") or {}
+        self.init_defaults: dict = facts.get("init_defaults") or {}
+        self.pretrained_defaults: dict = dict(load_table()["pretrained_defaults"])
+        self.pretrained_defaults.update(facts.get("pretrained_overrides") or {})
+        self.params: dict[str, ParamInfo] = {}
+        self.attrs: dict = {}
+        self.read_constants: dict = {}
+        self.cls: ClassV | None = None
+        self.annotations: dict = {}
+        self.built = False
+
+    # ---------------------------------------------------------------- building
+
+    def build(self, interp: Any) -> None:
+        """Run the configuration class's __init__ symbolically (once)."""
+        if self.built:
+            return
+        self.built = True
+        cls = interp.resolve_qualname(self.facts["config_class"])
+        if not isinstance(cls, ClassV):
+            self.attrs = {k: self.convert(k, v) for k, v in self.resolved.items()}
+            return
+        self.cls = cls
+        interp.config_model_building = self
+        init = interp.class_attr(cls, "__init__")
+        obj = ObjectV(cls, {}, kind="config")
+        obj.attribute_map = self.attribute_map
+        kwargs: dict = {}
+        if isinstance(init, FunctionV):
+            args = init.node.args
+            names = [p.name for p in list(args.posonlyargs or []) + list(args.args or []) + list(args.kwonlyargs or [])][1:]
+            for arg, ann in zip(list(args.posonlyargs or []) + list(args.args or []), list(args.posonlyargs_annotations or []) + list(args.annotations or [])):
+                if ann is not None:
+                    self.annotations[arg.name] = ann.as_string()
+            for arg, ann in zip(list(args.kwonlyargs or []), list(args.kwonlyargs_annotations or [])):
+                if ann is not None:
+                    self.annotations[arg.name] = ann.as_string()
+            for name in names:
+                if name in self.resolved or name in self.init_defaults:
+                    kwargs[name] = self.convert(name, self.resolved.get(name))
+            extra = {k: v for k, v in self.resolved.items() if k not in names and k not in self.pretrained_defaults and k != "model_type"}
+            if args.kwarg:
+                for k, v in extra.items():
+                    kwargs[k] = self.convert(k, v)
+            saved = interp.recorder
+            interp.recorder = None
+            try:
+                interp.run_function(FunctionV(init.node, init.module, init.qualname, None, obj, init.owner_class), [], kwargs, init.node)
+            except Exception as err:  # noqa: BLE001 - a config we cannot run is reported, not fatal
+                interp.report("A101", init.node, f"configuration class __init__ could not be analysed: {type(err).__name__}: {err}")
+            finally:
+                interp.recorder = saved
+        self.attrs = obj.attrs
+
+    def pretrained_init(self, interp: Any, obj: ObjectV, kwargs: dict) -> None:
+        """PretrainedConfig.__init__: its own keys (given ones win), then leftover kwargs."""
+        for key, default in self.pretrained_defaults.items():
+            if key in kwargs:
+                value = kwargs.pop(key)
+            else:
+                value = self.convert(key, self.resolved.get(key, default), pretrained=True)
+            self.setattr(obj, key, value)
+        for key in ("torch_dtype", "dtype"):
+            kwargs.pop(key, None)
+        for key, value in kwargs.items():
+            if key not in obj.attrs:
+                self.setattr(obj, key, value)
+
+    def setattr(self, obj: ObjectV, name: str, value: Any) -> None:
+        obj.attrs[self.attribute_map.get(name, name)] = value
+
+    def convert(self, name: str, value: Any, pretrained: bool = False) -> Any:
+        """A raw config value as the analysis uses it: a parameter, or a specialised constant."""
+        if name in RUNTIME:
+            return _python(RUNTIME[name])
+        if pretrained and name not in SCALAR_PRETRAINED:
+            return _python(value)
+        if isinstance(value, bool):
+            self.declare(name, "bool", value)
+            return X.bsym(name)
+        if isinstance(value, int):
+            self.declare(name, "int", value)
+            return Num.sym(name)
+        if isinstance(value, float):
+            self.declare(name, "number", value)
+            return Num.sym(name)
+        if value is None:
+            kind = self.none_kind(name)
+            if kind is None:
+                return None
+            self.declare(name, kind, None, optional=True)
+            sym = X.bsym(name) if kind == "bool" else Num.sym(name)
+            return Phi(X.defined(name), sym, None)
+        return _python(value)
+
+    def none_kind(self, name: str) -> str | None:
+        """The parameter type of a key whose value is None, from its annotation (None: not a number)."""
+        ann = self.annotations.get(name, "")
+        low = ann.lower()
+        if any(t in low for t in ("dict", "list", "str", "callable", "tuple", "config", "any")):
+            return None
+        if "bool" in low:
+            return "bool"
+        if "float" in low:
+            return "number"
+        if "int" in low:
+            return "int"
+        if name in ("rope_scaling", "layer_types", "quantization_config", "sub_configs", "rope_parameters"):
+            return None
+        return "int"
+
+    def declare(self, name: str, typ: str, default: Any, optional: bool = False) -> None:
+        if typ == "number":
+            X.FLOATS.add(name)
+        if name in self.params:
+            return
+        table_default = self.init_defaults.get(name, self.pretrained_defaults.get(name, default))
+        if table_default is None or isinstance(table_default, (list, dict, str)):
+            optional = True
+            table_default = None
+        doc = f"config.{name}"
+        if table_default is None:
+            doc += " (optional)"
+        self.params[name] = ParamInfo(name, "config", typ, doc, table_default, optional)
+
+    # ---------------------------------------------------------------- reading
+
+    def has(self, name: str) -> bool:
+        name = self.attribute_map.get(name, name)
+        return name in self.attrs or name in RUNTIME or (self.cls is not None and _class_defines(self.cls, name))
+
+    def get(self, interp: Any, name: str, node: Any) -> Any:
+        self.build(interp)
+        name = self.attribute_map.get(name, name)
+        if name in RUNTIME:
+            return _python(RUNTIME[name])
+        if name in self.attrs:
+            value = self.attrs[name]
+            self.note_read(name, value)
+            return value
+        if self.cls is not None:
+            attr = interp.class_attr(self.cls, name)
+            if attr is not None:
+                from lm_predictor.suggest.interp import ConfigV
+
+                return interp.bind_attr(attr, ConfigV(self), node)
+        if name in self.resolved:
+            value = self.convert(name, self.resolved[name])
+            self.attrs[name] = value
+            return value
+        info = self.params.get(name)
+        if info is not None:  # an optional key the model tests with hasattr()
+            return X.bsym(name) if info.type == "bool" else Num.sym(name)
+        from lm_predictor.suggest import brains
+
+        special = brains.config_method(interp, self, name)
+        if special is not None:
+            return special
+        return Unknown(f"config has no attribute {name!r}")
+
+    def getattr_default(self, interp: Any, name: str, default: Any, node: Any) -> Any:
+        """getattr(config, name, default): the attribute if the class sets it, else an optional key."""
+        self.build(interp)
+        if self.has(name) or name in self.resolved:
+            return self.get(interp, name, node)
+        if isinstance(default, Num):
+            self.declare_extra(name, "int" if X._integral(default) else "number")
+            return Num.atom(X.Op("opt", (name, default)))
+        if isinstance(default, X.Bool):
+            self.declare_extra(name, "bool")
+            return X.ifbool(X.defined(name), X.bsym(name), default)
+        if default is None:
+            kind = self.none_kind(name)
+            if kind is None:
+                return None
+            self.declare_extra(name, kind)
+            return Phi(X.defined(name), X.bsym(name) if kind == "bool" else Num.sym(name), None)
+        return default
+
+    def declare_extra(self, name: str, typ: str) -> None:
+        if typ == "number":
+            X.FLOATS.add(name)
+        if name not in self.params:
+            self.params[name] = ParamInfo(name, "config", typ, f"config.{name} (optional; not set by the configuration class)", None, True)
+
+    def note_read(self, name: str, value: Any) -> None:
+        if isinstance(value, (str, ListV, DictV)) or value is None:
+            self.read_constants[name] = _plain(value)
+
+    def constants_key(self) -> str:
+        return json.dumps(self.read_constants, sort_keys=True, default=str)
+
+
+def _class_defines(cls: ClassV, name: str) -> bool:
+    return name in cls.node.locals
+
+
+def _python(value: Any) -> Any:
+    """A JSON value as an analysis constant (numbers stay exact constants, lists become ListV)."""
+    if isinstance(value, bool):
+        return X.bconst(value)
+    if isinstance(value, (int, float)):
+        return Num.const(value)
+    if isinstance(value, list):
+        return ListV([_python(v) for v in value])
+    if isinstance(value, dict):
+        return DictV({k: _python(v) for k, v in value.items()})
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, ListV):
+        return [_plain(v) for v in value.items]
+    if isinstance(value, DictV):
+        return {str(k): _plain(v) for k, v in value.items.items()}
+    if isinstance(value, Num):
+        return X.render(value)
+    if isinstance(value, X.Bool):
+        return X.render_bool(value)
+    return value if isinstance(value, (str, int, float, type(None))) else repr(value)
+
+
+def annotation_text(node: nodes.NodeNG | None) -> str:
+    return node.as_string() if node is not None else ""

@@ -1,0 +1,550 @@
+"""Rule drafts -> YAML rules in lmpredict's format (lint-clean unless something is unresolved).
+
+Per rule: terms with the same cost are merged and their guards simplified (a cost that is the
+same on both sides of a data-dependent branch loses the branch); calls to rules whose metric is
+identically zero are dropped; internal names (`@hidden_size`) get their final names; every
+parameter gets a type, a default where the configuration class has one, and a doc string.
+Anything unresolved stays visible as a call to a rule `unresolved.<code>_<file>_L<line>`, which
+does not exist, so `lmpredict lint` and `eval` fail on it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.analysis import WORKLOAD, Analysis
+from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
+from lm_predictor.suggest.interp import Finding
+from lm_predictor.suggest.scope import RuleDraft, RuleRef, Template, Term
+
+METRICS = ("flops", "param_count", "kv_cache_bytes")
+
+
+@dataclass
+class RuleText:
+    name: str
+    text: str
+    unresolved: list = field(default_factory=list)
+    params: list = field(default_factory=list)
+    static: bool = False
+
+
+def primary(target: Any) -> RuleDraft:
+    if isinstance(target, RuleDraft):
+        return target
+    if isinstance(target, Template):
+        if target.rules:
+            return next(iter(target.rules.values()))
+        return target.params_rule()
+    raise TypeError(target)
+
+
+class Emitter:
+    """Turns the drafts of one analysis into rule texts."""
+
+    def __init__(self, analysis: Analysis, library: Any = None):
+        self.analysis = analysis
+        self.library = library
+        self.interp = analysis.interp
+        self._terms: dict = {}
+        self._params: dict = {}
+        self._zero: dict = {}
+        self._renames: dict = {}
+        self.findings: list[Finding] = []
+        self.static_needed: set = set()
+        self._active: set = set()
+
+    # ------------------------------------------------------------ terms
+
+    def raw_terms(self, draft: RuleDraft, metric: str) -> list:
+        if metric == "flops":
+            return list(draft.flops_terms)
+        if metric == "kv_cache_bytes":
+            return list(draft.kv_terms)
+        return list(draft.template.param_terms) if draft.template is not None else []
+
+    def terms(self, draft: RuleDraft, metric: str) -> list:
+        key = (id(draft), metric)
+        if key in self._terms:
+            return self._terms[key]
+        self._terms[key] = []  # cycle guard
+        saved_hint = self._metric_hint
+        self._metric_hint = metric
+        try:
+            return self._compute_terms(draft, metric, key)
+        finally:
+            self._metric_hint = saved_hint
+
+    def _compute_terms(self, draft: RuleDraft, metric: str, key: tuple) -> list:
+        out: list = []
+        for term in self.raw_terms(draft, metric):
+            expr = self._clean(term.expr, draft)
+            if expr is None:
+                continue
+            out.append(Term(term.guard, term.mult, expr, term.note))
+        merged = _merge(out)
+        final = []
+        for term in merged:
+            opaque = [n for n in X.free_params((term.guard, term.mult, term.expr)) if n.startswith("?")]
+            if opaque:
+                finding = self.interp.opaque.get(opaque[0]) or Finding("A120", None, "branch on a runtime value changes the cost")
+                slug = f"A120_{finding.loc.module.rsplit('.', 1)[-1] if finding.loc else 'unknown'}_L{finding.loc.line if finding.loc else 0}"
+                finding.slug = slug
+                if finding not in self.findings:
+                    self.findings.append(finding)
+                term = Term(X.TRUE, ONE, X.unresolved(slug), term.note)
+            index = [n for n in self._term_names(term, keep_internal=True) if n.startswith("#")]
+            if index:
+                finding = self.interp.report("A150", None, f"{draft.qualname}: a cost depends on the layer index (layers differ); per-layer sums are not supported")
+                if finding not in self.findings:
+                    self.findings.append(finding)
+                term = Term(X.TRUE, term.mult, X.unresolved(finding.slug), term.note)
+            final.append(term)
+        self._terms[key] = final
+        return final
+
+    def _clean(self, expr: Num, draft: RuleDraft) -> Num | None:
+        """Drop calls to all-zero rules; keep only the keywords the callee declares."""
+        atom = expr.single_atom()
+        if isinstance(atom, X.Op) and atom.kind == "call":
+            return self._clean_call(atom)
+        if expr.is_monomial():
+            (mono, coeff), = expr.terms
+            calls = [a for a, _ in mono if isinstance(a, X.Op) and a.kind == "call"]
+            if len(calls) == 1:
+                cleaned = self._clean_call(calls[0])
+                if cleaned is None:
+                    return None
+                rest = Num(((tuple((a, e) for a, e in mono if a is not calls[0]), coeff),))
+                return rest * cleaned
+        return expr
+
+    def _clean_call(self, atom: X.Op) -> Num | None:
+        label, rule, items, fwd, metric = atom.args
+        if isinstance(rule, RuleRef):
+            callee = primary(rule.target)
+            m = metric
+            if self.is_zero(callee, m or self._metric_hint):
+                return None
+            return Num.atom(X.Op("call", (label, RuleRef(callee), items, fwd, metric)))
+        if isinstance(rule, str):
+            self.note_static(rule)
+        return Num.atom(atom)
+
+    _metric_hint = "flops"
+
+    def is_zero(self, draft: RuleDraft, metric: str) -> bool:
+        key = (id(draft), metric)
+        if key in self._zero:
+            return self._zero[key]
+        if key in self._active:
+            return False
+        self._active.add(key)
+        try:
+            saved = self._metric_hint
+            self._metric_hint = metric
+            zero = not self.terms(draft, metric)
+            self._metric_hint = saved
+        finally:
+            self._active.discard(key)
+        self._zero[key] = zero
+        return zero
+
+    def note_static(self, rule: str) -> None:
+        from lm_predictor.suggest.brains import STATIC_RULES
+
+        if rule in STATIC_RULES and (self.library is None or self.library.get(rule) is None):
+            self.static_needed.add(rule)
+
+    def metric_terms(self, draft: RuleDraft, metric: str) -> list:
+        saved = self._metric_hint
+        self._metric_hint = metric
+        try:
+            return self.terms(draft, metric)
+        finally:
+            self._metric_hint = saved
+
+    # ------------------------------------------------------------ parameters
+
+    def has_metric(self, draft: RuleDraft, metric: str) -> bool:
+        if metric == "flops":
+            return draft.called or bool(draft.flops_terms)
+        if metric == "param_count":
+            return True
+        return bool(self.metric_terms(draft, "kv_cache_bytes"))
+
+    def callees(self, draft: RuleDraft) -> list:
+        out = []
+        for metric in METRICS:
+            if not self.has_metric(draft, metric):
+                continue
+            for term in self.metric_terms(draft, metric):
+                for atom in _call_atoms(term.expr):
+                    rule = atom.args[1]
+                    if isinstance(rule, RuleRef):
+                        out.append(primary(rule.target))
+        return list(dict.fromkeys(out))
+
+    def params(self, draft: RuleDraft) -> list:
+        """Internal names of the draft's parameters (globals keep their names)."""
+        key = id(draft)
+        if key in self._params:
+            return self._params[key]
+        self._params[key] = []
+        names: set = set()
+        for metric in METRICS:
+            if not self.has_metric(draft, metric):
+                continue
+            for term in self.metric_terms(draft, metric):
+                names |= self._term_names(term)
+        for callee in self.callees(draft):
+            for name in self.params(callee):
+                if not name.startswith("@"):
+                    names.add(name)
+        result = sorted(names, key=self._param_order)
+        self._params[key] = result
+        return result
+
+    def _term_names(self, term: Term, keep_internal: bool = False) -> set:
+        names = X.free_params(term.guard) | X.free_params(term.mult)
+        names |= self._expr_names(term.expr)
+        if keep_internal:
+            return names
+        return {n for n in names if not n.startswith(("?", "#"))}
+
+    def _expr_names(self, expr: Num) -> set:
+        names: set = set()
+        for mono, _ in expr.terms:
+            for atom, _ in mono:
+                if isinstance(atom, X.Op) and atom.kind == "call":
+                    keep = self._kept_keys(atom)
+                    for k, v in atom.args[2]:
+                        if keep is None or k in keep:
+                            names |= X.free_params(v)
+                else:
+                    names |= X.free_params(Num.atom(atom))
+        return names
+
+    def _kept_keys(self, atom: X.Op) -> set | None:
+        rule = atom.args[1]
+        if isinstance(rule, RuleRef):
+            return set(self.params(primary(rule.target)))
+        if self.library is not None:
+            lib = self.library.get(str(rule))
+            if lib is not None:
+                return set(lib.params)
+        from lm_predictor.suggest.brains import STATIC_RULES
+
+        if str(rule) in STATIC_RULES:
+            return set(STATIC_RULES[str(rule)]["params"])
+        return None
+
+    def _param_order(self, name: str) -> tuple:
+        workload = list(WORKLOAD)
+        if name in workload:
+            return (2, workload.index(name), name)
+        if name.startswith("@"):
+            return (1, 0, name)
+        return (0, 0, name)
+
+    def renames(self, draft: RuleDraft) -> dict:
+        key = id(draft)
+        if key in self._renames:
+            return self._renames[key]
+        params = self.params(draft)
+        taken = {p for p in params if not p.startswith("@")}
+        mapping = {}
+        for p in params:
+            if p.startswith("@"):
+                base = p[1:]
+                name, i = base, 2
+                while name in taken or name in ("if", "then", "else", "and", "or", "not", "true", "false", "defined"):
+                    name = f"{base}_{i}"
+                    i += 1
+                taken.add(name)
+                mapping[p] = name
+        self._renames[key] = mapping
+        return mapping
+
+    # ------------------------------------------------------------ rendering
+
+    def typed_renames(self, draft: RuleDraft) -> dict:
+        out = {}
+        for k, v in self.renames(draft).items():
+            out[k] = X.bsym(v) if self.param_type(draft, k) == "bool" else Num.sym(v)
+        return out
+
+    def param_type(self, draft: RuleDraft, name: str) -> str:
+        if name in WORKLOAD:
+            return "int"
+        if not name.startswith("@"):
+            info = self.analysis.config.params.get(name)
+            return info.type if info is not None else "number"
+        info = (getattr(draft, "fwd_params", {}) or {}).get(name)
+        if info is None and draft.template is not None:
+            info = draft.template.scope.params.get(name)
+        return info.type if info is not None else "int"
+
+    def final(self, expr: Any, draft: RuleDraft) -> Any:
+        """Internal names -> final names; call keywords filtered and renamed for the callee."""
+        ren = self.typed_renames(draft)
+        if isinstance(expr, Bool):
+            return X.substitute(expr, ren)
+        result = ZERO
+        for mono, coeff in expr.terms:
+            term = Num.const(coeff)
+            for atom, e in mono:
+                if isinstance(atom, X.Op) and atom.kind == "call":
+                    piece = self._final_call(atom, draft, ren)
+                elif isinstance(atom, X.Sym):
+                    piece = ren.get(atom.name, Num.atom(atom))
+                    if isinstance(piece, Bool):
+                        piece = X.ifnum(piece, ONE, ZERO)
+                else:
+                    piece = X.substitute(Num.atom(atom), ren) if ren else Num.atom(atom)
+                term = term * (X.power(piece, Num.const(e)) if e != 1 else piece)
+            result = result + term
+        return result
+
+    def _final_call(self, atom: X.Op, draft: RuleDraft, ren: dict) -> Num:
+        label, rule, items, fwd, metric = atom.args
+        keep = self._kept_keys(atom)
+        if isinstance(rule, RuleRef):
+            callee = primary(rule.target)
+            callee_ren = self.renames(callee)
+            name = callee.rule_name()
+            kwargs = {}
+            for k, v in items:
+                if keep is not None and k not in keep:
+                    continue
+                kwargs[callee_ren.get(k, k)] = self.final(v, draft)
+            return X.call(label, name, kwargs, forward_all=True, metric=metric)
+        kwargs = {}
+        for k, v in items:
+            if keep is not None and k not in keep:
+                continue
+            kwargs[k] = self.final(v, draft)
+        return X.call(label, str(rule), kwargs, forward_all=fwd, metric=metric)
+
+    def formula(self, draft: RuleDraft, metric: str) -> str:
+        terms = self.metric_terms(draft, metric)
+        if not terms:
+            return "0"
+        parts = []
+        for term in terms:
+            body = self.final(term.mult * term.expr, draft)
+            guard = self.final(term.guard, draft) if term.guard != X.TRUE else X.TRUE
+            text = X.render(body, X.P_SUM)
+            if guard != X.TRUE:
+                text = f"(if {X.render_bool(guard)} then {X.render(body)} else 0)"
+            parts.append(text)
+        return "\n+ ".join(parts)
+
+    def unresolved_in(self, draft: RuleDraft) -> list:
+        out = []
+        for metric in METRICS:
+            if not self.has_metric(draft, metric):
+                continue
+            for term in self.metric_terms(draft, metric):
+                for slug in _unresolved_slugs(term.expr):
+                    out.append(slug)
+        return out
+
+    def param_spec(self, draft: RuleDraft, name: str, root: bool) -> tuple[str, dict]:
+        final = self.renames(draft).get(name, name)
+        if name in WORKLOAD:
+            spec: dict = {"type": "int"}
+            if name == "past_len":
+                spec["default"] = 0
+            elif name == "dtype_bytes":
+                spec["default"] = 4
+            elif not root:
+                spec["optional"] = True
+            spec["doc"] = WORKLOAD[name]
+            return final, spec
+        if not name.startswith("@"):
+            info = self.analysis.config.params.get(name)
+            if info is None:
+                return final, {"type": "number", "optional": True, "doc": f"config.{name} (optional)"}
+            spec = {"type": info.type}
+            if info.default is not None and not info.optional:
+                spec["default"] = info.default
+            else:
+                spec["optional"] = True
+            spec["doc"] = info.doc
+            return final, spec
+        info = (getattr(draft, "fwd_params", {}) or {}).get(name)
+        kind = "forward input"
+        if info is None and draft.template is not None:
+            info = draft.template.scope.params.get(name)
+            kind = "constructor argument"
+        typ = info.type if info is not None else "int"
+        spec = {"type": typ}
+        if kind == "forward input":
+            spec["optional"] = True
+        hint = (info.doc if info is not None and info.doc else name[1:])
+        spec["doc"] = f"{kind} {_describe(hint)}{self._bound_note(draft, name)}"
+        return final, spec
+
+    def _bound_note(self, draft: RuleDraft, name: str) -> str:
+        binding = draft.first_binding if name in (getattr(draft, "fwd_params", {}) or {}) else getattr(draft.template, "first_binding", {})
+        value = binding.get(name) if binding else None
+        caller = getattr(draft, "caller", None) if name in (getattr(draft, "fwd_params", {}) or {}) else getattr(draft.template, "caller_draft", None)
+        if value is None:
+            return ""
+        try:
+            if caller is not None and isinstance(caller, RuleDraft):
+                shown = self.final(value, caller) if isinstance(value, Num) else self.final(value, caller)
+            else:
+                shown = value
+            text = X.render(shown) if isinstance(shown, Num) else X.render_bool(shown)
+        except Exception:  # noqa: BLE001 - a doc note only
+            return ""
+        if "#" in text or "?" in text or len(text) > 80:
+            return ""
+        return f" (the model passes {text})"
+
+
+def _describe(hint: str) -> str:
+    import re
+
+    m = re.match(r"^(.*?)_(\d+)$", hint)
+    if m and not m.group(1).endswith("_"):
+        base, idx = m.group(1), m.group(2)
+        m2 = re.match(r"^(.*?)(\d+)$", base)
+        if m2 and m2.group(1):
+            return f"{m2.group(1)}[{m2.group(2)}].shape[{idx}]"
+        return f"{base}.shape[{idx}]"
+    return hint
+
+
+def _call_atoms(expr: Num) -> list:
+    out = []
+    for mono, _ in expr.terms:
+        for atom, _ in mono:
+            if isinstance(atom, X.Op):
+                if atom.kind == "call":
+                    out.append(atom)
+                elif atom.kind == "if":
+                    out.extend(_call_atoms(atom.args[1]))
+                    out.extend(_call_atoms(atom.args[2]))
+    return out
+
+
+def _unresolved_slugs(expr: Num) -> list:
+    out = []
+    for mono, _ in expr.terms:
+        for atom, _ in mono:
+            if isinstance(atom, X.Op):
+                if atom.kind == "unresolved":
+                    out.append(atom.args[0])
+                elif atom.kind in ("if", "fn", "floordiv", "mod", "div", "pow", "opt"):
+                    for a in atom.args:
+                        if isinstance(a, Num):
+                            out.extend(_unresolved_slugs(a))
+                elif atom.kind == "call":
+                    for _, v in atom.args[2]:
+                        if isinstance(v, Num):
+                            out.extend(_unresolved_slugs(v))
+    return out
+
+
+# ---------------------------------------------------------------------------- term merging
+
+
+def _conj(b: Bool) -> frozenset:
+    if b == X.TRUE:
+        return frozenset()
+    return frozenset(b.args) if b.kind == "and" else frozenset((b,))
+
+
+def simplify_or(guards: list) -> Bool:
+    """OR of conjunctions, with A&x | A&!x -> A and absorption."""
+    sets = {_conj(g) for g in guards if g != X.FALSE}
+    changed = True
+    while changed:
+        changed = False
+        items = list(sets)
+        for i, a in enumerate(items):
+            for b in items[i + 1:]:
+                if len(a) == len(b):
+                    diff_a, diff_b = a - b, b - a
+                    if len(diff_a) == 1 and len(diff_b) == 1:
+                        (x,), (y,) = tuple(diff_a), tuple(diff_b)
+                        if X.bnot(x) == y:
+                            sets.discard(a)
+                            sets.discard(b)
+                            sets.add(a & b)
+                            changed = True
+                            break
+            if changed:
+                break
+        for a in list(sets):
+            for b in list(sets):
+                if a is not b and a < b and b in sets:
+                    sets.discard(b)
+                    changed = True
+    if frozenset() in sets:
+        return X.TRUE
+    return X.bor(*(X.band(*sorted(s, key=X.render_bool)) for s in sorted(sets, key=lambda s: sorted(map(X.render_bool, s)))))
+
+
+def _merge(terms: list) -> list:
+    groups: dict = {}
+    order: list = []
+    for term in terms:
+        key = (X.render(term.mult), X.render(term.expr), _term_identity(term.expr))
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(term)
+    out = []
+    for key in order:
+        items = groups[key]
+        guard = simplify_or([t.guard for t in items]) if len(items) > 1 else items[0].guard
+        if guard == X.FALSE:
+            continue
+        if len(items) > 1 and guard != X.TRUE and len({_conj(t.guard) for t in items}) < len(items):
+            # the same cost reached twice under the same condition: it really happens twice
+            out.extend(items)
+            continue
+        out.append(Term(guard, items[0].mult, items[0].expr, items[0].note))
+    return out
+
+
+def _term_identity(expr: Num) -> tuple:
+    ids = []
+    for atom in _call_atoms(expr):
+        rule = atom.args[1]
+        ids.append(id(rule.target) if isinstance(rule, RuleRef) else str(rule))
+    return tuple(ids)
+
+
+# ---------------------------------------------------------------------------- YAML
+
+
+def yaml_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(str(value))
+
+
+def param_yaml(spec: dict) -> str:
+    parts = []
+    for key in ("type", "default", "optional", "doc"):
+        if key in spec:
+            value = spec[key]
+            parts.append(f"{key}: {value if key == 'type' else yaml_scalar(value)}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def formula_yaml(text: str, indent: str) -> str:
+    if "\n" not in text and len(text) < 90 and not text.startswith(("{", "[", "'", '"', "*", "&", "!", "%", "@", "`", "|", ">", "-", "?", ":", "#")) and ": " not in text and " #" not in text:
+        return text
+    lines = text.split("\n")
+    return ">-\n" + "\n".join(indent + line for line in lines)

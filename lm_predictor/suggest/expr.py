@@ -1,0 +1,847 @@
+"""Symbolic formula values for the source analysis: numbers in a polynomial normal form, bools.
+
+`Num` is a sum of monomials with exact (or float) coefficients. A monomial is a product of
+atoms raised to integer powers (negative powers are exact divisions by a product). Atoms are
+rule parameters (`Sym`) or opaque nodes (`Op`: floor division, `if`, min/max, rule calls, ...).
+The normal form makes equal shapes compare equal (`b*s*h` == `s*h*b`) and makes `view(-1)`
+inference a monomial division. `Bool` covers comparisons, `and`/`or`/`not`, `defined(name)`.
+
+Everything renders to formula-language text (`render`), with the fewest parentheses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Iterable, Union
+
+Coeff = Union[int, Fraction, float]
+
+
+# ----------------------------------------------------------------------------- atoms
+
+
+@dataclass(frozen=True)
+class Sym:
+    """A rule parameter."""
+
+    name: str
+
+    def key(self) -> str:
+        return "0" + self.name
+
+
+@dataclass(frozen=True)
+class Op:
+    """An opaque numeric node: kind in OP_KINDS, args are Num / Bool / str / tuples."""
+
+    kind: str
+    args: tuple
+
+    def key(self) -> str:
+        return "1" + self.kind + repr(self.args)
+
+
+Atom = Union[Sym, Op]
+OP_KINDS = ("floordiv", "mod", "div", "pow", "fn", "if", "call", "unresolved", "opt")
+
+
+@dataclass(frozen=True)
+class Num:
+    """sum(coeff * prod(atom ** exp)); terms sorted, no zero coefficients."""
+
+    terms: tuple  # ((mono, coeff), ...), mono = ((atom, exp), ...)
+
+    # -- construction
+    @staticmethod
+    def const(value: Coeff) -> "Num":
+        if isinstance(value, bool):
+            raise TypeError("bool is not a Num")
+        if isinstance(value, Fraction) and value.denominator == 1:
+            value = value.numerator
+        return Num(((((), value),) if value != 0 else ()))
+
+    @staticmethod
+    def atom(atom: Atom) -> "Num":
+        return Num(((((atom, 1),), 1),))
+
+    @staticmethod
+    def sym(name: str) -> "Num":
+        return Num.atom(Sym(name))
+
+    # -- inspection
+    def const_value(self) -> Coeff | None:
+        if not self.terms:
+            return 0
+        if len(self.terms) == 1 and self.terms[0][0] == ():
+            return self.terms[0][1]
+        return None
+
+    def is_const(self) -> bool:
+        return self.const_value() is not None
+
+    def single_atom(self) -> Atom | None:
+        if len(self.terms) == 1:
+            mono, coeff = self.terms[0]
+            if coeff == 1 and len(mono) == 1 and mono[0][1] == 1:
+                return mono[0][0]
+        return None
+
+    def sym_name(self) -> str | None:
+        atom = self.single_atom()
+        return atom.name if isinstance(atom, Sym) else None
+
+    def atoms(self) -> set:
+        found: set = set()
+        for mono, _ in self.terms:
+            for atom, _ in mono:
+                found.add(atom)
+        return found
+
+    def is_monomial(self) -> bool:
+        return len(self.terms) == 1
+
+    # -- arithmetic
+    def __add__(self, other: "NumLike") -> "Num":
+        other = as_num(other)
+        acc: dict = dict(self.terms)
+        for mono, coeff in other.terms:
+            acc[mono] = acc.get(mono, 0) + coeff
+        return _norm(acc)
+
+    __radd__ = __add__
+
+    def __neg__(self) -> "Num":
+        return Num(tuple((m, -c) for m, c in self.terms))
+
+    def __sub__(self, other: "NumLike") -> "Num":
+        return self + (-as_num(other))
+
+    def __rsub__(self, other: "NumLike") -> "Num":
+        return as_num(other) - self
+
+    def __mul__(self, other: "NumLike") -> "Num":
+        other = as_num(other)
+        acc: dict = {}
+        for m1, c1 in self.terms:
+            for m2, c2 in other.terms:
+                mono = _mono_mul(m1, m2)
+                acc[mono] = acc.get(mono, 0) + c1 * c2
+        return _norm(acc)
+
+    __rmul__ = __mul__
+
+    def __repr__(self) -> str:
+        return f"Num({render(self)})"
+
+
+NumLike = Union[Num, int, float, Fraction]
+
+
+def as_num(value: "NumLike") -> Num:
+    if isinstance(value, Num):
+        return value
+    if isinstance(value, bool):
+        raise TypeError("bool is not a number")
+    if isinstance(value, (int, float, Fraction)):
+        return Num.const(value)
+    raise TypeError(f"not a number: {value!r}")
+
+
+def _mono_mul(m1: tuple, m2: tuple) -> tuple:
+    if not m1:
+        return m2
+    if not m2:
+        return m1
+    exps: dict = {}
+    for atom, e in m1 + m2:
+        exps[atom] = exps.get(atom, 0) + e
+    return tuple(sorted(((a, e) for a, e in exps.items() if e != 0), key=lambda p: p[0].key()))
+
+
+def _norm(acc: dict) -> Num:
+    terms = []
+    for mono, coeff in acc.items():
+        if coeff == 0 and not isinstance(coeff, float):
+            continue
+        if isinstance(coeff, float) and coeff == 0.0:
+            continue
+        if isinstance(coeff, Fraction) and coeff.denominator == 1:
+            coeff = coeff.numerator
+        terms.append((mono, coeff))
+    terms.sort(key=_term_key)
+    return Num(tuple(terms))
+
+
+def _term_key(term: tuple) -> tuple:
+    mono, _ = term
+    degree = sum(e for _, e in mono)
+    return (-degree, tuple((a.key(), e) for a, e in mono))
+
+
+ZERO = Num.const(0)
+ONE = Num.const(1)
+
+
+# ----------------------------------------------------------------------------- bools
+
+
+@dataclass(frozen=True)
+class Bool:
+    """kind: const (args=(bool,)), sym (name), defined (name), cmp (op, a, b), and/or (items), not (x)."""
+
+    kind: str
+    args: tuple
+
+    def __repr__(self) -> str:
+        return f"Bool({render_bool(self)})"
+
+
+TRUE = Bool("const", (True,))
+FALSE = Bool("const", (False,))
+
+
+def bconst(value: bool) -> Bool:
+    return TRUE if value else FALSE
+
+
+def bsym(name: str) -> Bool:
+    return Bool("sym", (name,))
+
+
+def defined(name: str) -> Bool:
+    return Bool("defined", (name,))
+
+
+def bool_value(b: Bool) -> bool | None:
+    return b.args[0] if b.kind == "const" else None
+
+
+_FLIP = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
+_SWAP = {"==": "==", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
+
+
+def cmp(op: str, a: NumLike, b: NumLike) -> Bool:
+    a, b = as_num(a), as_num(b)
+    diff = a - b
+    value = diff.const_value()
+    if value is not None:
+        return bconst({"==": value == 0, "!=": value != 0, "<": value < 0, "<=": value <= 0, ">": value > 0, ">=": value >= 0}[op])
+    sign = _sign(diff)
+    if sign is not None:
+        lo, strict = sign  # diff >= 0 (strict: > 0)
+        if op in (">", "!=") and strict:
+            return TRUE
+        if op == ">=":
+            return TRUE
+        if op in ("<", "==") and strict:
+            return FALSE
+    neg = _sign(-diff)
+    if neg is not None:
+        _, strict = neg  # diff <= 0
+        if op in ("<", "!=") and strict:
+            return TRUE
+        if op == "<=":
+            return TRUE
+        if op in (">", "==") and strict:
+            return FALSE
+    # canonical orientation: a op b with a the 'larger' key
+    if render(a) > render(b):
+        a, b, op = b, a, _SWAP[op]
+    return Bool("cmp", (op, a, b))
+
+
+POSITIVE: set[str] = set()
+"""Parameter names known to be >= 1 (sizes, batch, seq_len); set by the analysis."""
+NONNEG: set[str] = set()
+"""Parameter names known to be >= 0 (past_len, layer indices)."""
+
+
+def _sign(num: Num) -> tuple[int, bool] | None:
+    """(0, strict) when num >= 0 is provable from the parameter signs (strict: > 0)."""
+    if not num.terms:
+        return None
+    strict = False
+    for mono, coeff in num.terms:
+        if coeff < 0:
+            return None
+        if not mono:
+            strict = strict or coeff > 0
+            continue
+        mono_pos = coeff > 0
+        for atom, e in mono:
+            s = atom_sign(atom)
+            if s is None:
+                return None
+            if s == "nonneg":
+                if e < 0:
+                    return None
+                mono_pos = False
+        strict = strict or mono_pos
+    return (0, strict)
+
+
+def atom_sign(atom: "Atom") -> str | None:
+    """'pos' (>= 1 for sizes), 'nonneg', or None (unknown) for one atom."""
+    if isinstance(atom, Sym):
+        if atom.name in POSITIVE:
+            return "pos"
+        if atom.name in NONNEG:
+            return "nonneg"
+        return None
+    kind, args = atom.kind, atom.args
+    if kind == "opt":
+        return "pos" if args[0] in POSITIVE and num_sign(args[1]) == "pos" else None
+    if kind in ("floordiv", "div"):
+        a, b = num_sign(args[0]), num_sign(args[1])
+        return "pos" if a == "pos" and b == "pos" else ("nonneg" if a and b else None)
+    if kind == "fn":
+        name, rest = args[0], args[1:]
+        signs = [num_sign(a) for a in rest]
+        if name in ("ceil_div", "min", "ceil", "floor") and all(s == "pos" for s in signs):
+            return "pos"
+        if name == "max" and any(s == "pos" for s in signs):
+            return "pos"
+        if name == "max" and any(s == "nonneg" for s in signs):
+            return "nonneg"
+        if name == "abs":
+            return "nonneg"
+        return None
+    if kind == "if":
+        a, b = num_sign(args[1]), num_sign(args[2])
+        if a == "pos" and b == "pos":
+            return "pos"
+        return "nonneg" if a and b else None
+    if kind == "call":
+        return "nonneg"
+    if kind == "mod":
+        return "nonneg" if num_sign(args[0]) and num_sign(args[1]) == "pos" else None
+    if kind == "pow":
+        return "pos" if num_sign(args[0]) == "pos" else None
+    return None
+
+
+def num_sign(num: "Num") -> str | None:
+    if isinstance(num, Num):
+        s = _sign(num)
+        if s is None:
+            return None
+        return "pos" if s[1] else "nonneg"
+    return None
+
+
+def band(*items: Bool) -> Bool:
+    flat: list[Bool] = []
+    for item in items:
+        if item.kind == "and":
+            flat.extend(item.args)
+        elif item == TRUE:
+            continue
+        elif item == FALSE:
+            return FALSE
+        else:
+            flat.append(item)
+    unique = list(dict.fromkeys(flat))
+    for x in unique:
+        if bnot(x) in unique:
+            return FALSE
+    if not unique:
+        return TRUE
+    if len(unique) == 1:
+        return unique[0]
+    return Bool("and", tuple(unique))
+
+
+def bor(*items: Bool) -> Bool:
+    flat: list[Bool] = []
+    for item in items:
+        if item.kind == "or":
+            flat.extend(item.args)
+        elif item == FALSE:
+            continue
+        elif item == TRUE:
+            return TRUE
+        else:
+            flat.append(item)
+    unique = list(dict.fromkeys(flat))
+    for x in unique:
+        if bnot(x) in unique:
+            return TRUE
+    if not unique:
+        return FALSE
+    if len(unique) == 1:
+        return unique[0]
+    return Bool("or", tuple(unique))
+
+
+def bnot(b: Bool) -> Bool:
+    if b.kind == "const":
+        return bconst(not b.args[0])
+    if b.kind == "not":
+        return b.args[0]
+    if b.kind == "cmp":
+        op, x, y = b.args
+        return Bool("cmp", (_FLIP[op], x, y))
+    return Bool("not", (b,))
+
+
+def bool_eq(a: Bool, b: Bool) -> Bool:
+    """a == b for bools."""
+    return bor(band(a, b), band(bnot(a), bnot(b)))
+
+
+# ----------------------------------------------------------------------------- numeric ops
+
+
+def floordiv(a: NumLike, b: NumLike) -> Num:
+    a, b = as_num(a), as_num(b)
+    av, bv = a.const_value(), b.const_value()
+    if av is not None and bv is not None and bv != 0:
+        if isinstance(av, float) or isinstance(bv, float):
+            return Num.const(float(av // bv))
+        return Num.const(Fraction(av) // Fraction(bv))
+    if bv == 1:
+        return a
+    exact = exact_div(a, b)
+    if exact is not None and _integral(exact):
+        return exact
+    return Num.atom(Op("floordiv", (a, b)))
+
+
+FLOATS: set[str] = set()
+"""Parameter names of type float/number (not integers); set by the analysis."""
+
+
+def _integral(num: Num) -> bool:
+    """Whether num is an integer polynomial over integer parameters (no true division)."""
+    for mono, coeff in num.terms:
+        if isinstance(coeff, float) or (isinstance(coeff, Fraction) and coeff.denominator != 1):
+            return False
+        for atom, e in mono:
+            if e < 0 or not _atom_integral(atom):
+                return False
+    return True
+
+
+def _atom_integral(atom: "Atom") -> bool:
+    if isinstance(atom, Sym):
+        return atom.name not in FLOATS
+    kind, args = atom.kind, atom.args
+    if kind in ("floordiv", "mod", "call", "unresolved"):
+        return True
+    if kind == "fn":
+        return args[0] in ("floor", "ceil", "ceil_div") or all(_integral(a) for a in args[1:])
+    if kind == "opt":
+        return args[0] not in FLOATS and _integral(args[1])
+    if kind == "if":
+        return _integral(args[1]) and _integral(args[2])
+    if kind == "pow":
+        return _integral(args[0]) and args[1].const_value() is not None and isinstance(args[1].const_value(), int) and args[1].const_value() >= 0
+    return False
+
+
+def exact_div(a: Num, b: Num) -> Num | None:
+    """a / b when b is a monomial (a product of atoms times a coefficient), else None."""
+    if not b.is_monomial() or not b.terms:
+        return None
+    mono, coeff = b.terms[0]
+    if isinstance(coeff, float):
+        return None
+    inv = Num(((tuple((atom, -e) for atom, e in mono), Fraction(1) / Fraction(coeff)),))
+    return a * inv
+
+
+def truediv(a: NumLike, b: NumLike) -> Num:
+    a, b = as_num(a), as_num(b)
+    av, bv = a.const_value(), b.const_value()
+    if av is not None and bv is not None and bv != 0:
+        if isinstance(av, float) or isinstance(bv, float):
+            return Num.const(av / bv)
+        return Num.const(Fraction(av) / Fraction(bv))
+    exact = exact_div(a, b)
+    if exact is not None:
+        return exact
+    return Num.atom(Op("div", (a, b)))
+
+
+def mod(a: NumLike, b: NumLike) -> Num:
+    a, b = as_num(a), as_num(b)
+    av, bv = a.const_value(), b.const_value()
+    if av is not None and bv is not None and bv != 0:
+        return Num.const(av % bv)
+    if bv == 1:
+        return ZERO
+    q = exact_div(a, b)
+    if q is not None and _integral(q):
+        return ZERO
+    return Num.atom(Op("mod", (a, b)))
+
+
+def power(a: NumLike, b: NumLike) -> Num:
+    a, b = as_num(a), as_num(b)
+    av, bv = a.const_value(), b.const_value()
+    if av is not None and bv is not None:
+        try:
+            if isinstance(bv, int) and bv < 0 and not isinstance(av, float):
+                return Num.const(Fraction(1) / (Fraction(av) ** -bv)) if av != 0 else Num.atom(Op("pow", (a, b)))
+            if abs(bv) < 4096:
+                return Num.const(av ** bv)
+        except (OverflowError, ZeroDivisionError):
+            pass
+    if bv is not None and isinstance(bv, int) and not isinstance(bv, bool) and 0 <= bv <= 8:
+        result = ONE
+        for _ in range(bv):
+            result = result * a
+        return result
+    if bv is not None and isinstance(bv, int) and -8 <= bv < 0 and a.is_monomial():
+        inv = exact_div(ONE, a)
+        if inv is not None:
+            return power(inv, -bv)
+    return Num.atom(Op("pow", (a, b)))
+
+
+def fn(name: str, *args: Num) -> Num:
+    values = [a.const_value() for a in args]
+    if all(v is not None for v in values):
+        import math
+
+        try:
+            if name == "min":
+                return Num.const(min(values))
+            if name == "max":
+                return Num.const(max(values))
+            if name == "abs":
+                return Num.const(abs(values[0]))
+            if name == "ceil":
+                return Num.const(math.ceil(values[0]))
+            if name == "floor":
+                return Num.const(math.floor(values[0]))
+            if name == "ceil_div" and values[1]:
+                return Num.const(-(-Fraction(values[0]) // Fraction(values[1])))
+        except (TypeError, ValueError, OverflowError):
+            pass
+    if name in ("min", "max"):
+        unique = list(dict.fromkeys(args))
+        if len(unique) == 1:
+            return unique[0]
+        if len(unique) == 2:
+            a, b = unique
+            if _sign(b - a) is not None:  # a <= b
+                return a if name == "min" else b
+            if _sign(a - b) is not None:
+                return b if name == "min" else a
+        args = tuple(sorted(unique, key=render))
+    if name in ("floor", "ceil") and _integral(args[0]):
+        return args[0]
+    if name == "ceil_div":
+        q = exact_div(args[0], args[1])
+        if q is not None and _integral(q):
+            return q
+        if args[1].const_value() == 1:
+            return args[0]
+    return Num.atom(Op("fn", (name, *args)))
+
+
+def ifnum(c: Bool, a: NumLike, b: NumLike) -> Num:
+    a, b = as_num(a), as_num(b)
+    value = bool_value(c)
+    if value is not None:
+        return a if value else b
+    if a == b:
+        return a
+    if c.kind == "not":
+        return ifnum(c.args[0], b, a)
+    # if c then x else if c then y else z -> if c then x else z
+    inner = b.single_atom()
+    if isinstance(inner, Op) and inner.kind == "if" and inner.args[0] == c:
+        return ifnum(c, a, inner.args[2])
+    inner = a.single_atom()
+    if isinstance(inner, Op) and inner.kind == "if" and inner.args[0] == c:
+        return ifnum(c, inner.args[1], b)
+    # defined(x) ? $x : e  ->  ${x:-e}
+    if c.kind == "defined" and a.sym_name() == c.args[0]:
+        return Num.atom(Op("opt", (c.args[0], b)))
+    # factor a common multiplicative monomial out (keeps `n * {call}` readable)
+    return Num.atom(Op("if", (c, a, b)))
+
+
+def ifbool(c: Bool, a: Bool, b: Bool) -> Bool:
+    value = bool_value(c)
+    if value is not None:
+        return a if value else b
+    if a == b:
+        return a
+    return bor(band(c, a), band(bnot(c), b))
+
+
+def call(label: str | None, rule: str, kwargs: dict, *, forward_all: bool = False, metric: str | None = None) -> Num:
+    """A nested rule call `{label: rule}(k=v, ...)` as an atom."""
+    items = tuple(sorted(kwargs.items(), key=lambda kv: kv[0]))
+    return Num.atom(Op("call", (label, rule, items, forward_all, metric)))
+
+
+def unresolved(slug: str) -> Num:
+    """A visible unresolved term: a call to a rule that does not exist (lint fails loudly)."""
+    return Num.atom(Op("unresolved", (slug,)))
+
+
+def has_unresolved(value: "Num | Bool") -> bool:
+    return any(_walk_unresolved(value))
+
+
+def _walk_unresolved(value: object) -> Iterable[bool]:
+    if isinstance(value, Num):
+        for mono, _ in value.terms:
+            for atom, _ in mono:
+                if isinstance(atom, Op):
+                    if atom.kind == "unresolved":
+                        yield True
+                    else:
+                        for arg in atom.args:
+                            yield from _walk_unresolved(arg)
+    elif isinstance(value, Bool):
+        for arg in value.args:
+            yield from _walk_unresolved(arg)
+    elif isinstance(value, tuple):
+        for item in value:
+            yield from _walk_unresolved(item)
+
+
+def free_params(value: object, into: set | None = None) -> set:
+    """Names of the parameters an expression reads (including defined() tests)."""
+    found = set() if into is None else into
+    if isinstance(value, Num):
+        for mono, _ in value.terms:
+            for atom, _ in mono:
+                if isinstance(atom, Sym):
+                    found.add(atom.name)
+                elif atom.kind == "call":
+                    for _, v in atom.args[2]:
+                        free_params(v, found)
+                elif atom.kind == "opt":
+                    found.add(atom.args[0])
+                    free_params(atom.args[1], found)
+                else:
+                    for arg in atom.args:
+                        free_params(arg, found)
+    elif isinstance(value, Bool):
+        if value.kind in ("sym", "defined"):
+            found.add(value.args[0])
+        else:
+            for arg in value.args:
+                free_params(arg, found)
+    elif isinstance(value, tuple):
+        for item in value:
+            free_params(item, found)
+    return found
+
+
+def substitute(value, mapping: dict):
+    """Replace parameters by Num / Bool values (mapping name -> value)."""
+    if isinstance(value, Num):
+        result = ZERO
+        for mono, coeff in value.terms:
+            term = Num.const(coeff)
+            for atom, e in mono:
+                term = term * power(_subst_atom(atom, mapping), Num.const(e)) if e != 1 else term * _subst_atom(atom, mapping)
+            result = result + term
+        return result
+    if isinstance(value, Bool):
+        if value.kind == "const":
+            return value
+        if value.kind == "sym":
+            got = mapping.get(value.args[0])
+            if got is None:
+                return value
+            return got if isinstance(got, Bool) else cmp("!=", got, 0)
+        if value.kind == "defined":
+            got = mapping.get(value.args[0])
+            if got is None:
+                return value
+            if isinstance(got, Num) and got.sym_name():
+                return defined(got.sym_name())
+            return TRUE
+        if value.kind == "cmp":
+            op, a, b = value.args
+            return cmp(op, substitute(a, mapping), substitute(b, mapping))
+        if value.kind == "and":
+            return band(*(substitute(x, mapping) for x in value.args))
+        if value.kind == "or":
+            return bor(*(substitute(x, mapping) for x in value.args))
+        if value.kind == "not":
+            return bnot(substitute(value.args[0], mapping))
+    if isinstance(value, tuple):
+        return tuple(substitute(v, mapping) for v in value)
+    return value
+
+
+def _subst_atom(atom: Atom, mapping: dict) -> Num:
+    if isinstance(atom, Sym):
+        got = mapping.get(atom.name)
+        if got is None:
+            return Num.atom(atom)
+        if isinstance(got, Bool):
+            return ifnum(got, ONE, ZERO)
+        return got
+    kind, args = atom.kind, atom.args
+    if kind == "floordiv":
+        return floordiv(substitute(args[0], mapping), substitute(args[1], mapping))
+    if kind == "mod":
+        return mod(substitute(args[0], mapping), substitute(args[1], mapping))
+    if kind == "div":
+        return truediv(substitute(args[0], mapping), substitute(args[1], mapping))
+    if kind == "pow":
+        return power(substitute(args[0], mapping), substitute(args[1], mapping))
+    if kind == "fn":
+        return fn(args[0], *(substitute(a, mapping) for a in args[1:]))
+    if kind == "if":
+        return ifnum(substitute(args[0], mapping), substitute(args[1], mapping), substitute(args[2], mapping))
+    if kind == "opt":
+        name, default = args
+        got = mapping.get(name)
+        if got is None:
+            return Num.atom(Op("opt", (name, substitute(default, mapping))))
+        if isinstance(got, Num) and got.sym_name():
+            return Num.atom(Op("opt", (got.sym_name(), substitute(default, mapping))))
+        return got
+    if kind == "call":
+        label, rule, items, fwd, metric = args
+        new_items = tuple((k, substitute(v, mapping)) for k, v in items)
+        return Num.atom(Op("call", (label, rule, new_items, fwd, metric)))
+    return Num.atom(atom)
+
+
+# ----------------------------------------------------------------------------- rendering
+
+P_IF, P_OR, P_AND, P_NOT, P_CMP, P_SUM, P_PROD, P_UNARY, P_POW, P_ATOM = range(10)
+
+
+def _wrap(text: str, prec: int, need: int) -> str:
+    return f"({text})" if prec < need else text
+
+
+def _coeff_text(c: Coeff) -> str:
+    if isinstance(c, float):
+        text = repr(c)
+        return text if ("." in text or "e" in text) else text + ".0"
+    return str(c)
+
+
+def render(value: "Num | Bool", need: int = P_IF) -> str:
+    """Formula text for a Num or Bool, parenthesised for a context of precedence `need`."""
+    if isinstance(value, Bool):
+        return render_bool(value, need)
+    text, prec = _render_num(value)
+    return _wrap(text, prec, need)
+
+
+def _render_num(num: Num) -> tuple[str, int]:
+    if not num.terms:
+        return "0", P_ATOM
+    parts: list[tuple[bool, str, int]] = []  # (negative, text, prec)
+    for mono, coeff in num.terms:
+        neg = not isinstance(coeff, float) and coeff < 0 or (isinstance(coeff, float) and coeff < 0)
+        parts.append((neg, *_render_term(mono, -coeff if neg else coeff)))
+    if len(parts) == 1:
+        neg, text, prec = parts[0]
+        if neg:
+            return "-" + _wrap(text, prec, P_UNARY), P_UNARY
+        return text, prec
+    # put a positive term first when there is one
+    parts.sort(key=lambda p: p[0])
+    out = []
+    for i, (neg, text, prec) in enumerate(parts):
+        if i == 0:
+            out.append(("-" + _wrap(text, prec, P_UNARY)) if neg else _wrap(text, prec, P_SUM))
+        else:
+            out.append((" - " if neg else " + ") + _wrap(text, prec, P_PROD))
+    return "".join(out), P_SUM
+
+
+def _render_term(mono: tuple, coeff: Coeff) -> tuple[str, int]:
+    """coeff * prod(atom ** e): numerator factors joined by `*`, then `/` the denominator."""
+    factors: list[tuple[str, int]] = []
+    den: list[tuple[str, int]] = []
+    if isinstance(coeff, Fraction):
+        if coeff.numerator != 1:
+            factors.append((str(coeff.numerator), P_ATOM))
+        den.append((str(coeff.denominator), P_ATOM))
+    elif coeff != 1 or isinstance(coeff, float):
+        factors.append((_coeff_text(coeff), P_ATOM))
+    for atom, e in mono:
+        text, prec = _render_atom(atom)
+        if abs(e) != 1:
+            text, prec = f"{_wrap(text, prec, P_ATOM)} ** {abs(e)}", P_POW
+        (factors if e > 0 else den).append((text, prec))
+    if not factors:
+        factors.append(("1", P_ATOM))
+    if len(factors) == 1 and not den:
+        return factors[0]
+    out = _wrap(factors[0][0], factors[0][1], P_PROD)
+    for text, prec in factors[1:]:
+        out += " * " + _wrap(text, prec, P_UNARY)
+    if den:
+        if len(den) == 1:
+            out += " / " + _wrap(den[0][0], den[0][1], P_UNARY)
+        else:
+            out += " / (" + " * ".join(_wrap(t, p, P_UNARY) for t, p in den) + ")"
+    return out, P_PROD
+
+
+def _render_atom(atom: Atom) -> tuple[str, int]:
+    if isinstance(atom, Sym):
+        return f"${atom.name}", P_ATOM
+    kind, args = atom.kind, atom.args
+    if kind == "floordiv":
+        return f"{render(args[0], P_PROD)} // {render(args[1], P_UNARY)}", P_PROD
+    if kind == "mod":
+        return f"{render(args[0], P_PROD)} % {render(args[1], P_UNARY)}", P_PROD
+    if kind == "div":
+        return f"{render(args[0], P_PROD)} / {render(args[1], P_UNARY)}", P_PROD
+    if kind == "pow":
+        return f"{render(args[0], P_ATOM)} ** {render(args[1], P_UNARY)}", P_POW
+    if kind == "fn":
+        return f"{args[0]}({', '.join(render(a) for a in args[1:])})", P_ATOM
+    if kind == "if":
+        return f"if {render_bool(args[0])} then {render(args[1])} else {render(args[2])}", P_IF
+    if kind == "opt":
+        return f"${{{args[0]}:-{render(args[1])}}}", P_ATOM
+    if kind == "unresolved":
+        return f"{{unresolved.{args[0]}}}()", P_ATOM
+    if kind == "call":
+        label, rule, items, fwd, metric = args
+        head = f"{{{label}: {rule}}}" if label else f"{{{rule}}}"
+        parts = []
+        if fwd:
+            parts.append("...")
+        for k, v in items:
+            same = v.sym_name() == k if isinstance(v, Num) else (v.kind == "sym" and v.args[0] == k)
+            if same:
+                parts.append(k)
+            else:
+                parts.append(f"{k}={render(v)}")
+        text = f"{head}({', '.join(parts)})"
+        if metric:
+            text += f".{metric}"
+        return text, P_ATOM
+    raise ValueError(kind)
+
+
+def render_bool(b: Bool, need: int = P_IF) -> str:
+    kind, args = b.kind, b.args
+    if kind == "const":
+        return "true" if args[0] else "false"
+    if kind == "sym":
+        return f"${args[0]}"
+    if kind == "defined":
+        return f"defined({args[0]})"
+    if kind == "cmp":
+        op, x, y = args
+        return _wrap(f"{render(x, P_SUM)} {op} {render(y, P_SUM)}", P_CMP, need)
+    if kind == "not":
+        return _wrap(f"not {render_bool(args[0], P_NOT)}", P_NOT, need)
+    if kind == "and":
+        return _wrap(" and ".join(render_bool(x, P_NOT) for x in args), P_AND, need)
+    if kind == "or":
+        return _wrap(" or ".join(render_bool(x, P_AND) for x in args), P_OR, need)
+    raise ValueError(kind)

@@ -1,0 +1,181 @@
+"""Rule scopes: the parameter namespace of one rule under construction, and module instances.
+
+A module class is analysed once per constructor signature (a `Template`: the symbolic
+`__init__`) and once per forward signature (a `RuleDraft`). Values inside a template live in
+its own namespace: constructor arguments, forward inputs and config fields become that rule's
+parameters. An `Instance` records how its template's parameters are bound in the owner's
+namespace; a `ModRef` is an instance as seen from some other rule (bindings composed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lm_predictor.suggest.expr import Bool, Num
+
+
+@dataclass
+class ParamInfo:
+    name: str
+    kind: str  # config | ctor | input | workload | extra
+    type: str  # int | number | bool
+    doc: str
+    default: Any = None  # Num / Bool / python literal, or None
+    optional: bool = False
+
+
+@dataclass(eq=False)
+class Scope:
+    """Names of one rule's parameters; allocates fresh ones without clashes."""
+
+    name: str
+    params: dict[str, ParamInfo] = field(default_factory=dict)
+    reserved: set = field(default_factory=set)
+
+    def fresh(self, hint: str) -> str:
+        base = _identifier(hint)
+        name = base
+        i = 2
+        while name in self.params or name in self.reserved:
+            name = f"{base}_{i}"
+            i += 1
+        return name
+
+    def declare(self, info: ParamInfo) -> str:
+        existing = self.params.get(info.name)
+        if existing is None:
+            self.params[info.name] = info
+        return info.name
+
+
+def _identifier(hint: str) -> str:
+    out = "".join(ch if (ch.isalnum() or ch == "_") else "_" for ch in hint).strip("_") or "p"
+    if out[0].isdigit():
+        out = "p_" + out
+    if out in ("if", "then", "else", "and", "or", "not", "true", "false", "defined") or out.startswith("__"):
+        out = out.strip("_") + "_"
+    return out
+
+
+@dataclass(eq=False)
+class RuleRef:
+    """A rule name resolved when the rules are emitted (a template may get its name late)."""
+
+    target: Any  # RuleDraft or Template
+    fixed: str | None = None
+
+    def __str__(self) -> str:
+        if self.fixed:
+            return self.fixed
+        return self.target.rule_name()
+
+
+@dataclass(eq=False)
+class Term:
+    """One additive piece of a metric: `mult * expr` under `guard`."""
+
+    guard: Bool
+    mult: Num
+    expr: Num
+    note: str = ""
+
+
+@dataclass(eq=False)
+class Template:
+    """A module class's symbolic __init__ for one constructor signature."""
+
+    cls: Any  # ClassV, or None for torch modules
+    qualname: str
+    signature: str
+    scope: Scope
+    attrs: dict = field(default_factory=dict)
+    param_terms: list = field(default_factory=list)
+    children: list = field(default_factory=list)  # (attr, value) registration order
+    rules: dict = field(default_factory=dict)  # forward signature -> RuleDraft
+    params_only: "RuleDraft | None" = None
+    init_diagnostics: list = field(default_factory=list)
+    variant: int = 1
+    tied: list = field(default_factory=list)
+    binding_info: dict = field(default_factory=dict)
+    first_binding: dict = field(default_factory=dict)
+    caller: Any = None
+    caller_draft: Any = None
+
+    def rule_name(self) -> str:
+        if self.rules:
+            return next(iter(self.rules.values())).rule_name()
+        return self.params_rule().rule_name()
+
+    def params_rule(self) -> "RuleDraft":
+        if self.params_only is None:
+            self.params_only = RuleDraft(self.qualname, self, "", kind="module")
+            self.params_only.variant = self.variant
+        return self.params_only
+
+
+@dataclass(eq=False)
+class RuleDraft:
+    """A rule being built: its name, its template (for modules), its metric terms."""
+
+    qualname: str
+    template: Template | None
+    signature: str
+    kind: str = "module"  # module | function
+    flops_terms: list = field(default_factory=list)
+    kv_terms: list = field(default_factory=list)
+    variant: int = 1
+    called: bool = False
+    doc: str = ""
+    notes: list = field(default_factory=list)
+    source_loc: str = ""
+    final_name: str | None = None
+    ret: Any = None  # forward()'s return value, in this rule's names
+    fwd_params: dict = field(default_factory=dict)  # forward-input parameter -> ParamInfo
+    has_kv: bool = False
+    first_binding: dict = field(default_factory=dict)
+    caller: Any = None
+
+    def rule_name(self) -> str:
+        if self.final_name:
+            return self.final_name
+        return self.qualname if self.variant == 1 else f"{self.qualname}_v{self.variant}"
+
+    @property
+    def scope(self) -> Scope:
+        return self.template.scope
+
+
+@dataclass(eq=False)
+class TorchModule:
+    """An instance of a torch.nn module a brain knows (Linear, Embedding, LayerNorm, ...)."""
+
+    kind: str  # the brain's name, e.g. "linear"
+    rule: str | None  # library rule it maps to
+    args: dict  # constructor values in the creating scope
+    params: Num | None = None  # parameter count in the creating scope
+
+
+@dataclass(eq=False)
+class Instance:
+    """A module object: its template (or torch module) and its owner-side bindings."""
+
+    template: Template | TorchModule
+    binding: dict  # template-scope name -> owner-scope Num/Bool
+    attr: str = ""
+
+
+@dataclass(eq=False)
+class ModRef:
+    """A module instance seen from one rule: `binding` maps its names into that rule's names."""
+
+    inst: Instance
+    binding: dict
+    path: str  # attribute path from the viewing rule's self ("" = self)
+    count: Num | None = None  # for an element of a Repeated ModuleList
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ModRef) and other.inst is self.inst and other.path == self.path
+
+    def __hash__(self) -> int:
+        return hash((id(self.inst), self.path))

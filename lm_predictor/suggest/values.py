@@ -1,0 +1,164 @@
+"""Abstract values of the symbolic execution.
+
+Numbers are `Num`, truth values `Bool` (see expr.py). Python constants that are not numbers
+(None, str, Ellipsis, slices, dtypes) stay plain Python objects; tuples stay tuples. Everything
+else is one of the classes below. `Unknown` is a normal value: the analysis carries on, and only
+a cost that depends on it becomes an unresolved term with a diagnostic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lm_predictor.suggest.expr import Bool, Num
+
+
+@dataclass(frozen=True)
+class Loc:
+    """A place in the analysed source (for A### diagnostics)."""
+
+    path: str
+    line: int
+    module: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(eq=False)
+class Unknown:
+    """A value the analysis could not determine; `reason` says why (shown if it matters)."""
+
+    reason: str
+    loc: Loc | None = None
+
+    def __repr__(self) -> str:
+        return f"Unknown({self.reason})"
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A tensor with a symbolic shape (None: unknown rank) and a coarse dtype tag."""
+
+    shape: tuple | None
+    dtype: str = "model"  # "model", "float32", "long", "bool", ...
+    why: str = ""  # why the shape is unknown
+    param: bool = False  # an nn.Parameter (counts towards param_count)
+
+    @property
+    def rank(self) -> int | None:
+        return None if self.shape is None else len(self.shape)
+
+
+@dataclass(eq=False)
+class Phi:
+    """`a` when `cond` holds, else `b` (values that cannot be merged into one)."""
+
+    cond: Bool
+    a: Any
+    b: Any
+
+
+@dataclass(eq=False)
+class ListV:
+    """A mutable Python list (or a ModuleList given element by element)."""
+
+    items: list
+
+
+@dataclass(eq=False)
+class DictV:
+    items: dict
+
+
+@dataclass(frozen=True)
+class Repeated:
+    """`count` copies of one value: a ModuleList built by a comprehension over range(count).
+
+    `index` names the comprehension variable's symbol (a layer index); a cost that depends on
+    it cannot be multiplied out and is reported.
+    """
+
+    elem: Any
+    count: Num
+    index: str | None = None
+
+
+@dataclass(frozen=True)
+class External:
+    """An object outside the analysed tree, by qualified name: torch.nn.Linear, math.sqrt, ..."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Builtin:
+    name: str
+
+
+@dataclass(eq=False)
+class FunctionV:
+    """A Python function of the analysed tree (optionally bound to `bound`)."""
+
+    node: Any  # astroid FunctionDef / Lambda
+    module: Any  # ParsedModule
+    qualname: str
+    closure: dict | None = None
+    bound: Any = None
+    owner_class: Any = None  # ClassV the function was found on (for super())
+    is_static: bool = False
+
+
+@dataclass(eq=False)
+class ClassV:
+    """A class of the analysed tree."""
+
+    node: Any  # astroid ClassDef
+    module: Any
+    qualname: str
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+
+@dataclass(eq=False)
+class SuperV:
+    instance: Any
+    after: ClassV | None  # MRO search starts after this class
+
+
+@dataclass(eq=False)
+class Record:
+    """A ModelOutput-like record: named fields in declaration order."""
+
+    class_name: str
+    fields: dict  # name -> value (declaration order)
+
+    def get(self, name: str) -> Any:
+        return self.fields.get(name)
+
+
+@dataclass(eq=False)
+class CacheV:
+    """The KV cache handed to the model: `past` tokens per layer already stored."""
+
+    past: Num
+    layers: dict = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class ObjectV:
+    """An instance of a plain (non-module) class of the analysed tree, or a brain's object."""
+
+    cls: Any
+    attrs: dict = field(default_factory=dict)
+    kind: str = ""
+
+
+UNDEF = object()  # a variable defined on one branch only
+
+
+def is_none(value: Any) -> bool:
+    return value is None

@@ -1,0 +1,25 @@
+"""Build a rule library without the hand-written family rules: torch + activations + pytorch_utils + suggested."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from lm_predictor.resources import rules_dir
+from lm_predictor.rules.library import load_library
+
+BASE_PATHS = ("torch", "transformers/activations.yaml", "transformers/pytorch_utils.yaml")
+
+
+def base_paths() -> list[Path]:
+    root = rules_dir()
+    return [root / p for p in BASE_PATHS if (root / p).exists()]
+
+
+def library_with(text: str, directory: Path | None = None):
+    """The base library plus one suggested rule file (written to a temporary directory)."""
+    directory = directory or Path(tempfile.mkdtemp(prefix="lmpredict-suggest-"))
+    path = directory / "suggested.yaml"
+    path.write_text(text, encoding="utf-8")
+    library = load_library([*base_paths(), path])
+    return library, path
