@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from lm_predictor import diagnostics as d
 from lm_predictor.diagnostics import LmPredictorError
+from lm_predictor.evaluate.facts import derived_facts, lookup_fact
 from lm_predictor.formula.values import Value
 from lm_predictor.rules.library import RuleLibrary
 from lm_predictor.rules.model import Rule
@@ -72,13 +73,16 @@ def bind(rule: Rule, config: dict, workload: Workload) -> dict[str, Value]:
     """Bindings for the root rule: workload params, then config fields the rule declares."""
     values: dict[str, Value] = {}
     workload_values = {"batch": workload.batch, "seq_len": workload.seq_len, "past_len": workload.past_len, "dtype_bytes": workload.itemsize}
+    facts, strings = derived_facts(config, workload.dtype)
     for name, spec in rule.params.items():
         if name in workload_values:
             values[name] = workload_values[name]
             continue
-        if name not in config or config[name] is None:
+        value = config.get(name)
+        if value is None and "__" in name:
+            value = lookup_fact(name, facts, strings)
+        if value is None:
             continue
-        value = config[name]
         if spec.type == "bool":
             if not isinstance(value, bool):
                 raise _config_error(f"config field '{name}' must be true or false, got {value!r}")

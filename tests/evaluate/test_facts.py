@@ -1,0 +1,60 @@
+"""Strings, nested mappings and lists of a config reach rules as derived bool/int params."""
+
+from __future__ import annotations
+
+from lm_predictor.evaluate.binding import bind
+from lm_predictor.rules.library import RuleLibrary
+from lm_predictor.workload import Workload
+
+RULE = """
+rules:
+  demo.Model:
+    doc: exercises derived config facts
+    params:
+      batch: {type: int, doc: workload}
+      hidden_act__gelu_new: {type: bool, default: false, doc: string fact}
+      hidden_act__silu: {type: bool, default: true, doc: string fact}
+      rope_scaling__factor: {type: float, default: 1.0, doc: nested number}
+      rope_scaling__rope_type__longrope: {type: bool, default: false, doc: nested string}
+      layer_types__count__sliding_attention: {type: int, default: 0, doc: list count}
+      layer_types__count__chunked: {type: int, default: 7, doc: list count of a value not present}
+      layer_types__len: {type: int, default: 0, doc: list length}
+      dtype__float16: {type: bool, default: false, doc: workload dtype}
+      absent__thing: {type: bool, default: true, doc: field not in the config}
+    flops: 0
+"""
+
+
+def _rule(tmp_path):
+    path = tmp_path / "demo.yaml"
+    path.write_text(RULE)
+    library = RuleLibrary()
+    library.load_file(path)
+    assert not library.diagnostics
+    return library.get("demo.Model")
+
+
+def test_derived_facts_bind_by_name(tmp_path):
+    config = {
+        "hidden_act": "gelu_new",
+        "rope_scaling": {"rope_type": "LongRoPE", "factor": 8.0},
+        "layer_types": ["full_attention", "sliding_attention", "sliding_attention"],
+    }
+    values = bind(_rule(tmp_path), config, Workload(batch=2, seq_len=3, dtype="float16"))
+    assert values == {
+        "batch": 2,
+        "hidden_act__gelu_new": True,
+        "hidden_act__silu": False,  # the field is present with another value
+        "rope_scaling__factor": 8.0,
+        "rope_scaling__rope_type__longrope": True,  # folded to lowercase
+        "layer_types__count__sliding_attention": 2,
+        "layer_types__count__chunked": 0,  # the list is given, the value does not occur
+        "layer_types__len": 3,
+        "dtype__float16": True,
+        # absent__thing: unbound, so its declared default applies
+    }
+
+
+def test_missing_fields_leave_defaults(tmp_path):
+    values = bind(_rule(tmp_path), {}, Workload(batch=1, seq_len=1))
+    assert values == {"batch": 1, "dtype__float16": False}
