@@ -119,6 +119,8 @@ class _ModuleState:
     functions: list[list[str]] = field(default_factory=list)
     helpers: set[str] = field(default_factory=set)
     outlined: int = 0
+    result_types: dict[tuple[str, str], str] = field(default_factory=dict)
+    assumed: dict[tuple[str, str], str] = field(default_factory=dict)  # external (callee, metric) -> type
 
     def span(self, span: n.Span) -> str:
         key = (span.start, span.end)
@@ -145,7 +147,12 @@ class _ModuleState:
         sym = naming.symbol(self.idents[callee.name], "m", metric)
         if callee.name not in self.local_rules:
             self.slots[(callee.name, metric)] = sym
+            self.assumed[(callee.name, metric)] = self.result_type(callee, metric)
         return sym
+
+    def result_type(self, callee: Rule, metric: str) -> str:
+        """The static type of what the callee's fast function returns ('any' if not inferred)."""
+        return self.result_types.get((callee.name, metric), "any")
 
     def new_outlined(self, rule: Rule) -> str:
         self.outlined += 1
@@ -422,6 +429,7 @@ class _FastEmitter(_FunctionEmitter):
         self.metric = metric
         self.index = {name: i for i, name in enumerate(rule.params)}
         self.resolved: list[int] = []  # params with a declared default, resolved on entry
+        self.result_type = "any"
         self.m.use("h_Bail", "h_NO")
 
     def env_params(self) -> list[str]:
@@ -484,7 +492,10 @@ class _FastEmitter(_FunctionEmitter):
         return order, cyclic
 
     def function(self, name: str, formula: Formula) -> list[str]:
-        needed = _params_needing_defaults(self.rule, formula.node, self.m.library)
+        checks = requirements(self.rule)
+        needed = []
+        for node in [*(c.node for c in checks), formula.node]:
+            needed += [p for p in _params_needing_defaults(self.rule, node, self.m.library) if p not in needed]
         order, cyclic = self._default_order(needed)
         w = _Writer(1)
         for pname in order:
@@ -506,7 +517,12 @@ class _FastEmitter(_FunctionEmitter):
                 with w.block():
                     w.line(f"v{i} = p{i}")
             self.resolved.append(i)
-        code, _ = self.expr(formula.node, w)
+        for check in checks:  # the engine's requirement check: anything but True hands over
+            code, _ = self.expr(check.node, w)
+            w.line(f"if {code} is not True:")
+            with w.block():
+                self.bail(w)
+        code, self.result_type = self.expr(formula.node, w)
         w.line(f"return {code}")
         args = ", ".join(f"p{i}" for i in range(len(self.rule.params)))
         return [f"def {name}({args}):", *w.lines]
@@ -725,7 +741,7 @@ class _FastEmitter(_FunctionEmitter):
         target = self.m.fast_symbol(callee, metric)
         out = self.tmp()
         w.line(f"{out} = {target}({', '.join(args)})")
-        return out, "any"
+        return out, self.m.result_type(callee, metric)
 
 
 def _params_needing_defaults(rule: Rule, node: n.Node, library: RuleLibrary | None = None) -> list[str]:
@@ -760,6 +776,11 @@ def _params_needing_defaults(rule: Rule, node: n.Node, library: RuleLibrary | No
 # --- modules --------------------------------------------------------------------------------
 
 
+def requirements(rule: Rule) -> tuple[Formula, ...]:
+    """The rule's `requires:` conditions (checked by the engine before any metric formula)."""
+    return tuple(getattr(rule, "requires", ()) or ())
+
+
 def rule_interface(rule: Rule) -> list:
     """What the fast path of a caller assumes about a callee."""
     params = [[p.name, p.type, p.default is not None, bool(p.optional)] for p in rule.params.values()]
@@ -767,7 +788,7 @@ def rule_interface(rule: Rule) -> list:
 
 
 def _formulas(rule: Rule) -> list[Formula]:
-    return [*rule.metrics.values(), *(p.default for p in rule.params.values() if p.default is not None)]
+    return [*rule.metrics.values(), *(p.default for p in rule.params.values() if p.default is not None), *requirements(rule)]
 
 
 def deps_hash(library: RuleLibrary, rules: list[Rule]) -> str:
@@ -783,9 +804,63 @@ def deps_hash(library: RuleLibrary, rules: list[Rule]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def emit_body(library: RuleLibrary, idents: dict[str, str], rules: list[Rule]) -> str:
+def static_calls(library: RuleLibrary, rule: Rule, metric: str) -> list[tuple[str, str]]:
+    """(callee, metric) of every call a (rule, metric) evaluation can make, defaults included."""
+    formulas = [rule.metrics[metric], *(p.default for p in rule.params.values() if p.default is not None), *requirements(rule)]
+    out = []
+    for formula in formulas:
+        for node in n.walk(formula.node):
+            if isinstance(node, n.Call):
+                callee = library.get(node.callee)
+                m = node.metric or metric
+                if callee is not None and m in callee.metrics:
+                    out.append((callee.name, m))
+    return out
+
+
+def infer_result_types(library: RuleLibrary, idents: dict[str, str]) -> dict[tuple[str, str], str]:
+    """The static result type of every fast function, callees first ('any' along call cycles).
+
+    Each type is what the emitted function provably returns given the types of its callees;
+    callers in other modules record the type they assumed (IMPORTS) and the runtime checks it
+    against what the callee's module exports, so a changed callee never leaves a wrong assumption.
+    """
+    succ = {(r.name, m): static_calls(library, r, m) for r in library for m in r.metrics}
+    order: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for start in succ:
+        if start in seen:
+            continue
+        seen.add(start)
+        stack = [(start, iter(succ[start]))]
+        while stack:
+            key, edges = stack[-1]
+            for nxt in edges:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, iter(succ[nxt])))
+                    break
+            else:
+                stack.pop()
+                order.append(key)
+    types: dict[tuple[str, str], str] = {}
+    for key in order:  # callees first; a callee still missing here is on a cycle: 'any'
+        rule = library.rules[key[0]]
+        state = _ModuleState(library, idents, {rule.name}, result_types=types)
+        emitter = _FastEmitter(state, rule, key[1])
+        try:
+            emitter.function("dry___m_x", rule.metrics[key[1]])
+        except CodegenError:
+            continue
+        types[key] = emitter.result_type
+    return types
+
+
+def emit_body(library: RuleLibrary, idents: dict[str, str], rules: list[Rule], result_types: dict[tuple[str, str], str] | None = None) -> str:
     """The Python body (without header) of the module for `rules` (one rule file)."""
-    state = _ModuleState(library, idents, {r.name for r in rules})
+    if result_types is None:
+        result_types = infer_result_types(library, idents)
+    state = _ModuleState(library, idents, {r.name for r in rules}, result_types=result_types)
     exports = []
     for rule in rules:
         _name_literal(rule.name)
@@ -797,9 +872,10 @@ def emit_body(library: RuleLibrary, idents: dict[str, str], rules: list[Rule]) -
             _name_literal(metric)
             fast = naming.symbol(ident, "m", metric)
             frame_fn = naming.symbol(ident, "t", metric)
-            state.functions.append(_FastEmitter(state, rule, metric).function(fast, formula))
+            fast_emitter = _FastEmitter(state, rule, metric)
+            state.functions.append(fast_emitter.function(fast, formula))
             state.functions.append(_FrameEmitter(state, rule).function(frame_fn, formula))
-            metric_entries.append(f"({_name_literal(metric)}, {fast}, {frame_fn})")
+            metric_entries.append(f"({_name_literal(metric)}, {fast}, {frame_fn}, {_name_literal(fast_emitter.result_type)})")
         default_entries = []
         for pname, spec in rule.params.items():
             if spec.default is None:
@@ -807,9 +883,15 @@ def emit_body(library: RuleLibrary, idents: dict[str, str], rules: list[Rule]) -
             fn = naming.symbol(ident, "d", pname)
             state.functions.append(_FrameEmitter(state, rule).function(fn, spec.default))
             default_entries.append(f"({_name_literal(pname)}, {fn})")
+        check_entries = []
+        for i, check in enumerate(requirements(rule)):
+            fn = naming.symbol(ident, f"q{i}")
+            state.functions.append(_FrameEmitter(state, rule).function(fn, check))
+            check_entries.append(fn)
         params = "(" + "".join(f"{_name_literal(p)}, " for p in rule.params) + ")"
         exports.append(
-            f"    ({_name_literal(rule.name)}, {params}, ({''.join(e + ', ' for e in metric_entries)}), ({''.join(e + ', ' for e in default_entries)})),"
+            f"    ({_name_literal(rule.name)}, {params}, ({''.join(e + ', ' for e in metric_entries)}), "
+            f"({''.join(e + ', ' for e in default_entries)}), ({''.join(e + ', ' for e in check_entries)})),"
         )
     if state.slots:
         state.use("h_unlinked")
@@ -833,7 +915,8 @@ def emit_body(library: RuleLibrary, idents: dict[str, str], rules: list[Rule]) -
     lines.append(")")
     lines.append("IMPORTS = (")
     for (callee, metric), slot in sorted(state.slots.items()):
-        lines.append(f"    ({_name_literal(callee)}, {_name_literal(metric)}, {_name_literal(slot)}),")
+        assumed = _name_literal(state.assumed[(callee, metric)])
+        lines.append(f"    ({_name_literal(callee)}, {_name_literal(metric)}, {_name_literal(slot)}, {assumed}),")
     lines.append(")")
     if state.helpers:
         imports = ["from lm_predictor.codegen.helpers import (", *(f"    {h}," for h in sorted(state.helpers)), ")", ""]
@@ -841,9 +924,17 @@ def emit_body(library: RuleLibrary, idents: dict[str, str], rules: list[Rule]) -
     return "\n".join(lines) + "\n"
 
 
-def emit_module(library: RuleLibrary, idents: dict[str, str], rules: list[Rule], *, source_sha: str, relpath: str) -> str:
+def emit_module(
+    library: RuleLibrary,
+    idents: dict[str, str],
+    rules: list[Rule],
+    *,
+    source_sha: str,
+    relpath: str,
+    result_types: dict[tuple[str, str], str] | None = None,
+) -> str:
     """The complete text (header + body) of one generated module."""
-    body = emit_body(library, idents, rules)
+    body = emit_body(library, idents, rules, result_types)
     return render(body, source_sha=source_sha, source_path=relpath, deps_sha=deps_hash(library, rules))
 
 

@@ -31,18 +31,19 @@ import tempfile
 import types
 import weakref
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from lm_predictor.codegen import header
-from lm_predictor.codegen.emitter import deps_hash
+from lm_predictor.codegen.emitter import deps_hash, requirements
 from lm_predictor.codegen.helpers import h_NO, h_unlinked
 from lm_predictor.engine.evaluate import Evaluation, evaluate
 from lm_predictor.engine.frame import check_bindings
 from lm_predictor.formula import nodes as n
 from lm_predictor.formula.compiler import compile_text
 from lm_predictor.formula.values import Value
-from lm_predictor.limits import MAX_CALL_DEPTH
+from lm_predictor.limits import MAX_CALL_DEPTH, MAX_INT_BITS
 from lm_predictor.rules.library import RuleLibrary
 from lm_predictor.rules.model import Rule
 
@@ -82,7 +83,7 @@ def _index(root: Path) -> dict[str, Path]:
 _counter = [0]
 
 
-def _code_for(path: Path, content: str) -> Any:
+def _code_for(path: Path, content: str, cache_code: bool = True) -> Any:
     """The module's code object, cached by content hash in lmpredict's user cache.
 
     Python's own __pycache__ is not used: modules are executed privately (see above) and
@@ -91,6 +92,8 @@ def _code_for(path: Path, content: str) -> Any:
     """
     from lm_predictor.resources import user_cache_dir
 
+    if not cache_code:
+        return compile(content, str(path), "exec", dont_inherit=True)
     key = hashlib.sha256(content.encode("ascii")).hexdigest()
     cache = user_cache_dir() / "generated-code" / f"{key}.{sys.implementation.cache_tag}.marshal"
     try:
@@ -114,12 +117,12 @@ def _code_for(path: Path, content: str) -> Any:
     return code
 
 
-def _exec_private(path: Path, content: str) -> Any:
+def _exec_private(path: Path, content: str, cache_code: bool = True) -> Any:
     """Execute a module file as a fresh module object that is not entered in sys.modules."""
     _counter[0] += 1
     module = types.ModuleType(f"_lmpredict_generated_{_counter[0]}")
     module.__file__ = str(path)
-    exec(_code_for(path, content), module.__dict__)  # noqa: S102 - generated, checked, fresh module code
+    exec(_code_for(path, content, cache_code), module.__dict__)  # noqa: S102 - generated, checked, fresh module code
     return module
 
 
@@ -131,8 +134,10 @@ class GeneratedSet:
 
         self.library = library
         self.root = Path(root) if root is not None else generated_root()
+        cache_code = root is None  # cache compiled code for the installed package only
         self.report = LoadReport()
         self.frame: dict[int, Callable] = {}  # id(Formula) -> frame function
+        self.result_types: dict[tuple[str, str], str] = {}  # exported static result types
         candidates: dict[tuple[str, str], Callable] = {}
         modules: list[Any] = []
         index = _index(self.root)
@@ -160,15 +165,26 @@ class GeneratedSet:
             if head.deps_sha != deps_hash(library, rules):
                 self.report.stale.append((path, "a rule it calls changed its interface"))
                 continue
-            module = _exec_private(file, content)
+            module = _exec_private(file, content, cache_code)
             if not self._register(module, rules, candidates):
                 self.report.stale.append((path, "module does not match the rules of its file"))
                 continue
-            modules.append(module)
+            modules.append((module, rules))
             self.report.used.append(str(file))
+        for module, rules in list(modules):
+            broken = [
+                (callee, metric)
+                for callee, metric, _, assumed in module.IMPORTS
+                if assumed != "any" and self.result_types.get((getattr(library.get(callee), "name", None), metric)) != assumed
+            ]
+            if broken:  # a callee's result type changed: this module's fast functions may not be used
+                for rule in rules:
+                    for metric in rule.metrics:
+                        candidates.pop((rule.name, metric), None)
+                self.report.stale.append((rules[0].location.path, f"fast path assumes the result type of {broken[0][0]} ({broken[0][1]})"))
         self.fast = usable_fast_paths(library, candidates)
-        for module in modules:
-            for callee, metric, slot in module.IMPORTS:
+        for module, _ in modules:
+            for callee, metric, slot, _ in module.IMPORTS:
                 rule = library.get(callee)
                 target = self.fast.get((rule.name, metric)) if rule is not None else None
                 setattr(module, slot, target or h_unlinked)
@@ -179,24 +195,28 @@ class GeneratedSet:
         if not isinstance(exports, tuple) or [e[0] for e in exports] != [r.name for r in rules]:
             return False
         entries = []
-        for (name, params, metrics, defaults), rule in zip(exports, rules):
-            if tuple(params) != tuple(rule.params) or [m for m, _, _ in metrics] != list(rule.metrics):
+        for (name, params, metrics, defaults, checks), rule in zip(exports, rules):
+            if tuple(params) != tuple(rule.params) or [m[0] for m in metrics] != list(rule.metrics):
                 return False
             if [p for p, _ in defaults] != [p for p, s in rule.params.items() if s.default is not None]:
                 return False
-            for metric, fast, frame_fn in metrics:
+            for metric, fast, frame_fn, result_type in metrics:
                 entries.append((id(rule.metrics[metric]), frame_fn))
                 candidates[(rule.name, metric)] = fast
+                self.result_types[(rule.name, metric)] = result_type
             for pname, fn in defaults:
                 default = rule.params[pname].default
                 assert default is not None
                 entries.append((id(default), fn))
+            if len(checks) != len(requirements(rule)):
+                return False
+            entries.extend((id(formula), fn) for formula, fn in zip(requirements(rule), checks))
         self.frame.update(entries)
         return True
 
 
 def _calls_of(rule: Rule, metric: str) -> list[n.Call]:
-    formulas = [rule.metrics[metric], *(p.default for p in rule.params.values() if p.default is not None)]
+    formulas = [rule.metrics[metric], *(p.default for p in rule.params.values() if p.default is not None), *requirements(rule)]
     return [node for f in formulas for node in n.walk(f.node) if isinstance(node, n.Call)]
 
 
@@ -248,6 +268,23 @@ def usable_fast_paths(library: RuleLibrary, candidates: dict[tuple[str, str], Ca
     return {key: fn for key, fn in candidates.items() if ok.get(key, False)}
 
 
+def _root_fast_ok(rule: Rule, bindings: dict[str, Value]) -> bool:
+    """The engine's checks at the root (engine.evaluate) that the fast path cannot see.
+
+    check_bindings raises exactly as the engine would; a binding over MAX_INT_BITS is left to
+    the engine, which reports it.
+    """
+    check_bindings(rule, dict(bindings), None)
+    for value in bindings.values():
+        if type(value) is int:
+            if value.bit_length() > MAX_INT_BITS:
+                return False
+        elif isinstance(value, (int, Fraction)) and not isinstance(value, bool):
+            if max(value.numerator.bit_length(), value.denominator.bit_length()) > MAX_INT_BITS:
+                return False
+    return True
+
+
 class Backend:
     """Evaluation of one library through its fresh generated modules (compiled closures elsewhere)."""
 
@@ -275,8 +312,7 @@ class Backend:
         if not trace:
             rule = self.library.get(rule_name)
             fast = self.fast.get((rule.name, metric)) if rule is not None else None
-            if fast is not None:
-                check_bindings(rule, dict(bindings), None)
+            if fast is not None and _root_fast_ok(rule, bindings):
                 try:
                     return Evaluation(fast(*[bindings.get(p, h_NO) for p in rule.params]), None)
                 except Exception:  # noqa: BLE001 - any doubt: the engine decides
@@ -291,10 +327,10 @@ class Backend:
             for metric in metrics:
                 out[metric] = evaluate(self.library, rule_name, metric, bindings, runner=self.runner).value
             return out
-        check_bindings(rule, dict(bindings), None)
+        fast_ok = _root_fast_ok(rule, bindings)
         args = [bindings.get(p, h_NO) for p in rule.params]
         for metric in metrics:
-            fast = self.fast.get((rule.name, metric))
+            fast = self.fast.get((rule.name, metric)) if fast_ok else None
             if fast is not None:
                 try:
                     out[metric] = fast(*args)

@@ -22,7 +22,7 @@ ALLOWED_NODES = (
     ast.Module, ast.ImportFrom, ast.alias, ast.Assign, ast.FunctionDef, ast.arguments, ast.arg,
     ast.Return, ast.If, ast.Raise, ast.Try, ast.ExceptHandler, ast.Expr, ast.Name, ast.Load,
     ast.Store, ast.Constant, ast.Tuple, ast.Dict, ast.Call, ast.Attribute, ast.BinOp, ast.UnaryOp,
-    ast.Compare, ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod, ast.USub, ast.Not, ast.Is,
+    ast.Compare, ast.BoolOp, ast.And, ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod, ast.USub, ast.Not, ast.Is,
     ast.IsNot, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq,
 )
 ALLOWED_ATTRIBUTES = frozenset({"lookup", "has_value", "is_given", "call", "records", "bit_length"})
@@ -35,7 +35,7 @@ _SYMBOL = re.compile(r"[A-Za-z][A-Za-z0-9_]*?___[a-z][a-z0-9]*(?:_[A-Za-z0-9_]*)
 _SIMPLE_NODES = frozenset({
     ast.Load, ast.Store, ast.Return, ast.If, ast.Tuple, ast.BinOp, ast.UnaryOp, ast.Compare, ast.arguments,
     ast.alias, ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod, ast.USub, ast.Not, ast.Is, ast.IsNot,
-    ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq, ast.ExceptHandler, ast.Module,
+    ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq, ast.ExceptHandler, ast.Module, ast.BoolOp, ast.And,
 })
 """Allowed node types with nothing further to check (their children are checked on their own)."""
 

@@ -31,8 +31,11 @@ def existing_state(path: Path) -> str:
         return "foreign"
 
 
-def write_generated(path: Path, text: str, *, force: bool = False) -> bool:
-    """Write `text` to `path` atomically; False when the file already had exactly this text."""
+def write_generated(path: Path, text: str, *, force: bool = False, durable: bool = True) -> bool:
+    """Write `text` to `path` atomically; False when the file already had exactly this text.
+
+    `durable` fsyncs the file before the rename (off only for throw-away output in tests).
+    """
     path = Path(path)
     data = text.encode("ascii")
     try:
@@ -51,7 +54,8 @@ def write_generated(path: Path, text: str, *, force: bool = False) -> bool:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         if path.suffix == ".py":
             safety.check_file(tmp)
         os.chmod(tmp, 0o644)
