@@ -97,13 +97,17 @@ class ConfigModel:
                 for k, v in extra.items():
                     kwargs[k] = self.convert(k, v)
             saved = interp.recorder
+            saved_assume, saved_mults, saved_facts = interp.assume, interp.mults, interp.facts
             interp.recorder = None
+            interp.assume, interp.mults, interp.facts = [], [], []
+            obj.assume_base = 0
             try:
                 interp.run_function(FunctionV(init.node, init.module, init.qualname, None, obj, init.owner_class), [], kwargs, init.node)
             except Exception as err:  # noqa: BLE001 - a config we cannot run is reported, not fatal
                 interp.report("A101", init.node, f"configuration class __init__ could not be analysed: {type(err).__name__}: {err}")
             finally:
                 interp.recorder = saved
+                interp.assume, interp.mults, interp.facts = saved_assume, saved_mults, saved_facts
         self.attrs = obj.attrs
 
     def pretrained_init(self, interp: Any, obj: ObjectV, kwargs: dict) -> None:

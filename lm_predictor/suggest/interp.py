@@ -48,6 +48,10 @@ class AnalysisLimit(Exception):
     """Recursion or size limit of the analysis reached."""
 
 
+class DeadPath(Exception):
+    """This path would raise at run time (calling None, ...): the branch cannot be taken."""
+
+
 @dataclass
 class Finding:
     """A source-analysis diagnostic: where, code, message."""
@@ -143,6 +147,7 @@ class Interpreter:
         self.findings: list[Finding] = []
         self._finding_keys: set = set()
         self.assume: list[Bool] = []
+        self.facts: list[Bool] = []  # what must hold for the code not to raise (never a cost guard)
         self.mults: list[Num] = []
         self.recorder: Recorder | None = None
         self.templates: dict = {}
@@ -160,6 +165,7 @@ class Interpreter:
         self.variants: dict[str, int] = {}
         self.touched_modules: set[str] = set()
         self.config_model_building = None
+        self.init_depth = 0
 
     # ------------------------------------------------------------------ diagnostics
 
@@ -172,10 +178,8 @@ class Interpreter:
             name = root.name
         except Exception:  # noqa: BLE001
             return self.current_loc
-        rel = path
-        marker = "/transformers/"
-        if marker in path:
-            rel = "transformers/" + path.split(marker, 1)[1]
+        base = str(self.tree.package_dir.parent) + "/"
+        rel = path[len(base):] if path.startswith(base) else path
         return Loc(rel, getattr(node, "lineno", 0) or 0, name)
 
     def report(self, code: str, node: Any, message: str) -> Finding:
@@ -204,7 +208,7 @@ class Interpreter:
         if value is not None:
             return value
         lits: set = set()
-        for a in self.assume:
+        for a in self.assume + self.facts:
             lits.update(a.args if a.kind == "and" else (a,))
         return _decide_in(b, lits)
 
@@ -238,15 +242,28 @@ class Interpreter:
             if decided is False:
                 return self.on_phi(value.b, fn)
             self.assume.append(value.cond)
+            dead_a = dead_b = False
             try:
                 ra = self.on_phi(value.a, fn)
+            except DeadPath:
+                dead_a, ra = True, None
             finally:
                 self.assume.pop()
             self.assume.append(X.bnot(value.cond))
             try:
                 rb = self.on_phi(value.b, fn)
+            except DeadPath:
+                dead_b, rb = True, None
             finally:
                 self.assume.pop()
+            if dead_a and dead_b:
+                raise DeadPath()
+            if dead_a:
+                self.facts.append(X.bnot(value.cond))
+                return rb
+            if dead_b:
+                self.facts.append(value.cond)
+                return ra
             return make_phi(value.cond, ra, rb)
         return fn(value)
 
@@ -580,6 +597,8 @@ class Interpreter:
         self.assume.append(cond)
         try:
             fa = then_fn()
+        except DeadPath:
+            fa = Flow([], False, FALSE)
         finally:
             self.assume.pop()
         env_a = frame.locals
@@ -587,6 +606,8 @@ class Interpreter:
         self.assume.append(X.bnot(cond))
         try:
             fb = else_fn()
+        except DeadPath:
+            fb = Flow([], False, FALSE)
         finally:
             self.assume.pop()
         env_b = frame.locals
@@ -597,9 +618,15 @@ class Interpreter:
             return Flow(exits, True, _simplify_or(fall, cond))
         if fa.falls:
             frame.locals = env_a
+            if not fb.exits:  # the other arm raises: a fact about valid inputs, not a branch
+                self.facts.append(cond)
+                return Flow(exits, True, fa.cond)
             return Flow(exits, True, X.band(cond, fa.cond))
         if fb.falls:
             frame.locals = env_b
+            if not fa.exits:
+                self.facts.append(X.bnot(cond))
+                return Flow(exits, True, fb.cond)
             return Flow(exits, True, X.band(X.bnot(cond), fb.cond))
         frame.locals = env0
         return Flow(exits, False, FALSE)
@@ -746,7 +773,29 @@ class Interpreter:
 
     # ------------------------------------------------------------------ assignment
 
+    def simplify(self, value: Any) -> Any:
+        """A Phi whose condition the current assumptions decide, replaced by its arm."""
+        if isinstance(value, Phi) and self.assume:
+            decided = self.decide(value.cond)
+            if decided is True:
+                return self.simplify(value.a)
+            if decided is False:
+                return self.simplify(value.b)
+            a, b = self.simplify(value.a), self.simplify(value.b)
+            if a is not value.a or b is not value.b:
+                return make_phi(value.cond, a, b)
+        elif isinstance(value, tuple) and self.assume:
+            return tuple(self.simplify(v) for v in value)
+        return value
+
+    def guarded_write(self, old: Any, new: Any, start: int) -> Any:
+        """An attribute written on a branch: the new value where the branch runs, else the old."""
+        if len(self.assume) <= start:
+            return new
+        return make_phi(self.guard(start), new, old)
+
     def assign(self, target: Any, value: Any, frame: Frame) -> None:
+        value = self.simplify(value)
         if isinstance(target, nodes.AssignName):
             frame.locals[target.name] = value
         elif isinstance(target, nodes.AssignAttr):
@@ -806,14 +855,20 @@ class Interpreter:
                     value.inst.attr = value.inst.attr or name
                 elif isinstance(value, (Repeated, ListV, DictV, Phi)):
                     value = _with_paths(value, name)
-                tmpl.attrs[name] = value
+                tmpl.attrs[name] = self.guarded_write(tmpl.attrs.get(name), value, self.init_depth)
             # attribute writes in forward() (caches of cos/sin, ...) do not change costs
         elif isinstance(obj, ObjectV):
             amap = getattr(obj, "attribute_map", None) or {}
-            obj.attrs[amap.get(name, name)] = value
+            key = amap.get(name, name)
+            obj.attrs[key] = self.guarded_write(obj.attrs.get(key), value, getattr(obj, "assume_base", 0))
         elif isinstance(obj, Phi):
             self.set_attr(obj.a, name, value, node)
             self.set_attr(obj.b, name, value, node)
+        elif isinstance(obj, ConfigV):
+            model = obj.model
+            model.build(self)
+            key = model.attribute_map.get(name, name)
+            model.attrs[key] = self.guarded_write(model.attrs.get(key), value, 0)
 
     # ------------------------------------------------------------------ expressions
 
@@ -961,17 +1016,7 @@ class Interpreter:
             return self.eval(node.body, frame)
         if decided is False:
             return self.eval(node.orelse, frame)
-        self.assume.append(cond)
-        try:
-            a = self.eval(node.body, frame)
-        finally:
-            self.assume.pop()
-        self.assume.append(X.bnot(cond))
-        try:
-            b = self.eval(node.orelse, frame)
-        finally:
-            self.assume.pop()
-        return make_phi(cond, a, b)
+        return self.on_phi(Phi(cond, _Lazy(lambda: self.eval(node.body, frame)), _Lazy(lambda: self.eval(node.orelse, frame))), _force)
 
     def eval_Subscript(self, node: nodes.Subscript, frame: Frame) -> Any:
         obj = self.eval(node.value, frame)
@@ -1438,6 +1483,8 @@ class Interpreter:
             return self.brains.call(self, callee, args, kwargs, node, hint)
         if isinstance(callee, _Property):
             return Unknown("property call")
+        if callee is None:
+            raise DeadPath()
         if isinstance(callee, Unknown):
             for value in list(args) + list(kwargs.values()):
                 if isinstance(value, Tensor):
@@ -1544,9 +1591,11 @@ class Interpreter:
 
     def instantiate_module(self, cls: ClassV, args: list, kwargs: dict, node: Any) -> ModRef:
         init = self.class_attr(cls, "__init__")
-        if not isinstance(init, FunctionV):
+        from lm_predictor.suggest.brains.transformers_lib import BrainFunc
+
+        if not isinstance(init, (FunctionV, BrainFunc)):
             init = None
-        hints = _param_names(init.node)[1:] if init is not None else []
+        hints = _param_names(init.node)[1:] if isinstance(init, FunctionV) else []
         binding: dict = {}
         namer = _Namer(set())
         loc_args = [self.localize(v, _hint(hints, i), binding, namer) for i, v in enumerate(args)]
@@ -1572,18 +1621,25 @@ class Interpreter:
         self.variants[qualname] = n
         return n
 
-    def run_init(self, template: Template, init: FunctionV | None, args: list, kwargs: dict, node: Any) -> None:
+    def run_init(self, template: Template, init: Any, args: list, kwargs: dict, node: Any) -> None:
         self_ref = ModRef(Instance(template, {}), {}, "")
-        saved = (self.recorder, self.assume, self.mults, self.in_init)
+        saved = (self.recorder, self.assume, self.mults, self.in_init, self.facts)
         self.recorder = Recorder(template=template)
-        self.assume, self.mults, self.in_init = [], [], template
+        self.assume, self.mults, self.in_init, self.facts = [], [], template, []
+        self.init_depth = 0
         try:
-            if init is not None:
-                self.run_function(FunctionV(init.node, init.module, init.qualname, None, self_ref, init.owner_class), args, kwargs, node)
+            try:
+                if isinstance(init, FunctionV):
+                    self.run_function(FunctionV(init.node, init.module, init.qualname, None, self_ref, init.owner_class), args, kwargs, node)
+                elif init is not None:
+                    init.fn(self, self_ref, args, kwargs, node)
+            except DeadPath:
+                where = template.cls.node if template.cls is not None else None
+                template.param_terms.append(Term(TRUE, ONE, self.unresolved("A103", where, f"{template.qualname}.__init__ raises on every path the analysis followed")))
             self.brains.after_init(self, template, self_ref)
             self.register_children(template)
         finally:
-            self.recorder, self.assume, self.mults, self.in_init = saved
+            self.recorder, self.assume, self.mults, self.in_init, self.facts = saved
 
     def register_children(self, template: Template) -> None:
         """param_count terms: own nn.Parameters, then each submodule (first owner of a shared one)."""
@@ -1648,15 +1704,19 @@ class Interpreter:
         if isinstance(tmpl, TorchModule):
             return self.brains.call_torch_module(self, ref, args, kwargs, node)
         forward = self.class_attr(tmpl.cls, "forward")
+        from lm_predictor.suggest.brains.transformers_lib import BrainFunc
+
+        if isinstance(forward, BrainFunc) and forward.name.endswith(".forward"):
+            forward = FunctionV(None, None, forward.name, owner_class=forward)
         if not isinstance(forward, FunctionV):
             brain = self.brains.module_call_default(self, ref, args, kwargs, node)
             if brain is not NotImplemented:
                 return brain
             return Unknown(f"{tmpl.qualname} has no forward()")
-        if ref.path == "" and self.recorder is not None and self.recorder.template is tmpl:
+        if ref.path == "" and self.recorder is not None and self.recorder.template is tmpl and forward.node is not None:
             # a module calling itself through __call__ of another method: run inline
             return self.run_function(FunctionV(forward.node, forward.module, forward.qualname, None, ref, forward.owner_class), args, kwargs, node)
-        hints = _param_names(forward.node)[1:]
+        hints = _param_names(forward.node)[1:] if forward.node is not None else ["input"]
         fbind: dict = {}
         namer = _Namer({k for k in tmpl.scope.params})
         loc_args = [self.localize(v, _hint(hints, i), fbind, namer) for i, v in enumerate(args)]
@@ -1687,14 +1747,22 @@ class Interpreter:
 
     def run_forward(self, draft: RuleDraft, forward: FunctionV, args: list, kwargs: dict, node: Any) -> None:
         self_ref = ModRef(Instance(draft.template, {}), {}, "")
-        saved = (self.recorder, self.assume, self.mults, self.in_init)
+        saved = (self.recorder, self.assume, self.mults, self.in_init, self.facts)
         self.recorder = Recorder(draft=draft, template=None)
         self.recorder.reserved = set(draft.template.attrs)
-        self.assume, self.mults, self.in_init = [], [], None
+        self.assume, self.mults, self.in_init, self.facts = [], [], None, []
         try:
-            draft.ret = self.run_function(FunctionV(forward.node, forward.module, forward.qualname, None, self_ref, forward.owner_class), args, kwargs, node)
+            if False:
+                pass
+            elif forward.node is None:  # a torch base class's forward (brain)
+                draft.ret = forward.owner_class.fn(self, self_ref, args, kwargs, node)
+            else:
+                draft.ret = self.run_function(FunctionV(forward.node, forward.module, forward.qualname, None, self_ref, forward.owner_class), args, kwargs, node)
+        except DeadPath:
+            draft.ret = Unknown("forward() raises on every path the analysis followed")
+            draft.flops_terms.append(Term(TRUE, ONE, self.unresolved("A102", forward.node, f"{draft.qualname}.forward raises on every path the analysis followed")))
         finally:
-            self.recorder, self.assume, self.mults, self.in_init = saved
+            self.recorder, self.assume, self.mults, self.in_init, self.facts = saved
 
     def localize(self, value: Any, hint: str, binding: dict, namer: "_Namer") -> Any:
         """The callee's view of a caller value: its symbolic numbers become callee parameters."""
@@ -1764,6 +1832,15 @@ class Interpreter:
 
 
 # ---------------------------------------------------------------------------- helpers
+
+
+@dataclass(eq=False)
+class _Lazy:
+    thunk: Any
+
+
+def _force(value: Any) -> Any:
+    return value.thunk() if isinstance(value, _Lazy) else value
 
 
 @dataclass(eq=False)

@@ -52,14 +52,51 @@ def global_value(interp: Any, qual: str) -> Any:
     return _tf.global_value(interp, qual)
 
 
+TORCH_BASES = {"nn.Linear", "nn.Embedding", "nn.LayerNorm", "nn.Conv1d", "nn.RMSNorm", "nn.GroupNorm"}
+
+
 def is_module_base(name: str) -> bool:
-    return name in _tf.MODULE_BASES or canonical(name) in ("nn.Module",)
+    return name in _tf.MODULE_BASES or canonical(name) in ("nn.Module",) or canonical(name) in TORCH_BASES
 
 
 def base_attr(interp: Any, base: str, name: str) -> Any:
-    if canonical(base) == "nn.Module":
+    cname = canonical(base)
+    if cname == "nn.Module":
         base = "torch.nn.Module"
+    if cname in TORCH_BASES:
+        if name == "__init__":
+            return BrainFunc(f"{cname}.__init__", lambda i, recv, args, kw, node: _torch_base_init(i, cname, recv, args, kw, node))
+        if name == "forward":
+            return BrainFunc(f"{cname}.forward", _torch_base_forward)
+        return _tf.base_attr(interp, "torch.nn.Module", name)
     return _tf.base_attr(interp, base, name)
+
+
+def _torch_base_init(interp: Any, cname: str, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+    """A transformers class derived from nn.Linear & co: the base builds weight / bias."""
+    site = CallSite(interp, None, list(args), dict(kwargs), node, None, cname)
+    ref = _modules.construct(site, cname)
+    if not isinstance(ref, ModRef) or not isinstance(recv, ModRef):
+        return None
+    tmpl = recv.inst.template
+    tmpl.torch_base = ref
+    for attr in ("weight", "bias", "in_features", "out_features", "num_embeddings", "embedding_dim", "padding_idx", "normalized_shape"):
+        value = _modules.module_attr(interp, ref, attr, node)
+        if isinstance(value, Unknown) or type(value).__name__ == "BoundMethod":
+            continue
+        interp.set_attr(recv, attr, value, node)
+    return None
+
+
+def _torch_base_forward(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+    tmpl = recv.inst.template if isinstance(recv, ModRef) else None
+    base = getattr(tmpl, "torch_base", None)
+    if base is None:
+        return Unknown("forward of a torch module base")
+    from lm_predictor.suggest.interp import translate
+
+    view = translate(base, recv.binding, None) if recv.binding else base
+    return _modules.call_module(interp, view, args, kwargs, node)
 
 
 def external_truth(name: str) -> bool | None:
@@ -223,6 +260,23 @@ def module_call_default(interp: Any, ref: ModRef, args: list, kwargs: dict, node
 
 
 def call(interp: Any, callee: Any, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
+    """Dispatch a call the interpreter cannot run from source; values that are still a Phi
+    (they differ by a condition and could not be merged) are split, each arm called, the
+    results joined."""
+    from lm_predictor.suggest.interp import BoundMethod
+
+    if isinstance(callee, BoundMethod) and isinstance(callee.receiver, Phi):
+        return interp.on_phi(callee.receiver, lambda r: call(interp, BoundMethod(r, callee.name), args, kwargs, node, hint))
+    for i, a in enumerate(args):
+        if isinstance(a, Phi):
+            return interp.on_phi(a, lambda v: call(interp, callee, args[:i] + [v] + args[i + 1:], kwargs, node, hint))
+    for k, a in kwargs.items():
+        if isinstance(a, Phi):
+            return interp.on_phi(a, lambda v: call(interp, callee, args, {**kwargs, k: v}, node, hint))
+    return _call(interp, callee, args, kwargs, node, hint)
+
+
+def _call(interp: Any, callee: Any, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
     from lm_predictor.suggest.interp import BoundMethod
 
     receiver = None
@@ -274,6 +328,10 @@ def call(interp: Any, callee: Any, args: list, kwargs: dict, node: Any, hint: An
         if any(isinstance(a, Tensor) for a in list(args) + list(kwargs.values())):
             return Unknown(f"{callee.name} is not in the op table")
         return Unknown(f"{callee.name}")
+    import os
+
+    if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+        print("call of", type(callee).__name__, interp.current_loc)
     return Unknown(f"call of {type(callee).__name__}")
 
 

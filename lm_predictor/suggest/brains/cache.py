@@ -96,6 +96,9 @@ def update(site: CallSite) -> Any:
     k, v = site.arg(0, "key_states"), site.arg(1, "value_states")
     layer_idx = site.arg(2, "layer_idx", ZERO)
     if not isinstance(k, Tensor) or not isinstance(v, Tensor) or k.shape is None or v.shape is None or len(k.shape) < 2:
+        import os
+        if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+            print("cache update of", k, v)
         return (unknown_tensor("cache update of an unknown tensor"), unknown_tensor("cache update"))
     new = k.shape[-2]
     past = cache.past

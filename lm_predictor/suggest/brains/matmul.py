@@ -19,7 +19,7 @@ def matmul(site: CallSite, a: object, b: object, rule: str = "torch.matmul", fal
     """a @ b with torch.matmul's broadcasting; records 2*batch*m*k*n unless it is a mat-vec."""
     interp = site.interp
     if not isinstance(a, Tensor) or not isinstance(b, Tensor) or a.shape is None or b.shape is None:
-        why = "matmul of a tensor whose shape is not known"
+        why = f"matmul of a tensor whose shape is not known ({_why(a)}; {_why(b)})"
         interp.add_cost("flops", interp.unresolved("A110", site.node, why))
         return unknown_tensor(why)
     sa, sb = a.shape, b.shape
@@ -154,3 +154,10 @@ register("baddbmm", _looks_like_baddbmm, suggest_baddbmm)
 register("linear-function", _looks_like_linear_fn, suggest_linear_fn)
 register("sdpa", _looks_like_sdpa, suggest_sdpa)
 register("einsum", _looks_like_einsum, suggest_einsum)
+
+
+def _why(value: object) -> str:
+    if isinstance(value, Tensor):
+        return f"shape {'unknown: ' + value.why if value.shape is None else 'known'}"
+    reason = getattr(value, "reason", None)
+    return reason or type(value).__name__

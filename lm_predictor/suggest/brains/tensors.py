@@ -74,9 +74,9 @@ def elementwise(a: Any, b: Any, dtype: str | None = None) -> Tensor:
     ta = a if isinstance(a, Tensor) else None
     out_dtype = dtype or (ta.dtype if ta is not None else (b.dtype if isinstance(b, Tensor) else "model"))
     if isinstance(a, Tensor) and a.shape is None:
-        return Tensor(sb, out_dtype)
+        return Tensor(sb, out_dtype) if a.dtype == "mask" else Tensor(None, out_dtype, a.why)
     if isinstance(b, Tensor) and b.shape is None:
-        return Tensor(sa, out_dtype)
+        return Tensor(sa, out_dtype) if b.dtype == "mask" else Tensor(None, out_dtype, b.why)
     return Tensor(broadcast(sa, sb), out_dtype)
 
 
@@ -98,7 +98,11 @@ def tensor_binop(interp: Any, op: str, a: Any, b: Any, node: Any) -> Any:
 
 def view(t: Tensor, sizes: list | None, interp: Any, node: Any) -> Tensor:
     if sizes is None or t.shape is None:
-        return unknown_tensor("view with sizes the analysis cannot read")
+        import os
+
+        if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+            print("view:", interp.current_loc, sizes, t)
+        return unknown_tensor("view with sizes the analysis cannot read" if t.shape is not None else f"view of an unknown tensor ({t.why})")
     total = numel(t.shape)
     known = ONE
     infer = None
