@@ -8,7 +8,8 @@ from lm_predictor import diagnostics as d
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.engine.frame import EvaluationState, Runner, check_bindings, compiled_runner, ensure_recursion_headroom
 from lm_predictor.engine.records import CallRecord
-from lm_predictor.formula.values import Value
+from lm_predictor.formula.values import Fraction, Value
+from lm_predictor.limits import MAX_INT_BITS
 from lm_predictor.rules.library import RuleLibrary
 
 
@@ -33,6 +34,11 @@ def evaluate(
         raise LmPredictorError(d.make(d.E_UNKNOWN_RULE, None, name=rule_name))
     bindings = dict(bindings)
     check_bindings(rule, bindings, None)
+    for name, value in bindings.items():  # values computed by formulas are bounded as they are made
+        if isinstance(value, (int, Fraction)) and not isinstance(value, bool):
+            bits = max(value.numerator.bit_length(), value.denominator.bit_length())
+            if bits > MAX_INT_BITS:
+                raise LmPredictorError(d.make(d.E_INT_TOO_LARGE, None, what=f"parameter '{name}' of {rule.name}", limit=MAX_INT_BITS))
     ensure_recursion_headroom()
     state = EvaluationState(library, runner, trace)
     value, children = state.evaluate_rule(rule, metric, bindings, 0, None)

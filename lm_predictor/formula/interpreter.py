@@ -120,17 +120,27 @@ class _ConstantFrame:
         self.rule_name = rule_name
 
 
-def _is_constant(node: n.Node) -> bool:
-    return not any(isinstance(x, (n.Param, n.Defined, n.Call)) for x in n.walk(node))
+def _constant_nodes(node: n.Node) -> set[int]:
+    """ids of the nodes free of parameters and calls, in one pass (children before parents)."""
+    constant: set[int] = set()
+    for current in reversed(list(n.walk(node))):
+        if not isinstance(current, (n.Param, n.Defined, n.Call)) and all(id(c) in constant for c in n.children(current)):
+            constant.add(id(current))
+    return constant
 
 
 def fold_constant(node: n.Node, rule_name: str) -> None:
-    """Evaluate every maximal constant subtree, raising the first EvalFault found."""
+    """Evaluate every maximal constant subtree, raising the first EvalFault found.
+
+    Linear in the formula's size: constant-ness is computed once for all nodes (asking each
+    node's whole subtree again would be quadratic in the nesting depth).
+    """
+    constant = _constant_nodes(node)
     stack = [node]
     frame = _ConstantFrame(rule_name)
     while stack:
         current = stack.pop()
-        if _is_constant(current):
+        if id(current) in constant:
             if not isinstance(current, (n.Number, n.Bool)):
                 interpret(current, frame)
             continue

@@ -68,24 +68,53 @@ class SourceFile:
         return d.make(code, loc, self.line_text(loc.line), **fields)
 
     def origin_for(self, scalar: YScalar, text: str) -> Origin:
-        """Map each character of a scalar's value back to its place in the file."""
+        """Map each character of a scalar's value back to its place in the file.
+
+        Folded line breaks match any whitespace; in double-quoted scalars an escape sequence
+        (`\\t`, `\\"`, `\\x41`, ...) maps to its backslash, in single-quoted ones `''` to its
+        first quote. When the value cannot be matched, every character maps to the scalar start.
+        """
         node = scalar.node
         start, end = node.start_mark.index, node.end_mark.index
         line, column = node.start_mark.line + 1, node.start_mark.column + 1
-        offsets: list[tuple[int, int]] | None = []
+        offsets: list[tuple[int, int]] = []
         j = start + (1 if node.style in ("'", '"') else 0)
         if node.style in ("|", ">"):
             j = self.text.find("\n", start, end) + 1 or end
         for ch in text:
             k = j
-            while k < end and self.text[k] != ch and not (ch.isspace() and self.text[k].isspace()):
-                k += 1
+            while k < end:
+                width, produced = self._source_char(node.style, k, end)
+                if produced == ch or (produced is not None and ch.isspace() and produced.isspace()):
+                    break
+                k += width
             if k >= end or k - j > 200:
-                offsets = None
-                break
+                return Origin(self.path, line, column, self.lines, ())  # all at the scalar start
             offsets.append(self.position(k))
-            j = k + 1
-        return Origin(self.path, line, column, self.lines, tuple(offsets) if offsets is not None else None)
+            j = k + width
+        return Origin(self.path, line, column, self.lines, tuple(offsets))
+
+    def _source_char(self, style: str | None, k: int, end: int) -> tuple[int, str | None]:
+        """(characters of file text at k, the value character they stand for) in a scalar."""
+        c = self.text[k]
+        if style == '"' and c == "\\" and k + 1 < end:
+            nxt = self.text[k + 1]
+            digits = {"x": 2, "u": 4, "U": 8}.get(nxt)
+            if digits is not None:
+                try:
+                    return 2 + digits, chr(int(self.text[k + 2:k + 2 + digits], 16))
+                except ValueError:
+                    return 2, None
+            return 2, _ESCAPES.get(nxt)  # None for an escaped line break: it stands for nothing
+        if style == "'" and c == "'" and self.text[k + 1:k + 2] == "'":
+            return 2, "'"
+        return 1, c
+
+
+_ESCAPES = {
+    "0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r",
+    "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0", "L": "\u2028", "P": "\u2029",
+}
 
 
 def _make_loader(source: SourceFile):
