@@ -3,7 +3,8 @@ every config it runs, since Phi3ForCausalLM defines them).
 
 Extra cases: half precision with partial rotary and GQA, MQA (one key/value head: repeat_kv is a
 stride-0 view, torch.matmul copies it when batch > 1), a sliding window that decode has not yet
-filled, longrope in bfloat16, and bytes per module path.
+filled, longrope in bfloat16, longrope bound from rope_scaling (not from the position limits),
+and bytes per module path.
 """
 
 from __future__ import annotations
@@ -44,12 +45,26 @@ def test_phi3_bytes_extra(name: str, workload: Workload) -> None:
     assert_exact({**VARIED, **EXTRA}[name], workload)
 
 
-def test_phi3_longrope_is_inferred() -> None:
-    """rope_scaling cannot be bound, so longrope is inferred from the extended max_position_embeddings."""
-    with_longrope = predict(VARIED["longrope-gqa-tied"], batch=1, seq_len=4)
-    without = predict({**VARIED["longrope-gqa-tied"], "rope_scaling": None, "max_position_embeddings": 8}, batch=1, seq_len=4)
+@pytest.mark.parametrize("rope_scaling", [
+    {"type": "longrope"}, {"type": "LongRoPE"}, {"type": "su"}, {"type": "yarn"}, {"rope_type": "longrope"},
+], ids=["type", "type-mixed-case", "legacy-su", "legacy-yarn", "rope-type"])
+def test_phi3_longrope_is_bound_from_rope_scaling(rope_scaling: dict) -> None:
+    """longrope comes from rope_scaling's (rope_)type, whatever the position limits say: the
+    unscaled config here has max_position_embeddings 64 > original 8, which the rules used to
+    read as longrope. (Phi3Config 4.56 rejects a rope_type-only mapping, but Phi3RotaryEmbedding
+    reads rope_type first, so the rules accept it too.)"""
+    base = {**VARIED["longrope-gqa-tied"], "rope_scaling": None}
+    factors = {"short_factor": [1.0] * 6, "long_factor": [2.0] * 6}
+    without = predict(base, batch=1, seq_len=4).totals["bytes_read"]
+    with_longrope = predict({**base, "rope_scaling": {**rope_scaling, **factors}}, batch=1, seq_len=4).totals["bytes_read"]
     # max(position_ids) [1, 4] int64, + 1, > original, .item(): 8 * 4 + 8 + 8 + 1 read
-    assert with_longrope.totals["bytes_read"] - without.totals["bytes_read"] == 8 * 4 + 17
+    assert with_longrope - without == 8 * 4 + 17
+
+
+def test_phi3_other_rope_types_are_not_longrope() -> None:
+    base = VARIED["longrope-gqa-tied"]
+    default = predict({**base, "rope_scaling": None}, batch=1, seq_len=4).totals
+    assert predict({**base, "rope_scaling": {"type": "linear", "factor": 2.0}}, batch=1, seq_len=4).totals == default
 
 
 def test_phi3_bytes_per_module() -> None:

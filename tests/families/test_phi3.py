@@ -73,3 +73,31 @@ def test_phi3_sliding_window_one_keeps_everything() -> None:
 
 def test_phi3_bfloat16_sliding_cache() -> None:
     assert_exact(VARIED["head-dim-sliding-window"], Workload(batch=2, seq_len=1, past_len=6, dtype="bfloat16"))
+
+
+# longrope is bound from config.rope_scaling, not inferred from the position limits. These configs
+# break the old inference (original_max_position_embeddings < max_position_embeddings):
+LONGROPE = VARIED["longrope-gqa-tied"]
+ROPE_BINDING = {
+    # longrope with max_position_embeddings == original: the switch still runs (and fires past 8)
+    "longrope-unextended": {**LONGROPE, "max_position_embeddings": 8},
+    # the legacy "su" type, which Phi3Config renames to longrope
+    "su-legacy-type": {
+        **LONGROPE, "max_position_embeddings": 8,
+        "rope_scaling": {"type": "su", "short_factor": [1.0] * 6, "long_factor": [2.0] * 6},
+    },
+    # extended limits but no rope_scaling: the default rope, no switch ops
+    "extended-default-rope": {**{k: v for k, v in LONGROPE.items() if k != "rope_scaling"}, "rope_scaling": None},
+}
+ROPE_WORKLOADS = {
+    "below-original": Workload(batch=2, seq_len=5),
+    "crossing-original": Workload(batch=1, seq_len=3, past_len=7, dtype="bfloat16"),
+    "prefill-past-original": Workload(batch=2, seq_len=10, dtype="float16"),
+    "decode-past-original": Workload(batch=3, seq_len=1, past_len=9),
+}
+
+
+@pytest.mark.parametrize("workload", list(ROPE_WORKLOADS.values()), ids=list(ROPE_WORKLOADS))
+@pytest.mark.parametrize("name", list(ROPE_BINDING))
+def test_phi3_longrope_from_rope_scaling(name: str, workload: Workload) -> None:
+    assert_exact(ROPE_BINDING[name], workload)
