@@ -39,7 +39,11 @@ class Op:
     args: tuple
 
     def key(self) -> str:
-        return "1" + self.kind + repr(self.args)
+        cached = self.__dict__.get("_key")
+        if cached is None:
+            cached = "1" + self.kind + "(" + ",".join(_arg_key(a) for a in self.args) + ")"
+            object.__setattr__(self, "_key", cached)
+        return cached
 
 
 Atom = Union[Sym, Op]
@@ -136,6 +140,26 @@ class Num:
 
 
 NumLike = Union[Num, int, float, Fraction]
+
+
+def _arg_key(value: object) -> str:
+    """A canonical, cheap text for an Op argument (used to order terms)."""
+    if isinstance(value, Num):
+        cached = value.__dict__.get("_key")
+        if cached is None:
+            cached = "N[" + ";".join(f"{c!r}*" + ".".join(f"{a.key()}^{e}" for a, e in m) for m, c in value.terms) + "]"
+            object.__setattr__(value, "_key", cached)
+        return cached
+    if isinstance(value, Bool):
+        return "B" + value.kind + "(" + ",".join(_arg_key(a) for a in value.args) + ")"
+    if isinstance(value, tuple):
+        return "(" + ",".join(_arg_key(a) for a in value) + ")"
+    if isinstance(value, (str, int, float, bool, Fraction)) or value is None:
+        return repr(value)
+    target = getattr(value, "target", None)
+    if target is not None:
+        return f"R{getattr(target, 'qualname', '')}{getattr(target, 'signature', '')}"
+    return f"{type(value).__name__}#{id(value)}"
 
 
 def as_num(value: "NumLike") -> Num:
