@@ -44,7 +44,11 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} CPU(s), {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    try:
+        load = "load average %.2f %.2f %.2f" % os.getloadavg()
+    except OSError:
+        load = "load average unknown"
+    return f"{cpu}, {os.cpu_count()} CPU(s), {platform.system()} {platform.release()}, Python {platform.python_version()}; {load}"
 
 
 def per_call(fn, *, number: int, repeat: int) -> float:

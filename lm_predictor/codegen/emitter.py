@@ -941,3 +941,21 @@ def emit_module(
 def emit_package_marker() -> str:
     """An `__init__.py` of a generated package."""
     return render("", source_sha=None, source_path=None, deps_sha=None)
+
+
+def frame_function_source(formula: Formula) -> str:
+    """A checked-module source with one frame function `formula___t_` for a single formula."""
+    from types import SimpleNamespace
+
+    state = _ModuleState(RuleLibrary(), {"formula": "formula"}, {"formula"})
+    rule = SimpleNamespace(name="formula")
+    lines = _FrameEmitter(state, rule).function("formula___t_", formula)  # type: ignore[arg-type]
+    state.functions.append(lines)
+    if state.spans:
+        state.use("h_Span")
+    body = ["from lm_predictor.codegen.helpers import (", *(f"    {h}," for h in sorted(state.helpers)), ")", ""] if state.helpers else []
+    body += [f"{name} = h_Span({_int_literal(s)}, {_int_literal(e)})" for (s, e), name in state.spans.items()]
+    body += [f"C{i} = {text}" for i, text in enumerate(state.sites)]
+    for fn in state.functions:
+        body += ["", "", *fn]
+    return render("\n".join(body) + "\n", source_sha=None, source_path=None, deps_sha=None)

@@ -364,3 +364,29 @@ def backend_for(library: RuleLibrary, root: Path | None = None) -> Backend:
 def generated_runner(library: RuleLibrary, root: Path | None = None) -> Callable[[Any, Any], Value]:
     """An engine Runner using the library's fresh generated modules (compiled closures elsewhere)."""
     return backend_for(library, root).runner
+
+
+def formula_runner() -> Callable[[Any, Any], Value]:
+    """An engine Runner that generates, checks and runs code per formula, for any library.
+
+    For test suites that run every evaluation through each backend (no `lmpredict compile`
+    step, no files): each distinct formula text becomes one generated frame function, whose
+    source passes safety.check_source before it is executed. Results and diagnostics are those
+    of the compiled closures.
+    """
+    from lm_predictor.codegen import safety
+    from lm_predictor.codegen.emitter import frame_function_source
+
+    cache: dict[str, Callable] = {}
+
+    def runner(formula: Any, frame: Any) -> Value:
+        fn = cache.get(formula.text)
+        if fn is None:
+            source = frame_function_source(formula)
+            safety.check_source(source)
+            module = types.ModuleType("_lmpredict_formula")
+            exec(compile(source, "<generated formula>", "exec", dont_inherit=True), module.__dict__)  # noqa: S102 - checked generated code
+            fn = cache[formula.text] = module.formula___t_
+        return fn(frame)
+
+    return runner

@@ -19,7 +19,8 @@ from lm_predictor.codegen.runtime import GeneratedSet
 from lm_predictor.engine.evaluate import evaluate
 from lm_predictor.resources import rules_dir
 from lm_predictor.rules.library import load_library
-from tests.codegen.util import backend, compile_rules
+from lm_predictor.codegen.build import load_for_compile, plan, sources_for
+from tests.codegen.util import backend, compile_rules, compiled_library
 
 SMALL = """\
 rules:
@@ -41,14 +42,6 @@ rules:
 """
 
 
-def defs(path: Path) -> list[str]:
-    return sorted(n.name for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.FunctionDef))
-
-
-def tree_bytes(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*.py")) if "__pycache__" not in p.parts}
-
-
 @pytest.fixture
 def small(tmp_path: Path) -> tuple[Path, Path]:
     rules = tmp_path / "rules"
@@ -57,37 +50,64 @@ def small(tmp_path: Path) -> tuple[Path, Path]:
     return rules, tmp_path / "out"
 
 
-def test_compile_is_byte_identical_across_processes(tmp_path: Path):
-    outs = []
-    for seed in ("1", "2"):
-        out = tmp_path / f"out{seed}"
-        env = dict(os.environ, PYTHONHASHSEED=seed)
-        subprocess.run([sys.executable, "-m", "lm_predictor.cli.main", "compile", "-o", str(out)], check=True, env=env, capture_output=True)
-        outs.append(tree_bytes(out))
-    assert outs[0] == outs[1]
-    assert len(outs[0]) > 10
+PLAN_DIGEST = r"""
+import hashlib, sys
+from lm_predictor.codegen.build import load_for_compile, plan, sources_for
+paths = [sys.argv[1]]
+outputs = plan(load_for_compile(paths), sources_for(paths))
+digest = hashlib.sha256()
+for rel, text in outputs.items():
+    digest.update(rel.encode() + b"\0" + text.encode() + b"\0")
+print(len(outputs), digest.hexdigest())
+"""
+
+
+def plan_digest(outputs: dict[str, str]) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for rel, text in outputs.items():
+        digest.update(rel.encode() + b"\0" + text.encode() + b"\0")
+    return f"{len(outputs)} {digest.hexdigest()}"
+
+
+def test_compile_is_byte_identical_across_runs_and_processes(tmp_path: Path):
+    rules = tmp_path / "rules"
+    shutil.copytree(rules_dir(), rules)  # a snapshot: other rule files may change meanwhile
+    first = plan(load_for_compile([str(rules)]), sources_for([str(rules)]))
+    second = plan(load_for_compile([str(rules)]), sources_for([str(rules)]))
+    assert first == second and len(first) > 10
+    env = dict(os.environ, PYTHONHASHSEED="12345")
+    result = subprocess.run([sys.executable, "-c", PLAN_DIGEST, str(rules)], check=True, env=env, capture_output=True, text=True)
+    assert result.stdout.strip() == plan_digest(first)
+    library, out = compiled_library()  # the files written are the planned text, byte for byte
+    for rel, text in plan(library, sources_for([str(rules_dir())])).items():
+        assert (out / rel).read_bytes() == text.encode("ascii")
 
 
 def test_an_unrelated_rule_changes_no_existing_name(tmp_path: Path):
     rules = tmp_path / "rules"
     shutil.copytree(rules_dir(), rules)
-    out = tmp_path / "out"
-    compile_rules([rules], out)
-    before = tree_bytes(out)
-    names_before = {rel: defs(out / rel) for rel in before}
+
+    def compile_now() -> dict[str, str]:
+        return plan(load_for_compile([str(rules)]), sources_for([str(rules)]))
+
+    def defs_of(text: str) -> set[str]:
+        return {n.name for n in ast.walk(ast.parse(text)) if isinstance(n, ast.FunctionDef)}
+
+    before = compile_now()
     # a new rule file: no existing file changes at all
     (rules / "extra").mkdir()
     (rules / "extra" / "ops.yaml").write_text("rules:\n  extra.ops.Thing:\n    params: {n: int}\n    flops: 3 * $n\n")
-    compile_rules([rules], out)
-    after = tree_bytes(out)
+    after = compile_now()
     assert {k: v for k, v in after.items() if k in before} == before
     assert "extra/ops.py" in after
     # a new rule in an existing file: that module changes, but no existing function is renamed
     linear = rules / "torch" / "nn" / "modules" / "linear.yaml"
     linear.write_text(linear.read_text() + "\n  torch.nn.modules.linear.Bilinear2:\n    params: {n: int}\n    flops: $n\n")
-    compile_rules([rules], out)
-    for rel, names in names_before.items():
-        assert set(names) <= set(defs(out / rel)), rel
+    again = compile_now()
+    for rel, text in before.items():
+        assert defs_of(text) <= defs_of(again[rel]), rel
 
 
 def test_cli_compile_check_and_hand_edits(small, capsys):
@@ -151,19 +171,35 @@ def test_freshness_reports_every_kind_of_staleness(small):
     assert "orphaned" in check_generated(out, [rules])[0].message
 
 
-def test_the_repository_generated_modules_are_fresh():
-    """The CI freshness check: generated_modules/ is exactly what `lmpredict compile` makes now."""
-    found = check_generated()
-    assert not found, "generated_modules/ is not up to date; run `lmpredict compile` and commit:\n" + "\n".join(x.render() for x in found)
-
-
-def test_lint_check_generated_exits_zero_on_the_repository(capsys):
-    assert main(["lint", "--check-generated", str(rules_dir())]) == 0
-
-
-def test_every_repository_module_passes_the_safety_check():
+def repository_modules() -> list[Path]:
     root = generated_root()
-    files = [p for p in root.rglob("*.py") if p.name != "__init__.py" or p.parent != root]
+    return [p for p in root.rglob("*.py") if not (p.name == "__init__.py" and p.parent == root)]
+
+
+def test_the_repository_generated_modules_are_fresh():
+    """The freshness check (CI runs `make setup`, which compiles, before the tests)."""
+    if not repository_modules():
+        pytest.skip("generated_modules/ is empty: run `lmpredict compile` (make setup does)")
+    found = check_generated()
+    assert not found, "generated_modules/ is not up to date; run `lmpredict compile`:\n" + "\n".join(x.render() for x in found)
+
+
+def test_lint_check_generated_reports_stale_modules(small, capsys, monkeypatch):
+    rules, out = small
+    compile_rules([rules], out)
+    import lm_predictor.codegen.freshness as freshness
+
+    monkeypatch.setattr(freshness, "generated_root", lambda: out)
+    monkeypatch.setattr(freshness, "rules_dir", lambda: rules)
+    assert main(["lint", "--check-generated", str(rules)]) == 0
+    (out / "demo" / "layers.py").unlink()
+    assert main(["lint", "--check-generated", str(rules)]) == 1
+    assert "L014" in capsys.readouterr().out
+
+
+def test_every_library_module_passes_the_safety_check():
+    _, out = compiled_library()
+    files = list(out.rglob("*.py"))
     assert len(files) > 10
     for path in files:
         safety.check_file(path)
@@ -191,19 +227,24 @@ def test_runtime_uses_only_fresh_modules(small):
     assert edited.report.used == [] and "edited by hand" in edited.report.stale[0][1]
 
 
-def test_importing_generated_modules_leaves_torch_and_transformers_alone():
+def test_importing_generated_modules_leaves_torch_and_transformers_alone(tmp_path):
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
+    package = tmp_path / "generated_modules"
+    shutil.copytree(compiled_library()[1], package)
+    (package / "__init__.py").write_text(generated_root().joinpath("__init__.py").read_text())
     script = r"""
 import importlib, pkgutil, sys
+sys.path.insert(0, sys.argv[1])
 import generated_modules
+assert generated_modules.__path__[0].startswith(sys.argv[1]), generated_modules.__path__
 names = [m.name for m in pkgutil.walk_packages(generated_modules.__path__, "generated_modules.")]
 assert any(n.startswith("generated_modules.torch.") for n in names), names
 for name in names:
     importlib.import_module(name)
 from lm_predictor.codegen.runtime import backend_for
 from lm_predictor.evaluate.predict import default_library
-backend_for(default_library())
+assert backend_for(default_library()).generated.report.used
 import torch, transformers
 import torch.nn as nn
 gen = generated_modules.__path__[0]
@@ -216,6 +257,6 @@ assert nn.Linear(2, 3).weight.shape == (3, 2)
 assert transformers.LlamaConfig().hidden_size == 4096
 print("ok", len(names))
 """
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.startswith("ok")

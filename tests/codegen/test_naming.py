@@ -123,7 +123,7 @@ part = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True).filter(lambd
 dotted = st.lists(part, min_size=1, max_size=6).map(".".join)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(dotted)
 def test_escaped_form_round_trips(name):
     ident = naming.escaped_form(name.split("."))
@@ -131,8 +131,8 @@ def test_escaped_form_round_trips(name):
     assert decode_escaped(ident) == name
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(dotted, min_size=50, max_size=400, unique=True), st.lists(dotted, min_size=1, max_size=20, unique=True))
+@settings(max_examples=25, deadline=None)
+@given(st.lists(dotted, min_size=50, max_size=300, unique=True), st.lists(dotted, min_size=1, max_size=20, unique=True))
 def test_synthetic_sets_never_collide_and_unrelated_additions_are_stable(base, extra):
     assigned = naming.assign_identifiers(base)
     check_valid(assigned)

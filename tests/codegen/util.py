@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
 from lm_predictor.codegen.build import load_for_compile, plan, sources_for
 from lm_predictor.codegen.runtime import Backend, GeneratedSet
 from lm_predictor.codegen.writer import write_generated
+from lm_predictor.resources import rules_dir
 from lm_predictor.rules.library import RuleLibrary
 
 
@@ -17,6 +22,14 @@ def compile_rules(paths: Sequence[str | Path], out: Path, *, with_library: bool 
     for rel, text in plan(library, sources_for([str(p) for p in paths])).items():
         write_generated(out / rel, text, durable=False)
     return library
+
+
+@lru_cache(maxsize=1)
+def compiled_library() -> tuple[RuleLibrary, Path]:
+    """The shipped library compiled once per test session into a temporary directory."""
+    out = Path(tempfile.mkdtemp(prefix="lmpredict-test-generated-"))
+    atexit.register(shutil.rmtree, out, True)
+    return compile_rules([rules_dir()], out), out
 
 
 def backend(library: RuleLibrary, out: Path) -> Backend:

@@ -18,9 +18,9 @@ from lm_predictor.engine.evaluate import evaluate
 from lm_predictor.evaluate.binding import bind, find_root_rule, resolve
 from lm_predictor.evaluate.config_source import load_config
 from lm_predictor.formula.interpreter import interpreted_runner
-from lm_predictor.resources import configs_dir, rules_dir
+from lm_predictor.resources import configs_dir
 from lm_predictor.workload import Workload
-from tests.codegen.util import backend, compile_rules
+from tests.codegen.util import backend, compiled_library
 from tests.differential.test_generated_vs_reference import outcome
 
 PREFERRED = ("llama-2-7b", "gpt2", "falcon-7b", "mistral-7b", "phi-3-mini", "pythia-160m", "qwen2.5-7b", "gemma-7b")
@@ -29,9 +29,8 @@ SIZES = (3, 17, 64)
 
 
 @pytest.fixture(scope="module")
-def compiled(tmp_path_factory):
-    out = tmp_path_factory.mktemp("library")
-    library = compile_rules([rules_dir()], out)
+def compiled():
+    library, out = compiled_library()
     return library, backend(library, out)
 
 
