@@ -108,6 +108,7 @@ E_UNKNOWN_KEYWORD = define("E010", "unexpected-keyword", E, "{rule} has no param
 E_MISSING_ARGUMENT = define("E011", "missing-required", E, "{rule} needs parameter '{name}'", "A required parameter left unbound at a call.")
 E_ARG_TYPE = define("E012", "argument-type", E, "parameter '{name}' of {rule} must be {expected}, got {got}", "A binding of the wrong type.")
 E_MATH_DOMAIN = define("E013", "math-domain", E, "{detail}", "A built-in outside its domain (log2 of a non-positive number, ...).")
+E_REQUIREMENT = define("E014", "requirement-failed", E, "{rule} requires {requirement}{values}", "A `requires:` condition of a rule is false for the given parameters.")
 
 # C: inputs to eval / verify (configs, workloads)
 C_CONFIG = define("C001", "bad-config", E, "{detail}", "A config that cannot be read or is contradictory.")

@@ -80,12 +80,54 @@ class EvaluationState:
         frame = Frame(rule, bindings, metric, self, depth, [] if self.trace else None)
         self.active.append(key)
         try:
+            if rule.requires:
+                self.check_requirements(rule, frame)
             value = self.run(formula, frame)
         finally:
             self.active.pop()
         result = (value, frame.records)
         self.memo[key] = result
         return result
+
+    def check_requirements(self, rule: Rule, frame: "Frame") -> None:
+        """Each `requires:` condition must be true, before any metric formula runs."""
+        records, frame.records = frame.records, None  # calls in requirements are not metric terms
+        try:
+            for requirement in rule.requires:
+                holds = self.run(requirement, frame)
+                if holds is True:
+                    continue
+                location, line = requirement.origin.locate(requirement.text, 0)
+                if not isinstance(holds, bool):
+                    detail = f"a requirement of {rule.name} must be a condition, got {type_name(holds)}"
+                    raise LmPredictorError(d.make(d.E_TYPE, location, line, detail=detail))
+                text = " ".join(requirement.text.split())
+                text = text if len(text) <= 120 else text[:117] + "..."
+                raise LmPredictorError(d.make(d.E_REQUIREMENT, location, line, rule=rule.name, requirement=f"`{text}`", values=_requirement_values(requirement, frame)))
+        finally:
+            frame.records = records
+
+
+def _requirement_values(requirement: Formula, frame: "Frame") -> str:
+    """` (name=value, ...)` for the parameters a requirement mentions, as far as they have values."""
+    names = list(dict.fromkeys(x.name for x in n.walk(requirement.node) if isinstance(x, (n.Param, n.Defined))))
+    tested = {x.name for x in n.walk(requirement.node) if isinstance(x, n.Defined)}
+    shown = []
+    for name in names[:8]:
+        if frame.is_given(name):
+            shown.append(f"{name}={_show(frame.given[name])}")
+        elif frame.has_value(name) and name not in tested:
+            try:
+                shown.append(f"{name}={_show(frame.lookup(name, requirement.node.span))} (default)")
+            except (EvalFault, LmPredictorError):
+                pass
+        else:
+            shown.append(f"{name} not given")
+    return f" ({', '.join(shown)})" if shown else ""
+
+
+def _show(value: Value) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 def where_fault(where: object, code: d.Code, **fields: object) -> Exception:

@@ -23,6 +23,7 @@ class Site:
     formula: Formula
     metric: str | None = None
     param: str | None = None
+    requirement: bool = False
 
 
 def sites(rule: Rule) -> Iterator[Site]:
@@ -32,6 +33,8 @@ def sites(rule: Rule) -> Iterator[Site]:
     for spec in rule.params.values():
         if spec.default is not None:
             yield Site(rule, spec.default, param=spec.name)
+    for requirement in rule.requires:
+        yield Site(rule, requirement, requirement=True)
 
 
 def diagnostic_at(formula: Formula, span: n.Span, code: d.Code, **fields: object) -> Diagnostic:
@@ -73,6 +76,8 @@ class RuleChecker:
         result = infer(formula.node, rule, lambda code, span, fields: self.report(formula, span, code, **fields))
         if site.metric is not None and result == BOOL:
             self.report(formula, formula.node.span, d.L_BOOL_ARITHMETIC, what=f"metric '{site.metric}'", op="metric")
+        if site.requirement and result == NUMBER:
+            self.report(formula, formula.node.span, d.L_NUMBER_CONDITION, what="a requirement", op="requires")
         if site.param is not None:
             expected = BOOL if rule.params[site.param].type == "bool" else NUMBER
             if result not in (expected, "unknown"):

@@ -60,6 +60,9 @@ class Rule:
     complete: bool = True
     """False when a parameter or formula of the rule was dropped for an error (lint then
     cannot tell which parameters the lost text used, so it does not report them as unused)."""
+    requires: tuple[Formula, ...] = ()
+    """Conditions (bool formulas) the parameters must meet; the engine checks them before any
+    metric of the rule is evaluated and raises E014 requirement-failed when one is false."""
 
     @property
     def short_name(self) -> str:

@@ -15,7 +15,7 @@ IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z", re.ASCII)
 RULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z", re.ASCII)
 
 FILE_KEYS = ("rules", "doc")
-RULE_KEYS = ("aliases", "doc", "params", "metrics", "source") + STANDARD_METRICS
+RULE_KEYS = ("aliases", "doc", "params", "metrics", "source", "requires") + STANDARD_METRICS
 PARAM_KEYS = ("type", "default", "doc", "optional")
 
 
@@ -112,6 +112,7 @@ class _RuleReader:
         doc = self.read_text(fields.get("doc"), f"doc of '{name}'")
         source = self.read_text(fields.get("source"), f"source of '{name}'")
         params = self.read_params(fields.get("params"), name)
+        requires = self.read_requires(fields.get("requires"))
         metrics: dict[str, Formula] = {}
         for metric in STANDARD_METRICS:
             if metric in fields:
@@ -124,7 +125,25 @@ class _RuleReader:
         if not metrics and not any(m in fields for m in STANDARD_METRICS) and "metrics" not in fields:
             self.report(d.S_NO_METRIC, key.node, name=name)
         complete = len(self.diagnostics) == reported  # no parameter or formula was dropped
-        return Rule(name, aliases, doc, params, metrics, self.source.location(key.node), source, alias_locations, complete)
+        return Rule(name, aliases, doc, params, metrics, self.source.location(key.node), source, alias_locations, complete, requires=requires)
+
+    def read_requires(self, entry: tuple[YScalar, YValue] | None) -> tuple[Formula, ...]:
+        """`requires:` a list of bool formulas (strings) the parameters must satisfy."""
+        if entry is None:
+            return ()
+        value = entry[1]
+        if not isinstance(value, YSeq):
+            self.report(d.S_WRONG_TYPE, value.node, where="'requires'", expected="a list of condition formulas", got=_yaml_type(value))
+            return ()
+        found = []
+        for item in value.items:
+            if not (isinstance(item, YScalar) and isinstance(item.value, str)):
+                self.report(d.S_WRONG_TYPE, item.node, where="a requirement", expected="a condition formula (string)", got=_yaml_type(item))
+                continue
+            formula = self.formula(item, "a requirement")
+            if formula is not None:
+                found.append(formula)
+        return tuple(found)
 
     def read_text(self, entry: tuple[YScalar, YValue] | None, where: str) -> str:
         if entry is None:
