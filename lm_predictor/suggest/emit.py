@@ -96,15 +96,84 @@ class Emitter:
                 if finding not in self.findings:
                     self.findings.append(finding)
                 term = Term(X.TRUE, ONE, X.unresolved(slug), term.note)
-            index = [n for n in self._term_names(term, keep_internal=True) if n.startswith("#")]
+            index = [n for n in self._term_names(term, metric, keep_internal=True) if n.startswith("#")]
             if index:
-                finding = self.interp.report("A150", None, f"{draft.qualname}: a cost depends on the layer index (layers differ); per-layer sums are not supported")
+                split = self._split_by_index(draft, metric, term, index[0])
+                if split is not None:
+                    final.extend(split)
+                    continue
+                finding = self.interp.report("A150", _node_of(draft), f"{draft.qualname}: a {metric} term depends on the layer index in a way the analysis cannot sum (layers differ)")
                 if finding not in self.findings:
                     self.findings.append(finding)
                 term = Term(X.TRUE, term.mult, X.unresolved(finding.slug), term.note)
             final.append(term)
         self._terms[key] = final
         return final
+
+    # ------------------------------------------------------------ per-layer sums
+
+    def _split_by_index(self, draft: RuleDraft, metric: str, term: Term, index: str) -> list | None:
+        """sum over layers i < N of a call that depends on i through one condition c(i):
+        count(c) * call(i = a layer where c holds) + (N - count(c)) * call(i = one where it fails)."""
+        if index in X.free_params(term.guard) | X.free_params(term.mult):
+            return None
+        calls = _call_atoms(term.expr)
+        if len(calls) != 1 or term.expr.single_atom() is not calls[0]:
+            return None
+        atom = calls[0]
+        atoms = self._index_atoms(atom, metric, index, depth=0)
+        if atoms is None or len(atoms) != 1:
+            return None
+        (cond,) = atoms
+        n = term.mult
+        solved = solve_index(cond, index, n)
+        if solved is None:
+            return None
+        count_true, rep_true, rep_false = solved
+        out = []
+        for count, rep in ((count_true, rep_true), (n - count_true, rep_false)):
+            if count == ZERO:
+                continue
+            expr = X.substitute(term.expr, {index: rep})
+            out.append(Term(term.guard, count, expr, term.note + f" (layers where {X.render_bool(cond)} is {'true' if rep is rep_true else 'false'})"))
+        return out
+
+    def _index_atoms(self, atom: X.Op, metric: str, index: str, depth: int) -> set | None:
+        """Atomic conditions on the layer index that the called rule's formula (transitively) tests."""
+        if depth > 12:
+            return None
+        label, rule, items, fwd, call_metric = atom.args
+        if not isinstance(rule, RuleRef):
+            found_lib: set = set()
+            for _, v in items:
+                got = _num_conditions(v, index) if isinstance(v, Num) else _conditions_on(v, index)
+                if got is None:
+                    return None  # a library rule sized by the layer index itself
+                found_lib |= got
+            return found_lib
+        callee = primary(rule.target)
+        mapping = {k: v for k, v in items if index in X.free_params(v)}
+        if not mapping:
+            return set()
+        found: set = set()
+        for term in self.metric_terms(callee, call_metric or metric):
+            for part in (term.guard, term.mult, term.expr):
+                sub = X.substitute(part, mapping) if isinstance(part, (Num, Bool)) else part
+                if isinstance(sub, Bool):
+                    found |= _conditions_on(sub, index)
+                else:
+                    nested = _num_conditions(sub, index)
+                    if nested is None:
+                        return None
+                    found |= nested
+            for inner in _call_atoms(term.expr):
+                lbl, rl, its, fw, mt = inner.args
+                sub_items = tuple((k, X.substitute(v, mapping) if isinstance(v, (Num, Bool)) else v) for k, v in its)
+                got = self._index_atoms(X.Op("call", (lbl, rl, sub_items, fw, mt)), mt or call_metric or metric, index, depth + 1)
+                if got is None:
+                    return None
+                found |= got
+        return found
 
     def _clean(self, expr: Num, draft: RuleDraft) -> Num | None:
         """Drop calls to all-zero rules; keep only the keywords the callee declares."""
@@ -193,45 +262,61 @@ class Emitter:
         key = id(draft)
         if key in self._params:
             return self._params[key]
-        self._params[key] = []
         names: set = set()
         for metric in METRICS:
-            if not self.has_metric(draft, metric):
-                continue
-            for term in self.metric_terms(draft, metric):
-                names |= self._term_names(term)
-        for callee in self.callees(draft):
-            for name in self.params(callee):
-                if not name.startswith("@"):
-                    names.add(name)
+            if self.has_metric(draft, metric):
+                names |= self.metric_params(draft, metric)
         result = sorted(names, key=self._param_order)
         self._params[key] = result
         return result
 
-    def _term_names(self, term: Term, keep_internal: bool = False) -> set:
+    def metric_params(self, draft: RuleDraft, metric: str) -> set:
+        """Names one metric's formula reads, with the globals its callees read (forwarded)."""
+        key = ("mp", id(draft), metric)
+        if key in self._params:
+            return self._params[key]
+        self._params[key] = set()
+        names: set = set()
+        for term in self.metric_terms(draft, metric):
+            names |= self._term_names(term, metric)
+            for atom in _call_atoms(term.expr):
+                rule = atom.args[1]
+                if isinstance(rule, RuleRef):
+                    callee = primary(rule.target)
+                    names |= {n for n in self.metric_params(callee, atom.args[4] or metric) if not n.startswith("@")}
+        self._params[key] = names
+        return names
+
+    def _term_names(self, term: Term, metric: str = "flops", keep_internal: bool = False) -> set:
         names = X.free_params(term.guard) | X.free_params(term.mult)
-        names |= self._expr_names(term.expr)
+        names |= self._expr_names(term.expr, metric)
         if keep_internal:
             return names
         return {n for n in names if not n.startswith(("?", "#"))}
 
-    def _expr_names(self, expr: Num) -> set:
+    def _expr_names(self, expr: Num, metric: str = "flops") -> set:
         names: set = set()
         for mono, _ in expr.terms:
             for atom, _ in mono:
                 if isinstance(atom, X.Op) and atom.kind == "call":
-                    keep = self._kept_keys(atom)
+                    keep = self._kept_keys(atom, metric)
                     for k, v in atom.args[2]:
                         if keep is None or k in keep:
                             names |= X.free_params(v)
+                elif isinstance(atom, X.Op) and atom.kind == "if":
+                    names |= X.free_params(atom.args[0])
+                    names |= self._expr_names(atom.args[1], metric) | self._expr_names(atom.args[2], metric)
                 else:
                     names |= X.free_params(Num.atom(atom))
         return names
 
-    def _kept_keys(self, atom: X.Op) -> set | None:
+    def _kept_keys(self, atom: X.Op, metric: str | None = None) -> set | None:
         rule = atom.args[1]
         if isinstance(rule, RuleRef):
-            return set(self.params(primary(rule.target)))
+            callee = primary(rule.target)
+            if metric is None:
+                return set(self.params(callee))
+            return self.metric_params(callee, atom.args[4] or metric)
         if self.library is not None:
             lib = self.library.get(str(rule))
             if lib is not None:
@@ -311,7 +396,7 @@ class Emitter:
 
     def _final_call(self, atom: X.Op, draft: RuleDraft, ren: dict) -> Num:
         label, rule, items, fwd, metric = atom.args
-        keep = self._kept_keys(atom)
+        keep = self._kept_keys(atom, self._render_metric)
         if isinstance(rule, RuleRef):
             callee = primary(rule.target)
             callee_ren = self.renames(callee)
@@ -329,17 +414,28 @@ class Emitter:
             kwargs[k] = self.final(v, draft)
         return X.call(label, str(rule), kwargs, forward_all=fwd, metric=metric)
 
+    _render_metric = "flops"
+
     def formula(self, draft: RuleDraft, metric: str) -> str:
+        self._render_metric = metric
         terms = self.metric_terms(draft, metric)
         if not terms:
             return "0"
         parts = []
         for term in terms:
-            body = self.final(term.mult * term.expr, draft)
+            expr = self.final(term.expr, draft)
+            mult = self.final(term.mult, draft)
+            if mult == ONE:
+                body_text = X.render(expr, X.P_SUM)
+            elif mult.is_monomial() and not expr.single_atom():
+                body_text = X.render(mult * expr, X.P_SUM)
+            else:
+                body_text = f"{X.render(mult, X.P_PROD)} * {X.render(expr, X.P_UNARY)}"
+            body = mult * expr
             guard = self.final(term.guard, draft) if term.guard != X.TRUE else X.TRUE
-            text = X.render(body, X.P_SUM)
+            text = body_text
             if guard != X.TRUE:
-                text = f"(if {X.render_bool(guard)} then {X.render(body)} else 0)"
+                text = f"(if {X.render_bool(guard)} then {body_text} else 0)"
             parts.append(text)
         return "\n+ ".join(parts)
 
@@ -383,7 +479,7 @@ class Emitter:
             kind = "constructor argument"
         typ = info.type if info is not None else "int"
         spec = {"type": typ}
-        if kind == "forward input":
+        if kind == "forward input" or name not in self.metric_params(draft, "param_count"):
             spec["optional"] = True
         hint = (info.doc if info is not None and info.doc else name[1:])
         spec["doc"] = f"{kind} {_describe(hint)}{self._bound_note(draft, name)}"
@@ -419,6 +515,140 @@ def _describe(hint: str) -> str:
             return f"{m2.group(1)}[{m2.group(2)}].shape[{idx}]"
         return f"{base}.shape[{idx}]"
     return hint
+
+
+def _conditions_on(b: Bool, index: str) -> set:
+    """Atomic conditions inside b that mention the index (an or of equalities counts as one)."""
+    if index not in X.free_params(b):
+        return set()
+    if b.kind in ("and", "or"):
+        if b.kind == "or" and all(x.kind == "cmp" and x.args[0] == "==" for x in b.args):
+            return {b}
+        out: set = set()
+        for x in b.args:
+            out |= _conditions_on(x, index)
+        return out
+    if b.kind == "not":
+        return _conditions_on(b.args[0], index)
+    return {b}
+
+
+def _num_conditions(num: Num, index: str) -> set | None:
+    """Conditions on the index inside a number; None when the index is used as a size."""
+    if index not in X.free_params(num):
+        return set()
+    out: set = set()
+    for mono, _ in num.terms:
+        for atom, _ in mono:
+            if isinstance(atom, X.Sym):
+                if atom.name == index:
+                    return None
+            elif atom.kind == "if":
+                out |= _conditions_on(atom.args[0], index)
+                for arm in atom.args[1:]:
+                    got = _num_conditions(arm, index)
+                    if got is None:
+                        return None
+                    out |= got
+            elif atom.kind == "call":
+                continue
+            else:
+                if index in X.free_params(Num.atom(atom)):
+                    return None
+    return out
+
+
+def solve_index(cond: Bool, index: str, n: Num) -> tuple | None:
+    """(count of i in [0, n) where cond holds, an i where it holds, an i where it fails)."""
+    i = Num.sym(index)
+    if cond.kind == "or":  # i == k1 or i == k2 ...: a concrete list of layer types
+        ks = []
+        for x in cond.args:
+            _, a, b = x.args
+            d = a - b
+            k = _linear(d, index)
+            if k is None or k[0] not in (1, -1):
+                return None
+            value = (-k[1] * k[0]).const_value()
+            if not isinstance(value, int):
+                return None
+            ks.append(value)
+        ks = sorted(set(ks))
+        count = ZERO
+        for k in ks:
+            count = count + X.ifnum(X.cmp(">", n, k), ONE, ZERO)
+        rep_false = next(j for j in range(len(ks) + 1) if j not in ks)
+        return count, Num.const(ks[0]), Num.const(rep_false)
+    if cond.kind != "cmp":
+        return None
+    op, a, b = cond.args
+    d = a - b
+    lin = _linear(d, index)
+    if lin is not None:
+        s, r = lin
+        if s == -1:
+            op = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "==": "==", "!=": "!="}[op]
+            r = -r
+        # i + r op 0  ->  i op t
+        t = -r
+        if op == ">":
+            op, t = ">=", t + 1
+        if op == "<=":
+            op, t = "<", t + 1
+        if op in (">=", "<"):
+            start = X.fn("min", X.fn("max", t, ZERO), n)
+            count_ge = n - start
+            rep_ge, rep_lt = X.fn("max", t, ZERO), ZERO
+            if op == ">=":
+                return count_ge, rep_ge, rep_lt
+            return n - count_ge, rep_lt, rep_ge
+        if op in ("==", "!="):
+            inside = X.band(X.cmp(">=", t, 0), X.cmp("<", t, n))
+            count_eq = X.ifnum(inside, ONE, ZERO)
+            rep_ne = X.ifnum(X.cmp("==", t, 0), ONE, ZERO)
+            if op == "==":
+                return count_eq, t, rep_ne
+            return n - count_eq, rep_ne, t
+        return None
+    # (i + r) % p == 0 / != 0
+    atom = d.single_atom()
+    if op in ("==", "!=") and isinstance(atom, X.Op) and atom.kind == "mod":
+        inner, p = atom.args
+        lin = _linear(inner, index)
+        if lin is None or lin[0] != 1 or index in X.free_params(p):
+            return None
+        r = lin[1]
+        count_zero = X.floordiv(n + r - 1, p) - X.floordiv(r - 1, p)
+        rep_zero = X.mod(p - X.mod(r, p), p)
+        rep_nonzero = X.ifnum(X.cmp("==", X.mod(r, p), 0), ONE, ZERO)
+        if op == "==":
+            return count_zero, rep_zero, rep_nonzero
+        return n - count_zero, rep_nonzero, rep_zero
+    return None
+
+
+def _linear(d: Num, index: str) -> tuple | None:
+    """(s, r) with d == s * i + r, s in {1, -1}, r free of i; else None."""
+    s = None
+    rest = []
+    for mono, coeff in d.terms:
+        if any(isinstance(a, X.Sym) and a.name == index for a, _ in mono):
+            if mono != ((X.Sym(index), 1),) or coeff not in (1, -1) or s is not None:
+                return None
+            s = coeff
+        else:
+            rest.append((mono, coeff))
+    if s is None:
+        return None
+    r = Num(tuple(rest))
+    if index in X.free_params(r):
+        return None
+    return s, r
+
+
+def _node_of(draft: RuleDraft):
+    tmpl = draft.template
+    return tmpl.cls.node if tmpl is not None and tmpl.cls is not None else None
 
 
 def _call_atoms(expr: Num) -> list:

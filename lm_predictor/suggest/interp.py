@@ -1429,6 +1429,15 @@ class Interpreter:
                     return items[c]
                 if c is None and items and all(_same(items[0], x) for x in items[1:]):
                     return items[0]
+                if c is None and items and all(isinstance(x, (str, type(None))) or (isinstance(x, Num) and x.is_const()) for x in items):
+                    # a concrete list read at a symbolic index (a layer's type): a chain of conditions
+                    result = items[-1]
+                    for i in range(len(items) - 2, -1, -1):
+                        if _same(items[i], result):
+                            continue
+                        cond = X.bor(*(X.cmp("==", index, j) for j in range(len(items)) if _same(items[j], items[i])))
+                        result = make_phi(cond, items[i], result)
+                    return result
                 return Unknown("index out of range or symbolic")
             if isinstance(index, _Slice):
                 bounds = [None if p is None else (p.const_value() if isinstance(p, Num) else "x") for p in (index.start, index.stop, index.step)]
@@ -1440,8 +1449,9 @@ class Interpreter:
         if isinstance(obj, Repeated):
             if isinstance(index, _Slice):
                 return self.brains.slice_repeated(self, obj, index, node)
-            elem = obj.elem
-            return elem
+            if obj.index and isinstance(index, Num):
+                return translate(obj.elem, {obj.index: index}, None)
+            return obj.elem
         if isinstance(obj, DictV):
             key = _hashable(index)
             if key in obj.items:
@@ -1775,7 +1785,7 @@ class Interpreter:
             existing = namer.seen.get(("n", value))
             if existing is not None:
                 return Num.sym(existing)
-            new = namer.fresh("@" + (name.lstrip("@") if name else hint))
+            new = namer.fresh("@" + (name.lstrip("@") if name and not name.startswith(("#", "?")) else hint))
             namer.seen[("n", value)] = new
             namer.docs[new] = hint
             binding[new] = value
