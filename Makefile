@@ -9,6 +9,7 @@ run: setup  ## set everything up, then predict the bundled default model
 	$(BIN)/lmpredict eval llama-2-7b --batch 1 --seq-len 128
 
 setup: $(BIN)/lmpredict third_party/.vendored
+	$(BIN)/lmpredict compile  # generated_modules/ is produced here, not committed (docs/compile.md)
 
 $(BIN)/lmpredict: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +25,11 @@ third_party/.vendored: third_party/sources.lock.json $(BIN)/lmpredict
 test: setup  ## the whole test suite (what .ci/run runs)
 	$(BIN)/python -m pytest
 
-bench: setup
+bench: setup  ## speed figures against the runtime oracle, measured in the same run
 	$(BIN)/python bench/run.py
+
+fuzz: setup  ## the long fuzz run (docs/security.md)
+	$(BIN)/python bench/fuzz/run.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .hypothesis third_party/pytorch third_party/transformers
