@@ -133,6 +133,13 @@ class ConfigModel:
             return _python(RUNTIME[name])
         if pretrained and name not in SCALAR_PRETRAINED:
             return _python(value)
+        ann = self.annotations.get(name, "").lower()
+        nullable = "optional" in ann or "none" in ann or (name in self.init_defaults and self.init_defaults[name] is None)
+        if nullable and isinstance(value, (bool, int, float)):
+            kind = "bool" if isinstance(value, bool) else ("int" if isinstance(value, int) else "number")
+            self.declare(name, kind, None, optional=True)
+            sym = X.bsym(name) if kind == "bool" else Num.sym(name)
+            return Phi(X.defined(name), sym, None)
         if isinstance(value, bool):
             self.declare(name, "bool", value)
             return X.bsym(name)
@@ -173,12 +180,14 @@ class ConfigModel:
         if name in self.params:
             return
         table_default = self.init_defaults.get(name, self.pretrained_defaults.get(name, default))
-        if table_default is None or isinstance(table_default, (list, dict, str)):
+        doc = f"config.{name}"
+        if optional or table_default is None or isinstance(table_default, (list, dict, str)):
+            if table_default is not None and not isinstance(table_default, (list, dict, str)):
+                doc += f" (may be null; the configuration class default is {json.dumps(table_default)})"
+            else:
+                doc += " (optional)"
             optional = True
             table_default = None
-        doc = f"config.{name}"
-        if table_default is None:
-            doc += " (optional)"
         self.params[name] = ParamInfo(name, "config", typ, doc, table_default, optional)
 
     # ---------------------------------------------------------------- reading

@@ -316,7 +316,8 @@ class Emitter:
             callee = primary(rule.target)
             if metric is None:
                 return set(self.params(callee))
-            return self.metric_params(callee, atom.args[4] or metric)
+            required = {p for p in self.metric_params(callee, "param_count") if p.startswith("@")}
+            return self.metric_params(callee, atom.args[4] or metric) | required
         if self.library is not None:
             lib = self.library.get(str(rule))
             if lib is not None:
@@ -451,6 +452,8 @@ class Emitter:
 
     def param_spec(self, draft: RuleDraft, name: str, root: bool) -> tuple[str, dict]:
         final = self.renames(draft).get(name, name)
+        if name.startswith("@") and final in WORKLOAD and self._is_workload(draft, name, final):
+            name = final
         if name in WORKLOAD:
             spec: dict = {"type": "int"}
             if name == "past_len":
@@ -484,6 +487,27 @@ class Emitter:
         hint = (info.doc if info is not None and info.doc else name[1:])
         spec["doc"] = f"{kind} {_describe(hint)}{self._bound_note(draft, name)}"
         return final, spec
+
+    def _is_workload(self, draft: RuleDraft, name: str, final: str) -> bool:
+        """Whether an input parameter carries the workload quantity of the same name all the way down."""
+        seen = 0
+        while draft is not None and seen < 64:
+            seen += 1
+            fwd = getattr(draft, "fwd_params", {}) or {}
+            binding = draft.first_binding if name in fwd else getattr(draft.template, "first_binding", {})
+            caller = getattr(draft, "caller", None) if name in fwd else getattr(draft.template, "caller_draft", None)
+            value = binding.get(name) if binding else None
+            if value is None or not isinstance(value, Num):
+                return False
+            src = value.sym_name()
+            if src is None:
+                return False
+            if not src.startswith("@"):
+                return src == final
+            if caller is None:
+                return src == "@" + final
+            draft, name = caller, src
+        return False
 
     def _bound_note(self, draft: RuleDraft, name: str) -> str:
         binding = draft.first_binding if name in (getattr(draft, "fwd_params", {}) or {}) else getattr(draft.template, "first_binding", {})

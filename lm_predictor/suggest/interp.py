@@ -1605,14 +1605,16 @@ class Interpreter:
 
         if not isinstance(init, (FunctionV, BrainFunc)):
             init = None
-        hints = _param_names(init.node)[1:] if isinstance(init, FunctionV) else []
+        hints = _param_names(init.node)[1:] if isinstance(init, FunctionV) else self.brains.init_hints(init)
         binding: dict = {}
-        namer = _Namer(set())
+        namer = _Namer(set(), prefer_hint=True)
         loc_args = [self.localize(v, _hint(hints, i), binding, namer) for i, v in enumerate(args)]
         loc_kwargs = {k: self.localize(v, k, binding, namer) for k, v in kwargs.items()}
-        sig = signature((loc_args, loc_kwargs))
+        sig = signature((loc_args, loc_kwargs), namer.order)
         key = (cls.qualname, sig)
         template = self.templates.get(key)
+        if template is not None:
+            binding = _remap(binding, namer.order, template.names)
         if template is None:
             template = Template(cls, cls.qualname, sig, _scope_for(cls.qualname, binding, namer, loc_args, loc_kwargs))
             template.variant = self._next_variant(cls.qualname)
@@ -1620,6 +1622,7 @@ class Interpreter:
             template.binding_info = {k: _param_info_for(k, v, namer.docs.get(k, "")) for k, v in binding.items()}
             template.scope.params.update(template.binding_info)
             template.first_binding = dict(binding)
+            template.names = list(namer.order)
             template.caller = self.recorder.template if self.recorder is not None else None
             template.caller_draft = self.recorder.draft if self.recorder is not None else None
             self.run_init(template, init, loc_args, loc_kwargs, node)
@@ -1731,8 +1734,10 @@ class Interpreter:
         namer = _Namer({k for k in tmpl.scope.params})
         loc_args = [self.localize(v, _hint(hints, i), fbind, namer) for i, v in enumerate(args)]
         loc_kwargs = {k: self.localize(v, k, fbind, namer) for k, v in kwargs.items()}
-        sig = signature((loc_args, loc_kwargs))
+        sig = signature((loc_args, loc_kwargs), namer.order)
         draft = tmpl.rules.get(sig)
+        if draft is not None:
+            fbind = _remap(fbind, namer.order, draft.names)
         if draft is None:
             draft = RuleDraft(tmpl.qualname, tmpl, sig)
             draft.variant = tmpl.variant if not tmpl.rules else self._next_variant(tmpl.qualname)
@@ -1740,6 +1745,7 @@ class Interpreter:
             draft.first_binding = dict(ref.binding)
             draft.first_binding.update(fbind)
             draft.caller = self.recorder.draft if self.recorder is not None else None
+            draft.names = list(namer.order)
             tmpl.rules[sig] = draft
             self.drafts.append(draft)
             self.run_forward(draft, forward, loc_args, loc_kwargs, node)
@@ -1780,12 +1786,8 @@ class Interpreter:
             if value.is_const():
                 return value
             name = value.sym_name()
-            if name is not None and self.is_global_param(name):
-                return value
-            existing = namer.seen.get(("n", value))
-            if existing is not None:
-                return Num.sym(existing)
-            new = namer.fresh("@" + (name.lstrip("@") if name and not name.startswith(("#", "?")) else hint))
+            use_caller = name and not name.startswith(("#", "?")) and not (namer.prefer_hint and not hint.startswith("arg"))
+            new = namer.fresh("@" + (name.lstrip("@") if use_caller else hint))
             namer.seen[("n", value)] = new
             namer.docs[new] = hint
             binding[new] = value
@@ -1800,11 +1802,6 @@ class Interpreter:
         if isinstance(value, Bool):
             if X.bool_value(value) is not None:
                 return value
-            if value.kind == "sym" and self.is_global_param(value.args[0]):
-                return value
-            existing = namer.seen.get(("b", value))
-            if existing is not None:
-                return X.bsym(existing)
             base = value.args[0].lstrip("@") if value.kind == "sym" and not value.args[0].startswith("?") else hint
             new = namer.fresh("@" + base)
             namer.seen[("b", value)] = new
@@ -1898,10 +1895,12 @@ class _Zip:
 
 
 class _Namer:
-    def __init__(self, taken: set):
+    def __init__(self, taken: set, prefer_hint: bool = False):
         self.taken = set(taken)
         self.seen: dict = {}
         self.docs: dict = {}
+        self.order: list = []
+        self.prefer_hint = prefer_hint
 
     def fresh(self, base: str) -> str:
         base = "@" + _ident(base.lstrip("@"))
@@ -1910,7 +1909,14 @@ class _Namer:
             name = f"{base}_{i}"
             i += 1
         self.taken.add(name)
+        self.order.append(name)
         return name
+
+
+def _remap(binding: dict, new_order: list, old_order: list) -> dict:
+    """A binding whose names were allocated for this call, renamed to the memoised analysis's names."""
+    rename = dict(zip(new_order, old_order))
+    return {rename.get(k, k): v for k, v in binding.items()}
 
 
 def _ident(text: str) -> str:
@@ -2141,50 +2147,67 @@ def translate(value: Any, mapping: dict, path: str | None) -> Any:
     return value
 
 
-def signature(value: Any) -> str:
-    """A canonical text of a localised argument structure (the memo key of an analysis)."""
+def signature(value: Any, order: list | None = None) -> str:
+    """A canonical text of a localised argument structure (the memo key of an analysis).
+
+    Parameter names allocated for this call are replaced by their allocation order, so two
+    calls of the same shape share an analysis whatever the callers named their values.
+    """
     out: list = []
-    _sig(value, out)
+    canon = {}
+    for i, name in enumerate(order or []):
+        canon[name] = X.bsym(f"p{i}") if False else Num.sym(f"p{i}")
+    _sig(value, out, canon)
     return "".join(out)
 
 
-def _sig(value: Any, out: list) -> None:
+def _canon(value: Any, canon: dict) -> Any:
+    if not canon:
+        return value
+    if isinstance(value, Bool):
+        bools = {k: X.bsym(v.sym_name()) for k, v in canon.items()}
+        return X.substitute(value, bools)
+    return X.substitute(value, canon)
+
+
+def _sig(value: Any, out: list, canon: dict | None = None) -> None:
+    canon = canon or {}
     if isinstance(value, (Num, Bool)):
-        out.append(X.render(value))
+        out.append(X.render(_canon(value, canon)))
     elif isinstance(value, Tensor):
-        out.append("T" + ("?" if value.shape is None else "[" + ",".join(X.render(d) for d in value.shape) + "]") + value.dtype)
+        out.append("T" + ("?" if value.shape is None else "[" + ",".join(X.render(_canon(d, canon)) for d in value.shape) + "]") + value.dtype)
     elif isinstance(value, (tuple, list)):
         out.append("(")
         for v in value:
-            _sig(v, out)
+            _sig(v, out, canon)
             out.append(",")
         out.append(")")
     elif isinstance(value, dict):
         out.append("{")
         for k in sorted(value, key=str):
             out.append(f"{k}:")
-            _sig(value[k], out)
+            _sig(value[k], out, canon)
             out.append(",")
         out.append("}")
     elif isinstance(value, ListV):
         out.append("L")
-        _sig(value.items, out)
+        _sig(value.items, out, canon)
     elif isinstance(value, DictV):
         out.append("D")
-        _sig({str(k): v for k, v in value.items.items()}, out)
+        _sig({str(k): v for k, v in value.items.items()}, out, canon)
     elif isinstance(value, Record):
         out.append("R" + value.class_name)
-        _sig(value.fields, out)
+        _sig(value.fields, out, canon)
     elif isinstance(value, CacheV):
         out.append("C")
-        _sig(value.past, out)
+        _sig(value.past, out, canon)
     elif isinstance(value, Phi):
         out.append("P(")
-        _sig((value.cond, value.a, value.b), out)
+        _sig((value.cond, value.a, value.b), out, canon)
         out.append(")")
     elif isinstance(value, ModRef):
         out.append(f"M{id(value.inst.template)}")
-        _sig(value.binding, out)
+        _sig(value.binding, out, canon)
     elif isinstance(value, ConfigV):
         out.append("cfg")
     elif isinstance(value, (External, Builtin)):
@@ -2195,7 +2218,7 @@ def _sig(value: Any, out: list) -> None:
         out.append("?")
     elif isinstance(value, Repeated):
         out.append("Rep(")
-        _sig((value.elem, value.count), out)
+        _sig((value.elem, value.count), out, canon)
         out.append(")")
     else:
         out.append(repr(value) if isinstance(value, (str, int, float, type(None))) else type(value).__name__)

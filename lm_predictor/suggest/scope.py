@@ -101,6 +101,8 @@ class Template:
     first_binding: dict = field(default_factory=dict)
     caller: Any = None
     caller_draft: Any = None
+    names: list = field(default_factory=list)
+    torch_base: Any = None
 
     def rule_name(self) -> str:
         if self.rules:
@@ -135,6 +137,7 @@ class RuleDraft:
     has_kv: bool = False
     first_binding: dict = field(default_factory=dict)
     caller: Any = None
+    names: list = field(default_factory=list)
 
     def rule_name(self) -> str:
         if self.final_name:

@@ -55,6 +55,22 @@ def global_value(interp: Any, qual: str) -> Any:
 TORCH_BASES = {"nn.Linear", "nn.Embedding", "nn.LayerNorm", "nn.Conv1d", "nn.RMSNorm", "nn.GroupNorm"}
 
 
+INIT_HINTS = {
+    "nn.Linear": ["in_features", "out_features", "bias"],
+    "nn.Embedding": ["num_embeddings", "embedding_dim", "padding_idx"],
+    "nn.LayerNorm": ["normalized_shape", "eps", "elementwise_affine", "bias"],
+    "nn.RMSNorm": ["normalized_shape", "eps", "elementwise_affine"],
+    "nn.GroupNorm": ["num_groups", "num_channels", "eps", "affine"],
+    "nn.Conv1d": ["in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "bias"],
+}
+
+
+def init_hints(init: Any) -> list:
+    """Parameter names of a brain-implemented constructor (nn.Linear & co as a base class)."""
+    name = getattr(init, "name", "")
+    return INIT_HINTS.get(name.rsplit(".__init__", 1)[0], [])
+
+
 def is_module_base(name: str) -> bool:
     return name in _tf.MODULE_BASES or canonical(name) in ("nn.Module",) or canonical(name) in TORCH_BASES
 
