@@ -26,6 +26,7 @@ F_PARAMS = """\
       b: {type: int, optional: true}
       c: {type: int, optional: true}
       n: {type: int, optional: true}
+      tokens: {type: int, optional: true}
       x: {type: float, optional: true}
       y: {type: number, optional: true}
       flag: {type: bool, optional: true}
