@@ -116,6 +116,27 @@ C_ARCH = define("C002", "unknown-architecture", E, "{detail}", "A config whose a
 C_WORKLOAD = define("C003", "bad-workload", E, "{detail}", "A workload option out of range.")
 
 
+# A: source analysis (lmpredict suggest). Codes marked E leave an unresolved term in the output.
+A_CONFIG_CLASS = define("A101", "config-class-unanalysable", W, "{detail}", "The configuration class __init__ could not be run symbolically; raw keys are used as given.")
+A_FORWARD_RAISES = define("A102", "forward-always-raises", E, "{detail}", "Every path through forward() the analysis followed raises.")
+A_INIT_RAISES = define("A103", "init-always-raises", E, "{detail}", "Every path through __init__ the analysis followed raises.")
+A_MATMUL_SHAPE = define("A110", "matmul-shape-unknown", E, "{detail}", "A matmul-class op whose operand shapes the analysis could not follow.")
+A_EINSUM = define("A111", "einsum-unreadable", E, "{detail}", "An einsum whose equation or operand shapes the analysis cannot read.")
+A_MODULE_INPUT = define("A112", "module-input-unknown", E, "{detail}", "A costed torch module (Linear, Conv1d, ...) called on a tensor of unknown shape.")
+A_RUNTIME_BRANCH = define("A120", "runtime-branch-cost", E, "{detail}", "A branch on a data-dependent value whose arms cost differently.")
+A_WHILE = define("A131", "while-loop", E, "{detail}", "A while loop: the trip count is not known statically.")
+A_BREAK = define("A132", "conditional-break", W, "{detail}", "A break under a symbolic condition in an unrolled loop.")
+A_RETURN_IN_LOOP = define("A133", "return-in-repeated-loop", W, "{detail}", "A return inside a loop that is multiplied out.")
+A_LOOP_SHAPE = define("A134", "loop-carried-shape", W, "{detail}", "A tensor carried through a multiplied-out loop changes shape.")
+A_LOOP_CONDITIONAL = define("A135", "loop-over-conditional", E, "{detail}", "A loop over a value that depends on a condition.")
+A_LOOP_UNKNOWN = define("A136", "loop-over-unknown", E, "{detail}", "A loop over a value the analysis could not determine.")
+A_PARAM_SHAPE = define("A140", "parameter-shape-unknown", E, "{detail}", "An nn.Parameter of unknown shape.")
+A_MODULE_PARAMS = define("A141", "module-parameters-unknown", E, "{detail}", "A torch module whose parameter count the analysis cannot tell.")
+A_LAYER_INDEX = define("A150", "per-layer-cost", E, "{detail}", "A cost that depends on the layer index in a way that cannot be summed in closed form.")
+A_ACTIVATION = define("A151", "activation-unknown", W, "{detail}", "An activation chosen by a value the analysis cannot read; assumed parameter-free.")
+A_CACHE_IN_FORWARD = define("A152", "cache-built-in-forward", W, "{detail}", "forward() builds its own cache object; the analysis models the one the caller passes.")
+A_TIE_UNKNOWN = define("A153", "tie-unknown", W, "{detail}", "Whether the output embedding is tied to the input embedding could not be told.")
+
 @dataclass(frozen=True)
 class Location:
     """A position in a file (1-based line and column)."""

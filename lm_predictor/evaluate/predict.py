@@ -98,7 +98,14 @@ def predict(
     raw, source = load_config(config)
     resolved = resolve(raw)
     library = library or default_library()
-    rule = find_root_rule(library, resolved)
+    notes: list[str] = []
+    try:
+        rule = find_root_rule(library, resolved)
+    except LmPredictorError as err:  # no rule: derive one from the pinned source (lmpredict suggest), cached
+        from lm_predictor.suggest.derive import derive_for
+
+        library, notes = derive_for(resolved, library, err)
+        rule = find_root_rule(library, resolved)
     bindings = bind(rule, resolved, workload)
     totals: dict[str, Value] = {}
     trees: dict[str, CallRecord] = {}
@@ -113,4 +120,4 @@ def predict(
     extra = [m for m in rule.metrics if m not in STANDARD_METRICS]
     for metric in extra:
         totals[metric] = evaluate(library, rule.name, metric, bindings).value
-    return Prediction(rule.name, workload, totals, merge_trees(trees) if breakdown else [], unavailable, source)
+    return Prediction(rule.name, workload, totals, merge_trees(trees) if breakdown else [], unavailable, source, notes)

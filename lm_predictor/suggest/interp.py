@@ -63,7 +63,13 @@ class Finding:
 
     def render(self) -> str:
         where = f"{self.loc}: " if self.loc else ""
-        return f"{where}{self.code} {self.message}"
+        try:
+            from lm_predictor.diagnostics import lookup
+
+            symbol = lookup(self.code).symbol
+        except KeyError:
+            symbol = ""
+        return f"{where}{self.code}{' ' + symbol if symbol else ''}: {self.message}"
 
 
 @dataclass

@@ -1,0 +1,122 @@
+"""`eval` for any architecture: derive the missing rules with `suggest --recursive`, cache them.
+
+`derive_for(config, library)` is called by `predict()` when no rule covers the config's
+causal-LM class. It runs the analysis on the pinned sources (the installed ones when
+LMPREDICT_SOURCE=installed), keeps the rules in the on-disk cache keyed by the request (model
+type, the config's non-numeric values, the source tree) and by the hashes of every source file
+read, and returns the library with the derived rules on top plus notes saying so. A derivation
+that leaves unresolved terms is an error that lists them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from lm_predictor import diagnostics as d
+from lm_predictor.diagnostics import LmPredictorError
+from lm_predictor.rules.library import RuleLibrary
+from lm_predictor.suggest import diskcache
+
+
+def _request(config: dict, source: str, library_files: list) -> dict:
+    specialised = {k: v for k, v in sorted(config.items()) if isinstance(v, (str, list, dict)) or v is None}
+    return {"kind": "derive", "model_type": config.get("model_type"), "specialised": specialised, "source": source, "library": library_files}
+
+
+def _library_files(library: RuleLibrary) -> list:
+    out = []
+    for path in sorted(library.files):
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        out.append([path, st.st_mtime_ns, st.st_size])
+    return out
+
+
+def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError) -> tuple[RuleLibrary, list[str]]:
+    """(library with derived rules, notes); re-raises `error` when nothing can be derived."""
+    from lm_predictor.data.transformers_table import causal_lm_for
+
+    from lm_predictor.evaluate.binding import root_rule_name
+
+    model_type = config.get("model_type")
+    if not isinstance(model_type, str) or not causal_lm_for(model_type):
+        raise error
+    try:
+        wanted = root_rule_name(config)
+    except LmPredictorError:
+        raise error from None
+    if wanted != causal_lm_for(model_type):
+        raise error  # an architecture name the model type's package does not define
+    source = os.environ.get("LMPREDICT_SOURCE", "pinned")
+    request = _request(config, source, _library_files(library))
+    entry = diskcache.load("derived", request)
+    notes: list[str] = []
+    if entry is None:
+        text, unresolved, findings, files, desc = _run(config, source, library, error)
+        path = diskcache.store("derived", request, text, files, {"unresolved": unresolved, "findings": findings, "source": desc})
+        entry = diskcache.load("derived", request) or {"text": text, "unresolved": unresolved, "findings": findings, "cache_path": str(path), "source": desc}
+        notes.append(f"no rule for {causal_lm_for(model_type)}: derived with `lmpredict suggest --recursive` from {desc}; cached in {entry['cache_path']}")
+    else:
+        notes.append(f"no rule for {causal_lm_for(model_type)}: using rules derived from {entry.get('source', 'the pinned sources')} (cache {entry['cache_path']})")
+    if entry.get("unresolved"):
+        listed = "; ".join(entry.get("findings") or entry["unresolved"])
+        raise LmPredictorError(d.make(d.C_ARCH, None, detail=f"rules derived for {causal_lm_for(model_type)} have {len(entry['unresolved'])} unresolved term(s): {listed}"))
+    derived = _load_text(entry["text"], entry["cache_path"])
+    errors = [x for x in derived.diagnostics if x.severity.value == "error"]
+    if errors:
+        raise LmPredictorError(d.make(d.C_ARCH, None, detail=f"rules derived for {causal_lm_for(model_type)} do not load: {errors[0].headline()}"))
+    return overlay(library, derived), notes
+
+
+def _run(config: dict, source: str, library: RuleLibrary, error: LmPredictorError):
+    from lm_predictor.data.transformers_table import causal_lm_for
+    from lm_predictor.suggest import SuggestError, suggest
+    from lm_predictor.suggest.sources import SourceError, open_tree
+
+    model_type = config["model_type"]
+    overrides = {k: v for k, v in config.items() if k != "model_type"}
+    try:
+        tree = open_tree(source)
+        result = suggest(causal_lm_for(model_type), recursive=True, library=library, config={"model_type": model_type, **overrides}, tree=tree)
+    except (SuggestError, SourceError) as err:
+        raise LmPredictorError(d.make(d.C_ARCH, None, detail=f"{error.diagnostic.message}; deriving rules failed: {err}")) from None
+    findings = [f"{f.render()}" for f in result.findings if f.slug in result.unresolved]
+    files = [m.path for m in tree.modules.values()]
+    return result.text, result.unresolved, findings, files, result.source
+
+
+def _load_text(text: str, cache_path: str) -> RuleLibrary:
+    """A library from the cached text, via a .yaml file next to the entry (rewritten if it differs)."""
+    path = Path(cache_path).with_suffix(".yaml")
+    want = hashlib.sha256(text.encode()).hexdigest()
+    try:
+        ok = hashlib.sha256(path.read_bytes()).hexdigest() == want
+    except OSError:
+        ok = False
+    if not ok:
+        diskcache.write_atomic(path, text)
+    library = RuleLibrary()
+    library.load_file(path)
+    return library
+
+
+def overlay(base: RuleLibrary, derived: RuleLibrary) -> RuleLibrary:
+    """base's rules, except those the derived ones redefine (by name or alias), then the derived ones."""
+    taken = set(derived.rules) | set(derived.aliases)
+    out = RuleLibrary(files=dict(base.files))
+    out.files.update(derived.files)
+    for rule in base:
+        if rule.name in taken or any(a in taken for a in rule.aliases):
+            continue
+        out.add(rule)
+    for rule in derived:
+        out.add(rule)
+    return out
+
+
+def cached_files(kind: str = "derived") -> list[Path]:
+    directory = diskcache.cache_dir(kind)
+    return sorted(directory.glob("*.json")) if directory.is_dir() else []
