@@ -30,6 +30,8 @@ FAMILIES = {
     "E": ("Evaluation", "Raised when a metric is evaluated with concrete parameter values. Faults in "
           "constant sub-expressions (E002-E005, E013) are already reported by `lmpredict lint`."),
     "C": ("Configs and workloads", "Raised by `lmpredict eval` / `verify` for their inputs."),
+    "A": ("Source analysis", "Raised by `lmpredict suggest` (and `eval` when it derives missing rules) "
+          "about the Python source it analyses."),
 }
 
 

@@ -42,8 +42,11 @@ CASE_NAME = re.compile(r"(?P<code>[A-Z]\d{3})_(?P<symbol>[a-z0-9-]+)(?:_(?P<vari
 SKIPPED = {
     "L014": "stale-generated belongs to the compile issue (lint --check-generated)",
 }
-# Whole families owned elsewhere: C codes are raised by `eval` / `verify` on configs.
-OTHER_OWNERS = {"C": "config and workload codes are tested with `lmpredict eval`"}
+# Whole families owned elsewhere, by their first letter.
+OTHER_OWNERS = {
+    "C": "config and workload codes are tested with `lmpredict eval`",
+    "A": "source-analysis codes are tested with `lmpredict suggest`",
+}
 
 
 @dataclass(frozen=True)
