@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Iterable
@@ -167,13 +168,13 @@ class Diagnostic:
 
     def headline(self) -> str:
         where = f"{self.location}: " if self.location else ""
-        return f"{where}{self.code.code} {self.code.symbol}: {self.message}"
+        return printable(f"{where}{self.code.code} {self.code.symbol}: {self.message}")
 
     def render(self) -> str:
         """Compiler-style text: headline, then the source line and a caret."""
         lines = [self.headline()]
         if self.source_line is not None and self.location and self.location.column:
-            text = self.source_line.rstrip("\n")
+            text = printable(self.source_line.rstrip("\n"))
             if len(text) > 200:
                 start = max(0, self.location.column - 100)
                 text, caret = text[start:start + 200], self.location.column - start
@@ -181,7 +182,7 @@ class Diagnostic:
                 caret = self.location.column
             lines.append("    " + text)
             lines.append("    " + " " * (caret - 1) + "^")
-        lines.extend(f"  note: {n}" for n in self.notes)
+        lines.extend(f"  note: {printable(n)}" for n in self.notes)
         return "\n".join(lines)
 
     def as_json(self) -> dict:
@@ -195,6 +196,15 @@ class Diagnostic:
             "severity": self.severity.value,
             "message": self.message,
         }
+
+
+def printable(text: str) -> str:
+    """Text safe to print on a terminal: control and format characters (ESC sequences, bidi
+    overrides, zero-width characters, BOMs, NUL) from hostile input each become U+FFFD, so one
+    character still takes one column and carets stay aligned. Tabs are kept."""
+    if text.isprintable():
+        return text
+    return "".join(c if c == "\t" or unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp") else "\ufffd" for c in text)
 
 
 def make(code: Code, location: Location | None = None, source_line: str | None = None, **fields: object) -> Diagnostic:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 from lm_predictor import diagnostics as d
@@ -64,6 +65,7 @@ class RuleChecker:
 
     def check_site(self, site: Site) -> None:
         formula, rule = site.formula, self.rule
+        start = len(self.found)
         # a forwarded name that the rule lacks is reported once, as forward-unknown (check_call)
         forwarded = {id(a.value) for c in n.walk(formula.node) if isinstance(c, n.Call) for a in c.args if a.forwarded}
         for node in n.walk(formula.node):
@@ -83,13 +85,15 @@ class RuleChecker:
             if result not in (expected, "unknown"):
                 code = d.L_BOOL_ARITHMETIC if expected == NUMBER else d.L_NUMBER_CONDITION
                 self.report(formula, formula.node.span, code, what=f"the default of '{site.param}'", op=rule.params[site.param].type)
-        self.check_constants(formula)
+        typed = any(x.code in (d.L_BOOL_ARITHMETIC, d.L_NUMBER_CONDITION) for x in self.found[start:])
+        self.check_constants(formula, skip_type_faults=typed)
 
     def check_name(self, formula: Formula, node: n.Param | n.Defined) -> None:
         spec = self.rule.params.get(node.name)
         self.used.add(node.name)
         if spec is None:
-            self.report(formula, node.span, d.L_UNDEFINED_PARAM, name=node.name, rule=self.rule.name)
+            if self.rule.complete:  # else the name may be a parameter whose declaration had an error
+                self.report(formula, node.span, d.L_UNDEFINED_PARAM, name=node.name, rule=self.rule.name)
         elif isinstance(node, n.Defined) and spec.required:
             self.report(formula, node.span, d.L_DEFINED_REQUIRED, name=node.name)
         elif isinstance(node, n.Param) and node.default is not None and spec.default is not None:
@@ -105,10 +109,16 @@ class RuleChecker:
         if metric is not None and metric not in callee.metrics:
             self.report(formula, node.callee_span, d.L_MISSING_METRIC, callee=callee.name, metric=metric)
         given = set()
+        missing = [p for p, spec in callee.params.items() if spec.required and p not in {a.name for a in node.args}]
         for arg in node.args:
             given.add(arg.name)
             if arg.name not in callee.params:
-                self.report(formula, arg.span, d.L_UNKNOWN_KEYWORD, callee=callee.name, name=arg.name)
+                diag = diagnostic_at(formula, arg.span, d.L_UNKNOWN_KEYWORD, callee=callee.name, name=arg.name)
+                close = difflib.get_close_matches(arg.name, missing, n=1, cutoff=0.75)
+                if close:  # a misspelt required parameter: one diagnostic, not also L005 for it
+                    given.add(close[0])
+                    diag = replace(diag, notes=(f"did you mean '{close[0]}'?",))
+                self.found.append(diag)
             elif arg.forwarded and arg.name not in self.rule.params:
                 self.report(formula, arg.span, d.L_FORWARD_MISSING, name=arg.name, rule=self.rule.name)
             else:
@@ -129,12 +139,15 @@ class RuleChecker:
         elif got == NUMBER and expected == BOOL:
             self.report(formula, arg.span, d.L_NUMBER_CONDITION, what=f"argument '{arg.name}'", op="bool")
 
-    def check_constants(self, formula: Formula) -> None:
-        """Evaluate call- and parameter-free subexpressions: their faults are visible now."""
+    def check_constants(self, formula: Formula, *, skip_type_faults: bool = False) -> None:
+        """Evaluate call- and parameter-free subexpressions: their faults are visible now.
+
+        A type fault the static type check already reported (L007/L008) is not reported again."""
         try:
             fold_constant(formula.node, self.rule.name)
         except EvalFault as fault:
-            self.report(formula, fault.span, fault.code, **fault.fields)
+            if not (skip_type_faults and fault.code is d.E_TYPE):
+                self.report(formula, fault.span, fault.code, **fault.fields)
 
     def check_unused(self) -> None:
         if not self.rule.complete:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import keyword
+import math
 import re
 
 from lm_predictor import diagnostics as d
 from lm_predictor.diagnostics import Diagnostic, LmPredictorError
 from lm_predictor.formula.parser import KEYWORDS, parse_formula
+from lm_predictor.limits import MAX_FORMULA_CHARS
 from lm_predictor.rules.model import PARAM_TYPES, STANDARD_METRICS, Formula, ParamSpec, Rule
 from lm_predictor.rules.yaml_loader import SourceFile, YMap, YScalar, YSeq, YValue
 
@@ -68,8 +70,13 @@ class _RuleReader:
         if not isinstance(value, YScalar) or isinstance(value.value, bool) or not isinstance(value.value, (str, int, float)):
             self.report(d.S_WRONG_TYPE, value.node, where=where, expected="a formula (string or number)", got=_yaml_type(value))
             return None
+        if isinstance(value.value, float) and not math.isfinite(value.value):
+            return self.literal(value, "")
         text = value.value if isinstance(value.value, str) else repr(value.value)
-        origin = self.source.origin_for(value, text) if isinstance(value.value, str) else self.source.origin_for(value, value.node.value)
+        if len(text) > MAX_FORMULA_CHARS:  # refused by the parser at once; skip mapping a huge text
+            origin = self.source.origin_for(value, text[:1])
+        else:
+            origin = self.source.origin_for(value, text) if isinstance(value.value, str) else self.source.origin_for(value, value.node.value)
         try:
             return Formula(text, parse_formula(text, origin), origin)
         except LmPredictorError as err:
@@ -229,6 +236,9 @@ class _RuleReader:
         return ParamSpec(name, str(type_value.value), default, bool(optional.value) if optional else False, doc_text, location)
 
     def literal(self, raw: YScalar, text: str) -> Formula | None:
+        if isinstance(raw.value, float) and not math.isfinite(raw.value):  # YAML .inf, .nan, 1e999
+            self.report(d.F_BAD_FLOAT, raw.node, text=raw.node.value)
+            return None
         origin = self.source.origin_for(raw, raw.node.value)
         try:
             return Formula(text, parse_formula(text, origin), origin)
