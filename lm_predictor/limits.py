@@ -12,8 +12,10 @@ MAX_NESTING_DEPTH = 200
 MAX_CALL_DEPTH = 64
 """Deepest chain of nested rule calls in one evaluation."""
 
-MAX_CALLS = 200_000
-"""Most rule invocations (distinct after memoisation) in one evaluation."""
+MAX_CALLS = 20_000
+"""Most rule invocations (distinct after memoisation) in one evaluation; `eval` shares one budget
+across all the metrics of a prediction. Real models make fewer than 100 per metric; at about
+20 us per call the limit also bounds the time a hostile rule file can cost (well under 1 s)."""
 
 MAX_INT_BITS = 4_096
 """Largest integer magnitude, in bits, any intermediate value may have."""
@@ -24,8 +26,9 @@ MAX_LITERAL_DIGITS = 200
 MAX_RULE_FILE_BYTES = 4 * 1024 * 1024
 """Largest rule file read (bytes); bigger files are refused before reading."""
 
-MAX_YAML_NODES = 200_000
-"""Most YAML nodes in one rule file."""
+MAX_YAML_NODES = 50_000
+"""Most YAML nodes in one rule file (the largest shipped file has under 2,000; composing a node
+costs a few microseconds, so the limit keeps a hostile file well under 1 s)."""
 
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
 """Largest config.json read by eval (bytes)."""

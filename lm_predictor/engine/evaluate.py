@@ -9,7 +9,7 @@ from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.engine.frame import EvaluationState, Runner, check_bindings, compiled_runner, ensure_recursion_headroom
 from lm_predictor.engine.records import CallRecord
 from lm_predictor.formula.values import Fraction, Value
-from lm_predictor.limits import MAX_INT_BITS
+from lm_predictor.limits import MAX_CALLS, MAX_INT_BITS
 from lm_predictor.rules.library import RuleLibrary
 
 
@@ -17,6 +17,8 @@ from lm_predictor.rules.library import RuleLibrary
 class Evaluation:
     value: Value
     tree: CallRecord | None
+    calls: int = 0
+    """Rule invocations made (after memoisation), counted against the call budget."""
 
 
 def evaluate(
@@ -27,8 +29,11 @@ def evaluate(
     *,
     trace: bool = False,
     runner: Runner = compiled_runner,
+    max_calls: int = MAX_CALLS,
 ) -> Evaluation:
-    """Evaluate `metric` of `rule_name` with `bindings`; with `trace`, also the call tree."""
+    """Evaluate `metric` of `rule_name` with `bindings`; with `trace`, also the call tree.
+
+    `max_calls` (at most MAX_CALLS) lets a caller that evaluates several metrics share one budget."""
     rule = library.get(rule_name)
     if rule is None:
         raise LmPredictorError(d.make(d.E_UNKNOWN_RULE, None, name=rule_name))
@@ -40,7 +45,7 @@ def evaluate(
             if bits > MAX_INT_BITS:
                 raise LmPredictorError(d.make(d.E_INT_TOO_LARGE, None, what=f"parameter '{name}' of {rule.name}", limit=MAX_INT_BITS))
     ensure_recursion_headroom()
-    state = EvaluationState(library, runner, trace)
+    state = EvaluationState(library, runner, trace, max_calls=min(max_calls, MAX_CALLS))
     value, children = state.evaluate_rule(rule, metric, bindings, 0, None)
     tree = CallRecord(rule.short_name, rule.name, metric, bindings, value, list(children or [])) if trace else None
-    return Evaluation(value, tree)
+    return Evaluation(value, tree, state.calls)

@@ -49,6 +49,8 @@ class EvaluationState:
     memo: dict[tuple, tuple[Value, list[CallRecord] | None]] = field(default_factory=dict)
     calls: int = 0
     active: list[tuple] = field(default_factory=list)
+    max_calls: int = MAX_CALLS
+    """Calls this evaluation may make (less than MAX_CALLS when a caller shares one budget)."""
 
     def run(self, formula: Formula, frame: "Frame") -> Value:
         """Run one formula in a frame, locating its faults in the rule file."""
@@ -75,7 +77,7 @@ class EvaluationState:
             chain = " -> ".join(k[0] for k in self.active[-3:])
             raise where_fault(where, d.E_CALL_DEPTH, limit=MAX_CALL_DEPTH, path=f"... -> {chain} -> {rule.name}")
         self.calls += 1
-        if self.calls > MAX_CALLS:
+        if self.calls > self.max_calls:
             raise where_fault(where, d.E_CALL_BUDGET, limit=MAX_CALLS)
         frame = Frame(rule, bindings, metric, self, depth, [] if self.trace else None)
         self.active.append(key)

@@ -15,6 +15,7 @@ from lm_predictor.evaluate.binding import bind, find_root_rule, resolve
 from lm_predictor.evaluate.breakdown import ModuleRow, merge_trees
 from lm_predictor.evaluate.config_source import load_config
 from lm_predictor.formula.values import Value
+from lm_predictor.limits import MAX_CALLS
 from lm_predictor.resources import rules_dir
 from lm_predictor.rules.library import RuleLibrary, load_library, rule_files
 from lm_predictor.rules.model import STANDARD_METRICS
@@ -109,15 +110,19 @@ def predict(
     bindings = bind(rule, resolved, workload)
     totals: dict[str, Value] = {}
     trees: dict[str, CallRecord] = {}
+    budget = MAX_CALLS  # one call budget for the whole prediction, not one per metric
     for metric in TOTAL_METRICS:
         if metric not in rule.metrics:
             continue
-        result = evaluate(library, rule.name, metric, bindings, trace=breakdown)
+        result = evaluate(library, rule.name, metric, bindings, trace=breakdown, max_calls=budget)
+        budget -= result.calls
         totals[metric] = result.value
         if result.tree is not None:
             trees[metric] = result.tree
     unavailable = [m for m in TOTAL_METRICS if m not in rule.metrics]
     extra = [m for m in rule.metrics if m not in STANDARD_METRICS]
     for metric in extra:
-        totals[metric] = evaluate(library, rule.name, metric, bindings).value
+        result = evaluate(library, rule.name, metric, bindings, max_calls=budget)
+        budget -= result.calls
+        totals[metric] = result.value
     return Prediction(rule.name, workload, totals, merge_trees(trees) if breakdown else [], unavailable, source, notes)
