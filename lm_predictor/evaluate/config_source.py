@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import stat
 from pathlib import Path
 
 from lm_predictor import diagnostics as d
@@ -68,13 +70,7 @@ def read_config(path: Path) -> dict:
     """A config.json as a dict; one-line errors for anything that is not a JSON object."""
     name = str(path)
     try:
-        size = path.stat().st_size
-    except OSError as err:
-        raise _error(f"cannot read: {err.strerror}", name) from None
-    if size > MAX_CONFIG_BYTES:
-        raise _error(f"file has {size} bytes; the limit is {MAX_CONFIG_BYTES}", name)
-    try:
-        raw = path.read_bytes()
+        raw = _read_regular_file(path, MAX_CONFIG_BYTES)
         text = raw.decode("utf-8-sig")
     except OSError as err:
         raise _error(f"cannot read: {err.strerror}", name) from None
@@ -83,7 +79,7 @@ def read_config(path: Path) -> dict:
     if not text.strip():
         raise _error("empty file; expected a JSON object", name)
     try:
-        data = json.loads(text, parse_constant=_refuse_constant)
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as err:
         raise LmPredictorError(d.make(d.C_CONFIG, Location(name, err.lineno, err.colno), detail=f"invalid JSON: {err.msg}")) from None
     except (ValueError, RecursionError) as err:
@@ -93,8 +89,49 @@ def read_config(path: Path) -> dict:
     return data
 
 
+def _read_regular_file(path: Path, limit: int) -> bytes:
+    """At most `limit` bytes of a regular file; a pipe or device is refused without blocking."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _error("not a regular file", str(path))
+        if info.st_size > limit:
+            raise _error(f"file has {info.st_size} bytes; the limit is {limit}", str(path))
+        chunks, left = [], limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    finally:
+        os.close(fd)
+    raw = b"".join(chunks)
+    if len(raw) > limit:  # grew after fstat
+        raise _error(f"file has more than {limit} bytes", str(path))
+    return raw
+
+
 def _refuse_constant(token: str) -> object:
     raise ValueError(f"{token} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400: valid JSON syntax, but inf is not a number a config can mean
+        raise ValueError(f"number {text} is out of range")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object whose keys are all different (parsers disagree on which duplicate wins)."""
+    result: dict = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"key {key!r} appears twice in one object")
+        result[key] = value
+    return result
 
 
 def load_config(spec: str | Path | dict) -> tuple[dict, str]:
