@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+import os
 from functools import lru_cache
+from pathlib import Path
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -54,10 +56,18 @@ def _lark() -> Lark:
     options = dict(parser="lalr", propagate_positions=True, maybe_placeholders=True)
     cache = user_cache_dir() / "formula-grammar.lark-cache"
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        return Lark(grammar, cache=str(cache), **options)
+        cache.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if _private(cache.parent) and (not cache.exists() or _private(cache)):
+            return Lark(grammar, cache=str(cache), **options)
     except OSError:  # read-only home: build in memory every time (about 0.1 s)
-        return Lark(grammar, **options)
+        pass
+    return Lark(grammar, **options)
+
+
+def _private(path: Path) -> bool:
+    """Owned by us and not writable by others: lark unpickles its cache, so trust only that."""
+    info = path.stat()
+    return info.st_uid == os.getuid() and not info.st_mode & 0o022
 
 
 def _token_text(name: str) -> str:
