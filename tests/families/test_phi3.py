@@ -97,7 +97,12 @@ ROPE_WORKLOADS = {
 }
 
 
-@pytest.mark.parametrize("workload", list(ROPE_WORKLOADS.values()), ids=list(ROPE_WORKLOADS))
-@pytest.mark.parametrize("name", list(ROPE_BINDING))
-def test_phi3_longrope_from_rope_scaling(name: str, workload: Workload) -> None:
-    assert_exact(ROPE_BINDING[name], workload)
+ROPE_CASES = [("longrope-unextended", w) for w in ROPE_WORKLOADS] + [
+    ("su-legacy-type", "crossing-original"), ("su-legacy-type", "prefill-past-original"),
+    ("extended-default-rope", "below-original"), ("extended-default-rope", "decode-past-original"),
+]
+
+
+@pytest.mark.parametrize(("name", "workload"), ROPE_CASES, ids=[f"{n}-{w}" for n, w in ROPE_CASES])
+def test_phi3_longrope_from_rope_scaling(name: str, workload: str) -> None:
+    assert_exact(ROPE_BINDING[name], ROPE_WORKLOADS[workload])
