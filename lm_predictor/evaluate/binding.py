@@ -78,9 +78,8 @@ def bind(rule: Rule, config: dict, workload: Workload) -> dict[str, Value]:
         if name in workload_values:
             values[name] = workload_values[name]
             continue
-        value = config.get(name)
-        if value is None and "__" in name:
-            value = lookup_fact(name, facts, strings)
+        # derived names (`a__b`) come only from the facts, never from a literal config key
+        value = lookup_fact(name, facts, strings) if "__" in name else config.get(name)
         if value is None:
             continue
         if spec.type == "bool":

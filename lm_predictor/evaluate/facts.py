@@ -41,7 +41,7 @@ def _flatten(prefix: str, value: object, depth: int) -> Iterator[tuple[str, obje
         if depth >= MAX_FACT_DEPTH:
             return
         for key, inner in value.items():
-            if isinstance(key, str) and key.isidentifier():
+            if isinstance(key, str) and key.isidentifier() and "__" not in key:
                 yield from _flatten(f"{prefix}__{key}" if prefix else key, inner, depth + 1)
         return
     yield prefix, value

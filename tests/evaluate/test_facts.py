@@ -58,3 +58,10 @@ def test_derived_facts_bind_by_name(tmp_path):
 def test_missing_fields_leave_defaults(tmp_path):
     values = bind(_rule(tmp_path), {}, Workload(batch=1, seq_len=1))
     assert values == {"batch": 1, "dtype__float16": False}
+
+
+def test_literal_config_keys_cannot_forge_derived_names(tmp_path):
+    config = {"dtype__float16": True, "hidden_act__gelu_new": True, "hidden_act": "silu"}
+    values = bind(_rule(tmp_path), config, Workload(batch=1, seq_len=1, dtype="float32"))
+    assert values["dtype__float16"] is False
+    assert values["hidden_act__gelu_new"] is False
