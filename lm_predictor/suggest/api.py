@@ -155,6 +155,8 @@ def render_file(emitter: Emitter, selected: list, qualname: str, tree: SourceTre
         unresolved.extend(slugs)
     for name in sorted(emitter.static_needed):
         body.extend(render_static(name))
+    for name, helper in emitter.helpers.items():
+        body.extend(render_helper(name, helper))
     findings = list(analysis.findings) + [f for f in emitter.findings if f not in analysis.findings]
     relevant = [f for f in findings if f.slug in unresolved or f.code in ("A101",)]
     if unresolved:
@@ -255,6 +257,22 @@ def _doc(emitter: Emitter, draft: RuleDraft, library: Any) -> str:
     if library is not None and library.get(draft.rule_name()) is not None:
         parts.append("Overrides the library rule of the same name.")
     return " ".join(parts)
+
+
+def render_helper(name: str, helper: dict) -> list:
+    lines = [f"  {name}:"]
+    doc = (f"Path helper: {helper['caller']} calls its grandchild module `{helper['path']}.*` directly, so the "
+           f"module at `{helper['path']}` never runs; its metrics `*_via` pass the call on (call labels are plain names).")
+    lines.append(f"    doc: {yaml_scalar(doc)}")
+    if helper["params"]:
+        lines.append("    params:")
+        for final, spec in helper["params"]:
+            lines.append(f"      {final}: {param_yaml(spec)}")
+    lines.append("    metrics:")
+    for metric, text in sorted(helper["metrics"].items()):
+        lines.append(f"      {metric}: {formula_yaml(text, '        ')}")
+    lines.append("")
+    return lines
 
 
 def render_static(name: str) -> list:

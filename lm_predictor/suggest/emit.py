@@ -56,6 +56,7 @@ class Emitter:
         self.findings: list[Finding] = []
         self.static_needed: set = set()
         self._active: set = set()
+        self.helpers: dict = {}
 
     # ------------------------------------------------------------ terms
 
@@ -407,6 +408,8 @@ class Emitter:
                 if keep is not None and k not in keep:
                     continue
                 kwargs[callee_ren.get(k, k)] = self.final(v, draft)
+            if label and "." in label:
+                return self._via(draft, label, callee, kwargs, metric or self._render_metric)
             return X.call(label, name, kwargs, forward_all=True, metric=metric)
         kwargs = {}
         for k, v in items:
@@ -416,6 +419,24 @@ class Emitter:
         return X.call(label, str(rule), kwargs, forward_all=fwd, metric=metric)
 
     _render_metric = "flops"
+
+    def _via(self, draft: RuleDraft, label: str, callee: RuleDraft, kwargs: dict, metric: str) -> Num:
+        """A call to a grandchild module (`self.model.decoder(...)`): labels are plain names, so
+        the intermediate module gets a helper rule whose metric `<metric>_via` calls the next
+        segment. The parent's row in the breakdown carries no value of `metric` (the parent
+        module itself never runs), the grandchild's row gets it under the full path."""
+        segments = label.split(".")
+        via = f"{metric}_via"
+        specs = [self.param_spec(callee, p, False) for p in self.params(callee)]
+        inner_name = callee.rule_name()
+        inner_metric = metric
+        for i in range(len(segments) - 1, 0, -1):
+            helper = f"{draft.rule_name()}.path_{'_'.join(segments[:i])}"
+            forwarded = X.call(segments[i], inner_name, {}, forward_all=True, metric=inner_metric)
+            entry = self.helpers.setdefault(helper, {"params": specs, "metrics": {}, "path": ".".join(segments[:i]), "caller": draft.rule_name()})
+            entry["metrics"][via] = X.render(forwarded)
+            inner_name, inner_metric = helper, via
+        return X.call(segments[0], inner_name, kwargs, forward_all=True, metric=inner_metric)
 
     def formula(self, draft: RuleDraft, metric: str) -> str:
         self._render_metric = metric
