@@ -112,17 +112,34 @@ def suggest(
 
 
 def _closure(emitter: Emitter, drafts: list) -> list:
+    """The drafts and every rule they reach, except callees a compatible library rule covers."""
     out: list = []
     todo = list(drafts)
     seen: set = set()
+    first = True
     while todo:
         d = todo.pop(0)
         if id(d) in seen:
             continue
         seen.add(id(d))
+        if not (d in drafts and first) and _library_covers(emitter, d):
+            continue
         out.append(d)
         todo.extend(emitter.callees(d))
     return out
+
+
+def _library_covers(emitter: Emitter, draft: RuleDraft) -> bool:
+    """A library rule of the same name that accepts exactly what our calls pass."""
+    library = emitter.library
+    if library is None:
+        return False
+    rule = library.get(draft.rule_name())
+    if rule is None:
+        return False
+    ours = {emitter.renames(draft).get(p, p) for p in emitter.params(draft)}
+    required = {name for name, spec in rule.params.items() if spec.required}
+    return ours <= set(rule.params) and required <= ours
 
 
 def _missing_callees(emitter: Emitter, selected: list, library: Any) -> list:

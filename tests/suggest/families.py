@@ -23,3 +23,16 @@ def library_with(text: str, directory: Path | None = None):
     path.write_text(text, encoding="utf-8")
     library = load_library([*base_paths(), path])
     return library, path
+
+
+def overlay_library(text: str, directory: Path | None = None):
+    """Like library_with, but a suggested rule replaces a base rule of the same name (as eval does)."""
+    from lm_predictor.rules.library import RuleLibrary
+    from lm_predictor.suggest.derive import overlay
+
+    directory = directory or Path(tempfile.mkdtemp(prefix="lmpredict-suggest-"))
+    path = directory / "suggested.yaml"
+    path.write_text(text, encoding="utf-8")
+    derived = RuleLibrary()
+    derived.load_file(path)
+    return overlay(load_library(base_paths()), derived), path
