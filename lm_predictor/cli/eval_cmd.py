@@ -52,6 +52,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_workload_options(parser)
     parser.add_argument("--json", action="store_true", help="print exact JSON (a list for a sweep)")
     parser.add_argument("--depth", type=int, default=3, help="module tree depth to print")
+    parser.add_argument("--metrics", default="flops,param_count,kv_cache_bytes", help="metrics shown in the module tree, e.g. flops,bytes_read")
     parser.add_argument("--rules", action="append", metavar="PATH", help="rule files or directories to use instead of the shipped library")
 
 
@@ -81,5 +82,5 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console(file=sys.stdout, highlight=False)
     for result in results:
-        render(result, args.depth, console)
+        render(result, args.depth, console, tuple(m.strip() for m in args.metrics.split(",") if m.strip()))
     return 0

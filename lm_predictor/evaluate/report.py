@@ -38,7 +38,10 @@ def humanise(metric: str, value: Any) -> str:
     return f"{scaled:.2f}{sep}{prefixes[unit]}{name}" if metric != "param_count" else f"{scaled:.2f} {prefixes[unit]} {name}"
 
 
-def render(prediction: Prediction, depth: int, console: Any) -> None:
+DEFAULT_TREE_METRICS = ("flops", "param_count", "kv_cache_bytes")
+
+
+def render(prediction: Prediction, depth: int, console: Any, tree_metrics: tuple[str, ...] = DEFAULT_TREE_METRICS) -> None:
     """Print totals and the module tree with rich."""
     from rich.table import Table
     from rich.tree import Tree
@@ -55,7 +58,7 @@ def render(prediction: Prediction, depth: int, console: Any) -> None:
     for metric in prediction.unavailable:
         table.add_row(metric, "[dim]not modelled by this rule[/dim]", "")
     console.print(table)
-    metrics = [m for m in ("flops", "param_count", "kv_cache_bytes") if m in prediction.totals]
+    metrics = [m for m in tree_metrics if m in prediction.totals]
     tree = Tree(f"[bold]{prediction.model.rsplit('.', 1)[-1]}[/bold]")
     nodes = {"": tree}
     for row in prediction.modules:
