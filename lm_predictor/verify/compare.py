@@ -39,13 +39,20 @@ def aggregate(per_module: dict[str, int]) -> dict[str, int]:
     totals: dict[str, int] = {}
     for path, value in per_module.items():
         key = collapse_indices(path)
-        if key != path and key in per_module:
-            continue
+        parent, _, last = path.rpartition(".")
+        if last.isdigit() and parent in per_module:
+            continue  # an entry of a container that is itself measured (also nested: layers.0.experts.3)
         totals[key] = totals.get(key, 0) + value
     return totals
 
 
-def compare(prediction: Prediction, measured_totals: dict[str, int], module_flops: dict[str, int], module_params: dict[str, int]) -> list[Comparison]:
+def compare(
+    prediction: Prediction,
+    measured_totals: dict[str, int],
+    module_flops: dict[str, int],
+    module_params: dict[str, int],
+    module_bytes: dict[str, dict[str, int]] | None = None,
+) -> list[Comparison]:
     """Totals the rule defines, then every real module path that the prediction names."""
     rows = [
         Comparison("", metric, prediction.totals[metric], measured_totals[metric])
@@ -53,6 +60,10 @@ def compare(prediction: Prediction, measured_totals: dict[str, int], module_flop
         if metric in prediction.totals and metric in measured_totals
     ]
     flops, params = aggregate(module_flops), aggregate(module_params)
+    bytes_by_metric = {
+        metric: aggregate({path: values.get(metric, 0) for path, values in (module_bytes or {}).items()})
+        for metric in ("bytes_read", "bytes_written")
+    }
     modules = set(params) | set(flops)
     predicted = {row.path: row for row in prediction.modules}
     for path in sorted(modules - {""}):
@@ -61,7 +72,10 @@ def compare(prediction: Prediction, measured_totals: dict[str, int], module_flop
             if flops.get(path, 0) or params.get(path, 0):
                 rows.append(Comparison(path, "flops" if flops.get(path, 0) else "param_count", None, flops.get(path, 0) or params.get(path, 0)))
             continue
-        for metric, measured in (("flops", flops.get(path, 0)), ("param_count", params.get(path, 0))):
+        measured_here = {"flops": flops.get(path, 0), "param_count": params.get(path, 0)}
+        if module_bytes is not None:
+            measured_here.update({metric: per_metric.get(path, 0) for metric, per_metric in bytes_by_metric.items()})
+        for metric, measured in measured_here.items():
             if metric in row.totals:
                 rows.append(Comparison(path, metric, row.totals[metric], measured))
     return rows
