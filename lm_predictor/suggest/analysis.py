@@ -49,16 +49,16 @@ class Analysis:
 def model_type_for(tree: SourceTree, qualname: str) -> str | None:
     """The model_type whose package defines `qualname` (transformers.models.<dir>.*)."""
     parts = qualname.split(".")
-    if len(parts) < 3 or parts[:2] != ["transformers", "models"]:
+    if len(parts) < 4 or parts[:2] != ["transformers", "models"]:
         return None
-    package = ".".join(parts[:3])
+    package = ".".join(parts[:-2])  # transformers.models[.deprecated].<dir>
     table = load_table()["model_types"]
     candidates = []
     for mt, facts in table.items():
         causal = facts.get("causal_lm") or ""
         cfg = facts.get("config_class") or ""
         if causal.startswith(package + ".") or cfg.startswith(package + "."):
-            candidates.append((0 if causal.startswith(package + ".") else 1, 0 if mt == parts[2] else 1, len(mt), mt))
+            candidates.append((0 if causal.startswith(package + ".") else 1, 0 if mt.replace("-", "_") == parts[-3] else 1, len(mt), mt))
     if not candidates:
         return None
     return sorted(candidates)[0][3]

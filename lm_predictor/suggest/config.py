@@ -172,6 +172,8 @@ class ConfigModel:
             return "int"
         if name in ("rope_scaling", "layer_types", "quantization_config", "sub_configs", "rope_parameters"):
             return None
+        if not name.startswith(("num_", "n_")) and name.endswith(("layers", "types", "ids", "indices", "list", "mapping", "map", "kwargs", "config", "scaling", "blocks", "dims", "sizes", "factors", "patterns")):
+            return None  # a list / dict the model reads (e.g. mlp_only_layers)
         return "int"
 
     def declare(self, name: str, typ: str, default: Any, optional: bool = False) -> None:

@@ -123,7 +123,16 @@ class Emitter:
             return None
         atom = calls[0]
         atoms = self._index_atoms(atom, metric, index, depth=0)
-        if atoms is None or len(atoms) != 1:
+        import os
+
+        if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+            print("index atoms:", draft.qualname, metric, None if atoms is None else [X.render_bool(a) for a in atoms])
+        if atoms is None:
+            return None
+        atoms = {min(a, X.bnot(a), key=X.render_bool) for a in atoms}
+        if not atoms:  # the index is passed along but no cost depends on it
+            return [Term(term.guard, term.mult, X.substitute(term.expr, {index: ZERO}), term.note)]
+        if len(atoms) != 1:
             return None
         (cond,) = atoms
         n = term.mult
@@ -656,7 +665,7 @@ def solve_index(cond: Bool, index: str, n: Num) -> tuple | None:
             return n - count_eq, rep_ne, t
         return None
     # (i + r) % p == 0 / != 0
-    atom = d.single_atom()
+    atom = d.single_atom() or (-d).single_atom()
     if op in ("==", "!=") and isinstance(atom, X.Op) and atom.kind == "mod":
         inner, p = atom.args
         lin = _linear(inner, index)

@@ -338,6 +338,8 @@ def atom_sign(atom: "Atom") -> str | None:
         return "nonneg" if a and b else None
     if kind == "call":
         return "nonneg"
+    if kind in ("routed", "experts_hit"):
+        return "pos"  # tokens one expert gets (an expert with none costs nothing either way)
     if kind == "mod":
         return "nonneg" if num_sign(args[0]) and num_sign(args[1]) == "pos" else None
     if kind == "pow":
@@ -609,6 +611,61 @@ def unresolved(slug: str) -> Num:
     return Num.atom(Op("unresolved", (slug,)))
 
 
+def routed(total: Num) -> Num:
+    """Tokens routed to one expert of a loop over experts; they sum to `total` over the loop."""
+    return Num.atom(Op("routed", (total,)))
+
+
+def experts_hit(total: Num) -> Num:
+    """The number of experts that received tokens (a data-dependent loop count)."""
+    return Num.atom(Op("experts_hit", (total,)))
+
+
+def find_routed(value: object) -> list:
+    """The routed-token atoms inside a number (also inside call keywords)."""
+    found: list = []
+    if isinstance(value, Num):
+        for mono, _ in value.terms:
+            for atom, _ in mono:
+                if isinstance(atom, Op):
+                    if atom.kind == "routed":
+                        found.append(atom)
+                    elif atom.kind == "call":
+                        for _, v in atom.args[2]:
+                            found.extend(find_routed(v))
+                    else:
+                        for a in atom.args:
+                            found.extend(find_routed(a))
+    elif isinstance(value, tuple):
+        for v in value:
+            found.extend(find_routed(v))
+    return found
+
+
+def replace_atoms(value: "Num", old: "Op", new: "Num") -> "Num":
+    """value with one atom replaced everywhere (inside calls, ifs and functions too)."""
+    if not isinstance(value, Num):
+        return value
+    out = ZERO
+    for mono, coeff in value.terms:
+        term = Num.const(coeff)
+        for atom, e in mono:
+            if atom == old:
+                piece = new
+            elif isinstance(atom, Op) and atom.kind == "call":
+                label, rule, items, fwd, metric = atom.args
+                items = tuple((k, replace_atoms(v, old, new) if isinstance(v, Num) else v) for k, v in items)
+                piece = Num.atom(Op("call", (label, rule, items, fwd, metric)))
+            elif isinstance(atom, Op) and atom.kind in ("fn", "floordiv", "mod", "div", "pow", "if"):
+                args = tuple(replace_atoms(a, old, new) if isinstance(a, Num) else a for a in atom.args)
+                piece = Num.atom(Op(atom.kind, args))
+            else:
+                piece = Num.atom(atom)
+            term = term * (power(piece, Num.const(e)) if e != 1 else piece)
+        out = out + term
+    return out
+
+
 def has_unresolved(value: "Num | Bool") -> bool:
     return any(_walk_unresolved(value))
 
@@ -832,6 +889,8 @@ def _render_atom(atom: Atom) -> tuple[str, int]:
         return f"${{{args[0]}:-{render(args[1])}}}", P_ATOM
     if kind == "unresolved":
         return f"{{unresolved.{args[0]}}}()", P_ATOM
+    if kind in ("routed", "experts_hit"):
+        return f"{{unresolved.A160_{kind}}}()", P_ATOM
     if kind == "call":
         label, rule, items, fwd, metric = args
         head = f"{{{label}: {rule}}}" if label else f"{{{rule}}}"

@@ -230,6 +230,21 @@ class Interpreter:
     def add_cost(self, metric: str, expr: Num, mult: Num = ONE, note: str = "") -> None:
         if self.recorder is None:
             return
+        routed = X.find_routed(expr) + X.find_routed(mult)
+        if routed:
+            # a cost inside a loop over experts, sized by the tokens each expert gets: summed over
+            # the loop, those tokens are the routing total (the cost is linear in them)
+            if not self.mults:
+                expr = self.unresolved("A160", None, "tokens routed to one expert used outside a loop over experts")
+            else:
+                total = routed[0].args[0]
+                expr = X.replace_atoms(expr, routed[0], total)
+                mult = X.replace_atoms(mult, routed[0], total)
+                outer = ONE
+                for m in self.mults[:-1]:
+                    outer = outer * m
+                self.recorder.add(metric, Term(self.guard(), outer * mult, expr, note or "summed over experts"))
+                return
         self.recorder.add(metric, Term(self.guard(), self.mult() * mult, expr, note))
 
     def phi(self, cond: Bool, a: Any, b: Any) -> Any:
@@ -1171,6 +1186,8 @@ class Interpreter:
     def binop(self, op: str, a: Any, b: Any, node: Any) -> Any:
         if isinstance(a, Phi) or isinstance(b, Phi):
             return self.on_phi(a, lambda x: self.on_phi(b, lambda y: self.binop(op, x, y, node)))
+        if (a is None or b is None) and op not in ("==", "!="):
+            raise DeadPath()  # arithmetic on None raises TypeError: this path does not run
         if isinstance(a, Tensor) or isinstance(b, Tensor):
             return self.brains.tensor_binop(self, op, a, b, node)
         if isinstance(a, Bool) and isinstance(b, Bool) and op in ("&", "|", "^"):
@@ -1318,6 +1335,8 @@ class Interpreter:
     def getattr(self, obj: Any, name: str, node: Any) -> Any:
         if isinstance(obj, Phi):
             return self.on_phi(obj, lambda o: self.getattr(o, name, node))
+        if obj is None:
+            raise DeadPath()  # AttributeError on None
         if isinstance(obj, ModRef):
             return self.module_attr(obj, name, node)
         if isinstance(obj, ConfigV):
@@ -1423,6 +1442,8 @@ class Interpreter:
     def getitem(self, obj: Any, index: Any, node: Any) -> Any:
         if isinstance(obj, Phi):
             return self.on_phi(obj, lambda o: self.getitem(o, index, node))
+        if obj is None:
+            raise DeadPath()  # TypeError: None is not subscriptable
         if isinstance(index, Phi) and not isinstance(obj, Tensor):
             return self.on_phi(index, lambda i: self.getitem(obj, i, node))
         if isinstance(obj, Tensor):

@@ -303,6 +303,8 @@ def _call(interp: Any, callee: Any, args: list, kwargs: dict, node: Any, hint: A
             return X.FALSE
         if callee.name in CONTEXT_EXTERNALS:
             return ObjectV(External(callee.name), {}, kind="context")
+        if callee.name in ("copy.deepcopy", "copy.copy"):
+            return args[0] if args else Unknown("copy")
         if callee.name in ("typing.cast",):
             return args[1] if len(args) > 1 else Unknown("cast")
         if callee.name == "torch.finfo" or callee.name == "torch.iinfo":
@@ -339,7 +341,11 @@ def _call(interp: Any, callee: Any, args: list, kwargs: dict, node: Any, hint: A
     site = CallSite(interp, callee, list(args), dict(kwargs), node, hint, name, receiver)
     for pattern in PATTERNS:
         if pattern.looks_like(site):
-            return pattern.suggest(site)
+            try:
+                return pattern.suggest(site)
+            except (AttributeError, TypeError, IndexError, KeyError, ValueError, ZeroDivisionError) as err:
+                # arguments of a kind the producer does not handle: an unknown result, not a crash
+                return Unknown(f"{site.name or pattern.name}: arguments the op table cannot follow ({type(err).__name__})")
     if isinstance(callee, External):
         if any(isinstance(a, Tensor) for a in list(args) + list(kwargs.values())):
             return Unknown(f"{callee.name} is not in the op table")

@@ -77,7 +77,8 @@ def elementwise(a: Any, b: Any, dtype: str | None = None) -> Tensor:
         return Tensor(sb, out_dtype) if a.dtype == "mask" else Tensor(None, out_dtype, a.why)
     if isinstance(b, Tensor) and b.shape is None:
         return Tensor(sa, out_dtype) if b.dtype == "mask" else Tensor(None, out_dtype, b.why)
-    return Tensor(broadcast(sa, sb), out_dtype)
+    route = (a.route if isinstance(a, Tensor) else ()) or (b.route if isinstance(b, Tensor) else ())
+    return Tensor(broadcast(sa, sb), out_dtype, route=route if route and route[0] == "mask" else ())
 
 
 def tensor_binop(interp: Any, op: str, a: Any, b: Any, node: Any) -> Any:
@@ -125,7 +126,10 @@ def permute(t: Tensor, dims: list) -> Tensor:
     order = [norm_dim(d, rank) for d in dims]
     if any(o is None for o in order) or len(order) != rank:
         return unknown_tensor("permute with symbolic dims")
-    return Tensor(tuple(t.shape[o] for o in order), t.dtype)
+    route = t.route
+    if route and route[0] == "mask":
+        route = ("mask", route[1], order.index(route[2]))
+    return Tensor(tuple(t.shape[o] for o in order), t.dtype, route=route)
 
 
 def transpose(t: Tensor, d0: Any, d1: Any) -> Tensor:
@@ -137,7 +141,10 @@ def transpose(t: Tensor, d0: Any, d1: Any) -> Tensor:
         return unknown_tensor("transpose with symbolic dims")
     shape = list(t.shape)
     shape[a], shape[b] = shape[b], shape[a]
-    return Tensor(tuple(shape), t.dtype)
+    route = t.route
+    if route and route[0] == "mask" and route[2] in (a, b):
+        route = ("mask", route[1], b if route[2] == a else a)
+    return Tensor(tuple(shape), t.dtype, route=route)
 
 
 def unsqueeze(t: Tensor, dim: Any) -> Tensor:
@@ -157,12 +164,13 @@ def unsqueeze(t: Tensor, dim: Any) -> Tensor:
 def squeeze(t: Tensor, dim: Any = None) -> Tensor:
     if t.shape is None:
         return t
+    route = t.route if t.route and t.route[0] != "mask" else ()
     if dim is None:
-        return Tensor(tuple(d for d in t.shape if d.const_value() != 1), t.dtype)
+        return Tensor(tuple(d for d in t.shape if d.const_value() != 1), t.dtype, route=route)
     dims = dim if isinstance(dim, tuple) else (dim,)
     rank = len(t.shape)
     drop = {norm_dim(d, rank) for d in dims}
-    return Tensor(tuple(s for i, s in enumerate(t.shape) if not (i in drop and s.const_value() == 1)), t.dtype)
+    return Tensor(tuple(s for i, s in enumerate(t.shape) if not (i in drop and s.const_value() == 1)), t.dtype, route=route)
 
 
 def expand(t: Tensor, sizes: list | None) -> Tensor:
@@ -208,9 +216,13 @@ def reduce(t: Tensor, dim: Any, keepdim: Any) -> Tensor:
     idx = {norm_dim(d, rank) for d in dims}
     if None in idx:
         return unknown_tensor("reduction over a symbolic dim")
+    route = ()
+    if t.route and t.route[0] == "mask" and t.route[2] not in idx:
+        kept = [i for i in range(len(t.shape)) if i not in idx]
+        route = ("mask", t.route[1], t.route[2] if keep else kept.index(t.route[2]))
     if keep:
-        return Tensor(tuple(ONE if i in idx else s for i, s in enumerate(t.shape)), t.dtype)
-    return Tensor(tuple(s for i, s in enumerate(t.shape) if i not in idx), t.dtype)
+        return Tensor(tuple(ONE if i in idx else s for i, s in enumerate(t.shape)), t.dtype, route=route)
+    return Tensor(tuple(s for i, s in enumerate(t.shape) if i not in idx), t.dtype, route=route)
 
 
 def split(t: Tensor, size: Any, dim: Any) -> Any:
@@ -321,7 +333,23 @@ def getitem(interp: Any, t: Tensor, index: Any, node: Any) -> Any:
         else:
             return unknown_tensor(f"index of type {type(item).__name__}")
     out.extend(shape[pos:])
-    return Tensor(tuple(out), t.dtype)
+    route = ()
+    if t.route and t.route[0] == "mask" and items and t.route[2] == 0 and isinstance(items[0], (Num, Tensor)):
+        route = ("slice", t.route[1])
+    return Tensor(tuple(out), t.dtype, route=route)
+
+
+def routed_indices(t: Tensor) -> Any:
+    """torch.where(mask) / mask.nonzero(as_tuple=True) on one expert's slice of a routing mask:
+    index tensors whose length is the (data-dependent) number of tokens the expert gets."""
+    n = len(t.shape) if t.shape is not None else 1
+    count = X.routed(t.route[1])
+    return tuple(Tensor((count,), "long") for _ in range(n))
+
+
+def hit_experts(t: Tensor) -> Tensor:
+    """(mask.sum(...) > 0).nonzero(): the experts that received tokens, one row each."""
+    return Tensor((X.experts_hit(t.route[1]), ONE), "long")
 
 
 # ---------------------------------------------------------------------------- methods
@@ -484,6 +512,11 @@ def tensor_method(site: CallSite) -> Any:
         return Tensor(t.shape, dtype, t.why)
     if name in ("any", "all"):
         return Tensor((), "bool")
+    if name == "nonzero" and t.route:
+        if t.route[0] == "slice" or site.kwargs.get("as_tuple") == X.TRUE:
+            return routed_indices(t) if t.route[0] == "slice" else unknown_tensor("nonzero", "long")
+        if t.route[0] == "mask" and t.shape is not None and len(t.shape) == 1:
+            return hit_experts(t)
     if name in ("nonzero", "unique", "masked_select"):
         return unknown_tensor(f"{name} (data-dependent size)", "long")
     if name in ("baddbmm", "addmm"):
@@ -556,6 +589,9 @@ def torch_function(site: CallSite) -> Any:
         return stack(site.arg(0, "tensors"), site.arg(1, "dim", Num.const(0)))
     if name == "torch.where":
         if len(site.args) == 1:
+            t = site.args[0]
+            if isinstance(t, Tensor) and t.route and t.route[0] == "slice":
+                return routed_indices(t)
             return Unknown("torch.where(cond) is data-dependent")
         c, a, b = site.arg(0, "condition"), site.arg(1, "input"), site.arg(2, "other")
         first = elementwise(a, b)
@@ -585,6 +621,13 @@ def torch_function(site: CallSite) -> Any:
     if name in ("torch.topk",):
         t = site.arg(0, "input")
         sub = CallSite(interp, None, site.args[1:], site.kwargs, site.node, site.hint, "Tensor.topk", t)
+        return tensor_method(sub) if isinstance(t, Tensor) else unknown_tensor(name)
+    if name in ("torch.greater", "torch.gt", "torch.ne", "torch.greater_equal", "torch.ge"):
+        a, b = site.arg(0), site.arg(1)
+        return elementwise(a, b, "bool")
+    if name == "torch.nonzero":
+        t = site.arg(0)
+        sub = CallSite(interp, None, site.args[1:], site.kwargs, site.node, site.hint, "Tensor.nonzero", t)
         return tensor_method(sub) if isinstance(t, Tensor) else unknown_tensor(name)
     if name in ("torch.gather", "torch.index_select"):
         t = site.arg(0, "input")
@@ -628,7 +671,10 @@ def torch_function(site: CallSite) -> Any:
         return unknown_tensor("embedding")
     if name == "F.one_hot":
         t, n = site.arg(0), site.arg(1, "num_classes")
-        return Tensor(t.shape + (n,), "long") if isinstance(t, Tensor) and t.shape is not None and isinstance(n, Num) else unknown_tensor(name)
+        if isinstance(t, Tensor) and t.shape is not None and isinstance(n, Num):
+            # a routing mask: exactly one 1 per index, numel(t) ones in all
+            return Tensor(t.shape + (n,), "long", route=("mask", numel(t.shape), len(t.shape)))
+        return unknown_tensor(name)
     if name in ("F.glu",):
         t = site.arg(0)
         d = norm_dim(site.arg(1, "dim", Num.const(-1)), len(t.shape or ()))

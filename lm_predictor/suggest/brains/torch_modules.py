@@ -93,7 +93,11 @@ def construct(site: CallSite, cname: str) -> Any:
         in_f, out_f = site.arg(0, "in_features"), site.arg(1, "out_features")
         bias = _b(site.arg(2, "bias", X.TRUE), True)
         if not isinstance(in_f, Num) or not isinstance(out_f, Num):
-            return _ref(TorchModule("unknown", None, {"why": "Linear with sizes the analysis cannot read"}, None))
+            import os
+
+            if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+                print("Linear args:", site.interp.current_loc, in_f, out_f)
+            return _ref(TorchModule("unknown", None, {"why": f"Linear with sizes the analysis cannot read ({_what(in_f)}, {_what(out_f)})"}, None))
         params = in_f * out_f + X.ifnum(bias, out_f, ZERO)
         return _ref(TorchModule("linear", "torch.nn.Linear", {"in_features": in_f, "out_features": out_f, "bias": bias}, params))
     if cname == "nn.Embedding":
@@ -353,3 +357,10 @@ def external(name: str) -> External:
 
 def as_index(value: Any) -> int | None:
     return as_int(value)
+
+
+def _what(value: Any) -> str:
+    if isinstance(value, Num):
+        return "number"
+    reason = getattr(value, "reason", None)
+    return reason if reason else type(value).__name__
