@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from lm_predictor.codegen import naming
-from lm_predictor.codegen.emitter import CodegenError, emit_module, emit_package_marker, infer_result_types
+from lm_predictor.codegen.emitter import CodegenError, analyse, emit_module, emit_package_marker
 from lm_predictor.codegen.header import sha256_text
 from lm_predictor.diagnostics import LmPredictorError, Severity
 from lm_predictor.engine.frame import ensure_recursion_headroom
@@ -88,7 +88,7 @@ def plan(library: RuleLibrary, sources: Sequence[Source]) -> dict[str, str]:
     """{output path relative to the output directory: text} for every source, plus package markers."""
     ensure_recursion_headroom()  # the emitter recurses over formula ASTs (nesting up to MAX_NESTING_DEPTH)
     idents = naming.assign_identifiers(rule.name for rule in library)
-    result_types = infer_result_types(library, idents)
+    analysis = analyse(library, idents)
     grouped = rules_by_file(library)
     outputs: dict[str, str] = {}
     owners: dict[str, str] = {}
@@ -100,7 +100,7 @@ def plan(library: RuleLibrary, sources: Sequence[Source]) -> dict[str, str]:
             raise CodegenError(f"{source.relpath} and {owners[out]} would both generate {out}; rename one")
         owners[out] = source.relpath
         text = library.files[source.path]
-        outputs[out] = emit_module(library, idents, grouped.get(source.path, []), source_sha=sha256_text(text), relpath=source.relpath, result_types=result_types)
+        outputs[out] = emit_module(library, idents, grouped.get(source.path, []), source_sha=sha256_text(text), relpath=source.relpath, analysis=analysis)
     marker = emit_package_marker()
     for out in list(outputs):
         parts = out.split("/")[:-1]

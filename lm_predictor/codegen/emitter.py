@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -37,6 +38,12 @@ from lm_predictor.formula.builtins import BUILTINS
 from lm_predictor.limits import MAX_INT_BITS
 from lm_predictor.rules.library import RuleLibrary
 from lm_predictor.rules.model import Formula, ParamSpec, Rule
+
+ROOT_BITS = 64
+"""Bit size the fast path assumes for int parameters given at the root (the backend checks it)."""
+
+ARG_BITS = 512
+"""Int arguments that might be wider are checked at the call site, so callees can assume this."""
 
 OUTLINE_DEPTH = 24
 """Blocks nested deeper than this go to a separate function (CPython allows 100 indent levels)."""
@@ -121,6 +128,11 @@ class _ModuleState:
     outlined: int = 0
     result_types: dict[tuple[str, str], str] = field(default_factory=dict)
     assumed: dict[tuple[str, str], str] = field(default_factory=dict)  # external (callee, metric) -> type
+    param_bounds: dict[tuple[str, str], int] = field(default_factory=dict)  # analysis: int params' bits
+    result_bounds: dict[tuple[str, str], int] = field(default_factory=dict)  # analysis: int results' bits
+    arg_bounds: dict[tuple[str, str], int] = field(default_factory=dict)  # collected: bits of int args passed
+    local_arg_bounds: dict[tuple[str, str], int] = field(default_factory=dict)
+    assumed_bounds: dict[tuple[str, str], int] = field(default_factory=dict)  # external results' bits assumed
 
     def span(self, span: n.Span) -> str:
         key = (span.start, span.end)
@@ -148,7 +160,18 @@ class _ModuleState:
         if callee.name not in self.local_rules:
             self.slots[(callee.name, metric)] = sym
             self.assumed[(callee.name, metric)] = self.result_type(callee, metric)
+            self.assumed_bounds[(callee.name, metric)] = self.result_bound(callee, metric)
         return sym
+
+    def result_bound(self, callee: Rule, metric: str) -> int:
+        """Bits of the callee's int result, as the analysis found (MAX_INT_BITS if unknown)."""
+        return self.result_bounds.get((callee.name, metric), MAX_INT_BITS)
+
+    def note_args(self, callee: Rule, metric: str, bits: int) -> None:
+        key = (callee.name, metric)
+        self.arg_bounds[key] = max(self.arg_bounds.get(key, 0), bits)
+        if callee.name in self.local_rules:
+            self.local_arg_bounds[key] = max(self.local_arg_bounds.get(key, 0), bits)
 
     def result_type(self, callee: Rule, metric: str) -> str:
         """The static type of what the callee's fast function returns ('any' if not inferred)."""
@@ -187,7 +210,11 @@ class _FunctionEmitter:
         self.m.functions.append([f"def {name}({', '.join(env)}):", *self._prologue(), *inner.lines])
         out = self.tmp()
         w.line(f"{out} = {name}({', '.join(env)})")
+        self._outlined_result(out, code, typ)
         return out, typ
+
+    def _outlined_result(self, out: str, code: str, typ: str) -> None:
+        pass
 
     def _prologue(self) -> list[str]:
         return []
@@ -430,7 +457,38 @@ class _FastEmitter(_FunctionEmitter):
         self.index = {name: i for i, name in enumerate(rule.params)}
         self.resolved: list[int] = []  # params with a declared default, resolved on entry
         self.result_type = "any"
+        self.result_bits = MAX_INT_BITS
+        # Bit bounds of int operands: an int parameter has at most `param_bits` bits (callers and
+        # the backend guarantee it; the runtime checks every link). An operation whose bound stays
+        # within MAX_INT_BITS needs no size check; one that may exceed it gets a check.
+        self.param_bits = module.param_bounds.get((rule.name, metric), ROOT_BITS)
+        self.bounds: dict[str, int] = {}
+        for i, spec in enumerate(rule.params.values()):
+            if spec.type == "int":
+                self.bounds[f"p{i}"] = self.param_bits
         self.m.use("h_Bail", "h_NO")
+
+    def _outlined_result(self, out: str, code: str, typ: str) -> None:
+        self.bounds[out] = self.bits(code, typ)
+
+    def bits(self, code: str, typ: str) -> int:
+        """The bit bound of an int operand (MAX_INT_BITS when not known)."""
+        if typ != "int":
+            return MAX_INT_BITS
+        known = self.bounds.get(code)
+        if known is not None:
+            return known
+        try:
+            return int(code.strip("()")).bit_length()
+        except ValueError:
+            return MAX_INT_BITS
+
+    def bounded(self, w: _Writer, code: str, bits: int) -> None:
+        """Record `code`'s bound; check it at run time only if it may exceed MAX_INT_BITS."""
+        if bits > MAX_INT_BITS:
+            self.check_bits(w, code)
+            bits = MAX_INT_BITS
+        self.bounds[code] = bits
 
     def env_params(self) -> list[str]:
         return [f"p{i}" for i in range(len(self.rule.params))] + [f"v{i}" for i in self.resolved]
@@ -516,6 +574,10 @@ class _FastEmitter(_FunctionEmitter):
                 w.line("else:")
                 with w.block():
                     w.line(f"v{i} = p{i}")
+                if spec.type == "int":
+                    self.bounds[f"v{i}"] = max(self.param_bits, self.bits(code, typ))
+            if pname in cyclic and spec.type == "int":
+                self.bounds[f"v{i}"] = self.param_bits
             self.resolved.append(i)
         for check in checks:  # the engine's requirement check: anything but True hands over
             code, _ = self.expr(check.node, w)
@@ -523,6 +585,7 @@ class _FastEmitter(_FunctionEmitter):
             with w.block():
                 self.bail(w)
         code, self.result_type = self.expr(formula.node, w)
+        self.result_bits = self.bits(code, self.result_type)
         w.line(f"return {code}")
         args = ", ".join(f"p{i}" for i in range(len(self.rule.params)))
         return [f"def {name}({args}):", *w.lines]
@@ -584,6 +647,8 @@ class _FastEmitter(_FunctionEmitter):
         with w.block():
             code, other = self.expr(node.default, w)
             w.line(f"{out} = {code}")
+        if typ == other == "int":
+            self.bounds[out] = max(self.bits(f"p{i}", typ), self.bits(code, other))
         return out, typ if typ == other else ("num" if typ in _NUMERIC and other in _NUMERIC else "any")
 
     def unary(self, node: n.Unary, w: _Writer) -> tuple[str, str]:
@@ -604,7 +669,7 @@ class _FastEmitter(_FunctionEmitter):
             return out, "num"
         if typ == "int":
             w.line(f"{out} = -{code}")
-            self.check_bits(w, out)
+            self.bounds[out] = self.bits(code, typ)  # -x has the bits of x
             return out, "int"
         self.m.use("h_neg")
         w.line(f"{out} = h_neg({code})")
@@ -657,7 +722,9 @@ class _FastEmitter(_FunctionEmitter):
             raise CodegenError(f"unknown operator {op!r}")
         if ltyp == rtyp == "int" and op in _NATIVE_INT_OPS:
             w.line(f"{out} = {left} {op} {right}")
-            self.check_bits(w, out)
+            lb, rb = self.bits(left, ltyp), self.bits(right, rtyp)
+            # |a+b|, |a-b| < 2**(max+1); |a*b| < 2**(la+lb); |a//b| <= |a| and |a%b| < |b| (b != 0)
+            self.bounded(w, out, {"+": max(lb, rb) + 1, "-": max(lb, rb) + 1, "*": lb + rb, "//": lb, "%": rb}[op])
             return out, "int"
         helper = _ARITH_HELPER[op]
         self.m.use(helper)
@@ -672,13 +739,15 @@ class _FastEmitter(_FunctionEmitter):
         out = self.tmp()
         w.line(f"if {test}:")
         with w.block():
-            code, then_type = self.expr(node.then, w)
-            w.line(f"{out} = {code}")
+            then_code, then_type = self.expr(node.then, w)
+            w.line(f"{out} = {then_code}")
         w.line("else:")
         with w.block():
-            code, else_type = self.expr(node.otherwise, w)
-            w.line(f"{out} = {code}")
+            else_code, else_type = self.expr(node.otherwise, w)
+            w.line(f"{out} = {else_code}")
         if then_type == else_type:
+            if then_type == "int":
+                self.bounds[out] = max(self.bits(then_code, "int"), self.bits(else_code, "int"))
             return out, then_type
         if then_type in _NUMERIC and else_type in _NUMERIC:
             return out, "num"
@@ -695,6 +764,9 @@ class _FastEmitter(_FunctionEmitter):
             helper = {"min": "h_min_ii", "max": "h_max_ii", "ceil_div": "h_ceil_div_ii"}[node.name]
             self.m.use(helper)
             w.line(f"{out} = {helper}({codes})")
+            # min/max pick an argument; |ceil(a/b)| <= |a| for b != 0
+            arg_bits = [self.bits(code, typ) for code, typ in args]
+            self.bounds[out] = arg_bits[0] if node.name == "ceil_div" else max(arg_bits)
             return out, "int"
         self.m.use("h_builtin")
         packed = "(" + codes + ("," if len(args) == 1 else "") + ")"
@@ -723,6 +795,7 @@ class _FastEmitter(_FunctionEmitter):
                 else:
                     given[pname] = (f"p{i}", self.param_type(spec), not spec.required)
         args = []
+        arg_bits = 0
         for pname, spec in callee.params.items():
             if pname not in given:
                 if spec.required:
@@ -738,10 +811,26 @@ class _FastEmitter(_FunctionEmitter):
                 maybe_missing = False
             self.check_type(w, code, spec.type, typ, maybe_missing)
             args.append(code)
+            if spec.type == "int":
+                bits = self.bits(code, typ)
+                if bits > ARG_BITS and not maybe_missing:
+                    if not re.fullmatch(r"[tpv][0-9]+", code):  # a literal: known now (a non-int one failed the type check)
+                        if typ == "int":
+                            self.bail(w)
+                    else:
+                        w.line(f"if {code}.bit_length() > {ARG_BITS!r}:")
+                        with w.block():
+                            self.bail(w)
+                    bits = ARG_BITS
+                arg_bits = max(arg_bits, bits)
         target = self.m.fast_symbol(callee, metric)
+        self.m.note_args(callee, metric, arg_bits)
         out = self.tmp()
         w.line(f"{out} = {target}({', '.join(args)})")
-        return out, self.m.result_type(callee, metric)
+        result_type = self.m.result_type(callee, metric)
+        if result_type == "int":
+            self.bounds[out] = self.m.result_bound(callee, metric)
+        return out, result_type
 
 
 def _params_needing_defaults(rule: Rule, node: n.Node, library: RuleLibrary | None = None) -> list[str]:
@@ -818,12 +907,23 @@ def static_calls(library: RuleLibrary, rule: Rule, metric: str) -> list[tuple[st
     return out
 
 
-def infer_result_types(library: RuleLibrary, idents: dict[str, str]) -> dict[tuple[str, str], str]:
-    """The static result type of every fast function, callees first ('any' along call cycles).
+@dataclass
+class Analysis:
+    """Library-wide facts the fast functions are specialised on (each checked again at link time)."""
 
-    Each type is what the emitted function provably returns given the types of its callees;
-    callers in other modules record the type they assumed (IMPORTS) and the runtime checks it
-    against what the callee's module exports, so a changed callee never leaves a wrong assumption.
+    types: dict[tuple[str, str], str]  # static type of each fast function's result
+    param_bits: dict[tuple[str, str], int]  # bits its int parameters may have (callers guarantee)
+    result_bits: dict[tuple[str, str], int]  # bits its int result may have
+
+
+def analyse(library: RuleLibrary, idents: dict[str, str], rounds: int = 30) -> Analysis:
+    """Result types and bit bounds of every fast function, to a fixed point over the call graph.
+
+    Types: callees first (a callee on a call cycle counts as 'any'). Bounds: an int parameter may
+    have ROOT_BITS bits when the rule is evaluated at the root (the backend checks) and as many
+    as any caller passes; results follow from the parameters. Bounds only grow and are capped at
+    MAX_INT_BITS, so this converges; if it did not within `rounds`, every bound is MAX_INT_BITS.
+    Each module records what it assumed, and the runtime refuses a link that breaks it.
     """
     succ = {(r.name, m): static_calls(library, r, m) for r in library for m in r.metrics}
     order: list[tuple[str, str]] = []
@@ -843,24 +943,64 @@ def infer_result_types(library: RuleLibrary, idents: dict[str, str]) -> dict[tup
             else:
                 stack.pop()
                 order.append(key)
-    types: dict[tuple[str, str], str] = {}
-    for key in order:  # callees first; a callee still missing here is on a cycle: 'any'
-        rule = library.rules[key[0]]
-        state = _ModuleState(library, idents, {rule.name}, result_types=types)
-        emitter = _FastEmitter(state, rule, key[1])
-        try:
-            emitter.function("dry___m_x", rule.metrics[key[1]])
-        except CodegenError:
-            continue
-        types[key] = emitter.result_type
-    return types
+    result = Analysis({}, {key: ROOT_BITS for key in order}, {})
+
+    def one_round() -> tuple[bool, dict[tuple[str, str], int]]:
+        changed = False
+        passed: dict[tuple[str, str], int] = {}
+        for key in order:  # callees first
+            rule = library.rules[key[0]]
+            state = _ModuleState(
+                library, idents, {rule.name}, result_types=result.types, param_bounds=result.param_bits, result_bounds=result.result_bits
+            )
+            emitter = _FastEmitter(state, rule, key[1])
+            try:
+                emitter.function("dry___m_x", rule.metrics[key[1]])
+            except CodegenError:
+                continue
+            if result.types.get(key) != emitter.result_type or result.result_bits.get(key) != emitter.result_bits:
+                changed = True
+                result.types[key] = emitter.result_type
+                result.result_bits[key] = emitter.result_bits
+            for callee, bits in state.arg_bounds.items():
+                passed[callee] = max(passed.get(callee, 0), bits)
+        for key, bits in passed.items():
+            bits = min(max(bits, ROOT_BITS), MAX_INT_BITS)
+            if bits > result.param_bits.get(key, ROOT_BITS):
+                result.param_bits[key] = bits
+                changed = True
+        return changed, passed
+
+    for _ in range(rounds):
+        changed, _ = one_round()
+        if not changed:
+            return result
+    result.param_bits = {key: MAX_INT_BITS for key in order}  # no fixed point: assume nothing
+    result.result_bits = {}
+    for _ in range(rounds):
+        changed, _ = one_round()
+        if not changed:
+            return result
+    raise CodegenError("internal: the bound analysis does not converge")
 
 
-def emit_body(library: RuleLibrary, idents: dict[str, str], rules: list[Rule], result_types: dict[tuple[str, str], str] | None = None) -> str:
+def infer_result_types(library: RuleLibrary, idents: dict[str, str]) -> dict[tuple[str, str], str]:
+    """The static result type of every fast function (see `analyse`)."""
+    return analyse(library, idents).types
+
+
+def emit_body(library: RuleLibrary, idents: dict[str, str], rules: list[Rule], analysis: Analysis | None = None) -> str:
     """The Python body (without header) of the module for `rules` (one rule file)."""
-    if result_types is None:
-        result_types = infer_result_types(library, idents)
-    state = _ModuleState(library, idents, {r.name for r in rules}, result_types=result_types)
+    if analysis is None:
+        analysis = analyse(library, idents)
+    state = _ModuleState(
+        library,
+        idents,
+        {r.name for r in rules},
+        result_types=analysis.types,
+        param_bounds=analysis.param_bits,
+        result_bounds=analysis.result_bits,
+    )
     exports = []
     for rule in rules:
         _name_literal(rule.name)
@@ -875,7 +1015,10 @@ def emit_body(library: RuleLibrary, idents: dict[str, str], rules: list[Rule], r
             fast_emitter = _FastEmitter(state, rule, metric)
             state.functions.append(fast_emitter.function(fast, formula))
             state.functions.append(_FrameEmitter(state, rule).function(frame_fn, formula))
-            metric_entries.append(f"({_name_literal(metric)}, {fast}, {frame_fn}, {_name_literal(fast_emitter.result_type)})")
+            metric_entries.append(
+                f"({_name_literal(metric)}, {fast}, {frame_fn}, {_name_literal(fast_emitter.result_type)}, "
+                f"{_int_literal(fast_emitter.param_bits)}, {_int_literal(fast_emitter.result_bits)})"
+            )
         default_entries = []
         for pname, spec in rule.params.items():
             if spec.default is None:
@@ -893,6 +1036,9 @@ def emit_body(library: RuleLibrary, idents: dict[str, str], rules: list[Rule], r
             f"    ({_name_literal(rule.name)}, {params}, ({''.join(e + ', ' for e in metric_entries)}), "
             f"({''.join(e + ', ' for e in default_entries)}), ({''.join(e + ', ' for e in check_entries)})),"
         )
+    for key, bits in state.local_arg_bounds.items():  # calls inside the module: checked here
+        if bits > analysis.param_bits.get(key, ROOT_BITS):
+            raise CodegenError(f"internal: a call passes {bits}-bit ints to {key[0]} ({key[1]}), which assumes fewer")
     if state.slots:
         state.use("h_unlinked")
     if state.spans:
@@ -916,7 +1062,9 @@ def emit_body(library: RuleLibrary, idents: dict[str, str], rules: list[Rule], r
     lines.append("IMPORTS = (")
     for (callee, metric), slot in sorted(state.slots.items()):
         assumed = _name_literal(state.assumed[(callee, metric)])
-        lines.append(f"    ({_name_literal(callee)}, {_name_literal(metric)}, {_name_literal(slot)}, {assumed}),")
+        passed = _int_literal(state.arg_bounds.get((callee, metric), 0))
+        assumed_bits = _int_literal(state.assumed_bounds[(callee, metric)])
+        lines.append(f"    ({_name_literal(callee)}, {_name_literal(metric)}, {_name_literal(slot)}, {assumed}, {passed}, {assumed_bits}),")
     lines.append(")")
     if state.helpers:
         imports = ["from lm_predictor.codegen.helpers import (", *(f"    {h}," for h in sorted(state.helpers)), ")", ""]
@@ -931,10 +1079,10 @@ def emit_module(
     *,
     source_sha: str,
     relpath: str,
-    result_types: dict[tuple[str, str], str] | None = None,
+    analysis: Analysis | None = None,
 ) -> str:
     """The complete text (header + body) of one generated module."""
-    body = emit_body(library, idents, rules, result_types)
+    body = emit_body(library, idents, rules, analysis)
     return render(body, source_sha=source_sha, source_path=relpath, deps_sha=deps_hash(library, rules))
 
 

@@ -138,6 +138,8 @@ class GeneratedSet:
         self.report = LoadReport()
         self.frame: dict[int, Callable] = {}  # id(Formula) -> frame function
         self.result_types: dict[tuple[str, str], str] = {}  # exported static result types
+        self.param_bits: dict[tuple[str, str], int] = {}  # bits the fast function's int params may have
+        self.result_bits: dict[tuple[str, str], int] = {}  # bits its int result may have
         candidates: dict[tuple[str, str], Callable] = {}
         modules: list[Any] = []
         index = _index(self.root)
@@ -165,45 +167,71 @@ class GeneratedSet:
             if head.deps_sha != deps_hash(library, rules):
                 self.report.stale.append((path, "a rule it calls changed its interface"))
                 continue
-            module = _exec_private(file, content, cache_code)
+            try:
+                module = _exec_private(file, content, cache_code)
+            except Exception as err:  # noqa: BLE001 - a module that does not run is not used
+                self.report.stale.append((path, f"module does not load: {type(err).__name__}: {err}"))
+                continue
+            imports = getattr(module, "IMPORTS", None)
+            if not (isinstance(imports, tuple) and all(isinstance(x, tuple) and len(x) == 6 for x in imports)):
+                self.report.stale.append((path, "module has no valid IMPORTS table"))
+                continue
             if not self._register(module, rules, candidates):
                 self.report.stale.append((path, "module does not match the rules of its file"))
                 continue
             modules.append((module, rules))
             self.report.used.append(str(file))
         for module, rules in list(modules):
-            broken = [
-                (callee, metric)
-                for callee, metric, _, assumed in module.IMPORTS
-                if assumed != "any" and self.result_types.get((getattr(library.get(callee), "name", None), metric)) != assumed
-            ]
-            if broken:  # a callee's result type changed: this module's fast functions may not be used
+            broken = [(callee, metric) for callee, metric, _, *assumed in module.IMPORTS if not self._holds(callee, metric, *assumed)]
+            if broken:  # a callee changed what this module's fast functions assumed about it
                 for rule in rules:
                     for metric in rule.metrics:
                         candidates.pop((rule.name, metric), None)
-                self.report.stale.append((rules[0].location.path, f"fast path assumes the result type of {broken[0][0]} ({broken[0][1]})"))
+                self.report.stale.append((rules[0].location.path, f"fast path assumptions about {broken[0][0]} ({broken[0][1]}) do not hold"))
         self.fast = usable_fast_paths(library, candidates)
         for module, _ in modules:
-            for callee, metric, slot, _ in module.IMPORTS:
+            for callee, metric, slot, *_ in module.IMPORTS:
                 rule = library.get(callee)
                 target = self.fast.get((rule.name, metric)) if rule is not None else None
                 setattr(module, slot, target or h_unlinked)
         self.param_order = {rule.name: tuple(rule.params) for rule in library}
 
+    def _holds(self, callee: str, metric: str, assumed_type: str, passed_bits: int, assumed_bits: int) -> bool:
+        """A caller's assumptions about a callee in another module: result type and bit bounds."""
+        rule = self.library.get(callee)
+        key = (rule.name, metric) if rule is not None else (callee, metric)
+        if key not in self.result_types:
+            return True  # not generated here: the fast path cannot link to it (and is not used)
+        if passed_bits > self.param_bits[key]:
+            return False  # the caller may pass bigger ints than the callee's code allows for
+        if assumed_type != "any" and self.result_types[key] != assumed_type:
+            return False
+        return not (assumed_type == "int" and self.result_bits[key] > assumed_bits)
+
     def _register(self, module: Any, rules: list[Rule], candidates: dict) -> bool:
+        try:
+            return self._register_exports(module, rules, candidates)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            return False
+
+    def _register_exports(self, module: Any, rules: list[Rule], candidates: dict) -> bool:
         exports = getattr(module, "EXPORTS", None)
         if not isinstance(exports, tuple) or [e[0] for e in exports] != [r.name for r in rules]:
             return False
         entries = []
+        fast: dict[tuple[str, str], Callable] = {}
+        types_: dict[tuple[str, str], str] = {}
+        bits: dict[tuple[str, str], tuple[int, int]] = {}
         for (name, params, metrics, defaults, checks), rule in zip(exports, rules):
             if tuple(params) != tuple(rule.params) or [m[0] for m in metrics] != list(rule.metrics):
                 return False
             if [p for p, _ in defaults] != [p for p, s in rule.params.items() if s.default is not None]:
                 return False
-            for metric, fast, frame_fn, result_type in metrics:
+            for metric, fast_fn, frame_fn, result_type, param_bits, result_bits in metrics:
                 entries.append((id(rule.metrics[metric]), frame_fn))
-                candidates[(rule.name, metric)] = fast
-                self.result_types[(rule.name, metric)] = result_type
+                fast[(rule.name, metric)] = fast_fn
+                types_[(rule.name, metric)] = result_type
+                bits[(rule.name, metric)] = (param_bits, result_bits)
             for pname, fn in defaults:
                 default = rule.params[pname].default
                 assert default is not None
@@ -211,7 +239,12 @@ class GeneratedSet:
             if len(checks) != len(requirements(rule)):
                 return False
             entries.extend((id(formula), fn) for formula, fn in zip(requirements(rule), checks))
-        self.frame.update(entries)
+        self.frame.update(entries)  # only now: a module that fails a check contributes nothing
+        candidates.update(fast)
+        self.result_types.update(types_)
+        for key, (param_bits, result_bits) in bits.items():
+            self.param_bits[key] = param_bits
+            self.result_bits[key] = result_bits
         return True
 
 
@@ -268,21 +301,28 @@ def usable_fast_paths(library: RuleLibrary, candidates: dict[tuple[str, str], Ca
     return {key: fn for key, fn in candidates.items() if ok.get(key, False)}
 
 
-def _root_fast_ok(rule: Rule, bindings: dict[str, Value]) -> bool:
+def _root_bits(rule: Rule, bindings: dict[str, Value]) -> int | None:
     """The engine's checks at the root (engine.evaluate) that the fast path cannot see.
 
-    check_bindings raises exactly as the engine would; a binding over MAX_INT_BITS is left to
-    the engine, which reports it.
+    check_bindings raises exactly as the engine would. Returns the largest bit length of an int
+    given for an int parameter (the fast function's code assumes a bound), or None when a binding
+    is over MAX_INT_BITS (the engine reports it).
     """
     check_bindings(rule, dict(bindings), None)
-    for value in bindings.values():
+    widest = 0
+    for name, value in bindings.items():
         if type(value) is int:
-            if value.bit_length() > MAX_INT_BITS:
-                return False
+            bits = value.bit_length()
+            if bits > MAX_INT_BITS:
+                return None
+            if rule.params[name].type == "int":
+                widest = max(widest, bits)
         elif isinstance(value, (int, Fraction)) and not isinstance(value, bool):
             if max(value.numerator.bit_length(), value.denominator.bit_length()) > MAX_INT_BITS:
-                return False
-    return True
+                return None
+            if rule.params[name].type == "int":
+                widest = max(widest, value.bit_length())  # an int subclass
+    return widest
 
 
 class Backend:
@@ -302,6 +342,7 @@ class Backend:
 
         self.runner = runner
         self.fast = generated.fast if generated is not None else {}
+        self.param_bits = generated.param_bits if generated is not None else {}
 
     def fast_path(self, rule_name: str, metric: str) -> Callable | None:
         rule = self.library.get(rule_name)
@@ -312,7 +353,8 @@ class Backend:
         if not trace:
             rule = self.library.get(rule_name)
             fast = self.fast.get((rule.name, metric)) if rule is not None else None
-            if fast is not None and _root_fast_ok(rule, bindings):
+            widest = _root_bits(rule, bindings) if fast is not None else None
+            if widest is not None and widest <= self.param_bits[(rule.name, metric)]:
                 try:
                     return Evaluation(fast(*[bindings.get(p, h_NO) for p in rule.params]), None)
                 except Exception:  # noqa: BLE001 - any doubt: the engine decides
@@ -327,10 +369,11 @@ class Backend:
             for metric in metrics:
                 out[metric] = evaluate(self.library, rule_name, metric, bindings, runner=self.runner).value
             return out
-        fast_ok = _root_fast_ok(rule, bindings)
+        widest = _root_bits(rule, bindings)
         args = [bindings.get(p, h_NO) for p in rule.params]
         for metric in metrics:
-            fast = self.fast.get((rule.name, metric)) if fast_ok else None
+            key = (rule.name, metric)
+            fast = self.fast.get(key) if widest is not None and widest <= self.param_bits.get(key, 0) else None
             if fast is not None:
                 try:
                     out[metric] = fast(*args)

@@ -351,10 +351,10 @@ class _VectorEvaluator:
         return self.rule_metric(callee, node.metric or env.metric, values)
 
 
-def _static_ok(library: RuleLibrary, rule: Rule, metric: str) -> bool:
-    """No call cycle, depth or budget limit reachable (the same test as the fast path's)."""
+def _static_ok(library: RuleLibrary) -> set[tuple[str, str]]:
+    """(rule, metric) pairs with no call cycle, depth or budget limit reachable (as for the fast path)."""
     candidates = {(r.name, m): None for r in library for m in r.metrics}
-    return (rule.name, metric) in usable_fast_paths(library, candidates)  # type: ignore[arg-type]
+    return set(usable_fast_paths(library, candidates))  # type: ignore[arg-type]
 
 
 def sweep(
@@ -384,9 +384,10 @@ def sweep(
         given[name] = Vec(values, int(np.abs(values).max(initial=0)))
     out: dict[str, np.ndarray] = {}
     evaluator = _VectorEvaluator(library)
+    safe = _static_ok(library)
     for metric in metrics:
         try:
-            if not _static_ok(library, rule, metric):
+            if (rule.name, metric) not in safe:
                 raise Unvectorisable("call graph needs the engine's limits")
             for name, value in given.items():
                 spec = rule.params.get(name)
