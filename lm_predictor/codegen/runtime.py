@@ -43,12 +43,12 @@ from lm_predictor.engine.frame import check_bindings
 from lm_predictor.formula import nodes as n
 from lm_predictor.formula.compiler import compile_text
 from lm_predictor.formula.values import Value
-from lm_predictor.limits import MAX_CALL_DEPTH, MAX_INT_BITS
+from lm_predictor.limits import MAX_CALL_DEPTH, MAX_CALLS, MAX_INT_BITS
 from lm_predictor.rules.library import RuleLibrary
 from lm_predictor.rules.model import Rule
 
-FAST_MAX_CALLS = 20_000
-"""Most rule invocations (without memoisation) a fast-path evaluation may make."""
+FAST_MAX_CALLS = min(20_000, MAX_CALLS)
+"""Most rule invocations (without memoisation) a fast-path evaluation may make (<= MAX_CALLS)."""
 
 ENV_SWITCH = "LMPREDICT_GENERATED"
 """Set to 0 to never use generated modules (in-memory compiled closures only)."""
@@ -188,7 +188,8 @@ class GeneratedSet:
                     for metric in rule.metrics:
                         candidates.pop((rule.name, metric), None)
                 self.report.stale.append((rules[0].location.path, f"fast path assumptions about {broken[0][0]} ({broken[0][1]}) do not hold"))
-        self.fast = usable_fast_paths(library, candidates)
+        self.fast_calls: dict[tuple[str, str], int] = {}
+        self.fast = usable_fast_paths(library, candidates, self.fast_calls)
         for module, _ in modules:
             for callee, metric, slot, *_ in module.IMPORTS:
                 rule = library.get(callee)
@@ -253,8 +254,14 @@ def _calls_of(rule: Rule, metric: str) -> list[n.Call]:
     return [node for f in formulas for node in n.walk(f.node) if isinstance(node, n.Call)]
 
 
-def usable_fast_paths(library: RuleLibrary, candidates: dict[tuple[str, str], Callable]) -> dict[tuple[str, str], Callable]:
-    """The fast functions whose whole static call graph is generated, acyclic, shallow and small."""
+def usable_fast_paths(
+    library: RuleLibrary, candidates: dict[tuple[str, str], Callable], calls: dict[tuple[str, str], int] | None = None
+) -> dict[tuple[str, str], Callable]:
+    """The fast functions whose whole static call graph is generated, acyclic, shallow and small.
+
+    `calls`, if given, receives for each usable one the most rule invocations it can make
+    (counting the root, without memoisation): an upper bound of what the engine would count.
+    """
     succ: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for key in candidates:
         rule = library.rules[key[0]]
@@ -298,6 +305,8 @@ def usable_fast_paths(library: RuleLibrary, candidates: dict[tuple[str, str], Ca
         chain[key] = max((chain.get(nxt, 0) + 1 for nxt in edges), default=0)
         size[key] = min(1 + sum(size.get(nxt, 1) for nxt in edges), FAST_MAX_CALLS + 1)
         ok[key] = good and chain[key] <= MAX_CALL_DEPTH and size[key] <= FAST_MAX_CALLS
+    if calls is not None:
+        calls.update({key: size[key] for key in candidates if ok.get(key, False)})
     return {key: fn for key, fn in candidates.items() if ok.get(key, False)}
 
 
@@ -343,45 +352,77 @@ class Backend:
         self.runner = runner
         self.fast = generated.fast if generated is not None else {}
         self.param_bits = generated.param_bits if generated is not None else {}
+        self.fast_calls = generated.fast_calls if generated is not None else {}
 
     def fast_path(self, rule_name: str, metric: str) -> Callable | None:
         rule = self.library.get(rule_name)
         return self.fast.get((rule.name, metric)) if rule is not None else None
 
-    def evaluate(self, rule_name: str, metric: str, bindings: dict[str, Value], *, trace: bool = False) -> Evaluation:
-        """engine.evaluate semantics; totals go through the fast path when it is usable."""
+    def evaluate(
+        self, rule_name: str, metric: str, bindings: dict[str, Value], *, trace: bool = False, max_calls: int = MAX_CALLS
+    ) -> Evaluation:
+        """engine.evaluate semantics; totals go through the fast path when it is usable.
+
+        When the fast path answers, `calls` is its static bound on rule invocations, which is at
+        least what the engine would count; use `totals` to share one budget across metrics exactly.
+        """
         if not trace:
             rule = self.library.get(rule_name)
-            fast = self.fast.get((rule.name, metric)) if rule is not None else None
+            key = (rule.name, metric) if rule is not None else None
+            fast = self.fast.get(key) if key is not None else None
             widest = _root_bits(rule, bindings) if fast is not None else None
-            if widest is not None and widest <= self.param_bits[(rule.name, metric)]:
+            if widest is not None and widest <= self.param_bits[key] and self.fast_calls[key] <= max_calls:
                 try:
-                    return Evaluation(fast(*[bindings.get(p, h_NO) for p in rule.params]), None)
+                    return _evaluation(fast(*[bindings.get(p, h_NO) for p in rule.params]), self.fast_calls[key])
                 except Exception:  # noqa: BLE001 - any doubt: the engine decides
                     pass
-        return evaluate(self.library, rule_name, metric, bindings, trace=trace, runner=self.runner)
+        return evaluate(self.library, rule_name, metric, bindings, trace=trace, runner=self.runner, **_budget(max_calls))
 
-    def totals(self, rule_name: str, metrics: Iterable[str], bindings: dict[str, Value]) -> dict[str, Value]:
-        """Several metrics of one rule for the same bindings (bindings checked once)."""
+    def totals(self, rule_name: str, metrics: Iterable[str], bindings: dict[str, Value], *, max_calls: int = MAX_CALLS) -> dict[str, Value]:
+        """Several metrics of one rule for the same bindings, with one shared call budget.
+
+        Exactly what evaluating the metrics one after another through the engine with one budget
+        gives (as predict() does): the fast path is used only if the static invocation bounds of
+        all metrics together fit the budget, so the engine could not have run out either;
+        otherwise, or if any metric hands over, every metric goes through the engine.
+        """
+        metrics = list(metrics)
         rule = self.library.get(rule_name)
-        out: dict[str, Value] = {}
-        if rule is None:
-            for metric in metrics:
-                out[metric] = evaluate(self.library, rule_name, metric, bindings, runner=self.runner).value
-            return out
-        widest = _root_bits(rule, bindings)
-        args = [bindings.get(p, h_NO) for p in rule.params]
-        for metric in metrics:
-            key = (rule.name, metric)
-            fast = self.fast.get(key) if widest is not None and widest <= self.param_bits.get(key, 0) else None
-            if fast is not None:
+        if rule is not None:
+            widest = _root_bits(rule, bindings)
+            keys = [(rule.name, m) for m in metrics]
+            usable = widest is not None and all(k in self.fast and widest <= self.param_bits[k] for k in keys)
+            if usable and sum(self.fast_calls[k] for k in keys) <= max_calls:
+                args = [bindings.get(p, h_NO) for p in rule.params]
                 try:
-                    out[metric] = fast(*args)
-                    continue
-                except Exception:  # noqa: BLE001
+                    return {k[1]: self.fast[k](*args) for k in keys}
+                except Exception:  # noqa: BLE001 - any doubt: the engine decides
                     pass
-            out[metric] = evaluate(self.library, rule_name, metric, bindings, runner=self.runner).value
+        out: dict[str, Value] = {}
+        budget = max_calls
+        for metric in metrics:
+            result = evaluate(self.library, rule_name, metric, bindings, runner=self.runner, **_budget(budget))
+            budget -= getattr(result, "calls", 0)
+            out[metric] = result.value
         return out
+
+
+def _evaluation(value: Value, calls: int) -> Evaluation:
+    return Evaluation(value, None, calls) if "calls" in Evaluation.__dataclass_fields__ else Evaluation(value, None)
+
+
+def _engine_has_budget() -> bool:
+    import inspect
+
+    return "max_calls" in inspect.signature(evaluate).parameters
+
+
+_HAS_BUDGET = _engine_has_budget()
+
+
+def _budget(max_calls: int) -> dict[str, int]:
+    """engine.evaluate's max_calls keyword, when this engine has it."""
+    return {"max_calls": max_calls} if _HAS_BUDGET else {}
 
 
 _BACKENDS: dict[int, tuple[weakref.ref, Backend]] = {}

@@ -64,3 +64,41 @@ def test_checks_are_emitted_only_where_needed(compiled):
     assert "bit_length() > 512" in root  # a ** result of unknown size is checked before it is passed
     assert generated.generated.param_bits[("b.Leaf", "flops")] == 512
     assert generated.generated.param_bits[("b.Small", "bytes_read")] == 64
+
+
+def test_totals_share_one_call_budget_exactly(tmp_path):
+    """backend.totals == the engine metric by metric with one shared budget (as predict() does)."""
+    from lm_predictor.engine.evaluate import Evaluation
+
+    if "calls" not in Evaluation.__dataclass_fields__:
+        pytest.skip("this engine has no shared call budget")
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "fan.yaml").write_text(
+        "rules:\n"
+        "  f.Root:\n    params: {n: int}\n"
+        "    flops: \"{f.Mid}(n=$n) + {f.Mid}(n=$n + 1)\"\n"
+        "    param_count: \"{f.Mid}(n=$n + 2) + {f.Mid}(n=$n + 3) + {f.Mid}(n=$n + 4)\"\n"
+        "  f.Mid:\n    params: {n: int}\n"
+        "    flops: \"{f.Leaf}(n=$n) + {f.Leaf}(n=$n * 2) + {f.Leaf}(n=$n * 3)\"\n"
+        "    param_count: \"{f.Leaf}(n=$n) + {f.Leaf}(n=$n)\"\n"
+        "  f.Leaf:\n    params: {n: int}\n    flops: $n\n    param_count: 1\n"
+    )
+    library = compile_rules([rules], tmp_path / "out")
+    generated = backend(library, tmp_path / "out")
+    metrics = ["flops", "param_count"]
+    for budget in range(1, 20):
+        want: dict = {}
+        remaining = budget
+        try:
+            for metric in metrics:
+                result = evaluate(library, "f.Root", metric, {"n": 5}, max_calls=remaining)
+                remaining -= result.calls
+                want[metric] = result.value
+        except LmPredictorError as err:
+            want = err.diagnostic.code.code
+        try:
+            got = generated.totals("f.Root", metrics, {"n": 5}, max_calls=budget)
+        except LmPredictorError as err:
+            got = err.diagnostic.code.code
+        assert got == want, budget
