@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
             note = f"{err}; measured with real tensors on a shrunken config instead"
             measurement = measure(config, workload, mode="real")
         prediction = predict(config, **workload_args)
-        rows = compare(prediction, measurement.totals, measurement.module_flops, measurement.module_params)
+        rows = compare(prediction, measurement.totals, measurement.module_flops, measurement.module_params, measurement.module_bytes)
         bad = [r for r in rows if not r.exact]
         failures += len(bad)
         title = f"{prediction.model}  {workload_args}  oracle={measurement.mode}"

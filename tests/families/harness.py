@@ -27,7 +27,7 @@ def assert_exact(config: dict, workload: Workload, *, library=None) -> None:
         config = shrink_config(config)
         measurement = measure(config, workload, mode="real")
     prediction = predict(config, library=library, **asdict(workload))
-    rows = compare(prediction, measurement.totals, measurement.module_flops, measurement.module_params)
+    rows = compare(prediction, measurement.totals, measurement.module_flops, measurement.module_params, measurement.module_bytes)
     assert rows, "nothing was compared"
     assert {"flops", "param_count"} <= {r.metric for r in rows if r.path == ""}
     bad = [f"{r.path or '(total)'} {r.metric}: predicted {r.predicted} measured {r.measured}" for r in rows if not r.exact]
