@@ -19,7 +19,7 @@ from lm_predictor.suggest.expr import Num
 from lm_predictor.suggest.interp import AnalysisLimit, ConfigV, Interpreter, Recorder
 from lm_predictor.suggest.scope import ModRef, RuleDraft, Template
 from lm_predictor.suggest.sources import SourceTree
-from lm_predictor.suggest.values import CacheV, ClassV, Tensor
+from lm_predictor.suggest.values import CacheV, ClassV, Phi, Tensor
 
 WORKLOAD = {
     "batch": "sequences in the batch",
@@ -112,10 +112,11 @@ def analyse_model(tree: SourceTree, model_type: str, overrides: dict | None = No
             return analysis
         inputs = {
             "input_ids": Tensor((Num.sym("batch"), Num.sym("seq_len")), "long"),
-            "past_key_values": CacheV(Num.sym("past_len")),
+            # decode passes the prefill's cache; prefill passes none (the model may build one)
+            "past_key_values": Phi(X.cmp(">", Num.sym("past_len"), 0), CacheV(Num.sym("past_len")), None),
             "use_cache": X.TRUE,
         }
-        interp.call_module(ref, [], inputs, None, "model")
+        interp.call_module(ref, [], inputs, None, "model", root=True)
         template: Template = ref.inst.template
         analysis.root = next(iter(template.rules.values()), None)
     except AnalysisLimit as err:

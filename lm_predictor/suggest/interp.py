@@ -877,6 +877,12 @@ class Interpreter:
                 elif isinstance(value, (Repeated, ListV, DictV, Phi)):
                     value = _with_paths(value, name)
                 tmpl.attrs[name] = self.guarded_write(tmpl.attrs.get(name), value, self.init_depth)
+            elif isinstance(tmpl, TorchModule) and self.in_init is not None and name in ("bias", "weight") and isinstance(value, Tensor) and value.param:
+                # `self.decoder.bias = self.bias`: the parameter belongs to its first owner
+                # (the module assigning it), so the torch module no longer counts it
+                tmpl.args[name + "_shared"] = True
+                if name == "bias" and "bias" in tmpl.args:
+                    tmpl.args["bias"] = FALSE
             # attribute writes in forward() (caches of cos/sin, ...) do not change costs
         elif isinstance(obj, ObjectV):
             amap = getattr(obj, "attribute_map", None) or {}
@@ -1687,15 +1693,32 @@ class Interpreter:
         for attr, value in template.attrs.items():
             self._register(template, attr, value, ONE, TRUE, seen)
         for out_path, in_path, tie, numel in template.tied:
-            for i, term in enumerate(template.param_terms):
-                atom = term.expr.single_atom()
-                if isinstance(atom, X.Op) and atom.kind == "call" and atom.args[0] == out_path:
-                    kwargs = dict(atom.args[2])
-                    if kwargs.get("bias") == FALSE:
-                        expr = X.ifnum(tie, ZERO, term.expr)
-                    else:
-                        expr = term.expr - X.ifnum(tie, numel, ZERO)
-                    template.param_terms[i] = Term(term.guard, term.mult, expr, f"{out_path} tied to {in_path}")
+            self.apply_tie(template, out_path, in_path, tie)
+
+    def apply_tie(self, template: Template, out_path: str, in_path: str, tie: Bool) -> None:
+        """The output embedding's weight is the input embedding's when `tie`: the parameter count
+        of the (possibly nested) output module drops its weight; a bias it has stays."""
+        owner = template
+        segments = out_path.split(".")
+        for seg in segments[:-1]:
+            value = owner.attrs.get(seg)
+            if not isinstance(value, ModRef) or not isinstance(value.inst.template, Template):
+                self.report("A153", template.cls.node if template.cls else None, f"tied output embedding {out_path}: cannot follow {seg}")
+                return
+            owner = value.inst.template
+        last = segments[-1]
+        for i, term in enumerate(owner.param_terms):
+            atom = term.expr.single_atom()
+            if isinstance(atom, X.Op) and atom.kind == "call" and atom.args[0] == last and isinstance(atom.args[1], str):
+                kwargs = dict(atom.args[2])
+                if kwargs.get("bias") == FALSE:
+                    tied = ZERO
+                elif "in_features" in kwargs:
+                    tied = X.call(last, atom.args[1], {**kwargs, "in_features": ZERO})  # the bias alone
+                else:
+                    return
+                owner.param_terms[i] = Term(term.guard, term.mult, X.ifnum(tie, tied, term.expr), f"{out_path} tied to {in_path}")
+                return
 
     def _register(self, template: Template, attr: str, value: Any, mult: Num, guard: Bool, seen: set) -> None:
         if isinstance(value, Phi):
@@ -1739,7 +1762,7 @@ class Interpreter:
             return self.brains.torch_module_params(self, ref, label)
         return X.call(label, RuleRef(tmpl), dict(ref.binding), forward_all=True)
 
-    def call_module(self, ref: ModRef, args: list, kwargs: dict, node: Any, hint: str | None = None) -> Any:
+    def call_module(self, ref: ModRef, args: list, kwargs: dict, node: Any, hint: str | None = None, root: bool = False) -> Any:
         tmpl = ref.inst.template
         if isinstance(tmpl, TorchModule):
             return self.brains.call_torch_module(self, ref, args, kwargs, node)
@@ -1759,8 +1782,11 @@ class Interpreter:
         hints = _param_names(forward.node)[1:] if forward.node is not None else ["input"]
         fbind: dict = {}
         namer = _Namer({k for k in tmpl.scope.params})
-        loc_args = [self.localize(v, _hint(hints, i), fbind, namer) for i, v in enumerate(args)]
-        loc_kwargs = {k: self.localize(v, k, fbind, namer) for k, v in kwargs.items()}
+        if root:  # the model itself: its inputs are the workload parameters, by name
+            loc_args, loc_kwargs = list(args), dict(kwargs)
+        else:
+            loc_args = [self.localize(v, _hint(hints, i), fbind, namer) for i, v in enumerate(args)]
+            loc_kwargs = {k: self.localize(v, k, fbind, namer) for k, v in kwargs.items()}
         sig = signature((loc_args, loc_kwargs), namer.order)
         draft = tmpl.rules.get(sig)
         if draft is not None:
@@ -2097,6 +2123,8 @@ def make_phi(cond: Bool, a: Any, b: Any) -> Any:
         return Tensor(tuple(X.ifnum(cond, x, y) for x, y in zip(a.shape, b.shape)), a.dtype if a.dtype == b.dtype else "model", "", a.param and b.param)
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         return tuple(make_phi(cond, x, y) for x, y in zip(a, b))
+    if isinstance(a, CacheV) and isinstance(b, CacheV):
+        return CacheV(X.ifnum(cond, a.past, b.past), a.layers)
     if isinstance(a, Record) and isinstance(b, Record) and a.class_name == b.class_name:
         keys = list(a.fields) + [k for k in b.fields if k not in a.fields]
         return Record(a.class_name, {k: make_phi(cond, a.fields.get(k), b.fields.get(k)) for k in keys})

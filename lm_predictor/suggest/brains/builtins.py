@@ -217,6 +217,8 @@ def call_builtin(site: CallSite) -> Any:
     if name == "super":
         return Unknown("super() outside a method")
     if name == "type":
+        if args and args[0] is None:
+            return External("builtins.NoneType")
         value = args[0] if args else None
         if isinstance(value, ModRef) and isinstance(value.inst.template, Template):
             return value.inst.template.cls

@@ -317,8 +317,10 @@ def suggest_transformers_external(site: CallSite) -> Any:
         return X.FALSE
     if short in TRUE_FUNCTIONS:
         return X.TRUE
-    if short in ("DynamicCache", "Cache", "HybridCache", "StaticCache", "SlidingWindowCache", "HybridChunkedCache", "EncoderDecoderCache", "OffloadedCache", "QuantizedCache", "MambaCache", "DynamicLayer"):
-        interp.report("A152", site.node, f"{short} built inside forward(); the analysis models the cache the caller passes")
+    if short in ("DynamicCache", "Cache", "OffloadedCache"):
+        return CacheV(ZERO)  # the cache a model builds in prefill: empty
+    if short in ("HybridCache", "StaticCache", "SlidingWindowCache", "HybridChunkedCache", "EncoderDecoderCache", "QuantizedCache", "MambaCache", "DynamicLayer"):
+        interp.report("A152", site.node, f"{short} built inside forward(); modelled as an empty dynamic cache")
         return CacheV(ZERO)
     if short in ("get_logger",):
         return ObjectV(External("logging.Logger"), {}, kind="logger")
