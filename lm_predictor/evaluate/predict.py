@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,10 @@ def _exact(value: Any) -> Any:
     return str(value)
 
 
-_LIBRARIES: dict[tuple, RuleLibrary] = {}
+LIBRARY_RECHECK_SECONDS = 1.0
+"""How often a warm process looks for changed rule files (a scan costs ~1 ms)."""
+
+_LIBRARIES: dict[tuple[Path, ...], tuple[tuple, float, RuleLibrary]] = {}
 
 
 def _library_key(paths: tuple[Path, ...]) -> tuple:
@@ -67,17 +71,22 @@ def _library_key(paths: tuple[Path, ...]) -> tuple:
 
 
 def default_library(paths: tuple[Path, ...] | None = None) -> RuleLibrary:
-    """The rule library, loaded once per process and reloaded when a file changes."""
+    """The rule library, loaded once per process and reloaded when a rule file changes."""
     paths = paths or (rules_dir(),)
+    now = time.monotonic()
+    cached = _LIBRARIES.get(paths)
+    if cached is not None and now - cached[1] < LIBRARY_RECHECK_SECONDS:
+        return cached[2]
     key = _library_key(paths)
-    library = _LIBRARIES.get(key)
-    if library is None:
-        library = load_library(paths)
-        errors = [x for x in library.diagnostics if x.severity is Severity.ERROR]
-        if errors:
-            raise LmPredictorError(errors)
-        _LIBRARIES.clear()
-        _LIBRARIES[key] = library
+    if cached is not None and cached[0] == key:
+        _LIBRARIES[paths] = (key, now, cached[2])
+        return cached[2]
+    library = load_library(paths, lazy=True)  # formulas parse when first evaluated
+    errors = [x for x in library.diagnostics if x.severity is Severity.ERROR]
+    if errors:
+        raise LmPredictorError(errors)
+    _LIBRARIES.clear()
+    _LIBRARIES[paths] = (key, now, library)
     return library
 
 
@@ -108,21 +117,20 @@ def predict(
         library, notes = derive_for(resolved, library, err)
         rule = find_root_rule(library, resolved)
     bindings = bind(rule, resolved, workload)
+    unavailable = [m for m in TOTAL_METRICS if m not in rule.metrics]
+    metrics = [m for m in TOTAL_METRICS if m in rule.metrics] + [m for m in rule.metrics if m not in STANDARD_METRICS]
+    if not breakdown:  # totals only: generated modules where fresh (lmpredict compile), else closures
+        from lm_predictor.codegen.runtime import backend_for
+
+        totals = backend_for(library).totals(rule.name, metrics, bindings, max_calls=MAX_CALLS)
+        return Prediction(rule.name, workload, totals, [], unavailable, source, notes)
     totals: dict[str, Value] = {}
     trees: dict[str, CallRecord] = {}
     budget = MAX_CALLS  # one call budget for the whole prediction, not one per metric
-    for metric in TOTAL_METRICS:
-        if metric not in rule.metrics:
-            continue
-        result = evaluate(library, rule.name, metric, bindings, trace=breakdown, max_calls=budget)
+    for metric in metrics:
+        result = evaluate(library, rule.name, metric, bindings, trace=metric in TOTAL_METRICS, max_calls=budget)
         budget -= result.calls
         totals[metric] = result.value
         if result.tree is not None:
             trees[metric] = result.tree
-    unavailable = [m for m in TOTAL_METRICS if m not in rule.metrics]
-    extra = [m for m in rule.metrics if m not in STANDARD_METRICS]
-    for metric in extra:
-        result = evaluate(library, rule.name, metric, bindings, max_calls=budget)
-        budget -= result.calls
-        totals[metric] = result.value
-    return Prediction(rule.name, workload, totals, merge_trees(trees) if breakdown else [], unavailable, source, notes)
+    return Prediction(rule.name, workload, totals, merge_trees(trees), unavailable, source, notes)

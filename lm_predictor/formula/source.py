@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 from lm_predictor.diagnostics import Location
 
@@ -20,9 +21,13 @@ class Origin:
     start_column: int = 1
     file_lines: tuple[str, ...] = ()
     offsets: tuple[tuple[int, int], ...] | None = None
+    resolve_offsets: Callable[[], tuple[tuple[int, int], ...]] | None = field(default=None, compare=False, repr=False)
+    """Computes `offsets` on first use: most formulas never need a location."""
 
     def locate(self, text: str, offset: int) -> tuple[Location, str | None]:
         """File location and source line of a character offset into `text`."""
+        if self.offsets is None and self.resolve_offsets is not None:
+            object.__setattr__(self, "offsets", self.resolve_offsets())
         if self.offsets is not None and 0 <= offset < len(self.offsets):
             line, column = self.offsets[offset]
         elif self.offsets is not None:

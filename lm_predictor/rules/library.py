@@ -72,12 +72,12 @@ class RuleLibrary:
             if alias != rule.name:
                 self.aliases[alias] = rule.name
 
-    def load_file(self, path: str | Path) -> None:
-        """Read one rule file into the library, collecting its diagnostics."""
+    def load_file(self, path: str | Path, *, lazy: bool = False) -> None:
+        """Read one rule file into the library, collecting its diagnostics (lazy: parse formulas on use)."""
         try:
             source = read_text(str(path))
             self.files[source.path] = source.text
-            rules, diags = read_rules(source, load_yaml(source))
+            rules, diags = read_rules(source, load_yaml(source), lazy=lazy)
         except LmPredictorError as err:
             self.diagnostics.extend(err.diagnostics)
             return
@@ -94,9 +94,9 @@ class RuleLibrary:
         return result
 
 
-def load_library(paths: Iterable[str | Path]) -> RuleLibrary:
-    """Load every rule file under `paths` (files or directories)."""
+def load_library(paths: Iterable[str | Path], *, lazy: bool = False) -> RuleLibrary:
+    """Load every rule file under `paths` (files or directories); see RuleLibrary.load_file."""
     library = RuleLibrary()
     for path in rule_files(paths):
-        library.load_file(path)
+        library.load_file(path, lazy=lazy)
     return library

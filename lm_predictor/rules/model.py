@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from lm_predictor.diagnostics import Location
 from lm_predictor.formula.nodes import Node
+from lm_predictor.formula.parser import parse_formula
 from lm_predictor.formula.source import Origin
 
 PARAM_TYPES = ("int", "float", "number", "bool")
@@ -22,13 +23,28 @@ STANDARD_METRICS = (
 """Metrics a rule may define at its top level; others go under `metrics:`."""
 
 
-@dataclass(frozen=True)
 class Formula:
-    """One formula: its text, its AST, and where its text sits in the rule file."""
+    """One formula: its text, where the text sits in the rule file, and its AST.
 
-    text: str
-    node: Node
-    origin: Origin
+    The AST is parsed on first use when the rule was loaded lazily (eval reads whole files but
+    evaluates few of their formulas); lint loads eagerly so that every syntax error is reported.
+    """
+
+    __slots__ = ("text", "origin", "_node")
+
+    def __init__(self, text: str, node: Node | None, origin: Origin):
+        self.text = text
+        self.origin = origin
+        self._node = node
+
+    @property
+    def node(self) -> Node:
+        if self._node is None:
+            self._node = parse_formula(self.text, self.origin)
+        return self._node
+
+    def __repr__(self) -> str:
+        return f"Formula({self.text!r})"
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from lm_predictor.diagnostics import Diagnostic, LmPredictorError
 from lm_predictor.formula.parser import KEYWORDS, parse_formula
 from lm_predictor.limits import MAX_FORMULA_CHARS
 from lm_predictor.rules.model import PARAM_TYPES, STANDARD_METRICS, Formula, ParamSpec, Rule
+from lm_predictor.formula.source import Origin
 from lm_predictor.rules.yaml_loader import SourceFile, YMap, YScalar, YSeq, YValue
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z", re.ASCII)
@@ -53,8 +54,9 @@ def _yaml_type(value: YValue) -> str:
 class _RuleReader:
     """Reads one file's rules; appends diagnostics instead of stopping at the first."""
 
-    def __init__(self, source: SourceFile):
+    def __init__(self, source: SourceFile, lazy: bool = False):
         self.source = source
+        self.lazy = lazy
         self.diagnostics: list[Diagnostic] = []
 
     def report(self, code: d.Code, at: object, /, **fields: object) -> None:
@@ -77,11 +79,7 @@ class _RuleReader:
             origin = self.source.origin_for(value, text[:1])
         else:
             origin = self.source.origin_for(value, text) if isinstance(value.value, str) else self.source.origin_for(value, value.node.value)
-        try:
-            return Formula(text, parse_formula(text, origin), origin)
-        except LmPredictorError as err:
-            self.diagnostics.extend(err.diagnostics)
-            return None
+        return self.parsed(text, origin)
 
     def read_file(self, data: YValue | None) -> list[Rule]:
         if data is None:
@@ -239,7 +237,12 @@ class _RuleReader:
         if isinstance(raw.value, float) and not math.isfinite(raw.value):  # YAML .inf, .nan, 1e999
             self.report(d.F_BAD_FLOAT, raw.node, text=raw.node.value)
             return None
-        origin = self.source.origin_for(raw, raw.node.value)
+        return self.parsed(text, self.source.origin_for(raw, raw.node.value))
+
+    def parsed(self, text: str, origin: Origin) -> Formula | None:
+        """A Formula, parsed now (collecting its diagnostics) unless reading lazily."""
+        if self.lazy:
+            return Formula(text, None, origin)
         try:
             return Formula(text, parse_formula(text, origin), origin)
         except LmPredictorError as err:
@@ -262,8 +265,8 @@ class _RuleReader:
                 metrics[str(key.value)] = formula
 
 
-def read_rules(source: SourceFile, data: YValue | None) -> tuple[list[Rule], list[Diagnostic]]:
-    """All rules of one file, plus the schema and formula diagnostics found on the way."""
-    reader = _RuleReader(source)
+def read_rules(source: SourceFile, data: YValue | None, *, lazy: bool = False) -> tuple[list[Rule], list[Diagnostic]]:
+    """All rules of one file, plus the schema (and, unless lazy, formula) diagnostics found."""
+    reader = _RuleReader(source, lazy)
     rules = reader.read_file(data)
     return rules, reader.diagnostics

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import re
 import os
 import stat
 from dataclasses import dataclass
@@ -50,10 +51,7 @@ class SourceFile:
         self.path = path
         self.text = text
         self.lines = tuple(text.split("\n"))
-        self._starts = [0]
-        for i, ch in enumerate(text):
-            if ch == "\n":
-                self._starts.append(i + 1)
+        self._starts = [0] + [m.end() for m in re.finditer("\n", text)]
 
     def position(self, index: int) -> tuple[int, int]:
         """1-based line and column of a character index."""
@@ -80,8 +78,12 @@ class SourceFile:
         first quote. When the value cannot be matched, every character maps to the scalar start.
         """
         node = scalar.node
-        start, end = node.start_mark.index, node.end_mark.index
         line, column = node.start_mark.line + 1, node.start_mark.column + 1
+        return Origin(self.path, line, column, self.lines, resolve_offsets=lambda: self._offsets(node, text))
+
+    def _offsets(self, node: ScalarNode, text: str) -> tuple[tuple[int, int], ...]:
+        """Per-character (line, column) of a scalar's value; () when it cannot be matched."""
+        start, end = node.start_mark.index, node.end_mark.index
         offsets: list[tuple[int, int]] = []
         j = start + (1 if node.style in ("'", '"') else 0)
         if node.style in ("|", ">"):
@@ -94,10 +96,10 @@ class SourceFile:
                     break
                 k += width
             if k >= end or k - j > 200:
-                return Origin(self.path, line, column, self.lines, ())  # all at the scalar start
+                return ()  # every character maps to the scalar start
             offsets.append(self.position(k))
             j = k + width
-        return Origin(self.path, line, column, self.lines, tuple(offsets))
+        return tuple(offsets)
 
     def _source_char(self, style: str | None, k: int, end: int) -> tuple[int, str | None]:
         """(characters of file text at k, the value character they stand for) in a scalar."""
