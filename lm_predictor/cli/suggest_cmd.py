@@ -40,7 +40,7 @@ def _rule_files(paths: list[Path]) -> list[Path]:
 
 def _refuse(output: Path, force: bool) -> str | None:
     """Why -o must not write `output` (a hand-written rule file), or None."""
-    from lm_predictor.suggest.api import GENERATED_MARKER
+    from lm_predictor.suggest.diskcache import GENERATED_MARKER
 
     if not output.exists() or force:
         return None

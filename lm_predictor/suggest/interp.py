@@ -41,6 +41,23 @@ from lm_predictor.suggest.values import (
 )
 
 MAX_DEPTH = 48
+import os as _os
+
+_TRACE = _os.environ.get("LMPREDICT_SUGGEST_TRACE", "")
+
+
+def _summary(value: Any) -> str:
+    if isinstance(value, (Num, Bool)):
+        return X.render(value)[:120]
+    if isinstance(value, Tensor):
+        return "T" + ("?" + value.why[:80] if value.shape is None else str([X.render(d) for d in value.shape]))
+    if isinstance(value, Phi):
+        return f"Phi({X.render_bool(value.cond)[:60]}, {_summary(value.a)}, {_summary(value.b)})"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_summary(v) for v in value) + ")"
+    if isinstance(value, Unknown):
+        return f"Unknown({value.reason[:100]})"
+    return type(value).__name__
 MAX_UNROLL = 64
 
 
@@ -518,6 +535,17 @@ class Interpreter:
 
     def exec_stmt(self, stmt: Any, frame: Frame) -> Flow | None:
         self.current_loc = self.loc(stmt)
+        if _TRACE and _TRACE in frame.func:
+            result = self._exec_stmt(stmt, frame)
+            if isinstance(stmt, (nodes.Assign, nodes.AnnAssign, nodes.AugAssign)):
+                targets = stmt.targets if isinstance(stmt, nodes.Assign) else [stmt.target]
+                for t in targets:
+                    for name in [n.name for n in t.nodes_of_class(nodes.AssignName)]:
+                        print(f"trace {frame.func}:{stmt.lineno} {name} = {_summary(frame.locals.get(name))}")
+            return result
+        return self._exec_stmt(stmt, frame)
+
+    def _exec_stmt(self, stmt: Any, frame: Frame) -> Flow | None:
         if isinstance(stmt, nodes.Assign):
             self.label_hint = _target_hint(stmt.targets[0])
             try:
