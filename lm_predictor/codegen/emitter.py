@@ -314,7 +314,7 @@ class _FrameEmitter(_FunctionEmitter):
     def unary(self, node: n.Unary, w: _Writer) -> tuple[str, str]:
         out = self.tmp()
         if node.op == "not":
-            code, _ = self.expr(node.operand, w)
+            code = self.nonlinear(node.operand, w)  # a call under `not` is no additive term
             self.m.use("h_not")
             self.guarded(w, [f"{out} = h_not({code})"], node.span)
             return out, "bool"

@@ -94,7 +94,7 @@ def _compile_defined(node: n.Defined) -> Compiled:
 def _compile_unary(node: n.Unary) -> Compiled:
     operand = compile_node(node.operand)
     if node.op == "not":
-        return _guard(lambda frame: logical_not(operand(frame)), node.span)
+        return _nonlinear(_guard(lambda frame: logical_not(operand(frame)), node.span))  # a call under `not` is no additive term
     if node.op == "+":
         return _guard(lambda frame: positive(operand(frame)), node.span)
     inner = _guard(lambda frame: negate(operand(frame)), node.span)

@@ -43,6 +43,7 @@ COUNT_ROWS = [
     ("if ${flag} then {t.Sq}(a=2) else 0", {"flag": True}, [("Sq", 4, 1)]),  # chosen branch
     ("if ${flag} then 0 else {t.Sq}(a=2)", {"flag": True}, []),      # the branch not taken
     ("if {t.Sq}(a=2) > 3 then 1 else 0", {}, [("Sq", 4, None)]),     # a call in a condition
+    ("if not ({t.Sq}(a=2) > 3) then 0 else 1", {}, [("Sq", 4, None)]),  # under `not`: unknown
     ("{t.Sq}(a={t.Sq}(a=2))", {}, [("Sq", 4, None), ("Sq", 16, 1)]),  # an argument's call first
     ("{t.Sq}(a=2) + {t.Sq}(a=2)", {}, [("Sq", 4, 1), ("Sq", 4, 1)]),  # memoised, still recorded
     ("${d3}", {}, []),                                               # calls in defaults: no terms
