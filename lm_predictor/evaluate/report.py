@@ -78,6 +78,8 @@ def render(prediction: Prediction, depth: int, console: Any, tree_metrics: tuple
                 continue
             share = f" ({100 * float(value) / float(total):.1f}%)" if total else ""
             parts.append(f"{humanise(metric, value)}{share}")
+        if not parts:
+            continue  # nothing to show in the chosen metrics (e.g. mask building under --metrics flops)
         nodes[row.path] = parent.add(f"{label}{count} [dim]{row.rule.rsplit('.', 1)[-1]}[/dim]  " + "  ".join(parts))
     console.print(tree)
     for note in prediction.notes:
