@@ -68,6 +68,7 @@ def _signs(config: ConfigModel) -> None:
     X.POSITIVE.clear()
     X.NONNEG.clear()
     X.FLOATS.clear()
+    X.DIVIDES.clear()
     X.POSITIVE.update({"batch", "seq_len", "dtype_bytes"})
     X.NONNEG.update({"past_len"})
     for name, value in config.resolved.items():

@@ -249,6 +249,8 @@ class ConfigModel:
     def declare_extra(self, name: str, typ: str) -> None:
         if typ == "number":
             X.FLOATS.add(name)
+        if typ == "int" and (name.endswith(("_dim", "_size", "_heads", "_window", "_layers")) or name.startswith("num_")):
+            X.POSITIVE.add(name)  # a size when given
         if name not in self.params:
             self.params[name] = ParamInfo(name, "config", typ, f"config.{name} (optional; not set by the configuration class)", None, True)
 

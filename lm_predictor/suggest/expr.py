@@ -434,6 +434,60 @@ def floordiv(a: NumLike, b: NumLike) -> Num:
     return Num.atom(Op("floordiv", (a, b)))
 
 
+DIVIDES: set = set()
+"""(x, y) pairs known to divide exactly (facts like `head_dim * num_heads == hidden_size` that the
+source checks before it runs); x // y is then x / y, which cancels in view() arithmetic."""
+
+
+def note_fact(fact: "Bool") -> None:
+    """Record what an equality fact says about exact division."""
+    if fact.kind != "cmp" or fact.args[0] != "==":
+        return
+    d = fact.args[1] - fact.args[2]
+    for mono, _ in d.terms:
+        for atom, _ in mono:
+            if isinstance(atom, Op) and atom.kind == "floordiv":
+                x, y = atom.args
+                cand = y * Num.atom(atom) - x
+                if d == cand or d == -cand:
+                    DIVIDES.add((x, y))
+
+
+def _exact_floordivs(num: "Num") -> "Num":
+    """num with x // y replaced by x / y where y is known to divide x."""
+    if not DIVIDES:
+        return num
+    changed = False
+    out = ZERO
+    for mono, coeff in num.terms:
+        term = Num.const(coeff)
+        for atom, e in mono:
+            piece = Num.atom(atom)
+            if isinstance(atom, Op) and atom.kind == "floordiv" and (atom.args[0], atom.args[1]) in DIVIDES:
+                q = exact_div(atom.args[0], atom.args[1])
+                if q is not None:
+                    piece, changed = q, True
+            term = term * (power(piece, Num.const(e)) if e != 1 else piece)
+        out = out + term
+    return out if changed else num
+
+
+def as_exact(num: "Num") -> "Num":
+    """num with every x // y read as x / y (where the code requires the sizes to divide)."""
+    out = ZERO
+    for mono, coeff in num.terms:
+        term = Num.const(coeff)
+        for atom, e in mono:
+            piece = Num.atom(atom)
+            if isinstance(atom, Op) and atom.kind == "floordiv":
+                q = exact_div(as_exact(atom.args[0]), as_exact(atom.args[1]))
+                if q is not None:
+                    piece = q
+            term = term * (power(piece, Num.const(e)) if e != 1 else piece)
+        out = out + term
+    return out
+
+
 FLOATS: set[str] = set()
 """Parameter names of type float/number (not integers); set by the analysis."""
 
@@ -468,6 +522,7 @@ def _atom_integral(atom: "Atom") -> bool:
 
 def exact_div(a: Num, b: Num) -> Num | None:
     """a / b when b is a monomial (a product of atoms times a coefficient), else None."""
+    a, b = _exact_floordivs(a), _exact_floordivs(b)
     if not b.is_monomial() or not b.terms:
         return None
     mono, coeff = b.terms[0]

@@ -669,12 +669,14 @@ class Interpreter:
             frame.locals = env_a
             if not fb.exits:  # the other arm raises: a fact about valid inputs, not a branch
                 self.facts.append(cond)
+                X.note_fact(cond)
                 return Flow(exits, True, fa.cond)
             return Flow(exits, True, X.band(cond, fa.cond))
         if fb.falls:
             frame.locals = env_b
             if not fa.exits:
                 self.facts.append(X.bnot(cond))
+                X.note_fact(X.bnot(cond))
                 return Flow(exits, True, fb.cond)
             return Flow(exits, True, X.band(X.bnot(cond), fb.cond))
         frame.locals = env0
@@ -2170,6 +2172,11 @@ def _under(value: Any, cond: Bool, truth: bool) -> Any:
             return _under(value.a if truth else value.b, cond, truth)
         if value.cond == X.bnot(cond):
             return _under(value.b if truth else value.a, cond, truth)
+        lits = set(cond.args) if (truth and cond.kind == "and") else ({X.bnot(x) for x in cond.args} if (not truth and cond.kind == "or") else set())
+        if value.cond in lits:
+            return _under(value.a, cond, truth)
+        if X.bnot(value.cond) in lits:
+            return _under(value.b, cond, truth)
         a, b = _under(value.a, cond, truth), _under(value.b, cond, truth)
         if a is not value.a or b is not value.b:
             return make_phi(value.cond, a, b)

@@ -56,7 +56,9 @@ ELEMENTWISE_FUNCTIONS = {
     "torch.log1p", "torch.expm1", "torch.atan", "torch.atan2", "torch.erfinv", "torch.sinh", "torch.cosh",
     "torch.isnan", "torch.isinf", "torch.bitwise_and", "torch.bitwise_or", "torch.clamp_min", "torch.clamp_max",
     "torch.addcmul", "torch.addcdiv", "torch.float_power", "torch.log2", "torch.log10", "torch.sort",
-    "torch.argsort", "torch.trunc", "torch.frac",
+    "torch.argsort", "torch.trunc", "torch.frac", "torch.bitwise_xor", "torch.bitwise_not", "torch.logical_xor",
+    "torch.square_", "torch.sign_", "torch.fill", "torch.clamp_", "torch.relu_", "torch.signbit", "torch.sgn",
+    "torch.special.erfinv", "torch.special.gammaln", "torch.lgamma", "torch.digamma", "torch.rsub", "torch.masked_scatter",
     "F.softmax", "F.log_softmax", "F.gelu", "F.silu", "F.relu", "F.dropout", "F.sigmoid", "F.tanh", "F.softplus",
     "F.mish", "F.elu", "F.leaky_relu", "F.hardtanh", "F.relu6", "F.normalize", "F.layer_norm", "F.rms_norm",
     "F.group_norm", "F.glu_", "F.logsigmoid", "F.softsign", "F.tanhshrink", "F.hardswish", "F.hardsigmoid",
@@ -114,8 +116,9 @@ def view(t: Tensor, sizes: list | None, interp: Any, node: Any) -> Tensor:
             known = known * s
     out = list(sizes)
     if infer is not None:
+        # view() only runs when the sizes divide: an exact quotient (3 * h / 4) is the size
         q = X.exact_div(total, known)
-        out[infer] = q if q is not None and X._integral(q) else X.floordiv(total, known)
+        out[infer] = q if q is not None else X.floordiv(total, known)
     return Tensor(tuple(out), t.dtype)
 
 
@@ -240,9 +243,15 @@ def split(t: Tensor, size: Any, dim: Any) -> Any:
         return Unknown("split size")
     count = X.exact_div(n, size)
     c = count.const_value() if count is not None else None
+    if c is None:  # sizes the model requires to divide (h // 4 chunks of 3 * h / 4)
+        count = X.exact_div(X.as_exact(n), X.as_exact(size))
+        c = count.const_value() if count is not None else None
+    piece = Tensor(t.shape[:d] + (size,) + t.shape[d + 1:], t.dtype)
     if isinstance(c, int) and 0 < c <= 64:
-        return tuple(Tensor(t.shape[:d] + (size,) + t.shape[d + 1:], t.dtype) for _ in range(c))
-    return Unknown("split into a symbolic number of chunks")
+        return tuple(piece for _ in range(c))
+    from lm_predictor.suggest.values import Repeated
+
+    return Repeated(piece, X.fn("ceil_div", n, size))
 
 
 def chunk(t: Tensor, chunks: Any, dim: Any) -> Any:
@@ -257,6 +266,15 @@ def chunk(t: Tensor, chunks: Any, dim: Any) -> Any:
 
 
 def cat(tensors: Any, dim: Any) -> Tensor:
+    from lm_predictor.suggest.values import Repeated
+
+    if isinstance(tensors, Repeated) and isinstance(tensors.elem, Tensor) and tensors.elem.shape is not None:
+        shape = list(tensors.elem.shape)
+        d = norm_dim(dim, len(shape))
+        if d is None:
+            return unknown_tensor("cat along a symbolic dim")
+        shape[d] = shape[d] * tensors.count
+        return Tensor(tuple(shape), tensors.elem.dtype)
     items = list(tensors.items if isinstance(tensors, ListV) else tensors) if isinstance(tensors, (tuple, list, ListV)) else None
     if not items:
         return unknown_tensor("cat of an unknown sequence")
