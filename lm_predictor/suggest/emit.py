@@ -130,22 +130,18 @@ class Emitter:
         if atoms is None:
             return None
         atoms = {min(a, X.bnot(a), key=X.render_bool) for a in atoms}
+        n = term.mult
         if not atoms:  # the index is passed along but no cost depends on it
             return [Term(term.guard, term.mult, X.substitute(term.expr, {index: ZERO}), term.note)]
-        if len(atoms) != 1:
+        cells = index_cells(sorted(atoms, key=X.render_bool), index, n)
+        if cells is None:
             return None
-        (cond,) = atoms
-        n = term.mult
-        solved = solve_index(cond, index, n)
-        if solved is None:
-            return None
-        count_true, rep_true, rep_false = solved
         out = []
-        for count, rep in ((count_true, rep_true), (n - count_true, rep_false)):
+        for count, rep, label in cells:
             if count == ZERO:
                 continue
             expr = X.substitute(term.expr, {index: rep})
-            out.append(Term(term.guard, count, expr, term.note + f" (layers where {X.render_bool(cond)} is {'true' if rep is rep_true else 'false'})"))
+            out.append(Term(term.guard, count, expr, term.note + f" (layers where {label})"))
         return out
 
     def _index_atoms(self, atom: X.Op, metric: str, index: str, depth: int) -> set | None:
@@ -679,6 +675,98 @@ def solve_index(cond: Bool, index: str, n: Num) -> tuple | None:
             return count_zero, rep_zero, rep_nonzero
         return n - count_zero, rep_nonzero, rep_zero
     return None
+
+
+def _bound(cond: Bool, index: str) -> tuple | None:
+    """('lo', t) for i >= t, ('hi', t) for i < t; None when cond is not a threshold on i."""
+    if cond.kind != "cmp":
+        return None
+    op, a, b = cond.args
+    lin = _linear(a - b, index)
+    if lin is None:
+        return None
+    s, r = lin
+    if s == -1:
+        op = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "==": "==", "!=": "!="}[op]
+        r = -r
+    t = -r  # i op t
+    if op == ">=":
+        return ("lo", t)
+    if op == ">":
+        return ("lo", t + 1)
+    if op == "<":
+        return ("hi", t)
+    if op == "<=":
+        return ("hi", t + 1)
+    return None
+
+
+def _modular(cond: Bool, index: str) -> tuple | None:
+    """(r, p) for (i + r) % p == 0; None otherwise."""
+    if cond.kind != "cmp" or cond.args[0] not in ("==", "!="):
+        return None
+    op, a, b = cond.args
+    d = a - b
+    atom = d.single_atom() or (-d).single_atom()
+    if not (isinstance(atom, X.Op) and atom.kind == "mod"):
+        return None
+    inner, p = atom.args
+    lin = _linear(inner, index)
+    if lin is None or lin[0] != 1 or index in X.free_params(p):
+        return None
+    return (lin[1], p)
+
+
+def index_cells(atoms: list, index: str, n: Num) -> list | None:
+    """Split the layers i in [0, n) by the truth of each atom: (count, a layer in the cell, label).
+
+    Atoms may be thresholds (i >= t, i < t, ...), at most one modular pattern ((i + r) % p == 0),
+    an or of equalities (a concrete layer list), or one other condition solve_index handles.
+    Counts are closed forms; a cell's representative layer is only used when its count is > 0."""
+    if len(atoms) == 1:
+        solved = solve_index(atoms[0], index, n)
+        if solved is None:
+            return None
+        count_true, rep_true, rep_false = solved
+        label = X.render_bool(atoms[0])
+        return [(count_true, rep_true, label), (n - count_true, rep_false, f"not ({label})")]
+    bounds, mods, other = [], [], []
+    for a in atoms:
+        b = _bound(a, index)
+        m = _modular(a, index) if b is None else None
+        if b is not None:
+            bounds.append((a, b))
+        elif m is not None:
+            mods.append((a if a.args[0] == "==" else X.bnot(a), m))
+        else:
+            other.append(a)
+    if other or len(mods) > 1 or len(atoms) > 4:
+        return None
+    cells = []
+    import itertools
+
+    for truths in itertools.product((True, False), repeat=len(bounds)):
+        lo, hi = ZERO, n
+        labels = []
+        for (a, (kind, t)), truth in zip(bounds, truths):
+            if (kind == "lo") == truth:  # i >= t
+                lo = X.fn("max", lo, t)
+            else:  # i < t
+                hi = X.fn("min", hi, t)
+            labels.append(X.render_bool(a if truth else X.bnot(a)))
+        width = X.fn("max", hi - lo, ZERO)
+        if not mods:
+            cells.append((width, lo, " and ".join(labels)))
+            continue
+        (a, (r, p)), = mods
+        upto = lambda m: X.floordiv(m + r - 1, p) - X.floordiv(r - 1, p)  # i < m with (i + r) % p == 0
+        top = X.fn("max", hi, lo)
+        hits = upto(top) - upto(lo)
+        first = lo + X.mod(p - X.mod(lo + r, p), p)
+        miss = lo + X.ifnum(X.cmp("==", X.mod(lo + r, p), 0), ONE, ZERO)
+        cells.append((hits, first, " and ".join(labels + [X.render_bool(a)])))
+        cells.append((width - hits, miss, " and ".join(labels + [X.render_bool(X.bnot(a))])))
+    return cells
 
 
 def _linear(d: Num, index: str) -> tuple | None:
