@@ -68,13 +68,14 @@ def survey_one(model_type: str) -> dict:
     base = base_library()
     t0 = time.perf_counter()
     try:
-        result = suggest(rec["root"], recursive=True, library=base, config=config)
+        result = suggest(rec["root"], recursive=True, library=base, config=config, specialise=True)
     except SuggestError as err:
         return {**rec, "category": "analysis: not reached", "detail": str(err)}
     except Exception as err:  # noqa: BLE001 - a crash of the analysis is a finding of the survey
         return {**rec, "category": "analysis: crash", "detail": f"{type(err).__name__}: {err}"[:300]}
     rec["suggest_seconds"] = round(time.perf_counter() - t0, 2)
     rec["rules"] = len(result.rules)
+    rec["specialised_on"] = dict(result.specialised_on)
     rec["unresolved"] = sorted({f.code for f in result.findings if f.slug in result.unresolved})
     tmp = Path(tempfile.mkdtemp(prefix="survey-"))
     path = tmp / f"{model_type}.yaml"

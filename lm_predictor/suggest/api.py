@@ -35,6 +35,7 @@ class SuggestResult:
     parsed_files: int = 0
     notes: list = field(default_factory=list)
     digest_modules: list = field(default_factory=list)
+    specialised_on: dict = field(default_factory=dict)
 
 
 _ANALYSES: dict = {}
@@ -59,6 +60,7 @@ def suggest(
     library: Any = None,
     config: dict | None = None,
     tree: SourceTree | None = None,
+    specialise: bool = False,
 ) -> SuggestResult:
     """Draft rules for a module class (by public or defining path) from the chosen source."""
     t0 = time.perf_counter()
@@ -92,7 +94,7 @@ def suggest(
         if not templates:
             raise SuggestError(f"{defining} is not reached from {analysis.root_class} (the analysis starts from the causal-LM class)")
         drafts = [t.params_rule() for t in templates]
-    emitter = Emitter(analysis, library)
+    emitter = Emitter(analysis, library, specialise=analysis.config.resolved if specialise else None)
     selected = _closure(emitter, drafts) if recursive else list(dict.fromkeys(drafts))
     text, unresolved = render_file(emitter, selected, qualname, tree, analysis, recursive, library)
     findings = list(analysis.findings)
@@ -104,6 +106,11 @@ def suggest(
         time.perf_counter() - t0, tree.parse_seconds, tree.parse_count,
         digest_modules=sorted(analysis.interp.touched_modules | set(tree.modules)),
     )
+    result.specialised_on = dict(emitter.specialised_on)
+    if emitter.specialised_on:
+        shown = ", ".join(f"{k}={v!r}" for k, v in sorted(emitter.specialised_on.items()))
+        result.notes.append(f"specialised on {shown}: unresolved terms this config never reaches were dropped")
+        result.text = result.text.replace("rules:\n", f"# Specialised on {shown}: unresolved terms this config never reaches are left out.\nrules:\n", 1)
     if not recursive:
         missing = _missing_callees(emitter, selected, library)
         if missing:

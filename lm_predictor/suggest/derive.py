@@ -53,14 +53,24 @@ def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError) -> t
     source = os.environ.get("LMPREDICT_SOURCE", "pinned")
     request = _request(config, source, _library_files(library))
     entry = diskcache.load("derived", request)
+    if entry is not None and entry.get("spec_params"):
+        # rules specialised on some config values: keyed by those values too
+        entry = diskcache.load("derived", _specialised(request, entry["spec_params"], config))
     notes: list[str] = []
     if entry is None:
-        text, unresolved, findings, files, desc = _run(config, source, library, error)
-        path = diskcache.store("derived", request, text, files, {"unresolved": unresolved, "findings": findings, "source": desc})
-        entry = diskcache.load("derived", request) or {"text": text, "unresolved": unresolved, "findings": findings, "cache_path": str(path), "source": desc}
+        text, unresolved, findings, files, desc, spec = _run(config, source, library, error)
+        key = request
+        if spec:
+            diskcache.store("derived", request, "", files, {"spec_params": sorted(spec), "source": desc})
+            key = _specialised(request, sorted(spec), config)
+        path = diskcache.store("derived", key, text, files, {"unresolved": unresolved, "findings": findings, "source": desc, "specialised_on": spec})
+        entry = diskcache.load("derived", key) or {"text": text, "unresolved": unresolved, "findings": findings, "cache_path": str(path), "source": desc, "specialised_on": spec}
         notes.append(f"no rule for {causal_lm_for(model_type)}: derived with `lmpredict suggest --recursive` from {desc}; cached in {entry['cache_path']}")
     else:
         notes.append(f"no rule for {causal_lm_for(model_type)}: using rules derived from {entry.get('source', 'the pinned sources')} (cache {entry['cache_path']})")
+    if entry.get("specialised_on"):
+        shown = ", ".join(f"{k}={v!r}" for k, v in sorted(entry["specialised_on"].items()))
+        notes.append(f"the derived rules are specialised on {shown} (unresolved terms this config never reaches are left out)")
     if entry.get("unresolved"):
         listed = "; ".join(entry.get("findings") or entry["unresolved"])
         raise LmPredictorError(d.make(d.C_ARCH, None, detail=f"rules derived for {causal_lm_for(model_type)} have {len(entry['unresolved'])} unresolved term(s): {listed}"))
@@ -80,12 +90,16 @@ def _run(config: dict, source: str, library: RuleLibrary, error: LmPredictorErro
     overrides = {k: v for k, v in config.items() if k != "model_type"}
     try:
         tree = open_tree(source)
-        result = suggest(causal_lm_for(model_type), recursive=True, library=library, config={"model_type": model_type, **overrides}, tree=tree)
+        result = suggest(causal_lm_for(model_type), recursive=True, library=library, config={"model_type": model_type, **overrides}, tree=tree, specialise=True)
     except (SuggestError, SourceError) as err:
         raise LmPredictorError(d.make(d.C_ARCH, None, detail=f"{error.diagnostic.message}; deriving rules failed: {err}")) from None
     findings = [f"{f.render()}" for f in result.findings if f.slug in result.unresolved]
     files = [m.path for m in tree.modules.values()]
-    return result.text, result.unresolved, findings, files, result.source
+    return result.text, result.unresolved, findings, files, result.source, dict(result.specialised_on)
+
+
+def _specialised(request: dict, names: list, config: dict) -> dict:
+    return {**request, "specialised": {**request["specialised"], **{n: config.get(n) for n in names}}}
 
 
 def _load_text(text: str, cache_path: str) -> RuleLibrary:

@@ -45,10 +45,12 @@ def primary(target: Any) -> RuleDraft:
 class Emitter:
     """Turns the drafts of one analysis into rule texts."""
 
-    def __init__(self, analysis: Analysis, library: Any = None):
+    def __init__(self, analysis: Analysis, library: Any = None, specialise: dict | None = None):
         self.analysis = analysis
         self.library = library
         self.interp = analysis.interp
+        self.specialise = specialise  # config values: unresolved terms they never reach are dropped
+        self.specialised_on: dict = {}
         self._terms: dict = {}
         self._params: dict = {}
         self._zero: dict = {}
@@ -106,10 +108,51 @@ class Emitter:
                 finding = self.interp.report("A150", _node_of(draft), f"{draft.qualname}: a {metric} term depends on the layer index in a way the analysis cannot sum (layers differ)")
                 if finding not in self.findings:
                     self.findings.append(finding)
-                term = Term(X.TRUE, term.mult, X.unresolved(finding.slug), term.note)
+                term = Term(term.guard, term.mult, X.unresolved(finding.slug), term.note)
             final.append(term)
+        if self.specialise is not None:
+            final = [t for t in final if not self._unreached(t, metric)]
         self._terms[key] = final
         return final
+
+    # ------------------------------------------------------------ specialisation
+
+    def _unreached(self, term: Term, metric: str) -> bool:
+        """An unresolved term (or a call into unresolved rules) under a guard this config makes false."""
+        if term.guard == X.TRUE or not self._term_unresolved(term, metric):
+            return False
+        names = X.free_params(term.guard)
+        values = {}
+        for name in names:
+            if name.startswith(("@", "#", "?")) or name not in self.specialise:
+                return False
+            value = self.specialise[name]
+            if isinstance(value, bool):
+                values[name] = X.bconst(value)
+            elif isinstance(value, (int, float)):
+                values[name] = Num.const(value)
+            elif value is None:
+                continue
+            else:
+                return False
+        guard = X.substitute(term.guard, values)
+        guard = _eval_defined(guard, self.specialise)
+        if guard == X.FALSE:
+            for name in names:
+                self.specialised_on[name] = self.specialise.get(name)
+            return True
+        return False
+
+    def _term_unresolved(self, term: Term, metric: str) -> bool:
+        if _unresolved_slugs(term.expr) or any(n.startswith("?") for n in X.free_params((term.guard, term.mult, term.expr))):
+            return True
+        for atom in _call_atoms(term.expr):
+            rule = atom.args[1]
+            if isinstance(rule, RuleRef):
+                callee = primary(rule.target)
+                if any(self._term_unresolved(t, atom.args[4] or metric) for t in self.raw_terms(callee, atom.args[4] or metric)):
+                    return True
+        return False
 
     # ------------------------------------------------------------ per-layer sums
 
@@ -565,6 +608,18 @@ def _describe(hint: str) -> str:
             return f"{m2.group(1)}[{m2.group(2)}].shape[{idx}]"
         return f"{base}.shape[{idx}]"
     return hint
+
+
+def _eval_defined(b: Bool, values: dict) -> Bool:
+    """defined(x) decided by the config (a key present with a non-null value)."""
+    if b.kind == "defined":
+        return X.bconst(values.get(b.args[0]) is not None)
+    if b.kind in ("and", "or"):
+        parts = [_eval_defined(x, values) for x in b.args]
+        return X.band(*parts) if b.kind == "and" else X.bor(*parts)
+    if b.kind == "not":
+        return X.bnot(_eval_defined(b.args[0], values))
+    return b
 
 
 def _conditions_on(b: Bool, index: str) -> set:
