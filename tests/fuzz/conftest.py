@@ -1,0 +1,10 @@
+"""tests/fuzz: hypothesis suites over the formula grammar, the YAML rule schema and eval's config reader."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
