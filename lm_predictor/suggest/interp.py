@@ -189,6 +189,7 @@ class Interpreter:
         self.touched_modules: set[str] = set()
         self.config_model_building = None
         self.init_depth = 0
+        self.sym_loops: list = []
 
     # ------------------------------------------------------------------ diagnostics
 
@@ -476,7 +477,9 @@ class Interpreter:
             found = c.node.locals.get(name)
             if not found:
                 continue
-            defn = found[-1]
+            # a property's setter / deleter share its name: the getter is the definition to read
+            getters = [f for f in found if not (isinstance(f, nodes.FunctionDef) and _decorator_names(f) & {"setter", "deleter"})]
+            defn = (getters or found)[-1]
             if isinstance(defn, nodes.FunctionDef):
                 fv = FunctionV(defn, c.module, f"{c.qualname}.{name}", owner_class=c)
                 decos = _decorator_names(defn)
@@ -745,10 +748,18 @@ class Interpreter:
         self.assign(stmt.target, item, frame)
         before = dict(frame.locals)
         self.mults.append(count)
+        self.sym_loops.append({"count": count, "index": _index_name(item), "start": len(self.assume), "appends": {}})
         try:
             flow = self.exec_block(stmt.body, frame)
         finally:
             self.mults.pop()
+            loop = self.sym_loops.pop()
+        for lst, appended in loop["appends"].values():
+            # a list appended to once per iteration becomes `count` copies of the (index-dependent) value
+            value = appended[-1][1]
+            for guard, v in reversed(appended[:-1]):
+                value = make_phi(guard, v, value)
+            lst.rep = Repeated(value, count, loop["index"])
         if any(e.kind == "return" for e in flow.exits):
             self.report("A133", stmt, "return inside a repeated loop body; treated as if the loop ran to the end")
         for name, old in before.items():
@@ -778,6 +789,8 @@ class Interpreter:
         if isinstance(value, (tuple, list)):
             return list(value)
         if isinstance(value, ListV):
+            if value.rep is not None:
+                return self.iter_items(value.rep, node)
             return list(value.items)
         if isinstance(value, DictV):
             return list(value.items.keys())
@@ -1484,6 +1497,8 @@ class Interpreter:
             return self.on_phi(index, lambda i: self.getitem(obj, i, node))
         if isinstance(obj, Tensor):
             return self.brains.tensor_getitem(self, obj, index, node)
+        if isinstance(obj, ListV) and obj.rep is not None:
+            return self.getitem(obj.rep, index, node)
         if isinstance(obj, (tuple, ListV)):
             items = obj if isinstance(obj, tuple) else obj.items
             if isinstance(index, Num):

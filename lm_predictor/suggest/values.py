@@ -63,9 +63,13 @@ class Phi:
 
 @dataclass(eq=False)
 class ListV:
-    """A mutable Python list (or a ModuleList given element by element)."""
+    """A mutable Python list (or a ModuleList given element by element).
+
+    `rep` is set when the list was filled by appends inside a loop of symbolic length: it then
+    stands for that Repeated (one element per iteration, possibly depending on the index)."""
 
     items: list
+    rep: Any = None
 
 
 @dataclass(eq=False)

@@ -420,6 +420,13 @@ def _python_method(interp: Any, recv: Any, name: str, args: list, kwargs: dict, 
         return Unknown(f"dict.{name}")
     if isinstance(recv, ListV):
         if name == "append":
+            loops = interp.sym_loops
+            if loops and not recv.items:
+                # appended inside a loop of symbolic length: recorded with the branch it runs on
+                loop = loops[-1]
+                guard = X.band(*interp.assume[loop["start"]:])
+                loop["appends"].setdefault(id(recv), (recv, []))[1].append((guard, args[0]))
+                return None
             recv.items.append(args[0])
             return None
         if name == "extend":

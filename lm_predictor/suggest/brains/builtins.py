@@ -31,6 +31,8 @@ def _len(interp: Any, value: Any, node: Any) -> Any:
     if isinstance(value, (tuple, str)):
         return Num.const(len(value))
     if isinstance(value, (ListV,)):
+        if value.rep is not None:
+            return value.rep.count
         return Num.const(len(value.items))
     if isinstance(value, DictV):
         return Num.const(len(value.items))

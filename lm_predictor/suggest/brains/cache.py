@@ -57,6 +57,8 @@ def layer_kind(interp: Any, layer_idx: Any, node: Any) -> tuple[X.Bool, Num | No
             window = X.ifnum(cond, window, cwin)
             cond = X.bor(cond, ccond)
     types = model.getattr_default(interp, "layer_types", None, node)
+    if isinstance(types, ListV) and types.rep is not None:
+        types = types.rep
     if types is None:
         return cond, window
     entries = types.items if isinstance(types, ListV) else None
