@@ -633,6 +633,8 @@ def ifnum(c: Bool, a: NumLike, b: NumLike) -> Num:
     if c.kind == "not":
         return ifnum(c.args[0], b, a)
     # if x > 0 then a else b, where a is b at x = 0 (x >= 0): just a  (if $past_len > 0 then $past_len else 0)
+    if c.kind == "cmp" and c.args[0] in ("<=", "==") and c.args[2] == ZERO and c.args[1].sym_name():
+        return ifnum(bnot(c), b, a)
     if c.kind == "cmp" and c.args[0] in (">", "!=") and c.args[2] == ZERO:
         x = c.args[1].sym_name()
         if x is not None and (x in NONNEG or x in POSITIVE or c.args[0] == "!=") and substitute(a, {x: ZERO}) == b:

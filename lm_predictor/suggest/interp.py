@@ -1826,7 +1826,7 @@ class Interpreter:
             return self.run_function(FunctionV(forward.node, forward.module, forward.qualname, None, ref, forward.owner_class), args, kwargs, node)
         hints = _param_names(forward.node)[1:] if forward.node is not None else ["input"]
         fbind: dict = {}
-        namer = _Namer({k for k in tmpl.scope.params})
+        namer = _Namer({k for k in tmpl.scope.params}, dedupe=True)
         if root:  # the model itself: its inputs are the workload parameters, by name
             loc_args, loc_kwargs = list(args), dict(kwargs)
         else:
@@ -1883,6 +1883,8 @@ class Interpreter:
         if isinstance(value, Num):
             if value.is_const():
                 return value
+            if namer.dedupe and ("n", value) in namer.seen:
+                return Num.sym(namer.seen[("n", value)])
             name = value.sym_name()
             use_caller = name and not name.startswith(("#", "?")) and not (namer.prefer_hint and not hint.startswith("arg"))
             new = namer.fresh("@" + (name.lstrip("@") if use_caller else hint))
@@ -1900,6 +1902,11 @@ class Interpreter:
         if isinstance(value, Bool):
             if X.bool_value(value) is not None:
                 return value
+            if namer.dedupe and value.kind == "cmp":  # past_len > 0 stays a comparison of the callee's names
+                op, a, b = value.args
+                return X.cmp(op, self.localize(a, hint + "_lhs", binding, namer), self.localize(b, hint + "_rhs", binding, namer))
+            if namer.dedupe and ("b", value) in namer.seen:
+                return X.bsym(namer.seen[("b", value)])
             base = value.args[0].lstrip("@") if value.kind == "sym" and not value.args[0].startswith("?") else hint
             new = namer.fresh("@" + base)
             namer.seen[("b", value)] = new
@@ -1993,12 +2000,13 @@ class _Zip:
 
 
 class _Namer:
-    def __init__(self, taken: set, prefer_hint: bool = False):
+    def __init__(self, taken: set, prefer_hint: bool = False, dedupe: bool = False):
         self.taken = set(taken)
         self.seen: dict = {}
         self.docs: dict = {}
         self.order: list = []
         self.prefer_hint = prefer_hint
+        self.dedupe = dedupe  # forward calls: one name per caller value
 
     def fresh(self, base: str) -> str:
         base = "@" + _ident(base.lstrip("@"))
