@@ -16,7 +16,7 @@ from lm_predictor.formula.builtins import call_builtin
 from lm_predictor.formula.faults import EvalFault
 from lm_predictor.formula.nodes import Call, Span
 from lm_predictor.formula.values import (
-    ValueError_,
+    ValueFault,
     arithmetic,
     compare,
     is_number,
@@ -43,7 +43,7 @@ class Bail(Exception):
 
 h_NO = _NotGiven()
 h_Bail = Bail
-h_VE = ValueError_
+h_VE = ValueFault
 h_Span = Span
 h_int = int
 h_bool = bool
@@ -58,7 +58,7 @@ def h_Site(callee: str, label: str | None, forward_all: bool, metric: str | None
     return Call(callee, label, (), forward_all, metric, span, callee_span)
 
 
-def h_fault(err: ValueError_, span: Span, frame) -> EvalFault:
+def h_fault(err: ValueFault, span: Span, frame) -> EvalFault:
     """A value error located at a node's span, as the compiled closures' guards make it."""
     return EvalFault.from_value_error(err, span, frame.rule_name)
 

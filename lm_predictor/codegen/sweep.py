@@ -28,7 +28,7 @@ from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.engine.frame import type_matches
 from lm_predictor.formula import nodes as n
 from lm_predictor.formula.builtins import call_builtin
-from lm_predictor.formula.values import ValueError_, arithmetic, compare, logical_not, negate, positive, require_bool
+from lm_predictor.formula.values import ValueFault, arithmetic, compare, logical_not, negate, positive, require_bool
 from lm_predictor.limits import MAX_INT_BITS
 from lm_predictor.rules.library import RuleLibrary
 from lm_predictor.rules.model import Rule
@@ -240,7 +240,7 @@ class _VectorEvaluator:
     def eval(self, node: n.Node, env: _Env) -> Any:
         try:
             return self._eval(node, env)
-        except ValueError_:
+        except ValueFault:
             raise Unvectorisable("value error") from None
 
     def _eval(self, node: n.Node, env: _Env) -> Any:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable
 
-from lm_predictor.formula.values import Number, Value, ValueError_, normalise, require_number
+from lm_predictor.formula.values import Number, Value, ValueFault, normalise, require_number
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def _abs(x: Value) -> Number:
 
 def _to_int(x: Number, rounding: Callable[[Number], int], name: str) -> int:
     if isinstance(x, float) and not math.isfinite(x):
-        raise ValueError_("float", f"{name}() of a non-finite float")
+        raise ValueFault("float", f"{name}() of a non-finite float")
     return rounding(x)
 
 
@@ -80,9 +80,9 @@ def _floor(x: Value) -> Number:
 def _ceil_div(a: Value, b: Value) -> Number:
     x, y = _numbers("ceil_div", (a, b))
     if not (isinstance(x, int) and isinstance(y, int)):
-        raise ValueError_("type", "ceil_div() needs ints")
+        raise ValueFault("type", "ceil_div() needs ints")
     if y == 0:
-        raise ValueError_("zero", "division by zero")
+        raise ValueFault("zero", "division by zero")
     return -(-x // y)
 
 
@@ -90,7 +90,7 @@ def _ceil_div(a: Value, b: Value) -> Number:
 def _log2(x: Value) -> Number:
     v = require_number(x, "log2")
     if v <= 0:
-        raise ValueError_("domain", "log2() of a non-positive number")
+        raise ValueFault("domain", "log2() of a non-positive number")
     if isinstance(v, int) and v & (v - 1) == 0:
         return v.bit_length() - 1
     if isinstance(v, Fraction) and v.numerator == 1 and v.denominator & (v.denominator - 1) == 0:

@@ -16,7 +16,7 @@ from lm_predictor.formula.builtins import call_builtin
 from lm_predictor.formula.faults import EvalFault
 from lm_predictor.formula.parser import parse_formula
 from lm_predictor.formula.values import (
-    ValueError_,
+    ValueFault,
     arithmetic,
     compare,
     logical_not,
@@ -34,7 +34,7 @@ def _guard(fn: Compiled, span: n.Span) -> Compiled:
     def guarded(frame: Any) -> Any:
         try:
             return fn(frame)
-        except ValueError_ as err:
+        except ValueFault as err:
             raise EvalFault.from_value_error(err, span, frame.rule_name) from None
 
     return guarded
@@ -160,7 +160,7 @@ def _compile_conditional(node: n.Conditional) -> Compiled:
     def conditional(frame: Any) -> Any:
         try:
             chosen = require_bool(test(frame), "if")
-        except ValueError_ as err:
+        except ValueFault as err:
             raise EvalFault.from_value_error(err, span, frame.rule_name) from None
         return then(frame) if chosen else otherwise(frame)
 

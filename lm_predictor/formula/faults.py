@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lm_predictor import diagnostics as d
 from lm_predictor.formula.nodes import Span
-from lm_predictor.formula.values import ValueError_
+from lm_predictor.formula.values import ValueFault
 
 _KIND_CODES = {
     "type": d.E_TYPE,
@@ -25,7 +25,7 @@ class EvalFault(Exception):
         self.fields = fields
 
     @classmethod
-    def from_value_error(cls, err: ValueError_, span: Span, rule: str) -> "EvalFault":
+    def from_value_error(cls, err: ValueFault, span: Span, rule: str) -> "EvalFault":
         code = _KIND_CODES[err.kind]
         fields: dict[str, object] = {"detail": err.detail, "rule": rule, "what": err.detail.split(" would")[0]}
         from lm_predictor.limits import MAX_INT_BITS

@@ -9,7 +9,7 @@ from lm_predictor.formula.builtins import call_builtin
 from lm_predictor.formula.faults import EvalFault
 from lm_predictor.formula.values import (
     Value,
-    ValueError_,
+    ValueFault,
     arithmetic,
     compare,
     logical_not,
@@ -33,7 +33,7 @@ def interpret(node: n.Node, frame: Any) -> Value:
     """Evaluate `node` in `frame` (same protocol as compiled closures)."""
     try:
         return _interpret(node, frame)
-    except ValueError_ as err:
+    except ValueFault as err:
         raise EvalFault.from_value_error(err, node.span, frame.rule_name) from None
 
 
@@ -67,7 +67,7 @@ def _interpret(node: n.Node, frame: Any) -> Value:
     if isinstance(node, n.Conditional):
         try:
             chosen = require_bool(_nonlinear(node.test, frame), "if")
-        except ValueError_ as err:
+        except ValueFault as err:
             raise EvalFault.from_value_error(err, node.test.span, frame.rule_name) from None
         return interpret(node.then if chosen else node.otherwise, frame)
     if isinstance(node, n.Function):

@@ -18,7 +18,7 @@ Value = Union[int, Fraction, float, bool]
 Number = Union[int, Fraction, float]
 
 
-class ValueError_(Exception):
+class ValueFault(Exception):
     """A run-time fault in a value operation; the caller attaches code and location."""
 
     def __init__(self, kind: str, detail: str):
@@ -46,13 +46,13 @@ def is_number(value: object) -> bool:
 
 def require_number(value: object, op: str) -> Number:
     if not is_number(value):
-        raise ValueError_("type", f"'{op}' needs a number, got {type_name(value)}")
+        raise ValueFault("type", f"'{op}' needs a number, got {type_name(value)}")
     return value  # type: ignore[return-value]
 
 
 def require_bool(value: object, op: str) -> bool:
     if not isinstance(value, bool):
-        raise ValueError_("type", f"'{op}' needs a bool, got {type_name(value)}")
+        raise ValueFault("type", f"'{op}' needs a bool, got {type_name(value)}")
     return value
 
 
@@ -71,16 +71,16 @@ def normalise(value: Number, what: str = "result") -> Number:
             value = value.numerator
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError_("float", "float result is not finite")
+            raise ValueFault("float", "float result is not finite")
         return value
     if _bits(value) > MAX_INT_BITS:
-        raise ValueError_("int-size", f"{what} would exceed {MAX_INT_BITS} bits")
+        raise ValueFault("int-size", f"{what} would exceed {MAX_INT_BITS} bits")
     return value
 
 
 def _divide(a: Number, b: Number) -> Number:
     if b == 0:
-        raise ValueError_("zero", "division by zero")
+        raise ValueFault("zero", "division by zero")
     if isinstance(a, float) or isinstance(b, float):
         return a / b
     return Fraction(a) / Fraction(b)
@@ -88,38 +88,38 @@ def _divide(a: Number, b: Number) -> Number:
 
 def _floordiv(a: Number, b: Number) -> Number:
     if b == 0:
-        raise ValueError_("zero", "division by zero")
+        raise ValueFault("zero", "division by zero")
     result = a // b
     return math.floor(result) if isinstance(result, float) and math.isfinite(result) else result
 
 
 def _mod(a: Number, b: Number) -> Number:
     if b == 0:
-        raise ValueError_("zero", "modulo by zero")
+        raise ValueFault("zero", "modulo by zero")
     return a % b
 
 
 def _power(a: Number, b: Number) -> Number:
     if isinstance(a, float) or isinstance(b, float) or isinstance(b, Fraction):
         if a == 0 and b < 0:
-            raise ValueError_("zero", "0 cannot be raised to a negative power")
+            raise ValueFault("zero", "0 cannot be raised to a negative power")
         if a < 0 and not float(b).is_integer():
-            raise ValueError_("domain", "negative base with a fractional exponent")
+            raise ValueFault("domain", "negative base with a fractional exponent")
         try:
             return float(a) ** float(b)
         except OverflowError:
-            raise ValueError_("float", "float result is not finite") from None
+            raise ValueFault("float", "float result is not finite") from None
     # exact base ** int exponent: refuse before computing when the result is too big
     if b < 0:
         if a == 0:
-            raise ValueError_("zero", "0 cannot be raised to a negative power")
+            raise ValueFault("zero", "0 cannot be raised to a negative power")
         return Fraction(1) / _power(a, -b)  # type: ignore[operator]
     # (also for fractions below 1: the denominator of (1/3) ** b grows just as fast)
     if b > 0:
         base_bits = a.numerator.bit_length() if isinstance(a, Fraction) else abs(a).bit_length()
         den_bits = a.denominator.bit_length() if isinstance(a, Fraction) else 0
         if (max(base_bits, den_bits) - 1) * b > MAX_INT_BITS:
-            raise ValueError_("int-size", f"power would exceed {MAX_INT_BITS} bits")
+            raise ValueFault("int-size", f"power would exceed {MAX_INT_BITS} bits")
     return a ** b
 
 
@@ -149,11 +149,11 @@ def arithmetic(op: str, left: Value, right: Value) -> Number:
     b = require_number(right, op)
     if op == "*" and not (isinstance(a, float) or isinstance(b, float)):
         if _bits(a) + _bits(b) > MAX_INT_BITS + 1:
-            raise ValueError_("int-size", f"product would exceed {MAX_INT_BITS} bits")
+            raise ValueFault("int-size", f"product would exceed {MAX_INT_BITS} bits")
     try:
         result = ARITHMETIC[op](a, b)
     except OverflowError:
-        raise ValueError_("float", "float result is not finite") from None
+        raise ValueFault("float", "float result is not finite") from None
     return normalise(result)
 
 

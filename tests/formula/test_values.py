@@ -8,7 +8,7 @@ from fractions import Fraction
 import pytest
 
 from lm_predictor.formula.values import (
-    ValueError_,
+    ValueFault,
     arithmetic,
     compare,
     is_number,
@@ -23,7 +23,7 @@ from lm_predictor.limits import MAX_INT_BITS
 
 
 def kind_of(fn, *args) -> str:
-    with pytest.raises(ValueError_) as raised:
+    with pytest.raises(ValueFault) as raised:
         fn(*args)
     return raised.value.kind
 
