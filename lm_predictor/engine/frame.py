@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Callable
 
 from lm_predictor import diagnostics as d
@@ -12,7 +13,7 @@ from lm_predictor.engine.records import CallRecord
 from lm_predictor.formula import nodes as n
 from lm_predictor.formula.compiler import compile_text
 from lm_predictor.formula.faults import EvalFault
-from lm_predictor.formula.values import Fraction, Value, is_number, type_name
+from lm_predictor.formula.values import Value, is_number, type_name
 from lm_predictor.limits import MAX_CALL_DEPTH, MAX_CALLS, MAX_NESTING_DEPTH
 from lm_predictor.rules.library import RuleLibrary
 from lm_predictor.rules.model import Formula, ParamSpec, Rule
