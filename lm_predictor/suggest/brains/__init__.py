@@ -275,6 +275,9 @@ def module_call_default(interp: Any, ref: ModRef, args: list, kwargs: dict, node
 # ---------------------------------------------------------------------------- calls
 
 
+from lm_predictor.suggest.interp import DeadPath  # noqa: E402
+
+
 def call(interp: Any, callee: Any, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
     """Dispatch a call the interpreter cannot run from source; values that are still a Phi
     (they differ by a condition and could not be merged) are split, each arm called, the
@@ -286,6 +289,10 @@ def call(interp: Any, callee: Any, args: list, kwargs: dict, node: Any, hint: An
     for i, a in enumerate(args):
         if isinstance(a, Phi):
             return interp.on_phi(a, lambda v: call(interp, callee, args[:i] + [v] + args[i + 1:], kwargs, node, hint))
+        if isinstance(a, tuple):  # a shape tuple with a conditional size
+            for j, x in enumerate(a):
+                if isinstance(x, Phi):
+                    return interp.on_phi(x, lambda v: call(interp, callee, args[:i] + [a[:j] + (v,) + a[j + 1:]] + args[i + 1:], kwargs, node, hint))
     for k, a in kwargs.items():
         if isinstance(a, Phi):
             return interp.on_phi(a, lambda v: call(interp, callee, args, {**kwargs, k: v}, node, hint))
@@ -343,6 +350,8 @@ def _call(interp: Any, callee: Any, args: list, kwargs: dict, node: Any, hint: A
         if pattern.looks_like(site):
             try:
                 return pattern.suggest(site)
+            except DeadPath:
+                raise
             except (AttributeError, TypeError, IndexError, KeyError, ValueError, ZeroDivisionError) as err:
                 # arguments of a kind the producer does not handle: an unknown result, not a crash
                 return Unknown(f"{site.name or pattern.name}: arguments the op table cannot follow ({type(err).__name__})")

@@ -155,6 +155,10 @@ def size_list(site: CallSite, start: int = 0, name: str | None = "size") -> list
         args = list(args[0].items)
     out = []
     for a in args:
+        if a is None:
+            from lm_predictor.suggest.interp import DeadPath
+
+            raise DeadPath()  # a None size raises at run time
         if isinstance(a, X.Bool):
             return None
         if not isinstance(a, Num):

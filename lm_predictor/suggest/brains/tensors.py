@@ -577,6 +577,10 @@ def torch_function(site: CallSite) -> Any:
 
         return Tensor((_Range(start, end, step).length(),), "long")
     if name in CREATION:
+        if any(a is None for a in site.args[:1]):
+            from lm_predictor.suggest.interp import DeadPath
+
+            raise DeadPath()  # torch.ones(None) raises
         sizes = size_list(site, 0, "size")
         if name == "torch.full":
             sizes = size_list(CallSite(interp, None, site.args[:1], site.kwargs, site.node, None), 0, "size")
@@ -588,6 +592,9 @@ def torch_function(site: CallSite) -> Any:
             if sizes is None and "size" in site.kwargs:
                 sizes = list(site.kwargs["size"])
         return Tensor(tuple(sizes), _dtype_kw(site)) if sizes is not None else unknown_tensor(name)
+    if name == "torch.normal" and "size" in site.kwargs:
+        sizes = size_list(CallSite(interp, None, [], {"size": site.kwargs["size"]}, site.node, None), 0, "size")
+        return Tensor(tuple(sizes), "model") if sizes is not None else unknown_tensor(name)
     if name in LIKE:
         t = site.arg(0, "input")
         return Tensor(t.shape, _dtype_kw(site, t.dtype)) if isinstance(t, Tensor) else unknown_tensor(name)

@@ -86,6 +86,10 @@ def _shape_arg(value: Any) -> tuple | None:
 def construct(site: CallSite, cname: str) -> Any:
     """A torch.nn module built in __init__: its spec, args and parameter count."""
     interp = site.interp
+    if cname in ("nn.Linear", "nn.Embedding", "nn.LayerNorm", "nn.RMSNorm", "nn.Conv1d") and any(a is None for a in site.args[:2]):
+        from lm_predictor.suggest.interp import DeadPath
+
+        raise DeadPath()  # a None size raises at construction
     if cname in ELEMENTWISE_MODULES:
         p = site.arg(0, "p", Num.const(0.5)) if cname.startswith("nn.Dropout") else None
         return _ref(TorchModule("elementwise", None, {"kind": cname, "p": p}, ZERO))
