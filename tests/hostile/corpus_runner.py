@@ -155,6 +155,7 @@ def run_driver(jobs: list[dict], workdir: Path, *, audit: bool) -> dict[str, dic
     warm = [{"id": f"warm-up-{i}", "argv": argv, "warm_up": True} for i, argv in enumerate(WARM_UP)]
     jobs_path.write_text(json.dumps(warm + jobs), encoding="utf-8")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+    env["LMPREDICT_CACHE"] = str(workdir / "lmpredict-cache")  # hermetic: no derived rules from earlier runs
     cmd = [sys.executable, str(DRIVER), str(jobs_path), str(results_path)] + (["--audit"] if audit else [])
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
     if done.returncode != 0:

@@ -31,6 +31,7 @@ _armed = False
 _violations: list[dict] = []
 _allowed_roots: tuple[str, ...] = ()
 _stdlib_root = "/nonexistent/"
+_cache_root = ""
 _vendored_root = "/nonexistent/"
 
 ALLOWED_EVENTS = frozenset({
@@ -83,6 +84,11 @@ def _bytecode_cache(path: object) -> bool:
     return _path_allowed(text) and "/__pycache__/" in text and (name.endswith(".pyc") or ".pyc." in name)
 
 
+def _own_cache(path: object) -> bool:
+    """lmpredict's own cache ($LMPREDICT_CACHE: parser tables, derived rules), written atomically."""
+    return bool(_cache_root) and _os.path.abspath(str(path)).startswith(_cache_root)
+
+
 def _called_from(suffixes: tuple[str, ...]) -> bool:
     """Whether the Python frame that raised the event is in a stdlib file ending with one of suffixes."""
     frame = sys._getframe(2)  # 0: this function, 1: the hook, 2: the caller of exec/compile
@@ -110,7 +116,7 @@ def _hook(event: str, args: tuple) -> None:
             writes = True
         if isinstance(flags, int) and flags & (_os.O_WRONLY | _os.O_RDWR | _os.O_CREAT | _os.O_TRUNC | _os.O_APPEND):
             writes = True
-        if writes and not _bytecode_cache(path):
+        if writes and not (_bytecode_cache(path) or _own_cache(path)):
             _record("open-for-writing", f"{path!r} mode={mode!r} flags={flags!r}")
     elif event == "import":
         if not _module_allowed(args[0]):
@@ -280,7 +286,7 @@ def warm_up(jobs: list[dict]) -> None:
 
 
 def main() -> int:
-    global _allowed_roots, _stdlib_root, _vendored_root
+    global _allowed_roots, _stdlib_root, _vendored_root, _cache_root
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     jobs_path, results_path = args
     with open(jobs_path, encoding="utf-8") as fh:
@@ -290,6 +296,8 @@ def main() -> int:
     roots = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
     roots.add(_os.path.dirname(_os.path.dirname(_os.path.abspath(lm_predictor.__file__))) + _os.sep + "lm_predictor")
     _allowed_roots = tuple(sorted(roots))
+    if _os.environ.get("LMPREDICT_CACHE"):
+        _cache_root = _os.path.abspath(_os.environ["LMPREDICT_CACHE"]) + _os.sep
     _stdlib_root = sysconfig.get_paths()["stdlib"] + _os.sep
     _vendored_root = _os.path.join(_os.path.dirname(_os.path.dirname(_os.path.abspath(lm_predictor.__file__))), "third_party") + _os.sep
     warm_up(jobs)

@@ -4,7 +4,8 @@ driver.py installs `sys.addaudithook` before lm_predictor is imported and arms i
 child just before `main(argv)`. From then on, an event outside the allow-list is recorded and
 refused (the hook raises, so the operation does not happen). The allow-list, in driver.py:
 
-- `open` only for reading; writing only the interpreter's own bytecode cache (`__pycache__/*.pyc`).
+- `open` only for reading; writing only the interpreter's own bytecode cache (`__pycache__/*.pyc`)
+  and lmpredict's own cache ($LMPREDICT_CACHE: parser tables, rules `eval` derived).
 - `import` only of lm_predictor, its core dependencies (lark, pyyaml, rich, astroid) and the
   standard library minus FFI, debuggers and interpreters (ctypes, pdb, code, runpy, ...): never
   torch, transformers or numpy.
