@@ -920,6 +920,9 @@ def simplify_or(guards: list) -> Bool:
 
 
 def _merge(terms: list) -> list:
+    """Terms with the same cost: the same guard twice is the cost twice (mults add up); different
+    guards are alternatives whose OR is simplified (a cost equal on both sides of a runtime
+    branch loses the branch)."""
     groups: dict = {}
     order: list = []
     for term in terms:
@@ -931,12 +934,19 @@ def _merge(terms: list) -> list:
     out = []
     for key in order:
         items = groups[key]
+        counts: dict = {}
+        first: dict = {}
+        for t in items:
+            c = _conj(t.guard)
+            counts[c] = counts.get(c, 0) + 1
+            first.setdefault(c, t)
+        if any(n > 1 for n in counts.values()):
+            for c, n in counts.items():
+                t = first[c]
+                out.append(Term(t.guard, t.mult * n, t.expr, t.note))
+            continue
         guard = simplify_or([t.guard for t in items]) if len(items) > 1 else items[0].guard
         if guard == X.FALSE:
-            continue
-        if len(items) > 1 and guard != X.TRUE and len({_conj(t.guard) for t in items}) < len(items):
-            # the same cost reached twice under the same condition: it really happens twice
-            out.extend(items)
             continue
         out.append(Term(guard, items[0].mult, items[0].expr, items[0].note))
     return out
