@@ -95,6 +95,15 @@ def fifo(path: Path) -> None:
     os.mkfifo(path)
 
 
+def symlink_to_dev_zero(path: Path) -> None:
+    os.symlink("/dev/zero", path)  # endless bytes: must be refused, not read
+
+
+def directory_with_dev_zero_config(path: Path) -> None:
+    path.mkdir()
+    os.symlink("/dev/zero", path / "config.json")
+
+
 GENERATORS: dict[str, Callable[[Path], None]] = {
     "rules_50mb.yaml": rules_50mb,
     "rules_4mib_plus_1.yaml": rules_4mib_plus_1,
@@ -111,6 +120,8 @@ GENERATORS: dict[str, Callable[[Path], None]] = {
     "config_7mib_strings.json": config_7mib_strings,
     "fifo.yaml": fifo,
     "fifo_config.json": fifo,
+    "dev_zero.yaml": symlink_to_dev_zero,
+    "dev_zero_config_dir": directory_with_dev_zero_config,
 }
 
 def generate(name: str, directory: Path) -> Path:

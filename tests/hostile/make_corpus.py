@@ -943,6 +943,8 @@ def huge() -> None:
     generated("config_7mib_strings.json", "eval", "C001", "a 7 MiB config of long strings with a bad size")
     generated("fifo.yaml", "lint", "S001", "a named pipe instead of a rule file (must not block)")
     generated("fifo_config.json", "eval", "C001", "a named pipe instead of a config (must not block)")
+    generated("dev_zero.yaml", "lint", "S001", "a symlink to /dev/zero as a rule file (must not read forever)")
+    generated("dev_zero_config_dir", "eval", "C001", "a directory whose config.json is a symlink to /dev/zero")
 
 
 def build() -> list[Case]:
