@@ -137,6 +137,8 @@ A_LAYER_INDEX = define("A150", "per-layer-cost", E, "{detail}", "A cost that dep
 A_ACTIVATION = define("A151", "activation-unknown", W, "{detail}", "An activation chosen by a value the analysis cannot read; assumed parameter-free.")
 A_CACHE_IN_FORWARD = define("A152", "cache-built-in-forward", W, "{detail}", "forward() builds its own cache object; the analysis models the one the caller passes.")
 A_TIE_UNKNOWN = define("A153", "tie-unknown", W, "{detail}", "Whether the output embedding is tied to the input embedding could not be told.")
+A_MODULE_FORWARD = define("A113", "module-forward-unknown", E, "{detail}", "A torch module whose forward the op table does not cover (its parameters are still counted).")
+A_ROUTING = define("A160", "routing-outside-expert-loop", E, "{detail}", "Tokens routed to one MoE expert used where they cannot be summed over the experts.")
 
 @dataclass(frozen=True)
 class Location:

@@ -124,8 +124,10 @@ class Emitter:
         names = X.free_params(term.guard)
         values = {}
         for name in names:
-            if name.startswith(("@", "#", "?")) or name not in self.specialise:
+            if name.startswith(("@", "#", "?")):
                 return False
+            if name not in self.specialise:
+                continue  # only defined(name) can be decided: absent means not defined
             value = self.specialise[name]
             if isinstance(value, bool):
                 values[name] = X.bconst(value)
@@ -142,6 +144,7 @@ class Emitter:
                 self.specialised_on[name] = self.specialise.get(name)
             return True
         return False
+
 
     def _term_unresolved(self, term: Term, metric: str) -> bool:
         if _unresolved_slugs(term.expr) or any(n.startswith("?") for n in X.free_params((term.guard, term.mult, term.expr))):

@@ -40,6 +40,22 @@ STATIC_RULES = {
         "flops": "2 * ${batch} * ${out_channels} * ${out_length} * (${in_channels} // ${groups}) * ${kernel_size}",
         "param_count": "${out_channels} * (${in_channels} // ${groups}) * ${kernel_size} + (if ${bias} then ${out_channels} else 0)",
     },
+    "torch.nn.modules.conv.Conv2d": {
+        "aliases": ["torch.nn.Conv2d"],
+        "doc": "2-D convolution over [batch, in_channels, h, w]: aten.convolution, 2 FLOPs per multiply-accumulate "
+               "(2 * batch * out_channels * out_positions * in_channels / groups * kernel_elements).",
+        "params": {
+            "in_channels": {"type": "int", "doc": "input channels"},
+            "out_channels": {"type": "int", "doc": "output channels"},
+            "kernel_elements": {"type": "int", "doc": "kernel height * width"},
+            "groups": {"type": "int", "default": 1, "doc": "channel groups"},
+            "bias": {"type": "bool", "default": True, "doc": "whether a bias is added"},
+            "batch": {"type": "int", "optional": True, "doc": "batch of the input"},
+            "out_positions": {"type": "int", "optional": True, "doc": "output height * width"},
+        },
+        "flops": "2 * ${batch} * ${out_channels} * ${out_positions} * (${in_channels} // ${groups}) * ${kernel_elements}",
+        "param_count": "${out_channels} * (${in_channels} // ${groups}) * ${kernel_elements} + (if ${bias} then ${out_channels} else 0)",
+    },
     "torch.nn.modules.normalization.RMSNorm": {
         "aliases": ["torch.nn.RMSNorm"],
         "doc": "x * rsqrt(mean(x^2) + eps) * weight over the last `normalized_shape` elements; elementwise only.",
@@ -147,6 +163,31 @@ def construct(site: CallSite, cname: str) -> Any:
         params = out_c * X.floordiv(in_c, groups) * k + X.ifnum(bias, out_c, ZERO)
         args = {"in_channels": in_c, "out_channels": out_c, "kernel_size": k, "stride": stride, "padding": padding, "dilation": dilation, "groups": groups, "bias": bias}
         return _ref(TorchModule("conv1d", "torch.nn.modules.conv.Conv1d", args, params))
+    if cname in ("nn.Conv2d", "nn.Conv3d", "nn.ConvTranspose1d", "nn.ConvTranspose2d"):
+        in_c, out_c, k = site.arg(0, "in_channels"), site.arg(1, "out_channels"), site.arg(2, "kernel_size")
+        groups = site.arg(6 if cname.startswith("nn.Conv") and "Transpose" not in cname else 7, "groups", ONE)
+        bias = _b(site.arg(7 if "Transpose" not in cname else 6, "bias", X.TRUE), True)
+        dims = 2 if "2d" in cname else (3 if "3d" in cname else 1)
+        ks = list(k) if isinstance(k, tuple) else [k] * dims
+        if not all(isinstance(v, Num) for v in [in_c, out_c, groups] + ks):
+            return _ref(TorchModule("unknown", None, {"why": f"{cname} arguments"}, None))
+        kernel = ONE
+        for v in ks:
+            kernel = kernel * v
+        params = out_c * X.floordiv(in_c, groups) * kernel + X.ifnum(bias, out_c, ZERO)
+        if cname == "nn.Conv2d":
+            stride = site.arg(3, "stride", ONE)
+            padding = site.arg(4, "padding", ZERO)
+            dilation = site.arg(5, "dilation", ONE)
+            spread = lambda v: list(v) if isinstance(v, tuple) else [v] * 2  # noqa: E731
+            args = {"in_channels": in_c, "out_channels": out_c, "kernel_elements": kernel, "groups": groups, "bias": bias,
+                    "k": ks, "stride": spread(stride), "padding": spread(padding), "dilation": spread(dilation)}
+            return _ref(TorchModule("conv2d", "torch.nn.modules.conv.Conv2d", args, params))
+        # parameters are exact; a forward call of these (vision towers) is reported, not guessed
+        return _ref(TorchModule("conv_nd", None, {"kind": cname, "why": f"{cname} forward is not in the op table"}, params))
+    if cname in ("nn.ParameterList",):
+        items = site.arg(0, "values", None)
+        return items if items is not None else ListV([])
     if cname in ("nn.ModuleList",):
         items = site.arg(0, "modules", None)
         if items is None:
@@ -212,6 +253,9 @@ def module_params(interp: Any, ref: ModRef, label: str) -> Num | None:
     if mod.kind == "conv1d":
         kw = {k: args[k] for k in ("in_channels", "out_channels", "kernel_size", "groups", "bias")}
         return X.call(label, "torch.nn.modules.conv.Conv1d", kw)
+    if mod.kind == "conv2d":
+        kw = {k: args[k] for k in ("in_channels", "out_channels", "kernel_elements", "groups", "bias")}
+        return X.call(label, "torch.nn.modules.conv.Conv2d", kw)
     if mod.kind == "elementwise":
         return None
     if mod.kind == "sequential":
@@ -224,6 +268,8 @@ def module_params(interp: Any, ref: ModRef, label: str) -> Num | None:
         return total if total != ZERO else None
     if mod.kind in ("unknown",):
         return interp.unresolved("A141", None, f"parameters of {label}: {mod.args.get('why')}")
+    if mod.kind == "conv_nd":
+        return X.substitute(mod.params, ref.binding) if ref.binding else mod.params
     if mod.params is not None:
         return X.substitute(mod.params, ref.binding) if ref.binding else mod.params
     return None
@@ -247,6 +293,9 @@ def call_module(interp: Any, ref: ModRef, args: list, kwargs: dict, node: Any) -
 
             return flatten(x, Num.const(1), Num.const(-1)) if isinstance(x, Tensor) else unknown_tensor("flatten")
         return x if isinstance(x, Tensor) else unknown_tensor("elementwise module of an unknown input")
+    if mod.kind in ("conv_nd", "unknown"):
+        interp.add_cost("flops", interp.unresolved("A113", node, f"forward of {label}: {mod.args.get('why')}"), count)
+        return unknown_tensor(str(mod.args.get("why")))
     if not isinstance(x, Tensor) or x.shape is None:
         why = f"input of {label} ({mod.kind}) has an unknown shape"
         if mod.kind in ("linear", "conv1d"):
@@ -274,6 +323,20 @@ def call_module(interp: Any, ref: ModRef, args: list, kwargs: dict, node: Any) -
         kw.update({"batch": batch, "out_length": out_len})
         interp.add_cost("flops", X.call(label, "torch.nn.modules.conv.Conv1d", kw), count)
         return Tensor(x.shape[:-2] + (margs["out_channels"], out_len), x.dtype)
+    if mod.kind == "conv2d":
+        if len(x.shape) < 3:
+            return unknown_tensor("conv2d input rank")
+        outs = []
+        for i, size in enumerate(x.shape[-2:]):
+            k, st, p, dl = margs["k"][i], margs["stride"][i], margs["padding"][i], margs["dilation"][i]
+            if not all(isinstance(v, Num) for v in (k, st, p, dl)):
+                interp.add_cost("flops", interp.unresolved("A113", node, f"forward of {label}: conv2d padding/stride the analysis cannot read"), count)
+                return unknown_tensor("conv2d")
+            outs.append(X.floordiv(size + 2 * p - dl * (k - 1) - 1, st) + 1)
+        kw = {k2: margs[k2] for k2 in ("in_channels", "out_channels", "kernel_elements", "groups")}
+        kw.update({"batch": numel(x.shape[:-3]), "out_positions": outs[0] * outs[1]})
+        interp.add_cost("flops", X.call(label, "torch.nn.modules.conv.Conv2d", kw), count)
+        return Tensor(x.shape[:-3] + (margs["out_channels"], outs[0], outs[1]), x.dtype)
     if mod.kind == "sequential":
         value: Any = x
         for child in margs["modules"]:
@@ -344,7 +407,8 @@ def _looks_like_torch_module(site: CallSite) -> bool:
 def suggest_torch_module(site: CallSite) -> Any:
     result = construct(site, site.name)
     if result is NotImplemented:
-        return Unknown(f"torch module {site.name} is not in the module table")
+        # never a silent 0: its parameters become an unresolved term if it is registered
+        return _ref(TorchModule("unknown", None, {"why": f"torch module {site.name} is not in the module table"}, None))
     return result
 
 
