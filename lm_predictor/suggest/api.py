@@ -102,7 +102,7 @@ def suggest(
         if f not in findings:
             findings.append(f)
     result = SuggestResult(
-        qualname, text, [d.rule_name() for d in selected], findings, unresolved, tree.description, model_type,
+        qualname, text, [d.rule_name() for d in selected], findings, unresolved, f"transformers {tree.version} ({tree.kind}: {_short_path(tree)})", model_type,
         time.perf_counter() - t0, tree.parse_seconds, tree.parse_count,
         digest_modules=sorted(analysis.interp.touched_modules | set(tree.modules)),
     )
