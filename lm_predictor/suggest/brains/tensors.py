@@ -268,6 +268,8 @@ def chunk(t: Tensor, chunks: Any, dim: Any) -> Any:
 def cat(tensors: Any, dim: Any) -> Tensor:
     from lm_predictor.suggest.values import Repeated
 
+    if isinstance(tensors, ListV) and tensors.rep is not None:
+        tensors = tensors.rep
     if isinstance(tensors, Repeated) and isinstance(tensors.elem, Tensor) and tensors.elem.shape is not None:
         shape = list(tensors.elem.shape)
         d = norm_dim(dim, len(shape))
@@ -297,6 +299,17 @@ def cat(tensors: Any, dim: Any) -> Tensor:
 
 
 def stack(tensors: Any, dim: Any) -> Tensor:
+    from lm_predictor.suggest.values import Repeated
+
+    if isinstance(tensors, ListV) and tensors.rep is not None:
+        tensors = tensors.rep
+    if isinstance(tensors, Repeated) and isinstance(tensors.elem, Tensor) and tensors.elem.shape is not None:
+        shape = list(tensors.elem.shape)
+        d = as_int(dim) or 0
+        if d < 0:
+            d += len(shape) + 1
+        shape.insert(d, tensors.count)
+        return Tensor(tuple(shape), tensors.elem.dtype)
     items = list(tensors.items if isinstance(tensors, ListV) else tensors) if isinstance(tensors, (tuple, list, ListV)) else None
     if not items or not isinstance(items[0], Tensor) or items[0].shape is None:
         return unknown_tensor("stack")
