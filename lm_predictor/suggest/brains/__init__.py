@@ -177,6 +177,8 @@ def value_attr(interp: Any, obj: Any, name: str, node: Any) -> Any:
 
 
 def slice_repeated(interp: Any, rep: Repeated, index: Any, node: Any) -> Any:
+    if any(b is not None and not isinstance(b, Num) for b in (index.start, index.stop, index.step)):
+        return Unknown("slice of a module list with bounds the analysis cannot read")
     count = slice_length(rep.count, index.start, index.stop, index.step)
     return Repeated(rep.elem, count, rep.index)
 

@@ -182,7 +182,7 @@ def slice_length(n: Num, start: Any, stop: Any, step: Any) -> Num:
 
 def _norm_index(x: Any, n: Num) -> Num:
     if not isinstance(x, Num):
-        return ZERO
+        raise TypeError("slice bound is not a number")  # callers turn this into an unknown
     c = x.const_value()
     if c is not None:
         if c < 0:

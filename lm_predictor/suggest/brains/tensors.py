@@ -347,6 +347,10 @@ def getitem(interp: Any, t: Tensor, index: Any, node: Any) -> Any:
         elif type(item).__name__ == "_Slice":
             if pos >= len(shape):
                 return unknown_tensor("slice beyond the rank")
+            bounds = (item.start, item.stop, item.step)
+            if any(b is not None and not isinstance(b, Num) for b in bounds):
+                # bounds read from a tensor's data (cumsum of tokens per expert, ...): never a silent 0
+                return unknown_tensor("slice with bounds from a tensor's data")
             out.append(slice_length(shape[pos], item.start, item.stop, item.step))
             pos += 1
         elif isinstance(item, Tensor):
