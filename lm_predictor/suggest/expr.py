@@ -282,27 +282,32 @@ NONNEG: set[str] = set()
 
 
 def _sign(num: Num) -> tuple[int, bool] | None:
-    """(0, strict) when num >= 0 is provable from the parameter signs (strict: > 0)."""
+    """(0, strict) when num >= 0 is provable from the parameter signs (strict: > 0).
+
+    Sizes (POSITIVE) are >= 1, so a product of them is >= 1 and `$p - 1` is >= 0."""
     if not num.terms:
         return None
-    strict = False
+    lower = 0  # a lower bound of num
     for mono, coeff in num.terms:
-        if coeff < 0:
+        if isinstance(coeff, float):
             return None
         if not mono:
-            strict = strict or coeff > 0
+            lower += coeff
             continue
-        mono_pos = coeff > 0
+        at_least_one = True
         for atom, e in mono:
             s = atom_sign(atom)
-            if s is None:
+            if s is None or e < 0 and s != "pos":
                 return None
             if s == "nonneg":
-                if e < 0:
-                    return None
-                mono_pos = False
-        strict = strict or mono_pos
-    return (0, strict)
+                at_least_one = False
+        if coeff < 0:
+            return None
+        if at_least_one and all(e > 0 for _, e in mono):
+            lower += coeff
+    if lower < 0:
+        return None
+    return (0, lower > 0)
 
 
 def atom_sign(atom: "Atom") -> str | None:
