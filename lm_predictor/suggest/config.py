@@ -34,6 +34,7 @@ RUNTIME = {
     "torchscript": False,
     "gradient_checkpointing": False,
     "_experts_implementation": None,
+    "pruned_heads": {},
 }
 
 SCALAR_PRETRAINED = {"tie_word_embeddings"}

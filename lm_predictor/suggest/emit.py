@@ -295,6 +295,8 @@ class Emitter:
             return draft.called or bool(draft.flops_terms)
         if metric == "param_count":
             return True
+        if draft is self.analysis.root and not _returns_cache(draft.ret):
+            return False  # the model hands back no cache: nothing is kept for the next step
         return bool(self.metric_terms(draft, "kv_cache_bytes"))
 
     def callees(self, draft: RuleDraft) -> list:
@@ -611,6 +613,19 @@ def _describe(hint: str) -> str:
             return f"{m2.group(1)}[{m2.group(2)}].shape[{idx}]"
         return f"{base}.shape[{idx}]"
     return hint
+
+
+def _returns_cache(value: Any) -> bool:
+    """Whether a forward's result (a ModelOutput record, a tuple, a Phi of them) carries the cache."""
+    from lm_predictor.suggest.values import CacheV, Phi, Record
+
+    if isinstance(value, Phi):
+        return _returns_cache(value.a) or _returns_cache(value.b)
+    if isinstance(value, Record):
+        return value.fields.get("past_key_values") is not None and not isinstance(value.fields.get("past_key_values"), type(None))
+    if isinstance(value, tuple):
+        return any(isinstance(v, CacheV) or _returns_cache(v) for v in value)
+    return isinstance(value, CacheV) or value is not None and not isinstance(value, (Record, tuple))
 
 
 def _eval_defined(b: Bool, values: dict) -> Bool:

@@ -539,6 +539,7 @@ class Interpreter:
     def exec_stmt(self, stmt: Any, frame: Frame) -> Flow | None:
         self.current_loc = self.loc(stmt)
         if _TRACE and _TRACE in frame.func:
+            print(f"trace {frame.func}:{stmt.lineno} {type(stmt).__name__}")
             result = self._exec_stmt(stmt, frame)
             if isinstance(stmt, (nodes.Assign, nodes.AnnAssign, nodes.AugAssign)):
                 targets = stmt.targets if isinstance(stmt, nodes.Assign) else [stmt.target]
@@ -760,6 +761,10 @@ class Interpreter:
             for guard, v in reversed(appended[:-1]):
                 value = make_phi(guard, v, value)
             lst.rep = Repeated(value, count, loop["index"])
+            if self.in_init is not None:  # a ModuleList attribute filled by appends: its entries get its path
+                for attr_name, attr_value in self.in_init.attrs.items():
+                    if attr_value is lst:
+                        lst.rep = _with_paths(lst.rep, attr_name)
         if any(e.kind == "return" for e in flow.exits):
             self.report("A133", stmt, "return inside a repeated loop body; treated as if the loop ran to the end")
         for name, old in before.items():
@@ -1791,6 +1796,9 @@ class Interpreter:
             self._register(template, attr, value.elem, mult * value.count, guard, seen)
             return
         if isinstance(value, ListV):
+            if value.rep is not None:
+                self._register(template, attr, value.rep, mult, guard, seen)
+                return
             for item in value.items:
                 self._register(template, attr, item, mult, guard, seen)
             return
@@ -2219,7 +2227,9 @@ def _with_paths(value: Any, name: str) -> Any:
     if isinstance(value, Repeated):
         return Repeated(_with_paths(value.elem, name), value.count, value.index)
     if isinstance(value, ListV):
-        return ListV([_with_paths(v, name) for v in value.items])
+        out = ListV([_with_paths(v, name) for v in value.items])
+        out.rep = _with_paths(value.rep, name) if value.rep is not None else None
+        return out
     if isinstance(value, DictV):
         return DictV({k: _with_paths(v, f"{name}.{k}") for k, v in value.items.items()})
     if isinstance(value, Phi):

@@ -385,6 +385,11 @@ def after_init(interp: Any, template: Template, self_ref: ModRef) -> None:
     try:
         out_fn = interp.getattr(self_ref, "get_output_embeddings", None)
         output = interp.call(out_fn, [], {}, None)
+        arm_cond = X.TRUE
+        while isinstance(output, Phi):  # e.g. proj = Linear(...) if not config.asm else AdaptiveLogSoftmax(...)
+            linear_a = isinstance(output.a, ModRef) and isinstance(output.a.inst.template, TorchModule) and output.a.inst.template.kind == "linear"
+            arm_cond = X.band(arm_cond, output.cond if linear_a else X.bnot(output.cond))
+            output = output.a if linear_a else output.b
         if not isinstance(output, ModRef):
             return
         in_fn = interp.getattr(self_ref, "get_input_embeddings", None)
@@ -402,4 +407,4 @@ def after_init(interp: Any, template: Template, self_ref: ModRef) -> None:
     mod = output.inst.template
     if mod.kind != "linear":
         return
-    template.tied.append((output.path, inp.path, tie, mod.args["in_features"] * mod.args["out_features"]))
+    template.tied.append((output.path, inp.path, X.band(tie, arm_cond), mod.args["in_features"] * mod.args["out_features"]))
