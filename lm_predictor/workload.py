@@ -17,8 +17,10 @@ class Workload:
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
-        if self.batch < 1 or self.seq_len < 1 or self.past_len < 0:
-            raise ValueError(f"bad workload sizes: {self}")
+        for name, low in (("batch", 1), ("seq_len", 1), ("past_len", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
         if self.dtype not in DTYPE_BYTES:
             raise ValueError(f"dtype must be one of {sorted(DTYPE_BYTES)}, got {self.dtype!r}")
 

@@ -44,7 +44,7 @@ SKIPPED = {
 }
 # Whole families owned elsewhere, by their first letter.
 OTHER_OWNERS = {
-    "C": "config and workload codes are tested with `lmpredict eval`",
+    "C": "config and workload codes have eval goldens in test_config_goldens.py",
     "A": "source-analysis codes are tested with `lmpredict suggest`",
 }
 

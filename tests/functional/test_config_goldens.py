@@ -1,0 +1,45 @@
+"""Golden tests for the C codes: a config file (plus optional CLI args) and the exact eval output."""
+
+from __future__ import annotations
+
+import io
+import shlex
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import pytest
+
+from lm_predictor.cli.main import main
+from lm_predictor.diagnostics import all_codes
+
+CASES = Path(__file__).parent / "config_cases"
+REPO = Path(__file__).resolve().parents[2]
+NAMES = sorted(p.stem for p in CASES.glob("*.json"))
+
+
+def run_case(name: str) -> str:
+    """`lmpredict eval CASE.json [args]`: stdout, stderr and the exit status, as one text."""
+    args_file = CASES / f"{name}.args"
+    extra = shlex.split(args_file.read_text()) if args_file.exists() else []
+    config = (CASES / f"{name}.json").relative_to(REPO)
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        status = main(["eval", str(config), *extra])
+    return f"{out.getvalue()}{err.getvalue()}[exit {status}]\n"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_config_golden(name: str, update_goldens: bool, monkeypatch) -> None:
+    monkeypatch.chdir(REPO)
+    expected_path = CASES / f"{name}.expected"
+    actual = run_case(name)
+    if update_goldens or not expected_path.exists():
+        expected_path.write_text(actual, encoding="utf-8")
+    assert actual == expected_path.read_text(encoding="utf-8")
+    code = name.split("_", 1)[0]
+    assert f" {code} " in actual and "[exit 2]" in actual and "Traceback" not in actual
+
+
+def test_every_c_code_has_a_config_golden() -> None:
+    c_codes = {c.code for c in all_codes() if c.code.startswith("C")}
+    assert c_codes <= {name.split("_", 1)[0] for name in NAMES}
