@@ -925,6 +925,8 @@ class Interpreter:
                 elif isinstance(value, (Repeated, ListV, DictV, Phi)):
                     value = _with_paths(value, name)
                 tmpl.attrs[name] = self.guarded_write(tmpl.attrs.get(name), value, self.init_depth)
+            elif isinstance(tmpl, TorchModule) and self.in_init is not None and name == "bias" and value is None and "bias" in tmpl.args:
+                tmpl.args["bias"] = FALSE  # `self.norm.bias = None`: the parameter is dropped
             elif isinstance(tmpl, TorchModule) and self.in_init is not None and name in ("bias", "weight") and isinstance(value, Tensor) and value.param:
                 # `self.decoder.bias = self.bias`: the parameter belongs to its first owner
                 # (the module assigning it), so the torch module no longer counts it
