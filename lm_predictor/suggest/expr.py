@@ -247,6 +247,12 @@ _SWAP = {"==": "==", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
 
 def cmp(op: str, a: NumLike, b: NumLike) -> Bool:
     a, b = as_num(a), as_num(b)
+    # (if c then 1 else 0) == 0  ->  not c: compare each arm when the other side is a constant
+    for x, y, flip in ((a, b, False), (b, a, True)):
+        atom = x.single_atom()
+        if isinstance(atom, Op) and atom.kind == "if" and y.is_const() and atom.args[1].is_const() and atom.args[2].is_const():
+            o = _SWAP[op] if flip else op
+            return ifbool(atom.args[0], cmp(o, atom.args[1], y), cmp(o, atom.args[2], y))
     diff = a - b
     value = diff.const_value()
     if value is not None:
