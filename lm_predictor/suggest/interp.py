@@ -1275,6 +1275,8 @@ class Interpreter:
             return a + b
         if isinstance(a, ListV) and isinstance(b, ListV) and op == "+":
             return ListV(a.items + b.items)
+        if isinstance(b, (tuple, ListV)) and isinstance(a, Num) and op == "*":
+            a, b = b, a
         if isinstance(a, (tuple, ListV)) and isinstance(b, Num) and op == "*":
             n = b.const_value()
             items = a if isinstance(a, tuple) else a.items

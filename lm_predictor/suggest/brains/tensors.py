@@ -624,6 +624,8 @@ def torch_function(site: CallSite) -> Any:
             return Tensor((Num.const(len(items)),), _dtype_kw(site))
         if isinstance(data, Tensor):
             return data
+        if isinstance(data, Unknown) or data is None:
+            return Tensor((), _dtype_kw(site))  # a scalar read from elsewhere (finfo.min, ...)
         return unknown_tensor("tensor from data")
     if name in ("torch.cat", "torch.concat", "torch.concatenate"):
         return cat(site.arg(0, "tensors"), site.arg(1, "dim", Num.const(0)))
