@@ -690,6 +690,10 @@ def torch_function(site: CallSite) -> Any:
     if name == "torch.view_as_real":
         t = site.arg(0)
         return Tensor(t.shape + (Num.const(2),), t.dtype) if isinstance(t, Tensor) and t.shape is not None else unknown_tensor(name)
+    short = name.split(".", 1)[1] if "." in name else name
+    if name.startswith("torch.") and short in IDENTITY_METHODS and site.args and isinstance(site.args[0], Tensor):
+        sub = CallSite(interp, None, site.args[1:], site.kwargs, site.node, site.hint, "Tensor." + short, site.args[0])
+        return tensor_method(sub)  # torch.clone(x) is x.clone()
     if name in ELEMENTWISE_FUNCTIONS:
         tensors = [a for a in site.args[:2] if isinstance(a, (Tensor, Num))]
         if not tensors:
