@@ -578,7 +578,11 @@ class Interpreter:
             self.assign(stmt.target, value, frame)
             return None
         if isinstance(stmt, nodes.Expr):
-            self.eval(stmt.value, frame)
+            value = self.eval(stmt.value, frame)
+            call = stmt.value
+            if (isinstance(call, nodes.Call) and isinstance(call.func, nodes.Attribute) and call.func.attrname.endswith("_")
+                    and isinstance(call.func.expr, nodes.Name) and isinstance(value, Tensor)):
+                frame.locals[call.func.expr.name] = value  # an in-place op (x.scatter_(...)) updates x
             return None
         if isinstance(stmt, nodes.Return):
             value = self.eval(stmt.value, frame) if stmt.value is not None else None
@@ -822,6 +826,8 @@ class Interpreter:
             items = [p[1] if isinstance(p, tuple) else (p[0] if p else Unknown("zip item")) for p in parts]
             return (counts[0], tuple(items))
         if isinstance(value, Tensor):
+            if value.route and value.route[0] == "mask" and value.shape is not None and len(value.shape) == 1:
+                return (value.shape[0], X.routed(value.route[1]))  # tokens per expert, one count each
             if value.shape:
                 n = value.shape[0]
                 c = n.const_value()
@@ -1220,6 +1226,8 @@ class Interpreter:
         if isinstance(value, (tuple, list)):
             return X.bconst(bool(value))
         if isinstance(value, ListV):
+            if value.rep is not None:
+                return X.cmp(">", value.rep.count, 0)
             return X.bconst(bool(value.items))
         if isinstance(value, DictV):
             return X.bconst(bool(value.items))

@@ -275,7 +275,11 @@ def cat(tensors: Any, dim: Any) -> Tensor:
         d = norm_dim(dim, len(shape))
         if d is None:
             return unknown_tensor("cat along a symbolic dim")
-        shape[d] = shape[d] * tensors.count
+        routed = X.find_routed(shape[d])
+        if routed:  # the experts' outputs together: the routing total
+            shape[d] = X.replace_atoms(shape[d], routed[0], routed[0].args[0])
+        else:
+            shape[d] = shape[d] * tensors.count
         return Tensor(tuple(shape), tensors.elem.dtype)
     items = list(tensors.items if isinstance(tensors, ListV) else tensors) if isinstance(tensors, (tuple, list, ListV)) else None
     if not items:
@@ -516,6 +520,10 @@ def tensor_method(site: CallSite) -> Any:
         return Tensor(idx.shape, t.dtype) if isinstance(idx, Tensor) else unknown_tensor("gather")
     if name in ("topk",):
         k, dim = site.arg(0, "k"), site.arg(1, "dim", Num.const(-1))
+        if k is None:
+            from lm_predictor.suggest.interp import DeadPath
+
+            raise DeadPath()  # topk(x, None) raises
         if t.shape is None or not isinstance(k, Num):
             return (unknown_tensor("topk"), unknown_tensor("topk", "long"))
         d = norm_dim(dim, len(t.shape))
@@ -532,6 +540,14 @@ def tensor_method(site: CallSite) -> Any:
         if name in ("argmax", "argmin"):
             return Tensor(out.shape, "long")
         return out
+    if name in ("scatter_", "scatter") and t.shape is not None:
+        dim, index = site.arg(0, "dim"), site.arg(1, "index")
+        src = site.arg(2, "value", site.kwargs.get("src"))
+        d = norm_dim(dim, len(t.shape))
+        if isinstance(index, Tensor) and index.shape is not None and isinstance(src, Num) and src.const_value() == 1 and d is not None:
+            # ones scattered at the top-k expert ids: a routing mask with numel(index) ones
+            return Tensor(t.shape, t.dtype, route=("mask", numel(index.shape), d))
+        return t
     if name in ("masked_fill", "masked_fill_", "where"):
         return t
     if name in IDENTITY_METHODS:
