@@ -521,7 +521,9 @@ def _atom_integral(atom: "Atom") -> bool:
     if kind in ("floordiv", "mod", "call", "unresolved"):
         return True
     if kind == "fn":
-        return args[0] in ("floor", "ceil", "ceil_div") or all(_integral(a) for a in args[1:])
+        if args[0] in ("floor", "ceil", "ceil_div"):
+            return True
+        return args[0] in ("min", "max", "abs") and all(_integral(a) for a in args[1:])
     if kind == "opt":
         return args[0] not in FLOATS and _integral(args[1])
     if kind == "if":

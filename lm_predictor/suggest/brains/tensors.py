@@ -707,7 +707,7 @@ def torch_function(site: CallSite) -> Any:
         t = site.arg(0)
         return Tensor(t.shape + (Num.const(2),), t.dtype) if isinstance(t, Tensor) and t.shape is not None else unknown_tensor(name)
     short = name.split(".", 1)[1] if "." in name else name
-    if name.startswith("torch.") and short in IDENTITY_METHODS and site.args and isinstance(site.args[0], Tensor):
+    if name.startswith("torch.") and name not in ELEMENTWISE_FUNCTIONS and short in IDENTITY_METHODS and site.args and isinstance(site.args[0], Tensor):
         sub = CallSite(interp, None, site.args[1:], site.kwargs, site.node, site.hint, "Tensor." + short, site.args[0])
         return tensor_method(sub)  # torch.clone(x) is x.clone()
     if name in ELEMENTWISE_FUNCTIONS:
