@@ -129,7 +129,7 @@ def problems(case: Case, result: dict, *, wall_limit: float | None = None) -> li
         lines = [line for line in err.splitlines() if line.strip()]
         if len(lines) != 1 or out.strip():
             found.append("eval must print exactly one line (on stderr)")
-    cpu, wall = result.get("cpu", 0.0), result.get("wall", 0.0)
+    cpu, wall = result.get("cpu", 0.0) - result.get("base_cpu", 0.0), result.get("wall", 0.0)
     if cpu > MAX_SECONDS:
         found.append(f"{cpu:.2f} s of CPU time (limit {MAX_SECONDS} s)")
     wall_limit = MAX_SECONDS * WALL_SLACK if wall_limit is None else wall_limit
