@@ -7,7 +7,7 @@ MAX_AST_NODES = 5_000
 """Most AST nodes one formula may compile to."""
 
 MAX_NESTING_DEPTH = 200
-"""Deepest AST nesting (parentheses, operators, conditionals) in one formula."""
+"""Deepest nesting of operators, calls and conditionals in one formula (parentheses add no level)."""
 
 MAX_CALL_DEPTH = 64
 """Deepest chain of nested rule calls in one evaluation."""
