@@ -32,3 +32,20 @@ def assert_exact(config: dict, workload: Workload, *, library=None) -> None:
     assert {"flops", "param_count"} <= {r.metric for r in rows if r.path == ""}
     bad = [f"{r.path or '(total)'} {r.metric}: predicted {r.predicted} measured {r.measured}" for r in rows if not r.exact]
     assert not bad, "\n".join(bad)
+
+
+def assert_bytes_per_module(config: dict, workload: Workload, *, min_compared: int) -> None:
+    """Fake-mode bytes_read/bytes_written at every module path the prediction names, exactly."""
+    from lm_predictor.verify.compare import aggregate
+
+    measured = measure(config, workload, mode="fake")
+    rows = {row.path: row for row in predict(config, **asdict(workload)).modules}
+    bad, compared = [], 0
+    for metric in ("bytes_read", "bytes_written"):
+        for path, value in aggregate({p: v[metric] for p, v in measured.module_bytes.items()}).items():
+            if path and path in rows:
+                compared += 1
+                if rows[path].totals.get(metric) != value:
+                    bad.append(f"{path} {metric}: predicted {rows[path].totals.get(metric)} measured {value}")
+    assert compared > min_compared
+    assert not bad, "\n".join(bad)

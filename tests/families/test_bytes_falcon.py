@@ -12,10 +12,9 @@ from dataclasses import asdict
 import pytest
 
 from lm_predictor.evaluate.predict import predict
-from lm_predictor.verify.compare import aggregate
 from lm_predictor.verify.oracle import measure
 from lm_predictor.workload import Workload
-from tests.families.harness import assert_exact
+from tests.families.harness import assert_bytes_per_module, assert_exact
 from tests.families.test_falcon import SMALL, VARIED
 
 EXTRA = {
@@ -71,14 +70,4 @@ def test_falcon_alibi_float16_cast_is_the_only_dtype_difference() -> None:
 @pytest.mark.parametrize("name", ["alibi-sequential-mha-bias", "new-arch-gqa-untied"])
 def test_falcon_bytes_per_module(name: str) -> None:
     config, workload = VARIED[name], Workload(batch=2, seq_len=3, past_len=2, dtype="bfloat16")
-    measured = measure(config, workload, mode="fake")
-    rows = {row.path: row for row in predict(config, **asdict(workload)).modules}
-    bad, compared = [], 0
-    for metric in ("bytes_read", "bytes_written"):
-        for path, value in aggregate({p: v[metric] for p, v in measured.module_bytes.items()}).items():
-            if path and path in rows:
-                compared += 1
-                if rows[path].totals.get(metric) != value:
-                    bad.append(f"{path} {metric}: predicted {rows[path].totals.get(metric)} measured {value}")
-    assert compared > 15
-    assert not bad, "\n".join(bad)
+    assert_bytes_per_module(config, workload, min_compared=15)

@@ -13,15 +13,12 @@ back); and multi-op activations bound from activation_function (gelu_new: eight 
 
 from __future__ import annotations
 
-from dataclasses import asdict
 
 import pytest
 
 from lm_predictor.evaluate.predict import predict
-from lm_predictor.verify.compare import aggregate
-from lm_predictor.verify.oracle import measure
 from lm_predictor.workload import Workload
-from tests.families.harness import assert_exact
+from tests.families.harness import assert_bytes_per_module, assert_exact
 from tests.families.test_gpt2 import SMALL, VARIED
 
 BASE = {**SMALL, "n_embd": 64, "n_head": 4}
@@ -68,14 +65,4 @@ def test_gpt2_gelu_new_is_eight_ops() -> None:
 def test_gpt2_bytes_per_module() -> None:
     config = VARIED["n-inner-untied"]
     workload = Workload(batch=2, seq_len=3, past_len=6, dtype="bfloat16")
-    measured = measure(config, workload, mode="fake")
-    rows = {row.path: row for row in predict(config, **asdict(workload)).modules}
-    bad, compared = [], 0
-    for metric in ("bytes_read", "bytes_written"):
-        for path, value in aggregate({p: v[metric] for p, v in measured.module_bytes.items()}).items():
-            if path and path in rows:
-                compared += 1
-                if rows[path].totals.get(metric) != value:
-                    bad.append(f"{path} {metric}: predicted {rows[path].totals.get(metric)} measured {value}")
-    assert compared > 15
-    assert not bad, "\n".join(bad)
+    assert_bytes_per_module(config, workload, min_compared=15)

@@ -11,15 +11,12 @@ multi-op activations bound from hidden_act (gelu_fast: nine aten ops, gelu_new: 
 
 from __future__ import annotations
 
-from dataclasses import asdict
 
 import pytest
 
 from lm_predictor.evaluate.predict import predict
-from lm_predictor.verify.compare import aggregate
-from lm_predictor.verify.oracle import measure
 from lm_predictor.workload import Workload
-from tests.families.harness import assert_exact
+from tests.families.harness import assert_bytes_per_module, assert_exact
 from tests.families.test_gpt_neox import SMALL, VARIED
 
 BASE = {**SMALL, "hidden_size": 64, "num_attention_heads": 4, "intermediate_size": 128}
@@ -51,14 +48,4 @@ def test_gpt_neox_root_defines_bytes() -> None:
 def test_gpt_neox_bytes_per_module() -> None:
     config = VARIED["odd-rotary-stray-head-dim"]
     workload = Workload(batch=2, seq_len=3, past_len=6, dtype="bfloat16")
-    measured = measure(config, workload, mode="fake")
-    rows = {row.path: row for row in predict(config, **asdict(workload)).modules}
-    bad, compared = [], 0
-    for metric in ("bytes_read", "bytes_written"):
-        for path, value in aggregate({p: v[metric] for p, v in measured.module_bytes.items()}).items():
-            if path and path in rows:
-                compared += 1
-                if rows[path].totals.get(metric) != value:
-                    bad.append(f"{path} {metric}: predicted {rows[path].totals.get(metric)} measured {value}")
-    assert compared > 15
-    assert not bad, "\n".join(bad)
+    assert_bytes_per_module(config, workload, min_compared=15)

@@ -9,15 +9,12 @@ and bytes per module path.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 
 import pytest
 
 from lm_predictor.evaluate.predict import predict
-from lm_predictor.verify.compare import aggregate
-from lm_predictor.verify.oracle import measure
 from lm_predictor.workload import Workload
-from tests.families.harness import assert_exact
+from tests.families.harness import assert_bytes_per_module, assert_exact
 from tests.families.test_phi3 import SMALL, VARIED
 
 EXTRA = {
@@ -70,14 +67,4 @@ def test_phi3_other_rope_types_are_not_longrope() -> None:
 def test_phi3_bytes_per_module() -> None:
     config = VARIED["head-dim-sliding-window"]
     workload = Workload(batch=2, seq_len=3, past_len=6, dtype="bfloat16")
-    measured = measure(config, workload, mode="fake")
-    rows = {row.path: row for row in predict(config, **asdict(workload)).modules}
-    bad, compared = [], 0
-    for metric in ("bytes_read", "bytes_written"):
-        for path, value in aggregate({p: v[metric] for p, v in measured.module_bytes.items()}).items():
-            if path and path in rows:
-                compared += 1
-                if rows[path].totals.get(metric) != value:
-                    bad.append(f"{path} {metric}: predicted {rows[path].totals.get(metric)} measured {value}")
-    assert compared > 20
-    assert not bad, "\n".join(bad)
+    assert_bytes_per_module(config, workload, min_compared=20)

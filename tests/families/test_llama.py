@@ -14,16 +14,14 @@ The per-module check also compares bytes at every module path the prediction nam
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from lm_predictor.evaluate.predict import predict
-from lm_predictor.verify.compare import aggregate
 from lm_predictor.verify.oracle import measure
 from lm_predictor.workload import Workload
-from tests.families.harness import DECODE, PREFILL, assert_exact
+from tests.families.harness import DECODE, PREFILL, assert_bytes_per_module, assert_exact
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 SMALL = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "vocab_size": 1000, "num_hidden_layers": 2}
@@ -85,22 +83,7 @@ def test_llama_root_defines_bytes() -> None:
 def test_llama_bytes_per_module(workload: Workload) -> None:
     """Bytes are attributed to the same modules as the counter's module stack (norms, attention, mlp, ...)."""
     config = VARIED["gqa"]
-    measured = measure(config, workload, mode="fake")
-    prediction = predict(config, **asdict(workload))
-    rows = {row.path: row for row in prediction.modules}
-    compared = 0
-    bad = []
-    for metric in ("bytes_read", "bytes_written"):
-        per_path = aggregate({path: values[metric] for path, values in measured.module_bytes.items()})
-        for path, value in per_path.items():
-            row = rows.get(path)
-            if row is None or path == "":
-                continue
-            compared += 1
-            if row.totals.get(metric) != value:
-                bad.append(f"{path} {metric}: predicted {row.totals.get(metric)} measured {value}")
-    assert compared > 20
-    assert not bad, "\n".join(bad)
+    assert_bytes_per_module(config, workload, min_compared=20)
 
 
 def test_oplog_lists_every_counted_byte() -> None:
