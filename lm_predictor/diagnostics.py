@@ -115,6 +115,13 @@ E_REQUIREMENT = define("E014", "requirement-failed", E, "{rule} requires {requir
 C_CONFIG = define("C001", "bad-config", E, "{detail}", "A config that cannot be read or is contradictory.")
 C_ARCH = define("C002", "unknown-architecture", E, "{detail}", "A config whose architecture no rule covers.")
 C_WORKLOAD = define("C003", "bad-workload", E, "{detail}", "A workload option out of range.")
+# C030-C049: what a published config.json says about itself (per-layer lists, dtype, numbers)
+C_LAYER_LIST_LENGTH = define("C030", "layer-list-length", E, "{detail}", "A per-layer list whose length is not the config's number of layers.")
+C_LAYER_KIND = define("C031", "unknown-layer-kind", E, "{detail}", "A per-layer list entry that names a layer kind the model's source does not build.")
+C_LAYER_INDEX = define("C032", "layer-index-out-of-range", E, "{detail}", "A list of layer indices that names a layer the config does not have.")
+C_LAYER_CONFLICT = define("C033", "contradictory-layer-lists", E, "{detail}", "Two fields that describe the same layers and disagree.")
+C_DTYPE_CONFLICT = define("C034", "conflicting-dtype", E, "{detail}", "`torch_dtype` and `dtype` both given, with different values.")
+C_NON_FINITE = define("C035", "non-finite-number", E, "{detail}", "Infinity or NaN in a config field the rules compute with.")
 
 
 # A: source analysis (lmpredict suggest). Codes marked E leave an unresolved term in the output.

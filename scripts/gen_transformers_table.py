@@ -155,6 +155,43 @@ def _sub_configs(cls: type, instance: Any) -> dict[str, str]:
     }
 
 
+def _text_class(model_type: str, config_mapping: Any, lm_names: dict) -> type | None:
+    """The text sub-config class when the causal-LM class is built on it, not on the whole config.
+
+    `AutoModelForCausalLM.from_pretrained` then passes `config.get_text_config()` (auto_factory:
+    `model_class.config_class == config.sub_configs.get("text_config")`).
+    """
+    import transformers
+
+    lm_name = lm_names.get(model_type)
+    subs = getattr(config_mapping[model_type], "sub_configs", None)
+    if not lm_name or not isinstance(subs, dict) or "text_config" not in subs:
+        return None
+    model_class = getattr(transformers, lm_name, None)
+    text = subs["text_config"]
+    return text if model_class is not None and getattr(model_class, "config_class", None) is text else None
+
+
+def _config_classes(config_mapping: Any, lm_names: dict) -> list[tuple[str, type]]:
+    """(model_type, class) for CONFIG_MAPPING plus the text sub-configs a causal-LM class is built on."""
+    out = {model_type: config_mapping[model_type] for model_type in config_mapping.keys()}
+    for model_type in list(out):
+        text = _text_class(model_type, config_mapping, lm_names)
+        if text is not None and text.model_type not in out:
+            out[text.model_type] = text
+    return sorted(out.items())
+
+
+def _binding_class(model_type: str, config_mapping: Any, lm_names: dict) -> str | None:
+    """For a text sub-config type, the causal-LM class name of the composite type built on it."""
+    for outer in lm_names:
+        if outer in config_mapping.keys():
+            text = _text_class(outer, config_mapping, lm_names)
+            if text is not None and text.model_type == model_type:
+                return lm_names[outer]
+    return None
+
+
 def build_table() -> dict[str, Any]:
     """Collect config facts for every model_type in CONFIG_MAPPING."""
     with warnings.catch_warnings():
@@ -171,12 +208,11 @@ def _build_table() -> dict[str, Any]:
     class_to_module = sys.modules["transformers"]._class_to_module
     base = pretrained_defaults()
     types: dict[str, Any] = {}
-    for model_type in sorted(CONFIG_MAPPING.keys()):
-        cls = CONFIG_MAPPING[model_type]
+    for model_type, cls in _config_classes(CONFIG_MAPPING, MODEL_FOR_CAUSAL_LM_MAPPING_NAMES):
         init, unrepresentable, required = _signature_defaults(cls.__init__)
         instance, error = _default_instance(cls)
         derived, overrides = _instance_facts(instance, init, base)
-        lm_name = MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.get(model_type)
+        lm_name = MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.get(model_type) or _binding_class(model_type, CONFIG_MAPPING, MODEL_FOR_CAUSAL_LM_MAPPING_NAMES)
         entry: dict[str, Any] = {
             "config_class": _path(cls),
             "class_model_type": cls.model_type,
@@ -184,11 +220,13 @@ def _build_table() -> dict[str, Any]:
             "unrepresentable": unrepresentable,
             "attribute_map": dict(getattr(cls, "attribute_map", {}) or {}),
             "sub_configs": _sub_configs(cls, instance),
-            "in_causal_lm_mapping": lm_name is not None,
+            "in_causal_lm_mapping": model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
             "causal_lm": f"transformers.{class_to_module[lm_name]}.{lm_name}" if lm_name else None,
             "derived_from_none": derived,
             "pretrained_overrides": overrides,
         }
+        if model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and _text_class(model_type, CONFIG_MAPPING, MODEL_FOR_CAUSAL_LM_MAPPING_NAMES):
+            entry["binds_text_config"] = True
         if required:
             entry["required_args"] = required
         if error:

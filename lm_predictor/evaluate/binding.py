@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from lm_predictor import diagnostics as d
@@ -69,6 +70,11 @@ def _is_size(name: str) -> bool:
     return name.endswith(_SIZE_SUFFIXES) or name.startswith(("num_", "n_")) or name in ("vocab_size", "intermediate_size")
 
 
+def _json_number(value: float) -> str:
+    """inf / nan as a config.json spells them."""
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+
+
 def bind(rule: Rule, config: dict, workload: Workload) -> dict[str, Value]:
     """Bindings for the root rule: workload params, then config fields the rule declares."""
     values: dict[str, Value] = {}
@@ -82,6 +88,8 @@ def bind(rule: Rule, config: dict, workload: Workload) -> dict[str, Value]:
         value = lookup_fact(name, facts, strings) if "__" in name else config.get(name)
         if value is None:
             continue
+        if isinstance(value, float) and not math.isfinite(value):
+            raise LmPredictorError(d.make(d.C_NON_FINITE, None, detail=f"config field '{name}' is {_json_number(value)}; {rule.name} computes with it and needs a finite number"))
         if spec.type == "bool":
             if not isinstance(value, bool):
                 raise _config_error(f"config field '{name}' must be true or false, got {value!r}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import stat
 from pathlib import Path
@@ -79,7 +78,9 @@ def read_config(path: Path) -> dict:
     if not text.strip():
         raise _error("empty file; expected a JSON object", name)
     try:
-        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys)
+        # Python's json semantics, which transformers reads with: `Infinity`, `-Infinity`, `NaN` and
+        # out-of-range literals (1e400) are floats; fields the rules read are checked when bound.
+        data = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as err:
         raise LmPredictorError(d.make(d.C_CONFIG, Location(name, err.lineno, err.colno), detail=f"invalid JSON: {err.msg}")) from None
     except (ValueError, RecursionError) as err:
@@ -111,17 +112,6 @@ def _read_regular_file(path: Path, limit: int) -> bytes:
     if len(raw) > limit:  # grew after fstat
         raise _error(f"file has more than {limit} bytes", str(path))
     return raw
-
-
-def _refuse_constant(token: str) -> object:
-    raise ValueError(f"{token} is not valid JSON")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):  # 1e400: valid JSON syntax, but inf is not a number a config can mean
-        raise ValueError(f"number {text} is out of range")
-    return value
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict:

@@ -15,6 +15,7 @@ from lm_predictor.engine.records import CallRecord
 from lm_predictor.evaluate.binding import bind, find_root_rule, resolve
 from lm_predictor.evaluate.breakdown import ModuleRow, merge_trees
 from lm_predictor.evaluate.config_source import load_config
+from lm_predictor.evaluate.published import check_published, read_published
 from lm_predictor.formula.values import Value
 from lm_predictor.limits import MAX_CALLS
 from lm_predictor.resources import rules_dir
@@ -36,6 +37,7 @@ class Prediction:
     unavailable: list[str] = field(default_factory=list)
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    config_facts: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         """Exact values: ints stay ints; fractions become strings like '7/2'."""
@@ -50,6 +52,7 @@ class Prediction:
                 for row in self.modules
             ],
             "notes": self.notes,
+            "config_facts": self.config_facts,
         }
 
 
@@ -106,15 +109,18 @@ def predict(
     except (ValueError, TypeError) as err:
         raise LmPredictorError(d.make(d.C_WORKLOAD, None, detail=str(err))) from None
     raw, source = load_config(config)
-    resolved = resolve(raw)
+    published = read_published(raw, workload.dtype)
+    resolved = resolve(published.config)
+    check_published(published.config, resolved)
     library = library or default_library()
-    notes: list[str] = []
+    notes: list[str] = list(published.notes)
     try:
         rule = find_root_rule(library, resolved)
     except LmPredictorError as err:  # no rule: derive one from the pinned source (lmpredict suggest), cached
         from lm_predictor.suggest.derive import derive_for
 
-        library, notes = derive_for(resolved, library, err)
+        library, derived_notes = derive_for(resolved, library, err)
+        notes += derived_notes
         rule = find_root_rule(library, resolved)
     bindings = bind(rule, resolved, workload)
     unavailable = [m for m in TOTAL_METRICS if m not in rule.metrics]
@@ -123,7 +129,7 @@ def predict(
         from lm_predictor.codegen.runtime import backend_for
 
         totals = backend_for(library).totals(rule.name, metrics, bindings, max_calls=MAX_CALLS)
-        return Prediction(rule.name, workload, totals, [], unavailable, source, notes)
+        return Prediction(rule.name, workload, totals, [], unavailable, source, notes, published.facts())
     totals: dict[str, Value] = {}
     trees: dict[str, CallRecord] = {}
     budget = MAX_CALLS  # one call budget for the whole prediction, not one per metric
@@ -133,4 +139,4 @@ def predict(
         totals[metric] = result.value
         if result.tree is not None:
             trees[metric] = result.tree
-    return Prediction(rule.name, workload, totals, merge_trees(trees), unavailable, source, notes)
+    return Prediction(rule.name, workload, totals, merge_trees(trees), unavailable, source, notes, published.facts())

@@ -22,6 +22,10 @@ def hf_config(config: dict[str, Any]) -> Any:
         cfg = AutoConfig.for_model(model_type, **rest)
     except Exception as e:  # unknown type, invalid values, missing sub-configs
         raise OracleUnsupported(f"cannot build {model_type} config: {type(e).__name__}: {_first_line(e)}") from e
+    # as AutoModelForCausalLM.from_pretrained does: a class built on the text sub-config gets it
+    subs = getattr(cfg, "sub_configs", None) or {}
+    if "text_config" in subs and getattr(model_class(config), "config_class", None) is subs["text_config"]:
+        cfg = cfg.get_text_config()
     cfg._attn_implementation = "eager"
     return cfg
 

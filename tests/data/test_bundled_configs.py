@@ -26,6 +26,12 @@ EXPECTED = {
     "gemma-7b": 8_537_680_896,
     "falcon-7b": 6_921_720_704,
     "qwen2.5-7b": 7_615_616_512,
+    # real config.json files with per-layer lists, a derived alternation, a hybrid, a quantization block
+    # (configs/README.md); the model cards give 270M, 2.6B, 2.57B and 30.5B parameters
+    "gemma-3-270m": 268_098_176,
+    "gemma-2-2b": 2_614_341_888,
+    "lfm2-2.6b": 2_569_272_320,
+    "qwen3-30b-a3b-4bit": 30_532_122_624,
 }
 
 
@@ -57,5 +63,6 @@ def test_param_count_matches_published(name):
     with FakeTensorMode(allow_non_fake_inputs=True):
         model = AutoModelForCausalLM.from_config(AutoConfig.for_model(**raw))
         count = sum(p.numel() for p in model.parameters())
-    assert type(model).__name__ == raw["architectures"][0]
+    arch = raw["architectures"][0]  # gemma-2-2b names its base model; AutoModelForCausalLM builds the causal LM
+    assert type(model).__name__ == (arch if arch.endswith("ForCausalLM") else arch.replace("Model", "ForCausalLM"))
     assert count == EXPECTED[name]

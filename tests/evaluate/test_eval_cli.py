@@ -115,7 +115,7 @@ def test_bad_config_is_one_line_exit_2(tmp_path, name):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, lines
     assert lines[0].startswith("lmpredict eval: ")
-    assert " C00" in lines[0]
+    assert " C0" in lines[0]
 
 
 def test_missing_config_and_bad_workload_exit_2(tmp_path):

@@ -875,8 +875,12 @@ def configs() -> None:
     for field, value in [("hidden_size", 2 ** 62), ("vocab_size", 10 ** 30), ("num_hidden_layers", 2 ** 63 - 1), ("intermediate_size", 10 ** 4000)]:
         cfg(f"huge_{field}", {field: value}, "C001", f"{field} = {str(value)[:20]}... (implausibly large)")
     add(cat, "huge_float_size.json", '{"model_type": "llama", "hidden_size": 1e30}\n', "eval", "C001", "hidden_size = 1e30")
-    add(cat, "float_overflow_literal.json", '{"model_type": "llama", "hidden_size": 1e400}\n', "eval", "C001", "a number literal that overflows to inf")
-    add(cat, "float_overflow_unused_field.json", '{"model_type": "llama", "rope_theta": 1e400}\n', "eval", "C001", "inf in a field the rules do not read is still refused")
+    # Python's json (so transformers) reads Infinity, NaN and 1e400 as floats; a field the rules compute with refuses them
+    add(cat, "float_overflow_literal.json", '{"model_type": "llama", "hidden_size": 1e400}\n', "eval", "C035", "a number literal that overflows to inf")
+    add(cat, "float_overflow_intermediate.json", '{"model_type": "llama", "intermediate_size": 1e400}\n', "eval", "C035", "inf in a size the rules read")
+    add(cat, "nan.json", '{"model_type": "llama", "num_attention_heads": NaN}\n', "eval", "C035", "NaN in a size the rules read")
+    add(cat, "infinity.json", '{"model_type": "llama", "hidden_size": Infinity}\n', "eval", "C035", "Infinity in a size the rules read")
+    add(cat, "negative_infinity.json", '{"model_type": "llama", "num_hidden_layers": -Infinity}\n', "eval", "C035", "-Infinity in a layer count")
     add(cat, "int_too_many_digits.json", '{"model_type": "llama", "hidden_size": 1' + "0" * 5000 + "}\n", "eval", "C001", "an integer literal of 5,001 digits")
     # divisibility the source requires (E014 through the Llama rules' `requires:`)
     cfg("heads_do_not_divide_hidden", {"num_attention_heads": 33, "num_key_value_heads": 33}, "E014", "4096 hidden, 33 heads, no head_dim")
@@ -899,9 +903,6 @@ def configs() -> None:
         "trailing_comma.json": b"{\"model_type\": \"llama\",}\n",
         "single_quotes.json": b"{'model_type': 'llama'}\n",
         "unquoted_keys.json": b"{model_type: \"llama\"}\n",
-        "nan.json": b"{\"model_type\": \"llama\", \"rope_theta\": NaN}\n",
-        "infinity.json": b"{\"model_type\": \"llama\", \"rope_theta\": Infinity}\n",
-        "negative_infinity.json": b"{\"model_type\": \"llama\", \"rms_norm_eps\": -Infinity}\n",
         "two_objects.json": b"{\"model_type\": \"llama\"}\n{\"model_type\": \"llama\"}\n",
         "truncated.json": b"{\"model_type\": \"llama\", \"hidden_size\": 40",
         "yaml_instead.json": b"model_type: llama\nhidden_size: 4096\n",
