@@ -12,7 +12,9 @@ Prints, for the 32-layer Llama-2-7B config (configs/llama-2-7b, batch 1, seq_len
     is printed next to it as "x faster than the oracle";
   * a sweep of 100,000 workloads (batch x seq_len x past_len) through the vectorised numpy path,
     checked exactly against the scalar path on a random sample;
-  * cold start: `lmpredict eval llama-2-7b` vs `python -c "import torch"` (fresh processes).
+  * cold start: `lmpredict eval llama-2-7b` vs `python -c "import torch"` (fresh processes), and
+    the first `lmpredict eval gemma-2-2b` (no hand-written rule: rules derived from the source,
+    empty cache) against the same command once the derived rules are cached.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = "llama-2-7b"
+DERIVED_CONFIG = "gemma-2-2b"
+"""A bundled config with no hand-written rule: its first eval derives rules from the source."""
 TARGET_TOTALS_US = 100.0
 TARGET_SWEEP_PER_S = 100_000
 
@@ -82,13 +86,24 @@ def fresh_backend(library):
     return Backend(library, GeneratedSet(library, tmp)), f"compiled into {tmp} (generated_modules/ is stale for: {stale}; run `lmpredict compile`)"
 
 
-def run_cold(cmd: list[str], runs: int) -> float:
+def run_cold(cmd: list[str], runs: int, env: dict | None = None) -> float:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def derive_times(lmpredict: str, runs: int) -> tuple[float, float]:
+    """(first eval of DERIVED_CONFIG with an empty rule cache, the same eval once cached), fresh processes."""
+    cold = []
+    for _ in range(runs):
+        cache = tempfile.mkdtemp(prefix="lmpredict-bench-cache-")
+        cold.append(run_cold([lmpredict, "eval", DERIVED_CONFIG, "--json"], 1, env=dict(os.environ, LMPREDICT_CACHE=cache)))
+    warm = run_cold([lmpredict, "eval", DERIVED_CONFIG, "--json"], runs, env=dict(os.environ, LMPREDICT_CACHE=cache))
+    shutil.rmtree(cache, ignore_errors=True)
+    return statistics.median(cold), warm
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -237,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  python -c 'pass'                    {fmt_time(cold_python)}")
         if oracle_cold:
             print(f"  (oracle first call, in-process, incl. torch+transformers import: {fmt_time(oracle_cold).strip()})")
+        derive_cold, derive_warm = derive_times(lmpredict, 1 if quick else 2)
+        print(f"  lmpredict eval {DERIVED_CONFIG} --json, no rule, empty cache (derives rules)   {fmt_time(derive_cold)}")
+        print(f"  lmpredict eval {DERIVED_CONFIG} --json, rules derived before (cached)         {fmt_time(derive_warm)}")
     except (subprocess.CalledProcessError, OSError) as err:
         print(f"cold start: could not run: {err}")
 

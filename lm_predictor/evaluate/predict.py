@@ -117,9 +117,11 @@ def predict(
     try:
         rule = find_root_rule(library, resolved)
     except LmPredictorError as err:  # no rule: derive one from the pinned source (lmpredict suggest), cached
+        from lm_predictor.evaluate.progress import progress_line
         from lm_predictor.suggest.derive import derive_for
 
-        library, derived_notes = derive_for(resolved, library, err)
+        with progress_line(f"no rule for {resolved.get('model_type')}: deriving rules from the pinned source"):
+            library, derived_notes = derive_for(resolved, library, err)
         notes += derived_notes
         rule = find_root_rule(library, resolved)
     bindings = bind(rule, resolved, workload)
