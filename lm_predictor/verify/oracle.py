@@ -195,10 +195,12 @@ def _module_params(model: Any) -> dict[str, int]:
     own: dict[str, int] = {}
     for pid, path in owner.items():
         own[path] = own.get(path, 0) + size[pid]
-    result = {}
-    for path in paths:
-        prefix = path + "."
-        result[path] = sum(n for q, n in own.items() if not path or q == path or q.startswith(prefix))
+    result = dict.fromkeys(paths, 0)
+    for path, n in own.items():  # add each owner's count to it and every ancestor: O(params x depth)
+        parts = path.split(".") if path else []
+        for ancestor in ["", *(".".join(parts[: i + 1]) for i in range(len(parts)))]:
+            if ancestor in result:
+                result[ancestor] += n
     return result
 
 
