@@ -46,3 +46,22 @@ def test_a_composite_configs_text_model_is_priced(tmp_path: Path, workload) -> N
     raw = read_config(tmp_path / "config.json")
     assert set(raw) >= {"text_config", "vq_config"}
     assert_exact(raw, workload)
+
+
+ROPE_VARIANTS = [
+    None,
+    {"type": "linear", "factor": 2.0},  # the legacy key
+    {"rope_type": "dynamic", "factor": 2.0},
+    {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192},
+    {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768},
+    {"rope_type": "longrope", "short_factor": [1.0] * 8, "long_factor": [2.0] * 8, "factor": 8.0, "original_max_position_embeddings": 4},
+]
+
+
+@pytest.mark.parametrize("rope", ROPE_VARIANTS, ids=lambda r: "none" if r is None else r.get("rope_type", r.get("type")))
+def test_rope_scaling_variants_are_read_and_priced(rope) -> None:
+    # head_dim 16 -> 8 frequencies; longrope's original 4 positions < 7 tokens selects the long factors.
+    # qwen3 has no hand-written rule, so its rules are derived from the source with the rope_scaling given
+    config = {"model_type": "qwen3", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+              "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "vocab_size": 256, "rope_scaling": rope}
+    assert_exact(config, PREFILL)
