@@ -407,6 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per model type")
     parser.add_argument("--only", help="comma-separated model types")
     parser.add_argument("--no-write", action="store_true", help="do not write docs/coverage.md / bench/survey.json")
+    parser.add_argument("--update", action="store_true", help="with --only: replace those types' records in the existing bench/survey.json")
     parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "coverage.md")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "survey.json")
     args = parser.parse_args(argv)
@@ -415,11 +416,16 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     records = run_all(types, args.jobs, args.timeout)
     elapsed = time.monotonic() - t0
+    if args.update and args.json.exists():
+        fresh = {r["model_type"]: r for r in records}
+        previous = json.loads(args.json.read_text(encoding="utf-8"))
+        records = [fresh.pop(r["model_type"], r) for r in previous["records"]] + list(fresh.values())
+        elapsed = previous.get("elapsed_seconds", elapsed)
     t = totals(records)
     print(f"\ntransformers {t['transformers']}: {t['exact_to_json_and_minimal']} of {t['types']} model types exact at to_json and minimal; "
           f"per config {t['exact_per_config']} ({elapsed / 60:.1f} min)")
     if not args.no_write:
-        args.json.write_text(json.dumps({"totals": t, "records": records}, indent=1) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps({"totals": t, "elapsed_seconds": round(elapsed), "records": records}, indent=1) + "\n", encoding="utf-8")
         write_markdown(records, args.markdown, elapsed)
         print(f"wrote {args.markdown} and {args.json}")
     return 0
