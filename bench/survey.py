@@ -227,7 +227,23 @@ def survey_one(model_type: str) -> dict:
         result["seconds"] = round(time.perf_counter() - t0, 1)
         rec["configs"][name] = result
     rec["exact"] = all(rec["configs"][n]["exact"] for n in ("to_json", "minimal"))
+    if not rec["exact"] and not any(rec["configs"][n].get("mode") for n in ("to_json", "minimal")):
+        rec["oracle_runs"] = _oracle_runs(canonical or configs["minimal"][0], oracle)  # is there ground truth at all?
     return rec
+
+
+def _oracle_runs(config: dict, oracle: Measurements) -> str:
+    """'yes', or why the reference model itself cannot run this config (fake, then real shrunk)."""
+    from lm_predictor.verify.oracle import OracleUnsupported, shrink_config
+
+    try:
+        try:
+            oracle.get(config, PREFILL, real=False)
+        except OracleUnsupported:
+            oracle.get(shrink_config(config), PREFILL, real=True)
+        return "yes"
+    except Exception as err:  # noqa: BLE001
+        return f"{type(err).__name__}: {_line(err)}"[:200]
 
 
 def _line(err: BaseException) -> str:
@@ -378,6 +394,9 @@ def would_take(record: dict) -> str:
     results = [record.get("configs", {}).get(n, {}) for n in ("to_json", "minimal")]
     cats = [r.get("category") or "" for r in results if not r.get("exact")]
     codes = sorted({c for r in results for c in r.get("unresolved", [])})
+    runs = record.get("oracle_runs", "yes")
+    if runs != "yes":
+        return f"no ground truth: transformers 4.56 cannot run the model at this config ({runs})" + (f"; eval also has {'/'.join(codes)}" if codes else "")
     if codes:
         return f"{'/'.join(codes)}: {WOULD_TAKE.get(codes[0], 'an analysis rule for this construct')}"
     if any(c == "oracle cannot run it" for c in cats):
