@@ -12,7 +12,8 @@ derives the model's rules from the pinned source and caches them (one cache per 
 - `to_json`: the file `CONFIG_MAPPING[t]().to_json_file()` writes, read back with eval's reader
   (per-layer lists, nested `*_config` blocks, `Infinity`);
 - `minimal`: `{"model_type": t}`;
-- `varied A`: 3 layers, grouped-query attention (half the KV heads), untied embeddings;
+- `varied A`: 3 layers, grouped-query attention (half the KV heads), untied embeddings (per-layer
+  lists a class keeps at its default length are cut to the layers);
 - `varied B`: 5 layers, full multi-head attention, tied embeddings, half the FFN width, and a
   different layer mix where the type has `layer_types` (the default mix, reversed);
   both written by `CONFIG_MAPPING[t](**overrides).to_json_file()`, so the config class derives
@@ -77,7 +78,7 @@ def _written(cls, overrides: dict, directory: Path, name: str) -> dict:
 
 def _variants(default: dict) -> dict[str, dict]:
     """Overrides for varied A and B, from the keys the type's default config has."""
-    from lm_predictor.evaluate.layers import LAYER_COUNT_KEYS
+    from lm_predictor.evaluate.layers import KIND_LISTS, LAYER_COUNT_KEYS, SETS_THE_COUNT, VALUE_LISTS
 
     def first(keys):
         return next((k for k in keys if isinstance(default.get(k), int) and not isinstance(default.get(k), bool)), None)
@@ -94,6 +95,10 @@ def _variants(default: dict) -> dict[str, dict]:
         a[kv], b[kv] = default[heads] // 2, default[heads]
     if ffn and default[ffn] % 2 == 0:
         b[ffn] = default[ffn] // 2
+    for key in (*KIND_LISTS, *VALUE_LISTS):  # lists some classes keep at the default length: cut them
+        value = default.get(key)
+        if layers and key not in SETS_THE_COUNT and isinstance(value, list) and len(value) == default[layers]:
+            a[key], b[key] = value[: a[layers]], value[: b[layers]]
     kinds = default.get("layer_types")
     if isinstance(kinds, list) and len(set(kinds)) > 1 and layers:
         b["layer_types"] = list(reversed(kinds))[: b[layers]]

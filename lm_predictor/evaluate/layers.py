@@ -24,6 +24,9 @@ KIND_LISTS: dict[str, dict[str, frozenset[str]]] = {
 }
 """Lists with one layer kind per layer."""
 
+SETS_THE_COUNT = ("attn_layers",)
+"""Lists the model builds its layers from (reformer: num_hidden_layers = len(attn_layers))."""
+
 VALUE_LISTS = ("no_rope_layers", "intermediate_size", "activation_sparsity_pattern")
 """Fields that, when given as a list, hold one value per layer."""
 
@@ -55,7 +58,8 @@ def check_layer_lists(raw: dict, resolved: dict, where: str = "") -> None:
         value = raw.get(key)
         if not isinstance(value, list):
             continue
-        _check_length(prefix + key, value, n)
+        if key not in SETS_THE_COUNT:
+            _check_length(prefix + key, value, n)
         known = by_type.get(model_type, by_type["*"]) if isinstance(model_type, str) else by_type["*"]
         for i, kind in enumerate(value):
             if kind not in known:
