@@ -49,10 +49,12 @@ def render(prediction: Prediction, depth: int, console: Any, tree_metrics: tuple
     w = prediction.workload
     console.print(f"[bold]{prediction.model}[/bold]  batch={w.batch} seq_len={w.seq_len} past_len={w.past_len} dtype={w.dtype}")
     console.print(f"config: {prediction.source}")
+    if prediction.trust is not None:
+        console.print(f"trust: {prediction.trust}")
     table = Table(show_header=True, header_style="bold")
-    table.add_column("metric")
+    table.add_column("metric", no_wrap=True)
     table.add_column("value", justify="right")
-    table.add_column("exact", justify="right")
+    table.add_column("exact", justify="right", no_wrap=True, overflow="fold")  # folded on a narrow terminal, never cut
     for metric, value in prediction.totals.items():
         table.add_row(metric, humanise(metric, value), f"{value:,}" if isinstance(value, int) else str(value))
     for metric in prediction.unavailable:
