@@ -24,7 +24,7 @@ def entry(record: dict) -> dict:
         how = "real tensors on a shrunk config" if "shrunk" in mode else "fake tensors at the default config"
         return {"exact": True, "checked": f"exact in the survey ({how}; {WORKLOADS})"}
     reason = record.get("detail") or record.get("category") or "not run"
-    return {"exact": False, "checked": f"the survey could not check it: {record.get('category')}: {reason.splitlines()[0][:160]}"}
+    return {"exact": False, "checked": f"the survey could not check it: {record.get('category')}: {reason.splitlines()[0]}"}
 
 
 def main() -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from typing import Any
 
 from lm_predictor import diagnostics as d
@@ -47,7 +48,10 @@ def run(args: argparse.Namespace) -> int:
     from lm_predictor.evaluate.rulesets import library_for
 
     library, notes = library_for(args.rules, args.rules_only)
-    results = [predict_one(args.config, library, workload) for workload in workloads(args)]
+    try:
+        results = [predict_one(args.config, library, workload) for workload in workloads(args)]
+    except LmPredictorError as err:  # say which shipped rules the --rules files replaced
+        raise LmPredictorError([replace(x, notes=(*x.notes, *notes)) for x in err.diagnostics]) from None
     for result in results:
         for warning in result.warnings:
             print(f"lmpredict eval: warning: {warning.headline()}", file=sys.stderr)

@@ -41,7 +41,7 @@ class _Parser(argparse.ArgumentParser):
         shown = []
         for arg in extra:
             flag = arg.split("=", 1)[0]
-            shown.append(f"{arg}{did_you_mean(flag, self.flags)}" if flag.startswith("-") else arg)
+            shown.append(f"{arg}{did_you_mean(flag, self.flags, cutoff=0.7)}" if flag.startswith("-") else arg)
         self.error(f"unrecognized arguments: {', '.join(shown)}; options are {', '.join(sorted(set(self.flags)))}")
 
 

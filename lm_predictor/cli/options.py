@@ -18,9 +18,9 @@ from typing import Callable, Sequence
 from lm_predictor.workload import DTYPE_BYTES
 
 
-def did_you_mean(word: str, choices: Sequence[str]) -> str:
+def did_you_mean(word: str, choices: Sequence[str], cutoff: float = 0.6) -> str:
     """' (did you mean 'x'?)' for the closest choice, or ''."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.7)
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

@@ -118,8 +118,8 @@ class _RuleReader:
         if not isinstance(body, YMap):
             self.report(d.S_WRONG_TYPE, body.node, where=f"rule '{name}'", expected="a mapping", got=_yaml_type(body))
             return None
+        reported = len(self.diagnostics)  # an unknown key may hold a formula that used parameters
         keys_known = self.check_keys(body, RULE_KEYS, f"rule '{name}'")
-        reported = len(self.diagnostics)
         fields = {k.value: (k, v) for k, v in body.items}
         aliases, alias_locations = self.read_aliases(fields.get("aliases"))
         doc = self.read_text(fields.get("doc"), f"doc of '{name}'")
