@@ -27,12 +27,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_rules_options(parser)
 
 
-def predict_one(config: Any, library: Any, workload: dict) -> Any:
+def predict_one(config: Any, library: Any, workload: dict, breakdown: bool = True) -> Any:
     """predict() for the CLI: an evaluation error of the shipped rules is a config error."""
     from lm_predictor.evaluate.predict import predict
 
     try:
-        return predict(config, library=library, breakdown=True, **workload)
+        return predict(config, library=library, breakdown=breakdown, **workload)
     except LmPredictorError as err:
         if err.diagnostic.code.code.startswith("E") and library is None:  # the shipped rules refuse the config
             raise LmPredictorError(d.make(d.C_CONFIG, None, detail=f"{err.diagnostic.headline()}")) from None
@@ -40,34 +40,45 @@ def predict_one(config: Any, library: Any, workload: dict) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lm_predictor.evaluate.report import render
-    from lm_predictor.evaluate.sweep import SweepResult
-    from lm_predictor.report.console import make_console
-    from lm_predictor.report.formats import TEXT_FORMATS, to_table
-
     from lm_predictor.evaluate.rulesets import library_for
+    from lm_predictor.evaluate.sweep import SweepResult
+    from lm_predictor.report.formats import TEXT_FORMATS
 
     library, notes = library_for(args.rules, args.rules_only)
+    grid = workloads(args)
+    trees = args.format == "json" or (args.format == "table" and (len(grid) == 1 or args.tree or args.depth is not None))
     try:
-        results = [predict_one(args.config, library, workload) for workload in workloads(args)]
+        results = [predict_one(args.config, library, workload, breakdown=trees) for workload in grid]
     except LmPredictorError as err:  # say which shipped rules the --rules files replaced
         raise LmPredictorError([replace(x, notes=(*x.notes, *notes)) for x in err.diagnostics]) from None
     for result in results:
         for warning in result.warnings:
             print(f"lmpredict eval: warning: {warning.headline()}", file=sys.stderr)
     sweep = SweepResult(results)
-    if args.format in TEXT_FORMATS:
+    if args.format in TEXT_FORMATS:  # stdout stays machine-readable: notes go to stderr
         sys.stdout.write(TEXT_FORMATS[args.format](sweep))
+        for note in dict.fromkeys([*(n for r in results for n in r.notes), *notes]) if args.format != "json" else notes:
+            print(f"lmpredict eval: note: {note}", file=sys.stderr)
         return 0
+    _print_table(args, sweep, notes)
+    return 0
+
+
+def _print_table(args: argparse.Namespace, sweep: Any, notes: list[str]) -> None:
+    """One workload: totals and its tree; a sweep: one row per workload (trees on request)."""
+    from lm_predictor.evaluate.report import render
+    from lm_predictor.report.console import make_console
+    from lm_predictor.report.formats import to_table
+
     console = make_console(sys.stdout)
     depth = DEFAULT_DEPTH if args.depth is None else args.depth
     metrics = tuple(args.metrics)
+    results = sweep.predictions
     if len(results) == 1:
         render(results[0], depth, console, metrics)
     else:
-        first = results[0]
-        console.print(f"[bold]{first.model}[/bold]  {len(results)} workloads")
-        console.print(f"config: {first.source}")
+        console.print(f"[bold]{results[0].model}[/bold]  {len(results)} workloads")
+        console.print(f"config: {results[0].source}")
         for trust in dict.fromkeys(str(r.trust) for r in results if r.trust):
             console.print(f"trust: {trust}")
         to_table(sweep, console)
@@ -79,4 +90,3 @@ def run(args: argparse.Namespace) -> int:
                 console.print(f"[yellow]note:[/yellow] {note}")
     for note in notes:
         console.print(f"[yellow]note:[/yellow] {note}")
-    return 0

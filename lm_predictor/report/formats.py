@@ -9,8 +9,6 @@ from typing import Any, Callable
 
 from lm_predictor.evaluate.sweep import SweepResult
 
-FORMATS = ("table", "json", "csv", "markdown")
-
 
 def _cell(value: Any) -> str:
     """Exact text: ints with thousands separators, None as blank."""
