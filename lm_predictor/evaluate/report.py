@@ -7,12 +7,13 @@ from typing import Any
 
 from lm_predictor.evaluate.predict import Prediction
 
+SI = ("", "K", "M", "G", "T", "P", "E", "Z", "Y", "R", "Q")
 UNITS = {
-    "flops": ("FLOPs", 1000, ("", "K", "M", "G", "T", "P", "E")),
-    "pointwise_ops": ("ops", 1000, ("", "K", "M", "G", "T", "P", "E")),
+    "flops": ("FLOPs", 1000, SI),
+    "pointwise_ops": ("ops", 1000, SI),
     "param_count": ("params", 1000, ("", "K", "M", "B", "T")),
 }
-BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB")
 
 
 def humanise(metric: str, value: Any) -> str:
@@ -27,7 +28,7 @@ def humanise(metric: str, value: Any) -> str:
             scaled /= 1024
             unit += 1
         return f"{value} B" if unit == 0 else f"{scaled:.2f} {BYTE_UNITS[unit]}"
-    name, base, prefixes = UNITS.get(metric, (metric, 1000, ("", "K", "M", "G", "T", "P", "E")))
+    name, base, prefixes = UNITS.get(metric, (metric, 1000, SI))
     scaled, unit = float(value), 0
     while abs(scaled) >= base and unit < len(prefixes) - 1:
         scaled /= base

@@ -69,3 +69,10 @@ def test_output_off_a_terminal_is_not_wrapped_nor_cut(cli):
     assert "…" not in run.out
     exact = json.loads(cli("eval", "mixtral-8x7b", "--batch", "1000000", "--seq-len", "16000000", "--json").out)["totals"]
     assert f"{exact['flops']:,}" in run.out and len(f"{exact['flops']:,}") > 30
+
+
+def test_huge_values_get_a_prefix_that_fits():
+    from lm_predictor.evaluate.report import humanise
+
+    assert humanise("flops", 134_625_682_784_256_002_048_000_000) == "134.63 YFLOPs"  # 1.3e26 = 134.6 * 10**24
+    assert humanise("kv_cache_bytes", 4_194_304_000_000_000_000) == "3.64 EiB"  # 4.19e18 / 2**60 = 3.638

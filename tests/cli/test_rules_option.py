@@ -87,3 +87,15 @@ def test_an_incompatible_override_names_its_file(cli, tmp_path):
     assert run.status == 2
     assert " E010 unexpected-keyword: " in run.err.splitlines()[0] and "C001" not in run.err
     assert f"note: {rules}:2:3: rule transformers.models.gpt2.modeling_gpt2.GPT2MLP replaces the shipped one" in run.err
+
+
+def test_rules_that_suggest_wrote_for_a_whole_model_evaluate(cli, tmp_path):
+    """The user report: a file from `suggest --recursive` calls torch rules it does not define."""
+    path = tmp_path / "gpt2.yaml"
+    wrote = cli("suggest", "transformers.models.gpt2.modeling_gpt2.GPT2LMHeadModel", "--recursive", "-o", str(path))
+    assert wrote.status == 0, wrote.err
+    derived = json.loads(cli("eval", "gpt2", "--json", "--rules", str(path)).out)
+    shipped = json.loads(cli("eval", "gpt2", "--json").out)
+    assert derived["trust"]["level"] == "user-rules"
+    for metric in ("flops", "param_count", "kv_cache_bytes"):  # both agree with the oracle on gpt2
+        assert derived["totals"][metric] == shipped["totals"][metric]
