@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from typing import Any
 
 from lm_predictor import diagnostics as d
@@ -47,10 +46,7 @@ def run(args: argparse.Namespace) -> int:
     library, notes = library_for(args.rules, args.rules_only)
     grid = workloads(args)
     trees = args.format == "json" or (args.format == "table" and (len(grid) == 1 or args.tree or args.depth is not None))
-    try:
-        results = [predict_one(args.config, library, workload, breakdown=trees) for workload in grid]
-    except LmPredictorError as err:  # say which shipped rules the --rules files replaced
-        raise LmPredictorError([replace(x, notes=(*x.notes, *notes)) for x in err.diagnostics]) from None
+    results = [predict_one(args.config, library, workload, breakdown=trees) for workload in grid]
     for result in results:
         for warning in result.warnings:
             print(f"lmpredict eval: warning: {warning.headline()}", file=sys.stderr)

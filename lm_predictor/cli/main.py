@@ -7,7 +7,7 @@ import sys
 from typing import Any, Callable, NoReturn, Sequence
 
 from lm_predictor import __version__
-from lm_predictor.diagnostics import LmPredictorError
+from lm_predictor.diagnostics import LmPredictorError, printable
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module under lm_predictor.cli, help)
@@ -80,8 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return runners[args.command](args)
     except LmPredictorError as err:
-        for diag in err.diagnostics:  # the headline, then its source line and notes
-            print(f"lmpredict {args.command}: {diag.render()}", file=sys.stderr)
+        for diag in err.diagnostics:  # one line each; notes (e.g. unresolved terms) one per line below
+            print(f"lmpredict {args.command}: {diag.headline()}", file=sys.stderr)
+            for note in diag.notes:
+                print(f"  note: {printable(note)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("lmpredict: interrupted", file=sys.stderr)
