@@ -98,7 +98,7 @@ def _print_rows(console: object, rows: list, show_all: bool, exact: str) -> None
     table = Table(show_header=True, header_style="bold")
     for column in ("module", "metric", "predicted", "measured", ""):
         numeric = column in ("predicted", "measured")
-        table.add_column(column, justify="right" if numeric else "left", no_wrap=numeric, overflow="fold")
+        table.add_column(column, justify="right" if numeric else "left", overflow="fold")
     for row in rows:
         if row.exact and not show_all and row.path:
             continue

@@ -53,11 +53,13 @@ def render(prediction: Prediction, depth: int, console: Any, tree_metrics: tuple
     if prediction.trust is not None:
         console.print(f"trust: {prediction.trust}")
     table = Table(show_header=True, header_style="bold")
-    table.add_column("metric", no_wrap=True)
+    exact = {m: f"{v:,}" if isinstance(v, int) else str(v) for m, v in prediction.totals.items()}
+    table.add_column("metric", overflow="fold")
     table.add_column("value", justify="right")
-    table.add_column("exact", justify="right", no_wrap=True, overflow="fold")  # folded on a narrow terminal, never cut
+    # on a narrow terminal a long exact value folds onto a second line; it is never cut to "…"
+    table.add_column("exact", justify="right", overflow="fold")
     for metric, value in prediction.totals.items():
-        table.add_row(metric, humanise(metric, value), f"{value:,}" if isinstance(value, int) else str(value))
+        table.add_row(metric, humanise(metric, value), exact[metric])
     for metric in prediction.unavailable:
         table.add_row(metric, "[dim]not modelled by this rule[/dim]", "")
     console.print(table)

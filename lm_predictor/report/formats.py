@@ -45,7 +45,7 @@ def to_table(result: SweepResult, console: Any) -> None:
     table = Table(show_header=True, header_style="bold")
     for column in result.columns:
         numeric = any(isinstance(r[column], int) for r in result.rows)
-        table.add_column(column, justify="right" if numeric else "left", no_wrap=numeric, overflow="fold")
+        table.add_column(column, justify="right" if numeric else "left", overflow="fold")  # fold, never cut
     for row in result.rows:
         table.add_row(*(_cell(row[c]) for c in result.columns))
     console.print(table)

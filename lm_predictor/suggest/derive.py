@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from lm_predictor import diagnostics as d
 from lm_predictor.diagnostics import LmPredictorError
-from lm_predictor.rules.library import RuleLibrary
+from lm_predictor.rules.library import RuleLibrary, overlay as library_overlay
 from lm_predictor.suggest import diskcache
 
 
@@ -120,16 +120,7 @@ def _load_text(text: str, cache_path: str) -> RuleLibrary:
 
 def overlay(base: RuleLibrary, derived: RuleLibrary) -> RuleLibrary:
     """base's rules, except those the derived ones redefine (by name or alias), then the derived ones."""
-    taken = set(derived.rules) | set(derived.aliases)
-    out = RuleLibrary(files=dict(base.files))
-    out.files.update(derived.files)
-    for rule in base:
-        if rule.name in taken or any(a in taken for a in rule.aliases):
-            continue
-        out.add(rule)
-    for rule in derived:
-        out.add(rule)
-    return out
+    return library_overlay(base, derived)[0]
 
 
 def cached_files(kind: str = "derived") -> list[Path]:

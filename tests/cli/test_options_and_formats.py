@@ -76,3 +76,16 @@ def test_huge_values_get_a_prefix_that_fits():
 
     assert humanise("flops", 134_625_682_784_256_002_048_000_000) == "134.63 YFLOPs"  # 1.3e26 = 134.6 * 10**24
     assert humanise("kv_cache_bytes", 4_194_304_000_000_000_000) == "3.64 EiB"  # 4.19e18 / 2**60 = 3.638
+
+
+def test_on_a_narrow_terminal_exact_values_fold_and_are_never_cut():
+    from rich.console import Console
+
+    from lm_predictor.evaluate.predict import predict
+    from lm_predictor.evaluate.report import render
+
+    pred = predict("mixtral-8x7b", batch=1_000_000, seq_len=16_000_000)
+    out = io.StringIO()
+    render(pred, 1, Console(file=out, width=40, force_terminal=True, color_system=None))
+    cells = "".join(line.split("│")[3].strip() for line in out.getvalue().splitlines() if line.count("│") == 4)
+    assert f"{pred.totals['flops']:,}" in cells and "…" not in cells
