@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import weakref
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -62,16 +63,40 @@ def _user_file(path: str) -> bool:
     return not _under(path, rules_dir()) and not _under(path, user_cache_dir())
 
 
+_USER_FILES: dict[int, tuple[weakref.ref, list[str]]] = {}
+
+
+def _user_files(library: RuleLibrary) -> list[str]:
+    """The library's files that are neither shipped nor derived (cached per library object)."""
+    cached = _USER_FILES.get(id(library))
+    if cached is not None and cached[0]() is library:
+        return cached[1]
+    found = sorted(p for p in library.files if _user_file(p))
+    for key in [k for k, (ref, _) in _USER_FILES.items() if ref() is None]:
+        del _USER_FILES[key]
+    _USER_FILES[id(library)] = (weakref.ref(library), found)
+    return found
+
+
 def trust_for(library: RuleLibrary, rule: Rule, model_type: object, *, derived: bool) -> Trust:
     """The trust label of a prediction made with `rule` from `library`."""
-    user_files = sorted(p for p in library.files if _user_file(p))
+    user_files = _user_files(library)
     if user_files:
         shown = ", ".join(user_files[:3]) + (f" and {len(user_files) - 3} more" if len(user_files) > 3 else "")
         return Trust("user-rules", f"uses rules from {shown}; not verified here")
-    if not derived:
-        family = Path(rule.location.path).parent.name
-        return Trust("verified", f"hand-written rules ({family}), verified against the oracle in the tests")
-    survey = survey_table().get(str(model_type))
+    return _hand_written(rule.location.path) if not derived else _derived(str(model_type))
+
+
+@functools.lru_cache(maxsize=256)
+def _hand_written(path: str) -> Trust:
+    """The label of shipped rules, naming their family directory."""
+    return Trust("verified", f"hand-written rules ({Path(path).parent.name}), verified against the oracle in the tests")
+
+
+@functools.lru_cache(maxsize=256)
+def _derived(model_type: str) -> Trust:
+    """The label of derived rules, from the survey's record of the model type."""
+    survey = survey_table().get(model_type)
     if survey is None:
         return Trust("derived-unchecked", f"derived from the pinned source; model type {model_type!r} is not in the survey")
     level = "derived-exact" if survey["exact"] else "derived-unchecked"
