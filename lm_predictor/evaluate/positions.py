@@ -58,5 +58,5 @@ def check_positions(config: dict, workload: Workload, model: str) -> list[Diagno
         return []
     trained = _int(config.get(TRAINED_CONTEXT_FIELD))
     if trained is not None and tokens > trained:
-        return [d.make(d.C_PAST_CONTEXT, None, tokens=tokens, limit=trained, model=name, field=f"{TRAINED_CONTEXT_FIELD} = {trained:,}")]
+        return [d.make(d.C_PAST_CONTEXT, None, tokens=tokens, limit=trained, model=name, field=TRAINED_CONTEXT_FIELD)]
     return []
