@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Callable, NoReturn, Sequence
+from typing import Any, Callable, NamedTuple, NoReturn, Sequence
 
 from lm_predictor import __version__
 from lm_predictor.diagnostics import LmPredictorError, printable
@@ -45,15 +45,21 @@ class _Parser(argparse.ArgumentParser):
         self.error(f"unrecognized arguments: {', '.join(shown)}; options are {', '.join(sorted(set(self.flags)))}")
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:
+class Command(NamedTuple):
+    """A subcommand: its runner and its own parser."""
+
+    run: Callable[[argparse.Namespace], int]
+    parser: _Parser
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     """The argument parser, with each available subcommand registered by its module."""
     import importlib
 
     parser = _Parser(prog="lmpredict", description="Closed-form cost prediction for language models.")
     parser.add_argument("--version", action="version", version=f"lmpredict {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    runners: dict[str, Callable[[argparse.Namespace], int]] = {}
-    parser.set_defaults(parsers={})
+    runners: dict[str, Command] = {}
     for name, (module_name, help_text) in COMMANDS.items():
         try:
             module = importlib.import_module(f"lm_predictor.cli.{module_name}")
@@ -63,8 +69,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
             raise
         command = sub.add_parser(name, help=help_text, description=help_text)
         module.configure(command)
-        parser.get_default("parsers")[name] = command
-        runners[name] = module.run
+        runners[name] = Command(module.run, command)
     return parser, runners
 
 
@@ -76,9 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     if extra:
-        args.parsers[args.command].refuse_unknown(extra)
+        runners[args.command].parser.refuse_unknown(extra)
     try:
-        return runners[args.command](args)
+        return runners[args.command].run(args)
     except LmPredictorError as err:
         for diag in err.diagnostics:  # one line each; notes (e.g. unresolved terms) one per line below
             print(f"lmpredict {args.command}: {diag.headline()}", file=sys.stderr)
