@@ -36,3 +36,4 @@ def cli(monkeypatch):
     """`cli("eval", "gpt2", ...)` -> Run(status, out, err), from the repository root."""
     monkeypatch.chdir(REPO)
     return _run
+

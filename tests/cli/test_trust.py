@@ -9,6 +9,7 @@ import pytest
 
 from lm_predictor.evaluate.predict import predict
 from lm_predictor.evaluate.trust import survey_table
+from tests.cli.util import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 EXTRA = """\
@@ -51,8 +52,7 @@ def test_user_rules_are_not_called_verified(tmp_path, cli):
 
 
 def test_survey_table_is_generated_from_the_survey():
-    from scripts.gen_survey_trust import entry
-
+    entry = load_script("gen_survey_trust").entry
     records = json.loads((REPO / "bench" / "survey.json").read_text())
     assert {r["model_type"]: entry(r) for r in records} == survey_table()
     assert sum(e["exact"] for e in survey_table().values()) == 79  # README: exact end to end for 79 of 132

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lm_predictor.diagnostics import LmPredictorError
+from tests.cli.util import load_script
 from lm_predictor.evaluate.positions import learned_tables
 from lm_predictor.evaluate.predict import predict
 
@@ -66,7 +67,7 @@ def test_verify_refuses_before_torch_runs(cli):
 
 
 def test_position_table_matches_the_pinned_source():
-    gen = pytest.importorskip("scripts.gen_position_limits", reason="needs the repository scripts")
+    gen = load_script("gen_position_limits")
     if not gen.SOURCE.is_dir():
         pytest.skip("pinned sources not vendored")
     assert gen.learned_positions() == learned_tables()
