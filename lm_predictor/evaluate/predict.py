@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from lm_predictor import diagnostics as d
 from lm_predictor.diagnostics import LmPredictorError, Severity
@@ -27,15 +28,25 @@ TOTAL_METRICS = ("flops", "param_count", "bytes_read", "bytes_written", "kv_cach
 
 @dataclass
 class Prediction:
-    """Totals and per-module rows for one config and workload."""
+    """Totals and per-module rows for one config and workload.
+
+    `breakdown` is the rows, or a function that builds them: `modules` calls it once, when the
+    rows are first asked for, so a caller that reads only the totals never pays for the tree."""
 
     model: str
     workload: Workload
     totals: dict[str, Value]
-    modules: list[ModuleRow]
+    breakdown: list[ModuleRow] | Callable[[], list[ModuleRow]] = field(repr=False, compare=False)
     unavailable: list[str] = field(default_factory=list)
     source: str = ""
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def modules(self) -> list[ModuleRow]:
+        """Per-module rows in first-seen order (built on first access)."""
+        if callable(self.breakdown):
+            self.breakdown = self.breakdown()
+        return self.breakdown
 
     def as_json(self) -> dict[str, Any]:
         """Exact values: ints stay ints; fractions become strings like '7/2'."""
@@ -119,18 +130,20 @@ def predict(
     bindings = bind(rule, resolved, workload)
     unavailable = [m for m in TOTAL_METRICS if m not in rule.metrics]
     metrics = [m for m in TOTAL_METRICS if m in rule.metrics] + [m for m in rule.metrics if m not in STANDARD_METRICS]
-    if not breakdown:  # totals only: generated modules where fresh (lmpredict compile), else closures
-        from lm_predictor.codegen.runtime import backend_for
+    from lm_predictor.codegen.runtime import backend_for  # generated modules where fresh (lmpredict compile), else closures
 
-        totals = backend_for(library).totals(rule.name, metrics, bindings, max_calls=MAX_CALLS)
-        return Prediction(rule.name, workload, totals, [], unavailable, source, notes)
-    totals: dict[str, Value] = {}
+    totals = backend_for(library).totals(rule.name, metrics, bindings, max_calls=MAX_CALLS)
+    rows = partial(module_rows, library, rule.name, metrics, bindings) if breakdown else []
+    return Prediction(rule.name, workload, totals, rows, unavailable, source, notes)
+
+
+def module_rows(library: RuleLibrary, rule_name: str, metrics: list[str], bindings: dict[str, Value]) -> list[ModuleRow]:
+    """The per-module breakdown: every metric through the engine, traced, with one call budget."""
     trees: dict[str, CallRecord] = {}
     budget = MAX_CALLS  # one call budget for the whole prediction, not one per metric
     for metric in metrics:
-        result = evaluate(library, rule.name, metric, bindings, trace=metric in TOTAL_METRICS, max_calls=budget)
+        result = evaluate(library, rule_name, metric, bindings, trace=metric in TOTAL_METRICS, max_calls=budget)
         budget -= result.calls
-        totals[metric] = result.value
         if result.tree is not None:
             trees[metric] = result.tree
-    return Prediction(rule.name, workload, totals, merge_trees(trees), unavailable, source, notes)
+    return merge_trees(trees)
