@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from lm_predictor.codegen.emitter import requirements
+from lm_predictor.codegen.emit_base import requirements
 from lm_predictor.codegen.runtime import Backend, usable_fast_paths
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.engine.frame import type_matches
