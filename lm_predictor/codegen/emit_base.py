@@ -131,6 +131,18 @@ class FunctionEmitter(Visitor):
     def boolean(self, node: n.Bool, w: Writer) -> tuple[str, str]:
         return ("True" if node.value is True else "False"), "bool"
 
+    def branches(self, node: n.Conditional, test: str, out: str, w: Writer) -> tuple[tuple[str, str], tuple[str, str]]:
+        """`if test: out = <then> else: out = <otherwise>`; the (code, type) of each branch."""
+        w.line(f"if {test}:")
+        with w.block():
+            then = self.expr(node.then, w)
+            w.line(f"{out} = {then[0]}")
+        w.line("else:")
+        with w.block():
+            otherwise = self.expr(node.otherwise, w)
+            w.line(f"{out} = {otherwise[0]}")
+        return then, otherwise
+
     def outline(self, node: n.Node, w: Writer) -> tuple[str, str]:
         """Emit `node` as a module-level function of the same environment and call it."""
         name = self.m.new_outlined(self.rule)

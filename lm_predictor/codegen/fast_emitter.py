@@ -248,24 +248,10 @@ class FastEmitter(FunctionEmitter):
             out = self.tmp()
             w.line(f"if {left}:")
             with w.block():
-                if op == "and":
-                    right, rtyp = self.expr(node.right, w)
-                    if rtyp != "bool":
-                        self.m.use("h_and")
-                        right = f"h_and({right})"
-                    w.line(f"{out} = {right}")
-                else:
-                    w.line(f"{out} = True")
+                self.decided(node, op, out, w, right_side=op == "and")
             w.line("else:")
             with w.block():
-                if op == "or":
-                    right, rtyp = self.expr(node.right, w)
-                    if rtyp != "bool":
-                        self.m.use("h_or")
-                        right = f"h_or({right})"
-                    w.line(f"{out} = {right}")
-                else:
-                    w.line(f"{out} = False")
+                self.decided(node, op, out, w, right_side=op == "or")
             return out, "bool"
         left, ltyp = self.expr(node.left, w)
         right, rtyp = self.expr(node.right, w)
@@ -292,20 +278,25 @@ class FastEmitter(FunctionEmitter):
         w.line(f"{out} = {helper}({left}, {right})")
         return out, "num"
 
+    def decided(self, node: n.Binary, op: str, out: str, w: Writer, *, right_side: bool) -> None:
+        """One branch of `and`/`or` once the left side is known: the right side's bool, or the constant."""
+        if not right_side:
+            w.line(f"{out} = {op == 'or'}")  # False once `and` has a false left side, True once `or` has a true one
+            return
+        right, rtyp = self.expr(node.right, w)
+        if rtyp != "bool":
+            helper = "h_and" if op == "and" else "h_or"
+            self.m.use(helper)
+            right = f"{helper}({right})"
+        w.line(f"{out} = {right}")
+
     def conditional(self, node: n.Conditional, w: Writer) -> tuple[str, str]:
         test, ttyp = self.expr(node.test, w)
         if ttyp != "bool":
             self.m.use("h_if")
             test = f"h_if({test})"
         out = self.tmp()
-        w.line(f"if {test}:")
-        with w.block():
-            then_code, then_type = self.expr(node.then, w)
-            w.line(f"{out} = {then_code}")
-        w.line("else:")
-        with w.block():
-            else_code, else_type = self.expr(node.otherwise, w)
-            w.line(f"{out} = {else_code}")
+        (then_code, then_type), (else_code, else_type) = self.branches(node, test, out, w)
         if then_type == else_type:
             if then_type == "int":
                 self.bounds[out] = max(self.bits(then_code, "int"), self.bits(else_code, "int"))

@@ -121,19 +121,13 @@ class FrameEmitter(FunctionEmitter):
             self.scale(w, mark, "None")
             return out, "bool"
         if op in n.COMPARISON_OPS:
-            helper = COMPARE_HELPER[op]
-            self.m.use(helper)
-            mark = self.mark(w)
-            left, _ = self.expr(node.left, w)
-            right, _ = self.expr(node.right, w)
-            self.guarded(w, [f"{out} = {helper}({left}, {right})"], node.span)
-            self.scale(w, mark, "None")
+            self.applied(node, out, COMPARE_HELPER[op], w, nonlinear=True)
             return out, "bool"
         if op not in ARITH_HELPER:
             raise CodegenError(f"unknown operator {op!r}")
         helper = ARITH_HELPER[op]
-        self.m.use(helper)
         if op in ("+", "-"):
+            self.m.use(helper)
             left, _ = self.expr(node.left, w)
             if op == "-":
                 mark = self.mark(w)
@@ -143,20 +137,13 @@ class FrameEmitter(FunctionEmitter):
                 right, _ = self.expr(node.right, w)
             self.guarded(w, [f"{out} = {helper}({left}, {right})"], node.span)
             return out, "any"
-        if op in ("*", "/"):
-            left_calls, right_calls = n.contains_call(node.left), n.contains_call(node.right)
-            if not (left_calls or right_calls):
-                left, _ = self.expr(node.left, w)
-                right, _ = self.expr(node.right, w)
-                self.guarded(w, [f"{out} = {helper}({left}, {right})"], node.span)
-                return out, "any"
-            if right_calls and (left_calls or op == "/"):
-                mark = self.mark(w)
-                left, _ = self.expr(node.left, w)
-                right, _ = self.expr(node.right, w)
-                self.guarded(w, [f"{out} = {helper}({left}, {right})"], node.span)
-                self.scale(w, mark, "None")
-                return out, "any"
+        left_calls, right_calls = n.contains_call(node.left), n.contains_call(node.right)
+        if op not in ("*", "/") or right_calls and (left_calls or op == "/"):  # //, %, **, or calls on both sides
+            self.applied(node, out, helper, w, nonlinear=True)
+        elif not (left_calls or right_calls):
+            self.applied(node, out, helper, w, nonlinear=False)
+        else:  # calls on one side only: scaled by the other side
+            self.m.use(helper, "h_scale")
             mark = self.mark(w)
             left, _ = self.expr(node.left, w)
             right, _ = self.expr(node.right, w)
@@ -165,15 +152,18 @@ class FrameEmitter(FunctionEmitter):
             else:
                 self.m.use("h_recip")
                 factor = f"h_recip({right})"
-            self.m.use("h_scale")
             self.guarded(w, [f"{out} = {helper}({left}, {right})", "if r is not None:", f"    h_scale(r, {mark}, {factor})"], node.span)
-            return out, "any"
-        mark = self.mark(w)  # //, %, **: not linear in a call
+        return out, "any"
+
+    def applied(self, node: n.Binary, out: str, helper: str, w: Writer, *, nonlinear: bool) -> None:
+        """`out = helper(left, right)`, guarded at the node; `nonlinear`: calls under it get count None."""
+        self.m.use(helper)
+        mark = self.mark(w) if nonlinear else ""
         left, _ = self.expr(node.left, w)
         right, _ = self.expr(node.right, w)
         self.guarded(w, [f"{out} = {helper}({left}, {right})"], node.span)
-        self.scale(w, mark, "None")
-        return out, "any"
+        if nonlinear:
+            self.scale(w, mark, "None")
 
     def conditional(self, node: n.Conditional, w: Writer) -> tuple[str, str]:
         out = self.tmp()
@@ -181,14 +171,7 @@ class FrameEmitter(FunctionEmitter):
         chosen = self.tmp()
         self.m.use("h_if")
         self.guarded(w, [f"{chosen} = h_if({test})"], node.test.span)
-        w.line(f"if {chosen}:")
-        with w.block():
-            code, _ = self.expr(node.then, w)
-            w.line(f"{out} = {code}")
-        w.line("else:")
-        with w.block():
-            code, _ = self.expr(node.otherwise, w)
-            w.line(f"{out} = {code}")
+        self.branches(node, chosen, out, w)
         return out, "any"
 
     def function_call(self, node: n.Function, w: Writer) -> tuple[str, str]:

@@ -16,15 +16,7 @@ from lm_predictor.formula.builtins import call_builtin
 from lm_predictor.formula.faults import EvalFault
 from lm_predictor.formula.parser import parse_formula
 from lm_predictor.formula.visitor import Visitor
-from lm_predictor.formula.values import (
-    ValueFault,
-    arithmetic,
-    compare,
-    logical_not,
-    negate,
-    positive,
-    require_bool,
-)
+from lm_predictor.formula.values import ValueFault, arithmetic, compare, logical_not, negate, positive, require_bool
 
 Compiled = Callable[[Any], Any]
 

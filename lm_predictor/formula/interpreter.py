@@ -7,16 +7,7 @@ from typing import Any
 from lm_predictor.formula import nodes as n
 from lm_predictor.formula.builtins import call_builtin
 from lm_predictor.formula.faults import EvalFault
-from lm_predictor.formula.values import (
-    Value,
-    ValueFault,
-    arithmetic,
-    compare,
-    logical_not,
-    negate,
-    positive,
-    require_bool,
-)
+from lm_predictor.formula.values import Value, ValueFault, arithmetic, compare, logical_not, negate, positive, require_bool
 from lm_predictor.formula.visitor import Visitor
 
 
@@ -151,7 +142,7 @@ def fold_constant(node: n.Node, rule_name: str) -> None:
     while stack:
         current = stack.pop()
         if id(current) in constant:
-            if not isinstance(current, (n.Number, n.Bool)):
+            if not isinstance(current, n.Literal):
                 interpret(current, frame)
             continue
         stack.extend(n.children(current))

@@ -15,15 +15,23 @@ class Span:
 
 
 @dataclass(frozen=True, slots=True)
-class Number:
-    value: int | float
+class Literal:
+    """A constant written in the formula; only its subclasses occur in a tree."""
+
+    value: int | float | bool
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class Bool:
-    value: bool
-    span: Span
+class Number(Literal):
+    """An int or finite float literal."""
+
+    __slots__ = ()
+
+
+class Bool(Literal):
+    """`true` or `false`."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +53,8 @@ class Defined:
 
 @dataclass(frozen=True, slots=True)
 class Unary:
+    """`-x`, `+x`, `not x`."""
+
     op: str  # "-" or "+" or "not"
     operand: "Node"
     span: Span
@@ -62,6 +72,8 @@ class Binary:
 
 @dataclass(frozen=True, slots=True)
 class Conditional:
+    """`if test then a else b`."""
+
     test: "Node"
     then: "Node"
     otherwise: "Node"

@@ -105,7 +105,7 @@ def infer(node: n.Node, rule: Rule, report: Report) -> str:
 def _describe(node: n.Node) -> str:
     if isinstance(node, n.Param):
         return f"'${{{node.name}}}'"
-    if isinstance(node, (n.Number, n.Bool)):
+    if isinstance(node, n.Literal):
         return f"the literal {str(node.value).lower()}"
     if isinstance(node, n.Call):
         return f"the call to {node.callee}"
