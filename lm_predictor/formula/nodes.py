@@ -7,14 +7,6 @@ from typing import Union
 
 
 @dataclass(frozen=True, slots=True)
-class Span:
-    """Character offsets [start, end) into the formula text."""
-
-    start: int
-    end: int
-
-
-@dataclass(frozen=True, slots=True)
 class Literal:
     """A constant written in the formula; only its subclasses occur in a tree."""
 
@@ -114,6 +106,14 @@ class Call:
     @property
     def display_label(self) -> str:
         return self.label or self.callee.rsplit(".", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Character offsets [start, end) into the formula text."""
+
+    start: int
+    end: int
 
 
 Node = Union[Number, Bool, Param, Defined, Unary, Binary, Conditional, Function, Call]

@@ -25,24 +25,18 @@ from lm_predictor.limits import MAX_RULE_FILE_BYTES, MAX_YAML_NODES
 
 @dataclass(frozen=True)
 class YScalar:
-    """A scalar and the YAML node it was read from."""
-
     value: object
     node: ScalarNode
 
 
 @dataclass(frozen=True)
 class YMap:
-    """A mapping's (key, value) pairs in file order, and its node."""
-
     items: tuple[tuple[YScalar, "YValue"], ...]
     node: MappingNode
 
 
 @dataclass(frozen=True)
 class YSeq:
-    """A sequence's items, and its node."""
-
     items: tuple["YValue", ...]
     node: SequenceNode
 
