@@ -20,12 +20,14 @@ def name_literal(text: object) -> str:
 
 
 def int_literal(value: object) -> str:
+    """An exact int as Python source (negative ones parenthesised)."""
     if type(value) is not int:
         raise CodegenError(f"not an int: {type(value).__name__}")
     return repr(value) if value >= 0 else f"({value!r})"
 
 
 def number_literal(value: object) -> tuple[str, str]:
+    """(source, static type) of a formula's int or finite float literal."""
     if type(value) is int:
         if value.bit_length() > MAX_INT_BITS:
             raise CodegenError("integer literal too large")
@@ -37,6 +39,8 @@ def number_literal(value: object) -> tuple[str, str]:
 
 
 class Writer:
+    """Lines of Python source at a current indentation depth."""
+
     def __init__(self, depth: int = 1):
         self.lines: list[str] = []
         self.depth = depth
@@ -49,6 +53,8 @@ class Writer:
 
 
 class Indent:
+    """`with writer.block():` one level deeper."""
+
     def __init__(self, writer: Writer):
         self.writer = writer
 
