@@ -29,6 +29,8 @@ def requirements(rule: Rule) -> tuple[Formula, ...]:
 
 @dataclass
 class ModuleState:
+    """What one generated module collects while its functions are emitted (spans, call sites, slots, bounds)."""
+
     library: RuleLibrary
     idents: dict[str, str]
     local_rules: set[str]
