@@ -109,9 +109,13 @@ def predict(
     past_len: int = 0,
     dtype: str = "float32",
     library: RuleLibrary | None = None,
-    breakdown: bool = True,
+    breakdown: bool | None = None,
 ) -> Prediction:
-    """Predict the cost of one forward step of `config` for the given workload."""
+    """Predict the cost of one forward step of `config` for the given workload.
+
+    `breakdown`: None, the per-module rows are built when `.modules` is first read (totals come
+    from the generated modules where fresh); True, now, in the same traced pass as the totals;
+    False, never (`.modules` is empty)."""
     try:
         workload = Workload(batch, seq_len, past_len, dtype)
     except (ValueError, TypeError) as err:
@@ -130,20 +134,30 @@ def predict(
     bindings = bind(rule, resolved, workload)
     unavailable = [m for m in TOTAL_METRICS if m not in rule.metrics]
     metrics = [m for m in TOTAL_METRICS if m in rule.metrics] + [m for m in rule.metrics if m not in STANDARD_METRICS]
+    if breakdown:
+        totals, rows = traced(library, rule.name, metrics, bindings)
+        return Prediction(rule.name, workload, totals, rows, unavailable, source, notes)
     from lm_predictor.codegen.runtime import backend_for  # generated modules where fresh (lmpredict compile), else closures
 
     totals = backend_for(library).totals(rule.name, metrics, bindings, max_calls=MAX_CALLS)
-    rows = partial(module_rows, library, rule.name, metrics, bindings) if breakdown else []
-    return Prediction(rule.name, workload, totals, rows, unavailable, source, notes)
+    later = [] if breakdown is False else partial(module_rows, library, rule.name, metrics, bindings)
+    return Prediction(rule.name, workload, totals, later, unavailable, source, notes)
 
 
-def module_rows(library: RuleLibrary, rule_name: str, metrics: list[str], bindings: dict[str, Value]) -> list[ModuleRow]:
-    """The per-module breakdown: every metric through the engine, traced, with one call budget."""
+def traced(library: RuleLibrary, rule_name: str, metrics: list[str], bindings: dict[str, Value]) -> tuple[dict[str, Value], list[ModuleRow]]:
+    """(totals, per-module rows): every metric through the engine with one call budget, the total metrics traced."""
+    totals: dict[str, Value] = {}
     trees: dict[str, CallRecord] = {}
     budget = MAX_CALLS  # one call budget for the whole prediction, not one per metric
     for metric in metrics:
         result = evaluate(library, rule_name, metric, bindings, trace=metric in TOTAL_METRICS, max_calls=budget)
         budget -= result.calls
+        totals[metric] = result.value
         if result.tree is not None:
             trees[metric] = result.tree
-    return merge_trees(trees)
+    return totals, merge_trees(trees)
+
+
+def module_rows(library: RuleLibrary, rule_name: str, metrics: list[str], bindings: dict[str, Value]) -> list[ModuleRow]:
+    """The per-module rows alone: what a default prediction builds when they are first read."""
+    return traced(library, rule_name, metrics, bindings)[1]

@@ -43,6 +43,9 @@ def test_lazy_breakdown_equals_eager(name: str, workload: Workload):
     assert {m: (v, type(v)) for m, v in pred.totals.items() if m in totals} == {m: (v, type(v)) for m, v in totals.items()}
     assert pred.modules == rows
     assert pred.modules is pred.modules  # built once
+    now = predict(name, batch=workload.batch, seq_len=workload.seq_len, past_len=workload.past_len, dtype=workload.dtype, breakdown=True)
+    assert not callable(now.breakdown)  # built in the same pass as the totals
+    assert now.as_json() == pred.as_json()
     assert pred.as_json()["modules"] == [
         {"path": r.path, "rule": r.rule, "count": r.count if isinstance(r.count, int) or r.count is None else str(r.count),
          **{k: v if isinstance(v, int) or v is None else str(v) for k, v in r.totals.items()}}
