@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from lm_predictor.version import __version__
 
 if TYPE_CHECKING:
     from lm_predictor.evaluate.predict import Prediction, predict

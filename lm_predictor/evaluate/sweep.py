@@ -17,9 +17,16 @@ WORKLOAD_KEYS = ("batch", "seq_len", "past_len", "dtype")
 
 def row_of(prediction: Prediction) -> dict[str, Any]:
     """One flat row: the workload, then every total metric (None where the rule does not model it)."""
-    exact = prediction.as_json()
-    totals = exact["totals"]
-    return {**exact["workload"], **{m: totals.get(m) for m in TOTAL_METRICS}, "trust": prediction.trust.level if prediction.trust else None}
+    w, totals = prediction.workload, prediction.totals
+    row: dict[str, Any] = {"batch": w.batch, "seq_len": w.seq_len, "past_len": w.past_len, "dtype": w.dtype}
+    row.update({m: _plain(totals.get(m)) for m in TOTAL_METRICS})  # never reads .modules (lazy rows stay unbuilt)
+    row["trust"] = prediction.trust.level if prediction.trust else None
+    return row
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-able exact value: ints stay ints; a fraction becomes '7/2'."""
+    return value if value is None or isinstance(value, (bool, int, float)) else str(value)
 
 
 @dataclass
