@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from tests.cli.util import EXTRA
+
 CONV1D_X2 = """\
 rules:
   transformers.pytorch_utils.Conv1D:
@@ -16,13 +18,6 @@ rules:
     param_count: ${nx} * ${nf} + ${nf}
     bytes_read: (${nf} + ${tokens} * ${nx} + ${nx} * ${nf}) * ${dtype_bytes}
     bytes_written: ${tokens} * ${nf} * ${dtype_bytes}
-"""
-EXTRA = """\
-rules:
-  my.Extra:
-    params:
-      n: int
-    flops: 2 * ${n}
 """
 
 

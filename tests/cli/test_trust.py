@@ -9,16 +9,9 @@ import pytest
 
 from lm_predictor.evaluate.predict import predict
 from lm_predictor.evaluate.trust import survey_table
-from tests.cli.util import load_script
+from tests.cli.util import EXTRA, load_script
 
 REPO = Path(__file__).resolve().parents[2]
-EXTRA = """\
-rules:
-  my.Extra:
-    params:
-      n: int
-    flops: 2 * ${n}
-"""
 
 
 def test_hand_written_rules_say_verified(cli):

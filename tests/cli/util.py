@@ -5,6 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+EXTRA = """\
+rules:
+  my.Extra:
+    params:
+      n: int
+    flops: 2 * ${n}
+"""
+"""A rule file that adds one rule the shipped library lacks."""
 
 
 def load_script(name: str):
