@@ -39,10 +39,12 @@ def test_readme_example_prints_what_the_readme_shows(command, expected, monkeypa
     assert out.getvalue().replace(f"{REPO}/", "") == expected
 
 
-def test_every_bundled_config_is_in_the_family_table():
+def test_every_bundled_config_is_in_the_family_table_or_named_as_derived():
     table = README[README.index("| family | bundled configs | rule file |"):]
     table = table[: table.index("\n\n")]
     listed = {name.strip() for row in table.splitlines()[2:] for name in row.split("|")[2].split(",")}
+    derived = README[README.index("Bundled without hand-written rules:"):].split("(", 1)[0].split(":", 1)[1]
+    listed |= {name.strip() for name in derived.split(",")}
     assert listed == {p.parent.name for p in configs_dir().glob("*/config.json")}
 
 
