@@ -96,3 +96,21 @@ def test_verify_turns_any_torch_error_into_one_line(cli, monkeypatch):
     assert lines[0].startswith("lmpredict verify: C012 oracle-failed: measuring GPT2LMHeadModel (")
     assert "configs/gpt2/config.json" in lines[0] and "RuntimeError: mat1 and mat2 shapes cannot be multiplied" in lines[0]
     assert "torch.zeros(2, 3) @ torch.zeros(4, 5)" in lines[0] or "test_trust.py" in lines[0]
+
+
+def test_progress_is_on_by_default_only_on_a_terminal():
+    import io
+
+    from lm_predictor.cli.progress import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty, pipe = Terminal(), io.StringIO()
+    for stream in (tty, pipe):
+        with Progress("lmpredict verify", stream=stream).step("measuring"):
+            pass
+    assert tty.getvalue().splitlines()[0] == "lmpredict verify: measuring ..."
+    assert tty.getvalue().splitlines()[1].startswith("lmpredict verify: measuring: done in ")
+    assert pipe.getvalue() == ""
