@@ -6,7 +6,8 @@
   what runs and what eval prices. Other composite classes take the whole config and read their
   sub-configs themselves.
 - `torch_dtype` (written by 4.56) and `dtype` (its newer name): either is read; both, disagreeing,
-  is an error. The checkpoint dtype is reported; the workload's `--dtype` is what gets priced.
+  is an error. The checkpoint dtype is reported in `--json` (`config_facts.dtype`); the workload's
+  `--dtype` is what gets priced.
 - `quantization_config`: reported, never silently dropped. eval prices the unquantized model.
 - Per-layer lists are checked against the config (lm_predictor.evaluate.layers).
 """
@@ -47,8 +48,6 @@ def read_published(raw: dict, workload_dtype: str) -> Published:
     out = Published(raw, dtype, dict(quant) if isinstance(quant, dict) else None)
     if out.quantization is not None:
         out.notes.append(f"the config is quantized ({_describe_quant(out.quantization)}); eval prices the unquantized model at dtype {workload_dtype}")
-    if dtype is not None and dtype != workload_dtype:
-        out.notes.append(f"the config's checkpoint dtype is {dtype}; priced at dtype {workload_dtype} (use --dtype {dtype} to price it as published)")
     text = _bound_text_config(raw)
     if text is not None:
         out.text_of = str(raw.get("model_type"))

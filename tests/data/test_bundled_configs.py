@@ -63,6 +63,7 @@ def test_param_count_matches_published(name):
     with FakeTensorMode(allow_non_fake_inputs=True):
         model = AutoModelForCausalLM.from_config(AutoConfig.for_model(**raw))
         count = sum(p.numel() for p in model.parameters())
-    arch = raw["architectures"][0]  # gemma-2-2b names its base model; AutoModelForCausalLM builds the causal LM
-    assert type(model).__name__ == (arch if arch.endswith("ForCausalLM") else arch.replace("Model", "ForCausalLM"))
+    arch = raw["architectures"][0]  # gemma-2-2b names its base model (Gemma2Model); AutoModelForCausalLM builds the causal LM
+    base_model = arch.endswith("Model") and not arch.endswith("LMHeadModel")
+    assert type(model).__name__ == (arch.removesuffix("Model") + "ForCausalLM" if base_model else arch)
     assert count == EXPECTED[name]
