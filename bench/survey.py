@@ -206,9 +206,10 @@ def survey_config(config: dict, workloads: tuple, library, oracle: Measurements,
 
 def _eval_failure(err) -> dict:
     message = err.diagnostic.headline()
-    codes = sorted(set(re.findall(r"\bA\d{3}\b", message)))
+    terms = " ".join(err.diagnostic.notes)  # C013: one note per unresolved term
+    codes = sorted(set(re.findall(r"\bA\d{3}\b", message + " " + terms)))
     if codes:
-        return {"category": "unresolved " + "/".join(codes), "detail": message[:300], "unresolved": codes}
+        return {"category": "unresolved " + "/".join(codes), "detail": (err.diagnostic.notes[0] if err.diagnostic.notes else message)[:300], "unresolved": codes}
     return {"category": f"eval error {err.diagnostic.code.code}", "detail": message[:300]}
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from lm_predictor.evaluate.layers import INDEX_LISTS
+
 HIDDEN, LAYERS, HEADS, VOCAB, FFN, MOE_FFN, MAX_EXPERTS = 64, 2, 4, 256, 128, 32, 4
 
 _HIDDEN_KEYS = ("hidden_size", "n_embd", "d_model")
@@ -136,5 +138,7 @@ def _shrink_layer_lists(cfg: dict[str, Any], old_layers: int) -> None:
         if len(firsts) >= 2:
             keep = sorted(firsts.values())[:LAYERS]
     for k, v in list(cfg.items()):
-        if isinstance(v, list) and len(v) == old_layers:
+        if k in INDEX_LISTS and isinstance(v, list):  # layer indices: renumbered, dropped layers left out
+            cfg[k] = [keep.index(i) for i in v if i in keep]
+        elif isinstance(v, list) and len(v) == old_layers:
             cfg[k] = [v[i] for i in keep]
