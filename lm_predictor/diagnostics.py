@@ -115,6 +115,12 @@ E_REQUIREMENT = define("E014", "requirement-failed", E, "{rule} requires {requir
 C_CONFIG = define("C001", "bad-config", E, "{detail}", "A config that cannot be read or is contradictory.")
 C_ARCH = define("C002", "unknown-architecture", E, "{detail}", "A config whose architecture no rule covers.")
 C_WORKLOAD = define("C003", "bad-workload", E, "{detail}", "A workload option out of range.")
+# C080-C099: hardware, latency, storage dtypes, generations (lm_predictor/hardware.py, lm_predictor/latency/)
+C_UNKNOWN_HARDWARE = define("C080", "unknown-hardware", E, "unknown hardware {name!r}; presets are {known}, or give a .yaml file", "--hw names neither a preset nor a hardware file.")
+C_BAD_HARDWARE = define("C081", "bad-hardware-file", E, "{detail}", "A hardware file with a missing, unknown, non-numeric or negative field.")
+C_GROUP_SIZE = define("C082", "bad-group-size", E, "{detail}", "An int4 group size that does not divide the dimension it groups.")
+C_QUANT_CONFIG = define("C083", "unsupported-quantization-config", E, "{detail}", "A config quantization_config lmpredict cannot map to a storage dtype.")
+C_NO_PEAK = define("C084", "no-peak-for-dtype", E, "{detail}", "The hardware has no peak for the compute dtype the workload needs.")
 
 
 # A: source analysis (lmpredict suggest). Codes marked E leave an unresolved term in the output.

@@ -73,7 +73,7 @@ def bind(rule: Rule, config: dict, workload: Workload) -> dict[str, Value]:
     """Bindings for the root rule: workload params, then config fields the rule declares."""
     values: dict[str, Value] = {}
     workload_values = {"batch": workload.batch, "seq_len": workload.seq_len, "past_len": workload.past_len, "dtype_bytes": workload.itemsize}
-    facts, strings = derived_facts(config, workload.dtype)
+    facts, strings = derived_facts(config, workload.dtype, workload.attn)
     for name, spec in rule.params.items():
         if name in workload_values:
             values[name] = workload_values[name]

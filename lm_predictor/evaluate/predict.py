@@ -42,7 +42,7 @@ class Prediction:
         return {
             "model": self.model,
             "config": self.source,
-            "workload": {"batch": self.workload.batch, "seq_len": self.workload.seq_len, "past_len": self.workload.past_len, "dtype": self.workload.dtype},
+            "workload": {"batch": self.workload.batch, "seq_len": self.workload.seq_len, "past_len": self.workload.past_len, "dtype": self.workload.dtype, "attn": self.workload.attn},
             "totals": {k: _exact(v) for k, v in self.totals.items()},
             "unavailable": self.unavailable,
             "modules": [
@@ -97,12 +97,13 @@ def predict(
     seq_len: int = 128,
     past_len: int = 0,
     dtype: str = "float32",
+    attn: str = "eager",
     library: RuleLibrary | None = None,
     breakdown: bool = True,
 ) -> Prediction:
     """Predict the cost of one forward step of `config` for the given workload."""
     try:
-        workload = Workload(batch, seq_len, past_len, dtype)
+        workload = Workload(batch, seq_len, past_len, dtype, attn)
     except (ValueError, TypeError) as err:
         raise LmPredictorError(d.make(d.C_WORKLOAD, None, detail=str(err))) from None
     raw, source = load_config(config)
