@@ -9,7 +9,7 @@ import sys
 
 from lm_predictor import diagnostics as d
 from lm_predictor.diagnostics import LmPredictorError
-from lm_predictor.workload import DTYPE_BYTES
+from lm_predictor.workload import ATTN_IMPLEMENTATIONS, DTYPE_BYTES
 
 
 def int_list(text: str) -> list[int]:
@@ -38,12 +38,13 @@ def add_workload_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seq-len", type=int_list, default=[128], help="new tokens per sequence, e.g. 128,1024")
     parser.add_argument("--past-len", type=int_list, default=[0], help="tokens already in the KV cache (decode: --seq-len 1 --past-len N)")
     parser.add_argument("--dtype", type=dtype_list, default=["float32"], help="float32 | bfloat16 | float16")
+    parser.add_argument("--attn", choices=ATTN_IMPLEMENTATIONS, default="eager", help="attention path as transformers runs it (docs/latency.md)")
 
 
 def workloads(args: argparse.Namespace) -> list[dict]:
     """Every workload of the sweep, as keyword arguments of predict()."""
     return [
-        {"batch": b, "seq_len": s, "past_len": p, "dtype": t}
+        {"batch": b, "seq_len": s, "past_len": p, "dtype": t, "attn": args.attn}
         for b, s, p, t in itertools.product(args.batch, args.seq_len, args.past_len, args.dtype)
     ]
 
@@ -54,6 +55,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--depth", type=int, default=3, help="module tree depth to print")
     parser.add_argument("--metrics", default="flops,param_count,kv_cache_bytes", help="metrics shown in the module tree, e.g. flops,bytes_read")
     parser.add_argument("--rules", action="append", metavar="PATH", help="rule files or directories to use instead of the shipped library")
+    from lm_predictor.cli.latency_opts import add_latency_options
+
+    add_latency_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,6 +68,10 @@ def run(args: argparse.Namespace) -> int:
         from pathlib import Path
 
         library = default_library(tuple(Path(p) for p in args.rules))
+    from lm_predictor.cli import latency_opts
+
+    if latency_opts.wanted(args):
+        return latency_opts.run(args, library)
     results = []
     for workload in workloads(args):
         try:

@@ -38,7 +38,7 @@ from lm_predictor.verify.errors import OracleUnsupported
 from lm_predictor.verify.shrink import shrink_config
 from lm_predictor.workload import ATTN_IMPLEMENTATIONS, Workload
 
-__all__ = ["Measurement", "OracleUnsupported", "Workload", "main", "measure", "shrink_config"]
+__all__ = ["Measurement", "OracleUnsupported", "Workload", "cpu_sdpa_formulas", "main", "measure", "measure_generation", "shrink_config"]
 
 MODES = ("auto", "fake", "real")
 REAL_MAX_PARAMS = 500_000_000  # real mode allocates weights: refuse configs that are not small
@@ -178,6 +178,33 @@ def cpu_sdpa_formulas() -> dict[Any, Any]:
         aten._scaled_dot_product_flash_attention_for_cpu: sdpa_flop.__wrapped__,
         aten._scaled_dot_product_flash_attention_for_cpu_backward: sdpa_backward_flop.__wrapped__,
     }
+
+
+def measure_generation(config: dict[str, Any], *, batch: int, prompt: int, new_tokens: int, dtype: str = "float32", attn: str = "eager") -> dict[str, int]:
+    """flops, bytes_read, bytes_written summed over a prefill of `prompt` tokens and `new_tokens`
+    one-token forward calls on the model's own DynamicCache (fake tensors), each call counted."""
+    import torch
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from lm_predictor.verify.bytes_counter import BytesCounter
+    from lm_predictor.verify.hf import hf_config, model_class
+
+    cfg, cls = hf_config(config), model_class(config)
+    totals = {"flops": 0, "bytes_read": 0, "bytes_written": 0}
+    with _quiet_transformers(), FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad():
+        model = _build(cls, cfg, getattr(torch, dtype), attn)
+        cache = None
+        for n in [prompt] + [1] * new_tokens:
+            kwargs: dict[str, Any] = {"input_ids": torch.zeros(batch, n, dtype=torch.long), "use_cache": True}
+            if cache is not None:
+                kwargs["past_key_values"] = cache
+            with FlopCounterMode(display=False, depth=None, custom_mapping=cpu_sdpa_formulas()) as fc, BytesCounter() as bc:
+                cache = model(**kwargs).past_key_values
+            totals["flops"] += int(fc.get_total_flops())
+            totals["bytes_read"] += int(bc.bytes_read)
+            totals["bytes_written"] += int(bc.bytes_written)
+    return totals
 
 
 def _build(cls: type, cfg: Any, dtype: Any, attn: str = "eager") -> Any:

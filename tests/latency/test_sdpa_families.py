@@ -1,0 +1,83 @@
+"""attn_implementation="sdpa" against the oracle, which counts the CPU flash kernel with torch's sdpa_flop.
+
+Exact (flops, params, bytes, KV cache; totals and every module path): llama, gemma, gpt2,
+gpt_neox, at their published configs (prefill and decode) and at the varied small configs of
+their family tests (prefill, decode, a chunked decode that builds the bool mask, batch 4).
+mistral, qwen2, phi3 and falcon: flops are exact (the kernel formula equals the eager matmuls),
+bytes are not modelled for sdpa yet (their sliding-window masks and Falcon's own SDPA call).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from lm_predictor.evaluate.predict import predict  # noqa: E402
+from lm_predictor.verify.compare import compare  # noqa: E402
+from lm_predictor.verify.oracle import measure  # noqa: E402
+from lm_predictor.workload import Workload  # noqa: E402
+from tests.families import test_gemma, test_gpt2, test_gpt_neox, test_llama  # noqa: E402
+from tests.families.harness import DECODE, PREFILL, assert_exact  # noqa: E402
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+SDPA_PREFILL, SDPA_DECODE = replace(PREFILL, attn="sdpa"), replace(DECODE, attn="sdpa")
+BYTES_EXACT = ["llama-2-7b", "llama-3-8b", "gemma-7b", "gpt2", "pythia-160m", "gpt-neox-20b"]
+FLOPS_ONLY = ["mistral-7b", "qwen2.5-7b", "phi-3-mini", "falcon-7b"]
+VARIED = {f"{m.__name__.rsplit('_', 1)[-1]}-{k}": v for m in (test_llama, test_gemma, test_gpt2, test_gpt_neox) for k, v in m.VARIED.items()}
+SHAPES = {
+    "prefill": SDPA_PREFILL,
+    "decode": SDPA_DECODE,
+    "chunked-decode": Workload(batch=2, seq_len=3, past_len=9, dtype="bfloat16", attn="sdpa"),
+    "prefill-b4-fp16": Workload(batch=4, seq_len=11, dtype="float16", attn="sdpa"),
+}
+
+
+def _published(name: str) -> dict:
+    return json.loads((CONFIGS / name / "config.json").read_text())
+
+
+@pytest.mark.parametrize("workload", [SDPA_PREFILL, SDPA_DECODE], ids=["prefill", "decode"])
+@pytest.mark.parametrize("name", BYTES_EXACT)
+def test_sdpa_exact_published(name: str, workload: Workload) -> None:
+    assert_exact(_published(name), workload)
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+@pytest.mark.parametrize("name", list(VARIED))
+def test_sdpa_exact_varied(name: str, shape: str) -> None:
+    assert_exact(VARIED[name], SHAPES[shape])
+
+
+@pytest.mark.parametrize("workload", [SDPA_PREFILL, SDPA_DECODE], ids=["prefill", "decode"])
+@pytest.mark.parametrize("name", FLOPS_ONLY)
+def test_sdpa_flops_exact(name: str, workload: Workload) -> None:
+    config = _published(name)
+    measured = measure(config, workload)
+    if name != "falcon-7b":  # Falcon's own SDPA call takes the math fallback on CPU: two counted aten.bmm
+        assert measured.op_flops.get("aten._scaled_dot_product_flash_attention_for_cpu", 0) > 0  # not the torch gap's 0
+    rows = compare(predict(config, **asdict(workload)), measured.totals, measured.module_flops, measured.module_params)
+    bad = [f"{r.path} {r.metric}: {r.predicted} vs {r.measured}" for r in rows if r.metric == "flops" and not r.exact]
+    assert not bad, "\n".join(bad)
+
+
+def test_cpu_kernel_counts_the_cuda_formula() -> None:
+    """Without the oracle's registration FlopCounterMode counts the CPU kernel as 0 (torch 2.13)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from lm_predictor.verify.oracle import cpu_sdpa_formulas
+
+    q, k = torch.zeros(2, 4, 5, 16), torch.zeros(2, 2, 7, 16)  # GQA: 4 query heads, 2 key heads
+    with FlopCounterMode(display=False) as plain:
+        torch.nn.functional.scaled_dot_product_attention(q, k, k, enable_gqa=True)
+    with FlopCounterMode(display=False, custom_mapping=cpu_sdpa_formulas()) as counted:
+        torch.nn.functional.scaled_dot_product_attention(q, k, k, enable_gqa=True)
+    assert plain.get_total_flops() == 0
+    # sdpa_flop_count: 2 * (b*h_q) * s_q * d * s_k  +  2 * (b*h_q) * s_q * s_k * d = 4 * 8 * 5 * 7 * 16 = 17,920
+    assert counted.get_total_flops() == 17_920
