@@ -29,6 +29,9 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as err:
         print(f"lmpredict verify: error: needs torch and transformers (pip install 'lm-predictor[verify]'): {err}", file=sys.stderr)
         return 2
+    if args.attn == "flash_attention_2":
+        print("lmpredict verify: error: flash_attention_2 runs only on CUDA with the flash_attn package; the oracle measures eager and sdpa", file=sys.stderr)
+        return 2
     console = Console(file=sys.stdout, highlight=False)
     raw, source = load_config(args.config)
     failures = 0
