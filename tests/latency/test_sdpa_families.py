@@ -1,10 +1,11 @@
 """attn_implementation="sdpa" against the oracle, which counts the CPU flash kernel with torch's sdpa_flop.
 
 Exact (flops, params, bytes, KV cache; totals and every module path): llama, gemma, gpt2,
-gpt_neox, at their published configs (prefill and decode) and at the varied small configs of
-their family tests (prefill, decode, a chunked decode that builds the bool mask, batch 4).
-mistral, qwen2, phi3 and falcon: flops are exact (the kernel formula equals the eager matmuls),
-bytes are not modelled for sdpa yet (their sliding-window masks and Falcon's own SDPA call).
+gpt_neox, mistral and phi3, at their published configs (prefill and decode) and at the varied
+small configs of their family tests (prefill, decode, a chunked decode that builds the bool
+mask, batch 4; sliding windows that are full, so decode builds the mask too). qwen2 and falcon:
+flops are exact (the kernel formula equals the eager matmuls), bytes are not modelled for sdpa
+yet (Qwen2's hybrid masks and Falcon's own SDPA call).
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from lm_predictor.evaluate.predict import predict  # noqa: E402
 from lm_predictor.verify.compare import compare  # noqa: E402
 from lm_predictor.verify.oracle import measure  # noqa: E402
 from lm_predictor.workload import Workload  # noqa: E402
-from tests.families import test_gemma, test_gpt2, test_gpt_neox, test_llama  # noqa: E402
+from tests.families import test_gemma, test_gpt2, test_gpt_neox, test_llama, test_mistral, test_phi3  # noqa: E402
 from tests.families.harness import DECODE, PREFILL, assert_exact  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 SDPA_PREFILL, SDPA_DECODE = replace(PREFILL, attn="sdpa"), replace(DECODE, attn="sdpa")
-BYTES_EXACT = ["llama-2-7b", "llama-3-8b", "gemma-7b", "gpt2", "pythia-160m", "gpt-neox-20b"]
-FLOPS_ONLY = ["mistral-7b", "qwen2.5-7b", "phi-3-mini", "falcon-7b"]
-VARIED = {f"{m.__name__.rsplit('_', 1)[-1]}-{k}": v for m in (test_llama, test_gemma, test_gpt2, test_gpt_neox) for k, v in m.VARIED.items()}
+BYTES_EXACT = ["llama-2-7b", "llama-3-8b", "gemma-7b", "gpt2", "pythia-160m", "gpt-neox-20b", "mistral-7b", "phi-3-mini"]
+FLOPS_ONLY = ["qwen2.5-7b", "falcon-7b"]
+FAMILIES = (test_llama, test_gemma, test_gpt2, test_gpt_neox, test_mistral, test_phi3)
+VARIED = {f"{m.__name__.split('.')[-1][5:]}-{k}": v for m in FAMILIES for k, v in m.VARIED.items()}
 SHAPES = {
     "prefill": SDPA_PREFILL,
     "decode": SDPA_DECODE,
