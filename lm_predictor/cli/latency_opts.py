@@ -72,7 +72,7 @@ def run(args: argparse.Namespace, library: Any) -> int:
                                           group_size=args.group_size, compute=args.compute_efficiency, memory=args.memory_efficiency)
     payloads, texts = [], []
     if args.prompt is not None:
-        for batch, dtype, attn in {(w["batch"], w["dtype"], w["attn"]) for w in _workloads(args)}:
+        for batch, dtype, attn in dict.fromkeys((w["batch"], w["dtype"], w["attn"]) for w in _workloads(args)):
             result = price_generation(args.config, request, prompt=args.prompt, new_tokens=args.generate, batch=batch, dtype=dtype, attn=attn, library=library)
             payloads.append(result.as_json())
             texts.append(result.render_text())

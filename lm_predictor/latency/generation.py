@@ -184,8 +184,9 @@ def generation_cost(step: Callable[[int, int], Any], *, prompt: int, new_tokens:
     def vector(p: int) -> Vector:
         prediction = step(1, p)
         own, kids = own_costs(prediction)
-        for path, child_list in kids.items():
-            children.setdefault(path, child_list)
+        for path, child_list in kids.items():  # rows can appear with the cache length (a mask once a window fills)
+            known = children.setdefault(path, [])
+            known += [c for c in child_list if c not in known]
         out: Vector = {("total", m): Fraction(prediction.totals[m]) for m in METRICS if isinstance(prediction.totals.get(m), (int, Fraction))}
         for path, (flops, moved) in own.items():
             out[("flops", path)], out[("bytes", path)] = flops, moved
@@ -221,11 +222,8 @@ def generation_cost(step: Callable[[int, int], Any], *, prompt: int, new_tokens:
     own_all = {p: (Fraction(0), Fraction(0)) for p in paths | set(children)}
     for path in own_all:
         pf, pb = prefill_own.get(path, (Fraction(0), Fraction(0)))
-        df = sum((piecewise_sum(found, ("flops", path)),), Fraction(0))
-        db = piecewise_sum(found, ("bytes", path))
-        own_all[path] = (pf + df, pb + db)
+        own_all[path] = (pf + piecewise_sum(found, ("flops", path)), pb + piecewise_sum(found, ("bytes", path)))
     result.rows = times_from_own(own_all, children, whole_time)
-    prefill_rows = times_from_own({p: own_all[p] for p in own_all}, children, prefill_time)
-    result.ttft_s = prefill_rows[""].time_s
+    result.ttft_s = times_from_own(own_all, children, prefill_time)[""].time_s
     result.decode_s = result.rows[""].time_s - result.ttft_s
     return result

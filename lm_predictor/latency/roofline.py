@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from lm_predictor.hardware import Hardware
+from lm_predictor.hardware import COMPUTE_DTYPE_PEAK, Hardware
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,8 @@ def _number(value: Any) -> Fraction | None:
 
 def peak_and_bandwidth(hardware: Hardware, dtype: str, efficiency: Efficiency) -> tuple[Fraction, Fraction]:
     """(FLOP/s, bytes/s) as exact fractions, efficiency applied."""
-    peak = Fraction(str(hardware.peak_flops(dtype) / 1e12)) * 10**12 * efficiency.compute
+    hardware.peak_flops(dtype)  # a one-line C084 when the hardware has no peak for this dtype
+    peak = Fraction(str(hardware.peak_tflops[COMPUTE_DTYPE_PEAK.get(dtype, dtype)])) * 10**12 * efficiency.compute
     bandwidth = Fraction(str(hardware.memory_bandwidth_gbps)) * 10**9 * efficiency.memory
     return peak, bandwidth
 
