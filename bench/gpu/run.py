@@ -5,8 +5,8 @@
 
 For each bundled config: build the model from config with random bf16 weights on the GPU
 (attn_implementation="sdpa", the transformers default), then time with CUDA events
-- prefill: batch 1, PREFILL_TOKENS tokens;
-- decode: batch 1 and batch 16, one token after DECODE_PAST cached tokens (the cache is cropped
+- prefill: batch 1, --prefill-tokens tokens (2048);
+- decode: batch 1 and batch 16, one token after --decode-past cached tokens (1024) (the cache is cropped
   back to DECODE_PAST before every timed step, so every step sees the same length).
 Totals are the median of REPEATS timed calls after WARMUP untimed ones. Per module, forward
 pre/post hooks record CUDA events around every call of every module (not only leaves, so
@@ -153,13 +153,14 @@ def measure(model: Any, context: Any, batch: int, seq_len: int, past_len: int, d
     return {"total_s": statistics.median(totals), "modules": modules}
 
 
-def compare(name: str, config: dict, hw: Any, model: Any, context: Any, dry_run: bool) -> list[dict[str, Any]]:
+def compare(name: str, config: dict, hw: Any, model: Any, context: Any, dry_run: bool,
+            prefill_tokens: int = PREFILL_TOKENS, decode_past: int = DECODE_PAST) -> list[dict[str, Any]]:
     """Measure and predict every workload of one model; print the table; return the records."""
     from lm_predictor.evaluate.predict import predict
     from lm_predictor.latency.roofline import roofline
 
     records = []
-    for batch, seq_len, past_len in [(1, PREFILL_TOKENS, 0)] + [(b, 1, DECODE_PAST) for b in DECODE_BATCHES]:
+    for batch, seq_len, past_len in [(1, prefill_tokens, 0)] + [(b, 1, decode_past) for b in DECODE_BATCHES]:
         prediction = predict(config, batch=batch, seq_len=seq_len, past_len=past_len, dtype="bfloat16", attn="sdpa")
         latency = roofline(prediction, hw)
         measured = measure(model, context, batch, seq_len, past_len, dry_run)
@@ -188,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hw", default="auto", help="hardware preset or file (auto: from the GPU's name)")
     ap.add_argument("--json", help="write every record here")
     ap.add_argument("--dry-run", action="store_true", help="no GPU: fake tensors on the CPU, predictions only")
+    ap.add_argument("--prefill-tokens", type=int, default=PREFILL_TOKENS, help=f"prefill length (default {PREFILL_TOKENS})")
+    ap.add_argument("--decode-past", type=int, default=DECODE_PAST, help=f"cached tokens before each decode step (default {DECODE_PAST})")
     args = ap.parse_args(argv)
     import torch
 
@@ -204,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
         config, _ = load_config(name)
         model, context = build(config, args.dry_run)
-        records += compare(name, config, hw, model, context, args.dry_run)
+        records += compare(name, config, hw, model, context, args.dry_run, args.prefill_tokens, args.decode_past)
         del model
         if not args.dry_run:
             torch.cuda.empty_cache()

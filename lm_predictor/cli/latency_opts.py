@@ -42,7 +42,7 @@ def _count(low: int):
 
 def add_latency_options(parser: argparse.ArgumentParser) -> None:
     """The options eval adds for latency, storage dtypes and whole generations (docs/latency.md)."""
-    group = parser.add_argument_group("latency (docs/latency.md)")
+    group = parser  # not an argument group: the CLI parser records its flags for did-you-mean
     group.add_argument("--hw", metavar="NAME|FILE.yaml", help="hardware preset (a100-sxm-80gb, h100-sxm, h200, b200, mi300x, l40s, rtx-4090) or a hardware file: adds roofline time")
     group.add_argument("--compute-efficiency", type=_fraction, default=Fraction(1), metavar="F", help="fraction of peak FLOP/s a matmul reaches (default 1)")
     group.add_argument("--memory-efficiency", type=_fraction, default=Fraction(1), metavar="F", help="fraction of peak bandwidth a kernel reaches (default 1)")
@@ -67,6 +67,8 @@ def run(args: argparse.Namespace, library: Any) -> int:
 
     if (args.prompt is None) != (args.generate is None):
         raise LmPredictorError(d.make(d.C_WORKLOAD, None, detail="--prompt and --generate go together"))
+    if args.format not in ("table", "json"):
+        raise LmPredictorError(d.make(d.C_WORKLOAD, None, detail=f"--format {args.format} does not carry latency yet; use --format json or table"))
     raw, _ = load_config(args.config)
     request = LatencyRequest.from_options(raw, hw=args.hw, weight_dtype=args.weight_dtype, kv_dtype=args.kv_dtype,
                                           group_size=args.group_size, compute=args.compute_efficiency, memory=args.memory_efficiency)
@@ -81,21 +83,22 @@ def run(args: argparse.Namespace, library: Any) -> int:
             result = price_step(args.config, request, workload, library=library)
             payloads.append(result.as_json())
             texts.append(result)
-    if args.json:
+    if args.format == "json":
         print(json.dumps(payloads[0] if len(payloads) == 1 else payloads, indent=1))
         return 0
-    from rich.console import Console
+    from lm_predictor.cli.eval_cmd import DEFAULT_DEPTH
+    from lm_predictor.report.console import make_console
 
-    console = Console(file=sys.stdout, highlight=False)
+    console = make_console(sys.stdout)
     for item in texts:
         if isinstance(item, str):
             console.print(item, markup=False)
         else:
-            item.render(console, args.depth, tuple(m.strip() for m in args.metrics.split(",") if m.strip()))
+            item.render(console, DEFAULT_DEPTH if args.depth is None else args.depth, tuple(args.metrics))
     return 0
 
 
 def _workloads(args: argparse.Namespace) -> list[dict]:
-    from lm_predictor.cli.eval_cmd import workloads
+    from lm_predictor.cli.options import workloads
 
     return workloads(args)

@@ -14,7 +14,7 @@ DEFAULT_CONTEXTS = "128,512,2048,8192,32768"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from lm_predictor.cli.eval_cmd import int_list
+    from lm_predictor.cli.options import int_list
 
     parser.add_argument("kind", choices=KINDS, help="roofline: modules as points; context: latency and memory vs context length; breakdown: time per module")
     parser.add_argument("config", metavar="CONFIG", help="config.json, a directory holding one, or a bundled name")

@@ -33,7 +33,7 @@ def test_eval_generation_json(capsys) -> None:
 @pytest.mark.parametrize("argv, needle", [
     (["--hw", "h1000"], "C080"),
     (["--weight-dtype", "int3"], "must be one of bf16, fp16, fp8_e4m3, fp8_e5m2, int8, int4"),
-    (["--attn", "xformers"], "invalid choice"),
+    (["--attn", "xformers"], "unknown 'xformers'; choose from eager, sdpa, flash_attention_2"),
     (["--prompt", "8"], "--prompt and --generate go together"),
     (["--weight-dtype", "int4", "--group-size", "100"], "C082"),
 ])

@@ -18,14 +18,14 @@ SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "gpu" / "run.py"
 
 def test_dry_run(tmp_path: Path, capsys, monkeypatch) -> None:
     out = tmp_path / "gpu.json"
-    monkeypatch.setattr(sys, "argv", [str(SCRIPT), "--dry-run", "--models", "gpt2", "--json", str(out)])
+    monkeypatch.setattr(sys, "argv", [str(SCRIPT), "--dry-run", "--models", "gpt2", "--prefill-tokens", "512", "--decode-past", "256", "--json", str(out)])
     with pytest.raises(SystemExit) as done:
         runpy.run_path(str(SCRIPT), run_name="__main__")
     assert done.value.code == 0
     text = capsys.readouterr().out
-    assert "gpt2 batch=1 seq_len=2048 past_len=0" in text and "TOTAL" in text
+    assert "gpt2 batch=1 seq_len=512 past_len=0" in text and "TOTAL" in text
     records = json.loads(out.read_text())["records"]
-    assert [(r["batch"], r["seq_len"], r["past_len"]) for r in records] == [(1, 2048, 0), (1, 1, 1024), (16, 1, 1024)]
+    assert [(r["batch"], r["seq_len"], r["past_len"]) for r in records] == [(1, 512, 0), (1, 1, 256), (16, 1, 256)]
     paths = {m["path"] for m in records[0]["modules"]}
     # hooked module paths fold the layer index and match the breakdown paths the prediction prices
     assert {"transformer.h.attn", "transformer.h.mlp.c_fc", "lm_head"} <= paths
