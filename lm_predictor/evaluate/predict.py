@@ -153,6 +153,8 @@ def predict(
     warnings = check_positions(resolved, workload, rule.name)
     trust = trust_for(library, rule, resolved.get("model_type"), derived=derived)
     bindings = bind(rule, resolved, workload)
+    if workload.attn != "eager" and f"attn_implementation__{workload.attn}" not in rule.params:
+        notes.append(f"{rule.name} does not model attn={workload.attn}: bytes follow eager attention (flops are the same; docs/latency.md)")
     unavailable = [m for m in TOTAL_METRICS if m not in rule.metrics]
     metrics = [m for m in TOTAL_METRICS if m in rule.metrics] + [m for m in rule.metrics if m not in STANDARD_METRICS]
     if breakdown:

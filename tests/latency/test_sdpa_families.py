@@ -85,3 +85,9 @@ def test_cpu_kernel_counts_the_cuda_formula() -> None:
     assert plain.get_total_flops() == 0
     # sdpa_flop_count: 2 * (b*h_q) * s_q * d * s_k  +  2 * (b*h_q) * s_q * s_k * d = 4 * 8 * 5 * 7 * 16 = 17,920
     assert counted.get_total_flops() == 17_920
+
+
+def test_rules_without_the_sdpa_path_say_so() -> None:
+    """Falcon's rules declare no attn_implementation__sdpa: the prediction notes that bytes stay eager."""
+    note = [n for n in predict("falcon-7b", seq_len=4, attn="sdpa").notes if "does not model attn=sdpa" in n]
+    assert note and not [n for n in predict("llama-2-7b", seq_len=4, attn="sdpa").notes if "does not model" in n]
