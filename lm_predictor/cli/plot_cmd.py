@@ -30,10 +30,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        from lm_predictor.latency import plots
-    except ImportError:  # pragma: no cover - the module itself imports nothing optional
-        raise
+    from lm_predictor.latency import plots
+
     try:
         import matplotlib  # noqa: F401
     except ImportError:
