@@ -127,6 +127,12 @@ C_LAYER_INDEX = define("C032", "layer-index-out-of-range", E, "{detail}", "A lis
 C_LAYER_CONFLICT = define("C033", "contradictory-layer-lists", E, "{detail}", "Two fields that describe the same layers and disagree.")
 C_DTYPE_CONFLICT = define("C034", "conflicting-dtype", E, "{detail}", "`torch_dtype` and `dtype` both given, with different values.")
 C_NON_FINITE = define("C035", "non-finite-number", E, "{detail}", "Infinity or NaN in a config field the rules compute with.")
+# C080-C099: hardware, latency, storage dtypes, generations (lm_predictor/hardware.py, lm_predictor/latency/)
+C_UNKNOWN_HARDWARE = define("C080", "unknown-hardware", E, "unknown hardware {name!r}; presets are {known}, or give a .yaml file", "--hw names neither a preset nor a hardware file.")
+C_BAD_HARDWARE = define("C081", "bad-hardware-file", E, "{detail}", "A hardware file with a missing, unknown, non-numeric or negative field.")
+C_GROUP_SIZE = define("C082", "bad-group-size", E, "{detail}", "An int4 group size that does not divide the dimension it groups.")
+C_QUANT_CONFIG = define("C083", "unsupported-quantization-config", E, "{detail}", "A config quantization_config lmpredict cannot map to a storage dtype.")
+C_NO_PEAK = define("C084", "no-peak-for-dtype", E, "{detail}", "The hardware has no peak for the compute dtype the workload needs.")
 
 
 # A: source analysis (lmpredict suggest). Codes marked E leave an unresolved term in the output.

@@ -24,6 +24,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics", type=choice_list(STANDARD_METRICS), default=["flops", "param_count", "kv_cache_bytes"],
                         help="metrics shown in the module tree, e.g. flops,bytes_read")
     add_rules_options(parser)
+    from lm_predictor.cli.latency_opts import add_latency_options
+
+    add_latency_options(parser)
 
 
 def predict_one(config: Any, library: Any, workload: dict, breakdown: bool = True) -> Any:
@@ -44,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
     from lm_predictor.report.formats import TEXT_FORMATS
 
     library, notes = library_for(args.rules, args.rules_only)
+    from lm_predictor.cli import latency_opts
+
+    if latency_opts.wanted(args):
+        return latency_opts.run(args, library)
     grid = workloads(args)
     trees = args.format == "json" or (args.format == "table" and (len(grid) == 1 or args.tree or args.depth is not None))
     results = [predict_one(args.config, library, workload, breakdown=trees) for workload in grid]

@@ -86,7 +86,7 @@ def bind(rule: Rule, config: dict, workload: Workload) -> dict[str, Value]:
             continue
         # derived names (`a__b`) come only from the facts, never from a literal config key
         if "__" in name:
-            derived = derived or derived_facts(config, workload.dtype)
+            derived = derived or derived_facts(config, workload.dtype, workload.attn)
             value = lookup_fact(name, *derived)
         else:
             value = config.get(name)
