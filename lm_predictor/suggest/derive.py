@@ -13,7 +13,9 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+
 from lm_predictor import diagnostics as d
+from lm_predictor.data.transformers_table import causal_lm_for, root_rule_name
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.rules.library import RuleLibrary
 from lm_predictor.suggest import diskcache
@@ -37,10 +39,6 @@ def _library_files(library: RuleLibrary) -> list:
 
 def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError) -> tuple[RuleLibrary, list[str]]:
     """(library with derived rules, notes); re-raises `error` when nothing can be derived."""
-    from lm_predictor.data.transformers_table import causal_lm_for
-
-    from lm_predictor.evaluate.binding import root_rule_name
-
     model_type = config.get("model_type")
     if not isinstance(model_type, str) or not causal_lm_for(model_type):
         raise error
@@ -82,8 +80,8 @@ def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError) -> t
 
 
 def _run(config: dict, source: str, library: RuleLibrary, error: LmPredictorError):
-    from lm_predictor.data.transformers_table import causal_lm_for
-    from lm_predictor.suggest import SuggestError, suggest
+    # imported here, not at the top: a cache hit (the warm path) never loads astroid or the analysis
+    from lm_predictor.suggest.api import SuggestError, suggest
     from lm_predictor.suggest.sources import SourceError, open_tree
 
     model_type = config["model_type"]
