@@ -16,10 +16,13 @@ from lm_predictor.data.transformers_table import config_facts, load_table
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.config import ConfigModel
 from lm_predictor.suggest.expr import Num
-from lm_predictor.suggest.interp import AnalysisLimit, ConfigV, Interpreter, Recorder
+from lm_predictor.suggest.findings import AnalysisLimit
+from lm_predictor.suggest.interp import Interpreter, Recorder
+from lm_predictor.suggest.pyvalues import ConfigV
 from lm_predictor.suggest.scope import ModRef, RuleDraft, Template
 from lm_predictor.suggest.sources import SourceTree
 from lm_predictor.suggest.values import CacheV, ClassV, Phi, Tensor
+
 
 WORKLOAD = {
     "batch": "sequences in the batch",

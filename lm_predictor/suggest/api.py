@@ -9,7 +9,7 @@ from typing import Any
 from lm_predictor import __version__
 from lm_predictor.suggest.analysis import Analysis, analyse_model, drafts_for, model_type_for, templates_for
 from lm_predictor.suggest.emit import METRICS, Emitter, formula_yaml, param_yaml, primary, yaml_scalar
-from lm_predictor.suggest.interp import Finding
+from lm_predictor.suggest.findings import Finding
 from lm_predictor.suggest.resolve import find_public, module_symbols
 from lm_predictor.suggest.scope import RuleDraft
 from lm_predictor.suggest.sources import SourceTree, open_tree

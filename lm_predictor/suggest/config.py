@@ -17,10 +17,12 @@ from typing import Any
 from astroid import nodes
 
 from lm_predictor.data.transformers_table import config_facts, load_table, resolve_config
-from lm_predictor.suggest import expr as X
+from lm_predictor.suggest import brains, expr as X
 from lm_predictor.suggest.expr import Num
+from lm_predictor.suggest.pyvalues import ConfigV
 from lm_predictor.suggest.scope import ParamInfo
 from lm_predictor.suggest.values import ClassV, DictV, FunctionV, ListV, ObjectV, Phi, Unknown
+
 
 # Runtime switches fixed to what `lmpredict verify` runs (eager attention, no extra outputs).
 RUNTIME = {
@@ -211,8 +213,6 @@ class ConfigModel:
         if self.cls is not None:
             attr = interp.class_attr(self.cls, name)
             if attr is not None:
-                from lm_predictor.suggest.interp import ConfigV
-
                 return interp.bind_attr(attr, ConfigV(self), node)
         if name in self.resolved:
             value = self.convert(name, self.resolved[name])
@@ -221,8 +221,6 @@ class ConfigModel:
         info = self.params.get(name)
         if info is not None:  # an optional key the model tests with hasattr()
             return X.bsym(name) if info.type == "bool" else Num.sym(name)
-        from lm_predictor.suggest import brains
-
         special = brains.config_method(interp, self, name)
         if special is not None:
             return special

@@ -17,7 +17,7 @@ from typing import Any
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.analysis import WORKLOAD, Analysis
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
-from lm_predictor.suggest.interp import Finding
+from lm_predictor.suggest.findings import Finding
 from lm_predictor.suggest.scope import RuleDraft, RuleRef, Template, Term
 
 METRICS = ("flops", "param_count", "kv_cache_bytes")

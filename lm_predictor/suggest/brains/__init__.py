@@ -8,32 +8,29 @@ One module per family of ops: `matmul` (the counted ops), `tensors` (shapes), `t
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains import builtins as _builtins  # noqa: F401 - registers patterns
-from lm_predictor.suggest.brains import cache as _cache
-from lm_predictor.suggest.brains import matmul as _matmul  # noqa: F401
-from lm_predictor.suggest.brains import tensors as _tensors
-from lm_predictor.suggest.brains import torch_modules as _modules
-from lm_predictor.suggest.brains import transformers_lib as _tf
+from lm_predictor.suggest.brains import (
+    builtins as _builtins,
+    cache as _cache,
+    matmul as _matmul,
+    tensors as _tensors,
+    torch_modules as _modules,
+    transformers_lib as _tf,
+)
 from lm_predictor.suggest.brains.base import PATTERNS, CallSite, canonical, slice_length
 from lm_predictor.suggest.brains.transformers_lib import ActTable, BrainFunc
 from lm_predictor.suggest.expr import ONE, Num
+from lm_predictor.suggest.findings import DeadPath
+from lm_predictor.suggest.pyvalues import BoundMethod, Range, hashable
 from lm_predictor.suggest.scope import ModRef, Template, TorchModule
-from lm_predictor.suggest.values import (
-    Builtin,
-    CacheV,
-    DictV,
-    External,
-    ListV,
-    ObjectV,
-    Phi,
-    Repeated,
-    Tensor,
-    Unknown,
-)
+from lm_predictor.suggest.valueops import translate
+from lm_predictor.suggest.values import Builtin, CacheV, DictV, External, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
 
+
+BRAIN_MODULES = (_builtins, _cache, _matmul, _tensors, _modules, _tf)  # each registers its patterns on import
 STATIC_RULES = _modules.STATIC_RULES
 
 FALSE_EXTERNALS = {
@@ -98,7 +95,7 @@ def _torch_base_init(interp: Any, cname: str, recv: Any, args: list, kwargs: dic
     tmpl.torch_base = ref
     for attr in ("weight", "bias", "in_features", "out_features", "num_embeddings", "embedding_dim", "padding_idx", "normalized_shape"):
         value = _modules.module_attr(interp, ref, attr, node)
-        if isinstance(value, Unknown) or type(value).__name__ == "BoundMethod":
+        if isinstance(value, Unknown) or isinstance(value, BoundMethod):
             continue
         interp.set_attr(recv, attr, value, node)
     return None
@@ -109,8 +106,6 @@ def _torch_base_forward(interp: Any, recv: Any, args: list, kwargs: dict, node: 
     base = getattr(tmpl, "torch_base", None)
     if base is None:
         return Unknown("forward of a torch module base")
-    from lm_predictor.suggest.interp import translate
-
     view = translate(base, recv.binding, None) if recv.binding else base
     return _modules.call_module(interp, view, args, kwargs, node)
 
@@ -165,8 +160,6 @@ def super_attr(interp: Any, inst: Any, name: str, node: Any) -> Any:
 
 
 def value_attr(interp: Any, obj: Any, name: str, node: Any) -> Any:
-    from lm_predictor.suggest.interp import BoundMethod
-
     if isinstance(obj, CacheV):
         return _cache.attr(interp, obj, name)
     if isinstance(obj, (str, DictV, ListV, tuple, Num, Repeated)):
@@ -205,9 +198,7 @@ def value_getitem(interp: Any, obj: Any, index: Any, node: Any) -> Any:
         return obj[c] if isinstance(c, int) and -len(obj) <= c < len(obj) else Unknown("string index")
     if isinstance(obj, CacheV):
         return Unknown("legacy cache indexing (past_key_values[layer])")
-    from lm_predictor.suggest.interp import _Range
-
-    if isinstance(obj, _Range) and isinstance(index, Num):
+    if isinstance(obj, Range) and isinstance(index, Num):
         return obj.start + obj.step * index
     return Unknown(f"indexing {type(obj).__name__}")
 
@@ -277,15 +268,10 @@ def module_call_default(interp: Any, ref: ModRef, args: list, kwargs: dict, node
 # ---------------------------------------------------------------------------- calls
 
 
-from lm_predictor.suggest.interp import DeadPath  # noqa: E402
-
-
 def call(interp: Any, callee: Any, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
     """Dispatch a call the interpreter cannot run from source; values that are still a Phi
     (they differ by a condition and could not be merged) are split, each arm called, the
     results joined."""
-    from lm_predictor.suggest.interp import BoundMethod
-
     if isinstance(callee, BoundMethod) and isinstance(callee.receiver, Phi):
         return interp.on_phi(callee.receiver, lambda r: call(interp, BoundMethod(r, callee.name), args, kwargs, node, hint))
     for i, a in enumerate(args):
@@ -302,8 +288,6 @@ def call(interp: Any, callee: Any, args: list, kwargs: dict, node: Any, hint: An
 
 
 def _call(interp: Any, callee: Any, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
-    from lm_predictor.suggest.interp import BoundMethod
-
     receiver = None
     name = ""
     if isinstance(callee, External):
@@ -361,8 +345,6 @@ def _call(interp: Any, callee: Any, args: list, kwargs: dict, node: Any, hint: A
         if any(isinstance(a, Tensor) for a in list(args) + list(kwargs.values())):
             return Unknown(f"{callee.name} is not in the op table")
         return Unknown(f"{callee.name}")
-    import os
-
     if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
         print("call of", type(callee).__name__, interp.current_loc)
     return Unknown(f"call of {type(callee).__name__}")
@@ -401,7 +383,7 @@ def _python_method(interp: Any, recv: Any, name: str, args: list, kwargs: dict, 
         return Unknown(f"str.{name}")
     if isinstance(recv, DictV):
         if name == "get":
-            key = interp_hashable(args[0])
+            key = hashable(args[0])
             default = args[1] if len(args) > 1 else kwargs.get("default")
             if key in recv.items:
                 return recv.items[key]
@@ -409,7 +391,7 @@ def _python_method(interp: Any, recv: Any, name: str, args: list, kwargs: dict, 
                 return default
             return Unknown("dict.get of an unknown key")
         if name in ("pop",):
-            key = interp_hashable(args[0])
+            key = hashable(args[0])
             default = args[1] if len(args) > 1 else None
             return recv.items.pop(key, default)
         if name == "items":
@@ -424,7 +406,7 @@ def _python_method(interp: Any, recv: Any, name: str, args: list, kwargs: dict, 
             recv.items.update(kwargs)
             return None
         if name == "setdefault":
-            key = interp_hashable(args[0])
+            key = hashable(args[0])
             return recv.items.setdefault(key, args[1] if len(args) > 1 else None)
         if name == "copy":
             return DictV(dict(recv.items))
@@ -477,12 +459,6 @@ def _python_method(interp: Any, recv: Any, name: str, args: list, kwargs: dict, 
     if isinstance(recv, Repeated):
         return Unknown(f"list.{name}")
     return Unknown(f"method {name} of {type(recv).__name__}")
-
-
-def interp_hashable(key: Any) -> Any:
-    from lm_predictor.suggest.interp import _hashable
-
-    return _hashable(key)
 
 
 def is_phi(value: Any) -> bool:

@@ -13,7 +13,9 @@ from typing import Any, Callable
 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import ONE, ZERO, Num
-from lm_predictor.suggest.values import Phi, Tensor, Unknown
+from lm_predictor.suggest.findings import DeadPath
+from lm_predictor.suggest.values import ListV, Phi, Tensor, Unknown
+
 
 MISSING = object()
 
@@ -149,15 +151,11 @@ def size_list(site: CallSite, start: int = 0, name: str | None = "size") -> list
         args = [site.kwargs[name]]
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = list(args[0])
-    from lm_predictor.suggest.values import ListV
-
     if len(args) == 1 and isinstance(args[0], ListV):
         args = list(args[0].items)
     out = []
     for a in args:
         if a is None:
-            from lm_predictor.suggest.interp import DeadPath
-
             raise DeadPath()  # a None size raises at run time
         if isinstance(a, X.Bool):
             return None

@@ -12,12 +12,16 @@ which is the same as past_len = 0. Per layer, `DynamicCache.__init__` picks
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, register, unknown_tensor
 from lm_predictor.suggest.expr import ONE, ZERO, Num
+from lm_predictor.suggest.pyvalues import BoundMethod
+from lm_predictor.suggest.valueops import translate
 from lm_predictor.suggest.values import CacheV, DictV, ListV, Phi, Repeated, Tensor, Unknown
+
 
 CACHE_CLASSES_TRUE = ("Cache", "DynamicCache")
 
@@ -87,8 +91,6 @@ def _sliding_entry(entry: Any, window: Num | None) -> X.Bool:
 
 
 def _subst_index(value: Any, index: str, idx: Num) -> Any:
-    from lm_predictor.suggest.interp import translate
-
     return translate(value, {index: idx}, None)
 
 
@@ -98,7 +100,6 @@ def update(site: CallSite) -> Any:
     k, v = site.arg(0, "key_states"), site.arg(1, "value_states")
     layer_idx = site.arg(2, "layer_idx", ZERO)
     if not isinstance(k, Tensor) or not isinstance(v, Tensor) or k.shape is None or v.shape is None or len(k.shape) < 2:
-        import os
         if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
             print("cache update of", k, v)
         return (unknown_tensor("cache update of an unknown tensor"), unknown_tensor("cache update"))
@@ -150,8 +151,6 @@ def method(site: CallSite) -> Any:
 
 
 def attr(interp: Any, cache: CacheV, name: str) -> Any:
-    from lm_predictor.suggest.interp import BoundMethod
-
     if name in ("seen_tokens", "_seen_tokens"):
         return cache.past
     if name == "is_updated":

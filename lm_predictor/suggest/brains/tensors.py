@@ -7,24 +7,17 @@ becomes an unresolved term only if a later matmul needs its size.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import (
-    CallSite,
-    as_int,
-    broadcast,
-    norm_dim,
-    numel,
-    register,
-    shape_of,
-    size_list,
-    slice_length,
-    unknown_tensor,
-)
+from lm_predictor.suggest.brains.base import CallSite, as_int, broadcast, norm_dim, numel, register, shape_of, size_list, slice_length, unknown_tensor
 from lm_predictor.suggest.brains.matmul import matmul
 from lm_predictor.suggest.expr import ONE, ZERO, Num
-from lm_predictor.suggest.values import External, ListV, Phi, Tensor, Unknown
+from lm_predictor.suggest.findings import DeadPath
+from lm_predictor.suggest.pyvalues import BoundMethod, Range
+from lm_predictor.suggest.values import External, ListV, Phi, Repeated, Tensor, Unknown
+
 
 IDENTITY_METHODS = {
     "to", "float", "half", "bfloat16", "double", "type", "type_as", "contiguous", "clone", "detach", "requires_grad_",
@@ -101,8 +94,6 @@ def tensor_binop(interp: Any, op: str, a: Any, b: Any, node: Any) -> Any:
 
 def view(t: Tensor, sizes: list | None, interp: Any, node: Any) -> Tensor:
     if sizes is None or t.shape is None:
-        import os
-
         if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
             print("view:", interp.current_loc, sizes, t)
         return unknown_tensor("view with sizes the analysis cannot read" if t.shape is not None else f"view of an unknown tensor ({t.why})")
@@ -249,8 +240,6 @@ def split(t: Tensor, size: Any, dim: Any) -> Any:
     piece = Tensor(t.shape[:d] + (size,) + t.shape[d + 1:], t.dtype)
     if isinstance(c, int) and 0 < c <= 64:
         return tuple(piece for _ in range(c))
-    from lm_predictor.suggest.values import Repeated
-
     return Repeated(piece, X.fn("ceil_div", n, size))
 
 
@@ -266,8 +255,6 @@ def chunk(t: Tensor, chunks: Any, dim: Any) -> Any:
 
 
 def cat(tensors: Any, dim: Any) -> Tensor:
-    from lm_predictor.suggest.values import Repeated
-
     if isinstance(tensors, ListV) and tensors.rep is not None:
         tensors = tensors.rep
     if isinstance(tensors, Repeated) and isinstance(tensors.elem, Tensor) and tensors.elem.shape is not None:
@@ -303,8 +290,6 @@ def cat(tensors: Any, dim: Any) -> Tensor:
 
 
 def stack(tensors: Any, dim: Any) -> Tensor:
-    from lm_predictor.suggest.values import Repeated
-
     if isinstance(tensors, ListV) and tensors.rep is not None:
         tensors = tensors.rep
     if isinstance(tensors, Repeated) and isinstance(tensors.elem, Tensor) and tensors.elem.shape is not None:
@@ -348,7 +333,7 @@ def getitem(interp: Any, t: Tensor, index: Any, node: Any) -> Any:
             pos += 1
         elif isinstance(item, X.Bool):
             return unknown_tensor("boolean index")
-        elif type(item).__name__ == "_Slice":
+        elif type(item).__name__ == "Slice":
             if pos >= len(shape):
                 return unknown_tensor("slice beyond the rank")
             bounds = (item.start, item.stop, item.step)
@@ -395,8 +380,6 @@ def hit_experts(t: Tensor) -> Tensor:
 
 
 def tensor_attr(interp: Any, t: Tensor, name: str, node: Any) -> Any:
-    from lm_predictor.suggest.interp import BoundMethod
-
     if name == "shape":
         return t.shape if t.shape is not None else Unknown("shape of a tensor whose shape is not known")
     if name == "dtype":
@@ -521,8 +504,6 @@ def tensor_method(site: CallSite) -> Any:
     if name in ("topk",):
         k, dim = site.arg(0, "k"), site.arg(1, "dim", Num.const(-1))
         if k is None:
-            from lm_predictor.suggest.interp import DeadPath
-
             raise DeadPath()  # topk(x, None) raises
         if t.shape is None or not isinstance(k, Num):
             return (unknown_tensor("topk"), unknown_tensor("topk", "long"))
@@ -606,13 +587,9 @@ def torch_function(site: CallSite) -> Any:
                     step = site.kwargs[key]
         if end is None:
             return unknown_tensor("arange")
-        from lm_predictor.suggest.interp import _Range
-
-        return Tensor((_Range(start, end, step).length(),), "long")
+        return Tensor((Range(start, end, step).length(),), "long")
     if name in CREATION:
         if any(a is None for a in site.args[:1]):
-            from lm_predictor.suggest.interp import DeadPath
-
             raise DeadPath()  # torch.ones(None) raises
         sizes = size_list(site, 0, "size")
         if name == "torch.full":

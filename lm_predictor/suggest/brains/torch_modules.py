@@ -8,13 +8,19 @@ whose cost is known (Conv1d, RMSNorm, GroupNorm) come with a `STATIC_RULES` entr
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, as_int, numel, register, unknown_tensor
+from lm_predictor.suggest.brains.tensors import flatten
 from lm_predictor.suggest.expr import ONE, ZERO, Num
+from lm_predictor.suggest.findings import DeadPath
+from lm_predictor.suggest.pyvalues import BoundMethod
 from lm_predictor.suggest.scope import Instance, ModRef, TorchModule
+from lm_predictor.suggest.valueops import translate
 from lm_predictor.suggest.values import DictV, External, ListV, Phi, Repeated, Tensor, Unknown
+
 
 ELEMENTWISE_MODULES = {
     "nn.SiLU", "nn.GELU", "nn.ReLU", "nn.Tanh", "nn.Sigmoid", "nn.Softmax", "nn.Dropout", "nn.Identity", "nn.Mish",
@@ -103,8 +109,6 @@ def construct(site: CallSite, cname: str) -> Any:
     """A torch.nn module built in __init__: its spec, args and parameter count."""
     interp = site.interp
     if cname in ("nn.Linear", "nn.Embedding", "nn.LayerNorm", "nn.RMSNorm", "nn.Conv1d") and any(a is None for a in site.args[:2]):
-        from lm_predictor.suggest.interp import DeadPath
-
         raise DeadPath()  # a None size raises at construction
     if cname in ELEMENTWISE_MODULES:
         p = site.arg(0, "p", Num.const(0.5)) if cname.startswith("nn.Dropout") else None
@@ -113,8 +117,6 @@ def construct(site: CallSite, cname: str) -> Any:
         in_f, out_f = site.arg(0, "in_features"), site.arg(1, "out_features")
         bias = _b(site.arg(2, "bias", X.TRUE), True)
         if not isinstance(in_f, Num) or not isinstance(out_f, Num):
-            import os
-
             if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
                 print("Linear args:", site.interp.current_loc, in_f, out_f)
             return _ref(TorchModule("unknown", None, {"why": f"Linear with sizes the analysis cannot read ({_what(in_f)}, {_what(out_f)})"}, None))
@@ -276,8 +278,6 @@ def module_params(interp: Any, ref: ModRef, label: str) -> Num | None:
 
 
 def _child_view(child: ModRef, parent: ModRef) -> ModRef:
-    from lm_predictor.suggest.interp import translate
-
     return translate(child, parent.binding, None) if parent.binding else child
 
 
@@ -289,8 +289,6 @@ def call_module(interp: Any, ref: ModRef, args: list, kwargs: dict, node: Any) -
     count = ref.count or ONE
     if mod.kind == "elementwise":
         if margs.get("kind") == "nn.Flatten":
-            from lm_predictor.suggest.brains.tensors import flatten
-
             return flatten(x, Num.const(1), Num.const(-1)) if isinstance(x, Tensor) else unknown_tensor("flatten")
         return x if isinstance(x, Tensor) else unknown_tensor("elementwise module of an unknown input")
     if mod.kind in ("conv_nd", "unknown"):
@@ -351,8 +349,6 @@ def call_module(interp: Any, ref: ModRef, args: list, kwargs: dict, node: Any) -
 
 
 def module_attr(interp: Any, ref: ModRef, name: str, node: Any) -> Any:
-    from lm_predictor.suggest.interp import BoundMethod
-
     mod: TorchModule = ref.inst.template
     args = module_args(ref)
     if mod.kind == "linear":

@@ -10,25 +10,15 @@ modules are `External` names; everything under `transformers.models.*`, `modelin
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import CallSite, register, unknown_tensor
-from lm_predictor.suggest.expr import ONE, ZERO, Num
+from lm_predictor.suggest.brains.base import CallSite, register
+from lm_predictor.suggest.expr import ZERO, Num
+from lm_predictor.suggest.pyvalues import BrainFunc, ConfigV
 from lm_predictor.suggest.scope import Instance, ModRef, Template, TorchModule
-from lm_predictor.suggest.values import (
-    CacheV,
-    ClassV,
-    DictV,
-    External,
-    FunctionV,
-    ListV,
-    ObjectV,
-    Phi,
-    Repeated,
-    Tensor,
-    Unknown,
-)
+from lm_predictor.suggest.values import CacheV, DictV, External, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
+
 
 EXTERNAL_MODULES = (
     "transformers.utils",
@@ -79,15 +69,6 @@ FALSE_FUNCTIONS = {
     "is_accelerate_available", "is_torch_sdpa_available", "is_flash_attn_3_available", "is_grouped_mm_available",
 }
 TRUE_FUNCTIONS = {"is_torch_available"}
-
-
-@dataclass(eq=False)
-class BrainFunc:
-    """A method or function implemented here; `bound` is its receiver once bound."""
-
-    name: str
-    fn: Callable
-    bound: Any = None
 
 
 @dataclass(eq=False)
@@ -277,8 +258,6 @@ def base_attr(interp: Any, base: str, name: str) -> Any:
 
 def config_method(interp: Any, model: Any, name: str) -> Any:
     """PretrainedConfig methods and properties a model reads."""
-    from lm_predictor.suggest.interp import ConfigV
-
     if name == "get_text_config":
         return BrainFunc("get_text_config", lambda i, recv, args, kw, node: ConfigV(model))
     if name in ("use_return_dict", "return_dict"):
