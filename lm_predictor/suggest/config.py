@@ -181,7 +181,7 @@ class ConfigModel:
 
     def declare(self, name: str, typ: str, default: Any, optional: bool = False) -> None:
         if typ == "number":
-            X.FLOATS.add(name)
+            X.symbol_facts().floats.add(name)
         if name in self.params:
             return
         table_default = self.init_defaults.get(name, self.pretrained_defaults.get(name, default))
@@ -232,7 +232,7 @@ class ConfigModel:
         if self.has(name) or name in self.resolved:
             return self.get(interp, name, node)
         if isinstance(default, Num):
-            self.declare_extra(name, "int" if X._integral(default) else "number")
+            self.declare_extra(name, "int" if X.is_integral(default) else "number")
             return Num.atom(X.Op("opt", (name, default)))
         if isinstance(default, X.Bool):
             self.declare_extra(name, "bool")
@@ -247,9 +247,9 @@ class ConfigModel:
 
     def declare_extra(self, name: str, typ: str) -> None:
         if typ == "number":
-            X.FLOATS.add(name)
+            X.symbol_facts().floats.add(name)
         if typ == "int" and (name.endswith(("_dim", "_size", "_heads", "_window", "_layers")) or name.startswith("num_")):
-            X.POSITIVE.add(name)  # a size when given
+            X.symbol_facts().positive.add(name)  # a size when given
         if name not in self.params:
             self.params[name] = ParamInfo(name, "config", typ, f"config.{name} (optional; not set by the configuration class)", None, True)
 

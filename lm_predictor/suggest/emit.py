@@ -10,15 +10,21 @@ does not exist, so `lmpredict lint` and `eval` fail on it.
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.analysis import WORKLOAD, Analysis
+from lm_predictor.suggest.brains import STATIC_RULES
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
 from lm_predictor.suggest.findings import Finding
 from lm_predictor.suggest.scope import RuleDraft, RuleRef, Template, Term
+from lm_predictor.suggest.values import CacheV, Phi, Record
+
 
 METRICS = ("flops", "param_count", "kv_cache_bytes")
 
@@ -169,8 +175,6 @@ class Emitter:
             return None
         atom = calls[0]
         atoms = self._index_atoms(atom, metric, index, depth=0)
-        import os
-
         if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
             print("index atoms:", draft.qualname, metric, None if atoms is None else [X.render_bool(a) for a in atoms])
         if atoms is None:
@@ -275,8 +279,6 @@ class Emitter:
         return zero
 
     def note_static(self, rule: str) -> None:
-        from lm_predictor.suggest.brains import STATIC_RULES
-
         if rule in STATIC_RULES and (self.library is None or self.library.get(rule) is None):
             self.static_needed.add(rule)
 
@@ -376,8 +378,6 @@ class Emitter:
             lib = self.library.get(str(rule))
             if lib is not None:
                 return set(lib.params)
-        from lm_predictor.suggest.brains import STATIC_RULES
-
         if str(rule) in STATIC_RULES:
             return set(STATIC_RULES[str(rule)]["params"])
         return None
@@ -603,8 +603,6 @@ class Emitter:
 
 
 def _describe(hint: str) -> str:
-    import re
-
     m = re.match(r"^(.*?)_(\d+)$", hint)
     if m and not m.group(1).endswith("_"):
         base, idx = m.group(1), m.group(2)
@@ -617,8 +615,6 @@ def _describe(hint: str) -> str:
 
 def _returns_cache(value: Any) -> bool:
     """Whether a forward's result (a ModelOutput record, a tuple, a Phi of them) carries the cache."""
-    from lm_predictor.suggest.values import CacheV, Phi, Record
-
     if isinstance(value, Phi):
         return _returns_cache(value.a) or _returns_cache(value.b)
     if isinstance(value, Record):
@@ -816,8 +812,6 @@ def index_cells(atoms: list, index: str, n: Num) -> list | None:
     if other or len(mods) > 1 or len(atoms) > 4:
         return None
     cells = []
-    import itertools
-
     for truths in itertools.product((True, False), repeat=len(bounds)):
         lo, hi = ZERO, n
         labels = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lm_predictor.diagnostics import lookup
 from lm_predictor.suggest.values import Loc
 
 
@@ -27,8 +28,6 @@ class Finding:
     def render(self) -> str:
         where = f"{self.loc}: " if self.loc else ""
         try:
-            from lm_predictor.diagnostics import lookup
-
             symbol = lookup(self.code).symbol
         except KeyError:
             symbol = ""

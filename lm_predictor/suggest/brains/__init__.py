@@ -24,6 +24,7 @@ from lm_predictor.suggest.brains.base import PATTERNS, CallSite, canonical, slic
 from lm_predictor.suggest.brains.transformers_lib import ActTable, BrainFunc
 from lm_predictor.suggest.expr import ONE, Num
 from lm_predictor.suggest.findings import DeadPath
+from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod, Range, hashable
 from lm_predictor.suggest.scope import ModRef, Template, TorchModule
 from lm_predictor.suggest.valueops import translate
@@ -45,7 +46,7 @@ CONTEXT_EXTERNALS = {"torch.autocast", "torch.no_grad", "torch.enable_grad", "co
 # ---------------------------------------------------------------------------- hooks
 
 
-def global_value(interp: Any, qual: str) -> Any:
+def global_value(interp: Host, qual: str) -> Any:
     return _tf.global_value(interp, qual)
 
 
@@ -72,7 +73,7 @@ def is_module_base(name: str) -> bool:
     return name in _tf.MODULE_BASES or canonical(name) in ("nn.Module",) or canonical(name) in TORCH_BASES
 
 
-def base_attr(interp: Any, base: str, name: str) -> Any:
+def base_attr(interp: Host, base: str, name: str) -> Any:
     cname = canonical(base)
     if cname == "nn.Module":
         base = "torch.nn.Module"
@@ -85,7 +86,7 @@ def base_attr(interp: Any, base: str, name: str) -> Any:
     return _tf.base_attr(interp, base, name)
 
 
-def _torch_base_init(interp: Any, cname: str, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+def _torch_base_init(interp: Host, cname: str, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
     """A transformers class derived from nn.Linear & co: the base builds weight / bias."""
     site = CallSite(interp, None, list(args), dict(kwargs), node, None, cname)
     ref = _modules.construct(site, cname)
@@ -101,7 +102,7 @@ def _torch_base_init(interp: Any, cname: str, recv: Any, args: list, kwargs: dic
     return None
 
 
-def _torch_base_forward(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+def _torch_base_forward(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
     tmpl = recv.inst.template if isinstance(recv, ModRef) else None
     base = getattr(tmpl, "torch_base", None)
     if base is None:
@@ -114,34 +115,34 @@ def external_truth(name: str) -> bool | None:
     return True
 
 
-def config_method(interp: Any, model: Any, name: str) -> Any:
+def config_method(interp: Host, model: Any, name: str) -> Any:
     return _tf.config_method(interp, model, name)
 
 
-def tensor_binop(interp: Any, op: str, a: Any, b: Any, node: Any) -> Any:
+def tensor_binop(interp: Host, op: str, a: Any, b: Any, node: Any) -> Any:
     return _tensors.tensor_binop(interp, op, a, b, node)
 
 
-def tensor_attr(interp: Any, t: Tensor, name: str, node: Any) -> Any:
+def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
     return _tensors.tensor_attr(interp, t, name, node)
 
 
-def tensor_getitem(interp: Any, t: Tensor, index: Any, node: Any) -> Any:
+def tensor_getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
     return _tensors.getitem(interp, t, index, node)
 
 
-def external_attr(interp: Any, ext: External, name: str) -> Any:
+def external_attr(interp: Host, ext: External, name: str) -> Any:
     full = f"{ext.name}.{name}"
     if ext.name == "torch.finfo()" and name in ("min", "max", "eps", "tiny"):
         return Unknown("finfo value")
     return External(full)
 
 
-def object_attr(interp: Any, obj: ObjectV, name: str, node: Any) -> Any:
+def object_attr(interp: Host, obj: ObjectV, name: str, node: Any) -> Any:
     return _tf.object_attr(interp, obj, name, node)
 
 
-def super_attr(interp: Any, inst: Any, name: str, node: Any) -> Any:
+def super_attr(interp: Host, inst: Any, name: str, node: Any) -> Any:
     cls = interp.instance_class(inst)
     if cls is not None:
         for c in interp.mro(cls):
@@ -150,7 +151,7 @@ def super_attr(interp: Any, inst: Any, name: str, node: Any) -> Any:
                 if attr is not None:
                     return interp.bind_attr(attr, inst, node)
     if isinstance(inst, ObjectV) and inst.kind == "config" and name == "__init__":
-        def pretrained_init(i: Any, recv: Any, args: list, kwargs: dict, n: Any) -> Any:
+        def pretrained_init(i: Host, recv: Any, args: list, kwargs: dict, n: Any) -> Any:
             i.config_model_building.pretrained_init(i, inst, dict(kwargs))
             return None
         return BrainFunc("PretrainedConfig.__init__", pretrained_init, inst)
@@ -159,7 +160,7 @@ def super_attr(interp: Any, inst: Any, name: str, node: Any) -> Any:
     return Unknown(f"super().{name}")
 
 
-def value_attr(interp: Any, obj: Any, name: str, node: Any) -> Any:
+def value_attr(interp: Host, obj: Any, name: str, node: Any) -> Any:
     if isinstance(obj, CacheV):
         return _cache.attr(interp, obj, name)
     if isinstance(obj, (str, DictV, ListV, tuple, Num, Repeated)):
@@ -169,18 +170,18 @@ def value_attr(interp: Any, obj: Any, name: str, node: Any) -> Any:
     return Unknown(f"attribute {name} of {type(obj).__name__}")
 
 
-def slice_repeated(interp: Any, rep: Repeated, index: Any, node: Any) -> Any:
+def slice_repeated(interp: Host, rep: Repeated, index: Any, node: Any) -> Any:
     if any(b is not None and not isinstance(b, Num) for b in (index.start, index.stop, index.step)):
         return Unknown("slice of a module list with bounds the analysis cannot read")
     count = slice_length(rep.count, index.start, index.stop, index.step)
     return Repeated(rep.elem, count, rep.index)
 
 
-def external_getitem(interp: Any, ext: External, index: Any, node: Any) -> Any:
+def external_getitem(interp: Host, ext: External, index: Any, node: Any) -> Any:
     return External(ext.name + "[]")
 
 
-def module_getitem(interp: Any, ref: ModRef, index: Any, node: Any) -> Any:
+def module_getitem(interp: Host, ref: ModRef, index: Any, node: Any) -> Any:
     mod = ref.inst.template
     if isinstance(mod, TorchModule) and mod.kind == "sequential":
         items = _modules.iterate(interp, ref, node)
@@ -190,7 +191,7 @@ def module_getitem(interp: Any, ref: ModRef, index: Any, node: Any) -> Any:
     return Unknown("module indexing")
 
 
-def value_getitem(interp: Any, obj: Any, index: Any, node: Any) -> Any:
+def value_getitem(interp: Host, obj: Any, index: Any, node: Any) -> Any:
     if isinstance(obj, ActTable):
         return _tf.act_lookup(interp, obj, index, node)
     if isinstance(obj, str) and isinstance(index, Num):
@@ -203,19 +204,19 @@ def value_getitem(interp: Any, obj: Any, index: Any, node: Any) -> Any:
     return Unknown(f"indexing {type(obj).__name__}")
 
 
-def function_call(interp: Any, fv: Any, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
+def function_call(interp: Host, fv: Any, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
     return _tf.function_call(interp, fv, args, kwargs, node, hint)
 
 
-def instantiate(interp: Any, cls: Any, args: list, kwargs: dict, node: Any) -> Any:
+def instantiate(interp: Host, cls: Any, args: list, kwargs: dict, node: Any) -> Any:
     return NotImplemented
 
 
-def after_init(interp: Any, template: Template, self_ref: ModRef) -> None:
+def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
     _tf.after_init(interp, template, self_ref)
 
 
-def torch_module_attr(interp: Any, ref: ModRef, name: str, node: Any) -> Any:
+def torch_module_attr(interp: Host, ref: ModRef, name: str, node: Any) -> Any:
     mod = ref.inst.template
     if mod.kind == "hf_conv1d":
         args = _modules.module_args(ref)
@@ -228,7 +229,7 @@ def torch_module_attr(interp: Any, ref: ModRef, name: str, node: Any) -> Any:
     return _modules.module_attr(interp, ref, name, node)
 
 
-def torch_module_params(interp: Any, ref: ModRef, label: str) -> Any:
+def torch_module_params(interp: Host, ref: ModRef, label: str) -> Any:
     mod = ref.inst.template
     if mod.kind == "hf_conv1d":
         args = _modules.module_args(ref)
@@ -236,7 +237,7 @@ def torch_module_params(interp: Any, ref: ModRef, label: str) -> Any:
     return _modules.module_params(interp, ref, label)
 
 
-def call_torch_module(interp: Any, ref: ModRef, args: list, kwargs: dict, node: Any) -> Any:
+def call_torch_module(interp: Host, ref: ModRef, args: list, kwargs: dict, node: Any) -> Any:
     mod = ref.inst.template
     if mod.kind == "hf_conv1d":
         margs = _modules.module_args(ref)
@@ -251,24 +252,24 @@ def call_torch_module(interp: Any, ref: ModRef, args: list, kwargs: dict, node: 
     return _modules.call_module(interp, ref, args, kwargs, node)
 
 
-def iterate_module(interp: Any, ref: ModRef, node: Any) -> Any:
+def iterate_module(interp: Host, ref: ModRef, node: Any) -> Any:
     return _modules.iterate(interp, ref, node)
 
 
-def module_attr_default(interp: Any, ref: ModRef, name: str, node: Any) -> Any:
+def module_attr_default(interp: Host, ref: ModRef, name: str, node: Any) -> Any:
     if name in _tf.MODULE_ATTRS:
         return interp.bind_attr(_tf.MODULE_ATTRS[name], ref, node)
     return None
 
 
-def module_call_default(interp: Any, ref: ModRef, args: list, kwargs: dict, node: Any) -> Any:
+def module_call_default(interp: Host, ref: ModRef, args: list, kwargs: dict, node: Any) -> Any:
     return NotImplemented
 
 
 # ---------------------------------------------------------------------------- calls
 
 
-def call(interp: Any, callee: Any, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
+def call(interp: Host, callee: Any, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
     """Dispatch a call the interpreter cannot run from source; values that are still a Phi
     (they differ by a condition and could not be merged) are split, each arm called, the
     results joined."""
@@ -287,7 +288,7 @@ def call(interp: Any, callee: Any, args: list, kwargs: dict, node: Any, hint: An
     return _call(interp, callee, args, kwargs, node, hint)
 
 
-def _call(interp: Any, callee: Any, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
+def _call(interp: Host, callee: Any, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
     receiver = None
     name = ""
     if isinstance(callee, External):
@@ -355,7 +356,7 @@ class _Partial:
         self.fn, self.args, self.kwargs = fn, args, kwargs
 
 
-def _module_method(interp: Any, ref: ModRef, name: str, args: list, kwargs: dict, node: Any) -> Any:
+def _module_method(interp: Host, ref: ModRef, name: str, args: list, kwargs: dict, node: Any) -> Any:
     if name in ("forward", "__call__"):
         return interp.call_module(ref, args, kwargs, node)
     if name in _tf.MODULE_ATTRS and isinstance(_tf.MODULE_ATTRS[name], BrainFunc):
@@ -368,7 +369,7 @@ def _module_method(interp: Any, ref: ModRef, name: str, args: list, kwargs: dict
     return Unknown(f"module method {name}")
 
 
-def _python_method(interp: Any, recv: Any, name: str, args: list, kwargs: dict, node: Any) -> Any:
+def _python_method(interp: Host, recv: Any, name: str, args: list, kwargs: dict, node: Any) -> Any:
     if isinstance(recv, str):
         if name in ("startswith", "endswith") and args and isinstance(args[0], (str, tuple)):
             return X.bconst(getattr(recv, name)(args[0]))
@@ -454,7 +455,7 @@ def _python_method(interp: Any, recv: Any, name: str, args: list, kwargs: dict, 
         return Unknown(f"tuple.{name}")
     if isinstance(recv, Num):
         if name in ("is_integer",):
-            return X.bconst(X._integral(recv))
+            return X.bconst(X.is_integral(recv))
         return Unknown(f"number.{name}")
     if isinstance(recv, Repeated):
         return Unknown(f"list.{name}")

@@ -14,6 +14,7 @@ from typing import Any, Callable
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
+from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.values import ListV, Phi, Tensor, Unknown
 
 
@@ -22,7 +23,7 @@ MISSING = object()
 
 @dataclass
 class CallSite:
-    interp: Any
+    interp: Host
     callee: Any
     args: list
     kwargs: dict

@@ -8,6 +8,7 @@ from typing import Any
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, register
 from lm_predictor.suggest.expr import ONE, ZERO, Num
+from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import ConfigV, Enumerate, Range, Slice, Zip
 from lm_predictor.suggest.scope import ModRef, Template
 from lm_predictor.suggest.values import Builtin, CacheV, ClassV, DictV, External, FunctionV, ListV, ObjectV, Phi, Record, Repeated, Tensor, Unknown
@@ -16,7 +17,7 @@ from lm_predictor.suggest.values import Builtin, CacheV, ClassV, DictV, External
 CACHE_TRUE = {"Cache", "DynamicCache"}
 
 
-def _len(interp: Any, value: Any, node: Any) -> Any:
+def _len(interp: Host, value: Any, node: Any) -> Any:
     if isinstance(value, (tuple, str)):
         return Num.const(len(value))
     if isinstance(value, (ListV,)):
@@ -40,7 +41,7 @@ def _len(interp: Any, value: Any, node: Any) -> Any:
 
 def _int(value: Any) -> Any:
     if isinstance(value, Num):
-        return X.fn("floor", value) if not X._integral(value) else value
+        return X.fn("floor", value) if not X.is_integral(value) else value
     if isinstance(value, X.Bool):
         return X.ifnum(value, ONE, ZERO)
     if isinstance(value, Tensor):
@@ -48,7 +49,7 @@ def _int(value: Any) -> Any:
     return Unknown("int()")
 
 
-def isinstance_of(interp: Any, value: Any, cls: Any, node: Any) -> X.Bool:
+def isinstance_of(interp: Host, value: Any, cls: Any, node: Any) -> X.Bool:
     if isinstance(cls, (tuple, ListV)):
         items = cls if isinstance(cls, tuple) else cls.items
         return X.bor(*(isinstance_of(interp, value, c, node) for c in items))
@@ -65,7 +66,7 @@ def isinstance_of(interp: Any, value: Any, cls: Any, node: Any) -> X.Bool:
     if isinstance(value, Num):
         c = value.const_value()
         if short == "int":
-            return X.bconst(not isinstance(c, float) if c is not None else X._integral(value))
+            return X.bconst(not isinstance(c, float) if c is not None else X.is_integral(value))
         if short == "float":
             return X.bconst(isinstance(c, float))
         return X.bconst(short in ("Number", "Integral", "Real"))
@@ -224,7 +225,7 @@ def call_builtin(site: CallSite) -> Any:
 _NO_DEFAULT = object()
 
 
-def getattr_builtin(interp: Any, obj: Any, attr: Any, default: Any, node: Any) -> Any:
+def getattr_builtin(interp: Host, obj: Any, attr: Any, default: Any, node: Any) -> Any:
     if not isinstance(attr, str):
         return Unknown("getattr with a computed name")
     if isinstance(obj, Phi):
@@ -242,14 +243,14 @@ def getattr_builtin(interp: Any, obj: Any, attr: Any, default: Any, node: Any) -
     return value
 
 
-def _module_lacks(interp: Any, ref: ModRef, attr: str) -> bool:
+def _module_lacks(interp: Host, ref: ModRef, attr: str) -> bool:
     tmpl = ref.inst.template
     if isinstance(tmpl, Template):
         return attr not in tmpl.attrs and interp.class_attr(tmpl.cls, attr) is None
     return True
 
 
-def hasattr_builtin(interp: Any, obj: Any, attr: Any, node: Any) -> X.Bool:
+def hasattr_builtin(interp: Host, obj: Any, attr: Any, node: Any) -> X.Bool:
     if not isinstance(attr, str):
         return interp.opaque_bool(node, "hasattr with a computed name")
     if isinstance(obj, Phi):

@@ -18,6 +18,7 @@ from typing import Any
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, register, unknown_tensor
 from lm_predictor.suggest.expr import ONE, ZERO, Num
+from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod
 from lm_predictor.suggest.valueops import translate
 from lm_predictor.suggest.values import CacheV, DictV, ListV, Phi, Repeated, Tensor, Unknown
@@ -44,7 +45,7 @@ def present(value: Any) -> tuple[X.Bool, Num | None]:
     return X.FALSE, None
 
 
-def layer_kind(interp: Any, layer_idx: Any, node: Any) -> tuple[X.Bool, Num | None] | None:
+def layer_kind(interp: Host, layer_idx: Any, node: Any) -> tuple[X.Bool, Num | None] | None:
     """(is-sliding condition, window) for one layer, or None when the analysis cannot tell."""
     config = interp.config
     if config is None:
@@ -150,7 +151,7 @@ def method(site: CallSite) -> Any:
     return Unknown(f"Cache.{name}")
 
 
-def attr(interp: Any, cache: CacheV, name: str) -> Any:
+def attr(interp: Host, cache: CacheV, name: str) -> Any:
     if name in ("seen_tokens", "_seen_tokens"):
         return cache.past
     if name == "is_updated":

@@ -15,6 +15,7 @@ from lm_predictor.suggest.brains.base import CallSite, as_int, broadcast, norm_d
 from lm_predictor.suggest.brains.matmul import matmul
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
+from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod, Range
 from lm_predictor.suggest.values import External, ListV, Phi, Repeated, Tensor, Unknown
 
@@ -76,7 +77,7 @@ def elementwise(a: Any, b: Any, dtype: str | None = None) -> Tensor:
     return Tensor(broadcast(sa, sb), out_dtype, route=route if route and route[0] == "mask" else ())
 
 
-def tensor_binop(interp: Any, op: str, a: Any, b: Any, node: Any) -> Any:
+def tensor_binop(interp: Host, op: str, a: Any, b: Any, node: Any) -> Any:
     if op == "@":
         site = CallSite(interp, None, [a, b], {}, node, interp.label_hint, "torch.matmul")
         return matmul(site, a, b)
@@ -92,7 +93,7 @@ def tensor_binop(interp: Any, op: str, a: Any, b: Any, node: Any) -> Any:
 # ---------------------------------------------------------------------------- reshaping
 
 
-def view(t: Tensor, sizes: list | None, interp: Any, node: Any) -> Tensor:
+def view(t: Tensor, sizes: list | None, interp: Host, node: Any) -> Tensor:
     if sizes is None or t.shape is None:
         if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
             print("view:", interp.current_loc, sizes, t)
@@ -313,7 +314,7 @@ def stack(tensors: Any, dim: Any) -> Tensor:
 # ---------------------------------------------------------------------------- indexing
 
 
-def getitem(interp: Any, t: Tensor, index: Any, node: Any) -> Any:
+def getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
     if t.shape is None:
         return Tensor(None, t.dtype, t.why)
     items = list(index) if isinstance(index, tuple) else [index]
@@ -379,7 +380,7 @@ def hit_experts(t: Tensor) -> Tensor:
 # ---------------------------------------------------------------------------- methods
 
 
-def tensor_attr(interp: Any, t: Tensor, name: str, node: Any) -> Any:
+def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
     if name == "shape":
         return t.shape if t.shape is not None else Unknown("shape of a tensor whose shape is not known")
     if name == "dtype":

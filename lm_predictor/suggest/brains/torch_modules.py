@@ -16,6 +16,7 @@ from lm_predictor.suggest.brains.base import CallSite, as_int, numel, register, 
 from lm_predictor.suggest.brains.tensors import flatten
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
+from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod
 from lm_predictor.suggest.scope import Instance, ModRef, TorchModule
 from lm_predictor.suggest.valueops import translate
@@ -231,7 +232,7 @@ def module_args(ref: ModRef) -> dict:
     return out
 
 
-def module_params(interp: Any, ref: ModRef, label: str) -> Num | None:
+def module_params(interp: Host, ref: ModRef, label: str) -> Num | None:
     mod: TorchModule = ref.inst.template
     args = module_args(ref)
     if mod.kind == "linear":
@@ -281,7 +282,7 @@ def _child_view(child: ModRef, parent: ModRef) -> ModRef:
     return translate(child, parent.binding, None) if parent.binding else child
 
 
-def call_module(interp: Any, ref: ModRef, args: list, kwargs: dict, node: Any) -> Any:
+def call_module(interp: Host, ref: ModRef, args: list, kwargs: dict, node: Any) -> Any:
     mod: TorchModule = ref.inst.template
     margs = module_args(ref)
     x = args[0] if args else next(iter(kwargs.values()), None)
@@ -348,7 +349,7 @@ def call_module(interp: Any, ref: ModRef, args: list, kwargs: dict, node: Any) -
     return unknown_tensor(f"{mod.kind} module")
 
 
-def module_attr(interp: Any, ref: ModRef, name: str, node: Any) -> Any:
+def module_attr(interp: Host, ref: ModRef, name: str, node: Any) -> Any:
     mod: TorchModule = ref.inst.template
     args = module_args(ref)
     if mod.kind == "linear":
@@ -389,7 +390,7 @@ def module_attr(interp: Any, ref: ModRef, name: str, node: Any) -> Any:
     return BoundMethod(ref, name)
 
 
-def iterate(interp: Any, ref: ModRef, node: Any) -> Any:
+def iterate(interp: Host, ref: ModRef, node: Any) -> Any:
     mod = ref.inst.template
     if isinstance(mod, TorchModule) and mod.kind == "sequential":
         return [_child_view(c, ref) if isinstance(c, ModRef) else c for c in mod.args["modules"]]

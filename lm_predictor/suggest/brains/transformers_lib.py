@@ -15,6 +15,7 @@ from typing import Any
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, register
 from lm_predictor.suggest.expr import ZERO, Num
+from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BrainFunc, ConfigV
 from lm_predictor.suggest.scope import Instance, ModRef, Template, TorchModule
 from lm_predictor.suggest.values import CacheV, DictV, External, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
@@ -81,7 +82,7 @@ class ActTable:
 # ---------------------------------------------------------------------------- globals
 
 
-def global_value(interp: Any, qual: str) -> Any:
+def global_value(interp: Host, qual: str) -> Any:
     if qual == "transformers.activations.ACT2FN":
         pm = interp.tree.parse("transformers.activations")
         return ActTable(pm)
@@ -103,7 +104,7 @@ def is_external_module(modname: str) -> bool:
     return any(modname == p or modname.startswith(p + ".") for p in EXTERNAL_MODULES)
 
 
-def act_lookup(interp: Any, table: ActTable, key: Any, node: Any) -> Any:
+def act_lookup(interp: Host, table: ActTable, key: Any, node: Any) -> Any:
     if isinstance(key, Phi):
         return interp.on_phi(key, lambda k: act_lookup(interp, table, k, node))
     if not isinstance(key, str):
@@ -125,11 +126,11 @@ def act_lookup(interp: Any, table: ActTable, key: Any, node: Any) -> Any:
 # ---------------------------------------------------------------------------- base classes
 
 
-def _noop(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+def _noop(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
     return None
 
 
-def _module_init(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+def _module_init(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
     """PreTrainedModel.__init__(config) keeps the config; nn.Module.__init__ does nothing."""
     config = args[0] if args else kwargs.get("config")
     if config is not None and isinstance(recv, ModRef):
@@ -137,7 +138,7 @@ def _module_init(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) ->
     return None
 
 
-def _register_buffer(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+def _register_buffer(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
     name = args[0] if args else kwargs.get("name")
     tensor = args[1] if len(args) > 1 else kwargs.get("tensor")
     if isinstance(name, str):
@@ -147,7 +148,7 @@ def _register_buffer(interp: Any, recv: Any, args: list, kwargs: dict, node: Any
     return None
 
 
-def _register_parameter(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+def _register_parameter(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
     name = args[0] if args else kwargs.get("name")
     param = args[1] if len(args) > 1 else kwargs.get("param")
     if isinstance(name, str):
@@ -155,7 +156,7 @@ def _register_parameter(interp: Any, recv: Any, args: list, kwargs: dict, node: 
     return None
 
 
-def _add_module(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+def _add_module(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
     name = args[0] if args else kwargs.get("name")
     module = args[1] if len(args) > 1 else kwargs.get("module")
     if isinstance(name, str):
@@ -163,7 +164,7 @@ def _add_module(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> 
     return None
 
 
-def _head_mask(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+def _head_mask(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
     n = args[1] if len(args) > 1 else kwargs.get("num_hidden_layers")
     head_mask = args[0] if args else kwargs.get("head_mask")
     if head_mask is None and isinstance(n, Num):
@@ -174,11 +175,11 @@ def _head_mask(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> A
     return Unknown("head mask")
 
 
-def _mask(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+def _mask(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
     return Tensor(None, "mask", "attention mask")
 
 
-def _input_embeddings(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+def _input_embeddings(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
     """PreTrainedModel.get_input_embeddings as in 4.56 (EmbeddingAccessMixin)."""
     name = interp.getattr(recv, "_input_embed_layer", node)
     if not isinstance(name, str):
@@ -200,11 +201,11 @@ def _input_embeddings(interp: Any, recv: Any, args: list, kwargs: dict, node: An
     return None
 
 
-def _output_embeddings(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+def _output_embeddings(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
     return _attr_or_none(interp, recv, "lm_head", node)
 
 
-def _attr_or_none(interp: Any, recv: Any, name: str, node: Any) -> Any:
+def _attr_or_none(interp: Host, recv: Any, name: str, node: Any) -> Any:
     if isinstance(recv, ModRef) and isinstance(recv.inst.template, Template):
         tmpl = recv.inst.template
         if name in tmpl.attrs:
@@ -244,7 +245,7 @@ MODULE_ATTRS: dict[str, Any] = {
 }
 
 
-def base_attr(interp: Any, base: str, name: str) -> Any:
+def base_attr(interp: Host, base: str, name: str) -> Any:
     if base in MODULE_BASES or base.startswith("transformers.modeling_utils."):
         if name in MODULE_ATTRS:
             return MODULE_ATTRS[name]
@@ -256,7 +257,7 @@ def base_attr(interp: Any, base: str, name: str) -> Any:
     return None
 
 
-def config_method(interp: Any, model: Any, name: str) -> Any:
+def config_method(interp: Host, model: Any, name: str) -> Any:
     """PretrainedConfig methods and properties a model reads."""
     if name == "get_text_config":
         return BrainFunc("get_text_config", lambda i, recv, args, kw, node: ConfigV(model))
@@ -331,7 +332,7 @@ def suggest_brain_func(site: CallSite) -> Any:
 register("brain-function", _looks_like_brain_func, suggest_brain_func)
 
 
-def function_call(interp: Any, fv: FunctionV, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
+def function_call(interp: Host, fv: FunctionV, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
     short = fv.qualname.rsplit(".", 1)[-1]
     if short in MASK_FUNCTIONS or (short.startswith("_") and "mask" in short and "attention" in short):
         return Tensor(None, "mask", "attention mask")
@@ -340,10 +341,10 @@ def function_call(interp: Any, fv: FunctionV, args: list, kwargs: dict, node: An
     return NotImplemented
 
 
-def object_attr(interp: Any, obj: ObjectV, name: str, node: Any) -> Any:
+def object_attr(interp: Host, obj: ObjectV, name: str, node: Any) -> Any:
     if obj.kind == "attention-functions":
         if name == "get_interface":
-            def get_interface(i: Any, recv: Any, args: list, kw: dict, n: Any) -> Any:
+            def get_interface(i: Host, recv: Any, args: list, kw: dict, n: Any) -> Any:
                 impl = args[0] if args else kw.get("attn_implementation")
                 default = args[1] if len(args) > 1 else kw.get("default")
                 return default if impl == "eager" else Unknown(f"attention function {impl}")
@@ -354,7 +355,7 @@ def object_attr(interp: Any, obj: ObjectV, name: str, node: Any) -> Any:
     return None
 
 
-def after_init(interp: Any, template: Template, self_ref: ModRef) -> None:
+def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
     """Tied input/output embeddings (PreTrainedModel.tie_weights): the output weight is not counted again."""
     cls = template.cls
     if cls is None or not any(isinstance(c, External) and c.name == "transformers.modeling_utils.PreTrainedModel" for c in interp.mro(cls)):

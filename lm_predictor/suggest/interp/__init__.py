@@ -24,17 +24,16 @@ from lm_predictor.suggest.findings import Finding
 from lm_predictor.suggest.interp.attributes import AttributesMixin
 from lm_predictor.suggest.interp.calls import CallsMixin
 from lm_predictor.suggest.interp.expressions import ExpressionsMixin
-from lm_predictor.suggest.interp.frames import Recorder
 from lm_predictor.suggest.interp.modules import ModulesMixin
 from lm_predictor.suggest.interp.state import StateMixin
 from lm_predictor.suggest.interp.statements import StatementsMixin
 from lm_predictor.suggest.pyvalues import ConfigV
-from lm_predictor.suggest.scope import RuleDraft, Template
+from lm_predictor.suggest.scope import Recorder, RuleDraft, Template
 from lm_predictor.suggest.sources import SourceTree
 from lm_predictor.suggest.values import Loc
 
 
-__all__ = ["Interpreter", "Recorder"]
+__all__ = ["Interpreter"]
 
 
 class Interpreter(StateMixin, StatementsMixin, ExpressionsMixin, AttributesMixin, CallsMixin, ModulesMixin):

@@ -7,10 +7,9 @@ from typing import Any
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import FALSE, ONE, TRUE, ZERO, Bool, Num
 from lm_predictor.suggest.findings import DeadPath
-from lm_predictor.suggest.interp.frames import Recorder
 from lm_predictor.suggest.interp.syntax import arg_hint, param_names
 from lm_predictor.suggest.pyvalues import BrainFunc
-from lm_predictor.suggest.scope import Instance, ModRef, ParamInfo, RuleDraft, RuleRef, Scope, Template, Term, TorchModule
+from lm_predictor.suggest.scope import Instance, ModRef, ParamInfo, Recorder, RuleDraft, RuleRef, Scope, Template, Term, TorchModule
 from lm_predictor.suggest.valueops import signature, translate
 from lm_predictor.suggest.values import CacheV, ClassV, DictV, FunctionV, ListV, Phi, Record, Repeated, Tensor, Unknown
 
@@ -229,13 +228,13 @@ class ModulesMixin:
             namer.seen[("n", value)] = new
             namer.docs[new] = hint
             binding[new] = value
-            if not X._integral(value):
-                X.FLOATS.add(new)
+            if not X.is_integral(value):
+                X.symbol_facts().floats.add(new)
             sign = X.num_sign(value)
             if sign == "pos":
-                X.POSITIVE.add(new)
+                X.symbol_facts().positive.add(new)
             elif sign == "nonneg":
-                X.NONNEG.add(new)
+                X.symbol_facts().nonneg.add(new)
             return Num.sym(new)
         if isinstance(value, Bool):
             if X.bool_value(value) is not None:
@@ -312,7 +311,7 @@ def _ident(text: str) -> str:
 def _param_info_for(name: str, value: Any, doc: str = "") -> ParamInfo:
     if isinstance(value, Bool):
         typ = "bool"
-    elif isinstance(value, Num) and X._integral(value):
+    elif isinstance(value, Num) and X.is_integral(value):
         typ = "int"
     else:
         typ = "number"
