@@ -12,6 +12,10 @@ class AnalysisLimit(Exception):
     """Recursion or size limit of the analysis reached."""
 
 
+class BrainError(Exception):
+    """A brain raised while LMPREDICT_BRAIN_ERRORS=raise (tests): a bug to fix, not an unknown."""
+
+
 class DeadPath(Exception):
     """This path would raise at run time (calling None, ...): the branch cannot be taken."""
 

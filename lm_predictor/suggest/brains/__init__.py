@@ -2,8 +2,8 @@
 
 One module per family of ops: `matmul` (the counted ops), `tensors` (shapes), `torch_modules`
 (nn.Linear, nn.Embedding, ...), `builtins` (Python builtins, math), `cache` (the KV cache),
-`transformers_lib` (library plumbing). Each registers `_looks_like_*` / `suggest_*` pairs in
-`base.PATTERNS`; the functions below are the interpreter's hooks into them.
+`transformers_lib` (library plumbing). Each registers its producers with `@base.brain(name, keys)`
+in `base.BRAINS`, keyed by what they handle; the functions below are the interpreter's hooks.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from lm_predictor import diagnostics as d
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains import (
     builtins as _builtins,
@@ -20,10 +21,10 @@ from lm_predictor.suggest.brains import (
     torch_modules as _modules,
     transformers_lib as _tf,
 )
-from lm_predictor.suggest.brains.base import PATTERNS, CallSite, canonical, slice_length
+from lm_predictor.suggest.brains.base import CallSite, Pattern, brain_for, canonical, slice_length
 from lm_predictor.suggest.brains.transformers_lib import ActTable, BrainFunc
 from lm_predictor.suggest.expr import ONE, Num
-from lm_predictor.suggest.findings import DeadPath
+from lm_predictor.suggest.findings import BrainError, DeadPath
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod, Range, hashable
 from lm_predictor.suggest.scope import ModRef, Template, TorchModule
@@ -31,7 +32,7 @@ from lm_predictor.suggest.valueops import translate
 from lm_predictor.suggest.values import Builtin, CacheV, DictV, External, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
 
 
-BRAIN_MODULES = (_builtins, _cache, _matmul, _tensors, _modules, _tf)  # each registers its patterns on import
+BRAIN_MODULES = (_builtins, _cache, _matmul, _tensors, _modules, _tf)  # importing them fills base.BRAINS
 STATIC_RULES = _modules.STATIC_RULES
 
 FALSE_EXTERNALS = {
@@ -333,15 +334,14 @@ def _call(interp: Host, callee: Any, args: list, kwargs: dict, node: Any, hint: 
             return interp.call(call_attr, args, kwargs, node, hint)
         return Unknown("call of an object")
     site = CallSite(interp, callee, list(args), dict(kwargs), node, hint, name, receiver)
-    for pattern in PATTERNS:
-        if pattern.looks_like(site):
-            try:
-                return pattern.suggest(site)
-            except DeadPath:
-                raise
-            except (AttributeError, TypeError, IndexError, KeyError, ValueError, ZeroDivisionError) as err:
-                # arguments of a kind the producer does not handle: an unknown result, not a crash
-                return Unknown(f"{site.name or pattern.name}: arguments the op table cannot follow ({type(err).__name__})")
+    pattern = brain_for(site)
+    if pattern is not None:
+        try:
+            return pattern.suggest(site)
+        except DeadPath:
+            raise
+        except (AttributeError, TypeError, IndexError, KeyError, ValueError, ZeroDivisionError) as err:
+            return brain_failed(interp, site, pattern, err)
     if isinstance(callee, External):
         if any(isinstance(a, Tensor) for a in list(args) + list(kwargs.values())):
             return Unknown(f"{callee.name} is not in the op table")
@@ -349,6 +349,17 @@ def _call(interp: Host, callee: Any, args: list, kwargs: dict, node: Any, hint: 
     if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
         print("call of", type(callee).__name__, interp.current_loc)
     return Unknown(f"call of {type(callee).__name__}")
+
+
+def brain_failed(interp: Host, site: CallSite, pattern: Pattern, err: Exception) -> Unknown:
+    """A brain raised on arguments it does not handle: an A170 diagnostic and an unknown result.
+
+    With LMPREDICT_BRAIN_ERRORS=raise (the test suite sets it) the error propagates instead, so a
+    brain bug fails loudly rather than turning into an unknown."""
+    if os.environ.get("LMPREDICT_BRAIN_ERRORS") == "raise":
+        raise BrainError(f"brain {pattern.name!r} raised on {site.name or type(site.callee).__name__}: {type(err).__name__}: {err}") from err
+    interp.report(d.A_BRAIN_ERROR, site.node, f"brain {pattern.name!r} cannot follow the arguments of {site.name or pattern.name} ({type(err).__name__}: {err})")
+    return Unknown(f"{site.name or pattern.name}: arguments the op table cannot follow ({type(err).__name__})")
 
 
 class _Partial:

@@ -1,9 +1,10 @@
 """What every brain module shares: the call site, the pattern table, shape helpers.
 
-A brain module handles one family of ops. For each pattern it defines a `_looks_like_*`
-predicate over a `CallSite` and a `suggest_*` producer that returns the abstract result (and
-records costs through `site.interp.add_cost`). `PATTERNS` is the one table they register in;
-the interpreter asks it about every call it cannot run from source.
+A brain module handles one family of ops. Each producer takes a `CallSite` and returns the abstract
+result (recording costs through `site.interp.add_cost`); `@brain(name, keys...)` registers it in
+`BRAINS` under what it handles: exact op names, name prefixes, or the callee's / receiver's type,
+as torch's `register_flop_formula` keys formulas by op. The interpreter asks `brain_for(site)`
+about every call it cannot run from source.
 """
 
 from __future__ import annotations
@@ -45,18 +46,69 @@ class CallSite:
         return rec.label(hint, self.node) if rec is not None else hint
 
 
-@dataclass
+@dataclass(frozen=True)
 class Pattern:
+    """One brain: the producer for the calls its key selects (`name` for diagnostics)."""
+
     name: str
-    looks_like: Callable[[CallSite], bool]
     suggest: Callable[[CallSite], Any]
 
 
-PATTERNS: list[Pattern] = []
+BrainKey = tuple  # ("name", "torch.matmul") | ("prefix", "torch.") | ("callee", Builtin) | ("receiver", CacheV)
+
+BRAINS: dict[BrainKey, Pattern] = {}
+"""The brain registry, keyed by what each brain handles (filled by `@brain(...)`, duplicates refused)."""
 
 
-def register(name: str, looks_like: Callable[[CallSite], bool], suggest: Callable[[CallSite], Any]) -> None:
-    PATTERNS.append(Pattern(name, looks_like, suggest))
+def op(*names: str) -> list[BrainKey]:
+    """Keys for calls of exactly these canonical names (torch.matmul, Tensor.view, F.linear, ...)."""
+    return [("name", n) for n in names]
+
+
+def prefix(*prefixes: str) -> list[BrainKey]:
+    """Keys for calls whose canonical name starts with one of these (the longest registered prefix wins)."""
+    return [("prefix", p) for p in prefixes]
+
+
+def callee(cls: type) -> list[BrainKey]:
+    """The key for calls of a value of this type (a builtin, a brain function)."""
+    return [("callee", cls)]
+
+
+def receiver(cls: type) -> list[BrainKey]:
+    """The key for method calls on a value of this type (the KV cache)."""
+    return [("receiver", cls)]
+
+
+def brain(name: str, *keys: list[BrainKey]) -> Callable[[Callable[[CallSite], Any]], Callable[[CallSite], Any]]:
+    """Register the decorated producer for every key given; a key registered twice is an error."""
+
+    def register(fn: Callable[[CallSite], Any]) -> Callable[[CallSite], Any]:
+        for group in keys:
+            for key in group:
+                if key in BRAINS:
+                    raise RuntimeError(f"brain {name!r}: {key} is already handled by brain {BRAINS[key].name!r}")
+                BRAINS[key] = Pattern(name, fn)
+        return fn
+
+    return register
+
+
+def brain_for(site: CallSite) -> Pattern | None:
+    """The brain for a call: by exact name, else by the callee's or receiver's type, else by the longest name prefix."""
+    found = BRAINS.get(("name", site.name)) if site.name else None
+    if found is None:
+        found = next((BRAINS[("callee", t)] for t in type(site.callee).__mro__ if ("callee", t) in BRAINS), None)
+    if found is None and site.receiver is not None:
+        found = next((BRAINS[("receiver", t)] for t in type(site.receiver).__mro__ if ("receiver", t) in BRAINS), None)
+    if found is None and site.name:
+        cut = len(site.name)
+        while found is None and cut > 0:
+            cut = site.name.rfind(".", 0, cut)
+            if cut < 0:
+                break
+            found = BRAINS.get(("prefix", site.name[:cut + 1]))
+    return found
 
 
 def canonical(name: str) -> str:

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import CallSite, register
+from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import ConfigV, Enumerate, Range, Slice, Zip
@@ -102,6 +102,7 @@ def isinstance_of(interp: Host, value: Any, cls: Any, node: Any) -> X.Bool:
     return X.FALSE
 
 
+@brain("builtin", callee(Builtin))
 def call_builtin(site: CallSite) -> Any:
     interp = site.interp
     name = site.callee.name
@@ -278,19 +279,10 @@ def hasattr_builtin(interp: Host, obj: Any, attr: Any, node: Any) -> X.Bool:
     return X.bconst(not isinstance(interp.getattr(obj, attr, node), Unknown))
 
 
-def _looks_like_builtin(site: CallSite) -> bool:
-    return isinstance(site.callee, Builtin)
-
-
-register("builtin", _looks_like_builtin, call_builtin)
-
-
 # ---------------------------------------------------------------------------- math
 
-def _looks_like_math(site: CallSite) -> bool:
-    return isinstance(site.callee, External) and site.callee.name.startswith("math.")
 
-
+@brain("math", prefix("math."))
 def call_math(site: CallSite) -> Any:
     name = site.callee.name.split(".", 1)[1]
     args = site.args
@@ -317,6 +309,3 @@ def call_math(site: CallSite) -> Any:
                 pass
         return Unknown(f"math.{name} of a symbolic value")
     return Unknown(f"math.{name}")
-
-
-register("math", _looks_like_math, call_math)

@@ -16,7 +16,7 @@ import os
 from typing import Any
 
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import CallSite, register, unknown_tensor
+from lm_predictor.suggest.brains.base import CallSite, brain, receiver, unknown_tensor
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod
@@ -133,6 +133,7 @@ def update(site: CallSite) -> Any:
     return (k_out, v_out)
 
 
+@brain("cache-method", receiver(CacheV))
 def method(site: CallSite) -> Any:
     name = site.name.split(".", 1)[1]
     cache: CacheV = site.receiver
@@ -163,10 +164,3 @@ def attr(interp: Host, cache: CacheV, name: str) -> Any:
     if name in ("layers", "key_cache", "value_cache", "cross_attention_cache", "conv_states", "ssm_states", "has_previous_state"):
         return Unknown(f"cache.{name}")
     return BoundMethod(cache, name)
-
-
-def _looks_like_cache_method(site: CallSite) -> bool:
-    return isinstance(site.receiver, CacheV)
-
-
-register("cache-method", _looks_like_cache_method, method)

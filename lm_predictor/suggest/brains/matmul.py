@@ -8,7 +8,7 @@ the result is assigned to, and returns the result tensor's shape.
 from __future__ import annotations
 
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import CallSite, broadcast, numel, register, unknown_tensor
+from lm_predictor.suggest.brains.base import CallSite, brain, broadcast, numel, op, unknown_tensor
 from lm_predictor.suggest.expr import ONE, Num
 from lm_predictor.suggest.values import Tensor
 
@@ -42,20 +42,14 @@ def matmul(site: CallSite, a: object, b: object, rule: str = "torch.matmul", fal
     return Tensor(out, a.dtype)
 
 
-def _looks_like_matmul(site: CallSite) -> bool:
-    return site.name in MATMUL_NAMES
-
-
+@brain("matmul", op(*MATMUL_NAMES))
 def suggest_matmul(site: CallSite) -> Tensor:
     if site.receiver is not None:
         return matmul(site, site.receiver, site.arg(0, "other"))
     return matmul(site, site.arg(0, "input"), site.arg(1, "other"))
 
 
-def _looks_like_baddbmm(site: CallSite) -> bool:
-    return site.name in ("torch.baddbmm", "Tensor.baddbmm", "torch.addmm", "Tensor.addmm", "torch.addbmm")
-
-
+@brain("baddbmm", op("torch.baddbmm", "Tensor.baddbmm", "torch.addmm", "Tensor.addmm", "torch.addbmm"))
 def suggest_baddbmm(site: CallSite) -> Tensor:
     offset = 0 if site.receiver is not None else 1
     a = site.arg(offset, "batch1" if "bmm" in site.name else "mat1")
@@ -74,10 +68,7 @@ def suggest_baddbmm(site: CallSite) -> Tensor:
     return Tensor((m, n), a.dtype)
 
 
-def _looks_like_linear_fn(site: CallSite) -> bool:
-    return site.name == "F.linear"
-
-
+@brain("linear-function", op("F.linear"))
 def suggest_linear_fn(site: CallSite) -> Tensor:
     x, w = site.arg(0, "input"), site.arg(1, "weight")
     interp = site.interp
@@ -90,10 +81,7 @@ def suggest_linear_fn(site: CallSite) -> Tensor:
     return Tensor(x.shape[:-1] + (out_f,), x.dtype)
 
 
-def _looks_like_sdpa(site: CallSite) -> bool:
-    return site.name == "F.scaled_dot_product_attention"
-
-
+@brain("sdpa", op("F.scaled_dot_product_attention"))
 def suggest_sdpa(site: CallSite) -> Tensor:
     q, k, v = site.arg(0, "query"), site.arg(1, "key"), site.arg(2, "value")
     interp = site.interp
@@ -108,10 +96,7 @@ def suggest_sdpa(site: CallSite) -> Tensor:
     return Tensor(q.shape[:-1] + (v.shape[-1],), q.dtype)
 
 
-def _looks_like_einsum(site: CallSite) -> bool:
-    return site.name == "torch.einsum"
-
-
+@brain("einsum", op("torch.einsum"))
 def suggest_einsum(site: CallSite) -> Tensor:
     """Pairwise einsum: aten.einsum contracts operand pairs with bmm (2 * product of all sizes)."""
     interp = site.interp
@@ -149,11 +134,6 @@ def _einsum_term(site: CallSite, letters: dict, sizes: dict) -> Num:
     return X.call(site.label("einsum"), "torch.matmul", {"m": m, "k": ONE, "n": ONE})
 
 
-register("matmul", _looks_like_matmul, suggest_matmul)
-register("baddbmm", _looks_like_baddbmm, suggest_baddbmm)
-register("linear-function", _looks_like_linear_fn, suggest_linear_fn)
-register("sdpa", _looks_like_sdpa, suggest_sdpa)
-register("einsum", _looks_like_einsum, suggest_einsum)
 
 
 def _why(value: object) -> str:

@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import CallSite, as_int, broadcast, norm_dim, numel, register, shape_of, size_list, slice_length, unknown_tensor
+from lm_predictor.suggest.brains.base import CallSite, as_int, brain, broadcast, norm_dim, numel, prefix, shape_of, size_list, slice_length, unknown_tensor
 from lm_predictor.suggest.brains.matmul import matmul
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
@@ -404,6 +404,7 @@ def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
     return BoundMethod(t, name)
 
 
+@brain("tensor-method", prefix("Tensor."))
 def tensor_method(site: CallSite) -> Any:
     t: Tensor = site.receiver
     name = site.name.split(".", 1)[1]
@@ -555,10 +556,6 @@ def tensor_method(site: CallSite) -> Any:
     if name in ("baddbmm", "addmm"):
         return None  # handled by the matmul brain
     return unknown_tensor(f"Tensor.{name}")
-
-
-def _looks_like_tensor_method(site: CallSite) -> bool:
-    return site.name.startswith("Tensor.") and isinstance(site.receiver, Tensor)
 
 
 # ---------------------------------------------------------------------------- torch functions
@@ -744,10 +741,7 @@ def _dtype_kw(site: CallSite, default: str = "model") -> str:
     return default
 
 
-def _looks_like_torch_function(site: CallSite) -> bool:
-    return site.name.startswith(("torch.", "F.")) and site.receiver is None
-
-
+@brain("torch-function", prefix("torch.", "F."))
 def suggest_torch_function(site: CallSite) -> Any:
     result = torch_function(site)
     if result is NotImplemented:
@@ -755,8 +749,6 @@ def suggest_torch_function(site: CallSite) -> Any:
     return result
 
 
-register("tensor-method", _looks_like_tensor_method, tensor_method)
-register("torch-function", _looks_like_torch_function, suggest_torch_function)
 
 
 def is_phi(value: Any) -> bool:

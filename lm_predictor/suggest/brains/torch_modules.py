@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import CallSite, as_int, numel, register, unknown_tensor
+from lm_predictor.suggest.brains.base import CallSite, as_int, brain, numel, prefix, unknown_tensor
 from lm_predictor.suggest.brains.tensors import flatten
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
@@ -397,19 +397,13 @@ def iterate(interp: Host, ref: ModRef, node: Any) -> Any:
     return None
 
 
-def _looks_like_torch_module(site: CallSite) -> bool:
-    return site.name.startswith("nn.") and site.receiver is None
-
-
+@brain("torch-module", prefix("nn."))
 def suggest_torch_module(site: CallSite) -> Any:
     result = construct(site, site.name)
     if result is NotImplemented:
         # never a silent 0: its parameters become an unresolved term if it is registered
         return _ref(TorchModule("unknown", None, {"why": f"torch module {site.name} is not in the module table"}, None))
     return result
-
-
-register("torch-module", _looks_like_torch_module, suggest_torch_module)
 
 
 def is_repeated(value: Any) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import CallSite, register
+from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix
 from lm_predictor.suggest.expr import ZERO, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BrainFunc, ConfigV
@@ -278,10 +278,7 @@ def config_method(interp: Host, model: Any, name: str) -> Any:
 # ---------------------------------------------------------------------------- external calls
 
 
-def _looks_like_transformers_external(site: CallSite) -> bool:
-    return isinstance(site.callee, External) and site.callee.name.startswith("transformers.")
-
-
+@brain("transformers-external", prefix("transformers."))
 def suggest_transformers_external(site: CallSite) -> Any:
     name = site.callee.name
     short = name.rsplit(".", 1)[-1]
@@ -317,19 +314,10 @@ def suggest_transformers_external(site: CallSite) -> Any:
     return Unknown(f"{name} (library internals)")
 
 
-register("transformers-external", _looks_like_transformers_external, suggest_transformers_external)
-
-
-def _looks_like_brain_func(site: CallSite) -> bool:
-    return isinstance(site.callee, BrainFunc)
-
-
+@brain("brain-function", callee(BrainFunc))
 def suggest_brain_func(site: CallSite) -> Any:
     f: BrainFunc = site.callee
     return f.fn(site.interp, f.bound, site.args, site.kwargs, site.node)
-
-
-register("brain-function", _looks_like_brain_func, suggest_brain_func)
 
 
 def function_call(interp: Host, fv: FunctionV, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
