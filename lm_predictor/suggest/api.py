@@ -15,9 +15,10 @@ from lm_predictor.suggest.analysis import Analysis, analyse_model, drafts_for, m
 from lm_predictor.suggest.brains import STATIC_RULES
 from lm_predictor.suggest.brains.base import canonical
 from lm_predictor.suggest.diskcache import GENERATED_MARKER  # re-exported by the package
-from lm_predictor.suggest.emit import METRICS, Emitter, formula_yaml, param_yaml, yaml_scalar
+from lm_predictor.suggest.emit import METRICS, Emitter
 from lm_predictor.suggest.findings import Finding
 from lm_predictor.suggest.resolve import find_public, module_symbols
+from lm_predictor.suggest.ruletext import formula_yaml, param_yaml, yaml_scalar
 from lm_predictor.suggest.scope import RuleDraft
 from lm_predictor.suggest.sources import SourceTree, open_tree
 

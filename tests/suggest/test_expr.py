@@ -6,7 +6,8 @@ import pytest
 
 from lm_predictor.formula.parser import parse_formula
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.emit import index_cells, simplify_or, solve_index
+from lm_predictor.suggest.layers import index_cells, solve_index
+from lm_predictor.suggest.ruletext import simplify_or
 from lm_predictor.suggest.expr import Num
 
 a, b, c = Num.sym("a"), Num.sym("b"), Num.sym("c")
