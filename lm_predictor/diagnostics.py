@@ -150,9 +150,9 @@ class Location:
     column: int = 0
 
     def __str__(self) -> str:
-        if self.line:
+        if self.line and self.column:
             return f"{self.path}:{self.line}:{self.column}"
-        return self.path
+        return f"{self.path}:{self.line}" if self.line else self.path
 
 
 @dataclass(frozen=True)

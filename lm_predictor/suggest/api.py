@@ -16,7 +16,7 @@ from lm_predictor.suggest.brains import STATIC_RULES
 from lm_predictor.suggest.brains.base import canonical
 from lm_predictor.suggest.diskcache import GENERATED_MARKER  # re-exported by the package
 from lm_predictor.suggest.emit import METRICS, Emitter
-from lm_predictor.suggest.findings import Finding
+from lm_predictor.suggest.findings import SHOWN, Finding
 from lm_predictor.suggest.resolve import find_public, module_symbols
 from lm_predictor.suggest.ruletext import formula_yaml, param_yaml, yaml_scalar
 from lm_predictor.suggest.scope import RuleDraft
@@ -190,7 +190,7 @@ def render_file(emitter: Emitter, selected: list, qualname: str, tree: SourceTre
     for name, helper in emitter.helpers.items():
         body.extend(render_helper(name, helper))
     findings = list(analysis.findings) + [f for f in emitter.findings if f not in analysis.findings]
-    relevant = [f for f in findings if f.slug in unresolved or f.code in ("A101",)]
+    relevant = [f for f in findings if f.slug in unresolved or f.code in SHOWN]
     if unresolved:
         lines.append(f"# UNRESOLVED: {len(set(unresolved))} term(s) below call rules named unresolved.*; lint fails until they are replaced:")
         for f in relevant:

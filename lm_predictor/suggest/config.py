@@ -11,6 +11,8 @@ kept as a formula, so defaults follow the source.
 
 from __future__ import annotations
 
+from lm_predictor.diagnostics import A_CONFIG_CLASS
+
 import json
 from typing import Any
 
@@ -107,7 +109,7 @@ class ConfigModel:
             try:
                 interp.run_function(FunctionV(init.node, init.module, init.qualname, None, obj, init.owner_class), [], kwargs, init.node)
             except Exception as err:  # noqa: BLE001 - a config we cannot run is reported, not fatal
-                interp.report("A101", init.node, f"configuration class __init__ could not be analysed: {type(err).__name__}: {err}")
+                interp.report(A_CONFIG_CLASS, init.node, f"configuration class __init__ could not be analysed: {type(err).__name__}: {err}")
             finally:
                 interp.recorder = saved
                 interp.assume, interp.mults, interp.facts = saved_assume, saved_mults, saved_facts

@@ -15,11 +15,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from lm_predictor.diagnostics import A_LAYER_INDEX, A_RUNTIME_BRANCH
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.analysis import WORKLOAD, Analysis
 from lm_predictor.suggest.brains import STATIC_RULES
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
-from lm_predictor.suggest.findings import Finding
+from lm_predictor.suggest.findings import Finding, slug_for
 from lm_predictor.suggest.layers import conditions_on, eval_defined, index_cells, num_conditions
 from lm_predictor.suggest.ruletext import call_atoms, merge_terms, unresolved_slugs
 from lm_predictor.suggest.scope import RuleDraft, RuleRef, Template, Term
@@ -99,19 +100,18 @@ class Emitter:
         for term in merged:
             opaque = [n for n in X.free_params((term.guard, term.mult, term.expr)) if n.startswith("?")]
             if opaque:
-                finding = self.interp.opaque.get(opaque[0]) or Finding("A120", None, "branch on a runtime value changes the cost")
-                slug = f"A120_{finding.loc.module.rsplit('.', 1)[-1] if finding.loc else 'unknown'}_L{finding.loc.line if finding.loc else 0}"
-                finding.slug = slug
+                finding = self.interp.opaque.get(opaque[0]) or Finding(A_RUNTIME_BRANCH, None, "branch on a runtime value changes the cost")
+                finding.slug = slug_for(A_RUNTIME_BRANCH, finding.loc)
                 if finding not in self.findings:
                     self.findings.append(finding)
-                term = Term(X.TRUE, ONE, X.unresolved(slug), term.note)
+                term = Term(X.TRUE, ONE, X.unresolved(finding.slug), term.note)
             index = [n for n in self._term_names(term, metric, keep_internal=True) if n.startswith("#")]
             if index:
                 split = self._split_by_index(draft, metric, term, index[0])
                 if split is not None:
                     final.extend(split)
                     continue
-                finding = self.interp.report("A150", _node_of(draft), f"{draft.qualname}: a {metric} term depends on the layer index in a way the analysis cannot sum (layers differ)")
+                finding = self.interp.report(A_LAYER_INDEX, _node_of(draft), f"{draft.qualname}: a {metric} term depends on the layer index in a way the analysis cannot sum (layers differ)")
                 if finding not in self.findings:
                     self.findings.append(finding)
                 term = Term(term.guard, term.mult, X.unresolved(finding.slug), term.note)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from lm_predictor import diagnostics as d
+from lm_predictor.diagnostics import A_BRAIN_ERROR, A_MODULE_INPUT
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains import (
     builtins as _builtins,
@@ -245,7 +245,7 @@ def call_torch_module(interp: Host, ref: ModRef, args: list, kwargs: dict, node:
         x = args[0] if args else next(iter(kwargs.values()), None)
         label = ref.path or "conv1d"
         if not isinstance(x, Tensor) or x.shape is None:
-            interp.add_cost("flops", interp.unresolved("A112", node, f"input of {label} (Conv1D) has an unknown shape"), ref.count or ONE)
+            interp.add_cost("flops", interp.unresolved(A_MODULE_INPUT, node, f"input of {label} (Conv1D) has an unknown shape"), ref.count or ONE)
             return Tensor(None, "model", "Conv1D of an unknown input")
         tokens = _modules.numel(x.shape[:-1])
         interp.add_cost("flops", X.call(label, "transformers.pytorch_utils.Conv1D", {"nf": margs["nf"], "nx": margs["nx"], "tokens": tokens}), ref.count or ONE)
@@ -358,7 +358,7 @@ def brain_failed(interp: Host, site: CallSite, pattern: Pattern, err: Exception)
     brain bug fails loudly rather than turning into an unknown."""
     if os.environ.get("LMPREDICT_BRAIN_ERRORS") == "raise":
         raise BrainError(f"brain {pattern.name!r} raised on {site.name or type(site.callee).__name__}: {type(err).__name__}: {err}") from err
-    interp.report(d.A_BRAIN_ERROR, site.node, f"brain {pattern.name!r} cannot follow the arguments of {site.name or pattern.name} ({type(err).__name__}: {err})")
+    interp.report(A_BRAIN_ERROR, site.node, f"brain {pattern.name!r} cannot follow the arguments of {site.name or pattern.name} ({type(err).__name__}: {err})")
     return Unknown(f"{site.name or pattern.name}: arguments the op table cannot follow ({type(err).__name__})")
 
 

@@ -12,6 +12,8 @@ which is the same as past_len = 0. Per layer, `DynamicCache.__init__` picks
 
 from __future__ import annotations
 
+from lm_predictor.diagnostics import A_LAYER_INDEX
+
 import os
 from typing import Any
 
@@ -108,7 +110,7 @@ def update(site: CallSite) -> Any:
     past = cache.past
     kind = layer_kind(interp, layer_idx, site.node)
     if kind is None:
-        seq = interp.unresolved("A150", site.node, "cache layer type depends on the layer index (mixed sliding/full layers)")
+        seq = interp.unresolved(A_LAYER_INDEX, site.node, "cache layer type depends on the layer index (mixed sliding/full layers)")
         kept = seq
         stored = seq
     else:

@@ -7,6 +7,8 @@ the result is assigned to, and returns the result tensor's shape.
 
 from __future__ import annotations
 
+from lm_predictor.diagnostics import A_EINSUM, A_MATMUL_SHAPE
+
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, broadcast, numel, op, unknown_tensor
 from lm_predictor.suggest.expr import ONE, Num
@@ -20,7 +22,7 @@ def matmul(site: CallSite, a: object, b: object, rule: str = "torch.matmul", fal
     interp = site.interp
     if not isinstance(a, Tensor) or not isinstance(b, Tensor) or a.shape is None or b.shape is None:
         why = f"matmul of a tensor whose shape is not known ({_why(a)}; {_why(b)})"
-        interp.add_cost("flops", interp.unresolved("A110", site.node, why))
+        interp.add_cost("flops", interp.unresolved(A_MATMUL_SHAPE, site.node, why))
         return unknown_tensor(why)
     sa, sb = a.shape, b.shape
     if len(sa) == 0 or len(sb) == 0:
@@ -56,7 +58,7 @@ def suggest_baddbmm(site: CallSite) -> Tensor:
     b = site.arg(offset + 1, "batch2" if "bmm" in site.name else "mat2")
     interp = site.interp
     if not isinstance(a, Tensor) or not isinstance(b, Tensor) or a.shape is None or b.shape is None:
-        interp.add_cost("flops", interp.unresolved("A110", site.node, f"{site.name} of a tensor whose shape is not known"))
+        interp.add_cost("flops", interp.unresolved(A_MATMUL_SHAPE, site.node, f"{site.name} of a tensor whose shape is not known"))
         return unknown_tensor("baddbmm")
     if "bmm" in site.name and site.name != "torch.addbmm":
         batch, m, k = a.shape[-3], a.shape[-2], a.shape[-1]
@@ -73,7 +75,7 @@ def suggest_linear_fn(site: CallSite) -> Tensor:
     x, w = site.arg(0, "input"), site.arg(1, "weight")
     interp = site.interp
     if not isinstance(x, Tensor) or not isinstance(w, Tensor) or x.shape is None or w.shape is None or len(w.shape) != 2:
-        interp.add_cost("flops", interp.unresolved("A110", site.node, "F.linear of a tensor whose shape is not known"))
+        interp.add_cost("flops", interp.unresolved(A_MATMUL_SHAPE, site.node, "F.linear of a tensor whose shape is not known"))
         return unknown_tensor("linear")
     tokens = numel(x.shape[:-1])
     out_f, in_f = w.shape
@@ -86,7 +88,7 @@ def suggest_sdpa(site: CallSite) -> Tensor:
     q, k, v = site.arg(0, "query"), site.arg(1, "key"), site.arg(2, "value")
     interp = site.interp
     if not all(isinstance(t, Tensor) and t.shape is not None and len(t.shape) >= 3 for t in (q, k, v)):
-        interp.add_cost("flops", interp.unresolved("A110", site.node, "scaled_dot_product_attention of tensors whose shapes are not known"))
+        interp.add_cost("flops", interp.unresolved(A_MATMUL_SHAPE, site.node, "scaled_dot_product_attention of tensors whose shapes are not known"))
         return unknown_tensor("sdpa")
     batch = numel(q.shape[:-3])
     kwargs = {"batch": batch, "num_heads": q.shape[-3], "q_len": q.shape[-2], "kv_len": k.shape[-2], "head_dim": q.shape[-1]}
@@ -105,7 +107,7 @@ def suggest_einsum(site: CallSite) -> Tensor:
     if len(ops) == 1 and isinstance(ops[0], (tuple, list)):
         ops = list(ops[0])
     if not isinstance(eq, str) or "..." in eq or "->" not in eq or not all(isinstance(t, Tensor) and t.shape is not None for t in ops):
-        interp.add_cost("flops", interp.unresolved("A111", site.node, "einsum with an equation or operand shapes the analysis cannot read"))
+        interp.add_cost("flops", interp.unresolved(A_EINSUM, site.node, "einsum with an equation or operand shapes the analysis cannot read"))
         return unknown_tensor("einsum")
     lhs, rhs = eq.replace(" ", "").split("->")
     terms = lhs.split(",")

@@ -8,6 +8,8 @@ whose cost is known (Conv1d, RMSNorm, GroupNorm) come with a `STATIC_RULES` entr
 
 from __future__ import annotations
 
+from lm_predictor.diagnostics import A_MODULE_FORWARD, A_MODULE_INPUT, A_MODULE_PARAMS
+
 import os
 from typing import Any
 
@@ -270,7 +272,7 @@ def module_params(interp: Host, ref: ModRef, label: str) -> Num | None:
                     total = total + sub
         return total if total != ZERO else None
     if mod.kind in ("unknown",):
-        return interp.unresolved("A141", None, f"parameters of {label}: {mod.args.get('why')}")
+        return interp.unresolved(A_MODULE_PARAMS, None, f"parameters of {label}: {mod.args.get('why')}")
     if mod.kind == "conv_nd":
         return X.substitute(mod.params, ref.binding) if ref.binding else mod.params
     if mod.params is not None:
@@ -293,12 +295,12 @@ def call_module(interp: Host, ref: ModRef, args: list, kwargs: dict, node: Any) 
             return flatten(x, Num.const(1), Num.const(-1)) if isinstance(x, Tensor) else unknown_tensor("flatten")
         return x if isinstance(x, Tensor) else unknown_tensor("elementwise module of an unknown input")
     if mod.kind in ("conv_nd", "unknown"):
-        interp.add_cost("flops", interp.unresolved("A113", node, f"forward of {label}: {mod.args.get('why')}"), count)
+        interp.add_cost("flops", interp.unresolved(A_MODULE_FORWARD, node, f"forward of {label}: {mod.args.get('why')}"), count)
         return unknown_tensor(str(mod.args.get("why")))
     if not isinstance(x, Tensor) or x.shape is None:
         why = f"input of {label} ({mod.kind}) has an unknown shape"
         if mod.kind in ("linear", "conv1d"):
-            interp.add_cost("flops", interp.unresolved("A112", node, why), count)
+            interp.add_cost("flops", interp.unresolved(A_MODULE_INPUT, node, why), count)
         if mod.kind == "linear":
             return unknown_tensor(why)
         return x if isinstance(x, Tensor) else unknown_tensor(why)
@@ -329,7 +331,7 @@ def call_module(interp: Host, ref: ModRef, args: list, kwargs: dict, node: Any) 
         for i, size in enumerate(x.shape[-2:]):
             k, st, p, dl = margs["k"][i], margs["stride"][i], margs["padding"][i], margs["dilation"][i]
             if not all(isinstance(v, Num) for v in (k, st, p, dl)):
-                interp.add_cost("flops", interp.unresolved("A113", node, f"forward of {label}: conv2d padding/stride the analysis cannot read"), count)
+                interp.add_cost("flops", interp.unresolved(A_MODULE_FORWARD, node, f"forward of {label}: conv2d padding/stride the analysis cannot read"), count)
                 return unknown_tensor("conv2d")
             outs.append(X.floordiv(size + 2 * p - dl * (k - 1) - 1, st) + 1)
         kw = {k2: margs[k2] for k2 in ("in_channels", "out_channels", "kernel_elements", "groups")}

@@ -9,6 +9,8 @@ modules are `External` names; everything under `transformers.models.*`, `modelin
 
 from __future__ import annotations
 
+from lm_predictor.diagnostics import A_ACTIVATION, A_CACHE_IN_FORWARD, A_TIE_UNKNOWN
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,12 +110,12 @@ def act_lookup(interp: Host, table: ActTable, key: Any, node: Any) -> Any:
     if isinstance(key, Phi):
         return interp.on_phi(key, lambda k: act_lookup(interp, table, k, node))
     if not isinstance(key, str):
-        interp.report("A151", node, "activation chosen by a non-constant config value; assumed elementwise with no parameters")
+        interp.report(A_ACTIVATION, node, "activation chosen by a non-constant config value; assumed elementwise with no parameters")
         return ModRef(Instance(TorchModule("elementwise", None, {"kind": "activation"}, ZERO), {}), {}, "")
     act2cls = interp.global_value(table.module, "ACT2CLS", node)
     entry = act2cls.items.get(key) if isinstance(act2cls, DictV) else None
     if entry is None:
-        interp.report("A151", node, f"unknown activation {key!r}; assumed elementwise with no parameters")
+        interp.report(A_ACTIVATION, node, f"unknown activation {key!r}; assumed elementwise with no parameters")
         return ModRef(Instance(TorchModule("elementwise", None, {"kind": "activation"}, ZERO), {}), {}, "")
     kwargs: dict = {}
     if isinstance(entry, tuple):
@@ -297,7 +299,7 @@ def suggest_transformers_external(site: CallSite) -> Any:
     if short in ("DynamicCache", "Cache", "OffloadedCache"):
         return CacheV(ZERO)  # the cache a model builds in prefill: empty
     if short in ("HybridCache", "StaticCache", "SlidingWindowCache", "HybridChunkedCache", "EncoderDecoderCache", "QuantizedCache", "MambaCache", "DynamicLayer"):
-        interp.report("A152", site.node, f"{short} built inside forward(); modelled as an empty dynamic cache")
+        interp.report(A_CACHE_IN_FORWARD, site.node, f"{short} built inside forward(); modelled as an empty dynamic cache")
         return CacheV(ZERO)
     if short in ("get_logger",):
         return ObjectV(External("logging.Logger"), {}, kind="logger")
@@ -363,7 +365,7 @@ def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
         in_fn = interp.getattr(self_ref, "get_input_embeddings", None)
         inp = interp.call(in_fn, [], {}, None)
     except Exception:  # noqa: BLE001 - tying is best effort; report below
-        interp.report("A153", cls.node, "could not tell whether the output embedding is tied to the input embedding")
+        interp.report(A_TIE_UNKNOWN, cls.node, "could not tell whether the output embedding is tied to the input embedding")
         return
     if not isinstance(inp, ModRef) or not isinstance(output.inst.template, TorchModule):
         return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from lm_predictor.diagnostics import A_FORWARD_RAISES, A_INIT_RAISES, A_PARAM_SHAPE, A_TIE_UNKNOWN
+
 from typing import Any
 
 from lm_predictor.suggest import expr as X
@@ -64,7 +66,7 @@ class ModulesMixin:
                     init.fn(self, self_ref, args, kwargs, node)
             except DeadPath:
                 where = template.cls.node if template.cls is not None else None
-                template.param_terms.append(Term(TRUE, ONE, self.unresolved("A103", where, f"{template.qualname}.__init__ raises on every path the analysis followed")))
+                template.param_terms.append(Term(TRUE, ONE, self.unresolved(A_INIT_RAISES, where, f"{template.qualname}.__init__ raises on every path the analysis followed")))
             self.brains.after_init(self, template, self_ref)
             self.register_children(template)
         finally:
@@ -86,7 +88,7 @@ class ModulesMixin:
         for seg in segments[:-1]:
             value = owner.attrs.get(seg)
             if not isinstance(value, ModRef) or not isinstance(value.inst.template, Template):
-                self.report("A153", template.cls.node if template.cls else None, f"tied output embedding {out_path}: cannot follow {seg}")
+                self.report(A_TIE_UNKNOWN, template.cls.node if template.cls else None, f"tied output embedding {out_path}: cannot follow {seg}")
                 return
             owner = value.inst.template
         last = segments[-1]
@@ -113,7 +115,7 @@ class ModulesMixin:
             for d in value.shape or ():
                 numel = numel * d
             if value.shape is None:
-                numel = self.unresolved("A140", None, f"parameter {attr} of {template.qualname} has an unknown shape")
+                numel = self.unresolved(A_PARAM_SHAPE, None, f"parameter {attr} of {template.qualname} has an unknown shape")
             template.param_terms.append(Term(guard, mult, numel, f"parameter {attr}"))
             return
         if isinstance(value, ModRef):
@@ -211,7 +213,7 @@ class ModulesMixin:
                 draft.ret = self.run_function(FunctionV(forward.node, forward.module, forward.qualname, None, self_ref, forward.owner_class), args, kwargs, node)
         except DeadPath:
             draft.ret = Unknown("forward() raises on every path the analysis followed")
-            draft.flops_terms.append(Term(TRUE, ONE, self.unresolved("A102", forward.node, f"{draft.qualname}.forward raises on every path the analysis followed")))
+            draft.flops_terms.append(Term(TRUE, ONE, self.unresolved(A_FORWARD_RAISES, forward.node, f"{draft.qualname}.forward raises on every path the analysis followed")))
         finally:
             self.recorder, self.assume, self.mults, self.in_init, self.facts = saved
 

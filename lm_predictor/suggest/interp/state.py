@@ -6,9 +6,10 @@ from typing import Any
 
 from astroid import nodes
 
+from lm_predictor.diagnostics import A_ROUTING, A_RUNTIME_BRANCH, Code
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import ONE, Bool, Num
-from lm_predictor.suggest.findings import AnalysisLimit, DeadPath, Finding
+from lm_predictor.suggest.findings import AnalysisLimit, DeadPath, Finding, slug_for
 from lm_predictor.suggest.interp.frames import Frame
 from lm_predictor.suggest.interp.syntax import BUILTIN_NAMES
 from lm_predictor.suggest.pyvalues import ModuleNS
@@ -35,23 +36,22 @@ class StateMixin:
         rel = path[len(base):] if path.startswith(base) else path
         return Loc(rel, getattr(node, "lineno", 0) or 0, name)
 
-    def report(self, code: str, node: Any, message: str) -> Finding:
+    def report(self, code: Code, node: Any, message: str) -> Finding:
         loc = self.loc(node)
         key = (code, loc, message)
-        slug = f"{code}_{(loc.module.rsplit('.', 1)[-1] if loc else 'unknown')}_L{loc.line if loc else 0}"
-        finding = Finding(code, loc, message, slug)
+        finding = Finding(code, loc, message, slug_for(code, loc))
         if key not in self._finding_keys:
             self._finding_keys.add(key)
             self.findings.append(finding)
         return finding
 
-    def unresolved(self, code: str, node: Any, message: str) -> Num:
+    def unresolved(self, code: Code, node: Any, message: str) -> Num:
         finding = self.report(code, node, message)
         return X.unresolved(finding.slug)
 
     def opaque_bool(self, node: Any, reason: str) -> Bool:
         name = f"?{next(self._opaque_ids)}"
-        self.opaque[name] = Finding("A120", self.loc(node), f"branch on a runtime value ({reason}) changes the cost")
+        self.opaque[name] = Finding(A_RUNTIME_BRANCH, self.loc(node), f"branch on a runtime value ({reason}) changes the cost")
         return X.bsym(name)
 
     def decide(self, b: Bool) -> bool | None:
@@ -80,7 +80,7 @@ class StateMixin:
             # a cost inside a loop over experts, sized by the tokens each expert gets: summed over
             # the loop, those tokens are the routing total (the cost is linear in them)
             if not self.mults:
-                expr = self.unresolved("A160", None, "tokens routed to one expert used outside a loop over experts")
+                expr = self.unresolved(A_ROUTING, None, "tokens routed to one expert used outside a loop over experts")
             else:
                 total = routed[0].args[0]
                 expr = X.replace_atoms(expr, routed[0], total)

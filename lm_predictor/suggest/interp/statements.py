@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from lm_predictor.diagnostics import A_BREAK, A_LOOP_CONDITIONAL, A_LOOP_SHAPE, A_LOOP_UNKNOWN, A_RETURN_IN_LOOP, A_WHILE
+
 from typing import Any
 
 from astroid import nodes
@@ -206,7 +208,7 @@ class StatementsMixin:
         cond = self.truth(self.eval(stmt.test, frame), stmt.test)
         if self.decide(cond) is False:
             return self.exec_block(stmt.orelse, frame)
-        count = self.unresolved("A131", stmt, "while loop: the number of iterations is not known statically")
+        count = self.unresolved(A_WHILE, stmt, "while loop: the number of iterations is not known statically")
         self.mults.append(count)
         try:
             self.exec_block(stmt.body, frame)
@@ -232,7 +234,7 @@ class StatementsMixin:
                         if len(broke) == 1 and not flow.falls and broke[0].cond == self.guard(frame.entry):
                             frame.locals = broke[0].env
                             return Flow(exits, True, X.band(*conds))
-                        self.report("A132", stmt, "break under a symbolic condition; later iterations are assumed to run")
+                        self.report(A_BREAK, stmt, "break under a symbolic condition; later iterations are assumed to run")
                     if not flow.falls and not [e for e in flow.exits if e.kind == "continue"]:
                         return Flow(exits, False, FALSE)
                     if flow.cond != TRUE:
@@ -268,11 +270,11 @@ class StatementsMixin:
                     if attr_value is lst:
                         lst.rep = with_paths(lst.rep, attr_name)
         if any(e.kind == "return" for e in flow.exits):
-            self.report("A133", stmt, "return inside a repeated loop body; treated as if the loop ran to the end")
+            self.report(A_RETURN_IN_LOOP, stmt, "return inside a repeated loop body; treated as if the loop ran to the end")
         for name, old in before.items():
             new = frame.locals.get(name)
             if isinstance(old, Tensor) and isinstance(new, Tensor) and old.shape != new.shape:
-                self.report("A134", stmt, f"loop-carried tensor {name!r} changes shape between iterations")
+                self.report(A_LOOP_SHAPE, stmt, f"loop-carried tensor {name!r} changes shape between iterations")
         if stmt.orelse:
             self.exec_block(stmt.orelse, frame)
         return Flow()
@@ -292,7 +294,7 @@ class StatementsMixin:
                 return (X.ifnum(value.cond, a[0], ZERO), a[1])
             if isinstance(a, list) and not a and isinstance(b, tuple):
                 return (X.ifnum(value.cond, ZERO, b[0]), b[1])
-            return (self.unresolved("A135", node, "loop over a value that depends on a condition"), Unknown("loop item"))
+            return (self.unresolved(A_LOOP_CONDITIONAL, node, "loop over a value that depends on a condition"), Unknown("loop item"))
         if isinstance(value, (tuple, list)):
             return list(value)
         if isinstance(value, ListV):
@@ -338,8 +340,8 @@ class StatementsMixin:
             if got is not None:
                 return got
         if isinstance(value, Unknown):
-            return (self.unresolved("A136", node, f"loop over an unknown value ({value.reason})"), Unknown("loop item"))
-        return (self.unresolved("A136", node, f"loop over {type(value).__name__}"), Unknown("loop item"))
+            return (self.unresolved(A_LOOP_UNKNOWN, node, f"loop over an unknown value ({value.reason})"), Unknown("loop item"))
+        return (self.unresolved(A_LOOP_UNKNOWN, node, f"loop over {type(value).__name__}"), Unknown("loop item"))
 
     def repeated_elem(self, rep: Repeated, node: Any) -> Any:
         return rep.elem
