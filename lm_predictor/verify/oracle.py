@@ -95,17 +95,17 @@ def _run(config: dict[str, Any], workload: Workload, *, fake: bool) -> Measureme
     dtype = getattr(torch, workload.dtype)
     tensor_mode = FakeTensorMode(allow_non_fake_inputs=True) if fake else nullcontext()
     t0 = time.perf_counter()
-    with _quiet_transformers(), tensor_mode, torch.no_grad():
+    with quiet_transformers(), tensor_mode, torch.no_grad():
         if not fake:
             torch.manual_seed(0)
-        model = _build(cls, cfg, dtype)
+        model = build_model(cls, cfg, dtype)
         t_build = time.perf_counter() - t0
         impl = getattr(model.config, "_attn_implementation", None)
         if impl != "eager":
             notes.append(f"WARNING: attention implementation is {impl!r}, not eager")
         param_count = sum(p.numel() for p in model.parameters())
         module_params = _module_params(model)
-        ids = _input_ids(cfg, workload, fake)
+        ids = make_input_ids(cfg, workload, fake)
         cache = None
         if workload.past_len > 0:
             prefill = model(input_ids=ids(workload.past_len), use_cache=True)
@@ -152,7 +152,7 @@ def _run(config: dict[str, Any], workload: Workload, *, fake: bool) -> Measureme
     )
 
 
-def _build(cls: type, cfg: Any, dtype: Any) -> Any:
+def build_model(cls: type, cfg: Any, dtype: Any) -> Any:
     """Instantiate the model with random init, eager attention and the workload dtype."""
     try:
         model = cls._from_config(cfg, attn_implementation="eager", dtype=dtype)
@@ -168,7 +168,7 @@ def _float_dtype(model: Any) -> Any:
     return next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
 
 
-def _input_ids(cfg: Any, workload: Workload, fake: bool) -> Any:
+def make_input_ids(cfg: Any, workload: Workload, fake: bool) -> Any:
     """Factory for (batch, n) input ids: zeros under fake tensors, seeded random ids for real ones."""
     import torch
 
@@ -269,8 +269,8 @@ def _check_small(config: dict[str, Any]) -> None:
     from lm_predictor.verify.hf import hf_config, model_class
 
     cfg, cls = hf_config(config), model_class(config)
-    with _quiet_transformers(), FakeTensorMode(allow_non_fake_inputs=True):
-        n = sum(p.numel() for p in _build(cls, cfg, torch.float32).parameters())
+    with quiet_transformers(), FakeTensorMode(allow_non_fake_inputs=True):
+        n = sum(p.numel() for p in build_model(cls, cfg, torch.float32).parameters())
     if n > REAL_MAX_PARAMS:
         raise OracleUnsupported(f"real mode needs a small config ({n:,} parameters); use shrink_config")
 
@@ -282,7 +282,7 @@ def _first_line(e: BaseException) -> str:
 
 
 @contextmanager
-def _quiet_transformers() -> Iterator[None]:
+def quiet_transformers() -> Iterator[None]:
     """Silence transformers' info/warning logging for the duration."""
     from transformers.utils import logging
 
