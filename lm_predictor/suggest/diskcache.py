@@ -101,17 +101,7 @@ def store(kind: str, request: dict, text: str, files: list[Path], extra: dict | 
         **(extra or {}),
     }
     path = directory / f"{request_key(request)}.json"
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(entry, handle)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, json.dumps(entry))
     return path
 
 

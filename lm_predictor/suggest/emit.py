@@ -301,16 +301,17 @@ class Emitter:
             return False  # the model hands back no cache: nothing is kept for the next step
         return bool(self.metric_terms(draft, "kv_cache_bytes"))
 
+    def all_terms(self, draft: RuleDraft) -> list:
+        """The terms of every metric the draft's rule has."""
+        return [term for metric in METRICS if self.has_metric(draft, metric) for term in self.metric_terms(draft, metric)]
+
     def callees(self, draft: RuleDraft) -> list:
         out = []
-        for metric in METRICS:
-            if not self.has_metric(draft, metric):
-                continue
-            for term in self.metric_terms(draft, metric):
-                for atom in call_atoms(term.expr):
-                    rule = atom.args[1]
-                    if isinstance(rule, RuleRef):
-                        out.append(primary(rule.target))
+        for term in self.all_terms(draft):
+            for atom in call_atoms(term.expr):
+                rule = atom.args[1]
+                if isinstance(rule, RuleRef):
+                    out.append(primary(rule.target))
         return list(dict.fromkeys(out))
 
     def params(self, draft: RuleDraft) -> list:
@@ -515,14 +516,7 @@ class Emitter:
         return "\n+ ".join(parts)
 
     def unresolved_in(self, draft: RuleDraft) -> list:
-        out = []
-        for metric in METRICS:
-            if not self.has_metric(draft, metric):
-                continue
-            for term in self.metric_terms(draft, metric):
-                for slug in unresolved_slugs(term.expr):
-                    out.append(slug)
-        return out
+        return [slug for term in self.all_terms(draft) for slug in unresolved_slugs(term.expr)]
 
     def param_spec(self, draft: RuleDraft, name: str, root: bool) -> tuple[str, dict]:
         final = self.renames(draft).get(name, name)

@@ -86,23 +86,14 @@ def cmp(op: str, a: NumLike, b: NumLike) -> Bool:
     value = diff.const_value()
     if value is not None:
         return bconst({"==": value == 0, "!=": value != 0, "<": value < 0, "<=": value <= 0, ">": value > 0, ">=": value >= 0}[op])
-    sign = _sign(diff)
-    if sign is not None:
-        lo, strict = sign  # diff >= 0 (strict: > 0)
-        if op in (">", "!=") and strict:
+    for side, (gt, ge, lt) in ((diff, (">", ">=", "<")), (-diff, ("<", "<=", ">"))):
+        sign = _sign(side)  # side >= 0 (strict: > 0): diff >= 0, then diff <= 0
+        if sign is None:
+            continue
+        strict = sign[1]
+        if op == ge or (op in (gt, "!=") and strict):
             return TRUE
-        if op == ">=":
-            return TRUE
-        if op in ("<", "==") and strict:
-            return FALSE
-    neg = _sign(-diff)
-    if neg is not None:
-        _, strict = neg  # diff <= 0
-        if op in ("<", "!=") and strict:
-            return TRUE
-        if op == "<=":
-            return TRUE
-        if op in (">", "==") and strict:
+        if op in (lt, "==") and strict:
             return FALSE
     # canonical orientation: a op b with a the 'larger' key
     if render(a) > render(b):
@@ -191,47 +182,36 @@ def num_sign(num: "Num") -> str | None:
 
 
 def band(*items: Bool) -> Bool:
-    flat: list[Bool] = []
-    for item in items:
-        if item.kind == "and":
-            flat.extend(item.args)
-        elif item == TRUE:
-            continue
-        elif item == FALSE:
-            return FALSE
-        else:
-            flat.append(item)
-    unique = list(dict.fromkeys(flat))
-    for x in unique:
-        if bnot(x) in unique:
-            return FALSE
-    if not unique:
-        return TRUE
-    if len(unique) == 1:
-        return unique[0]
-    return Bool("and", tuple(unique))
+    """`a and b and ...`, flattened, deduplicated, with constants and contradictions folded."""
+    return _junction("and", items, TRUE, FALSE)
 
 
 def bor(*items: Bool) -> Bool:
+    """`a or b or ...`, flattened, deduplicated, with constants and tautologies folded."""
+    return _junction("or", items, FALSE, TRUE)
+
+
+def _junction(kind: str, items: tuple, unit: Bool, zero: Bool) -> Bool:
+    """and / or: `unit` is dropped, `zero` (or a literal with its negation) decides the whole."""
     flat: list[Bool] = []
     for item in items:
-        if item.kind == "or":
+        if item.kind == kind:
             flat.extend(item.args)
-        elif item == FALSE:
+        elif item == unit:
             continue
-        elif item == TRUE:
-            return TRUE
+        elif item == zero:
+            return zero
         else:
             flat.append(item)
     unique = list(dict.fromkeys(flat))
     for x in unique:
         if bnot(x) in unique:
-            return TRUE
+            return zero
     if not unique:
-        return FALSE
+        return unit
     if len(unique) == 1:
         return unique[0]
-    return Bool("or", tuple(unique))
+    return Bool(kind, tuple(unique))
 
 
 def bnot(b: Bool) -> Bool:

@@ -317,16 +317,15 @@ def _render_term(mono: tuple, coeff: Coeff) -> tuple[str, int]:
     return out, P_PROD
 
 
+_INFIX = {"floordiv": "//", "mod": "%", "div": "/"}
+
+
 def _render_atom(atom: Atom) -> tuple[str, int]:
     if isinstance(atom, Sym):
         return f"${atom.name}", P_ATOM
     kind, args = atom.kind, atom.args
-    if kind == "floordiv":
-        return f"{render(args[0], P_PROD)} // {render(args[1], P_UNARY)}", P_PROD
-    if kind == "mod":
-        return f"{render(args[0], P_PROD)} % {render(args[1], P_UNARY)}", P_PROD
-    if kind == "div":
-        return f"{render(args[0], P_PROD)} / {render(args[1], P_UNARY)}", P_PROD
+    if kind in _INFIX:
+        return f"{render(args[0], P_PROD)} {_INFIX[kind]} {render(args[1], P_UNARY)}", P_PROD
     if kind == "pow":
         return f"{render(args[0], P_ATOM)} ** {render(args[1], P_UNARY)}", P_POW
     if kind == "fn":

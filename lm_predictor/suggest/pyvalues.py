@@ -13,42 +13,57 @@ from lm_predictor.suggest.values import FunctionV
 
 @dataclass(eq=False)
 class BoundMethod:
+    """A method of a value the brains implement (str.join, dict.get, Tensor.view, ...), bound to its receiver."""
+
     receiver: Any
     name: str
 
 
 @dataclass(eq=False)
 class ModuleNS:
+    """A transformers module used as a namespace (`modeling_utils.X`)."""
+
     pm: ParsedModule
 
 
 @dataclass(eq=False)
 class ConfigV:
+    """The model config object (`self.config`), backed by the config model (config.ConfigModel)."""
+
     model: Any  # config.ConfigModel
 
 
 @dataclass(eq=False)
 class Lazy:
+    """A value computed when first needed (the arms of a conditional expression)."""
+
     thunk: Any
 
 
 def force(value: Any) -> Any:
+    """The value, computed if it is Lazy."""
     return value.thunk() if isinstance(value, Lazy) else value
 
 
 @dataclass(eq=False)
 class Property:
+    """A @property of an analysed class: read by running its getter."""
+
     fv: FunctionV
 
 
 @dataclass(eq=False)
 class ClassMethod:
+    """A @classmethod of an analysed class, bound to the class it was read from."""
+
     fv: FunctionV
     cls: Any
 
 
 @dataclass(frozen=True)
 class Slice:
+    """`start:stop:step` as written in a subscript."""
+
     start: Any
     stop: Any
     step: Any
@@ -56,6 +71,8 @@ class Slice:
 
 @dataclass(eq=False)
 class Range:
+    """`range(start, stop, step)` over symbolic bounds."""
+
     start: Num
     stop: Num
     step: Num
@@ -71,16 +88,21 @@ class Range:
 
 @dataclass(eq=False)
 class Enumerate:
+    """`enumerate(inner, start)`."""
+
     inner: Any
     start: int = 0
 
 
 @dataclass(eq=False)
 class Zip:
+    """`zip(*inners)`."""
+
     inners: list
 
 
 def hashable(key: Any) -> Any:
+    """A dict key for an abstract value: constants by value, other values by identity if unhashable."""
     if isinstance(key, Num):
         c = key.const_value()
         return c if c is not None else key

@@ -88,34 +88,37 @@ def _term_identity(expr: Num) -> tuple:
     return tuple(ids)
 
 
+def op_atoms(expr: Num) -> list:
+    """The opaque atoms (X.Op) of an expression's monomials, in order."""
+    return [atom for mono, _ in expr.terms for atom, _ in mono if isinstance(atom, X.Op)]
+
+
 def call_atoms(expr: Num) -> list:
+    """The rule calls of an expression, those inside `if` arms included."""
     out = []
-    for mono, _ in expr.terms:
-        for atom, _ in mono:
-            if isinstance(atom, X.Op):
-                if atom.kind == "call":
-                    out.append(atom)
-                elif atom.kind == "if":
-                    out.extend(call_atoms(atom.args[1]))
-                    out.extend(call_atoms(atom.args[2]))
+    for atom in op_atoms(expr):
+        if atom.kind == "call":
+            out.append(atom)
+        elif atom.kind == "if":
+            out.extend(call_atoms(atom.args[1]))
+            out.extend(call_atoms(atom.args[2]))
     return out
 
 
 def unresolved_slugs(expr: Num) -> list:
+    """The unresolved terms an expression carries, wherever they are nested."""
     out = []
-    for mono, _ in expr.terms:
-        for atom, _ in mono:
-            if isinstance(atom, X.Op):
-                if atom.kind == "unresolved":
-                    out.append(atom.args[0])
-                elif atom.kind in ("if", "fn", "floordiv", "mod", "div", "pow", "opt"):
-                    for a in atom.args:
-                        if isinstance(a, Num):
-                            out.extend(unresolved_slugs(a))
-                elif atom.kind == "call":
-                    for _, v in atom.args[2]:
-                        if isinstance(v, Num):
-                            out.extend(unresolved_slugs(v))
+    for atom in op_atoms(expr):
+        if atom.kind == "unresolved":
+            out.append(atom.args[0])
+        elif atom.kind in ("if", "fn", "floordiv", "mod", "div", "pow", "opt"):
+            for a in atom.args:
+                if isinstance(a, Num):
+                    out.extend(unresolved_slugs(a))
+        elif atom.kind == "call":
+            for _, v in atom.args[2]:
+                if isinstance(v, Num):
+                    out.extend(unresolved_slugs(v))
     return out
 
 

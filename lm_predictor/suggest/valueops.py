@@ -221,22 +221,18 @@ def _sig(value: Any, out: list, canon: dict | None = None) -> None:
 
 
 def decide_in(b: Bool, lits: set) -> bool | None:
+    """Whether `b` follows from a set of literals that hold (True), contradicts them (False), or neither (None)."""
     if b in lits:
         return True
     if X.bnot(b) in lits:
         return False
-    if b.kind == "and":
+    if b.kind in ("and", "or"):
+        short = b.kind == "or"  # one part with this value decides the whole
         parts = [decide_in(x, lits) for x in b.args]
-        if any(p is False for p in parts):
-            return False
-        if all(p is True for p in parts):
-            return True
-    if b.kind == "or":
-        parts = [decide_in(x, lits) for x in b.args]
-        if any(p is True for p in parts):
-            return True
-        if all(p is False for p in parts):
-            return False
+        if any(p is short for p in parts):
+            return short
+        if all(p is (not short) for p in parts):
+            return not short
     if b.kind == "not":
         inner = decide_in(b.args[0], lits)
         return None if inner is None else not inner

@@ -99,6 +99,8 @@ class External:
 
 @dataclass(frozen=True)
 class Builtin:
+    """A Python builtin by name (len, range, isinstance, ...), implemented by the builtins brain."""
+
     name: str
 
 

@@ -32,59 +32,49 @@ ELEMENTWISE_MODULES = {
     "nn.AlphaDropout", "nn.LogSigmoid", "nn.Flatten", "nn.Unflatten", "nn.SiLU_", "nn.Threshold",
 }
 
+def _conv_rule(n: int, layout: str, kernel: str, kernel_doc: str, out: str, out_doc: str) -> dict:
+    """The static rule of nn.Conv{n}d: aten.convolution, 2 FLOPs per multiply-accumulate."""
+    return {
+        "aliases": [f"torch.nn.Conv{n}d"],
+        "doc": f"{n}-D convolution over [batch, in_channels, {layout}]: aten.convolution, 2 FLOPs per multiply-accumulate "
+               f"(2 * batch * out_channels * {out} * in_channels / groups * {kernel}).",
+        "params": {
+            "in_channels": {"type": "int", "doc": "input channels"},
+            "out_channels": {"type": "int", "doc": "output channels"},
+            kernel: {"type": "int", "doc": kernel_doc},
+            "groups": {"type": "int", "default": 1, "doc": "channel groups"},
+            "bias": {"type": "bool", "default": True, "doc": "whether a bias is added"},
+            "batch": {"type": "int", "optional": True, "doc": "batch of the input"},
+            out: {"type": "int", "optional": True, "doc": out_doc},
+        },
+        "flops": f"2 * ${{batch}} * ${{out_channels}} * ${{{out}}} * (${{in_channels}} // ${{groups}}) * ${{{kernel}}}",
+        "param_count": f"${{out_channels}} * (${{in_channels}} // ${{groups}}) * ${{{kernel}}} + (if ${{bias}} then ${{out_channels}} else 0)",
+    }
+
+
+def _norm_rule(name: str, doc: str, size: str, size_doc: str, affine: str, affine_doc: str, params: str) -> dict:
+    """The static rule of a normalisation module: no counted FLOPs, `params` parameters when affine."""
+    return {
+        "aliases": [f"torch.nn.{name}"],
+        "doc": doc,
+        "params": {
+            size: {"type": "int", "doc": size_doc},
+            affine: {"type": "bool", "default": True, "doc": affine_doc},
+        },
+        "flops": "0",
+        "param_count": f"if ${{{affine}}} then {params} else 0",
+    }
+
+
 STATIC_RULES = {
-    "torch.nn.modules.conv.Conv1d": {
-        "aliases": ["torch.nn.Conv1d"],
-        "doc": "1-D convolution over [batch, in_channels, length]: aten.convolution, 2 FLOPs per multiply-accumulate "
-               "(2 * batch * out_channels * out_length * in_channels / groups * kernel_size).",
-        "params": {
-            "in_channels": {"type": "int", "doc": "input channels"},
-            "out_channels": {"type": "int", "doc": "output channels"},
-            "kernel_size": {"type": "int", "doc": "kernel width"},
-            "groups": {"type": "int", "default": 1, "doc": "channel groups"},
-            "bias": {"type": "bool", "default": True, "doc": "whether a bias is added"},
-            "batch": {"type": "int", "optional": True, "doc": "batch of the input"},
-            "out_length": {"type": "int", "optional": True, "doc": "output length (from input length, padding, stride, dilation)"},
-        },
-        "flops": "2 * ${batch} * ${out_channels} * ${out_length} * (${in_channels} // ${groups}) * ${kernel_size}",
-        "param_count": "${out_channels} * (${in_channels} // ${groups}) * ${kernel_size} + (if ${bias} then ${out_channels} else 0)",
-    },
-    "torch.nn.modules.conv.Conv2d": {
-        "aliases": ["torch.nn.Conv2d"],
-        "doc": "2-D convolution over [batch, in_channels, h, w]: aten.convolution, 2 FLOPs per multiply-accumulate "
-               "(2 * batch * out_channels * out_positions * in_channels / groups * kernel_elements).",
-        "params": {
-            "in_channels": {"type": "int", "doc": "input channels"},
-            "out_channels": {"type": "int", "doc": "output channels"},
-            "kernel_elements": {"type": "int", "doc": "kernel height * width"},
-            "groups": {"type": "int", "default": 1, "doc": "channel groups"},
-            "bias": {"type": "bool", "default": True, "doc": "whether a bias is added"},
-            "batch": {"type": "int", "optional": True, "doc": "batch of the input"},
-            "out_positions": {"type": "int", "optional": True, "doc": "output height * width"},
-        },
-        "flops": "2 * ${batch} * ${out_channels} * ${out_positions} * (${in_channels} // ${groups}) * ${kernel_elements}",
-        "param_count": "${out_channels} * (${in_channels} // ${groups}) * ${kernel_elements} + (if ${bias} then ${out_channels} else 0)",
-    },
-    "torch.nn.modules.normalization.RMSNorm": {
-        "aliases": ["torch.nn.RMSNorm"],
-        "doc": "x * rsqrt(mean(x^2) + eps) * weight over the last `normalized_shape` elements; elementwise only.",
-        "params": {
-            "normalized_shape": {"type": "int", "doc": "size of the normalised (last) dimensions"},
-            "elementwise_affine": {"type": "bool", "default": True, "doc": "whether a weight exists"},
-        },
-        "flops": "0",
-        "param_count": "if ${elementwise_affine} then ${normalized_shape} else 0",
-    },
-    "torch.nn.modules.normalization.GroupNorm": {
-        "aliases": ["torch.nn.GroupNorm"],
-        "doc": "Group normalisation over channel groups; elementwise and reductions only.",
-        "params": {
-            "num_channels": {"type": "int", "doc": "channels"},
-            "affine": {"type": "bool", "default": True, "doc": "whether weight and bias exist"},
-        },
-        "flops": "0",
-        "param_count": "if ${affine} then 2 * ${num_channels} else 0",
-    },
+    "torch.nn.modules.conv.Conv1d": _conv_rule(1, "length", "kernel_size", "kernel width", "out_length", "output length (from input length, padding, stride, dilation)"),
+    "torch.nn.modules.conv.Conv2d": _conv_rule(2, "h, w", "kernel_elements", "kernel height * width", "out_positions", "output height * width"),
+    "torch.nn.modules.normalization.RMSNorm": _norm_rule(
+        "RMSNorm", "x * rsqrt(mean(x^2) + eps) * weight over the last `normalized_shape` elements; elementwise only.",
+        "normalized_shape", "size of the normalised (last) dimensions", "elementwise_affine", "whether a weight exists", "${normalized_shape}"),
+    "torch.nn.modules.normalization.GroupNorm": _norm_rule(
+        "GroupNorm", "Group normalisation over channel groups; elementwise and reductions only.",
+        "num_channels", "channels", "affine", "whether weight and bias exist", "2 * ${num_channels}"),
 }
 
 

@@ -140,30 +140,19 @@ def _module_init(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -
     return None
 
 
-def _register_buffer(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
-    name = args[0] if args else kwargs.get("name")
-    tensor = args[1] if len(args) > 1 else kwargs.get("tensor")
-    if isinstance(name, str):
-        if isinstance(tensor, Tensor):
-            tensor = Tensor(tensor.shape, tensor.dtype, tensor.why, False)
-        interp.set_attr(recv, name, tensor, node)
-    return None
+def _named_setter(value_kw: str, buffer: bool = False):
+    """`module.<method>(name, value)`: sets attribute `name` (a buffer's tensor is not a parameter)."""
 
+    def run(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+        name = args[0] if args else kwargs.get("name")
+        value = args[1] if len(args) > 1 else kwargs.get(value_kw)
+        if isinstance(name, str):
+            if buffer and isinstance(value, Tensor):
+                value = Tensor(value.shape, value.dtype, value.why, False)
+            interp.set_attr(recv, name, value, node)
+        return None
 
-def _register_parameter(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
-    name = args[0] if args else kwargs.get("name")
-    param = args[1] if len(args) > 1 else kwargs.get("param")
-    if isinstance(name, str):
-        interp.set_attr(recv, name, param, node)
-    return None
-
-
-def _add_module(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
-    name = args[0] if args else kwargs.get("name")
-    module = args[1] if len(args) > 1 else kwargs.get("module")
-    if isinstance(name, str):
-        interp.set_attr(recv, name, module, node)
-    return None
+    return run
 
 
 def _head_mask(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
@@ -219,9 +208,9 @@ def _attr_or_none(interp: Host, recv: Any, name: str, node: Any) -> Any:
 MODULE_ATTRS: dict[str, Any] = {
     "__init__": BrainFunc("__init__", _module_init),
     "post_init": BrainFunc("post_init", _noop),
-    "register_buffer": BrainFunc("register_buffer", _register_buffer),
-    "register_parameter": BrainFunc("register_parameter", _register_parameter),
-    "add_module": BrainFunc("add_module", _add_module),
+    "register_buffer": BrainFunc("register_buffer", _named_setter("tensor", buffer=True)),
+    "register_parameter": BrainFunc("register_parameter", _named_setter("param")),
+    "add_module": BrainFunc("add_module", _named_setter("module")),
     "get_head_mask": BrainFunc("get_head_mask", _head_mask),
     "warn_if_padding_and_no_attention_mask": BrainFunc("warn", _noop),
     "get_extended_attention_mask": BrainFunc("mask", _mask),

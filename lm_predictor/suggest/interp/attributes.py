@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from astroid import nodes
 
@@ -147,13 +147,9 @@ class AttributesMixin:
         if isinstance(obj, ObjectV):
             if name in obj.attrs:
                 return obj.attrs[name]
-            if isinstance(obj.cls, ClassV):
-                attr = self.class_attr(obj.cls, name)
-                if attr is not None:
-                    return self.bind_attr(attr, obj, node)
-            brain = self.brains.object_attr(self, obj, name, node)
-            if brain is not None:
-                return brain
+            found = self.class_or_brain_attr(obj.cls, obj, name, node, self.brains.object_attr)
+            if found is not None:
+                return found
             return Unknown(f"attribute {name} of {getattr(obj.cls, 'qualname', obj.kind)}")
         if isinstance(obj, ClassV):
             attr = self.class_attr(obj, name)
@@ -216,13 +212,17 @@ class AttributesMixin:
             return self.brains.torch_module_attr(self, ref, name, node)
         if name in tmpl.attrs:
             return self.view(tmpl.attrs[name], ref)
-        attr = self.class_attr(tmpl.cls, name)
-        if attr is not None:
-            return self.bind_attr(attr, ref, node)
-        brain = self.brains.module_attr_default(self, ref, name, node)
-        if brain is not None:
-            return brain
+        found = self.class_or_brain_attr(tmpl.cls, ref, name, node, self.brains.module_attr_default)
+        if found is not None:
+            return found
         return Unknown(f"attribute {name} of {tmpl.qualname}")
+
+    def class_or_brain_attr(self, cls: Any, receiver: Any, name: str, node: Any, brain: Callable) -> Any:
+        """An attribute of the receiver's class, bound to it; else what the brain hook says (None: none)."""
+        attr = self.class_attr(cls, name) if isinstance(cls, ClassV) else None
+        if attr is not None:
+            return self.bind_attr(attr, receiver, node)
+        return brain(self, receiver, name, node)
 
     def view(self, value: Any, ref: ModRef) -> Any:
         """A value stored on a module instance, as seen through `ref` (names translated)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from astroid import nodes
 
@@ -115,32 +115,20 @@ class ExpressionsMixin:
             if i == len(values) - 1:
                 return value
             t = self.truth(value, values[i])
+            short = node.op == "or"  # `or` stops at a true operand, `and` at a false one
             decided = self.decide(t)
-            if node.op == "or":
-                if decided is True:
-                    return value
-                if decided is False:
-                    return chain(i + 1)
-                self.assume.append(X.bnot(t))
-                try:
-                    rest = chain(i + 1)
-                finally:
-                    self.assume.pop()
-                if isinstance(value, Bool) and isinstance(rest, Bool):
-                    return X.bor(value, rest)
-                return make_phi(t, value, rest)
-            if decided is False:
+            if decided is short:
                 return value
-            if decided is True:
+            if decided is (not short):
                 return chain(i + 1)
-            self.assume.append(t)
+            self.assume.append(X.bnot(t) if short else t)  # the next operand runs where this one does not stop
             try:
                 rest = chain(i + 1)
             finally:
                 self.assume.pop()
             if isinstance(value, Bool) and isinstance(rest, Bool):
-                return X.band(value, rest)
-            return make_phi(t, rest, value)
+                return X.bor(value, rest) if short else X.band(value, rest)
+            return make_phi(t, value, rest) if short else make_phi(t, rest, value)
 
         return chain(0)
 
@@ -157,13 +145,16 @@ class ExpressionsMixin:
         return result
 
     def eval_IfExp(self, node: nodes.IfExp, frame: Frame) -> Any:
-        cond = self.truth(self.eval(node.test, frame), node.test)
+        then_fn, else_fn = (lambda: self.eval(node.body, frame)), (lambda: self.eval(node.orelse, frame))
+        return self.branch(node.test, frame, then_fn, else_fn, lambda cond: self.on_phi(Phi(cond, Lazy(then_fn), Lazy(else_fn)), force))
+
+    def branch(self, test: Any, frame: Frame, then_fn: Callable[[], Any], else_fn: Callable[[], Any], both_fn: Callable[[Bool], Any]) -> Any:
+        """then_fn() or else_fn() where the assumptions decide `test`; both_fn(condition) where they do not."""
+        cond = self.truth(self.eval(test, frame), test)
         decided = self.decide(cond)
-        if decided is True:
-            return self.eval(node.body, frame)
-        if decided is False:
-            return self.eval(node.orelse, frame)
-        return self.on_phi(Phi(cond, Lazy(lambda: self.eval(node.body, frame)), Lazy(lambda: self.eval(node.orelse, frame))), force)
+        if decided is None:
+            return both_fn(cond)
+        return then_fn() if decided else else_fn()
 
     def eval_Subscript(self, node: nodes.Subscript, frame: Frame) -> Any:
         obj = self.eval(node.value, frame)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from astroid import nodes
 
@@ -18,6 +18,9 @@ from lm_predictor.suggest.scope import Term
 from lm_predictor.suggest.sources import ParsedModule
 from lm_predictor.suggest.valueops import decide_in, make_phi
 from lm_predictor.suggest.values import Builtin, ClassV, External, FunctionV, Loc, Phi, Unknown
+
+
+DEAD = object()  # what `under` returns for a path that raises
 
 
 class StateMixin:
@@ -100,38 +103,31 @@ class StateMixin:
             return b
         return make_phi(cond, a, b)
 
-    def on_phi(self, value: Any, fn) -> Any:
-        if isinstance(value, Phi):
-            decided = self.decide(value.cond)
-            if decided is True:
-                return self.on_phi(value.a, fn)
-            if decided is False:
-                return self.on_phi(value.b, fn)
-            self.assume.append(value.cond)
-            dead_a = dead_b = False
-            try:
-                ra = self.on_phi(value.a, fn)
-            except DeadPath:
-                dead_a, ra = True, None
-            finally:
-                self.assume.pop()
-            self.assume.append(X.bnot(value.cond))
-            try:
-                rb = self.on_phi(value.b, fn)
-            except DeadPath:
-                dead_b, rb = True, None
-            finally:
-                self.assume.pop()
-            if dead_a and dead_b:
-                raise DeadPath()
-            if dead_a:
-                self.facts.append(X.bnot(value.cond))
-                return rb
-            if dead_b:
-                self.facts.append(value.cond)
-                return ra
-            return make_phi(value.cond, ra, rb)
-        return fn(value)
+    def on_phi(self, value: Any, fn: Callable[[Any], Any]) -> Any:
+        """fn over each arm of a conditional value (the arms the assumptions allow), results joined."""
+        if not isinstance(value, Phi):
+            return fn(value)
+        decided = self.decide(value.cond)
+        if decided is not None:
+            return self.on_phi(value.a if decided else value.b, fn)
+        ra = self.under(value.cond, lambda: self.on_phi(value.a, fn), DEAD)
+        rb = self.under(X.bnot(value.cond), lambda: self.on_phi(value.b, fn), DEAD)
+        if ra is DEAD and rb is DEAD:
+            raise DeadPath()
+        if ra is DEAD or rb is DEAD:  # one arm raises: the other's condition must hold
+            self.facts.append(X.bnot(value.cond) if ra is DEAD else value.cond)
+            return rb if ra is DEAD else ra
+        return make_phi(value.cond, ra, rb)
+
+    def under(self, cond: Bool, fn: Callable[[], Any], dead: Any) -> Any:
+        """fn() run assuming `cond`; `dead` where that path raises at run time (DeadPath)."""
+        self.assume.append(cond)
+        try:
+            return fn()
+        except DeadPath:
+            return dead
+        finally:
+            self.assume.pop()
 
     def global_value(self, pm: ParsedModule, name: str, node: Any = None) -> Any:
         key = (pm.name, name)

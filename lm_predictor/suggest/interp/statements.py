@@ -10,7 +10,6 @@ from astroid import nodes
 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import FALSE, TRUE, ZERO, Bool, Num
-from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.interp.frames import Exit, Flow, Frame
 from lm_predictor.suggest.interp.syntax import MAX_UNROLL, TRACE, as_load, closure_of, handler, index_name, target_hint, trace_assigned
 from lm_predictor.suggest.pyvalues import ConfigV, Enumerate, Range, Zip, hashable
@@ -140,53 +139,30 @@ class StatementsMixin:
                 frame.locals.pop(target.name, None)
 
     def exec_If(self, stmt: nodes.If, frame: Frame) -> Flow:
-        cond = self.truth(self.eval(stmt.test, frame), stmt.test)
-        decided = self.decide(cond)
-        if decided is True:
-            return self.exec_block(stmt.body, frame)
-        if decided is False:
-            return self.exec_block(stmt.orelse, frame)
-        return self.fork(cond, lambda: self.exec_block(stmt.body, frame), lambda: self.exec_block(stmt.orelse, frame), frame)
+        then_fn, else_fn = (lambda: self.exec_block(stmt.body, frame)), (lambda: self.exec_block(stmt.orelse, frame))
+        return self.branch(stmt.test, frame, then_fn, else_fn, lambda cond: self.fork(cond, then_fn, else_fn, frame))
 
     def fork(self, cond: Bool, then_fn, else_fn, frame: Frame) -> Flow:
         env0 = frame.locals
         frame.locals = dict(env0)
-        self.assume.append(cond)
-        try:
-            fa = then_fn()
-        except DeadPath:
-            fa = Flow([], False, FALSE)
-        finally:
-            self.assume.pop()
+        fa = self.under(cond, then_fn, Flow([], False, FALSE))
         env_a = frame.locals
         frame.locals = dict(env0)
-        self.assume.append(X.bnot(cond))
-        try:
-            fb = else_fn()
-        except DeadPath:
-            fb = Flow([], False, FALSE)
-        finally:
-            self.assume.pop()
+        fb = self.under(X.bnot(cond), else_fn, Flow([], False, FALSE))
         env_b = frame.locals
         exits = fa.exits + fb.exits
         if fa.falls and fb.falls:
             frame.locals = self.join(env_a, env_b, cond)
             fall = X.bor(X.band(cond, fa.cond), X.band(X.bnot(cond), fb.cond))
             return Flow(exits, True, fall)
-        if fa.falls:
-            frame.locals = env_a
-            if not fb.exits:  # the other arm raises: a fact about valid inputs, not a branch
-                self.facts.append(cond)
-                X.note_fact(cond)
-                return Flow(exits, True, fa.cond)
-            return Flow(exits, True, X.band(cond, fa.cond))
-        if fb.falls:
-            frame.locals = env_b
-            if not fa.exits:
-                self.facts.append(X.bnot(cond))
-                X.note_fact(X.bnot(cond))
-                return Flow(exits, True, fb.cond)
-            return Flow(exits, True, X.band(X.bnot(cond), fb.cond))
+        if fa.falls or fb.falls:  # one arm falls through
+            live, other, env, arm = (fa, fb, env_a, cond) if fa.falls else (fb, fa, env_b, X.bnot(cond))
+            frame.locals = env
+            if not other.exits:  # the other arm raises: a fact about valid inputs, not a branch
+                self.facts.append(arm)
+                X.note_fact(arm)
+                return Flow(exits, True, live.cond)
+            return Flow(exits, True, X.band(arm, live.cond))
         frame.locals = env0
         return Flow(exits, False, FALSE)
 
