@@ -74,9 +74,9 @@ def graph() -> dict[str, set[str]]:
     return edges
 
 
-def cycles() -> list[list[str]]:
-    """Strongly connected components of more than one module (Tarjan), each sorted."""
-    edges = graph()
+def cycles(edges: dict[str, set[str]] | None = None) -> list[list[str]]:
+    """Strongly connected components of more than one node (Tarjan), each sorted; the module graph by default."""
+    edges = graph() if edges is None else edges
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -89,7 +89,7 @@ def cycles() -> list[list[str]]:
         counter[0] += 1
         stack.append(v)
         on_stack.add(v)
-        for w in sorted(edges[v]):
+        for w in sorted(edges.get(v, ())):
             if w not in index:
                 visit(w)
                 low[v] = min(low[v], low[w])
@@ -114,6 +114,26 @@ def cycles() -> list[list[str]]:
 
 def test_the_import_graph_has_no_cycle() -> None:
     assert cycles() == []
+
+
+def stage_edges() -> dict[str, set[str]]:
+    """The graph between the package's stages (its top-level packages and modules), the root left out."""
+    def stage(name: str) -> str:
+        return ".".join(name.split(".")[:2])
+
+    edges: dict[str, set[str]] = {}
+    for name, targets in graph().items():
+        for target in targets:
+            if stage(name) != stage(target) and "." in name and "." in target:
+                edges.setdefault(stage(name), set()).add(stage(target))
+    return edges
+
+
+def test_the_stages_import_one_way() -> None:
+    """No two stages import each other, even through different modules (evaluate calls suggest, never back)."""
+    edges = stage_edges()
+    assert cycles(edges) == []
+    assert "lm_predictor.evaluate" not in edges.get("lm_predictor.suggest", set())
 
 
 def test_no_private_name_is_imported_from_another_module() -> None:
@@ -146,6 +166,7 @@ def test_a_function_level_import_closing_a_loop_is_a_cycle(tmp_path, monkeypatch
     graph.cache_clear()
     try:
         assert cycles() == [["lm_predictor.a.one", "lm_predictor.a.two"]]
+        assert cycles({"x": {"y"}, "y": {"z"}, "z": {"x"}}) == [["x", "y", "z"]]
         assert graph()["lm_predictor.a.one"] == {"lm_predictor.a.two"}  # inside its own package: no edge to a/__init__
         assert not _passes(test_no_private_name_is_imported_from_another_module)
         assert not _passes(test_no_module_is_over_the_size_limit)
