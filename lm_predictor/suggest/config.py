@@ -11,14 +11,11 @@ kept as a formula, so defaults follow the source.
 
 from __future__ import annotations
 
-from lm_predictor.diagnostics import A_CONFIG_CLASS
-
 import json
 from typing import Any
 
-from astroid import nodes
-
 from lm_predictor.data.transformers_table import config_facts, load_table, resolve_config
+from lm_predictor.diagnostics import A_CONFIG_CLASS
 from lm_predictor.suggest import brains, expr as X
 from lm_predictor.suggest.expr import Num
 from lm_predictor.suggest.pyvalues import ConfigV
@@ -259,9 +256,6 @@ class ConfigModel:
         if isinstance(value, (str, ListV, DictV)) or value is None:
             self.read_constants[name] = _plain(value)
 
-    def constants_key(self) -> str:
-        return json.dumps(self.read_constants, sort_keys=True, default=str)
-
 
 def _class_defines(cls: ClassV, name: str) -> bool:
     return name in cls.node.locals
@@ -290,7 +284,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, X.Bool):
         return X.render_bool(value)
     return value if isinstance(value, (str, int, float, type(None))) else repr(value)
-
-
-def annotation_text(node: nodes.NodeNG | None) -> str:
-    return node.as_string() if node is not None else ""

@@ -127,8 +127,3 @@ def overlay(base: RuleLibrary, derived: RuleLibrary) -> RuleLibrary:
     for rule in derived:
         out.add(rule)
     return out
-
-
-def cached_files(kind: str = "derived") -> list[Path]:
-    directory = diskcache.cache_dir(kind)
-    return sorted(directory.glob("*.json")) if directory.is_dir() else []

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Iterable, Iterator
+from typing import Iterator
 
 from lm_predictor.suggest.expr_terms import (
     FALSE,
@@ -37,6 +37,7 @@ from lm_predictor.suggest.expr_terms import (
     render,
     render_bool,
 )
+
 
 __all__ = ["FALSE", "ONE", "P_PROD", "P_SUM", "P_UNARY", "TRUE", "ZERO", "Atom", "Bool", "Coeff", "Num", "NumLike", "Op", "Sym", "as_num", "bconst", "bool_value", "bsym", "defined", "render", "render_bool"]
 
@@ -234,18 +235,8 @@ def bool_eq(a: Bool, b: Bool) -> Bool:
 
 
 def floordiv(a: NumLike, b: NumLike) -> Num:
-    a, b = as_num(a), as_num(b)
-    av, bv = a.const_value(), b.const_value()
-    if av is not None and bv is not None and bv != 0:
-        if isinstance(av, float) or isinstance(bv, float):
-            return Num.const(float(av // bv))
-        return Num.const(Fraction(av) // Fraction(bv))
-    if bv == 1:
-        return a
-    exact = exact_div(a, b)
-    if exact is not None and is_integral(exact):
-        return exact
-    return Num.atom(Op("floordiv", (a, b)))
+    """a // b: folded for constants, exact where b divides a, else an opaque atom."""
+    return _integer_division("floordiv", a, b)
 
 
 def note_fact(fact: "Bool") -> None:
@@ -353,16 +344,26 @@ def truediv(a: NumLike, b: NumLike) -> Num:
 
 
 def mod(a: NumLike, b: NumLike) -> Num:
+    """a % b: folded for constants, 0 where b divides a, else an opaque atom."""
+    return _integer_division("mod", a, b)
+
+
+def _integer_division(kind: str, a: NumLike, b: NumLike) -> Num:
+    """floordiv or mod of two numbers."""
     a, b = as_num(a), as_num(b)
     av, bv = a.const_value(), b.const_value()
     if av is not None and bv is not None and bv != 0:
-        return Num.const(av % bv)
+        if kind == "mod":
+            return Num.const(av % bv)
+        if isinstance(av, float) or isinstance(bv, float):
+            return Num.const(float(av // bv))
+        return Num.const(Fraction(av) // Fraction(bv))
     if bv == 1:
-        return ZERO
+        return a if kind == "floordiv" else ZERO
     q = exact_div(a, b)
     if q is not None and is_integral(q):
-        return ZERO
-    return Num.atom(Op("mod", (a, b)))
+        return q if kind == "floordiv" else ZERO
+    return Num.atom(Op(kind, (a, b)))
 
 
 def power(a: NumLike, b: NumLike) -> Num:
@@ -531,28 +532,6 @@ def replace_atoms(value: "Num", old: "Op", new: "Num") -> "Num":
             term = term * (power(piece, Num.const(e)) if e != 1 else piece)
         out = out + term
     return out
-
-
-def has_unresolved(value: "Num | Bool") -> bool:
-    return any(_walk_unresolved(value))
-
-
-def _walk_unresolved(value: object) -> Iterable[bool]:
-    if isinstance(value, Num):
-        for mono, _ in value.terms:
-            for atom, _ in mono:
-                if isinstance(atom, Op):
-                    if atom.kind == "unresolved":
-                        yield True
-                    else:
-                        for arg in atom.args:
-                            yield from _walk_unresolved(arg)
-    elif isinstance(value, Bool):
-        for arg in value.args:
-            yield from _walk_unresolved(arg)
-    elif isinstance(value, tuple):
-        for item in value:
-            yield from _walk_unresolved(item)
 
 
 def free_params(value: object, into: set | None = None) -> set:

@@ -78,12 +78,11 @@ class Range:
     step: Num
 
     def length(self) -> Num:
-        step = self.step.const_value()
-        if step == 1:
-            return X.fn("max", self.stop - self.start, ZERO) if not (self.stop - self.start).is_const() else Num.const(max((self.stop - self.start).const_value(), 0))
-        if isinstance(step, int) and step > 0:
-            return X.fn("ceil_div", self.stop - self.start, self.step)
-        return X.fn("ceil_div", self.stop - self.start, self.step)
+        """len(range(...)): max(stop - start, 0) for step 1, else ceil_div(stop - start, step)."""
+        span = self.stop - self.start
+        if self.step.const_value() == 1:
+            return Num.const(max(span.const_value(), 0)) if span.is_const() else X.fn("max", span, ZERO)
+        return X.fn("ceil_div", span, self.step)
 
 
 @dataclass(eq=False)

@@ -21,6 +21,7 @@ from astroid import nodes
 
 from lm_predictor.vendor.fetch import DEFAULT_ROOT, STAMP
 
+
 SOURCES = ("pinned", "installed")
 
 

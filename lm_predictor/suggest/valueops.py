@@ -89,10 +89,6 @@ def _under(value: Any, cond: Bool, truth: bool) -> Any:
     return value
 
 
-def replace_count(ref: ModRef, count: Num) -> ModRef:
-    return ModRef(ref.inst, ref.binding, ref.path, count if ref.count is None else ref.count * count)
-
-
 def with_paths(value: Any, name: str) -> Any:
     if isinstance(value, ModRef):
         if value.path == "":

@@ -165,7 +165,3 @@ class ObjectV:
 
 
 UNDEF = object()  # a variable defined on one branch only
-
-
-def is_none(value: Any) -> bool:
-    return value is None

@@ -29,7 +29,7 @@ from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod, Range, hashable
 from lm_predictor.suggest.scope import ModRef, Template, TorchModule
 from lm_predictor.suggest.valueops import translate
-from lm_predictor.suggest.values import Builtin, CacheV, DictV, External, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import CacheV, DictV, External, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
 
 
 BRAIN_MODULES = (_builtins, _cache, _matmul, _tensors, _modules, _tf)  # importing them fills base.BRAINS
@@ -471,11 +471,3 @@ def _python_method(interp: Host, recv: Any, name: str, args: list, kwargs: dict,
     if isinstance(recv, Repeated):
         return Unknown(f"list.{name}")
     return Unknown(f"method {name} of {type(recv).__name__}")
-
-
-def is_phi(value: Any) -> bool:
-    return isinstance(value, Phi)
-
-
-def is_builtin(value: Any) -> bool:
-    return isinstance(value, Builtin)

@@ -136,10 +136,6 @@ def numel(shape: tuple | None) -> Num | None:
     return out
 
 
-def is_num(value: Any) -> bool:
-    return isinstance(value, Num)
-
-
 def as_int(value: Any) -> int | None:
     if isinstance(value, Num):
         c = value.const_value()

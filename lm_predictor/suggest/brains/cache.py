@@ -12,11 +12,10 @@ which is the same as past_len = 0. Per layer, `DynamicCache.__init__` picks
 
 from __future__ import annotations
 
-from lm_predictor.diagnostics import A_LAYER_INDEX
-
 import os
 from typing import Any
 
+from lm_predictor.diagnostics import A_LAYER_INDEX
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, receiver, unknown_tensor
 from lm_predictor.suggest.expr import ONE, ZERO, Num

@@ -8,11 +8,11 @@ the result is assigned to, and returns the result tensor's shape.
 from __future__ import annotations
 
 from lm_predictor.diagnostics import A_EINSUM, A_MATMUL_SHAPE
-
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, broadcast, numel, op, unknown_tensor
 from lm_predictor.suggest.expr import ONE, Num
 from lm_predictor.suggest.values import Tensor
+
 
 MATMUL_NAMES = {"torch.matmul", "torch.bmm", "torch.mm", "Tensor.matmul", "Tensor.bmm", "Tensor.mm", "Tensor.__matmul__"}
 
@@ -134,8 +134,6 @@ def _einsum_term(site: CallSite, letters: dict, sizes: dict) -> Num:
     for ch in letters:
         m = m * sizes[ch]
     return X.call(site.label("einsum"), "torch.matmul", {"m": m, "k": ONE, "n": ONE})
-
-
 
 
 def _why(value: object) -> str:

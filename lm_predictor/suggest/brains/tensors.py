@@ -11,13 +11,25 @@ import os
 from typing import Any
 
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import CallSite, as_int, brain, broadcast, norm_dim, numel, prefix, shape_of, size_list, slice_length, unknown_tensor
+from lm_predictor.suggest.brains.base import (
+    CallSite,
+    as_int,
+    brain,
+    broadcast,
+    norm_dim,
+    numel,
+    prefix,
+    shape_of,
+    size_list,
+    slice_length,
+    unknown_tensor,
+)
 from lm_predictor.suggest.brains.matmul import matmul
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod, Range
-from lm_predictor.suggest.values import External, ListV, Phi, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import External, ListV, Repeated, Tensor, Unknown
 
 
 IDENTITY_METHODS = {
@@ -747,9 +759,3 @@ def suggest_torch_function(site: CallSite) -> Any:
     if result is NotImplemented:
         return Unknown(f"{site.name} is not in the op table")
     return result
-
-
-
-
-def is_phi(value: Any) -> bool:
-    return isinstance(value, Phi)

@@ -8,13 +8,12 @@ whose cost is known (Conv1d, RMSNorm, GroupNorm) come with a `STATIC_RULES` entr
 
 from __future__ import annotations
 
-from lm_predictor.diagnostics import A_MODULE_FORWARD, A_MODULE_INPUT, A_MODULE_PARAMS
-
 import os
 from typing import Any
 
+from lm_predictor.diagnostics import A_MODULE_FORWARD, A_MODULE_INPUT, A_MODULE_PARAMS
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import CallSite, as_int, brain, numel, prefix, unknown_tensor
+from lm_predictor.suggest.brains.base import CallSite, brain, numel, prefix, unknown_tensor
 from lm_predictor.suggest.brains.tensors import flatten
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
@@ -22,7 +21,7 @@ from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod
 from lm_predictor.suggest.scope import Instance, ModRef, TorchModule
 from lm_predictor.suggest.valueops import translate
-from lm_predictor.suggest.values import DictV, External, ListV, Phi, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import DictV, External, ListV, Phi, Tensor, Unknown
 
 
 ELEMENTWISE_MODULES = {
@@ -398,16 +397,8 @@ def suggest_torch_module(site: CallSite) -> Any:
     return result
 
 
-def is_repeated(value: Any) -> bool:
-    return isinstance(value, Repeated)
-
-
 def external(name: str) -> External:
     return External(name)
-
-
-def as_index(value: Any) -> int | None:
-    return as_int(value)
 
 
 def _what(value: Any) -> str:

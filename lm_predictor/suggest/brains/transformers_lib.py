@@ -9,11 +9,10 @@ modules are `External` names; everything under `transformers.models.*`, `modelin
 
 from __future__ import annotations
 
-from lm_predictor.diagnostics import A_ACTIVATION, A_CACHE_IN_FORWARD, A_TIE_UNKNOWN
-
 from dataclasses import dataclass
 from typing import Any
 
+from lm_predictor.diagnostics import A_ACTIVATION, A_CACHE_IN_FORWARD, A_TIE_UNKNOWN
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix
 from lm_predictor.suggest.expr import ZERO, Num
@@ -100,10 +99,6 @@ def global_value(interp: Host, qual: str) -> Any:
         if qual.startswith(prefix + "."):
             return External(qual)
     return None
-
-
-def is_external_module(modname: str) -> bool:
-    return any(modname == p or modname.startswith(p + ".") for p in EXTERNAL_MODULES)
 
 
 def act_lookup(interp: Host, table: ActTable, key: Any, node: Any) -> Any:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from lm_predictor.diagnostics import A_FORWARD_RAISES, A_INIT_RAISES, A_PARAM_SHAPE, A_TIE_UNKNOWN
-
 from typing import Any
 
+from lm_predictor.diagnostics import A_FORWARD_RAISES, A_INIT_RAISES, A_PARAM_SHAPE, A_TIE_UNKNOWN
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import FALSE, ONE, TRUE, ZERO, Bool, Num
 from lm_predictor.suggest.findings import DeadPath

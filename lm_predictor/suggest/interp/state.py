@@ -225,6 +225,3 @@ class StateMixin:
         pm = self.tree.parse(modname)
         self.touched_modules.add(modname)
         return self.global_value(pm, name)
-
-    def is_global_param(self, name: str) -> bool:
-        return not name.startswith(("@", "#", "?"))

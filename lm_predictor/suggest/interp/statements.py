@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from lm_predictor.diagnostics import A_BREAK, A_LOOP_CONDITIONAL, A_LOOP_SHAPE, A_LOOP_UNKNOWN, A_RETURN_IN_LOOP, A_WHILE
-
 from typing import Any
 
 from astroid import nodes
 
+from lm_predictor.diagnostics import A_BREAK, A_LOOP_CONDITIONAL, A_LOOP_SHAPE, A_LOOP_UNKNOWN, A_RETURN_IN_LOOP, A_WHILE
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import FALSE, TRUE, ZERO, Bool, Num
 from lm_predictor.suggest.interp.frames import Exit, Flow, Frame
