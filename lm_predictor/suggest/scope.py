@@ -1,4 +1,4 @@
-"""Rule scopes: the parameter namespace of one rule under construction, and module instances.
+"""Rule scopes: the parameter namespace of one rule under construction, module instances, and the recorder of their costs.
 
 A module class is analysed once per constructor signature (a `Template`: the symbolic
 `__init__`) and once per forward signature (a `RuleDraft`). Values inside a template live in

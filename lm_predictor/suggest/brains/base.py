@@ -1,4 +1,4 @@
-"""What every brain module shares: the call site, the pattern table, shape helpers.
+"""What every brain module shares: the call site, the brain registry, shape helpers.
 
 A brain module handles one family of ops. Each producer takes a `CallSite` and returns the abstract
 result (recording costs through `site.interp.add_cost`); `@brain(name, keys...)` registers it in

@@ -1,4 +1,4 @@
-"""The interpreter's control records: a call frame, a control-flow exit, a block's flow, the cost recorder."""
+"""The interpreter's control records: a call frame, a control-flow exit, a block's flow."""
 
 from __future__ import annotations
 
