@@ -156,6 +156,7 @@ A_ACTIVATION = define("A151", "activation-unknown", W, "{detail}", "An activatio
 A_CACHE_IN_FORWARD = define("A152", "cache-built-in-forward", W, "{detail}", "forward() builds its own cache object; the analysis models the one the caller passes.")
 A_TIE_UNKNOWN = define("A153", "tie-unknown", W, "{detail}", "Whether the output embedding is tied to the input embedding could not be told.")
 A_MODULE_FORWARD = define("A113", "module-forward-unknown", E, "{detail}", "A torch module whose forward the op table does not cover (its parameters are still counted).")
+A_BRAIN_ERROR = define("A170", "brain-error", E, "{detail}", "A brain (the op table for torch / transformers calls) raised on arguments it does not handle; the result is unknown.")
 A_ROUTING = define("A160", "routing-outside-expert-loop", E, "{detail}", "Tokens routed to one MoE expert used where they cannot be summed over the experts.")
 
 @dataclass(frozen=True)
@@ -167,9 +168,9 @@ class Location:
     column: int = 0
 
     def __str__(self) -> str:
-        if self.line:
+        if self.line and self.column:
             return f"{self.path}:{self.line}:{self.column}"
-        return self.path
+        return f"{self.path}:{self.line}" if self.line else self.path
 
 
 @dataclass(frozen=True)

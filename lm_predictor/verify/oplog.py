@@ -69,7 +69,7 @@ def record_ops(config: dict[str, Any], workload: Workload, *, fake: bool = True)
 
     from lm_predictor.verify.bytes_counter import classify, op_bytes
     from lm_predictor.verify.hf import hf_config, model_class
-    from lm_predictor.verify.oracle import _build, _input_ids, _quiet_transformers
+    from lm_predictor.verify.oracle import build_model, make_input_ids, quiet_transformers
 
     cfg, cls = hf_config(config), model_class(config)
     dtype = getattr(torch, workload.dtype)
@@ -93,11 +93,11 @@ def record_ops(config: dict[str, Any], workload: Workload, *, fake: bool = True)
             return out
 
     context = FakeTensorMode(allow_non_fake_inputs=True) if fake else _null()
-    with _quiet_transformers(), context, torch.no_grad():
+    with quiet_transformers(), context, torch.no_grad():
         if not fake:
             torch.manual_seed(0)
-        model = _build(cls, cfg, dtype, workload.attn)
-        ids = _input_ids(cfg, workload, fake)
+        model = build_model(cls, cfg, dtype, workload.attn)
+        ids = make_input_ids(cfg, workload, fake)
         kwargs: dict[str, Any] = {"input_ids": ids(workload.seq_len), "use_cache": True}
         if workload.past_len > 0:
             kwargs["past_key_values"] = model(input_ids=ids(workload.past_len), use_cache=True).past_key_values

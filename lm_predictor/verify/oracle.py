@@ -95,10 +95,10 @@ def _run(config: dict[str, Any], workload: Workload, *, fake: bool) -> Measureme
     dtype = getattr(torch, workload.dtype)
     tensor_mode = FakeTensorMode(allow_non_fake_inputs=True) if fake else nullcontext()
     t0 = time.perf_counter()
-    with _quiet_transformers(), tensor_mode, torch.no_grad():
+    with quiet_transformers(), tensor_mode, torch.no_grad():
         if not fake:
             torch.manual_seed(0)
-        model = _build(cls, cfg, dtype, workload.attn)
+        model = build_model(cls, cfg, dtype, workload.attn)
         t_build = time.perf_counter() - t0
         impl = getattr(model.config, "_attn_implementation", None)
         if impl != workload.attn:
@@ -107,7 +107,7 @@ def _run(config: dict[str, Any], workload: Workload, *, fake: bool) -> Measureme
             notes.append(SDPA_NOTE)
         param_count = sum(p.numel() for p in model.parameters())
         module_params = _module_params(model)
-        ids = _input_ids(cfg, workload, fake)
+        ids = make_input_ids(cfg, workload, fake)
         cache = None
         if workload.past_len > 0:
             prefill = model(input_ids=ids(workload.past_len), use_cache=True)
@@ -192,8 +192,8 @@ def measure_generation(config: dict[str, Any], *, batch: int, prompt: int, new_t
 
     cfg, cls = hf_config(config), model_class(config)
     totals = {"flops": 0, "bytes_read": 0, "bytes_written": 0}
-    with _quiet_transformers(), FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad():
-        model = _build(cls, cfg, getattr(torch, dtype), attn)
+    with quiet_transformers(), FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad():
+        model = build_model(cls, cfg, getattr(torch, dtype), attn)
         cache = None
         for n in [prompt] + [1] * new_tokens:
             kwargs: dict[str, Any] = {"input_ids": torch.zeros(batch, n, dtype=torch.long), "use_cache": True}
@@ -207,7 +207,7 @@ def measure_generation(config: dict[str, Any], *, batch: int, prompt: int, new_t
     return totals
 
 
-def _build(cls: type, cfg: Any, dtype: Any, attn: str = "eager") -> Any:
+def build_model(cls: type, cfg: Any, dtype: Any, attn: str = "eager") -> Any:
     """Instantiate the model with random init, the workload's attention path and dtype."""
     if attn == "flash_attention_2":
         raise OracleUnsupported("flash_attention_2 runs only on CUDA with the flash_attn package: the oracle cannot measure it here")
@@ -225,7 +225,7 @@ def _float_dtype(model: Any) -> Any:
     return next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
 
 
-def _input_ids(cfg: Any, workload: Workload, fake: bool) -> Any:
+def make_input_ids(cfg: Any, workload: Workload, fake: bool) -> Any:
     """Factory for (batch, n) input ids: zeros under fake tensors, seeded random ids for real ones."""
     import torch
 
@@ -328,8 +328,8 @@ def _check_small(config: dict[str, Any]) -> None:
     from lm_predictor.verify.hf import hf_config, model_class
 
     cfg, cls = hf_config(config), model_class(config)
-    with _quiet_transformers(), FakeTensorMode(allow_non_fake_inputs=True):
-        n = sum(p.numel() for p in _build(cls, cfg, torch.float32).parameters())
+    with quiet_transformers(), FakeTensorMode(allow_non_fake_inputs=True):
+        n = sum(p.numel() for p in build_model(cls, cfg, torch.float32).parameters())
     if n > REAL_MAX_PARAMS:
         raise OracleUnsupported(f"real mode needs a small config ({n:,} parameters); use shrink_config")
 
@@ -341,7 +341,7 @@ def _first_line(e: BaseException) -> str:
 
 
 @contextmanager
-def _quiet_transformers() -> Iterator[None]:
+def quiet_transformers() -> Iterator[None]:
     """Silence transformers' info/warning logging for the duration."""
     from transformers.utils import logging
 
