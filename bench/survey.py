@@ -213,8 +213,8 @@ def _eval_failure(err) -> dict:
     return {"category": f"eval error {err.diagnostic.code.code}", "detail": message[:300]}
 
 
-def survey_one(model_type: str) -> dict:
-    """All four configs of one type (runs in a worker process)."""
+def survey_one(model_type: str, names: tuple = tuple(CONFIGS)) -> dict:
+    """The configs `names` (all four by default) of one type (runs in a worker process)."""
     from lm_predictor.data.transformers_table import causal_lm_for
 
     library = base_library()
@@ -223,7 +223,8 @@ def survey_one(model_type: str) -> dict:
     configs = build_configs(model_type, directory)
     canonical = configs["to_json"][0]
     rec: dict = {"model_type": model_type, "root": causal_lm_for(model_type), "configs": {}}
-    for name, workloads in CONFIGS.items():
+    for name in names:
+        workloads = CONFIGS[name]
         config, why = configs[name]
         t0 = time.perf_counter()
         if config is None:

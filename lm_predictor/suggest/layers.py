@@ -174,8 +174,12 @@ def index_cells(atoms: list, index: str, n: Num) -> list | None:
     """Split the layers i in [0, n) by the truth of each atom: (count, a layer in the cell, label).
 
     Atoms may be thresholds (i >= t, i < t, ...), at most one modular pattern ((i + r) % p == 0),
-    an or of equalities (a concrete layer list), or one other condition solve_index handles.
+    any number of tests against listed layers (concrete_cells), or one other condition solve_index
+    handles.
     Counts are closed forms; a cell's representative layer is only used when its count is > 0."""
+    listed = layer_sets(atoms, index)
+    if listed is not None:
+        return concrete_cells(atoms, listed, n)
     if len(atoms) == 1:
         solved = solve_index(atoms[0], index, n)
         if solved is None:
@@ -217,6 +221,58 @@ def index_cells(atoms: list, index: str, n: Num) -> list | None:
         miss = lo + X.ifnum(X.cmp("==", X.mod(lo + r, p), 0), ONE, ZERO)
         cells.append((hits, first, " and ".join(labels + [X.render_bool(a)])))
         cells.append((width - hits, miss, " and ".join(labels + [X.render_bool(X.bnot(a))])))
+    return cells
+
+
+def _layer_set(atom: Bool, index: str) -> tuple | None:
+    """(layers, negated) when `atom` is `i == k`, `i != k`, an or of equalities, an and of
+    inequalities, or a not of those: it holds exactly at `layers` (negated: everywhere else)."""
+    if atom.kind == "not":
+        inner = _layer_set(atom.args[0], index)
+        return None if inner is None else (inner[0], not inner[1])
+    want = {"or": "==", "and": "!="}.get(atom.kind, atom.args[0] if atom.kind == "cmp" else None)
+    if want not in ("==", "!="):
+        return None
+    ks = set()
+    for x in atom.args if atom.kind in ("or", "and") else (atom,):
+        if x.kind != "cmp" or x.args[0] != want:
+            return None
+        lin = _linear(x.args[1] - x.args[2], index)
+        value = None if lin is None else (-lin[1] * lin[0]).const_value()
+        if not isinstance(value, int) or value < 0:
+            return None
+        ks.add(value)
+    return ks, want == "!="
+
+
+def layer_sets(atoms: list, index: str) -> list | None:
+    """Per atom, (layers, negated), when every atom tests the index against listed layers: a
+    per-layer list of the config (layer_types, per-layer sizes) read at the layer index."""
+    sets = [_layer_set(a, index) for a in atoms]
+    return None if any(x is None for x in sets) else sets
+
+
+def concrete_cells(atoms: list, sets: list, n: Num) -> list:
+    """The layers grouped by which atoms hold: (count of them below n, the first one, label).
+
+    Layer `top` (one past the largest listed index) stands for every later layer, where each
+    atom holds exactly when it is negated. A group's count is a sum of runs [a, b) cut at n,
+    max(0, min(n, b) - a), so it is exact for any n; 26 layers of gemma-3 (5 sliding, 1 full)
+    give two groups, counted 22 and 4 at n = 26 (and 15 and 3 at n = 18)."""
+    top = max((k for ks, _ in sets for k in ks), default=-1) + 1
+    groups: dict = {}
+    for j in range(top + 1):
+        groups.setdefault(tuple((j in ks) != negated for ks, negated in sets), []).append(j)
+    cells = []
+    for truth, layers in groups.items():
+        count, start = ZERO, layers[0]
+        for prev, cur in zip(layers, [*layers[1:], None]):
+            if cur != prev + 1:  # the run [start, prev] ends here
+                end = n if prev == top else X.fn("min", n, Num.const(prev + 1))
+                count = count + X.fn("max", end - Num.const(start), ZERO)
+                start = cur
+        label = " and ".join(X.render_bool(a if t else X.bnot(a)) for a, t in zip(atoms, truth))
+        cells.append((count, Num.const(layers[0]), label))
     return cells
 
 

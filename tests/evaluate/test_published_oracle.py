@@ -16,6 +16,7 @@ from lm_predictor.resources import configs_dir
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from lm_predictor.workload import Workload  # noqa: E402
 from tests.families.harness import DECODE, PREFILL, assert_exact  # noqa: E402
 
 
@@ -65,3 +66,10 @@ def test_rope_scaling_variants_are_read_and_priced(rope) -> None:
     config = {"model_type": "qwen3", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
               "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "vocab_size": 256, "rope_scaling": rope}
     assert_exact(config, PREFILL)
+
+
+@pytest.mark.parametrize("workload", [PREFILL, DECODE, Workload(batch=1, seq_len=2, past_len=600)], ids=["prefill", "decode", "decode-past-window"])
+def test_gemma_3_270m_as_published_layer_types(workload) -> None:
+    # 18 layers listed in layer_types: 15 sliding (window 512), 3 full; priced as 15 x sliding + 3 x full.
+    # past 600 > window: the sliding layers' cache keeps 511 tokens, the full ones all 600
+    assert_exact(read_config(configs_dir() / "gemma-3-270m" / "config.json"), workload)

@@ -81,6 +81,10 @@ def layer_kind(interp: Host, layer_idx: Any, node: Any) -> tuple[X.Bool, Num | N
         c = layer_idx.const_value() if isinstance(layer_idx, Num) else None
         if isinstance(c, int) and 0 <= c < len(entries):
             return _sliding_entry(entries[c], window), window
+        if c is None and isinstance(layer_idx, Num) and all(isinstance(e, str) for e in entries):
+            # the config lists its layers: sliding exactly at the listed positions (summed by layers.concrete_cells)
+            sliding = [j for j, e in enumerate(entries) if _sliding_entry(e, window) == X.TRUE]
+            return X.bor(*(X.cmp("==", layer_idx, j) for j in sliding)), window
     return None
 
 

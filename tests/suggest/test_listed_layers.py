@@ -1,0 +1,49 @@
+"""Per-layer sums over a config that lists its layers: conditions on the layer index that test it
+against listed layers (layer_types read at the layer) become groups of layers with exact counts."""
+
+from __future__ import annotations
+
+from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.expr import Num
+from lm_predictor.suggest.layers import index_cells, layer_sets
+
+I = Num.sym("#i")
+
+
+def listed(*layers: int) -> X.Bool:
+    return X.bor(*(X.cmp("==", I, k) for k in layers))
+
+
+def counts_at(cells: list, n: int) -> list:
+    return [X.substitute(count, {"n": Num.const(n)}).const_value() for count, _, _ in cells]
+
+
+def test_gemma3_270m_sliding_and_full_layers() -> None:
+    # layer_types of google/gemma-3-270m: 18 layers, full attention at 5, 11, 17, the rest sliding
+    sliding = listed(*[j for j in range(18) if (j + 1) % 6])
+    cells = index_cells([sliding], "#i", Num.sym("n"))
+    assert counts_at(cells, 18) == [15, 3]  # 18 - 3 full = 15 sliding
+    assert [rep.const_value() for _, rep, _ in cells] == [0, 5]  # the first layer of each kind
+    assert counts_at(cells, 12) == [10, 2]  # fewer layers than listed: the runs are cut at n
+
+
+def test_two_lists_give_every_combination_that_occurs() -> None:
+    # a sliding list and an MoE list over 6 layers: (sliding, moe) per layer 0..5 is
+    # (1,0) (1,1) (0,0) (1,1) (1,0) (0,1): four combinations, counted 2, 2, 1, 1
+    sliding, moe = listed(0, 1, 3, 4), listed(1, 3, 5)
+    cells = index_cells([sliding, moe], "#i", Num.sym("n"))
+    assert sorted(counts_at(cells, 6)) == [1, 1, 2, 2]
+    assert sum(counts_at(cells, 6)) == 6
+    assert sum(counts_at(cells, 9)) == 9  # layers past the lists fall in the all-false group
+
+
+def test_negated_forms_are_the_same_sets() -> None:
+    # not (i == 2 or i == 4), and i != 2 and i != 4: both hold everywhere but layers 2 and 4
+    for atom in (X.bnot(listed(2, 4)), X.band(X.cmp("!=", I, 2), X.cmp("!=", I, 4))):
+        assert layer_sets([atom], "#i") == [({2, 4}, True)]
+        cells = index_cells([atom, X.cmp("==", I, 0)], "#i", Num.sym("n"))
+        assert sorted(counts_at(cells, 5)) == [1, 2, 2]  # layer 0; layers 1, 3; layers 2, 4
+
+
+def test_a_condition_that_is_not_a_list_is_left_to_the_other_rules() -> None:
+    assert layer_sets([X.cmp(">=", I, Num.sym("m"))], "#i") is None
