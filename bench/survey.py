@@ -43,6 +43,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+VERSION = "4.56.0"
+"""The transformers pin surveyed (--transformers; run in that pin's venv); set before the workers fork."""
 PREFILL = dict(batch=2, seq_len=7, past_len=0)
 DECODE = dict(batch=3, seq_len=1, past_len=5)
 CONFIGS = {"to_json": (PREFILL, DECODE), "minimal": (PREFILL, DECODE), "varied_a": (PREFILL,), "varied_b": (DECODE,)}
@@ -54,7 +56,7 @@ SHRINK_ABOVE_PARAMS = 30_000_000_000
 def model_types() -> list[str]:
     from lm_predictor.data.transformers_table import load_table
 
-    table = load_table()["model_types"]
+    table = load_table(VERSION)["model_types"]
     return sorted(k for k, v in table.items() if v.get("in_causal_lm_mapping"))
 
 
@@ -161,7 +163,7 @@ def survey_config(config: dict, workloads: tuple, library, oracle: Measurements,
     rec: dict = {"exact": False, "mode": None, "category": None, "detail": ""}
     measured_as = canonical or config  # minimal and to_json build the same default model
     try:
-        first = predict(config, library=library, **workloads[0])
+        first = predict(config, library=library, transformers=VERSION, **workloads[0])
     except LmPredictorError as err:
         return {**rec, **_eval_failure(err)}
     except Exception as err:  # noqa: BLE001 - a crash is a finding
@@ -190,7 +192,7 @@ def survey_config(config: dict, workloads: tuple, library, oracle: Measurements,
         rec["mode"] = "real (shrunk)" if shrunk else m.mode
         priced = config if shrunk is None else subject
         try:
-            p = predict(priced, library=library, **workload)
+            p = predict(priced, library=library, transformers=VERSION, **workload)
         except LmPredictorError as err:
             return {**rec, **_eval_failure(err)}
         rows = compare(p, m.totals, m.module_flops, m.module_params)
@@ -214,7 +216,15 @@ def _eval_failure(err) -> dict:
 
 
 def survey_one(model_type: str, names: tuple = tuple(CONFIGS)) -> dict:
-    """The configs `names` (all four by default) of one type (runs in a worker process)."""
+    """The configs `names` (all four by default) of one type (runs in a worker process), reading the pin VERSION."""
+    from lm_predictor.data.versions import reading
+
+    with reading(VERSION):
+        return _survey_one(model_type, names)
+
+
+def _survey_one(model_type: str, names: tuple) -> dict:
+    """survey_one without the pin context."""
     from lm_predictor.data.transformers_table import causal_lm_for
 
     library = base_library()
@@ -326,7 +336,7 @@ def totals(records: list[dict]) -> dict:
     from lm_predictor.data.transformers_table import load_table
 
     per_config = {name: sum(1 for r in records if r.get("configs", {}).get(name, {}).get("exact")) for name in CONFIGS}
-    return {"transformers": load_table()["transformers_version"], "types": len(records),
+    return {"transformers": load_table(VERSION)["transformers_version"], "types": len(records),
             "exact_to_json_and_minimal": sum(1 for r in records if r.get("exact")),
             "exact_all_four": sum(1 for r in records if all(r.get("configs", {}).get(n, {}).get("exact") for n in CONFIGS)),
             "exact_per_config": per_config}
@@ -429,14 +439,18 @@ def _family(category: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--transformers", choices=("4.56.0", "5.23.0"), default="4.56.0", help="the pin to survey (run in its venv)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per model type")
     parser.add_argument("--only", help="comma-separated model types")
     parser.add_argument("--no-write", action="store_true", help="do not write docs/coverage.md / bench/survey.json")
     parser.add_argument("--update", action="store_true", help="with --only: replace those types' records in the existing bench/survey.json")
     parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "coverage.md")
-    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "survey.json")
+    parser.add_argument("--json", type=Path, default=None, help="default: bench/survey.json (4.56.0), bench/survey-<pin>.json")
     args = parser.parse_args(argv)
+    global VERSION
+    VERSION = args.transformers
+    args.json = args.json or ROOT / "bench" / ("survey.json" if VERSION == "4.56.0" else f"survey-{VERSION}.json")
     types = args.only.split(",") if args.only else model_types()
     _warm_imports()
     t0 = time.monotonic()
