@@ -21,7 +21,7 @@ from lm_predictor.suggest.interp import Interpreter
 from lm_predictor.suggest.pyvalues import ConfigV
 from lm_predictor.suggest.scope import ModRef, Recorder, RuleDraft, Template
 from lm_predictor.suggest.sources import SourceTree
-from lm_predictor.suggest.values import CacheV, ClassV, Phi, Tensor
+from lm_predictor.suggest.values import ATTN_SDPA, CacheV, ClassV, Phi, Tensor
 
 
 WORKLOAD = {
@@ -30,6 +30,11 @@ WORKLOAD = {
     "past_len": "tokens already in the KV cache (decode: seq_len 1, past_len N)",
     "dtype_bytes": "bytes per element of the model dtype",
 }
+
+WORKLOAD_FACTS = {
+    ATTN_SDPA: 'the workload runs attn_implementation="sdpa" (eval binds it from --attn; false: eager)',
+}
+"""Bool workload facts a derived rule may read, as hand rules read them (evaluate/facts.py); default false."""
 
 
 @dataclass

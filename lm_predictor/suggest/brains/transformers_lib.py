@@ -19,7 +19,7 @@ from lm_predictor.suggest.expr import ZERO, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BrainFunc, ConfigV
 from lm_predictor.suggest.scope import Instance, ModRef, Template, TorchModule
-from lm_predictor.suggest.values import CacheV, DictV, External, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import ATTN_IMPLEMENTATION, CacheV, DictV, External, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
 
 
 EXTERNAL_MODULES = (
@@ -218,7 +218,7 @@ MODULE_ATTRS: dict[str, Any] = {
     "_backward_compatibility_gradient_checkpointing": BrainFunc("bc", _noop),
     "training": X.FALSE,
     "gradient_checkpointing": X.FALSE,
-    "_attn_implementation": "eager",
+    "_attn_implementation": ATTN_IMPLEMENTATION,
     "base_model_prefix": "",
     "_input_embed_layer": "embed_tokens",
     "is_gradient_checkpointing": X.FALSE,
@@ -315,13 +315,23 @@ def function_call(interp: Host, fv: FunctionV, args: list, kwargs: dict, node: A
     return NotImplemented
 
 
+SDPA_ATTENTION = "transformers.integrations.sdpa_attention.sdpa_attention_forward"
+
+
+def attention_function(name: Any) -> Any:
+    """ALL_ATTENTION_FUNCTIONS[name]: the SDPA integration (a brain in `matmul`), else unknown."""
+    if name == "sdpa":
+        return External(SDPA_ATTENTION)
+    return Unknown(f"attention function {name}")
+
+
 def object_attr(interp: Host, obj: ObjectV, name: str, node: Any) -> Any:
     if obj.kind == "attention-functions":
         if name == "get_interface":
             def get_interface(i: Host, recv: Any, args: list, kw: dict, n: Any) -> Any:
                 impl = args[0] if args else kw.get("attn_implementation")
                 default = args[1] if len(args) > 1 else kw.get("default")
-                return default if impl == "eager" else Unknown(f"attention function {impl}")
+                return i.on_phi(impl, lambda name: default if name == "eager" else attention_function(name))
             return BrainFunc("get_interface", get_interface)
         return Unknown("ALL_ATTENTION_FUNCTIONS")
     if obj.kind == "logger":
