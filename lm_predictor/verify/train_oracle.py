@@ -45,14 +45,42 @@ def measure_train(
     mixed_precision: bool = False,
     peak: bool = True,
 ) -> TrainMeasurement:
-    """Measure one training step of `config` (see the module docstring for each metric)."""
+    """Measure one training step of `config` (see the module docstring for each metric).
+
+    Fake tensors first; a model whose forward needs data (e.g. Phi-3 longrope picks its factors
+    from the largest position) runs with real tensors, seeded, if it is small."""
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+    try:
+        return _measure_train(config, workload, optimizer, grad_checkpointing, mixed_precision, peak, fake=True)
+    except _data_dependent() as e:
+        from lm_predictor.verify.oracle import REAL_MAX_PARAMS
+
+        with _built_model(config, workload, train=False) as (model, _):
+            n_params = sum(p.numel() for p in model.parameters())
+        if n_params > REAL_MAX_PARAMS:
+            raise OracleUnsupported(f"fake tensors cannot run this step ({type(e).__name__}) and the model is too big for real tensors") from e
+        result = _measure_train(config, workload, optimizer, grad_checkpointing, mixed_precision, peak, fake=False)
+        result.notes.append(f"real tensors (seed 0): fake tensors raised {type(e).__name__}")
+        return result
+
+
+def _data_dependent() -> tuple[type[BaseException], ...]:
+    """Exceptions by which fake tensors refuse a model whose control flow reads tensor values."""
+    from torch._subclasses.fake_tensor import DataDependentOutputException, DynamicOutputShapeException
+
+    return (DataDependentOutputException, DynamicOutputShapeException)
+
+
+def _measure_train(
+    config: dict[str, Any], workload: Workload, optimizer: str, grad_checkpointing: bool, mixed_precision: bool, peak: bool, *, fake: bool
+) -> TrainMeasurement:
+    """measure_train in one tensor mode."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
     totals: dict[str, int] = {}
-    with _fake_model(config, workload, train=True, grad_checkpointing=grad_checkpointing) as (model, ids):
+    with _built_model(config, workload, train=True, grad_checkpointing=grad_checkpointing, fake=fake) as (model, ids):
         totals["weight_bytes"] = _storage_bytes([*model.parameters(), *model.buffers()])
         owned = {_key(t) for t in [*model.parameters(), *model.buffers()]}
         saved: dict[Any, int] = {}
@@ -70,7 +98,7 @@ def measure_train(
     if optimizer == "adafactor":
         result.notes.append("adafactor: state measured after _init_group; its update calls .item(), so no peak under fake tensors")
     elif peak and not mixed_precision:
-        result.totals["peak_bytes"], result.peak_by_kind = _train_peak(config, workload, optimizer, grad_checkpointing)
+        result.totals["peak_bytes"], result.peak_by_kind = _train_peak(config, workload, optimizer, grad_checkpointing, fake)
     return result
 
 
@@ -81,7 +109,7 @@ def measure_infer_peak(config: dict[str, Any], workload: Workload) -> TrainMeasu
 
     if workload.past_len:
         raise OracleUnsupported("peak_bytes is measured for prefill (past_len 0) only")
-    with _fake_model(config, workload, train=False) as (model, ids):
+    with _built_model(config, workload, train=False) as (model, ids):
         tracker = MemTracker()
         tracker.track_external(model)
         with torch.no_grad(), tracker:
@@ -91,11 +119,11 @@ def measure_infer_peak(config: dict[str, Any], workload: Workload) -> TrainMeasu
     return TrainMeasurement({"peak_bytes": peak}, kinds)
 
 
-def _train_peak(config: dict[str, Any], workload: Workload, optimizer: str, ckpt: bool) -> tuple[int, dict[str, int]]:
+def _train_peak(config: dict[str, Any], workload: Workload, optimizer: str, ckpt: bool, fake: bool) -> tuple[int, dict[str, int]]:
     """MemTracker peak over forward, backward and optimizer step, in a fresh model."""
     from torch.distributed._tools.mem_tracker import MemTracker
 
-    with _fake_model(config, workload, train=True, grad_checkpointing=ckpt) as (model, ids):
+    with _built_model(config, workload, train=True, grad_checkpointing=ckpt, fake=fake) as (model, ids):
         opt, _ = _optimizer(model, optimizer, False)
         tracker = MemTracker()
         tracker.track_external(model, opt)
@@ -106,11 +134,11 @@ def _train_peak(config: dict[str, Any], workload: Workload, optimizer: str, ckpt
         return _peak(tracker)
 
 
-class _fake_model:
-    """Context: (model, input_ids) built under FakeTensorMode, in train or eval mode."""
+class _built_model:
+    """Context: (model, input_ids) built under FakeTensorMode (or real, seeded), in train or eval mode."""
 
-    def __init__(self, config: dict[str, Any], workload: Workload, *, train: bool, grad_checkpointing: bool = False):
-        self.config, self.workload, self.train, self.ckpt = config, workload, train, grad_checkpointing
+    def __init__(self, config: dict[str, Any], workload: Workload, *, train: bool, grad_checkpointing: bool = False, fake: bool = True):
+        self.config, self.workload, self.train, self.ckpt, self.fake = config, workload, train, grad_checkpointing, fake
 
     def __enter__(self) -> tuple[Any, Any]:
         import torch
@@ -122,8 +150,10 @@ class _fake_model:
 
         self._verbosity = logging.get_verbosity()
         logging.set_verbosity_error()
-        self._mode = FakeTensorMode(allow_non_fake_inputs=True)
+        self._mode = FakeTensorMode(allow_non_fake_inputs=True) if self.fake else nullcontext()
         self._mode.__enter__()
+        if not self.fake:
+            torch.manual_seed(0)
         cfg, cls = hf_config(self.config), model_class(self.config)
         dtype = getattr(torch, self.workload.dtype)
         model = cls._from_config(cfg, attn_implementation="eager", dtype=dtype)

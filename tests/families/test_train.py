@@ -1,0 +1,58 @@
+"""`--mode train` is exact against the training-step oracle for the eight hand-written families.
+
+Three varied configs per family (the ones each family's inference test uses). Each config runs
+twice: (float32, AdamW, no checkpointing) and (bfloat16, Adafactor, gradient checkpointing);
+one config per family also runs mixed precision. Compared: train flops, weight_bytes,
+grad_bytes and optimizer_bytes, each against lm_predictor/verify/train_oracle.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from lm_predictor.evaluate.train import TrainOptions, predict_train  # noqa: E402
+from lm_predictor.verify.train_oracle import measure_train  # noqa: E402
+from lm_predictor.workload import Workload  # noqa: E402
+from tests.families import test_falcon, test_gemma, test_gpt2, test_gpt_neox, test_llama, test_mistral, test_phi3, test_qwen2  # noqa: E402
+
+FAMILIES = {
+    "llama": test_llama.VARIED,
+    "mistral": test_mistral.VARIED,
+    "qwen2": test_qwen2.VARIED,
+    "gemma": test_gemma.VARIED,
+    "phi3": test_phi3.VARIED,
+    "falcon": {k: test_falcon.VARIED[k] for k in ("new-arch-gqa-untied", "alibi-sequential-mha-bias", "rotary-mha-parallel-bias")},
+    "gpt2": test_gpt2.VARIED,
+    "gpt_neox": test_gpt_neox.VARIED,
+}
+CASES = [(fam, name) for fam, configs in FAMILIES.items() for name in list(configs)[:3]]
+STEPS = {
+    "fp32-adamw": (Workload(2, 7), TrainOptions()),
+    "bf16-adafactor-ckpt": (Workload(2, 7, 0, "bfloat16"), TrainOptions(optimizer="adafactor", grad_checkpointing=True)),
+}
+COMPARED = ("flops", "weight_bytes", "grad_bytes", "optimizer_bytes")
+
+
+def _check(config: dict, workload: Workload, options: TrainOptions) -> None:
+    measured = measure_train(
+        config, workload, optimizer=options.optimizer, grad_checkpointing=options.grad_checkpointing,
+        mixed_precision=options.mixed_precision, peak=False,
+    ).totals
+    predicted = predict_train(config, batch=workload.batch, seq_len=workload.seq_len, dtype=workload.dtype, options=options).totals
+    bad = [f"{m}: predicted {predicted.get(m)} measured {measured[m]}" for m in COMPARED if predicted.get(m) != measured[m]]
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("step", list(STEPS))
+@pytest.mark.parametrize(("family", "name"), CASES, ids=[f"{f}-{n}" for f, n in CASES])
+def test_train_step_exact(family: str, name: str, step: str) -> None:
+    _check(FAMILIES[family][name], *STEPS[step])
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_mixed_precision_exact(family: str) -> None:
+    config = next(iter(FAMILIES[family].values()))
+    _check(config, Workload(1, 5, 0, "bfloat16"), TrainOptions(mixed_precision=True))
