@@ -115,6 +115,9 @@ E_REQUIREMENT = define("E014", "requirement-failed", E, "{rule} requires {requir
 C_CONFIG = define("C001", "bad-config", E, "{detail}", "A config that cannot be read or is contradictory.")
 C_ARCH = define("C002", "unknown-architecture", E, "{detail}", "A config whose architecture no rule covers.")
 C_WORKLOAD = define("C003", "bad-workload", E, "{detail}", "A workload option out of range.")
+C_TRAIN_OPTION = define("C060", "bad-train-option", E, "{detail}", "A training option that cannot hold: unknown optimizer, ZeRO without data parallelism, mixed precision of a float32 model.")
+C_NO_LOSS = define("C061", "no-loss", E, "{detail}", "--mode train on a model that computes no causal-LM loss.")
+C_MEMORY_BUDGET = define("C062", "bad-memory-budget", E, "{detail}", "A memory budget or GPU name `lmpredict fit` cannot read.")
 
 
 # A: source analysis (lmpredict suggest). Codes marked E leave an unresolved term in the output.

@@ -8,6 +8,7 @@ import json
 import sys
 
 from lm_predictor import diagnostics as d
+from lm_predictor.cli.train_options import add_train_options, predict_train_workloads
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.workload import DTYPE_BYTES
 
@@ -54,6 +55,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--depth", type=int, default=3, help="module tree depth to print")
     parser.add_argument("--metrics", default="flops,param_count,kv_cache_bytes", help="metrics shown in the module tree, e.g. flops,bytes_read")
     parser.add_argument("--rules", action="append", metavar="PATH", help="rule files or directories to use instead of the shipped library")
+    add_train_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
         from pathlib import Path
 
         library = default_library(tuple(Path(p) for p in args.rules))
-    results = []
-    for workload in workloads(args):
+    results = predict_train_workloads(args, workloads(args), library) if args.mode == "train" else []
+    for workload in workloads(args) if args.mode == "infer" else []:
         try:
             results.append(predict(args.config, library=library, breakdown=True, **workload))
         except LmPredictorError as err:

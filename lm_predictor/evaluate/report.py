@@ -27,7 +27,7 @@ def humanise(metric: str, value: Any) -> str:
             scaled /= 1024
             unit += 1
         return f"{value} B" if unit == 0 else f"{scaled:.2f} {BYTE_UNITS[unit]}"
-    name, base, prefixes = UNITS.get(metric, (metric, 1000, ("", "K", "M", "G", "T", "P", "E")))
+    name, base, prefixes = UNITS.get("flops" if metric.endswith("_flops") else metric, (metric, 1000, ("", "K", "M", "G", "T", "P", "E")))
     scaled, unit = float(value), 0
     while abs(scaled) >= base and unit < len(prefixes) - 1:
         scaled /= base

@@ -174,6 +174,21 @@ def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Wo
     return terms
 
 
+def check_has_loss(config: dict) -> None:
+    """Refuse a config whose architecture is not a causal-LM head: only those take `labels` and
+    return a loss (every causal-LM class of the pinned transformers does; `eval` would otherwise
+    price the model_type's causal LM in place of, say, a bare LlamaModel)."""
+    from lm_predictor.data.transformers_table import load_table
+
+    archs = config.get("architectures")
+    if not isinstance(archs, list) or not archs or not isinstance(archs[0], str):
+        return
+    heads = {facts["causal_lm"].rsplit(".", 1)[-1] for facts in load_table()["model_types"].values() if facts.get("causal_lm")}
+    if archs[0] not in heads:
+        detail = f"{archs[0]} computes no causal-LM loss; --mode train prices a causal-LM head (architectures: [...ForCausalLM])"
+        raise LmPredictorError(d.make(d.C_NO_LOSS, None, detail=detail))
+
+
 def zero_share(total: int, options: TrainOptions, stage: int) -> int:
     """Bytes of `total` one GPU holds: ceil(total / N) from ZeRO stage `stage` on, else all."""
     return math.ceil(total / options.data_parallel) if options.zero >= stage else total
@@ -191,10 +206,14 @@ def predict_train(
     """Predict one training step of `config` (totals only; metrics it cannot price are unavailable)."""
     try:
         workload = Workload(batch, seq_len, 0, dtype)
-        options.check(dtype)
     except (ValueError, TypeError) as err:
         raise LmPredictorError(d.make(d.C_WORKLOAD, None, detail=str(err))) from None
+    try:
+        options.check(dtype)
+    except ValueError as err:
+        raise LmPredictorError(d.make(d.C_TRAIN_OPTION, None, detail=str(err))) from None
     raw, source = load_config(config)
+    check_has_loss(raw)
     resolved = resolve(raw)
     library = library or default_library()
     notes: list[str] = []

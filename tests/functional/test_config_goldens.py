@@ -18,13 +18,15 @@ NAMES = sorted(p.stem for p in CASES.glob("*.json"))
 
 
 def run_case(name: str) -> str:
-    """`lmpredict eval CASE.json [args]`: stdout, stderr and the exit status, as one text."""
+    """`lmpredict eval CASE.json [args]` (or CASE.cmd's subcommand): stdout, stderr and the exit status, as one text."""
+    cmd_file = CASES / f"{name}.cmd"
+    command = cmd_file.read_text().strip() if cmd_file.exists() else "eval"
     args_file = CASES / f"{name}.args"
     extra = shlex.split(args_file.read_text()) if args_file.exists() else []
     config = (CASES / f"{name}.json").relative_to(REPO)
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
-        status = main(["eval", str(config), *extra])
+        status = main([command, str(config), *extra])
     return f"{out.getvalue()}{err.getvalue()}[exit {status}]\n"
 
 
