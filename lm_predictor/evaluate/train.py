@@ -30,6 +30,7 @@ from lm_predictor.evaluate.config_source import load_config
 from lm_predictor.evaluate.predict import Prediction, default_library
 from lm_predictor.formula.values import Value
 from lm_predictor.rules.library import RuleLibrary
+from lm_predictor.rules.model import Rule
 from lm_predictor.workload import Workload
 
 OPTIMIZERS = ("adamw", "sgd", "adafactor")
@@ -40,8 +41,6 @@ TRAIN_METRICS = (
     "flops", "forward_flops", "backward_flops", "recompute_flops", "param_count",
     "weight_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes", "peak_bytes",
 )  # fmt: skip
-NOT_MODELLED = ("activation_bytes", "peak_bytes")
-"""Defined and measured (lm_predictor/verify/train_oracle.py), not yet predicted."""
 
 
 @dataclass(frozen=True)
@@ -174,6 +173,14 @@ def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Wo
     return terms
 
 
+def train_bindings(rule: Rule, config: dict, workload: Workload, options: TrainOptions) -> dict[str, Value]:
+    """The root rule's bindings, plus `gradient_checkpointing` where the rule takes it."""
+    bindings = bind(rule, config, workload)
+    if "gradient_checkpointing" in rule.params:
+        bindings["gradient_checkpointing"] = options.grad_checkpointing
+    return bindings
+
+
 def check_has_loss(config: dict) -> None:
     """Refuse a config whose architecture is not a causal-LM head: only those take `labels` and
     return a loss (every causal-LM class of the pinned transformers does; `eval` would otherwise
@@ -224,10 +231,12 @@ def predict_train(
 
         library, notes = derive_for(resolved, library, err)
         rule = find_root_rule(library, resolved)
-    bindings = bind(rule, resolved, workload)
+    bindings = train_bindings(rule, resolved, workload, options)
     metrics = [m for m in ("flops", "param_count", "bytes_read") if m in rule.metrics]
     trees = {m: evaluate(library, rule.name, m, bindings, trace=True).tree for m in metrics}
     terms = train_terms(library, {k: v for k, v in trees.items() if v is not None}, workload, options)
+    if "activation_bytes" in rule.metrics:
+        terms["activation_bytes"] = evaluate(library, rule.name, "activation_bytes", bindings).value
     totals = {k: v for k, v in terms.items() if v is not None}
     unavailable = [k for k in TRAIN_METRICS if k not in totals]
     notes.append(
