@@ -35,7 +35,7 @@ STEPS = {
     "bf16-adafactor-ckpt": (Workload(2, 7, 0, "bfloat16"), TrainOptions(optimizer="adafactor", grad_checkpointing=True)),
 }
 COMPARED = ("flops", "weight_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes")
-ACTIVATIONS = {"llama", "mistral", "qwen2", "gemma"}
+ACTIVATIONS = {"llama", "mistral", "qwen2", "gemma", "phi3"}
 """Families whose rules define activation_bytes; the others must leave it unavailable, never 0."""
 
 
@@ -62,3 +62,13 @@ def test_train_step_exact(family: str, name: str, step: str) -> None:
 def test_mixed_precision_exact(family: str) -> None:
     config = next(iter(FAMILIES[family].values()))
     _check(config, Workload(1, 5, 0, "bfloat16"), TrainOptions(mixed_precision=True), family)
+
+
+PHI3_SMALL = {"model_type": "phi3", "vocab_size": 1000, "num_hidden_layers": 2, "pad_token_id": 999, "eos_token_id": 999, "hidden_size": 128, "intermediate_size": 200, "num_attention_heads": 4}
+
+
+@pytest.mark.parametrize("kv_heads", [4, 1], ids=["mha", "mqa"])
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_batch_one_views(kv_heads: int, dtype: str) -> None:
+    """At batch 1 a single kv head stays a view through torch.matmul, and the loss targets are a view."""
+    _check({**PHI3_SMALL, "num_key_value_heads": kv_heads}, Workload(1, 6, 0, dtype), TrainOptions(optimizer="sgd"), "phi3")
