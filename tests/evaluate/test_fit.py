@@ -77,3 +77,21 @@ def test_cli_gpu_and_errors() -> None:
 def test_train_without_a_loss() -> None:
     with pytest.raises(LmPredictorError, match="C061"):
         fit({"model_type": "llama", "architectures": ["LlamaModel"]}, 10**12, mode="train")
+
+
+def test_train_boundary_with_zero3_and_checkpointing() -> None:
+    options = TrainOptions(grad_checkpointing=True, mixed_precision=True, zero=3, data_parallel=8)
+    result = fit("llama-2-7b", 80 * 10**9, mode="train", dtype="bfloat16", seq_len=2048, options=options)
+    model = MemoryModel("llama-2-7b", "train", "bfloat16", options)
+    assert result.largest >= 1
+    assert sum(model.terms(result.largest, 2048).values()) <= 80 * 10**9 < sum(model.terms(result.largest + 1, 2048).values())
+    # ZeRO-3 over 8 GPUs: each holds ceil(6,738,415,616 * 2 / 8) bytes of parameters (+ the 256-byte inv_freq buffer)
+    assert result.terms["weight_bytes"] == -(-6_738_415_616 * 2 // 8) + 256
+    # 12 bytes per parameter (float32 master, exp_avg, exp_avg_sq) + 291 float32 steps, sharded 8 ways
+    assert result.terms["optimizer_bytes"] == -(-(6_738_415_616 * 12 + 291 * 4) // 8)
+    assert result.dominant == "activation_bytes"
+
+
+def test_train_fit_needs_activation_bytes() -> None:
+    with pytest.raises(LmPredictorError, match="activation_bytes"):
+        fit("gpt2", 80 * 10**9, mode="train")
