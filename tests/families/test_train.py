@@ -35,7 +35,7 @@ STEPS = {
     "bf16-adafactor-ckpt": (Workload(2, 7, 0, "bfloat16"), TrainOptions(optimizer="adafactor", grad_checkpointing=True)),
 }
 COMPARED = ("flops", "weight_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes")
-ACTIVATIONS = {"llama", "mistral", "qwen2", "gemma", "phi3"}
+ACTIVATIONS = {"llama", "mistral", "qwen2", "gemma", "phi3", "gpt_neox"}
 """Families whose rules define activation_bytes; the others must leave it unavailable, never 0."""
 
 
