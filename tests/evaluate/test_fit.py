@@ -92,6 +92,19 @@ def test_train_boundary_with_zero3_and_checkpointing() -> None:
     assert result.dominant == "activation_bytes"
 
 
-def test_train_fit_needs_activation_bytes() -> None:
+def test_train_fit_needs_activation_bytes(tmp_path) -> None:
+    """A library whose root rule lacks activation_bytes: fit says so, it does not assume 0."""
+    import shutil
+
+    from lm_predictor.evaluate.predict import default_library
+    from lm_predictor.resources import rules_dir
+
+    rules = tmp_path / "rules"
+    shutil.copytree(rules_dir(), rules)
+    gpt2 = rules / "transformers" / "models" / "gpt2" / "modeling_gpt2.yaml"
+    text = gpt2.read_text()
+    start = text.index("    metrics:\n      # saved for backward")  # the root's only custom metric: activation_bytes
+    end = text.index("\n\n", start)
+    gpt2.write_text(text[:start].rstrip("\n") + text[end:])
     with pytest.raises(LmPredictorError, match="activation_bytes"):
-        fit("gpt2", 80 * 10**9, mode="train")
+        fit("gpt2", 80 * 10**9, mode="train", library=default_library((rules,)))
