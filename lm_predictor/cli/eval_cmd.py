@@ -8,7 +8,7 @@ import json
 import sys
 
 from lm_predictor import diagnostics as d
-from lm_predictor.cli.train_options import add_train_options, predict_train_workloads
+from lm_predictor.cli.train_options import add_train_options, predict_train_workload
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.workload import DTYPE_BYTES
 
@@ -66,10 +66,13 @@ def run(args: argparse.Namespace) -> int:
         from pathlib import Path
 
         library = default_library(tuple(Path(p) for p in args.rules))
-    results = predict_train_workloads(args, workloads(args), library) if args.mode == "train" else []
-    for workload in workloads(args) if args.mode == "infer" else []:
+    results = []
+    for workload in workloads(args):
         try:
-            results.append(predict(args.config, library=library, breakdown=True, **workload))
+            if args.mode == "train":
+                results.append(predict_train_workload(args, workload, library))
+            else:
+                results.append(predict(args.config, library=library, breakdown=True, **workload))
         except LmPredictorError as err:
             if err.diagnostic.code.code.startswith("E"):
                 raise LmPredictorError(d.make(d.C_CONFIG, None, detail=f"{err.diagnostic.headline()}")) from None

@@ -26,15 +26,12 @@ def train_options(args: argparse.Namespace) -> Any:
     return TrainOptions(args.optimizer, args.grad_checkpointing, args.mixed_precision, args.zero, args.data_parallel)
 
 
-def predict_train_workloads(args: argparse.Namespace, workloads: list[dict], library: Any) -> list[Any]:
-    """predict_train for every workload of the sweep (decode has no training step)."""
+def predict_train_workload(args: argparse.Namespace, workload: dict, library: Any) -> Any:
+    """predict_train for one workload of the sweep (a training step has no past: decode is refused)."""
     from lm_predictor import diagnostics as d
     from lm_predictor.evaluate.train import predict_train
 
-    options = train_options(args)
-    results = []
-    for workload in workloads:
-        if workload.pop("past_len"):
-            raise LmPredictorError(d.make(d.C_TRAIN_OPTION, None, detail="--mode train prices a step over fresh sequences: --past-len must be 0"))
-        results.append(predict_train(args.config, library=library, options=options, **workload))
-    return results
+    if workload["past_len"]:
+        raise LmPredictorError(d.make(d.C_TRAIN_OPTION, None, detail="--mode train prices a step over fresh sequences: --past-len must be 0"))
+    fields = {k: v for k, v in workload.items() if k != "past_len"}
+    return predict_train(args.config, library=library, options=train_options(args), **fields)

@@ -9,6 +9,7 @@ then bisecting the integer on the formulas themselves: a few dozen evaluations, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,10 @@ from typing import Any
 from lm_predictor import diagnostics as d
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.engine.evaluate import evaluate
-from lm_predictor.evaluate.binding import bind, find_root_rule, resolve
+from lm_predictor.evaluate.binding import find_root_rule, resolve
 from lm_predictor.evaluate.config_source import load_config
 from lm_predictor.evaluate.predict import default_library
-from lm_predictor.evaluate.train import TrainOptions, check_has_loss, train_terms
+from lm_predictor.evaluate.train import TrainOptions, check_has_loss, train_bindings, train_terms
 from lm_predictor.rules.library import RuleLibrary
 from lm_predictor.workload import Workload
 
@@ -104,7 +105,7 @@ class MemoryModel:
     def _fixed_terms(self) -> dict[str, int]:
         """Terms that do not depend on the workload (weights, gradients, optimizer state)."""
         workload = Workload(1, 1, 0, self.dtype)
-        bindings = bind(self.rule, self.resolved, workload)
+        bindings = train_bindings(self.rule, self.resolved, workload, self.options)
         trees = {m: evaluate(self.library, self.rule.name, m, bindings, trace=True).tree for m in ("flops", "param_count")}
         terms = train_terms(self.library, trees, workload, self.options if self.mode == "train" else TrainOptions())
         names = ("weight_bytes",) if self.mode == "infer" else ("weight_bytes", "grad_bytes", "optimizer_bytes")
@@ -118,7 +119,7 @@ class MemoryModel:
         metric = "kv_cache_bytes" if self.mode == "infer" else "activation_bytes"
         if metric not in self.rule.metrics:
             raise LmPredictorError(d.make(d.C_ARCH, None, detail=f"{self.rule.short_name} does not model {metric}, so fit cannot answer"))
-        bindings = bind(self.rule, self.resolved, Workload(batch, seq_len, 0, self.dtype))
+        bindings = train_bindings(self.rule, self.resolved, Workload(batch, seq_len, 0, self.dtype), self.options)
         return {**self.fixed_terms, metric: int(evaluate(self.library, self.rule.name, metric, bindings).value)}
 
 
@@ -156,7 +157,7 @@ def fit(
     return FitResult(model.rule.name, mode, search, {**fixed, "dtype": dtype}, budget, largest, at(max(largest, 1)), at(largest + 1), notes)
 
 
-def boundary(fits: Any) -> int:
+def boundary(fits: Callable[[int], bool]) -> int:
     """The largest n >= 1 with fits(n), for a predicate true up to some n and false after (0 if fits(1) is false)."""
     if not fits(1):
         return 0

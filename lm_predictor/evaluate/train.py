@@ -10,6 +10,9 @@ metrics summed over the call tree of `flops` or `param_count` (`sum_over_calls`)
 - `param_tensors`, `factored_state_numel`: parameter tensors, and Adafactor's factored state;
 - `buffer_bytes`: buffers the module registers (rotary inv_freq, GPT-2's causal table).
 
+`activation_bytes` is the root rule's own metric (per-module formulas under `metrics:`), bound
+with `gradient_checkpointing`.
+
 A leaf with no `backward_flops` and 0 forward FLOPs has none (FlopCounterMode counts backward
 matmuls only for matmul-class forward ops); any other gap makes the metric unknown, never 0.
 """
@@ -142,7 +145,7 @@ def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Wo
     idle = idle_paths(params, trees.get("bytes_read", flops))
     backward = sum_over_calls(flops, _defined(library, "backward_flops"), _zero_if_nothing)
     recompute = sum_over_calls(flops, _recompute(library), lambda r: 0) if options.grad_checkpointing else 0
-    trained = sum_over_calls(params, _defined(library, "", idle), lambda r: r.value)
+    trained = sum_over_calls(params, lambda record, path: 0 if path in idle else None, lambda r: r.value)
     tensors = sum_over_calls(params, _defined(library, "param_tensors", idle), _zero_if_nothing)
     buffers = sum_over_calls(flops, _defined(library, "buffer_bytes"), lambda r: 0)
     n_params = params.value

@@ -8,7 +8,7 @@ import pytest
 
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.evaluate.fit import MemoryModel, boundary, fit, parse_memory
-from lm_predictor.evaluate.train import TrainOptions
+from lm_predictor.evaluate.train import TrainOptions, predict_train
 from tests.evaluate.test_eval_cli import run_cli
 
 # Llama-2-7B in bfloat16: 6,738,415,616 params * 2 bytes + the rotary inv_freq buffer 64 * 4 bytes
@@ -90,6 +90,9 @@ def test_train_boundary_with_zero3_and_checkpointing() -> None:
     # 12 bytes per parameter (float32 master, exp_avg, exp_avg_sq) + 291 float32 steps, sharded 8 ways
     assert result.terms["optimizer_bytes"] == -(-(6_738_415_616 * 12 + 291 * 4) // 8)
     assert result.dominant == "activation_bytes"
+    # the activations are the checkpointed step's, as eval --mode train --grad-checkpointing prices them
+    step = predict_train("llama-2-7b", batch=result.largest, seq_len=2048, dtype="bfloat16", options=options)
+    assert result.terms["activation_bytes"] == step.totals["activation_bytes"]
 
 
 def test_train_fit_needs_activation_bytes(tmp_path) -> None:
