@@ -29,6 +29,7 @@ from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.engine.evaluate import evaluate
 from lm_predictor.engine.records import CallRecord
 from lm_predictor.evaluate.binding import bind, find_root_rule, resolve
+from lm_predictor.evaluate.breakdown import merge_trees
 from lm_predictor.evaluate.config_source import load_config
 from lm_predictor.evaluate.predict import Prediction, default_library
 from lm_predictor.formula.values import Value
@@ -213,7 +214,9 @@ def predict_train(
     options: TrainOptions = TrainOptions(),
     library: RuleLibrary | None = None,
 ) -> Prediction:
-    """Predict one training step of `config` (totals only; metrics it cannot price are unavailable)."""
+    """Predict one training step of `config`; per-module rows carry param_count and activation_bytes.
+
+    Metrics the rules cannot price are listed as unavailable, never given as 0."""
     try:
         workload = Workload(batch, seq_len, 0, dtype)
     except (ValueError, TypeError) as err:
@@ -239,11 +242,14 @@ def predict_train(
     trees = {m: evaluate(library, rule.name, m, bindings, trace=True).tree for m in metrics}
     terms = train_terms(library, {k: v for k, v in trees.items() if v is not None}, workload, options)
     if "activation_bytes" in rule.metrics:
-        terms["activation_bytes"] = evaluate(library, rule.name, "activation_bytes", bindings).value
+        activations = evaluate(library, rule.name, "activation_bytes", bindings, trace=True)
+        terms["activation_bytes"] = activations.value
+        trees["activation_bytes"] = activations.tree
     totals = {k: v for k, v in terms.items() if v is not None}
     unavailable = [k for k in TRAIN_METRICS if k not in totals]
     notes.append(
         f"train step: optimizer {options.optimizer}, grad checkpointing {'on' if options.grad_checkpointing else 'off'}, "
         f"mixed precision {'on' if options.mixed_precision else 'off'}, ZeRO {options.zero} over {options.data_parallel} GPU(s)"
     )
-    return Prediction(rule.name, workload, totals, [], unavailable, source, notes)
+    per_module = {m: trees[m] for m in ("param_count", "activation_bytes") if trees.get(m) is not None}
+    return Prediction(rule.name, workload, totals, lambda: merge_trees(per_module), unavailable, source, notes)
