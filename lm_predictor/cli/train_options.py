@@ -7,6 +7,9 @@ from typing import Any
 
 from lm_predictor.diagnostics import LmPredictorError
 
+TREE_METRICS = ("activation_bytes",)
+"""Per-module metrics of a training step that `--metrics` may show in the tree."""
+
 
 def add_train_options(parser: argparse.ArgumentParser) -> None:
     """--mode, and the options of a training step (definitions: docs/training.md)."""

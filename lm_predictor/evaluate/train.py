@@ -41,7 +41,7 @@ OPTIMIZERS = ("adamw", "sgd", "adafactor")
 STEP_BYTES = 4  # torch optimizers keep one 0-dim float32 `step` tensor per parameter tensor
 MASTER_BYTES = 4  # mixed precision: float32 master weights and optimizer state
 
-TRAIN_METRICS = (
+TRAIN_TOTALS = (
     "flops", "forward_flops", "backward_flops", "recompute_flops", "param_count",
     "weight_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes", "peak_bytes",
 )  # fmt: skip
@@ -246,7 +246,7 @@ def predict_train(
         terms["activation_bytes"] = activations.value
         trees["activation_bytes"] = activations.tree
     totals = {k: v for k, v in terms.items() if v is not None}
-    unavailable = [k for k in TRAIN_METRICS if k not in totals]
+    unavailable = [k for k in TRAIN_TOTALS if k not in totals]
     notes.append(
         f"train step: optimizer {options.optimizer}, grad checkpointing {'on' if options.grad_checkpointing else 'off'}, "
         f"mixed precision {'on' if options.mixed_precision else 'off'}, ZeRO {options.zero} over {options.data_parallel} GPU(s)"

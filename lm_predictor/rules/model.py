@@ -22,6 +22,10 @@ STANDARD_METRICS = (
 )
 """Metrics a rule may define at its top level; others go under `metrics:`."""
 
+TRAINING_METRICS = ("activation_bytes", "backward_flops", "checkpoint_layers", "param_tensors", "factored_state_numel", "buffer_bytes")
+"""Custom metrics that price a training step (lm_predictor/evaluate/train.py), not the forward:
+`eval --mode infer` does not report them."""
+
 
 class Formula:
     """One formula: its text, where the text sits in the rule file, and its AST.
@@ -79,6 +83,9 @@ class Rule:
     requires: tuple[Formula, ...] = ()
     """Conditions (bool formulas) the parameters must meet; the engine checks them before any
     metric of the rule is evaluated and raises E014 requirement-failed when one is false."""
+    dropped_params: frozenset[str] | None = frozenset()
+    """Names of declared parameters dropped for an error; None when the `params:` block itself
+    could not be read (then any name may have been declared, and lint reports none as undefined)."""
 
     @property
     def short_name(self) -> str:
