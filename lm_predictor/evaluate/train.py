@@ -126,10 +126,10 @@ def _recompute(library: RuleLibrary) -> Visit:
 
 
 def idle_paths(params: CallRecord, ran: CallRecord) -> frozenset[str]:
-    """Module paths that hold parameters but never run in the forward (`ran`: the bytes or flops
-    tree, which names every module that runs): their parameters get no gradient and, since torch
-    optimizers skip a parameter without one, no optimizer state (GPT-2's cross-attention blocks
-    when no encoder states are passed)."""
+    """Module paths that hold parameters but never run in the forward (`ran`: the bytes_read
+    tree, which names every module that runs, even one without FLOPs): their parameters get no
+    gradient and, since torch optimizers skip a parameter without one, no optimizer state
+    (GPT-2's cross-attention blocks when no encoder states are passed)."""
     ran_paths = {path for path, _ in _relative_walk(ran)}
     return frozenset(path for path, record in _relative_walk(params) if record.value and path not in ran_paths)
 
@@ -143,7 +143,7 @@ def _relative_walk(record: CallRecord):
 def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Workload, options: TrainOptions) -> dict[str, Value | None]:
     """Every training metric from the `flops`, `param_count` and (if defined) `bytes_read` call trees (None: unknown)."""
     flops, params = trees["flops"], trees["param_count"]
-    idle = idle_paths(params, trees.get("bytes_read", flops))
+    idle = idle_paths(params, trees["bytes_read"]) if "bytes_read" in trees else frozenset()
     backward = sum_over_calls(flops, _defined(library, "backward_flops"), _zero_if_nothing)
     recompute = sum_over_calls(flops, _recompute(library), lambda r: 0) if options.grad_checkpointing else 0
     trained = sum_over_calls(params, lambda record, path: 0 if path in idle else None, lambda r: r.value)
@@ -230,13 +230,14 @@ def predict_train(
     resolved = resolve(raw)
     library = library or default_library()
     notes: list[str] = []
+    derived = False
     try:
         rule = find_root_rule(library, resolved)
     except LmPredictorError as err:  # no rule: derive one from the pinned source, as eval does
         from lm_predictor.suggest.derive import derive_for
 
         library, notes = derive_for(resolved, library, err)
-        rule = find_root_rule(library, resolved)
+        rule, derived = find_root_rule(library, resolved), True
     bindings = train_bindings(rule, resolved, workload, options)
     metrics = [m for m in ("flops", "param_count", "bytes_read") if m in rule.metrics]
     trees = {m: evaluate(library, rule.name, m, bindings, trace=True).tree for m in metrics}
@@ -245,6 +246,9 @@ def predict_train(
         activations = evaluate(library, rule.name, "activation_bytes", bindings, trace=True)
         terms["activation_bytes"] = activations.value
         trees["activation_bytes"] = activations.tree
+    if derived:  # suggest does not yet say which matmul operands need grad, nor which buffers exist
+        terms.update(flops=None, backward_flops=None, weight_bytes=None)
+        notes.append("derived rules: train flops and weight_bytes need grad_operands / buffer_bytes from suggest (not emitted yet)")
     totals = {k: v for k, v in terms.items() if v is not None}
     unavailable = [k for k in TRAIN_TOTALS if k not in totals]
     notes.append(
