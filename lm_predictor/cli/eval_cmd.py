@@ -27,6 +27,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_rules_options(parser)
     add_train_options(parser)
 
+    from lm_predictor.cli.latency_opts import add_latency_options
+
+    add_latency_options(parser)
+
 
 def predict_one(config: Any, library: Any, workload: dict, breakdown: bool = True) -> Any:
     """predict() for the CLI: an evaluation error of the shipped rules is a config error."""
@@ -46,6 +50,10 @@ def run(args: argparse.Namespace) -> int:
     from lm_predictor.report.formats import TEXT_FORMATS
 
     library, notes = library_for(args.rules, args.rules_only)
+    from lm_predictor.cli import latency_opts
+
+    if latency_opts.wanted(args):
+        return latency_opts.run(args, library)
     grid = workloads(args)
     trees = args.format == "json" or (args.format == "table" and (len(grid) == 1 or args.tree or args.depth is not None))
     if args.mode == "train":

@@ -16,7 +16,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", metavar="CONFIG", help="config.json, a directory holding one, a bundled name, or a cached hub id")
     budget = parser.add_mutually_exclusive_group(required=True)
     budget.add_argument("--memory", help="memory budget per GPU, e.g. 80GiB, 80GB, 81920MiB (GB = 10^9 bytes, GiB = 2^30)")
-    budget.add_argument("--gpu", help="a hardware preset: its memory is the budget (h100-sxm, a100-sxm-80gb, h200, ...)")
+    budget.add_argument("--gpu", help="a hardware preset or hardware .yaml file: its memory is the budget (h100-sxm, a100-sxm-80gb, h200, ...)")
     parser.add_argument("--search", choices=("batch", "seq-len"), default="batch", help="what to maximise: the batch at --seq-len (default), or the context at --batch")
     parser.add_argument("--batch", type=int, default=1, help="batch size when searching the context length")
     parser.add_argument("--seq-len", type=int, default=2048, help="tokens per sequence when searching the batch")

@@ -36,5 +36,7 @@ def predict_train_workload(args: argparse.Namespace, workload: dict, library: An
 
     if workload["past_len"]:
         raise LmPredictorError(d.make(d.C_TRAIN_OPTION, None, detail="--mode train prices a step over fresh sequences: --past-len must be 0"))
-    fields = {k: v for k, v in workload.items() if k != "past_len"}
+    if workload.get("attn", "eager") != "eager":
+        raise LmPredictorError(d.make(d.C_TRAIN_OPTION, None, detail=f"--mode train prices eager attention (what the oracle measures), not --attn {workload['attn']}"))
+    fields = {k: v for k, v in workload.items() if k not in ("past_len", "attn")}
     return predict_train(args.config, library=library, options=train_options(args), **fields)

@@ -31,11 +31,6 @@ SEARCH_LIMIT = 1 << 40
 
 UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
-GPU_MEMORY_GB = {"a100-sxm-80gb": 80, "h100-sxm": 80, "h200": 141, "b200": 180, "mi300x": 192, "l40s": 48, "rtx-4090": 24}
-"""Memory of the hardware presets, GB = 10^9 bytes as vendors state it (the keys and sizes of
-lm_predictor/data/hardware.yaml; swap this table for that file's loader once it is on main)."""
-
-
 def parse_memory(text: str) -> int:
     """'80GiB' -> 85899345920, '80GB' -> 80000000000, '1024' -> 1024 bytes; ValueError otherwise."""
     body = text.strip().lower().replace(" ", "")
@@ -53,10 +48,10 @@ def parse_memory(text: str) -> int:
 
 
 def gpu_memory(name: str) -> int:
-    """Bytes of memory of a named GPU preset; ValueError for an unknown name."""
-    if name not in GPU_MEMORY_GB:
-        raise ValueError(f"unknown GPU {name!r} (known: {', '.join(GPU_MEMORY_GB)})")
-    return GPU_MEMORY_GB[name] * 10**9
+    """Bytes of memory of a hardware preset or hardware file (lm_predictor/data/hardware.yaml, GB = 10^9)."""
+    from lm_predictor.hardware import load_hardware
+
+    return load_hardware(name).memory_bytes
 
 
 @dataclass
