@@ -7,12 +7,11 @@ import sys
 from typing import Any
 
 from lm_predictor import diagnostics as d
-from lm_predictor.cli.options import add_rules_options, add_workload_options, choice_list, workloads
+from lm_predictor.cli.options import DEFAULT_DEPTH, add_rules_options, add_workload_options, choice_list, workloads
 from lm_predictor.cli.train_options import TREE_METRICS, add_train_options, predict_train_workload
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.rules.model import STANDARD_METRICS
 
-DEFAULT_DEPTH = 3
 FORMATS = ("table", "json", "csv", "markdown")
 
 

@@ -86,7 +86,7 @@ def run(args: argparse.Namespace, library: Any) -> int:
     if args.format == "json":
         print(json.dumps(payloads[0] if len(payloads) == 1 else payloads, indent=1))
         return 0
-    from lm_predictor.cli.eval_cmd import DEFAULT_DEPTH
+    from lm_predictor.cli.options import DEFAULT_DEPTH
     from lm_predictor.report.console import make_console
 
     console = make_console(sys.stdout)

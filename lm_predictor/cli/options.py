@@ -17,6 +17,8 @@ from typing import Callable, Sequence
 
 from lm_predictor.workload import ATTN_IMPLEMENTATIONS, DTYPE_BYTES
 
+DEFAULT_DEPTH = 3  # module tree depth when a tree is printed
+
 
 def did_you_mean(word: str, choices: Sequence[str], cutoff: float = 0.6) -> str:
     """' (did you mean 'x'?)' for the closest choice, or ''."""
