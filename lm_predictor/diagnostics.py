@@ -115,6 +115,8 @@ E_REQUIREMENT = define("E014", "requirement-failed", E, "{rule} requires {requir
 C_CONFIG = define("C001", "bad-config", E, "{detail}", "A config that cannot be read or is contradictory.")
 C_ARCH = define("C002", "unknown-architecture", E, "{detail}", "A config whose architecture no rule covers.")
 C_WORKLOAD = define("C003", "bad-workload", E, "{detail}", "A workload option out of range.")
+C_TRANSFORMERS_VERSION = define("C050", "transformers-version-invalid", E, "{detail}", "A transformers_version (config field or --transformers) that is not a version or not a pin.")
+C_OTHER_PIN = define("C051", "model-type-in-other-pin", E, "{detail}", "A model_type the chosen transformers pin lacks but another pin defines (no silent fallback).")
 
 
 # A: source analysis (lmpredict suggest). Codes marked E leave an unresolved term in the output.

@@ -8,6 +8,7 @@ import json
 import sys
 
 from lm_predictor import diagnostics as d
+from lm_predictor.data.versions import PINS
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.workload import DTYPE_BYTES
 
@@ -38,6 +39,7 @@ def add_workload_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seq-len", type=int_list, default=[128], help="new tokens per sequence, e.g. 128,1024")
     parser.add_argument("--past-len", type=int_list, default=[0], help="tokens already in the KV cache (decode: --seq-len 1 --past-len N)")
     parser.add_argument("--dtype", type=dtype_list, default=["float32"], help="float32 | bfloat16 | float16")
+    parser.add_argument("--transformers", choices=PINS, default=None, help="transformers pin to read (default: the config's transformers_version picks; docs/transformers-versions.md)")
 
 
 def workloads(args: argparse.Namespace) -> list[dict]:
@@ -67,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     results = []
     for workload in workloads(args):
         try:
-            results.append(predict(args.config, library=library, breakdown=True, **workload))
+            results.append(predict(args.config, library=library, breakdown=True, transformers=args.transformers, **workload))
         except LmPredictorError as err:
             if err.diagnostic.code.code.startswith("E"):
                 raise LmPredictorError(d.make(d.C_CONFIG, None, detail=f"{err.diagnostic.headline()}")) from None

@@ -23,31 +23,33 @@ def run(args: argparse.Namespace) -> int:
     from lm_predictor.evaluate.report import humanise
     from lm_predictor.verify.compare import compare
 
-    try:
-        from lm_predictor.verify.oracle import OracleUnsupported, measure, shrink_config
-        from lm_predictor.workload import Workload
-    except ImportError as err:
-        print(f"lmpredict verify: error: needs torch and transformers (pip install 'lm-predictor[verify]'): {err}", file=sys.stderr)
-        return 2
+    from lm_predictor.data.versions import choose_pin
+    from lm_predictor.verify.errors import OracleUnsupported
+    from lm_predictor.verify.pinned_env import PinEnvError, installed_transformers, measure_for_pin
+    from lm_predictor.workload import Workload
+
     console = Console(file=sys.stdout, highlight=False)
     raw, source = load_config(args.config)
+    pin = choose_pin(raw, args.transformers).version
+    if pin == installed_transformers():
+        try:
+            import lm_predictor.verify.oracle  # noqa: F401 - torch and transformers are importable
+        except ImportError as err:
+            print(f"lmpredict verify: error: needs torch and transformers (pip install 'lm-predictor[verify]'): {err}", file=sys.stderr)
+            return 2
     failures = 0
     for workload_args in workloads(args):
-        config, note = raw, ""
         workload = Workload(**workload_args)
         try:
-            measurement = measure(config, workload, mode=args.mode)
-        except OracleUnsupported as err:
-            if args.mode != "auto":
-                raise
-            config = shrink_config(raw)
-            note = f"{err}; measured with real tensors on a shrunken config instead"
-            measurement = measure(config, workload, mode="real")
-        prediction = predict(config, **workload_args)
+            measurement, config, note = measure_for_pin(pin, raw, workload, args.mode)
+        except (PinEnvError, OracleUnsupported) as err:
+            print(f"lmpredict verify: error: {err}", file=sys.stderr)
+            return 2
+        prediction = predict(config, transformers=pin, **workload_args)
         rows = compare(prediction, measurement.totals, measurement.module_flops, measurement.module_params, measurement.module_bytes)
         bad = [r for r in rows if not r.exact]
         failures += len(bad)
-        title = f"{prediction.model}  {workload_args}  oracle={measurement.mode}"
+        title = f"{prediction.model}  {workload_args}  oracle={measurement.mode} transformers={pin}"
         table = Table(title=title, show_header=True, header_style="bold")
         for column in ("module", "metric", "predicted", "measured", ""):
             table.add_column(column, justify="right" if column in ("predicted", "measured") else "left")

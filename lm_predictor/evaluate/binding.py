@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lm_predictor import diagnostics as d
+from lm_predictor.data.versions import DEFAULT_PIN, other_pins, pin_of
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.evaluate.facts import derived_facts, lookup_fact
 from lm_predictor.formula.values import Value
@@ -24,16 +25,25 @@ def _config_error(detail: str) -> LmPredictorError:
     return LmPredictorError(d.make(d.C_CONFIG, None, detail=detail))
 
 
-def resolve(raw: dict) -> dict:
-    """Fill missing keys with the pinned configuration class defaults (static table)."""
-    from lm_predictor.data.transformers_table import resolve_config
+def resolve(raw: dict, version: str = DEFAULT_PIN, why: str = "") -> dict:
+    """Fill missing keys with the defaults of pin `version`'s configuration class (static table).
+
+    The result records the pin as its transformers_version, as transformers writes its own
+    version into every config it saves."""
+    from lm_predictor.data.transformers_table import model_types, resolve_config
 
     if "model_type" not in raw:
         raise _config_error("config has no 'model_type'")
     if not isinstance(raw["model_type"], str):
         raise _config_error("'model_type' must be a string")
+    if raw["model_type"] not in model_types(version):
+        knows = [v for v in other_pins(version) if raw["model_type"] in model_types(v)]
+        if knows:
+            chosen = f"transformers {version}" + (f" ({why})" if why else "")
+            detail = f"model_type {raw['model_type']!r} is not in {chosen}; transformers {knows[0]} defines it: pass --transformers {knows[0]}"
+            raise LmPredictorError(d.make(d.C_OTHER_PIN, None, detail=detail))
     try:
-        return resolve_config(raw)
+        return {**resolve_config(raw, version), "transformers_version": version}
     except ValueError as err:
         raise LmPredictorError(d.make(d.C_ARCH, None, detail=str(err).splitlines()[0])) from None
 
@@ -42,15 +52,15 @@ def root_rule_name(config: dict) -> str:
     """The causal-LM class for a config: architectures[0], else the model_type's auto mapping."""
     from lm_predictor.data.transformers_table import causal_lm_for
 
-    model_type = config.get("model_type")
-    default = causal_lm_for(model_type) if isinstance(model_type, str) else None
+    model_type, version = config.get("model_type"), pin_of(config)
+    default = causal_lm_for(model_type, version) if isinstance(model_type, str) else None
     archs = config.get("architectures")
     if isinstance(archs, list) and archs and isinstance(archs[0], str) and archs[0].isidentifier():
         if default is not None:
             return default.rsplit(".", 1)[0] + "." + archs[0] if archs[0].endswith("ForCausalLM") else default
         raise LmPredictorError(d.make(d.C_ARCH, None, detail=f"unknown model_type {model_type!r} (architecture {archs[0]})"))
     if default is None:
-        raise LmPredictorError(d.make(d.C_ARCH, None, detail=f"model_type {model_type!r} has no causal-LM class in transformers 4.56.0"))
+        raise LmPredictorError(d.make(d.C_ARCH, None, detail=f"model_type {model_type!r} has no causal-LM class in transformers {version}"))
     return default
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from lm_predictor import diagnostics as d
 from lm_predictor.diagnostics import LmPredictorError, Severity
 from lm_predictor.engine.evaluate import evaluate
+from lm_predictor.data.versions import DEFAULT_PIN, PinChoice, choose_pin, reading, rule_paths
 from lm_predictor.engine.records import CallRecord
 from lm_predictor.evaluate.binding import bind, find_root_rule, resolve
 from lm_predictor.evaluate.breakdown import ModuleRow, merge_trees
@@ -36,12 +37,14 @@ class Prediction:
     unavailable: list[str] = field(default_factory=list)
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    transformers: PinChoice = PinChoice(DEFAULT_PIN, "")  # the pin whose source and defaults were read
 
     def as_json(self) -> dict[str, Any]:
         """Exact values: ints stay ints; fractions become strings like '7/2'."""
         return {
             "model": self.model,
             "config": self.source,
+            "transformers": {"version": self.transformers.version, "why": self.transformers.reason},
             "workload": {"batch": self.workload.batch, "seq_len": self.workload.seq_len, "past_len": self.workload.past_len, "dtype": self.workload.dtype},
             "totals": {k: _exact(v) for k, v in self.totals.items()},
             "unavailable": self.unavailable,
@@ -99,22 +102,28 @@ def predict(
     dtype: str = "float32",
     library: RuleLibrary | None = None,
     breakdown: bool = True,
+    transformers: str | None = None,
 ) -> Prediction:
-    """Predict the cost of one forward step of `config` for the given workload."""
+    """Predict the cost of one forward step of `config` for the given workload.
+
+    `transformers` names the pin to read ("4.56.0" or "5.23.0"); None lets the config's
+    transformers_version choose (lm_predictor/data/versions.py)."""
     try:
         workload = Workload(batch, seq_len, past_len, dtype)
     except (ValueError, TypeError) as err:
         raise LmPredictorError(d.make(d.C_WORKLOAD, None, detail=str(err))) from None
     raw, source = load_config(config)
-    resolved = resolve(raw)
-    library = library or default_library()
+    pin = choose_pin(raw, transformers)
+    resolved = resolve(raw, pin.version, pin.reason)
+    library = library or default_library(rule_paths(pin.version))
     notes: list[str] = []
     try:
         rule = find_root_rule(library, resolved)
     except LmPredictorError as err:  # no rule: derive one from the pinned source (lmpredict suggest), cached
         from lm_predictor.suggest.derive import derive_for
 
-        library, notes = derive_for(resolved, library, err)
+        with reading(pin.version):
+            library, notes = derive_for(resolved, library, err)
         rule = find_root_rule(library, resolved)
     bindings = bind(rule, resolved, workload)
     unavailable = [m for m in TOTAL_METRICS if m not in rule.metrics]
@@ -123,7 +132,7 @@ def predict(
         from lm_predictor.codegen.runtime import backend_for
 
         totals = backend_for(library).totals(rule.name, metrics, bindings, max_calls=MAX_CALLS)
-        return Prediction(rule.name, workload, totals, [], unavailable, source, notes)
+        return Prediction(rule.name, workload, totals, [], unavailable, source, notes, pin)
     totals: dict[str, Value] = {}
     trees: dict[str, CallRecord] = {}
     budget = MAX_CALLS  # one call budget for the whole prediction, not one per metric
@@ -133,4 +142,4 @@ def predict(
         totals[metric] = result.value
         if result.tree is not None:
             trees[metric] = result.tree
-    return Prediction(rule.name, workload, totals, merge_trees(trees), unavailable, source, notes)
+    return Prediction(rule.name, workload, totals, merge_trees(trees), unavailable, source, notes, pin)

@@ -129,6 +129,7 @@ def _run(config: dict[str, Any], workload: Workload, *, fake: bool) -> Measureme
     elif kv_storage != kv_logical:
         notes.append(f"cache tensors are views: logical {kv_logical} bytes, storage held {kv_storage} bytes")
     notes += _attention_zero_warnings(model, module_flops)
+    _refuse_uncounted_experts(model, module_flops, {k for k in _strip_root(dict(bc.by_module), root)})
     notes.append(f"{'fake' if fake else 'real'}: {cls.__name__} built in {t_build:.2f}s, step ran in {t_step:.2f}s")
     if not fake:
         notes.append("real: random input_ids (seed 0); MoE bytes depend on which experts get tokens")
@@ -153,9 +154,16 @@ def _run(config: dict[str, Any], workload: Workload, *, fake: bool) -> Measureme
 
 
 def _build(cls: type, cfg: Any, dtype: Any) -> Any:
-    """Instantiate the model with random init, eager attention and the workload dtype."""
+    """Instantiate the model with random init, eager attention, eager experts and the workload dtype.
+
+    Eager experts (transformers 5.x): the per-expert loop of matmuls that FlopCounterMode counts.
+    The default `grouped_mm` path calls `torch._grouped_mm`, which has no FlopCounterMode formula
+    in torch 2.13 and would count 0. 4.56 has one experts implementation, the loop."""
+    import transformers
+
+    extra = {} if transformers.__version__.startswith("4.") else {"experts_implementation": "eager"}
     try:
-        model = cls._from_config(cfg, attn_implementation="eager", dtype=dtype)
+        model = cls._from_config(cfg, attn_implementation="eager", dtype=dtype, **extra)
     except Exception as e:
         if _fake_unsupported_reason(e) is not None:
             raise
@@ -227,6 +235,14 @@ def _attention_zero_warnings(model: Any, module_flops: dict[str, int]) -> list[s
         if module_flops[path] <= children:
             notes.append(f"WARNING: {path} ({type(mod).__name__}) counted no attention matmul FLOPs")
     return notes
+
+
+def _refuse_uncounted_experts(model: Any, module_flops: dict[str, int], ran: set[str]) -> None:
+    """A fused experts module that ran but counted 0 FLOPs is a measurement gap, never a 0."""
+    for path, mod in model.named_modules():
+        impl = getattr(getattr(mod, "config", None), "_experts_implementation", None)
+        if path in ran and type(mod).__name__.endswith("Experts") and not module_flops.get(path):
+            raise OracleUnsupported(f"{path} ({type(mod).__name__}, experts implementation {impl!r}) ran but FlopCounterMode counted 0 FLOPs")
 
 
 def _fake_unsupported_reason(e: BaseException) -> str | None:
