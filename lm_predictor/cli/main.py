@@ -6,8 +6,8 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
-from lm_predictor import __version__
 from lm_predictor.diagnostics import LmPredictorError
+from lm_predictor.version import __version__
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module under lm_predictor.cli, help)

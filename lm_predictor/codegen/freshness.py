@@ -9,7 +9,7 @@ from typing import Sequence
 from lm_predictor import diagnostics as d
 from lm_predictor.codegen import header, safety
 from lm_predictor.codegen.build import generated_root, load_for_compile, plan, sources_for
-from lm_predictor.codegen.emitter import CodegenError
+from lm_predictor.codegen.literals import CodegenError
 from lm_predictor.diagnostics import Diagnostic, LmPredictorError, Location
 from lm_predictor.resources import rules_dir
 

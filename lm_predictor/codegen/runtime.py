@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from lm_predictor.codegen import header
-from lm_predictor.codegen.emitter import deps_hash, requirements
+from lm_predictor.codegen.analysis import deps_hash
+from lm_predictor.codegen.emit_base import requirements
 from lm_predictor.codegen.helpers import h_NO, h_unlinked
 from lm_predictor.engine.evaluate import Evaluation, evaluate
 from lm_predictor.engine.frame import check_bindings

@@ -22,13 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from lm_predictor.codegen.emitter import requirements
+from lm_predictor.codegen.emit_base import requirements
 from lm_predictor.codegen.runtime import Backend, usable_fast_paths
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.engine.frame import type_matches
 from lm_predictor.formula import nodes as n
 from lm_predictor.formula.builtins import call_builtin
 from lm_predictor.formula.values import ValueFault, arithmetic, compare, logical_not, negate, positive, require_bool
+from lm_predictor.formula.visitor import Visitor
 from lm_predictor.limits import MAX_INT_BITS
 from lm_predictor.rules.library import RuleLibrary
 from lm_predictor.rules.model import Rule
@@ -180,7 +181,9 @@ class _Env:
         self.defaults: dict[str, Any] = {}
 
 
-class _VectorEvaluator:
+class _VectorEvaluator(Visitor):
+    """Formula nodes over arrays of workloads (one method per node type)."""
+
     def __init__(self, library: RuleLibrary):
         self.library = library
         self.memo: dict[tuple, Any] = {}
@@ -239,47 +242,51 @@ class _VectorEvaluator:
 
     def eval(self, node: n.Node, env: _Env) -> Any:
         try:
-            return self._eval(node, env)
+            return self.visit(node, env)
         except ValueFault:
             raise Unvectorisable("value error") from None
 
-    def _eval(self, node: n.Node, env: _Env) -> Any:
-        if isinstance(node, (n.Number, n.Bool)):
-            return node.value
-        if isinstance(node, n.Param):
-            if node.default is None or self.has_value(env, node.name):
-                return self.lookup(env, node.name)
-            return self.eval(node.default, env)
-        if isinstance(node, n.Defined):
-            return node.name in env.given
-        if isinstance(node, n.Unary):
-            value = self.eval(node.operand, env)
-            if node.op == "not":
-                return BVec(~value.arr) if isinstance(value, BVec) else logical_not(value)
-            if isinstance(value, BVec):
-                raise Unvectorisable("bool in arithmetic")
-            if node.op == "+":
-                return value if isinstance(value, Vec) else positive(value)
-            return Vec(-value.arr, value.bound) if isinstance(value, Vec) else negate(value)
-        if isinstance(node, n.Binary):
-            return self.binary(node, env)
-        if isinstance(node, n.Conditional):
-            test = self.eval(node.test, env)
-            if isinstance(test, BVec):
-                if test.arr.all():
-                    return self.eval(node.then, env)
-                if not test.arr.any():
-                    return self.eval(node.otherwise, env)
-                return _select(test.arr, self.eval(node.then, env), self.eval(node.otherwise, env))
-            return self.eval(node.then if require_bool(test, "if") else node.otherwise, env)
-        if isinstance(node, n.Function):
-            args = [self.eval(a, env) for a in node.args]
-            if not any(_is_vector(a) for a in args):
-                return call_builtin(node.name, tuple(args))
-            return self.builtin(node.name, args)
-        if isinstance(node, n.Call):
-            return self.call(node, env)
+    def __default__(self, node: n.Node, env: _Env) -> Any:
         raise Unvectorisable(type(node).__name__)
+
+    def number(self, node: n.Number | n.Bool, env: _Env) -> Any:
+        return node.value
+
+    boolean = number
+
+    def param(self, node: n.Param, env: _Env) -> Any:
+        if node.default is None or self.has_value(env, node.name):
+            return self.lookup(env, node.name)
+        return self.eval(node.default, env)
+
+    def defined(self, node: n.Defined, env: _Env) -> Any:
+        return node.name in env.given
+
+    def unary(self, node: n.Unary, env: _Env) -> Any:
+        value = self.eval(node.operand, env)
+        if node.op == "not":
+            return BVec(~value.arr) if isinstance(value, BVec) else logical_not(value)
+        if isinstance(value, BVec):
+            raise Unvectorisable("bool in arithmetic")
+        if node.op == "+":
+            return value if isinstance(value, Vec) else positive(value)
+        return Vec(-value.arr, value.bound) if isinstance(value, Vec) else negate(value)
+
+    def conditional(self, node: n.Conditional, env: _Env) -> Any:
+        test = self.eval(node.test, env)
+        if isinstance(test, BVec):
+            if test.arr.all():
+                return self.eval(node.then, env)
+            if not test.arr.any():
+                return self.eval(node.otherwise, env)
+            return _select(test.arr, self.eval(node.then, env), self.eval(node.otherwise, env))
+        return self.eval(node.then if require_bool(test, "if") else node.otherwise, env)
+
+    def function_call(self, node: n.Function, env: _Env) -> Any:
+        args = [self.eval(a, env) for a in node.args]
+        if not any(_is_vector(a) for a in args):
+            return call_builtin(node.name, tuple(args))
+        return self.builtin(node.name, args)
 
     def binary(self, node: n.Binary, env: _Env) -> Any:
         op = node.op

@@ -49,6 +49,14 @@ def causal_lm_for(model_type: str, version: str | None = None) -> str | None:
     return facts["causal_lm"] if facts else None
 
 
+_ATOMS = (int, float, str, bool, type(None))
+
+
+def copied(value: Any) -> Any:
+    """`copy.deepcopy(value)`, without its bookkeeping for the immutable scalars most config values are."""
+    return value if type(value) in _ATOMS else copy.deepcopy(value)
+
+
 def resolve_config(raw: dict[str, Any], version: str | None = None) -> dict[str, Any]:
     """Return a new dict: defaults transformers would apply, with raw's values on top.
 
@@ -71,11 +79,11 @@ def resolve_config(raw: dict[str, Any], version: str | None = None) -> dict[str,
     aliases: dict[str, str] = facts["attribute_map"]
     resolved: dict[str, Any] = {}
     for layer in (table["pretrained_defaults"], facts["pretrained_overrides"], facts["init_defaults"]):
-        resolved.update({k: copy.deepcopy(v) for k, v in layer.items() if v is not None})
+        resolved.update({k: copied(v) for k, v in layer.items() if v is not None})
     # Like PretrainedConfig.__setattr__: a value given under an alias lands on its target, and
     # aliases are set after the named arguments, so an alias wins when both names are given.
     for key, value in sorted(raw.items(), key=lambda item: item[0] in aliases):
-        resolved[aliases.get(key, key)] = copy.deepcopy(value)
+        resolved[aliases.get(key, key)] = copied(value)
     for key, second in _SECOND_NAMES.items():
         if key in raw and second not in raw:
             resolved[second] = copy.deepcopy(raw[key])

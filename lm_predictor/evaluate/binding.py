@@ -83,13 +83,17 @@ def bind(rule: Rule, config: dict, workload: Workload) -> dict[str, Value]:
     """Bindings for the root rule: workload params, then config fields the rule declares."""
     values: dict[str, Value] = {}
     workload_values = {"batch": workload.batch, "seq_len": workload.seq_len, "past_len": workload.past_len, "dtype_bytes": workload.itemsize}
-    facts, strings = derived_facts(config, workload.dtype)
+    derived = None  # flattened on the first derived name: most rules declare none
     for name, spec in rule.params.items():
         if name in workload_values:
             values[name] = workload_values[name]
             continue
         # derived names (`a__b`) come only from the facts, never from a literal config key
-        value = lookup_fact(name, facts, strings) if "__" in name else config.get(name)
+        if "__" in name:
+            derived = derived or derived_facts(config, workload.dtype)
+            value = lookup_fact(name, *derived)
+        else:
+            value = config.get(name)
         if value is None:
             continue
         if spec.type == "bool":

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from lm_predictor import diagnostics as d
 from lm_predictor.diagnostics import LmPredictorError, Severity
@@ -28,16 +29,26 @@ TOTAL_METRICS = ("flops", "param_count", "bytes_read", "bytes_written", "kv_cach
 
 @dataclass
 class Prediction:
-    """Totals and per-module rows for one config and workload."""
+    """Totals and per-module rows for one config and workload.
+
+    `breakdown` is the rows, or a function that builds them: `modules` calls it once, when the
+    rows are first asked for, so a caller that reads only the totals never pays for the tree."""
 
     model: str
     workload: Workload
     totals: dict[str, Value]
-    modules: list[ModuleRow]
+    breakdown: list[ModuleRow] | Callable[[], list[ModuleRow]] = field(repr=False, compare=False)
     unavailable: list[str] = field(default_factory=list)
     source: str = ""
     notes: list[str] = field(default_factory=list)
     transformers: PinChoice = PinChoice(DEFAULT_PIN, "")  # the pin whose source and defaults were read
+
+    @property
+    def modules(self) -> list[ModuleRow]:
+        """Per-module rows in first-seen order (built on first access)."""
+        if callable(self.breakdown):
+            self.breakdown = self.breakdown()
+        return self.breakdown
 
     def as_json(self) -> dict[str, Any]:
         """Exact values: ints stay ints; fractions become strings like '7/2'."""
@@ -101,13 +112,15 @@ def predict(
     past_len: int = 0,
     dtype: str = "float32",
     library: RuleLibrary | None = None,
-    breakdown: bool = True,
+    breakdown: bool | None = None,
     transformers: str | None = None,
 ) -> Prediction:
     """Predict the cost of one forward step of `config` for the given workload.
 
-    `transformers` names the pin to read ("4.56.0" or "5.23.0"); None lets the config's
-    transformers_version choose (lm_predictor/data/versions.py)."""
+    `breakdown`: None, the per-module rows are built when `.modules` is first read (totals come
+    from the generated modules where fresh); True, now, in the same traced pass as the totals;
+    False, never (`.modules` is empty). `transformers` names the pin to read ("4.56.0" or
+    "5.23.0"); None lets the config's transformers_version choose (lm_predictor/data/versions.py)."""
     try:
         workload = Workload(batch, seq_len, past_len, dtype)
     except (ValueError, TypeError) as err:
@@ -128,18 +141,30 @@ def predict(
     bindings = bind(rule, resolved, workload)
     unavailable = [m for m in TOTAL_METRICS if m not in rule.metrics]
     metrics = [m for m in TOTAL_METRICS if m in rule.metrics] + [m for m in rule.metrics if m not in STANDARD_METRICS]
-    if not breakdown:  # totals only: generated modules where fresh (lmpredict compile), else closures
-        from lm_predictor.codegen.runtime import backend_for
+    if breakdown:
+        totals, rows = traced(library, rule.name, metrics, bindings)
+        return Prediction(rule.name, workload, totals, rows, unavailable, source, notes, pin)
+    from lm_predictor.codegen.runtime import backend_for  # generated modules where fresh (lmpredict compile), else closures
 
-        totals = backend_for(library).totals(rule.name, metrics, bindings, max_calls=MAX_CALLS)
-        return Prediction(rule.name, workload, totals, [], unavailable, source, notes, pin)
+    totals = backend_for(library).totals(rule.name, metrics, bindings, max_calls=MAX_CALLS)
+    later = [] if breakdown is False else partial(module_rows, library, rule.name, metrics, bindings)
+    return Prediction(rule.name, workload, totals, later, unavailable, source, notes, pin)
+
+
+def traced(library: RuleLibrary, rule_name: str, metrics: list[str], bindings: dict[str, Value]) -> tuple[dict[str, Value], list[ModuleRow]]:
+    """(totals, per-module rows): every metric through the engine with one call budget, the total metrics traced."""
     totals: dict[str, Value] = {}
     trees: dict[str, CallRecord] = {}
     budget = MAX_CALLS  # one call budget for the whole prediction, not one per metric
     for metric in metrics:
-        result = evaluate(library, rule.name, metric, bindings, trace=metric in TOTAL_METRICS, max_calls=budget)
+        result = evaluate(library, rule_name, metric, bindings, trace=metric in TOTAL_METRICS, max_calls=budget)
         budget -= result.calls
         totals[metric] = result.value
         if result.tree is not None:
             trees[metric] = result.tree
-    return Prediction(rule.name, workload, totals, merge_trees(trees), unavailable, source, notes, pin)
+    return totals, merge_trees(trees)
+
+
+def module_rows(library: RuleLibrary, rule_name: str, metrics: list[str], bindings: dict[str, Value]) -> list[ModuleRow]:
+    """The per-module rows alone: what a default prediction builds when they are first read."""
+    return traced(library, rule_name, metrics, bindings)[1]

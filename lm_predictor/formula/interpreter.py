@@ -7,16 +7,8 @@ from typing import Any
 from lm_predictor.formula import nodes as n
 from lm_predictor.formula.builtins import call_builtin
 from lm_predictor.formula.faults import EvalFault
-from lm_predictor.formula.values import (
-    Value,
-    ValueFault,
-    arithmetic,
-    compare,
-    logical_not,
-    negate,
-    positive,
-    require_bool,
-)
+from lm_predictor.formula.values import Value, ValueFault, arithmetic, compare, logical_not, negate, positive, require_bool
+from lm_predictor.formula.visitor import Visitor
 
 
 def _scale_since(frame: Any, start: int, factor: Any) -> None:
@@ -29,86 +21,95 @@ def _mark(frame: Any) -> int:
     return len(frame.records) if frame.records is not None else 0
 
 
-def interpret(node: n.Node, frame: Any) -> Value:
-    """Evaluate `node` in `frame` (same protocol as compiled closures)."""
-    try:
-        return _interpret(node, frame)
-    except ValueFault as err:
-        raise EvalFault.from_value_error(err, node.span, frame.rule_name) from None
+class Interpreter(Visitor):
+    """The reference semantics, one method per node type; `frame` is the engine's frame protocol."""
 
+    def evaluate(self, node: n.Node, frame: Any) -> Value:
+        """Evaluate `node`, locating a value error at its span."""
+        try:
+            return self.visit(node, frame)
+        except ValueFault as err:
+            raise EvalFault.from_value_error(err, node.span, frame.rule_name) from None
 
-def _nonlinear(node: n.Node, frame: Any) -> Value:
-    start = _mark(frame)
-    value = interpret(node, frame)
-    _scale_since(frame, start, None)
-    return value
+    def nonlinear(self, node: n.Node, frame: Any) -> Value:
+        """Evaluate `node`; the calls under it add no linear term (their count becomes unknown)."""
+        start = _mark(frame)
+        value = self.evaluate(node, frame)
+        _scale_since(frame, start, None)
+        return value
 
-
-def _interpret(node: n.Node, frame: Any) -> Value:
-    if isinstance(node, (n.Number, n.Bool)):
+    def number(self, node: n.Number | n.Bool, frame: Any) -> Value:
         return node.value
-    if isinstance(node, n.Param):
+
+    boolean = number
+
+    def param(self, node: n.Param, frame: Any) -> Value:
         if node.default is None or frame.has_value(node.name):
             return frame.lookup(node.name, node.span)
-        return _nonlinear(node.default, frame)
-    if isinstance(node, n.Defined):
+        return self.nonlinear(node.default, frame)
+
+    def defined(self, node: n.Defined, frame: Any) -> Value:
         return frame.is_given(node.name)
-    if isinstance(node, n.Unary):
+
+    def unary(self, node: n.Unary, frame: Any) -> Value:
         if node.op == "not":
-            return logical_not(_nonlinear(node.operand, frame))
+            return logical_not(self.nonlinear(node.operand, frame))
         if node.op == "+":
-            return positive(interpret(node.operand, frame))
+            return positive(self.evaluate(node.operand, frame))
         start = _mark(frame)
-        value = negate(interpret(node.operand, frame))
+        value = negate(self.evaluate(node.operand, frame))
         _scale_since(frame, start, -1)
         return value
-    if isinstance(node, n.Binary):
-        return _binary(node, frame)
-    if isinstance(node, n.Conditional):
+
+    def conditional(self, node: n.Conditional, frame: Any) -> Value:
         try:
-            chosen = require_bool(_nonlinear(node.test, frame), "if")
+            chosen = require_bool(self.nonlinear(node.test, frame), "if")
         except ValueFault as err:
             raise EvalFault.from_value_error(err, node.test.span, frame.rule_name) from None
-        return interpret(node.then if chosen else node.otherwise, frame)
-    if isinstance(node, n.Function):
+        return self.evaluate(node.then if chosen else node.otherwise, frame)
+
+    def function_call(self, node: n.Function, frame: Any) -> Value:
         start = _mark(frame)
-        args = tuple([interpret(a, frame) for a in node.args])  # no generator: see compiler.py
+        args = tuple([self.evaluate(a, frame) for a in node.args])  # no generator: see compiler.py
         _scale_since(frame, start, None)
         return call_builtin(node.name, args)
-    if isinstance(node, n.Call):
-        values = {a.name: _nonlinear(a.value, frame) for a in node.args}
+
+    def call(self, node: n.Call, frame: Any) -> Value:
+        values = {a.name: self.nonlinear(a.value, frame) for a in node.args}
         return frame.call(node, values)
-    raise TypeError(f"not a formula node: {node!r}")
+
+    def binary(self, node: n.Binary, frame: Any) -> Value:
+        op = node.op
+        if op == "and":
+            if require_bool(self.nonlinear(node.left, frame), "and"):
+                return require_bool(self.nonlinear(node.right, frame), "and")
+            return False
+        if op == "or":
+            if require_bool(self.nonlinear(node.left, frame), "or"):
+                return True
+            return require_bool(self.nonlinear(node.right, frame), "or")
+        if op in n.COMPARISON_OPS:
+            return compare(op, self.nonlinear(node.left, frame), self.nonlinear(node.right, frame))
+        left_calls, right_calls = n.contains_call(node.left), n.contains_call(node.right)
+        linear = op in ("+", "-") or (op == "*" and not (left_calls and right_calls)) or (op == "/" and not right_calls)
+        if not linear:
+            return arithmetic(op, self.nonlinear(node.left, frame), self.nonlinear(node.right, frame))
+        start = _mark(frame)
+        a = self.evaluate(node.left, frame)
+        middle = _mark(frame)
+        b = self.evaluate(node.right, frame)
+        result = arithmetic(op, a, b)
+        if op == "-":
+            _scale_since(frame, middle, -1)
+        elif op == "*":
+            _scale_since(frame, start, b if left_calls else a)
+        elif op == "/":
+            _scale_since(frame, start, arithmetic("/", 1, b))
+        return result
 
 
-def _binary(node: n.Binary, frame: Any) -> Value:
-    op = node.op
-    if op == "and":
-        if require_bool(_nonlinear(node.left, frame), "and"):
-            return require_bool(_nonlinear(node.right, frame), "and")
-        return False
-    if op == "or":
-        if require_bool(_nonlinear(node.left, frame), "or"):
-            return True
-        return require_bool(_nonlinear(node.right, frame), "or")
-    if op in n.COMPARISON_OPS:
-        return compare(op, _nonlinear(node.left, frame), _nonlinear(node.right, frame))
-    left_calls, right_calls = n.contains_call(node.left), n.contains_call(node.right)
-    linear = op in ("+", "-") or (op == "*" and not (left_calls and right_calls)) or (op == "/" and not right_calls)
-    if not linear:
-        return arithmetic(op, _nonlinear(node.left, frame), _nonlinear(node.right, frame))
-    start = _mark(frame)
-    a = interpret(node.left, frame)
-    middle = _mark(frame)
-    b = interpret(node.right, frame)
-    result = arithmetic(op, a, b)
-    if op == "-":
-        _scale_since(frame, middle, -1)
-    elif op == "*":
-        _scale_since(frame, start, b if left_calls else a)
-    elif op == "/":
-        _scale_since(frame, start, arithmetic("/", 1, b))
-    return result
+interpret = Interpreter().evaluate
+"""Evaluate `node` in `frame` (same protocol as compiled closures)."""
 
 
 class _ConstantFrame:
@@ -141,7 +142,7 @@ def fold_constant(node: n.Node, rule_name: str) -> None:
     while stack:
         current = stack.pop()
         if id(current) in constant:
-            if not isinstance(current, (n.Number, n.Bool)):
+            if not isinstance(current, n.Literal):
                 interpret(current, frame)
             continue
         stack.extend(n.children(current))

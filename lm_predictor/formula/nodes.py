@@ -7,23 +7,23 @@ from typing import Union
 
 
 @dataclass(frozen=True, slots=True)
-class Span:
-    """Character offsets [start, end) into the formula text."""
+class Literal:
+    """A constant written in the formula; only its subclasses occur in a tree."""
 
-    start: int
-    end: int
-
-
-@dataclass(frozen=True, slots=True)
-class Number:
-    value: int | float
+    value: int | float | bool
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class Bool:
-    value: bool
-    span: Span
+class Number(Literal):
+    """An int or finite float literal."""
+
+    __slots__ = ()
+
+
+class Bool(Literal):
+    """`true` or `false`."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,8 @@ class Defined:
 
 @dataclass(frozen=True, slots=True)
 class Unary:
+    """`-x`, `+x`, `not x`."""
+
     op: str  # "-" or "+" or "not"
     operand: "Node"
     span: Span
@@ -62,6 +64,8 @@ class Binary:
 
 @dataclass(frozen=True, slots=True)
 class Conditional:
+    """`if test then a else b`."""
+
     test: "Node"
     then: "Node"
     otherwise: "Node"
@@ -102,6 +106,14 @@ class Call:
     @property
     def display_label(self) -> str:
         return self.label or self.callee.rsplit(".", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Character offsets [start, end) into the formula text."""
+
+    start: int
+    end: int
 
 
 Node = Union[Number, Bool, Param, Defined, Unary, Binary, Conditional, Function, Call]

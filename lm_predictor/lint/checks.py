@@ -18,13 +18,13 @@ from lm_predictor.rules.model import Formula, Rule
 
 @dataclass(frozen=True)
 class Site:
-    """A formula of a rule: a metric (`metric` set) or a parameter default (`param` set)."""
+    """A formula of a rule: a `requires:` condition, a metric (`metric` set) or a parameter default (`param` set)."""
 
     rule: Rule
     formula: Formula
+    requirement: bool = False
     metric: str | None = None
     param: str | None = None
-    requirement: bool = False
 
 
 def sites(rule: Rule) -> Iterator[Site]:

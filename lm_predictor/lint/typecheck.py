@@ -6,6 +6,7 @@ from typing import Callable
 
 from lm_predictor import diagnostics as d
 from lm_predictor.formula import nodes as n
+from lm_predictor.formula.visitor import Visitor
 from lm_predictor.rules.model import Rule
 
 BOOL, NUMBER, UNKNOWN = "bool", "number", "unknown"
@@ -20,70 +21,91 @@ def _param_type(rule: Rule, name: str) -> str:
     return BOOL if spec.type == "bool" else NUMBER
 
 
-def infer(node: n.Node, rule: Rule, report: Report) -> str:
-    """The static type of `node`, reporting bool/number misuse below it."""
+class TypeInference(Visitor):
+    """The static type of each node of one rule's formula; misuse goes to `report`."""
 
-    def need(child: n.Node, want: str, op: str) -> None:
-        got = infer(child, rule, report)
+    def __init__(self, rule: Rule, report: Report):
+        self.rule = rule
+        self.report = report
+
+    def need(self, child: n.Node, want: str, op: str) -> None:
+        """Infer `child`, reporting it when it is the other kind than `want`."""
+        got = self.visit(child)
         if want == NUMBER and got == BOOL:
-            report(d.L_BOOL_ARITHMETIC, child.span, {"what": _describe(child), "op": op})
+            self.report(d.L_BOOL_ARITHMETIC, child.span, {"what": _describe(child), "op": op})
         elif want == BOOL and got == NUMBER:
-            report(d.L_NUMBER_CONDITION, child.span, {"what": _describe(child), "op": op})
+            self.report(d.L_NUMBER_CONDITION, child.span, {"what": _describe(child), "op": op})
 
-    if isinstance(node, n.Number):
+    def __default__(self, node: n.Node) -> str:
+        return UNKNOWN
+
+    def number(self, node: n.Number) -> str:
         return NUMBER
-    if isinstance(node, (n.Bool, n.Defined)):
+
+    def boolean(self, node: n.Bool | n.Defined) -> str:
         return BOOL
-    if isinstance(node, n.Param):
-        declared = _param_type(rule, node.name)
-        if node.default is not None:
-            fallback = infer(node.default, rule, report)
-            if declared != UNKNOWN and fallback not in (UNKNOWN, declared):
-                report(d.L_BOOL_ARITHMETIC if declared == NUMBER else d.L_NUMBER_CONDITION, node.default.span,
-                       {"what": "the inline default", "op": f"${{{node.name}}}"})
-            return declared if declared != UNKNOWN else fallback
-        return declared
-    if isinstance(node, n.Unary):
+
+    defined = boolean
+
+    def param(self, node: n.Param) -> str:
+        declared = _param_type(self.rule, node.name)
+        if node.default is None:
+            return declared
+        fallback = self.visit(node.default)
+        if declared != UNKNOWN and fallback not in (UNKNOWN, declared):
+            self.report(d.L_BOOL_ARITHMETIC if declared == NUMBER else d.L_NUMBER_CONDITION, node.default.span,
+                        {"what": "the inline default", "op": f"${{{node.name}}}"})
+        return declared if declared != UNKNOWN else fallback
+
+    def unary(self, node: n.Unary) -> str:
         if node.op == "not":
-            need(node.operand, BOOL, "not")
+            self.need(node.operand, BOOL, "not")
             return BOOL
-        need(node.operand, NUMBER, node.op)
+        self.need(node.operand, NUMBER, node.op)
         return NUMBER
-    if isinstance(node, n.Binary):
+
+    def binary(self, node: n.Binary) -> str:
         if node.op in n.BOOLEAN_OPS:
-            need(node.left, BOOL, node.op)
-            need(node.right, BOOL, node.op)
+            self.need(node.left, BOOL, node.op)
+            self.need(node.right, BOOL, node.op)
             return BOOL
         if node.op in ("==", "!="):
-            left, right = infer(node.left, rule, report), infer(node.right, rule, report)
+            left, right = self.visit(node.left), self.visit(node.right)
             if UNKNOWN not in (left, right) and left != right:
                 bad = node.left if left == BOOL else node.right
-                report(d.L_BOOL_ARITHMETIC, bad.span, {"what": _describe(bad), "op": node.op})
+                self.report(d.L_BOOL_ARITHMETIC, bad.span, {"what": _describe(bad), "op": node.op})
             return BOOL
-        need(node.left, NUMBER, node.op)
-        need(node.right, NUMBER, node.op)
+        self.need(node.left, NUMBER, node.op)
+        self.need(node.right, NUMBER, node.op)
         return BOOL if node.op in n.COMPARISON_OPS else NUMBER
-    if isinstance(node, n.Conditional):
-        need(node.test, BOOL, "if")
-        then, otherwise = infer(node.then, rule, report), infer(node.otherwise, rule, report)
+
+    def conditional(self, node: n.Conditional) -> str:
+        self.need(node.test, BOOL, "if")
+        then, otherwise = self.visit(node.then), self.visit(node.otherwise)
         if UNKNOWN not in (then, otherwise) and then != otherwise:
-            report(d.L_BOOL_ARITHMETIC, node.span, {"what": "one branch of the conditional", "op": "if"})
+            self.report(d.L_BOOL_ARITHMETIC, node.span, {"what": "one branch of the conditional", "op": "if"})
         return then if then == otherwise else UNKNOWN
-    if isinstance(node, n.Function):
+
+    def function_call(self, node: n.Function) -> str:
         for arg in node.args:
-            need(arg, NUMBER, f"{node.name}()")
+            self.need(arg, NUMBER, f"{node.name}()")
         return NUMBER
-    if isinstance(node, n.Call):
+
+    def call(self, node: n.Call) -> str:
         for arg in node.args:
-            infer(arg.value, rule, report)
+            self.visit(arg.value)
         return NUMBER
-    return UNKNOWN
+
+
+def infer(node: n.Node, rule: Rule, report: Report) -> str:
+    """The static type of `node`, reporting bool/number misuse below it."""
+    return TypeInference(rule, report).visit(node)
 
 
 def _describe(node: n.Node) -> str:
     if isinstance(node, n.Param):
         return f"'${{{node.name}}}'"
-    if isinstance(node, (n.Number, n.Bool)):
+    if isinstance(node, n.Literal):
         return f"the literal {str(node.value).lower()}"
     if isinstance(node, n.Call):
         return f"the call to {node.callee}"
