@@ -115,6 +115,11 @@ E_REQUIREMENT = define("E014", "requirement-failed", E, "{rule} requires {requir
 C_CONFIG = define("C001", "bad-config", E, "{detail}", "A config that cannot be read or is contradictory.")
 C_ARCH = define("C002", "unknown-architecture", E, "{detail}", "A config whose architecture no rule covers.")
 C_WORKLOAD = define("C003", "bad-workload", E, "{detail}", "A workload option out of range.")
+C_PAST_POSITIONS = define("C010", "past-position-table", E, "past_len + seq_len = {tokens:,} tokens, but {model} has learned positions for {limit:,} ({field} = {value:,}{reserved})", "A workload longer than the model's learned position table: the model cannot run it.")
+C_PAST_CONTEXT = define("C011", "past-trained-context", W, "past_len + seq_len = {tokens:,} tokens is past the {limit:,} positions {model} was trained for ({field}); the numbers follow the formulas, the model's quality there is not known", "A workload longer than the context a model without a position table (RoPE, ALiBi) was trained for.")
+C_ORACLE = define("C012", "oracle-failed", E, "measuring {model} ({config}) failed in {op}: {detail}", "The real model raised while verify measured it; the op and the config are named.")
+C_UNRESOLVED = define("C013", "derived-unresolved", E, "rules derived for {model} keep {n} unresolved term(s); no number is given", "Rules derived from the source keep terms the analysis could not resolve (listed one per line).")
+C_RULES_PATH = define("C014", "rules-not-found", E, "--rules {path}: no such file or directory", "A --rules path that does not exist.")
 C_TRANSFORMERS_VERSION = define("C050", "transformers-version-invalid", E, "{detail}", "A transformers_version (config field or --transformers) that is not a version or not a pin.")
 C_OTHER_PIN = define("C051", "model-type-in-other-pin", E, "{detail}", "A model_type the chosen transformers pin lacks but another pin defines (no silent fallback).")
 

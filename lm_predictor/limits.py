@@ -32,3 +32,10 @@ costs a few microseconds, so the limit keeps a hostile file well under 1 s)."""
 
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
 """Largest config.json read by eval (bytes)."""
+
+MAX_BATCH = 1 << 20
+"""Largest `batch` of a workload (1,048,576 sequences in one forward call)."""
+
+MAX_CONTEXT_TOKENS = 1 << 24
+"""Largest `past_len + seq_len` of a workload (16,777,216 tokens; the longest published
+contexts are about 10 M). A model's own position limit, where it has one, is checked too."""

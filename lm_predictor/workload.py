@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lm_predictor.limits import MAX_BATCH, MAX_CONTEXT_TOKENS
+
 DTYPE_BYTES: dict[str, int] = {"float32": 4, "bfloat16": 2, "float16": 2}
 
 
@@ -21,6 +23,13 @@ class Workload:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        if self.batch > MAX_BATCH:
+            raise ValueError(f"batch {self.batch:,} is past the limit of {MAX_BATCH:,} (MAX_BATCH in limits.py)")
+        if self.past_len + self.seq_len > MAX_CONTEXT_TOKENS:
+            raise ValueError(
+                f"past_len + seq_len = {self.past_len + self.seq_len:,} tokens is past the limit of "
+                f"{MAX_CONTEXT_TOKENS:,} (MAX_CONTEXT_TOKENS in limits.py)"
+            )
         if self.dtype not in DTYPE_BYTES:
             raise ValueError(f"dtype must be one of {sorted(DTYPE_BYTES)}, got {self.dtype!r}")
 

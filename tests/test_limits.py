@@ -22,7 +22,7 @@ from lm_predictor.rules.yaml_loader import SourceFile, load_yaml, read_text
 
 TESTED_HERE = {
     "MAX_FORMULA_CHARS", "MAX_AST_NODES", "MAX_NESTING_DEPTH", "MAX_CALL_DEPTH", "MAX_CALLS",
-    "MAX_INT_BITS", "MAX_LITERAL_DIGITS", "MAX_RULE_FILE_BYTES", "MAX_YAML_NODES",
+    "MAX_INT_BITS", "MAX_LITERAL_DIGITS", "MAX_RULE_FILE_BYTES", "MAX_YAML_NODES", "MAX_BATCH", "MAX_CONTEXT_TOKENS",
 }
 TESTED_ELSEWHERE = {"MAX_CONFIG_BYTES": "tests of `lmpredict eval` (config reading)"}
 
@@ -251,3 +251,15 @@ def test_max_yaml_nodes(tmp_path: Path) -> None:
     with pytest.raises(LmPredictorError) as raised:
         load_yaml(SourceFile(str(path), yaml_with_nodes(limit + 1)))
     assert raised.value.diagnostic.code.code == "S013"
+
+
+def test_max_batch_and_context_tokens() -> None:
+    from lm_predictor.evaluate.predict import predict
+
+    for kwargs in ({"batch": limits.MAX_BATCH}, {"seq_len": limits.MAX_CONTEXT_TOKENS - 5, "past_len": 5}):
+        predict("pythia-160m", breakdown=False, **kwargs)  # at the limit: a number (pythia: RoPE, no hard limit)
+    for kwargs in ({"batch": limits.MAX_BATCH + 1}, {"seq_len": limits.MAX_CONTEXT_TOKENS - 4, "past_len": 5}, {"seq_len": 10**12}):
+        with pytest.raises(LmPredictorError) as err:
+            predict("pythia-160m", breakdown=False, **kwargs)
+        assert err.value.diagnostic.code.code == "C003", kwargs
+        assert "limits.py" in err.value.diagnostic.message

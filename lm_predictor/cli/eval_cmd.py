@@ -1,88 +1,88 @@
-"""`lmpredict eval CONFIG [--batch B] [--seq-len S] [--past-len P] [--dtype D] [--json]`"""
+"""`lmpredict eval CONFIG [workload options] [--format F] [--tree | --depth N] [--rules PATH]`"""
 
 from __future__ import annotations
 
 import argparse
-import itertools
-import json
 import sys
+from typing import Any
 
 from lm_predictor import diagnostics as d
-from lm_predictor.data.versions import PINS
+from lm_predictor.cli.options import add_rules_options, add_workload_options, choice_list, workloads
 from lm_predictor.diagnostics import LmPredictorError
-from lm_predictor.workload import DTYPE_BYTES
+from lm_predictor.rules.model import STANDARD_METRICS
 
-
-def int_list(text: str) -> list[int]:
-    """'128,1024' -> [128, 1024] (argparse type)."""
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError("expected at least one integer")
-    return values
-
-
-def dtype_list(text: str) -> list[str]:
-    values = [part.strip() for part in text.split(",") if part.strip()]
-    bad = [v for v in values if v not in DTYPE_BYTES]
-    if bad or not values:
-        raise argparse.ArgumentTypeError(f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {text!r}")
-    return values
-
-
-def add_workload_options(parser: argparse.ArgumentParser) -> None:
-    """Workload options shared by eval and verify; each accepts a comma-separated sweep."""
-    parser.add_argument("config", metavar="CONFIG", help="config.json, a directory holding one, a bundled name, or a cached hub id")
-    parser.add_argument("--batch", type=int_list, default=[1], help="batch size(s), e.g. 1,8")
-    parser.add_argument("--seq-len", type=int_list, default=[128], help="new tokens per sequence, e.g. 128,1024")
-    parser.add_argument("--past-len", type=int_list, default=[0], help="tokens already in the KV cache (decode: --seq-len 1 --past-len N)")
-    parser.add_argument("--dtype", type=dtype_list, default=["float32"], help="float32 | bfloat16 | float16")
-    parser.add_argument("--transformers", choices=PINS, default=None, help="transformers pin to read (default: the config's transformers_version picks; docs/transformers-versions.md)")
-
-
-def workloads(args: argparse.Namespace) -> list[dict]:
-    """Every workload of the sweep, as keyword arguments of predict()."""
-    return [
-        {"batch": b, "seq_len": s, "past_len": p, "dtype": t}
-        for b, s, p, t in itertools.product(args.batch, args.seq_len, args.past_len, args.dtype)
-    ]
+DEFAULT_DEPTH = 3
+FORMATS = ("table", "json", "csv", "markdown")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_workload_options(parser)
-    parser.add_argument("--json", action="store_true", help="print exact JSON (a list for a sweep)")
-    parser.add_argument("--depth", type=int, default=3, help="module tree depth to print")
-    parser.add_argument("--metrics", default="flops,param_count,kv_cache_bytes", help="metrics shown in the module tree, e.g. flops,bytes_read")
-    parser.add_argument("--rules", action="append", metavar="PATH", help="rule files or directories to use instead of the shipped library")
+    parser.add_argument("--format", choices=FORMATS, default="table", help="output format; a sweep gives one row per workload")
+    parser.add_argument("--json", action="store_const", const="json", dest="format", help="same as --format json (exact integers)")
+    parser.add_argument("--tree", action="store_true", help="print the module tree of each workload of a sweep too")
+    parser.add_argument("--depth", type=int, default=None, help=f"module tree depth (default {DEFAULT_DEPTH}; implies --tree)")
+    parser.add_argument("--metrics", type=choice_list(STANDARD_METRICS), default=["flops", "param_count", "kv_cache_bytes"],
+                        help="metrics shown in the module tree, e.g. flops,bytes_read")
+    add_rules_options(parser)
+
+
+def predict_one(config: Any, library: Any, workload: dict, breakdown: bool = True) -> Any:
+    """predict() for the CLI: an evaluation error of the shipped rules is a config error."""
+    from lm_predictor.evaluate.predict import predict
+
+    try:
+        return predict(config, library=library, breakdown=breakdown, **workload)
+    except LmPredictorError as err:
+        if err.diagnostic.code.code.startswith("E") and library is None:  # the shipped rules refuse the config
+            raise LmPredictorError(d.make(d.C_CONFIG, None, detail=f"{err.diagnostic.headline()}")) from None
+        raise
 
 
 def run(args: argparse.Namespace) -> int:
-    from lm_predictor.evaluate.predict import default_library, predict
+    from lm_predictor.evaluate.rulesets import library_for
+    from lm_predictor.evaluate.sweep import SweepResult
+    from lm_predictor.report.formats import TEXT_FORMATS
 
-    library = None
-    if args.rules:
-        from pathlib import Path
-
-        library = default_library(tuple(Path(p) for p in args.rules))
-    results = []
-    for workload in workloads(args):
-        try:
-            results.append(predict(args.config, library=library, breakdown=True, transformers=args.transformers, **workload))
-        except LmPredictorError as err:
-            if err.diagnostic.code.code.startswith("E"):
-                raise LmPredictorError(d.make(d.C_CONFIG, None, detail=f"{err.diagnostic.headline()}")) from None
-            raise
-    if args.json:
-        payload = [r.as_json() for r in results]
-        print(json.dumps(payload[0] if len(payload) == 1 else payload, indent=1))
-        return 0
-    from rich.console import Console
-
-    from lm_predictor.evaluate.report import render
-
-    console = Console(file=sys.stdout, highlight=False)
+    library, notes = library_for(args.rules, args.rules_only)
+    grid = workloads(args)
+    trees = args.format == "json" or (args.format == "table" and (len(grid) == 1 or args.tree or args.depth is not None))
+    results = [predict_one(args.config, library, workload, breakdown=trees) for workload in grid]
     for result in results:
-        render(result, args.depth, console, tuple(m.strip() for m in args.metrics.split(",") if m.strip()))
+        for warning in result.warnings:
+            print(f"lmpredict eval: warning: {warning.headline()}", file=sys.stderr)
+    sweep = SweepResult(results)
+    if args.format in TEXT_FORMATS:  # stdout stays machine-readable: notes go to stderr
+        sys.stdout.write(TEXT_FORMATS[args.format](sweep))
+        for note in dict.fromkeys([*(n for r in results for n in r.notes), *notes]) if args.format != "json" else notes:
+            print(f"lmpredict eval: note: {note}", file=sys.stderr)
+        return 0
+    _print_table(args, sweep, notes)
     return 0
+
+
+def _print_table(args: argparse.Namespace, sweep: Any, notes: list[str]) -> None:
+    """One workload: totals and its tree; a sweep: one row per workload (trees on request)."""
+    from lm_predictor.evaluate.report import render
+    from lm_predictor.report.console import make_console
+    from lm_predictor.report.formats import to_table
+
+    console = make_console(sys.stdout)
+    depth = DEFAULT_DEPTH if args.depth is None else args.depth
+    metrics = tuple(args.metrics)
+    results = sweep.predictions
+    if len(results) == 1:
+        render(results[0], depth, console, metrics)
+    else:
+        console.print(f"[bold]{results[0].model}[/bold]  {len(results)} workloads")
+        console.print(f"config: {results[0].source}")
+        for trust in dict.fromkeys(str(r.trust) for r in results if r.trust):
+            console.print(f"trust: {trust}")
+        to_table(sweep, console)
+        if args.tree or args.depth is not None:
+            for result in results:
+                render(result, depth, console, metrics)
+        else:
+            for note in dict.fromkeys(n for r in results for n in r.notes):
+                console.print(f"[yellow]note:[/yellow] {note}")
+    for note in notes:
+        console.print(f"[yellow]note:[/yellow] {note}")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, Sequence
+from typing import Any, Callable, NamedTuple, NoReturn, Sequence
 
-from lm_predictor.diagnostics import LmPredictorError
+from lm_predictor.diagnostics import LmPredictorError, printable
 from lm_predictor.version import __version__
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -21,18 +21,45 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # usage errors: one line, exit 2
+    """Usage errors in one line (exit 2); remembers its option strings for did-you-mean."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.flags: list[str] = []
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *names: Any, **kwargs: Any) -> argparse.Action:
+        self.flags.extend(n for n in names if isinstance(n, str) and n.startswith("-"))
+        return super().add_argument(*names, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n")
 
+    def refuse_unknown(self, extra: list[str]) -> NoReturn:
+        """An error for arguments the command does not take, naming the closest options."""
+        from lm_predictor.cli.options import did_you_mean
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:
+        shown = []
+        for arg in extra:
+            flag = arg.split("=", 1)[0]
+            shown.append(f"{arg}{did_you_mean(flag, self.flags, cutoff=0.7)}" if flag.startswith("-") else arg)
+        self.error(f"unrecognized arguments: {', '.join(shown)}; options are {', '.join(sorted(set(self.flags)))}")
+
+
+class Command(NamedTuple):
+    """A subcommand: its runner and its own parser."""
+
+    run: Callable[[argparse.Namespace], int]
+    parser: _Parser
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     """The argument parser, with each available subcommand registered by its module."""
     import importlib
 
     parser = _Parser(prog="lmpredict", description="Closed-form cost prediction for language models.")
     parser.add_argument("--version", action="version", version=f"lmpredict {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    runners: dict[str, Callable[[argparse.Namespace], int]] = {}
+    runners: dict[str, Command] = {}
     for name, (module_name, help_text) in COMMANDS.items():
         try:
             module = importlib.import_module(f"lm_predictor.cli.{module_name}")
@@ -42,22 +69,26 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
             raise
         command = sub.add_parser(name, help=help_text, description=help_text)
         module.configure(command)
-        runners[name] = module.run
+        runners[name] = Command(module.run, command)
     return parser, runners
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 findings, 2 usage or input errors)."""
     parser, runners = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
     if not args.command:
         parser.print_help()
         return 2
+    if extra:
+        runners[args.command].parser.refuse_unknown(extra)
     try:
-        return runners[args.command](args)
+        return runners[args.command].run(args)
     except LmPredictorError as err:
-        for diag in err.diagnostics:
+        for diag in err.diagnostics:  # one line each; notes (e.g. unresolved terms) one per line below
             print(f"lmpredict {args.command}: {diag.headline()}", file=sys.stderr)
+            for note in diag.notes:
+                print(f"  note: {printable(note)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("lmpredict: interrupted", file=sys.stderr)

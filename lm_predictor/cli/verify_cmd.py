@@ -3,67 +3,107 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
-from lm_predictor.cli.eval_cmd import add_workload_options, workloads
+from lm_predictor import diagnostics as d
+from lm_predictor.cli.eval_cmd import predict_one
+from lm_predictor.cli.options import add_rules_options, add_workload_options, workloads
+from lm_predictor.diagnostics import LmPredictorError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_workload_options(parser)
     parser.add_argument("--mode", choices=("auto", "fake", "real"), default="auto", help="fake tensors, real tensors, or fake with a shrunken real fallback")
     parser.add_argument("--all", action="store_true", help="show exact rows too, not only mismatches")
+    parser.add_argument("--progress", action="store_true", help="progress lines on stderr even when it is not a terminal")
+    add_rules_options(parser)
+
+
+def _oracle_error(err: BaseException, model: str, source: str) -> LmPredictorError:
+    from lm_predictor.verify.errors import failing_op, one_line
+
+    origin = err.__cause__ or err  # OracleUnsupported wraps what torch raised
+    return LmPredictorError(d.make(d.C_ORACLE, None, model=model.rsplit(".", 1)[-1], config=source, op=failing_op(origin), detail=one_line(err)))
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
+    from lm_predictor.cli.progress import Progress
     from lm_predictor.evaluate.config_source import load_config
-    from lm_predictor.evaluate.predict import predict
     from lm_predictor.evaluate.report import humanise
+    from lm_predictor.evaluate.rulesets import library_for
+    from lm_predictor.evaluate.trust import shrunk
+    from lm_predictor.report.console import make_console
     from lm_predictor.verify.compare import compare
 
     from lm_predictor.data.versions import choose_pin
-    from lm_predictor.verify.errors import OracleUnsupported
-    from lm_predictor.verify.pinned_env import PinEnvError, installed_transformers, measure_for_pin
-    from lm_predictor.workload import Workload
+    from lm_predictor.verify.pinned_env import PinEnvError, measure_for_pin
 
-    console = Console(file=sys.stdout, highlight=False)
+    try:
+        import lm_predictor.verify.oracle  # noqa: F401 - torch and transformers are importable here
+        from lm_predictor.workload import Workload
+    except ImportError as err:
+        print(f"lmpredict verify: error: needs torch and transformers (pip install 'lm-predictor[verify]'): {err}", file=sys.stderr)
+        return 2
+    logging.getLogger("torch._subclasses.fake_tensor").setLevel(logging.CRITICAL)  # its errors reach us as exceptions
+    console = make_console(sys.stdout)
+    progress = Progress("lmpredict verify", True if args.progress else None)
     raw, source = load_config(args.config)
-    pin = choose_pin(raw, args.transformers).version
-    if pin == installed_transformers():
-        try:
-            import lm_predictor.verify.oracle  # noqa: F401 - torch and transformers are importable
-        except ImportError as err:
-            print(f"lmpredict verify: error: needs torch and transformers (pip install 'lm-predictor[verify]'): {err}", file=sys.stderr)
-            return 2
+    library, rule_notes = library_for(args.rules, args.rules_only)
+    grid = workloads(args)
+    predictions = [predict_one(raw, library, w) for w in grid]  # refuses bad workloads before torch runs
     failures = 0
-    for workload_args in workloads(args):
-        workload = Workload(**workload_args)
+    for index, (workload_args, prediction) in enumerate(zip(grid, predictions), 1):
+        pin = choose_pin(raw, workload_args["transformers"]).version  # measured with the pin eval read
+        workload = Workload(**{k: v for k, v in workload_args.items() if k != "transformers"})
+        shown = f"batch={workload.batch} seq_len={workload.seq_len} past_len={workload.past_len} dtype={workload.dtype}"
+        step = f"[{index}/{len(grid)}] {shown}"
+        note = ""
         try:
-            measurement, config, note = measure_for_pin(pin, raw, workload, args.mode)
-        except (PinEnvError, OracleUnsupported) as err:
+            with progress.step(f"{step}: measuring {prediction.model.rsplit('.', 1)[-1]} ({args.mode})"):
+                measurement, config, why = measure_for_pin(pin, raw, workload, args.mode)
+            if why:
+                note = f"{why}; measured with real tensors on a shrunken config instead"
+                prediction = predict_one(config, library, workload_args)
+                prediction.trust = shrunk(why)
+        except PinEnvError as err:
             print(f"lmpredict verify: error: {err}", file=sys.stderr)
             return 2
-        prediction = predict(config, transformers=pin, **workload_args)
+        except LmPredictorError:
+            raise
+        except Exception as err:  # noqa: BLE001 - whatever torch raises becomes one line naming the op
+            raise _oracle_error(err, prediction.model, source) from None
         rows = compare(prediction, measurement.totals, measurement.module_flops, measurement.module_params, measurement.module_bytes)
         bad = [r for r in rows if not r.exact]
         failures += len(bad)
-        title = f"{prediction.model}  {workload_args}  oracle={measurement.mode} transformers={pin}"
-        table = Table(title=title, show_header=True, header_style="bold")
-        for column in ("module", "metric", "predicted", "measured", ""):
-            table.add_column(column, justify="right" if column in ("predicted", "measured") else "left")
-        for row in rows:
-            if row.exact and not args.all and row.path:
-                continue
-            status = "[green]exact[/green]" if row.exact else "[bold red]MISMATCH[/bold red]"
-            predicted = "not predicted" if row.predicted is None else f"{row.predicted:,}" if isinstance(row.predicted, int) else str(row.predicted)
-            table.add_row(row.path or "(total)", row.metric, predicted, f"{row.measured:,}", status)
-        console.print(table)
+        console.print(f"[bold]{prediction.model}[/bold]  {shown}  transformers={pin}  oracle={measurement.mode}{' (shrunk stand-in)' if note else ''}")
+        if prediction.trust is not None:
+            console.print(f"trust: {prediction.trust}")
+        _print_rows(console, rows, args.all, "exact (stand-in)" if note else "exact")
         if note:
             console.print(f"[yellow]note:[/yellow] {note}")
         for metric in ("bytes_read", "bytes_written"):
             if metric not in prediction.totals and metric in measurement.totals:
                 console.print(f"[dim]{metric}: measured {humanise(metric, measurement.totals[metric])}; the rule does not model it[/dim]")
-        console.print(f"{len(rows) - len(bad)} exact, {len(bad)} mismatched  (config: {source})")
+        what = "the shrunk stand-in" if note else "this config"
+        console.print(f"{len(rows) - len(bad)} exact, {len(bad)} mismatched on {what}  (config: {source})")
+    for line in rule_notes:
+        console.print(f"[yellow]note:[/yellow] {line}")
     return 1 if failures else 0
+
+
+def _print_rows(console: object, rows: list, show_all: bool, exact: str) -> None:
+    """The comparison table: totals always, exact module rows only with --all."""
+    from rich.table import Table
+
+    table = Table(show_header=True, header_style="bold")
+    for column in ("module", "metric", "predicted", "measured", ""):
+        numeric = column in ("predicted", "measured")
+        table.add_column(column, justify="right" if numeric else "left", overflow="fold")
+    for row in rows:
+        if row.exact and not show_all and row.path:
+            continue
+        status = f"[green]{exact}[/green]" if row.exact else "[bold red]MISMATCH[/bold red]"
+        predicted = "not predicted" if row.predicted is None else f"{row.predicted:,}" if isinstance(row.predicted, int) else str(row.predicted)
+        table.add_row(row.path or "(total)", row.metric, predicted, f"{row.measured:,}", status)
+    console.print(table)

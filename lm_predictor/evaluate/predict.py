@@ -10,13 +10,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 from lm_predictor import diagnostics as d
-from lm_predictor.diagnostics import LmPredictorError, Severity
-from lm_predictor.engine.evaluate import evaluate
+from lm_predictor.diagnostics import Diagnostic, LmPredictorError, Severity
 from lm_predictor.data.versions import DEFAULT_PIN, PinChoice, choose_pin, reading, rule_paths
+from lm_predictor.engine.evaluate import evaluate
 from lm_predictor.engine.records import CallRecord
 from lm_predictor.evaluate.binding import bind, find_root_rule, resolve
 from lm_predictor.evaluate.breakdown import ModuleRow, merge_trees
 from lm_predictor.evaluate.config_source import load_config
+from lm_predictor.evaluate.positions import check_positions
+from lm_predictor.evaluate.trust import Trust, trust_for
 from lm_predictor.formula.values import Value
 from lm_predictor.limits import MAX_CALLS
 from lm_predictor.resources import rules_dir
@@ -41,6 +43,8 @@ class Prediction:
     unavailable: list[str] = field(default_factory=list)
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    trust: Trust | None = None
+    warnings: list[Diagnostic] = field(default_factory=list)
     transformers: PinChoice = PinChoice(DEFAULT_PIN, "")  # the pin whose source and defaults were read
 
     @property
@@ -64,6 +68,8 @@ class Prediction:
                 for row in self.modules
             ],
             "notes": self.notes,
+            "trust": self.trust.as_json() if self.trust else None,
+            "warnings": [w.headline() for w in self.warnings],
         }
 
 
@@ -115,21 +121,34 @@ def predict(
     breakdown: bool | None = None,
     transformers: str | None = None,
 ) -> Prediction:
-    """Predict the cost of one forward step of `config` for the given workload.
+    """Predict the cost of one forward step of `config` for one workload.
 
-    `breakdown`: None, the per-module rows are built when `.modules` is first read (totals come
-    from the generated modules where fresh); True, now, in the same traced pass as the totals;
-    False, never (`.modules` is empty). `transformers` names the pin to read ("4.56.0" or
-    "5.23.0"); None lets the config's transformers_version choose (lm_predictor/data/versions.py)."""
+    config: a config.json path, a directory holding one, a bundled name ("llama-2-7b"), a
+        locally cached hub id, or a config dict as transformers writes it.
+    batch, seq_len, past_len: `batch` sequences of `seq_len` new tokens after `past_len`
+        cached ones (prefill: past_len=0; decode: seq_len=1, past_len=N).
+    dtype: "float32", "bfloat16" or "float16".
+    library: rules to use (default: the shipped library; see `lm_predictor.rules`).
+    breakdown: None, the per-module rows (`Prediction.modules`) are built when first read
+        (totals come from the generated modules where fresh); True, now, in the same traced
+        pass as the totals; False, never (`.modules` is empty).
+    transformers: the pin to read, "4.56.0" or "5.23.0"; None lets the config's
+        transformers_version choose (docs/transformers-versions.md).
+
+    Returns a Prediction: exact `totals` per metric, `modules`, the `trust` label, `notes` and
+    `warnings`. Bad input raises LmPredictorError carrying one-line diagnostics. For a sweep
+    over lists or ranges of workload values use `lm_predictor.sweep()`.
+    """
     try:
         workload = Workload(batch, seq_len, past_len, dtype)
     except (ValueError, TypeError) as err:
-        raise LmPredictorError(d.make(d.C_WORKLOAD, None, detail=str(err))) from None
+        raise LmPredictorError(d.make(d.C_WORKLOAD, None, detail=_workload_detail(err, batch, seq_len, past_len, dtype))) from None
     raw, source = load_config(config)
     pin = choose_pin(raw, transformers)
     resolved = resolve(raw, pin.version, pin.reason)
     library = library or default_library(rule_paths(pin.version))
     notes: list[str] = []
+    derived = False
     try:
         rule = find_root_rule(library, resolved)
     except LmPredictorError as err:  # no rule: derive one from the pinned source (lmpredict suggest), cached
@@ -137,18 +156,20 @@ def predict(
 
         with reading(pin.version):
             library, notes = derive_for(resolved, library, err)
-        rule = find_root_rule(library, resolved)
+        rule, derived = find_root_rule(library, resolved), True
+    warnings = check_positions(resolved, workload, rule.name)
+    trust = trust_for(library, rule, resolved.get("model_type"), derived=derived)
     bindings = bind(rule, resolved, workload)
     unavailable = [m for m in TOTAL_METRICS if m not in rule.metrics]
     metrics = [m for m in TOTAL_METRICS if m in rule.metrics] + [m for m in rule.metrics if m not in STANDARD_METRICS]
     if breakdown:
         totals, rows = traced(library, rule.name, metrics, bindings)
-        return Prediction(rule.name, workload, totals, rows, unavailable, source, notes, pin)
+        return Prediction(rule.name, workload, totals, rows, unavailable, source, notes, trust, warnings, pin)
     from lm_predictor.codegen.runtime import backend_for  # generated modules where fresh (lmpredict compile), else closures
 
     totals = backend_for(library).totals(rule.name, metrics, bindings, max_calls=MAX_CALLS)
     later = [] if breakdown is False else partial(module_rows, library, rule.name, metrics, bindings)
-    return Prediction(rule.name, workload, totals, later, unavailable, source, notes, pin)
+    return Prediction(rule.name, workload, totals, later, unavailable, source, notes, trust, warnings, pin)
 
 
 def traced(library: RuleLibrary, rule_name: str, metrics: list[str], bindings: dict[str, Value]) -> tuple[dict[str, Value], list[ModuleRow]]:
@@ -168,3 +189,10 @@ def traced(library: RuleLibrary, rule_name: str, metrics: list[str], bindings: d
 def module_rows(library: RuleLibrary, rule_name: str, metrics: list[str], bindings: dict[str, Value]) -> list[ModuleRow]:
     """The per-module rows alone: what a default prediction builds when they are first read."""
     return traced(library, rule_name, metrics, bindings)[1]
+
+
+def _workload_detail(err: Exception, *values: object) -> str:
+    """The refusal, pointing lists and ranges to sweep()."""
+    if any(isinstance(v, (list, tuple, range)) for v in values):
+        return f"{err}; predict() takes one workload: for lists or ranges use lm_predictor.sweep()"
+    return str(err)

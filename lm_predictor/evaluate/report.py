@@ -7,12 +7,13 @@ from typing import Any
 
 from lm_predictor.evaluate.predict import Prediction
 
+SI = ("", "K", "M", "G", "T", "P", "E", "Z", "Y", "R", "Q")
 UNITS = {
-    "flops": ("FLOPs", 1000, ("", "K", "M", "G", "T", "P", "E")),
-    "pointwise_ops": ("ops", 1000, ("", "K", "M", "G", "T", "P", "E")),
+    "flops": ("FLOPs", 1000, SI),
+    "pointwise_ops": ("ops", 1000, SI),
     "param_count": ("params", 1000, ("", "K", "M", "B", "T")),
 }
-BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB")
 
 
 def humanise(metric: str, value: Any) -> str:
@@ -27,7 +28,7 @@ def humanise(metric: str, value: Any) -> str:
             scaled /= 1024
             unit += 1
         return f"{value} B" if unit == 0 else f"{scaled:.2f} {BYTE_UNITS[unit]}"
-    name, base, prefixes = UNITS.get(metric, (metric, 1000, ("", "K", "M", "G", "T", "P", "E")))
+    name, base, prefixes = UNITS.get(metric, (metric, 1000, SI))
     scaled, unit = float(value), 0
     while abs(scaled) >= base and unit < len(prefixes) - 1:
         scaled /= base
@@ -50,12 +51,16 @@ def render(prediction: Prediction, depth: int, console: Any, tree_metrics: tuple
     console.print(f"[bold]{prediction.model}[/bold]  batch={w.batch} seq_len={w.seq_len} past_len={w.past_len} dtype={w.dtype}")
     console.print(f"config: {prediction.source}")
     console.print(f"transformers: {prediction.transformers.version} ({prediction.transformers.reason})")
+    if prediction.trust is not None:
+        console.print(f"trust: {prediction.trust}")
     table = Table(show_header=True, header_style="bold")
-    table.add_column("metric")
+    exact = {m: f"{v:,}" if isinstance(v, int) else str(v) for m, v in prediction.totals.items()}
+    table.add_column("metric", overflow="fold")
     table.add_column("value", justify="right")
-    table.add_column("exact", justify="right")
+    # on a narrow terminal a long exact value folds onto a second line; it is never cut to "…"
+    table.add_column("exact", justify="right", overflow="fold")
     for metric, value in prediction.totals.items():
-        table.add_row(metric, humanise(metric, value), f"{value:,}" if isinstance(value, int) else str(value))
+        table.add_row(metric, humanise(metric, value), exact[metric])
     for metric in prediction.unavailable:
         table.add_row(metric, "[dim]not modelled by this rule[/dim]", "")
     console.print(table)

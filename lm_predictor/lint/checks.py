@@ -92,7 +92,8 @@ class RuleChecker:
         spec = self.rule.params.get(node.name)
         self.used.add(node.name)
         if spec is None:
-            if self.rule.complete:  # else the name may be a parameter whose declaration had an error
+            dropped = self.rule.dropped_params  # a name whose declaration had an error is not undefined
+            if dropped is not None and node.name not in dropped:
                 self.report(formula, node.span, d.L_UNDEFINED_PARAM, name=node.name, rule=self.rule.name)
         elif isinstance(node, n.Defined) and spec.required:
             self.report(formula, node.span, d.L_DEFINED_REQUIRED, name=node.name)

@@ -94,6 +94,21 @@ class RuleLibrary:
         return result
 
 
+def overlay(base: RuleLibrary, top: RuleLibrary) -> tuple[RuleLibrary, list[Rule]]:
+    """(base's rules except those `top` redefines by name or alias, then top's; the replaced rules)."""
+    taken = set(top.rules) | set(top.aliases)
+    out = RuleLibrary(files={**base.files, **top.files})
+    replaced = []
+    for rule in base:
+        if rule.name in taken or any(a in taken for a in rule.aliases):
+            replaced.append(rule)
+            continue
+        out.add(rule)
+    for rule in top:
+        out.add(rule)
+    return out, replaced
+
+
 def load_library(paths: Iterable[str | Path], *, lazy: bool = False) -> RuleLibrary:
     """Load every rule file under `paths` (files or directories); see RuleLibrary.load_file."""
     library = RuleLibrary()

@@ -79,6 +79,9 @@ class Rule:
     requires: tuple[Formula, ...] = ()
     """Conditions (bool formulas) the parameters must meet; the engine checks them before any
     metric of the rule is evaluated and raises E014 requirement-failed when one is false."""
+    dropped_params: frozenset[str] | None = frozenset()
+    """Names of declared parameters dropped for an error; None when the `params:` block itself
+    could not be read (then any name may have been declared, and lint reports none as undefined)."""
 
     @property
     def short_name(self) -> str:

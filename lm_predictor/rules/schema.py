@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import keyword
 import math
 import re
+from dataclasses import replace
 
 from lm_predictor import diagnostics as d
 from lm_predictor.diagnostics import Diagnostic, LmPredictorError
@@ -63,10 +65,16 @@ class _RuleReader:
         # `at` is positional-only: many templates have a `{where}` field of their own
         self.diagnostics.append(self.source.diagnostic(code, at, **fields))
 
-    def check_keys(self, mapping: YMap, allowed: tuple[str, ...], where: str) -> None:
+    def check_keys(self, mapping: YMap, allowed: tuple[str, ...], where: str) -> bool:
+        """Report each unknown key (with the closest allowed one); True when all are known."""
+        known = True
         for key, _ in mapping.items:
             if key.value not in allowed:
-                self.report(d.S_UNKNOWN_KEY, key.node, key=key.value, where=where, expected=", ".join(allowed))
+                known = False
+                found = self.source.diagnostic(d.S_UNKNOWN_KEY, key.node, key=key.value, where=where, expected=", ".join(allowed))
+                close = difflib.get_close_matches(str(key.value), allowed, n=1, cutoff=0.75)
+                self.diagnostics.append(replace(found, notes=(f"did you mean '{close[0]}'?",)) if close else found)
+        return known
 
     def formula(self, value: YValue, where: str) -> Formula | None:
         if not isinstance(value, YScalar) or isinstance(value.value, bool) or not isinstance(value.value, (str, int, float)):
@@ -110,13 +118,13 @@ class _RuleReader:
         if not isinstance(body, YMap):
             self.report(d.S_WRONG_TYPE, body.node, where=f"rule '{name}'", expected="a mapping", got=_yaml_type(body))
             return None
-        self.check_keys(body, RULE_KEYS, f"rule '{name}'")
-        reported = len(self.diagnostics)
+        reported = len(self.diagnostics)  # an unknown key may hold a formula that used parameters
+        keys_known = self.check_keys(body, RULE_KEYS, f"rule '{name}'")
         fields = {k.value: (k, v) for k, v in body.items}
         aliases, alias_locations = self.read_aliases(fields.get("aliases"))
         doc = self.read_text(fields.get("doc"), f"doc of '{name}'")
         source = self.read_text(fields.get("source"), f"source of '{name}'")
-        params = self.read_params(fields.get("params"), name)
+        params, dropped = self.read_params(fields.get("params"), name)
         requires = self.read_requires(fields.get("requires"))
         metrics: dict[str, Formula] = {}
         for metric in STANDARD_METRICS:
@@ -127,10 +135,10 @@ class _RuleReader:
         custom = fields.get("metrics")
         if custom is not None:
             self.read_custom_metrics(custom[1], metrics)
-        if not metrics and not any(m in fields for m in STANDARD_METRICS) and "metrics" not in fields:
+        if keys_known and not metrics and not any(m in fields for m in STANDARD_METRICS) and "metrics" not in fields:
             self.report(d.S_NO_METRIC, key.node, name=name)
         complete = len(self.diagnostics) == reported  # no parameter or formula was dropped
-        return Rule(name, aliases, doc, params, metrics, self.source.location(key.node), source, alias_locations, complete, requires=requires)
+        return Rule(name, aliases, doc, params, metrics, self.source.location(key.node), source, alias_locations, complete, requires=requires, dropped_params=dropped)
 
     def read_requires(self, entry: tuple[YScalar, YValue] | None) -> tuple[Formula, ...]:
         """`requires:` a list of bool formulas (strings) the parameters must satisfy."""
@@ -176,22 +184,26 @@ class _RuleReader:
                 self.report(d.S_BAD_RULE_NAME, item.node, name=getattr(item, "value", _yaml_type(item)))
         return tuple(names), locations
 
-    def read_params(self, entry: tuple[YScalar, YValue] | None, rule: str) -> dict[str, ParamSpec]:
+    def read_params(self, entry: tuple[YScalar, YValue] | None, rule: str) -> tuple[dict[str, ParamSpec], frozenset[str] | None]:
+        """(parameters read, names of those dropped for an error; None if the block is unreadable)."""
         if entry is None:
-            return {}
+            return {}, frozenset()
         value = entry[1]
         if not isinstance(value, YMap):
             self.report(d.S_WRONG_TYPE, value.node, where=f"params of '{rule}'", expected="a mapping", got=_yaml_type(value))
-            return {}
-        params = {}
+            return {}, None
+        params, dropped = {}, set()
         for key, spec in value.items:
             if not valid_identifier(key.value):
                 self.report(d.S_BAD_PARAM_NAME, key.node, name=key.value)
+                dropped.add(str(key.value))
                 continue
             param = self.read_param(key, spec)
             if param is not None:
                 params[param.name] = param
-        return params
+            else:
+                dropped.add(str(key.value))
+        return params, frozenset(dropped)
 
     def read_param(self, key: YScalar, spec: YValue) -> ParamSpec | None:
         name = str(key.value)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import replace
 from pathlib import Path
 from lm_predictor import diagnostics as d
 from lm_predictor.diagnostics import LmPredictorError
-from lm_predictor.rules.library import RuleLibrary
+from lm_predictor.rules.library import RuleLibrary, overlay as library_overlay
 from lm_predictor.suggest import diskcache
 
 
@@ -71,9 +72,9 @@ def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError) -> t
     if entry.get("specialised_on"):
         shown = ", ".join(f"{k}={v!r}" for k, v in sorted(entry["specialised_on"].items()))
         notes.append(f"the derived rules are specialised on {shown} (unresolved terms this config never reaches are left out)")
-    if entry.get("unresolved"):
-        listed = "; ".join(entry.get("findings") or entry["unresolved"])
-        raise LmPredictorError(d.make(d.C_ARCH, None, detail=f"rules derived for {causal_lm_for(model_type)} have {len(entry['unresolved'])} unresolved term(s): {listed}"))
+    if entry.get("unresolved"):  # one note per unresolved term
+        found = d.make(d.C_UNRESOLVED, None, model=causal_lm_for(model_type), n=len(entry["unresolved"]))
+        raise LmPredictorError(replace(found, notes=tuple(entry.get("findings") or entry["unresolved"])))
     derived = _load_text(entry["text"], entry["cache_path"])
     errors = [x for x in derived.diagnostics if x.severity.value == "error"]
     if errors:
@@ -119,16 +120,7 @@ def _load_text(text: str, cache_path: str) -> RuleLibrary:
 
 def overlay(base: RuleLibrary, derived: RuleLibrary) -> RuleLibrary:
     """base's rules, except those the derived ones redefine (by name or alias), then the derived ones."""
-    taken = set(derived.rules) | set(derived.aliases)
-    out = RuleLibrary(files=dict(base.files))
-    out.files.update(derived.files)
-    for rule in base:
-        if rule.name in taken or any(a in taken for a in rule.aliases):
-            continue
-        out.add(rule)
-    for rule in derived:
-        out.add(rule)
-    return out
+    return library_overlay(base, derived)[0]
 
 
 def cached_files(kind: str = "derived") -> list[Path]:

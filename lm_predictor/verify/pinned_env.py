@@ -40,9 +40,10 @@ def installed_transformers() -> str | None:
 
 
 def measure_for_pin(version: str, config: dict, workload: Workload, mode: str = "auto") -> tuple[Any, dict, str]:
-    """(Measurement, the config measured, note) with transformers `version`.
+    """(Measurement, the config measured, why it was shrunk or "") with transformers `version`.
 
-    mode "auto": fake tensors, else real tensors on shrink_config(config), said in the note."""
+    mode "auto": fake tensors, else real tensors on shrink_config(config), and the reason fake
+    tensors could not run the model."""
     if installed_transformers() == version:
         return _measure_here(config, workload, mode)
     answer = _ask_env(version, {"config": config, "workload": asdict(workload), "mode": mode})
@@ -50,7 +51,7 @@ def measure_for_pin(version: str, config: dict, workload: Workload, mode: str = 
         raise OracleUnsupported(answer["unsupported"])
     from lm_predictor.verify.oracle import Measurement
 
-    return Measurement(**answer["measurement"]), answer["config"], answer["note"]
+    return Measurement(**answer["measurement"]), answer["config"], answer["shrunk"]
 
 
 def _measure_here(config: dict, workload: Workload, mode: str) -> tuple[Any, dict, str]:
@@ -63,8 +64,7 @@ def _measure_here(config: dict, workload: Workload, mode: str) -> tuple[Any, dic
         if mode != "auto":
             raise
         shrunk = shrink_config(config)
-        note = f"{err}; measured with real tensors on a shrunken config instead"
-        return measure(shrunk, workload, mode="real"), shrunk, note
+        return measure(shrunk, workload, mode="real"), shrunk, str(err)
 
 
 def env_python(version: str, root: Path | None = None) -> Path:
@@ -101,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         if not argv or argv[0] != installed:
             raise PinEnvError(f"this venv has transformers {installed}, not {argv[0] if argv else '?'}")
         request = json.loads(sys.stdin.read())
-        measurement, config, note = _measure_here(request["config"], Workload(**request["workload"]), request["mode"])
-        answer: dict = {"measurement": asdict(measurement), "config": config, "note": note}
+        measurement, config, shrunk = _measure_here(request["config"], Workload(**request["workload"]), request["mode"])
+        answer: dict = {"measurement": asdict(measurement), "config": config, "shrunk": shrunk}
     except OracleUnsupported as err:
         answer = {"unsupported": str(err)}
     except Exception as err:  # noqa: BLE001 - the caller prints it as one line

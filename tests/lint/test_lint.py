@@ -199,3 +199,37 @@ def test_mutated_rule_files_never_crash(tmp_path: Path) -> None:
             lint_paths([path], with_library=False)
         except Exception as err:  # noqa: BLE001 - the point of the test
             pytest.fail(f"lint raised {type(err).__name__}: {err}\n--- input ---\n{text}")
+
+
+THREE_TYPOS = """\
+rules:
+  t.A:
+    params:
+      h: int
+    flops: 2 * ${h} +
+    param_count: 3 * ${hh}
+  t.B:
+    params:
+      h: int
+    flopz: 2 * ${h}
+"""
+
+
+def test_every_independent_fault_is_reported(tmp_path):
+    # three typos: a dangling '+', an undefined ${hh} in the same rule, a misspelt metric key
+    path = tmp_path / "three.yaml"
+    path.write_text(THREE_TYPOS)
+    found = [(x.location.line, x.code.code) for x in lint_paths([path]).diagnostics]
+    assert found == [(5, "F001"), (6, "L001"), (10, "S005")]
+
+
+def test_an_undefined_param_next_to_a_syntax_error_in_another_rule(tmp_path):
+    path = tmp_path / "two.yaml"
+    path.write_text("rules:\n  t.A:\n    params:\n      h: int\n    flops: 2 * (${h}\n  t.B:\n    params:\n      h: int\n    flops: ${h} * ${w}\n")
+    assert [(x.location.line, x.code.code) for x in lint_paths([path]).diagnostics] == [(5, "F001"), (9, "L001")]
+
+
+def test_a_name_whose_declaration_failed_is_not_called_undefined(tmp_path):
+    path = tmp_path / "decl.yaml"
+    path.write_text("rules:\n  t.A:\n    params:\n      h: innt\n    flops: 2 * ${h}\n")
+    assert [x.code.code for x in lint_paths([path]).diagnostics] == ["S006"]

@@ -55,12 +55,14 @@ def test_an_unknown_architecture_name_is_still_an_error() -> None:
     assert info.value.diagnostic.code.code == "C002"
 
 
-def test_unresolved_terms_are_listed_in_a_one_line_error() -> None:
+def test_unresolved_terms_get_their_own_code_and_one_note_each() -> None:
     with pytest.raises(LmPredictorError) as info:
         predict({"model_type": "aria_text", "num_hidden_layers": 2})
-    message = info.value.diagnostic.message
-    assert "unresolved term" in message and "A110" in message and "modeling_aria.py" in message
-    assert "\n" not in info.value.diagnostic.headline()
+    diag = info.value.diagnostic
+    assert diag.code.code == "C013" and "unresolved term" in diag.message
+    assert "\n" not in diag.headline()
+    assert any("A110" in note and "modeling_aria.py" in note for note in diag.notes)
+    assert all("\n" not in note for note in diag.notes)
 
 
 def test_eval_does_not_import_torch_or_transformers(tmp_path: Path) -> None:

@@ -65,4 +65,4 @@ def test_param_count_equals_the_oracle(name):
 def test_configs_eval_cannot_derive_yet_fail_with_one_line(name):
     with pytest.raises(LmPredictorError) as err:
         predict(name, seq_len=1)
-    assert err.value.diagnostic.code.code == "C002" and "unresolved term" in err.value.diagnostic.message
+    assert err.value.diagnostic.code.code == "C013" and "unresolved term" in err.value.diagnostic.message
