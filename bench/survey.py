@@ -121,7 +121,7 @@ def _survey_one(model_type: str) -> dict:
     rec["suggest_seconds"] = round(time.perf_counter() - t0, 2)
     rec["rules"] = len(result.rules)
     rec["specialised_on"] = dict(result.specialised_on)
-    rec["unresolved"] = sorted({f.code for f in result.findings if f.slug in result.unresolved})
+    rec["unresolved"] = sorted({f.code.code for f in result.findings if f.slug in result.unresolved})
     tmp = Path(tempfile.mkdtemp(prefix="survey-"))
     path = tmp / f"{model_type}.yaml"
     path.write_text(result.text, encoding="utf-8")

@@ -122,6 +122,12 @@ C_UNRESOLVED = define("C013", "derived-unresolved", E, "rules derived for {model
 C_RULES_PATH = define("C014", "rules-not-found", E, "--rules {path}: no such file or directory", "A --rules path that does not exist.")
 C_TRANSFORMERS_VERSION = define("C050", "transformers-version-invalid", E, "{detail}", "A transformers_version (config field or --transformers) that is not a version or not a pin.")
 C_OTHER_PIN = define("C051", "model-type-in-other-pin", E, "{detail}", "A model_type the chosen transformers pin lacks but another pin defines (no silent fallback).")
+# C080-C099: hardware, latency, storage dtypes, generations (lm_predictor/hardware.py, lm_predictor/latency/)
+C_UNKNOWN_HARDWARE = define("C080", "unknown-hardware", E, "unknown hardware {name!r}; presets are {known}, or give a .yaml file", "--hw names neither a preset nor a hardware file.")
+C_BAD_HARDWARE = define("C081", "bad-hardware-file", E, "{detail}", "A hardware file with a missing, unknown, non-numeric or negative field.")
+C_GROUP_SIZE = define("C082", "bad-group-size", E, "{detail}", "An int4 group size that does not divide the dimension it groups.")
+C_QUANT_CONFIG = define("C083", "unsupported-quantization-config", E, "{detail}", "A config quantization_config lmpredict cannot map to a storage dtype.")
+C_NO_PEAK = define("C084", "no-peak-for-dtype", E, "{detail}", "The hardware has no peak for the compute dtype the workload needs.")
 
 
 # A: source analysis (lmpredict suggest). Codes marked E leave an unresolved term in the output.
@@ -145,6 +151,7 @@ A_ACTIVATION = define("A151", "activation-unknown", W, "{detail}", "An activatio
 A_CACHE_IN_FORWARD = define("A152", "cache-built-in-forward", W, "{detail}", "forward() builds its own cache object; the analysis models the one the caller passes.")
 A_TIE_UNKNOWN = define("A153", "tie-unknown", W, "{detail}", "Whether the output embedding is tied to the input embedding could not be told.")
 A_MODULE_FORWARD = define("A113", "module-forward-unknown", E, "{detail}", "A torch module whose forward the op table does not cover (its parameters are still counted).")
+A_BRAIN_ERROR = define("A170", "brain-error", E, "{detail}", "A brain (the op table for torch / transformers calls) raised on arguments it does not handle; the result is unknown.")
 A_ROUTING = define("A160", "routing-outside-expert-loop", E, "{detail}", "Tokens routed to one MoE expert used where they cannot be summed over the experts.")
 
 @dataclass(frozen=True)
@@ -156,9 +163,9 @@ class Location:
     column: int = 0
 
     def __str__(self) -> str:
-        if self.line:
+        if self.line and self.column:
             return f"{self.path}:{self.line}:{self.column}"
-        return self.path
+        return f"{self.path}:{self.line}" if self.line else self.path
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from lm_predictor.limits import MAX_BATCH, MAX_CONTEXT_TOKENS
 
 DTYPE_BYTES: dict[str, int] = {"float32": 4, "bfloat16": 2, "float16": 2}
+ATTN_IMPLEMENTATIONS = ("eager", "sdpa", "flash_attention_2")
+"""`attn_implementation` values of transformers that rules model (docs/latency.md)."""
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,7 @@ class Workload:
     seq_len: int = 128
     past_len: int = 0
     dtype: str = "float32"
+    attn: str = "eager"
 
     def __post_init__(self) -> None:
         for name, low in (("batch", 1), ("seq_len", 1), ("past_len", 0)):
@@ -32,6 +35,8 @@ class Workload:
             )
         if self.dtype not in DTYPE_BYTES:
             raise ValueError(f"dtype must be one of {sorted(DTYPE_BYTES)}, got {self.dtype!r}")
+        if self.attn not in ATTN_IMPLEMENTATIONS:
+            raise ValueError(f"attn must be one of {', '.join(ATTN_IMPLEMENTATIONS)}, got {self.attn!r}")
 
     @property
     def itemsize(self) -> int:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 from typing import Callable
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# A suggest brain that raises is a bug: under test it propagates (also into CLI subprocesses)
+# instead of becoming an A170 diagnostic and an unknown result.
+os.environ.setdefault("LMPREDICT_BRAIN_ERRORS", "raise")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -7,11 +7,10 @@ import sys
 from typing import Any
 
 from lm_predictor import diagnostics as d
-from lm_predictor.cli.options import add_rules_options, add_workload_options, choice_list, workloads
+from lm_predictor.cli.options import DEFAULT_DEPTH, add_rules_options, add_workload_options, choice_list, workloads
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.rules.model import STANDARD_METRICS
 
-DEFAULT_DEPTH = 3
 FORMATS = ("table", "json", "csv", "markdown")
 
 
@@ -24,6 +23,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics", type=choice_list(STANDARD_METRICS), default=["flops", "param_count", "kv_cache_bytes"],
                         help="metrics shown in the module tree, e.g. flops,bytes_read")
     add_rules_options(parser)
+    from lm_predictor.cli.latency_opts import add_latency_options
+
+    add_latency_options(parser)
 
 
 def predict_one(config: Any, library: Any, workload: dict, breakdown: bool = True) -> Any:
@@ -44,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
     from lm_predictor.report.formats import TEXT_FORMATS
 
     library, notes = library_for(args.rules, args.rules_only)
+    from lm_predictor.cli import latency_opts
+
+    if latency_opts.wanted(args):
+        return latency_opts.run(args, library)
     grid = workloads(args)
     trees = args.format == "json" or (args.format == "table" and (len(grid) == 1 or args.tree or args.depth is not None))
     results = [predict_one(args.config, library, workload, breakdown=trees) for workload in grid]

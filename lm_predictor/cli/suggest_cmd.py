@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         return _finish(args, output, entry["text"], entry.get("stderr", []), entry.get("unresolved", []), t0, cached=True)
     from lm_predictor.rules.library import load_library
     from lm_predictor.suggest import SuggestError, suggest
+    from lm_predictor.suggest.findings import SHOWN
     from lm_predictor.suggest.sources import SourceError
 
     library = load_library(lib_paths)
@@ -93,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     except (SuggestError, SourceError) as err:
         print(f"lmpredict suggest: error: {err}", file=sys.stderr)
         return 2
-    stderr = [f.render() for f in result.findings if f.slug in result.unresolved or f.code in ("A101",)]
+    stderr = [f.render() for f in result.findings if f.slug in result.unresolved or f.code in SHOWN]
     stderr += [f"note: {n}" for n in result.notes]
     summary = f"suggest: read {result.source}; {len(result.rules)} rule(s), {len(result.unresolved)} unresolved term(s)"
     stderr.append(summary)

@@ -45,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as err:
         print(f"lmpredict verify: error: needs torch and transformers (pip install 'lm-predictor[verify]'): {err}", file=sys.stderr)
         return 2
+    if "flash_attention_2" in args.attn:
+        print("lmpredict verify: error: flash_attention_2 runs only on CUDA with the flash_attn package; the oracle measures eager and sdpa", file=sys.stderr)
+        return 2
     logging.getLogger("torch._subclasses.fake_tensor").setLevel(logging.CRITICAL)  # its errors reach us as exceptions
     console = make_console(sys.stdout)
     progress = Progress("lmpredict verify", True if args.progress else None)

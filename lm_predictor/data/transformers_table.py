@@ -14,7 +14,8 @@ import json
 from importlib import resources
 from typing import Any
 
-from lm_predictor.data.versions import PINS, active_pin
+from lm_predictor.data.versions import PINS, active_pin, pin_of
+from lm_predictor.diagnostics import C_ARCH, LmPredictorError, make
 
 # Raw keys that PretrainedConfig 4.56 also exposes under a second name.
 _SECOND_NAMES = {"torch_dtype": "dtype", "_name_or_path": "name_or_path"}
@@ -91,3 +92,17 @@ def resolve_config(raw: dict[str, Any], version: str | None = None) -> dict[str,
         if target in resolved:
             resolved[alias] = copy.deepcopy(resolved[target])
     return resolved
+
+
+def root_rule_name(config: dict) -> str:
+    """The causal-LM class for a config: architectures[0], else the model_type's auto mapping."""
+    model_type, version = config.get("model_type"), pin_of(config)
+    default = causal_lm_for(model_type, version) if isinstance(model_type, str) else None
+    archs = config.get("architectures")
+    if isinstance(archs, list) and archs and isinstance(archs[0], str) and archs[0].isidentifier():
+        if default is not None:
+            return default.rsplit(".", 1)[0] + "." + archs[0] if archs[0].endswith("ForCausalLM") else default
+        raise LmPredictorError(make(C_ARCH, None, detail=f"unknown model_type {model_type!r} (architecture {archs[0]})"))
+    if default is None:
+        raise LmPredictorError(make(C_ARCH, None, detail=f"model_type {model_type!r} has no causal-LM class in transformers {version}"))
+    return default

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lm_predictor import diagnostics as d
-from lm_predictor.data.versions import DEFAULT_PIN, other_pins, pin_of
+from lm_predictor.data.transformers_table import root_rule_name
+from lm_predictor.data.versions import DEFAULT_PIN, other_pins
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.evaluate.facts import derived_facts, lookup_fact
 from lm_predictor.formula.values import Value
@@ -48,22 +49,6 @@ def resolve(raw: dict, version: str = DEFAULT_PIN, why: str = "") -> dict:
         raise LmPredictorError(d.make(d.C_ARCH, None, detail=str(err).splitlines()[0])) from None
 
 
-def root_rule_name(config: dict) -> str:
-    """The causal-LM class for a config: architectures[0], else the model_type's auto mapping."""
-    from lm_predictor.data.transformers_table import causal_lm_for
-
-    model_type, version = config.get("model_type"), pin_of(config)
-    default = causal_lm_for(model_type, version) if isinstance(model_type, str) else None
-    archs = config.get("architectures")
-    if isinstance(archs, list) and archs and isinstance(archs[0], str) and archs[0].isidentifier():
-        if default is not None:
-            return default.rsplit(".", 1)[0] + "." + archs[0] if archs[0].endswith("ForCausalLM") else default
-        raise LmPredictorError(d.make(d.C_ARCH, None, detail=f"unknown model_type {model_type!r} (architecture {archs[0]})"))
-    if default is None:
-        raise LmPredictorError(d.make(d.C_ARCH, None, detail=f"model_type {model_type!r} has no causal-LM class in transformers {version}"))
-    return default
-
-
 def find_root_rule(library: RuleLibrary, config: dict) -> Rule:
     """The library rule for the config's causal-LM class, or a one-line unknown-architecture error."""
     name = root_rule_name(config)
@@ -90,7 +75,7 @@ def bind(rule: Rule, config: dict, workload: Workload) -> dict[str, Value]:
             continue
         # derived names (`a__b`) come only from the facts, never from a literal config key
         if "__" in name:
-            derived = derived or derived_facts(config, workload.dtype)
+            derived = derived or derived_facts(config, workload.dtype, workload.attn)
             value = lookup_fact(name, *derived)
         else:
             value = config.get(name)

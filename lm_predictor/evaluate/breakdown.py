@@ -18,6 +18,7 @@ class ModuleRow:
     count: Number | None
     totals: dict[str, Value] = field(default_factory=dict)
     per_call: dict[str, Value] = field(default_factory=dict)
+    bindings: dict[str, Value] = field(default_factory=dict)  # arguments of the first call, over all metrics
 
 
 def _walk(record: CallRecord, path: str, depth: int, count: Number | None):
@@ -44,6 +45,8 @@ def merge_trees(trees: dict[str, CallRecord]) -> list[ModuleRow]:
                 row = rows[path] = ModuleRow(path, record.rule, depth, count)
             elif row.count is None and count is not None and path not in counted:
                 row.count = count
+            for name, value in record.bindings.items():
+                row.bindings.setdefault(name, value)
             if record.metric != metric:
                 continue  # `{X}(...).other_metric` inside this metric: not a term of it
             if path not in counted:

@@ -13,6 +13,7 @@ under derived parameter names, which a rule opts into by declaring them:
 | `layer_types: ["full_attention", ...]`   | `layer_types__count__full_attention: int` | occurrences |
 |                                          | `layer_types__len: int`                 | list length |
 | the workload's dtype `bfloat16`          | `dtype__bfloat16: bool`                 | true  |
+| the workload's attention path `sdpa`     | `attn_implementation__sdpa: bool`       | true  |
 
 String values are folded to identifiers (lowercase; other characters become `_`). A name
 whose field is absent from the config stays unbound, so the parameter's default applies.
@@ -47,11 +48,13 @@ def _flatten(prefix: str, value: object, depth: int) -> Iterator[tuple[str, obje
     yield prefix, value
 
 
-def derived_facts(config: dict, dtype: str) -> tuple[dict[str, Value], dict[str, str]]:
+def derived_facts(config: dict, dtype: str, attn: str = "eager") -> tuple[dict[str, Value], dict[str, str]]:
     """(numeric/bool facts by name, string fields by name) derived from a resolved config."""
     facts: dict[str, Value] = {}
-    strings: dict[str, str] = {"dtype": dtype}
+    strings: dict[str, str] = {"dtype": dtype, "attn_implementation": attn}
     for name, value in _flatten("", config, 0):
+        if name in strings:
+            continue  # the workload decides dtype and attention path, not a config key
         if isinstance(value, str):
             strings[name] = symbol(value)
         elif isinstance(value, (bool, int, float)) and "__" in name:

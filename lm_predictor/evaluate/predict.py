@@ -60,7 +60,7 @@ class Prediction:
             "model": self.model,
             "config": self.source,
             "transformers": {"version": self.transformers.version, "why": self.transformers.reason},
-            "workload": {"batch": self.workload.batch, "seq_len": self.workload.seq_len, "past_len": self.workload.past_len, "dtype": self.workload.dtype},
+            "workload": {"batch": self.workload.batch, "seq_len": self.workload.seq_len, "past_len": self.workload.past_len, "dtype": self.workload.dtype, "attn": self.workload.attn},
             "totals": {k: _exact(v) for k, v in self.totals.items()},
             "unavailable": self.unavailable,
             "modules": [
@@ -117,6 +117,7 @@ def predict(
     seq_len: int = 128,
     past_len: int = 0,
     dtype: str = "float32",
+    attn: str = "eager",
     library: RuleLibrary | None = None,
     breakdown: bool | None = None,
     transformers: str | None = None,
@@ -140,7 +141,7 @@ def predict(
     over lists or ranges of workload values use `lm_predictor.sweep()`.
     """
     try:
-        workload = Workload(batch, seq_len, past_len, dtype)
+        workload = Workload(batch, seq_len, past_len, dtype, attn)
     except (ValueError, TypeError) as err:
         raise LmPredictorError(d.make(d.C_WORKLOAD, None, detail=_workload_detail(err, batch, seq_len, past_len, dtype))) from None
     raw, source = load_config(config)
@@ -160,6 +161,8 @@ def predict(
     warnings = check_positions(resolved, workload, rule.name)
     trust = trust_for(library, rule, resolved.get("model_type"), derived=derived)
     bindings = bind(rule, resolved, workload)
+    if workload.attn != "eager" and f"attn_implementation__{workload.attn}" not in rule.params:
+        notes.append(f"{rule.name} does not model attn={workload.attn}: bytes follow eager attention (flops are the same; docs/latency.md)")
     unavailable = [m for m in TOTAL_METRICS if m not in rule.metrics]
     metrics = [m for m in TOTAL_METRICS if m in rule.metrics] + [m for m in rule.metrics if m not in STANDARD_METRICS]
     if breakdown:

@@ -16,10 +16,13 @@ from lm_predictor.data.transformers_table import config_facts, load_table
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.config import ConfigModel
 from lm_predictor.suggest.expr import Num
-from lm_predictor.suggest.interp import AnalysisLimit, ConfigV, Interpreter, Recorder
-from lm_predictor.suggest.scope import ModRef, RuleDraft, Template
+from lm_predictor.suggest.findings import AnalysisLimit
+from lm_predictor.suggest.interp import Interpreter
+from lm_predictor.suggest.pyvalues import ConfigV
+from lm_predictor.suggest.scope import ModRef, Recorder, RuleDraft, Template
 from lm_predictor.suggest.sources import SourceTree
 from lm_predictor.suggest.values import CacheV, ClassV, Phi, Tensor
+
 
 WORKLOAD = {
     "batch": "sequences in the batch",
@@ -40,6 +43,7 @@ class Analysis:
     seconds: float = 0.0
     error: str | None = None
     notes: list = field(default_factory=list)
+    symbols: X.SymbolFacts = field(default_factory=X.SymbolFacts)  # signs and divisibility this analysis found
 
     @property
     def findings(self) -> list:
@@ -64,23 +68,20 @@ def model_type_for(tree: SourceTree, qualname: str) -> str | None:
     return sorted(candidates)[0][3]
 
 
-def _signs(config: ConfigModel) -> None:
-    X.POSITIVE.clear()
-    X.NONNEG.clear()
-    X.FLOATS.clear()
-    X.DIVIDES.clear()
-    X.POSITIVE.update({"batch", "seq_len", "dtype_bytes"})
-    X.NONNEG.update({"past_len"})
+def _signs(config: ConfigModel) -> X.SymbolFacts:
+    """The analysis's symbol facts to start from: workload sizes, and the signs of the config's numbers."""
+    facts = X.SymbolFacts(positive={"batch", "seq_len", "dtype_bytes"}, nonneg={"past_len"})
     for name, value in config.resolved.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
         if value > 0:
-            X.POSITIVE.add(name)
+            facts.positive.add(name)
         elif value == 0:
-            X.NONNEG.add(name)
+            facts.nonneg.add(name)
     for name, value in config.init_defaults.items():
         if value is None and (name.endswith(("_dim", "_size", "_heads", "_window", "_layers")) or name.startswith("num_")):
-            X.POSITIVE.add(name)
+            facts.positive.add(name)
+    return facts
 
 
 def analyse_model(tree: SourceTree, model_type: str, overrides: dict | None = None, library: Any = None) -> Analysis:
@@ -94,23 +95,30 @@ def analyse_model(tree: SourceTree, model_type: str, overrides: dict | None = No
     config = ConfigModel(model_type, overrides)
     interp.config_model_building = config
     interp.config = ConfigV(config)
-    _signs(config)
-    analysis = Analysis(tree, model_type, interp, config, None, root_qual or "")
+    analysis = Analysis(tree, model_type, interp, config, None, root_qual or "", symbols=_signs(config))
     if not root_qual:
         analysis.error = f"model_type {model_type!r} has no causal-LM class"
         return analysis
+    with X.using(analysis.symbols):
+        _run(analysis, interp, config, root_qual, t0)
+    return analysis
+
+
+def _run(analysis: Analysis, interp: Interpreter, config: ConfigModel, root_qual: str, t0: float) -> None:
+    """Instantiate the causal-LM class on the config and call it on the workload's inputs."""
+    tree = analysis.tree
     try:
         cls = interp.resolve_qualname(root_qual)
         if not isinstance(cls, ClassV):
             analysis.error = f"{root_qual} not found in {tree.description}"
-            return analysis
+            return
         config.build(interp)
         _signs_from_params(config)
         interp.recorder = Recorder()
         ref = interp.instantiate(cls, [interp.config], {}, None)
         if not isinstance(ref, ModRef):
             analysis.error = f"{root_qual} is not a torch module"
-            return analysis
+            return
         inputs = {
             "input_ids": Tensor((Num.sym("batch"), Num.sym("seq_len")), "long"),
             # decode passes the prefill's cache; prefill passes none (the model may build one)
@@ -127,15 +135,14 @@ def analyse_model(tree: SourceTree, model_type: str, overrides: dict | None = No
     finally:
         interp.recorder = None
         analysis.seconds = time.perf_counter() - t0
-    return analysis
 
 
 def _signs_from_params(config: ConfigModel) -> None:
     for name, info in config.params.items():
         if info.type == "number":
-            X.FLOATS.add(name)
+            X.symbol_facts().floats.add(name)
         if info.type == "int" and isinstance(info.default, int) and not isinstance(info.default, bool) and info.default > 0:
-            X.POSITIVE.add(name)
+            X.symbol_facts().positive.add(name)
 
 
 def drafts_for(analysis: Analysis, qualname: str) -> list[RuleDraft]:

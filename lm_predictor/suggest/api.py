@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from astroid import nodes
+
 from lm_predictor import __version__
+from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.analysis import Analysis, analyse_model, drafts_for, model_type_for, templates_for
-from lm_predictor.suggest.emit import METRICS, Emitter, formula_yaml, param_yaml, primary, yaml_scalar
-from lm_predictor.suggest.interp import Finding
+from lm_predictor.suggest.brains import STATIC_RULES
+from lm_predictor.suggest.brains.base import canonical
+from lm_predictor.suggest.diskcache import GENERATED_MARKER  # re-exported by the package
+from lm_predictor.suggest.emit import METRICS, Emitter
+from lm_predictor.suggest.findings import SHOWN, Finding
 from lm_predictor.suggest.resolve import find_public, module_symbols
+from lm_predictor.suggest.ruletext import formula_yaml, param_yaml, yaml_scalar
 from lm_predictor.suggest.scope import RuleDraft
 from lm_predictor.suggest.sources import SourceTree, open_tree
-
-from lm_predictor.suggest.diskcache import GENERATED_MARKER  # noqa: E402 - re-exported
 
 
 class SuggestError(Exception):
@@ -42,8 +48,6 @@ _ANALYSES: dict = {}
 
 
 def analysis_for(tree: SourceTree, model_type: str, overrides: dict | None, library: Any) -> Analysis:
-    import json
-
     key = (id(tree), model_type, json.dumps(overrides or {}, sort_keys=True, default=str))
     found = _ANALYSES.get(key)
     if found is None:
@@ -73,8 +77,6 @@ def suggest(
     modname, name = found
     defining = f"{modname}.{name}"
     pm = tree.parse(modname)
-    from astroid import nodes
-
     node = module_symbols(pm).get(name)
     if isinstance(node, nodes.FunctionDef):
         raise SuggestError(
@@ -88,6 +90,12 @@ def suggest(
     analysis = analysis_for(tree, model_type, overrides, library)
     if analysis.error:
         raise SuggestError(f"{model_type}: {analysis.error}")
+    with X.using(analysis.symbols):  # the analysis's symbol facts, for emitting its rules too
+        return _result(qualname, defining, analysis, tree, library, recursive, specialise, t0)
+
+
+def _result(qualname: str, defining: str, analysis: Analysis, tree: SourceTree, library: Any, recursive: bool, specialise: bool, t0: float) -> SuggestResult:
+    """The rule file for `defining` from a finished analysis."""
     drafts = drafts_for(analysis, defining)
     if not drafts:
         templates = templates_for(analysis, defining)
@@ -95,14 +103,14 @@ def suggest(
             raise SuggestError(f"{defining} is not reached from {analysis.root_class} (the analysis starts from the causal-LM class)")
         drafts = [t.params_rule() for t in templates]
     emitter = Emitter(analysis, library, specialise=analysis.config.resolved if specialise else None)
-    selected = _closure(emitter, drafts) if recursive else list(dict.fromkeys(drafts))
+    selected = closure_of(emitter, drafts) if recursive else list(dict.fromkeys(drafts))
     text, unresolved = render_file(emitter, selected, qualname, tree, analysis, recursive, library)
     findings = list(analysis.findings)
     for f in emitter.findings:
         if f not in findings:
             findings.append(f)
     result = SuggestResult(
-        qualname, text, [d.rule_name() for d in selected], findings, unresolved, f"transformers {tree.version} ({tree.kind}: {_short_path(tree)})", model_type,
+        qualname, text, [d.rule_name() for d in selected], findings, unresolved, f"transformers {tree.version} ({tree.kind}: {_short_path(tree)})", analysis.model_type,
         time.perf_counter() - t0, tree.parse_seconds, tree.parse_count,
         digest_modules=sorted(analysis.interp.touched_modules | set(tree.modules)),
     )
@@ -118,7 +126,7 @@ def suggest(
     return result
 
 
-def _closure(emitter: Emitter, drafts: list) -> list:
+def closure_of(emitter: Emitter, drafts: list) -> list:
     """The drafts and every rule they reach, except callees a compatible library rule covers."""
     out: list = []
     todo = list(drafts)
@@ -182,7 +190,7 @@ def render_file(emitter: Emitter, selected: list, qualname: str, tree: SourceTre
     for name, helper in emitter.helpers.items():
         body.extend(render_helper(name, helper))
     findings = list(analysis.findings) + [f for f in emitter.findings if f not in analysis.findings]
-    relevant = [f for f in findings if f.slug in unresolved or f.code in ("A101",)]
+    relevant = [f for f in findings if f.slug in unresolved or f.code in SHOWN]
     if unresolved:
         lines.append(f"# UNRESOLVED: {len(set(unresolved))} term(s) below call rules named unresolved.*; lint fails until they are replaced:")
         for f in relevant:
@@ -244,8 +252,6 @@ def _aliases(draft: RuleDraft, tree: SourceTree, root: bool) -> list:
 
 
 def _all_names(pm: Any) -> set:
-    from astroid import nodes
-
     for stmt in pm.tree.body:
         if isinstance(stmt, nodes.Assign) and any(isinstance(t, nodes.AssignName) and t.name == "__all__" for t in stmt.targets):
             if isinstance(stmt.value, (nodes.List, nodes.Tuple)):
@@ -300,8 +306,6 @@ def render_helper(name: str, helper: dict) -> list:
 
 
 def render_static(name: str) -> list:
-    from lm_predictor.suggest.brains import STATIC_RULES
-
     spec = STATIC_RULES[name]
     lines = [f"  {name}:"]
     if spec.get("aliases"):
@@ -317,9 +321,6 @@ def render_static(name: str) -> list:
 
 
 def _suggest_torch(qualname: str, tree: SourceTree, library: Any, t0: float) -> SuggestResult:
-    from lm_predictor.suggest.brains import STATIC_RULES
-    from lm_predictor.suggest.brains.base import canonical
-
     short = canonical(qualname)
     lib_rule = library.get(qualname) if library is not None else None
     header = [f"{GENERATED_MARKER} {__version__}: `lmpredict suggest {qualname}`", "# Source: the op table of lmpredict's torch brains (torch is not parsed)."]

@@ -14,13 +14,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from astroid import nodes
-
 from lm_predictor.data.transformers_table import config_facts, load_table, resolve_config
-from lm_predictor.suggest import expr as X
+from lm_predictor.diagnostics import A_CONFIG_CLASS
+from lm_predictor.suggest import brains, expr as X
 from lm_predictor.suggest.expr import Num
+from lm_predictor.suggest.pyvalues import ConfigV
 from lm_predictor.suggest.scope import ParamInfo
 from lm_predictor.suggest.values import ClassV, DictV, FunctionV, ListV, ObjectV, Phi, Unknown
+
 
 # Runtime switches fixed to what `lmpredict verify` runs (eager attention, no extra outputs).
 RUNTIME = {
@@ -105,7 +106,7 @@ class ConfigModel:
             try:
                 interp.run_function(FunctionV(init.node, init.module, init.qualname, None, obj, init.owner_class), [], kwargs, init.node)
             except Exception as err:  # noqa: BLE001 - a config we cannot run is reported, not fatal
-                interp.report("A101", init.node, f"configuration class __init__ could not be analysed: {type(err).__name__}: {err}")
+                interp.report(A_CONFIG_CLASS, init.node, f"configuration class __init__ could not be analysed: {type(err).__name__}: {err}")
             finally:
                 interp.recorder = saved
                 interp.assume, interp.mults, interp.facts = saved_assume, saved_mults, saved_facts
@@ -179,7 +180,7 @@ class ConfigModel:
 
     def declare(self, name: str, typ: str, default: Any, optional: bool = False) -> None:
         if typ == "number":
-            X.FLOATS.add(name)
+            X.symbol_facts().floats.add(name)
         if name in self.params:
             return
         table_default = self.init_defaults.get(name, self.pretrained_defaults.get(name, default))
@@ -211,8 +212,6 @@ class ConfigModel:
         if self.cls is not None:
             attr = interp.class_attr(self.cls, name)
             if attr is not None:
-                from lm_predictor.suggest.interp import ConfigV
-
                 return interp.bind_attr(attr, ConfigV(self), node)
         if name in self.resolved:
             value = self.convert(name, self.resolved[name])
@@ -221,8 +220,6 @@ class ConfigModel:
         info = self.params.get(name)
         if info is not None:  # an optional key the model tests with hasattr()
             return X.bsym(name) if info.type == "bool" else Num.sym(name)
-        from lm_predictor.suggest import brains
-
         special = brains.config_method(interp, self, name)
         if special is not None:
             return special
@@ -234,7 +231,7 @@ class ConfigModel:
         if self.has(name) or name in self.resolved:
             return self.get(interp, name, node)
         if isinstance(default, Num):
-            self.declare_extra(name, "int" if X._integral(default) else "number")
+            self.declare_extra(name, "int" if X.is_integral(default) else "number")
             return Num.atom(X.Op("opt", (name, default)))
         if isinstance(default, X.Bool):
             self.declare_extra(name, "bool")
@@ -249,18 +246,15 @@ class ConfigModel:
 
     def declare_extra(self, name: str, typ: str) -> None:
         if typ == "number":
-            X.FLOATS.add(name)
+            X.symbol_facts().floats.add(name)
         if typ == "int" and (name.endswith(("_dim", "_size", "_heads", "_window", "_layers")) or name.startswith("num_")):
-            X.POSITIVE.add(name)  # a size when given
+            X.symbol_facts().positive.add(name)  # a size when given
         if name not in self.params:
             self.params[name] = ParamInfo(name, "config", typ, f"config.{name} (optional; not set by the configuration class)", None, True)
 
     def note_read(self, name: str, value: Any) -> None:
         if isinstance(value, (str, ListV, DictV)) or value is None:
             self.read_constants[name] = _plain(value)
-
-    def constants_key(self) -> str:
-        return json.dumps(self.read_constants, sort_keys=True, default=str)
 
 
 def _class_defines(cls: ClassV, name: str) -> bool:
@@ -290,7 +284,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, X.Bool):
         return X.render_bool(value)
     return value if isinstance(value, (str, int, float, type(None))) else repr(value)
-
-
-def annotation_text(node: nodes.NodeNG | None) -> str:
-    return node.as_string() if node is not None else ""

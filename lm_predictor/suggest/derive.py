@@ -14,7 +14,9 @@ import hashlib
 import os
 from dataclasses import replace
 from pathlib import Path
+
 from lm_predictor import diagnostics as d
+from lm_predictor.data.transformers_table import causal_lm_for, root_rule_name
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.rules.library import RuleLibrary, overlay as library_overlay
 from lm_predictor.suggest import diskcache
@@ -38,10 +40,6 @@ def _library_files(library: RuleLibrary) -> list:
 
 def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError) -> tuple[RuleLibrary, list[str]]:
     """(library with derived rules, notes); re-raises `error` when nothing can be derived."""
-    from lm_predictor.data.transformers_table import causal_lm_for
-
-    from lm_predictor.evaluate.binding import root_rule_name
-
     model_type = config.get("model_type")
     if not isinstance(model_type, str) or not causal_lm_for(model_type):
         raise error
@@ -83,8 +81,8 @@ def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError) -> t
 
 
 def _run(config: dict, source: str, library: RuleLibrary, error: LmPredictorError):
-    from lm_predictor.data.transformers_table import causal_lm_for
-    from lm_predictor.suggest import SuggestError, suggest
+    # imported here, not at the top: a cache hit (the warm path) never loads astroid or the analysis
+    from lm_predictor.suggest.api import SuggestError, suggest
     from lm_predictor.suggest.sources import SourceError, open_tree
 
     model_type = config["model_type"]
@@ -121,8 +119,3 @@ def _load_text(text: str, cache_path: str) -> RuleLibrary:
 def overlay(base: RuleLibrary, derived: RuleLibrary) -> RuleLibrary:
     """base's rules, except those the derived ones redefine (by name or alias), then the derived ones."""
     return library_overlay(base, derived)[0]
-
-
-def cached_files(kind: str = "derived") -> list[Path]:
-    directory = diskcache.cache_dir(kind)
-    return sorted(directory.glob("*.json")) if directory.is_dir() else []

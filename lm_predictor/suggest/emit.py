@@ -10,15 +10,22 @@ does not exist, so `lmpredict lint` and `eval` fail on it.
 
 from __future__ import annotations
 
-import json
+import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from lm_predictor.diagnostics import A_LAYER_INDEX, A_RUNTIME_BRANCH
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.analysis import WORKLOAD, Analysis
+from lm_predictor.suggest.brains import STATIC_RULES
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
-from lm_predictor.suggest.interp import Finding
+from lm_predictor.suggest.findings import Finding, slug_for
+from lm_predictor.suggest.layers import conditions_on, eval_defined, index_cells, num_conditions
+from lm_predictor.suggest.ruletext import call_atoms, merge_terms, unresolved_slugs
 from lm_predictor.suggest.scope import RuleDraft, RuleRef, Template, Term
+from lm_predictor.suggest.values import CacheV, Phi, Record
+
 
 METRICS = ("flops", "param_count", "kv_cache_bytes")
 
@@ -88,24 +95,23 @@ class Emitter:
             if expr is None:
                 continue
             out.append(Term(term.guard, term.mult, expr, term.note))
-        merged = _merge(out)
+        merged = merge_terms(out)
         final = []
         for term in merged:
             opaque = [n for n in X.free_params((term.guard, term.mult, term.expr)) if n.startswith("?")]
             if opaque:
-                finding = self.interp.opaque.get(opaque[0]) or Finding("A120", None, "branch on a runtime value changes the cost")
-                slug = f"A120_{finding.loc.module.rsplit('.', 1)[-1] if finding.loc else 'unknown'}_L{finding.loc.line if finding.loc else 0}"
-                finding.slug = slug
+                finding = self.interp.opaque.get(opaque[0]) or Finding(A_RUNTIME_BRANCH, None, "branch on a runtime value changes the cost")
+                finding.slug = slug_for(A_RUNTIME_BRANCH, finding.loc)
                 if finding not in self.findings:
                     self.findings.append(finding)
-                term = Term(X.TRUE, ONE, X.unresolved(slug), term.note)
+                term = Term(X.TRUE, ONE, X.unresolved(finding.slug), term.note)
             index = [n for n in self._term_names(term, metric, keep_internal=True) if n.startswith("#")]
             if index:
                 split = self._split_by_index(draft, metric, term, index[0])
                 if split is not None:
                     final.extend(split)
                     continue
-                finding = self.interp.report("A150", _node_of(draft), f"{draft.qualname}: a {metric} term depends on the layer index in a way the analysis cannot sum (layers differ)")
+                finding = self.interp.report(A_LAYER_INDEX, _node_of(draft), f"{draft.qualname}: a {metric} term depends on the layer index in a way the analysis cannot sum (layers differ)")
                 if finding not in self.findings:
                     self.findings.append(finding)
                 term = Term(term.guard, term.mult, X.unresolved(finding.slug), term.note)
@@ -138,7 +144,7 @@ class Emitter:
             else:
                 return False
         guard = X.substitute(term.guard, values)
-        guard = _eval_defined(guard, self.specialise)
+        guard = eval_defined(guard, self.specialise)
         if guard == X.FALSE:
             for name in names:
                 self.specialised_on[name] = self.specialise.get(name)
@@ -147,9 +153,9 @@ class Emitter:
 
 
     def _term_unresolved(self, term: Term, metric: str) -> bool:
-        if _unresolved_slugs(term.expr) or any(n.startswith("?") for n in X.free_params((term.guard, term.mult, term.expr))):
+        if unresolved_slugs(term.expr) or any(n.startswith("?") for n in X.free_params((term.guard, term.mult, term.expr))):
             return True
-        for atom in _call_atoms(term.expr):
+        for atom in call_atoms(term.expr):
             rule = atom.args[1]
             if isinstance(rule, RuleRef):
                 callee = primary(rule.target)
@@ -164,13 +170,11 @@ class Emitter:
         count(c) * call(i = a layer where c holds) + (N - count(c)) * call(i = one where it fails)."""
         if index in X.free_params(term.guard) | X.free_params(term.mult):
             return None
-        calls = _call_atoms(term.expr)
+        calls = call_atoms(term.expr)
         if len(calls) != 1 or term.expr.single_atom() is not calls[0]:
             return None
         atom = calls[0]
         atoms = self._index_atoms(atom, metric, index, depth=0)
-        import os
-
         if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
             print("index atoms:", draft.qualname, metric, None if atoms is None else [X.render_bool(a) for a in atoms])
         if atoms is None:
@@ -198,7 +202,7 @@ class Emitter:
         if not isinstance(rule, RuleRef):
             found_lib: set = set()
             for _, v in items:
-                got = _num_conditions(v, index) if isinstance(v, Num) else _conditions_on(v, index)
+                got = num_conditions(v, index) if isinstance(v, Num) else conditions_on(v, index)
                 if got is None:
                     return None  # a library rule sized by the layer index itself
                 found_lib |= got
@@ -212,13 +216,13 @@ class Emitter:
             for part in (term.guard, term.mult, term.expr):
                 sub = X.substitute(part, mapping) if isinstance(part, (Num, Bool)) else part
                 if isinstance(sub, Bool):
-                    found |= _conditions_on(sub, index)
+                    found |= conditions_on(sub, index)
                 else:
-                    nested = _num_conditions(sub, index)
+                    nested = num_conditions(sub, index)
                     if nested is None:
                         return None
                     found |= nested
-            for inner in _call_atoms(term.expr):
+            for inner in call_atoms(term.expr):
                 lbl, rl, its, fw, mt = inner.args
                 sub_items = tuple((k, X.substitute(v, mapping) if isinstance(v, (Num, Bool)) else v) for k, v in its)
                 got = self._index_atoms(X.Op("call", (lbl, rl, sub_items, fw, mt)), mt or call_metric or metric, index, depth + 1)
@@ -275,8 +279,6 @@ class Emitter:
         return zero
 
     def note_static(self, rule: str) -> None:
-        from lm_predictor.suggest.brains import STATIC_RULES
-
         if rule in STATIC_RULES and (self.library is None or self.library.get(rule) is None):
             self.static_needed.add(rule)
 
@@ -299,16 +301,17 @@ class Emitter:
             return False  # the model hands back no cache: nothing is kept for the next step
         return bool(self.metric_terms(draft, "kv_cache_bytes"))
 
+    def all_terms(self, draft: RuleDraft) -> list:
+        """The terms of every metric the draft's rule has."""
+        return [term for metric in METRICS if self.has_metric(draft, metric) for term in self.metric_terms(draft, metric)]
+
     def callees(self, draft: RuleDraft) -> list:
         out = []
-        for metric in METRICS:
-            if not self.has_metric(draft, metric):
-                continue
-            for term in self.metric_terms(draft, metric):
-                for atom in _call_atoms(term.expr):
-                    rule = atom.args[1]
-                    if isinstance(rule, RuleRef):
-                        out.append(primary(rule.target))
+        for term in self.all_terms(draft):
+            for atom in call_atoms(term.expr):
+                rule = atom.args[1]
+                if isinstance(rule, RuleRef):
+                    out.append(primary(rule.target))
         return list(dict.fromkeys(out))
 
     def params(self, draft: RuleDraft) -> list:
@@ -333,7 +336,7 @@ class Emitter:
         names: set = set()
         for term in self.metric_terms(draft, metric):
             names |= self._term_names(term, metric)
-            for atom in _call_atoms(term.expr):
+            for atom in call_atoms(term.expr):
                 rule = atom.args[1]
                 if isinstance(rule, RuleRef):
                     callee = primary(rule.target)
@@ -376,8 +379,6 @@ class Emitter:
             lib = self.library.get(str(rule))
             if lib is not None:
                 return set(lib.params)
-        from lm_predictor.suggest.brains import STATIC_RULES
-
         if str(rule) in STATIC_RULES:
             return set(STATIC_RULES[str(rule)]["params"])
         return None
@@ -515,14 +516,7 @@ class Emitter:
         return "\n+ ".join(parts)
 
     def unresolved_in(self, draft: RuleDraft) -> list:
-        out = []
-        for metric in METRICS:
-            if not self.has_metric(draft, metric):
-                continue
-            for term in self.metric_terms(draft, metric):
-                for slug in _unresolved_slugs(term.expr):
-                    out.append(slug)
-        return out
+        return [slug for term in self.all_terms(draft) for slug in unresolved_slugs(term.expr)]
 
     def param_spec(self, draft: RuleDraft, name: str, root: bool) -> tuple[str, dict]:
         final = self.renames(draft).get(name, name)
@@ -603,8 +597,6 @@ class Emitter:
 
 
 def _describe(hint: str) -> str:
-    import re
-
     m = re.match(r"^(.*?)_(\d+)$", hint)
     if m and not m.group(1).endswith("_"):
         base, idx = m.group(1), m.group(2)
@@ -617,8 +609,6 @@ def _describe(hint: str) -> str:
 
 def _returns_cache(value: Any) -> bool:
     """Whether a forward's result (a ModelOutput record, a tuple, a Phi of them) carries the cache."""
-    from lm_predictor.suggest.values import CacheV, Phi, Record
-
     if isinstance(value, Phi):
         return _returns_cache(value.a) or _returns_cache(value.b)
     if isinstance(value, Record):
@@ -628,378 +618,6 @@ def _returns_cache(value: Any) -> bool:
     return isinstance(value, CacheV) or value is not None and not isinstance(value, (Record, tuple))
 
 
-def _eval_defined(b: Bool, values: dict) -> Bool:
-    """defined(x) decided by the config (a key present with a non-null value)."""
-    if b.kind == "defined":
-        return X.bconst(values.get(b.args[0]) is not None)
-    if b.kind in ("and", "or"):
-        parts = [_eval_defined(x, values) for x in b.args]
-        return X.band(*parts) if b.kind == "and" else X.bor(*parts)
-    if b.kind == "not":
-        return X.bnot(_eval_defined(b.args[0], values))
-    return b
-
-
-def _conditions_on(b: Bool, index: str) -> set:
-    """Atomic conditions inside b that mention the index (an or of equalities counts as one)."""
-    if index not in X.free_params(b):
-        return set()
-    if b.kind in ("and", "or"):
-        if b.kind == "or" and all(x.kind == "cmp" and x.args[0] == "==" for x in b.args):
-            return {b}
-        out: set = set()
-        for x in b.args:
-            out |= _conditions_on(x, index)
-        return out
-    if b.kind == "not":
-        return _conditions_on(b.args[0], index)
-    return {b}
-
-
-def _num_conditions(num: Num, index: str) -> set | None:
-    """Conditions on the index inside a number; None when the index is used as a size."""
-    if index not in X.free_params(num):
-        return set()
-    out: set = set()
-    for mono, _ in num.terms:
-        for atom, _ in mono:
-            if isinstance(atom, X.Sym):
-                if atom.name == index:
-                    return None
-            elif atom.kind == "if":
-                out |= _conditions_on(atom.args[0], index)
-                for arm in atom.args[1:]:
-                    got = _num_conditions(arm, index)
-                    if got is None:
-                        return None
-                    out |= got
-            elif atom.kind == "call":
-                continue
-            else:
-                if index in X.free_params(Num.atom(atom)):
-                    return None
-    return out
-
-
-def solve_index(cond: Bool, index: str, n: Num) -> tuple | None:
-    """(count of i in [0, n) where cond holds, an i where it holds, an i where it fails)."""
-    i = Num.sym(index)
-    if cond.kind == "or":  # i == k1 or i == k2 ...: a concrete list of layer types
-        ks = []
-        for x in cond.args:
-            _, a, b = x.args
-            d = a - b
-            k = _linear(d, index)
-            if k is None or k[0] not in (1, -1):
-                return None
-            value = (-k[1] * k[0]).const_value()
-            if not isinstance(value, int):
-                return None
-            ks.append(value)
-        ks = sorted(set(ks))
-        count = ZERO
-        for k in ks:
-            count = count + X.ifnum(X.cmp(">", n, k), ONE, ZERO)
-        rep_false = next(j for j in range(len(ks) + 1) if j not in ks)
-        return count, Num.const(ks[0]), Num.const(rep_false)
-    if cond.kind != "cmp":
-        return None
-    op, a, b = cond.args
-    d = a - b
-    lin = _linear(d, index)
-    if lin is not None:
-        s, r = lin
-        if s == -1:
-            op = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "==": "==", "!=": "!="}[op]
-            r = -r
-        # i + r op 0  ->  i op t
-        t = -r
-        if op == ">":
-            op, t = ">=", t + 1
-        if op == "<=":
-            op, t = "<", t + 1
-        if op in (">=", "<"):
-            start = X.fn("min", X.fn("max", t, ZERO), n)
-            count_ge = n - start
-            rep_ge, rep_lt = X.fn("max", t, ZERO), ZERO
-            if op == ">=":
-                return count_ge, rep_ge, rep_lt
-            return n - count_ge, rep_lt, rep_ge
-        if op in ("==", "!="):
-            inside = X.band(X.cmp(">=", t, 0), X.cmp("<", t, n))
-            count_eq = X.ifnum(inside, ONE, ZERO)
-            rep_ne = X.ifnum(X.cmp("==", t, 0), ONE, ZERO)
-            if op == "==":
-                return count_eq, t, rep_ne
-            return n - count_eq, rep_ne, t
-        return None
-    # (i + r) % p == 0 / != 0
-    atom = d.single_atom() or (-d).single_atom()
-    if op in ("==", "!=") and isinstance(atom, X.Op) and atom.kind == "mod":
-        inner, p = atom.args
-        lin = _linear(inner, index)
-        if lin is None or lin[0] != 1 or index in X.free_params(p):
-            return None
-        r = lin[1]
-        count_zero = X.floordiv(n + r - 1, p) - X.floordiv(r - 1, p)
-        rep_zero = X.mod(p - X.mod(r, p), p)
-        rep_nonzero = X.ifnum(X.cmp("==", X.mod(r, p), 0), ONE, ZERO)
-        if op == "==":
-            return count_zero, rep_zero, rep_nonzero
-        return n - count_zero, rep_nonzero, rep_zero
-    return None
-
-
-def _bound(cond: Bool, index: str) -> tuple | None:
-    """('lo', t) for i >= t, ('hi', t) for i < t; None when cond is not a threshold on i."""
-    if cond.kind != "cmp":
-        return None
-    op, a, b = cond.args
-    lin = _linear(a - b, index)
-    if lin is None:
-        return None
-    s, r = lin
-    if s == -1:
-        op = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "==": "==", "!=": "!="}[op]
-        r = -r
-    t = -r  # i op t
-    if op == ">=":
-        return ("lo", t)
-    if op == ">":
-        return ("lo", t + 1)
-    if op == "<":
-        return ("hi", t)
-    if op == "<=":
-        return ("hi", t + 1)
-    return None
-
-
-def _modular(cond: Bool, index: str) -> tuple | None:
-    """(r, p) for (i + r) % p == 0; None otherwise."""
-    if cond.kind != "cmp" or cond.args[0] not in ("==", "!="):
-        return None
-    op, a, b = cond.args
-    d = a - b
-    atom = d.single_atom() or (-d).single_atom()
-    if not (isinstance(atom, X.Op) and atom.kind == "mod"):
-        return None
-    inner, p = atom.args
-    lin = _linear(inner, index)
-    if lin is None or lin[0] != 1 or index in X.free_params(p):
-        return None
-    return (lin[1], p)
-
-
-def index_cells(atoms: list, index: str, n: Num) -> list | None:
-    """Split the layers i in [0, n) by the truth of each atom: (count, a layer in the cell, label).
-
-    Atoms may be thresholds (i >= t, i < t, ...), at most one modular pattern ((i + r) % p == 0),
-    an or of equalities (a concrete layer list), or one other condition solve_index handles.
-    Counts are closed forms; a cell's representative layer is only used when its count is > 0."""
-    if len(atoms) == 1:
-        solved = solve_index(atoms[0], index, n)
-        if solved is None:
-            return None
-        count_true, rep_true, rep_false = solved
-        label = X.render_bool(atoms[0])
-        return [(count_true, rep_true, label), (n - count_true, rep_false, f"not ({label})")]
-    bounds, mods, other = [], [], []
-    for a in atoms:
-        b = _bound(a, index)
-        m = _modular(a, index) if b is None else None
-        if b is not None:
-            bounds.append((a, b))
-        elif m is not None:
-            mods.append((a if a.args[0] == "==" else X.bnot(a), m))
-        else:
-            other.append(a)
-    if other or len(mods) > 1 or len(atoms) > 4:
-        return None
-    cells = []
-    import itertools
-
-    for truths in itertools.product((True, False), repeat=len(bounds)):
-        lo, hi = ZERO, n
-        labels = []
-        for (a, (kind, t)), truth in zip(bounds, truths):
-            if (kind == "lo") == truth:  # i >= t
-                lo = X.fn("max", lo, t)
-            else:  # i < t
-                hi = X.fn("min", hi, t)
-            labels.append(X.render_bool(a if truth else X.bnot(a)))
-        width = X.fn("max", hi - lo, ZERO)
-        if not mods:
-            cells.append((width, lo, " and ".join(labels)))
-            continue
-        (a, (r, p)), = mods
-        upto = lambda m: X.floordiv(m + r - 1, p) - X.floordiv(r - 1, p)  # i < m with (i + r) % p == 0
-        top = X.fn("max", hi, lo)
-        hits = upto(top) - upto(lo)
-        first = lo + X.mod(p - X.mod(lo + r, p), p)
-        miss = lo + X.ifnum(X.cmp("==", X.mod(lo + r, p), 0), ONE, ZERO)
-        cells.append((hits, first, " and ".join(labels + [X.render_bool(a)])))
-        cells.append((width - hits, miss, " and ".join(labels + [X.render_bool(X.bnot(a))])))
-    return cells
-
-
-def _linear(d: Num, index: str) -> tuple | None:
-    """(s, r) with d == s * i + r, s in {1, -1}, r free of i; else None."""
-    s = None
-    rest = []
-    for mono, coeff in d.terms:
-        if any(isinstance(a, X.Sym) and a.name == index for a, _ in mono):
-            if mono != ((X.Sym(index), 1),) or coeff not in (1, -1) or s is not None:
-                return None
-            s = coeff
-        else:
-            rest.append((mono, coeff))
-    if s is None:
-        return None
-    r = Num(tuple(rest))
-    if index in X.free_params(r):
-        return None
-    return s, r
-
-
 def _node_of(draft: RuleDraft):
     tmpl = draft.template
     return tmpl.cls.node if tmpl is not None and tmpl.cls is not None else None
-
-
-def _call_atoms(expr: Num) -> list:
-    out = []
-    for mono, _ in expr.terms:
-        for atom, _ in mono:
-            if isinstance(atom, X.Op):
-                if atom.kind == "call":
-                    out.append(atom)
-                elif atom.kind == "if":
-                    out.extend(_call_atoms(atom.args[1]))
-                    out.extend(_call_atoms(atom.args[2]))
-    return out
-
-
-def _unresolved_slugs(expr: Num) -> list:
-    out = []
-    for mono, _ in expr.terms:
-        for atom, _ in mono:
-            if isinstance(atom, X.Op):
-                if atom.kind == "unresolved":
-                    out.append(atom.args[0])
-                elif atom.kind in ("if", "fn", "floordiv", "mod", "div", "pow", "opt"):
-                    for a in atom.args:
-                        if isinstance(a, Num):
-                            out.extend(_unresolved_slugs(a))
-                elif atom.kind == "call":
-                    for _, v in atom.args[2]:
-                        if isinstance(v, Num):
-                            out.extend(_unresolved_slugs(v))
-    return out
-
-
-# ---------------------------------------------------------------------------- term merging
-
-
-def _conj(b: Bool) -> frozenset:
-    if b == X.TRUE:
-        return frozenset()
-    return frozenset(b.args) if b.kind == "and" else frozenset((b,))
-
-
-def simplify_or(guards: list) -> Bool:
-    """OR of conjunctions, with A&x | A&!x -> A and absorption."""
-    sets = {_conj(g) for g in guards if g != X.FALSE}
-    changed = True
-    while changed:
-        changed = False
-        items = list(sets)
-        for i, a in enumerate(items):
-            for b in items[i + 1:]:
-                if len(a) == len(b):
-                    diff_a, diff_b = a - b, b - a
-                    if len(diff_a) == 1 and len(diff_b) == 1:
-                        (x,), (y,) = tuple(diff_a), tuple(diff_b)
-                        if X.bnot(x) == y:
-                            sets.discard(a)
-                            sets.discard(b)
-                            sets.add(a & b)
-                            changed = True
-                            break
-            if changed:
-                break
-        for a in list(sets):
-            for b in list(sets):
-                if a is not b and a < b and b in sets:
-                    sets.discard(b)
-                    changed = True
-    if frozenset() in sets:
-        return X.TRUE
-    return X.bor(*(X.band(*sorted(s, key=X.render_bool)) for s in sorted(sets, key=lambda s: sorted(map(X.render_bool, s)))))
-
-
-def _merge(terms: list) -> list:
-    """Terms with the same cost: the same guard twice is the cost twice (mults add up); different
-    guards are alternatives whose OR is simplified (a cost equal on both sides of a runtime
-    branch loses the branch)."""
-    groups: dict = {}
-    order: list = []
-    for term in terms:
-        key = (X.render(term.mult), X.render(term.expr), _term_identity(term.expr))
-        if key not in groups:
-            groups[key] = []
-            order.append(key)
-        groups[key].append(term)
-    out = []
-    for key in order:
-        items = groups[key]
-        counts: dict = {}
-        first: dict = {}
-        for t in items:
-            c = _conj(t.guard)
-            counts[c] = counts.get(c, 0) + 1
-            first.setdefault(c, t)
-        if any(n > 1 for n in counts.values()):
-            for c, n in counts.items():
-                t = first[c]
-                out.append(Term(t.guard, t.mult * n, t.expr, t.note))
-            continue
-        guard = simplify_or([t.guard for t in items]) if len(items) > 1 else items[0].guard
-        if guard == X.FALSE:
-            continue
-        out.append(Term(guard, items[0].mult, items[0].expr, items[0].note))
-    return out
-
-
-def _term_identity(expr: Num) -> tuple:
-    ids = []
-    for atom in _call_atoms(expr):
-        rule = atom.args[1]
-        ids.append(id(rule.target) if isinstance(rule, RuleRef) else str(rule))
-    return tuple(ids)
-
-
-# ---------------------------------------------------------------------------- YAML
-
-
-def yaml_scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return json.dumps(str(value))
-
-
-def param_yaml(spec: dict) -> str:
-    parts = []
-    for key in ("type", "default", "optional", "doc"):
-        if key in spec:
-            value = spec[key]
-            parts.append(f"{key}: {value if key == 'type' else yaml_scalar(value)}")
-    return "{" + ", ".join(parts) + "}"
-
-
-def formula_yaml(text: str, indent: str) -> str:
-    if "\n" not in text and len(text) < 90 and not text.startswith(("{", "[", "'", '"', "*", "&", "!", "%", "@", "`", "|", ">", "-", "?", ":", "#")) and ": " not in text and " #" not in text:
-        return text
-    lines = text.split("\n")
-    return ">-\n" + "\n".join(indent + line for line in lines)

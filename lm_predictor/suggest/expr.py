@@ -1,244 +1,74 @@
-"""Symbolic formula values for the source analysis: numbers in a polynomial normal form, bools.
+"""Operations on symbolic terms (expr_terms.py): comparisons and boolean algebra, arithmetic with
+exact division, conditionals, rule calls, substitution; and what one analysis knows about its
+symbols (`SymbolFacts`: signs, integrality, exact divisions), active per analysis (`using`).
 
-`Num` is a sum of monomials with exact (or float) coefficients. A monomial is a product of
-atoms raised to integer powers (negative powers are exact divisions by a product). Atoms are
-rule parameters (`Sym`) or opaque nodes (`Op`: floor division, `if`, min/max, rule calls, ...).
-The normal form makes equal shapes compare equal (`b*s*h` == `s*h*b`) and makes `view(-1)`
-inference a monomial division. `Bool` covers comparisons, `and`/`or`/`not`, `defined(name)`.
-
-Everything renders to formula-language text (`render`), with the fewest parentheses.
+The analysis uses this module as `X`: the term types and their rendering are imported here too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Iterable, Union
+from typing import Iterator
 
-Coeff = Union[int, Fraction, float]
-
-
-# ----------------------------------------------------------------------------- atoms
-
-
-@dataclass(frozen=True)
-class Sym:
-    """A rule parameter."""
-
-    name: str
-
-    def key(self) -> str:
-        return "0" + self.name
-
-
-@dataclass(frozen=True)
-class Op:
-    """An opaque numeric node: kind in OP_KINDS, args are Num / Bool / str / tuples."""
-
-    kind: str
-    args: tuple
-
-    def key(self) -> str:
-        cached = self.__dict__.get("_key")
-        if cached is None:
-            cached = "1" + self.kind + "(" + ",".join(_arg_key(a) for a in self.args) + ")"
-            object.__setattr__(self, "_key", cached)
-        return cached
+from lm_predictor.suggest.expr_terms import (
+    FALSE,
+    ONE,
+    P_PROD,
+    P_SUM,
+    P_UNARY,
+    TRUE,
+    ZERO,
+    Atom,
+    Bool,
+    Coeff,
+    Num,
+    NumLike,
+    Op,
+    Sym,
+    as_num,
+    bconst,
+    bool_value,
+    bsym,
+    defined,
+    render,
+    render_bool,
+)
 
 
-Atom = Union[Sym, Op]
-OP_KINDS = ("floordiv", "mod", "div", "pow", "fn", "if", "call", "unresolved", "opt")
+__all__ = ["FALSE", "ONE", "P_PROD", "P_SUM", "P_UNARY", "TRUE", "ZERO", "Atom", "Bool", "Coeff", "Num", "NumLike", "Op", "Sym", "as_num", "bconst", "bool_value", "bsym", "defined", "render", "render_bool"]
 
 
-@dataclass(frozen=True)
-class Num:
-    """sum(coeff * prod(atom ** exp)); terms sorted, no zero coefficients."""
+@dataclass
+class SymbolFacts:
+    """What one analysis knows about its symbols; set while it runs and while its rules are emitted."""
 
-    terms: tuple  # ((mono, coeff), ...), mono = ((atom, exp), ...)
-
-    # -- construction
-    @staticmethod
-    def const(value: Coeff) -> "Num":
-        if isinstance(value, bool):
-            raise TypeError("bool is not a Num")
-        if isinstance(value, Fraction) and value.denominator == 1:
-            value = value.numerator
-        return Num(((((), value),) if value != 0 else ()))
-
-    @staticmethod
-    def atom(atom: Atom) -> "Num":
-        return Num(((((atom, 1),), 1),))
-
-    @staticmethod
-    def sym(name: str) -> "Num":
-        return Num.atom(Sym(name))
-
-    # -- inspection
-    def const_value(self) -> Coeff | None:
-        if not self.terms:
-            return 0
-        if len(self.terms) == 1 and self.terms[0][0] == ():
-            return self.terms[0][1]
-        return None
-
-    def is_const(self) -> bool:
-        return self.const_value() is not None
-
-    def single_atom(self) -> Atom | None:
-        if len(self.terms) == 1:
-            mono, coeff = self.terms[0]
-            if coeff == 1 and len(mono) == 1 and mono[0][1] == 1:
-                return mono[0][0]
-        return None
-
-    def sym_name(self) -> str | None:
-        atom = self.single_atom()
-        return atom.name if isinstance(atom, Sym) else None
-
-    def atoms(self) -> set:
-        found: set = set()
-        for mono, _ in self.terms:
-            for atom, _ in mono:
-                found.add(atom)
-        return found
-
-    def is_monomial(self) -> bool:
-        return len(self.terms) == 1
-
-    # -- arithmetic
-    def __add__(self, other: "NumLike") -> "Num":
-        other = as_num(other)
-        acc: dict = dict(self.terms)
-        for mono, coeff in other.terms:
-            acc[mono] = acc.get(mono, 0) + coeff
-        return _norm(acc)
-
-    __radd__ = __add__
-
-    def __neg__(self) -> "Num":
-        return Num(tuple((m, -c) for m, c in self.terms))
-
-    def __sub__(self, other: "NumLike") -> "Num":
-        return self + (-as_num(other))
-
-    def __rsub__(self, other: "NumLike") -> "Num":
-        return as_num(other) - self
-
-    def __mul__(self, other: "NumLike") -> "Num":
-        other = as_num(other)
-        acc: dict = {}
-        for m1, c1 in self.terms:
-            for m2, c2 in other.terms:
-                mono = _mono_mul(m1, m2)
-                acc[mono] = acc.get(mono, 0) + c1 * c2
-        return _norm(acc)
-
-    __rmul__ = __mul__
-
-    def __repr__(self) -> str:
-        return f"Num({render(self)})"
+    positive: set = field(default_factory=set)  # names known to be >= 1 (sizes, batch, seq_len)
+    nonneg: set = field(default_factory=set)  # names known to be >= 0 (past_len, layer indices)
+    floats: set = field(default_factory=set)  # names of type float/number (not integers)
+    divides: set = field(default_factory=set)  # (x, y) pairs the source requires to divide exactly
 
 
-NumLike = Union[Num, int, float, Fraction]
+_NO_FACTS = SymbolFacts(frozenset(), frozenset(), frozenset(), frozenset())  # outside an analysis: nothing known, nothing recorded
+_ACTIVE: ContextVar[SymbolFacts] = ContextVar("lmpredict_symbol_facts", default=_NO_FACTS)
 
 
-def _arg_key(value: object) -> str:
-    """A canonical, cheap text for an Op argument (used to order terms)."""
-    if isinstance(value, Num):
-        cached = value.__dict__.get("_key")
-        if cached is None:
-            cached = "N[" + ";".join(f"{c!r}*" + ".".join(f"{a.key()}^{e}" for a, e in m) for m, c in value.terms) + "]"
-            object.__setattr__(value, "_key", cached)
-        return cached
-    if isinstance(value, Bool):
-        return "B" + value.kind + "(" + ",".join(_arg_key(a) for a in value.args) + ")"
-    if isinstance(value, tuple):
-        return "(" + ",".join(_arg_key(a) for a in value) + ")"
-    if isinstance(value, (str, int, float, bool, Fraction)) or value is None:
-        return repr(value)
-    target = getattr(value, "target", None)
-    if target is not None:
-        return f"R{getattr(target, 'qualname', '')}{getattr(target, 'signature', '')}"
-    return f"{type(value).__name__}#{id(value)}"
+def symbol_facts() -> SymbolFacts:
+    """The facts of the analysis running now (empty and read-only outside one)."""
+    return _ACTIVE.get()
 
 
-def as_num(value: "NumLike") -> Num:
-    if isinstance(value, Num):
-        return value
-    if isinstance(value, bool):
-        raise TypeError("bool is not a number")
-    if isinstance(value, (int, float, Fraction)):
-        return Num.const(value)
-    raise TypeError(f"not a number: {value!r}")
-
-
-def _mono_mul(m1: tuple, m2: tuple) -> tuple:
-    if not m1:
-        return m2
-    if not m2:
-        return m1
-    exps: dict = {}
-    for atom, e in m1 + m2:
-        exps[atom] = exps.get(atom, 0) + e
-    return tuple(sorted(((a, e) for a, e in exps.items() if e != 0), key=lambda p: p[0].key()))
-
-
-def _norm(acc: dict) -> Num:
-    terms = []
-    for mono, coeff in acc.items():
-        if coeff == 0 and not isinstance(coeff, float):
-            continue
-        if isinstance(coeff, float) and coeff == 0.0:
-            continue
-        if isinstance(coeff, Fraction) and coeff.denominator == 1:
-            coeff = coeff.numerator
-        terms.append((mono, coeff))
-    terms.sort(key=_term_key)
-    return Num(tuple(terms))
-
-
-def _term_key(term: tuple) -> tuple:
-    mono, _ = term
-    degree = sum(e for _, e in mono)
-    return (-degree, tuple((a.key(), e) for a, e in mono))
-
-
-ZERO = Num.const(0)
-ONE = Num.const(1)
-
-
-# ----------------------------------------------------------------------------- bools
-
-
-@dataclass(frozen=True)
-class Bool:
-    """kind: const (args=(bool,)), sym (name), defined (name), cmp (op, a, b), and/or (items), not (x)."""
-
-    kind: str
-    args: tuple
-
-    def __repr__(self) -> str:
-        return f"Bool({render_bool(self)})"
-
-
-TRUE = Bool("const", (True,))
-FALSE = Bool("const", (False,))
-
-
-def bconst(value: bool) -> Bool:
-    return TRUE if value else FALSE
-
-
-def bsym(name: str) -> Bool:
-    return Bool("sym", (name,))
-
-
-def defined(name: str) -> Bool:
-    return Bool("defined", (name,))
-
-
-def bool_value(b: Bool) -> bool | None:
-    return b.args[0] if b.kind == "const" else None
+@contextmanager
+def using(facts: SymbolFacts) -> Iterator[SymbolFacts]:
+    """Make `facts` the ones the operations below read and record, for the duration of the block."""
+    token = _ACTIVE.set(facts)
+    try:
+        yield facts
+    finally:
+        _ACTIVE.reset(token)
 
 
 _FLIP = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
@@ -257,23 +87,14 @@ def cmp(op: str, a: NumLike, b: NumLike) -> Bool:
     value = diff.const_value()
     if value is not None:
         return bconst({"==": value == 0, "!=": value != 0, "<": value < 0, "<=": value <= 0, ">": value > 0, ">=": value >= 0}[op])
-    sign = _sign(diff)
-    if sign is not None:
-        lo, strict = sign  # diff >= 0 (strict: > 0)
-        if op in (">", "!=") and strict:
+    for side, (gt, ge, lt) in ((diff, (">", ">=", "<")), (-diff, ("<", "<=", ">"))):
+        sign = _sign(side)  # side >= 0 (strict: > 0): diff >= 0, then diff <= 0
+        if sign is None:
+            continue
+        strict = sign[1]
+        if op == ge or (op in (gt, "!=") and strict):
             return TRUE
-        if op == ">=":
-            return TRUE
-        if op in ("<", "==") and strict:
-            return FALSE
-    neg = _sign(-diff)
-    if neg is not None:
-        _, strict = neg  # diff <= 0
-        if op in ("<", "!=") and strict:
-            return TRUE
-        if op == "<=":
-            return TRUE
-        if op in (">", "==") and strict:
+        if op in (lt, "==") and strict:
             return FALSE
     # canonical orientation: a op b with a the 'larger' key
     if render(a) > render(b):
@@ -281,16 +102,10 @@ def cmp(op: str, a: NumLike, b: NumLike) -> Bool:
     return Bool("cmp", (op, a, b))
 
 
-POSITIVE: set[str] = set()
-"""Parameter names known to be >= 1 (sizes, batch, seq_len); set by the analysis."""
-NONNEG: set[str] = set()
-"""Parameter names known to be >= 0 (past_len, layer indices)."""
-
-
 def _sign(num: Num) -> tuple[int, bool] | None:
     """(0, strict) when num >= 0 is provable from the parameter signs (strict: > 0).
 
-    Sizes (POSITIVE) are >= 1, so a product of them is >= 1 and `$p - 1` is >= 0."""
+    Sizes (positive) are >= 1, so a product of them is >= 1 and `$p - 1` is >= 0."""
     if not num.terms:
         return None
     lower = 0  # a lower bound of num
@@ -319,14 +134,14 @@ def _sign(num: Num) -> tuple[int, bool] | None:
 def atom_sign(atom: "Atom") -> str | None:
     """'pos' (>= 1 for sizes), 'nonneg', or None (unknown) for one atom."""
     if isinstance(atom, Sym):
-        if atom.name in POSITIVE:
+        if atom.name in symbol_facts().positive:
             return "pos"
-        if atom.name in NONNEG:
+        if atom.name in symbol_facts().nonneg:
             return "nonneg"
         return None
     kind, args = atom.kind, atom.args
     if kind == "opt":
-        return "pos" if args[0] in POSITIVE and num_sign(args[1]) == "pos" else None
+        return "pos" if args[0] in symbol_facts().positive and num_sign(args[1]) == "pos" else None
     if kind in ("floordiv", "div"):
         a, b = num_sign(args[0]), num_sign(args[1])
         return "pos" if a == "pos" and b == "pos" else ("nonneg" if a and b else None)
@@ -368,47 +183,36 @@ def num_sign(num: "Num") -> str | None:
 
 
 def band(*items: Bool) -> Bool:
-    flat: list[Bool] = []
-    for item in items:
-        if item.kind == "and":
-            flat.extend(item.args)
-        elif item == TRUE:
-            continue
-        elif item == FALSE:
-            return FALSE
-        else:
-            flat.append(item)
-    unique = list(dict.fromkeys(flat))
-    for x in unique:
-        if bnot(x) in unique:
-            return FALSE
-    if not unique:
-        return TRUE
-    if len(unique) == 1:
-        return unique[0]
-    return Bool("and", tuple(unique))
+    """`a and b and ...`, flattened, deduplicated, with constants and contradictions folded."""
+    return _junction("and", items, TRUE, FALSE)
 
 
 def bor(*items: Bool) -> Bool:
+    """`a or b or ...`, flattened, deduplicated, with constants and tautologies folded."""
+    return _junction("or", items, FALSE, TRUE)
+
+
+def _junction(kind: str, items: tuple, unit: Bool, zero: Bool) -> Bool:
+    """and / or: `unit` is dropped, `zero` (or a literal with its negation) decides the whole."""
     flat: list[Bool] = []
     for item in items:
-        if item.kind == "or":
+        if item.kind == kind:
             flat.extend(item.args)
-        elif item == FALSE:
+        elif item == unit:
             continue
-        elif item == TRUE:
-            return TRUE
+        elif item == zero:
+            return zero
         else:
             flat.append(item)
     unique = list(dict.fromkeys(flat))
     for x in unique:
         if bnot(x) in unique:
-            return TRUE
+            return zero
     if not unique:
-        return FALSE
+        return unit
     if len(unique) == 1:
         return unique[0]
-    return Bool("or", tuple(unique))
+    return Bool(kind, tuple(unique))
 
 
 def bnot(b: Bool) -> Bool:
@@ -431,23 +235,8 @@ def bool_eq(a: Bool, b: Bool) -> Bool:
 
 
 def floordiv(a: NumLike, b: NumLike) -> Num:
-    a, b = as_num(a), as_num(b)
-    av, bv = a.const_value(), b.const_value()
-    if av is not None and bv is not None and bv != 0:
-        if isinstance(av, float) or isinstance(bv, float):
-            return Num.const(float(av // bv))
-        return Num.const(Fraction(av) // Fraction(bv))
-    if bv == 1:
-        return a
-    exact = exact_div(a, b)
-    if exact is not None and _integral(exact):
-        return exact
-    return Num.atom(Op("floordiv", (a, b)))
-
-
-DIVIDES: set = set()
-"""(x, y) pairs known to divide exactly (facts like `head_dim * num_heads == hidden_size` that the
-source checks before it runs); x // y is then x / y, which cancels in view() arithmetic."""
+    """a // b: folded for constants, exact where b divides a, else an opaque atom."""
+    return _integer_division("floordiv", a, b)
 
 
 def note_fact(fact: "Bool") -> None:
@@ -461,12 +250,12 @@ def note_fact(fact: "Bool") -> None:
                 x, y = atom.args
                 cand = y * Num.atom(atom) - x
                 if d == cand or d == -cand:
-                    DIVIDES.add((x, y))
+                    symbol_facts().divides.add((x, y))
 
 
 def _exact_floordivs(num: "Num") -> "Num":
     """num with x // y replaced by x / y where y is known to divide x."""
-    if not DIVIDES:
+    if not symbol_facts().divides:
         return num
     changed = False
     out = ZERO
@@ -474,7 +263,7 @@ def _exact_floordivs(num: "Num") -> "Num":
         term = Num.const(coeff)
         for atom, e in mono:
             piece = Num.atom(atom)
-            if isinstance(atom, Op) and atom.kind == "floordiv" and (atom.args[0], atom.args[1]) in DIVIDES:
+            if isinstance(atom, Op) and atom.kind == "floordiv" and (atom.args[0], atom.args[1]) in symbol_facts().divides:
                 q = exact_div(atom.args[0], atom.args[1])
                 if q is not None:
                     piece, changed = q, True
@@ -499,11 +288,7 @@ def as_exact(num: "Num") -> "Num":
     return out
 
 
-FLOATS: set[str] = set()
-"""Parameter names of type float/number (not integers); set by the analysis."""
-
-
-def _integral(num: Num) -> bool:
+def is_integral(num: Num) -> bool:
     """Whether num is an integer polynomial over integer parameters (no true division)."""
     for mono, coeff in num.terms:
         if isinstance(coeff, float) or (isinstance(coeff, Fraction) and coeff.denominator != 1):
@@ -516,20 +301,20 @@ def _integral(num: Num) -> bool:
 
 def _atom_integral(atom: "Atom") -> bool:
     if isinstance(atom, Sym):
-        return atom.name not in FLOATS
+        return atom.name not in symbol_facts().floats
     kind, args = atom.kind, atom.args
     if kind in ("floordiv", "mod", "call", "unresolved"):
         return True
     if kind == "fn":
         if args[0] in ("floor", "ceil", "ceil_div"):
             return True
-        return args[0] in ("min", "max", "abs") and all(_integral(a) for a in args[1:])
+        return args[0] in ("min", "max", "abs") and all(is_integral(a) for a in args[1:])
     if kind == "opt":
-        return args[0] not in FLOATS and _integral(args[1])
+        return args[0] not in symbol_facts().floats and is_integral(args[1])
     if kind == "if":
-        return _integral(args[1]) and _integral(args[2])
+        return is_integral(args[1]) and is_integral(args[2])
     if kind == "pow":
-        return _integral(args[0]) and args[1].const_value() is not None and isinstance(args[1].const_value(), int) and args[1].const_value() >= 0
+        return is_integral(args[0]) and args[1].const_value() is not None and isinstance(args[1].const_value(), int) and args[1].const_value() >= 0
     return False
 
 
@@ -559,16 +344,26 @@ def truediv(a: NumLike, b: NumLike) -> Num:
 
 
 def mod(a: NumLike, b: NumLike) -> Num:
+    """a % b: folded for constants, 0 where b divides a, else an opaque atom."""
+    return _integer_division("mod", a, b)
+
+
+def _integer_division(kind: str, a: NumLike, b: NumLike) -> Num:
+    """floordiv or mod of two numbers."""
     a, b = as_num(a), as_num(b)
     av, bv = a.const_value(), b.const_value()
     if av is not None and bv is not None and bv != 0:
-        return Num.const(av % bv)
+        if kind == "mod":
+            return Num.const(av % bv)
+        if isinstance(av, float) or isinstance(bv, float):
+            return Num.const(float(av // bv))
+        return Num.const(Fraction(av) // Fraction(bv))
     if bv == 1:
-        return ZERO
+        return a if kind == "floordiv" else ZERO
     q = exact_div(a, b)
-    if q is not None and _integral(q):
-        return ZERO
-    return Num.atom(Op("mod", (a, b)))
+    if q is not None and is_integral(q):
+        return q if kind == "floordiv" else ZERO
+    return Num.atom(Op(kind, (a, b)))
 
 
 def power(a: NumLike, b: NumLike) -> Num:
@@ -597,8 +392,6 @@ def power(a: NumLike, b: NumLike) -> Num:
 def fn(name: str, *args: Num) -> Num:
     values = [a.const_value() for a in args]
     if all(v is not None for v in values):
-        import math
-
         try:
             if name == "min":
                 return Num.const(min(values))
@@ -625,11 +418,11 @@ def fn(name: str, *args: Num) -> Num:
             if _sign(a - b) is not None:
                 return b if name == "min" else a
         args = tuple(sorted(unique, key=render))
-    if name in ("floor", "ceil") and _integral(args[0]):
+    if name in ("floor", "ceil") and is_integral(args[0]):
         return args[0]
     if name == "ceil_div":
         q = exact_div(args[0], args[1])
-        if q is not None and _integral(q):
+        if q is not None and is_integral(q):
             return q
         if args[1].const_value() == 1:
             return args[0]
@@ -650,7 +443,7 @@ def ifnum(c: Bool, a: NumLike, b: NumLike) -> Num:
         return ifnum(bnot(c), b, a)
     if c.kind == "cmp" and c.args[0] in (">", "!=") and c.args[2] == ZERO:
         x = c.args[1].sym_name()
-        if x is not None and (x in NONNEG or x in POSITIVE or c.args[0] == "!=") and substitute(a, {x: ZERO}) == b:
+        if x is not None and (x in symbol_facts().nonneg or x in symbol_facts().positive or c.args[0] == "!=") and substitute(a, {x: ZERO}) == b:
             return a
     # if c then x else if c then y else z -> if c then x else z
     inner = b.single_atom()
@@ -739,28 +532,6 @@ def replace_atoms(value: "Num", old: "Op", new: "Num") -> "Num":
             term = term * (power(piece, Num.const(e)) if e != 1 else piece)
         out = out + term
     return out
-
-
-def has_unresolved(value: "Num | Bool") -> bool:
-    return any(_walk_unresolved(value))
-
-
-def _walk_unresolved(value: object) -> Iterable[bool]:
-    if isinstance(value, Num):
-        for mono, _ in value.terms:
-            for atom, _ in mono:
-                if isinstance(atom, Op):
-                    if atom.kind == "unresolved":
-                        yield True
-                    else:
-                        for arg in atom.args:
-                            yield from _walk_unresolved(arg)
-    elif isinstance(value, Bool):
-        for arg in value.args:
-            yield from _walk_unresolved(arg)
-    elif isinstance(value, tuple):
-        for item in value:
-            yield from _walk_unresolved(item)
 
 
 def free_params(value: object, into: set | None = None) -> set:
@@ -865,141 +636,3 @@ def _subst_atom(atom: Atom, mapping: dict) -> Num:
         new_items = tuple((k, substitute(v, mapping)) for k, v in items)
         return Num.atom(Op("call", (label, rule, new_items, fwd, metric)))
     return Num.atom(atom)
-
-
-# ----------------------------------------------------------------------------- rendering
-
-P_IF, P_OR, P_AND, P_NOT, P_CMP, P_SUM, P_PROD, P_UNARY, P_POW, P_ATOM = range(10)
-
-
-def _wrap(text: str, prec: int, need: int) -> str:
-    return f"({text})" if prec < need else text
-
-
-def _coeff_text(c: Coeff) -> str:
-    if isinstance(c, float):
-        text = repr(c)
-        return text if ("." in text or "e" in text) else text + ".0"
-    return str(c)
-
-
-def render(value: "Num | Bool", need: int = P_IF) -> str:
-    """Formula text for a Num or Bool, parenthesised for a context of precedence `need`."""
-    if isinstance(value, Bool):
-        return render_bool(value, need)
-    text, prec = _render_num(value)
-    return _wrap(text, prec, need)
-
-
-def _render_num(num: Num) -> tuple[str, int]:
-    if not num.terms:
-        return "0", P_ATOM
-    parts: list[tuple[bool, str, int]] = []  # (negative, text, prec)
-    for mono, coeff in num.terms:
-        neg = not isinstance(coeff, float) and coeff < 0 or (isinstance(coeff, float) and coeff < 0)
-        parts.append((neg, *_render_term(mono, -coeff if neg else coeff)))
-    if len(parts) == 1:
-        neg, text, prec = parts[0]
-        if neg:
-            return "-" + _wrap(text, prec, P_UNARY), P_UNARY
-        return text, prec
-    # put a positive term first when there is one
-    parts.sort(key=lambda p: p[0])
-    out = []
-    for i, (neg, text, prec) in enumerate(parts):
-        if i == 0:
-            out.append(("-" + _wrap(text, prec, P_UNARY)) if neg else _wrap(text, prec, P_SUM))
-        else:
-            out.append((" - " if neg else " + ") + _wrap(text, prec, P_PROD))
-    return "".join(out), P_SUM
-
-
-def _render_term(mono: tuple, coeff: Coeff) -> tuple[str, int]:
-    """coeff * prod(atom ** e): numerator factors joined by `*`, then `/` the denominator."""
-    factors: list[tuple[str, int]] = []
-    den: list[tuple[str, int]] = []
-    if isinstance(coeff, Fraction):
-        if coeff.numerator != 1:
-            factors.append((str(coeff.numerator), P_ATOM))
-        den.append((str(coeff.denominator), P_ATOM))
-    elif coeff != 1 or isinstance(coeff, float):
-        factors.append((_coeff_text(coeff), P_ATOM))
-    for atom, e in mono:
-        text, prec = _render_atom(atom)
-        if abs(e) != 1:
-            text, prec = f"{_wrap(text, prec, P_ATOM)} ** {abs(e)}", P_POW
-        (factors if e > 0 else den).append((text, prec))
-    if not factors:
-        factors.append(("1", P_ATOM))
-    if len(factors) == 1 and not den:
-        return factors[0]
-    out = _wrap(factors[0][0], factors[0][1], P_PROD)
-    for text, prec in factors[1:]:
-        out += " * " + _wrap(text, prec, P_UNARY)
-    if den:
-        if len(den) == 1:
-            out += " / " + _wrap(den[0][0], den[0][1], P_UNARY)
-        else:
-            out += " / (" + " * ".join(_wrap(t, p, P_UNARY) for t, p in den) + ")"
-    return out, P_PROD
-
-
-def _render_atom(atom: Atom) -> tuple[str, int]:
-    if isinstance(atom, Sym):
-        return f"${atom.name}", P_ATOM
-    kind, args = atom.kind, atom.args
-    if kind == "floordiv":
-        return f"{render(args[0], P_PROD)} // {render(args[1], P_UNARY)}", P_PROD
-    if kind == "mod":
-        return f"{render(args[0], P_PROD)} % {render(args[1], P_UNARY)}", P_PROD
-    if kind == "div":
-        return f"{render(args[0], P_PROD)} / {render(args[1], P_UNARY)}", P_PROD
-    if kind == "pow":
-        return f"{render(args[0], P_ATOM)} ** {render(args[1], P_UNARY)}", P_POW
-    if kind == "fn":
-        return f"{args[0]}({', '.join(render(a) for a in args[1:])})", P_ATOM
-    if kind == "if":
-        return f"if {render_bool(args[0])} then {render(args[1])} else {render(args[2])}", P_IF
-    if kind == "opt":
-        return f"${{{args[0]}:-{render(args[1])}}}", P_ATOM
-    if kind == "unresolved":
-        return f"{{unresolved.{args[0]}}}()", P_ATOM
-    if kind in ("routed", "experts_hit"):
-        return f"{{unresolved.A160_{kind}}}()", P_ATOM
-    if kind == "call":
-        label, rule, items, fwd, metric = args
-        head = f"{{{label}: {rule}}}" if label else f"{{{rule}}}"
-        parts = []
-        if fwd:
-            parts.append("...")
-        for k, v in items:
-            same = v.sym_name() == k if isinstance(v, Num) else (v.kind == "sym" and v.args[0] == k)
-            if same:
-                parts.append(k)
-            else:
-                parts.append(f"{k}={render(v)}")
-        text = f"{head}({', '.join(parts)})"
-        if metric:
-            text += f".{metric}"
-        return text, P_ATOM
-    raise ValueError(kind)
-
-
-def render_bool(b: Bool, need: int = P_IF) -> str:
-    kind, args = b.kind, b.args
-    if kind == "const":
-        return "true" if args[0] else "false"
-    if kind == "sym":
-        return f"${args[0]}"
-    if kind == "defined":
-        return f"defined({args[0]})"
-    if kind == "cmp":
-        op, x, y = args
-        return _wrap(f"{render(x, P_SUM)} {op} {render(y, P_SUM)}", P_CMP, need)
-    if kind == "not":
-        return _wrap(f"not {render_bool(args[0], P_NOT)}", P_NOT, need)
-    if kind == "and":
-        return _wrap(" and ".join(render_bool(x, P_NOT) for x in args), P_AND, need)
-    if kind == "or":
-        return _wrap(" or ".join(render_bool(x, P_AND) for x in args), P_OR, need)
-    raise ValueError(kind)

@@ -12,6 +12,7 @@ from astroid import nodes
 
 from lm_predictor.suggest.sources import ParsedModule, SourceTree
 
+
 def module_symbols(pm: ParsedModule) -> dict:
     """name -> defining node for the module's top level (looking into if/try blocks)."""
     if pm.symbols:

@@ -1,4 +1,4 @@
-"""Rule scopes: the parameter namespace of one rule under construction, and module instances.
+"""Rule scopes: the parameter namespace of one rule under construction, module instances, and the recorder of their costs.
 
 A module class is analysed once per constructor signature (a `Template`: the symbolic
 `__init__`) and once per forward signature (a `RuleDraft`). Values inside a template live in
@@ -182,3 +182,30 @@ class ModRef:
 
     def __hash__(self) -> int:
         return hash((id(self.inst), self.path))
+
+
+class Recorder:
+    """Where cost terms go while one rule (or template) is analysed."""
+
+    def __init__(self, draft: RuleDraft | None = None, template: Template | None = None):
+        self.draft = draft
+        self.template = template
+        self.labels: dict[str, Any] = {}
+        self.reserved: set = set(template.attrs) if template is not None else set()
+
+    def add(self, metric: str, term: Term) -> None:
+        if metric == "param_count":
+            if self.template is not None:
+                self.template.param_terms.append(term)
+        elif self.draft is not None:
+            (self.draft.flops_terms if metric == "flops" else self.draft.kv_terms).append(term)
+
+    def label(self, hint: str, key: Any = None) -> str:
+        """A label unique within the rule (ops never reuse a submodule's attribute name)."""
+        base = hint or "op"
+        name, i = base, 2
+        while (name in self.labels and self.labels[name] is not key) or name in self.reserved:
+            name = f"{base}_{i}"
+            i += 1
+        self.labels[name] = key
+        return name

@@ -21,6 +21,7 @@ from astroid import nodes
 
 from lm_predictor.vendor.fetch import DEFAULT_ROOT, STAMP
 
+
 SOURCES = ("pinned", "installed")
 
 
@@ -75,9 +76,12 @@ class SourceTree:
         path = self.module_file(modname)
         if path is None:
             return None
+        return self.add_module(modname, path, path.read_bytes())
+
+    def add_module(self, modname: str, path: Path, data: bytes) -> ParsedModule:
+        """Parse a module's source into this tree (from its file, or a snippet given as bytes)."""
         from astroid.builder import AstroidBuilder
 
-        data = path.read_bytes()
         text = data.decode("utf-8")
         t0 = time.perf_counter()
         builder = AstroidBuilder(_manager(), apply_transforms=False)

@@ -99,6 +99,8 @@ class External:
 
 @dataclass(frozen=True)
 class Builtin:
+    """A Python builtin by name (len, range, isinstance, ...), implemented by the builtins brain."""
+
     name: str
 
 
@@ -163,7 +165,3 @@ class ObjectV:
 
 
 UNDEF = object()  # a variable defined on one branch only
-
-
-def is_none(value: Any) -> bool:
-    return value is None

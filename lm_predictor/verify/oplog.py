@@ -69,7 +69,7 @@ def record_ops(config: dict[str, Any], workload: Workload, *, fake: bool = True)
 
     from lm_predictor.verify.bytes_counter import classify, op_bytes
     from lm_predictor.verify.hf import hf_config, model_class
-    from lm_predictor.verify.oracle import _build, _input_ids, _quiet_transformers
+    from lm_predictor.verify.oracle import build_model, make_input_ids, quiet_transformers
 
     cfg, cls = hf_config(config), model_class(config)
     dtype = getattr(torch, workload.dtype)
@@ -93,11 +93,11 @@ def record_ops(config: dict[str, Any], workload: Workload, *, fake: bool = True)
             return out
 
     context = FakeTensorMode(allow_non_fake_inputs=True) if fake else _null()
-    with _quiet_transformers(), context, torch.no_grad():
+    with quiet_transformers(), context, torch.no_grad():
         if not fake:
             torch.manual_seed(0)
-        model = _build(cls, cfg, dtype)
-        ids = _input_ids(cfg, workload, fake)
+        model = build_model(cls, cfg, dtype, workload.attn)
+        ids = make_input_ids(cfg, workload, fake)
         kwargs: dict[str, Any] = {"input_ids": ids(workload.seq_len), "use_cache": True}
         if workload.past_len > 0:
             kwargs["past_key_values"] = model(input_ids=ids(workload.past_len), use_cache=True).past_key_values
@@ -157,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--past-len", type=int, default=0)
     ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     ap.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="override a config key, e.g. --set num_hidden_layers=1")
+    ap.add_argument("--attn", default="eager", choices=["eager", "sdpa"], help="attention implementation")
     ap.add_argument("--real", action="store_true", help="real tensors instead of fake ones (small configs only)")
     ap.add_argument("--module", default=None, help="keep only ops whose innermost module path contains this")
     ap.add_argument("--layer0", action="store_true", help="drop ops of every decoder layer but the first")
@@ -177,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     for item in args.set:
         key, _, value = item.partition("=")
         config[key] = json.loads(value)
-    workload = Workload(args.batch, args.seq_len, args.past_len, args.dtype)
+    workload = Workload(args.batch, args.seq_len, args.past_len, args.dtype, args.attn)
     try:
         records = record_ops(config, workload, fake=not args.real)
     except OracleUnsupported as e:

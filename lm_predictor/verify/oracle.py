@@ -36,9 +36,9 @@ from typing import Any
 
 from lm_predictor.verify.errors import OracleUnsupported
 from lm_predictor.verify.shrink import shrink_config
-from lm_predictor.workload import Workload
+from lm_predictor.workload import ATTN_IMPLEMENTATIONS, Workload
 
-__all__ = ["Measurement", "OracleUnsupported", "Workload", "main", "measure", "shrink_config"]
+__all__ = ["Measurement", "OracleUnsupported", "Workload", "cpu_sdpa_formulas", "main", "measure", "measure_generation", "shrink_config"]
 
 MODES = ("auto", "fake", "real")
 REAL_MAX_PARAMS = 500_000_000  # real mode allocates weights: refuse configs that are not small
@@ -95,17 +95,19 @@ def _run(config: dict[str, Any], workload: Workload, *, fake: bool) -> Measureme
     dtype = getattr(torch, workload.dtype)
     tensor_mode = FakeTensorMode(allow_non_fake_inputs=True) if fake else nullcontext()
     t0 = time.perf_counter()
-    with _quiet_transformers(), tensor_mode, torch.no_grad():
+    with quiet_transformers(), tensor_mode, torch.no_grad():
         if not fake:
             torch.manual_seed(0)
-        model = _build(cls, cfg, dtype)
+        model = build_model(cls, cfg, dtype, workload.attn)
         t_build = time.perf_counter() - t0
         impl = getattr(model.config, "_attn_implementation", None)
-        if impl != "eager":
-            notes.append(f"WARNING: attention implementation is {impl!r}, not eager")
+        if impl != workload.attn:
+            notes.append(f"WARNING: attention implementation is {impl!r}, not {workload.attn!r}")
+        if workload.attn == "sdpa":
+            notes.append(SDPA_NOTE)
         param_count = sum(p.numel() for p in model.parameters())
         module_params = _module_params(model)
-        ids = _input_ids(cfg, workload, fake)
+        ids = make_input_ids(cfg, workload, fake)
         cache = None
         if workload.past_len > 0:
             prefill = model(input_ids=ids(workload.past_len), use_cache=True)
@@ -117,7 +119,7 @@ def _run(config: dict[str, Any], workload: Workload, *, fake: bool) -> Measureme
         if cache is not None:
             kwargs["past_key_values"] = cache
         t1 = time.perf_counter()
-        with FlopCounterMode(display=False, depth=None) as fc, BytesCounter(track_modules=True) as bc:
+        with FlopCounterMode(display=False, depth=None, custom_mapping=cpu_sdpa_formulas()) as fc, BytesCounter(track_modules=True) as bc:
             out = model(**kwargs)
         t_step = time.perf_counter() - t1
         kv_logical, kv_storage = cache_bytes(getattr(out, "past_key_values", None))
@@ -153,17 +155,72 @@ def _run(config: dict[str, Any], workload: Workload, *, fake: bool) -> Measureme
     )
 
 
-def _build(cls: type, cfg: Any, dtype: Any) -> Any:
-    """Instantiate the model with random init, eager attention, eager experts and the workload dtype.
+SDPA_NOTE = (
+    "sdpa: FlopCounterMode has no formula for the CPU kernel aten._scaled_dot_product_flash_attention_for_cpu "
+    "(it would count 0); the oracle registers torch's own sdpa_flop for it, the formula torch registers for the CUDA kernels"
+)
+
+
+def cpu_sdpa_formulas() -> dict[Any, Any]:
+    """FlopCounterMode custom_mapping: torch's CUDA SDPA formulas, registered for the CPU flash kernel.
+
+    torch 2.13 counts `_scaled_dot_product_{flash,efficient,cudnn}_attention` (and their
+    backwards) with `sdpa_flop` / `sdpa_backward_flop`, but not the CPU kernel
+    `_scaled_dot_product_flash_attention_for_cpu`, which SDPA dispatches to on CPU: without
+    this mapping, attention would count 0 under the oracle. The CPU kernel takes the same
+    leading (query, key, value) arguments, so the same formula applies unchanged.
+    """
+    import torch
+    from torch.utils.flop_counter import sdpa_backward_flop, sdpa_flop
+
+    aten = torch.ops.aten
+    # the module attributes are shape-wrapped; custom_mapping wraps again, so pass the raw formulas
+    return {
+        aten._scaled_dot_product_flash_attention_for_cpu: sdpa_flop.__wrapped__,
+        aten._scaled_dot_product_flash_attention_for_cpu_backward: sdpa_backward_flop.__wrapped__,
+    }
+
+
+def measure_generation(config: dict[str, Any], *, batch: int, prompt: int, new_tokens: int, dtype: str = "float32", attn: str = "eager") -> dict[str, int]:
+    """flops, bytes_read, bytes_written summed over a prefill of `prompt` tokens and `new_tokens`
+    one-token forward calls on the model's own DynamicCache (fake tensors), each call counted."""
+    import torch
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from lm_predictor.verify.bytes_counter import BytesCounter
+    from lm_predictor.verify.hf import hf_config, model_class
+
+    cfg, cls = hf_config(config), model_class(config)
+    totals = {"flops": 0, "bytes_read": 0, "bytes_written": 0}
+    with quiet_transformers(), FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad():
+        model = build_model(cls, cfg, getattr(torch, dtype), attn)
+        cache = None
+        for n in [prompt] + [1] * new_tokens:
+            kwargs: dict[str, Any] = {"input_ids": torch.zeros(batch, n, dtype=torch.long), "use_cache": True}
+            if cache is not None:
+                kwargs["past_key_values"] = cache
+            with FlopCounterMode(display=False, depth=None, custom_mapping=cpu_sdpa_formulas()) as fc, BytesCounter() as bc:
+                cache = model(**kwargs).past_key_values
+            totals["flops"] += int(fc.get_total_flops())
+            totals["bytes_read"] += int(bc.bytes_read)
+            totals["bytes_written"] += int(bc.bytes_written)
+    return totals
+
+
+def build_model(cls: type, cfg: Any, dtype: Any, attn: str = "eager") -> Any:
+    """Instantiate the model with random init, the workload's attention path, eager experts and dtype.
 
     Eager experts (transformers 5.x): the per-expert loop of matmuls that FlopCounterMode counts.
     The default `grouped_mm` path calls `torch._grouped_mm`, which has no FlopCounterMode formula
     in torch 2.13 and would count 0. 4.56 has one experts implementation, the loop."""
     import transformers
 
+    if attn == "flash_attention_2":
+        raise OracleUnsupported("flash_attention_2 runs only on CUDA with the flash_attn package: the oracle cannot measure it here")
     extra = {} if transformers.__version__.startswith("4.") else {"experts_implementation": "eager"}
     try:
-        model = cls._from_config(cfg, attn_implementation="eager", dtype=dtype, **extra)
+        model = cls._from_config(cfg, attn_implementation=attn, dtype=dtype, **extra)
     except Exception as e:
         if _fake_unsupported_reason(e) is not None:
             raise
@@ -176,7 +233,7 @@ def _float_dtype(model: Any) -> Any:
     return next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
 
 
-def _input_ids(cfg: Any, workload: Workload, fake: bool) -> Any:
+def make_input_ids(cfg: Any, workload: Workload, fake: bool) -> Any:
     """Factory for (batch, n) input ids: zeros under fake tensors, seeded random ids for real ones."""
     import torch
 
@@ -285,8 +342,8 @@ def _check_small(config: dict[str, Any]) -> None:
     from lm_predictor.verify.hf import hf_config, model_class
 
     cfg, cls = hf_config(config), model_class(config)
-    with _quiet_transformers(), FakeTensorMode(allow_non_fake_inputs=True):
-        n = sum(p.numel() for p in _build(cls, cfg, torch.float32).parameters())
+    with quiet_transformers(), FakeTensorMode(allow_non_fake_inputs=True):
+        n = sum(p.numel() for p in build_model(cls, cfg, torch.float32).parameters())
     if n > REAL_MAX_PARAMS:
         raise OracleUnsupported(f"real mode needs a small config ({n:,} parameters); use shrink_config")
 
@@ -298,7 +355,7 @@ def _first_line(e: BaseException) -> str:
 
 
 @contextmanager
-def _quiet_transformers() -> Iterator[None]:
+def quiet_transformers() -> Iterator[None]:
     """Silence transformers' info/warning logging for the duration."""
     from transformers.utils import logging
 
@@ -318,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seq-len", type=int, default=128)
     ap.add_argument("--past-len", type=int, default=0)
     ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    ap.add_argument("--attn", default="eager", choices=list(ATTN_IMPLEMENTATIONS))
     ap.add_argument("--mode", default="auto", choices=list(MODES))
     ap.add_argument("--shrink", action="store_true", help="measure shrink_config(config) instead")
     args = ap.parse_args(argv)
@@ -325,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         config = json.load(f)
     if args.shrink:
         config = shrink_config(config)
-    workload = Workload(batch=args.batch, seq_len=args.seq_len, past_len=args.past_len, dtype=args.dtype)
+    workload = Workload(batch=args.batch, seq_len=args.seq_len, past_len=args.past_len, dtype=args.dtype, attn=args.attn)
     try:
         m = measure(config, workload, mode=args.mode)
     except OracleUnsupported as e:

@@ -18,7 +18,7 @@ import pytest
     (["--dtype", "bfloat"], "argument --dtype: unknown 'bfloat' (did you mean 'bfloat16'?); choose from float32, bfloat16, float16"),
     (["--dtype", "fp16"], "argument --dtype: unknown 'fp16'; choose from float32, bfloat16, float16"),
     (["--foo"], "unrecognized arguments: --foo; options are"),
-    (["--sq-len", "4"], "unrecognized arguments: --sq-len (did you mean '--seq-len'?), 4; options are --batch,"),
+    (["--sq-len", "4"], "unrecognized arguments: --sq-len (did you mean '--seq-len'?), 4; options are --attn, --batch,"),
     (["--format", "yaml"], "argument --format: invalid choice: 'yaml' (choose from"),
 ])
 def test_bad_options_are_usage_errors_naming_the_choices(cli, args, expected):

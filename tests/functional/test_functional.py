@@ -45,8 +45,8 @@ SKIPPED = {
 # Whole families owned elsewhere, by their first letter.
 OTHER_OWNERS = {
     "C": "config and workload codes have eval goldens in test_config_goldens.py",
-    "A": "source-analysis codes are tested with `lmpredict suggest`",
 }
+ANALYSIS_CASES = HERE / "analysis_cases"  # A codes: Python snippets, run by test_analysis_goldens.py
 
 
 @dataclass(frozen=True)
@@ -194,12 +194,17 @@ def test_every_code_has_a_golden_case() -> None:
     for case in ALL_CASES:
         if case.expected_path.exists() and shows_code(case.expected_path.read_text(encoding="utf-8"), case.code, case.symbol):
             covered.setdefault(case.code, []).append(case.name)
+    for snippet in sorted(ANALYSIS_CASES.glob("*.py")):
+        match = CASE_NAME.match(snippet.stem)
+        expected = snippet.with_suffix(".expected")
+        if match and expected.exists() and shows_code(expected.read_text(encoding="utf-8"), match["code"], match["symbol"]):
+            covered.setdefault(match["code"], []).append(snippet.stem)
     registered = {c.code: c for c in all_codes()}
     missing = []
     for code, entry in registered.items():
         if code in SKIPPED or code[0] in OTHER_OWNERS:
             continue
-        assert code[0] in "FSLE", f"{code}: unknown code family; add a case or an owner"
+        assert code[0] in "FSLEA", f"{code}: unknown code family; add a case or an owner"
         if code not in covered:
             missing.append(f"{code} {entry.symbol}")
     assert not missing, f"diagnostic codes without a golden case: {missing}"

@@ -6,10 +6,18 @@ import pytest
 
 from lm_predictor.formula.parser import parse_formula
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.emit import index_cells, simplify_or, solve_index
+from lm_predictor.suggest.layers import index_cells, solve_index
+from lm_predictor.suggest.ruletext import simplify_or
 from lm_predictor.suggest.expr import Num
 
 a, b, c = Num.sym("a"), Num.sym("b"), Num.sym("c")
+
+
+@pytest.fixture(autouse=True)
+def _analysis_scope():
+    """Each test runs as its own analysis: the symbol facts it records do not outlive it."""
+    with X.using(X.SymbolFacts()):
+        yield
 
 
 def test_normal_form_makes_equal_shapes_equal() -> None:
@@ -26,12 +34,10 @@ def test_view_inference_divides_monomials() -> None:
 
 
 def test_divisibility_facts_make_floor_division_exact() -> None:
-    X.DIVIDES.clear()
     head = X.floordiv(a, b)
     assert X.exact_div(head * b * 3, a).const_value() is None
     X.note_fact(X.cmp("==", b * head, a))  # the source raises unless b * (a // b) == a
     assert X.exact_div(3 * head * b, a) == Num.const(3)
-    X.DIVIDES.clear()
 
 
 def test_optional_parameter_renders_as_inline_default() -> None:
@@ -40,20 +46,18 @@ def test_optional_parameter_renders_as_inline_default() -> None:
 
 
 def test_if_on_a_nonnegative_parameter_collapses() -> None:
-    X.NONNEG.add("past")
+    X.symbol_facts().nonneg.add("past")  # the per-test analysis scope (fixture below)
     past = Num.sym("past")
     assert X.ifnum(X.cmp(">", past, 0), past, Num.const(0)) == past
     assert X.ifnum(X.cmp("<=", past, 0), Num.const(0), past) == past
-    X.NONNEG.discard("past")
 
 
 def test_signs_decide_comparisons() -> None:
-    X.POSITIVE.update({"p", "q"})
+    X.symbol_facts().positive.update({"p", "q"})
     p, q = Num.sym("p"), Num.sym("q")
     assert X.cmp(">", p * q, 0) == X.TRUE
     assert X.cmp("==", p + 1, 0) == X.FALSE
     assert X.fn("max", p - 1, Num.const(0)) == p - 1
-    X.POSITIVE.difference_update({"p", "q"})
 
 
 @pytest.mark.parametrize("value", [
@@ -79,15 +83,14 @@ def test_or_of_guards_simplifies() -> None:
 
 def test_layer_counts() -> None:
     n, m = Num.sym("n"), Num.sym("m")
-    X.POSITIVE.update({"n", "m"})
+    X.symbol_facts().positive.update({"n", "m"})
     count, rep_true, rep_false = solve_index(X.cmp(">=", Num.sym("#i"), m), "#i", n)
     assert X.render(count) == "$n - min($m, $n)"
     assert rep_true == m and rep_false == X.ZERO
     # (i + 1) % p == 0: every p-th layer
     p = Num.sym("p")
-    X.POSITIVE.add("p")
+    X.symbol_facts().positive.add("p")
     cells = index_cells([X.cmp("==", X.mod(Num.sym("#i") + 1, p), 0)], "#i", n)
     values = {"n": 12, "p": 4, "m": 0}
     counts = [X.substitute(cnt, {k: Num.const(v) for k, v in values.items()}).const_value() for cnt, _, _ in cells]
     assert counts == [3, 9]
-    X.POSITIVE.difference_update({"n", "m", "p"})

@@ -30,7 +30,7 @@ def test_fused_grouped_mm_experts_are_refused_not_counted_as_zero():
     script = (
         "import lm_predictor.verify.oracle as o\n"
         "from lm_predictor.workload import Workload\n"
-        "o._build = lambda cls, c, dtype: cls._from_config(c, attn_implementation='eager', dtype=dtype, experts_implementation='grouped_mm').eval()\n"
+        "o.build_model = lambda cls, c, dtype, attn='eager': cls._from_config(c, attn_implementation=attn, dtype=dtype, experts_implementation='grouped_mm').eval()\n"
         "try:\n"
         "    o.measure(o.shrink_config({'model_type': 'qwen3_moe'}), Workload(1, 8, 0, 'bfloat16'), mode='real')\n"
         "    print('measured')\n"

@@ -2,38 +2,37 @@
 
 One module per family of ops: `matmul` (the counted ops), `tensors` (shapes), `torch_modules`
 (nn.Linear, nn.Embedding, ...), `builtins` (Python builtins, math), `cache` (the KV cache),
-`transformers_lib` (library plumbing). Each registers `_looks_like_*` / `suggest_*` pairs in
-`base.PATTERNS`; the functions below are the interpreter's hooks into them.
+`transformers_lib` (library plumbing). Each registers its producers with `@base.brain(name, keys)`
+in `base.BRAINS`, keyed by what they handle; the functions below are the interpreter's hooks.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+from lm_predictor.diagnostics import A_BRAIN_ERROR, A_MODULE_INPUT
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains import builtins as _builtins  # noqa: F401 - registers patterns
-from lm_predictor.suggest.brains import cache as _cache
-from lm_predictor.suggest.brains import matmul as _matmul  # noqa: F401
-from lm_predictor.suggest.brains import tensors as _tensors
-from lm_predictor.suggest.brains import torch_modules as _modules
-from lm_predictor.suggest.brains import transformers_lib as _tf
-from lm_predictor.suggest.brains.base import PATTERNS, CallSite, canonical, slice_length
+from lm_predictor.suggest.brains import (
+    builtins as _builtins,
+    cache as _cache,
+    matmul as _matmul,
+    tensors as _tensors,
+    torch_modules as _modules,
+    transformers_lib as _tf,
+)
+from lm_predictor.suggest.brains.base import CallSite, Pattern, brain_for, canonical, slice_length
 from lm_predictor.suggest.brains.transformers_lib import ActTable, BrainFunc
 from lm_predictor.suggest.expr import ONE, Num
+from lm_predictor.suggest.findings import BrainError, DeadPath
+from lm_predictor.suggest.host import Host
+from lm_predictor.suggest.pyvalues import BoundMethod, Range, hashable
 from lm_predictor.suggest.scope import ModRef, Template, TorchModule
-from lm_predictor.suggest.values import (
-    Builtin,
-    CacheV,
-    DictV,
-    External,
-    ListV,
-    ObjectV,
-    Phi,
-    Repeated,
-    Tensor,
-    Unknown,
-)
+from lm_predictor.suggest.valueops import translate
+from lm_predictor.suggest.values import CacheV, DictV, External, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
 
+
+BRAIN_MODULES = (_builtins, _cache, _matmul, _tensors, _modules, _tf)  # importing them fills base.BRAINS
 STATIC_RULES = _modules.STATIC_RULES
 
 FALSE_EXTERNALS = {
@@ -48,7 +47,7 @@ CONTEXT_EXTERNALS = {"torch.autocast", "torch.no_grad", "torch.enable_grad", "co
 # ---------------------------------------------------------------------------- hooks
 
 
-def global_value(interp: Any, qual: str) -> Any:
+def global_value(interp: Host, qual: str) -> Any:
     return _tf.global_value(interp, qual)
 
 
@@ -75,7 +74,7 @@ def is_module_base(name: str) -> bool:
     return name in _tf.MODULE_BASES or canonical(name) in ("nn.Module",) or canonical(name) in TORCH_BASES
 
 
-def base_attr(interp: Any, base: str, name: str) -> Any:
+def base_attr(interp: Host, base: str, name: str) -> Any:
     cname = canonical(base)
     if cname == "nn.Module":
         base = "torch.nn.Module"
@@ -88,7 +87,7 @@ def base_attr(interp: Any, base: str, name: str) -> Any:
     return _tf.base_attr(interp, base, name)
 
 
-def _torch_base_init(interp: Any, cname: str, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+def _torch_base_init(interp: Host, cname: str, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
     """A transformers class derived from nn.Linear & co: the base builds weight / bias."""
     site = CallSite(interp, None, list(args), dict(kwargs), node, None, cname)
     ref = _modules.construct(site, cname)
@@ -98,19 +97,17 @@ def _torch_base_init(interp: Any, cname: str, recv: Any, args: list, kwargs: dic
     tmpl.torch_base = ref
     for attr in ("weight", "bias", "in_features", "out_features", "num_embeddings", "embedding_dim", "padding_idx", "normalized_shape"):
         value = _modules.module_attr(interp, ref, attr, node)
-        if isinstance(value, Unknown) or type(value).__name__ == "BoundMethod":
+        if isinstance(value, Unknown) or isinstance(value, BoundMethod):
             continue
         interp.set_attr(recv, attr, value, node)
     return None
 
 
-def _torch_base_forward(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+def _torch_base_forward(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
     tmpl = recv.inst.template if isinstance(recv, ModRef) else None
     base = getattr(tmpl, "torch_base", None)
     if base is None:
         return Unknown("forward of a torch module base")
-    from lm_predictor.suggest.interp import translate
-
     view = translate(base, recv.binding, None) if recv.binding else base
     return _modules.call_module(interp, view, args, kwargs, node)
 
@@ -119,34 +116,34 @@ def external_truth(name: str) -> bool | None:
     return True
 
 
-def config_method(interp: Any, model: Any, name: str) -> Any:
+def config_method(interp: Host, model: Any, name: str) -> Any:
     return _tf.config_method(interp, model, name)
 
 
-def tensor_binop(interp: Any, op: str, a: Any, b: Any, node: Any) -> Any:
+def tensor_binop(interp: Host, op: str, a: Any, b: Any, node: Any) -> Any:
     return _tensors.tensor_binop(interp, op, a, b, node)
 
 
-def tensor_attr(interp: Any, t: Tensor, name: str, node: Any) -> Any:
+def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
     return _tensors.tensor_attr(interp, t, name, node)
 
 
-def tensor_getitem(interp: Any, t: Tensor, index: Any, node: Any) -> Any:
+def tensor_getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
     return _tensors.getitem(interp, t, index, node)
 
 
-def external_attr(interp: Any, ext: External, name: str) -> Any:
+def external_attr(interp: Host, ext: External, name: str) -> Any:
     full = f"{ext.name}.{name}"
     if ext.name == "torch.finfo()" and name in ("min", "max", "eps", "tiny"):
         return Unknown("finfo value")
     return External(full)
 
 
-def object_attr(interp: Any, obj: ObjectV, name: str, node: Any) -> Any:
+def object_attr(interp: Host, obj: ObjectV, name: str, node: Any) -> Any:
     return _tf.object_attr(interp, obj, name, node)
 
 
-def super_attr(interp: Any, inst: Any, name: str, node: Any) -> Any:
+def super_attr(interp: Host, inst: Any, name: str, node: Any) -> Any:
     cls = interp.instance_class(inst)
     if cls is not None:
         for c in interp.mro(cls):
@@ -155,7 +152,7 @@ def super_attr(interp: Any, inst: Any, name: str, node: Any) -> Any:
                 if attr is not None:
                     return interp.bind_attr(attr, inst, node)
     if isinstance(inst, ObjectV) and inst.kind == "config" and name == "__init__":
-        def pretrained_init(i: Any, recv: Any, args: list, kwargs: dict, n: Any) -> Any:
+        def pretrained_init(i: Host, recv: Any, args: list, kwargs: dict, n: Any) -> Any:
             i.config_model_building.pretrained_init(i, inst, dict(kwargs))
             return None
         return BrainFunc("PretrainedConfig.__init__", pretrained_init, inst)
@@ -164,9 +161,7 @@ def super_attr(interp: Any, inst: Any, name: str, node: Any) -> Any:
     return Unknown(f"super().{name}")
 
 
-def value_attr(interp: Any, obj: Any, name: str, node: Any) -> Any:
-    from lm_predictor.suggest.interp import BoundMethod
-
+def value_attr(interp: Host, obj: Any, name: str, node: Any) -> Any:
     if isinstance(obj, CacheV):
         return _cache.attr(interp, obj, name)
     if isinstance(obj, (str, DictV, ListV, tuple, Num, Repeated)):
@@ -176,18 +171,18 @@ def value_attr(interp: Any, obj: Any, name: str, node: Any) -> Any:
     return Unknown(f"attribute {name} of {type(obj).__name__}")
 
 
-def slice_repeated(interp: Any, rep: Repeated, index: Any, node: Any) -> Any:
+def slice_repeated(interp: Host, rep: Repeated, index: Any, node: Any) -> Any:
     if any(b is not None and not isinstance(b, Num) for b in (index.start, index.stop, index.step)):
         return Unknown("slice of a module list with bounds the analysis cannot read")
     count = slice_length(rep.count, index.start, index.stop, index.step)
     return Repeated(rep.elem, count, rep.index)
 
 
-def external_getitem(interp: Any, ext: External, index: Any, node: Any) -> Any:
+def external_getitem(interp: Host, ext: External, index: Any, node: Any) -> Any:
     return External(ext.name + "[]")
 
 
-def module_getitem(interp: Any, ref: ModRef, index: Any, node: Any) -> Any:
+def module_getitem(interp: Host, ref: ModRef, index: Any, node: Any) -> Any:
     mod = ref.inst.template
     if isinstance(mod, TorchModule) and mod.kind == "sequential":
         items = _modules.iterate(interp, ref, node)
@@ -197,7 +192,7 @@ def module_getitem(interp: Any, ref: ModRef, index: Any, node: Any) -> Any:
     return Unknown("module indexing")
 
 
-def value_getitem(interp: Any, obj: Any, index: Any, node: Any) -> Any:
+def value_getitem(interp: Host, obj: Any, index: Any, node: Any) -> Any:
     if isinstance(obj, ActTable):
         return _tf.act_lookup(interp, obj, index, node)
     if isinstance(obj, str) and isinstance(index, Num):
@@ -205,26 +200,24 @@ def value_getitem(interp: Any, obj: Any, index: Any, node: Any) -> Any:
         return obj[c] if isinstance(c, int) and -len(obj) <= c < len(obj) else Unknown("string index")
     if isinstance(obj, CacheV):
         return Unknown("legacy cache indexing (past_key_values[layer])")
-    from lm_predictor.suggest.interp import _Range
-
-    if isinstance(obj, _Range) and isinstance(index, Num):
+    if isinstance(obj, Range) and isinstance(index, Num):
         return obj.start + obj.step * index
     return Unknown(f"indexing {type(obj).__name__}")
 
 
-def function_call(interp: Any, fv: Any, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
+def function_call(interp: Host, fv: Any, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
     return _tf.function_call(interp, fv, args, kwargs, node, hint)
 
 
-def instantiate(interp: Any, cls: Any, args: list, kwargs: dict, node: Any) -> Any:
+def instantiate(interp: Host, cls: Any, args: list, kwargs: dict, node: Any) -> Any:
     return NotImplemented
 
 
-def after_init(interp: Any, template: Template, self_ref: ModRef) -> None:
+def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
     _tf.after_init(interp, template, self_ref)
 
 
-def torch_module_attr(interp: Any, ref: ModRef, name: str, node: Any) -> Any:
+def torch_module_attr(interp: Host, ref: ModRef, name: str, node: Any) -> Any:
     mod = ref.inst.template
     if mod.kind == "hf_conv1d":
         args = _modules.module_args(ref)
@@ -237,7 +230,7 @@ def torch_module_attr(interp: Any, ref: ModRef, name: str, node: Any) -> Any:
     return _modules.module_attr(interp, ref, name, node)
 
 
-def torch_module_params(interp: Any, ref: ModRef, label: str) -> Any:
+def torch_module_params(interp: Host, ref: ModRef, label: str) -> Any:
     mod = ref.inst.template
     if mod.kind == "hf_conv1d":
         args = _modules.module_args(ref)
@@ -245,14 +238,14 @@ def torch_module_params(interp: Any, ref: ModRef, label: str) -> Any:
     return _modules.module_params(interp, ref, label)
 
 
-def call_torch_module(interp: Any, ref: ModRef, args: list, kwargs: dict, node: Any) -> Any:
+def call_torch_module(interp: Host, ref: ModRef, args: list, kwargs: dict, node: Any) -> Any:
     mod = ref.inst.template
     if mod.kind == "hf_conv1d":
         margs = _modules.module_args(ref)
         x = args[0] if args else next(iter(kwargs.values()), None)
         label = ref.path or "conv1d"
         if not isinstance(x, Tensor) or x.shape is None:
-            interp.add_cost("flops", interp.unresolved("A112", node, f"input of {label} (Conv1D) has an unknown shape"), ref.count or ONE)
+            interp.add_cost("flops", interp.unresolved(A_MODULE_INPUT, node, f"input of {label} (Conv1D) has an unknown shape"), ref.count or ONE)
             return Tensor(None, "model", "Conv1D of an unknown input")
         tokens = _modules.numel(x.shape[:-1])
         interp.add_cost("flops", X.call(label, "transformers.pytorch_utils.Conv1D", {"nf": margs["nf"], "nx": margs["nx"], "tokens": tokens}), ref.count or ONE)
@@ -260,32 +253,27 @@ def call_torch_module(interp: Any, ref: ModRef, args: list, kwargs: dict, node: 
     return _modules.call_module(interp, ref, args, kwargs, node)
 
 
-def iterate_module(interp: Any, ref: ModRef, node: Any) -> Any:
+def iterate_module(interp: Host, ref: ModRef, node: Any) -> Any:
     return _modules.iterate(interp, ref, node)
 
 
-def module_attr_default(interp: Any, ref: ModRef, name: str, node: Any) -> Any:
+def module_attr_default(interp: Host, ref: ModRef, name: str, node: Any) -> Any:
     if name in _tf.MODULE_ATTRS:
         return interp.bind_attr(_tf.MODULE_ATTRS[name], ref, node)
     return None
 
 
-def module_call_default(interp: Any, ref: ModRef, args: list, kwargs: dict, node: Any) -> Any:
+def module_call_default(interp: Host, ref: ModRef, args: list, kwargs: dict, node: Any) -> Any:
     return NotImplemented
 
 
 # ---------------------------------------------------------------------------- calls
 
 
-from lm_predictor.suggest.interp import DeadPath  # noqa: E402
-
-
-def call(interp: Any, callee: Any, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
+def call(interp: Host, callee: Any, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
     """Dispatch a call the interpreter cannot run from source; values that are still a Phi
     (they differ by a condition and could not be merged) are split, each arm called, the
     results joined."""
-    from lm_predictor.suggest.interp import BoundMethod
-
     if isinstance(callee, BoundMethod) and isinstance(callee.receiver, Phi):
         return interp.on_phi(callee.receiver, lambda r: call(interp, BoundMethod(r, callee.name), args, kwargs, node, hint))
     for i, a in enumerate(args):
@@ -301,9 +289,7 @@ def call(interp: Any, callee: Any, args: list, kwargs: dict, node: Any, hint: An
     return _call(interp, callee, args, kwargs, node, hint)
 
 
-def _call(interp: Any, callee: Any, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
-    from lm_predictor.suggest.interp import BoundMethod
-
+def _call(interp: Host, callee: Any, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
     receiver = None
     name = ""
     if isinstance(callee, External):
@@ -348,24 +334,32 @@ def _call(interp: Any, callee: Any, args: list, kwargs: dict, node: Any, hint: A
             return interp.call(call_attr, args, kwargs, node, hint)
         return Unknown("call of an object")
     site = CallSite(interp, callee, list(args), dict(kwargs), node, hint, name, receiver)
-    for pattern in PATTERNS:
-        if pattern.looks_like(site):
-            try:
-                return pattern.suggest(site)
-            except DeadPath:
-                raise
-            except (AttributeError, TypeError, IndexError, KeyError, ValueError, ZeroDivisionError) as err:
-                # arguments of a kind the producer does not handle: an unknown result, not a crash
-                return Unknown(f"{site.name or pattern.name}: arguments the op table cannot follow ({type(err).__name__})")
+    pattern = brain_for(site)
+    if pattern is not None:
+        try:
+            return pattern.suggest(site)
+        except DeadPath:
+            raise
+        except (AttributeError, TypeError, IndexError, KeyError, ValueError, ZeroDivisionError) as err:
+            return brain_failed(interp, site, pattern, err)
     if isinstance(callee, External):
         if any(isinstance(a, Tensor) for a in list(args) + list(kwargs.values())):
             return Unknown(f"{callee.name} is not in the op table")
         return Unknown(f"{callee.name}")
-    import os
-
     if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
         print("call of", type(callee).__name__, interp.current_loc)
     return Unknown(f"call of {type(callee).__name__}")
+
+
+def brain_failed(interp: Host, site: CallSite, pattern: Pattern, err: Exception) -> Unknown:
+    """A brain raised on arguments it does not handle: an A170 diagnostic and an unknown result.
+
+    With LMPREDICT_BRAIN_ERRORS=raise (the test suite sets it) the error propagates instead, so a
+    brain bug fails loudly rather than turning into an unknown."""
+    if os.environ.get("LMPREDICT_BRAIN_ERRORS") == "raise":
+        raise BrainError(f"brain {pattern.name!r} raised on {site.name or type(site.callee).__name__}: {type(err).__name__}: {err}") from err
+    interp.report(A_BRAIN_ERROR, site.node, f"brain {pattern.name!r} cannot follow the arguments of {site.name or pattern.name} ({type(err).__name__}: {err})")
+    return Unknown(f"{site.name or pattern.name}: arguments the op table cannot follow ({type(err).__name__})")
 
 
 class _Partial:
@@ -373,7 +367,7 @@ class _Partial:
         self.fn, self.args, self.kwargs = fn, args, kwargs
 
 
-def _module_method(interp: Any, ref: ModRef, name: str, args: list, kwargs: dict, node: Any) -> Any:
+def _module_method(interp: Host, ref: ModRef, name: str, args: list, kwargs: dict, node: Any) -> Any:
     if name in ("forward", "__call__"):
         return interp.call_module(ref, args, kwargs, node)
     if name in _tf.MODULE_ATTRS and isinstance(_tf.MODULE_ATTRS[name], BrainFunc):
@@ -386,7 +380,7 @@ def _module_method(interp: Any, ref: ModRef, name: str, args: list, kwargs: dict
     return Unknown(f"module method {name}")
 
 
-def _python_method(interp: Any, recv: Any, name: str, args: list, kwargs: dict, node: Any) -> Any:
+def _python_method(interp: Host, recv: Any, name: str, args: list, kwargs: dict, node: Any) -> Any:
     if isinstance(recv, str):
         if name in ("startswith", "endswith") and args and isinstance(args[0], (str, tuple)):
             return X.bconst(getattr(recv, name)(args[0]))
@@ -401,7 +395,7 @@ def _python_method(interp: Any, recv: Any, name: str, args: list, kwargs: dict, 
         return Unknown(f"str.{name}")
     if isinstance(recv, DictV):
         if name == "get":
-            key = interp_hashable(args[0])
+            key = hashable(args[0])
             default = args[1] if len(args) > 1 else kwargs.get("default")
             if key in recv.items:
                 return recv.items[key]
@@ -409,7 +403,7 @@ def _python_method(interp: Any, recv: Any, name: str, args: list, kwargs: dict, 
                 return default
             return Unknown("dict.get of an unknown key")
         if name in ("pop",):
-            key = interp_hashable(args[0])
+            key = hashable(args[0])
             default = args[1] if len(args) > 1 else None
             return recv.items.pop(key, default)
         if name == "items":
@@ -424,7 +418,7 @@ def _python_method(interp: Any, recv: Any, name: str, args: list, kwargs: dict, 
             recv.items.update(kwargs)
             return None
         if name == "setdefault":
-            key = interp_hashable(args[0])
+            key = hashable(args[0])
             return recv.items.setdefault(key, args[1] if len(args) > 1 else None)
         if name == "copy":
             return DictV(dict(recv.items))
@@ -472,22 +466,8 @@ def _python_method(interp: Any, recv: Any, name: str, args: list, kwargs: dict, 
         return Unknown(f"tuple.{name}")
     if isinstance(recv, Num):
         if name in ("is_integer",):
-            return X.bconst(X._integral(recv))
+            return X.bconst(X.is_integral(recv))
         return Unknown(f"number.{name}")
     if isinstance(recv, Repeated):
         return Unknown(f"list.{name}")
     return Unknown(f"method {name} of {type(recv).__name__}")
-
-
-def interp_hashable(key: Any) -> Any:
-    from lm_predictor.suggest.interp import _hashable
-
-    return _hashable(key)
-
-
-def is_phi(value: Any) -> bool:
-    return isinstance(value, Phi)
-
-
-def is_builtin(value: Any) -> bool:
-    return isinstance(value, Builtin)

@@ -1,9 +1,10 @@
-"""What every brain module shares: the call site, the pattern table, shape helpers.
+"""What every brain module shares: the call site, the brain registry, shape helpers.
 
-A brain module handles one family of ops. For each pattern it defines a `_looks_like_*`
-predicate over a `CallSite` and a `suggest_*` producer that returns the abstract result (and
-records costs through `site.interp.add_cost`). `PATTERNS` is the one table they register in;
-the interpreter asks it about every call it cannot run from source.
+A brain module handles one family of ops. Each producer takes a `CallSite` and returns the abstract
+result (recording costs through `site.interp.add_cost`); `@brain(name, keys...)` registers it in
+`BRAINS` under what it handles: exact op names, name prefixes, or the callee's / receiver's type,
+as torch's `register_flop_formula` keys formulas by op. The interpreter asks `brain_for(site)`
+about every call it cannot run from source.
 """
 
 from __future__ import annotations
@@ -13,14 +14,17 @@ from typing import Any, Callable
 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import ONE, ZERO, Num
-from lm_predictor.suggest.values import Phi, Tensor, Unknown
+from lm_predictor.suggest.findings import DeadPath
+from lm_predictor.suggest.host import Host
+from lm_predictor.suggest.values import ListV, Phi, Tensor, Unknown
+
 
 MISSING = object()
 
 
 @dataclass
 class CallSite:
-    interp: Any
+    interp: Host
     callee: Any
     args: list
     kwargs: dict
@@ -42,18 +46,69 @@ class CallSite:
         return rec.label(hint, self.node) if rec is not None else hint
 
 
-@dataclass
+@dataclass(frozen=True)
 class Pattern:
+    """One brain: the producer for the calls its key selects (`name` for diagnostics)."""
+
     name: str
-    looks_like: Callable[[CallSite], bool]
     suggest: Callable[[CallSite], Any]
 
 
-PATTERNS: list[Pattern] = []
+BrainKey = tuple  # ("name", "torch.matmul") | ("prefix", "torch.") | ("callee", Builtin) | ("receiver", CacheV)
+
+BRAINS: dict[BrainKey, Pattern] = {}
+"""The brain registry, keyed by what each brain handles (filled by `@brain(...)`, duplicates refused)."""
 
 
-def register(name: str, looks_like: Callable[[CallSite], bool], suggest: Callable[[CallSite], Any]) -> None:
-    PATTERNS.append(Pattern(name, looks_like, suggest))
+def op(*names: str) -> list[BrainKey]:
+    """Keys for calls of exactly these canonical names (torch.matmul, Tensor.view, F.linear, ...)."""
+    return [("name", n) for n in names]
+
+
+def prefix(*prefixes: str) -> list[BrainKey]:
+    """Keys for calls whose canonical name starts with one of these (the longest registered prefix wins)."""
+    return [("prefix", p) for p in prefixes]
+
+
+def callee(cls: type) -> list[BrainKey]:
+    """The key for calls of a value of this type (a builtin, a brain function)."""
+    return [("callee", cls)]
+
+
+def receiver(cls: type) -> list[BrainKey]:
+    """The key for method calls on a value of this type (the KV cache)."""
+    return [("receiver", cls)]
+
+
+def brain(name: str, *keys: list[BrainKey]) -> Callable[[Callable[[CallSite], Any]], Callable[[CallSite], Any]]:
+    """Register the decorated producer for every key given; a key registered twice is an error."""
+
+    def register(fn: Callable[[CallSite], Any]) -> Callable[[CallSite], Any]:
+        for group in keys:
+            for key in group:
+                if key in BRAINS:
+                    raise RuntimeError(f"brain {name!r}: {key} is already handled by brain {BRAINS[key].name!r}")
+                BRAINS[key] = Pattern(name, fn)
+        return fn
+
+    return register
+
+
+def brain_for(site: CallSite) -> Pattern | None:
+    """The brain for a call: by exact name, else by the callee's or receiver's type, else by the longest name prefix."""
+    found = BRAINS.get(("name", site.name)) if site.name else None
+    if found is None:
+        found = next((BRAINS[("callee", t)] for t in type(site.callee).__mro__ if ("callee", t) in BRAINS), None)
+    if found is None and site.receiver is not None:
+        found = next((BRAINS[("receiver", t)] for t in type(site.receiver).__mro__ if ("receiver", t) in BRAINS), None)
+    if found is None and site.name:
+        cut = len(site.name)
+        while found is None and cut > 0:
+            cut = site.name.rfind(".", 0, cut)
+            if cut < 0:
+                break
+            found = BRAINS.get(("prefix", site.name[:cut + 1]))
+    return found
 
 
 def canonical(name: str) -> str:
@@ -79,10 +134,6 @@ def numel(shape: tuple | None) -> Num | None:
     for d in shape:
         out = out * d
     return out
-
-
-def is_num(value: Any) -> bool:
-    return isinstance(value, Num)
 
 
 def as_int(value: Any) -> int | None:
@@ -149,15 +200,11 @@ def size_list(site: CallSite, start: int = 0, name: str | None = "size") -> list
         args = [site.kwargs[name]]
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = list(args[0])
-    from lm_predictor.suggest.values import ListV
-
     if len(args) == 1 and isinstance(args[0], ListV):
         args = list(args[0].items)
     out = []
     for a in args:
         if a is None:
-            from lm_predictor.suggest.interp import DeadPath
-
             raise DeadPath()  # a None size raises at run time
         if isinstance(a, X.Bool):
             return None

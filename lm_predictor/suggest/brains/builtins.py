@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import CallSite, register
+from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix
 from lm_predictor.suggest.expr import ONE, ZERO, Num
+from lm_predictor.suggest.host import Host
+from lm_predictor.suggest.pyvalues import ConfigV, Enumerate, Range, Slice, Zip
 from lm_predictor.suggest.scope import ModRef, Template
-from lm_predictor.suggest.values import (
-    Builtin,
-    CacheV,
-    ClassV,
-    DictV,
-    External,
-    FunctionV,
-    ListV,
-    ObjectV,
-    Phi,
-    Record,
-    Repeated,
-    Tensor,
-    Unknown,
-)
+from lm_predictor.suggest.values import Builtin, CacheV, ClassV, DictV, External, FunctionV, ListV, ObjectV, Phi, Record, Repeated, Tensor, Unknown
+
 
 CACHE_TRUE = {"Cache", "DynamicCache"}
 
 
-def _len(interp: Any, value: Any, node: Any) -> Any:
+def _len(interp: Host, value: Any, node: Any) -> Any:
     if isinstance(value, (tuple, str)):
         return Num.const(len(value))
     if isinstance(value, (ListV,)):
@@ -44,16 +34,14 @@ def _len(interp: Any, value: Any, node: Any) -> Any:
         return Num.const(sum(1 for v in value.fields.values() if v is not None))
     if isinstance(value, Phi):
         return interp.on_phi(value, lambda v: _len(interp, v, node))
-    from lm_predictor.suggest.interp import _Range
-
-    if isinstance(value, _Range):
+    if isinstance(value, Range):
         return value.length()
     return Unknown(f"len of {type(value).__name__}")
 
 
 def _int(value: Any) -> Any:
     if isinstance(value, Num):
-        return X.fn("floor", value) if not X._integral(value) else value
+        return X.fn("floor", value) if not X.is_integral(value) else value
     if isinstance(value, X.Bool):
         return X.ifnum(value, ONE, ZERO)
     if isinstance(value, Tensor):
@@ -61,7 +49,7 @@ def _int(value: Any) -> Any:
     return Unknown("int()")
 
 
-def isinstance_of(interp: Any, value: Any, cls: Any, node: Any) -> X.Bool:
+def isinstance_of(interp: Host, value: Any, cls: Any, node: Any) -> X.Bool:
     if isinstance(cls, (tuple, ListV)):
         items = cls if isinstance(cls, tuple) else cls.items
         return X.bor(*(isinstance_of(interp, value, c, node) for c in items))
@@ -78,7 +66,7 @@ def isinstance_of(interp: Any, value: Any, cls: Any, node: Any) -> X.Bool:
     if isinstance(value, Num):
         c = value.const_value()
         if short == "int":
-            return X.bconst(not isinstance(c, float) if c is not None else X._integral(value))
+            return X.bconst(not isinstance(c, float) if c is not None else X.is_integral(value))
         if short == "float":
             return X.bconst(isinstance(c, float))
         return X.bconst(short in ("Number", "Integral", "Real"))
@@ -109,13 +97,12 @@ def isinstance_of(interp: Any, value: Any, cls: Any, node: Any) -> X.Bool:
                 return X.bconst(any(isinstance(c, ClassV) and c.node is cls.node for c in interp.mro(value.cls)))
             return X.bconst(any(isinstance(c, External) and c.name.rsplit(".", 1)[-1] == short for c in interp.mro(value.cls)))
         return X.FALSE
-    from lm_predictor.suggest.interp import ConfigV
-
     if isinstance(value, ConfigV):
         return X.bconst("Config" in short)
     return X.FALSE
 
 
+@brain("builtin", callee(Builtin))
 def call_builtin(site: CallSite) -> Any:
     interp = site.interp
     name = site.callee.name
@@ -178,23 +165,17 @@ def call_builtin(site: CallSite) -> Any:
         interp.set_attr(args[0], args[1], args[2], site.node)
         return None
     if name == "range":
-        from lm_predictor.suggest.interp import _Range
-
         nums = [a for a in args]
         if not all(isinstance(a, Num) for a in nums):
             return Unknown("range of non-numbers")
         if len(nums) == 1:
-            return _Range(ZERO, nums[0], ONE)
-        return _Range(nums[0], nums[1], nums[2] if len(nums) > 2 else ONE)
+            return Range(ZERO, nums[0], ONE)
+        return Range(nums[0], nums[1], nums[2] if len(nums) > 2 else ONE)
     if name == "enumerate":
-        from lm_predictor.suggest.interp import _Enumerate
-
         start = args[1] if len(args) > 1 else site.kwargs.get("start", ZERO)
-        return _Enumerate(args[0], start.const_value() if isinstance(start, Num) else 0)
+        return Enumerate(args[0], start.const_value() if isinstance(start, Num) else 0)
     if name == "zip":
-        from lm_predictor.suggest.interp import _Zip
-
-        return _Zip(list(args))
+        return Zip(list(args))
     if name in ("tuple", "list", "set", "frozenset", "sorted", "reversed"):
         if not args:
             return () if name == "tuple" else ListV([])
@@ -233,12 +214,10 @@ def call_builtin(site: CallSite) -> Any:
         if name == "pow" and len(args) == 2 and all(isinstance(a, Num) for a in args):
             return X.power(args[0], args[1])
         if name == "slice":
-            from lm_predictor.suggest.interp import _Slice
-
             parts = list(args) + [None] * (3 - len(args))
             if len(args) == 1:
-                return _Slice(None, args[0], None)
-            return _Slice(*parts[:3])
+                return Slice(None, args[0], None)
+            return Slice(*parts[:3])
         return Unknown(f"{name}()")
     # exception classes and the like
     return ObjectV(External(name), {}, kind="builtin-object")
@@ -247,9 +226,7 @@ def call_builtin(site: CallSite) -> Any:
 _NO_DEFAULT = object()
 
 
-def getattr_builtin(interp: Any, obj: Any, attr: Any, default: Any, node: Any) -> Any:
-    from lm_predictor.suggest.interp import ConfigV
-
+def getattr_builtin(interp: Host, obj: Any, attr: Any, default: Any, node: Any) -> Any:
     if not isinstance(attr, str):
         return Unknown("getattr with a computed name")
     if isinstance(obj, Phi):
@@ -267,16 +244,14 @@ def getattr_builtin(interp: Any, obj: Any, attr: Any, default: Any, node: Any) -
     return value
 
 
-def _module_lacks(interp: Any, ref: ModRef, attr: str) -> bool:
+def _module_lacks(interp: Host, ref: ModRef, attr: str) -> bool:
     tmpl = ref.inst.template
     if isinstance(tmpl, Template):
         return attr not in tmpl.attrs and interp.class_attr(tmpl.cls, attr) is None
     return True
 
 
-def hasattr_builtin(interp: Any, obj: Any, attr: Any, node: Any) -> X.Bool:
-    from lm_predictor.suggest.interp import ConfigV
-
+def hasattr_builtin(interp: Host, obj: Any, attr: Any, node: Any) -> X.Bool:
     if not isinstance(attr, str):
         return interp.opaque_bool(node, "hasattr with a computed name")
     if isinstance(obj, Phi):
@@ -304,19 +279,10 @@ def hasattr_builtin(interp: Any, obj: Any, attr: Any, node: Any) -> X.Bool:
     return X.bconst(not isinstance(interp.getattr(obj, attr, node), Unknown))
 
 
-def _looks_like_builtin(site: CallSite) -> bool:
-    return isinstance(site.callee, Builtin)
-
-
-register("builtin", _looks_like_builtin, call_builtin)
-
-
 # ---------------------------------------------------------------------------- math
 
-def _looks_like_math(site: CallSite) -> bool:
-    return isinstance(site.callee, External) and site.callee.name.startswith("math.")
 
-
+@brain("math", prefix("math."))
 def call_math(site: CallSite) -> Any:
     name = site.callee.name.split(".", 1)[1]
     args = site.args
@@ -332,21 +298,14 @@ def call_math(site: CallSite) -> Any:
     if name == "log2":
         c = a.const_value()
         if c is not None and c > 0:
-            import math
-
             return Num.const(math.log2(c))
         return X.fn("log2", a)
     if name in ("log", "exp", "cos", "sin", "tanh", "atan", "erf", "log10", "pow", "isqrt", "gcd", "prod"):
         c = a.const_value()
         if c is not None:
-            import math
-
             try:
                 return Num.const(getattr(math, name)(*[x.const_value() for x in args]))
             except (ValueError, TypeError, OverflowError):
                 pass
         return Unknown(f"math.{name} of a symbolic value")
     return Unknown(f"math.{name}")
-
-
-register("math", _looks_like_math, call_math)

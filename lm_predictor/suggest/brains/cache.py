@@ -12,12 +12,18 @@ which is the same as past_len = 0. Per layer, `DynamicCache.__init__` picks
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+from lm_predictor.diagnostics import A_LAYER_INDEX
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import CallSite, register, unknown_tensor
+from lm_predictor.suggest.brains.base import CallSite, brain, receiver, unknown_tensor
 from lm_predictor.suggest.expr import ONE, ZERO, Num
+from lm_predictor.suggest.host import Host
+from lm_predictor.suggest.pyvalues import BoundMethod
+from lm_predictor.suggest.valueops import translate
 from lm_predictor.suggest.values import CacheV, DictV, ListV, Phi, Repeated, Tensor, Unknown
+
 
 CACHE_CLASSES_TRUE = ("Cache", "DynamicCache")
 
@@ -40,7 +46,7 @@ def present(value: Any) -> tuple[X.Bool, Num | None]:
     return X.FALSE, None
 
 
-def layer_kind(interp: Any, layer_idx: Any, node: Any) -> tuple[X.Bool, Num | None] | None:
+def layer_kind(interp: Host, layer_idx: Any, node: Any) -> tuple[X.Bool, Num | None] | None:
     """(is-sliding condition, window) for one layer, or None when the analysis cannot tell."""
     config = interp.config
     if config is None:
@@ -87,8 +93,6 @@ def _sliding_entry(entry: Any, window: Num | None) -> X.Bool:
 
 
 def _subst_index(value: Any, index: str, idx: Num) -> Any:
-    from lm_predictor.suggest.interp import translate
-
     return translate(value, {index: idx}, None)
 
 
@@ -98,7 +102,6 @@ def update(site: CallSite) -> Any:
     k, v = site.arg(0, "key_states"), site.arg(1, "value_states")
     layer_idx = site.arg(2, "layer_idx", ZERO)
     if not isinstance(k, Tensor) or not isinstance(v, Tensor) or k.shape is None or v.shape is None or len(k.shape) < 2:
-        import os
         if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
             print("cache update of", k, v)
         return (unknown_tensor("cache update of an unknown tensor"), unknown_tensor("cache update"))
@@ -106,7 +109,7 @@ def update(site: CallSite) -> Any:
     past = cache.past
     kind = layer_kind(interp, layer_idx, site.node)
     if kind is None:
-        seq = interp.unresolved("A150", site.node, "cache layer type depends on the layer index (mixed sliding/full layers)")
+        seq = interp.unresolved(A_LAYER_INDEX, site.node, "cache layer type depends on the layer index (mixed sliding/full layers)")
         kept = seq
         stored = seq
     else:
@@ -131,6 +134,7 @@ def update(site: CallSite) -> Any:
     return (k_out, v_out)
 
 
+@brain("cache-method", receiver(CacheV))
 def method(site: CallSite) -> Any:
     name = site.name.split(".", 1)[1]
     cache: CacheV = site.receiver
@@ -149,9 +153,7 @@ def method(site: CallSite) -> Any:
     return Unknown(f"Cache.{name}")
 
 
-def attr(interp: Any, cache: CacheV, name: str) -> Any:
-    from lm_predictor.suggest.interp import BoundMethod
-
+def attr(interp: Host, cache: CacheV, name: str) -> Any:
     if name in ("seen_tokens", "_seen_tokens"):
         return cache.past
     if name == "is_updated":
@@ -163,10 +165,3 @@ def attr(interp: Any, cache: CacheV, name: str) -> Any:
     if name in ("layers", "key_cache", "value_cache", "cross_attention_cache", "conv_states", "ssm_states", "has_previous_state"):
         return Unknown(f"cache.{name}")
     return BoundMethod(cache, name)
-
-
-def _looks_like_cache_method(site: CallSite) -> bool:
-    return isinstance(site.receiver, CacheV)
-
-
-register("cache-method", _looks_like_cache_method, method)

@@ -7,10 +7,12 @@ the result is assigned to, and returns the result tensor's shape.
 
 from __future__ import annotations
 
+from lm_predictor.diagnostics import A_EINSUM, A_MATMUL_SHAPE
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import CallSite, broadcast, numel, register, unknown_tensor
+from lm_predictor.suggest.brains.base import CallSite, brain, broadcast, numel, op, unknown_tensor
 from lm_predictor.suggest.expr import ONE, Num
 from lm_predictor.suggest.values import Tensor
+
 
 MATMUL_NAMES = {"torch.matmul", "torch.bmm", "torch.mm", "Tensor.matmul", "Tensor.bmm", "Tensor.mm", "Tensor.__matmul__"}
 
@@ -20,7 +22,7 @@ def matmul(site: CallSite, a: object, b: object, rule: str = "torch.matmul", fal
     interp = site.interp
     if not isinstance(a, Tensor) or not isinstance(b, Tensor) or a.shape is None or b.shape is None:
         why = f"matmul of a tensor whose shape is not known ({_why(a)}; {_why(b)})"
-        interp.add_cost("flops", interp.unresolved("A110", site.node, why))
+        interp.add_cost("flops", interp.unresolved(A_MATMUL_SHAPE, site.node, why))
         return unknown_tensor(why)
     sa, sb = a.shape, b.shape
     if len(sa) == 0 or len(sb) == 0:
@@ -42,27 +44,21 @@ def matmul(site: CallSite, a: object, b: object, rule: str = "torch.matmul", fal
     return Tensor(out, a.dtype)
 
 
-def _looks_like_matmul(site: CallSite) -> bool:
-    return site.name in MATMUL_NAMES
-
-
+@brain("matmul", op(*MATMUL_NAMES))
 def suggest_matmul(site: CallSite) -> Tensor:
     if site.receiver is not None:
         return matmul(site, site.receiver, site.arg(0, "other"))
     return matmul(site, site.arg(0, "input"), site.arg(1, "other"))
 
 
-def _looks_like_baddbmm(site: CallSite) -> bool:
-    return site.name in ("torch.baddbmm", "Tensor.baddbmm", "torch.addmm", "Tensor.addmm", "torch.addbmm")
-
-
+@brain("baddbmm", op("torch.baddbmm", "Tensor.baddbmm", "torch.addmm", "Tensor.addmm", "torch.addbmm"))
 def suggest_baddbmm(site: CallSite) -> Tensor:
     offset = 0 if site.receiver is not None else 1
     a = site.arg(offset, "batch1" if "bmm" in site.name else "mat1")
     b = site.arg(offset + 1, "batch2" if "bmm" in site.name else "mat2")
     interp = site.interp
     if not isinstance(a, Tensor) or not isinstance(b, Tensor) or a.shape is None or b.shape is None:
-        interp.add_cost("flops", interp.unresolved("A110", site.node, f"{site.name} of a tensor whose shape is not known"))
+        interp.add_cost("flops", interp.unresolved(A_MATMUL_SHAPE, site.node, f"{site.name} of a tensor whose shape is not known"))
         return unknown_tensor("baddbmm")
     if "bmm" in site.name and site.name != "torch.addbmm":
         batch, m, k = a.shape[-3], a.shape[-2], a.shape[-1]
@@ -74,15 +70,12 @@ def suggest_baddbmm(site: CallSite) -> Tensor:
     return Tensor((m, n), a.dtype)
 
 
-def _looks_like_linear_fn(site: CallSite) -> bool:
-    return site.name == "F.linear"
-
-
+@brain("linear-function", op("F.linear"))
 def suggest_linear_fn(site: CallSite) -> Tensor:
     x, w = site.arg(0, "input"), site.arg(1, "weight")
     interp = site.interp
     if not isinstance(x, Tensor) or not isinstance(w, Tensor) or x.shape is None or w.shape is None or len(w.shape) != 2:
-        interp.add_cost("flops", interp.unresolved("A110", site.node, "F.linear of a tensor whose shape is not known"))
+        interp.add_cost("flops", interp.unresolved(A_MATMUL_SHAPE, site.node, "F.linear of a tensor whose shape is not known"))
         return unknown_tensor("linear")
     tokens = numel(x.shape[:-1])
     out_f, in_f = w.shape
@@ -90,15 +83,12 @@ def suggest_linear_fn(site: CallSite) -> Tensor:
     return Tensor(x.shape[:-1] + (out_f,), x.dtype)
 
 
-def _looks_like_sdpa(site: CallSite) -> bool:
-    return site.name == "F.scaled_dot_product_attention"
-
-
+@brain("sdpa", op("F.scaled_dot_product_attention"))
 def suggest_sdpa(site: CallSite) -> Tensor:
     q, k, v = site.arg(0, "query"), site.arg(1, "key"), site.arg(2, "value")
     interp = site.interp
     if not all(isinstance(t, Tensor) and t.shape is not None and len(t.shape) >= 3 for t in (q, k, v)):
-        interp.add_cost("flops", interp.unresolved("A110", site.node, "scaled_dot_product_attention of tensors whose shapes are not known"))
+        interp.add_cost("flops", interp.unresolved(A_MATMUL_SHAPE, site.node, "scaled_dot_product_attention of tensors whose shapes are not known"))
         return unknown_tensor("sdpa")
     batch = numel(q.shape[:-3])
     kwargs = {"batch": batch, "num_heads": q.shape[-3], "q_len": q.shape[-2], "kv_len": k.shape[-2], "head_dim": q.shape[-1]}
@@ -108,10 +98,7 @@ def suggest_sdpa(site: CallSite) -> Tensor:
     return Tensor(q.shape[:-1] + (v.shape[-1],), q.dtype)
 
 
-def _looks_like_einsum(site: CallSite) -> bool:
-    return site.name == "torch.einsum"
-
-
+@brain("einsum", op("torch.einsum"))
 def suggest_einsum(site: CallSite) -> Tensor:
     """Pairwise einsum: aten.einsum contracts operand pairs with bmm (2 * product of all sizes)."""
     interp = site.interp
@@ -120,7 +107,7 @@ def suggest_einsum(site: CallSite) -> Tensor:
     if len(ops) == 1 and isinstance(ops[0], (tuple, list)):
         ops = list(ops[0])
     if not isinstance(eq, str) or "..." in eq or "->" not in eq or not all(isinstance(t, Tensor) and t.shape is not None for t in ops):
-        interp.add_cost("flops", interp.unresolved("A111", site.node, "einsum with an equation or operand shapes the analysis cannot read"))
+        interp.add_cost("flops", interp.unresolved(A_EINSUM, site.node, "einsum with an equation or operand shapes the analysis cannot read"))
         return unknown_tensor("einsum")
     lhs, rhs = eq.replace(" ", "").split("->")
     terms = lhs.split(",")
@@ -147,13 +134,6 @@ def _einsum_term(site: CallSite, letters: dict, sizes: dict) -> Num:
     for ch in letters:
         m = m * sizes[ch]
     return X.call(site.label("einsum"), "torch.matmul", {"m": m, "k": ONE, "n": ONE})
-
-
-register("matmul", _looks_like_matmul, suggest_matmul)
-register("baddbmm", _looks_like_baddbmm, suggest_baddbmm)
-register("linear-function", _looks_like_linear_fn, suggest_linear_fn)
-register("sdpa", _looks_like_sdpa, suggest_sdpa)
-register("einsum", _looks_like_einsum, suggest_einsum)
 
 
 def _why(value: object) -> str:

@@ -7,16 +7,18 @@ becomes an unresolved term only if a later matmul needs its size.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import (
     CallSite,
     as_int,
+    brain,
     broadcast,
     norm_dim,
     numel,
-    register,
+    prefix,
     shape_of,
     size_list,
     slice_length,
@@ -24,7 +26,11 @@ from lm_predictor.suggest.brains.base import (
 )
 from lm_predictor.suggest.brains.matmul import matmul
 from lm_predictor.suggest.expr import ONE, ZERO, Num
-from lm_predictor.suggest.values import External, ListV, Phi, Tensor, Unknown
+from lm_predictor.suggest.findings import DeadPath
+from lm_predictor.suggest.host import Host
+from lm_predictor.suggest.pyvalues import BoundMethod, Range
+from lm_predictor.suggest.values import External, ListV, Repeated, Tensor, Unknown
+
 
 IDENTITY_METHODS = {
     "to", "float", "half", "bfloat16", "double", "type", "type_as", "contiguous", "clone", "detach", "requires_grad_",
@@ -83,7 +89,7 @@ def elementwise(a: Any, b: Any, dtype: str | None = None) -> Tensor:
     return Tensor(broadcast(sa, sb), out_dtype, route=route if route and route[0] == "mask" else ())
 
 
-def tensor_binop(interp: Any, op: str, a: Any, b: Any, node: Any) -> Any:
+def tensor_binop(interp: Host, op: str, a: Any, b: Any, node: Any) -> Any:
     if op == "@":
         site = CallSite(interp, None, [a, b], {}, node, interp.label_hint, "torch.matmul")
         return matmul(site, a, b)
@@ -99,10 +105,8 @@ def tensor_binop(interp: Any, op: str, a: Any, b: Any, node: Any) -> Any:
 # ---------------------------------------------------------------------------- reshaping
 
 
-def view(t: Tensor, sizes: list | None, interp: Any, node: Any) -> Tensor:
+def view(t: Tensor, sizes: list | None, interp: Host, node: Any) -> Tensor:
     if sizes is None or t.shape is None:
-        import os
-
         if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
             print("view:", interp.current_loc, sizes, t)
         return unknown_tensor("view with sizes the analysis cannot read" if t.shape is not None else f"view of an unknown tensor ({t.why})")
@@ -249,8 +253,6 @@ def split(t: Tensor, size: Any, dim: Any) -> Any:
     piece = Tensor(t.shape[:d] + (size,) + t.shape[d + 1:], t.dtype)
     if isinstance(c, int) and 0 < c <= 64:
         return tuple(piece for _ in range(c))
-    from lm_predictor.suggest.values import Repeated
-
     return Repeated(piece, X.fn("ceil_div", n, size))
 
 
@@ -266,8 +268,6 @@ def chunk(t: Tensor, chunks: Any, dim: Any) -> Any:
 
 
 def cat(tensors: Any, dim: Any) -> Tensor:
-    from lm_predictor.suggest.values import Repeated
-
     if isinstance(tensors, ListV) and tensors.rep is not None:
         tensors = tensors.rep
     if isinstance(tensors, Repeated) and isinstance(tensors.elem, Tensor) and tensors.elem.shape is not None:
@@ -303,8 +303,6 @@ def cat(tensors: Any, dim: Any) -> Tensor:
 
 
 def stack(tensors: Any, dim: Any) -> Tensor:
-    from lm_predictor.suggest.values import Repeated
-
     if isinstance(tensors, ListV) and tensors.rep is not None:
         tensors = tensors.rep
     if isinstance(tensors, Repeated) and isinstance(tensors.elem, Tensor) and tensors.elem.shape is not None:
@@ -328,7 +326,7 @@ def stack(tensors: Any, dim: Any) -> Tensor:
 # ---------------------------------------------------------------------------- indexing
 
 
-def getitem(interp: Any, t: Tensor, index: Any, node: Any) -> Any:
+def getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
     if t.shape is None:
         return Tensor(None, t.dtype, t.why)
     items = list(index) if isinstance(index, tuple) else [index]
@@ -348,7 +346,7 @@ def getitem(interp: Any, t: Tensor, index: Any, node: Any) -> Any:
             pos += 1
         elif isinstance(item, X.Bool):
             return unknown_tensor("boolean index")
-        elif type(item).__name__ == "_Slice":
+        elif type(item).__name__ == "Slice":
             if pos >= len(shape):
                 return unknown_tensor("slice beyond the rank")
             bounds = (item.start, item.stop, item.step)
@@ -394,9 +392,7 @@ def hit_experts(t: Tensor) -> Tensor:
 # ---------------------------------------------------------------------------- methods
 
 
-def tensor_attr(interp: Any, t: Tensor, name: str, node: Any) -> Any:
-    from lm_predictor.suggest.interp import BoundMethod
-
+def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
     if name == "shape":
         return t.shape if t.shape is not None else Unknown("shape of a tensor whose shape is not known")
     if name == "dtype":
@@ -420,6 +416,7 @@ def tensor_attr(interp: Any, t: Tensor, name: str, node: Any) -> Any:
     return BoundMethod(t, name)
 
 
+@brain("tensor-method", prefix("Tensor."))
 def tensor_method(site: CallSite) -> Any:
     t: Tensor = site.receiver
     name = site.name.split(".", 1)[1]
@@ -521,8 +518,6 @@ def tensor_method(site: CallSite) -> Any:
     if name in ("topk",):
         k, dim = site.arg(0, "k"), site.arg(1, "dim", Num.const(-1))
         if k is None:
-            from lm_predictor.suggest.interp import DeadPath
-
             raise DeadPath()  # topk(x, None) raises
         if t.shape is None or not isinstance(k, Num):
             return (unknown_tensor("topk"), unknown_tensor("topk", "long"))
@@ -575,10 +570,6 @@ def tensor_method(site: CallSite) -> Any:
     return unknown_tensor(f"Tensor.{name}")
 
 
-def _looks_like_tensor_method(site: CallSite) -> bool:
-    return site.name.startswith("Tensor.") and isinstance(site.receiver, Tensor)
-
-
 # ---------------------------------------------------------------------------- torch functions
 
 
@@ -606,13 +597,9 @@ def torch_function(site: CallSite) -> Any:
                     step = site.kwargs[key]
         if end is None:
             return unknown_tensor("arange")
-        from lm_predictor.suggest.interp import _Range
-
-        return Tensor((_Range(start, end, step).length(),), "long")
+        return Tensor((Range(start, end, step).length(),), "long")
     if name in CREATION:
         if any(a is None for a in site.args[:1]):
-            from lm_predictor.suggest.interp import DeadPath
-
             raise DeadPath()  # torch.ones(None) raises
         sizes = size_list(site, 0, "size")
         if name == "torch.full":
@@ -766,20 +753,9 @@ def _dtype_kw(site: CallSite, default: str = "model") -> str:
     return default
 
 
-def _looks_like_torch_function(site: CallSite) -> bool:
-    return site.name.startswith(("torch.", "F.")) and site.receiver is None
-
-
+@brain("torch-function", prefix("torch.", "F."))
 def suggest_torch_function(site: CallSite) -> Any:
     result = torch_function(site)
     if result is NotImplemented:
         return Unknown(f"{site.name} is not in the op table")
     return result
-
-
-register("tensor-method", _looks_like_tensor_method, tensor_method)
-register("torch-function", _looks_like_torch_function, suggest_torch_function)
-
-
-def is_phi(value: Any) -> bool:
-    return isinstance(value, Phi)

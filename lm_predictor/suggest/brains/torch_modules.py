@@ -8,13 +8,21 @@ whose cost is known (Conv1d, RMSNorm, GroupNorm) come with a `STATIC_RULES` entr
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+from lm_predictor.diagnostics import A_MODULE_FORWARD, A_MODULE_INPUT, A_MODULE_PARAMS
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import CallSite, as_int, numel, register, unknown_tensor
+from lm_predictor.suggest.brains.base import CallSite, brain, numel, prefix, unknown_tensor
+from lm_predictor.suggest.brains.tensors import flatten
 from lm_predictor.suggest.expr import ONE, ZERO, Num
+from lm_predictor.suggest.findings import DeadPath
+from lm_predictor.suggest.host import Host
+from lm_predictor.suggest.pyvalues import BoundMethod
 from lm_predictor.suggest.scope import Instance, ModRef, TorchModule
-from lm_predictor.suggest.values import DictV, External, ListV, Phi, Repeated, Tensor, Unknown
+from lm_predictor.suggest.valueops import translate
+from lm_predictor.suggest.values import DictV, External, ListV, Phi, Tensor, Unknown
+
 
 ELEMENTWISE_MODULES = {
     "nn.SiLU", "nn.GELU", "nn.ReLU", "nn.Tanh", "nn.Sigmoid", "nn.Softmax", "nn.Dropout", "nn.Identity", "nn.Mish",
@@ -23,59 +31,49 @@ ELEMENTWISE_MODULES = {
     "nn.AlphaDropout", "nn.LogSigmoid", "nn.Flatten", "nn.Unflatten", "nn.SiLU_", "nn.Threshold",
 }
 
+def _conv_rule(n: int, layout: str, kernel: str, kernel_doc: str, out: str, out_doc: str) -> dict:
+    """The static rule of nn.Conv{n}d: aten.convolution, 2 FLOPs per multiply-accumulate."""
+    return {
+        "aliases": [f"torch.nn.Conv{n}d"],
+        "doc": f"{n}-D convolution over [batch, in_channels, {layout}]: aten.convolution, 2 FLOPs per multiply-accumulate "
+               f"(2 * batch * out_channels * {out} * in_channels / groups * {kernel}).",
+        "params": {
+            "in_channels": {"type": "int", "doc": "input channels"},
+            "out_channels": {"type": "int", "doc": "output channels"},
+            kernel: {"type": "int", "doc": kernel_doc},
+            "groups": {"type": "int", "default": 1, "doc": "channel groups"},
+            "bias": {"type": "bool", "default": True, "doc": "whether a bias is added"},
+            "batch": {"type": "int", "optional": True, "doc": "batch of the input"},
+            out: {"type": "int", "optional": True, "doc": out_doc},
+        },
+        "flops": f"2 * ${{batch}} * ${{out_channels}} * ${{{out}}} * (${{in_channels}} // ${{groups}}) * ${{{kernel}}}",
+        "param_count": f"${{out_channels}} * (${{in_channels}} // ${{groups}}) * ${{{kernel}}} + (if ${{bias}} then ${{out_channels}} else 0)",
+    }
+
+
+def _norm_rule(name: str, doc: str, size: str, size_doc: str, affine: str, affine_doc: str, params: str) -> dict:
+    """The static rule of a normalisation module: no counted FLOPs, `params` parameters when affine."""
+    return {
+        "aliases": [f"torch.nn.{name}"],
+        "doc": doc,
+        "params": {
+            size: {"type": "int", "doc": size_doc},
+            affine: {"type": "bool", "default": True, "doc": affine_doc},
+        },
+        "flops": "0",
+        "param_count": f"if ${{{affine}}} then {params} else 0",
+    }
+
+
 STATIC_RULES = {
-    "torch.nn.modules.conv.Conv1d": {
-        "aliases": ["torch.nn.Conv1d"],
-        "doc": "1-D convolution over [batch, in_channels, length]: aten.convolution, 2 FLOPs per multiply-accumulate "
-               "(2 * batch * out_channels * out_length * in_channels / groups * kernel_size).",
-        "params": {
-            "in_channels": {"type": "int", "doc": "input channels"},
-            "out_channels": {"type": "int", "doc": "output channels"},
-            "kernel_size": {"type": "int", "doc": "kernel width"},
-            "groups": {"type": "int", "default": 1, "doc": "channel groups"},
-            "bias": {"type": "bool", "default": True, "doc": "whether a bias is added"},
-            "batch": {"type": "int", "optional": True, "doc": "batch of the input"},
-            "out_length": {"type": "int", "optional": True, "doc": "output length (from input length, padding, stride, dilation)"},
-        },
-        "flops": "2 * ${batch} * ${out_channels} * ${out_length} * (${in_channels} // ${groups}) * ${kernel_size}",
-        "param_count": "${out_channels} * (${in_channels} // ${groups}) * ${kernel_size} + (if ${bias} then ${out_channels} else 0)",
-    },
-    "torch.nn.modules.conv.Conv2d": {
-        "aliases": ["torch.nn.Conv2d"],
-        "doc": "2-D convolution over [batch, in_channels, h, w]: aten.convolution, 2 FLOPs per multiply-accumulate "
-               "(2 * batch * out_channels * out_positions * in_channels / groups * kernel_elements).",
-        "params": {
-            "in_channels": {"type": "int", "doc": "input channels"},
-            "out_channels": {"type": "int", "doc": "output channels"},
-            "kernel_elements": {"type": "int", "doc": "kernel height * width"},
-            "groups": {"type": "int", "default": 1, "doc": "channel groups"},
-            "bias": {"type": "bool", "default": True, "doc": "whether a bias is added"},
-            "batch": {"type": "int", "optional": True, "doc": "batch of the input"},
-            "out_positions": {"type": "int", "optional": True, "doc": "output height * width"},
-        },
-        "flops": "2 * ${batch} * ${out_channels} * ${out_positions} * (${in_channels} // ${groups}) * ${kernel_elements}",
-        "param_count": "${out_channels} * (${in_channels} // ${groups}) * ${kernel_elements} + (if ${bias} then ${out_channels} else 0)",
-    },
-    "torch.nn.modules.normalization.RMSNorm": {
-        "aliases": ["torch.nn.RMSNorm"],
-        "doc": "x * rsqrt(mean(x^2) + eps) * weight over the last `normalized_shape` elements; elementwise only.",
-        "params": {
-            "normalized_shape": {"type": "int", "doc": "size of the normalised (last) dimensions"},
-            "elementwise_affine": {"type": "bool", "default": True, "doc": "whether a weight exists"},
-        },
-        "flops": "0",
-        "param_count": "if ${elementwise_affine} then ${normalized_shape} else 0",
-    },
-    "torch.nn.modules.normalization.GroupNorm": {
-        "aliases": ["torch.nn.GroupNorm"],
-        "doc": "Group normalisation over channel groups; elementwise and reductions only.",
-        "params": {
-            "num_channels": {"type": "int", "doc": "channels"},
-            "affine": {"type": "bool", "default": True, "doc": "whether weight and bias exist"},
-        },
-        "flops": "0",
-        "param_count": "if ${affine} then 2 * ${num_channels} else 0",
-    },
+    "torch.nn.modules.conv.Conv1d": _conv_rule(1, "length", "kernel_size", "kernel width", "out_length", "output length (from input length, padding, stride, dilation)"),
+    "torch.nn.modules.conv.Conv2d": _conv_rule(2, "h, w", "kernel_elements", "kernel height * width", "out_positions", "output height * width"),
+    "torch.nn.modules.normalization.RMSNorm": _norm_rule(
+        "RMSNorm", "x * rsqrt(mean(x^2) + eps) * weight over the last `normalized_shape` elements; elementwise only.",
+        "normalized_shape", "size of the normalised (last) dimensions", "elementwise_affine", "whether a weight exists", "${normalized_shape}"),
+    "torch.nn.modules.normalization.GroupNorm": _norm_rule(
+        "GroupNorm", "Group normalisation over channel groups; elementwise and reductions only.",
+        "num_channels", "channels", "affine", "whether weight and bias exist", "2 * ${num_channels}"),
 }
 
 
@@ -103,8 +101,6 @@ def construct(site: CallSite, cname: str) -> Any:
     """A torch.nn module built in __init__: its spec, args and parameter count."""
     interp = site.interp
     if cname in ("nn.Linear", "nn.Embedding", "nn.LayerNorm", "nn.RMSNorm", "nn.Conv1d") and any(a is None for a in site.args[:2]):
-        from lm_predictor.suggest.interp import DeadPath
-
         raise DeadPath()  # a None size raises at construction
     if cname in ELEMENTWISE_MODULES:
         p = site.arg(0, "p", Num.const(0.5)) if cname.startswith("nn.Dropout") else None
@@ -113,8 +109,6 @@ def construct(site: CallSite, cname: str) -> Any:
         in_f, out_f = site.arg(0, "in_features"), site.arg(1, "out_features")
         bias = _b(site.arg(2, "bias", X.TRUE), True)
         if not isinstance(in_f, Num) or not isinstance(out_f, Num):
-            import os
-
             if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
                 print("Linear args:", site.interp.current_loc, in_f, out_f)
             return _ref(TorchModule("unknown", None, {"why": f"Linear with sizes the analysis cannot read ({_what(in_f)}, {_what(out_f)})"}, None))
@@ -229,7 +223,7 @@ def module_args(ref: ModRef) -> dict:
     return out
 
 
-def module_params(interp: Any, ref: ModRef, label: str) -> Num | None:
+def module_params(interp: Host, ref: ModRef, label: str) -> Num | None:
     mod: TorchModule = ref.inst.template
     args = module_args(ref)
     if mod.kind == "linear":
@@ -267,7 +261,7 @@ def module_params(interp: Any, ref: ModRef, label: str) -> Num | None:
                     total = total + sub
         return total if total != ZERO else None
     if mod.kind in ("unknown",):
-        return interp.unresolved("A141", None, f"parameters of {label}: {mod.args.get('why')}")
+        return interp.unresolved(A_MODULE_PARAMS, None, f"parameters of {label}: {mod.args.get('why')}")
     if mod.kind == "conv_nd":
         return X.substitute(mod.params, ref.binding) if ref.binding else mod.params
     if mod.params is not None:
@@ -276,12 +270,10 @@ def module_params(interp: Any, ref: ModRef, label: str) -> Num | None:
 
 
 def _child_view(child: ModRef, parent: ModRef) -> ModRef:
-    from lm_predictor.suggest.interp import translate
-
     return translate(child, parent.binding, None) if parent.binding else child
 
 
-def call_module(interp: Any, ref: ModRef, args: list, kwargs: dict, node: Any) -> Any:
+def call_module(interp: Host, ref: ModRef, args: list, kwargs: dict, node: Any) -> Any:
     mod: TorchModule = ref.inst.template
     margs = module_args(ref)
     x = args[0] if args else next(iter(kwargs.values()), None)
@@ -289,17 +281,15 @@ def call_module(interp: Any, ref: ModRef, args: list, kwargs: dict, node: Any) -
     count = ref.count or ONE
     if mod.kind == "elementwise":
         if margs.get("kind") == "nn.Flatten":
-            from lm_predictor.suggest.brains.tensors import flatten
-
             return flatten(x, Num.const(1), Num.const(-1)) if isinstance(x, Tensor) else unknown_tensor("flatten")
         return x if isinstance(x, Tensor) else unknown_tensor("elementwise module of an unknown input")
     if mod.kind in ("conv_nd", "unknown"):
-        interp.add_cost("flops", interp.unresolved("A113", node, f"forward of {label}: {mod.args.get('why')}"), count)
+        interp.add_cost("flops", interp.unresolved(A_MODULE_FORWARD, node, f"forward of {label}: {mod.args.get('why')}"), count)
         return unknown_tensor(str(mod.args.get("why")))
     if not isinstance(x, Tensor) or x.shape is None:
         why = f"input of {label} ({mod.kind}) has an unknown shape"
         if mod.kind in ("linear", "conv1d"):
-            interp.add_cost("flops", interp.unresolved("A112", node, why), count)
+            interp.add_cost("flops", interp.unresolved(A_MODULE_INPUT, node, why), count)
         if mod.kind == "linear":
             return unknown_tensor(why)
         return x if isinstance(x, Tensor) else unknown_tensor(why)
@@ -330,7 +320,7 @@ def call_module(interp: Any, ref: ModRef, args: list, kwargs: dict, node: Any) -
         for i, size in enumerate(x.shape[-2:]):
             k, st, p, dl = margs["k"][i], margs["stride"][i], margs["padding"][i], margs["dilation"][i]
             if not all(isinstance(v, Num) for v in (k, st, p, dl)):
-                interp.add_cost("flops", interp.unresolved("A113", node, f"forward of {label}: conv2d padding/stride the analysis cannot read"), count)
+                interp.add_cost("flops", interp.unresolved(A_MODULE_FORWARD, node, f"forward of {label}: conv2d padding/stride the analysis cannot read"), count)
                 return unknown_tensor("conv2d")
             outs.append(X.floordiv(size + 2 * p - dl * (k - 1) - 1, st) + 1)
         kw = {k2: margs[k2] for k2 in ("in_channels", "out_channels", "kernel_elements", "groups")}
@@ -350,9 +340,7 @@ def call_module(interp: Any, ref: ModRef, args: list, kwargs: dict, node: Any) -
     return unknown_tensor(f"{mod.kind} module")
 
 
-def module_attr(interp: Any, ref: ModRef, name: str, node: Any) -> Any:
-    from lm_predictor.suggest.interp import BoundMethod
-
+def module_attr(interp: Host, ref: ModRef, name: str, node: Any) -> Any:
     mod: TorchModule = ref.inst.template
     args = module_args(ref)
     if mod.kind == "linear":
@@ -393,17 +381,14 @@ def module_attr(interp: Any, ref: ModRef, name: str, node: Any) -> Any:
     return BoundMethod(ref, name)
 
 
-def iterate(interp: Any, ref: ModRef, node: Any) -> Any:
+def iterate(interp: Host, ref: ModRef, node: Any) -> Any:
     mod = ref.inst.template
     if isinstance(mod, TorchModule) and mod.kind == "sequential":
         return [_child_view(c, ref) if isinstance(c, ModRef) else c for c in mod.args["modules"]]
     return None
 
 
-def _looks_like_torch_module(site: CallSite) -> bool:
-    return site.name.startswith("nn.") and site.receiver is None
-
-
+@brain("torch-module", prefix("nn."))
 def suggest_torch_module(site: CallSite) -> Any:
     result = construct(site, site.name)
     if result is NotImplemented:
@@ -412,19 +397,8 @@ def suggest_torch_module(site: CallSite) -> Any:
     return result
 
 
-register("torch-module", _looks_like_torch_module, suggest_torch_module)
-
-
-def is_repeated(value: Any) -> bool:
-    return isinstance(value, Repeated)
-
-
 def external(name: str) -> External:
     return External(name)
-
-
-def as_index(value: Any) -> int | None:
-    return as_int(value)
 
 
 def _what(value: Any) -> str:

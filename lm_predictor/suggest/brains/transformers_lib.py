@@ -10,25 +10,17 @@ modules are `External` names; everything under `transformers.models.*`, `modelin
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
+from lm_predictor.diagnostics import A_ACTIVATION, A_CACHE_IN_FORWARD, A_TIE_UNKNOWN
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import CallSite, register, unknown_tensor
-from lm_predictor.suggest.expr import ONE, ZERO, Num
+from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix
+from lm_predictor.suggest.expr import ZERO, Num
+from lm_predictor.suggest.host import Host
+from lm_predictor.suggest.pyvalues import BrainFunc, ConfigV
 from lm_predictor.suggest.scope import Instance, ModRef, Template, TorchModule
-from lm_predictor.suggest.values import (
-    CacheV,
-    ClassV,
-    DictV,
-    External,
-    FunctionV,
-    ListV,
-    ObjectV,
-    Phi,
-    Repeated,
-    Tensor,
-    Unknown,
-)
+from lm_predictor.suggest.values import CacheV, DictV, External, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
+
 
 EXTERNAL_MODULES = (
     "transformers.utils",
@@ -82,15 +74,6 @@ TRUE_FUNCTIONS = {"is_torch_available"}
 
 
 @dataclass(eq=False)
-class BrainFunc:
-    """A method or function implemented here; `bound` is its receiver once bound."""
-
-    name: str
-    fn: Callable
-    bound: Any = None
-
-
-@dataclass(eq=False)
 class ActTable:
     """transformers.activations.ACT2FN: `ACT2FN[name]` instantiates the activation class."""
 
@@ -100,7 +83,7 @@ class ActTable:
 # ---------------------------------------------------------------------------- globals
 
 
-def global_value(interp: Any, qual: str) -> Any:
+def global_value(interp: Host, qual: str) -> Any:
     if qual == "transformers.activations.ACT2FN":
         pm = interp.tree.parse("transformers.activations")
         return ActTable(pm)
@@ -118,20 +101,16 @@ def global_value(interp: Any, qual: str) -> Any:
     return None
 
 
-def is_external_module(modname: str) -> bool:
-    return any(modname == p or modname.startswith(p + ".") for p in EXTERNAL_MODULES)
-
-
-def act_lookup(interp: Any, table: ActTable, key: Any, node: Any) -> Any:
+def act_lookup(interp: Host, table: ActTable, key: Any, node: Any) -> Any:
     if isinstance(key, Phi):
         return interp.on_phi(key, lambda k: act_lookup(interp, table, k, node))
     if not isinstance(key, str):
-        interp.report("A151", node, "activation chosen by a non-constant config value; assumed elementwise with no parameters")
+        interp.report(A_ACTIVATION, node, "activation chosen by a non-constant config value; assumed elementwise with no parameters")
         return ModRef(Instance(TorchModule("elementwise", None, {"kind": "activation"}, ZERO), {}), {}, "")
     act2cls = interp.global_value(table.module, "ACT2CLS", node)
     entry = act2cls.items.get(key) if isinstance(act2cls, DictV) else None
     if entry is None:
-        interp.report("A151", node, f"unknown activation {key!r}; assumed elementwise with no parameters")
+        interp.report(A_ACTIVATION, node, f"unknown activation {key!r}; assumed elementwise with no parameters")
         return ModRef(Instance(TorchModule("elementwise", None, {"kind": "activation"}, ZERO), {}), {}, "")
     kwargs: dict = {}
     if isinstance(entry, tuple):
@@ -144,11 +123,11 @@ def act_lookup(interp: Any, table: ActTable, key: Any, node: Any) -> Any:
 # ---------------------------------------------------------------------------- base classes
 
 
-def _noop(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+def _noop(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
     return None
 
 
-def _module_init(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+def _module_init(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
     """PreTrainedModel.__init__(config) keeps the config; nn.Module.__init__ does nothing."""
     config = args[0] if args else kwargs.get("config")
     if config is not None and isinstance(recv, ModRef):
@@ -156,33 +135,22 @@ def _module_init(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) ->
     return None
 
 
-def _register_buffer(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
-    name = args[0] if args else kwargs.get("name")
-    tensor = args[1] if len(args) > 1 else kwargs.get("tensor")
-    if isinstance(name, str):
-        if isinstance(tensor, Tensor):
-            tensor = Tensor(tensor.shape, tensor.dtype, tensor.why, False)
-        interp.set_attr(recv, name, tensor, node)
-    return None
+def _named_setter(value_kw: str, buffer: bool = False):
+    """`module.<method>(name, value)`: sets attribute `name` (a buffer's tensor is not a parameter)."""
+
+    def run(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+        name = args[0] if args else kwargs.get("name")
+        value = args[1] if len(args) > 1 else kwargs.get(value_kw)
+        if isinstance(name, str):
+            if buffer and isinstance(value, Tensor):
+                value = Tensor(value.shape, value.dtype, value.why, False)
+            interp.set_attr(recv, name, value, node)
+        return None
+
+    return run
 
 
-def _register_parameter(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
-    name = args[0] if args else kwargs.get("name")
-    param = args[1] if len(args) > 1 else kwargs.get("param")
-    if isinstance(name, str):
-        interp.set_attr(recv, name, param, node)
-    return None
-
-
-def _add_module(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
-    name = args[0] if args else kwargs.get("name")
-    module = args[1] if len(args) > 1 else kwargs.get("module")
-    if isinstance(name, str):
-        interp.set_attr(recv, name, module, node)
-    return None
-
-
-def _head_mask(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+def _head_mask(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
     n = args[1] if len(args) > 1 else kwargs.get("num_hidden_layers")
     head_mask = args[0] if args else kwargs.get("head_mask")
     if head_mask is None and isinstance(n, Num):
@@ -193,11 +161,11 @@ def _head_mask(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> A
     return Unknown("head mask")
 
 
-def _mask(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+def _mask(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
     return Tensor(None, "mask", "attention mask")
 
 
-def _input_embeddings(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+def _input_embeddings(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
     """PreTrainedModel.get_input_embeddings as in 4.56 (EmbeddingAccessMixin)."""
     name = interp.getattr(recv, "_input_embed_layer", node)
     if not isinstance(name, str):
@@ -219,11 +187,11 @@ def _input_embeddings(interp: Any, recv: Any, args: list, kwargs: dict, node: An
     return None
 
 
-def _output_embeddings(interp: Any, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+def _output_embeddings(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
     return _attr_or_none(interp, recv, "lm_head", node)
 
 
-def _attr_or_none(interp: Any, recv: Any, name: str, node: Any) -> Any:
+def _attr_or_none(interp: Host, recv: Any, name: str, node: Any) -> Any:
     if isinstance(recv, ModRef) and isinstance(recv.inst.template, Template):
         tmpl = recv.inst.template
         if name in tmpl.attrs:
@@ -235,9 +203,9 @@ def _attr_or_none(interp: Any, recv: Any, name: str, node: Any) -> Any:
 MODULE_ATTRS: dict[str, Any] = {
     "__init__": BrainFunc("__init__", _module_init),
     "post_init": BrainFunc("post_init", _noop),
-    "register_buffer": BrainFunc("register_buffer", _register_buffer),
-    "register_parameter": BrainFunc("register_parameter", _register_parameter),
-    "add_module": BrainFunc("add_module", _add_module),
+    "register_buffer": BrainFunc("register_buffer", _named_setter("tensor", buffer=True)),
+    "register_parameter": BrainFunc("register_parameter", _named_setter("param")),
+    "add_module": BrainFunc("add_module", _named_setter("module")),
     "get_head_mask": BrainFunc("get_head_mask", _head_mask),
     "warn_if_padding_and_no_attention_mask": BrainFunc("warn", _noop),
     "get_extended_attention_mask": BrainFunc("mask", _mask),
@@ -263,7 +231,7 @@ MODULE_ATTRS: dict[str, Any] = {
 }
 
 
-def base_attr(interp: Any, base: str, name: str) -> Any:
+def base_attr(interp: Host, base: str, name: str) -> Any:
     if base in MODULE_BASES or base.startswith("transformers.modeling_utils."):
         if name in MODULE_ATTRS:
             return MODULE_ATTRS[name]
@@ -275,10 +243,8 @@ def base_attr(interp: Any, base: str, name: str) -> Any:
     return None
 
 
-def config_method(interp: Any, model: Any, name: str) -> Any:
+def config_method(interp: Host, model: Any, name: str) -> Any:
     """PretrainedConfig methods and properties a model reads."""
-    from lm_predictor.suggest.interp import ConfigV
-
     if name == "get_text_config":
         return BrainFunc("get_text_config", lambda i, recv, args, kw, node: ConfigV(model))
     if name in ("use_return_dict", "return_dict"):
@@ -298,10 +264,7 @@ def config_method(interp: Any, model: Any, name: str) -> Any:
 # ---------------------------------------------------------------------------- external calls
 
 
-def _looks_like_transformers_external(site: CallSite) -> bool:
-    return isinstance(site.callee, External) and site.callee.name.startswith("transformers.")
-
-
+@brain("transformers-external", prefix("transformers."))
 def suggest_transformers_external(site: CallSite) -> Any:
     name = site.callee.name
     short = name.rsplit(".", 1)[-1]
@@ -320,7 +283,7 @@ def suggest_transformers_external(site: CallSite) -> Any:
     if short in ("DynamicCache", "Cache", "OffloadedCache"):
         return CacheV(ZERO)  # the cache a model builds in prefill: empty
     if short in ("HybridCache", "StaticCache", "SlidingWindowCache", "HybridChunkedCache", "EncoderDecoderCache", "QuantizedCache", "MambaCache", "DynamicLayer"):
-        interp.report("A152", site.node, f"{short} built inside forward(); modelled as an empty dynamic cache")
+        interp.report(A_CACHE_IN_FORWARD, site.node, f"{short} built inside forward(); modelled as an empty dynamic cache")
         return CacheV(ZERO)
     if short in ("get_logger",):
         return ObjectV(External("logging.Logger"), {}, kind="logger")
@@ -337,22 +300,13 @@ def suggest_transformers_external(site: CallSite) -> Any:
     return Unknown(f"{name} (library internals)")
 
 
-register("transformers-external", _looks_like_transformers_external, suggest_transformers_external)
-
-
-def _looks_like_brain_func(site: CallSite) -> bool:
-    return isinstance(site.callee, BrainFunc)
-
-
+@brain("brain-function", callee(BrainFunc))
 def suggest_brain_func(site: CallSite) -> Any:
     f: BrainFunc = site.callee
     return f.fn(site.interp, f.bound, site.args, site.kwargs, site.node)
 
 
-register("brain-function", _looks_like_brain_func, suggest_brain_func)
-
-
-def function_call(interp: Any, fv: FunctionV, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
+def function_call(interp: Host, fv: FunctionV, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
     short = fv.qualname.rsplit(".", 1)[-1]
     if short in MASK_FUNCTIONS or (short.startswith("_") and "mask" in short and "attention" in short):
         return Tensor(None, "mask", "attention mask")
@@ -361,10 +315,10 @@ def function_call(interp: Any, fv: FunctionV, args: list, kwargs: dict, node: An
     return NotImplemented
 
 
-def object_attr(interp: Any, obj: ObjectV, name: str, node: Any) -> Any:
+def object_attr(interp: Host, obj: ObjectV, name: str, node: Any) -> Any:
     if obj.kind == "attention-functions":
         if name == "get_interface":
-            def get_interface(i: Any, recv: Any, args: list, kw: dict, n: Any) -> Any:
+            def get_interface(i: Host, recv: Any, args: list, kw: dict, n: Any) -> Any:
                 impl = args[0] if args else kw.get("attn_implementation")
                 default = args[1] if len(args) > 1 else kw.get("default")
                 return default if impl == "eager" else Unknown(f"attention function {impl}")
@@ -375,7 +329,7 @@ def object_attr(interp: Any, obj: ObjectV, name: str, node: Any) -> Any:
     return None
 
 
-def after_init(interp: Any, template: Template, self_ref: ModRef) -> None:
+def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
     """Tied input/output embeddings (PreTrainedModel.tie_weights): the output weight is not counted again."""
     cls = template.cls
     if cls is None or not any(isinstance(c, External) and c.name == "transformers.modeling_utils.PreTrainedModel" for c in interp.mro(cls)):
@@ -395,7 +349,7 @@ def after_init(interp: Any, template: Template, self_ref: ModRef) -> None:
         in_fn = interp.getattr(self_ref, "get_input_embeddings", None)
         inp = interp.call(in_fn, [], {}, None)
     except Exception:  # noqa: BLE001 - tying is best effort; report below
-        interp.report("A153", cls.node, "could not tell whether the output embedding is tied to the input embedding")
+        interp.report(A_TIE_UNKNOWN, cls.node, "could not tell whether the output embedding is tied to the input embedding")
         return
     if not isinstance(inp, ModRef) or not isinstance(output.inst.template, TorchModule):
         return

@@ -1,0 +1,1 @@
+"""Latency on real hardware: roofline per module, low-precision storage, whole generations."""

@@ -1,0 +1,124 @@
+"""Python-level values the interpreter and the brains exchange (public: brains build and read them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.expr import ZERO, Bool, Num
+from lm_predictor.suggest.sources import ParsedModule
+from lm_predictor.suggest.values import FunctionV
+
+
+@dataclass(eq=False)
+class BoundMethod:
+    """A method of a value the brains implement (str.join, dict.get, Tensor.view, ...), bound to its receiver."""
+
+    receiver: Any
+    name: str
+
+
+@dataclass(eq=False)
+class ModuleNS:
+    """A transformers module used as a namespace (`modeling_utils.X`)."""
+
+    pm: ParsedModule
+
+
+@dataclass(eq=False)
+class ConfigV:
+    """The model config object (`self.config`), backed by the config model (config.ConfigModel)."""
+
+    model: Any  # config.ConfigModel
+
+
+@dataclass(eq=False)
+class Lazy:
+    """A value computed when first needed (the arms of a conditional expression)."""
+
+    thunk: Any
+
+
+def force(value: Any) -> Any:
+    """The value, computed if it is Lazy."""
+    return value.thunk() if isinstance(value, Lazy) else value
+
+
+@dataclass(eq=False)
+class Property:
+    """A @property of an analysed class: read by running its getter."""
+
+    fv: FunctionV
+
+
+@dataclass(eq=False)
+class ClassMethod:
+    """A @classmethod of an analysed class, bound to the class it was read from."""
+
+    fv: FunctionV
+    cls: Any
+
+
+@dataclass(frozen=True)
+class Slice:
+    """`start:stop:step` as written in a subscript."""
+
+    start: Any
+    stop: Any
+    step: Any
+
+
+@dataclass(eq=False)
+class Range:
+    """`range(start, stop, step)` over symbolic bounds."""
+
+    start: Num
+    stop: Num
+    step: Num
+
+    def length(self) -> Num:
+        """len(range(...)): max(stop - start, 0) for step 1, else ceil_div(stop - start, step)."""
+        span = self.stop - self.start
+        if self.step.const_value() == 1:
+            return Num.const(max(span.const_value(), 0)) if span.is_const() else X.fn("max", span, ZERO)
+        return X.fn("ceil_div", span, self.step)
+
+
+@dataclass(eq=False)
+class Enumerate:
+    """`enumerate(inner, start)`."""
+
+    inner: Any
+    start: int = 0
+
+
+@dataclass(eq=False)
+class Zip:
+    """`zip(*inners)`."""
+
+    inners: list
+
+
+def hashable(key: Any) -> Any:
+    """A dict key for an abstract value: constants by value, other values by identity if unhashable."""
+    if isinstance(key, Num):
+        c = key.const_value()
+        return c if c is not None else key
+    if isinstance(key, Bool):
+        v = X.bool_value(key)
+        return v if v is not None else key
+    try:
+        hash(key)
+        return key
+    except TypeError:
+        return id(key)
+
+
+@dataclass(eq=False)
+class BrainFunc:
+    """A method or function implemented by a brain; `bound` is its receiver once bound."""
+
+    name: str
+    fn: Callable
+    bound: Any = None

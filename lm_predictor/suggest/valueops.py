@@ -1,0 +1,235 @@
+"""Operations on abstract values: merging under a condition, translating between rule namespaces, signatures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
+from lm_predictor.suggest.pyvalues import ConfigV
+from lm_predictor.suggest.scope import ModRef, TorchModule
+from lm_predictor.suggest.values import Builtin, CacheV, ClassV, DictV, External, FunctionV, ListV, Phi, Record, Repeated, Tensor, Unknown
+
+
+def plain_eq(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def same_value(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    if isinstance(a, (Num, Bool, Tensor, str, type(None))) and type(a) is type(b):
+        return a == b
+    if isinstance(a, ModRef) and isinstance(b, ModRef):
+        return a.inst is b.inst and a.binding == b.binding
+    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
+        return all(same_value(x, y) for x, y in zip(a, b))
+    if isinstance(a, External) and isinstance(b, External):
+        return a.name == b.name
+    if isinstance(a, FunctionV) and isinstance(b, FunctionV):
+        return a.node is b.node and same_value(a.bound, b.bound)
+    if isinstance(a, ConfigV) and isinstance(b, ConfigV):
+        return a.model is b.model
+    if isinstance(a, CacheV) and isinstance(b, CacheV):
+        return a.past == b.past
+    return False
+
+
+def make_phi(cond: Bool, a: Any, b: Any) -> Any:
+    """Merge two values: numbers and same-rank tensors merge dimension-wise."""
+    value = X.bool_value(cond)
+    if value is not None:
+        return a if value else b
+    a = _under(a, cond, True)
+    b = _under(b, cond, False)
+    if same_value(a, b):
+        return a
+    if isinstance(a, Num) and isinstance(b, Num):
+        return X.ifnum(cond, a, b)
+    if isinstance(a, Bool) and isinstance(b, Bool):
+        return X.ifbool(cond, a, b)
+    if isinstance(a, Num) and isinstance(b, Bool):
+        return X.ifnum(cond, a, X.ifnum(b, ONE, ZERO))
+    if isinstance(a, Bool) and isinstance(b, Num):
+        return X.ifnum(cond, X.ifnum(a, ONE, ZERO), b)
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.shape is not None and b.shape is not None and len(a.shape) == len(b.shape):
+        return Tensor(tuple(X.ifnum(cond, x, y) for x, y in zip(a.shape, b.shape)), a.dtype if a.dtype == b.dtype else "model", "", a.param and b.param)
+    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
+        return tuple(make_phi(cond, x, y) for x, y in zip(a, b))
+    if isinstance(a, CacheV) and isinstance(b, CacheV):
+        return CacheV(X.ifnum(cond, a.past, b.past), a.layers)
+    if isinstance(a, Record) and isinstance(b, Record) and a.class_name == b.class_name:
+        keys = list(a.fields) + [k for k in b.fields if k not in a.fields]
+        return Record(a.class_name, {k: make_phi(cond, a.fields.get(k), b.fields.get(k)) for k in keys})
+    if isinstance(a, Phi) and a.cond == cond:
+        return make_phi(cond, a.a, b)
+    if isinstance(b, Phi) and b.cond == cond:
+        return make_phi(cond, a, b.b)
+    return Phi(cond, a, b)
+
+
+def _under(value: Any, cond: Bool, truth: bool) -> Any:
+    """A Phi simplified where its condition is `cond` (or its negation) with a known truth."""
+    if isinstance(value, Phi):
+        if value.cond == cond:
+            return _under(value.a if truth else value.b, cond, truth)
+        if value.cond == X.bnot(cond):
+            return _under(value.b if truth else value.a, cond, truth)
+        lits = set(cond.args) if (truth and cond.kind == "and") else ({X.bnot(x) for x in cond.args} if (not truth and cond.kind == "or") else set())
+        if value.cond in lits:
+            return _under(value.a, cond, truth)
+        if X.bnot(value.cond) in lits:
+            return _under(value.b, cond, truth)
+        a, b = _under(value.a, cond, truth), _under(value.b, cond, truth)
+        if a is not value.a or b is not value.b:
+            return make_phi(value.cond, a, b)
+    return value
+
+
+def with_paths(value: Any, name: str) -> Any:
+    if isinstance(value, ModRef):
+        if value.path == "":
+            value.inst.attr = value.inst.attr or name
+            return ModRef(value.inst, value.binding, name, value.count)
+        return value
+    if isinstance(value, Repeated):
+        return Repeated(with_paths(value.elem, name), value.count, value.index)
+    if isinstance(value, ListV):
+        out = ListV([with_paths(v, name) for v in value.items])
+        out.rep = with_paths(value.rep, name) if value.rep is not None else None
+        return out
+    if isinstance(value, DictV):
+        return DictV({k: with_paths(v, f"{name}.{k}") for k, v in value.items.items()})
+    if isinstance(value, Phi):
+        return Phi(value.cond, with_paths(value.a, name), with_paths(value.b, name))
+    return value
+
+
+def translate(value: Any, mapping: dict, path: str | None) -> Any:
+    """A value of one rule's namespace in another's: names substituted, module paths prefixed."""
+    if isinstance(value, (Num, Bool)):
+        return X.substitute(value, mapping) if mapping else value
+    if isinstance(value, Tensor):
+        if value.shape is None or not mapping:
+            return value
+        return Tensor(tuple(X.substitute(d, mapping) for d in value.shape), value.dtype, value.why, value.param)
+    if isinstance(value, tuple):
+        return tuple(translate(v, mapping, path) for v in value)
+    if isinstance(value, ListV):
+        return ListV([translate(v, mapping, path) for v in value.items])
+    if isinstance(value, DictV):
+        return DictV({k: translate(v, mapping, path) for k, v in value.items.items()})
+    if isinstance(value, Record):
+        return Record(value.class_name, {k: translate(v, mapping, path) for k, v in value.fields.items()})
+    if isinstance(value, ModRef):
+        binding = {k: X.substitute(v, mapping) if isinstance(v, (Num, Bool)) else v for k, v in value.binding.items()}
+        if isinstance(value.inst.template, TorchModule):
+            for k, v in mapping.items():
+                binding.setdefault(k, v)
+        new_path = value.path if path is None else (f"{path}.{value.path}" if path and value.path else (path or value.path))
+        count = X.substitute(value.count, mapping) if value.count is not None else None
+        return ModRef(value.inst, binding, new_path, count)
+    if isinstance(value, Repeated):
+        return Repeated(translate(value.elem, mapping, path), X.substitute(value.count, mapping), value.index)
+    if isinstance(value, Phi):
+        return make_phi(X.substitute(value.cond, mapping), translate(value.a, mapping, path), translate(value.b, mapping, path))
+    if isinstance(value, CacheV):
+        return CacheV(X.substitute(value.past, mapping), value.layers)
+    return value
+
+
+def signature(value: Any, order: list | None = None) -> str:
+    """A canonical text of a localised argument structure (the memo key of an analysis).
+
+    Parameter names allocated for this call are replaced by their allocation order, so two
+    calls of the same shape share an analysis whatever the callers named their values.
+    """
+    out: list = []
+    canon = {name: Num.sym(f"p{i}") for i, name in enumerate(order or [])}
+    _sig(value, out, canon)
+    return "".join(out)
+
+
+def _canon(value: Any, canon: dict) -> Any:
+    if not canon:
+        return value
+    if isinstance(value, Bool):
+        bools = {k: X.bsym(v.sym_name()) for k, v in canon.items()}
+        return X.substitute(value, bools)
+    return X.substitute(value, canon)
+
+
+def _sig(value: Any, out: list, canon: dict | None = None) -> None:
+    canon = canon or {}
+    if isinstance(value, (Num, Bool)):
+        out.append(X.render(_canon(value, canon)))
+    elif isinstance(value, Tensor):
+        out.append("T" + ("?" if value.shape is None else "[" + ",".join(X.render(_canon(d, canon)) for d in value.shape) + "]") + value.dtype)
+    elif isinstance(value, (tuple, list)):
+        out.append("(")
+        for v in value:
+            _sig(v, out, canon)
+            out.append(",")
+        out.append(")")
+    elif isinstance(value, dict):
+        out.append("{")
+        for k in sorted(value, key=str):
+            out.append(f"{k}:")
+            _sig(value[k], out, canon)
+            out.append(",")
+        out.append("}")
+    elif isinstance(value, ListV):
+        out.append("L")
+        _sig(value.items, out, canon)
+    elif isinstance(value, DictV):
+        out.append("D")
+        _sig({str(k): v for k, v in value.items.items()}, out, canon)
+    elif isinstance(value, Record):
+        out.append("R" + value.class_name)
+        _sig(value.fields, out, canon)
+    elif isinstance(value, CacheV):
+        out.append("C")
+        _sig(value.past, out, canon)
+    elif isinstance(value, Phi):
+        out.append("P(")
+        _sig((value.cond, value.a, value.b), out, canon)
+        out.append(")")
+    elif isinstance(value, ModRef):
+        out.append(f"M{id(value.inst.template)}")
+        _sig(value.binding, out, canon)
+    elif isinstance(value, ConfigV):
+        out.append("cfg")
+    elif isinstance(value, (External, Builtin)):
+        out.append("E" + value.name)
+    elif isinstance(value, (ClassV, FunctionV)):
+        out.append("F" + value.qualname)
+    elif isinstance(value, Unknown):
+        out.append("?")
+    elif isinstance(value, Repeated):
+        out.append("Rep(")
+        _sig((value.elem, value.count), out, canon)
+        out.append(")")
+    else:
+        out.append(repr(value) if isinstance(value, (str, int, float, type(None))) else type(value).__name__)
+
+
+def decide_in(b: Bool, lits: set) -> bool | None:
+    """Whether `b` follows from a set of literals that hold (True), contradicts them (False), or neither (None)."""
+    if b in lits:
+        return True
+    if X.bnot(b) in lits:
+        return False
+    if b.kind in ("and", "or"):
+        short = b.kind == "or"  # one part with this value decides the whole
+        parts = [decide_in(x, lits) for x in b.args]
+        if any(p is short for p in parts):
+            return short
+        if all(p is (not short) for p in parts):
+            return not short
+    if b.kind == "not":
+        inner = decide_in(b.args[0], lits)
+        return None if inner is None else not inner
+    return None
