@@ -60,11 +60,10 @@ def base_library():
 
 
 def source_tree():
-    """The analysed transformers sources of VERSION: the pinned tree, or for another pin the
-    installed one (this interpreter holds that pin; main() checks)."""
+    """The analysed transformers sources of VERSION: its pinned tree in third_party/."""
     from lm_predictor.suggest.sources import open_tree
 
-    return open_tree("pinned") if VERSION == "4.56.0" else open_tree("installed")
+    return open_tree("pinned", version=VERSION)
 
 
 def survey_one(model_type: str) -> dict:
