@@ -120,6 +120,8 @@ C_PAST_CONTEXT = define("C011", "past-trained-context", W, "past_len + seq_len =
 C_ORACLE = define("C012", "oracle-failed", E, "measuring {model} ({config}) failed in {op}: {detail}", "The real model raised while verify measured it; the op and the config are named.")
 C_UNRESOLVED = define("C013", "derived-unresolved", E, "rules derived for {model} keep {n} unresolved term(s); no number is given", "Rules derived from the source keep terms the analysis could not resolve (listed one per line).")
 C_RULES_PATH = define("C014", "rules-not-found", E, "--rules {path}: no such file or directory", "A --rules path that does not exist.")
+C_TRANSFORMERS_VERSION = define("C050", "transformers-version-invalid", E, "{detail}", "A transformers_version (config field or --transformers) that is not a version or not a pin.")
+C_OTHER_PIN = define("C051", "model-type-in-other-pin", E, "{detail}", "A model_type the chosen transformers pin lacks but another pin defines (no silent fallback).")
 C_TRAIN_OPTION = define("C060", "bad-train-option", E, "{detail}", "A training option that cannot hold: unknown optimizer, ZeRO without data parallelism, mixed precision of a float32 model.")
 C_NO_LOSS = define("C061", "no-loss", E, "{detail}", "--mode train on a model that computes no causal-LM loss.")
 C_MEMORY_BUDGET = define("C062", "bad-memory-budget", E, "{detail}", "A memory budget `lmpredict fit` cannot read (negative, zero, or not a size).")

@@ -50,6 +50,7 @@ def render(prediction: Prediction, depth: int, console: Any, tree_metrics: tuple
     w = prediction.workload
     console.print(f"[bold]{prediction.model}[/bold]  batch={w.batch} seq_len={w.seq_len} past_len={w.past_len} dtype={w.dtype}")
     console.print(f"config: {prediction.source}")
+    console.print(f"transformers: {prediction.transformers.version} ({prediction.transformers.reason})")
     if prediction.trust is not None:
         console.print(f"trust: {prediction.trust}")
     table = Table(show_header=True, header_style="bold")
