@@ -1,8 +1,13 @@
 #!/usr/bin/env python
-"""Coverage survey: suggest -> eval -> verify for every causal-LM model type of transformers 4.56.0.
+"""Coverage survey: suggest -> eval -> verify for every causal-LM model type of a transformers pin.
 
-    .venv/bin/python bench/survey.py                 # all 132 types, 2 workers, writes docs/coverage.md
+    .venv/bin/python bench/survey.py                 # all 132 types of 4.56.0, 2 workers, writes docs/coverage.md
+    .venv-tf5/bin/python bench/survey.py --transformers 5.23.0   # all 189 types of 5.23.0, in its venv
     .venv/bin/python bench/survey.py --only llama,opt --no-write
+
+The oracle measures in this process, so the interpreter must hold the pin's transformers (the venv
+of lm_predictor/data/versions.py). Each pin's records go to its own JSON file; docs/coverage.md shows
+every pin side by side, from the JSON files present.
 
 For each model type (`MODEL_FOR_CAUSAL_LM_MAPPING_NAMES`, read from the static config table):
 1. suggest --recursive on its causal-LM class, specialised on the default config, with a library of
@@ -35,13 +40,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+VERSION = "4.56.0"
+"""The pin surveyed (--transformers); set before the workers fork."""
 WORKLOADS = {"prefill": dict(batch=2, seq_len=7, past_len=0), "decode": dict(batch=3, seq_len=1, past_len=5)}
 
 
 def model_types() -> list[str]:
     from lm_predictor.data.transformers_table import load_table
 
-    table = load_table()["model_types"]
+    table = load_table(VERSION)["model_types"]
     return sorted(k for k, v in table.items() if v.get("in_causal_lm_mapping"))
 
 
@@ -52,8 +59,45 @@ def base_library():
     return load_library(base_paths())
 
 
+def source_tree():
+    """The analysed transformers sources of VERSION: its pinned tree in third_party/."""
+    from lm_predictor.suggest.sources import open_tree
+
+    return open_tree("pinned", version=VERSION)
+
+
 def survey_one(model_type: str) -> dict:
-    """Everything for one model type (runs in a worker process)."""
+    """Everything for one model type (runs in a worker process), reading the pin VERSION.
+
+    Where no prediction is reached, the oracle is still tried, so the share of exact types can be
+    taken over the types the oracle can run (`oracle_runs`)."""
+    from lm_predictor.data.versions import reading
+
+    with reading(VERSION):
+        rec = _survey_one(model_type)
+    if "oracle_runs" not in rec:
+        rec.update(oracle_probe({"model_type": model_type}))
+    return rec
+
+
+def oracle_probe(config: dict) -> dict:
+    """Whether the oracle runs the model at prefill (fake, else real on the shrunk config)."""
+    from lm_predictor.verify.oracle import OracleUnsupported, measure, shrink_config
+    from lm_predictor.workload import Workload
+
+    workload = Workload(**WORKLOADS["prefill"])
+    try:
+        try:
+            return {"oracle_runs": True, "mode": measure(config, workload, mode="auto").mode}
+        except OracleUnsupported:
+            measure(shrink_config(config), workload, mode="real")
+            return {"oracle_runs": True, "mode": "real (shrunk)"}
+    except Exception as err:  # noqa: BLE001 - the oracle's limits are a finding of the survey
+        return {"oracle_runs": False, "oracle_detail": f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:200]}
+
+
+def _survey_one(model_type: str) -> dict:
+    """survey_one without the pin context."""
     from lm_predictor.data.transformers_table import causal_lm_for
     from lm_predictor.diagnostics import LmPredictorError
     from lm_predictor.lint import lint_paths
@@ -68,7 +112,7 @@ def survey_one(model_type: str) -> dict:
     base = base_library()
     t0 = time.perf_counter()
     try:
-        result = suggest(rec["root"], recursive=True, library=base, config=config, specialise=True)
+        result = suggest(rec["root"], recursive=True, library=base, config=config, specialise=True, tree=source_tree())
     except SuggestError as err:
         return {**rec, "category": "analysis: not reached", "detail": str(err)}
     except Exception as err:  # noqa: BLE001 - a crash of the analysis is a finding of the survey
@@ -102,7 +146,7 @@ def verify(config: dict, library, model_type: str, result) -> dict:
     bad: list[str] = []
     measured_config = config
     try:  # very large defaults (hundreds of experts, 100B+ parameters) take minutes even under fake tensors
-        size = predict(config, library=library, **WORKLOADS["prefill"]).totals.get("param_count", 0)
+        size = predict(config, library=library, transformers=VERSION, **WORKLOADS["prefill"]).totals.get("param_count", 0)
         if isinstance(size, int) and size > 30_000_000_000:
             measured_config = shrink_config(config)
             out["shrunk_reason"] = f"default config has {size / 1e9:.0f}B parameters; measured shrunk"
@@ -122,15 +166,16 @@ def verify(config: dict, library, model_type: str, result) -> dict:
             if name == "decode" and "decode unsupported" in str(err):
                 out["decode"] = "n/a: the model returns no KV cache"
                 continue
-            return {"category": "oracle cannot run it", "detail": str(err)[:300], "flops_exact": None, "params_exact": None}
+            return {"category": "oracle cannot run it", "detail": str(err)[:300], "flops_exact": None, "params_exact": None, "oracle_runs": False}
         except Exception as err:  # noqa: BLE001
             if name == "decode" and isinstance(err, AttributeError) and "past_key_values" in str(err):
                 out["decode"] = "n/a: the model returns no KV cache"
                 continue
-            return {"category": "oracle cannot run it", "detail": f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:300], "flops_exact": None, "params_exact": None}
+            return {"category": "oracle cannot run it", "detail": f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:300], "flops_exact": None, "params_exact": None, "oracle_runs": False}
         out["mode"] = m.mode if measured_config is config else "real (shrunk)"
+        out["oracle_runs"] = True
         try:
-            p = predict(measured_config, library=library, **wl)
+            p = predict(measured_config, library=library, transformers=VERSION, **wl)
         except Exception as err:  # noqa: BLE001
             return {**out, "category": "eval error", "detail": f"{type(err).__name__}: {err}"[:300], "flops_exact": None, "params_exact": None}
         rows = compare(p, m.totals, m.module_flops, m.module_params)
@@ -199,47 +244,94 @@ def run_all(types: list[str], jobs: int, timeout: float) -> list[dict]:
     return [results[mt] for mt in types]
 
 
-def write_markdown(records: list[dict], path: Path, elapsed: float) -> None:
-    total = len(records)
+PINNED = ("4.56.0", "5.23.0")
+
+
+def json_path(version: str) -> Path:
+    """Where the records of one pin live (4.56.0 keeps the original bench/survey.json)."""
+    return ROOT / "bench" / ("survey.json" if version == "4.56.0" else f"survey-{version}.json")
+
+
+def load_records(version: str) -> tuple[list[dict], float | None]:
+    """(records, minutes of the run on 2 workers, from the per-type seconds) of one pin's survey."""
+    try:
+        records = json.loads(json_path(version).read_text(encoding="utf-8"))
+    except OSError:
+        return [], None
+    seconds = [r["seconds"] for r in records if isinstance(r.get("seconds"), (int, float))]
+    return records, (sum(seconds) / 2 / 60 if seconds else None)
+
+
+def summary(records: list[dict]) -> dict:
+    """The totals one column of the coverage table shows."""
+    runs = [r for r in records if r.get("oracle_runs")]
     exact = [r for r in records if r.get("exact")]
-    lint_clean = sum(1 for r in records if r.get("lint_clean"))
-    flops_ok = sum(1 for r in records if r.get("flops_exact") is True)
-    params_ok = sum(1 for r in records if r.get("params_exact") is True)
-    cats = Counter(_family(r.get("category", "?")) for r in records)
+    share = f"{100 * len(exact) / len(runs):.0f}%" if runs else "-"
+    return {
+        "causal-LM model types": len(records),
+        "the oracle runs (fake, or real on a shrunk config)": len(runs) if any("oracle_runs" in r for r in records) else "not recorded",
+        "exact end to end": len(exact),
+        "exact, of the types the oracle runs": f"{len(exact)} of {len(runs)} ({share})" if runs else "-",
+        "lint-clean suggestions": sum(1 for r in records if r.get("lint_clean")),
+        "flops exact": sum(1 for r in records if r.get("flops_exact") is True),
+        "param_count exact": sum(1 for r in records if r.get("params_exact") is True),
+    }
+
+
+def write_markdown(path: Path) -> None:
+    """docs/coverage.md from every pin's records, side by side."""
+    pins = {v: load_records(v) for v in PINNED}
+    pins = {v: rm for v, rm in pins.items() if rm[0]}
+    cols = list(pins)
     lines = [
-        "# Coverage: `suggest` -> `eval` -> `verify` over every causal-LM model type",
+        "# Coverage: `suggest` -> `eval` -> `verify` over every causal-LM model type, per transformers pin",
         "",
-        f"Generated by `.venv/bin/python bench/survey.py` (transformers 4.56.0 pinned sources, torch 2.13.0 CPU); {elapsed / 60:.0f} min on 2 workers.",
+        "Generated by `bench/survey.py` (`.venv/bin/python bench/survey.py` for 4.56.0,",
+        "`.venv-tf5/bin/python bench/survey.py --transformers 5.23.0` for 5.23.0; torch 2.13.0 CPU); "
+        + "; ".join(f"{v}: about {m:.0f} min on 2 workers" if m else f"{v}: time not recorded" for v, (_, m) in pins.items()) + ".",
         "No hand-written model rule is used: each type's rules come from `lmpredict suggest --recursive` on its",
-        "causal-LM class (default config), on top of rules/torch/**, transformers/activations.yaml and",
-        "transformers/pytorch_utils.yaml. Exact means: flops and param_count (and kv_cache_bytes where the rules",
-        "define it) equal the oracle's measurement, in total and for every module path, for prefill (batch 2,",
-        "7 tokens) and decode (batch 3, 1 token after 5).",
+        "causal-LM class (default config) in that pin's source, on top of rules/torch/**, transformers/activations.yaml",
+        "and transformers/pytorch_utils.yaml. Exact means: flops and param_count (and kv_cache_bytes where the rules",
+        "define it) equal the oracle's measurement in the same pin's venv, in total and for every module path, for",
+        "prefill (batch 2, 7 tokens) and decode (batch 3, 1 token after 5). MoE experts are measured through",
+        "`experts_implementation=\"eager\"` (5.x); a fused experts module that counts 0 FLOPs is refused, never compared.",
         "",
-        f"**{len(exact)} of {total} model types exact end to end.** Lint-clean suggestions: {lint_clean}; flops exact: {flops_ok}; param_count exact: {params_ok}.",
-        "",
-        "| outcome | types |",
-        "|---|---|",
+        "| | " + " | ".join(cols) + " |",
+        "|---|" + "---|" * len(cols),
     ]
-    for cat, n in cats.most_common():
-        lines.append(f"| {cat} | {n} |")
+    sums = {v: summary(rm[0]) for v, rm in pins.items()}
+    for key in next(iter(sums.values())):
+        lines.append(f"| {key} | " + " | ".join(str(sums[v][key]) for v in cols) + " |")
+    cats = {v: Counter(_family(r.get("category", "?")) for r in rm[0]) for v, rm in pins.items()}
+    order = Counter()
+    for c in cats.values():
+        order.update(c)
+    lines += ["", "| outcome | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    for cat, _ in order.most_common():
+        lines.append(f"| {cat} | " + " | ".join(str(cats[v].get(cat, 0)) for v in cols) + " |")
     lines += [
         "",
         "Oracle modes: `fake` = FakeTensorMode at the default config; `real (shrunk)` = real tensors on",
         "`shrink_config(default)` (hidden 64, 2 layers, <= 4 experts), used where fake tensors cannot run the model",
-        "(data-dependent masks, MoE routing).",
+        "(data-dependent masks, MoE routing). `-` in a column: the type is not in that pin.",
         "",
-        "| model type | lint clean | flops | params | kv cache | oracle | outcome | detail |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model type | " + " | ".join(f"{v} oracle | {v} outcome" for v in cols) + " | detail (newest pin that has the type) |",
+        "|---|" + "---|---|" * len(cols) + "---|",
     ]
-    for r in records:
-        def mark(v):
-            return "yes" if v is True else ("no" if v is False else "-")
-        detail = (r.get("detail") or "").replace("|", "\\|").replace("\n", " ")
+    by_type = {v: {r["model_type"]: r for r in rm[0]} for v, rm in pins.items()}
+    for model_type in sorted(set().union(*by_type.values())):
+        cells, detail = [], ""
+        for v in cols:
+            r = by_type[v].get(model_type)
+            if r is None:
+                cells += ["-", "-"]
+                continue
+            mode = r.get("mode") or ("cannot run" if r.get("oracle_runs") is False else "-")
+            cells += [mode, r.get("category") or "?"]
+            detail = (r.get("detail") or r.get("oracle_detail") or "").replace("|", "\\|").replace("\n", " ")
         if len(detail) > 160:
             detail = detail[:157] + "..."
-        lines.append(f"| {r['model_type']} | {mark(r.get('lint_clean'))} | {mark(r.get('flops_exact'))} | {mark(r.get('params_exact'))} | "
-                     f"{mark(r.get('kv_exact'))} | {r.get('mode') or '-'} | {r.get('category')} | {detail} |")
+        lines.append(f"| {model_type} | " + " | ".join(cells) + f" | {detail} |")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -250,24 +342,35 @@ def _family(category: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global VERSION
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--transformers", choices=PINNED, default="4.56.0", help="the pin to survey (run in its venv)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=420.0, help="seconds per model type")
     parser.add_argument("--only", help="comma-separated model types")
-    parser.add_argument("--no-write", action="store_true", help="do not write docs/coverage.md / bench/survey.json")
+    parser.add_argument("--no-write", action="store_true", help="do not write docs/coverage.md / the pin's JSON records")
     parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "coverage.md")
-    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "survey.json")
+    parser.add_argument("--markdown-only", action="store_true", help="only rewrite the markdown from the JSON records")
     args = parser.parse_args(argv)
+    VERSION = args.transformers
+    if args.markdown_only:
+        write_markdown(args.markdown)
+        return 0
+    from lm_predictor.verify.pinned_env import installed_transformers
+
+    if installed_transformers() != VERSION:
+        print(f"survey: this interpreter has transformers {installed_transformers()}; run the {VERSION} survey in its venv", file=sys.stderr)
+        return 2
     types = args.only.split(",") if args.only else model_types()
     t0 = time.monotonic()
     records = run_all(types, args.jobs, args.timeout)
     elapsed = time.monotonic() - t0
     exact = sum(1 for r in records if r.get("exact"))
-    print(f"\n{exact} of {len(records)} model types exact end to end ({elapsed / 60:.1f} min)")
+    print(f"\n{exact} of {len(records)} model types of transformers {VERSION} exact end to end ({elapsed / 60:.1f} min)")
     if not args.no_write:
-        args.json.write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
-        write_markdown(records, args.markdown, elapsed)
-        print(f"wrote {args.markdown} and {args.json}")
+        json_path(VERSION).write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
+        write_markdown(args.markdown)
+        print(f"wrote {args.markdown} and {json_path(VERSION)}")
     return 0
 
 

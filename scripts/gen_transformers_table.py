@@ -74,7 +74,11 @@ def _signature_defaults(func: Any) -> tuple[dict, dict, list[str]]:
 
 def _popped_kwargs(func: Any) -> dict[str, Any]:
     """Literal defaults of `kwargs.pop("name", default)` calls in func's source."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
+    try:
+        source = inspect.getsource(func)
+    except (OSError, TypeError):  # a generated __init__ (5.x configs are dataclasses): no source
+        return {}
+    tree = ast.parse(textwrap.dedent(source))
     popped: dict[str, Any] = {}
     for node in ast.walk(tree):
         if (
@@ -99,8 +103,10 @@ def pretrained_defaults() -> dict[str, Any]:
     from transformers import PretrainedConfig
 
     defaults, _, _ = _signature_defaults(PretrainedConfig.__init__)
-    for name, value in _popped_kwargs(PretrainedConfig.__init__).items():
-        defaults.setdefault(name, value)
+    # 4.x pops extra kwargs in __init__; 5.x configs are dataclasses and pop them in __post_init__
+    for func in (PretrainedConfig.__init__, getattr(PretrainedConfig, "__post_init__", None)):
+        for name, value in (_popped_kwargs(func) if func else {}).items():
+            defaults.setdefault(name, value)
     return defaults
 
 
@@ -132,8 +138,8 @@ def _instance_facts(instance: Any, init: dict, base: dict) -> tuple[dict, dict]:
                 derived[name] = _json_or_repr(value)
     overrides = {}
     for name, default in base.items():
-        if name in init or name in ("dtype", "torch_dtype", "id2label", "label2id", "num_labels"):
-            continue  # dtype becomes a torch.dtype; labels default to a 2-label map
+        if name in init or name in ("dtype", "torch_dtype", "id2label", "label2id", "num_labels", "per_layer_config"):
+            continue  # dtype becomes a torch.dtype; labels default to a 2-label map; 5.x per-layer view object
         value = getattr(instance, name, _UNSET)
         if value is _UNSET or (isinstance(value, (dict, list)) and not value):
             continue
@@ -197,9 +203,15 @@ def _build_table() -> dict[str, Any]:
     return {
         "transformers_version": transformers.__version__,
         "pretrained_defaults": base,
-        "generation_defaults": _to_json(transformers.PretrainedConfig._get_global_generation_defaults()),
+        "generation_defaults": _generation_defaults(transformers.PretrainedConfig),
         "model_types": types,
     }
+
+
+def _generation_defaults(base: type) -> dict[str, Any]:
+    """Generation keys a 4.x config still carries; 5.x keeps none (they live in GenerationConfig)."""
+    getter = getattr(base, "_get_global_generation_defaults", None)
+    return _to_json(getter()) if getter else {}
 
 
 def render(table: dict[str, Any]) -> str:

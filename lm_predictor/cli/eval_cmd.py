@@ -8,6 +8,7 @@ from typing import Any
 
 from lm_predictor import diagnostics as d
 from lm_predictor.cli.options import DEFAULT_DEPTH, add_rules_options, add_workload_options, choice_list, workloads
+from lm_predictor.cli.train_options import TREE_METRICS, add_train_options, predict_train_workload
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.rules.model import STANDARD_METRICS
 
@@ -20,9 +21,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_const", const="json", dest="format", help="same as --format json (exact integers)")
     parser.add_argument("--tree", action="store_true", help="print the module tree of each workload of a sweep too")
     parser.add_argument("--depth", type=int, default=None, help=f"module tree depth (default {DEFAULT_DEPTH}; implies --tree)")
-    parser.add_argument("--metrics", type=choice_list(STANDARD_METRICS), default=["flops", "param_count", "kv_cache_bytes"],
+    parser.add_argument("--metrics", type=choice_list(STANDARD_METRICS + TREE_METRICS), default=["flops", "param_count", "kv_cache_bytes"],
                         help="metrics shown in the module tree, e.g. flops,bytes_read")
     add_rules_options(parser)
+    add_train_options(parser)
+
     from lm_predictor.cli.latency_opts import add_latency_options
 
     add_latency_options(parser)
@@ -52,7 +55,10 @@ def run(args: argparse.Namespace) -> int:
         return latency_opts.run(args, library)
     grid = workloads(args)
     trees = args.format == "json" or (args.format == "table" and (len(grid) == 1 or args.tree or args.depth is not None))
-    results = [predict_one(args.config, library, workload, breakdown=trees) for workload in grid]
+    if args.mode == "train":
+        results = [predict_train_workload(args, workload, library) for workload in grid]
+    else:
+        results = [predict_one(args.config, library, workload, breakdown=trees) for workload in grid]
     for result in results:
         for warning in result.warnings:
             print(f"lmpredict eval: warning: {warning.headline()}", file=sys.stderr)

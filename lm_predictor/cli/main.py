@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "suggest": ("suggest_cmd", "draft rules for a module from its source"),
     "compile": ("compile_cmd", "generate Python modules from rules"),
     "vendor": ("vendor_cmd", "fetch the pinned torch / transformers sources"),
+    "fit": ("fit_cmd", "the largest batch or context that fits a memory budget"),
     "plot": ("plot_cmd", "draw roofline, context-length and breakdown charts (matplotlib)"),
 }
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Callable, Sequence
 
+from lm_predictor.data.versions import PINS
 from lm_predictor.workload import ATTN_IMPLEMENTATIONS, DTYPE_BYTES
 
 DEFAULT_DEPTH = 3  # module tree depth when a tree is printed
@@ -90,6 +91,7 @@ WORKLOAD_OPTIONS: list[SweepOption] = [
     SweepOption("--seq-len", int_list, [128], "new tokens per sequence, e.g. 128,1024"),
     SweepOption("--past-len", int_list, [0], "tokens already in the KV cache (decode: --seq-len 1 --past-len N)"),
     SweepOption("--dtype", choice_list(tuple(DTYPE_BYTES)), ["float32"], " | ".join(DTYPE_BYTES)),
+    SweepOption("--transformers", choice_list(tuple(PINS)), [None], "transformers pin(s) to read (default: the config's transformers_version picks; docs/transformers-versions.md)"),
     SweepOption("--attn", choice_list(ATTN_IMPLEMENTATIONS), ["eager"], "attention path as transformers runs it: " + " | ".join(ATTN_IMPLEMENTATIONS) + " (docs/latency.md)"),
 ]
 

@@ -36,8 +36,11 @@ def run(args: argparse.Namespace) -> int:
     from lm_predictor.report.console import make_console
     from lm_predictor.verify.compare import compare
 
+    from lm_predictor.data.versions import choose_pin
+    from lm_predictor.verify.pinned_env import PinEnvError, measure_for_pin
+
     try:
-        from lm_predictor.verify.oracle import OracleUnsupported, measure, shrink_config
+        import lm_predictor.verify.oracle  # noqa: F401 - torch and transformers are importable here
         from lm_predictor.workload import Workload
     except ImportError as err:
         print(f"lmpredict verify: error: needs torch and transformers (pip install 'lm-predictor[verify]'): {err}", file=sys.stderr)
@@ -54,23 +57,21 @@ def run(args: argparse.Namespace) -> int:
     predictions = [predict_one(raw, library, w) for w in grid]  # refuses bad workloads before torch runs
     failures = 0
     for index, (workload_args, prediction) in enumerate(zip(grid, predictions), 1):
-        workload = Workload(**workload_args)
+        pin = choose_pin(raw, workload_args["transformers"]).version  # measured with the pin eval read
+        workload = Workload(**{k: v for k, v in workload_args.items() if k != "transformers"})
         shown = f"batch={workload.batch} seq_len={workload.seq_len} past_len={workload.past_len} dtype={workload.dtype}"
         step = f"[{index}/{len(grid)}] {shown}"
         note = ""
         try:
-            try:
-                with progress.step(f"{step}: measuring {prediction.model.rsplit('.', 1)[-1]} ({args.mode})"):
-                    measurement = measure(raw, workload, mode=args.mode)
-            except OracleUnsupported as err:
-                if args.mode != "auto":
-                    raise
-                config = shrink_config(raw)
-                note = f"{err}; measured with real tensors on a shrunken config instead"
-                with progress.step(f"{step}: measuring a shrunk stand-in with real tensors"):
-                    measurement = measure(config, workload, mode="real")
+            with progress.step(f"{step}: measuring {prediction.model.rsplit('.', 1)[-1]} ({args.mode})"):
+                measurement, config, why = measure_for_pin(pin, raw, workload, args.mode)
+            if why:
+                note = f"{why}; measured with real tensors on a shrunken config instead"
                 prediction = predict_one(config, library, workload_args)
-                prediction.trust = shrunk(str(err))
+                prediction.trust = shrunk(why)
+        except PinEnvError as err:
+            print(f"lmpredict verify: error: {err}", file=sys.stderr)
+            return 2
         except LmPredictorError:
             raise
         except Exception as err:  # noqa: BLE001 - whatever torch raises becomes one line naming the op
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         rows = compare(prediction, measurement.totals, measurement.module_flops, measurement.module_params, measurement.module_bytes)
         bad = [r for r in rows if not r.exact]
         failures += len(bad)
-        console.print(f"[bold]{prediction.model}[/bold]  {shown}  oracle={measurement.mode}{' (shrunk stand-in)' if note else ''}")
+        console.print(f"[bold]{prediction.model}[/bold]  {shown}  transformers={pin}  oracle={measurement.mode}{' (shrunk stand-in)' if note else ''}")
         if prediction.trust is not None:
             console.print(f"trust: {prediction.trust}")
         _print_rows(console, rows, args.all, "exact (stand-in)" if note else "exact")

@@ -1,8 +1,9 @@
-"""Torch-free reader of the generated transformers config table (transformers_configs.json).
+"""Torch-free reader of the generated transformers config tables, one per pin.
 
-The table is produced by scripts/gen_transformers_table.py from the pinned transformers; this
-module only reads JSON, so `lmpredict eval` can fill missing config keys without importing
-transformers.
+transformers_configs.json (4.56.0) and transformers_configs-5.23.0.json are produced by
+scripts/gen_transformers_table.py, each in a venv holding that transformers; this module only
+reads JSON, so `lmpredict eval` can fill missing config keys without importing transformers.
+Every function takes the pin's version; None means `versions.active_pin()`.
 """
 
 from __future__ import annotations
@@ -13,35 +14,39 @@ import json
 from importlib import resources
 from typing import Any
 
+from lm_predictor.data.versions import PINS, active_pin, pin_of
 from lm_predictor.diagnostics import C_ARCH, LmPredictorError, make
-
-TABLE_FILE = "transformers_configs.json"
 
 # Raw keys that PretrainedConfig 4.56 also exposes under a second name.
 _SECOND_NAMES = {"torch_dtype": "dtype", "_name_or_path": "name_or_path"}
 
 
-@functools.lru_cache(maxsize=1)
-def load_table() -> dict[str, Any]:
-    """The whole table (cached; treat as read-only)."""
-    text = resources.files(__package__).joinpath(TABLE_FILE).read_text(encoding="utf-8")
+def load_table(version: str | None = None) -> dict[str, Any]:
+    """The whole table of one pin (cached; treat as read-only)."""
+    return _load(version or active_pin())
+
+
+@functools.lru_cache(maxsize=None)
+def _load(version: str) -> dict[str, Any]:
+    """The parsed table file of a pin."""
+    text = resources.files(__package__).joinpath(PINS[version].table_file).read_text(encoding="utf-8")
     return json.loads(text)
 
 
-def model_types() -> list[str]:
+def model_types(version: str | None = None) -> list[str]:
     """All model_type keys known to the table, sorted."""
-    return sorted(load_table()["model_types"])
+    return sorted(load_table(version)["model_types"])
 
 
-def config_facts(model_type: str) -> dict[str, Any] | None:
+def config_facts(model_type: str, version: str | None = None) -> dict[str, Any] | None:
     """A copy of the facts recorded for model_type, or None when unknown."""
-    facts = load_table()["model_types"].get(model_type)
+    facts = load_table(version)["model_types"].get(model_type)
     return copy.deepcopy(facts) if facts is not None else None
 
 
-def causal_lm_for(model_type: str) -> str | None:
+def causal_lm_for(model_type: str, version: str | None = None) -> str | None:
     """Dotted path of the causal-LM class transformers maps model_type to, if any."""
-    facts = load_table()["model_types"].get(model_type)
+    facts = load_table(version)["model_types"].get(model_type)
     return facts["causal_lm"] if facts else None
 
 
@@ -53,7 +58,7 @@ def copied(value: Any) -> Any:
     return value if type(value) in _ATOMS else copy.deepcopy(value)
 
 
-def resolve_config(raw: dict[str, Any]) -> dict[str, Any]:
+def resolve_config(raw: dict[str, Any], version: str | None = None) -> dict[str, Any]:
     """Return a new dict: defaults transformers would apply, with raw's values on top.
 
     Layers, later wins: PretrainedConfig defaults, the class's hard-coded overrides of them,
@@ -67,14 +72,14 @@ def resolve_config(raw: dict[str, Any]) -> dict[str, Any]:
     model_type = raw.get("model_type")
     if not isinstance(model_type, str) or not model_type:
         raise ValueError("config has no model_type; cannot look up transformers defaults")
-    facts = load_table()["model_types"].get(model_type)
+    table = load_table(version)
+    facts = table["model_types"].get(model_type)
     if facts is None:
-        version = load_table()["transformers_version"]
-        raise ValueError(f"unknown model_type {model_type!r} (not in transformers {version})")
+        raise ValueError(f"unknown model_type {model_type!r} (not in transformers {table['transformers_version']})")
 
     aliases: dict[str, str] = facts["attribute_map"]
     resolved: dict[str, Any] = {}
-    for layer in (load_table()["pretrained_defaults"], facts["pretrained_overrides"], facts["init_defaults"]):
+    for layer in (table["pretrained_defaults"], facts["pretrained_overrides"], facts["init_defaults"]):
         resolved.update({k: copied(v) for k, v in layer.items() if v is not None})
     # Like PretrainedConfig.__setattr__: a value given under an alias lands on its target, and
     # aliases are set after the named arguments, so an alias wins when both names are given.
@@ -91,13 +96,13 @@ def resolve_config(raw: dict[str, Any]) -> dict[str, Any]:
 
 def root_rule_name(config: dict) -> str:
     """The causal-LM class for a config: architectures[0], else the model_type's auto mapping."""
-    model_type = config.get("model_type")
-    default = causal_lm_for(model_type) if isinstance(model_type, str) else None
+    model_type, version = config.get("model_type"), pin_of(config)
+    default = causal_lm_for(model_type, version) if isinstance(model_type, str) else None
     archs = config.get("architectures")
     if isinstance(archs, list) and archs and isinstance(archs[0], str) and archs[0].isidentifier():
         if default is not None:
             return default.rsplit(".", 1)[0] + "." + archs[0] if archs[0].endswith("ForCausalLM") else default
         raise LmPredictorError(make(C_ARCH, None, detail=f"unknown model_type {model_type!r} (architecture {archs[0]})"))
     if default is None:
-        raise LmPredictorError(make(C_ARCH, None, detail=f"model_type {model_type!r} has no causal-LM class in transformers 4.56.0"))
+        raise LmPredictorError(make(C_ARCH, None, detail=f"model_type {model_type!r} has no causal-LM class in transformers {version}"))
     return default

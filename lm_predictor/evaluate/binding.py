@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from lm_predictor import diagnostics as d
 from lm_predictor.data.transformers_table import root_rule_name
+from lm_predictor.data.versions import DEFAULT_PIN, other_pins
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.evaluate.facts import derived_facts, lookup_fact
 from lm_predictor.formula.values import Value
@@ -25,16 +26,25 @@ def _config_error(detail: str) -> LmPredictorError:
     return LmPredictorError(d.make(d.C_CONFIG, None, detail=detail))
 
 
-def resolve(raw: dict) -> dict:
-    """Fill missing keys with the pinned configuration class defaults (static table)."""
-    from lm_predictor.data.transformers_table import resolve_config
+def resolve(raw: dict, version: str = DEFAULT_PIN, why: str = "") -> dict:
+    """Fill missing keys with the defaults of pin `version`'s configuration class (static table).
+
+    The result records the pin as its transformers_version, as transformers writes its own
+    version into every config it saves."""
+    from lm_predictor.data.transformers_table import model_types, resolve_config
 
     if "model_type" not in raw:
         raise _config_error("config has no 'model_type'")
     if not isinstance(raw["model_type"], str):
         raise _config_error("'model_type' must be a string")
+    if raw["model_type"] not in model_types(version):
+        knows = [v for v in other_pins(version) if raw["model_type"] in model_types(v)]
+        if knows:
+            chosen = f"transformers {version}" + (f" ({why})" if why else "")
+            detail = f"model_type {raw['model_type']!r} is not in {chosen}; transformers {knows[0]} defines it: pass --transformers {knows[0]}"
+            raise LmPredictorError(d.make(d.C_OTHER_PIN, None, detail=detail))
     try:
-        return resolve_config(raw)
+        return {**resolve_config(raw, version), "transformers_version": version}
     except ValueError as err:
         raise LmPredictorError(d.make(d.C_ARCH, None, detail=str(err).splitlines()[0])) from None
 

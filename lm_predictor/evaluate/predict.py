@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from lm_predictor import diagnostics as d
 from lm_predictor.diagnostics import Diagnostic, LmPredictorError, Severity
+from lm_predictor.data.versions import DEFAULT_PIN, PinChoice, choose_pin, reading, rule_paths
 from lm_predictor.engine.evaluate import evaluate
 from lm_predictor.engine.records import CallRecord
 from lm_predictor.evaluate.binding import bind, find_root_rule, resolve
@@ -22,7 +23,7 @@ from lm_predictor.formula.values import Value
 from lm_predictor.limits import MAX_CALLS
 from lm_predictor.resources import rules_dir
 from lm_predictor.rules.library import RuleLibrary, load_library, rule_files
-from lm_predictor.rules.model import STANDARD_METRICS
+from lm_predictor.rules.model import STANDARD_METRICS, TRAINING_METRICS
 from lm_predictor.workload import Workload
 
 TOTAL_METRICS = ("flops", "param_count", "bytes_read", "bytes_written", "kv_cache_bytes", "intermediate_bytes", "pointwise_ops")
@@ -44,6 +45,7 @@ class Prediction:
     notes: list[str] = field(default_factory=list)
     trust: Trust | None = None
     warnings: list[Diagnostic] = field(default_factory=list)
+    transformers: PinChoice = PinChoice(DEFAULT_PIN, "")  # the pin whose source and defaults were read
 
     @property
     def modules(self) -> list[ModuleRow]:
@@ -57,6 +59,7 @@ class Prediction:
         return {
             "model": self.model,
             "config": self.source,
+            "transformers": {"version": self.transformers.version, "why": self.transformers.reason},
             "workload": {"batch": self.workload.batch, "seq_len": self.workload.seq_len, "past_len": self.workload.past_len, "dtype": self.workload.dtype, "attn": self.workload.attn},
             "totals": {k: _exact(v) for k, v in self.totals.items()},
             "unavailable": self.unavailable,
@@ -117,6 +120,7 @@ def predict(
     attn: str = "eager",
     library: RuleLibrary | None = None,
     breakdown: bool | None = None,
+    transformers: str | None = None,
 ) -> Prediction:
     """Predict the cost of one forward step of `config` for one workload.
 
@@ -129,6 +133,8 @@ def predict(
     breakdown: None, the per-module rows (`Prediction.modules`) are built when first read
         (totals come from the generated modules where fresh); True, now, in the same traced
         pass as the totals; False, never (`.modules` is empty).
+    transformers: the pin to read, "4.56.0" or "5.23.0"; None lets the config's
+        transformers_version choose (docs/transformers-versions.md).
 
     Returns a Prediction: exact `totals` per metric, `modules`, the `trust` label, `notes` and
     `warnings`. Bad input raises LmPredictorError carrying one-line diagnostics. For a sweep
@@ -139,8 +145,9 @@ def predict(
     except (ValueError, TypeError) as err:
         raise LmPredictorError(d.make(d.C_WORKLOAD, None, detail=_workload_detail(err, batch, seq_len, past_len, dtype))) from None
     raw, source = load_config(config)
-    resolved = resolve(raw)
-    library = library or default_library()
+    pin = choose_pin(raw, transformers)
+    resolved = resolve(raw, pin.version, pin.reason)
+    library = library or default_library(rule_paths(pin.version))
     notes: list[str] = []
     derived = False
     try:
@@ -148,7 +155,8 @@ def predict(
     except LmPredictorError as err:  # no rule: derive one from the pinned source (lmpredict suggest), cached
         from lm_predictor.suggest.derive import derive_for
 
-        library, notes = derive_for(resolved, library, err)
+        with reading(pin.version):
+            library, notes = derive_for(resolved, library, err)
         rule, derived = find_root_rule(library, resolved), True
     warnings = check_positions(resolved, workload, rule.name)
     trust = trust_for(library, rule, resolved.get("model_type"), derived=derived)
@@ -156,15 +164,15 @@ def predict(
     if workload.attn != "eager" and f"attn_implementation__{workload.attn}" not in rule.params:
         notes.append(f"{rule.name} does not model attn={workload.attn}: bytes follow eager attention (flops are the same; docs/latency.md)")
     unavailable = [m for m in TOTAL_METRICS if m not in rule.metrics]
-    metrics = [m for m in TOTAL_METRICS if m in rule.metrics] + [m for m in rule.metrics if m not in STANDARD_METRICS]
+    metrics = [m for m in TOTAL_METRICS if m in rule.metrics] + [m for m in rule.metrics if m not in STANDARD_METRICS + TRAINING_METRICS]
     if breakdown:
         totals, rows = traced(library, rule.name, metrics, bindings)
-        return Prediction(rule.name, workload, totals, rows, unavailable, source, notes, trust, warnings)
+        return Prediction(rule.name, workload, totals, rows, unavailable, source, notes, trust, warnings, pin)
     from lm_predictor.codegen.runtime import backend_for  # generated modules where fresh (lmpredict compile), else closures
 
     totals = backend_for(library).totals(rule.name, metrics, bindings, max_calls=MAX_CALLS)
     later = [] if breakdown is False else partial(module_rows, library, rule.name, metrics, bindings)
-    return Prediction(rule.name, workload, totals, later, unavailable, source, notes, trust, warnings)
+    return Prediction(rule.name, workload, totals, later, unavailable, source, notes, trust, warnings, pin)
 
 
 def traced(library: RuleLibrary, rule_name: str, metrics: list[str], bindings: dict[str, Value]) -> tuple[dict[str, Value], list[ModuleRow]]:

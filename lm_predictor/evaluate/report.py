@@ -28,7 +28,7 @@ def humanise(metric: str, value: Any) -> str:
             scaled /= 1024
             unit += 1
         return f"{value} B" if unit == 0 else f"{scaled:.2f} {BYTE_UNITS[unit]}"
-    name, base, prefixes = UNITS.get(metric, (metric, 1000, SI))
+    name, base, prefixes = UNITS.get("flops" if metric.endswith("_flops") else metric, (metric, 1000, SI))
     scaled, unit = float(value), 0
     while abs(scaled) >= base and unit < len(prefixes) - 1:
         scaled /= base
@@ -50,6 +50,7 @@ def render(prediction: Prediction, depth: int, console: Any, tree_metrics: tuple
     w = prediction.workload
     console.print(f"[bold]{prediction.model}[/bold]  batch={w.batch} seq_len={w.seq_len} past_len={w.past_len} dtype={w.dtype}")
     console.print(f"config: {prediction.source}")
+    console.print(f"transformers: {prediction.transformers.version} ({prediction.transformers.reason})")
     if prediction.trust is not None:
         console.print(f"trust: {prediction.trust}")
     table = Table(show_header=True, header_style="bold")

@@ -84,13 +84,14 @@ def sweep(
     dtype: str | Sequence[str] = "float32",
     library: RuleLibrary | None = None,
     breakdown: bool = False,
+    transformers: str | None = None,
 ) -> SweepResult:
     """Predict every workload of the grid batch x seq_len x past_len x dtype (in that order).
 
     Each workload argument is one value, a list or a range, e.g.
     `sweep("llama-2-7b", seq_len=range(128, 4097, 128), batch=[1, 8])`. Returns a SweepResult:
     iterate it for one dict per workload, or call `.to_pandas()`. Bad input raises
-    LmPredictorError, as predict() does.
+    LmPredictorError, as predict() does. `transformers` picks the pin, as in predict().
     """
     grid: Iterable[tuple] = itertools.product(*(_values(k, v) for k, v in zip(WORKLOAD_KEYS, (batch, seq_len, past_len, dtype))))
-    return SweepResult([predict(config, library=library, breakdown=breakdown, **dict(zip(WORKLOAD_KEYS, w))) for w in grid])
+    return SweepResult([predict(config, library=library, breakdown=breakdown, transformers=transformers, **dict(zip(WORKLOAD_KEYS, w))) for w in grid])

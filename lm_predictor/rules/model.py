@@ -22,6 +22,10 @@ STANDARD_METRICS = (
 )
 """Metrics a rule may define at its top level; others go under `metrics:`."""
 
+TRAINING_METRICS = ("activation_bytes", "backward_flops", "checkpoint_layers", "param_tensors", "factored_state_numel", "buffer_bytes")
+"""Custom metrics that price a training step (lm_predictor/evaluate/train.py), not the forward:
+`eval --mode infer` does not report them."""
+
 
 class Formula:
     """One formula: its text, where the text sits in the rule file, and its AST.

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from astroid import nodes
+
 from lm_predictor.data.transformers_table import config_facts, load_table, resolve_config
 from lm_predictor.diagnostics import A_CONFIG_CLASS
 from lm_predictor.suggest import brains, expr as X
@@ -83,7 +85,10 @@ class ConfigModel:
         obj = ObjectV(cls, {}, kind="config")
         obj.attribute_map = self.attribute_map
         kwargs: dict = {}
-        if isinstance(init, FunctionV):
+        post_init = interp.class_attr(cls, "__post_init__")
+        if not isinstance(init, FunctionV) and isinstance(post_init, FunctionV):
+            self.build_dataclass(interp, cls, obj, post_init)
+        elif isinstance(init, FunctionV):
             args = init.node.args
             names = [p.name for p in list(args.posonlyargs or []) + list(args.args or []) + list(args.kwonlyargs or [])][1:]
             for arg, ann in zip(list(args.posonlyargs or []) + list(args.args or []), list(args.posonlyargs_annotations or []) + list(args.annotations or [])):
@@ -112,6 +117,40 @@ class ConfigModel:
                 interp.recorder = saved
                 interp.assume, interp.mults, interp.facts = saved_assume, saved_mults, saved_facts
         self.attrs = obj.attrs
+
+    def build_dataclass(self, interp: Any, cls: ClassV, obj: ObjectV, post_init: FunctionV) -> None:
+        """A transformers 5.x config: a dataclass whose generated __init__ sets every field, then
+        __post_init__ derives the rest (head_dim from hidden_size, ...), run here symbolically.
+
+        PreTrainedConfig.__post_init__ itself is not run (brains: super().__post_init__ is a no-op):
+        what it standardises (rope_parameters, ...) comes from the table's default instance where
+        the config gives no value."""
+        for klass in reversed(interp.mro(cls)):
+            if isinstance(klass, ClassV):
+                for stmt in klass.node.body:
+                    if isinstance(stmt, nodes.AnnAssign) and isinstance(stmt.target, nodes.AssignName):
+                        self.annotations[stmt.target.name] = stmt.annotation.as_string()
+        derived = self.facts.get("derived_from_none") or {}
+        own = set(self.init_defaults) - set(self.pretrained_defaults)
+        for name in sorted(set(self.init_defaults) | set(self.resolved)):
+            if name == "model_type":
+                continue
+            value = self.resolved.get(name)
+            if value is None and isinstance(derived.get(name), (dict, list, str)) and name not in self.given:
+                value = derived[name]
+            self.setattr(obj, name, self.convert(name, value, pretrained=name not in own))
+        saved = interp.recorder
+        saved_assume, saved_mults, saved_facts = interp.assume, interp.mults, interp.facts
+        interp.recorder = None
+        interp.assume, interp.mults, interp.facts = [], [], []
+        obj.assume_base = 0
+        try:
+            interp.run_function(FunctionV(post_init.node, post_init.module, post_init.qualname, None, obj, post_init.owner_class), [], {}, post_init.node)
+        except Exception as err:  # noqa: BLE001 - a config we cannot run is reported, not fatal
+            interp.report(A_CONFIG_CLASS, post_init.node, f"configuration class __post_init__ could not be analysed: {type(err).__name__}: {err}")
+        finally:
+            interp.recorder = saved
+            interp.assume, interp.mults, interp.facts = saved_assume, saved_mults, saved_facts
 
     def pretrained_init(self, interp: Any, obj: ObjectV, kwargs: dict) -> None:
         """PretrainedConfig.__init__: its own keys (given ones win), then leftover kwargs."""

@@ -33,7 +33,7 @@ def code_hash() -> str:
     if _CODE_HASH is None:
         h = hashlib.sha256(str(FORMAT).encode())
         here = Path(__file__).resolve().parent
-        files = sorted(here.rglob("*.py")) + [here.parent / "data" / "transformers_configs.json"]
+        files = sorted(here.rglob("*.py")) + sorted((here.parent / "data").glob("transformers_configs*.json"))
         for path in files:
             try:
                 st = path.stat()

@@ -117,16 +117,20 @@ def _manager():
 _TREES: dict[tuple[str, str], SourceTree] = {}
 
 
-def open_tree(kind: str = "pinned", root: Path | None = None) -> SourceTree:
-    """The transformers source tree to analyse: pinned (third_party/) or installed."""
+def open_tree(kind: str = "pinned", root: Path | None = None, version: str | None = None) -> SourceTree:
+    """The transformers source tree to analyse: a pin's tree in third_party/ (`version`, default
+    the active pin of lm_predictor.data.versions), or the installed package."""
+    from lm_predictor.data.versions import PINS, active_pin
+
     if kind not in SOURCES:
         raise SourceError(f"unknown source {kind!r}; expected one of {', '.join(SOURCES)}")
-    key = (kind, str(root))
+    version = version or active_pin()
+    key = (kind, str(root), version if kind == "pinned" else "")
     tree = _TREES.get(key)
     if tree is not None:
         return tree
     if kind == "pinned":
-        base = Path(root or DEFAULT_ROOT) / "third_party" / "transformers"
+        base = Path(root or DEFAULT_ROOT) / "third_party" / PINS[version].source_name
         package_dir = base / "transformers"
         if not (package_dir / "__init__.py").is_file():
             raise SourceError(f"no pinned transformers sources in {base}; run `lmpredict vendor` first")

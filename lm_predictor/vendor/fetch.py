@@ -29,7 +29,10 @@ DEFAULT_ROOT = Path(__file__).resolve().parents[2]
 PINS: dict[str, tuple[str, str, list[str]]] = {
     "pytorch": ("torch==2.13.0", "torch", [".py", ".pyi"]),
     "transformers": ("transformers==4.56.0", "transformers", [".py", ".pyi"]),
+    "transformers-5.23.0": ("transformers==5.23.0", "transformers", [".py", ".pyi"]),
 }
+"""The second transformers pin sits beside the first (docs/transformers-versions.md); the 4.56.0
+tree keeps its original path, third_party/transformers."""
 
 
 class VendorError(Exception):

@@ -131,6 +131,7 @@ def _run(config: dict[str, Any], workload: Workload, *, fake: bool) -> Measureme
     elif kv_storage != kv_logical:
         notes.append(f"cache tensors are views: logical {kv_logical} bytes, storage held {kv_storage} bytes")
     notes += _attention_zero_warnings(model, module_flops)
+    _refuse_uncounted_experts(model, module_flops, {k for k in _strip_root(dict(bc.by_module), root)})
     notes.append(f"{'fake' if fake else 'real'}: {cls.__name__} built in {t_build:.2f}s, step ran in {t_step:.2f}s")
     if not fake:
         notes.append("real: random input_ids (seed 0); MoE bytes depend on which experts get tokens")
@@ -208,11 +209,18 @@ def measure_generation(config: dict[str, Any], *, batch: int, prompt: int, new_t
 
 
 def build_model(cls: type, cfg: Any, dtype: Any, attn: str = "eager") -> Any:
-    """Instantiate the model with random init, the workload's attention path and dtype."""
+    """Instantiate the model with random init, the workload's attention path, eager experts and dtype.
+
+    Eager experts (transformers 5.x): the per-expert loop of matmuls that FlopCounterMode counts.
+    The default `grouped_mm` path calls `torch._grouped_mm`, which has no FlopCounterMode formula
+    in torch 2.13 and would count 0. 4.56 has one experts implementation, the loop."""
+    import transformers
+
     if attn == "flash_attention_2":
         raise OracleUnsupported("flash_attention_2 runs only on CUDA with the flash_attn package: the oracle cannot measure it here")
+    extra = {} if transformers.__version__.startswith("4.") else {"experts_implementation": "eager"}
     try:
-        model = cls._from_config(cfg, attn_implementation=attn, dtype=dtype)
+        model = cls._from_config(cfg, attn_implementation=attn, dtype=dtype, **extra)
     except Exception as e:
         if _fake_unsupported_reason(e) is not None:
             raise
@@ -284,6 +292,14 @@ def _attention_zero_warnings(model: Any, module_flops: dict[str, int]) -> list[s
         if module_flops[path] <= children:
             notes.append(f"WARNING: {path} ({type(mod).__name__}) counted no attention matmul FLOPs")
     return notes
+
+
+def _refuse_uncounted_experts(model: Any, module_flops: dict[str, int], ran: set[str]) -> None:
+    """A fused experts module that ran but counted 0 FLOPs is a measurement gap, never a 0."""
+    for path, mod in model.named_modules():
+        impl = getattr(getattr(mod, "config", None), "_experts_implementation", None)
+        if path in ran and type(mod).__name__.endswith("Experts") and not module_flops.get(path):
+            raise OracleUnsupported(f"{path} ({type(mod).__name__}, experts implementation {impl!r}) ran but FlopCounterMode counted 0 FLOPs")
 
 
 def _fake_unsupported_reason(e: BaseException) -> str | None:

@@ -15,7 +15,7 @@ from lm_predictor.data import transformers_table as tt
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ["llama", "gpt2", "gpt_neox", "mistral", "mixtral", "qwen2", "gemma", "phi3", "falcon", "t5", "bert", "llava", "mamba2"]
 # (model_type, key) whose value __init__ rewrites from a given value; resolve_config keeps raw.
-REWRITTEN = {("qwen2", "sliding_window")}
+REWRITTEN = {("qwen2", "sliding_window"), ("deepseek_v3", "rope_scaling")}  # deepseek_v3 adds rope_type from "type"
 
 
 def _transformers():

@@ -207,9 +207,11 @@ def test_source_root(tmp_path):
 
 def test_committed_lock_pins_the_verify_versions():
     lock = fetch.load_lock(REPO_ROOT)
-    assert set(lock) == {"pytorch", "transformers"}
+    assert set(lock) == {"pytorch", "transformers", "transformers-5.23.0"}
     assert lock["pytorch"]["filename"].startswith("torch-2.13.0")
-    assert lock["transformers"]["filename"] == "transformers-4.56.0-py3-none-any.whl"
+    assert lock["transformers"]["filename"] == "transformers-4.56.0-py3-none-any.whl"  # the original pin keeps its path
+    assert lock["transformers-5.23.0"]["filename"] == "transformers-5.23.0-py3-none-any.whl"
+    assert lock["transformers-5.23.0"]["package"] == "transformers"
     for entry in lock.values():
         assert re.fullmatch(r"[0-9a-f]{64}", entry["sha256"])
         assert entry["requirement"].split("==")[1] in entry["filename"]

@@ -156,8 +156,8 @@ def super_attr(interp: Host, inst: Any, name: str, node: Any) -> Any:
             i.config_model_building.pretrained_init(i, inst, dict(kwargs))
             return None
         return BrainFunc("PretrainedConfig.__init__", pretrained_init, inst)
-    if name == "__init__":
-        return BrainFunc("__init__", _tf._noop, inst)
+    if name in ("__init__", "__post_init__"):  # 5.x PreTrainedConfig.__post_init__: the fields are set already
+        return BrainFunc(name, _tf._noop, inst)
     return Unknown(f"super().{name}")
 
 

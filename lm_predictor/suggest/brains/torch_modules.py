@@ -200,6 +200,11 @@ def construct(site: CallSite, cname: str) -> Any:
         if isinstance(data, Tensor):
             return Tensor(data.shape, data.dtype, data.why, True)
         return Tensor(None, "model", "parameter of unknown shape", True)
+    if cname == "nn.Buffer":  # torch >= 2.5 (transformers 5.x rotary inv_freq): a buffer, never a parameter
+        data = site.arg(0, "data")
+        if isinstance(data, Tensor):
+            return Tensor(data.shape, data.dtype, data.why, False)
+        return Tensor(None, "model", "buffer of unknown shape", False)
     return NotImplemented
 
 

@@ -289,6 +289,8 @@ def suggest_transformers_external(site: CallSite) -> Any:
         return ObjectV(External("logging.Logger"), {}, kind="logger")
     if short in ("deprecate_kwarg", "auto_docstring", "can_return_tuple", "check_model_inputs", "use_kernel_forward_from_hub", "add_start_docstrings", "replace_return_docstrings", "add_start_docstrings_to_model_forward", "add_code_sample_docstrings", "dynamic_rope_update", "use_kernel_func_from_hub"):
         return BrainFunc("decorator", lambda i, recv, args, kw, node: args[0] if args else None)
+    if short == "slice_logits_to_keep":  # 5.x: hidden_states[:, -logits_to_keep:, :]; forward() passes 0
+        return _slice_logits_to_keep(site.arg(0, "hidden_states"), site.arg(1, "logits_to_keep", 0))
     if short == "GradientCheckpointingLayer" or short == "PreTrainedModel":
         return Unknown(f"{short} instance")
     if short in ("ModelOutput",):
@@ -298,6 +300,13 @@ def suggest_transformers_external(site: CallSite) -> Any:
     if short == "OutputRecorder":
         return ObjectV(External(name), {}, kind="output-recorder")
     return Unknown(f"{name} (library internals)")
+
+
+def _slice_logits_to_keep(hidden: Any, keep: Any) -> Any:
+    """5.x `slice_logits_to_keep(hidden_states, logits_to_keep)`: 0 keeps every position."""
+    if keep == 0 or (isinstance(keep, Num) and keep.const_value() == 0):
+        return hidden
+    return Unknown("slice_logits_to_keep with logits_to_keep other than 0")
 
 
 @brain("brain-function", callee(BrainFunc))

@@ -1,0 +1,259 @@
+"""`--mode train`: one training step (forward + loss + backward + optimizer step), in closed form.
+
+Definitions are in docs/training.md. FLOPs and per-parameter counts come from per-leaf rule
+metrics summed over the call tree of `flops` or `param_count` (`sum_over_calls`):
+
+- `backward_flops`: what autograd's matmuls cost for one leaf op (torch.matmul: one product per
+  operand that requires grad; Linear / Conv1D: grad of the input and of the weight);
+- `checkpoint_layers`: set on rules of transformers' GradientCheckpointingLayer classes, whose
+  forward gradient checkpointing runs again in backward;
+- `param_tensors`, `factored_state_numel`: parameter tensors, and Adafactor's factored state;
+- `buffer_bytes`: buffers the module registers (rotary inv_freq, GPT-2's causal table).
+
+`activation_bytes` is the root rule's own metric (per-module formulas under `metrics:`), bound
+with `gradient_checkpointing`.
+
+A leaf with no `backward_flops` and 0 forward FLOPs has none (FlopCounterMode counts backward
+matmuls only for matmul-class forward ops); any other gap makes the metric unknown, never 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from lm_predictor import diagnostics as d
+from lm_predictor.diagnostics import LmPredictorError
+from lm_predictor.engine.evaluate import evaluate
+from lm_predictor.engine.records import CallRecord
+from lm_predictor.evaluate.binding import bind, find_root_rule, resolve
+from lm_predictor.evaluate.breakdown import merge_trees
+from lm_predictor.evaluate.config_source import load_config
+from lm_predictor.evaluate.predict import Prediction, default_library
+from lm_predictor.formula.values import Value
+from lm_predictor.rules.library import RuleLibrary
+from lm_predictor.rules.model import Rule
+from lm_predictor.workload import Workload
+
+OPTIMIZERS = ("adamw", "sgd", "adafactor")
+STEP_BYTES = 4  # torch optimizers keep one 0-dim float32 `step` tensor per parameter tensor
+MASTER_BYTES = 4  # mixed precision: float32 master weights and optimizer state
+
+TRAIN_TOTALS = (
+    "flops", "forward_flops", "backward_flops", "recompute_flops", "param_count",
+    "weight_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes", "peak_bytes",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """How the step is run: optimizer, checkpointing, precision, data parallelism and ZeRO."""
+
+    optimizer: str = "adamw"
+    grad_checkpointing: bool = False
+    mixed_precision: bool = False
+    zero: int = 0
+    data_parallel: int = 1
+
+    def check(self, dtype: str) -> None:
+        """Raise ValueError with a one-line reason for an impossible combination."""
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r} (choose from {', '.join(OPTIMIZERS)})")
+        if self.zero not in (0, 1, 2, 3):
+            raise ValueError(f"--zero must be 0, 1, 2 or 3, got {self.zero}")
+        if isinstance(self.data_parallel, bool) or self.data_parallel < 1:
+            raise ValueError(f"--data-parallel must be an integer >= 1, got {self.data_parallel}")
+        if self.zero and self.data_parallel < 2:
+            raise ValueError(f"ZeRO stage {self.zero} shards across data-parallel GPUs: give --data-parallel 2 or more")
+        if self.mixed_precision and dtype == "float32":
+            raise ValueError("--mixed-precision keeps float32 masters of a bfloat16 or float16 model: give --dtype bfloat16 or float16")
+
+
+Visit = Callable[[CallRecord, str], "Value | None"]
+
+
+def sum_over_calls(record: CallRecord, visit: Visit, leaf: Callable[[CallRecord], Value | None], path: str = "") -> Value | None:
+    """Sum `visit` over a call tree: where visit answers (not None) that is the call's value;
+    otherwise the children's sum, which must account for the call's whole value (a formula with
+    terms outside calls cannot be attributed: None), and `leaf` for a call without children."""
+    answer = visit(record, path)
+    if answer is not None:
+        return answer
+    children = [c for c in record.children if c.metric == record.metric]
+    if not children:
+        return leaf(record)
+    total: Value = 0
+    covered: Value = 0
+    for child in children:
+        part = sum_over_calls(child, visit, leaf, f"{path}.{child.label}" if path else child.label)
+        if part is None or child.count is None:
+            return None
+        total += child.count * part
+        covered += child.count * child.value
+    return total if covered == record.value else None
+
+
+def _defined(library: RuleLibrary, metric: str, idle: frozenset[str] = frozenset()) -> Visit:
+    """visit(): 0 for a call at an `idle` path, the call's own `metric` where its rule defines one, else None."""
+
+    def visit(record: CallRecord, path: str) -> Value | None:
+        if path in idle:
+            return 0
+        rule = library.get(record.rule)
+        if rule is None or metric not in rule.metrics:
+            return None
+        return evaluate(library, record.rule, metric, record.bindings).value
+
+    return visit
+
+
+def _zero_if_nothing(record: CallRecord) -> Value | None:
+    """leaf(): a call that costs nothing of the base metric adds nothing; otherwise unknown."""
+    return 0 if record.value == 0 else None
+
+
+def _recompute(library: RuleLibrary) -> Visit:
+    """visit(): a checkpointed layer recomputes its own forward FLOPs, once per layer it is."""
+    layers = _defined(library, "checkpoint_layers")
+
+    def visit(record: CallRecord, path: str) -> Value | None:
+        n = layers(record, path)
+        return None if n is None else n * record.value
+
+    return visit
+
+
+def idle_paths(params: CallRecord, ran: CallRecord) -> frozenset[str]:
+    """Module paths that hold parameters but never run in the forward (`ran`: the bytes_read
+    tree, which names every module that runs, even one without FLOPs): their parameters get no
+    gradient and, since torch optimizers skip a parameter without one, no optimizer state
+    (GPT-2's cross-attention blocks when no encoder states are passed)."""
+    ran_paths = {path for path, _ in _relative_walk(ran)}
+    return frozenset(path for path, record in _relative_walk(params) if record.value and path not in ran_paths)
+
+
+def _relative_walk(record: CallRecord):
+    """(path below the root, record) for every call under the root."""
+    for child in record.children:
+        yield from child.walk()
+
+
+def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Workload, options: TrainOptions) -> dict[str, Value | None]:
+    """Every training metric from the `flops`, `param_count` and (if defined) `bytes_read` call trees (None: unknown)."""
+    flops, params = trees["flops"], trees["param_count"]
+    idle = idle_paths(params, trees["bytes_read"]) if "bytes_read" in trees else frozenset()
+    backward = sum_over_calls(flops, _defined(library, "backward_flops"), _zero_if_nothing)
+    recompute = sum_over_calls(flops, _recompute(library), lambda r: 0) if options.grad_checkpointing else 0
+    trained = sum_over_calls(params, lambda record, path: 0 if path in idle else None, lambda r: r.value)
+    tensors = sum_over_calls(params, _defined(library, "param_tensors", idle), _zero_if_nothing)
+    buffers = sum_over_calls(flops, _defined(library, "buffer_bytes"), lambda r: 0)
+    n_params = params.value
+    item = workload.itemsize
+    state_item = MASTER_BYTES if options.mixed_precision else item
+    optimizer: Value | None
+    if options.optimizer == "sgd":
+        optimizer = 0  # torch.optim.SGD with momentum 0 (its default) keeps no state
+    elif tensors is None or trained is None:
+        optimizer = None
+    elif options.optimizer == "adamw":
+        optimizer = 2 * trained * state_item + STEP_BYTES * tensors  # exp_avg, exp_avg_sq, step
+    else:
+        factored = sum_over_calls(params, _defined(library, "factored_state_numel", idle), _zero_if_nothing)
+        optimizer = None if factored is None else factored * state_item + STEP_BYTES * tensors
+    if optimizer is not None and options.mixed_precision:
+        optimizer += MASTER_BYTES * n_params  # a float32 master of every parameter, used or not
+    terms: dict[str, Value | None] = {
+        "flops": None if backward is None or recompute is None else flops.value + backward + recompute,
+        "forward_flops": flops.value,
+        "backward_flops": backward,
+        "recompute_flops": recompute,
+        "param_count": n_params,
+        "weight_bytes": None if buffers is None else zero_share(n_params * item, options, 3) + buffers,
+        "grad_bytes": None if trained is None else zero_share(trained * item, options, 2),
+        "optimizer_bytes": None if optimizer is None else zero_share(optimizer, options, 1),
+    }
+    return terms
+
+
+def train_bindings(rule: Rule, config: dict, workload: Workload, options: TrainOptions) -> dict[str, Value]:
+    """The root rule's bindings, plus `gradient_checkpointing` where the rule takes it."""
+    bindings = bind(rule, config, workload)
+    if "gradient_checkpointing" in rule.params:
+        bindings["gradient_checkpointing"] = options.grad_checkpointing
+    return bindings
+
+
+def check_has_loss(config: dict) -> None:
+    """Refuse a config whose architecture is not a causal-LM head: only those take `labels` and
+    return a loss (every causal-LM class of the pinned transformers does; `eval` would otherwise
+    price the model_type's causal LM in place of, say, a bare LlamaModel)."""
+    from lm_predictor.data.transformers_table import load_table
+
+    archs = config.get("architectures")
+    if not isinstance(archs, list) or not archs or not isinstance(archs[0], str):
+        return
+    heads = {facts["causal_lm"].rsplit(".", 1)[-1] for facts in load_table()["model_types"].values() if facts.get("causal_lm")}
+    if archs[0] not in heads:
+        detail = f"{archs[0]} computes no causal-LM loss; --mode train prices a causal-LM head (architectures: [...ForCausalLM])"
+        raise LmPredictorError(d.make(d.C_NO_LOSS, None, detail=detail))
+
+
+def zero_share(total: int, options: TrainOptions, stage: int) -> int:
+    """Bytes of `total` one GPU holds: ceil(total / N) from ZeRO stage `stage` on, else all."""
+    return math.ceil(total / options.data_parallel) if options.zero >= stage else total
+
+
+def predict_train(
+    config: str | Path | dict,
+    *,
+    batch: int = 1,
+    seq_len: int = 128,
+    dtype: str = "float32",
+    options: TrainOptions = TrainOptions(),
+    library: RuleLibrary | None = None,
+) -> Prediction:
+    """Predict one training step of `config`; per-module rows carry param_count and activation_bytes.
+
+    Metrics the rules cannot price are listed as unavailable, never given as 0."""
+    try:
+        workload = Workload(batch, seq_len, 0, dtype)
+    except (ValueError, TypeError) as err:
+        raise LmPredictorError(d.make(d.C_WORKLOAD, None, detail=str(err))) from None
+    try:
+        options.check(dtype)
+    except ValueError as err:
+        raise LmPredictorError(d.make(d.C_TRAIN_OPTION, None, detail=str(err))) from None
+    raw, source = load_config(config)
+    check_has_loss(raw)
+    resolved = resolve(raw)
+    library = library or default_library()
+    notes: list[str] = []
+    derived = False
+    try:
+        rule = find_root_rule(library, resolved)
+    except LmPredictorError as err:  # no rule: derive one from the pinned source, as eval does
+        from lm_predictor.suggest.derive import derive_for
+
+        library, notes = derive_for(resolved, library, err)
+        rule, derived = find_root_rule(library, resolved), True
+    bindings = train_bindings(rule, resolved, workload, options)
+    metrics = [m for m in ("flops", "param_count", "bytes_read") if m in rule.metrics]
+    trees = {m: evaluate(library, rule.name, m, bindings, trace=True).tree for m in metrics}
+    terms = train_terms(library, {k: v for k, v in trees.items() if v is not None}, workload, options)
+    if "activation_bytes" in rule.metrics:
+        activations = evaluate(library, rule.name, "activation_bytes", bindings, trace=True)
+        terms["activation_bytes"] = activations.value
+        trees["activation_bytes"] = activations.tree
+    if derived:  # suggest does not yet say which matmul operands need grad, nor which buffers exist
+        terms.update(flops=None, backward_flops=None, weight_bytes=None)
+        notes.append("derived rules: train flops and weight_bytes need grad_operands / buffer_bytes from suggest (not emitted yet)")
+    totals = {k: v for k, v in terms.items() if v is not None}
+    unavailable = [k for k in TRAIN_TOTALS if k not in totals]
+    notes.append(
+        f"train step: optimizer {options.optimizer}, grad checkpointing {'on' if options.grad_checkpointing else 'off'}, "
+        f"mixed precision {'on' if options.mixed_precision else 'off'}, ZeRO {options.zero} over {options.data_parallel} GPU(s)"
+    )
+    per_module = {m: trees[m] for m in ("param_count", "activation_bytes") if trees.get(m) is not None}
+    return Prediction(rule.name, workload, totals, lambda: merge_trees(per_module), unavailable, source, notes)

@@ -1,0 +1,257 @@
+"""Training-step and memory oracle: one forward + loss + backward + optimizer step, measured.
+
+Definitions are in docs/training.md; this module measures each one on the real model, built
+under ``FakeTensorMode`` (no memory, any size) with eager attention:
+
+- flops: ``FlopCounterMode`` around ``m(input_ids=ids, labels=ids).loss.backward()``
+  (forward, loss and backward; the optimizer step runs no matmul);
+- weight_bytes: distinct storages of parameters and buffers; grad_bytes: distinct storages of
+  ``p.grad`` after backward; optimizer_bytes: distinct storages of every tensor in
+  ``optimizer.state`` after the step (plus fp32 master weights under mixed precision);
+- activation_bytes: distinct storages that ``torch.autograd.graph.saved_tensors_hooks`` packs
+  during the forward and loss, parameters and buffers excluded;
+- peak_bytes: ``torch.distributed._tools.mem_tracker.MemTracker`` peak (all live storages:
+  weights, grads, optimizer state, activations, temporaries, KV cache) over the step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+from lm_predictor.verify.errors import OracleUnsupported
+from lm_predictor.workload import Workload
+
+OPTIMIZERS = ("adamw", "sgd", "adafactor")
+
+
+@dataclass
+class TrainMeasurement:
+    """What one measured training step (or inference call, for peak_bytes) held and did."""
+
+    totals: dict[str, int]
+    peak_by_kind: dict[str, int] = field(default_factory=dict)  # MemTracker's kinds at the peak
+    notes: list[str] = field(default_factory=list)
+
+
+def measure_train(
+    config: dict[str, Any],
+    workload: Workload,
+    *,
+    optimizer: str = "adamw",
+    grad_checkpointing: bool = False,
+    mixed_precision: bool = False,
+    peak: bool = True,
+) -> TrainMeasurement:
+    """Measure one training step of `config` (see the module docstring for each metric).
+
+    Fake tensors first; a model whose forward needs data (e.g. Phi-3 longrope picks its factors
+    from the largest position) runs with real tensors, seeded, if it is small."""
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+    try:
+        return _measure_train(config, workload, optimizer, grad_checkpointing, mixed_precision, peak, fake=True)
+    except _data_dependent() as e:
+        from lm_predictor.verify.oracle import REAL_MAX_PARAMS
+
+        with _built_model(config, workload, train=False) as (model, _):
+            n_params = sum(p.numel() for p in model.parameters())
+        if n_params > REAL_MAX_PARAMS:
+            raise OracleUnsupported(f"fake tensors cannot run this step ({type(e).__name__}) and the model is too big for real tensors") from e
+        result = _measure_train(config, workload, optimizer, grad_checkpointing, mixed_precision, peak, fake=False)
+        result.notes.append(f"real tensors (seed 0): fake tensors raised {type(e).__name__}")
+        return result
+
+
+def _data_dependent() -> tuple[type[BaseException], ...]:
+    """Exceptions by which fake tensors refuse a model whose control flow reads tensor values."""
+    from torch._subclasses.fake_tensor import DataDependentOutputException, DynamicOutputShapeException
+
+    return (DataDependentOutputException, DynamicOutputShapeException)
+
+
+def _measure_train(
+    config: dict[str, Any], workload: Workload, optimizer: str, grad_checkpointing: bool, mixed_precision: bool, peak: bool, *, fake: bool
+) -> TrainMeasurement:
+    """measure_train in one tensor mode."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    totals: dict[str, int] = {}
+    with _built_model(config, workload, train=True, grad_checkpointing=grad_checkpointing, fake=fake) as (model, ids):
+        totals["weight_bytes"] = _storage_bytes([*model.parameters(), *model.buffers()])
+        owned = {_key(t) for t in [*model.parameters(), *model.buffers()]}
+        saved: dict[Any, int] = {}
+        with FlopCounterMode(display=False) as fc:
+            with torch.autograd.graph.saved_tensors_hooks(_pack_into(saved, owned), lambda t: t):
+                loss = _loss(model, ids)
+            loss.backward()
+        totals["flops"] = int(fc.get_total_flops())
+        totals["activation_bytes"] = sum(saved.values())
+        totals["grad_bytes"] = _storage_bytes([p.grad for p in model.parameters() if p.grad is not None])
+        opt, masters = _optimizer(model, optimizer, mixed_precision)
+        _step(opt, optimizer)
+        totals["optimizer_bytes"] = _state_bytes(opt) + _storage_bytes(masters)
+    result = TrainMeasurement(totals)
+    if optimizer == "adafactor":
+        result.notes.append("adafactor: state measured after _init_group; its update calls .item(), so no peak under fake tensors")
+    elif peak and not mixed_precision:
+        result.totals["peak_bytes"], result.peak_by_kind = _train_peak(config, workload, optimizer, grad_checkpointing, fake)
+    return result
+
+
+def measure_infer_peak(config: dict[str, Any], workload: Workload) -> TrainMeasurement:
+    """MemTracker peak of one forward call (use_cache=True, no_grad), weights and KV cache included."""
+    import torch
+    from torch.distributed._tools.mem_tracker import MemTracker
+
+    if workload.past_len:
+        raise OracleUnsupported("peak_bytes is measured for prefill (past_len 0) only")
+    with _built_model(config, workload, train=False) as (model, ids):
+        tracker = MemTracker()
+        tracker.track_external(model)
+        with torch.no_grad(), tracker:
+            out = model(input_ids=ids, use_cache=True)
+        del out
+        peak, kinds = _peak(tracker)
+    return TrainMeasurement({"peak_bytes": peak}, kinds)
+
+
+def _train_peak(config: dict[str, Any], workload: Workload, optimizer: str, ckpt: bool, fake: bool) -> tuple[int, dict[str, int]]:
+    """MemTracker peak over forward, backward and optimizer step, in a fresh model."""
+    from torch.distributed._tools.mem_tracker import MemTracker
+
+    with _built_model(config, workload, train=True, grad_checkpointing=ckpt, fake=fake) as (model, ids):
+        opt, _ = _optimizer(model, optimizer, False)
+        tracker = MemTracker()
+        tracker.track_external(model, opt)
+        with tracker:
+            loss = _loss(model, ids)  # kept alive over the step, as a training loop keeps it
+            loss.backward()
+            opt.step()
+        return _peak(tracker)
+
+
+class _built_model:
+    """Context: (model, input_ids) built under FakeTensorMode (or real, seeded), in train or eval mode."""
+
+    def __init__(self, config: dict[str, Any], workload: Workload, *, train: bool, grad_checkpointing: bool = False, fake: bool = True):
+        self.config, self.workload, self.train, self.ckpt, self.fake = config, workload, train, grad_checkpointing, fake
+
+    def __enter__(self) -> tuple[Any, Any]:
+        import torch
+        from torch._subclasses.fake_tensor import FakeTensorMode
+
+        from transformers.utils import logging
+
+        from lm_predictor.verify.hf import hf_config, model_class
+
+        self._verbosity = logging.get_verbosity()
+        logging.set_verbosity_error()
+        self._mode = FakeTensorMode(allow_non_fake_inputs=True) if self.fake else nullcontext()
+        self._mode.__enter__()
+        if not self.fake:
+            torch.manual_seed(0)
+        cfg, cls = hf_config(self.config), model_class(self.config)
+        dtype = getattr(torch, self.workload.dtype)
+        model = cls._from_config(cfg, attn_implementation="eager", dtype=dtype)
+        if next(model.parameters()).dtype != dtype:
+            model = model.to(dtype)
+        model.train(self.train)
+        if self.ckpt:
+            model.gradient_checkpointing_enable()
+        ids = torch.zeros(self.workload.batch, self.workload.seq_len, dtype=torch.long)
+        return model, ids
+
+    def __exit__(self, *exc: Any) -> None:
+        from transformers.utils import logging
+
+        self._mode.__exit__(*exc)
+        logging.set_verbosity(self._verbosity)
+
+
+def _loss(model: Any, ids: Any) -> Any:
+    """The causal-LM loss of `ids` against themselves; refused for a model that computes none."""
+    out = model(input_ids=ids, labels=ids)
+    loss = getattr(out, "loss", None)
+    if loss is None:
+        raise OracleUnsupported(f"{type(model).__name__} computes no loss from labels")
+    return loss
+
+
+def _optimizer(model: Any, name: str, mixed_precision: bool) -> tuple[Any, list[Any]]:
+    """The torch optimizer over the parameters, or over fp32 master copies under mixed precision."""
+    import torch
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    masters: list[Any] = []
+    if mixed_precision:
+        masters = [p.detach().float().requires_grad_(True) for p in params]
+        for master, p in zip(masters, params):
+            master.grad = p.grad.float() if p.grad is not None else None
+        params = masters
+    factory: dict[str, Callable[..., Any]] = {
+        "adamw": torch.optim.AdamW,
+        "sgd": lambda ps: torch.optim.SGD(ps, lr=1e-3),
+        "adafactor": torch.optim.Adafactor,
+    }
+    return factory[name](params), masters
+
+
+def _step(opt: Any, name: str) -> None:
+    """opt.step(); Adafactor's update reads scalars (.item()), which fake tensors refuse after its
+    state is allocated (Adafactor._init_group runs first): the state is then complete."""
+    from torch._subclasses.fake_tensor import DataDependentOutputException
+
+    try:
+        opt.step()
+    except DataDependentOutputException:
+        if name != "adafactor":
+            raise
+
+
+def _key(t: Any) -> Any:
+    """Identity of a tensor's storage (fake storages have no address)."""
+    from torch.multiprocessing.reductions import StorageWeakRef
+
+    return StorageWeakRef(t.untyped_storage())
+
+
+def _storage_bytes(tensors: list[Any]) -> int:
+    """Bytes of the distinct storages behind `tensors`."""
+    seen: dict[Any, int] = {}
+    for t in tensors:
+        seen.setdefault(_key(t), t.untyped_storage().nbytes())
+    return sum(seen.values())
+
+
+def _state_bytes(opt: Any) -> int:
+    """Bytes of the distinct storages of every tensor in an optimizer's state."""
+    import torch
+
+    return _storage_bytes([v for state in opt.state.values() for v in state.values() if isinstance(v, torch.Tensor)])
+
+
+def _pack_into(saved: dict[Any, int], owned: set[Any]) -> Callable[[Any], Any]:
+    """A pack hook recording each saved storage once, skipping parameters and buffers."""
+
+    def pack(t: Any) -> Any:
+        key = _key(t)
+        if key not in owned:
+            saved.setdefault(key, t.untyped_storage().nbytes())
+        return t
+
+    return pack
+
+
+def _peak(tracker: Any) -> tuple[int, dict[str, int]]:
+    """(peak total bytes, bytes per kind at the peak) over all devices of a MemTracker."""
+    snap = tracker.get_tracker_snapshot("peak")
+    kinds: dict[str, int] = {}
+    for dev_snap in snap.values():
+        for kind, value in dev_snap.items():
+            name = str(getattr(kind, "value", kind))
+            kinds[name] = kinds.get(name, 0) + int(value)
+    return kinds.pop("Total", 0), kinds
