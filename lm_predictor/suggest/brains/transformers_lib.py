@@ -95,6 +95,8 @@ def global_value(interp: Host, qual: str) -> Any:
         return External("transformers.pytorch_utils.Conv1D")
     if qual in ("transformers.modeling_utils.ALL_ATTENTION_FUNCTIONS", "transformers.ALL_ATTENTION_FUNCTIONS"):
         return ObjectV(None, {}, kind="attention-functions")
+    if qual == "transformers.modeling_utils.AttentionInterface":  # a model's own registry (Doge): the global one plus its keys
+        return BrainFunc("AttentionInterface", lambda i, recv, args, kw, node: ObjectV(None, {}, kind="attention-functions"))
     for prefix in EXTERNAL_MODULES:
         if qual.startswith(prefix + "."):
             return External(qual)
