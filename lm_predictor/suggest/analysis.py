@@ -1,7 +1,8 @@
 """Run one model's causal-LM class symbolically, the way `lmpredict verify` runs it.
 
 The root call is `model(input_ids=[batch, seq_len], past_key_values=<cache of past_len tokens>,
-use_cache=True)` in eval mode with eager attention. Every module the forward reaches becomes a
+use_cache=True)` in eval mode, with eager or SDPA attention as the workload fact
+`attn_implementation__sdpa` says (both arms are run). Every module the forward reaches becomes a
 `RuleDraft` in the context it is really called in, so a rule asked for by name
 (`LlamaAttention`) comes out with the shapes the model gives it.
 """

@@ -46,3 +46,18 @@ def test_derived_rules_take_the_sdpa_path(family: str) -> None:
     sdpa_rules, sdpa_notes = rules("sdpa")
     assert kernel in sdpa_rules and kernel not in rules("eager")[0]
     assert not [n for n in sdpa_notes if "does not model attn" in n]
+
+
+def test_a_model_without_sdpa_keeps_eager_rules() -> None:
+    """BertGeneration picks its attention class from {"eager": ...}: the sdpa arm is a KeyError
+    (transformers refuses sdpa for it), so the rules do not declare the fact and eval says so."""
+    from lm_predictor.rules.library import load_library
+    from lm_predictor.suggest import suggest
+    from tests.suggest.families import base_paths, library_with
+
+    result = suggest("transformers.models.bert_generation.BertGenerationDecoder", recursive=True, library=load_library(base_paths()))
+    assert result.unresolved == []
+    library, _ = library_with(result.text)
+    assert all(SDPA not in rule.params for rule in library)
+    notes = predict({"model_type": "bert-generation", "num_hidden_layers": 1}, library=library, batch=1, seq_len=4, attn="sdpa").notes
+    assert [n for n in notes if "does not model attn=sdpa" in n]

@@ -2,7 +2,8 @@
 
 Library plumbing (logging, decorators, availability checks, attention masks, the module and
 config base classes, ACT2FN, GPT-2's Conv1D) has a fixed, cost-free meaning under
-`lmpredict verify`'s workload: eager attention, no attention mask passed, eval mode. These
+`lmpredict verify`'s workload: no attention mask passed, eval mode (the attention path is the
+workload fact `attn_implementation__sdpa`, see `attention_function`). These
 modules are `External` names; everything under `transformers.models.*`, `modeling_rope_utils`,
 `activations` classes and `modeling_outputs` is read from source.
 """
