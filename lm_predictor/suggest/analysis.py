@@ -1,7 +1,8 @@
 """Run one model's causal-LM class symbolically, the way `lmpredict verify` runs it.
 
 The root call is `model(input_ids=[batch, seq_len], past_key_values=<cache of past_len tokens>,
-use_cache=True)` in eval mode with eager attention. Every module the forward reaches becomes a
+use_cache=True)` in eval mode, with eager or SDPA attention as the workload fact
+`attn_implementation__sdpa` says (both arms are run). Every module the forward reaches becomes a
 `RuleDraft` in the context it is really called in, so a rule asked for by name
 (`LlamaAttention`) comes out with the shapes the model gives it.
 """
@@ -21,7 +22,7 @@ from lm_predictor.suggest.interp import Interpreter
 from lm_predictor.suggest.pyvalues import ConfigV
 from lm_predictor.suggest.scope import ModRef, Recorder, RuleDraft, Template
 from lm_predictor.suggest.sources import SourceTree
-from lm_predictor.suggest.values import CacheV, ClassV, Phi, Tensor
+from lm_predictor.suggest.values import ATTN_SDPA, CacheV, ClassV, Phi, Tensor
 
 
 WORKLOAD = {
@@ -30,6 +31,11 @@ WORKLOAD = {
     "past_len": "tokens already in the KV cache (decode: seq_len 1, past_len N)",
     "dtype_bytes": "bytes per element of the model dtype",
 }
+
+WORKLOAD_FACTS = {
+    ATTN_SDPA: 'the workload runs attn_implementation="sdpa" (eval binds it from --attn; false: eager)',
+}
+"""Bool workload facts a derived rule may read, as hand rules read them (evaluate/facts.py); default false."""
 
 
 @dataclass

@@ -173,7 +173,7 @@ def render_file(emitter: Emitter, selected: list, qualname: str, tree: SourceTre
         f"{GENERATED_MARKER} {__version__}: `lmpredict suggest {'--recursive ' if recursive else ''}{qualname}`",
         f"# Source: transformers {tree.version} ({tree.kind}: {_short_path(tree)}); model_type {analysis.model_type!r}.",
         "# Workload: model(input_ids=[batch, seq_len], past_key_values=<cache of past_len tokens>, use_cache=True),",
-        "# eval mode, attn_implementation='eager' (what `lmpredict verify` measures).",
+        "# eval mode; attention follows attn_implementation__sdpa (eager by default, what `lmpredict verify` measures).",
     ]
     consts = analysis.config.read_constants
     if consts:

@@ -22,13 +22,14 @@ from lm_predictor.suggest import brains, expr as X
 from lm_predictor.suggest.expr import Num
 from lm_predictor.suggest.pyvalues import ConfigV
 from lm_predictor.suggest.scope import ParamInfo
-from lm_predictor.suggest.values import ClassV, DictV, FunctionV, ListV, ObjectV, Phi, Unknown
+from lm_predictor.suggest.values import ATTN_IMPLEMENTATION, ClassV, DictV, FunctionV, ListV, ObjectV, Phi, Unknown
 
 
-# Runtime switches fixed to what `lmpredict verify` runs (eager attention, no extra outputs).
+# Runtime switches: the attention path is the workload fact `attn_implementation__sdpa` (eager
+# or sdpa, as eval's --attn binds it); the rest is fixed to what `lmpredict verify` runs.
 RUNTIME = {
-    "_attn_implementation": "eager",
-    "_attn_implementation_internal": "eager",
+    "_attn_implementation": ATTN_IMPLEMENTATION,
+    "_attn_implementation_internal": ATTN_IMPLEMENTATION,
     "output_attentions": False,
     "output_hidden_states": False,
     "return_dict": True,

@@ -17,7 +17,7 @@ from typing import Any
 
 from lm_predictor.diagnostics import A_LAYER_INDEX, A_RUNTIME_BRANCH
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.analysis import WORKLOAD, Analysis
+from lm_predictor.suggest.analysis import WORKLOAD, WORKLOAD_FACTS, Analysis
 from lm_predictor.suggest.brains import STATIC_RULES
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
 from lm_predictor.suggest.findings import Finding, slug_for
@@ -421,6 +421,8 @@ class Emitter:
     def param_type(self, draft: RuleDraft, name: str) -> str:
         if name in WORKLOAD:
             return "int"
+        if name in WORKLOAD_FACTS:
+            return "bool"
         if not name.startswith("@"):
             info = self.analysis.config.params.get(name)
             return info.type if info is not None else "number"
@@ -532,6 +534,8 @@ class Emitter:
                 spec["optional"] = True
             spec["doc"] = WORKLOAD[name]
             return final, spec
+        if name in WORKLOAD_FACTS:
+            return final, {"type": "bool", "default": False, "doc": WORKLOAD_FACTS[name]}
         if not name.startswith("@"):
             info = self.analysis.config.params.get(name)
             if info is None:

@@ -61,6 +61,13 @@ class Phi:
     b: Any
 
 
+ATTN_SDPA = "attn_implementation__sdpa"
+"""The workload fact that selects transformers' SDPA attention (eval binds it from --attn)."""
+
+ATTN_IMPLEMENTATION = Phi(Bool("sym", (ATTN_SDPA,)), "sdpa", "eager")
+"""`config._attn_implementation` as the analysis sees it: "sdpa" where the workload runs SDPA, else "eager"."""
+
+
 @dataclass(eq=False)
 class ListV:
     """A mutable Python list (or a ModuleList given element by element).

@@ -195,6 +195,8 @@ def module_getitem(interp: Host, ref: ModRef, index: Any, node: Any) -> Any:
 def value_getitem(interp: Host, obj: Any, index: Any, node: Any) -> Any:
     if isinstance(obj, ActTable):
         return _tf.act_lookup(interp, obj, index, node)
+    if isinstance(obj, ObjectV) and obj.kind == "attention-functions":
+        return _tf.attention_function(index)
     if isinstance(obj, str) and isinstance(index, Num):
         c = index.const_value()
         return obj[c] if isinstance(c, int) and -len(obj) <= c < len(obj) else Unknown("string index")

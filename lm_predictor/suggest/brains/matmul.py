@@ -7,6 +7,8 @@ the result is assigned to, and returns the result tensor's shape.
 
 from __future__ import annotations
 
+from typing import Any
+
 from lm_predictor.diagnostics import A_EINSUM, A_MATMUL_SHAPE
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, broadcast, numel, op, unknown_tensor
@@ -83,9 +85,8 @@ def suggest_linear_fn(site: CallSite) -> Tensor:
     return Tensor(x.shape[:-1] + (out_f,), x.dtype)
 
 
-@brain("sdpa", op("F.scaled_dot_product_attention"))
-def suggest_sdpa(site: CallSite) -> Tensor:
-    q, k, v = site.arg(0, "query"), site.arg(1, "key"), site.arg(2, "value")
+def sdpa_kernel(site: CallSite, label: str, q: Any, k: Any, v: Any) -> Tensor:
+    """The SDPA kernel on [..., heads, q_len, head_dim] tensors: torch's sdpa_flop at the query's heads."""
     interp = site.interp
     if not all(isinstance(t, Tensor) and t.shape is not None and len(t.shape) >= 3 for t in (q, k, v)):
         interp.add_cost("flops", interp.unresolved(A_MATMUL_SHAPE, site.node, "scaled_dot_product_attention of tensors whose shapes are not known"))
@@ -94,8 +95,26 @@ def suggest_sdpa(site: CallSite) -> Tensor:
     kwargs = {"batch": batch, "num_heads": q.shape[-3], "q_len": q.shape[-2], "kv_len": k.shape[-2], "head_dim": q.shape[-1]}
     if v.shape[-1] != q.shape[-1]:
         kwargs["v_head_dim"] = v.shape[-1]
-    interp.add_cost("flops", X.call(site.label("sdpa"), "torch.nn.functional.scaled_dot_product_attention", kwargs))
+    interp.add_cost("flops", X.call(label, "torch.nn.functional.scaled_dot_product_attention", kwargs))
     return Tensor(q.shape[:-1] + (v.shape[-1],), q.dtype)
+
+
+@brain("sdpa", op("F.scaled_dot_product_attention"))
+def suggest_sdpa(site: CallSite) -> Tensor:
+    return sdpa_kernel(site, site.label("sdpa"), site.arg(0, "query"), site.arg(1, "key"), site.arg(2, "value"))
+
+
+@brain("sdpa-attention", op("transformers.integrations.sdpa_attention.sdpa_attention_forward"))
+def suggest_sdpa_attention(site: CallSite) -> tuple:
+    """transformers' SDPA path (`ALL_ATTENTION_FUNCTIONS["sdpa"]`): the kernel, then `transpose(1, 2)`; no weights.
+
+    repeat_kv (taken when a mask is passed) copies keys and values to the query's heads, which
+    changes no FLOPs: torch's formula counts at the query's heads either way."""
+    rec = site.interp.recorder  # labelled "sdpa", not by the caller's variable: eager's matmul labels stay as they are
+    out = sdpa_kernel(site, rec.label("sdpa", site.node) if rec is not None else "sdpa", site.arg(1, "query"), site.arg(2, "key"), site.arg(3, "value"))
+    if out.shape is None or len(out.shape) < 3:
+        return out, None
+    return Tensor(out.shape[:-3] + (out.shape[-2], out.shape[-3], out.shape[-1]), out.dtype), None
 
 
 @brain("einsum", op("torch.einsum"))

@@ -2,7 +2,8 @@
 
 Library plumbing (logging, decorators, availability checks, attention masks, the module and
 config base classes, ACT2FN, GPT-2's Conv1D) has a fixed, cost-free meaning under
-`lmpredict verify`'s workload: eager attention, no attention mask passed, eval mode. These
+`lmpredict verify`'s workload: no attention mask passed, eval mode (the attention path is the
+workload fact `attn_implementation__sdpa`, see `attention_function`). These
 modules are `External` names; everything under `transformers.models.*`, `modeling_rope_utils`,
 `activations` classes and `modeling_outputs` is read from source.
 """
@@ -19,7 +20,7 @@ from lm_predictor.suggest.expr import ZERO, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BrainFunc, ConfigV
 from lm_predictor.suggest.scope import Instance, ModRef, Template, TorchModule
-from lm_predictor.suggest.values import CacheV, DictV, External, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import ATTN_IMPLEMENTATION, CacheV, DictV, External, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
 
 
 EXTERNAL_MODULES = (
@@ -95,6 +96,8 @@ def global_value(interp: Host, qual: str) -> Any:
         return External("transformers.pytorch_utils.Conv1D")
     if qual in ("transformers.modeling_utils.ALL_ATTENTION_FUNCTIONS", "transformers.ALL_ATTENTION_FUNCTIONS"):
         return ObjectV(None, {}, kind="attention-functions")
+    if qual == "transformers.modeling_utils.AttentionInterface":  # a model's own registry (Doge): the global one plus its keys
+        return BrainFunc("AttentionInterface", lambda i, recv, args, kw, node: ObjectV(None, {}, kind="attention-functions"))
     for prefix in EXTERNAL_MODULES:
         if qual.startswith(prefix + "."):
             return External(qual)
@@ -218,7 +221,7 @@ MODULE_ATTRS: dict[str, Any] = {
     "_backward_compatibility_gradient_checkpointing": BrainFunc("bc", _noop),
     "training": X.FALSE,
     "gradient_checkpointing": X.FALSE,
-    "_attn_implementation": "eager",
+    "_attn_implementation": ATTN_IMPLEMENTATION,
     "base_model_prefix": "",
     "_input_embed_layer": "embed_tokens",
     "is_gradient_checkpointing": X.FALSE,
@@ -324,13 +327,23 @@ def function_call(interp: Host, fv: FunctionV, args: list, kwargs: dict, node: A
     return NotImplemented
 
 
+SDPA_ATTENTION = "transformers.integrations.sdpa_attention.sdpa_attention_forward"
+
+
+def attention_function(name: Any) -> Any:
+    """ALL_ATTENTION_FUNCTIONS[name]: the SDPA integration (a brain in `matmul`), else unknown."""
+    if name == "sdpa":
+        return External(SDPA_ATTENTION)
+    return Unknown(f"attention function {name}")
+
+
 def object_attr(interp: Host, obj: ObjectV, name: str, node: Any) -> Any:
     if obj.kind == "attention-functions":
         if name == "get_interface":
             def get_interface(i: Host, recv: Any, args: list, kw: dict, n: Any) -> Any:
                 impl = args[0] if args else kw.get("attn_implementation")
                 default = args[1] if len(args) > 1 else kw.get("default")
-                return default if impl == "eager" else Unknown(f"attention function {impl}")
+                return i.on_phi(impl, lambda name: default if name == "eager" else attention_function(name))
             return BrainFunc("get_interface", get_interface)
         return Unknown("ALL_ATTENTION_FUNCTIONS")
     if obj.kind == "logger":

@@ -236,7 +236,7 @@ class AttributesMixin:
         if obj is None:
             raise DeadPath()  # TypeError: None is not subscriptable
         if isinstance(index, Phi) and not isinstance(obj, Tensor):
-            return self.on_phi(index, lambda i: self.getitem(obj, i, node))
+            return self.on_phi(index, lambda i: self.getitem(_present(obj, i), i, node))
         if isinstance(obj, Tensor):
             return self.brains.tensor_getitem(self, obj, index, node)
         if isinstance(obj, ListV) and obj.rep is not None:
@@ -294,3 +294,13 @@ class AttributesMixin:
         if isinstance(obj, ModRef):
             return self.brains.module_getitem(self, obj, index, node)
         return self.brains.value_getitem(self, obj, index, node)
+
+
+def _present(obj: Any, key: Any) -> Any:
+    """obj, where one arm of a conditional key reads it; a dict without that string key raises KeyError there.
+
+    (`SELF_ATTENTION_CLASSES[config._attn_implementation]` with only an "eager" entry: the sdpa
+    arm cannot run, as transformers refuses sdpa for that model.)"""
+    if isinstance(obj, DictV) and isinstance(key, str) and key not in obj.items:
+        raise DeadPath()
+    return obj

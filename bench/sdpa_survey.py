@@ -1,0 +1,53 @@
+"""The survey's exact model types again, under `attn_implementation="sdpa"` (docs/latency.md).
+
+For each type that `bench/survey.py` found exact under eager (`exact: true` in bench/survey.json),
+run the same pipeline (suggest --recursive -> lint -> oracle -> compare, flops / params / kv
+cache in total and per module path, prefill and decode) with the workload's attention path set
+to sdpa. The oracle counts the CPU SDPA kernel with torch's own CUDA formula (verify/oracle.py,
+`cpu_sdpa_formulas`), so agreeing with it is not agreeing with 0.
+
+    .venv/bin/python bench/sdpa_survey.py [--only apertus,olmo2] [--jobs 2] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import survey  # noqa: E402 - bench/survey.py, the eager pipeline this reuses
+
+
+def exact_types() -> list[str]:
+    """The model types bench/survey.json records as exact under eager."""
+    records = json.loads((ROOT / "bench" / "survey.json").read_text(encoding="utf-8"))
+    return [r["model_type"] for r in records if r.get("exact")]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=420.0, help="seconds per model type")
+    parser.add_argument("--only", help="comma-separated model types (default: all survey-exact types)")
+    parser.add_argument("--json", type=Path, help="write the records here")
+    args = parser.parse_args(argv)
+    types = args.only.split(",") if args.only else exact_types()
+    # the workers are forked: they see the sdpa workloads
+    survey.WORKLOADS = {name: {**wl, "attn": "sdpa"} for name, wl in survey.WORKLOADS.items()}
+    t0 = time.monotonic()
+    records = survey.run_all(types, args.jobs, args.timeout)
+    exact = sum(1 for r in records if r.get("exact"))
+    print(f"\nsdpa: {exact} of {len(records)} survey-exact model types exact ({(time.monotonic() - t0) / 60:.1f} min)")
+    if args.json:
+        args.json.write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
