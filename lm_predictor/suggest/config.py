@@ -104,18 +104,7 @@ class ConfigModel:
             if args.kwarg:
                 for k, v in extra.items():
                     kwargs[k] = self.convert(k, v)
-            saved = interp.recorder
-            saved_assume, saved_mults, saved_facts = interp.assume, interp.mults, interp.facts
-            interp.recorder = None
-            interp.assume, interp.mults, interp.facts = [], [], []
-            obj.assume_base = 0
-            try:
-                interp.run_function(FunctionV(init.node, init.module, init.qualname, None, obj, init.owner_class), [], kwargs, init.node)
-            except Exception as err:  # noqa: BLE001 - a config we cannot run is reported, not fatal
-                interp.report(A_CONFIG_CLASS, init.node, f"configuration class __init__ could not be analysed: {type(err).__name__}: {err}")
-            finally:
-                interp.recorder = saved
-                interp.assume, interp.mults, interp.facts = saved_assume, saved_mults, saved_facts
+            _run_config_method(interp, init, obj, kwargs)
         self.attrs = obj.attrs
 
     def build_dataclass(self, interp: Any, cls: ClassV, obj: ObjectV, post_init: FunctionV) -> None:
@@ -139,18 +128,7 @@ class ConfigModel:
             if value is None and isinstance(derived.get(name), (dict, list, str)) and name not in self.given:
                 value = derived[name]
             self.setattr(obj, name, self.convert(name, value, pretrained=name not in own))
-        saved = interp.recorder
-        saved_assume, saved_mults, saved_facts = interp.assume, interp.mults, interp.facts
-        interp.recorder = None
-        interp.assume, interp.mults, interp.facts = [], [], []
-        obj.assume_base = 0
-        try:
-            interp.run_function(FunctionV(post_init.node, post_init.module, post_init.qualname, None, obj, post_init.owner_class), [], {}, post_init.node)
-        except Exception as err:  # noqa: BLE001 - a config we cannot run is reported, not fatal
-            interp.report(A_CONFIG_CLASS, post_init.node, f"configuration class __post_init__ could not be analysed: {type(err).__name__}: {err}")
-        finally:
-            interp.recorder = saved
-            interp.assume, interp.mults, interp.facts = saved_assume, saved_mults, saved_facts
+        _run_config_method(interp, post_init, obj, {})
 
     def pretrained_init(self, interp: Any, obj: ObjectV, kwargs: dict) -> None:
         """PretrainedConfig.__init__: its own keys (given ones win), then leftover kwargs."""
@@ -295,6 +273,24 @@ class ConfigModel:
     def note_read(self, name: str, value: Any) -> None:
         if isinstance(value, (str, ListV, DictV)) or value is None:
             self.read_constants[name] = _plain(value)
+
+
+def _run_config_method(interp: Any, fn: FunctionV, obj: ObjectV, kwargs: dict) -> None:
+    """Run a config class's __init__ or __post_init__ on `obj` with no cost recording and fresh
+    assumptions; a method we cannot run is reported (A101), not fatal."""
+    saved = interp.recorder
+    saved_assume, saved_mults, saved_facts = interp.assume, interp.mults, interp.facts
+    interp.recorder = None
+    interp.assume, interp.mults, interp.facts = [], [], []
+    obj.assume_base = 0
+    try:
+        interp.run_function(FunctionV(fn.node, fn.module, fn.qualname, None, obj, fn.owner_class), [], kwargs, fn.node)
+    except Exception as err:  # noqa: BLE001 - a config we cannot run is reported, not fatal
+        name = fn.qualname.rsplit(".", 1)[-1]
+        interp.report(A_CONFIG_CLASS, fn.node, f"configuration class {name} could not be analysed: {type(err).__name__}: {err}")
+    finally:
+        interp.recorder = saved
+        interp.assume, interp.mults, interp.facts = saved_assume, saved_mults, saved_facts
 
 
 def _class_defines(cls: ClassV, name: str) -> bool:
