@@ -58,6 +58,16 @@ def copied(value: Any) -> Any:
     return value if type(value) in _ATOMS else copy.deepcopy(value)
 
 
+@functools.lru_cache(maxsize=None)
+def _merged_defaults(version: str, model_type: str) -> dict[str, Any]:
+    """The three default layers of resolve_config merged once per pin and type (never mutated: callers copy)."""
+    table, facts = load_table(version), load_table(version)["model_types"][model_type]
+    merged: dict[str, Any] = {}
+    for layer in (table["pretrained_defaults"], facts["pretrained_overrides"], facts["init_defaults"]):
+        merged.update({k: v for k, v in layer.items() if v is not None})
+    return merged
+
+
 def resolve_config(raw: dict[str, Any], version: str | None = None) -> dict[str, Any]:
     """Return a new dict: defaults transformers would apply, with raw's values on top.
 
@@ -78,9 +88,7 @@ def resolve_config(raw: dict[str, Any], version: str | None = None) -> dict[str,
         raise ValueError(f"unknown model_type {model_type!r} (not in transformers {table['transformers_version']})")
 
     aliases: dict[str, str] = facts["attribute_map"]
-    resolved: dict[str, Any] = {}
-    for layer in (table["pretrained_defaults"], facts["pretrained_overrides"], facts["init_defaults"]):
-        resolved.update({k: copied(v) for k, v in layer.items() if v is not None})
+    resolved = {k: copied(v) for k, v in _merged_defaults(table["transformers_version"], model_type).items()}
     # Like PretrainedConfig.__setattr__: a value given under an alias lands on its target, and
     # aliases are set after the named arguments, so an alias wins when both names are given.
     for key, value in sorted(raw.items(), key=lambda item: item[0] in aliases):

@@ -9,7 +9,7 @@ from lm_predictor import diagnostics as d
 from lm_predictor.data.transformers_table import root_rule_name
 from lm_predictor.data.versions import DEFAULT_PIN, other_pins
 from lm_predictor.diagnostics import LmPredictorError
-from lm_predictor.evaluate.facts import derived_facts, lookup_fact
+from lm_predictor.evaluate.facts import derived_facts, lookup_fact, workload_fact
 from lm_predictor.formula.values import Value
 from lm_predictor.rules.library import RuleLibrary
 from lm_predictor.rules.model import Rule
@@ -81,8 +81,10 @@ def bind(rule: Rule, config: dict, workload: Workload) -> dict[str, Value]:
             continue
         # derived names (`a__b`) come only from the facts, never from a literal config key
         if "__" in name:
-            derived = derived or derived_facts(config, workload.dtype, workload.attn)
-            value = lookup_fact(name, *derived)
+            value = workload_fact(name, workload.dtype, workload.attn)
+            if value is None:
+                derived = derived or derived_facts(config, workload.dtype, workload.attn)
+                value = lookup_fact(name, *derived)
         else:
             value = config.get(name)
         if value is None:

@@ -51,7 +51,7 @@ def _flatten(prefix: str, value: object, depth: int) -> Iterator[tuple[str, obje
 def derived_facts(config: dict, dtype: str, attn: str = "eager") -> tuple[dict[str, Value], dict[str, str]]:
     """(numeric/bool facts by name, string fields by name) derived from a resolved config."""
     facts: dict[str, Value] = {}
-    strings: dict[str, str] = {"dtype": dtype, "attn_implementation": attn}
+    strings: dict[str, str] = {"dtype": symbol(dtype), "attn_implementation": symbol(attn)}
     for name, value in _flatten("", config, 0):
         if name in strings:
             continue  # the workload decides dtype and attention path, not a config key
@@ -65,6 +65,18 @@ def derived_facts(config: dict, dtype: str, attn: str = "eager") -> tuple[dict[s
                 key = f"{name}__count__{symbol(item)}"
                 facts[key] = facts.get(key, 0) + 1  # type: ignore[operator]
     return facts, strings
+
+
+WORKLOAD_FIELDS = ("dtype", "attn_implementation")
+"""String facts the workload decides (never a config key), answerable without the config."""
+
+
+def workload_fact(name: str, dtype: str, attn: str) -> bool | None:
+    """`dtype__X` / `attn_implementation__X` from the workload alone; None for any other name."""
+    field, _, wanted = name.rpartition("__")
+    if field not in WORKLOAD_FIELDS:
+        return None
+    return symbol(dtype if field == "dtype" else attn) == wanted
 
 
 def lookup_fact(name: str, facts: dict[str, Value], strings: dict[str, str]) -> Value | None:

@@ -83,10 +83,10 @@ def _describe_quant(quant: dict) -> str:
 
 def _bound_text_config(raw: dict) -> dict | None:
     """The text sub-config as a config of its own, where the causal-LM class is built on it."""
-    from lm_predictor.data.transformers_table import config_facts, load_table
+    from lm_predictor.data.transformers_table import load_table
 
     model_type = raw.get("model_type")
-    facts = config_facts(model_type) if isinstance(model_type, str) else None
+    facts = load_table()["model_types"].get(model_type) if isinstance(model_type, str) else None  # read only: no copy
     if not facts or not facts.get("binds_text_config"):
         return None
     text = raw.get("text_config")
