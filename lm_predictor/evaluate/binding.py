@@ -83,7 +83,7 @@ def bind(rule: Rule, config: dict, workload: Workload) -> dict[str, Value]:
         if "__" in name:
             value = workload_fact(name, workload.dtype, workload.attn)
             if value is None:
-                derived = derived or derived_facts(config, workload.dtype, workload.attn)
+                derived = derived or derived_facts(config)
                 value = lookup_fact(name, *derived)
         else:
             value = config.get(name)

@@ -37,6 +37,10 @@ def symbol(text: str) -> str:
     return _NON_IDENTIFIER.sub("_", text.lower())
 
 
+WORKLOAD_FIELDS = ("dtype", "attn_implementation")
+"""String facts the workload decides (never a config key), answerable without the config."""
+
+
 def _flatten(prefix: str, value: object, depth: int) -> Iterator[tuple[str, object]]:
     if isinstance(value, dict):
         if depth >= MAX_FACT_DEPTH:
@@ -48,12 +52,14 @@ def _flatten(prefix: str, value: object, depth: int) -> Iterator[tuple[str, obje
     yield prefix, value
 
 
-def derived_facts(config: dict, dtype: str, attn: str = "eager") -> tuple[dict[str, Value], dict[str, str]]:
-    """(numeric/bool facts by name, string fields by name) derived from a resolved config."""
+def derived_facts(config: dict) -> tuple[dict[str, Value], dict[str, str]]:
+    """(numeric/bool facts by name, string fields by name) derived from a resolved config.
+
+    The workload fields (dtype, attention path) are answered by `workload_fact`, never here."""
     facts: dict[str, Value] = {}
-    strings: dict[str, str] = {"dtype": symbol(dtype), "attn_implementation": symbol(attn)}
+    strings: dict[str, str] = {}
     for name, value in _flatten("", config, 0):
-        if name in strings:
+        if name in WORKLOAD_FIELDS:
             continue  # the workload decides dtype and attention path, not a config key
         if isinstance(value, str):
             strings[name] = symbol(value)
@@ -65,10 +71,6 @@ def derived_facts(config: dict, dtype: str, attn: str = "eager") -> tuple[dict[s
                 key = f"{name}__count__{symbol(item)}"
                 facts[key] = facts.get(key, 0) + 1  # type: ignore[operator]
     return facts, strings
-
-
-WORKLOAD_FIELDS = ("dtype", "attn_implementation")
-"""String facts the workload decides (never a config key), answerable without the config."""
 
 
 def workload_fact(name: str, dtype: str, attn: str) -> bool | None:
