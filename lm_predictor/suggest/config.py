@@ -86,8 +86,9 @@ class ConfigModel:
         obj.attribute_map = self.attribute_map
         kwargs: dict = {}
         post_init = interp.class_attr(cls, "__post_init__")
-        if not isinstance(init, FunctionV) and isinstance(post_init, FunctionV):
-            self.build_dataclass(interp, cls, obj, post_init)
+        if not isinstance(init, FunctionV) and (isinstance(post_init, FunctionV) or _has_fields(interp, cls)):
+            # a 5.x dataclass config; one with no __post_init__ of its own (GPT2Config) still sets its fields
+            self.build_dataclass(interp, cls, obj, post_init if isinstance(post_init, FunctionV) else None)
         elif isinstance(init, FunctionV):
             args = init.node.args
             names = [p.name for p in list(args.posonlyargs or []) + list(args.args or []) + list(args.kwonlyargs or [])][1:]
@@ -107,7 +108,7 @@ class ConfigModel:
             _run_config_method(interp, init, obj, kwargs)
         self.attrs = obj.attrs
 
-    def build_dataclass(self, interp: Any, cls: ClassV, obj: ObjectV, post_init: FunctionV) -> None:
+    def build_dataclass(self, interp: Any, cls: ClassV, obj: ObjectV, post_init: FunctionV | None) -> None:
         """A transformers 5.x config: a dataclass whose generated __init__ sets every field, then
         __post_init__ derives the rest (head_dim from hidden_size, ...), run here symbolically.
 
@@ -128,7 +129,8 @@ class ConfigModel:
             if value is None and isinstance(derived.get(name), (dict, list, str)) and name not in self.given:
                 value = derived[name]
             self.setattr(obj, name, self.convert(name, value, pretrained=name not in own))
-        _run_config_method(interp, post_init, obj, {})
+        if post_init is not None:
+            _run_config_method(interp, post_init, obj, {})
 
     def pretrained_init(self, interp: Any, obj: ObjectV, kwargs: dict) -> None:
         """PretrainedConfig.__init__: its own keys (given ones win), then leftover kwargs."""
@@ -291,6 +293,11 @@ def _run_config_method(interp: Any, fn: FunctionV, obj: ObjectV, kwargs: dict) -
     finally:
         interp.recorder = saved
         interp.assume, interp.mults, interp.facts = saved_assume, saved_mults, saved_facts
+
+
+def _has_fields(interp: Any, cls: ClassV) -> bool:
+    """Whether the class or an analysed base declares annotated fields (a dataclass config)."""
+    return any(isinstance(k, ClassV) and any(isinstance(s, nodes.AnnAssign) for s in k.node.body) for k in interp.mro(cls))
 
 
 def _class_defines(cls: ClassV, name: str) -> bool:

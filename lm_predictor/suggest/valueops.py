@@ -115,7 +115,8 @@ def translate(value: Any, mapping: dict, path: str | None) -> Any:
     if isinstance(value, Tensor):
         if value.shape is None or not mapping:
             return value
-        return Tensor(tuple(X.substitute(d, mapping) for d in value.shape), value.dtype, value.why, value.param)
+        route = (value.route[0], X.substitute(value.route[1], mapping)) if value.route[:1] in (("ids",), ("expert",)) else ()
+        return Tensor(tuple(X.substitute(d, mapping) for d in value.shape), value.dtype, value.why, value.param, route)
     if isinstance(value, tuple):
         return tuple(translate(v, mapping, path) for v in value)
     if isinstance(value, ListV):

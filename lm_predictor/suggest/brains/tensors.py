@@ -98,8 +98,20 @@ def tensor_binop(interp: Host, op: str, a: Any, b: Any, node: Any) -> Any:
         return Tensor(t.shape if isinstance(t, Tensor) else None, "model")
     if not isinstance(a, (Tensor, Num, X.Bool)) or not isinstance(b, (Tensor, Num, X.Bool)):
         return unknown_tensor(f"operator {op} with {type(a).__name__}")
+    if op in ("==", "!=") and not_an_expert(a, b):
+        return X.bconst(op == "!=")  # an id no token is routed to: the branch is never taken
     dtype = "bool" if op in ("==", "!=", "<", "<=", ">", ">=", "&", "|") else None
     return elementwise(a, b, dtype)
+
+
+def not_an_expert(a: Any, b: Any) -> bool:
+    """`expert_id == v` where v is at least the router's width: top-k picks ids below it, so no hit
+    expert has that id (5.x experts loops skip the padding class `num_experts` of a one_hot that
+    has num_experts + 1 classes)."""
+    for t, v in ((a, b), (b, a)):
+        if isinstance(t, Tensor) and t.route and t.route[0] == "expert" and isinstance(v, Num):
+            return X.bool_value(X.cmp(">=", v, t.route[1])) is True
+    return False
 
 
 # ---------------------------------------------------------------------------- reshaping
@@ -135,7 +147,7 @@ def permute(t: Tensor, dims: list) -> Tensor:
         return unknown_tensor("permute with symbolic dims")
     route = t.route
     if route and route[0] == "mask":
-        route = ("mask", route[1], order.index(route[2]))
+        route = mask_dim(route, order.index(route[2]))
     return Tensor(tuple(t.shape[o] for o in order), t.dtype, route=route)
 
 
@@ -150,8 +162,13 @@ def transpose(t: Tensor, d0: Any, d1: Any) -> Tensor:
     shape[a], shape[b] = shape[b], shape[a]
     route = t.route
     if route and route[0] == "mask" and route[2] in (a, b):
-        route = ("mask", route[1], b if route[2] == a else a)
+        route = mask_dim(route, b if route[2] == a else a)
     return Tensor(tuple(shape), t.dtype, route=route)
+
+
+def mask_dim(route: tuple, dim: int) -> tuple:
+    """A routing mask's route with its expert dimension moved to `dim` (the router width kept)."""
+    return ("mask", route[1], dim, *route[3:])
 
 
 def unsqueeze(t: Tensor, dim: Any) -> Tensor:
@@ -226,7 +243,7 @@ def reduce(t: Tensor, dim: Any, keepdim: Any) -> Tensor:
     route = ()
     if t.route and t.route[0] == "mask" and t.route[2] not in idx:
         kept = [i for i in range(len(t.shape)) if i not in idx]
-        route = ("mask", t.route[1], t.route[2] if keep else kept.index(t.route[2]))
+        route = mask_dim(t.route, t.route[2] if keep else kept.index(t.route[2]))
     if keep:
         return Tensor(tuple(ONE if i in idx else s for i, s in enumerate(t.shape)), t.dtype, route=route)
     return Tensor(tuple(s for i, s in enumerate(t.shape) if i not in idx), t.dtype, route=route)
@@ -373,6 +390,8 @@ def getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
     route = ()
     if t.route and t.route[0] == "mask" and items and t.route[2] == 0 and isinstance(items[0], (Num, Tensor)):
         route = ("slice", t.route[1])
+    elif t.route and t.route[0] == "expert":
+        route = t.route  # one row of the hit experts: still an expert id
     return Tensor(tuple(out), t.dtype, route=route)
 
 
@@ -385,8 +404,9 @@ def routed_indices(t: Tensor) -> Any:
 
 
 def hit_experts(t: Tensor) -> Tensor:
-    """(mask.sum(...) > 0).nonzero(): the experts that received tokens, one row each."""
-    return Tensor((X.experts_hit(t.route[1]), ONE), "long")
+    """(mask.sum(...) > 0).nonzero(): the experts that received tokens, one row each (ids below
+    the router's width where the mask was built from top-k ids)."""
+    return Tensor((X.experts_hit(t.route[1]), ONE), "long", route=("expert", t.route[3]) if len(t.route) > 3 else ())
 
 
 # ---------------------------------------------------------------------------- methods
@@ -523,8 +543,9 @@ def tensor_method(site: CallSite) -> Any:
             return (unknown_tensor("topk"), unknown_tensor("topk", "long"))
         d = norm_dim(dim, len(t.shape))
         shape = list(t.shape)
+        width = shape[d]
         shape[d] = k
-        return (Tensor(tuple(shape), t.dtype), Tensor(tuple(shape), "long"))
+        return (Tensor(tuple(shape), t.dtype), Tensor(tuple(shape), "long", route=("ids", width)))  # ids below width
     if name in REDUCTIONS:
         dim = site.arg(0, "dim", None)
         if isinstance(dim, Tensor):  # max(other): elementwise
@@ -555,7 +576,8 @@ def tensor_method(site: CallSite) -> Any:
             dtype = "float32"
         if name in ("add", "sub", "mul", "div", "maximum", "minimum", "add_", "mul_", "sub_", "div_") and site.args:
             return elementwise(t, site.args[0], None)
-        return Tensor(t.shape, dtype, t.why)
+        keep = t.route if t.route and t.route[0] == "ids" and name in ("to", "long", "int", "type", "contiguous", "clone", "detach") else ()
+        return Tensor(t.shape, dtype, t.why, route=keep)
     if name in ("any", "all"):
         return Tensor((), "bool")
     if name == "nonzero" and t.route:
@@ -723,8 +745,9 @@ def torch_function(site: CallSite) -> Any:
     if name == "F.one_hot":
         t, n = site.arg(0), site.arg(1, "num_classes")
         if isinstance(t, Tensor) and t.shape is not None and isinstance(n, Num):
-            # a routing mask: exactly one 1 per index, numel(t) ones in all
-            return Tensor(t.shape + (n,), "long", route=("mask", numel(t.shape), len(t.shape)))
+            # a routing mask: exactly one 1 per index, numel(t) ones in all (top-k ids: below the router's width)
+            width = t.route[1:] if t.route and t.route[0] == "ids" else ()
+            return Tensor(t.shape + (n,), "long", route=("mask", numel(t.shape), len(t.shape), *width))
         return unknown_tensor(name)
     if name in ("F.glu",):
         t = site.arg(0)

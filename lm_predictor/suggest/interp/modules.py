@@ -255,7 +255,13 @@ class ModulesMixin:
             if value.shape is None:
                 return value
             dims = tuple(self.localize(d, f"{hint}_{i}", binding, namer) for i, d in enumerate(value.shape))
-            return Tensor(dims, value.dtype, value.why, value.param)
+            route = ()
+            if value.route[:1] in (("ids",), ("expert",)):  # top-k ids keep their bound: the router's width
+                bound = value.route[1]
+                if any(p.startswith(("@", "#", "?")) for p in X.free_params(bound)):  # config names are global
+                    bound = self.localize(bound, f"{hint}_bound", binding, namer)
+                route = (value.route[0], bound)
+            return Tensor(dims, value.dtype, value.why, value.param, route)
         if isinstance(value, tuple):
             return tuple(self.localize(v, f"{hint}{i}", binding, namer) for i, v in enumerate(value))
         if isinstance(value, ListV):
