@@ -23,8 +23,8 @@ from lm_predictor.evaluate.trust import Trust, trust_for
 from lm_predictor.formula.values import Value
 from lm_predictor.limits import MAX_CALLS
 from lm_predictor.resources import rules_dir
-from lm_predictor.rules.library import RuleLibrary, load_library, rule_files
-from lm_predictor.rules.model import STANDARD_METRICS, TRAINING_METRICS
+from lm_predictor.rules.library import RuleLibrary, UserRules, load_library, overlay, rule_files
+from lm_predictor.rules.model import STANDARD_METRICS, TRAINING_METRICS, Rule
 from lm_predictor.workload import Workload
 
 TOTAL_METRICS = ("flops", "param_count", "bytes_read", "bytes_written", "kv_cache_bytes", "intermediate_bytes", "pointwise_ops")
@@ -113,6 +113,32 @@ def default_library(paths: tuple[Path, ...] | None = None) -> RuleLibrary:
     return library
 
 
+_LAYERED: dict[tuple[int, int], tuple[RuleLibrary, list[str]]] = {}
+
+
+def library_at(library: RuleLibrary | UserRules | None, version: str) -> tuple[RuleLibrary, list[str]]:
+    """(the library that prices a config read with pin `version`, notes): the shipped rules that
+    hold for that pin; `UserRules` layered over them (a user rule wins a name clash, with a note);
+    a caller's own library as given."""
+    if library is None:
+        return default_library(rule_paths(version)), []
+    if not isinstance(library, UserRules):
+        return library, []
+    base = default_library(rule_paths(version))
+    key = (id(library.top), id(base))
+    if key not in _LAYERED:
+        layered, replaced = overlay(base, library.top)
+        notes = [f"{_winner(library.top, r).location}: rule {r.name} replaces the shipped one ({r.location})" for r in replaced]
+        _LAYERED.clear()  # one user library at a time (a process prices with one --rules set)
+        _LAYERED[key] = (layered, notes)
+    return _LAYERED[key]
+
+
+def _winner(top: RuleLibrary, shipped: Rule) -> Rule:
+    """The rule of `top` that takes `shipped`'s name or one of its aliases."""
+    return next(r for r in (top.get(n) for n in (shipped.name, *shipped.aliases)) if r is not None)
+
+
 def predict(
     config: str | Path | dict,
     *,
@@ -121,7 +147,7 @@ def predict(
     past_len: int = 0,
     dtype: str = "float32",
     attn: str = "eager",
-    library: RuleLibrary | None = None,
+    library: RuleLibrary | UserRules | None = None,
     breakdown: bool | None = None,
     transformers: str | None = None,
 ) -> Prediction:
@@ -132,7 +158,8 @@ def predict(
     batch, seq_len, past_len: `batch` sequences of `seq_len` new tokens after `past_len`
         cached ones (prefill: past_len=0; decode: seq_len=1, past_len=N).
     dtype: "float32", "bfloat16" or "float16".
-    library: rules to use (default: the shipped library; see `lm_predictor.rules`).
+    library: rules to use (default: the shipped library of the pin; `UserRules` layer rule files
+        over it; see `lm_predictor.rules`).
     breakdown: None, the per-module rows (`Prediction.modules`) are built when first read
         (totals come from the generated modules where fresh); True, now, in the same traced
         pass as the totals; False, never (`.modules` is empty).
@@ -152,8 +179,8 @@ def predict(
     published = read_published(raw, workload.dtype)
     resolved = resolve(published.config, pin.version, pin.reason)
     check_published(published.config, resolved)
-    library = library or default_library(rule_paths(pin.version))
-    notes: list[str] = list(published.notes)
+    library, layered = library_at(library, pin.version)
+    notes: list[str] = list(published.notes) + layered
     derived = False
     try:
         rule = find_root_rule(library, resolved)

@@ -25,15 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lm_predictor import diagnostics as d
+from lm_predictor.data.versions import DEFAULT_PIN
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.engine.evaluate import evaluate
 from lm_predictor.engine.records import CallRecord
 from lm_predictor.evaluate.binding import bind, find_root_rule, resolve
 from lm_predictor.evaluate.breakdown import merge_trees
 from lm_predictor.evaluate.config_source import load_config
-from lm_predictor.evaluate.predict import Prediction, default_library
+from lm_predictor.evaluate.predict import Prediction, library_at
 from lm_predictor.formula.values import Value
-from lm_predictor.rules.library import RuleLibrary
+from lm_predictor.rules.library import RuleLibrary, UserRules
 from lm_predictor.rules.model import Rule
 from lm_predictor.workload import Workload
 
@@ -212,7 +213,7 @@ def predict_train(
     seq_len: int = 128,
     dtype: str = "float32",
     options: TrainOptions = TrainOptions(),
-    library: RuleLibrary | None = None,
+    library: RuleLibrary | UserRules | None = None,
 ) -> Prediction:
     """Predict one training step of `config`; per-module rows carry param_count and activation_bytes.
 
@@ -228,8 +229,7 @@ def predict_train(
     raw, source = load_config(config)
     check_has_loss(raw)
     resolved = resolve(raw)
-    library = library or default_library()
-    notes: list[str] = []
+    library, notes = library_at(library, DEFAULT_PIN)  # resolve() reads the default pin
     derived = False
     try:
         rule = find_root_rule(library, resolved)
