@@ -111,6 +111,8 @@ class Emitter:
                 if split is not None:
                     final.extend(split)
                     continue
+                if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+                    print("A150 term:", X.render(term.guard), "|", X.render(term.mult), "|", X.render(term.expr))
                 finding = self.interp.report(A_LAYER_INDEX, _node_of(draft), f"{draft.qualname}: a {metric} term depends on the layer index in a way the analysis cannot sum (layers differ)")
                 if finding not in self.findings:
                     self.findings.append(finding)

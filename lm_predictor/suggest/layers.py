@@ -55,9 +55,16 @@ def num_conditions(num: Num, index: str) -> set | None:
                     out |= got
             elif atom.kind == "call":
                 continue
-            else:
-                if index in X.free_params(Num.atom(atom)):
-                    return None
+            elif index in X.free_params(Num.atom(atom)):
+                # max/min/floordiv/... of numbers that read the index only through conditions
+                # (a sliding layer's cache length): the same conditions split the layers
+                for arg in atom.args:
+                    got = num_conditions(arg, index) if isinstance(arg, Num) else (conditions_on(arg, index) if isinstance(arg, X.Bool) else None)
+                    if got is None:
+                        if index in X.free_params(arg):
+                            return None
+                        continue
+                    out |= got
     return out
 
 
