@@ -371,6 +371,8 @@ def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
             return
         in_fn = interp.getattr(self_ref, "get_input_embeddings", None)
         inp = interp.call(in_fn, [], {}, None)
+        while isinstance(inp, Phi) and isinstance(inp.a, ModRef) and isinstance(inp.b, ModRef) and inp.a.path == inp.b.path:
+            inp = inp.a  # one embedding built two ways (padding_idx = config.pad_token_id, which may be null): one path
     except Exception:  # noqa: BLE001 - tying is best effort; report below
         interp.report(A_TIE_UNKNOWN, cls.node, "could not tell whether the output embedding is tied to the input embedding")
         return
