@@ -123,8 +123,8 @@ class ConfigModel:
         derived = self.facts.get("derived_from_none") or {}
         own = set(self.init_defaults) - set(self.pretrained_defaults)
         for name in sorted(set(self.init_defaults) | set(self.resolved)):
-            if name == "model_type":
-                continue
+            if name == "model_type" or name in self.attribute_map:
+                continue  # an alias (num_local_experts -> n_routed_experts): the stored name sets it
             value = self.resolved.get(name)
             if value is None and isinstance(derived.get(name), (dict, list, str)) and name not in self.given:
                 value = derived[name]

@@ -386,4 +386,11 @@ def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
     mod = output.inst.template
     if mod.kind != "linear":
         return
-    template.tied.append((output.path, inp.path, X.band(tie, arm_cond), mod.args["in_features"] * mod.args["out_features"]))
+    template.tied.append((output.path, inp.path, X.band(tie, arm_cond), _bias_tied(interp, self_ref, output.path)))
+
+
+def _bias_tied(interp: Host, self_ref: ModRef, out_path: str) -> bool:
+    """5.x `_tied_weights_keys = {target: source}`: whether the output module's bias is tied too
+    (BERT's `cls.predictions.decoder.bias` -> `cls.predictions.bias`); 4.x lists are not read."""
+    keys = interp.getattr(self_ref, "_tied_weights_keys", None)
+    return isinstance(keys, DictV) and f"{out_path}.bias" in keys.items

@@ -76,12 +76,13 @@ class ModulesMixin:
         seen: set = set()
         for attr, value in template.attrs.items():
             self._register(template, attr, value, ONE, TRUE, seen)
-        for out_path, in_path, tie, numel in template.tied:
-            self.apply_tie(template, out_path, in_path, tie)
+        for out_path, in_path, tie, bias_tied in template.tied:
+            self.apply_tie(template, out_path, in_path, tie, bias_tied)
 
-    def apply_tie(self, template: Template, out_path: str, in_path: str, tie: Bool) -> None:
+    def apply_tie(self, template: Template, out_path: str, in_path: str, tie: Bool, bias_tied: bool = False) -> None:
         """The output embedding's weight is the input embedding's when `tie`: the parameter count
-        of the (possibly nested) output module drops its weight; a bias it has stays."""
+        of the (possibly nested) output module drops its weight; a bias it has stays unless the
+        model ties it too (`bias_tied`)."""
         owner = template
         segments = out_path.split(".")
         for seg in segments[:-1]:
@@ -95,7 +96,7 @@ class ModulesMixin:
             atom = term.expr.single_atom()
             if isinstance(atom, X.Op) and atom.kind == "call" and atom.args[0] == last and isinstance(atom.args[1], str):
                 kwargs = dict(atom.args[2])
-                if kwargs.get("bias") == FALSE:
+                if kwargs.get("bias") == FALSE or bias_tied:
                     tied = ZERO
                 elif "in_features" in kwargs:
                     tied = X.call(last, atom.args[1], {**kwargs, "in_features": ZERO})  # the bias alone
