@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from astroid import nodes
+
 from lm_predictor.diagnostics import A_LAYER_INDEX
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, receiver, unknown_tensor
@@ -135,7 +137,33 @@ def update(site: CallSite) -> Any:
                 n = n * d
         per_token = per_token + n
     interp.add_cost("kv_cache_bytes", per_token * stored * Num.sym("dtype_bytes"))
+    if kind is not None and kind[0] != X.FALSE:
+        scalars = layer_scalar_bytes(interp)
+        if scalars:  # 5.x: the sliding layer also holds its window as a tensor
+            interp.add_cost("kv_cache_bytes", X.ifnum(kind[0], Num.const(scalars), ZERO))
     return (k_out, v_out)
+
+
+SCALAR_BYTES = {"long": 8, "int64": 8, "int": 4, "int32": 4}
+_SCALARS: dict[int, int] = {}
+
+
+def layer_scalar_bytes(interp: Host) -> int:
+    """Bytes of the scalar tensors a sliding cache layer of the pinned source holds besides its
+    keys and values: `self.x = torch.tensor(..., dtype=torch.long)` in
+    `DynamicSlidingWindowLayer.__init__` (5.x keeps its window so; 4.56 holds none)."""
+    key = id(interp.tree)
+    if key not in _SCALARS:
+        total = 0
+        pm = interp.tree.parse("transformers.cache_utils") if interp.tree.has_module("transformers.cache_utils") else None
+        cls = pm.tree.locals.get("DynamicSlidingWindowLayer", [None])[0] if pm is not None else None
+        init = cls.locals.get("__init__", [None])[0] if isinstance(cls, nodes.ClassDef) else None
+        for call in init.nodes_of_class(nodes.Call) if isinstance(init, nodes.FunctionDef) else ():
+            dtype = next((k.value for k in call.keywords or () if k.arg == "dtype"), None)
+            if call.func.as_string() == "torch.tensor" and isinstance(call.parent, nodes.Assign) and isinstance(dtype, nodes.Attribute):
+                total += SCALAR_BYTES.get(dtype.attrname, 0)
+        _SCALARS[key] = total
+    return _SCALARS[key]
 
 
 @brain("cache-method", receiver(CacheV))
