@@ -144,6 +144,18 @@ def update(site: CallSite) -> Any:
     return (k_out, v_out)
 
 
+def update_indexer(site: CallSite) -> Any:
+    """5.x `cache.update_indexer(k, layer_idx)` (DSA indexer keys, [batch, new, dim]): the layer
+    concatenates them after the past ones on dim 1, keeps them all and returns them all."""
+    k = site.arg(0, "indexer_key_states")
+    if not isinstance(k, Tensor) or k.shape is None or len(k.shape) != 3:
+        return unknown_tensor("indexer keys of an unknown shape")
+    cache: CacheV = site.receiver
+    total = cache.past + k.shape[1]
+    site.interp.add_cost("kv_cache_bytes", k.shape[0] * total * k.shape[2] * Num.sym("dtype_bytes"))
+    return Tensor((k.shape[0], total, k.shape[2]), k.dtype)
+
+
 SCALAR_BYTES = {"long": 8, "int64": 8, "int": 4, "int32": 4}
 _SCALARS: dict[int, int] = {}
 
@@ -172,6 +184,8 @@ def method(site: CallSite) -> Any:
     cache: CacheV = site.receiver
     if name == "update":
         return update(site)
+    if name == "update_indexer":
+        return update_indexer(site)
     if name in ("get_seq_length", "get_usable_length", "get_past_seen_tokens"):
         return cache.past
     if name == "get_mask_sizes":
