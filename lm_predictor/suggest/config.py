@@ -67,6 +67,7 @@ class ConfigModel:
         self.cls: ClassV | None = None
         self.annotations: dict = {}
         self.built = False
+        self.dataclass = False  # a 5.x dataclass config (fields set from the table, then __post_init__)
 
     # ---------------------------------------------------------------- building
 
@@ -120,6 +121,7 @@ class ConfigModel:
                 for stmt in klass.node.body:
                     if isinstance(stmt, nodes.AnnAssign) and isinstance(stmt.target, nodes.AssignName):
                         self.annotations[stmt.target.name] = stmt.annotation.as_string()
+        self.dataclass = True
         derived = self.facts.get("derived_from_none") or {}
         own = set(self.init_defaults) - set(self.pretrained_defaults)
         for name in sorted(set(self.init_defaults) | set(self.resolved)):
@@ -157,6 +159,10 @@ class ConfigModel:
             return _python(value)
         ann = self.annotations.get(name, "").lower()
         nullable = "optional" in ann or "none" in ann or (name in self.init_defaults and self.init_defaults[name] is None)
+        if nullable and self.dataclass and self.init_defaults.get(name) is not None:
+            # 5.x `decoder_layers: int | None = 12` holding a number: a number (a config that gives
+            # null is derived apart: eval keys derivations by the config's null values)
+            nullable = False
         if nullable and isinstance(value, (bool, int, float)):
             kind = "bool" if isinstance(value, bool) else ("int" if isinstance(value, int) else "number")
             self.declare(name, kind, None, optional=True)
