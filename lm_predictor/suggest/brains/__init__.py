@@ -29,7 +29,7 @@ from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod, Range, hashable
 from lm_predictor.suggest.scope import ModRef, Template, TorchModule
 from lm_predictor.suggest.valueops import translate
-from lm_predictor.suggest.values import CacheV, DictV, External, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import CacheV, DictV, External, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
 
 
 BRAIN_MODULES = (_builtins, _cache, _matmul, _tensors, _modules, _tf)  # importing them fills base.BRAINS
@@ -137,6 +137,22 @@ def external_attr(interp: Host, ext: External, name: str) -> Any:
     if ext.name == "torch.finfo()" and name in ("min", "max", "eps", "tiny"):
         return Unknown("finfo value")
     return External(full)
+
+
+AUTOGRAD_FUNCTIONS = ("torch.autograd.Function", "torch.autograd.function.Function")
+
+
+def class_attr_fallback(interp: Host, cls: Any, name: str) -> Any:
+    """A class attribute inherited from an external base: `F.apply(*args)` of a
+    torch.autograd.Function subclass runs its own `forward(ctx, *args)` (None: not handled)."""
+    if name != "apply" or not any(isinstance(c, External) and c.name in AUTOGRAD_FUNCTIONS for c in interp.mro(cls)):
+        return None
+    forward = interp.class_attr(cls, "forward")
+    if not isinstance(forward, FunctionV):
+        return None
+    ctx = ObjectV(External("torch.autograd.function.FunctionCtx"), {}, kind="autograd-ctx")
+    run = FunctionV(forward.node, forward.module, forward.qualname, forward.closure, None, forward.owner_class, True)
+    return BrainFunc(f"{cls.qualname}.apply", lambda i, recv, args, kwargs, node: i.run_function(run, [ctx, *args], kwargs, node))
 
 
 def object_attr(interp: Host, obj: ObjectV, name: str, node: Any) -> Any:

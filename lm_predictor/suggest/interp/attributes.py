@@ -154,7 +154,7 @@ class AttributesMixin:
         if isinstance(obj, ClassV):
             attr = self.class_attr(obj, name)
             if attr is None:
-                return Unknown(f"attribute {name} of class {obj.qualname}")
+                return self.brains.class_attr_fallback(self, obj, name) or Unknown(f"attribute {name} of class {obj.qualname}")
             if isinstance(attr, ClassMethod):
                 return FunctionV(attr.fv.node, attr.fv.module, attr.fv.qualname, bound=obj, owner_class=attr.fv.owner_class)
             if isinstance(attr, Property):
