@@ -124,8 +124,10 @@ class ConfigModel:
         self.dataclass = True
         derived = self.facts.get("derived_from_none") or {}
         own = set(self.init_defaults) - set(self.pretrained_defaults)
-        for name in sorted(set(self.init_defaults) | set(self.resolved)):
-            if name == "model_type" or name in self.attribute_map:
+        own |= {self.attribute_map[k] for k in own if k in self.attribute_map}  # qwen3_moe's field num_experts is stored as num_local_experts
+        names = set(self.init_defaults) | set(self.resolved)
+        for name in sorted(names):
+            if name == "model_type" or self.attribute_map.get(name) in names:
                 continue  # an alias (num_local_experts -> n_routed_experts): the stored name sets it
             value = self.resolved.get(name)
             if value is None and isinstance(derived.get(name), (dict, list, str)) and name not in self.given:

@@ -37,3 +37,22 @@ def test_derived_rules_agree_with_the_5x_oracle(name):
     assert status == 0, text[-2000:] + err.getvalue()
     assert text.count("transformers=5.23.0") == 2 and "MISMATCH" not in text
     assert text.count(" 0 mismatched") == 2
+
+
+@pytest.mark.parametrize(("model_type", "alias", "stored"), [("qwen3_moe", "num_experts", "num_local_experts"), ("glm4_moe", "num_local_experts", "n_routed_experts")])
+def test_an_attribute_map_alias_stays_a_parameter(tmp_path, monkeypatch, model_type, alias, stored):
+    """5.x configs name some fields by an alias (attribute_map): the derived rules keep the stored
+    field a parameter, so rules derived (and cached) for one size price another. Before, the alias
+    was set as a constant over it: a config with 4 experts priced with rules cached for 128."""
+    from lm_predictor.evaluate.predict import predict
+
+    monkeypatch.setenv("LMPREDICT_CACHE", str(tmp_path))
+    small = {"model_type": model_type, "transformers_version": "5.23.0", "hidden_size": 64, "intermediate_size": 128, "moe_intermediate_size": 32,
+             "num_attention_heads": 4, "num_key_value_heads": 2, "num_hidden_layers": 2, "vocab_size": 256, stored: 4, "num_experts_per_tok": 2}
+    big = {**small, stored: 8}
+    # router weight [experts, hidden]: 4 more experts add 4 * 64 router weights and 4 experts of
+    # 3 * 64 * 32 weights (gate, up, down) in every MoE layer
+    first = predict(small, batch=1, seq_len=4).totals["param_count"]
+    second = predict(big, batch=1, seq_len=4).totals["param_count"]  # the rules cached for `small`
+    moe_layers = 2 if model_type == "qwen3_moe" else 1  # glm4_moe: first_k_dense_replace = 1 dense layer
+    assert second - first == moe_layers * 4 * (64 + 3 * 64 * 32)
