@@ -187,6 +187,9 @@ def index_cells(atoms: list, index: str, n: Num) -> list | None:
     listed = layer_sets(atoms, index)
     if listed is not None:
         return concrete_cells(atoms, listed, n)
+    mixed = listed_and_bounds(atoms, index, n)
+    if mixed is not None:
+        return mixed
     if len(atoms) == 1:
         solved = solve_index(atoms[0], index, n)
         if solved is None:
@@ -257,6 +260,36 @@ def layer_sets(atoms: list, index: str) -> list | None:
     per-layer list of the config (layer_types, per-layer sizes) read at the layer index."""
     sets = [_layer_set(a, index) for a in atoms]
     return None if any(x is None for x in sets) else sets
+
+
+def listed_and_bounds(atoms: list, index: str, n: Num) -> list | None:
+    """Tests against listed layers and thresholds together (afmoe: layer_types read at the index,
+    and `i >= num_dense_layers`): each layer below `top` (one past the largest listed index) is a
+    cell of its own, counted when it is below n; from `top` on no listed test changes, and the
+    thresholds alone split the layers (as for thresholds only)."""
+    listed, bounds = [], []
+    for a in atoms:
+        if _layer_set(a, index) is not None:
+            listed.append(_layer_set(a, index))
+            continue
+        b = _bound(a, index)
+        if b is None:
+            return None
+        bounds.append((a, b))
+    if not listed or not bounds or len(bounds) > 3:
+        return None
+    top = max((k for ks, _ in listed for k in ks), default=-1) + 1
+    cells = [(X.fn("max", X.fn("min", n, Num.const(j + 1)) - Num.const(j), ZERO), Num.const(j), f"layer {j}") for j in range(top)]
+    for truths in itertools.product((True, False), repeat=len(bounds)):
+        lo, hi = Num.const(top), n
+        for (_, (kind, t)), truth in zip(bounds, truths):
+            if (kind == "lo") == truth:  # i >= t
+                lo = X.fn("max", lo, t)
+            else:  # i < t
+                hi = X.fn("min", hi, t)
+        label = " and ".join([f"layer >= {top}"] + [X.render_bool(a if truth else X.bnot(a)) for (a, _), truth in zip(bounds, truths)])
+        cells.append((X.fn("max", hi - lo, ZERO), lo, label))
+    return cells
 
 
 def concrete_cells(atoms: list, sets: list, n: Num) -> list:
