@@ -9,6 +9,7 @@ in `base.BRAINS`, keyed by what they handle; the functions below are the interpr
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
 
 from lm_predictor.diagnostics import A_BRAIN_ERROR, A_MODULE_INPUT
@@ -151,7 +152,7 @@ def class_attr_fallback(interp: Host, cls: Any, name: str) -> Any:
     if not isinstance(forward, FunctionV):
         return None
     ctx = ObjectV(External("torch.autograd.function.FunctionCtx"), {}, kind="autograd-ctx")
-    run = FunctionV(forward.node, forward.module, forward.qualname, forward.closure, None, forward.owner_class, True)
+    run = replace(forward, bound=None)  # a @staticmethod: ctx comes first
     return BrainFunc(f"{cls.qualname}.apply", lambda i, recv, args, kwargs, node: i.run_function(run, [ctx, *args], kwargs, node))
 
 
