@@ -96,6 +96,8 @@ def tensor_binop(interp: Host, op: str, a: Any, b: Any, node: Any) -> Any:
     if isinstance(a, Unknown) or isinstance(b, Unknown):
         t = a if isinstance(a, Tensor) else b
         return Tensor(t.shape if isinstance(t, Tensor) else None, "model")
+    if op in ("+", "-", "*", "/", "//", "**") and (isinstance(a, tuple) or isinstance(b, tuple)):
+        raise DeadPath()  # tensor (op) tuple raises TypeError: this path does not run
     if not isinstance(a, (Tensor, Num, X.Bool)) or not isinstance(b, (Tensor, Num, X.Bool)):
         return unknown_tensor(f"operator {op} with {type(a).__name__}")
     dtype = "bool" if op in ("==", "!=", "<", "<=", ">", ">=", "&", "|") else None
@@ -698,6 +700,8 @@ def torch_function(site: CallSite) -> Any:
         sub = CallSite(interp, None, site.args[1:], site.kwargs, site.node, site.hint, "Tensor." + short, site.args[0])
         return tensor_method(sub)  # torch.clone(x) is x.clone()
     if name in ELEMENTWISE_FUNCTIONS:
+        if site.args and isinstance(site.args[0], tuple):
+            raise DeadPath()  # F.dropout((h, logits)): a tuple where the input tensor belongs raises TypeError
         tensors = [a for a in site.args[:2] if isinstance(a, (Tensor, Num))]
         if not tensors:
             t = site.kwargs.get("input")
