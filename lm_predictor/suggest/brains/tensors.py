@@ -72,6 +72,8 @@ ELEMENTWISE_FUNCTIONS = {
     "torch.nn.functional.softmax", "torch.sigmoid_", "torch.special.expit", "torch.special.erf",
 }
 CREATION = {"torch.zeros", "torch.ones", "torch.empty", "torch.rand", "torch.randn", "torch.full", "torch.randint"}
+LEGACY_CONSTRUCTORS = {"torch.Tensor": "model", "torch.FloatTensor": "model", "torch.DoubleTensor": "model",
+                       "torch.HalfTensor": "model", "torch.LongTensor": "long", "torch.BoolTensor": "bool"}
 LIKE = {"torch.zeros_like", "torch.ones_like", "torch.empty_like", "torch.full_like", "torch.rand_like", "torch.randn_like"}
 
 
@@ -614,6 +616,9 @@ def torch_function(site: CallSite) -> Any:
             if sizes is None and "size" in site.kwargs:
                 sizes = list(site.kwargs["size"])
         return Tensor(tuple(sizes), _dtype_kw(site)) if sizes is not None else unknown_tensor(name)
+    if name in LEGACY_CONSTRUCTORS and site.args and all(isinstance(a, Num) for a in site.args):
+        # torch.FloatTensor(d_model, n_head, d_head): an uninitialised tensor of those sizes (data is a list, not ints)
+        return Tensor(tuple(site.args), LEGACY_CONSTRUCTORS[name])
     if name == "torch.normal" and "size" in site.kwargs:
         sizes = size_list(CallSite(interp, None, [], {"size": site.kwargs["size"]}, site.node, None), 0, "size")
         return Tensor(tuple(sizes), "model") if sizes is not None else unknown_tensor(name)
