@@ -98,8 +98,8 @@ class ConfigModel:
                 if ann is not None:
                     self.annotations[arg.name] = ann.as_string()
             for name in names:
-                if name in self.resolved or name in self.init_defaults:
-                    kwargs[name] = self.convert(name, self.resolved.get(name))
+                if name in self.resolved or name in self.init_defaults:  # PretrainedConfig's own keys stay constants there too
+                    kwargs[name] = self.convert(name, self.resolved.get(name), pretrained=name in self.pretrained_defaults)
             extra = {k: v for k, v in self.resolved.items() if k not in names and k not in self.pretrained_defaults and k != "model_type"}
             if args.kwarg:
                 for k, v in extra.items():
