@@ -188,6 +188,11 @@ def survey_config(config: dict, workloads: tuple, library, oracle: Measurements,
             if workload["past_len"] and ("decode unsupported" in str(err) or "past_key_values" in str(err)):
                 rec["no_decode"] = True
                 continue
+            if workload["past_len"] and rec["mode"] and not isinstance(err, OracleUnsupported):
+                # prefill ran, then the model raised on the cache it returned (legacy tuples, a mask bug): no decode exists
+                rec["no_decode"] = True
+                rec["decode_error"] = f"{type(err).__name__}: {_line(err)}"[:200]
+                continue
             return {**rec, "category": "oracle cannot run it", "detail": f"{type(err).__name__}: {_line(err)}"[:300]}
         rec["mode"] = "real (shrunk)" if shrunk else m.mode
         priced = config if shrunk is None else subject
@@ -203,6 +208,8 @@ def survey_config(config: dict, workloads: tuple, library, oracle: Measurements,
     if bad:
         kinds = sorted({b.split(": ")[0].rsplit(" ", 1)[-1] for b in bad})
         return {**rec, "category": "mismatch " + "/".join(kinds), "detail": "; ".join(bad[:3])[:400]}
+    if rec.get("decode_error"):
+        return {**rec, "exact": True, "category": "exact (prefill; the model raises when it decodes from its own cache)"}
     return {**rec, "exact": True, "category": "exact (prefill; no KV cache, so no decode)" if rec.get("no_decode") else "exact"}
 
 

@@ -110,6 +110,8 @@ def tensor_binop(interp: Host, op: str, a: Any, b: Any, node: Any) -> Any:
 
 
 def view(t: Tensor, sizes: list | None, interp: Host, node: Any) -> Tensor:
+    if t.shape is None and sizes is not None and all(isinstance(s, Num) and s.const_value() != -1 for s in sizes):
+        return Tensor(tuple(sizes), t.dtype)  # every size given: view() only runs when they match the tensor
     if sizes is None or t.shape is None:
         if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
             print("view:", interp.current_loc, sizes, t)
