@@ -97,6 +97,29 @@ def _shape_arg(value: Any) -> tuple | None:
     return None
 
 
+POOL_MODULES = {
+    "nn.AvgPool1d", "nn.AvgPool2d", "nn.AvgPool3d", "nn.MaxPool1d", "nn.MaxPool2d", "nn.MaxPool3d",
+    "nn.AdaptiveAvgPool1d", "nn.AdaptiveAvgPool2d", "nn.AdaptiveMaxPool1d", "nn.AdaptiveMaxPool2d",
+    "nn.ZeroPad1d", "nn.ZeroPad2d", "nn.ConstantPad1d", "nn.ConstantPad2d", "nn.ReflectionPad1d", "nn.ReplicationPad1d",
+    "nn.Upsample", "nn.PixelShuffle", "nn.PixelUnshuffle",
+}
+
+
+def _multihead_attention(site: CallSite) -> ModRef:
+    """nn.MultiheadAttention(E, heads, dropout, bias, add_bias_kv, add_zero_attn, kdim, vdim): parameters exact
+    (in_proj_weight [3E, E] when kdim == vdim == E, else q/k/v_proj_weight; in_proj_bias [3E]; out_proj Linear(E, E);
+    bias_k / bias_v [1, 1, E]); its forward is reported, not guessed."""
+    e = site.arg(0, "embed_dim")
+    bias = _b(site.arg(3, "bias", X.TRUE), True)
+    bias_kv = _b(site.arg(4, "add_bias_kv", X.FALSE), False)
+    kdim, vdim = site.arg(6, "kdim", None), site.arg(7, "vdim", None)
+    kdim, vdim = (e if d is None else d for d in (kdim, vdim))
+    if not all(isinstance(v, Num) for v in (e, kdim, vdim)):
+        return _ref(TorchModule("unknown", None, {"why": "MultiheadAttention sizes"}, None))
+    params = e * e + e * kdim + e * vdim + X.ifnum(bias, 3 * e, ZERO) + e * e + X.ifnum(bias, e, ZERO) + X.ifnum(bias_kv, 2 * e, ZERO)
+    return _ref(TorchModule("conv_nd", None, {"kind": "nn.MultiheadAttention", "why": "nn.MultiheadAttention forward is not in the op table"}, params))
+
+
 def construct(site: CallSite, cname: str) -> Any:
     """A torch.nn module built in __init__: its spec, args and parameter count."""
     interp = site.interp
@@ -179,6 +202,10 @@ def construct(site: CallSite, cname: str) -> Any:
             return _ref(TorchModule("conv2d", "torch.nn.modules.conv.Conv2d", args, params))
         # parameters are exact; a forward call of these (vision towers) is reported, not guessed
         return _ref(TorchModule("conv_nd", None, {"kind": cname, "why": f"{cname} forward is not in the op table"}, params))
+    if cname in POOL_MODULES:  # no parameters; the forward (vision towers) is reported, not guessed
+        return _ref(TorchModule("conv_nd", None, {"kind": cname, "why": f"{cname} forward is not in the op table"}, ZERO))
+    if cname == "nn.MultiheadAttention":
+        return _multihead_attention(site)
     if cname in ("nn.ParameterList",):
         items = site.arg(0, "values", None)
         return items if items is not None else ListV([])
