@@ -68,6 +68,23 @@ def _norm_rule(name: str, doc: str, size: str, size_doc: str, affine: str, affin
 STATIC_RULES = {
     "torch.nn.modules.conv.Conv1d": _conv_rule(1, "length", "kernel_size", "kernel width", "out_length", "output length (from input length, padding, stride, dilation)"),
     "torch.nn.modules.conv.Conv2d": _conv_rule(2, "h, w", "kernel_elements", "kernel height * width", "out_positions", "output height * width"),
+    "torch.nn.modules.activation.MultiheadAttention": {
+        "aliases": ["torch.nn.MultiheadAttention"],
+        "doc": "Multi-head attention with its own projections: in_proj_weight [3E, E] (q/k/v_proj_weight [E, E], [E, kdim], "
+               "[E, vdim] when kdim or vdim differ), in_proj_bias [3E], out_proj Linear(E, E), bias_k / bias_v [1, 1, E]. "
+               "Parameters only: the analysis reports a forward call (A113) instead of pricing it.",
+        "params": {
+            "embed_dim": {"type": "int", "doc": "model width E"},
+            "kdim": {"type": "int", "doc": "key width (E unless given)"},
+            "vdim": {"type": "int", "doc": "value width (E unless given)"},
+            "bias": {"type": "bool", "default": True, "doc": "whether in_proj_bias and out_proj.bias exist"},
+            "add_bias_kv": {"type": "bool", "default": False, "doc": "whether bias_k and bias_v exist"},
+        },
+        "flops": "0",
+        "param_count": "${embed_dim} * (${embed_dim} + ${kdim} + ${vdim}) + (if ${bias} then 3 * ${embed_dim} else 0)"
+                       " + (if ${add_bias_kv} then 2 * ${embed_dim} else 0)"
+                       " + {out_proj: torch.nn.Linear}(in_features=${embed_dim}, out_features=${embed_dim}, bias=${bias})",
+    },
     "torch.nn.modules.normalization.RMSNorm": _norm_rule(
         "RMSNorm", "x * rsqrt(mean(x^2) + eps) * weight over the last `normalized_shape` elements; elementwise only.",
         "normalized_shape", "size of the normalised (last) dimensions", "elementwise_affine", "whether a weight exists", "${normalized_shape}"),
@@ -117,7 +134,9 @@ def _multihead_attention(site: CallSite) -> ModRef:
     if not all(isinstance(v, Num) for v in (e, kdim, vdim)):
         return _ref(TorchModule("unknown", None, {"why": "MultiheadAttention sizes"}, None))
     params = e * e + e * kdim + e * vdim + X.ifnum(bias, 3 * e, ZERO) + e * e + X.ifnum(bias, e, ZERO) + X.ifnum(bias_kv, 2 * e, ZERO)
-    return _ref(TorchModule("conv_nd", None, {"kind": "nn.MultiheadAttention", "why": "nn.MultiheadAttention forward is not in the op table"}, params))
+    args = {"embed_dim": e, "kdim": kdim, "vdim": vdim, "bias": bias, "add_bias_kv": bias_kv,
+            "why": "nn.MultiheadAttention forward is not in the op table"}
+    return _ref(TorchModule("mha", "torch.nn.modules.activation.MultiheadAttention", args, params))
 
 
 def construct(site: CallSite, cname: str) -> Any:
@@ -279,6 +298,9 @@ def module_params(interp: Host, ref: ModRef, label: str) -> Num | None:
     if mod.kind == "conv1d":
         kw = {k: args[k] for k in ("in_channels", "out_channels", "kernel_size", "groups", "bias")}
         return X.call(label, "torch.nn.modules.conv.Conv1d", kw)
+    if mod.kind == "mha":
+        kw = {k: args[k] for k in ("embed_dim", "kdim", "vdim", "bias", "add_bias_kv")}
+        return X.call(label, "torch.nn.modules.activation.MultiheadAttention", kw)
     if mod.kind == "conv2d":
         kw = {k: args[k] for k in ("in_channels", "out_channels", "kernel_elements", "groups", "bias")}
         return X.call(label, "torch.nn.modules.conv.Conv2d", kw)
@@ -315,7 +337,7 @@ def call_module(interp: Host, ref: ModRef, args: list, kwargs: dict, node: Any) 
         if margs.get("kind") == "nn.Flatten":
             return flatten(x, Num.const(1), Num.const(-1)) if isinstance(x, Tensor) else unknown_tensor("flatten")
         return x if isinstance(x, Tensor) else unknown_tensor("elementwise module of an unknown input")
-    if mod.kind in ("conv_nd", "unknown"):
+    if mod.kind in ("conv_nd", "unknown", "mha"):
         interp.add_cost("flops", interp.unresolved(A_MODULE_FORWARD, node, f"forward of {label}: {mod.args.get('why')}"), count)
         return unknown_tensor(str(mod.args.get("why")))
     if not isinstance(x, Tensor) or x.shape is None:

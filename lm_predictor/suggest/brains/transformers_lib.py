@@ -432,7 +432,10 @@ def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
     config = interp.config
     tie = X.TRUE
     if config is not None:
-        value = config.model.getattr_default(interp, "tie_word_embeddings", X.TRUE, None)
+        # PreTrainedModel.tie_weights reads config.get_text_config(decoder=True): a composite model's text part decides
+        config.model.build(interp)
+        text = next((config.model.attrs[n] for n in ("decoder", "generator", "text_config") if isinstance(config.model.attrs.get(n), ObjectV)), None)
+        value = interp.getattr(text, "tie_word_embeddings", None) if text is not None else config.model.getattr_default(interp, "tie_word_embeddings", X.TRUE, None)
         tie = value if isinstance(value, X.Bool) else X.TRUE
     mod = output.inst.template
     if mod.kind != "linear":
