@@ -112,6 +112,13 @@ def _torch_base_forward(interp: Host, recv: Any, args: list, kwargs: dict, node:
     return _modules.call_module(interp, view, args, kwargs, node)
 
 
+def class_method(interp: Host, cls: Any, name: str) -> Any:
+    """Class methods the analysed tree inherits from transformers' bases: `Model._from_config(config)` builds `Model(config)`."""
+    if name in ("_from_config", "from_config") and any(isinstance(c, External) and is_module_base(c.name) for c in interp.mro(cls)):
+        return BrainFunc(name, lambda i, recv, args, kw, node: i.call(cls, [args[0] if args else kw.get("config")], {}, node))
+    return None
+
+
 def external_truth(name: str) -> bool | None:
     return True
 
