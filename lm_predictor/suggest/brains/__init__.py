@@ -213,6 +213,8 @@ def value_getitem(interp: Host, obj: Any, index: Any, node: Any) -> Any:
     if isinstance(obj, str) and isinstance(index, Num):
         c = index.const_value()
         return obj[c] if isinstance(c, int) and -len(obj) <= c < len(obj) else Unknown("string index")
+    if isinstance(obj, CacheV) and isinstance(index, Num):  # Cache.__getitem__: (keys, values) of one layer, legacy style
+        return (_tensors.past_layer(obj.past), _tensors.past_layer(obj.past))
     if isinstance(obj, CacheV):
         return Unknown("legacy cache indexing (past_key_values[layer])")
     if isinstance(obj, ObjectV) and getattr(obj.cls, "name", "") == "_LazyConfigMapping":

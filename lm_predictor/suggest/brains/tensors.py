@@ -294,6 +294,10 @@ def cat(tensors: Any, dim: Any) -> Tensor:
     known = [s for s in shapes if s is not None and len(s) > 0 and not (len(s) == 1 and s[0].const_value() == 0)]
     if not known:
         return unknown_tensor("cat of tensors of unknown shape")
+    d = norm_dim(dim, len(known[0]))
+    if d is not None and len(known[0]) == 4:  # cat([past_key_values[i][0], key_states], dim=2): the cache layer's past tokens
+        shapes = [known[0][:d] + (x.route[1],) + known[0][d + 1:] if isinstance(x, Tensor) and _past_shape(x) is not None and d == 2 else s
+                  for x, s in zip(items, shapes)]
     if any(s is None for s in shapes):
         return unknown_tensor("cat with a tensor of unknown shape")
     rank = len(known[0])
@@ -398,8 +402,23 @@ def hit_experts(t: Tensor) -> Tensor:
 # ---------------------------------------------------------------------------- methods
 
 
+def past_layer(past: Num) -> Tensor:
+    """keys or values of one cache layer (`past_key_values[i][0]`): [batch, heads, past, head_dim], of which the
+    analysis knows the past length; cat() along that dim and `.shape[-2]` read it."""
+    return Tensor(None, "model", "a layer of the cache (past_key_values[i])", route=("past", past))
+
+
+def _past_shape(t: Tensor) -> tuple | None:
+    """The [batch, heads, past, head_dim] shape of a cache layer, unknown but for the past length."""
+    if t.shape is None and t.route[:1] == ("past",):
+        return (Unknown("batch of a cache layer"), Unknown("heads of a cache layer"), t.route[1], Unknown("head_dim of a cache layer"))
+    return None
+
+
 def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
     if name == "shape":
+        if _past_shape(t) is not None:
+            return _past_shape(t)
         return t.shape if t.shape is not None else Unknown("shape of a tensor whose shape is not known")
     if name == "dtype":
         return External(f"torch.{t.dtype}") if t.dtype not in ("model", "mask") else External("torch.<model dtype>")
@@ -493,6 +512,9 @@ def tensor_method(site: CallSite) -> Any:
         return Tensor(tuple(shape), t.dtype)
     if name == "size":
         dim = site.arg(0, "dim", None)
+        if _past_shape(t) is not None:
+            d = norm_dim(dim, 4) if dim is not None else None
+            return _past_shape(t)[d] if d is not None else _past_shape(t)
         if t.shape is None:
             return Unknown("size of a tensor whose shape is not known")
         if dim is None:
