@@ -17,7 +17,7 @@ from astroid import nodes
 
 from lm_predictor.diagnostics import A_ACTIVATION, A_CACHE_IN_FORWARD, A_TIE_UNKNOWN
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix
+from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix, text_config_object
 from lm_predictor.suggest.expr import ZERO, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BrainFunc, ConfigV
@@ -433,8 +433,7 @@ def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
     tie = X.TRUE
     if config is not None:
         # PreTrainedModel.tie_weights reads config.get_text_config(decoder=True): a composite model's text part decides
-        config.model.build(interp)
-        text = next((config.model.attrs[n] for n in ("decoder", "generator", "text_config") if isinstance(config.model.attrs.get(n), ObjectV)), None)
+        text = text_config_object(interp)
         value = interp.getattr(text, "tie_word_embeddings", None) if text is not None else config.model.getattr_default(interp, "tie_word_embeddings", X.TRUE, None)
         tie = value if isinstance(value, X.Bool) else X.TRUE
     mod = output.inst.template
