@@ -107,21 +107,39 @@ def _variants(default: dict) -> dict[str, dict]:
     return {"varied_a": a, "varied_b": b}
 
 
+def _sub_config_defaults(cls) -> dict:
+    """`{name: {}}` for each sub-config the class binds to a configuration class of its own (the way the model's
+    config builds it from a published file: `Phi4MultimodalVisionConfig(**vision_config)`); none where a sub-config
+    is an AutoConfig, whose model type only a published file names (musicgen's text and audio encoders)."""
+    subs = getattr(cls, "sub_configs", None) or {}
+    if any(getattr(sub, "__name__", "") == "AutoConfig" for sub in subs.values()):
+        return {}
+    return {name: {} for name in subs}
+
+
 def build_configs(model_type: str, directory: Path) -> dict[str, tuple[dict | None, str]]:
     """name -> (config dict, '') or (None, why transformers cannot write it)."""
     from transformers import CONFIG_MAPPING
 
     out: dict[str, tuple[dict | None, str]] = {"minimal": ({"model_type": model_type}, "")}
     cls = CONFIG_MAPPING[model_type]
+    bound, base = _sub_config_defaults(cls), {}
     try:
-        default = _written(cls, {}, directory, "to_json")
+        try:
+            default = _written(cls, {}, directory, "to_json")
+        except Exception:  # noqa: BLE001 - a class whose own defaults fail: its sub-configs given as their defaults
+            if not bound:
+                raise
+            base = bound
+            default = _written(cls, base, directory, "to_json")
+            out["minimal"] = ({"model_type": model_type, **base}, "")
         out["to_json"] = (default, "")
     except Exception as err:  # noqa: BLE001 - musicgen & co cannot write a default config
         out["to_json"] = (None, f"transformers cannot write the default config: {type(err).__name__}: {_line(err)}")
         default = None
     for name, overrides in (_variants(default) if default else {}).items():
         try:
-            out[name] = (_written(cls, overrides, directory, name), "")
+            out[name] = (_written(cls, {**base, **overrides}, directory, name), "")
         except Exception as err:  # noqa: BLE001 - a config class that refuses the variation
             out[name] = (None, f"config class refuses {overrides}: {type(err).__name__}: {_line(err)}")
     for name in CONFIGS:
