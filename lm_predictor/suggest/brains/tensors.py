@@ -132,6 +132,17 @@ def view(t: Tensor, sizes: list | None, interp: Host, node: Any) -> Tensor:
     return Tensor(tuple(out), t.dtype)
 
 
+def pad(t: Any, sizes: Any) -> Tensor:
+    """F.pad(t, (left, right, top, bottom, ...)): the last dims grow by each pair (negative pads crop)."""
+    if not isinstance(t, Tensor) or t.shape is None or not isinstance(sizes, tuple) or not all(isinstance(p, Num) for p in sizes):
+        return unknown_tensor("pad")
+    shape = list(t.shape)
+    for i in range(0, len(sizes) - 1, 2):
+        d = len(shape) - 1 - i // 2
+        shape[d] = shape[d] + sizes[i] + sizes[i + 1]
+    return Tensor(tuple(shape), t.dtype)
+
+
 def permute(t: Tensor, dims: list) -> Tensor:
     if t.shape is None:
         return t
@@ -740,14 +751,7 @@ def torch_function(site: CallSite) -> Any:
             return t if isinstance(t, Tensor) else Tensor((), "model")
         return elementwise(tensors[0], tensors[1])
     if name in ("F.pad",):
-        t, pad = site.arg(0, "input"), site.arg(1, "pad")
-        if not isinstance(t, Tensor) or t.shape is None or not isinstance(pad, tuple):
-            return unknown_tensor("pad")
-        shape = list(t.shape)
-        for i in range(0, len(pad) - 1, 2):
-            d = len(shape) - 1 - i // 2
-            shape[d] = shape[d] + pad[i] + pad[i + 1]
-        return Tensor(tuple(shape), t.dtype)
+        return pad(site.arg(0, "input"), site.arg(1, "pad"))
     if name == "F.embedding":
         idx, w = site.arg(0, "input"), site.arg(1, "weight")
         if isinstance(idx, Tensor) and isinstance(w, Tensor) and idx.shape is not None and w.shape:

@@ -14,7 +14,7 @@ from typing import Any
 from lm_predictor.diagnostics import A_MODULE_FORWARD, A_MODULE_INPUT, A_MODULE_PARAMS
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, numel, prefix, unknown_tensor
-from lm_predictor.suggest.brains.tensors import flatten
+from lm_predictor.suggest.brains.tensors import flatten, pad as tensor_pad
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.host import Host
@@ -114,10 +114,12 @@ def _shape_arg(value: Any) -> tuple | None:
     return None
 
 
+PAD_MODULES = {"nn.ZeroPad1d": 1, "nn.ZeroPad2d": 2, "nn.ConstantPad1d": 1, "nn.ConstantPad2d": 2}
+"""Constant padding modules and how many trailing dims an int padding covers."""
 POOL_MODULES = {
     "nn.AvgPool1d", "nn.AvgPool2d", "nn.AvgPool3d", "nn.MaxPool1d", "nn.MaxPool2d", "nn.MaxPool3d",
     "nn.AdaptiveAvgPool1d", "nn.AdaptiveAvgPool2d", "nn.AdaptiveMaxPool1d", "nn.AdaptiveMaxPool2d",
-    "nn.ZeroPad1d", "nn.ZeroPad2d", "nn.ConstantPad1d", "nn.ConstantPad2d", "nn.ReflectionPad1d", "nn.ReplicationPad1d",
+    "nn.ReflectionPad1d", "nn.ReplicationPad1d",
     "nn.Upsample", "nn.PixelShuffle", "nn.PixelUnshuffle",
 }
 
@@ -221,6 +223,12 @@ def construct(site: CallSite, cname: str) -> Any:
             return _ref(TorchModule("conv2d", "torch.nn.modules.conv.Conv2d", args, params))
         # parameters are exact; a forward call of these (vision towers) is reported, not guessed
         return _ref(TorchModule("conv_nd", None, {"kind": cname, "why": f"{cname} forward is not in the op table"}, params))
+    if cname in PAD_MODULES:  # F.pad with the module's padding: no parameters, no counted FLOPs (constant_pad_nd)
+        sizes = site.arg(0, "padding")
+        sizes = (sizes,) * (2 * PAD_MODULES[cname]) if isinstance(sizes, Num) else sizes
+        if not isinstance(sizes, tuple):
+            return _ref(TorchModule("unknown", None, {"why": f"{cname} padding"}, None))
+        return _ref(TorchModule("pad", None, {"kind": cname, "pad": sizes}, ZERO))
     if cname in POOL_MODULES:  # no parameters; the forward (vision towers) is reported, not guessed
         return _ref(TorchModule("conv_nd", None, {"kind": cname, "why": f"{cname} forward is not in the op table"}, ZERO))
     if cname == "nn.MultiheadAttention":
@@ -337,6 +345,8 @@ def call_module(interp: Host, ref: ModRef, args: list, kwargs: dict, node: Any) 
         if margs.get("kind") == "nn.Flatten":
             return flatten(x, Num.const(1), Num.const(-1)) if isinstance(x, Tensor) else unknown_tensor("flatten")
         return x if isinstance(x, Tensor) else unknown_tensor("elementwise module of an unknown input")
+    if mod.kind == "pad":
+        return tensor_pad(x, margs["pad"])
     if mod.kind in ("conv_nd", "unknown", "mha"):
         interp.add_cost("flops", interp.unresolved(A_MODULE_FORWARD, node, f"forward of {label}: {mod.args.get('why')}"), count)
         return unknown_tensor(str(mod.args.get("why")))
