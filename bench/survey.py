@@ -439,9 +439,9 @@ KNOWN_GAPS = {
     "musicgen": "no config: MusicgenConfig needs text_encoder/audio_encoder configs of other types (AutoConfig); and AutoModelForCausalLM hands the whole MusicgenConfig to MusicgenForCausalLM, built on the decoder sub-config, which raises (no attribute 'dropout') in 4.56",
     "musicgen_melody": "no config: as musicgen (MusicgenMelodyConfig needs text_encoder/audio_encoder; the causal LM is built on the decoder sub-config that AutoModelForCausalLM does not bind)",
     "qdqbert": "no ground truth: QDQBert needs the pytorch-quantization package (TensorQuantizer), not installed; eval has A110 at its quantized matmuls",
-    "reformer": "no ground truth: ReformerModelWithLMHead asserts is_decoder=True, which the default config does not set; eval has A112/A120 (LSH/local attention chunks)",
-    "xmod": "no ground truth: the model raises until set_default_language() is called (default_language is null); eval has A112 at the LM head",
-    "transfo-xl": "no ground truth: TransfoXLLMHeadModel.forward() rejects use_cache; eval has A120 (memory length branch)",
+    "reformer": "no ground truth: ReformerModelWithLMHead asserts is_decoder=True, which the default config does not set; eval has A112/A120 (padding to the chunk length, a branch on seq_len % lcm(chunk lengths))",
+    "xmod": "no ground truth: the model raises until set_default_language() is called (default_language is null); eval has A112 (the language-adapter output that feeds the LM head)",
+    "transfo-xl": "no ground truth: TransfoXLLMHeadModel.forward() rejects use_cache; eval has A120 (the adaptive embedding's per-cluster nonzero() index sets)",
     "speech_to_text_2": "no ground truth: Speech2Text2ForCausalLM cannot be built in 4.56 (its sinusoidal embedding has no weight); eval gives a number",
 }
 """Types whose gap has been read from the source: the line says precisely why (it replaces the generic one)."""
