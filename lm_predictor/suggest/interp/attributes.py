@@ -153,7 +153,9 @@ class AttributesMixin:
         if isinstance(obj, ClassV):
             attr = self.class_attr(obj, name)
             if attr is None:
-                return self.brains.class_attr_fallback(self, obj, name) or Unknown(f"attribute {name} of class {obj.qualname}")
+                attr = self.brains.class_method(self, obj, name)  # PreTrainedModel._from_config & co
+            if attr is None:
+                return Unknown(f"attribute {name} of class {obj.qualname}")
             if isinstance(attr, FunctionV) and attr.kind == "classmethod":
                 return replace(attr, bound=obj)
             if isinstance(attr, FunctionV) and attr.kind == "property":
