@@ -25,6 +25,7 @@ from lm_predictor.suggest.brains.base import (
     unknown_tensor,
 )
 from lm_predictor.suggest.brains.matmul import matmul
+from lm_predictor.suggest.brains.routing import hit_experts, mask_dim, not_an_expert, routed_indices
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.host import Host
@@ -108,16 +109,6 @@ def tensor_binop(interp: Host, op: str, a: Any, b: Any, node: Any) -> Any:
     return elementwise(a, b, dtype)
 
 
-def not_an_expert(a: Any, b: Any) -> bool:
-    """`expert_id == v` where v is at least the router's width: top-k picks ids below it, so no hit
-    expert has that id (5.x experts loops skip the padding class `num_experts` of a one_hot that
-    has num_experts + 1 classes)."""
-    for t, v in ((a, b), (b, a)):
-        if isinstance(t, Tensor) and t.route and t.route[0] == "expert" and isinstance(v, Num):
-            return X.bool_value(X.cmp(">=", v, t.route[1])) is True
-    return False
-
-
 # ---------------------------------------------------------------------------- reshaping
 
 
@@ -181,11 +172,6 @@ def transpose(t: Tensor, d0: Any, d1: Any) -> Tensor:
     if route and route[0] == "mask" and route[2] in (a, b):
         route = mask_dim(route, b if route[2] == a else a)
     return Tensor(tuple(shape), t.dtype, route=route)
-
-
-def mask_dim(route: tuple, dim: int) -> tuple:
-    """A routing mask's route with its expert dimension moved to `dim` (the router width kept)."""
-    return ("mask", route[1], dim, *route[3:])
 
 
 def unsqueeze(t: Tensor, dim: Any) -> Tensor:
@@ -416,23 +402,6 @@ def getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
     return Tensor(tuple(out), t.dtype, route=route)
 
 
-def routed_indices(t: Tensor) -> Any:
-    """torch.where(mask) / mask.nonzero(as_tuple=True) on one expert's slice of a routing mask:
-    index tensors whose length is the (data-dependent) number of tokens the expert gets."""
-    n = len(t.shape) if t.shape is not None else 1
-    count = X.routed(t.route[1])
-    return tuple(Tensor((count,), "long") for _ in range(n))
-
-
-def hit_experts(t: Tensor) -> Tensor:
-    """(mask.sum(...) > 0).nonzero(): the experts that received tokens, one row each (ids below
-    the router's width where the mask was built from top-k ids)."""
-    return Tensor((X.experts_hit(t.route[1]), ONE), "long", route=("expert", t.route[3]) if len(t.route) > 3 else ())
-
-
-# ---------------------------------------------------------------------------- methods
-
-
 def past_layer(past: Num) -> Tensor:
     """keys or values of one cache layer (`past_key_values[i][0]`): [batch, heads, past, head_dim], of which the
     analysis knows the past length; cat() along that dim and `.shape[-2]` read it."""
@@ -444,6 +413,9 @@ def _past_shape(t: Tensor) -> tuple | None:
     if t.shape is None and t.route[:1] == ("past",):
         return (Unknown("batch of a cache layer"), Unknown("heads of a cache layer"), t.route[1], Unknown("head_dim of a cache layer"))
     return None
+
+
+# ---------------------------------------------------------------------------- methods
 
 
 def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
