@@ -1,12 +1,14 @@
-"""peak_bytes is measured (MemTracker) but not predicted: how far the closed-form sum is from it.
+"""peak_bytes by phase: what is predicted exactly (the optimizer step) and how far the rest is.
 
     .venv/bin/python bench/peak_gap.py
 
 For the first varied config of each family (tests/families), batch 2, seq_len 7, float32:
-- train (AdamW): MemTracker's peak over forward, backward and the optimizer step, against the
-  sum lmpredict fit uses (weight + grad + optimizer + activation bytes);
-- infer: MemTracker's peak over one forward (use_cache=True), against weight + KV cache bytes.
-The gap is what the temporaries alive at the peak add (docs/training.md, "Not done").
+- train (AdamW): MemTracker's peak of each phase (forward with the loss, backward, optimizer
+  step; train_oracle's phase tracker) and of the whole step; the predicted optimizer-step peak
+  (`optimizer_peak_bytes`, exact) and its difference from the measured one; the sum `fit` uses
+  (weight + grad + optimizer + activation bytes);
+- infer: MemTracker's peak over one forward (use_cache=True) against weight + KV cache bytes,
+  the gap being the temporaries alive at the peak (not predicted).
 """
 
 from __future__ import annotations
@@ -25,17 +27,21 @@ def main() -> int:
     from tests.families.test_train import FAMILIES
 
     workload = Workload(2, 7)
-    print(f"{'family':<10}{'train peak':>14}{'W+G+O+A':>14}{'gap':>10}{'at peak':>44}{'infer peak':>14}{'W+KV':>12}{'gap':>10}")
+    head = ("family", "fwd peak", "bwd peak", "opt peak", "opt pred", "diff", "step peak", "W+G+O+A", "infer peak", "W+KV", "gap")
+    print("".join(f"{h:>12}" for h in head))
     for family, configs in FAMILIES.items():
         config = next(iter(configs.values()))
-        measured = measure_train(config, workload)
+        measured = measure_train(config, workload).totals
         terms = predict_train(config, batch=2, seq_len=7, options=TrainOptions()).totals
         fit_sum = sum(terms[k] for k in ("weight_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes"))
-        peak = measured.totals["peak_bytes"]
-        kinds = ", ".join(f"{k[:4]} {v}" for k, v in measured.peak_by_kind.items() if v and k not in ("Parameter", "Buffer"))
+        opt = measured["optimizer_peak_bytes"]
         infer = measure_infer_peak(config, workload).totals["peak_bytes"]
         infer_sum = terms["weight_bytes"] + predict(config, batch=2, seq_len=7, breakdown=False).totals["kv_cache_bytes"]
-        print(f"{family:<10}{peak:>14,}{fit_sum:>14,}{peak - fit_sum:>10,}{kinds:>44}{infer:>14,}{infer_sum:>12,}{infer - infer_sum:>10,}")
+        row = (
+            measured["forward_peak_bytes"], measured["backward_peak_bytes"], opt, terms["optimizer_peak_bytes"],
+            terms["optimizer_peak_bytes"] - opt, measured["peak_bytes"], fit_sum, infer, infer_sum, infer - infer_sum,
+        )
+        print(f"{family:>12}" + "".join(f"{v:>12,}" for v in row))
     return 0
 
 
