@@ -316,12 +316,9 @@ def predict_train(
         activations = evaluate(library, rule.name, "activation_bytes", bindings, trace=True)
         terms["activation_bytes"] = activations.value
         trees["activation_bytes"] = activations.tree
-    if derived:  # suggest does not yet say which matmul operands need grad, nor which buffers exist
-        terms.update(flops=None, backward_flops=None, weight_bytes=None, optimizer_peak_bytes=None)
-        notes.append(
-            "derived rules: train flops, weight_bytes and optimizer_peak_bytes need grad_operands / buffer_bytes "
-            "(and parameters in registration order) from suggest (not emitted yet)"
-        )
+    if derived:  # suggest does not yet say which buffers exist, nor the parameters' registration order
+        terms.update(weight_bytes=None, optimizer_peak_bytes=None)
+        notes.append("derived rules: weight_bytes and optimizer_peak_bytes need buffer_bytes and the parameters' registration order from suggest (not emitted yet)")
     totals = {k: v for k, v in terms.items() if v is not None}
     unavailable = [k for k in TRAIN_TOTALS if k not in totals]
     notes.append(

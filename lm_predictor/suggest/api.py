@@ -21,6 +21,7 @@ from lm_predictor.suggest.resolve import find_public, module_symbols
 from lm_predictor.suggest.ruletext import formula_yaml, param_yaml, yaml_scalar
 from lm_predictor.suggest.scope import RuleDraft
 from lm_predictor.suggest.sources import SourceTree, open_tree
+from lm_predictor.suggest.values import External
 
 
 class SuggestError(Exception):
@@ -230,9 +231,19 @@ def render_rule(emitter: Emitter, draft: RuleDraft, root: bool, tree: SourceTree
             continue
         text = emitter.formula(draft, metric)
         lines.append(f"    {metric}: {formula_yaml(text, '      ')}")
+    if _checkpointed(emitter, draft):
+        lines += ["    metrics:", "      # a GradientCheckpointingLayer: gradient_checkpointing_enable() runs its forward again in backward", "      checkpoint_layers: 1"]
     slugs = emitter.unresolved_in(draft)
     lines.append("")
     return lines, slugs
+
+
+def _checkpointed(emitter: Emitter, draft: RuleDraft) -> bool:
+    """Whether the draft's class derives from transformers' GradientCheckpointingLayer."""
+    cls = draft.template.cls if draft.template is not None else None
+    if cls is None:
+        return False
+    return any(isinstance(c, External) and c.name.endswith(".GradientCheckpointingLayer") for c in emitter.interp.mro(cls))
 
 
 def _aliases(draft: RuleDraft, tree: SourceTree, root: bool) -> list:
