@@ -103,3 +103,20 @@ def test_suggested_rules_exact(family: str, index: int, workload) -> None:
     library, _, result = suggested(family)
     config = {"model_type": result.model_type, **FAMILIES[family][1][index]}
     assert_exact(config, workload, library=library)
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_suggested_rules_price_the_training_step(family: str) -> None:
+    """Train FLOPs through the derived rules, with and without checkpointing: suggest gives the
+    rotary matmul of a buffer and the position ids grad_operands=0 and the decoder layers
+    checkpoint_layers: 1 (tests/families/test_train_derived.py has the types without hand rules)."""
+    from lm_predictor.evaluate.train import TrainOptions, predict_train
+    from lm_predictor.verify.train_oracle import measure_train
+    from lm_predictor.workload import Workload
+
+    library, _, result = suggested(family)
+    config = {"model_type": result.model_type, **FAMILIES[family][1][0]}
+    for ckpt in (False, True):
+        measured = measure_train(config, Workload(2, 6), grad_checkpointing=ckpt, peak=False).totals
+        predicted = predict_train(config, batch=2, seq_len=6, options=TrainOptions(grad_checkpointing=ckpt), library=library).totals
+        assert {k: predicted.get(k) for k in ("flops", "grad_bytes", "optimizer_bytes")} == {k: measured[k] for k in ("flops", "grad_bytes", "optimizer_bytes")}

@@ -356,14 +356,14 @@ def _call(interp: Host, callee: Any, args: list, kwargs: dict, node: Any, hint: 
 
 
 def _without_grad(site: CallSite, result: Any) -> Any:
-    """A tensor op (`Tensor.*`, `torch.*`, `F.*`) none of whose tensor inputs requires grad gives
-    tensors that require none (the rotary `inv_freq[None, :, None].float() @ position_ids.float()`);
-    a parameter or a module call keeps its own answer."""
+    """A tensor op (`Tensor.*`, `torch.*`, `F.*`) with tensor inputs, none of which requires grad,
+    gives tensors that require none (the rotary `inv_freq[None, :, None].float() @ position_ids.float()`);
+    a parameter, a module call and a factory (`torch.zeros`, later filled in place) keep their own answer."""
     if not site.name or not site.name.startswith(("Tensor.", "torch.", "F.")) or site.name.startswith("torch.nn."):
         return result
     inputs = [site.receiver, *site.args, *site.kwargs.values()]
-    inputs += [x for v in inputs if isinstance(v, (tuple, list)) for x in v]
-    if any(isinstance(v, Tensor) and v.requires_grad for v in inputs):
+    tensors = [v for v in inputs + [x for v in inputs if isinstance(v, (tuple, list)) for x in v] if isinstance(v, Tensor)]
+    if not tensors or any(t.requires_grad for t in tensors):
         return result
     return _mark_no_grad(result)
 
