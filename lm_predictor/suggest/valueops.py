@@ -115,7 +115,8 @@ def translate(value: Any, mapping: dict, path: str | None) -> Any:
     if isinstance(value, Tensor):
         if value.shape is None or not mapping:
             return value
-        return Tensor(tuple(X.substitute(d, mapping) for d in value.shape), value.dtype, value.why, value.param)
+        data = value.values[:1] + tuple(X.substitute(v, mapping) for v in value.values[1:])
+        return Tensor(tuple(X.substitute(d, mapping) for d in value.shape), value.dtype, value.why, value.param, values=data)
     if isinstance(value, tuple):
         return tuple(translate(v, mapping, path) for v in value)
     if isinstance(value, ListV):

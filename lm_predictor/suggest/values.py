@@ -46,6 +46,7 @@ class Tensor:
     why: str = ""  # why the shape is unknown
     param: bool = False  # an nn.Parameter (counts towards param_count)
     route: tuple = ()  # MoE routing: ("mask", total, expert_dim) | ("slice", total) | ("hit", total)
+    values: tuple = ()  # data known from how it was built: ("arange", start, step) | ("scalar", value)
 
     @property
     def rank(self) -> int | None:

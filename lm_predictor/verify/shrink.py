@@ -49,6 +49,10 @@ _ALL_KEYS = (
 )
 
 
+_LINKED_KEYS = frozenset(k for group in (*_SSM_HEADS, *_PERIODS) for k in group) | {"mamba_d_ssm", "attention_hidden_size"}
+"""Keys a shrunk size must stay consistent with (made explicit too, so a minimal config shrinks alike)."""
+
+
 def _defaults(model_type: str | None) -> dict[str, Any]:
     """The model type's default config values, if transformers knows it (else {})."""
     try:
@@ -64,7 +68,7 @@ def _fill_defaults(cfg: dict[str, Any], defaults: dict[str, Any]) -> None:
     for k, v in defaults.items():
         if k in cfg or not isinstance(v, int) or isinstance(v, bool):
             continue
-        if k in _ALL_KEYS or k.endswith("_token_id"):
+        if k in _ALL_KEYS or k in _LINKED_KEYS or k.endswith("_token_id"):
             cfg[k] = v
 
 

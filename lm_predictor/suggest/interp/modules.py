@@ -255,7 +255,8 @@ class ModulesMixin:
             if value.shape is None:
                 return value
             dims = tuple(self.localize(d, f"{hint}_{i}", binding, namer) for i, d in enumerate(value.shape))
-            return Tensor(dims, value.dtype, value.why, value.param)
+            data = value.values[:1] + tuple(self.localize(v, f"{hint}_{value.values[0]}{i}", binding, namer) for i, v in enumerate(value.values[1:]))
+            return Tensor(dims, value.dtype, value.why, value.param, values=data)
         if isinstance(value, tuple):
             return tuple(self.localize(v, f"{hint}{i}", binding, namer) for i, v in enumerate(value))
         if isinstance(value, ListV):
