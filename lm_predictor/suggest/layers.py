@@ -188,8 +188,8 @@ def _residue_cells(lo: Num, hi: Num, labels: list, held: dict, mods: list) -> li
         args: list = []
         for (_, (_, p, _, (r0, c))), truth in zip(mods, truths):
             args += [p, r0, c, ONE if truth else ZERO]
-        upto = lambda m: X.fn("residue_count", m, *args)  # noqa: E731
-        top = X.fn("max", hi, lo)
+        upto = lambda m: ZERO if m == ZERO else X.fn("residue_count", m, *args)  # noqa: E731
+        top = hi if lo == ZERO else X.fn("max", hi, lo)
         label = " and ".join(labels + [X.render_bool(a if t else X.bnot(a)) for (a, _), t in zip(mods, truths)])
         cells.append((upto(top) - upto(lo), X.fn("residue_first", lo, *args), label, {**held, **{a: t for (a, _), t in zip(mods, truths)}}))
     return cells
