@@ -166,6 +166,8 @@ def attr(interp: Host, cache: CacheV, name: str) -> Any:
         return cache
     if name in ("is_compileable", "is_sliding"):
         return X.FALSE
-    if name in ("layers", "key_cache", "value_cache", "cross_attention_cache", "conv_states", "ssm_states", "has_previous_state"):
+    if name == "has_previous_state":  # hybrid Mamba caches: set once a forward has filled the states
+        return X.cmp(">", cache.past, 0)
+    if name in ("layers", "key_cache", "value_cache", "cross_attention_cache", "conv_states", "ssm_states"):
         return Unknown(f"cache.{name}")
     return BoundMethod(cache, name)
