@@ -28,6 +28,18 @@ from lm_predictor.suggest.values import CacheV, DictV, ListV, Phi, Repeated, Ten
 CACHE_CLASSES_TRUE = ("Cache", "DynamicCache")
 
 
+def model_cache(cls: Any) -> Any:
+    """A cache class the model's own source defines (lfm2's Lfm2HybridConvCache: key/value lists
+    per layer, `update(key_states, value_states, layer_idx)` appends then concatenates), built in
+    prefill: an empty dynamic cache. NotImplemented for any other class."""
+    node = getattr(cls, "node", None)
+    if node is None or not node.name.endswith("Cache"):
+        return NotImplemented
+    update = next((f for f in node.mymethods() if f.name == "update"), None)
+    names = [a.name for a in update.args.args[1:4]] if update is not None else []
+    return CacheV(ZERO) if names == ["key_states", "value_states", "layer_idx"] else NotImplemented
+
+
 def present(value: Any) -> tuple[X.Bool, Num | None]:
     """(is-not-None condition, the number when present) of a config value that may be None."""
     if value is None:
