@@ -31,6 +31,10 @@ ELEMENTWISE_MODULES = {
     "nn.AlphaDropout", "nn.LogSigmoid", "nn.Flatten", "nn.Unflatten", "nn.SiLU_", "nn.Threshold",
 }
 
+PAD_MODULES = {"nn.ZeroPad1d": 1, "nn.ZeroPad2d": 2, "nn.ZeroPad3d": 3, "nn.ConstantPad1d": 1, "nn.ConstantPad2d": 2, "nn.ConstantPad3d": 3}
+"""Padding modules: the number of trailing dimensions an int padding pads on both sides."""
+
+
 def _conv_rule(n: int, layout: str, kernel: str, kernel_doc: str, out: str, out_doc: str) -> dict:
     """The static rule of nn.Conv{n}d: aten.convolution, 2 FLOPs per multiply-accumulate."""
     return {
@@ -179,6 +183,9 @@ def construct(site: CallSite, cname: str) -> Any:
             return _ref(TorchModule("conv2d", "torch.nn.modules.conv.Conv2d", args, params))
         # parameters are exact; a forward call of these (vision towers) is reported, not guessed
         return _ref(TorchModule("conv_nd", None, {"kind": cname, "why": f"{cname} forward is not in the op table"}, params))
+    if cname in PAD_MODULES:  # constant_pad_nd: no FLOPs, no parameters; the shape grows (or shrinks: negative pads)
+        pad = site.arg(0, "padding")
+        return _ref(TorchModule("pad", None, {"padding": pad if isinstance(pad, tuple) else (pad,) * (2 * PAD_MODULES[cname])}, None))
     if cname in ("nn.ParameterList",):
         items = site.arg(0, "values", None)
         return items if items is not None else ListV([])
@@ -288,6 +295,8 @@ def call_module(interp: Host, ref: ModRef, args: list, kwargs: dict, node: Any) 
         if margs.get("kind") == "nn.Flatten":
             return flatten(x, Num.const(1), Num.const(-1)) if isinstance(x, Tensor) else unknown_tensor("flatten")
         return x if isinstance(x, Tensor) else unknown_tensor("elementwise module of an unknown input")
+    if mod.kind == "pad":
+        return _padded(x, margs["padding"])
     if mod.kind in ("conv_nd", "unknown"):
         interp.add_cost("flops", interp.unresolved(A_MODULE_FORWARD, node, f"forward of {label}: {mod.args.get('why')}"), count)
         return unknown_tensor(str(mod.args.get("why")))
@@ -343,6 +352,18 @@ def call_module(interp: Host, ref: ModRef, args: list, kwargs: dict, node: Any) 
                 value = interp.call(child, [value], {}, node)
         return value
     return unknown_tensor(f"{mod.kind} module")
+
+
+def _padded(x: Any, padding: tuple) -> Any:
+    """F.pad's shape: (left, right) pads the last dimension, (top, bottom) the one before, ..."""
+    if not isinstance(x, Tensor) or x.shape is None or len(padding) % 2 or len(padding) // 2 > len(x.shape):
+        return unknown_tensor("padding of a tensor of unknown shape")
+    if not all(isinstance(p, Num) for p in padding):
+        return unknown_tensor("padding the analysis cannot read")
+    shape = list(x.shape)
+    for i in range(len(padding) // 2):
+        shape[-1 - i] = shape[-1 - i] + padding[2 * i] + padding[2 * i + 1]
+    return Tensor(tuple(shape), x.dtype)
 
 
 def module_attr(interp: Host, ref: ModRef, name: str, node: Any) -> Any:
