@@ -123,23 +123,25 @@ def _holds(i: int, groups: list[tuple[int, int, int, bool]]) -> bool:
     return all(((i + r) % p == c) == want for p, r, c, want in groups)
 
 
+def _residue_args(name: str, first: Value, args: tuple[Value, ...]) -> tuple[int, list, int]:
+    """(the int first argument, the groups, their common period)."""
+    groups, value = _residue_groups(name, args), require_number(first, name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueFault("type", f"{name}() needs an int first argument")
+    return value, groups, math.lcm(*(p for p, _, _, _ in groups))
+
+
 @builtin("residue_count", 5, None, "layers i in [0, n) where ((i + r) % p == c) == want (1 or 0) for every (p, r, c, want) group")
 def _residue_count(n: Value, *args: Value) -> Number:
     # layers chosen by several periods (jamba: attention every 8th from 4, experts every 2nd from 1)
-    groups, top = _residue_groups("residue_count", args), require_number(n, "residue_count")
-    if not isinstance(top, int) or isinstance(top, bool):
-        raise ValueFault("type", "residue_count() needs an int count")
-    period = math.lcm(*(p for p, _, _, _ in groups))
+    top, groups, period = _residue_args("residue_count", n, args)
     full, rest = divmod(max(top, 0), period)
     return full * sum(_holds(i, groups) for i in range(period)) + sum(_holds(i, groups) for i in range(rest))
 
 
 @builtin("residue_first", 5, None, "the first i >= lo where every (p, r, c, want) group of residue_count holds (lo if none)")
 def _residue_first(lo: Value, *args: Value) -> Number:
-    groups, start = _residue_groups("residue_first", args), require_number(lo, "residue_first")
-    if not isinstance(start, int) or isinstance(start, bool):
-        raise ValueFault("type", "residue_first() needs an int start")
-    period = math.lcm(*(p for p, _, _, _ in groups))
+    start, groups, period = _residue_args("residue_first", lo, args)
     return next((i for i in range(start, start + period) if _holds(i, groups)), start)
 
 

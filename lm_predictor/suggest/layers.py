@@ -8,16 +8,22 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
 
 
-def eval_defined(b: Bool, values: dict) -> Bool:
-    """defined(x) decided by the config (a key present with a non-null value)."""
-    if b.kind == "defined":
-        return X.bconst(values.get(b.args[0]) is not None)
+def rewrite(b: Bool, leaf) -> Bool:
+    """b with each part `leaf` decides (a Bool, else None) replaced, through and / or / not."""
+    got = leaf(b)
+    if got is not None:
+        return got
     if b.kind in ("and", "or"):
-        parts = [eval_defined(x, values) for x in b.args]
+        parts = [rewrite(x, leaf) for x in b.args]
         return X.band(*parts) if b.kind == "and" else X.bor(*parts)
     if b.kind == "not":
-        return X.bnot(eval_defined(b.args[0], values))
+        return X.bnot(rewrite(b.args[0], leaf))
     return b
+
+
+def eval_defined(b: Bool, values: dict) -> Bool:
+    """defined(x) decided by the config (a key present with a non-null value)."""
+    return rewrite(b, lambda a: X.bconst(values.get(a.args[0]) is not None) if a.kind == "defined" else None)
 
 
 def conditions_on(b: Bool, index: str) -> set:
@@ -203,16 +209,11 @@ def index_cells(atoms: list, index: str, n: Num) -> list | None:
 
 def assume(b: Bool, truths: dict) -> Bool:
     """b with the atoms of `truths` (or their negations) replaced by their truth in a group of layers."""
-    if b in truths:
-        return X.bconst(truths[b])
-    if X.bnot(b) in truths:
-        return X.bconst(not truths[X.bnot(b)])
-    if b.kind in ("and", "or"):
-        parts = [assume(x, truths) for x in b.args]
-        return X.band(*parts) if b.kind == "and" else X.bor(*parts)
-    if b.kind == "not":
-        return X.bnot(assume(b.args[0], truths))
-    return b
+    def leaf(a: Bool) -> Bool | None:
+        if a in truths:
+            return X.bconst(truths[a])
+        return X.bconst(not truths[X.bnot(a)]) if X.bnot(a) in truths else None
+    return rewrite(b, leaf)
 
 
 def split_layers(atoms: list, index: str, n: Num) -> list | None:
