@@ -66,6 +66,9 @@ def _defaults(model_type: str | None) -> dict[str, Any]:
 def _fill_defaults(cfg: dict[str, Any], defaults: dict[str, Any]) -> None:
     """Make size keys the config leaves to its class defaults explicit, so they get shrunk too."""
     for k, v in defaults.items():
+        if k in KIND_LISTS and k != "layer_types" and k not in cfg and isinstance(v, list):
+            cfg[k] = v  # zamba2's default layers_block_type does not follow num_hidden_layers: cut it with the layers
+            # (layer_types is left out: config classes derive it from num_hidden_layers when absent)
         if k in cfg or not isinstance(v, int) or isinstance(v, bool):
             continue
         if k in _ALL_KEYS or k in _LINKED_KEYS or k.endswith("_token_id"):
