@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from lm_predictor.evaluate.layers import INDEX_LISTS, KIND_LISTS
+from lm_predictor.evaluate.layers import INDEX_LISTS, KIND_LISTS, VALUE_LISTS
 
 HIDDEN, LAYERS, HEADS, VOCAB, FFN, MOE_FFN, MAX_EXPERTS = 64, 2, 4, 256, 128, 32, 4
 
@@ -187,5 +187,5 @@ def _shrink_layer_lists(cfg: dict[str, Any], old_layers: int) -> None:
     for k, v in list(cfg.items()):
         if k in INDEX_LISTS and isinstance(v, list):  # layer indices: renumbered, dropped layers left out
             cfg[k] = [keep.index(i) for i in v if i in keep]
-        elif isinstance(v, list) and len(v) == old_layers:
-            cfg[k] = [v[i] for i in keep]
+        elif (k in KIND_LISTS or k in VALUE_LISTS) and isinstance(v, list) and len(v) == old_layers:
+            cfg[k] = [v[i] for i in keep]  # not any list that happens to be as long (falcon_h1's 5 ssm_multipliers)
