@@ -205,6 +205,9 @@ ERROR_ROWS = [
     ("1.0 / 0.0", {}, "E002"),
     ("0 ** -1", {}, "E002"),                          # 1 / 0^1
     ("ceil_div(1, 0)", {}, "E002"),
+    ("residue_count(5, 0, 0, 0, 1)", {}, "E013"),         # a period of 0 layers
+    ("residue_count(5, 2, 0, 0, 1, 3)", {}, "E005"),      # groups come in fours
+    ("residue_first(0, 1048577, 0, 0, 1)", {}, "E013"),   # a period above MAX_RESIDUE_PERIOD is refused
     ("${a} // ${b}", {"a": 1, "b": 0}, "E002"),
     ("2 ** 4096", {}, "E003"),                        # 4,097 bits > 4,096
     ("2 ** 4095 * 2", {}, "E003"),                    # product of 4,096 and 2 bits is 4,097
