@@ -212,7 +212,7 @@ def function_call(interp: Host, fv: Any, args: list, kwargs: dict, node: Any, hi
 
 
 def instantiate(interp: Host, cls: Any, args: list, kwargs: dict, node: Any) -> Any:
-    return _cache.model_cache(cls)
+    return _cache.model_cache(interp, cls, args, kwargs, node)
 
 
 def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
