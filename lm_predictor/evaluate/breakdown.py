@@ -76,7 +76,10 @@ def merge_trees(trees: dict[str, CallRecord], layer_kinds: list[str] | None = No
 
 def row_kinds(sites: list, layer_kinds: list[str] | None) -> list[tuple[str, Number]]:
     """(kind, count) per kind of the call sites of one path, when there is more than one kind."""
-    if len(sites) < 2 or any(count is None for _, _, count in sites):
+    if any(count is None for _, _, count in sites):
+        return []
+    sites = [site for site in sites if site[2] != 0]  # a group of layers this config does not have
+    if len(sites) < 2:
         return []
     names = [re.sub(r"_v\d+$", "", rule.rsplit(".", 1)[-1]) for rule, _, _ in sites]  # JambaMLP_v2: a variant of JambaMLP
     head = len(_common_prefix(names))

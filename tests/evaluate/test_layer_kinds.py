@@ -85,3 +85,24 @@ def test_gemma_3_270m_as_published_tree_has_sliding_and_full() -> None:
     rows = {row.path: row for row in predict(config, batch=1, seq_len=8, breakdown=True).modules}
     # layer_types lists 18 layers: full at 5, 11, 17, sliding elsewhere
     assert dict(rows["model.layers"].kinds) == {"sliding_attention": 15, "full_attention": 3}
+
+
+@pytest.mark.parametrize("past_len", [0, 5], ids=["prefill", "decode"])
+def test_lfm2_2_6b_as_published_hybrid_is_exact(past_len: int) -> None:
+    # LiquidAI/LFM2-2.6B (configs/lfm2-2.6b): 30 layers listed in layer_types, 22 short-convolution
+    # and 8 attention; fake tensors run it. The cache holds a [batch, hidden, conv_L_cache] conv
+    # state for every layer besides the attention layers' keys and values
+    from lm_predictor.workload import Workload
+    from tests.families.harness import assert_exact
+
+    assert_exact(read_config(configs_dir() / "lfm2-2.6b" / "config.json"), Workload(batch=2, seq_len=1 if past_len else 7, past_len=past_len))
+
+
+def test_lfm2_2_6b_as_published_tree_has_conv_and_attention() -> None:
+    from lm_predictor.evaluate.predict import predict
+
+    config = read_config(configs_dir() / "lfm2-2.6b" / "config.json")
+    rows = {row.path: row for row in predict(config, batch=1, seq_len=8, breakdown=True).modules}
+    kinds = Counter(config["layer_types"])
+    assert kinds == {"conv": 22, "full_attention": 8}
+    assert dict(rows["model.layers"].kinds) == dict(kinds)
