@@ -4,6 +4,8 @@ ai21labs/AI21-Jamba-1.5-Mini as published (tests/data/ai21-jamba-1.5-mini.config
 of its config.json): 32 layers, attention where i % 8 == 4 (layers 4, 12, 20, 28) and Mamba
 elsewhere, experts where i % 2 == 1. transformers derives the kinds from the periods (the file has
 no per-layer list), so eval sums over the kinds the source's `i % period == offset` selects.
+The file was written from the published values (no hub access here); its sizes are the ones
+JambaConfig documents as Jamba's, and the fake-built model below checks what they build.
 """
 
 from __future__ import annotations
