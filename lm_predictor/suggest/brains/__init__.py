@@ -28,7 +28,7 @@ from lm_predictor.suggest.findings import BrainError, DeadPath
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod, ConfigV, Range, hashable
 from lm_predictor.suggest.scope import ModRef, Template, TorchModule
-from lm_predictor.suggest.valueops import translate
+from lm_predictor.suggest.valueops import compare_known, known_element, translate
 from lm_predictor.suggest.values import CacheV, DictV, External, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
 
 
@@ -128,7 +128,8 @@ def config_method(interp: Host, model: Any, name: str) -> Any:
 
 
 def tensor_binop(interp: Host, op: str, a: Any, b: Any, node: Any) -> Any:
-    return _tensors.tensor_binop(interp, op, a, b, node)
+    decided = compare_known(op, a, b)
+    return decided if decided is not None else _tensors.tensor_binop(interp, op, a, b, node)
 
 
 def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
@@ -136,7 +137,8 @@ def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
 
 
 def tensor_getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
-    return _tensors.getitem(interp, t, index, node)
+    known = known_element(t, index)
+    return known if known is not None else _tensors.getitem(interp, t, index, node)
 
 
 def external_attr(interp: Host, ext: External, name: str) -> Any:

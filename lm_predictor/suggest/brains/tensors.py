@@ -102,17 +102,8 @@ def tensor_binop(interp: Host, op: str, a: Any, b: Any, node: Any) -> Any:
         raise DeadPath()  # tensor (op) tuple raises TypeError: this path does not run
     if not isinstance(a, (Tensor, Num, X.Bool)) or not isinstance(b, (Tensor, Num, X.Bool)):
         return unknown_tensor(f"operator {op} with {type(a).__name__}")
-    if op in ("==", "!=", "<", "<=", ">", ">=") and known_value(a) is not None and known_value(b) is not None:
-        return X.cmp(op, known_value(a), known_value(b))  # `cache_position[0] > 0` on an arange
     dtype = "bool" if op in ("==", "!=", "<", "<=", ">", ">=", "&", "|") else None
     return elementwise(a, b, dtype)
-
-
-def known_value(v: Any) -> Num | None:
-    """A number, or the value of a 0-d tensor whose data is known."""
-    if isinstance(v, Num):
-        return v
-    return v.values[1] if isinstance(v, Tensor) and v.values and v.values[0] == "scalar" else None
 
 
 # ---------------------------------------------------------------------------- reshaping
@@ -359,9 +350,6 @@ def stack(tensors: Any, dim: Any) -> Tensor:
 def getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
     if t.shape is None:
         return Tensor(None, t.dtype, t.why)
-    k = index.const_value() if isinstance(index, Num) else None
-    if t.values and t.values[0] == "arange" and len(t.shape) == 1 and isinstance(k, int) and k >= 0:
-        return Tensor((), t.dtype, values=("scalar", t.values[1] + k * t.values[2]))  # element k of an arange
     items = list(index) if isinstance(index, tuple) else [index]
     shape = list(t.shape)
     out: list = []
