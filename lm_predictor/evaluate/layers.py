@@ -117,3 +117,12 @@ def _check_agreement(raw: dict, n: int | None, prefix: str, model_type: object) 
             implied = "full_attention" if i in full else "conv"
             if kind != implied:
                 raise _fail(d.C_LAYER_CONFLICT, f"'{prefix}layer_types' says layer {i} is {kind}, but '{prefix}full_attn_idxs' makes it {implied}")
+
+
+def layer_kind_list(config: dict) -> list[str] | None:
+    """The config's one-kind-per-layer list (layer_types, layers_block_type, ...), if it has one."""
+    for key in KIND_LISTS:
+        value = config.get(key)
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            return value
+    return None

@@ -17,6 +17,7 @@ from lm_predictor.engine.records import CallRecord
 from lm_predictor.evaluate.binding import bind, find_root_rule, resolve
 from lm_predictor.evaluate.breakdown import ModuleRow, merge_trees
 from lm_predictor.evaluate.config_source import load_config
+from lm_predictor.evaluate.layers import layer_kind_list
 from lm_predictor.evaluate.published import check_published, read_published
 from lm_predictor.evaluate.positions import check_positions
 from lm_predictor.evaluate.trust import Trust, trust_for
@@ -66,7 +67,8 @@ class Prediction:
             "totals": {k: _exact(v) for k, v in self.totals.items()},
             "unavailable": self.unavailable,
             "modules": [
-                {"path": row.path, "rule": row.rule, "count": _exact(row.count), **{k: _exact(v) for k, v in row.totals.items()}}
+                {"path": row.path, "rule": row.rule, "count": _exact(row.count), **({"kinds": {k: _exact(c) for k, c in row.kinds}} if row.kinds else {}),
+                 **{k: _exact(v) for k, v in row.totals.items()}}
                 for row in self.modules
             ],
             "notes": self.notes,
@@ -199,17 +201,18 @@ def predict(
         notes.append(f"{rule.name} does not model attn={workload.attn}: bytes follow eager attention (flops are the same; docs/latency.md)")
     unavailable = [m for m in TOTAL_METRICS if m not in rule.metrics]
     metrics = [m for m in TOTAL_METRICS if m in rule.metrics] + [m for m in rule.metrics if m not in STANDARD_METRICS + TRAINING_METRICS]
+    kinds = layer_kind_list(resolved)
     if breakdown:
-        totals, rows = traced(library, rule.name, metrics, bindings)
+        totals, rows = traced(library, rule.name, metrics, bindings, kinds)
         return Prediction(rule.name, workload, totals, rows, unavailable, source, notes, trust, warnings, pin, published.facts())
     from lm_predictor.codegen.runtime import backend_for  # generated modules where fresh (lmpredict compile), else closures
 
     totals = backend_for(library).totals(rule.name, metrics, bindings, max_calls=MAX_CALLS)
-    later = [] if breakdown is False else partial(module_rows, library, rule.name, metrics, bindings)
+    later = [] if breakdown is False else partial(module_rows, library, rule.name, metrics, bindings, kinds)
     return Prediction(rule.name, workload, totals, later, unavailable, source, notes, trust, warnings, pin, published.facts())
 
 
-def traced(library: RuleLibrary, rule_name: str, metrics: list[str], bindings: dict[str, Value]) -> tuple[dict[str, Value], list[ModuleRow]]:
+def traced(library: RuleLibrary, rule_name: str, metrics: list[str], bindings: dict[str, Value], layer_kinds: list[str] | None = None) -> tuple[dict[str, Value], list[ModuleRow]]:
     """(totals, per-module rows): every metric through the engine with one call budget, the total metrics traced."""
     totals: dict[str, Value] = {}
     trees: dict[str, CallRecord] = {}
@@ -220,12 +223,12 @@ def traced(library: RuleLibrary, rule_name: str, metrics: list[str], bindings: d
         totals[metric] = result.value
         if result.tree is not None:
             trees[metric] = result.tree
-    return totals, merge_trees(trees)
+    return totals, merge_trees(trees, layer_kinds)
 
 
-def module_rows(library: RuleLibrary, rule_name: str, metrics: list[str], bindings: dict[str, Value]) -> list[ModuleRow]:
+def module_rows(library: RuleLibrary, rule_name: str, metrics: list[str], bindings: dict[str, Value], layer_kinds: list[str] | None = None) -> list[ModuleRow]:
     """The per-module rows alone: what a default prediction builds when they are first read."""
-    return traced(library, rule_name, metrics, bindings)[1]
+    return traced(library, rule_name, metrics, bindings, layer_kinds)[1]
 
 
 def _workload_detail(err: Exception, *values: object) -> str:

@@ -47,6 +47,7 @@ class Tensor:
     param: bool = False  # an nn.Parameter (counts towards param_count)
     route: tuple = ()  # MoE routing: ("mask", total, expert_dim) | ("slice", total) | ("hit", total)
     no_grad: bool = False  # computed only from buffers, integer tensors and constants: autograd gives it no gradient
+    values: tuple = ()  # data known from how it was built: ("arange", start, step) | ("scalar", value)
 
     def __post_init__(self) -> None:
         if self.shape is not None and not all(isinstance(d, Num) for d in self.shape):

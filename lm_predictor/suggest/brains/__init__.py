@@ -30,7 +30,7 @@ from lm_predictor.suggest.findings import BrainError, DeadPath
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod, ConfigV, Range, hashable
 from lm_predictor.suggest.scope import ModRef, Template, TorchModule
-from lm_predictor.suggest.valueops import translate
+from lm_predictor.suggest.valueops import compare_known, known_element, translate
 from lm_predictor.suggest.values import CacheV, DictV, External, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
 
 
@@ -133,7 +133,8 @@ def config_method(interp: Host, model: Any, name: str) -> Any:
 
 
 def tensor_binop(interp: Host, op: str, a: Any, b: Any, node: Any) -> Any:
-    return _tensors.tensor_binop(interp, op, a, b, node)
+    decided = compare_known(op, a, b)
+    return decided if decided is not None else _tensors.tensor_binop(interp, op, a, b, node)
 
 
 def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
@@ -141,7 +142,8 @@ def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
 
 
 def tensor_getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
-    result = _tensors.getitem(interp, t, index, node)
+    known = known_element(t, index)
+    result = known if known is not None else _tensors.getitem(interp, t, index, node)
     return result if t.requires_grad else _mark_no_grad(result)
 
 
@@ -250,7 +252,7 @@ def function_call(interp: Host, fv: Any, args: list, kwargs: dict, node: Any, hi
 
 
 def instantiate(interp: Host, cls: Any, args: list, kwargs: dict, node: Any) -> Any:
-    return NotImplemented
+    return _cache.model_cache(interp, cls, args, kwargs, node)
 
 
 def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:

@@ -73,6 +73,7 @@ FALSE_FUNCTIONS = {
     "is_fast_path_available", "is_kernels_available", "is_torch_xpu_available", "is_torch_npu_available",
     "is_accelerate_available", "is_torch_sdpa_available", "is_flash_attn_3_available", "is_grouped_mm_available",
     "is_flash_attention_requested",  # 5.x: the workload's attention path is eager or sdpa, never flash
+    "is_torch_cuda_available", "is_ninja_available",  # custom CUDA kernels (rwkv): the measured path is the CPU one
 }
 TRUE_FUNCTIONS = {"is_torch_available"}
 

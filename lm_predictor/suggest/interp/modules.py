@@ -264,7 +264,8 @@ class ModulesMixin:
                 if any(p.startswith(("@", "#", "?")) for p in X.free_params(bound)):  # config names are global
                     bound = self.localize(bound, f"{hint}_bound", binding, namer)
                 route = (value.route[0], bound)
-            return Tensor(dims, value.dtype, value.why, value.param, route)
+            data = value.values[:1] + tuple(self.localize(v, f"{hint}_{value.values[0]}{i}", binding, namer) for i, v in enumerate(value.values[1:]))
+            return Tensor(dims, value.dtype, value.why, value.param, route, values=data)
         if isinstance(value, tuple):
             return tuple(self.localize(v, f"{hint}{i}", binding, namer) for i, v in enumerate(value))
         if isinstance(value, ListV):
