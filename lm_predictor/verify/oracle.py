@@ -86,6 +86,8 @@ def _run(config: dict[str, Any], workload: Workload, *, fake: bool) -> Measureme
     from torch._subclasses.fake_tensor import FakeTensorMode
     from torch.utils.flop_counter import FlopCounterMode
 
+    from transformers.modeling_utils import no_init_weights
+
     from lm_predictor.verify.bytes_counter import BytesCounter
     from lm_predictor.verify.hf import hf_config, model_class
     from lm_predictor.verify.kv_cache import cache_bytes
@@ -95,7 +97,8 @@ def _run(config: dict[str, Any], workload: Workload, *, fake: bool) -> Measureme
     dtype = getattr(torch, workload.dtype)
     tensor_mode = FakeTensorMode(allow_non_fake_inputs=True) if fake else nullcontext()
     t0 = time.perf_counter()
-    with quiet_transformers(), tensor_mode, torch.no_grad():
+    # fake weights carry no values: skip their init, which can branch on data (trunc_normal_)
+    with quiet_transformers(), tensor_mode, torch.no_grad(), (no_init_weights() if fake else nullcontext()):
         if not fake:
             torch.manual_seed(0)
         model = build_model(cls, cfg, dtype, workload.attn)
@@ -343,8 +346,11 @@ def _check_small(config: dict[str, Any]) -> None:
 
     from lm_predictor.verify.hf import hf_config, model_class
 
+    from transformers.modeling_utils import no_init_weights
+
     cfg, cls = hf_config(config), model_class(config)
-    with quiet_transformers(), FakeTensorMode(allow_non_fake_inputs=True):
+    # weights are not initialised: counting needs shapes only, and some inits (trunc_normal_) branch on data
+    with quiet_transformers(), FakeTensorMode(allow_non_fake_inputs=True), no_init_weights():
         n = sum(p.numel() for p in build_model(cls, cfg, torch.float32).parameters())
     if n > REAL_MAX_PARAMS:
         raise OracleUnsupported(f"real mode needs a small config ({n:,} parameters); use shrink_config")
