@@ -86,8 +86,6 @@ def _run(config: dict[str, Any], workload: Workload, *, fake: bool) -> Measureme
     from torch._subclasses.fake_tensor import FakeTensorMode
     from torch.utils.flop_counter import FlopCounterMode
 
-    from transformers.modeling_utils import no_init_weights
-
     from lm_predictor.verify.bytes_counter import BytesCounter
     from lm_predictor.verify.hf import hf_config, model_class
     from lm_predictor.verify.kv_cache import cache_bytes
@@ -98,7 +96,7 @@ def _run(config: dict[str, Any], workload: Workload, *, fake: bool) -> Measureme
     tensor_mode = FakeTensorMode(allow_non_fake_inputs=True) if fake else nullcontext()
     t0 = time.perf_counter()
     # fake weights carry no values: skip their init, which can branch on data (trunc_normal_)
-    with quiet_transformers(), tensor_mode, torch.no_grad(), (no_init_weights() if fake else nullcontext()):
+    with quiet_transformers(), tensor_mode, torch.no_grad(), (_no_init_weights() if fake else nullcontext()):
         if not fake:
             torch.manual_seed(0)
         model = build_model(cls, cfg, dtype, workload.attn)
@@ -209,6 +207,15 @@ def measure_generation(config: dict[str, Any], *, batch: int, prompt: int, new_t
             totals["bytes_read"] += int(bc.bytes_read)
             totals["bytes_written"] += int(bc.bytes_written)
     return totals
+
+
+def _no_init_weights() -> Any:
+    """transformers' context that skips weight init (modeling_utils in 4.x, initialization in 5.x)."""
+    try:
+        from transformers.initialization import no_init_weights
+    except ImportError:
+        from transformers.modeling_utils import no_init_weights
+    return no_init_weights()
 
 
 def build_model(cls: type, cfg: Any, dtype: Any, attn: str = "eager") -> Any:
@@ -346,11 +353,9 @@ def _check_small(config: dict[str, Any]) -> None:
 
     from lm_predictor.verify.hf import hf_config, model_class
 
-    from transformers.modeling_utils import no_init_weights
-
     cfg, cls = hf_config(config), model_class(config)
     # weights are not initialised: counting needs shapes only, and some inits (trunc_normal_) branch on data
-    with quiet_transformers(), FakeTensorMode(allow_non_fake_inputs=True), no_init_weights():
+    with quiet_transformers(), FakeTensorMode(allow_non_fake_inputs=True), _no_init_weights():
         n = sum(p.numel() for p in build_model(cls, cfg, torch.float32).parameters())
     if n > REAL_MAX_PARAMS:
         raise OracleUnsupported(f"real mode needs a small config ({n:,} parameters); use shrink_config")
