@@ -240,6 +240,10 @@ def split(t: Tensor, size: Any, dim: Any) -> Any:
     if d is None:
         return Unknown("split along a symbolic dim")
     n = t.shape[d]
+    if isinstance(size, ListV) and isinstance(size.rep, Repeated) and isinstance(size.rep.elem, Unknown):
+        # sizes read from a tensor's data (tokens per expert): the pieces partition the dim, so
+        # each holds a routed share of it and together they hold all of it
+        return Repeated(Tensor(t.shape[:d] + (X.routed(n),) + t.shape[d + 1:], t.dtype), size.rep.count)
     if isinstance(size, (tuple, list, ListV)):
         sizes = list(size.items if isinstance(size, ListV) else size)
         return tuple(Tensor(t.shape[:d] + (s,) + t.shape[d + 1:], t.dtype) for s in sizes)
@@ -497,6 +501,8 @@ def tensor_method(site: CallSite) -> Any:
         return Num.const(len(t.shape)) if t.shape is not None else Unknown("rank")
     if name in ("numel", "nelement"):
         return numel(t.shape) if t.shape is not None else Unknown("numel")
+    if name == "tolist" and t.shape is not None and len(t.shape) == 1:
+        return ListV([], rep=Repeated(Unknown("a tensor's data"), t.shape[0]))  # its length is known
     if name in ("item", "tolist", "__index__", "__int__"):
         return Unknown("a tensor's data")
     if name in ("new_zeros", "new_ones", "new_empty", "new_full"):
@@ -545,6 +551,10 @@ def tensor_method(site: CallSite) -> Any:
         return t
     if name in ("masked_fill", "masked_fill_", "where"):
         return t
+    if name == "sort":  # (sorted values, their indices)
+        return (Tensor(t.shape, t.dtype), Tensor(t.shape, "long"))
+    if name == "argsort":
+        return Tensor(t.shape, "long")
     if name in IDENTITY_METHODS:
         dtype = t.dtype
         if name in BOOL_METHODS:
