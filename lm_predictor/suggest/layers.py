@@ -55,9 +55,15 @@ def num_conditions(num: Num, index: str) -> set | None:
                     out |= got
             elif atom.kind == "call":
                 continue
-            else:
-                if index in X.free_params(Num.atom(atom)):
+            elif index in X.free_params(Num.atom(atom)):
+                # max(0, n + (if c(i) ...)) and kin: the index only inside conditions of the arguments
+                if atom.kind != "fn" or not all(isinstance(a, Num) for a in atom.args[1:]):
                     return None
+                for arg in atom.args[1:]:
+                    got = num_conditions(arg, index)
+                    if got is None:
+                        return None
+                    out |= got
     return out
 
 
