@@ -95,8 +95,7 @@ def _run(config: dict[str, Any], workload: Workload, *, fake: bool) -> Measureme
     dtype = getattr(torch, workload.dtype)
     tensor_mode = FakeTensorMode(allow_non_fake_inputs=True) if fake else nullcontext()
     t0 = time.perf_counter()
-    # fake weights carry no values: skip their init, which can branch on data (trunc_normal_)
-    with quiet_transformers(), tensor_mode, torch.no_grad(), (_no_init_weights() if fake else nullcontext()):
+    with quiet_transformers(), tensor_mode, torch.no_grad():
         if not fake:
             torch.manual_seed(0)
         model = build_model(cls, cfg, dtype, workload.attn)
@@ -354,7 +353,8 @@ def _check_small(config: dict[str, Any]) -> None:
     from lm_predictor.verify.hf import hf_config, model_class
 
     cfg, cls = hf_config(config), model_class(config)
-    # weights are not initialised: counting needs shapes only, and some inits (trunc_normal_) branch on data
+    # weights are not initialised: a size check needs shapes only, and some inits (trunc_normal_)
+    # branch on data; embeddings stay untied (no init, no tie_weights), an upper bound is enough here
     with quiet_transformers(), FakeTensorMode(allow_non_fake_inputs=True), _no_init_weights():
         n = sum(p.numel() for p in build_model(cls, cfg, torch.float32).parameters())
     if n > REAL_MAX_PARAMS:

@@ -333,6 +333,10 @@ def stack(tensors: Any, dim: Any) -> Tensor:
 def getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
     if t.shape is None:
         return Tensor(None, t.dtype, t.why)
+    if t.route and t.route[0] == "arange" and isinstance(index, Num) and isinstance(index.const_value(), int):
+        # one element of torch.arange(start, end, step): its value (cache_position[-1] + 1 = past + new tokens)
+        k = index.const_value()
+        return t.route[1] + t.route[2] * (Num.const(k) if k >= 0 else t.shape[0] + k)
     items = list(index) if isinstance(index, tuple) else [index]
     shape = list(t.shape)
     out: list = []
@@ -607,7 +611,7 @@ def torch_function(site: CallSite) -> Any:
                     step = site.kwargs[key]
         if end is None:
             return unknown_tensor("arange")
-        return Tensor((Range(start, end, step).length(),), "long")
+        return Tensor((Range(start, end, step).length(),), "long", route=("arange", start, step))
     if name in CREATION:
         if any(a is None for a in site.args[:1]):
             raise DeadPath()  # torch.ones(None) raises
