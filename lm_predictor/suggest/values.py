@@ -45,7 +45,7 @@ class Tensor:
     dtype: str = "model"  # "model", "float32", "long", "bool", ...
     why: str = ""  # why the shape is unknown
     param: bool = False  # an nn.Parameter (counts towards param_count)
-    route: tuple = ()  # MoE routing: ("mask", total, expert_dim) | ("slice", total) | ("hit", total); ("arange", start, step): known values
+    route: tuple = ()  # MoE routing: ("mask", total, expert_dim) | ("slice", total) | ("hit", total); ("arange", start, step): known values; ("offsets",) / ("offset",): running totals of counts
 
     @property
     def rank(self) -> int | None:

@@ -303,7 +303,8 @@ def cat(tensors: Any, dim: Any) -> Tensor:
         total = total + s[d]
     out = list(known[0])
     out[d] = total
-    return Tensor(tuple(out), items[0].dtype if isinstance(items[0], Tensor) else "model")
+    offsets = rank == 1 and any(isinstance(x, Tensor) and x.route == ("offsets",) for x in items)  # (0, *cumsum)
+    return Tensor(tuple(out), items[0].dtype if isinstance(items[0], Tensor) else "model", route=("offsets",) if offsets else ())
 
 
 def stack(tensors: Any, dim: Any) -> Tensor:
@@ -333,6 +334,8 @@ def stack(tensors: Any, dim: Any) -> Tensor:
 def getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
     if t.shape is None:
         return Tensor(None, t.dtype, t.why)
+    if t.route == ("offsets",) and isinstance(index, Num) and len(t.shape) == 1:
+        return Tensor((), t.dtype, route=("offset",))  # one running total
     if t.route and t.route[0] == "arange" and isinstance(index, Num) and isinstance(index.const_value(), int):
         # one element of torch.arange(start, end, step): its value (cache_position[-1] + 1 = past + new tokens)
         k = index.const_value()
@@ -358,6 +361,12 @@ def getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
             if pos >= len(shape):
                 return unknown_tensor("slice beyond the rank")
             bounds = (item.start, item.stop, item.step)
+            if all(isinstance(b, Tensor) and b.route == ("offset",) for b in bounds[:2]) and bounds[2] is None:
+                # x[offsets[e]:offsets[e + 1]]: the rows of one expert, cut at running totals of
+                # tokens per expert; the cuts partition the dim
+                out.append(X.routed(shape[pos]))
+                pos += 1
+                continue
             if any(b is not None and not isinstance(b, Num) for b in bounds):
                 # bounds read from a tensor's data (cumsum of tokens per expert, ...): never a silent 0
                 return unknown_tensor("slice with bounds from a tensor's data")
@@ -555,6 +564,8 @@ def tensor_method(site: CallSite) -> Any:
         return t
     if name in ("masked_fill", "masked_fill_", "where"):
         return t
+    if name == "cumsum" and t.shape is not None and len(t.shape) == 1:
+        return Tensor(t.shape, t.dtype, route=("offsets",))  # running totals of counts: cut points
     if name == "sort":  # (sorted values, their indices)
         return (Tensor(t.shape, t.dtype), Tensor(t.shape, "long"))
     if name == "argsort":
@@ -590,6 +601,11 @@ def tensor_method(site: CallSite) -> Any:
 def torch_function(site: CallSite) -> Any:
     name = site.name
     interp = site.interp
+    if name == "torch.cumsum" and site.args and isinstance(site.args[0], Tensor):
+        return tensor_method(CallSite(interp, None, site.args[1:], site.kwargs, site.node, site.hint, "Tensor.cumsum", site.args[0]))
+    if name == "torch.histc":  # counts in `bins` bins (tokens per expert)
+        bins = site.arg(1, "bins", Num.const(100))
+        return Tensor((bins,), "float32") if isinstance(bins, Num) else unknown_tensor("histc")
     if name in ("torch.arange",):
         if not all(isinstance(a, Num) for a in site.args):
             return unknown_tensor("arange with bounds the analysis cannot read", "long")
