@@ -81,7 +81,21 @@ def measure(config: dict[str, Any], workload: Workload, *, mode: str = "auto") -
 
 
 def _run(config: dict[str, Any], workload: Workload, *, fake: bool) -> Measurement:
-    """Build the model in the chosen tensor mode, run prefill (if any) and the counted step."""
+    """Build the model in the chosen tensor mode, run prefill (if any) and the counted step.
+
+    Under no_grad; a model that hands views of its parameters to a submodule (DBRX's chunked
+    expert weights) trips FlopCounterMode's module tracker there (a tensor that requires grad
+    without a grad_fn), so it runs again with grad on: the forward counts are the same."""
+    try:
+        return _run_once(config, workload, fake=fake, grad=False)
+    except AssertionError as e:
+        if "Expected gradient function to be set" not in str(e):
+            raise
+        return _run_once(config, workload, fake=fake, grad=True)
+
+
+def _run_once(config: dict[str, Any], workload: Workload, *, fake: bool, grad: bool) -> Measurement:
+    """One run of _run, with autograd off (the default) or on."""
     import torch
     from torch._subclasses.fake_tensor import FakeTensorMode
     from torch.utils.flop_counter import FlopCounterMode
@@ -95,7 +109,7 @@ def _run(config: dict[str, Any], workload: Workload, *, fake: bool) -> Measureme
     dtype = getattr(torch, workload.dtype)
     tensor_mode = FakeTensorMode(allow_non_fake_inputs=True) if fake else nullcontext()
     t0 = time.perf_counter()
-    with quiet_transformers(), tensor_mode, torch.no_grad():
+    with quiet_transformers(), tensor_mode, (nullcontext() if grad else torch.no_grad()):
         if not fake:
             torch.manual_seed(0)
         model = build_model(cls, cfg, dtype, workload.attn)
