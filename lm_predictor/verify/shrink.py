@@ -55,7 +55,7 @@ def _rederive(cfg: dict[str, Any]) -> None:
     """Fields the config class computes in __init__ from others (DeepSeek-V3's qk_head_dim =
     qk_nope_head_dim + qk_rope_head_dim) are written to config.json too: recompute them from the
     shrunk fields, or the file contradicts itself. A field is derived when it is no __init__
-    parameter and the class sets it without being told."""
+    parameter and the class sets it differently once told the shrunk parameters."""
     try:
         import inspect
 
@@ -68,7 +68,8 @@ def _rederive(cfg: dict[str, Any]) -> None:
     except Exception:  # no transformers, unknown type, or a class that needs more than its parameters
         return
     for k, v in cfg.items():
-        if k not in params and k in rebuilt and k in untold and rebuilt[k] != v and isinstance(v, int) and not isinstance(v, bool):
+        moved = k in rebuilt and k in untold and rebuilt[k] != untold[k]  # it follows the fields told
+        if k not in params and moved and rebuilt[k] != v and isinstance(v, int) and not isinstance(v, bool):
             cfg[k] = rebuilt[k]
 
 
