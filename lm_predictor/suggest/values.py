@@ -46,10 +46,21 @@ class Tensor:
     why: str = ""  # why the shape is unknown
     param: bool = False  # an nn.Parameter (counts towards param_count)
     route: tuple = ()  # MoE routing: ("mask", total, expert_dim) | ("slice", total) | ("hit", total); ("arange", start, step): known values; ("offsets",) / ("offset",): running totals of counts
+    no_grad: bool = False  # computed only from buffers, integer tensors and constants: autograd gives it no gradient
 
     @property
     def rank(self) -> int | None:
         return None if self.shape is None else len(self.shape)
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether autograd tracks it: a parameter, or a float tensor not known to come from
+        buffers, integer tensors and constants only (the default: activations after the embedding)."""
+        return self.param or not (self.no_grad or self.dtype in INTEGER_DTYPES)
+
+
+INTEGER_DTYPES = frozenset({"long", "int", "bool", "uint8"})
+"""dtype tags of tensors that never require grad (position ids, masks, indices)."""
 
 
 @dataclass(eq=False)

@@ -8,6 +8,7 @@ in `base.BRAINS`, keyed by what they handle; the functions below are the interpr
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -136,7 +137,8 @@ def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
 
 
 def tensor_getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
-    return _tensors.getitem(interp, t, index, node)
+    result = _tensors.getitem(interp, t, index, node)
+    return result if t.requires_grad else _mark_no_grad(result)
 
 
 def external_attr(interp: Host, ext: External, name: str) -> Any:
@@ -358,7 +360,7 @@ def _call(interp: Host, callee: Any, args: list, kwargs: dict, node: Any, hint: 
     pattern = brain_for(site)
     if pattern is not None:
         try:
-            return pattern.suggest(site)
+            return _without_grad(site, pattern.suggest(site))
         except DeadPath:
             raise
         except (AttributeError, TypeError, IndexError, KeyError, ValueError, ZeroDivisionError) as err:
@@ -370,6 +372,28 @@ def _call(interp: Host, callee: Any, args: list, kwargs: dict, node: Any, hint: 
     if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
         print("call of", type(callee).__name__, interp.current_loc)
     return Unknown(f"call of {type(callee).__name__}")
+
+
+def _without_grad(site: CallSite, result: Any) -> Any:
+    """A tensor op (`Tensor.*`, `torch.*`, `F.*`) with tensor inputs, none of which requires grad,
+    gives tensors that require none (the rotary `inv_freq[None, :, None].float() @ position_ids.float()`);
+    a parameter, a module call and a factory (`torch.zeros`, later filled in place) keep their own answer."""
+    if not site.name or not site.name.startswith(("Tensor.", "torch.", "F.")) or site.name.startswith("torch.nn."):
+        return result
+    inputs = [site.receiver, *site.args, *site.kwargs.values()]
+    tensors = [v for v in inputs + [x for v in inputs if isinstance(v, (tuple, list)) for x in v] if isinstance(v, Tensor)]
+    if not tensors or any(t.requires_grad for t in tensors):
+        return result
+    return _mark_no_grad(result)
+
+
+def _mark_no_grad(result: Any) -> Any:
+    """`result` with every float tensor in it (or in a tuple of them) marked no_grad."""
+    if isinstance(result, Tensor) and not result.param and not result.no_grad:
+        return dataclasses.replace(result, no_grad=True)
+    if isinstance(result, tuple):
+        return tuple(_mark_no_grad(v) for v in result)
+    return result
 
 
 def brain_failed(interp: Host, site: CallSite, pattern: Pattern, err: Exception) -> Unknown:

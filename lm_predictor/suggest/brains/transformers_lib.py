@@ -197,7 +197,7 @@ def _named_setter(value_kw: str, buffer: bool = False):
         value = args[1] if len(args) > 1 else kwargs.get(value_kw)
         if isinstance(name, str):
             if buffer and isinstance(value, Tensor):
-                value = Tensor(value.shape, value.dtype, value.why, False)
+                value = Tensor(value.shape, value.dtype, value.why, False, no_grad=True)
             interp.set_attr(recv, name, value, node)
         return None
 
