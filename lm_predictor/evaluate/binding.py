@@ -21,6 +21,9 @@ WORKLOAD_PARAMS = ("batch", "seq_len", "past_len", "dtype_bytes")
 _SIZE_SUFFIXES = ("_size", "_layers", "_heads", "_dim", "_features", "_embd", "_layer", "_head", "_positions", "_experts")
 _NOT_SIZES = ("max_window_layers",)
 """Counts that look like sizes but may be 0 (Qwen2 max_window_layers=0: every layer slides)."""
+_NEVER_ZERO = ("hidden_size", "n_embd", "d_model", "vocab_size", "num_attention_heads", "n_head")
+"""Sizes no model has at 0; other sizes may be 0 where a model switches a part off with it
+(granitemoeshared shared_intermediate_size=0: no shared MLP), so only a negative one is refused."""
 
 
 def _config_error(detail: str) -> LmPredictorError:
@@ -99,8 +102,8 @@ def bind(rule: Rule, config: dict, workload: Workload) -> dict[str, Value]:
                 value = int(value)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise _config_error(f"config field '{name}' must be an integer, got {value!r}")
-            if _is_size(name) and value <= 0:
-                raise _config_error(f"config field '{name}' must be positive, got {value}")
+            if _is_size(name) and (value < 0 or (value == 0 and name in _NEVER_ZERO)):
+                raise _config_error(f"config field '{name}' must be {'positive' if name in _NEVER_ZERO else 'zero or more'}, got {value}")
             if value.bit_length() > 62:
                 raise _config_error(f"config field '{name}' is implausibly large: {value}")
         elif isinstance(value, bool) or not isinstance(value, (int, float)):

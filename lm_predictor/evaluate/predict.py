@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import os
 import time
 from dataclasses import dataclass, field
@@ -202,12 +204,15 @@ def predict(
     unavailable = [m for m in TOTAL_METRICS if m not in rule.metrics]
     metrics = [m for m in TOTAL_METRICS if m in rule.metrics] + [m for m in rule.metrics if m not in STANDARD_METRICS + TRAINING_METRICS]
     kinds = layer_kind_list(resolved)
-    if breakdown:
-        totals, rows = traced(library, rule.name, metrics, bindings, kinds)
-        return Prediction(rule.name, workload, totals, rows, unavailable, source, notes, trust, warnings, pin, published.facts())
-    from lm_predictor.codegen.runtime import backend_for  # generated modules where fresh (lmpredict compile), else closures
+    try:
+        if breakdown:
+            totals, rows = traced(library, rule.name, metrics, bindings, kinds)
+            return Prediction(rule.name, workload, totals, rows, unavailable, source, notes, trust, warnings, pin, published.facts())
+        from lm_predictor.codegen.runtime import backend_for  # generated modules where fresh (lmpredict compile), else closures
 
-    totals = backend_for(library).totals(rule.name, metrics, bindings, max_calls=MAX_CALLS)
+        totals = backend_for(library).totals(rule.name, metrics, bindings, max_calls=MAX_CALLS)
+    except LmPredictorError as err:
+        raise _null_field(err, resolved, pin.version) from None
     later = [] if breakdown is False else partial(module_rows, library, rule.name, metrics, bindings, kinds)
     return Prediction(rule.name, workload, totals, later, unavailable, source, notes, trust, warnings, pin, published.facts())
 
@@ -229,6 +234,24 @@ def traced(library: RuleLibrary, rule_name: str, metrics: list[str], bindings: d
 def module_rows(library: RuleLibrary, rule_name: str, metrics: list[str], bindings: dict[str, Value], layer_kinds: list[str] | None = None) -> list[ModuleRow]:
     """The per-module rows alone: what a default prediction builds when they are first read."""
     return traced(library, rule_name, metrics, bindings, layer_kinds)[1]
+
+
+def _null_field(err: LmPredictorError, config: dict, version: str) -> LmPredictorError:
+    """E001 on a field the config leaves null, whose class default is None too (nemotron's
+    num_key_value_heads, dots1's n_routed_experts): a config the model cannot run, said about that field."""
+    from lm_predictor.data.transformers_table import load_table
+
+    diag = err.diagnostic
+    found = re.match(r"'([^']+)' has no value or default in (\S+)", diag.message) if diag.code is d.E_MISSING_PARAM else None
+    if found is None or config.get(found[1]) is not None:
+        return err
+    entry = load_table(version)["model_types"].get(config.get("model_type"), {})
+    defaults, derived = entry.get("init_defaults", {}), entry.get("derived_from_none", {})
+    if found[1] not in defaults or defaults[found[1]] is not None or found[1] in derived:
+        return err
+    detail = (f"config field '{found[1]}' is null (its class default), and {found[2]} computes with it: "
+              "give it a value (the model code reads it without a fallback)")
+    return LmPredictorError(d.make(d.C_CONFIG, None, detail=detail))
 
 
 def _workload_detail(err: Exception, *values: object) -> str:

@@ -491,10 +491,15 @@ class Emitter:
         inner_name = callee.rule_name()
         inner_metric = metric
         for i in range(len(segments) - 1, 0, -1):
-            helper = f"{draft.rule_name()}.path_{'_'.join(segments[:i])}"
-            forwarded = X.call(segments[i], inner_name, {}, forward_all=True, metric=inner_metric)
+            # one helper per grandchild called (and per its rule variant): `experts.router` and
+            # `experts.output_linear` pass on different calls with different parameters
+            base = f"{draft.rule_name()}.path_{'_'.join(segments[:i])}_to_{'_'.join(segments[i:])}"
+            forwarded = X.render(X.call(segments[i], inner_name, {}, forward_all=True, metric=inner_metric))
+            helper, n = base, 2
+            while helper in self.helpers and (self.helpers[helper]["params"], self.helpers[helper]["metrics"].get(via, forwarded)) != (specs, forwarded):
+                helper, n = f"{base}_{n}", n + 1
             entry = self.helpers.setdefault(helper, {"params": specs, "metrics": {}, "path": ".".join(segments[:i]), "caller": draft.rule_name()})
-            entry["metrics"][via] = X.render(forwarded)
+            entry["metrics"][via] = forwarded
             inner_name, inner_metric = helper, via
         return X.call(segments[0], inner_name, kwargs, forward_all=True, metric=inner_metric)
 

@@ -121,7 +121,8 @@ def translate(value: Any, mapping: dict, path: str | None) -> Any:
     if isinstance(value, tuple):
         return tuple(translate(v, mapping, path) for v in value)
     if isinstance(value, ListV):
-        return ListV([translate(v, mapping, path) for v in value.items])
+        rep = translate(value.rep, mapping, path) if value.rep is not None else None
+        return ListV([translate(v, mapping, path) for v in value.items], rep)
     if isinstance(value, DictV):
         return DictV({k: translate(v, mapping, path) for k, v in value.items.items()})
     if isinstance(value, Record):

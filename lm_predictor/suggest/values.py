@@ -45,7 +45,7 @@ class Tensor:
     dtype: str = "model"  # "model", "float32", "long", "bool", ...
     why: str = ""  # why the shape is unknown
     param: bool = False  # an nn.Parameter (counts towards param_count)
-    route: tuple = ()  # MoE routing: ("mask", total, expert_dim) | ("slice", total) | ("hit", total)
+    route: tuple = ()  # MoE routing: ("mask", total, expert_dim) | ("slice", total) | ("hit", total); ("arange", start, step): known values; ("offsets",) / ("offset",): running totals of counts
     no_grad: bool = False  # computed only from buffers, integer tensors and constants: autograd gives it no gradient
     values: tuple = ()  # data known from how it was built: ("arange", start, step) | ("scalar", value)
 

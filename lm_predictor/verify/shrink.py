@@ -17,7 +17,7 @@ _HEAD_DIM_KEYS = ("head_dim", "kv_channels", "attention_head_dim")
 _FFN_KEYS = ("intermediate_size", "n_inner", "ffn_dim", "d_ff", "ffn_hidden_size")
 _MOE_FFN_KEYS = ("moe_intermediate_size", "expert_intermediate_size", "shared_expert_intermediate_size")
 _EXPERT_KEYS = ("num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts")
-_TOPK_KEYS = ("num_experts_per_tok", "moe_top_k", "moe_topk", "num_selected_experts")  # not "top_k": a generation setting
+_TOPK_KEYS = ("num_experts_per_tok", "moe_top_k", "moe_topk", "moe_k", "num_selected_experts")  # not "top_k": a generation setting
 _VOCAB_KEYS = ("vocab_size", "padded_vocab_size")
 # Latent / split head sizes of MLA-style attention (DeepSeek-V2/V3 and kin).
 _SMALL_DIMS = {"q_lora_rank": 32, "kv_lora_rank": 32, "qk_rope_head_dim": 8, "qk_nope_head_dim": 8, "v_head_dim": 16}
@@ -40,6 +40,7 @@ def shrink_config(config: dict[str, Any]) -> dict[str, Any]:
     _shrink(out)
     if isinstance(out.get("text_config"), dict):
         _shrink(out["text_config"])
+    _rederive(out)
     return out
 
 
@@ -61,6 +62,28 @@ def _defaults(model_type: str | None) -> dict[str, Any]:
         return CONFIG_MAPPING[model_type]().to_dict()
     except Exception:  # no transformers, unknown type, or a config that needs arguments
         return {}
+
+
+def _rederive(cfg: dict[str, Any]) -> None:
+    """Fields the config class computes in __init__ from others (DeepSeek-V3's qk_head_dim =
+    qk_nope_head_dim + qk_rope_head_dim) are written to config.json too: recompute them from the
+    shrunk fields, or the file contradicts itself. A field is derived when it is no __init__
+    parameter and the class sets it differently once told the shrunk parameters."""
+    try:
+        import inspect
+
+        from transformers import CONFIG_MAPPING
+
+        cls = CONFIG_MAPPING[cfg.get("model_type")]
+        params = set(inspect.signature(cls.__init__).parameters)
+        told = {k: v for k, v in cfg.items() if k in params}
+        rebuilt, untold = cls(**told).to_dict(), cls().to_dict()
+    except Exception:  # no transformers, unknown type, or a class that needs more than its parameters
+        return
+    for k, v in cfg.items():
+        moved = k in rebuilt and k in untold and rebuilt[k] != untold[k]  # it follows the fields told
+        if k not in params and moved and rebuilt[k] != v and isinstance(v, int) and not isinstance(v, bool):
+            cfg[k] = rebuilt[k]
 
 
 def _fill_defaults(cfg: dict[str, Any], defaults: dict[str, Any]) -> None:

@@ -65,3 +65,33 @@ def test_literal_config_keys_cannot_forge_derived_names(tmp_path):
     values = bind(_rule(tmp_path), config, Workload(batch=1, seq_len=1, dtype="float32"))
     assert values["dtype__float16"] is False
     assert values["hidden_act__gelu_new"] is False
+
+
+SIZES = """
+rules:
+  demo.Sizes:
+    doc: size fields
+    params:
+      hidden_size: {type: int, doc: never 0}
+      shared_intermediate_size: {type: int, default: 1, doc: 0 switches the shared MLP off}
+    flops: 0
+"""
+
+
+def test_a_size_may_be_zero_where_a_model_switches_a_part_off(tmp_path) -> None:
+    import pytest
+
+    from lm_predictor.diagnostics import LmPredictorError
+
+    path = tmp_path / "sizes.yaml"
+    path.write_text(SIZES)
+    library = RuleLibrary()
+    library.load_file(path)
+    rule = library.get("demo.Sizes")
+    # granitemoeshared writes shared_intermediate_size: 0 (no shared MLP); transformers builds it
+    values = bind(rule, {"hidden_size": 8, "shared_intermediate_size": 0}, Workload(batch=1, seq_len=1))
+    assert values["shared_intermediate_size"] == 0
+    with pytest.raises(LmPredictorError, match="'shared_intermediate_size' must be zero or more, got -1"):
+        bind(rule, {"hidden_size": 8, "shared_intermediate_size": -1}, Workload(batch=1, seq_len=1))
+    with pytest.raises(LmPredictorError, match="'hidden_size' must be positive, got 0"):
+        bind(rule, {"hidden_size": 0}, Workload(batch=1, seq_len=1))

@@ -236,6 +236,25 @@ def test_shrunk_period_layers_keep_both_kinds() -> None:
     assert z["attention_head_dim"] == 2 * 64 // 4
 
 
+def test_shrink_recomputes_derived_fields_and_caps_moe_k() -> None:
+    # DeepSeek-V3 writes qk_head_dim = qk_nope_head_dim + qk_rope_head_dim (128 + 64 = 192) into
+    # config.json; shrunk to 8 + 8 it must read 16, or the model splits 16 columns as [8, 8] of 192
+    from transformers import CONFIG_MAPPING
+
+    v3 = shrink_config(json.loads(CONFIG_MAPPING["deepseek_v3"]().to_json_string()))
+    assert (v3["qk_nope_head_dim"], v3["qk_rope_head_dim"], v3["qk_head_dim"]) == (8, 8, 16)
+    # ERNIE 4.5 MoE: top-k is `moe_k` (6 of 64 experts by default): capped by the 4 experts kept
+    ernie = shrink_config({"model_type": "ernie4_5_moe"})
+    assert (ernie["moe_num_experts"], ernie["moe_k"]) == (4, 4)
+
+
+def test_real_mode_size_check_skips_weight_init() -> None:
+    # ModernBERT-decoder initialises with trunc_normal_, which branches on data (mask.any()):
+    # the size check under fake tensors must not run it
+    m = measure(shrink_config({"model_type": "modernbert-decoder"}), Workload(batch=1, seq_len=4), mode="real")
+    assert m.mode == "real" and m.totals["param_count"] > 0
+
+
 def test_cli_prints_exact_json(tmp_path, capsys) -> None:
     path = tmp_path / "config.json"
     path.write_text(json.dumps(TINY_LLAMA))

@@ -198,8 +198,8 @@ def super_attr(interp: Host, inst: Any, name: str, node: Any) -> Any:
 def value_attr(interp: Host, obj: Any, name: str, node: Any) -> Any:
     if isinstance(obj, CacheV):
         return _cache.attr(interp, obj, name)
-    if isinstance(obj, tuple) and len(obj) == 2 and name in ("values", "indices") and all(isinstance(t, Tensor) for t in obj):
-        return obj[name == "indices"]  # torch.return_types (max, min, topk, sort): (values, indices)
+    if name in ("values", "indices") and isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[1], Tensor) and obj[1].dtype == "long":
+        return obj[name == "indices"]  # torch.return_types (max, min, topk, sort): a (values, indices) named tuple
     if isinstance(obj, (str, DictV, ListV, tuple, Num, Repeated)):
         return BoundMethod(obj, name)
     if isinstance(obj, BrainFunc):

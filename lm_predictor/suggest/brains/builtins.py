@@ -8,6 +8,7 @@ from typing import Any
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix
 from lm_predictor.suggest.expr import ONE, ZERO, Num
+from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import ConfigV, Enumerate, Range, Slice, Zip
 from lm_predictor.suggest.scope import ModRef, Template
@@ -166,6 +167,8 @@ def call_builtin(site: CallSite) -> Any:
         return None
     if name == "range":
         nums = [a for a in args]
+        if any(a is None for a in nums):
+            raise DeadPath()  # range(None) raises TypeError: a config field left null cannot be this arm
         if not all(isinstance(a, Num) for a in nums):
             return Unknown("range of non-numbers")
         if len(nums) == 1:

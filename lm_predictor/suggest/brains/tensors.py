@@ -26,6 +26,7 @@ from lm_predictor.suggest.brains.base import (
 )
 from lm_predictor.suggest.brains.matmul import matmul
 from lm_predictor.suggest.brains.routing import hit_experts, mask_dim, not_an_expert, routed_indices
+from lm_predictor.suggest.brains.sequences import cat, chunk, past_layer, past_shape, split, stack
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.host import Host
@@ -40,7 +41,8 @@ IDENTITY_METHODS = {
     "zero_", "add", "add_", "mul", "mul_", "sub", "sub_", "div", "div_", "copy_", "softmax", "log_softmax", "cumsum",
     "tril", "triu", "tril_", "triu_", "sign", "floor", "ceil", "round", "erf", "exp_", "sigmoid_", "logical_not",
     "bool", "int", "long", "short", "byte", "char", "masked_scatter", "scatter", "scatter_", "scatter_add",
-    "index_fill", "index_fill_", "index_copy", "index_add", "index_add_", "where", "lerp", "float_power", "log1p",
+    "index_fill", "index_fill_", "index_copy", "index_copy_", "index_add", "index_add_", "scatter_add_",
+    "masked_scatter_", "index_put", "index_put_", "where", "lerp", "float_power", "log1p",
     "expm1", "silu", "gelu", "relu_", "tanh_", "neg_", "rsqrt_", "sqrt_", "cumprod", "flip", "roll", "nan_to_num",
     "pin_memory", "share_memory_", "retain_grad", "maximum", "minimum", "fmod", "remainder", "bitwise_and",
     "bitwise_or", "logical_and", "logical_or", "eq", "ne", "lt", "le", "gt", "ge", "masked_fill_", "clamp_min_",
@@ -252,107 +254,19 @@ def reduce(t: Tensor, dim: Any, keepdim: Any) -> Tensor:
     return Tensor(tuple(s for i, s in enumerate(t.shape) if i not in idx), t.dtype, route=route)
 
 
-def split(t: Tensor, size: Any, dim: Any) -> Any:
-    if t.shape is None:
-        return Unknown("split of a tensor of unknown shape")
-    rank = len(t.shape)
-    d = norm_dim(dim, rank)
-    if d is None:
-        return Unknown("split along a symbolic dim")
-    n = t.shape[d]
-    if isinstance(size, (tuple, list, ListV)):
-        sizes = list(size.items if isinstance(size, ListV) else size)
-        return tuple(Tensor(t.shape[:d] + (s,) + t.shape[d + 1:], t.dtype) for s in sizes)
-    if not isinstance(size, Num):
-        return Unknown("split size")
-    count = X.exact_div(n, size)
-    c = count.const_value() if count is not None else None
-    if c is None:  # sizes the model requires to divide (h // 4 chunks of 3 * h / 4)
-        count = X.exact_div(X.as_exact(n), X.as_exact(size))
-        c = count.const_value() if count is not None else None
-    piece = Tensor(t.shape[:d] + (size,) + t.shape[d + 1:], t.dtype)
-    if isinstance(c, int) and 0 < c <= 64:
-        return tuple(piece for _ in range(c))
-    return Repeated(piece, X.fn("ceil_div", n, size))
-
-
-def chunk(t: Tensor, chunks: Any, dim: Any) -> Any:
-    if t.shape is None:
-        return Unknown("chunk of a tensor of unknown shape")
-    c = as_int(chunks)
-    d = norm_dim(dim, len(t.shape))
-    if c is None or d is None:
-        return Unknown("chunk count")
-    size = X.fn("ceil_div", t.shape[d], Num.const(c))
-    return tuple(Tensor(t.shape[:d] + (size,) + t.shape[d + 1:], t.dtype) for _ in range(c))
-
-
-def cat(tensors: Any, dim: Any) -> Tensor:
-    if isinstance(tensors, ListV) and tensors.rep is not None:
-        tensors = tensors.rep
-    if isinstance(tensors, Repeated) and isinstance(tensors.elem, Tensor) and tensors.elem.shape is not None:
-        shape = list(tensors.elem.shape)
-        d = norm_dim(dim, len(shape))
-        if d is None:
-            return unknown_tensor("cat along a symbolic dim")
-        routed = X.find_routed(shape[d])
-        if routed:  # the experts' outputs together: the routing total
-            shape[d] = X.replace_atoms(shape[d], routed[0], routed[0].args[0])
-        else:
-            shape[d] = shape[d] * tensors.count
-        return Tensor(tuple(shape), tensors.elem.dtype)
-    items = list(tensors.items if isinstance(tensors, ListV) else tensors) if isinstance(tensors, (tuple, list, ListV)) else None
-    if not items:
-        return unknown_tensor("cat of an unknown sequence")
-    shapes = [shape_of(x) for x in items]
-    known = [s for s in shapes if s is not None and len(s) > 0 and not (len(s) == 1 and s[0].const_value() == 0)]
-    if not known:
-        return unknown_tensor("cat of tensors of unknown shape")
-    d = norm_dim(dim, len(known[0]))
-    if d is not None and len(known[0]) == 4:  # cat([past_key_values[i][0], key_states], dim=2): the cache layer's past tokens
-        shapes = [known[0][:d] + (x.route[1],) + known[0][d + 1:] if isinstance(x, Tensor) and _past_shape(x) is not None and d == 2 else s
-                  for x, s in zip(items, shapes)]
-    if any(s is None for s in shapes):
-        return unknown_tensor("cat with a tensor of unknown shape")
-    rank = len(known[0])
-    d = norm_dim(dim, rank)
-    if d is None:
-        return unknown_tensor("cat along a symbolic dim")
-    total = ZERO
-    for s in known:
-        total = total + s[d]
-    out = list(known[0])
-    out[d] = total
-    return Tensor(tuple(out), items[0].dtype if isinstance(items[0], Tensor) else "model")
-
-
-def stack(tensors: Any, dim: Any) -> Tensor:
-    if isinstance(tensors, ListV) and tensors.rep is not None:
-        tensors = tensors.rep
-    if isinstance(tensors, Repeated) and isinstance(tensors.elem, Tensor) and tensors.elem.shape is not None:
-        shape = list(tensors.elem.shape)
-        d = as_int(dim) or 0
-        if d < 0:
-            d += len(shape) + 1
-        shape.insert(d, tensors.count)
-        return Tensor(tuple(shape), tensors.elem.dtype)
-    items = list(tensors.items if isinstance(tensors, ListV) else tensors) if isinstance(tensors, (tuple, list, ListV)) else None
-    if not items or not isinstance(items[0], Tensor) or items[0].shape is None:
-        return unknown_tensor("stack")
-    d = as_int(dim) or 0
-    shape = list(items[0].shape)
-    if d < 0:
-        d += len(shape) + 1
-    shape.insert(d, Num.const(len(items)))
-    return Tensor(tuple(shape), items[0].dtype)
-
-
 # ---------------------------------------------------------------------------- indexing
 
 
 def getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
     if t.shape is None:
         return Tensor(None, t.dtype, t.why)
+    if t.route == ("offsets",) and isinstance(index, Num) and len(t.shape) == 1:
+        return Tensor((), t.dtype, route=("offset",))  # one running total
+    if t.values[:1] == ("arange",) and isinstance(index, Num) and isinstance(index.const_value(), int):
+        # an element from the end of torch.arange(start, end, step) (elements from the start: known_element):
+        # its value (cache_position[-1] + 1 = past + new tokens)
+        k = index.const_value()
+        return t.values[1] + t.values[2] * (t.shape[0] + k)
     items = list(index) if isinstance(index, tuple) else [index]
     shape = list(t.shape)
     out: list = []
@@ -374,6 +288,12 @@ def getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
             if pos >= len(shape):
                 return unknown_tensor("slice beyond the rank")
             bounds = (item.start, item.stop, item.step)
+            if all(isinstance(b, Tensor) and b.route == ("offset",) for b in bounds[:2]) and bounds[2] is None:
+                # x[offsets[e]:offsets[e + 1]]: the rows of one expert, cut at running totals of
+                # tokens per expert; the cuts partition the dim
+                out.append(X.routed(shape[pos]))
+                pos += 1
+                continue
             if any(b is not None and not isinstance(b, Num) for b in bounds):
                 # bounds read from a tensor's data (cumsum of tokens per expert, ...): never a silent 0
                 return unknown_tensor("slice with bounds from a tensor's data")
@@ -402,17 +322,6 @@ def getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
     return Tensor(tuple(out), t.dtype, route=route)
 
 
-def past_layer(past: Num) -> Tensor:
-    """keys or values of one cache layer (`past_key_values[i][0]`): [batch, heads, past, head_dim], of which the
-    analysis knows the past length; cat() along that dim and `.shape[-2]` read it."""
-    return Tensor(None, "model", "a layer of the cache (past_key_values[i])", route=("past", past))
-
-
-def _past_shape(t: Tensor) -> tuple | None:
-    """The [batch, heads, past, head_dim] shape of a cache layer, unknown but for the past length."""
-    if t.shape is None and t.route[:1] == ("past",):
-        return (Unknown("batch of a cache layer"), Unknown("heads of a cache layer"), t.route[1], Unknown("head_dim of a cache layer"))
-    return None
 
 
 # ---------------------------------------------------------------------------- methods
@@ -420,8 +329,8 @@ def _past_shape(t: Tensor) -> tuple | None:
 
 def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
     if name == "shape":
-        if _past_shape(t) is not None:
-            return _past_shape(t)
+        if past_shape(t) is not None:
+            return past_shape(t)
         return t.shape if t.shape is not None else Unknown("shape of a tensor whose shape is not known")
     if name == "dtype":
         return External(f"torch.{t.dtype}") if t.dtype not in ("model", "mask") else External("torch.<model dtype>")
@@ -515,9 +424,9 @@ def tensor_method(site: CallSite) -> Any:
         return Tensor(tuple(shape), t.dtype)
     if name == "size":
         dim = site.arg(0, "dim", None)
-        if _past_shape(t) is not None:
+        if past_shape(t) is not None:
             d = norm_dim(dim, 4) if dim is not None else None
-            return _past_shape(t)[d] if d is not None else _past_shape(t)
+            return past_shape(t)[d] if d is not None else past_shape(t)
         if t.shape is None:
             return Unknown("size of a tensor whose shape is not known")
         if dim is None:
@@ -528,6 +437,8 @@ def tensor_method(site: CallSite) -> Any:
         return Num.const(len(t.shape)) if t.shape is not None else Unknown("rank")
     if name in ("numel", "nelement"):
         return numel(t.shape) if t.shape is not None else Unknown("numel")
+    if name == "tolist" and t.shape is not None and len(t.shape) == 1:
+        return ListV([], rep=Repeated(Unknown("a tensor's data"), t.shape[0]))  # its length is known
     if name in ("item", "tolist", "__index__", "__int__"):
         return Unknown("a tensor's data")
     if name in ("new_zeros", "new_ones", "new_empty", "new_full"):
@@ -577,6 +488,12 @@ def tensor_method(site: CallSite) -> Any:
         return t
     if name in ("masked_fill", "masked_fill_", "where"):
         return t
+    if name == "cumsum" and t.shape is not None and len(t.shape) == 1:
+        return Tensor(t.shape, t.dtype, route=("offsets",))  # running totals of counts: cut points
+    if name == "sort":  # (sorted values, their indices)
+        return (Tensor(t.shape, t.dtype), Tensor(t.shape, "long"))
+    if name == "argsort":
+        return Tensor(t.shape, "long")
     if name in IDENTITY_METHODS:
         dtype = t.dtype
         if name in BOOL_METHODS:
@@ -609,6 +526,11 @@ def tensor_method(site: CallSite) -> Any:
 def torch_function(site: CallSite) -> Any:
     name = site.name
     interp = site.interp
+    if name == "torch.cumsum" and site.args and isinstance(site.args[0], Tensor):
+        return tensor_method(CallSite(interp, None, site.args[1:], site.kwargs, site.node, site.hint, "Tensor.cumsum", site.args[0]))
+    if name == "torch.histc":  # counts in `bins` bins (tokens per expert)
+        bins = site.arg(1, "bins", Num.const(100))
+        return Tensor((bins,), "float32") if isinstance(bins, Num) else unknown_tensor("histc")
     if name in ("torch.arange",):
         if not all(isinstance(a, Num) for a in site.args):
             return unknown_tensor("arange with bounds the analysis cannot read", "long")

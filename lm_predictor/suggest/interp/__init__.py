@@ -48,6 +48,7 @@ class Interpreter(StateMixin, StatementsMixin, ExpressionsMixin, AttributesMixin
         self.assume: list[Bool] = []
         self.facts: list[Bool] = []  # what must hold for the code not to raise (never a cost guard)
         self.mults: list[Num] = []
+        self.unrolled: list[int] = []  # trip counts of the loops unrolled around the current statement
         self.recorder: Recorder | None = None
         self.templates: dict = {}
         self.drafts: list[RuleDraft] = []

@@ -269,7 +269,8 @@ class ModulesMixin:
         if isinstance(value, tuple):
             return tuple(self.localize(v, f"{hint}{i}", binding, namer) for i, v in enumerate(value))
         if isinstance(value, ListV):
-            return ListV([self.localize(v, f"{hint}{i}", binding, namer) for i, v in enumerate(value.items)])
+            rep = self.localize(value.rep, hint, binding, namer) if value.rep is not None else None
+            return ListV([self.localize(v, f"{hint}{i}", binding, namer) for i, v in enumerate(value.items)], rep)
         if isinstance(value, DictV):
             return DictV({k: self.localize(v, f"{hint}_{k}" if isinstance(k, str) else hint, binding, namer) for k, v in value.items.items()})
         if isinstance(value, Record):

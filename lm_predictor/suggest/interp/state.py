@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from typing import Any, Callable
 
 from astroid import nodes
@@ -81,7 +83,14 @@ class StateMixin:
         if routed:
             # a cost inside a loop over experts, sized by the tokens each expert gets: summed over
             # the loop, those tokens are the routing total (the cost is linear in them)
-            if not self.mults:
+            if not self.mults and self.unrolled and self.unrolled[-1] > 0:
+                # a loop over a constant number of experts, unrolled: each of its n iterations
+                # adds 1/n of the cost at the routing total, n of them the whole
+                total = routed[0].args[0]
+                share = Num.const(Fraction(1, self.unrolled[-1]))
+                expr = X.replace_atoms(expr, routed[0], total)
+                mult = X.replace_atoms(mult, routed[0], total) * share
+            elif not self.mults:
                 expr = self.unresolved(A_ROUTING, None, "tokens routed to one expert used outside a loop over experts")
             else:
                 total = routed[0].args[0]

@@ -198,6 +198,7 @@ class StatementsMixin:
             exits: list = []
             conds: list = []
             pushed = 0
+            self.unrolled.append(len(items))
             try:
                 for item in items:
                     self.assign(stmt.target, item, frame)
@@ -221,6 +222,7 @@ class StatementsMixin:
                     exits.extend(more.exits)
                 return Flow(exits, True, X.band(*conds))
             finally:
+                self.unrolled.pop()
                 if pushed:
                     del self.assume[len(self.assume) - pushed:]
         # symbolic loop: run the body once, multiply its costs by the trip count
