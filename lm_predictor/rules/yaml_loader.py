@@ -7,7 +7,7 @@ import re
 import os
 import stat
 from dataclasses import dataclass
-from typing import Union
+from typing import NamedTuple, Union
 
 import yaml
 from yaml.composer import Composer
@@ -23,20 +23,23 @@ from lm_predictor.formula.source import Origin
 from lm_predictor.limits import MAX_RULE_FILE_BYTES, MAX_YAML_NODES
 
 
-@dataclass(frozen=True)
-class YScalar:
+class YScalar(NamedTuple):
+    """A YAML scalar, as constructed by the safe loader, with the node it came from (for positions)."""
+
     value: object
     node: ScalarNode
 
 
-@dataclass(frozen=True)
-class YMap:
+class YMap(NamedTuple):
+    """A YAML mapping: (key, value) pairs in file order; keys are scalars."""
+
     items: tuple[tuple[YScalar, "YValue"], ...]
     node: MappingNode
 
 
-@dataclass(frozen=True)
-class YSeq:
+class YSeq(NamedTuple):
+    """A YAML sequence."""
+
     items: tuple["YValue", ...]
     node: SequenceNode
 

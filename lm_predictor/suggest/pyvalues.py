@@ -7,8 +7,6 @@ from typing import Any, Callable
 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import ZERO, Bool, Num
-from lm_predictor.suggest.sources import ParsedModule
-from lm_predictor.suggest.values import FunctionV
 
 
 @dataclass(eq=False)
@@ -17,13 +15,6 @@ class BoundMethod:
 
     receiver: Any
     name: str
-
-
-@dataclass(eq=False)
-class ModuleNS:
-    """A transformers module used as a namespace (`modeling_utils.X`)."""
-
-    pm: ParsedModule
 
 
 @dataclass(eq=False)
@@ -43,21 +34,6 @@ class Lazy:
 def force(value: Any) -> Any:
     """The value, computed if it is Lazy."""
     return value.thunk() if isinstance(value, Lazy) else value
-
-
-@dataclass(eq=False)
-class Property:
-    """A @property of an analysed class: read by running its getter."""
-
-    fv: FunctionV
-
-
-@dataclass(eq=False)
-class ClassMethod:
-    """A @classmethod of an analysed class, bound to the class it was read from."""
-
-    fv: FunctionV
-    cls: Any
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,10 @@ class SourceError(Exception):
     """The requested source tree is missing or unreadable (one-line message)."""
 
 
-@dataclass
+@dataclass(eq=False)
 class ParsedModule:
+    """One parsed source module; as an analysis value, the module used as a namespace (`modeling_utils.X`)."""
+
     name: str
     path: Path
     tree: nodes.Module

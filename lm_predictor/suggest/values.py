@@ -121,7 +121,7 @@ class FunctionV:
     closure: dict | None = None
     bound: Any = None
     owner_class: Any = None  # ClassV the function was found on (for super())
-    is_static: bool = False
+    kind: str = "function"  # how the class declares it: "function", "staticmethod", "classmethod" or "property"
 
 
 @dataclass(eq=False)

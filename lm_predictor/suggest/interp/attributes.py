@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable
 
 from astroid import nodes
@@ -11,11 +12,15 @@ from lm_predictor.suggest.expr import Num
 from lm_predictor.suggest.findings import AnalysisLimit, DeadPath
 from lm_predictor.suggest.interp.frames import Frame
 from lm_predictor.suggest.interp.syntax import decorator_names
-from lm_predictor.suggest.pyvalues import BoundMethod, BrainFunc, ClassMethod, ConfigV, ModuleNS, Property, Slice, hashable
+from lm_predictor.suggest.pyvalues import BoundMethod, BrainFunc, ConfigV, Slice, hashable
 from lm_predictor.suggest.resolve import module_symbols
+from lm_predictor.suggest.sources import ParsedModule
 from lm_predictor.suggest.scope import ModRef, Template, TorchModule
 from lm_predictor.suggest.valueops import make_phi, same_value, translate
 from lm_predictor.suggest.values import ClassV, DictV, External, FunctionV, ListV, ObjectV, Phi, Record, Repeated, SuperV, Tensor, Unknown
+
+DECLARED_KINDS = ("staticmethod", "classmethod", "property")
+"""The decorators that change how a class's function is bound (FunctionV.kind)."""
 
 
 class AttributesMixin:
@@ -93,15 +98,9 @@ class AttributesMixin:
             getters = [f for f in found if not (isinstance(f, nodes.FunctionDef) and decorator_names(f) & {"setter", "deleter"})]
             defn = (getters or found)[-1]
             if isinstance(defn, nodes.FunctionDef):
-                fv = FunctionV(defn, c.module, f"{c.qualname}.{name}", owner_class=c)
-                decos = decorator_names(defn)
-                if "staticmethod" in decos:
-                    fv.is_static = True
-                if "property" in decos:
-                    return Property(fv)
-                if "classmethod" in decos:
-                    return ClassMethod(fv, cls)
-                return fv
+                kind = next((k for k in DECLARED_KINDS if k in decorator_names(defn)), "function")
+                # a classmethod is bound to the class it was read from as soon as it is found
+                return FunctionV(defn, c.module, f"{c.qualname}.{name}", bound=cls if kind == "classmethod" else None, owner_class=c, kind=kind)
             if isinstance(defn, nodes.AssignName):
                 stmt = defn.parent
                 value_node = getattr(stmt, "value", None)
@@ -138,12 +137,12 @@ class AttributesMixin:
             return self.brains.tensor_attr(self, obj, name, node)
         if isinstance(obj, External):
             return self.brains.external_attr(self, obj, name)
-        if isinstance(obj, ModuleNS):
-            self.touched_modules.add(obj.pm.name)
-            sub = f"{obj.pm.name}.{name}"
-            if self.tree.has_module(sub) and name not in module_symbols(obj.pm):
+        if isinstance(obj, ParsedModule):  # a transformers module used as a namespace (`modeling_utils.X`)
+            self.touched_modules.add(obj.name)
+            sub = f"{obj.name}.{name}"
+            if self.tree.has_module(sub) and name not in module_symbols(obj):
                 return self.import_module(sub)
-            return self.global_value(obj.pm, name, node)
+            return self.global_value(obj, name, node)
         if isinstance(obj, ObjectV):
             if name in obj.attrs:
                 return obj.attrs[name]
@@ -155,10 +154,10 @@ class AttributesMixin:
             attr = self.class_attr(obj, name)
             if attr is None:
                 return Unknown(f"attribute {name} of class {obj.qualname}")
-            if isinstance(attr, ClassMethod):
-                return FunctionV(attr.fv.node, attr.fv.module, attr.fv.qualname, bound=obj, owner_class=attr.fv.owner_class)
-            if isinstance(attr, Property):
-                return attr.fv
+            if isinstance(attr, FunctionV) and attr.kind == "classmethod":
+                return replace(attr, bound=obj)
+            if isinstance(attr, FunctionV) and attr.kind == "property":
+                return replace(attr, kind="function")  # the getter, unbound
             return attr
         if isinstance(obj, SuperV):
             inst = obj.instance
@@ -184,15 +183,10 @@ class AttributesMixin:
 
     def bind_attr(self, attr: Any, receiver: Any, node: Any) -> Any:
         if isinstance(attr, FunctionV):
-            if attr.is_static:
+            if attr.kind in ("staticmethod", "classmethod"):
                 return attr
-            return FunctionV(attr.node, attr.module, attr.qualname, attr.closure, receiver, attr.owner_class)
-        if isinstance(attr, Property):
-            fv = attr.fv
-            return self.run_function(FunctionV(fv.node, fv.module, fv.qualname, None, receiver, fv.owner_class), [], {}, node)
-        if isinstance(attr, ClassMethod):
-            fv = attr.fv
-            return FunctionV(fv.node, fv.module, fv.qualname, None, attr.cls, fv.owner_class)
+            bound = FunctionV(attr.node, attr.module, attr.qualname, attr.closure, receiver, attr.owner_class)
+            return self.run_function(bound, [], {}, node) if attr.kind == "property" else bound
         if isinstance(attr, BoundMethod) and attr.receiver is None:
             return BoundMethod(receiver, attr.name)
         if isinstance(attr, BrainFunc) and attr.bound is None:

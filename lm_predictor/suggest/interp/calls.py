@@ -9,7 +9,7 @@ from astroid import nodes
 from lm_predictor.suggest.findings import AnalysisLimit, DeadPath
 from lm_predictor.suggest.interp.frames import Frame
 from lm_predictor.suggest.interp.syntax import MAX_DEPTH
-from lm_predictor.suggest.pyvalues import BoundMethod, Property
+from lm_predictor.suggest.pyvalues import BoundMethod
 from lm_predictor.suggest.scope import ModRef
 from lm_predictor.suggest.valueops import make_phi
 from lm_predictor.suggest.values import Builtin, ClassV, DictV, External, FunctionV, ObjectV, Phi, Record, Tensor, Unknown
@@ -21,6 +21,8 @@ class CallsMixin:
     def call(self, callee: Any, args: list, kwargs: dict, node: Any, hint: str | None = None) -> Any:
         if isinstance(callee, Phi):
             return self.on_phi(callee, lambda c: self.call(c, args, kwargs, node, hint))
+        if isinstance(callee, FunctionV) and callee.kind == "property":
+            return Unknown("property call")
         if isinstance(callee, FunctionV):
             brain = self.brains.function_call(self, callee, args, kwargs, node, hint)
             if brain is not NotImplemented:
@@ -32,8 +34,6 @@ class CallsMixin:
             return self.call_module(callee, args, kwargs, node, hint)
         if isinstance(callee, (External, Builtin, BoundMethod)):
             return self.brains.call(self, callee, args, kwargs, node, hint)
-        if isinstance(callee, Property):
-            return Unknown("property call")
         if callee is None:
             raise DeadPath()
         if isinstance(callee, Unknown):
@@ -47,7 +47,7 @@ class CallsMixin:
         if self.depth >= MAX_DEPTH:
             raise AnalysisLimit(f"call depth {MAX_DEPTH} reached in {fv.qualname}")
         fnode = fv.node
-        if fv.bound is not None and not fv.is_static:
+        if fv.bound is not None and fv.kind != "staticmethod":
             args = [fv.bound] + list(args)
         local = self.bind_params(fnode, args, kwargs, fv)
         frame = Frame(local, fv.module, fv.qualname, args[0] if args else None, fv.owner_class, fv.closure, len(self.assume))

@@ -12,7 +12,6 @@ from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.findings import AnalysisLimit, DeadPath, Finding, slug_for
 from lm_predictor.suggest.interp.frames import Frame
 from lm_predictor.suggest.interp.syntax import BUILTIN_NAMES
-from lm_predictor.suggest.pyvalues import ModuleNS
 from lm_predictor.suggest.resolve import absolute_module, find_public, module_symbols, star_imports
 from lm_predictor.suggest.scope import Term
 from lm_predictor.suggest.sources import ParsedModule
@@ -194,7 +193,7 @@ class StateMixin:
             pm = self.tree.parse(modname)
             if pm is not None:
                 self.touched_modules.add(modname)
-                return ModuleNS(pm)
+                return pm  # the module as a namespace
             return Unknown(f"module {modname} not in the source tree")
         return External(modname)
 
