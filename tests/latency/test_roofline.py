@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import pytest
+
 from lm_predictor.evaluate.predict import predict
 from lm_predictor.hardware import load_hardware
 from lm_predictor.latency.roofline import Efficiency, excess, roofline
@@ -102,3 +104,15 @@ def test_efficiency_scales_the_roofline() -> None:
     full, half = roofline(p, H100), roofline(p, H100, Efficiency(Fraction(1), Fraction(1, 2)))
     # every row is memory-bound at batch 1 except the few tiny compute-bound ones
     assert half.rows["model.layers.mlp"].time_s == 2 * full.rows["model.layers.mlp"].time_s
+
+
+@pytest.mark.parametrize("attn", ["eager", "sdpa"])
+@pytest.mark.parametrize("name", ["llama-2-7b", "gpt2", "pythia-160m", "falcon-7b", "gemma-7b", "mistral-7b", "phi-3-mini", "qwen2.5-7b"])
+def test_no_row_has_flops_without_bytes(name: str, attn: str) -> None:
+    """Every kernel that does arithmetic also reads memory: a row with FLOPs and no bytes means the
+    rule put one kernel's FLOPs and its bytes on different rows, and the roofline would add a
+    compute time and a memory time for it (FalconLinear and Falcon's SDPA call did, until fixed)."""
+    for past in (0, 16):
+        lat = roofline(predict(name, batch=2, seq_len=8, past_len=past, dtype="bfloat16", attn=attn), H100)
+        split = [path for path, r in lat.rows.items() if path and r.own_flops > 0 and r.own_bytes == 0]
+        assert not split, split
