@@ -98,8 +98,8 @@ class ConfigModel:
                 if ann is not None:
                     self.annotations[arg.name] = ann.as_string()
             for name in names:
-                if name in self.resolved or name in self.init_defaults:
-                    kwargs[name] = self.convert(name, self.resolved.get(name))
+                if name in self.resolved or name in self.init_defaults:  # PretrainedConfig's own keys stay constants there too
+                    kwargs[name] = self.convert(name, self.resolved.get(name), pretrained=name in self.pretrained_defaults)
             extra = {k: v for k, v in self.resolved.items() if k not in names and k not in self.pretrained_defaults and k != "model_type"}
             if args.kwarg:
                 for k, v in extra.items():
@@ -143,6 +143,19 @@ class ConfigModel:
         for key, value in kwargs.items():
             if key not in obj.attrs:
                 self.setattr(obj, key, value)
+
+    def sub_config_init(self, obj: ObjectV, kwargs: dict) -> None:
+        """PretrainedConfig.__init__ of a nested config (`SiglipVisionConfig(**vision_config)` inside the
+        model's config): its own keys as constants (given ones win), the runtime switches, leftover kwargs."""
+        for key, default in self.pretrained_defaults.items():
+            if key not in obj.attrs:
+                obj.attrs[key] = kwargs.pop(key) if key in kwargs else _python(default)
+        for key, value in RUNTIME.items():
+            obj.attrs.setdefault(key, _python(value))
+        for key in ("torch_dtype", "dtype"):
+            kwargs.pop(key, None)
+        for key, value in kwargs.items():
+            obj.attrs.setdefault(key, value)
 
     def setattr(self, obj: ObjectV, name: str, value: Any) -> None:
         obj.attrs[self.attribute_map.get(name, name)] = value
@@ -273,6 +286,8 @@ class ConfigModel:
     def note_read(self, name: str, value: Any) -> None:
         if isinstance(value, (str, ListV, DictV)) or value is None:
             self.read_constants[name] = _plain(value)
+        elif isinstance(value, ObjectV):  # a nested config the model reads: its given values are constants of the rules
+            self.read_constants[name] = self.resolved.get(name)
 
 
 def _run_config_method(interp: Any, fn: FunctionV, obj: ObjectV, kwargs: dict) -> None:

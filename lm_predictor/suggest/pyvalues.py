@@ -56,7 +56,10 @@ class Range:
     def length(self) -> Num:
         """len(range(...)): max(stop - start, 0) for step 1, else ceil_div(stop - start, step)."""
         span = self.stop - self.start
-        if self.step.const_value() == 1:
+        step = self.step.const_value()
+        if isinstance(step, float) and step.is_integer():  # torch.arange(0, d, 2.0): the same count as step 2
+            return Range(self.start, self.stop, Num.const(int(step))).length()
+        if step == 1:
             return Num.const(max(span.const_value(), 0)) if span.is_const() else X.fn("max", span, ZERO)
         return X.fn("ceil_div", span, self.step)
 

@@ -56,7 +56,11 @@ def module_symbols(pm: ParsedModule) -> dict:
 def star_imports(pm: ParsedModule) -> list:
     """`from x import *` statements of the module (for names not defined directly)."""
     found = []
-    for stmt in pm.tree.body:
+    body = list(pm.tree.body)
+    for stmt in pm.tree.body:  # a lazy package (`if TYPE_CHECKING: from .modeling_x import *`) names its modules there
+        if isinstance(stmt, nodes.If) and stmt.test.as_string() == "TYPE_CHECKING":
+            body += stmt.body
+    for stmt in body:
         if isinstance(stmt, nodes.ImportFrom) and any(name == "*" for name, _ in stmt.names):
             found.append(stmt)
     return found

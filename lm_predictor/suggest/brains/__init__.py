@@ -26,7 +26,7 @@ from lm_predictor.suggest.brains.transformers_lib import ActTable, BrainFunc
 from lm_predictor.suggest.expr import ONE, Num
 from lm_predictor.suggest.findings import BrainError, DeadPath
 from lm_predictor.suggest.host import Host
-from lm_predictor.suggest.pyvalues import BoundMethod, Range, hashable
+from lm_predictor.suggest.pyvalues import BoundMethod, ConfigV, Range, hashable
 from lm_predictor.suggest.scope import ModRef, Template, TorchModule
 from lm_predictor.suggest.valueops import translate
 from lm_predictor.suggest.values import CacheV, DictV, External, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
@@ -112,6 +112,13 @@ def _torch_base_forward(interp: Host, recv: Any, args: list, kwargs: dict, node:
     return _modules.call_module(interp, view, args, kwargs, node)
 
 
+def class_method(interp: Host, cls: Any, name: str) -> Any:
+    """Class methods the analysed tree inherits from transformers' bases: `Model._from_config(config)` builds `Model(config)`."""
+    if name in ("_from_config", "from_config") and any(isinstance(c, External) and is_module_base(c.name) for c in interp.mro(cls)):
+        return BrainFunc(name, lambda i, recv, args, kw, node: i.call(cls, [args[0] if args else kw.get("config")], {}, node))
+    return None
+
+
 def external_truth(name: str) -> bool | None:
     return True
 
@@ -156,6 +163,12 @@ def super_attr(interp: Host, inst: Any, name: str, node: Any) -> Any:
             i.config_model_building.pretrained_init(i, inst, dict(kwargs))
             return None
         return BrainFunc("PretrainedConfig.__init__", pretrained_init, inst)
+    if isinstance(inst, ObjectV) and name == "__init__" and isinstance(interp.config, ConfigV) and any(
+            isinstance(c, External) and c.name.endswith("PretrainedConfig") for c in interp.mro(interp.instance_class(inst) or inst.cls)):
+        def nested_init(i: Host, recv: Any, args: list, kwargs: dict, n: Any) -> Any:
+            i.config.model.sub_config_init(inst, dict(kwargs))
+            return None
+        return BrainFunc("PretrainedConfig.__init__", nested_init, inst)
     if name in ("__init__", "__post_init__"):  # 5.x PreTrainedConfig.__post_init__: the fields are set already
         return BrainFunc(name, _tf._noop, inst)
     return Unknown(f"super().{name}")
@@ -200,8 +213,12 @@ def value_getitem(interp: Host, obj: Any, index: Any, node: Any) -> Any:
     if isinstance(obj, str) and isinstance(index, Num):
         c = index.const_value()
         return obj[c] if isinstance(c, int) and -len(obj) <= c < len(obj) else Unknown("string index")
+    if isinstance(obj, CacheV) and isinstance(index, Num):  # Cache.__getitem__: (keys, values) of one layer, legacy style
+        return (_tensors.past_layer(obj.past), _tensors.past_layer(obj.past))
     if isinstance(obj, CacheV):
         return Unknown("legacy cache indexing (past_key_values[layer])")
+    if isinstance(obj, ObjectV) and getattr(obj.cls, "name", "") == "_LazyConfigMapping":
+        return interp.on_phi(index, lambda key: _tf.config_class_of(interp, key))  # CONFIG_MAPPING["llama"]
     if isinstance(obj, Range) and isinstance(index, Num):
         return obj.start + obj.step * index
     return Unknown(f"indexing {type(obj).__name__}")

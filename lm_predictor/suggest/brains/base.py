@@ -16,7 +16,7 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.host import Host
-from lm_predictor.suggest.values import ListV, Phi, Tensor, Unknown
+from lm_predictor.suggest.values import ListV, ObjectV, Phi, Tensor, Unknown
 
 
 MISSING = object()
@@ -258,3 +258,17 @@ def first_tensor(values: list) -> Tensor | None:
 
 def unknown(why: str) -> Unknown:
     return Unknown(why)
+
+
+TEXT_CONFIG_NAMES = ("decoder", "generator", "text_config")
+"""Where PretrainedConfig.get_text_config(decoder=True) looks for a composite config's text part."""
+
+
+def text_config_object(interp: Host) -> ObjectV | None:
+    """The nested text config of a composite model's config (what DynamicCache(config=...) and
+    tie_weights read through get_text_config(decoder=True)), or None for a flat config."""
+    if interp.config is None:
+        return None
+    model = interp.config.model
+    model.build(interp)
+    return next((model.attrs[n] for n in TEXT_CONFIG_NAMES if isinstance(model.attrs.get(n), ObjectV)), None)

@@ -17,7 +17,7 @@ from typing import Any
 
 from lm_predictor.diagnostics import A_LAYER_INDEX
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import CallSite, brain, receiver, unknown_tensor
+from lm_predictor.suggest.brains.base import CallSite, brain, receiver, text_config_object, unknown_tensor
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod
@@ -51,18 +51,20 @@ def layer_kind(interp: Host, layer_idx: Any, node: Any) -> tuple[X.Bool, Num | N
     config = interp.config
     if config is None:
         return X.FALSE, None
-    model = config.model
-    sw = model.getattr_default(interp, "sliding_window", None, node)
-    cond, window = present(sw)
-    chunk = model.getattr_default(interp, "attention_chunk_size", None, node)
-    ccond, cwin = present(chunk)
+    text = text_config_object(interp)  # DynamicCache(config=...) reads config.get_text_config(decoder=True)
+
+    def read(name: str) -> Any:
+        return config.model.getattr_default(interp, name, None, node) if text is None else text.attrs.get(name)
+
+    cond, window = present(read("sliding_window"))
+    ccond, cwin = present(read("attention_chunk_size"))
     if cwin is not None:
         if window is None:
             cond, window = ccond, cwin
         else:
             window = X.ifnum(cond, window, cwin)
             cond = X.bor(cond, ccond)
-    types = model.getattr_default(interp, "layer_types", None, node)
+    types = read("layer_types")
     if isinstance(types, ListV) and types.rep is not None:
         types = types.rep
     if types is None:

@@ -72,6 +72,8 @@ ELEMENTWISE_FUNCTIONS = {
     "torch.nn.functional.softmax", "torch.sigmoid_", "torch.special.expit", "torch.special.erf",
 }
 CREATION = {"torch.zeros", "torch.ones", "torch.empty", "torch.rand", "torch.randn", "torch.full", "torch.randint"}
+LEGACY_CONSTRUCTORS = {"torch.Tensor": "model", "torch.FloatTensor": "model", "torch.DoubleTensor": "model",
+                       "torch.HalfTensor": "model", "torch.LongTensor": "long", "torch.BoolTensor": "bool"}
 LIKE = {"torch.zeros_like", "torch.ones_like", "torch.empty_like", "torch.full_like", "torch.rand_like", "torch.randn_like"}
 
 
@@ -96,6 +98,8 @@ def tensor_binop(interp: Host, op: str, a: Any, b: Any, node: Any) -> Any:
     if isinstance(a, Unknown) or isinstance(b, Unknown):
         t = a if isinstance(a, Tensor) else b
         return Tensor(t.shape if isinstance(t, Tensor) else None, "model")
+    if op in ("+", "-", "*", "/", "//", "**") and (isinstance(a, tuple) or isinstance(b, tuple)):
+        raise DeadPath()  # tensor (op) tuple raises TypeError: this path does not run
     if not isinstance(a, (Tensor, Num, X.Bool)) or not isinstance(b, (Tensor, Num, X.Bool)):
         return unknown_tensor(f"operator {op} with {type(a).__name__}")
     dtype = "bool" if op in ("==", "!=", "<", "<=", ">", ">=", "&", "|") else None
@@ -106,6 +110,8 @@ def tensor_binop(interp: Host, op: str, a: Any, b: Any, node: Any) -> Any:
 
 
 def view(t: Tensor, sizes: list | None, interp: Host, node: Any) -> Tensor:
+    if t.shape is None and sizes is not None and all(isinstance(s, Num) and s.const_value() != -1 for s in sizes):
+        return Tensor(tuple(sizes), t.dtype)  # every size given: view() only runs when they match the tensor
     if sizes is None or t.shape is None:
         if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
             print("view:", interp.current_loc, sizes, t)
@@ -124,6 +130,17 @@ def view(t: Tensor, sizes: list | None, interp: Host, node: Any) -> Tensor:
         q = X.exact_div(total, known)
         out[infer] = q if q is not None else X.floordiv(total, known)
     return Tensor(tuple(out), t.dtype)
+
+
+def pad(t: Any, sizes: Any) -> Tensor:
+    """F.pad(t, (left, right, top, bottom, ...)): the last dims grow by each pair (negative pads crop)."""
+    if not isinstance(t, Tensor) or t.shape is None or not isinstance(sizes, tuple) or not all(isinstance(p, Num) for p in sizes):
+        return unknown_tensor("pad")
+    shape = list(t.shape)
+    for i in range(0, len(sizes) - 1, 2):
+        d = len(shape) - 1 - i // 2
+        shape[d] = shape[d] + sizes[i] + sizes[i + 1]
+    return Tensor(tuple(shape), t.dtype)
 
 
 def permute(t: Tensor, dims: list) -> Tensor:
@@ -288,6 +305,10 @@ def cat(tensors: Any, dim: Any) -> Tensor:
     known = [s for s in shapes if s is not None and len(s) > 0 and not (len(s) == 1 and s[0].const_value() == 0)]
     if not known:
         return unknown_tensor("cat of tensors of unknown shape")
+    d = norm_dim(dim, len(known[0]))
+    if d is not None and len(known[0]) == 4:  # cat([past_key_values[i][0], key_states], dim=2): the cache layer's past tokens
+        shapes = [known[0][:d] + (x.route[1],) + known[0][d + 1:] if isinstance(x, Tensor) and _past_shape(x) is not None and d == 2 else s
+                  for x, s in zip(items, shapes)]
     if any(s is None for s in shapes):
         return unknown_tensor("cat with a tensor of unknown shape")
     rank = len(known[0])
@@ -392,8 +413,23 @@ def hit_experts(t: Tensor) -> Tensor:
 # ---------------------------------------------------------------------------- methods
 
 
+def past_layer(past: Num) -> Tensor:
+    """keys or values of one cache layer (`past_key_values[i][0]`): [batch, heads, past, head_dim], of which the
+    analysis knows the past length; cat() along that dim and `.shape[-2]` read it."""
+    return Tensor(None, "model", "a layer of the cache (past_key_values[i])", route=("past", past))
+
+
+def _past_shape(t: Tensor) -> tuple | None:
+    """The [batch, heads, past, head_dim] shape of a cache layer, unknown but for the past length."""
+    if t.shape is None and t.route[:1] == ("past",):
+        return (Unknown("batch of a cache layer"), Unknown("heads of a cache layer"), t.route[1], Unknown("head_dim of a cache layer"))
+    return None
+
+
 def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
     if name == "shape":
+        if _past_shape(t) is not None:
+            return _past_shape(t)
         return t.shape if t.shape is not None else Unknown("shape of a tensor whose shape is not known")
     if name == "dtype":
         return External(f"torch.{t.dtype}") if t.dtype not in ("model", "mask") else External("torch.<model dtype>")
@@ -487,6 +523,9 @@ def tensor_method(site: CallSite) -> Any:
         return Tensor(tuple(shape), t.dtype)
     if name == "size":
         dim = site.arg(0, "dim", None)
+        if _past_shape(t) is not None:
+            d = norm_dim(dim, 4) if dim is not None else None
+            return _past_shape(t)[d] if d is not None else _past_shape(t)
         if t.shape is None:
             return Unknown("size of a tensor whose shape is not known")
         if dim is None:
@@ -612,6 +651,9 @@ def torch_function(site: CallSite) -> Any:
             if sizes is None and "size" in site.kwargs:
                 sizes = list(site.kwargs["size"])
         return Tensor(tuple(sizes), _dtype_kw(site)) if sizes is not None else unknown_tensor(name)
+    if name in LEGACY_CONSTRUCTORS and site.args and all(isinstance(a, Num) for a in site.args):
+        # torch.FloatTensor(d_model, n_head, d_head): an uninitialised tensor of those sizes (data is a list, not ints)
+        return Tensor(tuple(site.args), LEGACY_CONSTRUCTORS[name])
     if name == "torch.normal" and "size" in site.kwargs:
         sizes = size_list(CallSite(interp, None, [], {"size": site.kwargs["size"]}, site.node, None), 0, "size")
         return Tensor(tuple(sizes), "model") if sizes is not None else unknown_tensor(name)
@@ -698,6 +740,8 @@ def torch_function(site: CallSite) -> Any:
         sub = CallSite(interp, None, site.args[1:], site.kwargs, site.node, site.hint, "Tensor." + short, site.args[0])
         return tensor_method(sub)  # torch.clone(x) is x.clone()
     if name in ELEMENTWISE_FUNCTIONS:
+        if site.args and isinstance(site.args[0], tuple):
+            raise DeadPath()  # F.dropout((h, logits)): a tuple where the input tensor belongs raises TypeError
         tensors = [a for a in site.args[:2] if isinstance(a, (Tensor, Num))]
         if not tensors:
             t = site.kwargs.get("input")
@@ -707,14 +751,7 @@ def torch_function(site: CallSite) -> Any:
             return t if isinstance(t, Tensor) else Tensor((), "model")
         return elementwise(tensors[0], tensors[1])
     if name in ("F.pad",):
-        t, pad = site.arg(0, "input"), site.arg(1, "pad")
-        if not isinstance(t, Tensor) or t.shape is None or not isinstance(pad, tuple):
-            return unknown_tensor("pad")
-        shape = list(t.shape)
-        for i in range(0, len(pad) - 1, 2):
-            d = len(shape) - 1 - i // 2
-            shape[d] = shape[d] + pad[i] + pad[i + 1]
-        return Tensor(tuple(shape), t.dtype)
+        return pad(site.arg(0, "input"), site.arg(1, "pad"))
     if name == "F.embedding":
         idx, w = site.arg(0, "input"), site.arg(1, "weight")
         if isinstance(idx, Tensor) and isinstance(w, Tensor) and idx.shape is not None and w.shape:

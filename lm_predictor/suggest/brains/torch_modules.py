@@ -14,7 +14,7 @@ from typing import Any
 from lm_predictor.diagnostics import A_MODULE_FORWARD, A_MODULE_INPUT, A_MODULE_PARAMS
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, numel, prefix, unknown_tensor
-from lm_predictor.suggest.brains.tensors import flatten
+from lm_predictor.suggest.brains.tensors import flatten, pad as tensor_pad
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.host import Host
@@ -68,6 +68,23 @@ def _norm_rule(name: str, doc: str, size: str, size_doc: str, affine: str, affin
 STATIC_RULES = {
     "torch.nn.modules.conv.Conv1d": _conv_rule(1, "length", "kernel_size", "kernel width", "out_length", "output length (from input length, padding, stride, dilation)"),
     "torch.nn.modules.conv.Conv2d": _conv_rule(2, "h, w", "kernel_elements", "kernel height * width", "out_positions", "output height * width"),
+    "torch.nn.modules.activation.MultiheadAttention": {
+        "aliases": ["torch.nn.MultiheadAttention"],
+        "doc": "Multi-head attention with its own projections: in_proj_weight [3E, E] (q/k/v_proj_weight [E, E], [E, kdim], "
+               "[E, vdim] when kdim or vdim differ), in_proj_bias [3E], out_proj Linear(E, E), bias_k / bias_v [1, 1, E]. "
+               "Parameters only: the analysis reports a forward call (A113) instead of pricing it.",
+        "params": {
+            "embed_dim": {"type": "int", "doc": "model width E"},
+            "kdim": {"type": "int", "doc": "key width (E unless given)"},
+            "vdim": {"type": "int", "doc": "value width (E unless given)"},
+            "bias": {"type": "bool", "default": True, "doc": "whether in_proj_bias and out_proj.bias exist"},
+            "add_bias_kv": {"type": "bool", "default": False, "doc": "whether bias_k and bias_v exist"},
+        },
+        "flops": "0",
+        "param_count": "${embed_dim} * (${embed_dim} + ${kdim} + ${vdim}) + (if ${bias} then 3 * ${embed_dim} else 0)"
+                       " + (if ${add_bias_kv} then 2 * ${embed_dim} else 0)"
+                       " + {out_proj: torch.nn.Linear}(in_features=${embed_dim}, out_features=${embed_dim}, bias=${bias})",
+    },
     "torch.nn.modules.normalization.RMSNorm": _norm_rule(
         "RMSNorm", "x * rsqrt(mean(x^2) + eps) * weight over the last `normalized_shape` elements; elementwise only.",
         "normalized_shape", "size of the normalised (last) dimensions", "elementwise_affine", "whether a weight exists", "${normalized_shape}"),
@@ -95,6 +112,33 @@ def _shape_arg(value: Any) -> tuple | None:
     if isinstance(value, ListV) and all(isinstance(v, Num) for v in value.items):
         return tuple(value.items)
     return None
+
+
+PAD_MODULES = {"nn.ZeroPad1d": 1, "nn.ZeroPad2d": 2, "nn.ConstantPad1d": 1, "nn.ConstantPad2d": 2}
+"""Constant padding modules and how many trailing dims an int padding covers."""
+POOL_MODULES = {
+    "nn.AvgPool1d", "nn.AvgPool2d", "nn.AvgPool3d", "nn.MaxPool1d", "nn.MaxPool2d", "nn.MaxPool3d",
+    "nn.AdaptiveAvgPool1d", "nn.AdaptiveAvgPool2d", "nn.AdaptiveMaxPool1d", "nn.AdaptiveMaxPool2d",
+    "nn.ReflectionPad1d", "nn.ReplicationPad1d",
+    "nn.Upsample", "nn.PixelShuffle", "nn.PixelUnshuffle",
+}
+
+
+def _multihead_attention(site: CallSite) -> ModRef:
+    """nn.MultiheadAttention(E, heads, dropout, bias, add_bias_kv, add_zero_attn, kdim, vdim): parameters exact
+    (in_proj_weight [3E, E] when kdim == vdim == E, else q/k/v_proj_weight; in_proj_bias [3E]; out_proj Linear(E, E);
+    bias_k / bias_v [1, 1, E]); its forward is reported, not guessed."""
+    e = site.arg(0, "embed_dim")
+    bias = _b(site.arg(3, "bias", X.TRUE), True)
+    bias_kv = _b(site.arg(4, "add_bias_kv", X.FALSE), False)
+    kdim, vdim = site.arg(6, "kdim", None), site.arg(7, "vdim", None)
+    kdim, vdim = (e if d is None else d for d in (kdim, vdim))
+    if not all(isinstance(v, Num) for v in (e, kdim, vdim)):
+        return _ref(TorchModule("unknown", None, {"why": "MultiheadAttention sizes"}, None))
+    params = e * e + e * kdim + e * vdim + X.ifnum(bias, 3 * e, ZERO) + e * e + X.ifnum(bias, e, ZERO) + X.ifnum(bias_kv, 2 * e, ZERO)
+    args = {"embed_dim": e, "kdim": kdim, "vdim": vdim, "bias": bias, "add_bias_kv": bias_kv,
+            "why": "nn.MultiheadAttention forward is not in the op table"}
+    return _ref(TorchModule("mha", "torch.nn.modules.activation.MultiheadAttention", args, params))
 
 
 def construct(site: CallSite, cname: str) -> Any:
@@ -179,6 +223,16 @@ def construct(site: CallSite, cname: str) -> Any:
             return _ref(TorchModule("conv2d", "torch.nn.modules.conv.Conv2d", args, params))
         # parameters are exact; a forward call of these (vision towers) is reported, not guessed
         return _ref(TorchModule("conv_nd", None, {"kind": cname, "why": f"{cname} forward is not in the op table"}, params))
+    if cname in PAD_MODULES:  # F.pad with the module's padding: no parameters, no counted FLOPs (constant_pad_nd)
+        sizes = site.arg(0, "padding")
+        sizes = (sizes,) * (2 * PAD_MODULES[cname]) if isinstance(sizes, Num) else sizes
+        if not isinstance(sizes, tuple):
+            return _ref(TorchModule("unknown", None, {"why": f"{cname} padding"}, None))
+        return _ref(TorchModule("pad", None, {"kind": cname, "pad": sizes}, ZERO))
+    if cname in POOL_MODULES:  # no parameters; the forward (vision towers) is reported, not guessed
+        return _ref(TorchModule("conv_nd", None, {"kind": cname, "why": f"{cname} forward is not in the op table"}, ZERO))
+    if cname == "nn.MultiheadAttention":
+        return _multihead_attention(site)
     if cname in ("nn.ParameterList",):
         items = site.arg(0, "values", None)
         return items if items is not None else ListV([])
@@ -252,6 +306,9 @@ def module_params(interp: Host, ref: ModRef, label: str) -> Num | None:
     if mod.kind == "conv1d":
         kw = {k: args[k] for k in ("in_channels", "out_channels", "kernel_size", "groups", "bias")}
         return X.call(label, "torch.nn.modules.conv.Conv1d", kw)
+    if mod.kind == "mha":
+        kw = {k: args[k] for k in ("embed_dim", "kdim", "vdim", "bias", "add_bias_kv")}
+        return X.call(label, "torch.nn.modules.activation.MultiheadAttention", kw)
     if mod.kind == "conv2d":
         kw = {k: args[k] for k in ("in_channels", "out_channels", "kernel_elements", "groups", "bias")}
         return X.call(label, "torch.nn.modules.conv.Conv2d", kw)
@@ -288,7 +345,9 @@ def call_module(interp: Host, ref: ModRef, args: list, kwargs: dict, node: Any) 
         if margs.get("kind") == "nn.Flatten":
             return flatten(x, Num.const(1), Num.const(-1)) if isinstance(x, Tensor) else unknown_tensor("flatten")
         return x if isinstance(x, Tensor) else unknown_tensor("elementwise module of an unknown input")
-    if mod.kind in ("conv_nd", "unknown"):
+    if mod.kind == "pad":
+        return tensor_pad(x, margs["pad"])
+    if mod.kind in ("conv_nd", "unknown", "mha"):
         interp.add_cost("flops", interp.unresolved(A_MODULE_FORWARD, node, f"forward of {label}: {mod.args.get('why')}"), count)
         return unknown_tensor(str(mod.args.get("why")))
     if not isinstance(x, Tensor) or x.shape is None:

@@ -13,9 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from astroid import nodes
+
 from lm_predictor.diagnostics import A_ACTIVATION, A_CACHE_IN_FORWARD, A_TIE_UNKNOWN
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix
+from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix, text_config_object
 from lm_predictor.suggest.expr import ZERO, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BrainFunc, ConfigV
@@ -98,10 +100,59 @@ def global_value(interp: Host, qual: str) -> Any:
         return ObjectV(None, {}, kind="attention-functions")
     if qual == "transformers.modeling_utils.AttentionInterface":  # a model's own registry (Doge): the global one plus its keys
         return BrainFunc("AttentionInterface", lambda i, recv, args, kw, node: ObjectV(None, {}, kind="attention-functions"))
+    if qual in AUTO_CLASSES:
+        return ObjectV(None, {}, kind=f"auto:{AUTO_CLASSES[qual]}")
     for prefix in EXTERNAL_MODULES:
         if qual.startswith(prefix + "."):
             return External(qual)
     return None
+
+
+AUTO_CLASSES = {
+    "transformers.models.auto.modeling_auto.AutoModel": "MODEL_MAPPING_NAMES",
+    "transformers.models.auto.modeling_auto.AutoModelForCausalLM": "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES",
+}
+"""Auto classes a composite model builds its parts with (`AutoModel.from_config(config.vision_config)`), by the
+mapping of modeling_auto.py they read."""
+
+
+def config_class_of(interp: Host, model_type: Any) -> Any:
+    """`CONFIG_MAPPING[model_type]`: the configuration class of a model type (from the pin's table)."""
+    from lm_predictor.data.transformers_table import load_table
+
+    facts = load_table()["model_types"].get(model_type) if isinstance(model_type, str) else None
+    if facts is None:
+        return Unknown(f"CONFIG_MAPPING[{model_type!r}]")
+    cls = interp.resolve_qualname(facts["config_class"])
+    return cls if cls is not None else Unknown(f"{facts['config_class']} not found")
+
+
+def auto_from_config(interp: Host, mapping: str, args: list, kwargs: dict, node: Any) -> Any:
+    """`AutoModel.from_config(sub_config)`: the class the mapping names for the sub-config's class, built on it."""
+    import ast
+
+    from lm_predictor.data.transformers_table import load_table
+
+    config = args[0] if args else kwargs.get("config")
+    cls = interp.instance_class(config) if isinstance(config, ObjectV) else None
+    qual = cls.qualname if cls is not None else (config.model.facts["config_class"] if isinstance(config, ConfigV) else None)
+    model_type = next((t for t, f in load_table()["model_types"].items() if f["config_class"] == qual), None)
+    if model_type is None:
+        return Unknown(f"{mapping} entry for the config class {qual}")
+    model_type = load_table()["model_types"][model_type].get("class_model_type") or model_type
+    pm = interp.tree.parse("transformers.models.auto.modeling_auto")
+    stmt = next((st for st in pm.tree.body if isinstance(st, nodes.Assign) and st.targets[0].as_string() == mapping), None) if pm else None
+    try:
+        names = dict(ast.literal_eval(stmt.value.args[0].as_string())) if stmt is not None else {}
+    except (ValueError, SyntaxError, IndexError, AttributeError):
+        names = {}
+    name = names.get(model_type)
+    if not isinstance(name, str):
+        return Unknown(f"{mapping} has no class for {model_type}")
+    target = interp.resolve_qualname(f"{qual.rsplit('.', 2)[0]}.{name}")
+    if target is None:
+        return Unknown(f"{name} not found")
+    return interp.call(target, [config], {}, node)
 
 
 def act_lookup(interp: Host, table: ActTable, key: Any, node: Any) -> Any:
@@ -348,6 +399,9 @@ def object_attr(interp: Host, obj: ObjectV, name: str, node: Any) -> Any:
         return Unknown("ALL_ATTENTION_FUNCTIONS")
     if obj.kind == "logger":
         return BrainFunc("log", _noop)
+    if obj.kind.startswith("auto:") and name in ("from_config", "_from_config"):
+        mapping = obj.kind.split(":", 1)[1]
+        return BrainFunc(name, lambda i, recv, args, kw, n: auto_from_config(i, mapping, args, kw, n))
     return None
 
 
@@ -378,7 +432,9 @@ def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
     config = interp.config
     tie = X.TRUE
     if config is not None:
-        value = config.model.getattr_default(interp, "tie_word_embeddings", X.TRUE, None)
+        # PreTrainedModel.tie_weights reads config.get_text_config(decoder=True): a composite model's text part decides
+        text = text_config_object(interp)
+        value = interp.getattr(text, "tie_word_embeddings", None) if text is not None else config.model.getattr_default(interp, "tie_word_embeddings", X.TRUE, None)
         tie = value if isinstance(value, X.Bool) else X.TRUE
     mod = output.inst.template
     if mod.kind != "linear":

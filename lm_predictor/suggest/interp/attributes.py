@@ -153,6 +153,8 @@ class AttributesMixin:
         if isinstance(obj, ClassV):
             attr = self.class_attr(obj, name)
             if attr is None:
+                attr = self.brains.class_method(self, obj, name)  # PreTrainedModel._from_config & co
+            if attr is None:
                 return Unknown(f"attribute {name} of class {obj.qualname}")
             if isinstance(attr, FunctionV) and attr.kind == "classmethod":
                 return replace(attr, bound=obj)

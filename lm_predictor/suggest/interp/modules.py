@@ -11,7 +11,7 @@ from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.interp.syntax import arg_hint, param_names
 from lm_predictor.suggest.pyvalues import BrainFunc
 from lm_predictor.suggest.scope import Instance, ModRef, ParamInfo, Recorder, RuleDraft, RuleRef, Scope, Template, Term, TorchModule
-from lm_predictor.suggest.valueops import signature, translate
+from lm_predictor.suggest.valueops import signature, translate, with_paths
 from lm_predictor.suggest.values import CacheV, ClassV, DictV, FunctionV, ListV, Phi, Record, Repeated, Tensor, Unknown
 
 
@@ -133,7 +133,9 @@ class ModulesMixin:
             if value.rep is not None:
                 self._register(template, attr, value.rep, mult, guard, seen)
                 return
-            for item in value.items:
+            for item in value.items:  # a ModuleList filled by append() after the assignment: its modules get the path now
+                if isinstance(item, ModRef) and item.path == "":
+                    item = with_paths(item, attr)
                 self._register(template, attr, item, mult, guard, seen)
             return
         if isinstance(value, DictV):
