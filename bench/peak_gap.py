@@ -1,16 +1,20 @@
-"""peak_bytes is measured (MemTracker) but not predicted: how far the closed-form sum is from it.
+"""peak_bytes by phase: what is predicted exactly (the optimizer step) and how far the rest is.
 
-    .venv/bin/python bench/peak_gap.py
+    .venv/bin/python bench/peak_gap.py [--batch 2 --seq-len 7]
 
-For the first varied config of each family (tests/families), batch 2, seq_len 7, float32:
-- train (AdamW): MemTracker's peak over forward, backward and the optimizer step, against the
-  sum lmpredict fit uses (weight + grad + optimizer + activation bytes);
-- infer: MemTracker's peak over one forward (use_cache=True), against weight + KV cache bytes.
-The gap is what the temporaries alive at the peak add (docs/training.md, "Not done").
+For the first varied config of each family (tests/families), float32, AdamW:
+- train: MemTracker's peak of each phase (forward with the loss, backward, optimizer step;
+  train_oracle's phase tracker) and of the whole step, and which phase holds it; the predicted
+  optimizer-step peak (`optimizer_peak_bytes`, exact) minus the measured one; the forward peak's
+  excess over weights + saved activations and the backward peak's over weights + gradients
+  (the temporaries, logits, KV cache and partial sums alive there: not predicted);
+- infer: MemTracker's peak over one forward (use_cache=True) minus weights + KV cache (the
+  temporaries alive at the peak: not predicted), and the op and module where it is reached.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -24,18 +28,32 @@ def main() -> int:
     from lm_predictor.workload import Workload
     from tests.families.test_train import FAMILIES
 
-    workload = Workload(2, 7)
-    print(f"{'family':<10}{'train peak':>14}{'W+G+O+A':>14}{'gap':>10}{'at peak':>44}{'infer peak':>14}{'W+KV':>12}{'gap':>10}")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batch", type=int, default=2)
+    parser.add_argument("--seq-len", type=int, default=7)
+    parser.add_argument("--only", help="comma-separated families")
+    args = parser.parse_args()
+    b, s = args.batch, args.seq_len
+    head = ("family", "fwd peak", "-(W+A)", "bwd peak", "-(W+G)", "opt peak", "pred-meas", "step at", "infer peak", "-(W+KV)")
+    print("".join(f"{h:>12}" for h in head) + "  infer peak at")
     for family, configs in FAMILIES.items():
+        if args.only and family not in args.only.split(","):
+            continue
         config = next(iter(configs.values()))
-        measured = measure_train(config, workload)
-        terms = predict_train(config, batch=2, seq_len=7, options=TrainOptions()).totals
-        fit_sum = sum(terms[k] for k in ("weight_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes"))
-        peak = measured.totals["peak_bytes"]
-        kinds = ", ".join(f"{k[:4]} {v}" for k, v in measured.peak_by_kind.items() if v and k not in ("Parameter", "Buffer"))
-        infer = measure_infer_peak(config, workload).totals["peak_bytes"]
-        infer_sum = terms["weight_bytes"] + predict(config, batch=2, seq_len=7, breakdown=False).totals["kv_cache_bytes"]
-        print(f"{family:<10}{peak:>14,}{fit_sum:>14,}{peak - fit_sum:>10,}{kinds:>44}{infer:>14,}{infer_sum:>12,}{infer - infer_sum:>10,}")
+        measured = measure_train(config, Workload(b, s)).totals
+        t = predict_train(config, batch=b, seq_len=s, options=TrainOptions()).totals
+        phases = {p: measured[f"{p}_peak_bytes"] for p in ("forward", "backward", "optimizer")}
+        infer = measure_infer_peak(config, Workload(b, s))
+        kv = predict(config, batch=b, seq_len=s, breakdown=False).totals["kv_cache_bytes"]
+        row = (
+            phases["forward"], phases["forward"] - t["weight_bytes"] - t["activation_bytes"],
+            phases["backward"], phases["backward"] - t["weight_bytes"] - t["grad_bytes"],
+            phases["optimizer"], t["optimizer_peak_bytes"] - phases["optimizer"],
+        )
+        at = max(phases, key=phases.__getitem__)[:3]
+        infer_peak = infer.totals["peak_bytes"]
+        print(f"{family:>12}" + "".join(f"{v:>12,}" for v in row) + f"{at:>12}{infer_peak:>12,}{infer_peak - t['weight_bytes'] - kv:>12,}  "
+              + infer.notes[0].removeprefix("peak at ").replace("aten.", ""))
     return 0
 
 

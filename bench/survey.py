@@ -23,7 +23,9 @@ to_json and minimal run at prefill (batch 2, 7 tokens) and decode (batch 3, 1 to
 varied A at prefill and varied B at decode, to keep the run near 10 minutes on 2 cores. Each is
 compared with the oracle (fake tensors; real tensors on `shrink_config` where fake tensors
 cannot run the model): flops and param_count, kv_cache_bytes where the rules define it, in total
-and for every module path. Results go to docs/coverage.md and bench/survey.json.
+and for every module path. A type exact at varied A under fake tensors also prices one training
+step there (3 layers keep it to seconds) (`survey_train`: train flops, weight, grad, optimizer and activation bytes
+against train_oracle). Results go to docs/coverage.md and bench/survey.json.
 """
 
 from __future__ import annotations
@@ -244,6 +246,37 @@ def _eval_failure(err) -> dict:
     return {"category": f"eval error {err.diagnostic.code.code}", "detail": message[:300]}
 
 
+TRAIN = dict(batch=2, seq_len=7)
+TRAIN_COMPARED = ("flops", "weight_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes")
+
+
+def survey_train(config: dict, library) -> dict:
+    """One training step (batch 2, 7 tokens, float32, AdamW) of a config whose inference is exact:
+    each train metric 'exact', 'mismatch' (with both numbers) or 'unavailable' (eval does not price
+    it), against train_oracle (fake tensors; no peak run, to keep the survey cheap)."""
+    from lm_predictor.evaluate.train import predict_train
+    from lm_predictor.verify.train_oracle import measure_train
+    from lm_predictor.workload import Workload
+
+    try:
+        predicted = predict_train(config, library=library, **TRAIN).totals
+    except Exception as err:  # noqa: BLE001 - a refusal or crash is a finding
+        return {"error": f"eval: {type(err).__name__}: {_line(err)}"[:200]}
+    try:
+        measured = measure_train(config, Workload(**TRAIN), peak=False).totals
+    except Exception as err:  # noqa: BLE001
+        return {"error": f"oracle: {type(err).__name__}: {_line(err)}"[:200]}
+    out: dict = {}
+    for metric in TRAIN_COMPARED:
+        if metric not in predicted:
+            out[metric] = "unavailable"
+        elif predicted[metric] == measured[metric]:
+            out[metric] = "exact"
+        else:
+            out[metric] = f"mismatch: predicted {predicted[metric]} measured {measured[metric]}"
+    return out
+
+
 def survey_one(model_type: str, names: tuple = tuple(CONFIGS)) -> dict:
     """The configs `names` (all four by default) of one type (runs in a worker process), reading the pin VERSION."""
     from lm_predictor.data.versions import reading
@@ -273,6 +306,10 @@ def _survey_one(model_type: str, names: tuple) -> dict:
         result["seconds"] = round(time.perf_counter() - t0, 1)
         rec["configs"][name] = result
     rec["exact"] = all(rec["configs"][n]["exact"] for n in ("to_json", "minimal"))
+    if rec["configs"].get("varied_a", {}).get("exact") and rec["configs"]["varied_a"].get("mode") == "fake":
+        t0 = time.perf_counter()
+        rec["train"] = survey_train(configs["varied_a"][0], library)  # 3 layers: a step costs seconds, not the default's minute
+        rec["train"]["seconds"] = round(time.perf_counter() - t0, 1)
     if not rec["exact"] and not any(rec["configs"][n].get("mode") for n in ("to_json", "minimal")):
         rec["oracle_runs"] = _oracle_runs(canonical or configs["minimal"][0], oracle)  # is there ground truth at all?
     return rec
@@ -368,7 +405,9 @@ def totals(records: list[dict]) -> dict:
     return {"transformers": load_table(VERSION)["transformers_version"], "types": len(records),
             "exact_to_json_and_minimal": sum(1 for r in records if r.get("exact")),
             "exact_all_four": sum(1 for r in records if all(r.get("configs", {}).get(n, {}).get("exact") for n in CONFIGS)),
-            "exact_per_config": per_config}
+            "exact_per_config": per_config,
+            "train_exact": {m: sum(1 for r in records if r.get("train", {}).get(m) == "exact") for m in TRAIN_COMPARED},
+            "train_surveyed": sum(1 for r in records if "train" in r)}
 
 
 def write_markdown(records: list[dict], path: Path, elapsed: float) -> None:
@@ -393,6 +432,13 @@ def write_markdown(records: list[dict], path: Path, elapsed: float) -> None:
         "|---|---|",
         *[f"| {name} | {n} |" for name, n in t["exact_per_config"].items()],
         "",
+        f"Training step (`predict_train` against `train_oracle`; batch 2, 7 tokens, float32, AdamW), run on the "
+        f"{t['train_surveyed']} types exact at varied A under fake tensors, at varied A; exact types per metric:",
+        "",
+        "| train metric | exact types |",
+        "|---|---|",
+        *[f"| {m} | {n} |" for m, n in t["train_exact"].items()],
+        "",
         "Outcome at the `to_json_file()` config:",
         "",
         "| outcome | types |",
@@ -402,8 +448,8 @@ def write_markdown(records: list[dict], path: Path, elapsed: float) -> None:
         "Oracle modes: `fake` = FakeTensorMode; `real (shrunk)` = real tensors on `shrink_config(config)` (hidden 64,",
         "2 layers, <= 4 experts), where fake tensors cannot run the model (data-dependent masks, MoE routing).",
         "",
-        "| model type | to_json | minimal | varied A | varied B | oracle | first problem | what it would take |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model type | to_json | minimal | varied A | varied B | oracle | train (flops, weight, grad, optimizer, activation) | first problem | what it would take |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in records:
         cells = [_cell(r.get("configs", {}).get(name)) for name in CONFIGS]
@@ -411,7 +457,7 @@ def write_markdown(records: list[dict], path: Path, elapsed: float) -> None:
         problem = next((c.get("detail") for c in r.get("configs", {}).values() if not c.get("exact") and c.get("detail")), r.get("crash", ""))
         problem = (problem or "").replace("|", "\\|").replace("\n", " ")
         problem = problem if len(problem) <= 160 else problem[:157] + "..."
-        lines.append(f"| {r['model_type']} | {' | '.join(cells)} | {', '.join(modes) or '-'} | {problem} | {would_take(r)} |")
+        lines.append(f"| {r['model_type']} | {' | '.join(cells)} | {', '.join(modes) or '-'} | {_train_cell(r.get('train'))} | {problem} | {would_take(r)} |")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -472,6 +518,16 @@ def would_take(record: dict) -> str:
     if any(c.startswith("mismatch") for c in cats):
         return "a derived formula disagrees with the measured count: an analysis bug to fix"
     return record.get("crash") or (cats[0] if cats else "?")
+
+
+def _train_cell(train: dict | None) -> str:
+    """'exact' / '-' (unavailable) / 'mismatch' per train metric, in TRAIN_COMPARED order."""
+    if not train:
+        return "-"
+    if "error" in train:
+        return train["error"].split(":")[0] + " error"
+    marks = {"exact": "exact", "unavailable": "-"}
+    return ", ".join(marks.get(train.get(m, ""), "mismatch") for m in TRAIN_COMPARED)
 
 
 def _cell(result: dict | None) -> str:

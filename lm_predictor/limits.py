@@ -39,3 +39,6 @@ MAX_BATCH = 1 << 20
 MAX_CONTEXT_TOKENS = 1 << 24
 """Largest `past_len + seq_len` of a workload (16,777,216 tokens; the longest published
 contexts are about 10 M). A model's own position limit, where it has one, is checked too."""
+
+MAX_RESIDUE_PERIOD = 1 << 20
+"""residue_count()/residue_first() walk one common period of their moduli: refuse longer ones."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from lm_predictor.engine.records import CallRecord
@@ -19,6 +20,8 @@ class ModuleRow:
     totals: dict[str, Value] = field(default_factory=dict)
     per_call: dict[str, Value] = field(default_factory=dict)
     bindings: dict[str, Value] = field(default_factory=dict)  # arguments of the first call, over all metrics
+    sites: list[tuple[str, Value | None, Number | None]] = field(default_factory=list, repr=False)  # (rule, layer_idx, count) per call site
+    kinds: list[tuple[str, Number]] = field(default_factory=list)  # layers that differ: (kind, count), first seen first
 
 
 def _walk(record: CallRecord, path: str, depth: int, count: Number | None):
@@ -29,12 +32,16 @@ def _walk(record: CallRecord, path: str, depth: int, count: Number | None):
         yield from _walk(child, child_path, depth + 1, child_count)
 
 
-def merge_trees(trees: dict[str, CallRecord]) -> list[ModuleRow]:
+def merge_trees(trees: dict[str, CallRecord], layer_kinds: list[str] | None = None) -> list[ModuleRow]:
     """Rows in first-seen order; a metric's total at a path sums all its call sites there.
 
     So does its count: a path reached from several call sites of one metric (e.g. Qwen2's full
     and sliding-window layers, both `model.layers`) counts every instance; the first metric
-    that reaches a path fixes its count."""
+    that reaches a path fixes its count.
+
+    Where the call sites of a path differ (jamba's attention and Mamba layers, gemma-3's sliding
+    and full ones), the row also lists each kind with its count: the config's per-layer kind
+    list `layer_kinds` read at the site's layer_idx, else the callee's class name."""
     rows: dict[str, ModuleRow] = {}
     counted: set[str] = set()
     for metric, tree in trees.items():
@@ -50,6 +57,7 @@ def merge_trees(trees: dict[str, CallRecord]) -> list[ModuleRow]:
             if record.metric != metric:
                 continue  # `{X}(...).other_metric` inside this metric: not a term of it
             if path not in counted:
+                row.sites.append((record.rule, record.bindings.get("layer_idx"), count))
                 seen = counts.get(path, 0)
                 counts[path] = None if seen is None or count is None else seen + count
             row.per_call.setdefault(metric, record.value)
@@ -61,4 +69,34 @@ def merge_trees(trees: dict[str, CallRecord]) -> list[ModuleRow]:
             if total is not None:
                 rows[path].count = total
                 counted.add(path)
+    for row in rows.values():
+        row.kinds = row_kinds(row.sites, layer_kinds)
     return list(rows.values())
+
+
+def row_kinds(sites: list, layer_kinds: list[str] | None) -> list[tuple[str, Number]]:
+    """(kind, count) per kind of the call sites of one path, when there is more than one kind."""
+    if any(count is None for _, _, count in sites):
+        return []
+    sites = [site for site in sites if site[2] != 0]  # a group of layers this config does not have
+    if len(sites) < 2:
+        return []
+    names = [re.sub(r"_v\d+$", "", rule.rsplit(".", 1)[-1]) for rule, _, _ in sites]  # JambaMLP_v2: a variant of JambaMLP
+    head = len(_common_prefix(names))
+    tail = len(_common_prefix([n[head:][::-1] for n in names]))
+    out: dict[str, Number] = {}
+    for (rule, index, count), name in zip(sites, names):
+        if layer_kinds and isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(layer_kinds):
+            kind = str(layer_kinds[index])
+        else:
+            kind = (name[head:len(name) - tail] or name).lower()
+        out[kind] = out.get(kind, 0) + count
+    return list(out.items()) if len(out) > 1 else []
+
+
+def _common_prefix(words: list[str]) -> str:
+    first, last = min(words), max(words)
+    n = 0
+    while n < min(len(first), len(last)) and first[n] == last[n]:
+        n += 1
+    return first[:n]

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from lm_predictor import diagnostics as d
+from lm_predictor.data.versions import DEFAULT_PIN
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.engine.evaluate import evaluate
 from lm_predictor.evaluate.binding import find_root_rule, resolve
 from lm_predictor.evaluate.config_source import load_config
-from lm_predictor.evaluate.predict import default_library
+from lm_predictor.evaluate.predict import library_at
 from lm_predictor.evaluate.train import TrainOptions, check_has_loss, train_bindings, train_terms
-from lm_predictor.rules.library import RuleLibrary
+from lm_predictor.rules.library import RuleLibrary, UserRules
 from lm_predictor.workload import Workload
 
 INFER_TERMS = ("weight_bytes", "kv_cache_bytes")
@@ -87,12 +88,12 @@ class FitResult:
 class MemoryModel:
     """The memory terms of one config, mode and set of training options, at any batch and seq_len."""
 
-    def __init__(self, config: str | Path | dict, mode: str, dtype: str, options: TrainOptions, library: RuleLibrary | None = None):
+    def __init__(self, config: str | Path | dict, mode: str, dtype: str, options: TrainOptions, library: RuleLibrary | UserRules | None = None):
         raw, self.source = load_config(config)
         if mode == "train":
             check_has_loss(raw)
         self.resolved = resolve(raw)
-        self.library = library or default_library()
+        self.library = library_at(library, DEFAULT_PIN)[0]  # resolve() reads the default pin
         self.rule = find_root_rule(self.library, self.resolved)
         self.mode, self.dtype, self.options = mode, dtype, options
         self.fixed_terms = self._fixed_terms()
@@ -128,7 +129,7 @@ def fit(
     search: str = "batch",
     dtype: str = "float32",
     options: TrainOptions = TrainOptions(),
-    library: RuleLibrary | None = None,
+    library: RuleLibrary | UserRules | None = None,
 ) -> FitResult:
     """The largest `search` value (batch, or seq_len at the given batch) whose terms sum to <= budget."""
     if budget <= 0:

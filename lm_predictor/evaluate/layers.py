@@ -15,6 +15,18 @@ from lm_predictor.diagnostics import Code, LmPredictorError
 ATTENTION_KINDS = frozenset({"full_attention", "sliding_attention", "chunked_attention", "linear_attention"})
 """configuration_utils.ALLOWED_LAYER_TYPES of transformers 4.56."""
 
+LAYER_TYPES_BY_PIN = {
+    "5.23.0": frozenset({
+        # configuration_utils.ALLOWED_ATTN_LAYER_TYPES of transformers 5.23.0
+        "full_attention", "sliding_attention", "chunked_attention", "window_attention", "indexed_attention",
+        "compressed_sparse_attention", "heavily_compressed_attention", "minimax_m3_sparse", "conv", "moe", "hybrid",
+        "hybrid_sliding", "reference_sliding_attention", "linear_attention",
+        # and the legacy names its remap_legacy_layer_types accepts
+        "mamba", "attention", "deepseek_sparse_attention", "qwen_sparse_attention",
+    }),
+}
+"""`layer_types` kinds of a pin other than 4.56.0 (its configuration classes check against them)."""
+
 KIND_LISTS: dict[str, dict[str, frozenset[str]]] = {
     # key -> {model_type or "*": the kinds the source builds}
     "layer_types": {"*": ATTENTION_KINDS, "lfm2": frozenset({"full_attention", "conv"}), "granitemoehybrid": frozenset({"mamba", "attention"})},
@@ -61,6 +73,8 @@ def check_layer_lists(raw: dict, resolved: dict, where: str = "") -> None:
         if key not in SETS_THE_COUNT:
             _check_length(prefix + key, value, n)
         known = by_type.get(model_type, by_type["*"]) if isinstance(model_type, str) else by_type["*"]
+        if key == "layer_types" and resolved.get("transformers_version") in LAYER_TYPES_BY_PIN:
+            known = LAYER_TYPES_BY_PIN[resolved["transformers_version"]]
         for i, kind in enumerate(value):
             if kind not in known:
                 raise _fail(d.C_LAYER_KIND, f"'{prefix}{key}' entry {i} is {kind!r}; {model_type} layers are one of {', '.join(sorted(known))}")
@@ -103,3 +117,12 @@ def _check_agreement(raw: dict, n: int | None, prefix: str, model_type: object) 
             implied = "full_attention" if i in full else "conv"
             if kind != implied:
                 raise _fail(d.C_LAYER_CONFLICT, f"'{prefix}layer_types' says layer {i} is {kind}, but '{prefix}full_attn_idxs' makes it {implied}")
+
+
+def layer_kind_list(config: dict) -> list[str] | None:
+    """The config's one-kind-per-layer list (layer_types, layers_block_type, ...), if it has one."""
+    for key in KIND_LISTS:
+        value = config.get(key)
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            return value
+    return None

@@ -17,14 +17,15 @@ from lm_predictor.engine.records import CallRecord
 from lm_predictor.evaluate.binding import bind, find_root_rule, resolve
 from lm_predictor.evaluate.breakdown import ModuleRow, merge_trees
 from lm_predictor.evaluate.config_source import load_config
+from lm_predictor.evaluate.layers import layer_kind_list
 from lm_predictor.evaluate.published import check_published, read_published
 from lm_predictor.evaluate.positions import check_positions
 from lm_predictor.evaluate.trust import Trust, trust_for
 from lm_predictor.formula.values import Value
 from lm_predictor.limits import MAX_CALLS
 from lm_predictor.resources import rules_dir
-from lm_predictor.rules.library import RuleLibrary, load_library, rule_files
-from lm_predictor.rules.model import STANDARD_METRICS, TRAINING_METRICS
+from lm_predictor.rules.library import RuleLibrary, UserRules, load_library, overlay, rule_files
+from lm_predictor.rules.model import STANDARD_METRICS, TRAINING_METRICS, Rule
 from lm_predictor.workload import Workload
 
 TOTAL_METRICS = ("flops", "param_count", "bytes_read", "bytes_written", "kv_cache_bytes", "intermediate_bytes", "pointwise_ops")
@@ -66,7 +67,8 @@ class Prediction:
             "totals": {k: _exact(v) for k, v in self.totals.items()},
             "unavailable": self.unavailable,
             "modules": [
-                {"path": row.path, "rule": row.rule, "count": _exact(row.count), **{k: _exact(v) for k, v in row.totals.items()}}
+                {"path": row.path, "rule": row.rule, "count": _exact(row.count), **({"kinds": {k: _exact(c) for k, c in row.kinds}} if row.kinds else {}),
+                 **{k: _exact(v) for k, v in row.totals.items()}}
                 for row in self.modules
             ],
             "notes": self.notes,
@@ -113,6 +115,32 @@ def default_library(paths: tuple[Path, ...] | None = None) -> RuleLibrary:
     return library
 
 
+_LAYERED: dict[tuple[int, int], tuple[RuleLibrary, list[str]]] = {}
+
+
+def library_at(library: RuleLibrary | UserRules | None, version: str) -> tuple[RuleLibrary, list[str]]:
+    """(the library that prices a config read with pin `version`, notes): the shipped rules that
+    hold for that pin; `UserRules` layered over them (a user rule wins a name clash, with a note);
+    a caller's own library as given."""
+    if library is None:
+        return default_library(rule_paths(version)), []
+    if not isinstance(library, UserRules):
+        return library, []
+    base = default_library(rule_paths(version))
+    key = (id(library.top), id(base))
+    if key not in _LAYERED:
+        layered, replaced = overlay(base, library.top)
+        notes = [f"{_winner(library.top, r).location}: rule {r.name} replaces the shipped one ({r.location})" for r in replaced]
+        _LAYERED.clear()  # one user library at a time (a process prices with one --rules set)
+        _LAYERED[key] = (layered, notes)
+    return _LAYERED[key]
+
+
+def _winner(top: RuleLibrary, shipped: Rule) -> Rule:
+    """The rule of `top` that takes `shipped`'s name or one of its aliases."""
+    return next(r for r in (top.get(n) for n in (shipped.name, *shipped.aliases)) if r is not None)
+
+
 def predict(
     config: str | Path | dict,
     *,
@@ -121,7 +149,7 @@ def predict(
     past_len: int = 0,
     dtype: str = "float32",
     attn: str = "eager",
-    library: RuleLibrary | None = None,
+    library: RuleLibrary | UserRules | None = None,
     breakdown: bool | None = None,
     transformers: str | None = None,
 ) -> Prediction:
@@ -132,7 +160,8 @@ def predict(
     batch, seq_len, past_len: `batch` sequences of `seq_len` new tokens after `past_len`
         cached ones (prefill: past_len=0; decode: seq_len=1, past_len=N).
     dtype: "float32", "bfloat16" or "float16".
-    library: rules to use (default: the shipped library; see `lm_predictor.rules`).
+    library: rules to use (default: the shipped library of the pin; `UserRules` layer rule files
+        over it; see `lm_predictor.rules`).
     breakdown: None, the per-module rows (`Prediction.modules`) are built when first read
         (totals come from the generated modules where fresh); True, now, in the same traced
         pass as the totals; False, never (`.modules` is empty).
@@ -152,8 +181,8 @@ def predict(
     published = read_published(raw, workload.dtype)
     resolved = resolve(published.config, pin.version, pin.reason)
     check_published(published.config, resolved)
-    library = library or default_library(rule_paths(pin.version))
-    notes: list[str] = list(published.notes)
+    library, layered = library_at(library, pin.version)
+    notes: list[str] = list(published.notes) + layered
     derived = False
     try:
         rule = find_root_rule(library, resolved)
@@ -172,17 +201,18 @@ def predict(
         notes.append(f"{rule.name} does not model attn={workload.attn}: bytes follow eager attention (flops are the same; docs/latency.md)")
     unavailable = [m for m in TOTAL_METRICS if m not in rule.metrics]
     metrics = [m for m in TOTAL_METRICS if m in rule.metrics] + [m for m in rule.metrics if m not in STANDARD_METRICS + TRAINING_METRICS]
+    kinds = layer_kind_list(resolved)
     if breakdown:
-        totals, rows = traced(library, rule.name, metrics, bindings)
+        totals, rows = traced(library, rule.name, metrics, bindings, kinds)
         return Prediction(rule.name, workload, totals, rows, unavailable, source, notes, trust, warnings, pin, published.facts())
     from lm_predictor.codegen.runtime import backend_for  # generated modules where fresh (lmpredict compile), else closures
 
     totals = backend_for(library).totals(rule.name, metrics, bindings, max_calls=MAX_CALLS)
-    later = [] if breakdown is False else partial(module_rows, library, rule.name, metrics, bindings)
+    later = [] if breakdown is False else partial(module_rows, library, rule.name, metrics, bindings, kinds)
     return Prediction(rule.name, workload, totals, later, unavailable, source, notes, trust, warnings, pin, published.facts())
 
 
-def traced(library: RuleLibrary, rule_name: str, metrics: list[str], bindings: dict[str, Value]) -> tuple[dict[str, Value], list[ModuleRow]]:
+def traced(library: RuleLibrary, rule_name: str, metrics: list[str], bindings: dict[str, Value], layer_kinds: list[str] | None = None) -> tuple[dict[str, Value], list[ModuleRow]]:
     """(totals, per-module rows): every metric through the engine with one call budget, the total metrics traced."""
     totals: dict[str, Value] = {}
     trees: dict[str, CallRecord] = {}
@@ -193,12 +223,12 @@ def traced(library: RuleLibrary, rule_name: str, metrics: list[str], bindings: d
         totals[metric] = result.value
         if result.tree is not None:
             trees[metric] = result.tree
-    return totals, merge_trees(trees)
+    return totals, merge_trees(trees, layer_kinds)
 
 
-def module_rows(library: RuleLibrary, rule_name: str, metrics: list[str], bindings: dict[str, Value]) -> list[ModuleRow]:
+def module_rows(library: RuleLibrary, rule_name: str, metrics: list[str], bindings: dict[str, Value], layer_kinds: list[str] | None = None) -> list[ModuleRow]:
     """The per-module rows alone: what a default prediction builds when they are first read."""
-    return traced(library, rule_name, metrics, bindings)[1]
+    return traced(library, rule_name, metrics, bindings, layer_kinds)[1]
 
 
 def _workload_detail(err: Exception, *values: object) -> str:

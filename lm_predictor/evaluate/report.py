@@ -44,6 +44,7 @@ DEFAULT_TREE_METRICS = ("flops", "param_count", "kv_cache_bytes")
 
 def render(prediction: Prediction, depth: int, console: Any, tree_metrics: tuple[str, ...] = DEFAULT_TREE_METRICS) -> None:
     """Print totals and the module tree with rich."""
+    from rich.markup import escape
     from rich.table import Table
     from rich.tree import Tree
 
@@ -76,6 +77,8 @@ def render(prediction: Prediction, depth: int, console: Any, tree_metrics: tuple
             continue
         label = row.path.rsplit(".", 1)[-1]
         count = "" if row.count in (1, None) else f" ×{row.count}"
+        if row.kinds:  # layers that differ: each kind with its count
+            count += " \\[" + ", ".join(f"{escape(kind)} ×{n}" for kind, n in row.kinds) + "]"
         parts = []
         for metric in metrics:
             value = row.totals.get(metric)

@@ -7,9 +7,7 @@ from typing import Sequence
 
 from lm_predictor import diagnostics as d
 from lm_predictor.diagnostics import LmPredictorError, Severity
-from lm_predictor.evaluate.predict import default_library
-from lm_predictor.rules.library import RuleLibrary, load_library, overlay
-from lm_predictor.rules.model import Rule
+from lm_predictor.rules.library import RuleLibrary, UserRules, load_library
 
 
 def _load(paths: Sequence[str]) -> RuleLibrary:
@@ -24,18 +22,12 @@ def _load(paths: Sequence[str]) -> RuleLibrary:
     return library
 
 
-def library_for(add: Sequence[str] = (), only: Sequence[str] = ()) -> tuple[RuleLibrary | None, list[str]]:
-    """(library, notes): None for the shipped library; `add` wins over shipped rules on a name clash."""
+def library_for(add: Sequence[str] = (), only: Sequence[str] = ()) -> tuple[RuleLibrary | UserRules | None, list[str]]:
+    """(library, notes): None for the shipped library; `add` is layered over the shipped library
+    of the pin that reads the config, once predict knows it (a user rule wins a name clash, and
+    predict notes it)."""
     if only:
         return _load([*only, *add]), []
     if not add:
         return None, []
-    top = _load(add)
-    library, replaced = overlay(default_library(), top)
-    notes = [f"{_winner(top, r).location}: rule {r.name} replaces the shipped one ({r.location})" for r in replaced]
-    return library, notes
-
-
-def _winner(top: RuleLibrary, shipped: Rule) -> Rule:
-    """The rule of `top` that takes `shipped`'s name or one of its aliases."""
-    return next(r for r in (top.get(n) for n in (shipped.name, *shipped.aliases)) if r is not None)
+    return UserRules(_load(add)), []

@@ -10,7 +10,7 @@ from typing import Any, Iterable, Iterator, Sequence
 from lm_predictor import diagnostics as d
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.evaluate.predict import TOTAL_METRICS, Prediction, predict
-from lm_predictor.rules.library import RuleLibrary
+from lm_predictor.rules.library import RuleLibrary, UserRules
 
 WORKLOAD_KEYS = ("batch", "seq_len", "past_len", "dtype")
 
@@ -82,7 +82,7 @@ def sweep(
     seq_len: int | Sequence[int] | range = 128,
     past_len: int | Sequence[int] | range = 0,
     dtype: str | Sequence[str] = "float32",
-    library: RuleLibrary | None = None,
+    library: RuleLibrary | UserRules | None = None,
     breakdown: bool = False,
     transformers: str | None = None,
 ) -> SweepResult:

@@ -25,25 +25,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lm_predictor import diagnostics as d
+from lm_predictor.data.versions import DEFAULT_PIN
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.engine.evaluate import evaluate
 from lm_predictor.engine.records import CallRecord
 from lm_predictor.evaluate.binding import bind, find_root_rule, resolve
 from lm_predictor.evaluate.breakdown import merge_trees
 from lm_predictor.evaluate.config_source import load_config
-from lm_predictor.evaluate.predict import Prediction, default_library
+from lm_predictor.evaluate.predict import Prediction, library_at
 from lm_predictor.formula.values import Value
-from lm_predictor.rules.library import RuleLibrary
+from lm_predictor.rules.library import RuleLibrary, UserRules
 from lm_predictor.rules.model import Rule
 from lm_predictor.workload import Workload
 
 OPTIMIZERS = ("adamw", "sgd", "adafactor")
 STEP_BYTES = 4  # torch optimizers keep one 0-dim float32 `step` tensor per parameter tensor
 MASTER_BYTES = 4  # mixed precision: float32 master weights and optimizer state
+LOSS_BYTES = 4  # the 0-dim float32 loss a training loop keeps over the step
 
 TRAIN_TOTALS = (
     "flops", "forward_flops", "backward_flops", "recompute_flops", "param_count",
-    "weight_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes", "peak_bytes",
+    "weight_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes", "optimizer_peak_bytes", "peak_bytes",
 )  # fmt: skip
 
 
@@ -164,17 +166,86 @@ def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Wo
         optimizer = None if factored is None else factored * state_item + STEP_BYTES * tensors
     if optimizer is not None and options.mixed_precision:
         optimizer += MASTER_BYTES * n_params  # a float32 master of every parameter, used or not
+    weight = None if buffers is None else zero_share(n_params * item, options, 3) + buffers
+    grads = None if trained is None else zero_share(trained * item, options, 2)
+    viewed = evaluate(library, flops.rule, "viewed_input_bytes", flops.bindings).value if _has(library, flops.rule, "viewed_input_bytes") else 0
+    peak_inputs = (weight, grads, optimizer, param_sequence(library, params, idle), viewed)
     terms: dict[str, Value | None] = {
         "flops": None if backward is None or recompute is None else flops.value + backward + recompute,
         "forward_flops": flops.value,
         "backward_flops": backward,
         "recompute_flops": recompute,
         "param_count": n_params,
-        "weight_bytes": None if buffers is None else zero_share(n_params * item, options, 3) + buffers,
-        "grad_bytes": None if trained is None else zero_share(trained * item, options, 2),
+        "weight_bytes": weight,
+        "grad_bytes": grads,
         "optimizer_bytes": None if optimizer is None else zero_share(optimizer, options, 1),
+        "optimizer_peak_bytes": optimizer_peak(*peak_inputs, item, options),
     }
     return terms
+
+
+def _has(library: RuleLibrary, rule: str, metric: str) -> bool:
+    """Whether `rule` defines `metric`."""
+    found = library.get(rule)
+    return found is not None and metric in found.metrics
+
+
+def optimizer_peak(
+    weight: Value | None, grads: Value | None, state: Value | None, sizes: list[Value] | None, viewed: Value, item: int, options: TrainOptions
+) -> Value | None:
+    """Live bytes at the peak of optimizer.step() (docs/training.md): the weights, gradients,
+    the whole optimizer state (the first step allocates it for every parameter before updating
+    any), the 0-dim float32 loss the loop keeps, the caller's input_ids where the forward views
+    them (`viewed_input_bytes`), and the step's scratch. torch's single-tensor
+    AdamW (CPU tensors) builds, per parameter i in parameters() order, `exp_avg_sq.sqrt()` and its
+    quotient `denom`, while parameter i - 1's `denom` is still bound: the peak is at the division
+    of the i maximising 2 * numel(i) + numel(i - 1). SGD (momentum 0) updates in place.
+    Unknown (None) under mixed precision or ZeRO (not measured) and for Adafactor (its update
+    calls .item(), which the oracle cannot run)."""
+    if options.mixed_precision or options.zero or options.optimizer == "adafactor":
+        return None
+    if weight is None or grads is None or state is None or sizes is None:
+        return None
+    scratch = 0
+    if options.optimizer == "adamw" and sizes:
+        scratch = max(2 * n + (sizes[i - 1] if i else 0) for i, n in enumerate(sizes)) * item
+    return weight + grads + state + LOSS_BYTES + viewed + scratch
+
+
+def param_sequence(library: RuleLibrary, params: CallRecord, idle: frozenset[str]) -> list[Value] | None:
+    """numel of every trained parameter tensor, in parameters() order (registration order: a
+    module's own tensors, then its children's), from the `param_count` call tree, whose calls
+    the hand rules write in that order. A leaf gives one tensor (`param_tensors` 1) or two, the
+    second of `last_param_numel` elements; the tensors of an `idle` call get no gradient and are
+    left out. None where a call's tensors cannot be told."""
+    walked = _tensors(library, params, idle, "")
+    return None if walked is None else walked[0]
+
+
+def _tensors(library: RuleLibrary, record: CallRecord, idle: frozenset[str], path: str) -> tuple[list[Value], Value] | None:
+    """(trained tensor sizes, parameters accounted for) of one call of the param_count tree."""
+    rule = library.get(record.rule)
+    if rule is not None and "param_tensors" in rule.metrics:
+        n = evaluate(library, record.rule, "param_tensors", record.bindings).value
+        if n not in (0, 1, 2) or (n == 2 and "last_param_numel" not in rule.metrics):
+            return None
+        last = evaluate(library, record.rule, "last_param_numel", record.bindings).value if n == 2 else 0
+        sizes = [record.value - last, last] if n == 2 else [record.value] * n
+        return ([] if path in idle else sizes), record.value
+    children = [c for c in record.children if c.metric == record.metric]
+    if not children:
+        return ([], 0) if record.value == 0 else None
+    sizes: list[Value] = []
+    covered: Value = 0
+    for child in children:
+        part = _tensors(library, child, idle, f"{path}.{child.label}" if path else child.label)
+        if part is None or not isinstance(child.count, int):
+            return None
+        sizes += part[0] * child.count
+        covered += part[1] * child.count
+    if covered != record.value:
+        return None
+    return ([] if path in idle else sizes), covered
 
 
 def train_bindings(rule: Rule, config: dict, workload: Workload, options: TrainOptions) -> dict[str, Value]:
@@ -212,7 +283,7 @@ def predict_train(
     seq_len: int = 128,
     dtype: str = "float32",
     options: TrainOptions = TrainOptions(),
-    library: RuleLibrary | None = None,
+    library: RuleLibrary | UserRules | None = None,
 ) -> Prediction:
     """Predict one training step of `config`; per-module rows carry param_count and activation_bytes.
 
@@ -228,8 +299,7 @@ def predict_train(
     raw, source = load_config(config)
     check_has_loss(raw)
     resolved = resolve(raw)
-    library = library or default_library()
-    notes: list[str] = []
+    library, notes = library_at(library, DEFAULT_PIN)  # resolve() reads the default pin
     derived = False
     try:
         rule = find_root_rule(library, resolved)
@@ -246,9 +316,9 @@ def predict_train(
         activations = evaluate(library, rule.name, "activation_bytes", bindings, trace=True)
         terms["activation_bytes"] = activations.value
         trees["activation_bytes"] = activations.tree
-    if derived:  # suggest does not yet say which matmul operands need grad, nor which buffers exist
-        terms.update(flops=None, backward_flops=None, weight_bytes=None)
-        notes.append("derived rules: train flops and weight_bytes need grad_operands / buffer_bytes from suggest (not emitted yet)")
+    if derived:  # suggest does not yet say which buffers exist, nor the parameters' registration order
+        terms.update(weight_bytes=None, optimizer_peak_bytes=None)
+        notes.append("derived rules: weight_bytes and optimizer_peak_bytes need buffer_bytes and the parameters' registration order from suggest (not emitted yet)")
     totals = {k: v for k, v in terms.items() if v is not None}
     unavailable = [k for k in TRAIN_TOTALS if k not in totals]
     notes.append(

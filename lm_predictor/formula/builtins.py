@@ -98,6 +98,53 @@ def _log2(x: Value) -> Number:
     return math.log2(v)
 
 
+def _residue_groups(name: str, args: tuple[Value, ...]) -> list[tuple[int, int, int, bool]]:
+    """(p, r, c, want) groups: ((i + r) % p == c) == want; ints, p > 0, one common period bounded."""
+    from lm_predictor.limits import MAX_RESIDUE_PERIOD
+
+    if len(args) % 4:
+        raise ValueFault("type", f"{name}() takes groups of 4 after the first argument: period, shift, remainder, wanted")
+    groups, period = [], 1
+    for i in range(0, len(args), 4):
+        p, r, c = (require_number(a, name) for a in args[i:i + 3])
+        want = args[i + 3]
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (p, r, c)) or want not in (0, 1):
+            raise ValueFault("type", f"{name}() needs int period, shift and remainder, and 0 or 1 for wanted")
+        if p <= 0:
+            raise ValueFault("domain", f"{name}() of a period {p} <= 0")
+        period = math.lcm(period, p)
+        if period > MAX_RESIDUE_PERIOD:
+            raise ValueFault("domain", f"{name}(): the periods' common period exceeds {MAX_RESIDUE_PERIOD}")
+        groups.append((p, r, c, bool(want)))
+    return groups
+
+
+def _holds(i: int, groups: list[tuple[int, int, int, bool]]) -> bool:
+    return all(((i + r) % p == c) == want for p, r, c, want in groups)
+
+
+def _residue_args(name: str, first: Value, args: tuple[Value, ...]) -> tuple[int, list, int]:
+    """(the int first argument, the groups, their common period)."""
+    groups, value = _residue_groups(name, args), require_number(first, name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueFault("type", f"{name}() needs an int first argument")
+    return value, groups, math.lcm(*(p for p, _, _, _ in groups))
+
+
+@builtin("residue_count", 5, None, "layers i in [0, n) where ((i + r) % p == c) == want (1 or 0) for every (p, r, c, want) group")
+def _residue_count(n: Value, *args: Value) -> Number:
+    # layers chosen by several periods (jamba: attention every 8th from 4, experts every 2nd from 1)
+    top, groups, period = _residue_args("residue_count", n, args)
+    full, rest = divmod(max(top, 0), period)
+    return full * sum(_holds(i, groups) for i in range(period)) + sum(_holds(i, groups) for i in range(rest))
+
+
+@builtin("residue_first", 5, None, "the first i >= lo where every (p, r, c, want) group of residue_count holds (lo if none)")
+def _residue_first(lo: Value, *args: Value) -> Number:
+    start, groups, period = _residue_args("residue_first", lo, args)
+    return next((i for i in range(start, start + period) if _holds(i, groups)), start)
+
+
 def call_builtin(name: str, args: tuple[Value, ...]) -> Number:
     """Apply a built-in (arity already checked at compile time)."""
     return normalise(BUILTINS[name].impl(*args))

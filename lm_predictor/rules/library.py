@@ -109,6 +109,16 @@ def overlay(base: RuleLibrary, top: RuleLibrary) -> tuple[RuleLibrary, list[Rule
     return out, replaced
 
 
+@dataclass(frozen=True, eq=False)
+class UserRules:
+    """Rule files (`--rules`) layered over the shipped library of the pin that reads the config.
+
+    The shipped hand rules hold only for the pin they were verified for, so the layering happens
+    once the pin is known (`predict`), never over a fixed library."""
+
+    top: RuleLibrary
+
+
 def load_library(paths: Iterable[str | Path], *, lazy: bool = False) -> RuleLibrary:
     """Load every rule file under `paths` (files or directories); see RuleLibrary.load_file."""
     library = RuleLibrary()

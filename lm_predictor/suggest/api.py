@@ -21,6 +21,7 @@ from lm_predictor.suggest.resolve import find_public, module_symbols
 from lm_predictor.suggest.ruletext import formula_yaml, param_yaml, yaml_scalar
 from lm_predictor.suggest.scope import RuleDraft
 from lm_predictor.suggest.sources import SourceTree, open_tree
+from lm_predictor.suggest.values import External
 
 
 class SuggestError(Exception):
@@ -230,9 +231,36 @@ def render_rule(emitter: Emitter, draft: RuleDraft, root: bool, tree: SourceTree
             continue
         text = emitter.formula(draft, metric)
         lines.append(f"    {metric}: {formula_yaml(text, '      ')}")
+    training = []
+    tensors = _own_param_tensors(draft)
+    if tensors:
+        training += ["      # parameter tensors the module registers itself (AdamW keeps a step per tensor)", f"      param_tensors: {tensors}"]
+    if _checkpointed(emitter, draft):
+        training += ["      # a GradientCheckpointingLayer: gradient_checkpointing_enable() runs its forward again in backward", "      checkpoint_layers: 1"]
+    if training:
+        lines += ["    metrics:", *training]
     slugs = emitter.unresolved_in(draft)
     lines.append("")
     return lines, slugs
+
+
+def _own_param_tensors(draft: RuleDraft) -> int:
+    """How many parameter tensors a module holds when all its parameters are its own, each
+    registered unconditionally once (an RMSNorm's weight); 0 where that is not so (children
+    with parameters, a guarded or repeated parameter): the metric is then left out, never guessed."""
+    terms = draft.template.param_terms if draft.template is not None else []
+    for term in terms:
+        if not term.note.startswith("parameter ") or term.guard is not X.TRUE or term.mult.const_value() != 1:
+            return 0
+    return len(terms)
+
+
+def _checkpointed(emitter: Emitter, draft: RuleDraft) -> bool:
+    """Whether the draft's class derives from transformers' GradientCheckpointingLayer."""
+    cls = draft.template.cls if draft.template is not None else None
+    if cls is None:
+        return False
+    return any(isinstance(c, External) and c.name.endswith(".GradientCheckpointingLayer") for c in emitter.interp.mro(cls))
 
 
 def _aliases(draft: RuleDraft, tree: SourceTree, root: bool) -> list:

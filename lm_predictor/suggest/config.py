@@ -67,6 +67,7 @@ class ConfigModel:
         self.cls: ClassV | None = None
         self.annotations: dict = {}
         self.built = False
+        self.dataclass = False  # a 5.x dataclass config (fields set from the table, then __post_init__)
 
     # ---------------------------------------------------------------- building
 
@@ -86,8 +87,9 @@ class ConfigModel:
         obj.attribute_map = self.attribute_map
         kwargs: dict = {}
         post_init = interp.class_attr(cls, "__post_init__")
-        if not isinstance(init, FunctionV) and isinstance(post_init, FunctionV):
-            self.build_dataclass(interp, cls, obj, post_init)
+        if not isinstance(init, FunctionV) and (isinstance(post_init, FunctionV) or _has_fields(interp, cls)):
+            # a 5.x dataclass config; one with no __post_init__ of its own (GPT2Config) still sets its fields
+            self.build_dataclass(interp, cls, obj, post_init if isinstance(post_init, FunctionV) else None)
         elif isinstance(init, FunctionV):
             args = init.node.args
             names = [p.name for p in list(args.posonlyargs or []) + list(args.args or []) + list(args.kwonlyargs or [])][1:]
@@ -107,7 +109,7 @@ class ConfigModel:
             _run_config_method(interp, init, obj, kwargs)
         self.attrs = obj.attrs
 
-    def build_dataclass(self, interp: Any, cls: ClassV, obj: ObjectV, post_init: FunctionV) -> None:
+    def build_dataclass(self, interp: Any, cls: ClassV, obj: ObjectV, post_init: FunctionV | None) -> None:
         """A transformers 5.x config: a dataclass whose generated __init__ sets every field, then
         __post_init__ derives the rest (head_dim from hidden_size, ...), run here symbolically.
 
@@ -119,16 +121,20 @@ class ConfigModel:
                 for stmt in klass.node.body:
                     if isinstance(stmt, nodes.AnnAssign) and isinstance(stmt.target, nodes.AssignName):
                         self.annotations[stmt.target.name] = stmt.annotation.as_string()
+        self.dataclass = True
         derived = self.facts.get("derived_from_none") or {}
         own = set(self.init_defaults) - set(self.pretrained_defaults)
-        for name in sorted(set(self.init_defaults) | set(self.resolved)):
-            if name == "model_type":
-                continue
+        own |= {self.attribute_map[k] for k in own if k in self.attribute_map}  # qwen3_moe's field num_experts is stored as num_local_experts
+        names = set(self.init_defaults) | set(self.resolved)
+        for name in sorted(names):
+            if name == "model_type" or self.attribute_map.get(name) in names:
+                continue  # an alias (num_local_experts -> n_routed_experts): the stored name sets it
             value = self.resolved.get(name)
             if value is None and isinstance(derived.get(name), (dict, list, str)) and name not in self.given:
                 value = derived[name]
             self.setattr(obj, name, self.convert(name, value, pretrained=name not in own))
-        _run_config_method(interp, post_init, obj, {})
+        if post_init is not None:
+            _run_config_method(interp, post_init, obj, {})
 
     def pretrained_init(self, interp: Any, obj: ObjectV, kwargs: dict) -> None:
         """PretrainedConfig.__init__: its own keys (given ones win), then leftover kwargs."""
@@ -168,6 +174,10 @@ class ConfigModel:
             return _python(value)
         ann = self.annotations.get(name, "").lower()
         nullable = "optional" in ann or "none" in ann or (name in self.init_defaults and self.init_defaults[name] is None)
+        if nullable and self.dataclass and self.init_defaults.get(name) is not None:
+            # 5.x `decoder_layers: int | None = 12` holding a number: a number (a config that gives
+            # null is derived apart: eval keys derivations by the config's null values)
+            nullable = False
         if nullable and isinstance(value, (bool, int, float)):
             kind = "bool" if isinstance(value, bool) else ("int" if isinstance(value, int) else "number")
             self.declare(name, kind, None, optional=True)
@@ -306,6 +316,11 @@ def _run_config_method(interp: Any, fn: FunctionV, obj: ObjectV, kwargs: dict) -
     finally:
         interp.recorder = saved
         interp.assume, interp.mults, interp.facts = saved_assume, saved_mults, saved_facts
+
+
+def _has_fields(interp: Any, cls: ClassV) -> bool:
+    """Whether the class or an analysed base declares annotated fields (a dataclass config)."""
+    return any(isinstance(k, ClassV) and any(isinstance(s, nodes.AnnAssign) for s in k.node.body) for k in interp.mro(cls))
 
 
 def _class_defines(cls: ClassV, name: str) -> bool:

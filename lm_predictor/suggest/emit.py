@@ -21,7 +21,7 @@ from lm_predictor.suggest.analysis import WORKLOAD, WORKLOAD_FACTS, Analysis
 from lm_predictor.suggest.brains import STATIC_RULES
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
 from lm_predictor.suggest.findings import Finding, slug_for
-from lm_predictor.suggest.layers import conditions_on, eval_defined, index_cells, num_conditions
+from lm_predictor.suggest.layers import assume, conditions_on, eval_defined, num_conditions, split_layers
 from lm_predictor.suggest.ruletext import call_atoms, merge_terms, unresolved_slugs
 from lm_predictor.suggest.scope import RuleDraft, RuleRef, Template, Term
 from lm_predictor.suggest.values import CacheV, Phi, Record
@@ -111,6 +111,8 @@ class Emitter:
                 if split is not None:
                     final.extend(split)
                     continue
+                if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+                    print("A150 term:", draft.qualname, metric, "guard", X.render_bool(term.guard) if isinstance(term.guard, Bool) else term.guard, "mult", X.render(term.mult), "expr", X.render(term.expr)[:600])
                 finding = self.interp.report(A_LAYER_INDEX, _node_of(draft), f"{draft.qualname}: a {metric} term depends on the layer index in a way the analysis cannot sum (layers differ)")
                 if finding not in self.findings:
                     self.findings.append(finding)
@@ -168,7 +170,7 @@ class Emitter:
     def _split_by_index(self, draft: RuleDraft, metric: str, term: Term, index: str) -> list | None:
         """sum over layers i < N of a call that depends on i through one condition c(i):
         count(c) * call(i = a layer where c holds) + (N - count(c)) * call(i = one where it fails)."""
-        if index in X.free_params(term.guard) | X.free_params(term.mult):
+        if index in X.free_params(term.mult):
             return None
         calls = call_atoms(term.expr)
         if len(calls) != 1 or term.expr.single_atom() is not calls[0]:
@@ -179,19 +181,21 @@ class Emitter:
             print("index atoms:", draft.qualname, metric, None if atoms is None else [X.render_bool(a) for a in atoms])
         if atoms is None:
             return None
+        atoms |= conditions_on(term.guard, index)  # the layer's class chosen by its index (jamba, zamba)
         atoms = {min(a, X.bnot(a), key=X.render_bool) for a in atoms}
         n = term.mult
         if not atoms:  # the index is passed along but no cost depends on it
             return [Term(term.guard, term.mult, X.substitute(term.expr, {index: ZERO}), term.note)]
-        cells = index_cells(sorted(atoms, key=X.render_bool), index, n)
+        cells = split_layers(sorted(atoms, key=X.render_bool), index, n)
         if cells is None:
             return None
         out = []
-        for count, rep, label in cells:
-            if count == ZERO:
+        for count, rep, label, truths in cells:
+            guard = X.substitute(assume(term.guard, truths), {index: rep})  # any layer of the group decides it
+            if count == ZERO or guard == X.FALSE:
                 continue
             expr = X.substitute(term.expr, {index: rep})
-            out.append(Term(term.guard, count, expr, term.note + f" (layers where {label})"))
+            out.append(Term(guard, count, expr, term.note + f" (layers where {label})"))
         return out
 
     def _index_atoms(self, atom: X.Op, metric: str, index: str, depth: int) -> set | None:

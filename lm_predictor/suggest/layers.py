@@ -8,16 +8,22 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
 
 
-def eval_defined(b: Bool, values: dict) -> Bool:
-    """defined(x) decided by the config (a key present with a non-null value)."""
-    if b.kind == "defined":
-        return X.bconst(values.get(b.args[0]) is not None)
+def rewrite(b: Bool, leaf) -> Bool:
+    """b with each part `leaf` decides (a Bool, else None) replaced, through and / or / not."""
+    got = leaf(b)
+    if got is not None:
+        return got
     if b.kind in ("and", "or"):
-        parts = [eval_defined(x, values) for x in b.args]
+        parts = [rewrite(x, leaf) for x in b.args]
         return X.band(*parts) if b.kind == "and" else X.bor(*parts)
     if b.kind == "not":
-        return X.bnot(eval_defined(b.args[0], values))
+        return X.bnot(rewrite(b.args[0], leaf))
     return b
+
+
+def eval_defined(b: Bool, values: dict) -> Bool:
+    """defined(x) decided by the config (a key present with a non-null value)."""
+    return rewrite(b, lambda a: X.bconst(values.get(a.args[0]) is not None) if a.kind == "defined" else None)
 
 
 def conditions_on(b: Bool, index: str) -> set:
@@ -33,6 +39,10 @@ def conditions_on(b: Bool, index: str) -> set:
         return out
     if b.kind == "not":
         return conditions_on(b.args[0], index)
+    if b.kind == "cmp":  # `1 < (if i % p == c then E else 1)`: decided by the conditions inside
+        inner = num_conditions(b.args[1] - b.args[2], index)
+        if inner:
+            return inner
     return {b}
 
 
@@ -55,9 +65,16 @@ def num_conditions(num: Num, index: str) -> set | None:
                     out |= got
             elif atom.kind == "call":
                 continue
-            else:
-                if index in X.free_params(Num.atom(atom)):
-                    return None
+            elif index in X.free_params(Num.atom(atom)):
+                # max/min/floordiv/... of numbers that read the index only through conditions
+                # (a sliding layer's cache length): the same conditions split the layers
+                for arg in atom.args:
+                    got = num_conditions(arg, index) if isinstance(arg, Num) else (conditions_on(arg, index) if isinstance(arg, X.Bool) else None)
+                    if got is None:
+                        if index in X.free_params(arg):
+                            return None
+                        continue
+                    out |= got
     return out
 
 
@@ -113,17 +130,15 @@ def solve_index(cond: Bool, index: str, n: Num) -> tuple | None:
                 return count_eq, t, rep_ne
             return n - count_eq, rep_ne, t
         return None
-    # (i + r) % p == 0 / != 0
-    atom = d.single_atom() or (-d).single_atom()
-    if op in ("==", "!=") and isinstance(atom, X.Op) and atom.kind == "mod":
-        inner, p = atom.args
-        lin = _linear(inner, index)
-        if lin is None or lin[0] != 1 or index in X.free_params(p):
-            return None
-        r = lin[1]
+    # (i + r) % p == c / != c
+    modular = _modular(cond, index)
+    if modular is not None:
+        r, p, valid, _ = modular
         count_zero = X.floordiv(n + r - 1, p) - X.floordiv(r - 1, p)
         rep_zero = X.mod(p - X.mod(r, p), p)
         rep_nonzero = X.ifnum(X.cmp("==", X.mod(r, p), 0), ONE, ZERO)
+        if valid != X.TRUE:  # a remainder outside [0, p): no layer matches
+            count_zero, rep_nonzero = X.ifnum(valid, count_zero, ZERO), X.ifnum(valid, rep_nonzero, ZERO)
         if op == "==":
             return count_zero, rep_zero, rep_nonzero
         return n - count_zero, rep_nonzero, rep_zero
@@ -155,22 +170,60 @@ def _bound(cond: Bool, index: str) -> tuple | None:
 
 
 def _modular(cond: Bool, index: str) -> tuple | None:
-    """(r, p) for (i + r) % p == 0; None otherwise."""
+    """(r, p, valid, (r0, c)) when cond is `(i + r0) % p == c` (or !=) with c free of i: it holds
+    exactly where (i + r) % p == 0 with r = r0 - c, when 0 <= c < p (valid); never otherwise, as
+    a Python remainder lies in [0, p). jamba's `i % attn_layer_period == attn_layer_offset` is one."""
     if cond.kind != "cmp" or cond.args[0] not in ("==", "!="):
         return None
-    op, a, b = cond.args
+    _, a, b = cond.args
     d = a - b
-    atom = d.single_atom() or (-d).single_atom()
-    if not (isinstance(atom, X.Op) and atom.kind == "mod"):
+    mods = [t for t in d.terms if any(isinstance(x, X.Op) and x.kind == "mod" for x, _ in t[0])]
+    if len(mods) != 1:
         return None
-    inner, p = atom.args
+    (mono, coeff), = mods
+    if len(mono) != 1 or mono[0][1] != 1 or coeff not in (1, -1):
+        return None
+    rest = Num(tuple(t for t in d.terms if t is not mods[0]))
+    c = -rest if coeff == 1 else rest  # coeff * mod + rest == 0
+    inner, p = mono[0][0].args
     lin = _linear(inner, index)
-    if lin is None or lin[0] != 1 or index in X.free_params(p):
+    if lin is None or lin[0] != 1 or index in X.free_params(p) or index in X.free_params(c):
         return None
-    return (lin[1], p)
+    valid = X.TRUE if c == ZERO else X.band(X.cmp(">=", c, 0), X.cmp("<", c, p))
+    return (lin[1] - c, p, valid, (lin[1], c))
+
+
+def _residue_cells(lo: Num, hi: Num, labels: list, held: dict, mods: list) -> list:
+    """Layers in [lo, hi) split by several periodic conditions (jamba: attention every 8th layer
+    from 4, experts every 2nd from 1): counted and found by residue_count / residue_first."""
+    cells = []
+    for truths in itertools.product((True, False), repeat=len(mods)):
+        args: list = []
+        for (_, (_, p, _, (r0, c))), truth in zip(mods, truths):
+            args += [p, r0, c, ONE if truth else ZERO]
+        upto = lambda m: ZERO if m == ZERO else X.fn("residue_count", m, *args)  # noqa: E731
+        top = hi if lo == ZERO else X.fn("max", hi, lo)
+        label = " and ".join(labels + [X.render_bool(a if t else X.bnot(a)) for (a, _), t in zip(mods, truths)])
+        cells.append((upto(top) - upto(lo), X.fn("residue_first", lo, *args), label, {**held, **{a: t for (a, _), t in zip(mods, truths)}}))
+    return cells
 
 
 def index_cells(atoms: list, index: str, n: Num) -> list | None:
+    """(count, a layer, label) per group of layers (split_layers without the truths)."""
+    cells = split_layers(atoms, index, n)
+    return None if cells is None else [cell[:3] for cell in cells]
+
+
+def assume(b: Bool, truths: dict) -> Bool:
+    """b with the atoms of `truths` (or their negations) replaced by their truth in a group of layers."""
+    def leaf(a: Bool) -> Bool | None:
+        if a in truths:
+            return X.bconst(truths[a])
+        return X.bconst(not truths[X.bnot(a)]) if X.bnot(a) in truths else None
+    return rewrite(b, leaf)
+
+
+def split_layers(atoms: list, index: str, n: Num) -> list | None:
     """Split the layers i in [0, n) by the truth of each atom: (count, a layer in the cell, label).
 
     Atoms may be thresholds (i >= t, i < t, ...), at most one modular pattern ((i + r) % p == 0),
@@ -180,13 +233,16 @@ def index_cells(atoms: list, index: str, n: Num) -> list | None:
     listed = layer_sets(atoms, index)
     if listed is not None:
         return concrete_cells(atoms, listed, n)
+    mixed = listed_and_bounds(atoms, index, n)
+    if mixed is not None:
+        return mixed
     if len(atoms) == 1:
         solved = solve_index(atoms[0], index, n)
         if solved is None:
             return None
         count_true, rep_true, rep_false = solved
         label = X.render_bool(atoms[0])
-        return [(count_true, rep_true, label), (n - count_true, rep_false, f"not ({label})")]
+        return [(count_true, rep_true, label, {atoms[0]: True}), (n - count_true, rep_false, f"not ({label})", {atoms[0]: False})]
     bounds, mods, other = [], [], []
     for a in atoms:
         b = _bound(a, index)
@@ -197,13 +253,14 @@ def index_cells(atoms: list, index: str, n: Num) -> list | None:
             mods.append((a if a.args[0] == "==" else X.bnot(a), m))
         else:
             other.append(a)
-    if other or len(mods) > 1 or len(atoms) > 4:
+    if other or len(atoms) > 4:
         return None
     cells = []
     for truths in itertools.product((True, False), repeat=len(bounds)):
         lo, hi = ZERO, n
-        labels = []
+        labels, held = [], {}
         for (a, (kind, t)), truth in zip(bounds, truths):
+            held[a] = truth
             if (kind == "lo") == truth:  # i >= t
                 lo = X.fn("max", lo, t)
             else:  # i < t
@@ -211,16 +268,21 @@ def index_cells(atoms: list, index: str, n: Num) -> list | None:
             labels.append(X.render_bool(a if truth else X.bnot(a)))
         width = X.fn("max", hi - lo, ZERO)
         if not mods:
-            cells.append((width, lo, " and ".join(labels)))
+            cells.append((width, lo, " and ".join(labels), held))
             continue
-        (a, (r, p)), = mods
+        if len(mods) > 1:
+            cells += _residue_cells(lo, hi, labels, held, mods)
+            continue
+        (a, (r, p, valid, _)), = mods
         upto = lambda m: X.floordiv(m + r - 1, p) - X.floordiv(r - 1, p)  # i < m with (i + r) % p == 0
         top = X.fn("max", hi, lo)
         hits = upto(top) - upto(lo)
         first = lo + X.mod(p - X.mod(lo + r, p), p)
         miss = lo + X.ifnum(X.cmp("==", X.mod(lo + r, p), 0), ONE, ZERO)
-        cells.append((hits, first, " and ".join(labels + [X.render_bool(a)])))
-        cells.append((width - hits, miss, " and ".join(labels + [X.render_bool(X.bnot(a))])))
+        if valid != X.TRUE:  # a remainder outside [0, p): no layer matches
+            hits, miss = X.ifnum(valid, hits, ZERO), X.ifnum(valid, miss, lo)
+        cells.append((hits, first, " and ".join(labels + [X.render_bool(a)]), {**held, a: True}))
+        cells.append((width - hits, miss, " and ".join(labels + [X.render_bool(X.bnot(a))]), {**held, a: False}))
     return cells
 
 
@@ -252,6 +314,36 @@ def layer_sets(atoms: list, index: str) -> list | None:
     return None if any(x is None for x in sets) else sets
 
 
+def listed_and_bounds(atoms: list, index: str, n: Num) -> list | None:
+    """Tests against listed layers and thresholds together (afmoe: layer_types read at the index,
+    and `i >= num_dense_layers`): each layer below `top` (one past the largest listed index) is a
+    cell of its own, counted when it is below n; from `top` on no listed test changes, and the
+    thresholds alone split the layers (as for thresholds only)."""
+    listed, bounds = [], []
+    for a in atoms:
+        if _layer_set(a, index) is not None:
+            listed.append(_layer_set(a, index))
+            continue
+        b = _bound(a, index)
+        if b is None:
+            return None
+        bounds.append((a, b))
+    if not listed or not bounds or len(bounds) > 3:
+        return None
+    top = max((k for ks, _ in listed for k in ks), default=-1) + 1
+    cells = [(X.fn("max", X.fn("min", n, Num.const(j + 1)) - Num.const(j), ZERO), Num.const(j), f"layer {j}") for j in range(top)]
+    for truths in itertools.product((True, False), repeat=len(bounds)):
+        lo, hi = Num.const(top), n
+        for (_, (kind, t)), truth in zip(bounds, truths):
+            if (kind == "lo") == truth:  # i >= t
+                lo = X.fn("max", lo, t)
+            else:  # i < t
+                hi = X.fn("min", hi, t)
+        label = " and ".join([f"layer >= {top}"] + [X.render_bool(a if truth else X.bnot(a)) for (a, _), truth in zip(bounds, truths)])
+        cells.append((X.fn("max", hi - lo, ZERO), lo, label))
+    return cells
+
+
 def concrete_cells(atoms: list, sets: list, n: Num) -> list:
     """The layers grouped by which atoms hold: (count of them below n, the first one, label).
 
@@ -272,7 +364,7 @@ def concrete_cells(atoms: list, sets: list, n: Num) -> list:
                 count = count + X.fn("max", end - Num.const(start), ZERO)
                 start = cur
         label = " and ".join(X.render_bool(a if t else X.bnot(a)) for a, t in zip(atoms, truth))
-        cells.append((count, Num.const(layers[0]), label))
+        cells.append((count, Num.const(layers[0]), label, dict(zip(atoms, truth))))
     return cells
 
 

@@ -96,7 +96,7 @@ class Template:
     params_only: "RuleDraft | None" = None
     init_diagnostics: list = field(default_factory=list)
     variant: int = 1
-    tied: list = field(default_factory=list)
+    tied: list = field(default_factory=list)  # (output path, input path, tie condition, bias tied too)
     binding_info: dict = field(default_factory=dict)
     first_binding: dict = field(default_factory=dict)
     caller: Any = None

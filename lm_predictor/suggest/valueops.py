@@ -115,7 +115,9 @@ def translate(value: Any, mapping: dict, path: str | None) -> Any:
     if isinstance(value, Tensor):
         if value.shape is None or not mapping:
             return value
-        return Tensor(tuple(X.substitute(d, mapping) for d in value.shape), value.dtype, value.why, value.param)
+        route = (value.route[0], X.substitute(value.route[1], mapping)) if value.route[:1] in (("ids",), ("expert",)) else ()
+        data = value.values[:1] + tuple(X.substitute(v, mapping) for v in value.values[1:])
+        return Tensor(tuple(X.substitute(d, mapping) for d in value.shape), value.dtype, value.why, value.param, route, values=data)
     if isinstance(value, tuple):
         return tuple(translate(v, mapping, path) for v in value)
     if isinstance(value, ListV):
@@ -233,3 +235,25 @@ def decide_in(b: Bool, lits: set) -> bool | None:
         inner = decide_in(b.args[0], lits)
         return None if inner is None else not inner
     return None
+
+
+def known_value(v: Any) -> Num | None:
+    """A number, or the value of a 0-d tensor whose data is known."""
+    if isinstance(v, Num):
+        return v
+    return v.values[1] if isinstance(v, Tensor) and v.values and v.values[0] == "scalar" else None
+
+
+def compare_known(op: str, a: Any, b: Any) -> Bool | None:
+    """`cache_position[0] > 0` where both sides are known numbers (an arange's element); else None."""
+    if op not in ("==", "!=", "<", "<=", ">", ">=") or known_value(a) is None or known_value(b) is None:
+        return None
+    return X.cmp(op, known_value(a), known_value(b))
+
+
+def known_element(t: Tensor, index: Any) -> Tensor | None:
+    """Element k (a constant >= 0) of a tensor built by torch.arange: a 0-d tensor of known value."""
+    k = index.const_value() if isinstance(index, Num) else None
+    if t.shape is None or not t.values or t.values[0] != "arange" or len(t.shape) != 1 or not isinstance(k, int) or k < 0:
+        return None
+    return Tensor((), t.dtype, values=("scalar", t.values[1] + k * t.values[2]))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lm_predictor.suggest.expr import Bool, Num
+from lm_predictor.suggest.expr import Bool, Num, ifnum
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,45 @@ class Tensor:
     why: str = ""  # why the shape is unknown
     param: bool = False  # an nn.Parameter (counts towards param_count)
     route: tuple = ()  # MoE routing: ("mask", total, expert_dim) | ("slice", total) | ("hit", total)
+    no_grad: bool = False  # computed only from buffers, integer tensors and constants: autograd gives it no gradient
+    values: tuple = ()  # data known from how it was built: ("arange", start, step) | ("scalar", value)
+
+    def __post_init__(self) -> None:
+        if self.shape is not None and not all(isinstance(d, Num) for d in self.shape):
+            sizes = tuple(_size(d) for d in self.shape)
+            ok = all(d is not None for d in sizes)
+            object.__setattr__(self, "shape", sizes if ok else None)
+            if not ok:
+                object.__setattr__(self, "why", self.why or "a size that is not a number")
 
     @property
     def rank(self) -> int | None:
         return None if self.shape is None else len(self.shape)
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether autograd tracks it: a parameter, or a float tensor not known to come from
+        buffers, integer tensors and constants only (the default: activations after the embedding)."""
+        return self.param or not (self.no_grad or self.dtype in INTEGER_DTYPES)
+
+
+INTEGER_DTYPES = frozenset({"long", "int", "bool", "uint8"})
+"""dtype tags of tensors that never require grad (position ids, masks, indices)."""
+
+
+def _size(d: Any) -> Num | None:
+    """One tensor size as a number: an arm that is None (an optional config value) would raise as a
+    size, so the other arm is the size; None where it is not a number."""
+    if isinstance(d, Num):
+        return d
+    if isinstance(d, int) and not isinstance(d, bool):
+        return Num.const(d)
+    if isinstance(d, Phi):
+        a, b = _size(d.a), _size(d.b)
+        if a is None or b is None:
+            return a if b is None else b
+        return ifnum(d.cond, a, b)
+    return None
 
 
 @dataclass(eq=False)

@@ -27,6 +27,8 @@ def hf_config(config: dict[str, Any]) -> Any:
     if "text_config" in subs and getattr(model_class(config), "config_class", None) is subs["text_config"]:
         cfg = cfg.get_text_config()
     cfg._attn_implementation = "eager"
+    if getattr(cfg, "use_mamba_kernels", False):  # fused CUDA kernels: the build refuses them on CPU, and
+        cfg.use_mamba_kernels = False  # FlopCounterMode could not count them; the torch path is what is measured
     return cfg
 
 

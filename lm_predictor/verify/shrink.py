@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from lm_predictor.evaluate.layers import INDEX_LISTS
+from lm_predictor.evaluate.layers import INDEX_LISTS, KIND_LISTS, VALUE_LISTS
 
 HIDDEN, LAYERS, HEADS, VOCAB, FFN, MOE_FFN, MAX_EXPERTS = 64, 2, 4, 256, 128, 32, 4
 
@@ -21,6 +21,15 @@ _TOPK_KEYS = ("num_experts_per_tok", "moe_top_k", "moe_topk", "num_selected_expe
 _VOCAB_KEYS = ("vocab_size", "padded_vocab_size")
 # Latent / split head sizes of MLA-style attention (DeepSeek-V2/V3 and kin).
 _SMALL_DIMS = {"q_lora_rank": 32, "kv_lora_rank": 32, "qk_rope_head_dim": 8, "qk_nope_head_dim": 8, "v_head_dim": 16}
+# Mamba-2 mixers: (expand, heads, head dim, groups); the config classes require
+# heads * head_dim == expand * hidden_size (or mamba_d_ssm where falcon_h1 sets it).
+_SSM_HEADS = (
+    ("expand", "num_heads", "head_dim", "n_groups"),  # mamba2
+    ("mamba_expand", "mamba_n_heads", "mamba_d_head", "mamba_n_groups"),  # bamba, falcon_h1, granitemoehybrid
+    ("mamba_expand", "n_mamba_heads", "mamba_headdim", "mamba_ngroups"),  # zamba2
+)
+_PERIODS = (("attn_layer_period", "attn_layer_offset"), ("expert_layer_period", "expert_layer_offset"))
+"""Layer kinds chosen by i % period == offset (jamba, zamba): period 2, so both kinds fit in LAYERS."""
 
 
 def shrink_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -40,6 +49,10 @@ _ALL_KEYS = (
 )
 
 
+_LINKED_KEYS = frozenset(k for group in (*_SSM_HEADS, *_PERIODS) for k in group) | {"mamba_d_ssm", "attention_hidden_size"}
+"""Keys a shrunk size must stay consistent with (made explicit too, so a minimal config shrinks alike)."""
+
+
 def _defaults(model_type: str | None) -> dict[str, Any]:
     """The model type's default config values, if transformers knows it (else {})."""
     try:
@@ -53,9 +66,12 @@ def _defaults(model_type: str | None) -> dict[str, Any]:
 def _fill_defaults(cfg: dict[str, Any], defaults: dict[str, Any]) -> None:
     """Make size keys the config leaves to its class defaults explicit, so they get shrunk too."""
     for k, v in defaults.items():
+        if k in KIND_LISTS and k != "layer_types" and k not in cfg and isinstance(v, list):
+            cfg[k] = v  # zamba2's default layers_block_type does not follow num_hidden_layers: cut it with the layers
+            # (layer_types is left out: config classes derive it from num_hidden_layers when absent)
         if k in cfg or not isinstance(v, int) or isinstance(v, bool):
             continue
-        if k in _ALL_KEYS or k.endswith("_token_id"):
+        if k in _ALL_KEYS or k in _LINKED_KEYS or k.endswith("_token_id"):
             cfg[k] = v
 
 
@@ -63,6 +79,7 @@ def _shrink(cfg: dict[str, Any]) -> None:
     """Shrink one (sub-)config dict in place."""
     old_layers = next((cfg[k] for k in _LAYER_KEYS if isinstance(cfg.get(k), int)), None)
     old_heads = next((cfg[k] for k in _HEAD_KEYS if isinstance(cfg.get(k), int)), None)
+    old_hidden = next((cfg[k] for k in _HIDDEN_KEYS if isinstance(cfg.get(k), int)), None)
     _set(cfg, _HIDDEN_KEYS, HIDDEN)
     _set(cfg, _LAYER_KEYS, LAYERS)
     _set(cfg, _HEAD_KEYS, HEADS)
@@ -72,6 +89,9 @@ def _shrink(cfg: dict[str, Any]) -> None:
             # keep the attention kind: MHA stays MHA, MQA stays MQA, GQA becomes 2 groups
             cfg[k] = HEADS if kv == old_heads else 1 if kv == 1 else 2
     _set(cfg, _HEAD_DIM_KEYS, HIDDEN // HEADS)
+    if isinstance(cfg.get("attention_hidden_size"), int) and old_hidden:  # zamba: attention wider than hidden
+        cfg["attention_hidden_size"] = cfg["attention_hidden_size"] * HIDDEN // old_hidden
+        _set(cfg, _HEAD_DIM_KEYS, cfg["attention_hidden_size"] // HEADS)
     _set(cfg, _FFN_KEYS, FFN)
     _set(cfg, _MOE_FFN_KEYS, MOE_FFN)
     _set(cfg, _VOCAB_KEYS, VOCAB)
@@ -80,6 +100,8 @@ def _shrink(cfg: dict[str, Any]) -> None:
     _shrink_experts(cfg)
     _shrink_token_ids(cfg)
     _shrink_rope(cfg)
+    _shrink_ssm_heads(cfg)
+    _shrink_periods(cfg)
     if old_layers and old_layers > LAYERS:
         _shrink_layer_lists(cfg, old_layers)
 
@@ -129,16 +151,41 @@ def _shrink_rope(cfg: dict[str, Any]) -> None:
             rope[k] = rope[k][: rotary // 2]
 
 
+def _shrink_ssm_heads(cfg: dict[str, Any]) -> None:
+    """Mamba-2 heads that still tile the (shrunk) inner width: HEADS heads, at most 2 groups."""
+    hidden = next((cfg[k] for k in _HIDDEN_KEYS if isinstance(cfg.get(k), int)), None)
+    for expand, heads, head_dim, groups in _SSM_HEADS:
+        if not isinstance(cfg.get(expand), (int, float)) or not isinstance(cfg.get(heads), int) or hidden is None:
+            continue
+        inner = int(cfg[expand] * hidden)
+        if isinstance(cfg.get("mamba_d_ssm"), int):
+            cfg["mamba_d_ssm"] = inner
+        cfg[heads] = HEADS
+        if isinstance(cfg.get(head_dim), int):
+            cfg[head_dim] = inner // HEADS
+        if isinstance(cfg.get(groups), int):
+            cfg[groups] = 1 if cfg[groups] == 1 else 2
+
+
+def _shrink_periods(cfg: dict[str, Any]) -> None:
+    """A layer kind every `period` layers from `offset` gets period 2 (offset 1 if it was not 0)."""
+    for period, offset in _PERIODS:
+        if isinstance(cfg.get(period), int) and isinstance(cfg.get(offset), int) and cfg[period] > LAYERS:
+            cfg[period], cfg[offset] = LAYERS, min(cfg[offset], 1)
+
+
 def _shrink_layer_lists(cfg: dict[str, Any], old_layers: int) -> None:
     """Cut per-layer lists (layer_types, ...) to LAYERS entries, keeping two layer kinds if any."""
     keep = list(range(LAYERS))
-    types = cfg.get("layer_types")
-    if isinstance(types, list) and len(types) == old_layers:
-        firsts = {t: i for i, t in reversed(list(enumerate(types)))}
-        if len(firsts) >= 2:
-            keep = sorted(firsts.values())[:LAYERS]
+    for key in KIND_LISTS:
+        types = cfg.get(key)
+        if isinstance(types, list) and len(types) == old_layers:
+            firsts = {t: i for i, t in reversed(list(enumerate(types)))}
+            if len(firsts) >= 2:
+                keep = sorted(firsts.values())[:LAYERS]
+                break
     for k, v in list(cfg.items()):
         if k in INDEX_LISTS and isinstance(v, list):  # layer indices: renumbered, dropped layers left out
             cfg[k] = [keep.index(i) for i in v if i in keep]
-        elif isinstance(v, list) and len(v) == old_layers:
-            cfg[k] = [v[i] for i in keep]
+        elif (k in KIND_LISTS or k in VALUE_LISTS) and isinstance(v, list) and len(v) == old_layers:
+            cfg[k] = [v[i] for i in keep]  # not any list that happens to be as long (falcon_h1's 5 ssm_multipliers)

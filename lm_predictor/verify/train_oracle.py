@@ -11,7 +11,9 @@ under ``FakeTensorMode`` (no memory, any size) with eager attention:
 - activation_bytes: distinct storages that ``torch.autograd.graph.saved_tensors_hooks`` packs
   during the forward and loss, parameters and buffers excluded;
 - peak_bytes: ``torch.distributed._tools.mem_tracker.MemTracker`` peak (all live storages:
-  weights, grads, optimizer state, activations, temporaries, KV cache) over the step.
+  weights, grads, optimizer state, activations, temporaries, KV cache) over the step; and
+  forward_peak_bytes, backward_peak_bytes, optimizer_peak_bytes: the same maximum over the ops
+  of each phase (forward with the loss, ``loss.backward()``, ``optimizer.step()``).
 """
 
 from __future__ import annotations
@@ -98,40 +100,73 @@ def _measure_train(
     if optimizer == "adafactor":
         result.notes.append("adafactor: state measured after _init_group; its update calls .item(), so no peak under fake tensors")
     elif peak and not mixed_precision:
-        result.totals["peak_bytes"], result.peak_by_kind = _train_peak(config, workload, optimizer, grad_checkpointing, fake)
+        (result.totals["peak_bytes"], result.peak_by_kind), tracker = _train_peak(config, workload, optimizer, grad_checkpointing, fake)
+        result.totals.update({f"{phase}_peak_bytes": value for phase, value in tracker.phase_peaks.items()})
+        result.notes += [f"{phase} peak at {where}" for phase, where in tracker.phase_where.items()]
     return result
 
 
 def measure_infer_peak(config: dict[str, Any], workload: Workload) -> TrainMeasurement:
     """MemTracker peak of one forward call (use_cache=True, no_grad), weights and KV cache included."""
     import torch
-    from torch.distributed._tools.mem_tracker import MemTracker
 
     if workload.past_len:
         raise OracleUnsupported("peak_bytes is measured for prefill (past_len 0) only")
     with _built_model(config, workload, train=False) as (model, ids):
-        tracker = MemTracker()
+        tracker = _phase_tracker()
         tracker.track_external(model)
         with torch.no_grad(), tracker:
+            tracker.phase = "forward"
             out = model(input_ids=ids, use_cache=True)
         del out
         peak, kinds = _peak(tracker)
-    return TrainMeasurement({"peak_bytes": peak}, kinds)
+    return TrainMeasurement({"peak_bytes": peak}, kinds, [f"peak at {tracker.phase_where.get('forward', '?')}"])
 
 
-def _train_peak(config: dict[str, Any], workload: Workload, optimizer: str, ckpt: bool, fake: bool) -> tuple[int, dict[str, int]]:
-    """MemTracker peak over forward, backward and optimizer step, in a fresh model."""
-    from torch.distributed._tools.mem_tracker import MemTracker
-
+def _train_peak(config: dict[str, Any], workload: Workload, optimizer: str, ckpt: bool, fake: bool) -> tuple[tuple[int, dict[str, int]], Any]:
+    """MemTracker peak over forward, backward and optimizer step, in a fresh model; and the
+    tracker, which holds the peak of each phase ("forward": forward and loss, "backward",
+    "optimizer": optimizer.step()) and where it was reached."""
     with _built_model(config, workload, train=True, grad_checkpointing=ckpt, fake=fake) as (model, ids):
         opt, _ = _optimizer(model, optimizer, False)
-        tracker = MemTracker()
+        tracker = _phase_tracker()
         tracker.track_external(model, opt)
         with tracker:
+            tracker.phase = "forward"
             loss = _loss(model, ids)  # kept alive over the step, as a training loop keeps it
+            tracker.phase = "backward"
             loss.backward()
+            tracker.phase = "optimizer"
             opt.step()
-        return _peak(tracker)
+        return _peak(tracker), tracker
+
+
+def _phase_tracker() -> Any:
+    """A MemTracker that also keeps the peak of live bytes (all devices) per named phase: the
+    maximum, over the ops run while `phase` held that name, of the total after each op."""
+    from torch.distributed._tools.mem_tracker import MemTracker
+
+    class PhaseTracker(MemTracker):
+        def __init__(self) -> None:
+            super().__init__()
+            self.phase = ""
+            self.phase_peaks: dict[str, int] = {}
+            self.phase_where: dict[str, str] = {}  # "op in module path" at each phase's peak
+            self._op = ""
+
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            self._op = str(func)
+            return super().__torch_dispatch__(func, types, args, kwargs)
+
+        def _update_peak_stats(self, peak_state: Any) -> None:
+            super()._update_peak_stats(peak_state)
+            live = sum(int(snap["Total"]) for snap in self._curr_mem_snap.values())
+            if live > self.phase_peaks.get(self.phase, 0):
+                self.phase_peaks[self.phase] = live
+                module = max(self._mod_tracker.parents, key=len, default="")
+                self.phase_where[self.phase] = f"{self._op} in {module}"
+
+    return PhaseTracker()
 
 
 class _built_model:

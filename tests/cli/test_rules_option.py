@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.cli.util import EXTRA
+from tests.versions.test_choice import LLAMA
 
 CONV1D_X2 = """\
 rules:
@@ -94,3 +95,13 @@ def test_rules_that_suggest_wrote_for_a_whole_model_evaluate(cli, tmp_path):
     assert derived["trust"]["level"] == "user-rules"
     for metric in ("flops", "param_count", "kv_cache_bytes"):  # both agree with the oracle on gpt2
         assert derived["totals"][metric] == shipped["totals"][metric]
+
+
+def test_rules_over_a_5x_config_are_layered_on_the_5x_library(cli, tmp_path):
+    """The 4.56 hand rules never price a config read with 5.23 (tests/versions/test_user_rules_pin.py)."""
+    (tmp_path / "extra.yaml").write_text(EXTRA)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(LLAMA))
+    run = cli("eval", str(config), "--json", "--transformers", "5.23.0", "--rules", str(tmp_path / "extra.yaml"))
+    assert run.status == 0, run.err
+    assert any("transformers-5.23.0" in n for n in json.loads(run.out)["notes"])

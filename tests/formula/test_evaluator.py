@@ -122,6 +122,15 @@ VALUE_ROWS = [
     ("ceil(10 ** 18 / 3)", {}, 333333333333333334),   # 10^18 = 3 * 333333333333333333 + 1
     ("ceil_div(7, 2)", {}, 4),                        # ceil(3.5)
     ("ceil_div(8, 2)", {}, 4),
+    # jamba's 32 layers: attention at i % 8 == 4 (4, 12, 20, 28), experts at i % 2 == 1 (16 layers)
+    ("residue_count(32, 8, 0, 4, 1, 2, 0, 1, 1)", {}, 0),   # attention and experts: none, the attention layers 4, 12, 20, 28 are even
+    ("residue_count(32, 8, 0, 4, 1, 2, 0, 1, 0)", {}, 4),   # attention without experts: all 4 attention layers are even
+    ("residue_count(32, 8, 0, 4, 0, 2, 0, 1, 1)", {}, 16),  # experts without attention: the 16 odd layers
+    ("residue_count(32, 8, 0, 4, 0, 2, 0, 1, 0)", {}, 12),  # neither: 32 - 4 - 16 = 12
+    ("residue_count(6, 8, 0, 4, 1)", {}, 1),                # layers 0..5: only layer 4
+    ("residue_count(5, 3, 0, 3, 1)", {}, 0),                # a remainder 3 of a period 3 never occurs
+    ("residue_first(5, 8, 0, 4, 1)", {}, 12),               # the first attention layer from 5 on
+    ("residue_first(0, 2, 1, 0, 1)", {}, 1),                # (i + 1) % 2 == 0 first at 1
     ("ceil_div(-7, 2)", {}, -3),                      # ceil(-3.5)
     ("log2(1024)", {}, 10),                           # 2^10: exact int
     ("log2(1 / 8)", {}, -3),                          # 2^-3: exact int
@@ -196,6 +205,9 @@ ERROR_ROWS = [
     ("1.0 / 0.0", {}, "E002"),
     ("0 ** -1", {}, "E002"),                          # 1 / 0^1
     ("ceil_div(1, 0)", {}, "E002"),
+    ("residue_count(5, 0, 0, 0, 1)", {}, "E013"),         # a period of 0 layers
+    ("residue_count(5, 2, 0, 0, 1, 3)", {}, "E005"),      # groups come in fours
+    ("residue_first(0, 1048577, 0, 0, 1)", {}, "E013"),   # a period above MAX_RESIDUE_PERIOD is refused
     ("${a} // ${b}", {"a": 1, "b": 0}, "E002"),
     ("2 ** 4096", {}, "E003"),                        # 4,097 bits > 4,096
     ("2 ** 4095 * 2", {}, "E003"),                    # product of 4,096 and 2 bits is 4,097

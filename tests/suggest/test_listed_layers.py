@@ -47,3 +47,17 @@ def test_negated_forms_are_the_same_sets() -> None:
 
 def test_a_condition_that_is_not_a_list_is_left_to_the_other_rules() -> None:
     assert layer_sets([X.cmp(">=", I, Num.sym("m"))], "#i") is None
+
+
+def test_listed_layers_and_a_threshold_together() -> None:
+    # afmoe: layer_types read at the layer (sliding at 0, 1, 2, full after) and MoE from layer m on.
+    # Layers 0..2 (up to the last listed one) are cells of their own; from layer 3 on the
+    # threshold alone splits the layers: [max(3, m), n) and [3, min(n, m)).
+    sliding, moe = listed(0, 1, 2), X.cmp(">=", I, Num.sym("m"))
+    with X.using(X.SymbolFacts(positive={"m", "n"})):
+        cells = index_cells([sliding, moe], "#i", Num.sym("n"))
+    at = lambda n, m: [X.substitute(c, {"n": Num.const(n), "m": Num.const(m)}).const_value() for c, _, _ in cells]
+    assert at(10, 2) == [1, 1, 1, 7, 0]  # layers 3..9: 7 layers, all >= 2
+    assert at(10, 6) == [1, 1, 1, 4, 3]  # layers 6..9 (4) >= 6; layers 3, 4, 5 (3) below
+    assert at(2, 1) == [1, 1, 0, 0, 0]  # two layers: only 0 and 1 exist
+    assert [rep.const_value() for _, rep, _ in cells[:3]] == [0, 1, 2]

@@ -213,6 +213,29 @@ def test_shrink_keeps_structure() -> None:
     assert cfg["hidden_size"] == 3584  # input untouched
 
 
+@pytest.mark.parametrize(("model_type", "heads", "head_dim", "expand"), [
+    ("mamba2", "num_heads", "head_dim", "expand"),
+    ("bamba", "mamba_n_heads", "mamba_d_head", "mamba_expand"),
+    ("zamba2", "n_mamba_heads", "mamba_headdim", "mamba_expand"),
+])
+def test_shrunk_mamba2_heads_tile_the_inner_width(model_type, heads, head_dim, expand) -> None:
+    # the config classes refuse heads * head_dim != expand * hidden: 4 heads of 2 * 64 / 4 = 32
+    s = shrink_config({"model_type": model_type})
+    assert s["hidden_size"] == 64 and s[heads] == 4
+    assert s[heads] * s[head_dim] == s[expand] * 64 == 128
+    measure(s, Workload(batch=1, seq_len=3), mode="real")  # transformers builds and runs it
+
+
+def test_shrunk_period_layers_keep_both_kinds() -> None:
+    # jamba: attention where i % 8 == 4, experts where i % 2 == 1; 2 layers keep one of each
+    s = shrink_config({"model_type": "jamba"})
+    assert (s["num_hidden_layers"], s["attn_layer_period"], s["attn_layer_offset"]) == (2, 2, 1)
+    assert (s["expert_layer_period"], s["expert_layer_offset"]) == (2, 1)
+    z = shrink_config({"model_type": "zamba"})
+    assert z["attention_hidden_size"] == 2 * 64  # zamba's attention is twice the hidden width
+    assert z["attention_head_dim"] == 2 * 64 // 4
+
+
 def test_cli_prints_exact_json(tmp_path, capsys) -> None:
     path = tmp_path / "config.json"
     path.write_text(json.dumps(TINY_LLAMA))

@@ -44,6 +44,21 @@ def test_memory_terms_by_hand(adamw: dict[str, int]) -> None:
     assert adamw["peak_bytes"] == 29_136_088  # oracle-notes.md, MemTracker, reached at the optimizer step
 
 
+# The optimizer-step peak by hand: weights 6,771,840 (params + inv_freq 128) + grads 6,771,712
+#   + AdamW state 2 * 6,771,712 + 21 * 4 = 13,543,508 + the kept loss 4 + the scratch at lm_head
+#   (the last tensor, after the final norm): its sqrt and quotient 2 * 256,000 + the norm's quotient
+#   256 = 512,256 floats = 2,049,024 -> 29,136,088 (embed alone: 512,000; up_proj: 2 * 131,072 + 131,072)
+OPTIMIZER_PEAK = 6_771_840 + 6_771_712 + 13_543_508 + 4 + 2_049_024
+
+
+def test_phase_peaks(adamw: dict[str, int]) -> None:
+    assert adamw["optimizer_peak_bytes"] == OPTIMIZER_PEAK == 29_136_088
+    assert adamw["peak_bytes"] == max(adamw["forward_peak_bytes"], adamw["backward_peak_bytes"], adamw["optimizer_peak_bytes"])
+    # the forward keeps the saved activations, the backward holds every gradient: both below the step's
+    assert adamw["forward_peak_bytes"] > adamw["weight_bytes"] + adamw["activation_bytes"]
+    assert adamw["backward_peak_bytes"] > adamw["weight_bytes"] + adamw["grad_bytes"]
+
+
 def test_sgd_adafactor_and_mixed_precision() -> None:
     assert measure_train(NOTES_LLAMA, Workload(1, 64), optimizer="sgd", peak=False).totals["optimizer_bytes"] == 0
     # Adafactor: a 2-D [m, n] weight keeps row_var [m, 1] and col_var [1, n]; a 1-D one a full variance

@@ -8,7 +8,9 @@ in `base.BRAINS`, keyed by what they handle; the functions below are the interpr
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from dataclasses import replace
 from typing import Any
 
 from lm_predictor.diagnostics import A_BRAIN_ERROR, A_MODULE_INPUT
@@ -28,8 +30,8 @@ from lm_predictor.suggest.findings import BrainError, DeadPath
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod, ConfigV, Range, hashable
 from lm_predictor.suggest.scope import ModRef, Template, TorchModule
-from lm_predictor.suggest.valueops import translate
-from lm_predictor.suggest.values import CacheV, DictV, External, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
+from lm_predictor.suggest.valueops import compare_known, known_element, translate
+from lm_predictor.suggest.values import CacheV, DictV, External, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
 
 
 BRAIN_MODULES = (_builtins, _cache, _matmul, _tensors, _modules, _tf)  # importing them fills base.BRAINS
@@ -113,9 +115,12 @@ def _torch_base_forward(interp: Host, recv: Any, args: list, kwargs: dict, node:
 
 
 def class_method(interp: Host, cls: Any, name: str) -> Any:
-    """Class methods the analysed tree inherits from transformers' bases: `Model._from_config(config)` builds `Model(config)`."""
+    """Class methods the analysed tree inherits from transformers' or torch's bases: `Model._from_config(config)` builds
+    `Model(config)`; `F.apply(*args)` of a torch.autograd.Function subclass runs its own `forward(ctx, *args)`."""
     if name in ("_from_config", "from_config") and any(isinstance(c, External) and is_module_base(c.name) for c in interp.mro(cls)):
         return BrainFunc(name, lambda i, recv, args, kw, node: i.call(cls, [args[0] if args else kw.get("config")], {}, node))
+    if name == "apply" and any(isinstance(c, External) and c.name in AUTOGRAD_FUNCTIONS for c in interp.mro(cls)):
+        return _autograd_apply(interp, cls)
     return None
 
 
@@ -128,7 +133,8 @@ def config_method(interp: Host, model: Any, name: str) -> Any:
 
 
 def tensor_binop(interp: Host, op: str, a: Any, b: Any, node: Any) -> Any:
-    return _tensors.tensor_binop(interp, op, a, b, node)
+    decided = compare_known(op, a, b)
+    return decided if decided is not None else _tensors.tensor_binop(interp, op, a, b, node)
 
 
 def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
@@ -136,7 +142,9 @@ def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
 
 
 def tensor_getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
-    return _tensors.getitem(interp, t, index, node)
+    known = known_element(t, index)
+    result = known if known is not None else _tensors.getitem(interp, t, index, node)
+    return result if t.requires_grad else _mark_no_grad(result)
 
 
 def external_attr(interp: Host, ext: External, name: str) -> Any:
@@ -144,6 +152,19 @@ def external_attr(interp: Host, ext: External, name: str) -> Any:
     if ext.name == "torch.finfo()" and name in ("min", "max", "eps", "tiny"):
         return Unknown("finfo value")
     return External(full)
+
+
+AUTOGRAD_FUNCTIONS = ("torch.autograd.Function", "torch.autograd.function.Function")
+
+
+def _autograd_apply(interp: Host, cls: Any) -> Any:
+    """`F.apply(*args)`: F's forward(ctx, *args) with an opaque ctx (None: F has no forward of its own)."""
+    forward = interp.class_attr(cls, "forward")
+    if not isinstance(forward, FunctionV):
+        return None
+    ctx = ObjectV(External("torch.autograd.function.FunctionCtx"), {}, kind="autograd-ctx")
+    run = replace(forward, bound=None)  # a @staticmethod: ctx comes first
+    return BrainFunc(f"{cls.qualname}.apply", lambda i, recv, args, kwargs, node: i.run_function(run, [ctx, *args], kwargs, node))
 
 
 def object_attr(interp: Host, obj: ObjectV, name: str, node: Any) -> Any:
@@ -177,6 +198,8 @@ def super_attr(interp: Host, inst: Any, name: str, node: Any) -> Any:
 def value_attr(interp: Host, obj: Any, name: str, node: Any) -> Any:
     if isinstance(obj, CacheV):
         return _cache.attr(interp, obj, name)
+    if isinstance(obj, tuple) and len(obj) == 2 and name in ("values", "indices") and all(isinstance(t, Tensor) for t in obj):
+        return obj[name == "indices"]  # torch.return_types (max, min, topk, sort): (values, indices)
     if isinstance(obj, (str, DictV, ListV, tuple, Num, Repeated)):
         return BoundMethod(obj, name)
     if isinstance(obj, BrainFunc):
@@ -229,7 +252,7 @@ def function_call(interp: Host, fv: Any, args: list, kwargs: dict, node: Any, hi
 
 
 def instantiate(interp: Host, cls: Any, args: list, kwargs: dict, node: Any) -> Any:
-    return NotImplemented
+    return _cache.model_cache(interp, cls, args, kwargs, node)
 
 
 def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
@@ -356,7 +379,7 @@ def _call(interp: Host, callee: Any, args: list, kwargs: dict, node: Any, hint: 
     pattern = brain_for(site)
     if pattern is not None:
         try:
-            return pattern.suggest(site)
+            return _without_grad(site, pattern.suggest(site))
         except DeadPath:
             raise
         except (AttributeError, TypeError, IndexError, KeyError, ValueError, ZeroDivisionError) as err:
@@ -368,6 +391,28 @@ def _call(interp: Host, callee: Any, args: list, kwargs: dict, node: Any, hint: 
     if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
         print("call of", type(callee).__name__, interp.current_loc)
     return Unknown(f"call of {type(callee).__name__}")
+
+
+def _without_grad(site: CallSite, result: Any) -> Any:
+    """A tensor op (`Tensor.*`, `torch.*`, `F.*`) with tensor inputs, none of which requires grad,
+    gives tensors that require none (the rotary `inv_freq[None, :, None].float() @ position_ids.float()`);
+    a parameter, a module call and a factory (`torch.zeros`, later filled in place) keep their own answer."""
+    if not site.name or not site.name.startswith(("Tensor.", "torch.", "F.")) or site.name.startswith("torch.nn."):
+        return result
+    inputs = [site.receiver, *site.args, *site.kwargs.values()]
+    tensors = [v for v in inputs + [x for v in inputs if isinstance(v, (tuple, list)) for x in v] if isinstance(v, Tensor)]
+    if not tensors or any(t.requires_grad for t in tensors):
+        return result
+    return _mark_no_grad(result)
+
+
+def _mark_no_grad(result: Any) -> Any:
+    """`result` with every float tensor in it (or in a tuple of them) marked no_grad."""
+    if isinstance(result, Tensor) and not result.param and not result.no_grad:
+        return dataclasses.replace(result, no_grad=True)
+    if isinstance(result, tuple):
+        return tuple(_mark_no_grad(v) for v in result)
+    return result
 
 
 def brain_failed(interp: Host, site: CallSite, pattern: Pattern, err: Exception) -> Unknown:

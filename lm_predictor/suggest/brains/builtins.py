@@ -186,7 +186,8 @@ def call_builtin(site: CallSite) -> Any:
             return tuple(items) if name == "tuple" else ListV(list(items))
         if isinstance(args[0], Repeated):
             return args[0]
-        return Repeated(items[1], items[0])
+        index = [n for n in X.free_params(items[1]) if n.startswith("#")] if isinstance(args[0], Range) else []
+        return Repeated(items[1], items[0], index[0] if len(index) == 1 else None)  # list(range(n)) keeps its index
     if name == "dict":
         out = dict(args[0].items) if args and isinstance(args[0], DictV) else {}
         out.update(site.kwargs)

@@ -15,17 +15,65 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from astroid import nodes
+
 from lm_predictor.diagnostics import A_LAYER_INDEX
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import CallSite, brain, receiver, text_config_object, unknown_tensor
+from lm_predictor.suggest.brains.base import CallSite, brain, numel, receiver, text_config_object, unknown_tensor
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod
 from lm_predictor.suggest.valueops import translate
-from lm_predictor.suggest.values import CacheV, DictV, ListV, Phi, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import CacheV, DictV, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
 
 
 CACHE_CLASSES_TRUE = ("Cache", "DynamicCache")
+
+
+def model_cache(interp: Host, cls: Any, args: list, kwargs: dict, node: Any) -> Any:
+    """A cache class the model's source defines (lfm2's Lfm2HybridConvCache: key/value lists per
+    layer, `update(key_states, value_states, layer_idx)` appends then concatenates), built in
+    prefill: an empty dynamic cache, plus the state tensors its __init__ allocates (lfm2: one
+    [batch, hidden, conv_L_cache] conv state per layer) as kv_cache_bytes. NotImplemented for
+    any other class."""
+    node_def = getattr(cls, "node", None)
+    if node_def is None or not node_def.name.endswith("Cache"):
+        return NotImplemented
+    update = next((f for f in node_def.mymethods() if f.name == "update"), None)
+    if update is None or [a.name for a in update.args.args[1:4]] != ["key_states", "value_states", "layer_idx"]:
+        return NotImplemented
+    init = interp.class_attr(cls, "__init__")
+    obj = ObjectV(cls)
+    if isinstance(init, FunctionV):
+        interp.run_function(FunctionV(init.node, init.module, init.qualname, None, obj, init.owner_class), args, kwargs, node)
+    held = ZERO
+    for value in obj.attrs.values():
+        held = held + _state_elements(value)
+    if held != ZERO:
+        # the cache holds these in prefill and in the decode step that receives it: not past_len's branch
+        saved = list(interp.assume)
+        interp.assume[:] = [c for c in saved if not any(n.lstrip("@") == "past_len" for n in X.free_params(c))]
+        try:
+            interp.add_cost("kv_cache_bytes", held * Num.sym("dtype_bytes"), note="state tensors the model's cache allocates")
+        finally:
+            interp.assume[:] = saved
+    return CacheV(ZERO)
+
+
+def _state_elements(value: Any) -> Num:
+    """Elements of the float state tensors in one attribute of a cache (a tensor, or a list of them)."""
+    if isinstance(value, Phi):  # set on the branch that builds the cache (past_len == 0)
+        return _state_elements(value.a if value.b is None else value.b if value.a is None else None)
+    if isinstance(value, Tensor) and value.shape is not None and value.dtype not in ("long", "bool"):
+        return numel(value.shape)
+    if isinstance(value, ListV):
+        if value.rep is not None:
+            return value.rep.count * _state_elements(value.rep.elem) if isinstance(value.rep, Repeated) else ZERO
+        total = ZERO
+        for item in value.items:
+            total = total + _state_elements(item)
+        return total
+    return ZERO
 
 
 def present(value: Any) -> tuple[X.Bool, Num | None]:
@@ -137,7 +185,45 @@ def update(site: CallSite) -> Any:
                 n = n * d
         per_token = per_token + n
     interp.add_cost("kv_cache_bytes", per_token * stored * Num.sym("dtype_bytes"))
+    if kind is not None and kind[0] != X.FALSE:
+        scalars = layer_scalar_bytes(interp)
+        if scalars:  # 5.x: the sliding layer also holds its window as a tensor
+            interp.add_cost("kv_cache_bytes", X.ifnum(kind[0], Num.const(scalars), ZERO))
     return (k_out, v_out)
+
+
+def update_indexer(site: CallSite) -> Any:
+    """5.x `cache.update_indexer(k, layer_idx)` (DSA indexer keys, [batch, new, dim]): the layer
+    concatenates them after the past ones on dim 1, keeps them all and returns them all."""
+    k = site.arg(0, "indexer_key_states")
+    if not isinstance(k, Tensor) or k.shape is None or len(k.shape) != 3:
+        return unknown_tensor("indexer keys of an unknown shape")
+    cache: CacheV = site.receiver
+    total = cache.past + k.shape[1]
+    site.interp.add_cost("kv_cache_bytes", k.shape[0] * total * k.shape[2] * Num.sym("dtype_bytes"))
+    return Tensor((k.shape[0], total, k.shape[2]), k.dtype)
+
+
+SCALAR_BYTES = {"long": 8, "int64": 8, "int": 4, "int32": 4}
+_SCALARS: dict[int, int] = {}
+
+
+def layer_scalar_bytes(interp: Host) -> int:
+    """Bytes of the scalar tensors a sliding cache layer of the pinned source holds besides its
+    keys and values: `self.x = torch.tensor(..., dtype=torch.long)` in
+    `DynamicSlidingWindowLayer.__init__` (5.x keeps its window so; 4.56 holds none)."""
+    key = id(interp.tree)
+    if key not in _SCALARS:
+        total = 0
+        pm = interp.tree.parse("transformers.cache_utils") if interp.tree.has_module("transformers.cache_utils") else None
+        cls = pm.tree.locals.get("DynamicSlidingWindowLayer", [None])[0] if pm is not None else None
+        init = cls.locals.get("__init__", [None])[0] if isinstance(cls, nodes.ClassDef) else None
+        for call in init.nodes_of_class(nodes.Call) if isinstance(init, nodes.FunctionDef) else ():
+            dtype = next((k.value for k in call.keywords or () if k.arg == "dtype"), None)
+            if call.func.as_string() == "torch.tensor" and isinstance(call.parent, nodes.Assign) and isinstance(dtype, nodes.Attribute):
+                total += SCALAR_BYTES.get(dtype.attrname, 0)
+        _SCALARS[key] = total
+    return _SCALARS[key]
 
 
 @brain("cache-method", receiver(CacheV))
@@ -146,6 +232,8 @@ def method(site: CallSite) -> Any:
     cache: CacheV = site.receiver
     if name == "update":
         return update(site)
+    if name == "update_indexer":
+        return update_indexer(site)
     if name in ("get_seq_length", "get_usable_length", "get_past_seen_tokens"):
         return cache.past
     if name == "get_mask_sizes":
@@ -168,6 +256,8 @@ def attr(interp: Host, cache: CacheV, name: str) -> Any:
         return cache
     if name in ("is_compileable", "is_sliding"):
         return X.FALSE
-    if name in ("layers", "key_cache", "value_cache", "cross_attention_cache", "conv_states", "ssm_states", "has_previous_state"):
+    if name == "has_previous_state":  # hybrid Mamba caches: set once a forward has filled the states
+        return X.cmp(">", cache.past, 0)
+    if name in ("layers", "key_cache", "value_cache", "cross_attention_cache", "conv_states", "ssm_states"):
         return Unknown(f"cache.{name}")
     return BoundMethod(cache, name)

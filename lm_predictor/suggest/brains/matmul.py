@@ -41,6 +41,9 @@ def matmul(site: CallSite, a: object, b: object, rule: str = "torch.matmul", fal
     kwargs = {"m": m, "k": k, "n": n}
     if batch != ONE:
         kwargs["batch"] = batch
+    grads = int(a.requires_grad) + int(b.requires_grad)
+    if grads != 2 and rule == "torch.matmul":  # autograd multiplies only the operands that require grad
+        kwargs["grad_operands"] = Num.const(grads)
     interp.add_cost("flops", X.call(site.label(fallback), rule, kwargs))
     out = tuple(batch_shape) + ((n,) if squeeze_m else (m, n))
     return Tensor(out, a.dtype)

@@ -25,6 +25,7 @@ from lm_predictor.suggest.brains.base import (
     unknown_tensor,
 )
 from lm_predictor.suggest.brains.matmul import matmul
+from lm_predictor.suggest.brains.routing import hit_experts, mask_dim, not_an_expert, routed_indices
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.host import Host
@@ -102,6 +103,8 @@ def tensor_binop(interp: Host, op: str, a: Any, b: Any, node: Any) -> Any:
         raise DeadPath()  # tensor (op) tuple raises TypeError: this path does not run
     if not isinstance(a, (Tensor, Num, X.Bool)) or not isinstance(b, (Tensor, Num, X.Bool)):
         return unknown_tensor(f"operator {op} with {type(a).__name__}")
+    if op in ("==", "!=") and not_an_expert(a, b):
+        return X.bconst(op == "!=")  # an id no token is routed to: the branch is never taken
     dtype = "bool" if op in ("==", "!=", "<", "<=", ">", ">=", "&", "|") else None
     return elementwise(a, b, dtype)
 
@@ -152,7 +155,7 @@ def permute(t: Tensor, dims: list) -> Tensor:
         return unknown_tensor("permute with symbolic dims")
     route = t.route
     if route and route[0] == "mask":
-        route = ("mask", route[1], order.index(route[2]))
+        route = mask_dim(route, order.index(route[2]))
     return Tensor(tuple(t.shape[o] for o in order), t.dtype, route=route)
 
 
@@ -167,7 +170,7 @@ def transpose(t: Tensor, d0: Any, d1: Any) -> Tensor:
     shape[a], shape[b] = shape[b], shape[a]
     route = t.route
     if route and route[0] == "mask" and route[2] in (a, b):
-        route = ("mask", route[1], b if route[2] == a else a)
+        route = mask_dim(route, b if route[2] == a else a)
     return Tensor(tuple(shape), t.dtype, route=route)
 
 
@@ -243,7 +246,7 @@ def reduce(t: Tensor, dim: Any, keepdim: Any) -> Tensor:
     route = ()
     if t.route and t.route[0] == "mask" and t.route[2] not in idx:
         kept = [i for i in range(len(t.shape)) if i not in idx]
-        route = ("mask", t.route[1], t.route[2] if keep else kept.index(t.route[2]))
+        route = mask_dim(t.route, t.route[2] if keep else kept.index(t.route[2]))
     if keep:
         return Tensor(tuple(ONE if i in idx else s for i, s in enumerate(t.shape)), t.dtype, route=route)
     return Tensor(tuple(s for i, s in enumerate(t.shape) if i not in idx), t.dtype, route=route)
@@ -394,23 +397,9 @@ def getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
     route = ()
     if t.route and t.route[0] == "mask" and items and t.route[2] == 0 and isinstance(items[0], (Num, Tensor)):
         route = ("slice", t.route[1])
+    elif t.route and t.route[0] == "expert":
+        route = t.route  # one row of the hit experts: still an expert id
     return Tensor(tuple(out), t.dtype, route=route)
-
-
-def routed_indices(t: Tensor) -> Any:
-    """torch.where(mask) / mask.nonzero(as_tuple=True) on one expert's slice of a routing mask:
-    index tensors whose length is the (data-dependent) number of tokens the expert gets."""
-    n = len(t.shape) if t.shape is not None else 1
-    count = X.routed(t.route[1])
-    return tuple(Tensor((count,), "long") for _ in range(n))
-
-
-def hit_experts(t: Tensor) -> Tensor:
-    """(mask.sum(...) > 0).nonzero(): the experts that received tokens, one row each."""
-    return Tensor((X.experts_hit(t.route[1]), ONE), "long")
-
-
-# ---------------------------------------------------------------------------- methods
 
 
 def past_layer(past: Num) -> Tensor:
@@ -424,6 +413,9 @@ def _past_shape(t: Tensor) -> tuple | None:
     if t.shape is None and t.route[:1] == ("past",):
         return (Unknown("batch of a cache layer"), Unknown("heads of a cache layer"), t.route[1], Unknown("head_dim of a cache layer"))
     return None
+
+
+# ---------------------------------------------------------------------------- methods
 
 
 def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
@@ -562,8 +554,9 @@ def tensor_method(site: CallSite) -> Any:
             return (unknown_tensor("topk"), unknown_tensor("topk", "long"))
         d = norm_dim(dim, len(t.shape))
         shape = list(t.shape)
+        width = shape[d]
         shape[d] = k
-        return (Tensor(tuple(shape), t.dtype), Tensor(tuple(shape), "long"))
+        return (Tensor(tuple(shape), t.dtype), Tensor(tuple(shape), "long", route=("ids", width)))  # ids below width
     if name in REDUCTIONS:
         dim = site.arg(0, "dim", None)
         if isinstance(dim, Tensor):  # max(other): elementwise
@@ -594,7 +587,8 @@ def tensor_method(site: CallSite) -> Any:
             dtype = "float32"
         if name in ("add", "sub", "mul", "div", "maximum", "minimum", "add_", "mul_", "sub_", "div_") and site.args:
             return elementwise(t, site.args[0], None)
-        return Tensor(t.shape, dtype, t.why)
+        keep = t.route if t.route and t.route[0] == "ids" and name in ("to", "long", "int", "type", "contiguous", "clone", "detach") else ()
+        return Tensor(t.shape, dtype, t.why, route=keep)
     if name in ("any", "all"):
         return Tensor((), "bool")
     if name == "nonzero" and t.route:
@@ -636,7 +630,7 @@ def torch_function(site: CallSite) -> Any:
                     step = site.kwargs[key]
         if end is None:
             return unknown_tensor("arange")
-        return Tensor((Range(start, end, step).length(),), "long")
+        return Tensor((Range(start, end, step).length(),), "long", values=("arange", start, step))
     if name in CREATION:
         if any(a is None for a in site.args[:1]):
             raise DeadPath()  # torch.ones(None) raises
@@ -760,8 +754,9 @@ def torch_function(site: CallSite) -> Any:
     if name == "F.one_hot":
         t, n = site.arg(0), site.arg(1, "num_classes")
         if isinstance(t, Tensor) and t.shape is not None and isinstance(n, Num):
-            # a routing mask: exactly one 1 per index, numel(t) ones in all
-            return Tensor(t.shape + (n,), "long", route=("mask", numel(t.shape), len(t.shape)))
+            # a routing mask: exactly one 1 per index, numel(t) ones in all (top-k ids: below the router's width)
+            width = t.route[1:] if t.route and t.route[0] == "ids" else ()
+            return Tensor(t.shape + (n,), "long", route=("mask", numel(t.shape), len(t.shape), *width))
         return unknown_tensor(name)
     if name in ("F.glu",):
         t = site.arg(0)

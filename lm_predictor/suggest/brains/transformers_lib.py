@@ -72,6 +72,8 @@ FALSE_FUNCTIONS = {
     "is_torch_greater_or_equal", "is_causal_conv1d_available", "is_mamba_ssm_available", "is_mamba_2_ssm_available",
     "is_fast_path_available", "is_kernels_available", "is_torch_xpu_available", "is_torch_npu_available",
     "is_accelerate_available", "is_torch_sdpa_available", "is_flash_attn_3_available", "is_grouped_mm_available",
+    "is_flash_attention_requested",  # 5.x: the workload's attention path is eager or sdpa, never flash
+    "is_torch_cuda_available", "is_ninja_available",  # custom CUDA kernels (rwkv): the measured path is the CPU one
 }
 TRUE_FUNCTIONS = {"is_torch_available"}
 
@@ -197,7 +199,7 @@ def _named_setter(value_kw: str, buffer: bool = False):
         value = args[1] if len(args) > 1 else kwargs.get(value_kw)
         if isinstance(name, str):
             if buffer and isinstance(value, Tensor):
-                value = Tensor(value.shape, value.dtype, value.why, False)
+                value = Tensor(value.shape, value.dtype, value.why, False, no_grad=True)
             interp.set_attr(recv, name, value, node)
         return None
 
@@ -424,6 +426,8 @@ def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
             return
         in_fn = interp.getattr(self_ref, "get_input_embeddings", None)
         inp = interp.call(in_fn, [], {}, None)
+        while isinstance(inp, Phi) and isinstance(inp.a, ModRef) and isinstance(inp.b, ModRef) and inp.a.path == inp.b.path:
+            inp = inp.a  # one embedding built two ways (padding_idx = config.pad_token_id, which may be null): one path
     except Exception:  # noqa: BLE001 - tying is best effort; report below
         interp.report(A_TIE_UNKNOWN, cls.node, "could not tell whether the output embedding is tied to the input embedding")
         return
@@ -439,4 +443,11 @@ def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
     mod = output.inst.template
     if mod.kind != "linear":
         return
-    template.tied.append((output.path, inp.path, X.band(tie, arm_cond), mod.args["in_features"] * mod.args["out_features"]))
+    template.tied.append((output.path, inp.path, X.band(tie, arm_cond), _bias_tied(interp, self_ref, output.path)))
+
+
+def _bias_tied(interp: Host, self_ref: ModRef, out_path: str) -> bool:
+    """5.x `_tied_weights_keys = {target: source}`: whether the output module's bias is tied too
+    (BERT's `cls.predictions.decoder.bias` -> `cls.predictions.bias`); 4.x lists are not read."""
+    keys = interp.getattr(self_ref, "_tied_weights_keys", None)
+    return isinstance(keys, DictV) and f"{out_path}.bias" in keys.items

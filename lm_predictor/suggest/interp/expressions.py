@@ -447,4 +447,8 @@ class ExpressionsMixin:
             return X.bconst(item in container)
         if isinstance(container, External):
             return FALSE
+        rep = container.rep if isinstance(container, ListV) else container
+        start = rep.elem - Num.sym(rep.index) if isinstance(rep, Repeated) and rep.index and isinstance(rep.elem, Num) else None
+        if start is not None and rep.index not in X.free_params(start) and isinstance(item, Num):
+            return X.band(X.cmp(">=", item, start), X.cmp("<", item, start + rep.count))  # `i in list(range(a, b))` (lfm2's default layers)
         return self.opaque_bool(node, f"membership in {type(container).__name__}")

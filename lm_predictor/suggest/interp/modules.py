@@ -76,12 +76,13 @@ class ModulesMixin:
         seen: set = set()
         for attr, value in template.attrs.items():
             self._register(template, attr, value, ONE, TRUE, seen)
-        for out_path, in_path, tie, numel in template.tied:
-            self.apply_tie(template, out_path, in_path, tie)
+        for out_path, in_path, tie, bias_tied in template.tied:
+            self.apply_tie(template, out_path, in_path, tie, bias_tied)
 
-    def apply_tie(self, template: Template, out_path: str, in_path: str, tie: Bool) -> None:
+    def apply_tie(self, template: Template, out_path: str, in_path: str, tie: Bool, bias_tied: bool = False) -> None:
         """The output embedding's weight is the input embedding's when `tie`: the parameter count
-        of the (possibly nested) output module drops its weight; a bias it has stays."""
+        of the (possibly nested) output module drops its weight; a bias it has stays unless the
+        model ties it too (`bias_tied`)."""
         owner = template
         segments = out_path.split(".")
         for seg in segments[:-1]:
@@ -95,7 +96,7 @@ class ModulesMixin:
             atom = term.expr.single_atom()
             if isinstance(atom, X.Op) and atom.kind == "call" and atom.args[0] == last and isinstance(atom.args[1], str):
                 kwargs = dict(atom.args[2])
-                if kwargs.get("bias") == FALSE:
+                if kwargs.get("bias") == FALSE or bias_tied:
                     tied = ZERO
                 elif "in_features" in kwargs:
                     tied = X.call(last, atom.args[1], {**kwargs, "in_features": ZERO})  # the bias alone
@@ -257,7 +258,14 @@ class ModulesMixin:
             if value.shape is None:
                 return value
             dims = tuple(self.localize(d, f"{hint}_{i}", binding, namer) for i, d in enumerate(value.shape))
-            return Tensor(dims, value.dtype, value.why, value.param)
+            route = ()
+            if value.route[:1] in (("ids",), ("expert",)):  # top-k ids keep their bound: the router's width
+                bound = value.route[1]
+                if any(p.startswith(("@", "#", "?")) for p in X.free_params(bound)):  # config names are global
+                    bound = self.localize(bound, f"{hint}_bound", binding, namer)
+                route = (value.route[0], bound)
+            data = value.values[:1] + tuple(self.localize(v, f"{hint}_{value.values[0]}{i}", binding, namer) for i, v in enumerate(value.values[1:]))
+            return Tensor(dims, value.dtype, value.why, value.param, route, values=data)
         if isinstance(value, tuple):
             return tuple(self.localize(v, f"{hint}{i}", binding, namer) for i, v in enumerate(value))
         if isinstance(value, ListV):

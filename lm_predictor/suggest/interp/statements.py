@@ -306,7 +306,7 @@ class StatementsMixin:
             if value.shape:
                 n = value.shape[0]
                 c = n.const_value()
-                item = Tensor(value.shape[1:], value.dtype)
+                item = Tensor(value.shape[1:], value.dtype, route=value.route if value.route[:1] == ("expert",) else ())
                 if c is not None and isinstance(c, int) and c <= MAX_UNROLL:
                     return [item] * c
                 return (n, item)

@@ -1,0 +1,54 @@
+"""`--mode train` through suggest: rules derived from the pinned source for types without hand rules.
+
+Three survey-exact types (olmo, stablelm, starcoder2), three configs each, written by
+`CONFIG_MAPPING[t](**overrides).to_json_file()` and read back with eval's reader, against
+train_oracle. Exact: train flops (suggest marks tensors computed from buffers, integer tensors
+and constants as needing no grad, so the rotary `inv_freq @ position_ids` matmul gets
+`grad_operands=0`; GradientCheckpointingLayer classes get `checkpoint_layers: 1`),
+grad_bytes and optimizer_bytes. Not emitted yet, so unavailable (never guessed): weight_bytes
+(the inv_freq buffer), activation_bytes, optimizer_peak_bytes (the parameters' order).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from lm_predictor.evaluate.config_source import read_config  # noqa: E402
+from lm_predictor.evaluate.train import TrainOptions, predict_train  # noqa: E402
+from lm_predictor.verify.train_oracle import measure_train  # noqa: E402
+from lm_predictor.workload import Workload  # noqa: E402
+
+TYPES = ("olmo", "stablelm", "starcoder2")
+VARIED = {
+    "gqa": dict(hidden_size=128, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, vocab_size=500),
+    "mha-tied": dict(hidden_size=96, intermediate_size=200, num_hidden_layers=3, num_attention_heads=6, num_key_value_heads=6, vocab_size=300, tie_word_embeddings=True),
+    "mqa": dict(hidden_size=64, intermediate_size=160, num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1, vocab_size=256),
+}
+EXACT = ("flops", "grad_bytes", "optimizer_bytes")
+CASES = [(t, v) for t in TYPES for v in VARIED]
+
+
+def _written(model_type: str, overrides: dict, tmp_path: Path) -> dict:
+    from transformers import CONFIG_MAPPING
+
+    path = tmp_path / "config.json"
+    CONFIG_MAPPING[model_type](**overrides).to_json_file(path)
+    return read_config(path)
+
+
+@pytest.mark.parametrize(("model_type", "variant"), CASES, ids=[f"{t}-{v}" for t, v in CASES])
+def test_derived_train_step(model_type: str, variant: str, tmp_path: Path) -> None:
+    config = _written(model_type, VARIED[variant], tmp_path)
+    steps = [(Workload(2, 6), TrainOptions())]
+    if variant == "gqa":  # checkpointing recomputes each decoder layer's forward
+        steps.append((Workload(2, 6, 0, "bfloat16"), TrainOptions(optimizer="adafactor", grad_checkpointing=True)))
+    for workload, options in steps:
+        measured = measure_train(config, workload, optimizer=options.optimizer, grad_checkpointing=options.grad_checkpointing, peak=False).totals
+        predicted = predict_train(config, batch=workload.batch, seq_len=workload.seq_len, dtype=workload.dtype, options=options)
+        assert {k: predicted.totals.get(k) for k in EXACT} == {k: measured[k] for k in EXACT}
+        assert {"weight_bytes", "activation_bytes", "optimizer_peak_bytes"} <= set(predicted.unavailable)
