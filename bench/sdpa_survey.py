@@ -1,10 +1,12 @@
 """The survey's exact model types again, under `attn_implementation="sdpa"` (docs/latency.md).
 
 For each type that `bench/survey.py` found exact under eager (`exact: true` in bench/survey.json),
-run the same pipeline (suggest --recursive -> lint -> oracle -> compare, flops / params / kv
-cache in total and per module path, prefill and decode) with the workload's attention path set
-to sdpa. The oracle counts the CPU SDPA kernel with torch's own CUDA formula (verify/oracle.py,
-`cpu_sdpa_formulas`), so agreeing with it is not agreeing with 0.
+run the same pipeline (suggest --recursive -> lint -> oracle -> compare; flops, params and kv
+cache in total and per module path; the survey's four configs, prefill and decode) with the
+workload's attention path set to sdpa. bytes_read and bytes_written are compared too wherever the
+rules define them: each config's record says `bytes: "compared"` or `"not derived"`, and `exact`
+then covers the bytes as well. The oracle counts the CPU SDPA kernel with torch's own CUDA formula
+(verify/oracle.py, `cpu_sdpa_formulas`), so agreeing with it is not agreeing with 0.
 
     .venv/bin/python bench/sdpa_survey.py [--only apertus,olmo2] [--jobs 2] [--json out.json]
 """
@@ -26,7 +28,8 @@ import survey  # noqa: E402 - bench/survey.py, the eager pipeline this reuses
 
 def exact_types() -> list[str]:
     """The model types bench/survey.json records as exact under eager."""
-    records = json.loads((ROOT / "bench" / "survey.json").read_text(encoding="utf-8"))
+    data = json.loads((ROOT / "bench" / "survey.json").read_text(encoding="utf-8"))
+    records = data["records"] if isinstance(data, dict) else data  # {"totals", "records"} since the four-config survey
     return [r["model_type"] for r in records if r.get("exact")]
 
 
@@ -38,12 +41,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the records here")
     args = parser.parse_args(argv)
     types = args.only.split(",") if args.only else exact_types()
-    # the workers are forked: they see the sdpa workloads
-    survey.WORKLOADS = {name: {**wl, "attn": "sdpa"} for name, wl in survey.WORKLOADS.items()}
+    # the workers are forked: they see the sdpa workloads (every config's, and the oracle probe's)
+    survey.CONFIGS = {name: tuple({**wl, "attn": "sdpa"} for wl in wls) for name, wls in survey.CONFIGS.items()}
+    survey.PREFILL = {**survey.PREFILL, "attn": "sdpa"}
+    survey.COMPARED = survey.COMPARED + survey.BYTES
     t0 = time.monotonic()
     records = survey.run_all(types, args.jobs, args.timeout)
     exact = sum(1 for r in records if r.get("exact"))
-    print(f"\nsdpa: {exact} of {len(records)} survey-exact model types exact ({(time.monotonic() - t0) / 60:.1f} min)")
+    with_bytes = sum(1 for r in records if r.get("exact") and all(c.get("bytes") == "compared" for c in r.get("configs", {}).values() if c.get("mode")))
+    print(f"\nsdpa: {exact} of {len(records)} survey-exact model types exact ({(time.monotonic() - t0) / 60:.1f} min); "
+          f"{with_bytes} of them with bytes_read / bytes_written, {exact - with_bytes} without (not derived)")
     if args.json:
         args.json.write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
     return 0

@@ -51,6 +51,8 @@ PREFILL = dict(batch=2, seq_len=7, past_len=0)
 DECODE = dict(batch=3, seq_len=1, past_len=5)
 CONFIGS = {"to_json": (PREFILL, DECODE), "minimal": (PREFILL, DECODE), "varied_a": (PREFILL,), "varied_b": (DECODE,)}
 COMPARED = ("flops", "param_count", "kv_cache_bytes")
+BYTES = ("bytes_read", "bytes_written")
+"""Compared too when a caller adds them to COMPARED (bench/sdpa_survey.py); a rule without them is recorded as such."""
 SHRINK_ABOVE_PARAMS = 30_000_000_000
 """Defaults larger than this are measured shrunk (hundreds of experts take minutes even under fake tensors)."""
 
@@ -220,9 +222,11 @@ def survey_config(config: dict, workloads: tuple, library, oracle: Measurements,
             p = predict(priced, library=library, transformers=VERSION, **workload)
         except LmPredictorError as err:
             return {**rec, **_eval_failure(err)}
-        rows = compare(p, m.totals, m.module_flops, m.module_params)
+        rows = compare(p, m.totals, m.module_flops, m.module_params, m.module_bytes)
         bad += [f"{'decode' if workload['past_len'] else 'prefill'} {r.path or '(total)'} {r.metric}: predicted {r.predicted} measured {r.measured}"
                 for r in rows if r.metric in COMPARED and not r.exact]
+        if set(BYTES) & set(COMPARED):
+            rec["bytes"] = "compared" if set(BYTES) <= set(p.totals) else "not derived"
     if shrunk:
         rec["shrunk_reason"] = shrunk
     if bad:

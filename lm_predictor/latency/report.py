@@ -25,6 +25,7 @@ def render_latency(prediction: Any, latency: Any, depth: int, console: Any) -> N
                   f"{hw.memory_bandwidth_gbps:g} GB/s; attn={w.attn}; efficiency compute {float(latency.efficiency.compute):g}, memory {float(latency.efficiency.memory):g})")
     console.print(f"{phase}: [bold]{seconds(root.time_s)}[/bold]  = {seconds(root.compute_bound_s)} compute-bound + "
                   f"{seconds(root.memory_bound_s)} memory-bound;  {float(latency.tokens_per_s):,.1f} tokens/s")
+    render_excess(prediction, latency, console)
     tree = Tree(f"[bold]{prediction.model.rsplit('.', 1)[-1]}[/bold]  {seconds(root.time_s)}")
     nodes = {"": tree}
     for row in prediction.modules:
@@ -40,3 +41,17 @@ def render_latency(prediction: Any, latency: Any, depth: int, console: Any) -> N
     console.print(tree)
     for note in latency.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
+
+
+def render_excess(prediction: Any, latency: Any, console: Any, limit: int = 6) -> None:
+    """The step against flops / peak, and the memory-bound rows that make the difference, largest first."""
+    from lm_predictor.latency.roofline import excess, peak_and_bandwidth
+
+    flops, root = prediction.totals.get("flops"), latency.rows[""]
+    if not isinstance(flops, int) or isinstance(flops, bool) or not flops or not root.memory_bound_s:
+        return
+    peak, _ = peak_and_bandwidth(latency.hardware, prediction.workload.dtype, latency.efficiency)
+    ideal = Fraction(flops) / peak
+    rows = ", ".join(f"{path} {seconds(t)}" for path, t in excess(latency, limit))
+    console.print(f"flops / peak = {seconds(ideal)}; this step is {float(root.time_s / ideal):.3f}x that. "
+                  f"Memory-bound rows, largest first: {rows}")

@@ -23,6 +23,16 @@ def test_eval_hw_json(capsys) -> None:
     assert sum(m["time_s"] for m in root_children) == pytest.approx(data["totals"]["time_s"], rel=1e-12)
 
 
+def test_eval_hw_lists_the_excess(capsys) -> None:
+    """The human report names the memory-bound rows that make the step slower than flops / peak."""
+    assert main(["eval", "llama-2-7b", "--dtype", "bfloat16", "--attn", "sdpa", "--seq-len", "4096", "--hw", "h100-sxm", "--depth", "1"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    # 62,921,271,410,688 / 989.4e12 = 63.6 ms; 89.307 ms / 63.595 ms = 1.404 (test_roofline derives both)
+    assert "flops / peak = 63.6 ms; this step is 1.404x that." in out
+    # gate_mul: 32 * 3 * 4096 * 11008 * 2 bytes / 3.35e12 B/s = 2.58 ms, the largest
+    assert "Memory-bound rows, largest first: model.layers.mlp.gate_mul 2.58 ms, model.layers.residual_add 1.92 ms" in out
+
+
 def test_eval_generation_json(capsys) -> None:
     data = _json(capsys, "llama-2-7b", "--dtype", "bfloat16", "--attn", "sdpa", "--prompt", "64", "--generate", "16", "--hw", "a100-sxm-80gb")
     assert data["workload"]["prompt"] == 64 and data["workload"]["generate"] == 16
