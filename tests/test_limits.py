@@ -23,6 +23,7 @@ from lm_predictor.rules.yaml_loader import SourceFile, load_yaml, read_text
 TESTED_HERE = {
     "MAX_FORMULA_CHARS", "MAX_AST_NODES", "MAX_NESTING_DEPTH", "MAX_CALL_DEPTH", "MAX_CALLS",
     "MAX_INT_BITS", "MAX_LITERAL_DIGITS", "MAX_RULE_FILE_BYTES", "MAX_YAML_NODES", "MAX_BATCH", "MAX_CONTEXT_TOKENS",
+    "MAX_RESIDUE_PERIOD",
 }
 TESTED_ELSEWHERE = {"MAX_CONFIG_BYTES": "tests of `lmpredict eval` (config reading)"}
 
@@ -159,6 +160,14 @@ def test_max_int_bits(tmp_path: Path) -> None:
     assert eval_code(library, "c.P", {"a": 9, "b": 9**9}) == (None, "E003")
     assert eval_code(library, "c.P", {"a": 3, "b": 10**18}) == (None, "E003")
     assert time.perf_counter() - start < 0.5
+
+
+def test_max_residue_period(tmp_path: Path) -> None:
+    period = limits.MAX_RESIDUE_PERIOD
+    library = load(tmp_path, "rules:\n  c.P:\n    params: {n: int, p: int}\n    flops: residue_count(${n}, ${p}, 0, 0, 1)\n")
+    # layers i < p + 1 with i % p == 0: layers 0 and p, so 2
+    assert eval_code(library, "c.P", {"n": period + 1, "p": period}) == (2, None)
+    assert eval_code(library, "c.P", {"n": period + 2, "p": period + 1}) == (None, "E013")  # one past
 
 
 def test_max_int_bits_applies_to_bindings(tmp_path: Path) -> None:

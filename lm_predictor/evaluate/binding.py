@@ -21,7 +21,10 @@ WORKLOAD_PARAMS = ("batch", "seq_len", "past_len", "dtype_bytes")
 _SIZE_SUFFIXES = ("_size", "_layers", "_heads", "_dim", "_features", "_embd", "_layer", "_head", "_positions", "_experts")
 _NOT_SIZES = ("max_window_layers",)
 """Counts that look like sizes but may be 0 (Qwen2 max_window_layers=0: every layer slides)."""
-_NEVER_ZERO = ("hidden_size", "n_embd", "d_model", "vocab_size", "num_attention_heads", "n_head")
+_NEVER_ZERO = (
+    "hidden_size", "n_embd", "d_model", "vocab_size", "num_attention_heads", "n_head",
+    "num_hidden_layers", "n_layer", "num_key_value_heads", "head_dim", "intermediate_size",
+)
 """Sizes no model has at 0; other sizes may be 0 where a model switches a part off with it
 (granitemoeshared shared_intermediate_size=0: no shared MLP), so only a negative one is refused."""
 
