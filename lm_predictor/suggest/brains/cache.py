@@ -251,7 +251,8 @@ def states_missing(tree: Any) -> bool:
 def state_key(site: CallSite, kind: str) -> tuple:
     scope = site.node.scope() if site.node is not None else None
     idx = site.arg(2 if "update" in site.name else 1, "state_idx", ZERO)
-    return (scope.qname() if scope is not None else "", kind, str(idx))
+    c = idx.const_value() if isinstance(idx, Num) else idx
+    return (scope.qname() if scope is not None else "", kind, str(c))
 
 
 def state_bytes(t: Tensor) -> Num:
