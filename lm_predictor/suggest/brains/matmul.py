@@ -176,7 +176,6 @@ def suggest_conv1d_fn(site: CallSite) -> Tensor:
     interp = site.interp
     known = isinstance(x, Tensor) and isinstance(w, Tensor) and x.shape is not None and w.shape is not None
     if not known or len(x.shape) < 2 or len(w.shape) != 3 or not all(isinstance(v, Num) for v in (stride, padding, dilation, groups)):
-        print("CONV", repr(x)[:300], repr(w)[:300], stride, padding, dilation, groups)
         interp.add_cost("flops", interp.unresolved(A_MATMUL_SHAPE, site.node, "F.conv1d of a tensor whose shape or arguments are not known"))
         return unknown_tensor("conv1d")
     out_ch, k = w.shape[0], w.shape[2]
