@@ -183,3 +183,13 @@ def suggest_conv1d_fn(site: CallSite) -> Tensor:
     kw = {"in_channels": x.shape[-2], "out_channels": out_ch, "kernel_size": k, "groups": groups, "batch": numel(x.shape[:-2]), "out_length": out_len}
     interp.add_cost("flops", X.call(site.label("conv1d"), "torch.nn.modules.conv.Conv1d", kw))
     return Tensor(x.shape[:-2] + (out_ch, out_len), x.dtype)
+
+
+@brain("solve-triangular", op("torch.linalg.solve_triangular"))
+def suggest_solve_triangular(site: CallSite) -> Tensor:
+    """`torch.linalg.solve_triangular(A[.., n, n], B[.., n, k])`: X of B's matrix shape over the
+    broadcast batch; aten.linalg_solve_triangular has no FlopCounterMode formula (0 FLOPs)."""
+    a, b = site.arg(0, "input"), site.arg(1, "B")
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor) or a.shape is None or b.shape is None or len(a.shape) < 2 or len(b.shape) < 2:
+        return unknown_tensor("solve_triangular of a tensor whose shape is not known")
+    return Tensor(broadcast(a.shape[:-2], b.shape[:-2]) + b.shape[-2:], b.dtype)
