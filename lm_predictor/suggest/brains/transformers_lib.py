@@ -332,8 +332,6 @@ def suggest_transformers_external(site: CallSite) -> Any:
         return ModRef(Instance(TorchModule("hf_conv1d", "transformers.pytorch_utils.Conv1D", {"nf": nf, "nx": nx}, nx * nf + nf), {}), {}, "")
     if short in MASK_FUNCTIONS:
         return Tensor(None, "mask", "attention mask")
-    if short == "create_recurrent_attention_mask":  # 5.x: the 2D padding mask for linear-attention layers, None without one
-        return None if site.arg(2, "attention_mask", None) is None else Tensor(None, "mask", "padding mask")
     if short in FALSE_FUNCTIONS:
         return X.FALSE
     if short in TRUE_FUNCTIONS:
