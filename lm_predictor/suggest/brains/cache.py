@@ -294,8 +294,6 @@ def update_state(site: CallSite, kind: str) -> Any:
         state = Tensor(x.shape[:-1] + (k,), x.dtype)
         n = x.shape[-1]
         out = Tensor(x.shape[:-1] + (X.ifnum(held, k + n, X.fn("max", n, k)),), x.dtype)
-    if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
-        print("update", kind, x, "->", out)
     linear_states(site.interp)["shapes"][state_key(site, kind)] = state
     site.interp.add_cost("kv_cache_bytes", X.ifnum(held, ZERO, state_bytes(state)), note=f"{kind} state")
     return out

@@ -352,8 +352,6 @@ def call_module(interp: Host, ref: ModRef, args: list, kwargs: dict, node: Any) 
         return unknown_tensor(str(mod.args.get("why")))
     if not isinstance(x, Tensor) or x.shape is None:
         why = f"input of {label} ({mod.kind}) has an unknown shape"
-        if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
-            print("unknown input", label, repr(x)[:400])
         if mod.kind in ("linear", "conv1d"):
             interp.add_cost("flops", interp.unresolved(A_MODULE_INPUT, node, why), count)
         if mod.kind == "linear":
