@@ -493,6 +493,19 @@ KNOWN_GAPS = {
     "xmod": "no ground truth: the model raises until set_default_language() is called (default_language is null); eval has A112 (the language-adapter output that feeds the LM head)",
     "transfo-xl": "no ground truth: TransfoXLLMHeadModel.forward() rejects use_cache; eval has A120 (the adaptive embedding's per-cluster nonzero() index sets)",
     "speech_to_text_2": "no ground truth: Speech2Text2ForCausalLM cannot be built in 4.56 (its sinusoidal embedding has no weight); eval gives a number",
+    "zamba": "A112/A120: ZambaConfig.__init__ builds layers_block_type as a fixed prefix plus a comprehension, which the analysis cannot index (needs list concatenation with shifted indices; the file's list should win, as PretrainedConfig sets leftover kwargs last); the shared attention then takes cat([hidden, embeddings])",
+    "zamba2": "A112: layers are built from an iterator over shared blocks (next(cycle)) with per-layer adapters; needs iterator values and shared modules counted once",
+    "granitemoehybrid": "no ground truth: transformers 4.56 cannot build the default or minimal config (the default layer_types=None is what layers_block_type maps to: TypeError); eval's A103 says the same",
+    "recurrent_gemma": "A110/A112: decode reads module state (conv1d_state, recurrent_states) that _setup_cache sets during the prefill call; needs module attributes carried from prefill into decode",
+    "xlstm": "A112: where max_inference_chunksize < seq_len the model runs a while loop over chunks, merged with the unchunked path; needs while loops with trip count ceil(seq_len / chunk), or that branch decided from the workload",
+    "minimax": "A110/A112/A120: lightning attention builds decay masks from arange over symbolic bounds and loops over blocks of the sequence; needs arange/expand over symbolic bounds and loops of ceil(seq_len / block_size) trips",
+    "deepseek_v2": "no ground truth at the default config: num_experts_per_tok defaults to None and the model computes with it (transformers cannot run it; eval says C001 for that field); with the field given it is exact on a shrunk config",
+    "dots1": "no ground truth at the default config: n_routed_experts, num_experts_per_tok and n_shared_experts default to None (transformers cannot run it; eval says C001); with them given it is exact on a shrunk config",
+    "hunyuan_v1_dense": "no ground truth at the default config: head_dim defaults to None and the attention computes with it (transformers cannot run it; eval says C001); with it given it is exact under fake tensors",
+    "hunyuan_v1_moe": "no ground truth at the default config: head_dim defaults to None (transformers cannot run it; eval says C001); with it given it is exact on a shrunk config",
+    "nemotron": "no ground truth at the default config: num_key_value_heads defaults to None and the attention computes with it (transformers cannot run it; eval says C001); with it given it is exact under fake tensors",
+    "dbrx": "no ground truth at the default config: clip_qkv=None makes 4.56 call clamp(min=None, max=None), which torch 2.13 rejects; with clip_qkv given it is exact on a shrunk config",
+    "blenderbot": "no ground truth: 4.56 builds its cache from num_hidden_layers (= encoder_layers, 2) but runs 24 decoder layers, so every forward with use_cache (the default) raises IndexError at layer 2",
 }
 """Types whose gap has been read from the source: the line says precisely why (it replaces the generic one)."""
 

@@ -331,7 +331,8 @@ def listed_and_bounds(atoms: list, index: str, n: Num) -> list | None:
     if not listed or not bounds or len(bounds) > 3:
         return None
     top = max((k for ks, _ in listed for k in ks), default=-1) + 1
-    cells = [(X.fn("max", X.fn("min", n, Num.const(j + 1)) - Num.const(j), ZERO), Num.const(j), f"layer {j}") for j in range(top)]
+    # a single layer's cell: its representative decides every test, so it assumes none
+    cells = [(X.fn("max", X.fn("min", n, Num.const(j + 1)) - Num.const(j), ZERO), Num.const(j), f"layer {j}", {}) for j in range(top)]
     for truths in itertools.product((True, False), repeat=len(bounds)):
         lo, hi = Num.const(top), n
         for (_, (kind, t)), truth in zip(bounds, truths):
@@ -340,7 +341,7 @@ def listed_and_bounds(atoms: list, index: str, n: Num) -> list | None:
             else:  # i < t
                 hi = X.fn("min", hi, t)
         label = " and ".join([f"layer >= {top}"] + [X.render_bool(a if truth else X.bnot(a)) for (a, _), truth in zip(bounds, truths)])
-        cells.append((X.fn("max", hi - lo, ZERO), lo, label))
+        cells.append((X.fn("max", hi - lo, ZERO), lo, label, {a: truth for (a, _), truth in zip(bounds, truths)}))
     return cells
 
 

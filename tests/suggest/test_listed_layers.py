@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import Num
-from lm_predictor.suggest.layers import index_cells, layer_sets
+from lm_predictor.suggest.layers import index_cells, layer_sets, split_layers
 
 I = Num.sym("#i")
 
@@ -61,3 +61,13 @@ def test_listed_layers_and_a_threshold_together() -> None:
     assert at(10, 6) == [1, 1, 1, 4, 3]  # layers 6..9 (4) >= 6; layers 3, 4, 5 (3) below
     assert at(2, 1) == [1, 1, 0, 0, 0]  # two layers: only 0 and 1 exist
     assert [rep.const_value() for _, rep, _ in cells[:3]] == [0, 1, 2]
+
+
+def test_listed_layers_and_a_threshold_carry_the_threshold_truths() -> None:
+    # the per-layer sum assumes, in each group, the truths split_layers gives (it crashed on gemma3n_text's
+    # to_json config when this mixed split gave none): layers 0..2 assume nothing (their index decides),
+    # the groups from layer 3 on assume the threshold held or failed
+    sliding, moe = listed(0, 1, 2), X.cmp(">=", I, Num.sym("m"))
+    with X.using(X.SymbolFacts(positive={"m", "n"})):
+        cells = split_layers([sliding, moe], "#i", Num.sym("n"))
+    assert [truths for *_, truths in cells] == [{}, {}, {}, {moe: True}, {moe: False}]
