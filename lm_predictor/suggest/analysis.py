@@ -15,6 +15,7 @@ from typing import Any
 
 from lm_predictor.data.transformers_table import config_facts, load_table
 from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.brains import cache
 from lm_predictor.suggest.config import ConfigModel
 from lm_predictor.suggest.expr import Num
 from lm_predictor.suggest.findings import AnalysisLimit
@@ -91,7 +92,18 @@ def _signs(config: ConfigModel) -> X.SymbolFacts:
 
 
 def analyse_model(tree: SourceTree, model_type: str, overrides: dict | None = None, library: Any = None) -> Analysis:
-    """Symbolically run `model_type`'s causal-LM class on the verify workload."""
+    """Symbolically run `model_type`'s causal-LM class on the verify workload. A decode step that
+    reads a linear-attention state before the run has seen it stored (5.x `get_conv_state` comes
+    before the prefill branch's `update_conv_state`) gets the run again, with the states' shapes."""
+    cache.linear_states_reset(tree)
+    analysis = _analyse_once(tree, model_type, overrides, library)
+    if cache.states_missing(tree):
+        cache.linear_states_reset(tree, keep_shapes=True)
+        analysis = _analyse_once(tree, model_type, overrides, library)
+    return analysis
+
+
+def _analyse_once(tree: SourceTree, model_type: str, overrides: dict | None, library: Any) -> Analysis:
     t0 = time.perf_counter()
     facts = config_facts(model_type)
     if facts is None:

@@ -360,6 +360,8 @@ def _integer_division(kind: str, a: NumLike, b: NumLike) -> Num:
         return Num.const(Fraction(av) // Fraction(bv))
     if bv == 1:
         return a if kind == "floordiv" else ZERO
+    if a == b:  # x // x for a size x (the division raises at 0): nn.Conv1d's in_channels // groups with groups = channels
+        return ONE if kind == "floordiv" else ZERO
     q = exact_div(a, b)
     if q is not None and is_integral(q):
         return q if kind == "floordiv" else ZERO

@@ -325,6 +325,10 @@ def call(interp: Host, callee: Any, args: list, kwargs: dict, node: Any, hint: A
             for j, x in enumerate(a):
                 if isinstance(x, Phi):
                     return interp.on_phi(x, lambda v: call(interp, callee, args[:i] + [a[:j] + (v,) + a[j + 1:]] + args[i + 1:], kwargs, node, hint))
+        if isinstance(a, ListV) and a.rep is None:  # torch.cat([state, x]) with a state that is None in prefill
+            for j, x in enumerate(a.items):
+                if isinstance(x, Phi):
+                    return interp.on_phi(x, lambda v: call(interp, callee, args[:i] + [ListV(a.items[:j] + [v] + a.items[j + 1:])] + args[i + 1:], kwargs, node, hint))
     for k, a in kwargs.items():
         if isinstance(a, Phi):
             return interp.on_phi(a, lambda v: call(interp, callee, args, {**kwargs, k: v}, node, hint))

@@ -226,6 +226,79 @@ def layer_scalar_bytes(interp: Host) -> int:
     return _SCALARS[key]
 
 
+ELEMENT_BYTES = {"float32": 4, "float": 4, "float64": 8, "double": 8, "float16": 2, "half": 2, "bfloat16": 2}
+# 5.x linear-attention states per analysed tree: (forward's qualname, kind, state_idx) -> the state
+# tensor one layer keeps; "missing" when a decode step asked for a state before any update showed it
+_STATES: dict[int, dict] = {}
+
+
+def linear_states(interp: Host) -> dict:
+    return _STATES.setdefault(id(interp.tree), {"shapes": {}, "missing": False})
+
+
+def linear_states_reset(tree: Any, keep_shapes: bool = False) -> None:
+    old = _STATES.get(id(tree))
+    _STATES[id(tree)] = {"shapes": old["shapes"] if keep_shapes and old else {}, "missing": False}
+
+
+def states_missing(tree: Any) -> bool:
+    """Whether the last analysis of `tree` met a decode-step state it had no shape for yet, and
+    the states it has since seen would give one (the caller runs the analysis again)."""
+    rec = _STATES.get(id(tree))
+    return bool(rec and rec["missing"] and rec["shapes"])
+
+
+def state_key(site: CallSite, kind: str) -> tuple:
+    scope = site.node.scope() if site.node is not None else None
+    idx = site.arg(2 if "update" in site.name else 1, "state_idx", ZERO)
+    c = idx.const_value() if isinstance(idx, Num) else idx
+    return (scope.qname() if scope is not None else "", kind, str(c))
+
+
+def state_bytes(t: Tensor) -> Num:
+    b = ELEMENT_BYTES.get(t.dtype)
+    return numel(t.shape) * (Num.const(b) if b else Num.sym("dtype_bytes"))
+
+
+def get_state(site: CallSite, kind: str) -> Any:
+    """5.x `cache.get_conv_state(layer_idx)` / `get_recurrent_state(layer_idx)`: None until an update
+    (prefill), then the state the prefill left (decode: past_len > 0). Its bytes count in
+    kv_cache_bytes here in decode, where the step may not update it."""
+    cache: CacheV = site.receiver
+    held = X.cmp(">", cache.past, 0)
+    if held == X.FALSE:
+        return None
+    rec = linear_states(site.interp)
+    state = rec["shapes"].get(state_key(site, kind))
+    if state is None:
+        rec["missing"] = True
+        return Phi(held, unknown_tensor(f"{kind} state before its first update"), None)
+    site.interp.add_cost("kv_cache_bytes", X.ifnum(held, state_bytes(state), ZERO), note=f"{kind} state")
+    return Phi(held, state, None)
+
+
+def update_state(site: CallSite, kind: str) -> Any:
+    """5.x `cache.update_conv_state(x, layer_idx, conv_kernel_size=K)` keeps x[..., -K:] (K: the
+    kwarg, else x's last size) and returns x left-padded to K in prefill, cat(state, x) once the
+    layer holds a state (decode); `update_recurrent_state(s, layer_idx)` keeps and returns s."""
+    x = site.arg(0, "conv_states" if kind == "conv" else "recurrent_states")
+    if not isinstance(x, Tensor) or x.shape is None or not x.shape:
+        return unknown_tensor(f"{kind} state of an unknown shape")
+    cache: CacheV = site.receiver
+    held = X.cmp(">", cache.past, 0)
+    out = x
+    state = x
+    if kind == "conv":
+        size = site.kwargs.get("conv_kernel_size")
+        k = size if isinstance(size, Num) else x.shape[-1]
+        state = Tensor(x.shape[:-1] + (k,), x.dtype)
+        n = x.shape[-1]
+        out = Tensor(x.shape[:-1] + (X.ifnum(held, k + n, X.fn("max", n, k)),), x.dtype)
+    linear_states(site.interp)["shapes"][state_key(site, kind)] = state
+    site.interp.add_cost("kv_cache_bytes", X.ifnum(held, ZERO, state_bytes(state)), note=f"{kind} state")
+    return out
+
+
 @brain("cache-method", receiver(CacheV))
 def method(site: CallSite) -> Any:
     name = site.name.split(".", 1)[1]
@@ -234,6 +307,12 @@ def method(site: CallSite) -> Any:
         return update(site)
     if name == "update_indexer":
         return update_indexer(site)
+    if name in ("get_conv_state", "get_recurrent_state"):
+        return get_state(site, name[4:-6])
+    if name in ("update_conv_state", "update_recurrent_state"):
+        return update_state(site, name[7:-6])
+    if name == "is_recording_past":
+        return X.FALSE
     if name in ("get_seq_length", "get_usable_length", "get_past_seen_tokens"):
         return cache.past
     if name == "get_mask_sizes":

@@ -163,3 +163,33 @@ def _why(value: object) -> str:
         return f"shape {'unknown: ' + value.why if value.shape is None else 'known'}"
     reason = getattr(value, "reason", None)
     return reason or type(value).__name__
+
+
+@brain("conv1d-function", op("F.conv1d"))
+def suggest_conv1d_fn(site: CallSite) -> Tensor:
+    """`F.conv1d(x[batch.., in_channels, length], weight[out_channels, in_channels / groups, k],
+    bias, stride, padding, dilation, groups)` (integer arguments): nn.Conv1d's rule with the
+    output length the functional computes."""
+    x, w = site.arg(0, "input"), site.arg(1, "weight")
+    stride, padding = site.arg(3, "stride", ONE), site.arg(4, "padding", Num.const(0))
+    dilation, groups = site.arg(5, "dilation", ONE), site.arg(6, "groups", ONE)
+    interp = site.interp
+    known = isinstance(x, Tensor) and isinstance(w, Tensor) and x.shape is not None and w.shape is not None
+    if not known or len(x.shape) < 2 or len(w.shape) != 3 or not all(isinstance(v, Num) for v in (stride, padding, dilation, groups)):
+        interp.add_cost("flops", interp.unresolved(A_MATMUL_SHAPE, site.node, "F.conv1d of a tensor whose shape or arguments are not known"))
+        return unknown_tensor("conv1d")
+    out_ch, k = w.shape[0], w.shape[2]
+    out_len = X.floordiv(x.shape[-1] + 2 * padding - dilation * (k - 1) - 1, stride) + 1
+    kw = {"in_channels": x.shape[-2], "out_channels": out_ch, "kernel_size": k, "groups": groups, "batch": numel(x.shape[:-2]), "out_length": out_len}
+    interp.add_cost("flops", X.call(site.label("conv1d"), "torch.nn.modules.conv.Conv1d", kw))
+    return Tensor(x.shape[:-2] + (out_ch, out_len), x.dtype)
+
+
+@brain("solve-triangular", op("torch.linalg.solve_triangular"))
+def suggest_solve_triangular(site: CallSite) -> Tensor:
+    """`torch.linalg.solve_triangular(A[.., n, n], B[.., n, k])`: X of B's matrix shape over the
+    broadcast batch; aten.linalg_solve_triangular has no FlopCounterMode formula (0 FLOPs)."""
+    a, b = site.arg(0, "input"), site.arg(1, "B")
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor) or a.shape is None or b.shape is None or len(a.shape) < 2 or len(b.shape) < 2:
+        return unknown_tensor("solve_triangular of a tensor whose shape is not known")
+    return Tensor(broadcast(a.shape[:-2], b.shape[:-2]) + b.shape[-2:], b.dtype)

@@ -69,7 +69,7 @@ MASK_FUNCTIONS = {
 FALSE_FUNCTIONS = {
     "is_torchdynamo_compiling", "is_torch_fx_proxy", "is_flash_attn_available", "is_torch_flex_attn_available",
     "is_flash_attn_2_available", "is_flash_attn_greater_or_equal", "is_torchdynamo_exporting", "is_tracing",
-    "is_torch_greater_or_equal", "is_causal_conv1d_available", "is_mamba_ssm_available", "is_mamba_2_ssm_available",
+    "is_torch_greater_or_equal", "is_mambapy_available", "is_causal_conv1d_available", "is_mamba_ssm_available", "is_mamba_2_ssm_available",
     "is_fast_path_available", "is_kernels_available", "is_torch_xpu_available", "is_torch_npu_available",
     "is_accelerate_available", "is_torch_sdpa_available", "is_flash_attn_3_available", "is_grouped_mm_available",
     "is_flash_attention_requested",  # 5.x: the workload's attention path is eager or sdpa, never flash
@@ -343,7 +343,7 @@ def suggest_transformers_external(site: CallSite) -> Any:
         return CacheV(ZERO)
     if short in ("get_logger",):
         return ObjectV(External("logging.Logger"), {}, kind="logger")
-    if short in ("deprecate_kwarg", "auto_docstring", "can_return_tuple", "check_model_inputs", "use_kernel_forward_from_hub", "add_start_docstrings", "replace_return_docstrings", "add_start_docstrings_to_model_forward", "add_code_sample_docstrings", "dynamic_rope_update", "use_kernel_func_from_hub"):
+    if short in ("deprecate_kwarg", "auto_docstring", "can_return_tuple", "check_model_inputs", "use_kernel_forward_from_hub", "add_start_docstrings", "replace_return_docstrings", "add_start_docstrings_to_model_forward", "add_code_sample_docstrings", "dynamic_rope_update", "use_kernel_func_from_hub", "use_kernel_func_from_hub_with_fallback"):
         return BrainFunc("decorator", lambda i, recv, args, kw, node: args[0] if args else None)
     if short == "slice_logits_to_keep":  # 5.x: hidden_states[:, -logits_to_keep:, :]; forward() passes 0
         return _slice_logits_to_keep(site.arg(0, "hidden_states"), site.arg(1, "logits_to_keep", 0))
