@@ -10,9 +10,9 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import FALSE, ONE, TRUE, ZERO, Bool, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.interp.frames import Frame
-from lm_predictor.suggest.interp.syntax import MAX_UNROLL, closure_of, handler, index_name
+from lm_predictor.suggest.interp.syntax import MAX_UNROLL, closure_of, handler, index_name, repeated_index
 from lm_predictor.suggest.pyvalues import Lazy, Slice, force, hashable
-from lm_predictor.suggest.valueops import make_phi, plain_eq
+from lm_predictor.suggest.valueops import arithmetic_progression, make_phi, plain_eq
 from lm_predictor.suggest.values import UNDEF, ClassV, DictV, External, FunctionV, ListV, ObjectV, Phi, Record, Repeated, SuperV, Tensor, Unknown
 
 
@@ -205,7 +205,8 @@ class ExpressionsMixin:
                 results.append(produce())
                 return
             gen = node.generators[i]
-            items = self.iter_items(self.eval(gen.iter, inner), gen.iter)
+            iterable = self.eval(gen.iter, inner)
+            items = self.iter_items(iterable, gen.iter)
             if isinstance(items, list):
                 for item in items:
                     self.assign(gen.target, item, inner)
@@ -225,7 +226,7 @@ class ExpressionsMixin:
                 if gen.ifs:
                     symbolic.append(Unknown("filtered comprehension over a symbolic range"))
                     return
-                index = index_name(item)
+                index = repeated_index(iterable) or index_name(item)
                 before = len(results)
                 walk(i + 1)
                 produced = results[before:]
@@ -448,7 +449,12 @@ class ExpressionsMixin:
         if isinstance(container, External):
             return FALSE
         rep = container.rep if isinstance(container, ListV) else container
-        start = rep.elem - Num.sym(rep.index) if isinstance(rep, Repeated) and rep.index and isinstance(rep.elem, Num) else None
-        if start is not None and rep.index not in X.free_params(start) and isinstance(item, Num):
-            return X.band(X.cmp(">=", item, start), X.cmp("<", item, start + rep.count))  # `i in list(range(a, b))` (lfm2's default layers)
+        progression = arithmetic_progression(rep)
+        if progression is not None and isinstance(item, Num):
+            start, step = progression
+            inside = X.band(X.cmp(">=", item, start), X.cmp("<", item, start + step * rep.count))
+            if step == ONE:  # `i in list(range(a, b))` (lfm2's default layers)
+                return inside
+            # `i in list(range(a, b, s))` (llama4's default moe_layers); range() refuses s == 0
+            return X.band(inside, X.cmp("==", X.mod(item - start, step), 0))
         return self.opaque_bool(node, f"membership in {type(container).__name__}")
