@@ -271,3 +271,22 @@ def arithmetic_progression(rep: Any) -> tuple | None:
         return None
     c = step.const_value()
     return None if c is not None and c <= 0 else (start, step)
+
+
+def mentions(value: Any, name: str) -> bool:
+    """Whether a value reads the symbol `name` (in numbers, shapes, module bindings, conditions)."""
+    if isinstance(value, (Num, Bool)):
+        return name in X.free_params(value)
+    if isinstance(value, Tensor):
+        return value.shape is not None and any(name in X.free_params(d) for d in value.shape)
+    if isinstance(value, (tuple, list)):
+        return any(mentions(v, name) for v in value)
+    if isinstance(value, ListV):
+        return mentions(value.items, name) or (value.rep is not None and mentions(value.rep, name))
+    if isinstance(value, Repeated):
+        return mentions(value.elem, name) or mentions(value.count, name)
+    if isinstance(value, ModRef):
+        return any(mentions(v, name) for v in value.binding.values()) or (value.count is not None and mentions(value.count, name))
+    if isinstance(value, Phi):
+        return mentions(value.cond, name) or mentions(value.a, name) or mentions(value.b, name)
+    return False
