@@ -15,6 +15,11 @@ hand-written model rules) and compared with the oracle (fake tensors; real tenso
   the same with the list given by the file (it wins over the one ZambaConfig.__init__ derives, as
   PretrainedConfig sets leftover keys last; the loop is unrolled and the block's first holder counts it).
   Fake tensors cannot run zamba (data-dependent masks): these small configs run with real tensors.
+- prophetnet, 3 n-gram streams: `cat([main] + [ngram items], 1)` (pieces whose sizes depend on their
+  position: summed over the groups of positions), `chunk(1 + ngram)` with a count from the config,
+  `[0]` / `[1:]` of the pieces, stacks and comprehensions over them; a slice bound from a nullable
+  field (`max_target_positions`); the word embeddings handed to the decoder counted by their first
+  owner. Its decode runs only on real tensors (data-dependent position checks).
 """
 
 from __future__ import annotations
@@ -42,7 +47,15 @@ SMALL_ZAMBA = {
     "num_hidden_layers": 7, "attn_layer_period": 2, "attn_layer_offset": 1,  # hybrid at 2 (fixed), then 4 and 6
 }
 
+SMALL_PROPHETNET = {
+    "model_type": "prophetnet", "vocab_size": 256, "hidden_size": 64, "num_decoder_attention_heads": 4,
+    "num_encoder_attention_heads": 4, "decoder_ffn_dim": 128, "encoder_ffn_dim": 128, "num_decoder_layers": 2,
+    "num_encoder_layers": 2, "max_position_embeddings": 64,
+    "ngram": 3,  # the main stream plus 3 predicting streams
+}
+
 CASES = {
+    "prophetnet n-gram streams": SMALL_PROPHETNET,
     "llama4_text derived layer lists": SMALL_LLAMA4,
     "zamba derived layers_block_type": SMALL_ZAMBA,
     "zamba layers_block_type from the file": {**SMALL_ZAMBA, "layers_block_type": ["mamba", "hybrid", "mamba", "mamba", "hybrid", "hybrid", "mamba"]},
@@ -77,6 +90,10 @@ def test_gap_construct_is_exact(case: str) -> None:
     config = dict(CASES[case])
     if config["model_type"] == "zamba":
         _exact_real(config, PREFILL)  # ZambaForCausalLM returns no cache: no decode to measure
+        return
+    if config["model_type"] == "prophetnet":
+        for workload in (PREFILL, DECODE):  # small as it is: real tensors, no shrinking
+            _exact_real(config, workload)
         return
     for workload in (PREFILL, DECODE):
         assert_exact(config, workload, library=_library())

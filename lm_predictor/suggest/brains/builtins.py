@@ -11,7 +11,7 @@ from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import ConfigV, Enumerate, IterV, Range, Slice, Zip
-from lm_predictor.suggest.scope import ModRef, Template
+from lm_predictor.suggest.scope import Instance, ModRef, Template
 from lm_predictor.suggest.valueops import mentions, same_value, translate
 from lm_predictor.suggest.values import Builtin, CacheV, ClassV, DictV, External, FunctionV, ListV, ObjectV, Phi, Record, Repeated, Tensor, Unknown
 
@@ -248,16 +248,26 @@ def next_item(interp: Host, it: IterV, node: Any) -> Any:
     if not isinstance(source, Repeated):
         return Unknown(f"next() of {type(source).__name__}")
     if not source.index or not mentions(source.elem, source.index):
-        return source.elem  # every item is alike
+        return _one_of(source.elem)  # every item is alike
     if not interp.sym_loops:
         it.taken += 1
-        return translate(source.elem, {source.index: Num.const(it.taken - 1)}, None)
+        return _one_of(translate(source.elem, {source.index: Num.const(it.taken - 1)}, None))
     loop = interp.sym_loops[-1]
     if loop["index"] is None or it.taken or it.depth != len(interp.sym_loops) - 1:
         return Unknown("next() of a list whose items differ, taken where the analysis cannot tell which")
     guard = X.band(*interp.assume[loop["start"]:])
     loop.setdefault("nexts", {}).setdefault(id(it), (node, []))[1].append(guard)
-    return translate(source.elem, {source.index: Num.sym(loop["index"])}, None)
+    return _one_of(translate(source.elem, {source.index: Num.sym(loop["index"])}, None))
+
+
+def _one_of(item: Any) -> Any:
+    """One item of a Repeated of modules: an instance of its own (the Repeated's instance stands for one per
+    item), so that handing it to a constructor is not handing the same module again."""
+    if isinstance(item, ModRef):
+        return ModRef(Instance(item.inst.template, item.inst.binding, loop_depth=item.inst.loop_depth), item.binding, item.path, item.count)
+    if isinstance(item, Phi):
+        return Phi(item.cond, _one_of(item.a), _one_of(item.b))
+    return item
 
 
 _NO_DEFAULT = object()

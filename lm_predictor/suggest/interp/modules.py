@@ -50,13 +50,15 @@ class ModulesMixin:
     def shared_args(self, args: list) -> list:
         """(instance, why) for each module argument that other module instances hold too: one built
         outside a loop of symbolic length and handed to the modules the loop builds ("loop": the owner
-        counts it once), or one handed to a constructor before ("again": the first holder counts it)."""
+        counts it once), or one held already ("again": its first holder counts it, as named_parameters does)."""
         out = []
         for value in args:
-            if isinstance(value, ModRef) and isinstance(value.inst.template, Template):
-                if value.inst.loop_depth < len(self.sym_loops):
+            if isinstance(value, ModRef):
+                if isinstance(value.inst.template, Template) and value.inst.loop_depth < len(self.sym_loops):
                     out.append((value.inst, "loop"))
-                elif any(b == value.binding for b in value.inst.handed):  # the same module, not the next item of a list
+                elif value.inst.attr or any(b == value.binding for b in value.inst.handed):
+                    # an attribute of its builder already (prophetnet's word_embeddings handed to the decoder), or
+                    # the same module handed before (not the next item of a list built in a loop)
                     out.append((value.inst, "again"))
                 value.inst.handed.append(dict(value.binding))
         return out
