@@ -549,8 +549,6 @@ WOULD_TAKE = {
 """Per unresolved code: what it would take (one line per non-exact type in docs/coverage.md)."""
 
 KNOWN_GAPS = {
-    "prophetnet": "A111/A112: the main and n-gram streams — cat([hidden] + a comprehension of ngram items), chunk(1 + ngram) and [0] / [1:] of the pieces — need a sequence value of k items plus a repeated run through cat/chunk/slicing, then the einsums over them",
-    "xlm-prophetnet": "A111/A112: as prophetnet (the same n-gram stream code, deprecated copy); its decode raises on the legacy cache it returns",
     "mega": "A102/A110/A111/A112/A120: the EMA sub-layer convolves by torch.fft.rfft/irfft (FlopCounterMode counts FFTs as 0) and the analysis follows an arm that raises; needs fft ops in the op table and the EMA kernel shapes",
     "big_bird": "A110/A111/A112: block-sparse attention (gathered blocks, random attention plan); the model switches to full attention when seq_len is short, a branch on the workload the analysis must keep symbolic",
     "gemma3n_text": "A110/A112/A120/A150: KV sharing — layers past num_kv_shared_layers read past_key_values.shared_layers[i] written by an earlier layer — and AltUp predictions; needs cache attributes that carry state between layers and per-layer kinds",
@@ -563,11 +561,10 @@ KNOWN_GAPS = {
     "xmod": "no ground truth: the model raises until set_default_language() is called (default_language is null); eval has A112 (the language-adapter output that feeds the LM head)",
     "transfo-xl": "no ground truth: TransfoXLLMHeadModel.forward() rejects use_cache; eval has A120 (the adaptive embedding's per-cluster nonzero() index sets)",
     "speech_to_text_2": "no ground truth: Speech2Text2ForCausalLM cannot be built in 4.56 (its sinusoidal embedding has no weight); eval gives a number",
-    "zamba": "A112/A120: ZambaConfig.__init__ builds layers_block_type as a fixed prefix plus a comprehension, which the analysis cannot index (needs list concatenation with shifted indices; the file's list should win, as PretrainedConfig sets leftover kwargs last); the shared attention then takes cat([hidden, embeddings])",
-    "zamba2": "A112: layers are built from an iterator over shared blocks (next(cycle)) with per-layer adapters; needs iterator values and shared modules counted once",
+    "zamba2": "A112/A120: layers take next(cycle(blocks)) over num_mem_blocks shared blocks (the item is the hybrid count so far modulo num_mem_blocks, not the loop index), adapters built per block where i % num_mem_blocks == block_id and read through layer_dic (a dict comprehension over the hybrid layer ids, a filtered comprehension); iter()/next() over lists in lock-step with the layer loop and shared modules counted once now exist (zamba)",
     "granitemoehybrid": "no ground truth: transformers 4.56 cannot build the default or minimal config (the default layer_types=None is what layers_block_type maps to: TypeError); eval's A103 says the same",
     "recurrent_gemma": "A110/A112: decode reads module state (conv1d_state, recurrent_states) that _setup_cache sets during the prefill call; needs module attributes carried from prefill into decode",
-    "xlstm": "A112: where max_inference_chunksize < seq_len the model runs a while loop over chunks, merged with the unchunked path; needs while loops with trip count ceil(seq_len / chunk), or that branch decided from the workload",
+    "xlstm": "A112/A150: the model's own mLSTM kernels (is_xlstm_available() is read false, as where the oracle runs) process seq_len // chunk_size chunks in a loop, slicing x[..., i * c:(i + 1) * c], then the remainder step by step; the slice length is c only with the loop index bounded by the trip count (i < n // c), which the analysis does not track (it knows signs, not bounds), so the chunk costs depend on the index (A150) and the outputs are unknown",
     "minimax": "A110/A112/A120: lightning attention builds decay masks from arange over symbolic bounds and loops over blocks of the sequence; needs arange/expand over symbolic bounds and loops of ceil(seq_len / block_size) trips",
     "deepseek_v2": "no ground truth at the default config: num_experts_per_tok defaults to None and the model computes with it (transformers cannot run it; eval says C001 for that field); with the field given it is exact on a shrunk config",
     "dots1": "no ground truth at the default config: n_routed_experts, num_experts_per_tok and n_shared_experts default to None (transformers cannot run it; eval says C001); with them given it is exact on a shrunk config",
