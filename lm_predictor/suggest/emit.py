@@ -27,7 +27,9 @@ from lm_predictor.suggest.scope import RuleDraft, RuleRef, Template, Term
 from lm_predictor.suggest.values import CacheV, Phi, Record
 
 
-METRICS = ("flops", "param_count", "kv_cache_bytes")
+METRICS = ("flops", "param_count", "kv_cache_bytes", "bytes")
+"""Metrics of a derived rule; "bytes" is written as bytes_read and bytes_written (the same text: each
+op rule called gives its own read and written bytes)."""
 
 
 @dataclass
@@ -74,6 +76,8 @@ class Emitter:
             return list(draft.flops_terms)
         if metric == "kv_cache_bytes":
             return list(draft.kv_terms)
+        if metric == "bytes":
+            return list(draft.bytes_terms)
         return list(draft.template.param_terms) if draft.template is not None else []
 
     def terms(self, draft: RuleDraft, metric: str) -> list:
@@ -301,9 +305,36 @@ class Emitter:
             return draft.called or bool(draft.flops_terms)
         if metric == "param_count":
             return True
+        if metric == "bytes":
+            return self.bytes_priced(draft)
         if draft is self.analysis.root and not _returns_cache(draft.ret):
             return False  # the model hands back no cache: nothing is kept for the next step
         return bool(self.metric_terms(draft, "kv_cache_bytes"))
+
+    def bytes_priced(self, draft: RuleDraft) -> bool:
+        """Whether every op of the rule, and of every rule it calls, has a bytes term (no gap):
+        only then does the rule get bytes_read / bytes_written, never a partial total."""
+        key = ("bytes", id(draft))
+        if key in self._zero:
+            return self._zero[key]
+        self._zero[key] = False  # cycle guard
+        ok = not draft.bytes_gaps and (draft.called or bool(draft.bytes_terms))
+        if draft.bytes_gaps and os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+            print("bytes gaps:", draft.qualname, sorted(set(draft.bytes_gaps)))
+        for term in self.metric_terms(draft, "bytes") if ok else []:
+            for atom in call_atoms(term.expr):
+                label, rule = atom.args[0], atom.args[1]
+                if label and "." in str(label):
+                    ok = False  # a grandchild's path helper carries flops only
+                elif isinstance(rule, RuleRef):
+                    ok = ok and self.bytes_priced(primary(rule.target))
+                else:
+                    lib = self.library.get(str(rule)) if self.library is not None else None
+                    ok = ok and lib is not None and "bytes_read" in lib.metrics and "bytes_written" in lib.metrics
+            if unresolved_slugs(term.expr) or X.free_params(term.guard) & {n for n in X.free_params(term.guard) if n.startswith("?")}:
+                ok = False
+        self._zero[key] = ok
+        return ok
 
     def all_terms(self, draft: RuleDraft) -> list:
         """The terms of every metric the draft's rule has."""

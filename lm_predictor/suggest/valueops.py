@@ -56,6 +56,8 @@ def make_phi(cond: Bool, a: Any, b: Any) -> Any:
     if isinstance(a, Bool) and isinstance(b, Num):
         return X.ifnum(cond, X.ifnum(a, ONE, ZERO), b)
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a.shape is not None and b.shape is not None and len(a.shape) == len(b.shape):
+        if a.layout != b.layout or a.dtype != b.dtype:
+            return Phi(cond, a, b)  # the arms move different bytes (layout, dtype): each keeps its own
         return Tensor(tuple(X.ifnum(cond, x, y) for x, y in zip(a.shape, b.shape)), a.dtype if a.dtype == b.dtype else "model", "", a.param and b.param)
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         return tuple(make_phi(cond, x, y) for x, y in zip(a, b))

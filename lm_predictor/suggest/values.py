@@ -48,6 +48,7 @@ class Tensor:
     route: tuple = ()  # MoE routing: ("mask", total, expert_dim) | ("slice", total) | ("hit", total); ("arange", start, step): known values; ("offsets",) / ("offset",): running totals of counts
     no_grad: bool = False  # computed only from buffers, integer tensors and constants: autograd gives it no gradient
     values: tuple = ()  # data known from how it was built: ("arange", start, step) | ("scalar", value)
+    layout: Any = None  # memory layout (brains/layout.py): None row-major contiguous, a Layout, or UNKNOWN_LAYOUT
 
     def __post_init__(self) -> None:
         if self.shape is not None and not all(isinstance(d, Num) for d in self.shape):

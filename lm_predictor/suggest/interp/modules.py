@@ -12,7 +12,7 @@ from lm_predictor.suggest.interp.syntax import arg_hint, param_names
 from lm_predictor.suggest.pyvalues import BrainFunc
 from lm_predictor.suggest.scope import Instance, ModRef, ParamInfo, Recorder, RuleDraft, RuleRef, Scope, Template, Term, TorchModule
 from lm_predictor.suggest.valueops import signature, translate, with_paths
-from lm_predictor.suggest.values import CacheV, ClassV, DictV, FunctionV, ListV, Phi, Record, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import ATTN_SDPA, CacheV, ClassV, DictV, FunctionV, ListV, Phi, Record, Repeated, Tensor, Unknown
 
 
 class ModulesMixin:
@@ -198,6 +198,7 @@ class ModulesMixin:
             label = self.recorder.label(label, ref.inst)
         term = X.call(label, RuleRef(draft), mapping, forward_all=True)
         self.add_cost("flops", term, ref.count or ONE)
+        self.add_cost("bytes", term, ref.count or ONE)  # the emitter drops bytes where the callee has a gap
         if draft.kv_terms or draft.has_kv:
             self.add_cost("kv_cache_bytes", term, ref.count or ONE)
         return translate(draft.ret, mapping, None)
@@ -243,6 +244,8 @@ class ModulesMixin:
         if isinstance(value, Bool):
             if X.bool_value(value) is not None:
                 return value
+            if value.kind == "sym" and value.args[0] == ATTN_SDPA:
+                return value  # a workload fact keeps its name in every rule (eval binds it from --attn)
             if namer.dedupe and value.kind == "cmp":  # past_len > 0 stays a comparison of the callee's names
                 op, a, b = value.args
                 return X.cmp(op, self.localize(a, hint + "_lhs", binding, namer), self.localize(b, hint + "_rhs", binding, namer))
