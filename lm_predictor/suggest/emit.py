@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lm_predictor.diagnostics import A_LAYER_INDEX, A_RUNTIME_BRANCH
+from lm_predictor.formula.parser import parse_formula
+from lm_predictor.limits import MAX_FORMULA_CHARS
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.analysis import WORKLOAD, WORKLOAD_FACTS, Analysis
 from lm_predictor.suggest.brains import STATIC_RULES
@@ -333,8 +335,20 @@ class Emitter:
                     ok = ok and lib is not None and "bytes_read" in lib.metrics and "bytes_written" in lib.metrics
             if unresolved_slugs(term.expr) or X.free_params(term.guard) & {n for n in X.free_params(term.guard) if n.startswith("?")}:
                 ok = False
+        if ok:
+            ok = _loadable(self._raw_text(draft, "bytes"))
         self._zero[key] = ok
         return ok
+
+    def _raw_text(self, draft: RuleDraft, metric: str) -> str:
+        """The metric's formula before the final renaming (internal names read as plain ones), to
+        check its size while the rule's parameters are still being worked out."""
+        parts = []
+        for term in self.metric_terms(draft, metric):
+            body = X.render(term.mult * term.expr, X.P_SUM)
+            parts.append(body if term.guard == X.TRUE else f"(if {X.render_bool(term.guard)} then {body} else 0)")
+        text = "\n+ ".join(parts).replace("@", "") or "0"  # internal names (@x) are plain names in the end
+        return re.sub(r"\$[#?]", "$n_", text)  # as are layer indices (#i) and runtime values (?x)
 
     def all_terms(self, draft: RuleDraft) -> list:
         """The terms of every metric the draft's rule has."""
@@ -638,6 +652,21 @@ class Emitter:
         if "#" in text or "?" in text or len(text) > 80:
             return ""
         return f" (the model passes {text})"
+
+
+def _loadable(text: str) -> bool:
+    """Whether a formula stays within the parser's limits (length, nodes, depth), with a margin for
+    the final names: a bytes formula that would not load (F002 / F004) would make the whole rule
+    fail, so it is left out instead."""
+    if len(text) > MAX_FORMULA_CHARS * 9 // 10:
+        return False
+    try:
+        parse_formula(text)
+    except Exception as err:  # noqa: BLE001 - any fault of the text: no bytes metric
+        if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+            print("bytes formula left out:", err, text.splitlines()[int(str(err).split(":")[1]) - 1][max(0, int(str(err).split(":")[2]) - 200):int(str(err).split(":")[2]) + 50] if ":" in str(err) else "")
+        return False
+    return True
 
 
 def _describe(hint: str) -> str:

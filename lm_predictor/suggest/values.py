@@ -69,6 +69,19 @@ class Tensor:
         return self.param or not (self.no_grad or self.dtype in INTEGER_DTYPES)
 
 
+@dataclass(frozen=True)
+class CondLayout:
+    """The layout of a tensor joined from two branches: `a` where `cond` holds, else `b` (brains/layout.py)."""
+
+    cond: Any
+    a: Any
+    b: Any
+
+
+MIXED_DTYPE_LAYOUT = "mixed-dtype"
+"""The layout of a tensor joined from branches of different dtypes: its bytes per element are not known."""
+
+
 INTEGER_DTYPES = frozenset({"long", "int", "bool", "uint8"})
 """dtype tags of tensors that never require grad (position ids, masks, indices)."""
 

@@ -19,7 +19,7 @@ from typing import Any
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
 from lm_predictor.suggest.host import Host
-from lm_predictor.suggest.values import Tensor
+from lm_predictor.suggest.values import MIXED_DTYPE_LAYOUT, CondLayout, Tensor
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,56 @@ ELEMENT_BYTES = {"model": Num.sym("dtype_bytes"), "float32": Num.const(4), "long
 
 def elem_bytes(t: Any) -> Num | None:
     """Bytes per element of a tensor (None: a dtype the table does not size)."""
-    return ELEMENT_BYTES.get(t.dtype) if isinstance(t, Tensor) else None
+    if not isinstance(t, Tensor) or t.layout == MIXED_DTYPE_LAYOUT:
+        return None
+    return ELEMENT_BYTES.get(t.dtype)
+
+
+def arms(t: Tensor) -> list:
+    """(guard, tensor) pairs of a tensor whose layout depends on a branch; one pair otherwise."""
+    if not isinstance(t.layout, CondLayout):
+        return [(X.TRUE, t)]
+    c = t.layout
+    return [(X.band(c.cond, g), x) for g, x in arms(replace(t, layout=c.a))] + \
+        [(X.band(X.bnot(c.cond), g), x) for g, x in arms(replace(t, layout=c.b))]
+
+
+def join_bools(pairs: list) -> Bool | None:
+    """One condition from per-arm conditions (None if any arm does not know)."""
+    if any(b is None for _, b in pairs):
+        return None
+    if len(pairs) == 1:
+        return pairs[0][1]
+    if all(b == pairs[0][1] for _, b in pairs):
+        return pairs[0][1]
+    return X.bor(*[X.band(g, b) for g, b in pairs])
+
+
+def norm(lay: Any) -> Any:
+    """A layout in normal form: row-major as None, a conditional layout with equal arms as that arm."""
+    if isinstance(lay, Layout) and lay.dense and not lay.bcast and lay.order == tuple(range(len(lay.order))):
+        return None
+    if isinstance(lay, CondLayout):
+        a, b = norm(lay.a), norm(lay.b)
+        cond = X.bool_value(lay.cond)
+        if a == b or cond is not None:
+            return a if a == b or cond else b
+        return CondLayout(lay.cond, a, b)
+    return lay
+
+
+def join_layouts(pairs: list) -> Any:
+    """One (conditional) layout from per-arm layouts."""
+    pairs = [(g, norm(lay)) for g, lay in pairs]
+    if all(lay == pairs[0][1] for _, lay in pairs):
+        return pairs[0][1]
+    (g, first), rest = pairs[0], pairs[1:]
+    return CondLayout(g, first, join_layouts(rest))
+
+
+def per_arm(t: Tensor, fn: Any) -> Any:
+    """fn(tensor) -> layout over each arm of t, joined."""
+    return join_layouts([(g, fn(x)) for g, x in arms(t)])
 
 
 def numel(t: Tensor) -> Num | None:
@@ -59,7 +108,7 @@ def tensor_bytes(t: Tensor) -> Num | None:
 
 def layout_of(t: Tensor) -> Layout | None:
     """The tensor's layout (row-major when none is recorded); None where it is not known."""
-    if t.shape is None or t.layout == UNKNOWN_LAYOUT:
+    if t.shape is None or t.layout in (UNKNOWN_LAYOUT, MIXED_DTYPE_LAYOUT) or isinstance(t.layout, CondLayout):
         return None
     if t.layout is None:
         return Layout(tuple(range(len(t.shape))))
@@ -68,6 +117,9 @@ def layout_of(t: Tensor) -> Layout | None:
 
 def with_layout(t: Tensor, lay: Layout | None | str) -> Tensor:
     """t with a layout (None: row-major, UNKNOWN_LAYOUT: not known); row-major is stored as None."""
+    lay = norm(lay)
+    if isinstance(lay, CondLayout):
+        return replace(t, layout=lay)
     if lay is None:
         return replace(t, layout=None) if t.layout is not None else t
     if lay == UNKNOWN_LAYOUT:
@@ -92,6 +144,8 @@ def not_one(d: Num) -> Bool:
 
 def is_contiguous(t: Tensor) -> Bool | None:
     """torch's is_contiguous() as a condition on the sizes (None: layout unknown)."""
+    if isinstance(t.layout, CondLayout):
+        return join_bools([(g, is_contiguous(x)) for g, x in arms(t)])
     lay = layout_of(t)
     if lay is None:
         return None
@@ -175,6 +229,12 @@ def _mergeable(shape: tuple, lay: Layout, dims: list) -> Bool:
 
 def view_of(t: Tensor, new_shape: tuple) -> tuple[Bool, Layout | None] | None:
     """(whether t can be viewed as new_shape, the view's layout where known); None: not known."""
+    if isinstance(t.layout, CondLayout):
+        seen = [(g, view_of(x, new_shape)) for g, x in arms(t)]
+        if any(v is None for _, v in seen):
+            return None
+        lays = [(g, v[1] if v[1] is not None else UNKNOWN_LAYOUT) for g, v in seen]
+        return join_bools([(g, v[0]) for g, v in seen]), join_layouts(lays)
     lay = layout_of(t)
     if lay is None or not lay.dense:
         return None
@@ -315,6 +375,8 @@ def elementwise_layout(inputs: list, out: Tensor) -> Any:
     """TensorIterator's output layout: that of the first input with the output's full shape."""
     for v in inputs:
         if isinstance(v, Tensor) and v.shape is not None and out.shape is not None and tuple(v.shape) == tuple(out.shape):
+            if isinstance(v.layout, CondLayout):
+                return per_arm(v, lambda x: elementwise_layout([x], out))
             lay = layout_of(v)
             if lay is None:
                 return UNKNOWN_LAYOUT

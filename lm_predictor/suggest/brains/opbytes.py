@@ -20,9 +20,12 @@ from lm_predictor.suggest.brains.layout import (
     elementwise_term,
     free,
     gap,
+    arms,
     is_contiguous,
+    join_layouts,
     layout_of,
     mixed_merges,
+    per_arm,
     numel,
     price,
     promote,
@@ -31,8 +34,7 @@ from lm_predictor.suggest.brains.layout import (
 )
 from lm_predictor.suggest.expr import ONE, Num
 from lm_predictor.suggest.host import Host
-from lm_predictor.suggest.valueops import make_phi
-from lm_predictor.suggest.values import External, Tensor
+from lm_predictor.suggest.values import CondLayout, External, Tensor
 
 METADATA = {"size", "dim", "ndimension", "numel", "nelement", "element_size", "is_contiguous", "get_device", "data_ptr",
             "requires_grad_", "retain_grad", "detach", "detach_", "cpu", "cuda", "pin_memory", "share_memory_"}
@@ -78,16 +80,15 @@ def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
         if name in ("view", "view_as") and isinstance(result, Tensor) and result.shape is not None:
             if len(site.args) == 1 and isinstance(site.args[0], External):
                 return _unmodelled(interp, "view(dtype)", result)
-            seen = view_of(t, tuple(result.shape))
             free(interp)
-            return with_layout(result, seen[1] if seen is not None and seen[1] is not None else UNKNOWN_LAYOUT)
+            return with_layout(result, per_arm(t, lambda x: _reshape_layout(x, result)))
         free(interp)
         return result
     if not isinstance(result, Tensor) and name not in ("split", "chunk", "unbind", "split_with_sizes", "tensor_split"):
         return _unmodelled(interp, f"Tensor.{name}", result)
     if name in VIEWS:
         free(interp)
-        return with_layout(result, _view_layout(t, name, site, result))
+        return with_layout(result, per_arm(t, lambda x: _view_layout(x, name, site, result)))
     if name in ("split", "chunk", "unbind", "split_with_sizes", "tensor_split", "narrow"):
         free(interp)
         return _pieces(t, result)
@@ -156,12 +157,14 @@ def softmax(site: CallSite, t: Tensor, result: Any) -> Any:
 
 def _preserve(t: Tensor, result: Tensor) -> Tensor:
     """The layout of a copy made with memory_format=preserve (clone, _to_copy)."""
+    return with_layout(result, per_arm(t, _preserved))
+
+
+def _preserved(t: Tensor) -> Any:
     lay = layout_of(t)
     if lay is None:
-        return with_layout(result, UNKNOWN_LAYOUT)
-    if lay.bcast or not lay.dense:
-        return with_layout(result, None)
-    return with_layout(result, lay)
+        return UNKNOWN_LAYOUT
+    return None if lay.bcast or not lay.dense else lay
 
 
 def _cast(site: CallSite, name: str, t: Tensor, result: Tensor) -> Any:
@@ -188,11 +191,9 @@ def _cast(site: CallSite, name: str, t: Tensor, result: Tensor) -> Any:
     if target == t.dtype:
         free(interp)
         return t
-    lay = layout_of(t)
     price(interp, X.call(_label(site, "to_" + target), "torch.cast", {"numel": numel(t), "from_bytes": elem_bytes(t), "to_bytes": elem_bytes(out)}), "cast")
-    if lay is not None and (lay.bcast or not lay.dense):
-        return with_layout(out, UNKNOWN_LAYOUT)  # a no-op cast keeps the input's layout, a real one makes it dense
-    return _preserve(t, out)
+    # a cast that turns out a no-op (equal sizes) keeps the input's layout, a real one makes a dense copy
+    return with_layout(out, per_arm(t, lambda x: UNKNOWN_LAYOUT if _preserved(x) != layout_of(x) else _preserved(x)))
 
 
 def _reshape(site: CallSite, t: Tensor, result: Tensor) -> Any:
@@ -202,26 +203,30 @@ def _reshape(site: CallSite, t: Tensor, result: Tensor) -> Any:
     seen = view_of(t, tuple(result.shape))
     if seen is None:
         return _unmodelled(interp, "reshape of a tensor of unknown layout", result)
-    ok, lay = seen
+    ok = seen[0]
     if ok == X.TRUE:
         free(interp)
-        return with_layout(result, lay if lay is not None else UNKNOWN_LAYOUT)
-    price(interp, copy_term(_label(site, "reshape"), t, X.bnot(ok)), "reshape")
+    else:
+        price(interp, copy_term(_label(site, "reshape"), t, X.bnot(ok)), "reshape")
+    return with_layout(result, per_arm(t, lambda x: _reshape_layout(x, result)))
+
+
+def _reshape_layout(t: Tensor, result: Tensor) -> Any:
+    """The layout of t.reshape(result.shape) for one arm: the view where it can view, else a row-major copy.
+    A merged dim of stride-0 and other dims is stride 0 exactly where those others have size 1
+    (MQA's repeat_kv at one key/value head)."""
+    seen = view_of(t, tuple(result.shape))
+    if seen is None or seen[1] is None:
+        return UNKNOWN_LAYOUT
+    ok, lay = seen
     if ok == X.FALSE:
-        return with_layout(result, None)
-    return make_phi(ok, _viewed(t, result, lay), with_layout(result, None))
-
-
-def _viewed(t: Tensor, result: Tensor, lay: Layout | None) -> Any:
-    """The view a reshape gives where it can view; a merged dim of stride-0 and other dims is
-    stride 0 exactly where those others have size 1 (MQA's repeat_kv at one key/value head)."""
-    if lay is None:
-        return with_layout(result, UNKNOWN_LAYOUT)
+        return None
+    viewed: Any = lay
     mixed = mixed_merges(t, result)
-    if not mixed:
-        return with_layout(result, lay)
-    cond, dims = mixed
-    return make_phi(cond, with_layout(result, Layout(lay.order, lay.bcast | dims, lay.dense)), with_layout(result, lay))
+    if mixed:
+        cond, dims = mixed
+        viewed = CondLayout(cond, Layout(lay.order, lay.bcast | dims, lay.dense), lay)
+    return viewed if ok == X.TRUE else CondLayout(ok, viewed, None)
 
 
 def reshape_copy(interp: Host, label: str, t: Tensor, shape: tuple) -> bool:
@@ -340,9 +345,13 @@ def price_getitem(interp: Host, t: Tensor, index: Any, result: Any) -> Any:
     if not isinstance(result, Tensor) or result.shape is None or t.shape is None:
         return _unmodelled(interp, "indexing of a tensor of unknown shape", result)
     free(interp)
+    return with_layout(result, per_arm(t, lambda x: _index_layout(x, items, result)))
+
+
+def _index_layout(t: Tensor, items: list, result: Tensor) -> Any:
     lay = layout_of(t)
     if lay is None:
-        return with_layout(result, UNKNOWN_LAYOUT)
+        return UNKNOWN_LAYOUT
     consumed = sum(1 for i in items if i is not None and i is not Ellipsis)
     pos, out_pos = 0, 0
     order = list(lay.order)
@@ -370,7 +379,7 @@ def price_getitem(interp: Host, t: Tensor, index: Any, result: Any) -> Any:
     new = drop_dims(Layout(tuple(order), lay.bcast, dense), dropped)
     for d in inserted:
         new = insert_dim(new, d)
-    return with_layout(result, new)
+    return new
 
 
 def price_binop(interp: Host, op: str, a: Any, b: Any, result: Any, node: Any) -> Any:
@@ -487,6 +496,11 @@ def price_matmul(site: CallSite, a: Tensor, b: Tensor, out: Tensor, label: str, 
 
 def _expanded(t: Tensor, batch: tuple) -> Tensor | None:
     """t expanded to the broadcast batch dims (what torch.matmul does before its reshape)."""
+    if isinstance(t.layout, CondLayout):
+        pieces = [(g, _expanded(x, batch)) for g, x in arms(t)]
+        if any(p is None for _, p in pieces):
+            return None
+        return with_layout(pieces[0][1], join_layouts([(g, p.layout) for g, p in pieces]))
     lay = layout_of(t)
     if lay is None:
         return None
@@ -529,20 +543,18 @@ def price_sdpa(site: CallSite, label: str, q: Tensor, k: Tensor, v: Tensor, kwar
             kw["mask_float"] = X.TRUE
     kw["dtype_bytes"] = b
     price(interp, X.call(label, "torch.nn.functional.scaled_dot_product_attention", kw), "sdpa")
-    lay = layout_of(q)
-    return with_layout(out, lay if lay is not None and lay.dense and not lay.bcast else UNKNOWN_LAYOUT)
+    return with_layout(out, per_arm(q, lambda x: _preserved(x) if _preserved(x) == layout_of(x) else UNKNOWN_LAYOUT))
 
 
 def transpose_contiguous(interp: Host, label: str, t: Tensor, d0: int, d1: int) -> Tensor | None:
     """`t.transpose(d0, d1).contiguous()`: a copy unless the transposed tensor is contiguous; None: unknown layout."""
-    lay = layout_of(t)
-    if lay is None or t.shape is None:
+    if t.shape is None:
         gap(interp, f"{label}: layout unknown")
         return None
     perm = list(range(len(t.shape)))
     perm[d0], perm[d1] = perm[d1], perm[d0]
     shape = tuple(t.shape[p] for p in perm)
-    moved = with_layout(Tensor(shape, t.dtype), _permuted(lay, perm))
+    moved = with_layout(Tensor(shape, t.dtype), per_arm(t, lambda x: _permuted(layout_of(x), perm) if layout_of(x) is not None else UNKNOWN_LAYOUT))
     c = is_contiguous(moved)
     if c is None:
         gap(interp, f"{label}: layout unknown")
