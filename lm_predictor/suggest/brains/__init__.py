@@ -24,7 +24,7 @@ from lm_predictor.suggest.brains import (
     transformers_lib as _tf,
 )
 from lm_predictor.suggest.brains.base import CallSite, Pattern, brain_for, canonical, slice_length
-from lm_predictor.suggest.brains.layout import free, gap
+from lm_predictor.suggest.brains.layout import elem_bytes, free, gap
 from lm_predictor.suggest.brains.opbytes import METADATA, price_getitem, price_unary
 from lm_predictor.suggest.brains.transformers_lib import ActTable, BrainFunc
 from lm_predictor.suggest.expr import ONE, Num
@@ -151,6 +151,11 @@ def tensor_getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
     else:
         result = price_getitem(interp, t, index, _tensors.getitem(interp, t, index, node))
     return result if t.requires_grad else _mark_no_grad(result)
+
+
+def element_bytes(t: Tensor) -> Num | None:
+    """Bytes per element of a tensor's dtype (None: not sized)."""
+    return elem_bytes(t)
 
 
 def tensor_unary(interp: Host, op: str, t: Tensor, node: Any) -> Any:

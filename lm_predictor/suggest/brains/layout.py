@@ -178,6 +178,16 @@ def _groups(old: tuple, new: tuple) -> list | None:
             continue
         if i >= len(old) or j >= len(new):
             return None
+        merged = _run(old, i, new[j])
+        if merged is not None:  # new[j] is old[i] * ... * old[k - 1]
+            out.append((list(range(i, merged)), [j]))
+            i, j = merged, j + 1
+            continue
+        split = _run(new, j, old[i])
+        if split is not None:  # old[i] is new[j] * ... * new[l - 1]
+            out.append(([i], list(range(j, split))))
+            i, j = i + 1, split
+            continue
         oi, nj = [i], [j]
         po, pn = old[i], new[j]
         i, j = i + 1, j + 1
@@ -195,6 +205,16 @@ def _groups(old: tuple, new: tuple) -> list | None:
             return None
         out.append((oi, nj))
     return out
+
+
+def _run(sizes: tuple, start: int, target: Num) -> int | None:
+    """The end k of the shortest run sizes[start:k] whose product is `target` (None: no such run)."""
+    prod = ONE
+    for k in range(start, len(sizes)):
+        prod = prod * sizes[k]
+        if prod == target:
+            return k + 1
+    return None
 
 
 def _divides(a: Num, b: Num) -> bool:
@@ -380,7 +400,7 @@ def elementwise_layout(inputs: list, out: Tensor) -> Any:
             lay = layout_of(v)
             if lay is None:
                 return UNKNOWN_LAYOUT
-            if lay.bcast or not lay.dense:
-                return None if not lay.bcast and lay.order == tuple(range(len(lay.order))) else UNKNOWN_LAYOUT
-            return lay
+            if lay.bcast:
+                return UNKNOWN_LAYOUT
+            return Layout(lay.order)  # dense, in the input's memory order (a slice's output has no gaps)
     return None

@@ -7,6 +7,7 @@ the op is not in this table. Views and metadata record a zero term: they are pri
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from lm_predictor.suggest import expr as X
@@ -233,6 +234,8 @@ def reshape_copy(interp: Host, label: str, t: Tensor, shape: tuple) -> bool:
     """The clone a reshape of t to `shape` runs when it cannot be a view (torch.matmul's operands); False: unknown."""
     seen = view_of(t, shape)
     if seen is None:
+        if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+            print("reshape_copy of unknown layout:", label, t, shape, interp.current_loc)
         gap(interp, f"{label}: operand of unknown layout")
         return False
     ok, _ = seen
@@ -441,6 +444,9 @@ def price_function(site: CallSite, result: Any) -> Any:
         out = Tensor(result.shape, tag, result.why, values=result.values)
         price(interp, X.call(_label(site, "arange"), "torch.factory", {"numel": numel(out), "dtype_bytes": elem_bytes(out)}), name)
         return out
+    if name in ("torch.tensor", "torch.as_tensor") and isinstance(site.arg(0, "data"), (Num, X.Bool)) and isinstance(result, Tensor):
+        free(interp)  # a tensor from a Python number: made on the host, no counted kernel (gemma's normalizer)
+        return result
     if name in ("torch.matmul", "torch.bmm", "torch.mm", "F.linear", "torch.baddbmm", "torch.addmm", "torch.einsum"):
         return result  # priced by the matmul brain
     if name in ("F.dropout",) and isinstance(result, Tensor):
