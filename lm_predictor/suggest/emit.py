@@ -323,18 +323,24 @@ class Emitter:
         ok = not draft.bytes_gaps and (draft.called or bool(draft.bytes_terms))
         if draft.bytes_gaps and os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
             print("bytes gaps:", draft.qualname, sorted(set(draft.bytes_gaps)))
+        why = []
         for term in self.metric_terms(draft, "bytes") if ok else []:
             for atom in call_atoms(term.expr):
                 label, rule = atom.args[0], atom.args[1]
                 if label and "." in str(label):
-                    ok = False  # a grandchild's path helper carries flops only
+                    why.append(f"{label}: a grandchild's path helper carries flops only")
                 elif isinstance(rule, RuleRef):
-                    ok = ok and self.bytes_priced(primary(rule.target))
+                    if not self.bytes_priced(primary(rule.target)):
+                        why.append(f"{label}: {primary(rule.target).qualname} has no bytes")
                 else:
                     lib = self.library.get(str(rule)) if self.library is not None else None
-                    ok = ok and lib is not None and "bytes_read" in lib.metrics and "bytes_written" in lib.metrics
-            if unresolved_slugs(term.expr) or X.free_params(term.guard) & {n for n in X.free_params(term.guard) if n.startswith("?")}:
-                ok = False
+                    if lib is None or "bytes_read" not in lib.metrics or "bytes_written" not in lib.metrics:
+                        why.append(f"{label}: {rule} has no bytes")
+            if unresolved_slugs(term.expr) or any(n.startswith("?") for n in X.free_params(term.guard)):
+                why.append("an unresolved term or a runtime branch")
+        ok = ok and not why
+        if why and os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+            print("bytes gaps:", draft.qualname, why)
         if ok:
             ok = _loadable(self._raw_text(draft, "bytes"))
         self._zero[key] = ok
@@ -659,6 +665,8 @@ def _loadable(text: str) -> bool:
     the final names: a bytes formula that would not load (F002 / F004) would make the whole rule
     fail, so it is left out instead."""
     if len(text) > MAX_FORMULA_CHARS * 9 // 10:
+        if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+            print("bytes formula left out:", len(text), "characters")
         return False
     try:
         parse_formula(text)

@@ -35,8 +35,10 @@ def _record(site: CallSite, cond: Bool, hint: str, rule: str, kwargs: dict) -> N
         interp.assume.pop()
 
 
-def causal_mask(site: CallSite) -> Any:
-    """create_causal_mask(config, input_embeds, attention_mask, cache_position, past_key_values, ...); NotImplemented: not modelled."""
+def causal_mask(site: CallSite, sliding_mask: bool = False) -> Any:
+    """create_causal_mask(config, input_embeds, attention_mask, cache_position, past_key_values, ...), or with
+    `sliding_mask` create_sliding_window_causal_mask (the mask function ANDs `kv > q - window` in:
+    new_ones [q], q - window, gt, &, le, &); NotImplemented: not modelled."""
     interp = site.interp
     config, embeds = site.arg(0, "config"), site.arg(1, "input_embeds")
     attention_mask = site.arg(2, "attention_mask", None)
@@ -60,23 +62,37 @@ def causal_mask(site: CallSite) -> Any:
     kept = X.ifnum(sliding, X.ifnum(big, X.fn("min", past, window - 1), past), past)
     kv = kept + q
     attn = interp.getattr(config, "_attn_implementation", site.node)
+    if sliding_mask and (interp.decide(sliding) is not True or window == ONE):
+        return NotImplemented  # the sliding mask of a cache whose first sliding layer the analysis cannot tell
 
     def build(impl: Any) -> Any:
         if impl not in ("eager", "sdpa"):
             raise LookupError(impl)
         skip = X.bor(X.cmp("==", q, ONE), X.cmp("==", kv, q)) if impl == "sdpa" else X.FALSE
+        if sliding_mask and impl == "sdpa":
+            skip = X.band(skip, X.cmp("<", kv, window))  # _ignore_causal_mask_sdpa's local_attention_size
         runs = X.bnot(skip)
+        for hint in ("kv_offset_sub", "kv_offset_add", "kv_offset_clamp"):
+            # a sliding layer's get_mask_sizes: cache_position[0] - window + 1, clamped (also where the mask is skipped)
+            _record(site, sliding, hint, "torch.elementwise", {"numel": ONE, "dtype_bytes": Num.const(8)})
         if runs == X.FALSE:
             return None
         _record(site, runs, "kv_arange", "torch.factory", {"numel": kv})
-        for hint in ("kv_offset_sub", "kv_offset_add", "kv_offset_clamp"):
-            _record(site, X.band(runs, sliding), hint + "_op", "torch.elementwise", {"numel": ONE, "dtype_bytes": Num.const(8)})
         _record(site, runs, "kv_index_add", "torch.elementwise",
                 {"numel": kv, "broadcast_numel": X.ifnum(sliding, ONE, ZERO), "dtype_bytes": Num.const(8)})
         _record(site, runs, "batch_arange", "torch.factory", {"numel": batch})
         _record(site, runs, "head_arange", "torch.factory", {"numel": ONE})
+        if sliding_mask:
+            # vmapped over the query positions: new_ones makes one bool per query, & reads it broadcast
+            _record(site, runs, "mask_ones", "torch.factory", {"numel": q, "dtype_bytes": ONE})
+            _record(site, runs, "window_start", "torch.elementwise", {"numel": q, "dtype_bytes": Num.const(8)})
+            _record(site, runs, "window_gt", "torch.elementwise",
+                    {"numel": q * kv, "n_inputs": ZERO, "broadcast_numel": q + kv, "dtype_bytes": Num.const(8), "out_bytes": ONE})
+            _record(site, runs, "window_and", "torch.elementwise", {"numel": q * kv, "broadcast_numel": q, "dtype_bytes": ONE})
         _record(site, runs, "causal_le", "torch.elementwise",
                 {"numel": q * kv, "n_inputs": ZERO, "broadcast_numel": q + kv, "dtype_bytes": Num.const(8), "out_bytes": ONE})
+        if sliding_mask:
+            _record(site, runs, "causal_and", "torch.elementwise", {"numel": q * kv, "n_inputs": Num.const(2), "dtype_bytes": ONE})
         shape = (batch, ONE, q, kv)
         if impl == "sdpa":
             mask = with_layout(Tensor(shape, "bool", no_grad=True), Layout((0, 1, 2, 3), frozenset({0, 1})))

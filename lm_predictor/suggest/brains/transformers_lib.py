@@ -331,8 +331,8 @@ def suggest_transformers_external(site: CallSite) -> Any:
         if not isinstance(nf, Num) or not isinstance(nx, Num):
             return ModRef(Instance(TorchModule("unknown", None, {"why": "Conv1D sizes"}, None), {}), {}, "")
         return ModRef(Instance(TorchModule("hf_conv1d", "transformers.pytorch_utils.Conv1D", {"nf": nf, "nx": nx}, nx * nf + nf), {}), {}, "")
-    if short == "create_causal_mask":
-        mask = causal_mask(site)
+    if short in ("create_causal_mask", "create_sliding_window_causal_mask"):
+        mask = causal_mask(site, sliding_mask=short != "create_causal_mask")
         if mask is not NotImplemented:
             return mask
     if short in MASK_FUNCTIONS:
