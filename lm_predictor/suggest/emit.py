@@ -105,6 +105,15 @@ class Emitter:
         final = []
         for term in merged:
             opaque = [n for n in X.free_params((term.guard, term.mult, term.expr)) if n.startswith("?")]
+            if metric == "bytes" and (opaque or any(n.startswith("#") for n in self._term_names(term, metric, keep_internal=True))):
+                # bytes never report: a term the flops would report (a runtime branch, a per-layer cost
+                # the cells cannot sum) is a gap, and the rule simply gets no bytes
+                split = None if opaque else self._split_by_index(draft, metric, term, next(n for n in self._term_names(term, metric, keep_internal=True) if n.startswith("#")))
+                if split is None:
+                    draft.bytes_gaps.append("a runtime branch or a per-layer cost the analysis cannot sum")
+                else:
+                    final.extend(split)
+                continue
             if opaque:
                 finding = self.interp.opaque.get(opaque[0]) or Finding(A_RUNTIME_BRANCH, None, "branch on a runtime value changes the cost")
                 finding.slug = slug_for(A_RUNTIME_BRANCH, finding.loc)
@@ -320,10 +329,13 @@ class Emitter:
         if key in self._zero:
             return self._zero[key]
         self._zero[key] = False  # cycle guard
+        self.metric_terms(draft, "bytes")  # computing the terms may add gaps (terms bytes cannot report)
         ok = not draft.bytes_gaps and (draft.called or bool(draft.bytes_terms))
         if draft.bytes_gaps and os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
             print("bytes gaps:", draft.qualname, sorted(set(draft.bytes_gaps)))
         why = []
+        if ok and any(unresolved_slugs(term.expr) for term in self.metric_terms(draft, "flops")):
+            why.append("the flops have unresolved terms: the analysis did not see every op")
         for term in self.metric_terms(draft, "bytes") if ok else []:
             for atom in call_atoms(term.expr):
                 label, rule = atom.args[0], atom.args[1]

@@ -408,6 +408,7 @@ def _call(interp: Host, callee: Any, args: list, kwargs: dict, node: Any, hint: 
         except DeadPath:
             raise
         except (AttributeError, TypeError, IndexError, KeyError, ValueError, ZeroDivisionError) as err:
+            gap(interp, f"{site.name or pattern.name}: brain error")
             return brain_failed(interp, site, pattern, err)
     if isinstance(callee, External):
         if any(isinstance(a, Tensor) for a in list(args) + list(kwargs.values())):
