@@ -94,9 +94,8 @@ def test_derived_bytes_exact_in_reduced_precision(workload, attn: str) -> None:
 
 
 def test_a_gap_leaves_the_rule_and_its_callers_without_bytes() -> None:
-    """An op without a bytes model (here: nn.MultiheadAttention-free MoE routing of mixtral, whose
-    expert loop is sized by routed tokens) leaves its rule, and every rule that calls it, without
-    bytes_read, while flops stay."""
+    """An op without a bytes model (here: mixtral's expert loop, sized by the tokens routed to each
+    expert) leaves its rule, and every rule that calls it, without bytes_read, while flops stay."""
     from lm_predictor.rules.library import load_library
     from lm_predictor.suggest import suggest
     from tests.suggest.families import base_paths, library_with
