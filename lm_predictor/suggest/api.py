@@ -230,7 +230,8 @@ def render_rule(emitter: Emitter, draft: RuleDraft, root: bool, tree: SourceTree
         if not emitter.has_metric(draft, metric):
             continue
         text = emitter.formula(draft, metric)
-        lines.append(f"    {metric}: {formula_yaml(text, '      ')}")
+        for name in ("bytes_read", "bytes_written") if metric == "bytes" else (metric,):
+            lines.append(f"    {name}: {formula_yaml(text, '      ')}")
     training = []
     tensors = _own_param_tensors(draft)
     if tensors:

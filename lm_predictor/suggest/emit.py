@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lm_predictor.diagnostics import A_LAYER_INDEX, A_RUNTIME_BRANCH
+from lm_predictor.formula.parser import parse_formula
+from lm_predictor.limits import MAX_FORMULA_CHARS
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.analysis import WORKLOAD, WORKLOAD_FACTS, Analysis
 from lm_predictor.suggest.brains import STATIC_RULES
@@ -27,7 +29,9 @@ from lm_predictor.suggest.scope import RuleDraft, RuleRef, Template, Term
 from lm_predictor.suggest.values import CacheV, Phi, Record
 
 
-METRICS = ("flops", "param_count", "kv_cache_bytes")
+METRICS = ("flops", "param_count", "kv_cache_bytes", "bytes")
+"""Metrics of a derived rule; "bytes" is written as bytes_read and bytes_written (the same text: each
+op rule called gives its own read and written bytes)."""
 
 
 @dataclass
@@ -74,6 +78,8 @@ class Emitter:
             return list(draft.flops_terms)
         if metric == "kv_cache_bytes":
             return list(draft.kv_terms)
+        if metric == "bytes":
+            return list(draft.bytes_terms)
         return list(draft.template.param_terms) if draft.template is not None else []
 
     def terms(self, draft: RuleDraft, metric: str) -> list:
@@ -99,6 +105,15 @@ class Emitter:
         final = []
         for term in merged:
             opaque = [n for n in X.free_params((term.guard, term.mult, term.expr)) if n.startswith("?")]
+            if metric == "bytes" and (opaque or any(n.startswith("#") for n in self._term_names(term, metric, keep_internal=True))):
+                # bytes never report: a term the flops would report (a runtime branch, a per-layer cost
+                # the cells cannot sum) is a gap, and the rule simply gets no bytes
+                split = None if opaque else self._split_by_index(draft, metric, term, next(n for n in self._term_names(term, metric, keep_internal=True) if n.startswith("#")))
+                if split is None:
+                    draft.bytes_gaps.append("a runtime branch or a per-layer cost the analysis cannot sum")
+                else:
+                    final.extend(split)
+                continue
             if opaque:
                 finding = self.interp.opaque.get(opaque[0]) or Finding(A_RUNTIME_BRANCH, None, "branch on a runtime value changes the cost")
                 finding.slug = slug_for(A_RUNTIME_BRANCH, finding.loc)
@@ -301,9 +316,57 @@ class Emitter:
             return draft.called or bool(draft.flops_terms)
         if metric == "param_count":
             return True
+        if metric == "bytes":
+            return self.bytes_priced(draft)
         if draft is self.analysis.root and not _returns_cache(draft.ret):
             return False  # the model hands back no cache: nothing is kept for the next step
         return bool(self.metric_terms(draft, "kv_cache_bytes"))
+
+    def bytes_priced(self, draft: RuleDraft) -> bool:
+        """Whether every op of the rule, and of every rule it calls, has a bytes term (no gap):
+        only then does the rule get bytes_read / bytes_written, never a partial total."""
+        key = ("bytes", id(draft))
+        if key in self._zero:
+            return self._zero[key]
+        self._zero[key] = False  # cycle guard
+        self.metric_terms(draft, "bytes")  # computing the terms may add gaps (terms bytes cannot report)
+        ok = not draft.bytes_gaps and (draft.called or bool(draft.bytes_terms))
+        if draft.bytes_gaps and os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+            print("bytes gaps:", draft.qualname, sorted(set(draft.bytes_gaps)))
+        why = []
+        if ok and any(unresolved_slugs(term.expr) for term in self.metric_terms(draft, "flops")):
+            why.append("the flops have unresolved terms: the analysis did not see every op")
+        for term in self.metric_terms(draft, "bytes") if ok else []:
+            for atom in call_atoms(term.expr):
+                label, rule = atom.args[0], atom.args[1]
+                if label and "." in str(label):
+                    why.append(f"{label}: a grandchild's path helper carries flops only")
+                elif isinstance(rule, RuleRef):
+                    if not self.bytes_priced(primary(rule.target)):
+                        why.append(f"{label}: {primary(rule.target).qualname} has no bytes")
+                else:
+                    lib = self.library.get(str(rule)) if self.library is not None else None
+                    if lib is None or "bytes_read" not in lib.metrics or "bytes_written" not in lib.metrics:
+                        why.append(f"{label}: {rule} has no bytes")
+            if unresolved_slugs(term.expr) or any(n.startswith("?") for n in X.free_params(term.guard)):
+                why.append("an unresolved term or a runtime branch")
+        ok = ok and not why
+        if why and os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+            print("bytes gaps:", draft.qualname, why)
+        if ok:
+            ok = _loadable(self._raw_text(draft, "bytes"))
+        self._zero[key] = ok
+        return ok
+
+    def _raw_text(self, draft: RuleDraft, metric: str) -> str:
+        """The metric's formula before the final renaming (internal names read as plain ones), to
+        check its size while the rule's parameters are still being worked out."""
+        parts = []
+        for term in self.metric_terms(draft, metric):
+            body = X.render(term.mult * term.expr, X.P_SUM)
+            parts.append(body if term.guard == X.TRUE else f"(if {X.render_bool(term.guard)} then {body} else 0)")
+        text = "\n+ ".join(parts).replace("@", "") or "0"  # internal names (@x) are plain names in the end
+        return re.sub(r"\$[#?]", "$n_", text)  # as are layer indices (#i) and runtime values (?x)
 
     def all_terms(self, draft: RuleDraft) -> list:
         """The terms of every metric the draft's rule has."""
@@ -607,6 +670,23 @@ class Emitter:
         if "#" in text or "?" in text or len(text) > 80:
             return ""
         return f" (the model passes {text})"
+
+
+def _loadable(text: str) -> bool:
+    """Whether a formula stays within the parser's limits (length, nodes, depth), with a margin for
+    the final names: a bytes formula that would not load (F002 / F004) would make the whole rule
+    fail, so it is left out instead."""
+    if len(text) > MAX_FORMULA_CHARS * 9 // 10:
+        if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+            print("bytes formula left out:", len(text), "characters")
+        return False
+    try:
+        parse_formula(text)
+    except Exception as err:  # noqa: BLE001 - any fault of the text: no bytes metric
+        if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+            print("bytes formula left out:", err, text.splitlines()[int(str(err).split(":")[1]) - 1][max(0, int(str(err).split(":")[2]) - 200):int(str(err).split(":")[2]) + 50] if ":" in str(err) else "")
+        return False
+    return True
 
 
 def _describe(hint: str) -> str:

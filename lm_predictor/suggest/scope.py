@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lm_predictor.suggest.expr import Bool, Num
+from lm_predictor.suggest.expr import ZERO, Bool, Num
 
 
 @dataclass
@@ -127,6 +127,8 @@ class RuleDraft:
     kind: str = "module"  # module | function
     flops_terms: list = field(default_factory=list)
     kv_terms: list = field(default_factory=list)
+    bytes_terms: list = field(default_factory=list)  # one per op that moves bytes (bytes_read and bytes_written)
+    bytes_gaps: list = field(default_factory=list)  # ops that could not be priced: the rule gets no bytes
     variant: int = 1
     called: bool = False
     doc: str = ""
@@ -195,8 +197,17 @@ class Recorder:
         self.template = template
         self.labels: dict[str, Any] = {}
         self.reserved: set = set(template.attrs) if template is not None else set()
+        self.bytes_marks = 0  # bytes terms and gaps recorded (a tensor op that adds neither is a gap)
 
     def add(self, metric: str, term: Term) -> None:
+        if metric in ("bytes", "bytes_gap"):
+            self.bytes_marks += 1
+            if self.draft is not None:
+                if metric == "bytes_gap":
+                    self.draft.bytes_gaps.append(term.note)
+                elif term.expr != ZERO:
+                    self.draft.bytes_terms.append(term)
+            return
         if metric == "param_count":
             if self.template is not None:
                 self.template.param_terms.append(term)

@@ -8,7 +8,7 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
 from lm_predictor.suggest.pyvalues import ConfigV
 from lm_predictor.suggest.scope import ModRef, TorchModule
-from lm_predictor.suggest.values import Builtin, CacheV, ClassV, DictV, External, FunctionV, ListV, Phi, Record, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import MIXED_DTYPE_LAYOUT, Builtin, CacheV, ClassV, CondLayout, DictV, External, FunctionV, ListV, Phi, Record, Repeated, Tensor, Unknown
 
 
 def plain_eq(a: Any, b: Any) -> bool:
@@ -56,7 +56,11 @@ def make_phi(cond: Bool, a: Any, b: Any) -> Any:
     if isinstance(a, Bool) and isinstance(b, Num):
         return X.ifnum(cond, X.ifnum(a, ONE, ZERO), b)
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a.shape is not None and b.shape is not None and len(a.shape) == len(b.shape):
-        return Tensor(tuple(X.ifnum(cond, x, y) for x, y in zip(a.shape, b.shape)), a.dtype if a.dtype == b.dtype else "model", "", a.param and b.param)
+        # the arms' layouts join into a conditional layout; different dtypes leave bytes unknown
+        layout = a.layout if a.layout == b.layout else CondLayout(cond, a.layout, b.layout)
+        if a.dtype != b.dtype:
+            layout = MIXED_DTYPE_LAYOUT
+        return Tensor(tuple(X.ifnum(cond, x, y) for x, y in zip(a.shape, b.shape)), a.dtype if a.dtype == b.dtype else "model", "", a.param and b.param, layout=layout)
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         return tuple(make_phi(cond, x, y) for x, y in zip(a, b))
     if isinstance(a, CacheV) and isinstance(b, CacheV):

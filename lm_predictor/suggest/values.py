@@ -48,6 +48,7 @@ class Tensor:
     route: tuple = ()  # MoE routing: ("mask", total, expert_dim) | ("slice", total) | ("hit", total); ("arange", start, step): known values; ("offsets",) / ("offset",): running totals of counts
     no_grad: bool = False  # computed only from buffers, integer tensors and constants: autograd gives it no gradient
     values: tuple = ()  # data known from how it was built: ("arange", start, step) | ("scalar", value)
+    layout: Any = None  # memory layout (brains/layout.py): None row-major contiguous, a Layout, or UNKNOWN_LAYOUT
 
     def __post_init__(self) -> None:
         if self.shape is not None and not all(isinstance(d, Num) for d in self.shape):
@@ -66,6 +67,19 @@ class Tensor:
         """Whether autograd tracks it: a parameter, or a float tensor not known to come from
         buffers, integer tensors and constants only (the default: activations after the embedding)."""
         return self.param or not (self.no_grad or self.dtype in INTEGER_DTYPES)
+
+
+@dataclass(frozen=True)
+class CondLayout:
+    """The layout of a tensor joined from two branches: `a` where `cond` holds, else `b` (brains/layout.py)."""
+
+    cond: Any
+    a: Any
+    b: Any
+
+
+MIXED_DTYPE_LAYOUT = "mixed-dtype"
+"""The layout of a tensor joined from branches of different dtypes: its bytes per element are not known."""
 
 
 INTEGER_DTYPES = frozenset({"long", "int", "bool", "uint8"})

@@ -25,7 +25,7 @@ CHUNKED = replace(DECODE, batch=2, seq_len=3, past_len=4)  # q > 1 after a cache
 @pytest.mark.parametrize("index", [0, 1, 2], ids=["config-a", "config-b", "config-c"])  # falcon config-c: alibi
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_derived_rules_exact_under_sdpa(family: str, index: int, workload) -> None:
-    library, _, result = suggested(family)
+    library, _, result = suggested(family, index)
     config = {"model_type": result.model_type, **FAMILIES[family][1][index]}
     assert_exact(config, replace(workload, attn="sdpa"), library=library)
 

@@ -24,6 +24,8 @@ from lm_predictor.suggest.brains import (
     transformers_lib as _tf,
 )
 from lm_predictor.suggest.brains.base import CallSite, Pattern, brain_for, canonical, slice_length
+from lm_predictor.suggest.brains.layout import elem_bytes, free, gap
+from lm_predictor.suggest.brains.opbytes import METADATA, price_getitem, price_unary
 from lm_predictor.suggest.brains.transformers_lib import ActTable, BrainFunc
 from lm_predictor.suggest.expr import ONE, Num
 from lm_predictor.suggest.findings import BrainError, DeadPath
@@ -143,8 +145,22 @@ def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
 
 def tensor_getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
     known = known_element(t, index)
-    result = known if known is not None else _tensors.getitem(interp, t, index, node)
+    if known is not None:
+        free(interp)
+        result = known
+    else:
+        result = price_getitem(interp, t, index, _tensors.getitem(interp, t, index, node))
     return result if t.requires_grad else _mark_no_grad(result)
+
+
+def element_bytes(t: Tensor) -> Num | None:
+    """Bytes per element of a tensor's dtype (None: not sized)."""
+    return elem_bytes(t)
+
+
+def tensor_unary(interp: Host, op: str, t: Tensor, node: Any) -> Any:
+    """-x, ~x, +x on a tensor: one pointwise kernel (none for +)."""
+    return price_unary(interp, op, t, node)
 
 
 def external_attr(interp: Host, ext: External, name: str) -> Any:
@@ -382,11 +398,17 @@ def _call(interp: Host, callee: Any, args: list, kwargs: dict, node: Any, hint: 
     site = CallSite(interp, callee, list(args), dict(kwargs), node, hint, name, receiver)
     pattern = brain_for(site)
     if pattern is not None:
+        rec = interp.recorder
+        marks = rec.bytes_marks if rec is not None else 0
         try:
-            return _without_grad(site, pattern.suggest(site))
+            result = _without_grad(site, pattern.suggest(site))
+            if rec is not None and rec.bytes_marks == marks and pattern.name not in BYTES_EXEMPT and _runs_a_kernel(site, result):
+                gap(interp, f"{site.name or pattern.name}: no bytes model")  # a partial bytes total would be wrong
+            return result
         except DeadPath:
             raise
         except (AttributeError, TypeError, IndexError, KeyError, ValueError, ZeroDivisionError) as err:
+            gap(interp, f"{site.name or pattern.name}: brain error")
             return brain_failed(interp, site, pattern, err)
     if isinstance(callee, External):
         if any(isinstance(a, Tensor) for a in list(args) + list(kwargs.values())):
@@ -395,6 +417,18 @@ def _call(interp: Host, callee: Any, args: list, kwargs: dict, node: Any, hint: 
     if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
         print("call of", type(callee).__name__, interp.current_loc)
     return Unknown(f"call of {type(callee).__name__}")
+
+
+BYTES_EXEMPT = {"builtin", "math", "torch-module"}
+"""Brains whose calls never run a tensor kernel themselves (Python builtins, math, nn.* constructors)."""
+
+
+def _runs_a_kernel(site: CallSite, result: Any) -> bool:
+    """Whether a call may dispatch a tensor op: it returns a tensor, or is a tensor method beyond metadata."""
+    if isinstance(site.receiver, Tensor) and site.name.split(".", 1)[-1] not in METADATA:
+        return True
+    items = result if isinstance(result, (tuple, list)) else (result,)
+    return any(isinstance(v, (Tensor, Phi)) for v in items)
 
 
 def _without_grad(site: CallSite, result: Any) -> Any:

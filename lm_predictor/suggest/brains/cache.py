@@ -20,6 +20,7 @@ from astroid import nodes
 from lm_predictor.diagnostics import A_LAYER_INDEX
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, numel, receiver, text_config_object, unknown_tensor
+from lm_predictor.suggest.brains.layout import copy_term, gap, price
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod
@@ -138,6 +139,16 @@ def layer_kind(interp: Host, layer_idx: Any, node: Any) -> tuple[X.Bool, Num | N
     return None
 
 
+def layer_types_listed(interp: Host, node: Any) -> bool:
+    """Whether the config gives `layer_types` (its layers may differ); False where every layer is of one kind."""
+    config = interp.config
+    if config is None:
+        return False
+    text = text_config_object(interp)
+    types = config.model.getattr_default(interp, "layer_types", None, node) if text is None else text.attrs.get("layer_types")
+    return types is not None
+
+
 def _sliding_entry(entry: Any, window: Num | None) -> X.Bool:
     if isinstance(entry, str):
         return X.bconst(entry in ("sliding_attention", "chunked_attention"))
@@ -185,6 +196,12 @@ def update(site: CallSite) -> Any:
                 n = n * d
         per_token = per_token + n
     interp.add_cost("kv_cache_bytes", per_token * stored * Num.sym("dtype_bytes"))
+    if kind is None:
+        gap(interp, "cache update of a layer of unknown kind")
+    for hint, t in (("key_cache", k_out), ("value_cache", v_out)):
+        # DynamicLayer and DynamicSlidingWindowLayer both return torch.cat([kept, new], dim=-2): it
+        # reads the kept and the new states and writes them all (a sliding layer then keeps a view)
+        price(interp, copy_term(site.interp.recorder.label(hint, (site.node, hint)) if site.interp.recorder else hint, t), "cache update")
     if kind is not None and kind[0] != X.FALSE:
         scalars = layer_scalar_bytes(interp)
         if scalars:  # 5.x: the sliding layer also holds its window as a tensor

@@ -7,11 +7,14 @@ the result is assigned to, and returns the result tensor's shape.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from lm_predictor.diagnostics import A_EINSUM, A_MATMUL_SHAPE
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, broadcast, numel, op, unknown_tensor
+from lm_predictor.suggest.brains.layout import Layout, copy_term, free, gap, layout_of, price, view_of
+from lm_predictor.suggest.brains.opbytes import price_matmul, price_sdpa, transpose_contiguous
 from lm_predictor.suggest.expr import ONE, Num
 from lm_predictor.suggest.values import Tensor
 
@@ -31,6 +34,7 @@ def matmul(site: CallSite, a: object, b: object, rule: str = "torch.matmul", fal
         return unknown_tensor("matmul of a scalar")
     if len(sb) == 1:
         # matrix-vector or dot product: aten.mv / aten.dot, which FlopCounterMode does not count
+        gap(interp, "matrix-vector product")
         return Tensor(sa[:-1], a.dtype)
     squeeze_m = len(sa) == 1
     if squeeze_m:
@@ -44,9 +48,14 @@ def matmul(site: CallSite, a: object, b: object, rule: str = "torch.matmul", fal
     grads = int(a.requires_grad) + int(b.requires_grad)
     if grads != 2 and rule == "torch.matmul":  # autograd multiplies only the operands that require grad
         kwargs["grad_operands"] = Num.const(grads)
-    interp.add_cost("flops", X.call(site.label(fallback), rule, kwargs))
-    out = tuple(batch_shape) + ((n,) if squeeze_m else (m, n))
-    return Tensor(out, a.dtype)
+    label = site.label(fallback)
+    interp.add_cost("flops", X.call(label, rule, kwargs))
+    out = Tensor(tuple(batch_shape) + ((n,) if squeeze_m else (m, n)), a.dtype)
+    if squeeze_m or rule != "torch.matmul":
+        gap(interp, "vector-matrix product")
+    else:
+        price_matmul(site, a, b, out, label, kwargs)
+    return out
 
 
 @brain("matmul", op(*MATMUL_NAMES))
@@ -69,8 +78,10 @@ def suggest_baddbmm(site: CallSite) -> Tensor:
         batch, m, k = a.shape[-3], a.shape[-2], a.shape[-1]
         n = b.shape[-1]
         interp.add_cost("flops", X.call(site.label("baddbmm"), "torch.baddbmm", {"batch": batch, "m": m, "k": k, "n": n}))
+        gap(interp, "baddbmm")
         return Tensor((batch, m, n), a.dtype)
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
+    gap(interp, "addmm")
     interp.add_cost("flops", X.call(site.label("addmm"), "torch.addmm", {"m": m, "k": k, "n": n}))
     return Tensor((m, n), a.dtype)
 
@@ -85,10 +96,11 @@ def suggest_linear_fn(site: CallSite) -> Tensor:
     tokens = numel(x.shape[:-1])
     out_f, in_f = w.shape
     interp.add_cost("flops", X.call(site.label("linear"), "torch.matmul", {"m": tokens, "k": in_f, "n": out_f}))
+    gap(interp, "F.linear")
     return Tensor(x.shape[:-1] + (out_f,), x.dtype)
 
 
-def sdpa_kernel(site: CallSite, label: str, q: Any, k: Any, v: Any) -> Tensor:
+def sdpa_kernel(site: CallSite, label: str, q: Any, k: Any, v: Any, mask: Any = None, enable_gqa: Any = X.FALSE) -> Tensor:
     """The SDPA kernel on [..., heads, q_len, head_dim] tensors: torch's sdpa_flop at the query's heads."""
     interp = site.interp
     if not all(isinstance(t, Tensor) and t.shape is not None and len(t.shape) >= 3 for t in (q, k, v)):
@@ -99,12 +111,13 @@ def sdpa_kernel(site: CallSite, label: str, q: Any, k: Any, v: Any) -> Tensor:
     if v.shape[-1] != q.shape[-1]:
         kwargs["v_head_dim"] = v.shape[-1]
     interp.add_cost("flops", X.call(label, "torch.nn.functional.scaled_dot_product_attention", kwargs))
-    return Tensor(q.shape[:-1] + (v.shape[-1],), q.dtype)
+    return price_sdpa(site, label, q, k, v, kwargs, mask, enable_gqa)
 
 
 @brain("sdpa", op("F.scaled_dot_product_attention"))
 def suggest_sdpa(site: CallSite) -> Tensor:
-    return sdpa_kernel(site, site.label("sdpa"), site.arg(0, "query"), site.arg(1, "key"), site.arg(2, "value"))
+    return sdpa_kernel(site, site.label("sdpa"), site.arg(0, "query"), site.arg(1, "key"), site.arg(2, "value"),
+                       site.arg(3, "attn_mask", None), site.kwargs.get("enable_gqa", X.FALSE))
 
 
 @brain("sdpa-attention", op("transformers.integrations.sdpa_attention.sdpa_attention_forward"))
@@ -113,11 +126,56 @@ def suggest_sdpa_attention(site: CallSite) -> tuple:
 
     repeat_kv (taken when a mask is passed) copies keys and values to the query's heads, which
     changes no FLOPs: torch's formula counts at the query's heads either way."""
-    rec = site.interp.recorder  # labelled "sdpa", not by the caller's variable: eager's matmul labels stay as they are
-    out = sdpa_kernel(site, rec.label("sdpa", site.node) if rec is not None else "sdpa", site.arg(1, "query"), site.arg(2, "key"), site.arg(3, "value"))
+    interp = site.interp
+    return interp.on_phi(site.arg(4, "attention_mask", None), lambda mask: _sdpa_forward(site, mask))
+
+
+def _sdpa_forward(site: CallSite, mask: Any) -> tuple:
+    """One arm of sdpa_attention_forward: with a mask, repeat_kv and the mask sliced to the keys."""
+    interp = site.interp
+    rec = interp.recorder  # labelled "sdpa", not by the caller's variable: eager's matmul labels stay as they are
+    q, k, v = site.arg(1, "query"), site.arg(2, "key"), site.arg(3, "value")
+    if mask is not None:
+        shaped = all(isinstance(t, Tensor) and t.shape is not None and len(t.shape) == 4 for t in (q, k, v, mask))
+        if not shaped:
+            gap(interp, "sdpa_attention_forward with a mask or tensors of unknown shape")
+        else:
+            # no enable_gqa with a mask: repeat_kv (a copy unless one group or one key/value head), then the mask cut to the keys
+            k = repeat_kv(interp, rec.label("repeat_kv_key", site.node) if rec is not None else "repeat_kv_key", k, q.shape[1])
+            v = repeat_kv(interp, rec.label("repeat_kv_value", site.node) if rec is not None else "repeat_kv_value", v, q.shape[1])
+            kv = k.shape[-2]
+            cut = mask.shape[-1] if mask.shape[-1] == kv else X.fn("min", mask.shape[-1], kv)
+            mask = Tensor(mask.shape[:-1] + (cut,), mask.dtype, layout=mask.layout)
+    out = sdpa_kernel(site, rec.label("sdpa", site.node) if rec is not None else "sdpa", q, k, v, mask, X.TRUE if mask is None else X.FALSE)
     if out.shape is None or len(out.shape) < 3:
         return out, None
-    return Tensor(out.shape[:-3] + (out.shape[-2], out.shape[-3], out.shape[-1]), out.dtype), None
+    moved = transpose_contiguous(interp, rec.label("sdpa_output", site.node) if rec is not None else "sdpa_output", out, len(out.shape) - 3, len(out.shape) - 2)
+    return (moved if moved is not None else Tensor(out.shape[:-3] + (out.shape[-2], out.shape[-3], out.shape[-1]), out.dtype, layout="unknown")), None
+
+
+def repeat_kv(interp: Any, label: str, t: Tensor, heads: Num) -> Tensor:
+    """transformers' repeat_kv(t, heads // kv_heads): expand a new dim then reshape, a copy unless it can view."""
+    b, g, n, d = t.shape
+    n_rep = X.floordiv(heads, g)  # module.num_key_value_groups; heads == g * n_rep wherever the model runs
+    lay = layout_of(t)
+    if lay is None:
+        if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+            print("repeat_kv of", t, interp.current_loc)
+        gap(interp, f"{label}: layout unknown")
+        return Tensor((b, heads, n, d), t.dtype)
+    order = [o + 1 if o >= 2 else o for o in lay.order]
+    at = order.index(3)
+    expanded = Tensor((b, g, n_rep, n, d), t.dtype, layout=Layout(tuple(order[:at] + [2] + order[at:]), frozenset({2} | {x + 1 if x >= 2 else x for x in lay.bcast}), lay.dense))
+    seen = view_of(expanded, (b, g * n_rep, n, d))
+    if seen is None:
+        gap(interp, f"{label}: layout unknown")
+        return Tensor((b, heads, n, d), t.dtype)
+    copies = X.band(X.cmp("!=", n_rep, 1), X.bnot(seen[0]))
+    if copies != X.FALSE:
+        price(interp, copy_term(label, Tensor((b, heads, n, d), t.dtype), copies), label)
+    else:
+        free(interp)
+    return Tensor((b, heads, n, d), t.dtype, layout=None if copies == X.TRUE or seen[1] is None else "unknown")
 
 
 @brain("einsum", op("torch.einsum"))

@@ -24,7 +24,9 @@ from lm_predictor.suggest.brains.base import (
     slice_length,
     unknown_tensor,
 )
+from lm_predictor.suggest.brains.layout import gap
 from lm_predictor.suggest.brains.matmul import matmul
+from lm_predictor.suggest.brains.opbytes import price_binop, price_function, price_method
 from lm_predictor.suggest.brains.routing import hit_experts, mask_dim, not_an_expert, routed_indices
 from lm_predictor.suggest.brains.sequences import cat, chunk, past_layer, past_shape, split, stack
 from lm_predictor.suggest.expr import ONE, ZERO, Num
@@ -100,15 +102,17 @@ def tensor_binop(interp: Host, op: str, a: Any, b: Any, node: Any) -> Any:
         return matmul(site, a, b)
     if isinstance(a, Unknown) or isinstance(b, Unknown):
         t = a if isinstance(a, Tensor) else b
+        gap(interp, f"operator {op} with an unknown operand")
         return Tensor(t.shape if isinstance(t, Tensor) else None, "model")
     if op in ("+", "-", "*", "/", "//", "**") and (isinstance(a, tuple) or isinstance(b, tuple)):
         raise DeadPath()  # tensor (op) tuple raises TypeError: this path does not run
     if not isinstance(a, (Tensor, Num, X.Bool)) or not isinstance(b, (Tensor, Num, X.Bool)):
+        gap(interp, f"operator {op} with {type(a).__name__}")
         return unknown_tensor(f"operator {op} with {type(a).__name__}")
     if op in ("==", "!=") and not_an_expert(a, b):
         return X.bconst(op == "!=")  # an id no token is routed to: the branch is never taken
     dtype = "bool" if op in ("==", "!=", "<", "<=", ">", ">=", "&", "|") else None
-    return elementwise(a, b, dtype)
+    return price_binop(interp, op, a, b, elementwise(a, b, dtype), node)
 
 
 # ---------------------------------------------------------------------------- reshaping
@@ -355,6 +359,15 @@ def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
 
 
 @brain("tensor-method", prefix("Tensor."))
+def suggest_tensor_method(site: CallSite) -> Any:
+    """A tensor method: its result (tensor_method) with its bytes, dtype and layout (opbytes)."""
+    result = tensor_method(site)
+    name = site.name.split(".", 1)[1]
+    if name in ("matmul", "bmm", "mm", "__matmul__", "baddbmm", "addmm"):
+        return result  # the matmul brain prices these
+    return price_method(site, name, site.receiver, result)
+
+
 def tensor_method(site: CallSite) -> Any:
     t: Tensor = site.receiver
     name = site.name.split(".", 1)[1]
@@ -713,7 +726,7 @@ def suggest_torch_function(site: CallSite) -> Any:
     result = torch_function(site)
     if result is NotImplemented:
         return Unknown(f"{site.name} is not in the op table")
-    return result
+    return price_function(site, result)
 
 
 def _bound_or_default(bound: Any, default: Num) -> Any:

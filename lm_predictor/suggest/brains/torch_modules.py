@@ -14,6 +14,7 @@ from typing import Any
 from lm_predictor.diagnostics import A_MODULE_FORWARD, A_MODULE_INPUT, A_MODULE_PARAMS
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, numel, prefix, unknown_tensor
+from lm_predictor.suggest.brains.layout import elem_bytes, elementwise_layout, free, gap, is_contiguous, with_layout
 from lm_predictor.suggest.brains.tensors import flatten, pad as tensor_pad
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
@@ -341,6 +342,51 @@ def call_module(interp: Host, ref: ModRef, args: list, kwargs: dict, node: Any) 
     x = args[0] if args else next(iter(kwargs.values()), None)
     label = ref.path or (interp.recorder.label(mod.kind, ref.inst) if interp.recorder else mod.kind)
     count = ref.count or ONE
+    result = _call_module(interp, ref, mod, margs, x, label, count, node)
+    return _module_bytes(interp, mod, margs, x, label, count, result)
+
+
+ACTIVATION_RULES = {"nn.SiLU": "torch.nn.SiLU", "nn.GELU": "torch.nn.GELU", "nn.ReLU": "torch.nn.ReLU", "nn.Tanh": "torch.nn.Tanh"}
+"""Single-kernel activation modules and their library rules (rules/torch/nn/modules/activation.yaml)."""
+
+
+def _module_bytes(interp: Host, mod: TorchModule, margs: dict, x: Any, label: str, count: Num, result: Any) -> Any:
+    """The bytes of one torch.nn module call (its library rule's bytes), or a gap."""
+    kind = margs.get("kind")
+    b = elem_bytes(x)
+    if not isinstance(x, Tensor) or x.shape is None or b is None or not isinstance(result, Tensor):
+        gap(interp, f"{label}: input of unknown shape or dtype")
+        return result
+    tokens = numel(x.shape[:-1])
+    if mod.kind == "elementwise" and (kind in ("nn.Identity",) or str(kind).startswith("nn.Dropout")):
+        free(interp)
+        return result
+    if mod.kind == "elementwise" and kind in ACTIVATION_RULES:
+        interp.add_cost("bytes", X.call(label, ACTIVATION_RULES[kind], {"numel": numel(x.shape), "dtype_bytes": b}), count)
+        return with_layout(result, elementwise_layout([x], result))
+    contiguous = is_contiguous(x) == X.TRUE or len(x.shape) <= 2
+    if mod.kind == "linear" and contiguous and x.dtype == "model":
+        kw = {"in_features": margs["in_features"], "out_features": margs["out_features"], "bias": margs["bias"], "tokens": tokens, "dtype_bytes": b}
+        interp.add_cost("bytes", X.call(label, "torch.nn.Linear", kw), count)
+        return with_layout(Tensor(result.shape, x.dtype, result.why, result.param, result.route, result.no_grad), None)
+    if mod.kind == "embedding" and x.dtype == "long" and contiguous:
+        kw = {"num_embeddings": margs["num_embeddings"], "embedding_dim": margs["embedding_dim"], "tokens": numel(x.shape), "dtype_bytes": Num.sym("dtype_bytes")}
+        interp.add_cost("bytes", X.call(label, "torch.nn.Embedding", kw), count)
+        return with_layout(result, None)
+    if mod.kind == "layernorm" and contiguous and x.dtype == "model" and len(margs.get("shape") or ()) == 1:
+        kw = {"normalized_shape": margs["normalized_shape"], "tokens": tokens, "dtype_bytes": b}
+        if margs["elementwise_affine"] != X.TRUE:
+            kw["elementwise_affine"] = margs["elementwise_affine"]
+        if margs["bias"] != X.TRUE:
+            kw["bias"] = margs["bias"]
+        interp.add_cost("bytes", X.call(label, "torch.nn.LayerNorm", kw), count)
+        return with_layout(result, None)
+    if mod.kind != "sequential":
+        gap(interp, f"{label}: {kind or mod.kind} module has no bytes model here")
+    return result
+
+
+def _call_module(interp: Host, ref: ModRef, mod: TorchModule, margs: dict, x: Any, label: str, count: Num, node: Any) -> Any:
     if mod.kind == "elementwise":
         if margs.get("kind") == "nn.Flatten":
             return flatten(x, Num.const(1), Num.const(-1)) if isinstance(x, Tensor) else unknown_tensor("flatten")

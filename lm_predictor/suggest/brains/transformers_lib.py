@@ -18,6 +18,7 @@ from astroid import nodes
 from lm_predictor.diagnostics import A_ACTIVATION, A_CACHE_IN_FORWARD, A_TIE_UNKNOWN
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix, text_config_object
+from lm_predictor.suggest.brains.masks import causal_mask
 from lm_predictor.suggest.expr import ZERO, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BrainFunc, ConfigV
@@ -331,6 +332,10 @@ def suggest_transformers_external(site: CallSite) -> Any:
         if not isinstance(nf, Num) or not isinstance(nx, Num):
             return ModRef(Instance(TorchModule("unknown", None, {"why": "Conv1D sizes"}, None), {}), {}, "")
         return ModRef(Instance(TorchModule("hf_conv1d", "transformers.pytorch_utils.Conv1D", {"nf": nf, "nx": nx}, nx * nf + nf), {}), {}, "")
+    if short in ("create_causal_mask", "create_sliding_window_causal_mask"):
+        mask = causal_mask(site, sliding_mask=short != "create_causal_mask")
+        if mask is not NotImplemented:
+            return mask
     if short in MASK_FUNCTIONS:
         return Tensor(None, "mask", "attention mask")
     if short in FALSE_FUNCTIONS:

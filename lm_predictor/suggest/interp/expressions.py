@@ -102,7 +102,7 @@ class ExpressionsMixin:
             if isinstance(v, Num):
                 return -v if node.op == "-" else (v if node.op == "+" else -v - 1)
             if isinstance(v, Tensor):
-                return v
+                return self.brains.tensor_unary(self, node.op, v, node)
             return Unknown(f"unary {node.op} on {type(v).__name__}")
 
         return self.on_phi(value, apply)

@@ -12,7 +12,7 @@ from lm_predictor.suggest.interp.syntax import arg_hint, param_names
 from lm_predictor.suggest.pyvalues import BrainFunc
 from lm_predictor.suggest.scope import Instance, ModRef, ParamInfo, Recorder, RuleDraft, RuleRef, Scope, Template, Term, TorchModule
 from lm_predictor.suggest.valueops import signature, translate, with_paths
-from lm_predictor.suggest.values import CacheV, ClassV, DictV, FunctionV, ListV, Phi, Record, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import ATTN_SDPA, CacheV, ClassV, DictV, FunctionV, ListV, Phi, Record, Repeated, Tensor, Unknown
 
 
 class ModulesMixin:
@@ -242,9 +242,25 @@ class ModulesMixin:
             label = self.recorder.label(label, ref.inst)
         term = X.call(label, RuleRef(draft), mapping, forward_all=True)
         self.add_cost("flops", term, ref.count or ONE)
+        self.add_cost("bytes", self._library_bytes(tmpl.qualname, label, args) or term, ref.count or ONE)  # gated by the emitter
         if draft.kv_terms or draft.has_kv:
             self.add_cost("kv_cache_bytes", term, ref.count or ONE)
         return translate(draft.ret, mapping, None)
+
+    def _library_bytes(self, qualname: str, label: str, args: list) -> Num | None:
+        """A module of the analysed library that the rule library prices per element (transformers'
+        activation classes, rules/transformers/activations.yaml): its bytes are that rule's, as the
+        derived rule of the same name would not load next to it."""
+        rule = self.library.get(qualname) if self.library is not None else None
+        x = args[0] if args else None
+        if rule is None or "bytes_read" not in rule.metrics or not {"numel", "dtype_bytes"} <= set(rule.params):
+            return None
+        if not isinstance(x, Tensor) or x.shape is None or self.brains.element_bytes(x) is None:
+            return None
+        n = ONE
+        for d in x.shape:
+            n = n * d
+        return X.call(label, qualname, {"numel": n, "dtype_bytes": self.brains.element_bytes(x)})
 
     def run_forward(self, draft: RuleDraft, forward: FunctionV, args: list, kwargs: dict, node: Any) -> None:
         self_ref = ModRef(Instance(draft.template, {}), {}, "")
@@ -287,6 +303,8 @@ class ModulesMixin:
         if isinstance(value, Bool):
             if X.bool_value(value) is not None:
                 return value
+            if value.kind == "sym" and value.args[0] == ATTN_SDPA:
+                return value  # a workload fact keeps its name in every rule (eval binds it from --attn)
             if namer.dedupe and value.kind == "cmp":  # past_len > 0 stays a comparison of the callee's names
                 op, a, b = value.args
                 return X.cmp(op, self.localize(a, hint + "_lhs", binding, namer), self.localize(b, hint + "_rhs", binding, namer))

@@ -10,7 +10,7 @@ from astroid import nodes
 
 from lm_predictor.diagnostics import A_ROUTING, A_RUNTIME_BRANCH, Code
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.expr import ONE, Bool, Num
+from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
 from lm_predictor.suggest.findings import AnalysisLimit, DeadPath, Finding, slug_for
 from lm_predictor.suggest.interp.frames import Frame
 from lm_predictor.suggest.interp.syntax import BUILTIN_NAMES
@@ -79,6 +79,8 @@ class StateMixin:
     def add_cost(self, metric: str, expr: Num, mult: Num = ONE, note: str = "") -> None:
         if self.recorder is None:
             return
+        if metric == "bytes" and (X.find_routed(expr) or X.find_routed(mult)):
+            metric, expr, note = "bytes_gap", ZERO, "an op sized by the tokens routed to one expert"
         routed = X.find_routed(expr) + X.find_routed(mult)
         if routed:
             # a cost inside a loop over experts, sized by the tokens each expert gets: summed over

@@ -1,0 +1,578 @@
+"""The bytes of tensor methods, torch functions, operators and indexing (docs/bytes.md).
+
+The shape brains (tensors.py) compute what an op returns; the functions here take that result,
+give it its dtype and layout (brains/layout.py) and record the op's bytes term, or a gap where
+the op is not in this table. Views and metadata record a zero term: they are priced, at 0.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.brains.base import CallSite, norm_dim
+from lm_predictor.suggest.brains.layout import (
+    UNKNOWN_LAYOUT,
+    Layout,
+    copy_term,
+    elem_bytes,
+    elementwise_layout,
+    elementwise_term,
+    free,
+    gap,
+    arms,
+    is_contiguous,
+    join_layouts,
+    layout_of,
+    mixed_merges,
+    per_arm,
+    numel,
+    price,
+    promote,
+    view_of,
+    with_layout,
+)
+from lm_predictor.suggest.expr import ONE, Num
+from lm_predictor.suggest.host import Host
+from lm_predictor.suggest.values import CondLayout, External, Tensor
+
+METADATA = {"size", "dim", "ndimension", "numel", "nelement", "element_size", "is_contiguous", "get_device", "data_ptr",
+            "requires_grad_", "retain_grad", "detach", "detach_", "cpu", "cuda", "pin_memory", "share_memory_"}
+VIEWS = {"transpose", "swapaxes", "swapdims", "t", "permute", "unsqueeze", "squeeze", "expand", "expand_as"}
+UNARY = {"abs", "neg", "exp", "log", "sin", "cos", "sigmoid", "tanh", "relu", "rsqrt", "sqrt", "square", "reciprocal",
+         "sign", "floor", "ceil", "round", "erf", "silu", "gelu", "log1p", "expm1", "trunc", "frac", "logical_not",
+         "tril", "triu", "clamp", "clamp_min", "clamp_max", "pow", "nan_to_num", "softplus", "mish", "elu",
+         "leaky_relu", "relu6", "hardtanh", "erfinv", "atan", "sinh", "cosh", "log2", "log10", "exp2"}
+BINARY = {"add", "sub", "mul", "div", "maximum", "minimum", "fmod", "remainder", "eq", "ne", "lt", "le", "gt", "ge",
+          "logical_and", "logical_or", "bitwise_and", "bitwise_or", "masked_fill", "where", "lerp", "atan2",
+          "float_power", "addcmul", "addcdiv", "rsub", "true_divide"}
+BOOL_OUT = {"eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and", "logical_or", "isnan", "isinf"}
+CASTS = {"to": None, "float": "float32", "long": "long", "int": None, "bool": "bool", "double": None, "half": None,
+         "bfloat16": None, "type_as": None, "type": None}
+REDUCTIONS = {"sum", "mean", "amax", "amin"}
+DTYPE_TAGS = {"float32": "float32", "float": "float32", "long": "long", "int64": "long", "bool": "bool", "<model dtype>": "model"}
+
+
+def _tensors(values: list) -> list:
+    return [v for v in values if isinstance(v, Tensor)]
+
+
+def _label(site: CallSite, fallback: str) -> str:
+    return site.label(fallback)
+
+
+def dtype_tag(value: Any) -> str | None:
+    """The dtype tag an argument names (torch.float32, x.dtype of a model tensor, ...); None: not a dtype."""
+    if isinstance(value, External) and value.name.startswith("torch."):
+        return DTYPE_TAGS.get(value.name[len("torch."):])
+    return None
+
+
+def _unmodelled(interp: Host, what: str, result: Any) -> Any:
+    gap(interp, what)
+    return result
+
+
+def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
+    """The bytes of `t.name(...)` whose shape result is `result`; returns the result with its dtype and layout."""
+    interp = site.interp
+    if name in METADATA or name in ("view", "view_as") and isinstance(result, Tensor):
+        if name in ("view", "view_as") and isinstance(result, Tensor) and result.shape is not None:
+            if len(site.args) == 1 and isinstance(site.args[0], External):
+                return _unmodelled(interp, "view(dtype)", result)
+            free(interp)
+            return with_layout(result, per_arm(t, lambda x: _reshape_layout(x, result)))
+        free(interp)
+        return result
+    if not isinstance(result, Tensor) and name not in ("split", "chunk", "unbind", "split_with_sizes", "tensor_split"):
+        return _unmodelled(interp, f"Tensor.{name}", result)
+    if name in VIEWS:
+        free(interp)
+        return with_layout(result, per_arm(t, lambda x: _view_layout(x, name, site, result)))
+    if name in ("split", "chunk", "unbind", "split_with_sizes", "tensor_split", "narrow"):
+        free(interp)
+        return _pieces(t, result)
+    if name in ("reshape", "reshape_as", "flatten"):
+        return _reshape(site, t, result)
+    if name == "contiguous":
+        c = is_contiguous(t)
+        if c is None:
+            return _unmodelled(interp, "contiguous() of a tensor of unknown layout", result)
+        if c == X.TRUE:
+            free(interp)
+            return t
+        price(interp, copy_term(_label(site, "contiguous"), t, X.bnot(c)), "contiguous")
+        return with_layout(result, None)  # a copy, or t itself where t was contiguous
+    if name == "clone":
+        price(interp, copy_term(_label(site, "clone"), t), "clone")
+        return _preserve(t, result)
+    if name in CASTS:
+        return _cast(site, name, t, result)
+    if name in REDUCTIONS:
+        if site.kwargs.get("dtype") is not None or result.shape is None:
+            return _unmodelled(interp, f"Tensor.{name} with a dtype", result)
+        n, b = numel(t), elem_bytes(t)
+        if n is None or b is None:
+            return _unmodelled(interp, f"Tensor.{name} of an unknown tensor", result)
+        price(interp, X.call(_label(site, name), "torch.reduction", {"numel": n, "out_numel": numel(result), "dtype_bytes": b}), name)
+        return with_layout(result, None)
+    if name in ("softmax", "log_softmax"):
+        return softmax(site, t, result)
+    base = name[:-1] if name.endswith("_") else name
+    if base in UNARY or base in BINARY:
+        inputs = [t, *site.args, *site.kwargs.values()]
+        return elementwise(interp, _label(site, base), inputs, result, base in BOOL_OUT, inplace=name.endswith("_"))
+    return _unmodelled(interp, f"Tensor.{name}", result)
+
+
+def elementwise(interp: Host, label: str, inputs: list, result: Tensor, bool_out: bool = False, inplace: bool = False) -> Tensor:
+    """One pointwise kernel over `inputs` giving `result` (its dtype by promotion, its layout from the inputs)."""
+    if inplace:
+        target = inputs[0]
+        price(interp, elementwise_term(label, inputs, target), label)
+        return target
+    tag = "bool" if bool_out else promote(inputs)
+    if tag is None or result.shape is None:
+        return _unmodelled(interp, f"{label}: dtype or shape unknown", result)
+    out = Tensor(result.shape, tag, result.why, result.param, result.route, result.no_grad, result.values)
+    price(interp, elementwise_term(label, inputs, out), label)
+    return with_layout(out, elementwise_layout(inputs, out))
+
+
+def softmax(site: CallSite, t: Tensor, result: Any) -> Any:
+    """softmax(dim, dtype=): a cast when dtype differs, then one _softmax (rule torch.nn.functional.softmax)."""
+    interp = site.interp
+    c = is_contiguous(t)
+    n, b = numel(t), elem_bytes(t)
+    target = dtype_tag(site.kwargs.get("dtype")) if site.kwargs.get("dtype") is not None else t.dtype
+    if c != X.TRUE or n is None or b is None or target is None or not isinstance(result, Tensor):
+        return _unmodelled(interp, "softmax of a tensor of unknown layout or dtype", result)
+    out = Tensor(result.shape, target, result.why, result.param, result.route, result.no_grad, result.values)
+    kw = {"numel": n, "dtype_bytes": b}
+    if target != t.dtype:
+        kw["softmax_bytes"] = elem_bytes(out)
+    price(interp, X.call(_label(site, "softmax"), "torch.nn.functional.softmax", kw), "softmax")
+    return with_layout(out, None)
+
+
+def _preserve(t: Tensor, result: Tensor) -> Tensor:
+    """The layout of a copy made with memory_format=preserve (clone, _to_copy)."""
+    return with_layout(result, per_arm(t, _preserved))
+
+
+def _preserved(t: Tensor) -> Any:
+    lay = layout_of(t)
+    if lay is None:
+        return UNKNOWN_LAYOUT
+    return None if lay.bcast or not lay.dense else lay
+
+
+def _cast(site: CallSite, name: str, t: Tensor, result: Tensor) -> Any:
+    interp = site.interp
+    target = CASTS[name]
+    if name == "to":
+        arg = site.arg(0, "dtype", site.kwargs.get("dtype"))
+        if isinstance(arg, Tensor):
+            target = arg.dtype
+        elif isinstance(arg, External) and arg.name in ("torch.device",):
+            target = t.dtype
+        elif arg is None or isinstance(arg, str):
+            target = t.dtype if "dtype" not in site.kwargs else dtype_tag(site.kwargs["dtype"])
+        else:
+            target = dtype_tag(arg)
+        if "dtype" in site.kwargs:
+            target = dtype_tag(site.kwargs["dtype"])
+    elif name == "type_as":
+        other = site.arg(0, "other")
+        target = other.dtype if isinstance(other, Tensor) else None
+    if target is None or elem_bytes(t) is None or t.shape is None:
+        return _unmodelled(interp, f"Tensor.{name} to a dtype the table does not size", result)
+    out = Tensor(result.shape, target, result.why, result.param, result.route, result.no_grad, result.values)
+    if target == t.dtype:
+        free(interp)
+        return t
+    price(interp, X.call(_label(site, "to_" + target), "torch.cast", {"numel": numel(t), "from_bytes": elem_bytes(t), "to_bytes": elem_bytes(out)}), "cast")
+    # a cast that turns out a no-op (equal sizes) keeps the input's layout, a real one makes a dense copy
+    return with_layout(out, per_arm(t, lambda x: UNKNOWN_LAYOUT if _preserved(x) != layout_of(x) else _preserved(x)))
+
+
+def _reshape(site: CallSite, t: Tensor, result: Tensor) -> Any:
+    interp = site.interp
+    if result.shape is None:
+        return _unmodelled(interp, "reshape to an unknown shape", result)
+    seen = view_of(t, tuple(result.shape))
+    if seen is None:
+        return _unmodelled(interp, "reshape of a tensor of unknown layout", result)
+    ok = seen[0]
+    if ok == X.TRUE:
+        free(interp)
+    else:
+        price(interp, copy_term(_label(site, "reshape"), t, X.bnot(ok)), "reshape")
+    return with_layout(result, per_arm(t, lambda x: _reshape_layout(x, result)))
+
+
+def _reshape_layout(t: Tensor, result: Tensor) -> Any:
+    """The layout of t.reshape(result.shape) for one arm: the view where it can view, else a row-major copy.
+    A merged dim of stride-0 and other dims is stride 0 exactly where those others have size 1
+    (MQA's repeat_kv at one key/value head)."""
+    seen = view_of(t, tuple(result.shape))
+    if seen is None or seen[1] is None:
+        return UNKNOWN_LAYOUT
+    ok, lay = seen
+    if ok == X.FALSE:
+        return None
+    viewed: Any = lay
+    mixed = mixed_merges(t, result)
+    if mixed:
+        cond, dims = mixed
+        viewed = CondLayout(cond, Layout(lay.order, lay.bcast | dims, lay.dense), lay)
+    return viewed if ok == X.TRUE else CondLayout(ok, viewed, None)
+
+
+def reshape_copy(interp: Host, label: str, t: Tensor, shape: tuple) -> bool:
+    """The clone a reshape of t to `shape` runs when it cannot be a view (torch.matmul's operands); False: unknown."""
+    seen = view_of(t, shape)
+    if seen is None:
+        if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+            print("reshape_copy of unknown layout:", label, t, shape, interp.current_loc)
+        gap(interp, f"{label}: operand of unknown layout")
+        return False
+    ok, _ = seen
+    if ok != X.TRUE:
+        price(interp, copy_term(label, Tensor(tuple(shape), t.dtype), X.bnot(ok)), label)
+    return True
+
+
+def _view_layout(t: Tensor, name: str, site: CallSite, result: Tensor) -> Any:
+    lay = layout_of(t)
+    if lay is None or result.shape is None or t.shape is None:
+        return UNKNOWN_LAYOUT
+    rank = len(t.shape)
+    if name in ("transpose", "swapaxes", "swapdims", "t"):
+        if name == "t":
+            a, b = 0, 1
+        else:
+            a, b = norm_dim(site.arg(0, "dim0"), rank), norm_dim(site.arg(1, "dim1"), rank)
+        if a is None or b is None:
+            return UNKNOWN_LAYOUT
+        perm = list(range(rank))
+        perm[a], perm[b] = perm[b], perm[a]
+        return _permuted(lay, perm)
+    if name == "permute":
+        dims = site.args[0] if len(site.args) == 1 and isinstance(site.args[0], (tuple, list)) else site.args
+        perm = [norm_dim(d, rank) for d in dims]
+        if None in perm or len(perm) != rank:
+            return UNKNOWN_LAYOUT
+        return _permuted(lay, perm)
+    if name == "unsqueeze":
+        d = norm_dim(site.arg(0, "dim"), rank + 1)
+        if d is None:
+            return UNKNOWN_LAYOUT
+        return insert_dim(lay, d)
+    if name == "squeeze":
+        removed = [i for i in range(rank) if len(result.shape) < rank and i not in _kept(t.shape, result.shape)]
+        return drop_dims(lay, removed)
+    if name in ("expand", "expand_as"):
+        extra = len(result.shape) - rank
+        order = tuple(range(extra)) + tuple(o + extra for o in lay.order)
+        bcast = set(range(extra)) | {b + extra for b in lay.bcast}
+        for i, (old, new) in enumerate(zip(t.shape, result.shape[extra:])):
+            if _broadcasts(old, new):
+                bcast.add(i + extra)
+        return Layout(order, frozenset(bcast), lay.dense)
+    return UNKNOWN_LAYOUT
+
+
+def _kept(old: tuple, new: tuple) -> set:
+    """Indices of `old` kept by a squeeze giving `new` (size-1 dims dropped, first match)."""
+    kept, j = set(), 0
+    for i, d in enumerate(old):
+        if j < len(new) and new[j] == d and not (d.const_value() == 1 and len(old) - i > len(new) - j):
+            kept.add(i)
+            j += 1
+    return kept
+
+
+def _permuted(lay: Layout, perm: list) -> Layout:
+    """New dim i is old dim perm[i]."""
+    inv = {old: new for new, old in enumerate(perm)}
+    return Layout(tuple(inv[o] for o in lay.order), frozenset(inv[b] for b in lay.bcast), lay.dense)
+
+
+def insert_dim(lay: Layout, d: int) -> Layout:
+    """A new size-1 dim at logical position d, placed in memory just before the dim it pushes right."""
+    shifted = [o + 1 if o >= d else o for o in lay.order]
+    bcast = frozenset(b + 1 if b >= d else b for b in lay.bcast)
+    at = shifted.index(d + 1) if d + 1 in shifted else len(shifted)
+    return Layout(tuple(shifted[:at] + [d] + shifted[at:]), bcast, lay.dense)
+
+
+def drop_dims(lay: Layout, dims: list) -> Layout:
+    """Remove logical dims (size 1, or selected by an index) and renumber."""
+    gone = set(dims)
+    ren = {}
+    n = 0
+    for i in range(len(lay.order)):
+        if i not in gone:
+            ren[i] = n
+            n += 1
+    return Layout(tuple(ren[o] for o in lay.order if o not in gone), frozenset(ren[b] for b in lay.bcast if b not in gone), lay.dense)
+
+
+def _pieces(t: Tensor, result: Any) -> Any:
+    """Pieces of a split / chunk / unbind / narrow: views, with gaps unless cut along the outermost dim."""
+    lay = layout_of(t)
+
+    def one(piece: Any) -> Any:
+        if not isinstance(piece, Tensor) or piece.shape is None or t.shape is None:
+            return piece
+        if lay is None or len(piece.shape) != len(t.shape):
+            return with_layout(piece, UNKNOWN_LAYOUT)
+        cut = [i for i, (a, b) in enumerate(zip(t.shape, piece.shape)) if a != b]
+        dense = lay.dense and all(lay.order and lay.order[0] == i for i in cut)
+        return with_layout(piece, Layout(lay.order, lay.bcast, dense))
+
+    if isinstance(result, tuple):
+        return tuple(one(p) for p in result)
+    if isinstance(result, list):
+        return [one(p) for p in result]
+    return one(result)
+
+
+def price_getitem(interp: Host, t: Tensor, index: Any, result: Any) -> Any:
+    """Basic indexing (ints, slices, None, ...) is a view; a tensor index runs an index kernel (not priced)."""
+    items = list(index) if isinstance(index, tuple) else [index]
+    if any(isinstance(i, Tensor) or type(i).__name__ in ("ListV", "list") for i in items):
+        return _unmodelled(interp, "indexing with a tensor", result)
+    if not isinstance(result, Tensor) or result.shape is None or t.shape is None:
+        return _unmodelled(interp, "indexing of a tensor of unknown shape", result)
+    free(interp)
+    return with_layout(result, per_arm(t, lambda x: _index_layout(x, items, result)))
+
+
+def _index_layout(t: Tensor, items: list, result: Tensor) -> Any:
+    lay = layout_of(t)
+    if lay is None:
+        return UNKNOWN_LAYOUT
+    consumed = sum(1 for i in items if i is not None and i is not Ellipsis)
+    pos, out_pos = 0, 0
+    order = list(lay.order)
+    dense = lay.dense
+    dropped: list = []
+    inserted: list = []
+    for item in items:
+        if item is None:
+            inserted.append(out_pos)
+            out_pos += 1
+        elif item is Ellipsis:
+            skip = len(t.shape) - consumed
+            pos += skip
+            out_pos += skip
+        elif isinstance(item, Num):
+            if order and order[0] != pos:
+                dense = False
+            dropped.append(pos)
+            pos += 1
+        else:  # a slice
+            if result.shape[out_pos] != t.shape[pos] and order and order[0] != pos:
+                dense = False
+            pos += 1
+            out_pos += 1
+    new = drop_dims(Layout(tuple(order), lay.bcast, dense), dropped)
+    for d in inserted:
+        new = insert_dim(new, d)
+    return new
+
+
+def price_binop(interp: Host, op: str, a: Any, b: Any, result: Any, node: Any) -> Any:
+    """`a op b` with a tensor operand: one pointwise kernel (a comparison gives bool)."""
+    if not isinstance(result, Tensor):
+        return result
+    rec = interp.recorder
+    name = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "//": "floor_divide", "%": "remainder",
+            "&": "and", "|": "or", "^": "xor"}.get(op, "compare")
+    hint = interp.label_hint or name
+    label = rec.label(hint, node) if rec is not None else hint
+    return elementwise(interp, label, [a, b], result, op in ("==", "!=", "<", "<=", ">", ">=") or (op in "&|^" and _all_bool(a, b)))
+
+
+def _all_bool(a: Any, b: Any) -> bool:
+    return all(t.dtype == "bool" for t in _tensors([a, b]))
+
+
+def price_unary(interp: Host, op: str, t: Tensor, node: Any) -> Any:
+    if op == "+":
+        free(interp)
+        return t
+    rec = interp.recorder
+    hint = interp.label_hint or "neg"
+    label = rec.label(hint, node) if rec is not None else hint
+    return elementwise(interp, label, [t], t, t.dtype == "bool")
+
+
+def price_function(site: CallSite, result: Any) -> Any:
+    """torch.* / F.* functions: the method's bytes where the function is a method in disguise."""
+    name = site.name
+    interp = site.interp
+    short = name.split(".", 1)[1] if "." in name else name
+    args = site.args
+    if name in ("torch.cat", "torch.concat", "torch.concatenate", "torch.stack"):
+        seq = site.arg(0, "tensors")
+        items = list(seq) if isinstance(seq, (tuple, list)) else list(getattr(seq, "items", []) or [])
+        distinct: list = []
+        for v in items:
+            if isinstance(v, Tensor) and not any(v is u for u in distinct):
+                distinct.append(v)
+        if not isinstance(result, Tensor) or not items or len(distinct) != len([v for v in items if isinstance(v, Tensor)]) and False:
+            return _unmodelled(interp, name, result)
+        if any(not isinstance(v, Tensor) or numel(v) is None or v.dtype != distinct[0].dtype for v in items) or elem_bytes(distinct[0]) is None:
+            return _unmodelled(interp, f"{name} of tensors of unknown shape or mixed dtypes", result)
+        in_numel = Num.const(0)
+        for v in distinct:
+            in_numel = in_numel + numel(v)
+        out = Tensor(result.shape, distinct[0].dtype, result.why, result.param, result.route, result.no_grad, result.values)
+        kw = {"numel": numel(out), "dtype_bytes": elem_bytes(out)}
+        if in_numel != numel(out):
+            kw["in_numel"] = in_numel
+        price(interp, X.call(_label(site, short), "torch.copy", kw), name)
+        return with_layout(out, None)
+    if name == "torch.arange" and isinstance(result, Tensor) and result.shape is not None:
+        tag = result.dtype if "dtype" not in site.kwargs else dtype_tag(site.kwargs["dtype"])
+        if tag is None or any(isinstance(a, Num) and not X.is_integral(a) for a in args):
+            return _unmodelled(interp, "arange of floats", result)
+        out = Tensor(result.shape, tag, result.why, values=result.values)
+        price(interp, X.call(_label(site, "arange"), "torch.factory", {"numel": numel(out), "dtype_bytes": elem_bytes(out)}), name)
+        return out
+    if name in ("torch.tensor", "torch.as_tensor") and isinstance(site.arg(0, "data"), (Num, X.Bool)) and isinstance(result, Tensor):
+        free(interp)  # a tensor from a Python number: made on the host, no counted kernel (gemma's normalizer)
+        return result
+    if name in ("torch.matmul", "torch.bmm", "torch.mm", "F.linear", "torch.baddbmm", "torch.addmm", "torch.einsum"):
+        return result  # priced by the matmul brain
+    if name in ("F.dropout",) and isinstance(result, Tensor):
+        training = site.arg(2, "training", X.TRUE)
+        if training == X.FALSE:
+            free(interp)
+            return result
+        return _unmodelled(interp, "dropout in training mode", result)
+    if name in ("F.softmax", "torch.softmax", "torch.nn.functional.softmax") and args and isinstance(args[0], Tensor):
+        return softmax(site, args[0], result)
+    if args and isinstance(args[0], Tensor):
+        t = args[0]
+        method = short[2:] if short.startswith("F.") else short
+        if name.startswith("F."):
+            method = name[2:]
+        if method in UNARY or method in BINARY or method in REDUCTIONS or method in VIEWS or method in CASTS or method in ("reshape", "flatten", "clone", "contiguous"):
+            sub = CallSite(interp, site.callee, list(args[1:]), dict(site.kwargs), site.node, site.hint, "Tensor." + method, t)
+            if method == "where":
+                return elementwise(interp, _label(site, "where"), list(args), result) if isinstance(result, Tensor) else result
+            return price_method(sub, method, t, result)
+    if name == "torch.where" and isinstance(result, Tensor):
+        return elementwise(interp, _label(site, "where"), list(args), result)
+    return _unmodelled(interp, name, result)
+
+
+def price_matmul(site: CallSite, a: Tensor, b: Tensor, out: Tensor, label: str, kwargs: dict) -> None:
+    """torch.matmul's copies (an operand whose batch dims cannot be viewed as one) and the bmm / mm."""
+    interp = site.interp
+    if a.dtype != b.dtype or elem_bytes(a) is None:
+        gap(interp, "matmul of mixed or unknown dtypes")
+        return
+    sa, sb = tuple(a.shape), tuple(b.shape)
+    if len(sa) >= 3 and len(sb) <= 2:
+        # folded into one mm: [batch * m, k] @ [k, n], the right operand read once
+        ok = reshape_copy(interp, label + "_input", a, (numel(Tensor(sa[:-1])), sa[-1]))
+        kwargs = {"m": numel(Tensor(sa[:-1])), "k": kwargs["k"], "n": kwargs["n"]}
+    elif len(sa) >= 3 or len(sb) >= 3:
+        full = tuple(out.shape[:-2])
+        ea = _expanded(a, full)
+        eb = _expanded(b, full)
+        ok = ea is not None and eb is not None
+        if ok:
+            # each operand reshaped to [batch, rows, cols], its batch written with its own sizes
+            ok = reshape_copy(interp, label + "_lhs", ea, (numel(Tensor(ea.shape[:-2])),) + sa[-2:]) and \
+                reshape_copy(interp, label + "_rhs", eb, (numel(Tensor(eb.shape[:-2])),) + sb[-2:])
+        else:
+            gap(interp, "matmul operands of unknown layout")
+    else:
+        ok = True
+    if ok:
+        price(interp, X.call(label, "torch.matmul", {**{k: v for k, v in kwargs.items() if k != "grad_operands"}, "dtype_bytes": elem_bytes(a)}), "matmul")
+
+
+def _expanded(t: Tensor, batch: tuple) -> Tensor | None:
+    """t expanded to the broadcast batch dims (what torch.matmul does before its reshape)."""
+    if isinstance(t.layout, CondLayout):
+        pieces = [(g, _expanded(x, batch)) for g, x in arms(t)]
+        if any(p is None for _, p in pieces):
+            return None
+        return with_layout(pieces[0][1], join_layouts([(g, p.layout) for g, p in pieces]))
+    lay = layout_of(t)
+    if lay is None:
+        return None
+    rank = len(t.shape)
+    own = (ONE,) * (len(batch) - (rank - 2)) + tuple(t.shape[:-2])
+    want = tuple(new if _broadcasts(old, new) else old for old, new in zip(own, batch)) + tuple(t.shape[-2:])
+    extra = len(want) - rank
+    order = tuple(range(extra)) + tuple(o + extra for o in lay.order)
+    bcast = set(range(extra)) | {x + extra for x in lay.bcast}
+    for i, (old, new) in enumerate(zip(t.shape, want[extra:])):
+        if _broadcasts(old, new):
+            bcast.add(i + extra)
+    return Tensor(want, t.dtype, layout=Layout(order, frozenset(bcast), lay.dense))
+
+
+def price_sdpa(site: CallSite, label: str, q: Tensor, k: Tensor, v: Tensor, kwargs: dict, mask: Any, enable_gqa: Any) -> Tensor:
+    """The fused SDPA kernel's bytes (rule torch.nn.functional.scaled_dot_product_attention); its
+    output follows the query's memory order (the CPU flash kernel). The math fallback is a gap."""
+    interp = site.interp
+    out = Tensor(q.shape[:-1] + (v.shape[-1],), q.dtype)
+    b = elem_bytes(q)
+    if b is None or k.dtype != q.dtype or v.dtype != q.dtype or not isinstance(enable_gqa, X.Bool):
+        gap(interp, "sdpa of unknown dtypes")
+        return with_layout(out, UNKNOWN_LAYOUT)
+    kw = {key: val for key, val in kwargs.items()}
+    heads, kv_heads = q.shape[-3], k.shape[-3]
+    if kv_heads != heads:
+        kw["kv_heads"] = kv_heads
+        math = X.band(X.cmp("!=", kv_heads, heads), X.bnot(enable_gqa))
+        if math != X.FALSE:
+            gap(interp, "sdpa that may take the math fallback")
+            return with_layout(out, UNKNOWN_LAYOUT)
+        kw["enable_gqa"] = enable_gqa
+    if mask is not None:
+        if not isinstance(mask, Tensor) or numel(mask) is None or mask.dtype not in ("bool", q.dtype):
+            gap(interp, "sdpa with a mask of unknown shape or dtype")
+            return with_layout(out, UNKNOWN_LAYOUT)
+        kw["mask_numel"] = numel(mask)
+        if mask.dtype != "bool":
+            kw["mask_float"] = X.TRUE
+    kw["dtype_bytes"] = b
+    price(interp, X.call(label, "torch.nn.functional.scaled_dot_product_attention", kw), "sdpa")
+    return with_layout(out, per_arm(q, lambda x: _preserved(x) if _preserved(x) == layout_of(x) else UNKNOWN_LAYOUT))
+
+
+def transpose_contiguous(interp: Host, label: str, t: Tensor, d0: int, d1: int) -> Tensor | None:
+    """`t.transpose(d0, d1).contiguous()`: a copy unless the transposed tensor is contiguous; None: unknown layout."""
+    if t.shape is None:
+        gap(interp, f"{label}: layout unknown")
+        return None
+    perm = list(range(len(t.shape)))
+    perm[d0], perm[d1] = perm[d1], perm[d0]
+    shape = tuple(t.shape[p] for p in perm)
+    moved = with_layout(Tensor(shape, t.dtype), per_arm(t, lambda x: _permuted(layout_of(x), perm) if layout_of(x) is not None else UNKNOWN_LAYOUT))
+    c = is_contiguous(moved)
+    if c is None:
+        gap(interp, f"{label}: layout unknown")
+        return None
+    if c != X.TRUE:
+        price(interp, copy_term(label, moved, X.bnot(c)), label)
+    else:
+        free(interp)
+    return Tensor(shape, t.dtype)
+
+
+def _broadcasts(old: Num, new: Num) -> bool:
+    """Whether expanding a dim of size `old` to `new` repeats it (stride 0): only a size-1 dim broadcasts;
+    sizes written differently (h and g * (h // g)) are equal wherever the op runs."""
+    return old.const_value() == 1 and new.const_value() != 1
