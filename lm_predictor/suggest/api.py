@@ -235,6 +235,13 @@ def render_rule(emitter: Emitter, draft: RuleDraft, root: bool, tree: SourceTree
     tensors = _own_param_tensors(draft)
     if tensors:
         training += ["      # parameter tensors the module registers itself (AdamW keeps a step per tensor)", f"      param_tensors: {tensors}"]
+    if emitter.has_metric(draft, "buffer_bytes"):
+        training += ["      # bytes of the buffers the module and its children register (rotary inv_freq, causal masks)", f"      buffer_bytes: {formula_yaml(emitter.formula(draft, 'buffer_bytes'), '        ')}"]
+    if emitter.has_metric(draft, "param_excess"):
+        text = f"$dtype_bytes * ({emitter.formula(draft, 'param_count', calls_of='param_count')})\n+ {emitter.formula(draft, 'param_excess')}"
+        training += ["      # parameter bytes at their own dtypes: some are not at the model dtype", f"      param_bytes: {formula_yaml(text, '        ')}"]
+    if root and draft.template is not None and draft.template.param_dtypes_known:
+        training += ["      # every parameter not at the model dtype is priced by a param_bytes below", "      param_dtypes_known: 1"]
     if _checkpointed(emitter, draft):
         training += ["      # a GradientCheckpointingLayer: gradient_checkpointing_enable() runs its forward again in backward", "      checkpoint_layers: 1"]
     if training:

@@ -28,6 +28,8 @@ from lm_predictor.suggest.values import CacheV, Phi, Record
 
 
 METRICS = ("flops", "param_count", "kv_cache_bytes")
+TRAIN_METRICS = ("buffer_bytes", "param_excess")
+"""Metrics for `metrics:` (evaluate/train.py reads them); param_excess is rendered into param_bytes."""
 
 
 @dataclass
@@ -74,6 +76,10 @@ class Emitter:
             return list(draft.flops_terms)
         if metric == "kv_cache_bytes":
             return list(draft.kv_terms)
+        if metric == "buffer_bytes":
+            return list(draft.template.buffer_terms) if draft.template is not None else []
+        if metric == "param_excess":
+            return list(draft.template.excess_terms) if draft.template is not None else []
         return list(draft.template.param_terms) if draft.template is not None else []
 
     def terms(self, draft: RuleDraft, metric: str) -> list:
@@ -301,13 +307,18 @@ class Emitter:
             return draft.called or bool(draft.flops_terms)
         if metric == "param_count":
             return True
+        if metric == "buffer_bytes":  # the model's own rule says 0 where no module registers a buffer
+            known = draft.template is not None and draft.template.buffers_known
+            return known and (draft is self.analysis.root or bool(self.metric_terms(draft, metric)))
+        if metric == "param_excess":
+            return draft.template is not None and draft.template.param_dtypes_known and bool(draft.template.excess_terms)
         if draft is self.analysis.root and not _returns_cache(draft.ret):
             return False  # the model hands back no cache: nothing is kept for the next step
         return bool(self.metric_terms(draft, "kv_cache_bytes"))
 
     def all_terms(self, draft: RuleDraft) -> list:
         """The terms of every metric the draft's rule has."""
-        return [term for metric in METRICS if self.has_metric(draft, metric) for term in self.metric_terms(draft, metric)]
+        return [term for metric in METRICS + TRAIN_METRICS if self.has_metric(draft, metric) for term in self.metric_terms(draft, metric)]
 
     def callees(self, draft: RuleDraft) -> list:
         out = []
@@ -324,7 +335,7 @@ class Emitter:
         if key in self._params:
             return self._params[key]
         names: set = set()
-        for metric in METRICS:
+        for metric in METRICS + TRAIN_METRICS:
             if self.has_metric(draft, metric):
                 names |= self.metric_params(draft, metric)
         result = sorted(names, key=self._param_order)
@@ -503,7 +514,9 @@ class Emitter:
             inner_name, inner_metric = helper, via
         return X.call(segments[0], inner_name, kwargs, forward_all=True, metric=inner_metric)
 
-    def formula(self, draft: RuleDraft, metric: str) -> str:
+    def formula(self, draft: RuleDraft, metric: str, calls_of: str | None = None) -> str:
+        """`metric`'s formula text; with `calls_of`, its calls name that metric (`{a: R}(...).param_count`)
+        so that the text can sit inside another metric's formula."""
         self._render_metric = metric
         terms = self.metric_terms(draft, metric)
         if not terms:
@@ -511,6 +524,8 @@ class Emitter:
         parts = []
         for term in terms:
             expr = self.final(term.expr, draft)
+            if calls_of is not None:
+                expr = _calls_of(expr, calls_of)
             mult = self.final(term.mult, draft)
             if mult == ONE:
                 body_text = X.render(expr, X.P_SUM)
@@ -607,6 +622,20 @@ class Emitter:
         if "#" in text or "?" in text or len(text) > 80:
             return ""
         return f" (the model passes {text})"
+
+
+def _calls_of(expr: Num, metric: str) -> Num:
+    """`expr` with every call that inherits its metric naming `metric` instead."""
+    out = ZERO
+    for mono, coeff in expr.terms:
+        term = Num.const(coeff)
+        for atom, e in mono:
+            if isinstance(atom, X.Op) and atom.kind == "call" and atom.args[4] is None:
+                atom = X.Op("call", atom.args[:4] + (metric,))
+            piece = Num.atom(atom)
+            term = term * (X.power(piece, Num.const(e)) if e != 1 else piece)
+        out = out + term
+    return out
 
 
 def _describe(hint: str) -> str:

@@ -9,6 +9,7 @@ in `base.BRAINS`, keyed by what they handle; the functions below are the interpr
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import replace
 from typing import Any
@@ -151,6 +152,8 @@ def external_attr(interp: Host, ext: External, name: str) -> Any:
     full = f"{ext.name}.{name}"
     if ext.name == "torch.finfo()" and name in ("min", "max", "eps", "tiny"):
         return Unknown("finfo value")
+    if ext.name == "math" and name in ("pi", "e", "tau"):
+        return Num.const(getattr(math, name))
     return External(full)
 
 

@@ -257,8 +257,8 @@ def construct(site: CallSite, cname: str) -> Any:
     if cname == "nn.Buffer":  # torch >= 2.5 (transformers 5.x rotary inv_freq): a buffer, never a parameter
         data = site.arg(0, "data")
         if isinstance(data, Tensor):
-            return Tensor(data.shape, data.dtype, data.why, False, no_grad=True)
-        return Tensor(None, "model", "buffer of unknown shape", False, no_grad=True)
+            return Tensor(data.shape, data.dtype, data.why, False, no_grad=True, buffer=True)
+        return Tensor(None, "model", "buffer of unknown shape", False, no_grad=True, buffer=True)
     return NotImplemented
 
 
