@@ -557,7 +557,7 @@ def torch_function(site: CallSite) -> Any:
                     step = site.kwargs[key]
         if end is None:
             return unknown_tensor("arange")
-        return Tensor((Range(start, end, step).length(),), "long", values=("arange", start, step))
+        return Tensor((Range(start, end, step).length(),), _dtype_kw(site, "long"), values=("arange", start, step))
     if name in CREATION:
         if any(a is None for a in site.args[:1]):
             raise DeadPath()  # torch.ones(None) raises
