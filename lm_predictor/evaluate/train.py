@@ -146,10 +146,12 @@ def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Wo
     """Every training metric from the `flops`, `param_count` and (if defined) `bytes_read` call trees (None: unknown)."""
     flops, params = trees["flops"], trees["param_count"]
     idle = idle_paths(params, trees["bytes_read"]) if "bytes_read" in trees else frozenset()
+    idle |= declared_idle(library, params)
     backward = sum_over_calls(flops, _defined(library, "backward_flops"), _zero_if_nothing)
     recompute = sum_over_calls(flops, _recompute(library), lambda r: 0) if options.grad_checkpointing else 0
-    trained = sum_over_calls(params, lambda record, path: 0 if path in idle else None, lambda r: r.value)
-    tensors = sum_over_calls(params, _defined(library, "param_tensors", idle), _zero_if_nothing)
+    idle_params = idle_total(params, idle)
+    trained = None if idle_params is None else params.value - idle_params
+    tensors = count_tensors(library, params, idle)
     try:
         buffers = sum_over_calls(flops, _defined(library, "buffer_bytes"), lambda r: 0)
     except LmPredictorError:  # a derived rule's buffer_bytes calls a rule that does not define it
@@ -188,6 +190,61 @@ def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Wo
         "optimizer_peak_bytes": optimizer_peak(*peak_inputs, item, options),
     }
     return terms
+
+
+def declared_idle(library: RuleLibrary, record: CallRecord, path: str = "") -> frozenset[str]:
+    """Paths of the children a rule declares idle (`idle_params`: the param_count calls of those
+    that never run, which suggest finds), under every call of the param_count tree."""
+    found: set[str] = set()
+    if _has(library, record.rule, "idle_params"):
+        tree = evaluate(library, record.rule, "idle_params", record.bindings, trace=True).tree
+        found |= {f"{path}.{c.label}" if path else c.label for c in (tree.children if tree is not None else [])}
+    for child in record.children:
+        if child.metric == record.metric:
+            found |= declared_idle(library, child, f"{path}.{child.label}" if path else child.label)
+    return frozenset(found)
+
+
+def idle_total(record: CallRecord, idle: frozenset[str], path: str = "") -> Value | None:
+    """Parameters of the calls at `idle` paths under `record` (the param_count tree), each
+    counted as often as it is called; None where an idle call's count is unknown."""
+    total: Value = 0
+    for child in record.children:
+        where = f"{path}.{child.label}" if path else child.label
+        if child.metric != record.metric:
+            continue
+        part = child.value if where in idle else idle_total(child, idle, where)
+        if part is None or (part and child.count is None):
+            return None
+        total += (child.count or 0) * part
+    return total
+
+
+def count_tensors(library: RuleLibrary, record: CallRecord, idle: frozenset[str], path: str = "") -> Value | None:
+    """Trained parameter tensors under `record` (the param_count tree): a rule's `param_tensors`
+    (all of its subtree), else its `own_param_tensors` plus its children's; a call at an `idle`
+    path holds none that train. None where some parameters cannot be attributed: a call whose
+    value its children do not make up, without `own_param_tensors` (or a leaf without either)."""
+    if path in idle:
+        return 0
+    rule = library.get(record.rule)
+    if rule is not None and "param_tensors" in rule.metrics:
+        return evaluate(library, record.rule, "param_tensors", record.bindings).value
+    children = [c for c in record.children if c.metric == record.metric]
+    total: Value = 0
+    covered: Value = 0
+    for child in children:
+        where = f"{path}.{child.label}" if path else child.label
+        part = count_tensors(library, child, idle, where)
+        if part is None or child.count is None:
+            return None
+        total += child.count * part
+        covered += child.count * child.value
+    if covered != record.value:  # parameters of its own
+        if rule is None or "own_param_tensors" not in rule.metrics:
+            return None
+        total += evaluate(library, record.rule, "own_param_tensors", record.bindings).value
+    return total
 
 
 def dtype_excess(library: RuleLibrary, record: CallRecord, item: int, idle: frozenset[str], path: str = "") -> Value | None:

@@ -28,7 +28,7 @@ from lm_predictor.suggest.values import CacheV, Phi, Record
 
 
 METRICS = ("flops", "param_count", "kv_cache_bytes")
-TRAIN_METRICS = ("buffer_bytes", "param_excess")
+TRAIN_METRICS = ("buffer_bytes", "param_excess", "idle_params")
 """Metrics for `metrics:` (evaluate/train.py reads them); param_excess is rendered into param_bytes."""
 
 
@@ -80,6 +80,8 @@ class Emitter:
             return list(draft.template.buffer_terms) if draft.template is not None else []
         if metric == "param_excess":
             return list(draft.template.excess_terms) if draft.template is not None else []
+        if metric == "idle_params":
+            return idle_terms(draft.template) if draft.template is not None else []
         return list(draft.template.param_terms) if draft.template is not None else []
 
     def terms(self, draft: RuleDraft, metric: str) -> list:
@@ -312,6 +314,8 @@ class Emitter:
             return known and (draft is self.analysis.root or bool(self.metric_terms(draft, metric)))
         if metric == "param_excess":
             return draft.template is not None and draft.template.param_dtypes_known and bool(draft.template.excess_terms)
+        if metric == "idle_params":
+            return bool(self.metric_terms(draft, metric))
         if draft is self.analysis.root and not _returns_cache(draft.ret):
             return False  # the model hands back no cache: nothing is kept for the next step
         return bool(self.metric_terms(draft, "kv_cache_bytes"))
@@ -622,6 +626,27 @@ class Emitter:
         if "#" in text or "?" in text or len(text) > 80:
             return ""
         return f" (the model passes {text})"
+
+
+def idle_terms(template: Template) -> list:
+    """The template's param_count terms of children that no forward the analysis ran ever
+    called or read (GPT-2-style cross-attention without encoder states, Fuyu's image patch
+    projection without pixel_values): their parameters get no gradient."""
+    idle = {attr for attr, ref in template.children if not _subtree_used(ref.inst)}
+    out = []
+    for term in template.param_terms:
+        atom = term.expr.single_atom()
+        if isinstance(atom, X.Op) and atom.kind == "call" and atom.args[0] in idle:
+            out.append(term)
+    return out
+
+
+def _subtree_used(inst: Any) -> bool:
+    """Whether a module instance, or one inside it, was called or read by a forward."""
+    if inst.used:
+        return True
+    module = inst.template
+    return isinstance(module, Template) and any(_subtree_used(ref.inst) for _, ref in module.children)
 
 
 def _calls_of(expr: Num, metric: str) -> Num:

@@ -172,6 +172,7 @@ class Instance:
     template: Template | TorchModule
     binding: dict  # template-scope name -> owner-scope Num/Bool
     attr: str = ""
+    used: bool = False  # a forward called it or read one of its attributes (its parameters may get gradients)
 
 
 @dataclass(eq=False)

@@ -204,6 +204,8 @@ class AttributesMixin:
 
     def module_attr(self, ref: ModRef, name: str, node: Any) -> Any:
         tmpl = ref.inst.template
+        if self.in_init is None:
+            ref.inst.used = True
         if isinstance(tmpl, TorchModule):
             return self.brains.torch_module_attr(self, ref, name, node)
         if name in tmpl.attrs:

@@ -156,6 +156,8 @@ class ModulesMixin:
 
     def call_module(self, ref: ModRef, args: list, kwargs: dict, node: Any, hint: str | None = None, root: bool = False) -> Any:
         tmpl = ref.inst.template
+        if self.in_init is None:
+            ref.inst.used = True
         if isinstance(tmpl, TorchModule):
             return self.brains.call_torch_module(self, ref, args, kwargs, node)
         forward = self.class_attr(tmpl.cls, "forward")
