@@ -631,13 +631,15 @@ class Emitter:
 def idle_terms(template: Template) -> list:
     """The template's param_count terms of children that no forward the analysis ran ever
     called or read (GPT-2-style cross-attention without encoder states, Fuyu's image patch
-    projection without pixel_values): their parameters get no gradient."""
-    idle = {attr for attr, ref in template.children if not _subtree_used(ref.inst)}
+    projection without pixel_values): their parameters get no gradient. An attribute that holds
+    one of several modules by a config branch is idle only if none of them ran."""
+    used = {attr for attr, ref in template.children if _subtree_used(ref.inst)}  # any module an attribute may hold
+    idle = {attr for attr, _ in template.children} - used - template.read_attrs
     out = []
     for term in template.param_terms:
         atom = term.expr.single_atom()
-        if isinstance(atom, X.Op) and atom.kind == "call" and atom.args[0] in idle:
-            out.append(term)
+        if isinstance(atom, X.Op) and atom.kind == "call" and atom.args[0] in idle:  # calls name param_count
+            out.append(Term(term.guard, term.mult, _calls_of(term.expr, "param_count"), term.note))
     return out
 
 

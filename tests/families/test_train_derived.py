@@ -69,3 +69,25 @@ def test_parameters_not_at_the_model_dtype(dtype: str, tmp_path: Path) -> None:
     measured = measure_train(config, workload, peak=False).totals
     predicted = predict_train(config, batch=2, seq_len=5, dtype=dtype)
     assert {k: predicted.totals.get(k) for k in EXACT} == {k: measured[k] for k in EXACT}
+
+
+# Modules that own parameters next to their children (diffllama's lambda_q1..k2 beside
+# q/k/v/o_proj; doge's A and dt_proj; gpt_neox_japanese's dense_bias beside its Linear layers),
+# and a child no forward runs (fuyu's
+# vision_embed_tokens without pixel_values: no gradient, no AdamW state; suggest emits it under
+# `idle_params`). Before, grad and optimizer bytes were unavailable for the first three and
+# fuyu's were 4 * (30 * 30 * 3 * hidden + hidden) bytes too many.
+OWNERS = {
+    "diffllama": dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, vocab_size=256),
+    "doge": dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, vocab_size=256),
+    "gpt_neox_japanese": dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, vocab_size=256),
+    "fuyu": dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, vocab_size=256, patch_size=4),
+}
+
+
+@pytest.mark.parametrize("model_type", sorted(OWNERS))
+def test_own_parameters_and_idle_children(model_type: str, tmp_path: Path) -> None:
+    config = _written(model_type, OWNERS[model_type], tmp_path)
+    measured = measure_train(config, Workload(2, 5), peak=False).totals
+    predicted = predict_train(config, batch=2, seq_len=5)
+    assert {k: predicted.totals.get(k) for k in EXACT} == {k: measured[k] for k in EXACT}

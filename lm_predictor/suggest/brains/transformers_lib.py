@@ -253,6 +253,7 @@ def _attr_or_none(interp: Host, recv: Any, name: str, node: Any) -> Any:
     if isinstance(recv, ModRef) and isinstance(recv.inst.template, Template):
         tmpl = recv.inst.template
         if name in tmpl.attrs:
+            tmpl.read_attrs.add(name)
             return interp.view(tmpl.attrs[name], recv)
         return None
     return None

@@ -209,6 +209,8 @@ class AttributesMixin:
         if isinstance(tmpl, TorchModule):
             return self.brains.torch_module_attr(self, ref, name, node)
         if name in tmpl.attrs:
+            if self.in_init is None:
+                tmpl.read_attrs.add(name)
             return self.view(tmpl.attrs[name], ref)
         found = self.class_or_brain_attr(tmpl.cls, ref, name, node, self.brains.module_attr_default)
         if found is not None:
