@@ -368,6 +368,9 @@ def render_static(name: str) -> list:
         lines.append(f"      {p}: {param_yaml(pspec)}")
     for metric in ("flops", "param_count"):
         lines.append(f"    {metric}: {formula_yaml(spec[metric], '      ')}")
+    if spec.get("metrics"):
+        lines.append("    metrics:")
+        lines += [f"      {metric}: {formula_yaml(text, '        ')}" for metric, text in spec["metrics"].items()]
     lines.append("")
     return lines
 
