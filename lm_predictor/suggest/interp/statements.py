@@ -400,6 +400,8 @@ class StatementsMixin:
         """`obj.register_buffer(name, ...)` in the __init__ being run: the template keeps the name
         (None: a name the analysis cannot read, so the module's buffers are unknown)."""
         if isinstance(obj, ModRef) and isinstance(obj.inst.template, Template) and self.in_init is obj.inst.template and obj.path == "":
+            if name is not None and not name.isidentifier():  # a placeholder for a name built at run time (f-string)
+                name = None
             if name not in obj.inst.template.buffers:
                 obj.inst.template.buffers.append(name)
 
