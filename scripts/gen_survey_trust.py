@@ -1,7 +1,7 @@
-"""Generate lm_predictor/data/survey_trust.json from bench/survey.json.
+"""Generate lm_predictor/data/survey_trust.json from each pin's survey (bench/survey.json, bench/survey-5.23.0.json).
 
-`.venv/bin/python scripts/gen_survey_trust.py` after `bench/survey.py`. For each causal-LM model
-type, it keeps what `eval` needs to say how far derived rules can be trusted: whether the
+`.venv/bin/python scripts/gen_survey_trust.py` after `bench/survey.py`. For each pin and causal-LM
+model type, it keeps what `eval` needs to say how far derived rules can be trusted: whether the
 survey found them exact end to end (and how it measured), or why it could not check them.
 """
 
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SURVEY = REPO / "bench" / "survey.json"
+SURVEYS = {"4.56.0": REPO / "bench" / "survey.json", "5.23.0": REPO / "bench" / "survey-5.23.0.json"}
 OUT = REPO / "lm_predictor" / "data" / "survey_trust.json"
 WORKLOADS = "the to_json_file() and the minimal config, prefill batch 2 seq 7 and decode batch 3 seq 1 after 5"
 
@@ -31,11 +31,12 @@ def entry(record: dict) -> dict:
 
 
 def main() -> int:
-    records = json.loads(SURVEY.read_text(encoding="utf-8"))["records"]
-    table = {r["model_type"]: entry(r) for r in records}
-    payload = {"generated_by": "scripts/gen_survey_trust.py from bench/survey.json", "model_types": table}
+    pins = {}
+    for pin, path in SURVEYS.items():
+        pins[pin] = {r["model_type"]: entry(r) for r in json.loads(path.read_text(encoding="utf-8"))["records"]}
+        print(f"{pin}: {sum(e['exact'] for e in pins[pin].values())} of {len(pins[pin])} model types exact")
+    payload = {"generated_by": "scripts/gen_survey_trust.py from bench/survey.json and bench/survey-5.23.0.json", "pins": pins}
     OUT.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"{OUT.relative_to(REPO)}: {sum(e['exact'] for e in table.values())} of {len(table)} model types exact")
     return 0
 
 

@@ -73,7 +73,8 @@ def check_layer_lists(raw: dict, resolved: dict, where: str = "") -> None:
         if key not in SETS_THE_COUNT:
             _check_length(prefix + key, value, n)
         known = by_type.get(model_type, by_type["*"]) if isinstance(model_type, str) else by_type["*"]
-        if key == "layer_types" and resolved.get("transformers_version") in LAYER_TYPES_BY_PIN:
+        if key in ("layer_types", "layers_block_type") and resolved.get("transformers_version") in LAYER_TYPES_BY_PIN:
+            # 5.x: layers_block_type is an alias of layer_types (zamba), remapped to the new names ("mamba" -> "linear_attention")
             known = LAYER_TYPES_BY_PIN[resolved["transformers_version"]]
         for i, kind in enumerate(value):
             if kind not in known:

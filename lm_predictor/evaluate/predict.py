@@ -197,7 +197,7 @@ def predict(
         notes += derived_notes
         rule, derived = find_root_rule(library, resolved), True
     warnings = check_positions(resolved, workload, rule.name)
-    trust = trust_for(library, rule, resolved.get("model_type"), derived=derived)
+    trust = trust_for(library, rule, resolved.get("model_type"), derived=derived, pin=pin.version)
     bindings = bind(rule, resolved, workload)
     if workload.attn != "eager" and f"attn_implementation__{workload.attn}" not in rule.params:
         notes.append(f"{rule.name} does not model attn={workload.attn}: bytes follow eager attention (flops are the same; docs/latency.md)")

@@ -2,7 +2,7 @@
 
 - `verified`: hand-written rules of the shipped library, checked against the oracle in the tests;
 - `derived-exact`: rules derived from the pinned source, exact in the coverage survey for this
-  model type (lm_predictor/data/survey_trust.json, from bench/survey.json);
+  model type at the pin that priced it (lm_predictor/data/survey_trust.json, from each pin's survey);
 - `derived-unchecked`: derived rules the survey could not check, with its reason;
 - `user-rules`: rules from `--rules` files, checked by nobody here;
 - `verified-shrunk`: set by `verify` when it measured a shrunk stand-in, not this config.
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from lm_predictor.data.versions import DEFAULT_PIN
 from lm_predictor.resources import rules_dir, user_cache_dir
 from lm_predictor.rules.library import RuleLibrary
 from lm_predictor.rules.model import Rule
@@ -42,11 +43,11 @@ class Trust:
         return {"level": self.level, "detail": self.detail}
 
 
-@functools.lru_cache(maxsize=1)
-def survey_table() -> dict[str, dict]:
-    """model_type -> {"exact": bool, "checked": str} from the last coverage survey."""
+@functools.lru_cache(maxsize=None)
+def survey_table(pin: str = DEFAULT_PIN) -> dict[str, dict]:
+    """model_type -> {"exact": bool, "checked": str} from the last coverage survey of `pin`."""
     text = resources.files("lm_predictor.data").joinpath("survey_trust.json").read_text(encoding="utf-8")
-    return json.loads(text)["model_types"]
+    return json.loads(text)["pins"].get(pin, {})
 
 
 def _under(path: str, root: Path) -> bool:
@@ -78,13 +79,13 @@ def _user_files(library: RuleLibrary) -> list[str]:
     return found
 
 
-def trust_for(library: RuleLibrary, rule: Rule, model_type: object, *, derived: bool) -> Trust:
-    """The trust label of a prediction made with `rule` from `library`."""
+def trust_for(library: RuleLibrary, rule: Rule, model_type: object, *, derived: bool, pin: str = DEFAULT_PIN) -> Trust:
+    """The trust label of a prediction made with `rule` from `library`, read from transformers `pin`."""
     user_files = _user_files(library)
     if user_files:
         shown = ", ".join(user_files[:3]) + (f" and {len(user_files) - 3} more" if len(user_files) > 3 else "")
         return Trust("user-rules", f"uses rules from {shown}; not verified here")
-    return _hand_written(rule.location.path) if not derived else _derived(str(model_type))
+    return _hand_written(rule.location.path) if not derived else _derived(str(model_type), pin)
 
 
 @functools.lru_cache(maxsize=256)
@@ -94,13 +95,13 @@ def _hand_written(path: str) -> Trust:
 
 
 @functools.lru_cache(maxsize=256)
-def _derived(model_type: str) -> Trust:
-    """The label of derived rules, from the survey's record of the model type."""
-    survey = survey_table().get(model_type)
+def _derived(model_type: str, pin: str) -> Trust:
+    """The label of derived rules, from the survey's record of the model type at that pin."""
+    survey = survey_table(pin).get(model_type)
     if survey is None:
-        return Trust("derived-unchecked", f"derived from the pinned source; model type {model_type!r} is not in the survey")
+        return Trust("derived-unchecked", f"derived from the transformers {pin} source; model type {model_type!r} is not in its survey")
     level = "derived-exact" if survey["exact"] else "derived-unchecked"
-    return Trust(level, f"derived from the pinned source; {survey['checked']}")
+    return Trust(level, f"derived from the transformers {pin} source; {survey['checked']}")
 
 
 def shrunk(reason: str) -> Trust:

@@ -146,9 +146,8 @@ class ConfigModel:
             self.setattr(obj, key, value)
         for key in ("torch_dtype", "dtype"):
             kwargs.pop(key, None)
-        for key, value in kwargs.items():
-            if key not in obj.attrs:
-                self.setattr(obj, key, value)
+        for key, value in kwargs.items():  # set last, as transformers does: a file's value wins over one __init__ set before
+            self.setattr(obj, key, value)
 
     def sub_config_init(self, obj: ObjectV, kwargs: dict) -> None:
         """PretrainedConfig.__init__ of a nested config (`SiglipVisionConfig(**vision_config)` inside the

@@ -150,6 +150,8 @@ def atom_sign(atom: "Atom") -> str | None:
         signs = [num_sign(a) for a in rest]
         if name in ("ceil_div", "min", "ceil", "floor") and all(s == "pos" for s in signs):
             return "pos"
+        if name in ("ceil_div", "min", "ceil", "floor") and all(s in ("pos", "nonneg") for s in signs):
+            return "nonneg"  # min(past_len, window - 1): a cache length
         if name == "max" and any(s == "pos" for s in signs):
             return "pos"
         if name == "max" and any(s == "nonneg" for s in signs):

@@ -255,9 +255,15 @@ def split_layers(atoms: list, index: str, n: Num) -> list | None:
             other.append(a)
     if other or len(atoms) > 4:
         return None
+    return range_cells(bounds, mods, n, ZERO)
+
+
+def range_cells(bounds: list, mods: list, n: Num, start: Num) -> list:
+    """The layers in [start, n) split by thresholds (atom, (kind, t)) and modulo patterns (atom, _modular):
+    (count, a layer of the cell, label, truths) per cell."""
     cells = []
     for truths in itertools.product((True, False), repeat=len(bounds)):
-        lo, hi = ZERO, n
+        lo, hi = start, n
         labels, held = [], {}
         for (a, (kind, t)), truth in zip(bounds, truths):
             held[a] = truth
@@ -319,29 +325,26 @@ def listed_and_bounds(atoms: list, index: str, n: Num) -> list | None:
     and `i >= num_dense_layers`): each layer below `top` (one past the largest listed index) is a
     cell of its own, counted when it is below n; from `top` on no listed test changes, and the
     thresholds alone split the layers (as for thresholds only)."""
-    listed, bounds = [], []
+    listed, bounds, mods = [], [], []
     for a in atoms:
         if _layer_set(a, index) is not None:
             listed.append(_layer_set(a, index))
             continue
         b = _bound(a, index)
-        if b is None:
+        m = _modular(a, index) if b is None else None
+        if b is not None:
+            bounds.append((a, b))
+        elif m is not None:  # zamba: listed first layers, then every p-th layer from a threshold on
+            mods.append((a if a.args[0] == "==" else X.bnot(a), m))
+        else:
             return None
-        bounds.append((a, b))
-    if not listed or not bounds or len(bounds) > 3:
+    if not listed or not (bounds or mods) or len(bounds) > 3 or len(mods) > 2:
         return None
     top = max((k for ks, _ in listed for k in ks), default=-1) + 1
     # a single layer's cell: its representative decides every test, so it assumes none
     cells = [(X.fn("max", X.fn("min", n, Num.const(j + 1)) - Num.const(j), ZERO), Num.const(j), f"layer {j}", {}) for j in range(top)]
-    for truths in itertools.product((True, False), repeat=len(bounds)):
-        lo, hi = Num.const(top), n
-        for (_, (kind, t)), truth in zip(bounds, truths):
-            if (kind == "lo") == truth:  # i >= t
-                lo = X.fn("max", lo, t)
-            else:  # i < t
-                hi = X.fn("min", hi, t)
-        label = " and ".join([f"layer >= {top}"] + [X.render_bool(a if truth else X.bnot(a)) for (a, _), truth in zip(bounds, truths)])
-        cells.append((X.fn("max", hi - lo, ZERO), lo, label, {a: truth for (a, _), truth in zip(bounds, truths)}))
+    for count, rep, label, truths in range_cells(bounds, mods, n, Num.const(top)):
+        cells.append((count, rep, " and ".join([f"layer >= {top}"] + ([label] if label else [])), truths))
     return cells
 
 

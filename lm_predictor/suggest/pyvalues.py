@@ -101,3 +101,12 @@ class BrainFunc:
     name: str
     fn: Callable
     bound: Any = None
+
+
+@dataclass(eq=False)
+class IterV:
+    """`iter(source)`: `next()` takes its items in order; `taken` counts the items taken outside loops of symbolic length."""
+
+    source: Any
+    taken: int = 0
+    depth: int = 0  # how many loops of symbolic length enclose the iter() call

@@ -36,6 +36,10 @@ def module_symbols(pm: ParsedModule) -> dict:
                 for target in targets:
                     if isinstance(target, nodes.AssignName):
                         into[target.name] = stmt
+            elif isinstance(stmt, nodes.If) and _absent_package_test(stmt.test):
+                # `if is_xlstm_available(): from xlstm... import ... else: <the model's own definitions>`
+                visit(stmt.orelse, into)
+                visit(stmt.body, fallback)
             elif isinstance(stmt, nodes.If):
                 # `if TYPE_CHECKING:` / `if is_torch_available():` - both arms define names
                 visit(stmt.body, into)
@@ -51,6 +55,15 @@ def module_symbols(pm: ParsedModule) -> dict:
         table.setdefault(name, node)
     pm.symbols = table
     return table
+
+
+ABSENT_PACKAGES = frozenset({"is_xlstm_available"})
+"""Optional packages the measured model runs without (the model then defines its own code in an else arm)."""
+
+
+def _absent_package_test(test: nodes.NodeNG) -> bool:
+    """Whether a module-level `if` tests for one of ABSENT_PACKAGES."""
+    return isinstance(test, nodes.Call) and isinstance(test.func, nodes.Name) and test.func.name in ABSENT_PACKAGES
 
 
 def star_imports(pm: ParsedModule) -> list:

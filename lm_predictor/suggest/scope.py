@@ -110,6 +110,7 @@ class Template:
     caller_draft: Any = None
     names: list = field(default_factory=list)
     torch_base: Any = None
+    shared: tuple = ()  # (attr, why) of modules handed in that other instances hold too: not counted here
 
     def rule_name(self) -> str:
         if self.rules:
@@ -173,6 +174,8 @@ class Instance:
     template: Template | TorchModule
     binding: dict  # template-scope name -> owner-scope Num/Bool
     attr: str = ""
+    loop_depth: int = 0  # loops of symbolic length around its construction
+    handed: list = field(default_factory=list)  # bindings it was handed to constructors with (zamba's shared attention block)
     used: bool = False  # a forward called it or read one of its attributes (its parameters may get gradients)
 
 

@@ -258,3 +258,35 @@ def known_element(t: Tensor, index: Any) -> Tensor | None:
     if t.shape is None or not t.values or t.values[0] != "arange" or len(t.shape) != 1 or not isinstance(k, int) or k < 0:
         return None
     return Tensor((), t.dtype, values=("scalar", t.values[1] + k * t.values[2]))
+
+
+def arithmetic_progression(rep: Any) -> tuple | None:
+    """(start, step) when a Repeated's element is `start + step * i` in its index i (list(range(a, b, s)));
+    None otherwise, or when the step is a constant <= 0."""
+    if not isinstance(rep, Repeated) or not rep.index or not isinstance(rep.elem, Num):
+        return None
+    start = X.substitute(rep.elem, {rep.index: ZERO})
+    step = X.substitute(rep.elem, {rep.index: ONE}) - start
+    if rep.index in X.free_params(start) or rep.index in X.free_params(step) or rep.elem != start + step * Num.sym(rep.index):
+        return None
+    c = step.const_value()
+    return None if c is not None and c <= 0 else (start, step)
+
+
+def mentions(value: Any, name: str) -> bool:
+    """Whether a value reads the symbol `name` (in numbers, shapes, module bindings, conditions)."""
+    if isinstance(value, (Num, Bool)):
+        return name in X.free_params(value)
+    if isinstance(value, Tensor):
+        return value.shape is not None and any(name in X.free_params(d) for d in value.shape)
+    if isinstance(value, (tuple, list)):
+        return any(mentions(v, name) for v in value)
+    if isinstance(value, ListV):
+        return mentions(value.items, name) or (value.rep is not None and mentions(value.rep, name))
+    if isinstance(value, Repeated):
+        return mentions(value.elem, name) or mentions(value.count, name)
+    if isinstance(value, ModRef):
+        return any(mentions(v, name) for v in value.binding.values()) or (value.count is not None and mentions(value.count, name))
+    if isinstance(value, Phi):
+        return mentions(value.cond, name) or mentions(value.a, name) or mentions(value.b, name)
+    return False

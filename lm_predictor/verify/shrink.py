@@ -89,6 +89,10 @@ def _rederive(cfg: dict[str, Any]) -> None:
 def _fill_defaults(cfg: dict[str, Any], defaults: dict[str, Any]) -> None:
     """Make size keys the config leaves to its class defaults explicit, so they get shrunk too."""
     for k, v in defaults.items():
+        if k == "text_config" and cfg.get(k) is None and isinstance(v, dict):
+            cfg[k] = {}  # a minimal config of a composite model (llama4): its text sizes get shrunk too
+            _fill_defaults(cfg[k], v)
+            continue
         if k in KIND_LISTS and k != "layer_types" and k not in cfg and isinstance(v, list):
             cfg[k] = v  # zamba2's default layers_block_type does not follow num_hidden_layers: cut it with the layers
             # (layer_types is left out: config classes derive it from num_hidden_layers when absent)

@@ -44,12 +44,21 @@ def test_user_rules_are_not_called_verified(tmp_path, cli):
     assert json.loads(run.out)["trust"] == {"level": "user-rules", "detail": f"uses rules from {rules}; not verified here"}
 
 
-def test_survey_table_is_generated_from_the_survey():
+@pytest.mark.parametrize("pin, survey_file", [("4.56.0", "survey.json"), ("5.23.0", "survey-5.23.0.json")])
+def test_survey_table_is_generated_from_the_survey(pin, survey_file):
     entry = load_script("gen_survey_trust").entry
-    survey = json.loads((REPO / "bench" / "survey.json").read_text())
-    assert {r["model_type"]: entry(r) for r in survey["records"]} == survey_table()
+    survey = json.loads((REPO / "bench" / survey_file).read_text())
+    assert {r["model_type"]: entry(r) for r in survey["records"]} == survey_table(pin)
     # README and docs/coverage.md quote this total
-    assert sum(e["exact"] for e in survey_table().values()) == survey["totals"]["exact_to_json_and_minimal"]
+    assert sum(e["exact"] for e in survey_table(pin).values()) == survey["totals"]["exact_to_json_and_minimal"]
+
+
+def test_trust_reads_the_survey_of_the_pin_that_priced_it(tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text('{"model_type": "qwen3_5_text", "transformers_version": "5.23.0"}')  # a 5.x-only type
+    trust = predict(str(config), breakdown=False).trust
+    assert "transformers 5.23.0 source" in trust.detail
+    assert trust.level == ("derived-exact" if survey_table("5.23.0")["qwen3_5_text"]["exact"] else "derived-unchecked")
 
 
 def test_verify_of_a_shrunk_stand_in_says_so(cli):

@@ -90,6 +90,7 @@ def argv_for(case: Case, generated_dir: Path) -> list[str]:
 WARM_UP = [
     ["lint", rel(SUPPORT / "ok.yaml")],
     ["lint", "--no-library", rel(SUPPORT / "ok.yaml")],
+    ["lint", rel(SUPPORT / "calls_library.yaml")],  # parses the shipped library (lint-lib cases reuse it)
     ["eval", rel(TINY_CONFIG), "--rules", rel(SUPPORT / "ok.yaml")],
     ["eval", "llama-2-7b"],
     ["eval", "llama-2-7b", "--json"],

@@ -71,3 +71,21 @@ def test_listed_layers_and_a_threshold_carry_the_threshold_truths() -> None:
     with X.using(X.SymbolFacts(positive={"m", "n"})):
         cells = split_layers([sliding, moe], "#i", Num.sym("n"))
     assert [truths for *_, truths in cells] == [{}, {}, {}, {moe: True}, {moe: False}]
+
+
+def test_listed_layers_a_threshold_and_a_modulo_pattern_together() -> None:
+    # zamba: ["mamba", "mamba", "hybrid"] + ["hybrid" if i % p == o else "mamba" for i in range(n - 3)]:
+    # layers 0, 1 listed, layer 2 below the threshold 3, then every p-th layer from 3 + o on.
+    # n = 7, p = 2, o = 1: layers 3..6 hold (i - 3) % 2 == 1 at 4 and 6 (2 layers), fail at 3 and 5 (2 layers)
+    listed01, below3 = listed(0, 1), X.cmp("<", I, 3)
+    periodic = X.cmp("==", X.mod(I - 3, Num.sym("p")), Num.sym("o"))
+    with X.using(X.SymbolFacts(positive={"p", "n"}, nonneg={"o"})):
+        cells = split_layers([listed01, below3, periodic], "#i", Num.sym("n"))
+    at = lambda n, p, o: [X.substitute(c, {"n": Num.const(n), "p": Num.const(p), "o": Num.const(o)}).const_value() for c, *_ in cells]
+    counts = at(7, 2, 1)
+    assert sum(counts) == 7
+    assert counts[:2] == [1, 1]  # layers 0 and 1, each a cell of its own
+    by_truth = {(t.get(below3), t.get(periodic)): c for (_, _, _, t), c in zip(cells, counts)}
+    assert by_truth[(True, True)] + by_truth[(True, False)] == 1  # layer 2
+    assert by_truth[(False, True)] == 2 and by_truth[(False, False)] == 2  # layers 4, 6 and 3, 5
+    assert sum(at(12, 3, 0)) == 12  # every layer in exactly one cell

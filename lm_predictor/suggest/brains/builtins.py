@@ -10,8 +10,9 @@ from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.host import Host
-from lm_predictor.suggest.pyvalues import ConfigV, Enumerate, Range, Slice, Zip
-from lm_predictor.suggest.scope import ModRef, Template
+from lm_predictor.suggest.pyvalues import ConfigV, Enumerate, IterV, Range, Slice, Zip
+from lm_predictor.suggest.scope import Instance, ModRef, Template
+from lm_predictor.suggest.valueops import mentions, same_value, translate
 from lm_predictor.suggest.values import Builtin, CacheV, ClassV, DictV, External, FunctionV, ListV, ObjectV, Phi, Record, Repeated, Tensor, Unknown
 
 
@@ -212,6 +213,10 @@ def call_builtin(site: CallSite) -> Any:
         if isinstance(value, ObjectV):
             return value.cls
         return External("builtins.type")
+    if name == "iter" and len(args) == 1:
+        return IterV(args[0], depth=len(interp.sym_loops))
+    if name == "next" and args and isinstance(args[0], IterV):
+        return next_item(interp, args[0], site.node)
     if name in ("print", "setattr", "vars", "id", "hash", "repr", "format", "open", "iter", "next", "callable", "map", "filter", "divmod", "pow", "ord", "chr", "slice"):
         if name == "callable":
             return X.bconst(isinstance(args[0], (FunctionV, ClassV, ModRef, External)))
@@ -225,6 +230,44 @@ def call_builtin(site: CallSite) -> Any:
         return Unknown(f"{name}()")
     # exception classes and the like
     return ObjectV(External(name), {}, kind="builtin-object")
+
+
+def next_item(interp: Host, it: IterV, node: Any) -> Any:
+    """next(iter(source)): the item taken. Inside a loop of symbolic length over as many items as the
+    source has, an item that depends on its index is the one at the loop's index (zamba's
+    `next(mamba_layers)` once per layer); the loop checks at its end that every iteration takes one."""
+    source = it.source.rep if isinstance(it.source, ListV) and it.source.rep is not None else it.source
+    if isinstance(source, (tuple, ListV)):
+        items = list(source if isinstance(source, tuple) else source.items)
+        if interp.sym_loops:
+            return items[0] if items and all(same_value(items[0], x) for x in items[1:]) else Unknown("next() of a list in a loop of symbolic length")
+        if it.taken >= len(items):
+            raise DeadPath()  # StopIteration
+        it.taken += 1
+        return items[it.taken - 1]
+    if not isinstance(source, Repeated):
+        return Unknown(f"next() of {type(source).__name__}")
+    if not source.index or not mentions(source.elem, source.index):
+        return _one_of(source.elem)  # every item is alike
+    if not interp.sym_loops:
+        it.taken += 1
+        return _one_of(translate(source.elem, {source.index: Num.const(it.taken - 1)}, None))
+    loop = interp.sym_loops[-1]
+    if loop["index"] is None or it.taken or it.depth != len(interp.sym_loops) - 1:
+        return Unknown("next() of a list whose items differ, taken where the analysis cannot tell which")
+    guard = X.band(*interp.assume[loop["start"]:])
+    loop.setdefault("nexts", {}).setdefault(id(it), (node, []))[1].append(guard)
+    return _one_of(translate(source.elem, {source.index: Num.sym(loop["index"])}, None))
+
+
+def _one_of(item: Any) -> Any:
+    """One item of a Repeated of modules: an instance of its own (the Repeated's instance stands for one per
+    item), so that handing it to a constructor is not handing the same module again."""
+    if isinstance(item, ModRef):
+        return ModRef(Instance(item.inst.template, item.inst.binding, loop_depth=item.inst.loop_depth), item.binding, item.path, item.count)
+    if isinstance(item, Phi):
+        return Phi(item.cond, _one_of(item.a), _one_of(item.b))
+    return item
 
 
 _NO_DEFAULT = object()

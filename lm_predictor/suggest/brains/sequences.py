@@ -8,6 +8,7 @@ from typing import Any
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import as_int, norm_dim, shape_of, unknown_tensor
 from lm_predictor.suggest.expr import ZERO, Num
+from lm_predictor.suggest.layers import index_cells, num_conditions
 from lm_predictor.suggest.values import ListV, Repeated, Tensor, Unknown
 
 
@@ -44,15 +45,46 @@ def chunk(t: Tensor, chunks: Any, dim: Any) -> Any:
         return Unknown("chunk of a tensor of unknown shape")
     c = as_int(chunks)
     d = norm_dim(dim, len(t.shape))
+    if d is not None and c is None and isinstance(chunks, Num) and X.num_sign(chunks) == "pos":
+        # a count read from the config (prophetnet's 1 + ngram streams): that many pieces of
+        # ceil(n / count), as torch gives where the count divides the dim (the model's own `n // count` assumes it)
+        return Repeated(Tensor(t.shape[:d] + (X.fn("ceil_div", t.shape[d], chunks),) + t.shape[d + 1:], t.dtype), chunks)
     if c is None or d is None:
         return Unknown("chunk count")
     size = X.fn("ceil_div", t.shape[d], Num.const(c))
     return tuple(Tensor(t.shape[:d] + (size,) + t.shape[d + 1:], t.dtype) for _ in range(c))
 
 
+def summed_over_index(rep: Repeated, d: int) -> Tensor | None:
+    """cat of a Repeated whose items' shapes depend on their index (prophetnet's `[main] + [ngram streams]`,
+    one Repeated over a fresh index): dim d summed over the groups of indices the conditions inside it split,
+    the other dims read at any index. None when the conditions cannot be counted."""
+    elem = rep.elem
+    conds: set = set()
+    for size in elem.shape:
+        got = num_conditions(size, rep.index)
+        if got is None:
+            return None
+        conds |= got
+    cells = index_cells(sorted({min(a, X.bnot(a), key=X.render_bool) for a in conds}, key=X.render_bool), rep.index, rep.count)
+    if not cells:
+        return None
+    total = ZERO
+    for count, at, _ in cells:
+        total = total + count * X.substitute(elem.shape[d], {rep.index: at})
+    shape = [X.substitute(size, {rep.index: cells[0][1]}) for size in elem.shape]
+    shape[d] = total
+    return Tensor(tuple(shape), elem.dtype)
+
+
 def cat(tensors: Any, dim: Any) -> Tensor:
     if isinstance(tensors, ListV) and tensors.rep is not None:
         tensors = tensors.rep
+    if isinstance(tensors, Repeated) and tensors.index and isinstance(tensors.elem, Tensor) and tensors.elem.shape is not None \
+            and any(tensors.index in X.free_params(size) for size in tensors.elem.shape):
+        d = norm_dim(dim, len(tensors.elem.shape))
+        summed = summed_over_index(tensors, d) if d is not None else None
+        return summed if summed is not None else unknown_tensor("cat of pieces whose sizes depend on their position")
     if isinstance(tensors, Repeated) and isinstance(tensors.elem, Tensor) and tensors.elem.shape is not None:
         shape = list(tensors.elem.shape)
         d = norm_dim(dim, len(shape))

@@ -31,7 +31,7 @@ from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod, Range
-from lm_predictor.suggest.values import INTEGER_DTYPES, External, ListV, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import INTEGER_DTYPES, External, ListV, Phi, Repeated, Tensor, Unknown
 
 
 IDENTITY_METHODS = {
@@ -290,7 +290,8 @@ def getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
         elif type(item).__name__ == "Slice":
             if pos >= len(shape):
                 return unknown_tensor("slice beyond the rank")
-            bounds = (item.start, item.stop, item.step)
+            # a bound from a nullable config value (prophetnet's `max_target_positions:`): None there is the default bound
+            bounds = tuple(_bound_or_default(b, default) for b, default in zip((item.start, item.stop, item.step), (ZERO, shape[pos], ONE)))
             if all(isinstance(b, Tensor) and b.route == ("offset",) for b in bounds[:2]) and bounds[2] is None:
                 # x[offsets[e]:offsets[e + 1]]: the rows of one expert, cut at running totals of
                 # tokens per expert; the cuts partition the dim
@@ -300,7 +301,7 @@ def getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
             if any(b is not None and not isinstance(b, Num) for b in bounds):
                 # bounds read from a tensor's data (cumsum of tokens per expert, ...): never a silent 0
                 return unknown_tensor("slice with bounds from a tensor's data")
-            out.append(slice_length(shape[pos], item.start, item.stop, item.step))
+            out.append(slice_length(shape[pos], *bounds))
             pos += 1
         elif isinstance(item, Tensor):
             if item.dtype == "bool":
@@ -738,3 +739,12 @@ def suggest_torch_function(site: CallSite) -> Any:
     if result is NotImplemented:
         return Unknown(f"{site.name} is not in the op table")
     return result
+
+
+def _bound_or_default(bound: Any, default: Num) -> Any:
+    """A slice bound `Phi(c, n, None)` as `if c then n else default` (a None bound is the default one); others as they are."""
+    if isinstance(bound, Phi) and (bound.a is None) != (bound.b is None):
+        a, b = (default if x is None else x for x in (bound.a, bound.b))
+        if isinstance(a, Num) and isinstance(b, Num):
+            return X.ifnum(bound.cond, a, b)
+    return bound

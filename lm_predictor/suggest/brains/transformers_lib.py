@@ -21,6 +21,7 @@ from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix, te
 from lm_predictor.suggest.expr import ZERO, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BrainFunc, ConfigV
+from lm_predictor.suggest.resolve import ABSENT_PACKAGES
 from lm_predictor.suggest.scope import Instance, ModRef, Template, TorchModule
 from lm_predictor.suggest.values import ATTN_IMPLEMENTATION, CacheV, DictV, External, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
 
@@ -74,7 +75,7 @@ FALSE_FUNCTIONS = {
     "is_accelerate_available", "is_torch_sdpa_available", "is_flash_attn_3_available", "is_grouped_mm_available",
     "is_flash_attention_requested",  # 5.x: the workload's attention path is eager or sdpa, never flash
     "is_torch_cuda_available", "is_ninja_available",  # custom CUDA kernels (rwkv): the measured path is the CPU one
-}
+} | ABSENT_PACKAGES
 TRUE_FUNCTIONS = {"is_torch_available"}
 
 

@@ -10,9 +10,9 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import FALSE, ONE, TRUE, ZERO, Bool, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.interp.frames import Frame
-from lm_predictor.suggest.interp.syntax import MAX_UNROLL, closure_of, handler, index_name
+from lm_predictor.suggest.interp.syntax import MAX_UNROLL, closure_of, handler, index_name, repeated_index
 from lm_predictor.suggest.pyvalues import Lazy, Slice, force, hashable
-from lm_predictor.suggest.valueops import make_phi, plain_eq
+from lm_predictor.suggest.valueops import arithmetic_progression, make_phi, plain_eq, translate
 from lm_predictor.suggest.values import UNDEF, ClassV, DictV, External, FunctionV, ListV, ObjectV, Phi, Record, Repeated, SuperV, Tensor, Unknown
 
 
@@ -205,7 +205,8 @@ class ExpressionsMixin:
                 results.append(produce())
                 return
             gen = node.generators[i]
-            items = self.iter_items(self.eval(gen.iter, inner), gen.iter)
+            iterable = self.eval(gen.iter, inner)
+            items = self.iter_items(iterable, gen.iter)
             if isinstance(items, list):
                 for item in items:
                     self.assign(gen.target, item, inner)
@@ -225,7 +226,7 @@ class ExpressionsMixin:
                 if gen.ifs:
                     symbolic.append(Unknown("filtered comprehension over a symbolic range"))
                     return
-                index = index_name(item)
+                index = repeated_index(iterable) or index_name(item)
                 before = len(results)
                 walk(i + 1)
                 produced = results[before:]
@@ -334,8 +335,12 @@ class ExpressionsMixin:
             return Unknown(f"operator {op} on numbers")
         if isinstance(a, tuple) and isinstance(b, tuple) and op == "+":
             return a + b
-        if isinstance(a, ListV) and isinstance(b, ListV) and op == "+":
+        if isinstance(a, ListV) and isinstance(b, ListV) and op == "+" and a.rep is None and b.rep is None:
             return ListV(a.items + b.items)
+        if op == "+" and any(isinstance(v, Repeated) or (isinstance(v, ListV) and v.rep is not None) for v in (a, b)):
+            joined = self.concatenate(a, b, node)
+            if joined is not None:
+                return joined
         if isinstance(b, (tuple, ListV)) and isinstance(a, Num) and op == "*":
             a, b = b, a
         if isinstance(a, (tuple, ListV)) and isinstance(b, Num) and op == "*":
@@ -350,6 +355,30 @@ class ExpressionsMixin:
         if isinstance(a, str) and op == "%":
             return "<formatted>"
         return Unknown(f"operator {op} on {type(a).__name__} and {type(b).__name__}")
+
+    def concatenate(self, a: Any, b: Any, node: Any) -> Repeated | None:
+        """`a + b` where a part has a symbolic length (zamba's `["mamba", "mamba", "hybrid"] + [... for i in
+        range(n - 3)]`): one Repeated whose item at a fresh index i is a's item i where i < len(a), else
+        b's item i - len(a)."""
+        parts = []
+        for v in (a, b):
+            rep = v.rep if isinstance(v, ListV) and v.rep is not None else v
+            if isinstance(rep, Repeated):
+                parts.append(rep)
+            elif isinstance(v, (tuple, ListV)):
+                parts.append(list(v if isinstance(v, tuple) else v.items))
+            else:
+                return None
+        idx = Num.sym(f"#i{next(self._index_ids)}")
+        counts = [Num.const(len(p)) if isinstance(p, list) else p.count for p in parts]
+
+        def item(part: Any, at: Num) -> Any:
+            if isinstance(part, list):
+                return self.getitem(ListV(part), at, node)
+            return translate(part.elem, {part.index: at}, None) if part.index else part.elem
+
+        first, second = item(parts[0], idx), item(parts[1], idx - counts[0])
+        return Repeated(make_phi(X.cmp("<", idx, counts[0]), first, second), counts[0] + counts[1], idx.sym_name())
 
     def compare(self, op: str, a: Any, b: Any, node: Any) -> Any:
         if op in ("is", "is not"):
@@ -448,7 +477,12 @@ class ExpressionsMixin:
         if isinstance(container, External):
             return FALSE
         rep = container.rep if isinstance(container, ListV) else container
-        start = rep.elem - Num.sym(rep.index) if isinstance(rep, Repeated) and rep.index and isinstance(rep.elem, Num) else None
-        if start is not None and rep.index not in X.free_params(start) and isinstance(item, Num):
-            return X.band(X.cmp(">=", item, start), X.cmp("<", item, start + rep.count))  # `i in list(range(a, b))` (lfm2's default layers)
+        progression = arithmetic_progression(rep)
+        if progression is not None and isinstance(item, Num):
+            start, step = progression
+            inside = X.band(X.cmp(">=", item, start), X.cmp("<", item, start + step * rep.count))
+            if step == ONE:  # `i in list(range(a, b))` (lfm2's default layers)
+                return inside
+            # `i in list(range(a, b, s))` (llama4's default moe_layers); range() refuses s == 0
+            return X.band(inside, X.cmp("==", X.mod(item - start, step), 0))
         return self.opaque_bool(node, f"membership in {type(container).__name__}")

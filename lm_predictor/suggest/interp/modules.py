@@ -29,7 +29,8 @@ class ModulesMixin:
         loc_args = [self.localize(v, arg_hint(hints, i), binding, namer) for i, v in enumerate(args)]
         loc_kwargs = {k: self.localize(v, k, binding, namer) for k, v in kwargs.items()}
         sig = signature((loc_args, loc_kwargs), namer.order)
-        key = (cls.qualname, sig)
+        shared = self.shared_args(list(args) + list(kwargs.values()))
+        key = (cls.qualname, sig, tuple(why for _, why in shared))
         template = self.templates.get(key)
         if template is not None:
             binding = _remap(binding, namer.order, template.names)
@@ -43,16 +44,32 @@ class ModulesMixin:
             template.names = list(namer.order)
             template.caller = self.recorder.template if self.recorder is not None else None
             template.caller_draft = self.recorder.draft if self.recorder is not None else None
-            self.run_init(template, init, loc_args, loc_kwargs, node)
-        inst = Instance(template, binding)
+            self.run_init(template, init, loc_args, loc_kwargs, node, shared)
+        inst = Instance(template, binding, loop_depth=len(self.sym_loops))
         return ModRef(inst, binding, "")
+
+    def shared_args(self, args: list) -> list:
+        """(instance, why) for each module argument that other module instances hold too: one built
+        outside a loop of symbolic length and handed to the modules the loop builds ("loop": the owner
+        counts it once), or one held already ("again": its first holder counts it, as named_parameters does)."""
+        out = []
+        for value in args:
+            if isinstance(value, ModRef):
+                if isinstance(value.inst.template, Template) and value.inst.loop_depth < len(self.sym_loops):
+                    out.append((value.inst, "loop"))
+                elif value.inst.attr or any(b == value.binding for b in value.inst.handed):
+                    # an attribute of its builder already (prophetnet's word_embeddings handed to the decoder), or
+                    # the same module handed before (not the next item of a list built in a loop)
+                    out.append((value.inst, "again"))
+                value.inst.handed.append(dict(value.binding))
+        return out
 
     def _next_variant(self, qualname: str) -> int:
         n = self.variants.get(qualname, 0) + 1
         self.variants[qualname] = n
         return n
 
-    def run_init(self, template: Template, init: Any, args: list, kwargs: dict, node: Any) -> None:
+    def run_init(self, template: Template, init: Any, args: list, kwargs: dict, node: Any, shared: list = ()) -> None:
         self_ref = ModRef(Instance(template, {}), {}, "")
         saved = (self.recorder, self.assume, self.mults, self.in_init, self.facts)
         self.recorder = Recorder(template=template)
@@ -68,6 +85,7 @@ class ModulesMixin:
                 where = template.cls.node if template.cls is not None else None
                 template.param_terms.append(Term(TRUE, ONE, self.unresolved(A_INIT_RAISES, where, f"{template.qualname}.__init__ raises on every path the analysis followed")))
             self.brains.after_init(self, template, self_ref)
+            template.shared = tuple((attr, why) for inst, why in shared for attr, v in template.attrs.items() if isinstance(v, ModRef) and v.inst is inst)
             self.register_children(template)
         finally:
             self.recorder, self.assume, self.mults, self.in_init, self.facts = saved
@@ -76,6 +94,9 @@ class ModulesMixin:
         """param_count terms: own nn.Parameters, then each submodule (first owner of a shared one)."""
         seen: set = set()
         for attr, value in template.attrs.items():
+            if any(attr == name for name, _ in template.shared):
+                template.children.append((attr, value))  # in the module tree, its parameters counted by another holder
+                continue
             self._register(template, attr, value, ONE, TRUE, seen)
         for out_path, in_path, tie, bias_tied in template.tied:
             self.apply_tie(template, out_path, in_path, tie, bias_tied)
@@ -121,13 +142,21 @@ class ModulesMixin:
             template.param_terms.append(Term(guard, mult, numel, f"parameter {attr}"))
             return
         if isinstance(value, ModRef):
-            if value.path != attr or id(value.inst) in seen:
+            key = _module_key(value)  # the items of a list built in a loop share an instance, not a binding
+            if value.path != attr or key in seen:
                 return
-            seen.add(id(value.inst))
+            seen.add(key)
             template.children.append((attr, value))
             term = self.param_call(value, attr)
             if term is not None:
                 template.param_terms.append(Term(guard, mult * (value.count or ONE), term))
+            held = value.inst.template
+            for name, why in held.shared if isinstance(held, Template) else ():
+                child = held.attrs[name]
+                if why == "loop" and ("holder", id(child.inst)) not in seen:  # built here once, held by every module of a loop
+                    seen.add(("holder", id(child.inst)))
+                    holder = X.call(attr, RuleRef(self.shared_holder(held, name)), dict(value.binding), forward_all=True)
+                    template.param_terms.append(Term(TRUE, ONE, holder, f"{attr}.{name}, shared by the modules of {attr}: counted once"))
             return
         if isinstance(value, Repeated):
             self._register(template, attr, value.elem, mult * value.count, guard, seen)
@@ -147,6 +176,21 @@ class ModulesMixin:
                     self._register(template, item.path, item, mult, guard, seen)
                 else:
                     self._register(template, attr, item, mult, guard, seen)
+
+    def shared_holder(self, held: Template, name: str) -> Template:
+        """A parameters-only rule of `held` that counts only its attribute `name`, a module its instances
+        share: the owner calls it once at the holders' path (model.layers.shared_transf, as the oracle's
+        first owner)."""
+        key = ("holder", id(held), name)
+        holder = self.templates.get(key)
+        if holder is None:
+            holder = Template(held.cls, held.qualname, f"{held.signature}|{name}", held.scope)
+            holder.variant = self._next_variant(held.qualname)
+            holder.binding_info, holder.first_binding, holder.names = held.binding_info, held.first_binding, held.names
+            holder.attrs = {name: held.attrs[name]}
+            self._register(holder, name, held.attrs[name], ONE, TRUE, set())
+            self.templates[key] = holder
+        return holder
 
     def param_call(self, ref: ModRef, label: str) -> Num | None:
         tmpl = ref.inst.template
@@ -291,6 +335,11 @@ class ModulesMixin:
             new_binding = {k: self.localize(v, f"{hint}_{k.lstrip('@')}", binding, namer) for k, v in value.binding.items()}
             return ModRef(value.inst, new_binding, "", value.count)
         return value
+
+
+def _module_key(ref: ModRef) -> tuple:
+    """One module in one scope: its instance and its binding there."""
+    return (id(ref.inst), tuple(sorted((k, repr(v)) for k, v in ref.binding.items())))
 
 
 class _Namer:

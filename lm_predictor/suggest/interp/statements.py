@@ -10,11 +10,11 @@ from lm_predictor.diagnostics import A_BREAK, A_LOOP_CONDITIONAL, A_LOOP_SHAPE, 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import FALSE, TRUE, ZERO, Bool, Num
 from lm_predictor.suggest.interp.frames import Exit, Flow, Frame
-from lm_predictor.suggest.interp.syntax import MAX_UNROLL, TRACE, as_load, closure_of, handler, index_name, target_hint, trace_assigned
+from lm_predictor.suggest.interp.syntax import MAX_UNROLL, TRACE, as_load, closure_of, handler, index_name, repeated_index, target_hint, trace_assigned
 from lm_predictor.suggest.pyvalues import ConfigV, Enumerate, Range, Zip, hashable
 from lm_predictor.suggest.resolve import absolute_module
 from lm_predictor.suggest.scope import ModRef, Template, TorchModule
-from lm_predictor.suggest.valueops import make_phi, same_value, with_paths
+from lm_predictor.suggest.valueops import make_phi, same_value, translate, with_paths
 from lm_predictor.suggest.values import UNDEF, ClassV, DictV, FunctionV, ListV, ObjectV, Phi, Record, Repeated, Tensor, Unknown
 
 
@@ -246,6 +246,11 @@ class StatementsMixin:
                 for attr_name, attr_value in self.in_init.attrs.items():
                     if attr_value is lst:
                         lst.rep = with_paths(lst.rep, attr_name)
+        for node, guards in loop.get("nexts", {}).values():
+            # next() at the loop index is right only if each iteration takes exactly one item
+            once = X.bor(*guards) == TRUE and all(X.band(g, h) == FALSE for k, g in enumerate(guards) for h in guards[k + 1:])
+            if not once:
+                self.report(A_LOOP_UNKNOWN, node, "next() is not called exactly once per iteration; the items taken are not known")
         if any(e.kind == "return" for e in flow.exits):
             self.report(A_RETURN_IN_LOOP, stmt, "return inside a repeated loop body; treated as if the loop ran to the end")
         for name, old in before.items():
@@ -294,7 +299,9 @@ class StatementsMixin:
             if isinstance(inner, list):
                 return [(Num.const(i + value.start), v) for i, v in enumerate(inner)]
             idx = X.Num.sym(f"#i{next(self._index_ids)}")
-            return (inner[0], (idx, inner[1]))
+            own = repeated_index(value.inner)  # the items of a Repeated are read at the new index
+            item = translate(inner[1], {own: idx}, None) if own else inner[1]
+            return (inner[0], (idx + value.start, item))
         if isinstance(value, Zip):
             parts = [self.iter_items(v, node) for v in value.inners]
             if all(isinstance(p, list) for p in parts):

@@ -10,7 +10,7 @@ from astroid import nodes
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import Bool, Num
 from lm_predictor.suggest.interp.frames import Frame
-from lm_predictor.suggest.values import Phi, Tensor, Unknown
+from lm_predictor.suggest.values import Phi, Repeated, Tensor, Unknown
 
 
 MAX_DEPTH = 48
@@ -103,6 +103,12 @@ def index_name(item: Any) -> str | None:
             if found:
                 return found
     return None
+
+
+def repeated_index(value: Any) -> str | None:
+    """The index symbol of a Repeated (or a list built as one): its items, iterated, depend on it."""
+    rep = getattr(value, "rep", None) if not isinstance(value, Repeated) else value
+    return rep.index if isinstance(rep, Repeated) else None
 
 
 _HANDLERS: dict = {}
