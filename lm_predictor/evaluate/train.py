@@ -146,28 +146,36 @@ def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Wo
     """Every training metric from the `flops`, `param_count` and (if defined) `bytes_read` call trees (None: unknown)."""
     flops, params = trees["flops"], trees["param_count"]
     idle = idle_paths(params, trees["bytes_read"]) if "bytes_read" in trees else frozenset()
+    idle |= declared_idle(library, params)
     backward = sum_over_calls(flops, _defined(library, "backward_flops"), _zero_if_nothing)
     recompute = sum_over_calls(flops, _recompute(library), lambda r: 0) if options.grad_checkpointing else 0
-    trained = sum_over_calls(params, lambda record, path: 0 if path in idle else None, lambda r: r.value)
-    tensors = sum_over_calls(params, _defined(library, "param_tensors", idle), _zero_if_nothing)
-    buffers = sum_over_calls(flops, _defined(library, "buffer_bytes"), lambda r: 0)
+    idle_params = idle_total(params, idle)
+    trained = None if idle_params is None else params.value - idle_params
+    tensors = count_tensors(library, params, idle)
+    try:
+        buffers = sum_over_calls(flops, _defined(library, "buffer_bytes"), lambda r: 0)
+    except LmPredictorError:  # a derived rule's buffer_bytes calls a rule that does not define it
+        buffers = None
     n_params = params.value
     item = workload.itemsize
+    excess, trained_excess = dtype_excess(library, params, item, frozenset()), dtype_excess(library, params, item, idle)
     state_item = MASTER_BYTES if options.mixed_precision else item
     optimizer: Value | None
     if options.optimizer == "sgd":
         optimizer = 0  # torch.optim.SGD with momentum 0 (its default) keeps no state
-    elif tensors is None or trained is None:
+    elif tensors is None or trained is None or trained_excess is None:
         optimizer = None
-    elif options.optimizer == "adamw":
-        optimizer = 2 * trained * state_item + STEP_BYTES * tensors  # exp_avg, exp_avg_sq, step
+    elif options.optimizer == "adamw":  # exp_avg, exp_avg_sq (each at its parameter's dtype, or float32 masters'), step
+        optimizer = 2 * (trained * MASTER_BYTES if options.mixed_precision else trained * item + trained_excess) + STEP_BYTES * tensors
+    elif trained_excess:  # Adafactor's state of parameters not at the model dtype is not modelled
+        optimizer = None
     else:
         factored = sum_over_calls(params, _defined(library, "factored_state_numel", idle), _zero_if_nothing)
         optimizer = None if factored is None else factored * state_item + STEP_BYTES * tensors
     if optimizer is not None and options.mixed_precision:
         optimizer += MASTER_BYTES * n_params  # a float32 master of every parameter, used or not
-    weight = None if buffers is None else zero_share(n_params * item, options, 3) + buffers
-    grads = None if trained is None else zero_share(trained * item, options, 2)
+    weight = None if buffers is None or excess is None else zero_share(n_params * item + excess, options, 3) + buffers
+    grads = None if trained is None or trained_excess is None else zero_share(trained * item + trained_excess, options, 2)
     viewed = evaluate(library, flops.rule, "viewed_input_bytes", flops.bindings).value if _has(library, flops.rule, "viewed_input_bytes") else 0
     peak_inputs = (weight, grads, optimizer, param_sequence(library, params, idle), viewed)
     terms: dict[str, Value | None] = {
@@ -182,6 +190,80 @@ def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Wo
         "optimizer_peak_bytes": optimizer_peak(*peak_inputs, item, options),
     }
     return terms
+
+
+def declared_idle(library: RuleLibrary, record: CallRecord, path: str = "") -> frozenset[str]:
+    """Paths of the children a rule declares idle (`idle_params`: the param_count calls of those
+    that never run, which suggest finds), under every call of the param_count tree."""
+    found: set[str] = set()
+    if _has(library, record.rule, "idle_params"):
+        tree = evaluate(library, record.rule, "idle_params", record.bindings, trace=True).tree
+        found |= {f"{path}.{c.label}" if path else c.label for c in (tree.children if tree is not None else [])}
+    for child in record.children:
+        if child.metric == record.metric:
+            found |= declared_idle(library, child, f"{path}.{child.label}" if path else child.label)
+    return frozenset(found)
+
+
+def idle_total(record: CallRecord, idle: frozenset[str], path: str = "") -> Value | None:
+    """Parameters of the calls at `idle` paths under `record` (the param_count tree), each
+    counted as often as it is called; None where an idle call's count is unknown."""
+    total: Value = 0
+    for child in record.children:
+        where = f"{path}.{child.label}" if path else child.label
+        if child.metric != record.metric:
+            continue
+        part = child.value if where in idle else idle_total(child, idle, where)
+        if part is None or (part and child.count is None):
+            return None
+        total += (child.count or 0) * part
+    return total
+
+
+def count_tensors(library: RuleLibrary, record: CallRecord, idle: frozenset[str], path: str = "") -> Value | None:
+    """Trained parameter tensors under `record` (the param_count tree): a rule's `param_tensors`
+    (all of its subtree), else its `own_param_tensors` plus its children's; a call at an `idle`
+    path holds none that train. None where some parameters cannot be attributed: a call whose
+    value its children do not make up, without `own_param_tensors` (or a leaf without either)."""
+    if path in idle:
+        return 0
+    rule = library.get(record.rule)
+    if rule is not None and "param_tensors" in rule.metrics:
+        return evaluate(library, record.rule, "param_tensors", record.bindings).value
+    children = [c for c in record.children if c.metric == record.metric]
+    total: Value = 0
+    covered: Value = 0
+    for child in children:
+        where = f"{path}.{child.label}" if path else child.label
+        part = count_tensors(library, child, idle, where)
+        if part is None or child.count is None:
+            return None
+        total += child.count * part
+        covered += child.count * child.value
+    if covered != record.value:  # parameters of its own
+        if rule is None or "own_param_tensors" not in rule.metrics:
+            return None
+        total += evaluate(library, record.rule, "own_param_tensors", record.bindings).value
+    return total
+
+
+def dtype_excess(library: RuleLibrary, record: CallRecord, item: int, idle: frozenset[str], path: str = "") -> Value | None:
+    """Bytes by which the parameters of calls under `record` (the param_count tree; `idle` paths
+    left out) exceed numel * item: a rule whose parameters are not all at the model dtype says
+    `param_bytes` (XIELUActivation's bfloat16 scalars); 0 where none does."""
+    total: Value = 0
+    for child in record.children:
+        where = f"{path}.{child.label}" if path else child.label
+        if child.metric != record.metric or where in idle:
+            continue
+        if _has(library, child.rule, "param_bytes"):
+            part = evaluate(library, child.rule, "param_bytes", child.bindings).value - child.value * item
+        else:
+            part = dtype_excess(library, child, item, idle, where)
+        if part is None or (part and child.count is None):
+            return None
+        total += (child.count or 0) * part
+    return total
 
 
 def _has(library: RuleLibrary, rule: str, metric: str) -> bool:
@@ -316,9 +398,15 @@ def predict_train(
         activations = evaluate(library, rule.name, "activation_bytes", bindings, trace=True)
         terms["activation_bytes"] = activations.value
         trees["activation_bytes"] = activations.tree
-    if derived:  # suggest does not yet say which buffers exist, nor the parameters' registration order
-        terms.update(weight_bytes=None, optimizer_peak_bytes=None)
-        notes.append("derived rules: weight_bytes and optimizer_peak_bytes need buffer_bytes and the parameters' registration order from suggest (not emitted yet)")
+    if derived:  # suggest does not yet give the parameters' registration order
+        terms["optimizer_peak_bytes"] = None
+        notes.append("derived rules: optimizer_peak_bytes needs the parameters' registration order from suggest (not emitted yet)")
+        if "param_dtypes_known" not in rule.metrics:  # a parameter of a dtype suggest could not price
+            terms.update(weight_bytes=None, grad_bytes=None, optimizer_bytes=None)
+            notes.append("derived rules: a parameter is not at the model dtype and suggest could not price it")
+        if "buffer_bytes" not in rule.metrics:  # suggest could not size every buffer: no total, never a partial one
+            terms["weight_bytes"] = None
+            notes.append("derived rules: weight_bytes needs every buffer's shape and dtype, which suggest could not tell")
     totals = {k: v for k, v in terms.items() if v is not None}
     unavailable = [k for k in TRAIN_TOTALS if k not in totals]
     notes.append(

@@ -23,7 +23,8 @@ STANDARD_METRICS = (
 """Metrics a rule may define at its top level; others go under `metrics:`."""
 
 TRAINING_METRICS = (
-    "activation_bytes", "backward_flops", "checkpoint_layers", "param_tensors", "last_param_numel", "factored_state_numel", "buffer_bytes",
+    "activation_bytes", "backward_flops", "checkpoint_layers", "param_tensors", "last_param_numel", "factored_state_numel", "buffer_bytes", "param_bytes",
+    "param_dtypes_known", "own_param_tensors", "idle_params",
     "viewed_input_bytes",
 )  # fmt: skip
 """Custom metrics that price a training step (lm_predictor/evaluate/train.py), not the forward:

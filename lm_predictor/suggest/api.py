@@ -233,9 +233,22 @@ def render_rule(emitter: Emitter, draft: RuleDraft, root: bool, tree: SourceTree
         for name in ("bytes_read", "bytes_written") if metric == "bytes" else (metric,):
             lines.append(f"    {name}: {formula_yaml(text, '      ')}")
     training = []
-    tensors = _own_param_tensors(draft)
-    if tensors:
-        training += ["      # parameter tensors the module registers itself (AdamW keeps a step per tensor)", f"      param_tensors: {tensors}"]
+    tensors = _own_param_tensors(emitter, draft)
+    if tensors is not None:
+        # a module whose parameters are all its own says how many tensors it holds; one that also
+        # has children, how many of those parameters are its own (evaluate/train.py adds the children's)
+        metric = "param_tensors" if not _has_child_params(draft) else "own_param_tensors"
+        training += ["      # parameter tensors the module registers itself (AdamW keeps a step per tensor)", f"      {metric}: {formula_yaml(tensors, '        ')}"]
+    if emitter.has_metric(draft, "buffer_bytes"):
+        training += ["      # bytes of the buffers the module and its children register (rotary inv_freq, causal masks)", f"      buffer_bytes: {formula_yaml(emitter.formula(draft, 'buffer_bytes'), '        ')}"]
+    if emitter.has_metric(draft, "param_excess"):
+        text = f"$dtype_bytes * ({emitter.formula(draft, 'param_count', calls_of='param_count')})\n+ {emitter.formula(draft, 'param_excess')}"
+        training += ["      # parameter bytes at their own dtypes: some are not at the model dtype", f"      param_bytes: {formula_yaml(text, '        ')}"]
+    if emitter.has_metric(draft, "idle_params"):
+        text = emitter.formula(draft, "idle_params", calls_of="param_count")
+        training += ["      # children no forward runs (or reads): their parameters get no gradient and no optimizer state", f"      idle_params: {formula_yaml(text, '        ')}"]
+    if root and draft.template is not None and draft.template.param_dtypes_known:
+        training += ["      # every parameter not at the model dtype is priced by a param_bytes below", "      param_dtypes_known: 1"]
     if _checkpointed(emitter, draft):
         training += ["      # a GradientCheckpointingLayer: gradient_checkpointing_enable() runs its forward again in backward", "      checkpoint_layers: 1"]
     if training:
@@ -245,15 +258,26 @@ def render_rule(emitter: Emitter, draft: RuleDraft, root: bool, tree: SourceTree
     return lines, slugs
 
 
-def _own_param_tensors(draft: RuleDraft) -> int:
-    """How many parameter tensors a module holds when all its parameters are its own, each
-    registered unconditionally once (an RMSNorm's weight); 0 where that is not so (children
-    with parameters, a guarded or repeated parameter): the metric is then left out, never guessed."""
-    terms = draft.template.param_terms if draft.template is not None else []
+def _own_param_tensors(emitter: Emitter, draft: RuleDraft) -> str | None:
+    """Formula of how many parameter tensors the module registers itself (an RMSNorm's weight: 1;
+    a bias the config switches: `if $bias then 1 else 0`; a ParameterList of n: n), None where it
+    owns none or the count depends on a runtime value. Every own parameter term is one tensor per
+    unit of its multiplicity."""
+    terms = [t for t in (draft.template.param_terms if draft.template is not None else []) if t.note.startswith("parameter ")]
+    if not terms:
+        return None
+    count = X.ZERO
     for term in terms:
-        if not term.note.startswith("parameter ") or term.guard is not X.TRUE or term.mult.const_value() != 1:
-            return 0
-    return len(terms)
+        count = count + (X.ifnum(term.guard, term.mult, X.ZERO) if term.guard != X.TRUE else term.mult)
+    if any(name.startswith(("?", "#")) for name in X.free_params(count)):
+        return None  # a runtime branch or a layer index: not told
+    return X.render(emitter.final(count, draft))
+
+
+def _has_child_params(draft: RuleDraft) -> bool:
+    """Whether some param_count term of the module is not one of its own parameters (a child's call)."""
+    terms = draft.template.param_terms if draft.template is not None else []
+    return any(not t.note.startswith("parameter ") for t in terms)
 
 
 def _checkpointed(emitter: Emitter, draft: RuleDraft) -> bool:
@@ -345,6 +369,9 @@ def render_static(name: str) -> list:
         lines.append(f"      {p}: {param_yaml(pspec)}")
     for metric in ("flops", "param_count"):
         lines.append(f"    {metric}: {formula_yaml(spec[metric], '      ')}")
+    if spec.get("metrics"):
+        lines.append("    metrics:")
+        lines += [f"      {metric}: {formula_yaml(text, '        ')}" for metric, text in spec["metrics"].items()]
     lines.append("")
     return lines
 

@@ -32,6 +32,8 @@ from lm_predictor.suggest.values import CacheV, Phi, Record
 METRICS = ("flops", "param_count", "kv_cache_bytes", "bytes")
 """Metrics of a derived rule; "bytes" is written as bytes_read and bytes_written (the same text: each
 op rule called gives its own read and written bytes)."""
+TRAIN_METRICS = ("buffer_bytes", "param_excess", "idle_params")
+"""Metrics for `metrics:` (evaluate/train.py reads them); param_excess is rendered into param_bytes."""
 
 
 @dataclass
@@ -80,6 +82,12 @@ class Emitter:
             return list(draft.kv_terms)
         if metric == "bytes":
             return list(draft.bytes_terms)
+        if metric == "buffer_bytes":
+            return list(draft.template.buffer_terms) if draft.template is not None else []
+        if metric == "param_excess":
+            return list(draft.template.excess_terms) if draft.template is not None else []
+        if metric == "idle_params":
+            return idle_terms(draft.template) if draft.template is not None else []
         return list(draft.template.param_terms) if draft.template is not None else []
 
     def terms(self, draft: RuleDraft, metric: str) -> list:
@@ -318,6 +326,13 @@ class Emitter:
             return True
         if metric == "bytes":
             return self.bytes_priced(draft)
+        if metric == "buffer_bytes":  # the model's own rule says 0 where no module registers a buffer
+            known = draft.template is not None and draft.template.buffers_known
+            return known and (draft is self.analysis.root or bool(self.metric_terms(draft, metric)))
+        if metric == "param_excess":
+            return draft.template is not None and draft.template.param_dtypes_known and bool(draft.template.excess_terms)
+        if metric == "idle_params":
+            return bool(self.metric_terms(draft, metric))
         if draft is self.analysis.root and not _returns_cache(draft.ret):
             return False  # the model hands back no cache: nothing is kept for the next step
         return bool(self.metric_terms(draft, "kv_cache_bytes"))
@@ -370,7 +385,7 @@ class Emitter:
 
     def all_terms(self, draft: RuleDraft) -> list:
         """The terms of every metric the draft's rule has."""
-        return [term for metric in METRICS if self.has_metric(draft, metric) for term in self.metric_terms(draft, metric)]
+        return [term for metric in METRICS + TRAIN_METRICS if self.has_metric(draft, metric) for term in self.metric_terms(draft, metric)]
 
     def callees(self, draft: RuleDraft) -> list:
         out = []
@@ -387,7 +402,7 @@ class Emitter:
         if key in self._params:
             return self._params[key]
         names: set = set()
-        for metric in METRICS:
+        for metric in METRICS + TRAIN_METRICS:
             if self.has_metric(draft, metric):
                 names |= self.metric_params(draft, metric)
         result = sorted(names, key=self._param_order)
@@ -566,7 +581,9 @@ class Emitter:
             inner_name, inner_metric = helper, via
         return X.call(segments[0], inner_name, kwargs, forward_all=True, metric=inner_metric)
 
-    def formula(self, draft: RuleDraft, metric: str) -> str:
+    def formula(self, draft: RuleDraft, metric: str, calls_of: str | None = None) -> str:
+        """`metric`'s formula text; with `calls_of`, its calls name that metric (`{a: R}(...).param_count`)
+        so that the text can sit inside another metric's formula."""
         self._render_metric = metric
         terms = self.metric_terms(draft, metric)
         if not terms:
@@ -574,6 +591,8 @@ class Emitter:
         parts = []
         for term in terms:
             expr = self.final(term.expr, draft)
+            if calls_of is not None:
+                expr = _calls_of(expr, calls_of)
             mult = self.final(term.mult, draft)
             if mult == ONE:
                 body_text = X.render(expr, X.P_SUM)
@@ -687,6 +706,41 @@ def _loadable(text: str) -> bool:
             print("bytes formula left out:", err, text.splitlines()[int(str(err).split(":")[1]) - 1][max(0, int(str(err).split(":")[2]) - 200):int(str(err).split(":")[2]) + 50] if ":" in str(err) else "")
         return False
     return True
+def idle_terms(template: Template) -> list:
+    """The template's param_count terms of children that no forward the analysis ran ever
+    called or read (GPT-2-style cross-attention without encoder states, Fuyu's image patch
+    projection without pixel_values): their parameters get no gradient. An attribute that holds
+    one of several modules by a config branch is idle only if none of them ran."""
+    used = {attr for attr, ref in template.children if _subtree_used(ref.inst)}  # any module an attribute may hold
+    idle = {attr for attr, _ in template.children} - used - template.read_attrs
+    out = []
+    for term in template.param_terms:
+        atom = term.expr.single_atom()
+        if isinstance(atom, X.Op) and atom.kind == "call" and atom.args[0] in idle:  # calls name param_count
+            out.append(Term(term.guard, term.mult, _calls_of(term.expr, "param_count"), term.note))
+    return out
+
+
+def _subtree_used(inst: Any) -> bool:
+    """Whether a module instance, or one inside it, was called or read by a forward."""
+    if inst.used:
+        return True
+    module = inst.template
+    return isinstance(module, Template) and any(_subtree_used(ref.inst) for _, ref in module.children)
+
+
+def _calls_of(expr: Num, metric: str) -> Num:
+    """`expr` with every call that inherits its metric naming `metric` instead."""
+    out = ZERO
+    for mono, coeff in expr.terms:
+        term = Num.const(coeff)
+        for atom, e in mono:
+            if isinstance(atom, X.Op) and atom.kind == "call" and atom.args[4] is None:
+                atom = X.Op("call", atom.args[:4] + (metric,))
+            piece = Num.atom(atom)
+            term = term * (X.power(piece, Num.const(e)) if e != 1 else piece)
+        out = out + term
+    return out
 
 
 def _describe(hint: str) -> str:

@@ -91,6 +91,13 @@ class Template:
     scope: Scope
     attrs: dict = field(default_factory=dict)
     param_terms: list = field(default_factory=list)
+    buffers: list = field(default_factory=list)  # names given to register_buffer in __init__, in order
+    buffer_terms: list = field(default_factory=list)  # buffer_bytes terms: own buffers, then children's
+    buffers_known: bool = True  # False: a buffer (own or a child's) the analysis cannot size
+    excess_terms: list = field(default_factory=list)  # own parameters not at the model dtype: numel * (bytes - dtype_bytes)
+    has_odd_params: bool = False  # it or a descendant owns a parameter not at the model dtype
+    param_dtypes_known: bool = True  # False: such a parameter cannot be priced (see interp/buffers.py)
+    read_attrs: set = field(default_factory=set)  # attributes some forward read (its submodules that may run)
     children: list = field(default_factory=list)  # (attr, value) registration order
     rules: dict = field(default_factory=dict)  # forward signature -> RuleDraft
     params_only: "RuleDraft | None" = None
@@ -171,6 +178,7 @@ class Instance:
     attr: str = ""
     loop_depth: int = 0  # loops of symbolic length around its construction
     handed: list = field(default_factory=list)  # bindings it was handed to constructors with (zamba's shared attention block)
+    used: bool = False  # a forward called it or read one of its attributes (its parameters may get gradients)
 
 
 @dataclass(eq=False)

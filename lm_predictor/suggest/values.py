@@ -48,6 +48,7 @@ class Tensor:
     route: tuple = ()  # MoE routing: ("mask", total, expert_dim) | ("slice", total) | ("hit", total); ("arange", start, step): known values; ("offsets",) / ("offset",): running totals of counts
     no_grad: bool = False  # computed only from buffers, integer tensors and constants: autograd gives it no gradient
     values: tuple = ()  # data known from how it was built: ("arange", start, step) | ("scalar", value)
+    buffer: bool = False  # made by nn.Buffer(...): assigning it to a module registers a buffer
     layout: Any = None  # memory layout (brains/layout.py): None row-major contiguous, a Layout, or UNKNOWN_LAYOUT
 
     def __post_init__(self) -> None:
@@ -82,7 +83,7 @@ MIXED_DTYPE_LAYOUT = "mixed-dtype"
 """The layout of a tensor joined from branches of different dtypes: its bytes per element are not known."""
 
 
-INTEGER_DTYPES = frozenset({"long", "int", "bool", "uint8"})
+INTEGER_DTYPES = frozenset({"long", "int", "int32", "int16", "int8", "bool", "uint8"})
 """dtype tags of tensors that never require grad (position ids, masks, indices)."""
 
 

@@ -123,7 +123,8 @@ def test_suggested_rules_price_the_training_step(family: str) -> None:
     """Train FLOPs and gradients through the derived rules, with and without checkpointing:
     suggest gives the rotary matmul of a buffer and the position ids grad_operands=0 and the
     decoder layers checkpoint_layers: 1 (tests/families/test_train_derived.py has types without
-    hand rules); the optimizer state is exact or unavailable, never another number."""
+    hand rules); weights (suggest sizes the rotary inv_freq and GPT-2's causal-mask buffers) and
+    the AdamW state are exact too."""
     from lm_predictor.evaluate.train import TrainOptions, predict_train
     from lm_predictor.verify.train_oracle import measure_train
     from lm_predictor.workload import Workload
@@ -133,7 +134,7 @@ def test_suggested_rules_price_the_training_step(family: str) -> None:
     for ckpt in (False, True):
         measured = measure_train(config, Workload(2, 6), grad_checkpointing=ckpt, peak=False).totals
         predicted = predict_train(config, batch=2, seq_len=6, options=TrainOptions(grad_checkpointing=ckpt), library=library).totals
-        assert {k: predicted.get(k) for k in ("flops", "grad_bytes")} == {k: measured[k] for k in ("flops", "grad_bytes")}
-        # AdamW state needs param_tensors, which suggest gives only modules owning all their
-        # parameters unconditionally (not falcon's FalconLinear with its config-guarded bias)
-        assert predicted.get("optimizer_bytes") in (None, measured["optimizer_bytes"])
+        assert {k: predicted.get(k) for k in ("flops", "weight_bytes", "grad_bytes")} == {k: measured[k] for k in ("flops", "weight_bytes", "grad_bytes")}
+        # AdamW keeps a step per tensor: suggest counts a module's own tensors, a config-guarded
+        # bias as `if $bias then 1 else 0` (falcon's FalconLinear)
+        assert predicted.get("optimizer_bytes") == measured["optimizer_bytes"]

@@ -9,6 +9,7 @@ in `base.BRAINS`, keyed by what they handle; the functions below are the interpr
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import replace
 from typing import Any
@@ -136,7 +137,12 @@ def config_method(interp: Host, model: Any, name: str) -> Any:
 
 def tensor_binop(interp: Host, op: str, a: Any, b: Any, node: Any) -> Any:
     decided = compare_known(op, a, b)
-    return decided if decided is not None else _tensors.tensor_binop(interp, op, a, b, node)
+    if decided is not None:
+        return decided
+    result = _tensors.tensor_binop(interp, op, a, b, node)
+    if not all(isinstance(v, (Tensor, Num, X.Bool)) for v in (a, b)):  # an unknown operand may require grad
+        return result
+    return result if any(v.requires_grad for v in (a, b) if isinstance(v, Tensor)) else _mark_no_grad(result)  # e.g. position_ids / 2
 
 
 def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
@@ -167,6 +173,8 @@ def external_attr(interp: Host, ext: External, name: str) -> Any:
     full = f"{ext.name}.{name}"
     if ext.name == "torch.finfo()" and name in ("min", "max", "eps", "tiny"):
         return Unknown("finfo value")
+    if ext.name == "math" and name in ("pi", "e", "tau"):
+        return Num.const(getattr(math, name))
     return External(full)
 
 

@@ -8,6 +8,7 @@ becomes an unresolved term only if a later matmul needs its size.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
 
 from lm_predictor.suggest import expr as X
@@ -33,7 +34,7 @@ from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod, Range
-from lm_predictor.suggest.values import External, ListV, Phi, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import INTEGER_DTYPES, External, ListV, Phi, Repeated, Tensor, Unknown
 
 
 IDENTITY_METHODS = {
@@ -77,8 +78,8 @@ ELEMENTWISE_FUNCTIONS = {
     "torch.nn.functional.softmax", "torch.sigmoid_", "torch.special.expit", "torch.special.erf",
 }
 CREATION = {"torch.zeros", "torch.ones", "torch.empty", "torch.rand", "torch.randn", "torch.full", "torch.randint"}
-LEGACY_CONSTRUCTORS = {"torch.Tensor": "model", "torch.FloatTensor": "model", "torch.DoubleTensor": "model",
-                       "torch.HalfTensor": "model", "torch.LongTensor": "long", "torch.BoolTensor": "bool"}
+LEGACY_CONSTRUCTORS = {"torch.Tensor": "model", "torch.FloatTensor": "float32", "torch.DoubleTensor": "float64",
+                       "torch.HalfTensor": "float16", "torch.LongTensor": "long", "torch.BoolTensor": "bool"}
 LIKE = {"torch.zeros_like", "torch.ones_like", "torch.empty_like", "torch.full_like", "torch.rand_like", "torch.randn_like"}
 
 
@@ -112,7 +113,10 @@ def tensor_binop(interp: Host, op: str, a: Any, b: Any, node: Any) -> Any:
     if op in ("==", "!=") and not_an_expert(a, b):
         return X.bconst(op == "!=")  # an id no token is routed to: the branch is never taken
     dtype = "bool" if op in ("==", "!=", "<", "<=", ">", ">=", "&", "|") else None
-    return price_binop(interp, op, a, b, elementwise(a, b, dtype), node)
+    out = elementwise(a, b, dtype)
+    if op == "/" and out.dtype in INTEGER_DTYPES:  # true division of integers gives the default float dtype
+        out = replace(out, dtype="model")
+    return price_binop(interp, op, a, b, out, node)
 
 
 # ---------------------------------------------------------------------------- reshaping
@@ -380,7 +384,7 @@ def tensor_method(site: CallSite) -> Any:
     if name in ("view_as", "reshape_as", "expand_as", "type_as"):
         other = site.arg(0, "other")
         if name == "type_as":
-            return t
+            return Tensor(t.shape, other.dtype, t.why) if isinstance(other, Tensor) else t
         return Tensor(other.shape, t.dtype) if isinstance(other, Tensor) else unknown_tensor(name)
     if name in ("transpose", "swapaxes", "swapdims"):
         return transpose(t, site.arg(0, "dim0"), site.arg(1, "dim1"))
@@ -514,8 +518,10 @@ def tensor_method(site: CallSite) -> Any:
             dtype = "bool"
         elif name in ("long", "int"):
             dtype = "long"
-        elif name in ("float", "double"):
-            dtype = "float32"
+        elif name in ("float", "double", "half", "bfloat16"):
+            dtype = DTYPE_TAGS[name]
+        elif name in ("to", "type"):
+            dtype = _cast_tag(site, t)
         if name in ("add", "sub", "mul", "div", "maximum", "minimum", "add_", "mul_", "sub_", "div_") and site.args:
             return elementwise(t, site.args[0], None)
         keep = t.route if t.route and t.route[0] == "ids" and name in ("to", "long", "int", "type", "contiguous", "clone", "detach") else ()
@@ -566,7 +572,7 @@ def torch_function(site: CallSite) -> Any:
                     step = site.kwargs[key]
         if end is None:
             return unknown_tensor("arange")
-        return Tensor((Range(start, end, step).length(),), "long", values=("arange", start, step))
+        return Tensor((Range(start, end, step).length(),), _dtype_kw(site, "long"), values=("arange", start, step))
     if name in CREATION:
         if any(a is None for a in site.args[:1]):
             raise DeadPath()  # torch.ones(None) raises
@@ -709,16 +715,36 @@ def torch_function(site: CallSite) -> Any:
     return NotImplemented
 
 
-def _dtype_kw(site: CallSite, default: str = "model") -> str:
-    dt = site.kwargs.get("dtype")
-    if isinstance(dt, External):
-        short = dt.name.rsplit(".", 1)[-1]
-        if short in ("long", "int64", "int32", "int", "int16", "int8", "uint8"):
-            return "long"
-        if short == "bool":
-            return "bool"
-        return "float32" if short in ("float", "float32", "float64", "double") else default
+DTYPE_TAGS = {
+    "long": "long", "int64": "long", "int32": "int32", "int": "int32", "int16": "int16", "short": "int16", "int8": "int8",
+    "uint8": "uint8", "bool": "bool", "float": "float32", "float32": "float32", "float64": "float64", "double": "float64",
+    "bfloat16": "bfloat16", "float16": "float16", "half": "float16", "<model dtype>": "model",
+}  # fmt: skip
+"""torch dtype name -> the analysis's dtype tag ("model": the dtype the model is built in)."""
+
+
+def dtype_tag(value: Any, default: str) -> str:
+    """The dtype tag of a `dtype=` argument (torch.float32, torch.long, other.dtype), else `default`."""
+    if isinstance(value, External):
+        return DTYPE_TAGS.get(value.name.rsplit(".", 1)[-1], default)
     return default
+
+
+def _dtype_kw(site: CallSite, default: str = "model") -> str:
+    return dtype_tag(site.kwargs.get("dtype"), default)
+
+
+def _cast_tag(site: CallSite, t: Tensor) -> str:
+    """The dtype of `t.to(...)` / `t.type(...)`: a dtype given by keyword or position, another
+    tensor's dtype, or t's own (a device move)."""
+    if "dtype" in site.kwargs:
+        return dtype_tag(site.kwargs["dtype"], "?")
+    for arg in site.args:
+        if isinstance(arg, Tensor):
+            return arg.dtype
+        if isinstance(arg, External) and arg.name.rsplit(".", 1)[-1] in DTYPE_TAGS:
+            return dtype_tag(arg, "?")
+    return t.dtype
 
 
 @brain("torch-function", prefix("torch.", "F."))

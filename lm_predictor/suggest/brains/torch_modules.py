@@ -49,10 +49,11 @@ def _conv_rule(n: int, layout: str, kernel: str, kernel_doc: str, out: str, out_
         },
         "flops": f"2 * ${{batch}} * ${{out_channels}} * ${{{out}}} * (${{in_channels}} // ${{groups}}) * ${{{kernel}}}",
         "param_count": f"${{out_channels}} * (${{in_channels}} // ${{groups}}) * ${{{kernel}}} + (if ${{bias}} then ${{out_channels}} else 0)",
+        "metrics": {"param_tensors": "if ${bias} then 2 else 1"},  # weight, bias
     }
 
 
-def _norm_rule(name: str, doc: str, size: str, size_doc: str, affine: str, affine_doc: str, params: str) -> dict:
+def _norm_rule(name: str, doc: str, size: str, size_doc: str, affine: str, affine_doc: str, params: str, tensors: int) -> dict:
     """The static rule of a normalisation module: no counted FLOPs, `params` parameters when affine."""
     return {
         "aliases": [f"torch.nn.{name}"],
@@ -63,6 +64,7 @@ def _norm_rule(name: str, doc: str, size: str, size_doc: str, affine: str, affin
         },
         "flops": "0",
         "param_count": f"if ${{{affine}}} then {params} else 0",
+        "metrics": {"param_tensors": f"if ${{{affine}}} then {tensors} else 0"},
     }
 
 
@@ -88,10 +90,10 @@ STATIC_RULES = {
     },
     "torch.nn.modules.normalization.RMSNorm": _norm_rule(
         "RMSNorm", "x * rsqrt(mean(x^2) + eps) * weight over the last `normalized_shape` elements; elementwise only.",
-        "normalized_shape", "size of the normalised (last) dimensions", "elementwise_affine", "whether a weight exists", "${normalized_shape}"),
+        "normalized_shape", "size of the normalised (last) dimensions", "elementwise_affine", "whether a weight exists", "${normalized_shape}", 1),
     "torch.nn.modules.normalization.GroupNorm": _norm_rule(
         "GroupNorm", "Group normalisation over channel groups; elementwise and reductions only.",
-        "num_channels", "channels", "affine", "whether weight and bias exist", "2 * ${num_channels}"),
+        "num_channels", "channels", "affine", "whether weight and bias exist", "2 * ${num_channels}", 2),
 }
 
 
@@ -258,8 +260,8 @@ def construct(site: CallSite, cname: str) -> Any:
     if cname == "nn.Buffer":  # torch >= 2.5 (transformers 5.x rotary inv_freq): a buffer, never a parameter
         data = site.arg(0, "data")
         if isinstance(data, Tensor):
-            return Tensor(data.shape, data.dtype, data.why, False, no_grad=True)
-        return Tensor(None, "model", "buffer of unknown shape", False, no_grad=True)
+            return Tensor(data.shape, data.dtype, data.why, False, no_grad=True, buffer=True)
+        return Tensor(None, "model", "buffer of unknown shape", False, no_grad=True, buffer=True)
     return NotImplemented
 
 

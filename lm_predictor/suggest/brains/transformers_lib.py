@@ -199,6 +199,8 @@ def _named_setter(value_kw: str, buffer: bool = False):
     def run(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
         name = args[0] if args else kwargs.get("name")
         value = args[1] if len(args) > 1 else kwargs.get(value_kw)
+        if buffer:
+            interp.note_buffer(recv, name if isinstance(name, str) else None)
         if isinstance(name, str):
             if buffer and isinstance(value, Tensor):
                 value = Tensor(value.shape, value.dtype, value.why, False, no_grad=True)
@@ -253,6 +255,7 @@ def _attr_or_none(interp: Host, recv: Any, name: str, node: Any) -> Any:
     if isinstance(recv, ModRef) and isinstance(recv.inst.template, Template):
         tmpl = recv.inst.template
         if name in tmpl.attrs:
+            tmpl.read_attrs.add(name)
             return interp.view(tmpl.attrs[name], recv)
         return None
     return None

@@ -204,9 +204,13 @@ class AttributesMixin:
 
     def module_attr(self, ref: ModRef, name: str, node: Any) -> Any:
         tmpl = ref.inst.template
+        if self.in_init is None:
+            ref.inst.used = True
         if isinstance(tmpl, TorchModule):
             return self.brains.torch_module_attr(self, ref, name, node)
         if name in tmpl.attrs:
+            if self.in_init is None:
+                tmpl.read_attrs.add(name)
             return self.view(tmpl.attrs[name], ref)
         found = self.class_or_brain_attr(tmpl.cls, ref, name, node, self.brains.module_attr_default)
         if found is not None:

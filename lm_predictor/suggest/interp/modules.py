@@ -8,6 +8,7 @@ from lm_predictor.diagnostics import A_FORWARD_RAISES, A_INIT_RAISES, A_PARAM_SH
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import FALSE, ONE, TRUE, ZERO, Bool, Num
 from lm_predictor.suggest.findings import DeadPath
+from lm_predictor.suggest.interp.buffers import register_buffers
 from lm_predictor.suggest.interp.syntax import arg_hint, param_names
 from lm_predictor.suggest.pyvalues import BrainFunc
 from lm_predictor.suggest.scope import Instance, ModRef, ParamInfo, Recorder, RuleDraft, RuleRef, Scope, Template, Term, TorchModule
@@ -99,6 +100,7 @@ class ModulesMixin:
             self._register(template, attr, value, ONE, TRUE, seen)
         for out_path, in_path, tie, bias_tied in template.tied:
             self.apply_tie(template, out_path, in_path, tie, bias_tied)
+        register_buffers(template)
 
     def apply_tie(self, template: Template, out_path: str, in_path: str, tie: Bool, bias_tied: bool = False) -> None:
         """The output embedding's weight is the input embedding's when `tie`: the parameter count
@@ -198,6 +200,8 @@ class ModulesMixin:
 
     def call_module(self, ref: ModRef, args: list, kwargs: dict, node: Any, hint: str | None = None, root: bool = False) -> Any:
         tmpl = ref.inst.template
+        if self.in_init is None:
+            ref.inst.used = True
         if isinstance(tmpl, TorchModule):
             return self.brains.call_torch_module(self, ref, args, kwargs, node)
         forward = self.class_attr(tmpl.cls, "forward")

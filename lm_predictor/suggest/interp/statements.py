@@ -403,6 +403,15 @@ class StatementsMixin:
                 return items
         return [Unknown(f"unpacking {type(value).__name__}")] * n
 
+    def note_buffer(self, obj: Any, name: str | None) -> None:
+        """`obj.register_buffer(name, ...)` in the __init__ being run: the template keeps the name
+        (None: a name the analysis cannot read, so the module's buffers are unknown)."""
+        if isinstance(obj, ModRef) and isinstance(obj.inst.template, Template) and self.in_init is obj.inst.template and obj.path == "":
+            if name is not None and not name.isidentifier():  # a placeholder for a name built at run time (f-string)
+                name = None
+            if name not in obj.inst.template.buffers:
+                obj.inst.template.buffers.append(name)
+
     def set_attr(self, obj: Any, name: str, value: Any, node: Any) -> None:
         if isinstance(obj, ModRef):
             tmpl = obj.inst.template
@@ -412,6 +421,8 @@ class StatementsMixin:
                     value.inst.attr = value.inst.attr or name
                 elif isinstance(value, (Repeated, ListV, DictV, Phi)):
                     value = with_paths(value, name)
+                elif isinstance(value, Tensor) and value.buffer:  # `self.x = nn.Buffer(...)`
+                    self.note_buffer(obj, name)
                 tmpl.attrs[name] = self.guarded_write(tmpl.attrs.get(name), value, self.init_depth)
             elif isinstance(tmpl, TorchModule) and self.in_init is not None and name == "bias" and value is None and "bias" in tmpl.args:
                 tmpl.args["bias"] = FALSE  # `self.norm.bias = None`: the parameter is dropped
