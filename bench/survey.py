@@ -505,6 +505,9 @@ KNOWN_GAPS = {
     "hunyuan_v1_moe": "no ground truth at the default config: head_dim defaults to None (transformers cannot run it; eval says C001); with it given it is exact on a shrunk config",
     "nemotron": "no ground truth at the default config: num_key_value_heads defaults to None and the attention computes with it (transformers cannot run it; eval says C001); with it given it is exact under fake tensors",
     "dbrx": "no ground truth at the default config: clip_qkv=None makes 4.56 call clamp(min=None, max=None), which torch 2.13 rejects; with clip_qkv given it is exact on a shrunk config",
+    "deepseek_v4": "A110/A112/A120 (5.23): the attention reads the model's own cache-layer classes (DeepseekV4HCACache / CSACache, registered by _layer_type) through past_key_values.layers[i]: compressed-KV buffers, entry counts and overlap state carried from prefill into decode, windows of seq_len // compress_rate, a lightning indexer's top-k and hyper-connections; needs cache layers run from the model's source with state across calls",
+    "longcat_flash": "A120 (5.23): zero-computation experts: the router may send a token to an identity expert (expert_idx >= n_routed_experts), so the FLOPs depend on the routing itself, not only on top_k; needs the identity experts' share, which the data decides",
+    "cohere_compass_text": "no ground truth at the default config: rope_parameters defaults to {} and the model reads rope_parameters[layer_type] (KeyError when transformers builds it; eval's A120 is the same missing key)",
     "blenderbot": "no ground truth: 4.56 builds its cache from num_hidden_layers (= encoder_layers, 2) but runs 24 decoder layers, so every forward with use_cache (the default) raises IndexError at layer 2",
 }
 """Types whose gap has been read from the source: the line says precisely why (it replaces the generic one)."""

@@ -134,7 +134,11 @@ class ConfigModel:
                 value = derived[name]
             self.setattr(obj, name, self.convert(name, value, pretrained=name not in own))
         if post_init is not None:
-            _run_config_method(interp, post_init, obj, {})
+            # keys given that are no field reach __post_init__(**kwargs), as the dataclass __init__ passes them
+            # (gemma4's `"per_layer_config" not in kwargs`); PreTrainedConfig.__post_init__ then sets them (brains)
+            fields = set(self.annotations) | set(self.attribute_map) | set(self.pretrained_defaults) | {"model_type"}
+            extra = {k: self.convert(k, self.resolved[k]) for k in sorted(self.given) if k not in fields and k in self.resolved}
+            _run_config_method(interp, post_init, obj, extra)
 
     def pretrained_init(self, interp: Any, obj: ObjectV, kwargs: dict) -> None:
         """PretrainedConfig.__init__: its own keys (given ones win), then leftover kwargs."""
@@ -246,6 +250,11 @@ class ConfigModel:
         name = self.attribute_map.get(name, name)
         if name in RUNTIME:
             return _python(RUNTIME[name])
+        if name in ("per_layer_config", "is_heterogeneous"):  # 5.x HeterogeneousConfigMixin
+            overrides = self.layer_overrides()
+            if name == "is_heterogeneous":
+                return X.bconst(bool(overrides))
+            return ObjectV(None, {"overrides": overrides, "layer_types": self.attrs.get("layer_types")}, kind="per-layer-config")
         if name in self.attrs:
             value = self.attrs[name]
             self.note_read(name, value)
@@ -265,6 +274,17 @@ class ConfigModel:
         if special is not None:
             return special
         return Unknown(f"config has no attribute {name!r}")
+
+    def layer_overrides(self) -> dict:
+        """{layer: {attribute: value}} of a 5.x `per_layer_config` (JSON keys are zero-padded strings)."""
+        value = self.attrs.get("per_layer_config")
+        self.note_read("per_layer_config", value)
+        out: dict = {}
+        for key, layer in (value.items.items() if isinstance(value, DictV) else ()):
+            index = int(key) if isinstance(key, (int, str)) and str(key).isdigit() else None
+            if index is not None and isinstance(layer, DictV):
+                out[index] = {k: v for k, v in layer.items.items() if k != "skip"}
+        return out
 
     def getattr_default(self, interp: Any, name: str, default: Any, node: Any) -> Any:
         """getattr(config, name, default): the attribute if the class sets it, else an optional key."""

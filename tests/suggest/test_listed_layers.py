@@ -66,8 +66,23 @@ def test_listed_layers_and_a_threshold_together() -> None:
 def test_listed_layers_and_a_threshold_carry_the_threshold_truths() -> None:
     # the per-layer sum assumes, in each group, the truths split_layers gives (it crashed on gemma3n_text's
     # to_json config when this mixed split gave none): layers 0..2 assume nothing (their index decides),
-    # the groups from layer 3 on assume the threshold held or failed
+    # the groups from layer 3 on assume the threshold held or failed, and the listed test failed (3 is not listed)
     sliding, moe = listed(0, 1, 2), X.cmp(">=", I, Num.sym("m"))
     with X.using(X.SymbolFacts(positive={"m", "n"})):
         cells = split_layers([sliding, moe], "#i", Num.sym("n"))
-    assert [truths for *_, truths in cells] == [{}, {}, {}, {moe: True}, {moe: False}]
+    assert [truths for *_, truths in cells] == [{}, {}, {}, {sliding: False, moe: True}, {sliding: False, moe: False}]
+
+
+def test_listed_layers_and_a_modular_pattern_together() -> None:
+    # qwen3_next: layer_types read at the layer (linear attention at 0, 1, 2, 4, 5, 6: full every 4th) and
+    # MoE where (i + 1) % p == 0. Layers 0..6 are cells of their own; from layer 7 on the pattern splits.
+    linear, moe = listed(0, 1, 2, 4, 5, 6), X.cmp("==", X.mod(I + 1, Num.sym("p")), 0)
+    with X.using(X.SymbolFacts(positive={"p", "n"})):
+        cells = split_layers([linear, moe], "#i", Num.sym("n"))
+    at = lambda n, p: [X.substitute(c, {"n": Num.const(n), "p": Num.const(p)}).const_value() for c, *_ in cells]
+    assert at(12, 1) == [1] * 7 + [5, 0]  # every layer MoE: layers 7..11 (5) in the MoE cell
+    assert at(12, 3) == [1] * 7 + [2, 3]  # layers 7..11: 8 and 11 have (i + 1) % 3 == 0; 7, 9, 10 do not
+    assert at(4, 2) == [1, 1, 1, 1, 0, 0, 0, 0, 0]  # four layers: only 0..3 exist
+    assert [truths for *_, truths in cells[7:]] == [{linear: False, moe: True}, {linear: False, moe: False}]
+    rep = X.substitute(cells[7][1], {"p": Num.const(3)}).const_value()
+    assert rep == 8  # the first MoE layer from 7 on: (8 + 1) % 3 == 0

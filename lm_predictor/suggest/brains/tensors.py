@@ -337,6 +337,8 @@ def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
     if name == "device":
         return External("torch.device")
     if name in ("ndim",):
+        if t.shape is None and t.dtype == "mask" and t.why == "attention mask":
+            return Num.const(4)  # the mask builders' masks are [batch, 1 or heads, q_len, kv_len]
         return Num.const(len(t.shape)) if t.shape is not None else Unknown("rank")
     if name in ("T", "mT", "H", "mH"):
         if t.shape is None:

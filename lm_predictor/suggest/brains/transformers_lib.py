@@ -299,6 +299,65 @@ def base_attr(interp: Host, base: str, name: str) -> Any:
     return None
 
 
+PADDING_MASK_FUNCTIONS = ("create_recurrent_attention_mask",)
+"""5.x masks for linear-attention / mamba layers: None when no attention_mask is passed (so the layer skips masking)."""
+
+
+def config_post_init(interp: Host, obj: Any, args: list, kwargs: dict, node: Any) -> None:
+    """5.x PreTrainedConfig.__post_init__(**kwargs): the keys that are no field become attributes, per_layer_config last."""
+    for key, value in sorted(kwargs.items(), key=lambda kv: kv[0] == "per_layer_config"):
+        if key not in ("torch_dtype", "dtype", "name_or_path", "_commit_hash"):
+            obj.attrs[getattr(obj, "attribute_map", {}).get(key, key)] = value
+    return None
+
+
+def layer_config(config: ConfigV, view: ObjectV, index: Any) -> Any:
+    """`config.per_layer_config[i]`: layer i's view of the config; by a layer type (rope), its first layer's."""
+    overrides = view.attrs.get("overrides") or {}
+    if isinstance(index, str):
+        kinds = view.attrs.get("layer_types")
+        items = kinds.items if isinstance(kinds, ListV) else []
+        first = next((j for j, k in enumerate(items) if k == index), None)
+        return ConfigV(config.model, Num.const(first), overrides) if first is not None else config
+    if isinstance(index, Num):
+        return ConfigV(config.model, index, overrides)
+    return Unknown("per_layer_config indexed by a value the analysis cannot read")
+
+
+def layer_config_attr(interp: Host, cfg: ConfigV, name: str, node: Any) -> Any:
+    """An attribute of one layer's config: its override where the layer has one, the config's value elsewhere."""
+    base = cfg.model.get(interp, name, node)
+    groups: list = []  # (value, layers that set it)
+    for layer, values in sorted(cfg.overrides.items()):
+        if name in values:
+            found = next((g for g in groups if _same(g[0], values[name])), None)
+            if found is None:
+                groups.append((values[name], [layer]))
+            else:
+                found[1].append(layer)
+    at = cfg.layer.const_value()
+    if isinstance(at, int):
+        return next((v for v, layers in groups if at in layers), base)
+    result = base
+    for value, layers in groups:
+        cond = X.bor(*(X.cmp("==", cfg.layer, k) for k in layers))
+        result = _phi(cond, value, result)
+    return result
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a == b if not isinstance(a, (Num, X.Bool)) else (type(a) is type(b) and a == b)
+
+
+def _phi(cond: Any, a: Any, b: Any) -> Any:
+    """a where cond holds, else b (numbers and booleans merge into a formula)."""
+    if isinstance(a, Num) and isinstance(b, Num):
+        return X.ifnum(cond, a, b)
+    if isinstance(a, X.Bool) and isinstance(b, X.Bool):
+        return X.ifbool(cond, a, b)
+    return Phi(cond, a, b)
+
+
 def config_method(interp: Host, model: Any, name: str) -> Any:
     """PretrainedConfig methods and properties a model reads."""
     if name == "get_text_config":
@@ -332,6 +391,9 @@ def suggest_transformers_external(site: CallSite) -> Any:
         return ModRef(Instance(TorchModule("hf_conv1d", "transformers.pytorch_utils.Conv1D", {"nf": nf, "nx": nx}, nx * nf + nf), {}), {}, "")
     if short in MASK_FUNCTIONS:
         return Tensor(None, "mask", "attention mask")
+    if short in PADDING_MASK_FUNCTIONS:  # a 2D padding mask, or None without one (the verify workload)
+        mask = site.arg(2, "attention_mask", None)
+        return None if mask is None else Tensor(None, "mask", "padding mask")
     if short in FALSE_FUNCTIONS:
         return X.FALSE
     if short in TRUE_FUNCTIONS:

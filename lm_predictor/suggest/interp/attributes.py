@@ -132,6 +132,8 @@ class AttributesMixin:
         if isinstance(obj, ModRef):
             return self.module_attr(obj, name, node)
         if isinstance(obj, ConfigV):
+            if obj.layer is not None:
+                return self.brains.layer_config_attr(self, obj, name, node)
             return obj.model.get(self, name, node)
         if isinstance(obj, Tensor):
             return self.brains.tensor_attr(self, obj, name, node)
