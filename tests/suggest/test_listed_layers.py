@@ -86,3 +86,20 @@ def test_listed_layers_and_a_modular_pattern_together() -> None:
     assert [truths for *_, truths in cells[7:]] == [{linear: False, moe: True}, {linear: False, moe: False}]
     rep = X.substitute(cells[7][1], {"p": Num.const(3)}).const_value()
     assert rep == 8  # the first MoE layer from 7 on: (8 + 1) % 3 == 0
+
+
+def test_per_layer_config_overrides_read_at_the_layer_index() -> None:
+    # gemma4_text's to_json config: per_layer_config {"04": {"head_dim": 512}, "09": {"head_dim": 512}} over a
+    # global head_dim; config.per_layer_config[i].head_dim is 512 at layers 4 and 9 and the global value elsewhere
+    from lm_predictor.suggest.brains.transformers_lib import layer_config, nested_config_attr
+    from lm_predictor.suggest.values import DictV, ObjectV
+
+    overrides = DictV({"04": DictV({"head_dim": Num.const(512)}), "09": DictV({"head_dim": Num.const(512)})})
+    owner = ObjectV(None, {"head_dim": Num.sym("head_dim"), "hidden_size": Num.sym("hidden"), "per_layer_config": overrides}, kind="config")
+    assert nested_config_attr(None, owner, "is_heterogeneous") == X.TRUE
+    view = nested_config_attr(None, owner, "per_layer_config")
+    layer = layer_config(None, view, I)
+    at = lambda i: X.substitute(layer.attrs["head_dim"], {"#i": Num.const(i), "head_dim": Num.const(256)}).const_value()
+    assert [at(i) for i in (0, 4, 5, 9)] == [256, 512, 256, 512]
+    assert layer.attrs["hidden_size"] == Num.sym("hidden")  # not overridden: the config's own value
+    assert layer_config(None, view, Num.const(9)).attrs["head_dim"] == Num.const(512)

@@ -248,13 +248,27 @@ def value_getitem(interp: Host, obj: Any, index: Any, node: Any) -> Any:
         return interp.on_phi(index, lambda key: _tf.config_class_of(interp, key))  # CONFIG_MAPPING["llama"]
     if isinstance(obj, Range) and isinstance(index, Num):
         return obj.start + obj.step * index
-    if isinstance(obj, ObjectV) and obj.kind == "per-layer-config" and isinstance(interp.config, ConfigV):
-        return _tf.layer_config(interp.config, obj, index)
+    if isinstance(obj, ObjectV) and obj.kind == "per-layer-config":
+        return _tf.layer_config(interp, obj, index)
     return Unknown(f"indexing {type(obj).__name__}")
+
+
+def config_post_init(interp: Host, obj: ObjectV, kwargs: dict) -> None:
+    """5.x PreTrainedConfig.__post_init__(**kwargs) of a config class that defines none of its own."""
+    _tf.config_post_init(interp, obj, [], kwargs, None)
 
 
 def layer_config_attr(interp: Host, cfg: ConfigV, name: str, node: Any) -> Any:
     return _tf.layer_config_attr(interp, cfg, name, node)
+
+
+def layer_overrides(value: Any) -> dict:
+    return _tf.layer_overrides(value)
+
+
+def nested_config_attr(interp: Host, obj: ObjectV, name: str) -> Any:
+    """`per_layer_config` / `is_heterogeneous` of a nested (sub-)config object, else NotImplemented."""
+    return _tf.nested_config_attr(interp, obj, name)
 
 
 def function_call(interp: Host, fv: Any, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
@@ -262,6 +276,8 @@ def function_call(interp: Host, fv: Any, args: list, kwargs: dict, node: Any, hi
 
 
 def instantiate(interp: Host, cls: Any, args: list, kwargs: dict, node: Any) -> Any:
+    if not args and isinstance(interp.config, ConfigV) and _tf.is_dataclass_config(interp, cls):
+        return interp.config.model.dataclass_instance(interp, cls, kwargs)
     return _cache.model_cache(interp, cls, args, kwargs, node)
 
 

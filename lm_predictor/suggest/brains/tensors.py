@@ -475,10 +475,12 @@ def tensor_method(site: CallSite) -> Any:
         if isinstance(dim, Tensor):  # max(other): elementwise
             return elementwise(t, dim)
         out = reduce(t, dim, site.kwargs.get("keepdim", site.args[1] if len(site.args) > 1 and isinstance(site.args[1], X.Bool) else None))
+        d = norm_dim(dim, len(t.shape)) if dim is not None and t.shape is not None else None
+        ids = ("ids", t.shape[d]) if d is not None else ()  # indices along dim: ids below its size (a router's pick)
         if name in ("max", "min", "median") and dim is not None:
-            return (out, Tensor(out.shape, "long"))
+            return (out, Tensor(out.shape, "long", route=ids))
         if name in ("argmax", "argmin"):
-            return Tensor(out.shape, "long")
+            return Tensor(out.shape, "long", route=ids)
         return out
     if name in ("scatter_", "scatter") and t.shape is not None:
         dim, index = site.arg(0, "dim"), site.arg(1, "index")

@@ -146,6 +146,10 @@ class AttributesMixin:
                 return self.import_module(sub)
             return self.global_value(obj, name, node)
         if isinstance(obj, ObjectV):
+            if obj.kind == "config":  # 5.x per-layer views of a nested config
+                found = self.brains.nested_config_attr(self, obj, name)
+                if found is not NotImplemented:
+                    return found
             if name in obj.attrs:
                 return obj.attrs[name]
             found = self.class_or_brain_attr(obj.cls, obj, name, node, self.brains.object_attr)
