@@ -366,7 +366,11 @@ def layer_overrides(value: Any) -> dict:
 
 
 def nested_config_attr(interp: Host, obj: ObjectV, name: str) -> Any:
-    """HeterogeneousConfigMixin on a nested config object: its per-layer view, or whether it has overrides."""
+    """A nested config object's attribute_map aliases, and HeterogeneousConfigMixin: its per-layer view, or
+    whether it has overrides (NotImplemented: an ordinary attribute)."""
+    amap = getattr(obj, "attribute_map", None) or {}
+    if name in amap and name not in obj.attrs and amap[name] in obj.attrs:  # PreTrainedConfig.__getattribute__'s alias
+        return obj.attrs[amap[name]]
     if name not in ("per_layer_config", "is_heterogeneous"):
         return NotImplemented
     overrides = layer_overrides(obj.attrs.get("per_layer_config"))
@@ -581,6 +585,8 @@ def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
     config = interp.config
     tie = X.TRUE
     keys = interp.getattr(self_ref, "_tied_weights_keys", None)
+    if not isinstance(keys, DictV) and _ties_by_keys_only():
+        return  # 5.x ties only what _tied_weights_keys maps (moshi maps nothing: its lm_head stays its own)
     own = interp.getattr(self_ref, "config", None) if isinstance(keys, DictV) else None
     if isinstance(own, ObjectV):  # 5.x get_expanded_tied_weights_keys: the model's own config decides
         value = own.attrs.get("tie_word_embeddings", X.FALSE)
@@ -597,6 +603,13 @@ def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
     if mod.kind != "linear":
         return
     template.tied.append((output.path, inp.path, X.band(tie, arm_cond), _bias_tied(interp, self_ref, output.path)))
+
+
+def _ties_by_keys_only() -> bool:
+    """Whether the pinned transformers ties output embeddings only through `_tied_weights_keys` (5.x), not by config alone (4.x)."""
+    from lm_predictor.data.transformers_table import load_table
+
+    return not str(load_table()["transformers_version"]).startswith("4.")
 
 
 def _bias_tied(interp: Host, self_ref: ModRef, out_path: str) -> bool:
