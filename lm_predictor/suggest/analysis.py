@@ -94,13 +94,23 @@ def _signs(config: ConfigModel) -> X.SymbolFacts:
 def analyse_model(tree: SourceTree, model_type: str, overrides: dict | None = None, library: Any = None) -> Analysis:
     """Symbolically run `model_type`'s causal-LM class on the verify workload. A decode step that
     reads a linear-attention state before the run has seen it stored (5.x `get_conv_state` comes
-    before the prefill branch's `update_conv_state`) gets the run again, with the states' shapes."""
+    before the prefill branch's `update_conv_state`) gets the run again, with the states' shapes; again
+    while a run learns more shapes (jamba: the recurrent state's shape follows from the conv state's)."""
     cache.linear_states_reset(tree)
     analysis = _analyse_once(tree, model_type, overrides, library)
-    if cache.states_missing(tree):
+    known: set = set()
+    for _ in range(MAX_STATE_RUNS):
+        shapes = set(cache.state_shapes(tree))
+        if not cache.states_missing(tree) or shapes <= known:
+            break
+        known = shapes
         cache.linear_states_reset(tree, keep_shapes=True)
         analysis = _analyse_once(tree, model_type, overrides, library)
     return analysis
+
+
+MAX_STATE_RUNS = 3
+"""Runs again of a model whose decode step reads linear-attention states (each run learns the shapes the last one stored)."""
 
 
 def _analyse_once(tree: SourceTree, model_type: str, overrides: dict | None, library: Any) -> Analysis:

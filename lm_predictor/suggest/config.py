@@ -41,6 +41,9 @@ RUNTIME = {
     "pruned_heads": {},
 }
 
+STANDARDISED = ("rope_parameters",)
+"""Fields PreTrainedConfig.__post_init__ fills in (a nested config takes them from its type's default instance)."""
+
 SCALAR_PRETRAINED = {"tie_word_embeddings"}
 """PretrainedConfig keys that stay parameters; the others are specialised constants."""
 
@@ -113,9 +116,9 @@ class ConfigModel:
         """A transformers 5.x config: a dataclass whose generated __init__ sets every field, then
         __post_init__ derives the rest (head_dim from hidden_size, ...), run here symbolically.
 
-        PreTrainedConfig.__post_init__ itself is not run (brains: super().__post_init__ is a no-op):
-        what it standardises (rope_parameters, ...) comes from the table's default instance where
-        the config gives no value."""
+        PreTrainedConfig.__post_init__ is a brain: it builds the sub-configs of `sub_configs_defaults`
+        and sets the keys that are no field; what it standardises (rope_parameters, ...) comes from the
+        table's default instance where the config gives no value."""
         for klass in reversed(interp.mro(cls)):
             if isinstance(klass, ClassV):
                 for stmt in klass.node.body:
@@ -130,11 +133,14 @@ class ConfigModel:
             if name == "model_type" or self.attribute_map.get(name) in names:
                 continue  # an alias (num_local_experts -> n_routed_experts): the stored name sets it
             value = self.resolved.get(name)
-            if value is None and isinstance(derived.get(name), (dict, list, str)) and name not in self.given:
+            if value is None and isinstance(derived.get(name), (dict, list, str)) and name not in self.given and not _object_repr(derived[name]):
                 value = derived[name]
             self.setattr(obj, name, self.convert(name, value, pretrained=name not in own))
-        if post_init is not None:
-            _run_config_method(interp, post_init, obj, {})
+        # keys given that are no field reach __post_init__(**kwargs), as the dataclass __init__ passes them
+        # (gemma4's `"per_layer_config" not in kwargs`); PreTrainedConfig.__post_init__ then sets them (brains)
+        fields = set(self.annotations) | set(self.attribute_map) | set(self.pretrained_defaults) | {"model_type"}
+        extra = {k: self.convert(k, self.resolved[k]) for k in sorted(self.given) if k not in fields and k in self.resolved}
+        _post_init(interp, post_init, obj, extra)
 
     def pretrained_init(self, interp: Any, obj: ObjectV, kwargs: dict) -> None:
         """PretrainedConfig.__init__: its own keys (given ones win), then leftover kwargs."""
@@ -161,6 +167,34 @@ class ConfigModel:
             kwargs.pop(key, None)
         for key, value in kwargs.items():
             obj.attrs.setdefault(key, value)
+
+    def dataclass_instance(self, interp: Any, cls: ClassV, kwargs: dict) -> ObjectV:
+        """`SubConfig(**kwargs)` of a 5.x dataclass config class (a composite model's text or vision part):
+        its fields' class defaults and the given values as constants (a nested config's given values key
+        the cache, as in 4.x), the runtime switches, then its __post_init__ with the keys that are no field."""
+        obj = ObjectV(cls, {}, kind="config")
+        amap = interp.class_attr(cls, "attribute_map")
+        obj.attribute_map = {k: v for k, v in amap.items.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(amap, DictV) else {}
+        fields: list = []
+        for klass in reversed(interp.mro(cls)):
+            if isinstance(klass, ClassV):
+                for stmt in klass.node.body:
+                    if isinstance(stmt, nodes.AnnAssign) and isinstance(stmt.target, nodes.AssignName) and stmt.target.name not in fields:
+                        fields.append(stmt.target.name)
+        given = {obj.attribute_map.get(k, k): v for k, v in kwargs.items()}
+        for name in fields:
+            obj.attrs[name] = given[name] if name in given else interp.class_attr(cls, name)
+        for key, value in RUNTIME.items():
+            obj.attrs.setdefault(key, _python(value))
+        post_init = interp.class_attr(cls, "__post_init__")
+        _post_init(interp, post_init if isinstance(post_init, FunctionV) else None, obj, {k: v for k, v in given.items() if k not in fields})
+        # what PreTrainedConfig.__post_init__ standardises (rope_parameters) comes from the table's default instance
+        table = load_table()["model_types"]
+        derived = next((f.get("derived_from_none") or {} for f in table.values() if f.get("config_class") == cls.qualname), {})
+        for name in STANDARDISED:
+            if obj.attrs.get(name) is None and isinstance(derived.get(name), dict) and not _object_repr(derived[name]):
+                obj.attrs[name] = _python(derived[name])
+        return obj
 
     def setattr(self, obj: ObjectV, name: str, value: Any) -> None:
         obj.attrs[self.attribute_map.get(name, name)] = value
@@ -245,6 +279,11 @@ class ConfigModel:
         name = self.attribute_map.get(name, name)
         if name in RUNTIME:
             return _python(RUNTIME[name])
+        if name in ("per_layer_config", "is_heterogeneous"):  # 5.x HeterogeneousConfigMixin
+            overrides = self.layer_overrides()
+            if name == "is_heterogeneous":
+                return X.bconst(bool(overrides))
+            return ObjectV(None, {"overrides": overrides, "layer_types": self.attrs.get("layer_types")}, kind="per-layer-config")
         if name in self.attrs:
             value = self.attrs[name]
             self.note_read(name, value)
@@ -264,6 +303,12 @@ class ConfigModel:
         if special is not None:
             return special
         return Unknown(f"config has no attribute {name!r}")
+
+    def layer_overrides(self) -> dict:
+        """{layer: {attribute: value}} of a 5.x `per_layer_config`."""
+        value = self.attrs.get("per_layer_config")
+        self.note_read("per_layer_config", value)
+        return brains.layer_overrides(value)
 
     def getattr_default(self, interp: Any, name: str, default: Any, node: Any) -> Any:
         """getattr(config, name, default): the attribute if the class sets it, else an optional key."""
@@ -315,6 +360,24 @@ def _run_config_method(interp: Any, fn: FunctionV, obj: ObjectV, kwargs: dict) -
     finally:
         interp.recorder = saved
         interp.assume, interp.mults, interp.facts = saved_assume, saved_mults, saved_facts
+
+
+def _object_repr(value: Any) -> bool:
+    """A table value that stands for an object (a sub-config the default instance built): {"repr": "..."}."""
+    return isinstance(value, dict) and set(value) == {"repr"}
+
+
+def _post_init(interp: Any, post_init: FunctionV | None, obj: ObjectV, extra: dict) -> None:
+    """A 5.x config's __post_init__(**extra); PreTrainedConfig's own (a brain) where the class defines none."""
+    if post_init is not None:
+        _run_config_method(interp, post_init, obj, extra)
+        return
+    saved = interp.recorder
+    interp.recorder = None
+    try:
+        brains.config_post_init(interp, obj, extra)
+    finally:
+        interp.recorder = saved
 
 
 def _has_fields(interp: Any, cls: ClassV) -> bool:

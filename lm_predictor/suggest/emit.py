@@ -212,12 +212,16 @@ class Emitter:
         cells = split_layers(sorted(atoms, key=X.render_bool), index, n)
         if cells is None:
             return None
-        out = []
+        out: list = []
         for count, rep, label, truths in cells:
             guard = X.substitute(assume(term.guard, truths), {index: rep})  # any layer of the group decides it
             if count == ZERO or guard == X.FALSE:
                 continue
             expr = X.substitute(term.expr, {index: rep})
+            same = next((i for i, t in enumerate(out) if t.guard == guard and t.expr == expr), None)
+            if same is not None:  # groups whose layers cost the same (the index only told them apart): one term
+                out[same] = Term(guard, out[same].mult + count, expr, out[same].note)
+                continue
             out.append(Term(guard, count, expr, term.note + f" (layers where {label})"))
         return out
 

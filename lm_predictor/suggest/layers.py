@@ -243,6 +243,14 @@ def split_layers(atoms: list, index: str, n: Num) -> list | None:
         count_true, rep_true, rep_false = solved
         label = X.render_bool(atoms[0])
         return [(count_true, rep_true, label, {atoms[0]: True}), (n - count_true, rep_false, f"not ({label})", {atoms[0]: False})]
+    bounds, mods, other = _periodic_parts(atoms, index)
+    if other or len(atoms) > 4:
+        return None
+    return range_cells(bounds, mods, ZERO, n, [], {})
+
+
+def _periodic_parts(atoms: list, index: str) -> tuple:
+    """(thresholds, modular patterns, the rest) of atoms on the layer index."""
     bounds, mods, other = [], [], []
     for a in atoms:
         b = _bound(a, index)
@@ -253,18 +261,15 @@ def split_layers(atoms: list, index: str, n: Num) -> list | None:
             mods.append((a if a.args[0] == "==" else X.bnot(a), m))
         else:
             other.append(a)
-    if other or len(atoms) > 4:
-        return None
-    return range_cells(bounds, mods, n, ZERO)
+    return bounds, mods, other
 
 
-def range_cells(bounds: list, mods: list, n: Num, start: Num) -> list:
-    """The layers in [start, n) split by thresholds (atom, (kind, t)) and modulo patterns (atom, _modular):
-    (count, a layer of the cell, label, truths) per cell."""
+def range_cells(bounds: list, mods: list, start: Num, n: Num, labels0: list, held0: dict) -> list:
+    """The layers in [start, n) split by thresholds and modular patterns (each cell also assumes held0)."""
     cells = []
     for truths in itertools.product((True, False), repeat=len(bounds)):
         lo, hi = start, n
-        labels, held = [], {}
+        labels, held = list(labels0), dict(held0)
         for (a, (kind, t)), truth in zip(bounds, truths):
             held[a] = truth
             if (kind == "lo") == truth:  # i >= t
@@ -321,31 +326,26 @@ def layer_sets(atoms: list, index: str) -> list | None:
 
 
 def listed_and_bounds(atoms: list, index: str, n: Num) -> list | None:
-    """Tests against listed layers and thresholds together (afmoe: layer_types read at the index,
-    and `i >= num_dense_layers`): each layer below `top` (one past the largest listed index) is a
-    cell of its own, counted when it is below n; from `top` on no listed test changes, and the
-    thresholds alone split the layers (as for thresholds only)."""
-    listed, bounds, mods = [], [], []
+    """Tests against listed layers together with thresholds or modular patterns (afmoe: layer_types
+    read at the index, and `i >= num_dense_layers`; qwen3_next: layer_types, and MoE where
+    `(i + 1) % decoder_sparse_step == 0`): each layer below `top` (one past the largest listed index)
+    is a cell of its own, counted when it is below n; from `top` on every listed test is decided
+    (it holds exactly where it is negated), and the thresholds and patterns alone split the layers."""
+    listed, rest = [], []
     for a in atoms:
-        if _layer_set(a, index) is not None:
-            listed.append(_layer_set(a, index))
-            continue
-        b = _bound(a, index)
-        m = _modular(a, index) if b is None else None
-        if b is not None:
-            bounds.append((a, b))
-        elif m is not None:  # zamba: listed first layers, then every p-th layer from a threshold on
-            mods.append((a if a.args[0] == "==" else X.bnot(a), m))
+        got = _layer_set(a, index)
+        if got is not None:
+            listed.append((a, got))
         else:
-            return None
-    if not listed or not (bounds or mods) or len(bounds) > 3 or len(mods) > 2:
+            rest.append(a)
+    bounds, mods, other = _periodic_parts(rest, index)
+    if not listed or other or not (bounds or mods) or len(bounds) + len(mods) > 4:
         return None
-    top = max((k for ks, _ in listed for k in ks), default=-1) + 1
+    top = max((k for _, (ks, _) in listed for k in ks), default=-1) + 1
     # a single layer's cell: its representative decides every test, so it assumes none
     cells = [(X.fn("max", X.fn("min", n, Num.const(j + 1)) - Num.const(j), ZERO), Num.const(j), f"layer {j}", {}) for j in range(top)]
-    for count, rep, label, truths in range_cells(bounds, mods, n, Num.const(top)):
-        cells.append((count, rep, " and ".join([f"layer >= {top}"] + ([label] if label else [])), truths))
-    return cells
+    held = {a: negated for a, (_, negated) in listed}
+    return cells + range_cells(bounds, mods, Num.const(top), n, [f"layer >= {top}"], held)
 
 
 def concrete_cells(atoms: list, sets: list, n: Num) -> list:

@@ -19,9 +19,13 @@ class BoundMethod:
 
 @dataclass(eq=False)
 class ConfigV:
-    """The model config object (`self.config`), backed by the config model (config.ConfigModel)."""
+    """The model config object (`self.config`), backed by the config model (config.ConfigModel);
+    with `layer`, one layer's view of a 5.x heterogeneous config (`config.per_layer_config[i]`):
+    the attributes `overrides` ({layer: {name: value}}) sets at that layer, the config's elsewhere."""
 
     model: Any  # config.ConfigModel
+    layer: Any = None  # Num: the layer index
+    overrides: Any = None  # dict: layer -> {attribute: value}
 
 
 @dataclass(eq=False)

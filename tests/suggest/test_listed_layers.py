@@ -66,11 +66,11 @@ def test_listed_layers_and_a_threshold_together() -> None:
 def test_listed_layers_and_a_threshold_carry_the_threshold_truths() -> None:
     # the per-layer sum assumes, in each group, the truths split_layers gives (it crashed on gemma3n_text's
     # to_json config when this mixed split gave none): layers 0..2 assume nothing (their index decides),
-    # the groups from layer 3 on assume the threshold held or failed
+    # the groups from layer 3 on assume the threshold held or failed, and the listed test failed (3 is not listed)
     sliding, moe = listed(0, 1, 2), X.cmp(">=", I, Num.sym("m"))
     with X.using(X.SymbolFacts(positive={"m", "n"})):
         cells = split_layers([sliding, moe], "#i", Num.sym("n"))
-    assert [truths for *_, truths in cells] == [{}, {}, {}, {moe: True}, {moe: False}]
+    assert [truths for *_, truths in cells] == [{}, {}, {}, {sliding: False, moe: True}, {sliding: False, moe: False}]
 
 
 def test_listed_layers_a_threshold_and_a_modulo_pattern_together() -> None:
@@ -89,3 +89,35 @@ def test_listed_layers_a_threshold_and_a_modulo_pattern_together() -> None:
     assert by_truth[(True, True)] + by_truth[(True, False)] == 1  # layer 2
     assert by_truth[(False, True)] == 2 and by_truth[(False, False)] == 2  # layers 4, 6 and 3, 5
     assert sum(at(12, 3, 0)) == 12  # every layer in exactly one cell
+
+
+def test_listed_layers_and_a_modular_pattern_together() -> None:
+    # qwen3_next: layer_types read at the layer (linear attention at 0, 1, 2, 4, 5, 6: full every 4th) and
+    # MoE where (i + 1) % p == 0. Layers 0..6 are cells of their own; from layer 7 on the pattern splits.
+    linear, moe = listed(0, 1, 2, 4, 5, 6), X.cmp("==", X.mod(I + 1, Num.sym("p")), 0)
+    with X.using(X.SymbolFacts(positive={"p", "n"})):
+        cells = split_layers([linear, moe], "#i", Num.sym("n"))
+    at = lambda n, p: [X.substitute(c, {"n": Num.const(n), "p": Num.const(p)}).const_value() for c, *_ in cells]
+    assert at(12, 1) == [1] * 7 + [5, 0]  # every layer MoE: layers 7..11 (5) in the MoE cell
+    assert at(12, 3) == [1] * 7 + [2, 3]  # layers 7..11: 8 and 11 have (i + 1) % 3 == 0; 7, 9, 10 do not
+    assert at(4, 2) == [1, 1, 1, 1, 0, 0, 0, 0, 0]  # four layers: only 0..3 exist
+    assert [truths for *_, truths in cells[7:]] == [{linear: False, moe: True}, {linear: False, moe: False}]
+    rep = X.substitute(cells[7][1], {"p": Num.const(3)}).const_value()
+    assert rep == 8  # the first MoE layer from 7 on: (8 + 1) % 3 == 0
+
+
+def test_per_layer_config_overrides_read_at_the_layer_index() -> None:
+    # gemma4_text's to_json config: per_layer_config {"04": {"head_dim": 512}, "09": {"head_dim": 512}} over a
+    # global head_dim; config.per_layer_config[i].head_dim is 512 at layers 4 and 9 and the global value elsewhere
+    from lm_predictor.suggest.brains.transformers_lib import layer_config, nested_config_attr
+    from lm_predictor.suggest.values import DictV, ObjectV
+
+    overrides = DictV({"04": DictV({"head_dim": Num.const(512)}), "09": DictV({"head_dim": Num.const(512)})})
+    owner = ObjectV(None, {"head_dim": Num.sym("head_dim"), "hidden_size": Num.sym("hidden"), "per_layer_config": overrides}, kind="config")
+    assert nested_config_attr(None, owner, "is_heterogeneous") == X.TRUE
+    view = nested_config_attr(None, owner, "per_layer_config")
+    layer = layer_config(None, view, I)
+    at = lambda i: X.substitute(layer.attrs["head_dim"], {"#i": Num.const(i), "head_dim": Num.const(256)}).const_value()
+    assert [at(i) for i in (0, 4, 5, 9)] == [256, 512, 256, 512]
+    assert layer.attrs["hidden_size"] == Num.sym("hidden")  # not overridden: the config's own value
+    assert layer_config(None, view, Num.const(9)).attrs["head_dim"] == Num.const(512)

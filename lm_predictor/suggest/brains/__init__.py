@@ -34,7 +34,7 @@ from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod, ConfigV, Range, hashable
 from lm_predictor.suggest.scope import ModRef, Template, TorchModule
 from lm_predictor.suggest.valueops import compare_known, known_element, translate
-from lm_predictor.suggest.values import CacheV, DictV, External, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import Builtin, CacheV, DictV, External, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
 
 
 BRAIN_MODULES = (_builtins, _cache, _matmul, _tensors, _modules, _tf)  # importing them fills base.BRAINS
@@ -214,6 +214,8 @@ def super_attr(interp: Host, inst: Any, name: str, node: Any) -> Any:
             i.config.model.sub_config_init(inst, dict(kwargs))
             return None
         return BrainFunc("PretrainedConfig.__init__", nested_init, inst)
+    if isinstance(inst, ObjectV) and inst.kind == "config" and name == "__post_init__":
+        return BrainFunc("PreTrainedConfig.__post_init__", _tf.config_post_init, inst)
     if name in ("__init__", "__post_init__"):  # 5.x PreTrainedConfig.__post_init__: the fields are set already
         return BrainFunc(name, _tf._noop, inst)
     return Unknown(f"super().{name}")
@@ -228,6 +230,8 @@ def value_attr(interp: Host, obj: Any, name: str, node: Any) -> Any:
         return BoundMethod(obj, name)
     if isinstance(obj, BrainFunc):
         return Unknown(f"attribute {name} of {obj.name}")
+    if isinstance(obj, Builtin) and obj.name == "dict" and name == "fromkeys":
+        return BrainFunc("dict.fromkeys", _builtins.dict_fromkeys)
     return Unknown(f"attribute {name} of {type(obj).__name__}")
 
 
@@ -268,7 +272,27 @@ def value_getitem(interp: Host, obj: Any, index: Any, node: Any) -> Any:
         return interp.on_phi(index, lambda key: _tf.config_class_of(interp, key))  # CONFIG_MAPPING["llama"]
     if isinstance(obj, Range) and isinstance(index, Num):
         return obj.start + obj.step * index
+    if isinstance(obj, ObjectV) and obj.kind == "per-layer-config":
+        return _tf.layer_config(interp, obj, index)
     return Unknown(f"indexing {type(obj).__name__}")
+
+
+def config_post_init(interp: Host, obj: ObjectV, kwargs: dict) -> None:
+    """5.x PreTrainedConfig.__post_init__(**kwargs) of a config class that defines none of its own."""
+    _tf.config_post_init(interp, obj, [], kwargs, None)
+
+
+def layer_config_attr(interp: Host, cfg: ConfigV, name: str, node: Any) -> Any:
+    return _tf.layer_config_attr(interp, cfg, name, node)
+
+
+def layer_overrides(value: Any) -> dict:
+    return _tf.layer_overrides(value)
+
+
+def nested_config_attr(interp: Host, obj: ObjectV, name: str) -> Any:
+    """`per_layer_config` / `is_heterogeneous` of a nested (sub-)config object, else NotImplemented."""
+    return _tf.nested_config_attr(interp, obj, name)
 
 
 def function_call(interp: Host, fv: Any, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
@@ -276,6 +300,8 @@ def function_call(interp: Host, fv: Any, args: list, kwargs: dict, node: Any, hi
 
 
 def instantiate(interp: Host, cls: Any, args: list, kwargs: dict, node: Any) -> Any:
+    if not args and isinstance(interp.config, ConfigV) and _tf.is_dataclass_config(interp, cls):
+        return interp.config.model.dataclass_instance(interp, cls, kwargs)
     return _cache.model_cache(interp, cls, args, kwargs, node)
 
 

@@ -10,7 +10,7 @@ from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.host import Host
-from lm_predictor.suggest.pyvalues import ConfigV, Enumerate, IterV, Range, Slice, Zip
+from lm_predictor.suggest.pyvalues import ConfigV, Enumerate, IterV, Range, Slice, Zip, hashable
 from lm_predictor.suggest.scope import Instance, ModRef, Template
 from lm_predictor.suggest.valueops import mentions, same_value, translate
 from lm_predictor.suggest.values import Builtin, CacheV, ClassV, DictV, External, FunctionV, ListV, ObjectV, Phi, Record, Repeated, Tensor, Unknown
@@ -273,11 +273,24 @@ def _one_of(item: Any) -> Any:
 _NO_DEFAULT = object()
 
 
+def dict_fromkeys(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+    """`dict.fromkeys(keys, value=None)` over a concrete sequence (the distinct layer types, in order)."""
+    items = interp.iter_items(args[0], node) if args else []
+    if not isinstance(items, list):
+        return Unknown("dict.fromkeys over a symbolic sequence")
+    value = args[1] if len(args) > 1 else kwargs.get("value")
+    return DictV({hashable(k): value for k in items})
+
+
 def getattr_builtin(interp: Host, obj: Any, attr: Any, default: Any, node: Any) -> Any:
     if not isinstance(attr, str):
         return Unknown("getattr with a computed name")
     if isinstance(obj, Phi):
         return interp.on_phi(obj, lambda o: getattr_builtin(interp, o, attr, default, node))
+    if isinstance(obj, ConfigV) and obj.layer is not None:  # one layer's view: its overrides over the config's value
+        if default is _NO_DEFAULT or any(attr in values for values in obj.overrides.values()):
+            return interp.getattr(obj, attr, node)
+        return obj.model.getattr_default(interp, attr, default, node)
     if isinstance(obj, ConfigV):
         if default is _NO_DEFAULT:
             return obj.model.get(interp, attr, node)
@@ -306,7 +319,7 @@ def hasattr_builtin(interp: Host, obj: Any, attr: Any, node: Any) -> X.Bool:
     if isinstance(obj, ConfigV):
         model = obj.model
         model.build(interp)
-        if model.has(attr) or attr in model.resolved:
+        if model.has(attr) or attr in model.resolved or any(attr in values for values in (obj.overrides or {}).values()):
             return X.TRUE
         model.declare_extra(attr, "number")
         return X.defined(attr)

@@ -258,6 +258,12 @@ def linear_states_reset(tree: Any, keep_shapes: bool = False) -> None:
     _STATES[id(tree)] = {"shapes": old["shapes"] if keep_shapes and old else {}, "missing": False}
 
 
+def state_shapes(tree: Any) -> dict:
+    """The linear-attention state shapes the last analysis of `tree` stored, by state key."""
+    rec = _STATES.get(id(tree))
+    return dict(rec["shapes"]) if rec else {}
+
+
 def states_missing(tree: Any) -> bool:
     """Whether the last analysis of `tree` met a decode-step state it had no shape for yet, and
     the states it has since seen would give one (the caller runs the analysis again)."""

@@ -119,7 +119,9 @@ def cat(tensors: Any, dim: Any) -> Tensor:
     out = list(known[0])
     out[d] = total
     offsets = rank == 1 and any(isinstance(x, Tensor) and x.route == ("offsets",) for x in items)  # (0, *cumsum)
-    return Tensor(tuple(out), items[0].dtype if isinstance(items[0], Tensor) else "model", route=("offsets",) if offsets else ())
+    routes = {x.route if isinstance(x, Tensor) else () for x in items}
+    ids = routes.pop() if len(routes) == 1 and next(iter(routes))[:1] == ("ids",) else ()  # top-1 picks joined (phimoe's sparsemixer)
+    return Tensor(tuple(out), items[0].dtype if isinstance(items[0], Tensor) else "model", route=("offsets",) if offsets else ids)
 
 
 def stack(tensors: Any, dim: Any) -> Tensor:

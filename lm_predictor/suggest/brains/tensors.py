@@ -346,6 +346,8 @@ def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
     if name == "device":
         return External("torch.device")
     if name in ("ndim",):
+        if t.shape is None and t.dtype == "mask" and t.why == "attention mask":
+            return Num.const(4)  # the mask builders' masks are [batch, 1 or heads, q_len, kv_len]
         return Num.const(len(t.shape)) if t.shape is not None else Unknown("rank")
     if name in ("T", "mT", "H", "mH"):
         if t.shape is None:
@@ -491,10 +493,12 @@ def tensor_method(site: CallSite) -> Any:
         if isinstance(dim, Tensor):  # max(other): elementwise
             return elementwise(t, dim)
         out = reduce(t, dim, site.kwargs.get("keepdim", site.args[1] if len(site.args) > 1 and isinstance(site.args[1], X.Bool) else None))
+        d = norm_dim(dim, len(t.shape)) if dim is not None and t.shape is not None else None
+        ids = ("ids", t.shape[d]) if d is not None else ()  # indices along dim: ids below its size (a router's pick)
         if name in ("max", "min", "median") and dim is not None:
-            return (out, Tensor(out.shape, "long"))
+            return (out, Tensor(out.shape, "long", route=ids))
         if name in ("argmax", "argmin"):
-            return Tensor(out.shape, "long")
+            return Tensor(out.shape, "long", route=ids)
         return out
     if name in ("scatter_", "scatter") and t.shape is not None:
         dim, index = site.arg(0, "dim"), site.arg(1, "index")

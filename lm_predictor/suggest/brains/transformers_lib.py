@@ -24,7 +24,7 @@ from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BrainFunc, ConfigV
 from lm_predictor.suggest.resolve import ABSENT_PACKAGES
 from lm_predictor.suggest.scope import Instance, ModRef, Template, TorchModule
-from lm_predictor.suggest.values import ATTN_IMPLEMENTATION, CacheV, DictV, External, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import ATTN_IMPLEMENTATION, CacheV, ClassV, DictV, External, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
 
 
 EXTERNAL_MODULES = (
@@ -226,7 +226,7 @@ def _mask(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
 
 
 def _input_embeddings(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
-    """PreTrainedModel.get_input_embeddings as in 4.56 (EmbeddingAccessMixin)."""
+    """PreTrainedModel.get_input_embeddings as in 4.56 (EmbeddingAccessMixin), and 5.x's `language_model` step."""
     name = interp.getattr(recv, "_input_embed_layer", node)
     if not isinstance(name, str):
         name = "embed_tokens"
@@ -238,6 +238,9 @@ def _input_embeddings(interp: Host, recv: Any, args: list, kwargs: dict, node: A
         emb = _attr_or_none(interp, model, "embed_tokens", node)
         if emb is not None:
             return emb
+    language = _attr_or_none(interp, recv, "language_model", node)  # 5.x: a multimodal model's text sub-model
+    if language is not None and language is not recv:
+        return interp.call(interp.getattr(language, "get_input_embeddings", node), [], {}, node)
     prefix = interp.getattr(recv, "base_model_prefix", node)
     if isinstance(prefix, str) and prefix:
         base = _attr_or_none(interp, recv, prefix, node)
@@ -304,10 +307,149 @@ def base_attr(interp: Host, base: str, name: str) -> Any:
     return None
 
 
+PADDING_MASK_FUNCTIONS = ("create_recurrent_attention_mask",)
+"""5.x masks for linear-attention / mamba layers: None when no attention_mask is passed (so the layer skips masking)."""
+
+
+def is_dataclass_config(interp: Host, cls: Any) -> bool:
+    """A 5.x configuration class: PreTrainedConfig among its analysed bases, and no __init__ in the source (a dataclass)."""
+    if not isinstance(cls, ClassV):
+        return False
+    chain = interp.mro(cls)
+    if not any(getattr(c, "name", "").endswith("PreTrainedConfig") for c in chain):
+        return False
+    return not any(isinstance(c, ClassV) and "__init__" in c.node.locals for c in chain)
+
+
+def config_post_init(interp: Host, obj: Any, args: list, kwargs: dict, node: Any) -> None:
+    """5.x PreTrainedConfig.__post_init__(**kwargs): the sub-configs of `sub_configs_defaults` built from their
+    dicts (or defaults), then the keys that are no field become attributes, per_layer_config last."""
+    specs = interp.class_attr(obj.cls, "sub_configs_defaults") if isinstance(obj.cls, ClassV) else None
+    for key, spec in (specs.items.items() if isinstance(specs, DictV) else ()):
+        _build_sub_config(interp, obj, key, spec, node)
+    for key, value in sorted(kwargs.items(), key=lambda kv: kv[0] == "per_layer_config"):
+        if key not in ("torch_dtype", "dtype", "name_or_path", "_commit_hash"):
+            obj.attrs[getattr(obj, "attribute_map", {}).get(key, key)] = value
+    return None
+
+
+def _build_sub_config(interp: Host, obj: ObjectV, key: str, spec: Any, node: Any) -> None:
+    """SubConfigSpec.create_subconfig: `obj.<key>` (a dict, or None) becomes an instance of the spec's
+    configuration class (AutoConfig: the class of the dict's model_type, else the spec's)."""
+    current = obj.attrs.get(key)
+    if isinstance(current, ObjectV) or key == "backbone_config":
+        return
+    config_class, given = spec, {}
+    default_type, optional = None, False
+    if isinstance(spec, ObjectV):  # SubConfigSpec(config_class=..., model_type=..., init_kwargs=..., optional=...)
+        config_class = spec.attrs.get("config_class")
+        default_type = spec.attrs.get("model_type")
+        init = spec.attrs.get("init_kwargs")
+        given = dict(init.items) if isinstance(init, DictV) else {}
+        optional = spec.attrs.get("optional") == X.TRUE
+    if current is None and optional:
+        return
+    if isinstance(current, DictV):
+        given = dict(current.items)
+    elif current is not None:
+        return
+    if not (isinstance(config_class, ClassV) and is_dataclass_config(interp, config_class)):  # AutoConfig
+        model_type = given.get("model_type", default_type)
+        config_class = config_class_of(interp, model_type)
+    if isinstance(config_class, ClassV):
+        obj.attrs[key] = interp.call(config_class, [], {k: v for k, v in given.items() if isinstance(k, str)}, node)
+
+
+def layer_overrides(value: Any) -> dict:
+    """{layer: {attribute: value}} of a 5.x `per_layer_config` dict (JSON keys are zero-padded strings; `skip` dropped)."""
+    out: dict = {}
+    for key, layer in (value.items.items() if isinstance(value, DictV) else ()):
+        index = int(key) if isinstance(key, (int, str)) and str(key).isdigit() else None
+        if index is not None and isinstance(layer, DictV):
+            out[index] = {k: v for k, v in layer.items.items() if k != "skip"}
+    return out
+
+
+def nested_config_attr(interp: Host, obj: ObjectV, name: str) -> Any:
+    """A nested config object's attribute_map aliases, and HeterogeneousConfigMixin: its per-layer view, or
+    whether it has overrides (NotImplemented: an ordinary attribute)."""
+    amap = getattr(obj, "attribute_map", None) or {}
+    if name in amap and name not in obj.attrs and amap[name] in obj.attrs:  # PreTrainedConfig.__getattribute__'s alias
+        return obj.attrs[amap[name]]
+    if name not in ("per_layer_config", "is_heterogeneous"):
+        return NotImplemented
+    overrides = layer_overrides(obj.attrs.get("per_layer_config"))
+    if name == "is_heterogeneous":
+        return X.bconst(bool(overrides))
+    return ObjectV(None, {"overrides": overrides, "layer_types": obj.attrs.get("layer_types"), "config": obj}, kind="per-layer-config")
+
+
+def layer_config(interp: Host, view: ObjectV, index: Any) -> Any:
+    """`config.per_layer_config[i]`: layer i's view of the config; by a layer type (rope), its first layer's."""
+    overrides = view.attrs.get("overrides") or {}
+    owner = view.attrs.get("config")
+    if isinstance(index, str):
+        kinds = view.attrs.get("layer_types")
+        items = kinds.items if isinstance(kinds, ListV) else []
+        first = next((j for j, k in enumerate(items) if k == index), None)
+        if first is None:
+            return owner if owner is not None else interp.config
+        index = Num.const(first)
+    if not isinstance(index, Num):
+        return Unknown("per_layer_config indexed by a value the analysis cannot read")
+    if isinstance(owner, ObjectV):  # a nested config: a copy with the layer's values
+        names = {n for values in overrides.values() for n in values}
+        attrs = {**owner.attrs, **{n: _layer_value(index, overrides, n, owner.attrs.get(n)) for n in names}}
+        attrs.pop("per_layer_config", None)
+        copy = ObjectV(owner.cls, attrs, kind=owner.kind)
+        copy.attribute_map = getattr(owner, "attribute_map", {})
+        return copy
+    if isinstance(interp.config, ConfigV):
+        return ConfigV(interp.config.model, index, overrides)
+    return Unknown("per_layer_config of an unknown config")
+
+
+def _layer_value(index: Num, overrides: dict, name: str, base: Any) -> Any:
+    """The value of `name` at layer `index`: an override where a layer sets one, `base` elsewhere."""
+    groups: list = []  # (value, layers that set it)
+    for layer, values in sorted(overrides.items()):
+        if name in values:
+            found = next((g for g in groups if _same(g[0], values[name])), None)
+            if found is None:
+                groups.append((values[name], [layer]))
+            else:
+                found[1].append(layer)
+    at = index.const_value()
+    if isinstance(at, int):
+        return next((v for v, layers in groups if at in layers), base)
+    result = base
+    for value, layers in groups:
+        result = _phi(X.bor(*(X.cmp("==", index, k) for k in layers)), value, result)
+    return result
+
+
+def layer_config_attr(interp: Host, cfg: ConfigV, name: str, node: Any) -> Any:
+    """An attribute of one layer's config: its override where the layer has one, the config's value elsewhere."""
+    return _layer_value(cfg.layer, cfg.overrides, name, cfg.model.get(interp, name, node))
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a == b if not isinstance(a, (Num, X.Bool)) else (type(a) is type(b) and a == b)
+
+
+def _phi(cond: Any, a: Any, b: Any) -> Any:
+    """a where cond holds, else b (numbers and booleans merge into a formula)."""
+    if isinstance(a, Num) and isinstance(b, Num):
+        return X.ifnum(cond, a, b)
+    if isinstance(a, X.Bool) and isinstance(b, X.Bool):
+        return X.ifbool(cond, a, b)
+    return Phi(cond, a, b)
+
+
 def config_method(interp: Host, model: Any, name: str) -> Any:
     """PretrainedConfig methods and properties a model reads."""
-    if name == "get_text_config":
-        return BrainFunc("get_text_config", lambda i, recv, args, kw, node: ConfigV(model))
+    if name == "get_text_config":  # a composite config's text part (text_config, decoder, ...), else the config itself
+        return BrainFunc("get_text_config", lambda i, recv, args, kw, node: text_config_object(i) or ConfigV(model))
     if name in ("use_return_dict", "return_dict"):
         return X.TRUE
     if name in ("is_encoder_decoder", "add_cross_attention", "tie_encoder_decoder", "is_decoder"):
@@ -341,6 +483,13 @@ def suggest_transformers_external(site: CallSite) -> Any:
             return mask
     if short in MASK_FUNCTIONS:
         return Tensor(None, "mask", "attention mask")
+    if short == "SubConfigSpec":  # 5.x: how a composite config builds a sub-config (read by config_post_init)
+        init = site.arg(2, "init_kwargs", None)
+        return ObjectV(External(name), {"config_class": site.arg(0, "config_class", None), "model_type": site.arg(1, "model_type", None),
+                                        "init_kwargs": init if isinstance(init, DictV) else DictV({}), "optional": site.arg(3, "optional", X.FALSE)}, kind="sub-config-spec")
+    if short in PADDING_MASK_FUNCTIONS:  # a 2D padding mask, or None without one (the verify workload)
+        mask = site.arg(2, "attention_mask", None)
+        return None if mask is None else Tensor(None, "mask", "padding mask")
     if short in FALSE_FUNCTIONS:
         return X.FALSE
     if short in TRUE_FUNCTIONS:
@@ -444,8 +593,18 @@ def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
         return
     config = interp.config
     tie = X.TRUE
-    if config is not None:
-        # PreTrainedModel.tie_weights reads config.get_text_config(decoder=True): a composite model's text part decides
+    keys = interp.getattr(self_ref, "_tied_weights_keys", None)
+    if not isinstance(keys, DictV) and _ties_by_keys_only():
+        return  # 5.x ties only what _tied_weights_keys maps (moshi maps nothing: its lm_head stays its own)
+    own = interp.getattr(self_ref, "config", None) if isinstance(keys, DictV) else None
+    if isinstance(own, ObjectV):  # 5.x get_expanded_tied_weights_keys: the model's own config decides
+        value = own.attrs.get("tie_word_embeddings", X.FALSE)
+        tie = value if isinstance(value, X.Bool) else X.TRUE
+    elif config is not None and (isinstance(keys, DictV) or isinstance(own, ConfigV)):
+        value = config.model.getattr_default(interp, "tie_word_embeddings", X.FALSE, None)
+        tie = value if isinstance(value, X.Bool) else X.TRUE
+    elif config is not None:
+        # 4.x PreTrainedModel.tie_weights reads config.get_text_config(decoder=True): a composite model's text part decides
         text = text_config_object(interp)
         value = interp.getattr(text, "tie_word_embeddings", None) if text is not None else config.model.getattr_default(interp, "tie_word_embeddings", X.TRUE, None)
         tie = value if isinstance(value, X.Bool) else X.TRUE
@@ -453,6 +612,13 @@ def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
     if mod.kind != "linear":
         return
     template.tied.append((output.path, inp.path, X.band(tie, arm_cond), _bias_tied(interp, self_ref, output.path)))
+
+
+def _ties_by_keys_only() -> bool:
+    """Whether the pinned transformers ties output embeddings only through `_tied_weights_keys` (5.x), not by config alone (4.x)."""
+    from lm_predictor.data.transformers_table import load_table
+
+    return not str(load_table()["transformers_version"]).startswith("4.")
 
 
 def _bias_tied(interp: Host, self_ref: ModRef, out_path: str) -> bool:

@@ -132,6 +132,8 @@ class AttributesMixin:
         if isinstance(obj, ModRef):
             return self.module_attr(obj, name, node)
         if isinstance(obj, ConfigV):
+            if obj.layer is not None:
+                return self.brains.layer_config_attr(self, obj, name, node)
             return obj.model.get(self, name, node)
         if isinstance(obj, Tensor):
             return self.brains.tensor_attr(self, obj, name, node)
@@ -144,6 +146,10 @@ class AttributesMixin:
                 return self.import_module(sub)
             return self.global_value(obj, name, node)
         if isinstance(obj, ObjectV):
+            if obj.kind == "config":  # 5.x per-layer views of a nested config
+                found = self.brains.nested_config_attr(self, obj, name)
+                if found is not NotImplemented:
+                    return found
             if name in obj.attrs:
                 return obj.attrs[name]
             found = self.class_or_brain_attr(obj.cls, obj, name, node, self.brains.object_attr)

@@ -345,7 +345,13 @@ class ModulesMixin:
             return CacheV(self.localize(value.past, "past_len", binding, namer), value.layers)
         if isinstance(value, Phi):
             cond = self.localize(value.cond, hint + "_present", binding, namer)
-            return Phi(cond, self.localize(value.a, hint, binding, namer), self.localize(value.b, hint, binding, namer))
+            a = value.a
+            if isinstance(value.cond, X.Bool) and value.cond.kind == "defined" and isinstance(a, X.Num) and value.cond.args[0] in X.free_params(a):
+                # an optional key passed on with its presence (trocr's kdim=config.cross_attention_hidden_size): the
+                # callee reads the value only where `<hint>_present` holds, so the argument must not fail where it is unset
+                name = value.cond.args[0]
+                a = X.substitute(a, {name: X.Num.atom(X.Op("opt", (name, X.ZERO)))})
+            return Phi(cond, self.localize(a, hint, binding, namer), self.localize(value.b, hint, binding, namer))
         if isinstance(value, Repeated):
             return Repeated(self.localize(value.elem, hint, binding, namer), self.localize(value.count, hint + "_count", binding, namer), value.index)
         if isinstance(value, ModRef):

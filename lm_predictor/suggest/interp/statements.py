@@ -298,6 +298,11 @@ class StatementsMixin:
             inner = self.iter_items(value.inner, node)
             if isinstance(inner, list):
                 return [(Num.const(i + value.start), v) for i, v in enumerate(inner)]
+            rep = value.inner.rep if isinstance(value.inner, ListV) else value.inner
+            if isinstance(rep, Repeated) and rep.index and value.start == 0:
+                # enumerate(self.layers[:n]) over layers built by [Layer(config, i) for i in range(N)]: the
+                # position is the layer's own index (5.x reads config.layer_types[i] at it)
+                return (inner[0], (X.Num.sym(rep.index), inner[1]))
             idx = X.Num.sym(f"#i{next(self._index_ids)}")
             own = repeated_index(value.inner)  # the items of a Repeated are read at the new index
             item = translate(inner[1], {own: idx}, None) if own else inner[1]
