@@ -180,7 +180,7 @@ def survey_config(config: dict, workloads: tuple, library, oracle: Measurements,
     from lm_predictor.diagnostics import LmPredictorError
     from lm_predictor.evaluate.predict import predict
     from lm_predictor.verify.compare import compare
-    from lm_predictor.verify.oracle import OracleUnsupported, shrink_config
+    from lm_predictor.verify.oracle import DecodeUnsupported, OracleUnsupported, shrink_config
 
     rec: dict = {"exact": False, "mode": None, "category": None, "detail": ""}
     measured_as = canonical or config  # minimal and to_json build the same default model
@@ -202,7 +202,7 @@ def survey_config(config: dict, workloads: tuple, library, oracle: Measurements,
             try:
                 m = oracle.get(subject, workload, real=shrunk is not None)
             except OracleUnsupported as err:
-                if shrunk is not None:
+                if shrunk is not None or isinstance(err, DecodeUnsupported):
                     raise
                 shrunk, subject = str(err)[:200], shrink_config(config)
                 m = oracle.get(subject, workload, real=True)

@@ -17,7 +17,9 @@ _HEAD_DIM_KEYS = ("head_dim", "kv_channels", "attention_head_dim")
 _FFN_KEYS = ("intermediate_size", "n_inner", "ffn_dim", "d_ff", "ffn_hidden_size")
 _MOE_FFN_KEYS = ("moe_intermediate_size", "expert_intermediate_size", "shared_expert_intermediate_size")
 _EXPERT_KEYS = ("num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts")
-_TOPK_KEYS = ("num_experts_per_tok", "moe_top_k", "moe_topk", "moe_k", "num_selected_experts")  # not "top_k": a generation setting
+_TOPK_KEYS = ("num_experts_per_tok", "num_experts_per_token", "moe_top_k", "moe_topk", "moe_k", "num_selected_experts")  # not "top_k": a generation setting
+_GROUP_KEYS = ("n_group", "topk_group", "num_expert_group")
+"""Expert groups (DeepSeek-V3 routing): experts // n_group must stay whole, so one group once experts are cut."""
 _VOCAB_KEYS = ("vocab_size", "padded_vocab_size")
 # Latent / split head sizes of MLA-style attention (DeepSeek-V2/V3 and kin).
 _SMALL_DIMS = {"q_lora_rank": 32, "kv_lora_rank": 32, "qk_rope_head_dim": 8, "qk_nope_head_dim": 8, "v_head_dim": 16}
@@ -46,7 +48,7 @@ def shrink_config(config: dict[str, Any]) -> dict[str, Any]:
 
 _ALL_KEYS = (
     _HIDDEN_KEYS + _LAYER_KEYS + _HEAD_KEYS + _KV_HEAD_KEYS + _HEAD_DIM_KEYS + _FFN_KEYS
-    + _MOE_FFN_KEYS + _EXPERT_KEYS + _TOPK_KEYS + _VOCAB_KEYS + tuple(_SMALL_DIMS)
+    + _MOE_FFN_KEYS + _EXPERT_KEYS + _TOPK_KEYS + _GROUP_KEYS + _VOCAB_KEYS + tuple(_SMALL_DIMS)
 )
 
 
@@ -147,7 +149,7 @@ def _shrink_experts(cfg: dict[str, Any]) -> None:
     for k in _TOPK_KEYS:
         if isinstance(cfg.get(k), int) and cfg[k] > 0:
             cfg[k] = min(cfg[k], experts)
-    for k in ("n_group", "topk_group"):
+    for k in _GROUP_KEYS:
         if isinstance(cfg.get(k), int):
             cfg[k] = 1
 
@@ -197,18 +199,41 @@ def _shrink_periods(cfg: dict[str, Any]) -> None:
             cfg[period], cfg[offset] = LAYERS, min(cfg[offset], 1)
 
 
+_MORE_VALUE_LISTS = ("layer_rope_theta", "num_attention_heads_per_layer")
+"""Per-layer value lists of transformers 5.x configs (granite_swa, laguna), beside eval's VALUE_LISTS."""
+
+
+def _is_kind_list(key: str, value: Any, old_layers: int) -> bool:
+    """A per-layer list of kinds: eval's KIND_LISTS, or a 5.x `*layer_types` / `*_types` list of strings
+    (mlp_layer_types: dense or sparse per layer; indexer_types), one entry per layer."""
+    if not isinstance(value, list) or len(value) != old_layers:
+        return False
+    return key in KIND_LISTS or (key.endswith("_types") and all(isinstance(v, str) for v in value))
+
+
+def _kept_layers(cfg: dict[str, Any], old_layers: int) -> list[int]:
+    """LAYERS layer indices that keep as many layer kinds as they can: each pick is the first layer that
+    brings the most kinds not yet kept, over all kind lists (one list: the first layer of each of its
+    first two kinds; bailing_hybrid: a dense linear-attention layer and a sparse full-attention one)."""
+    lists = [v for k, v in cfg.items() if _is_kind_list(k, v, old_layers)]
+    seen: list[set[Any]] = [set() for _ in lists]
+    keep: list[int] = []
+    while len(keep) < min(LAYERS, old_layers):
+        def new_kinds(i: int) -> int:
+            return sum(kinds[i] not in s for kinds, s in zip(lists, seen))
+
+        best = max((i for i in range(old_layers) if i not in keep), key=lambda i: (new_kinds(i), -i))
+        keep.append(best)
+        for kinds, s in zip(lists, seen):
+            s.add(kinds[best])
+    return sorted(keep)
+
+
 def _shrink_layer_lists(cfg: dict[str, Any], old_layers: int) -> None:
     """Cut per-layer lists (layer_types, ...) to LAYERS entries, keeping two layer kinds if any."""
-    keep = list(range(LAYERS))
-    for key in KIND_LISTS:
-        types = cfg.get(key)
-        if isinstance(types, list) and len(types) == old_layers:
-            firsts = {t: i for i, t in reversed(list(enumerate(types)))}
-            if len(firsts) >= 2:
-                keep = sorted(firsts.values())[:LAYERS]
-                break
+    keep = _kept_layers(cfg, old_layers)
     for k, v in list(cfg.items()):
         if k in INDEX_LISTS and isinstance(v, list):  # layer indices: renumbered, dropped layers left out
             cfg[k] = [keep.index(i) for i in v if i in keep]
-        elif (k in KIND_LISTS or k in VALUE_LISTS) and isinstance(v, list) and len(v) == old_layers:
+        elif _is_kind_list(k, v, old_layers) or (k in (*VALUE_LISTS, *_MORE_VALUE_LISTS) and isinstance(v, list) and len(v) == old_layers):
             cfg[k] = [v[i] for i in keep]  # not any list that happens to be as long (falcon_h1's 5 ssm_multipliers)
