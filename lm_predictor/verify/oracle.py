@@ -307,7 +307,10 @@ def make_input_ids(cfg: Any, workload: Workload, fake: bool) -> Any:
 
 
 def _module_params(model: Any) -> dict[str, int]:
-    """Inclusive parameter count per module path; a tied tensor belongs to its first owner."""
+    """Inclusive parameter count per module path; a shared tensor belongs to its first owner, except a
+    tensor the model ties (5.x `all_tied_weights_keys`, {target: source}): it belongs to the source's module,
+    whatever order the modules were registered in (5.x CamembertForCausalLM registers lm_head before
+    roberta, and its tied decoder weight is still roberta's word embedding)."""
     owner: dict[int, str] = {}
     size: dict[int, int] = {}
     paths = []
@@ -316,6 +319,11 @@ def _module_params(model: Any) -> dict[str, int]:
         for p in mod.parameters(recurse=False):
             owner.setdefault(id(p), path)
             size[id(p)] = p.numel()
+    for source in (getattr(model, "all_tied_weights_keys", None) or {}).values():
+        try:
+            owner[id(model.get_parameter(source))] = source.rpartition(".")[0]
+        except (AttributeError, KeyError):  # a tied buffer, or a key the model does not have
+            continue
     own: dict[str, int] = {}
     for pid, path in owner.items():
         own[path] = own.get(path, 0) + size[pid]

@@ -441,9 +441,23 @@ def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
         value = interp.getattr(text, "tie_word_embeddings", None) if text is not None else config.model.getattr_default(interp, "tie_word_embeddings", X.TRUE, None)
         tie = value if isinstance(value, X.Bool) else X.TRUE
     mod = output.inst.template
-    if mod.kind != "linear":
+    if mod.kind != "linear" or not _declared_tie(interp, self_ref, output.path):
         return
     template.tied.append((output.path, inp.path, X.band(tie, arm_cond), _bias_tied(interp, self_ref, output.path)))
+
+
+def _declared_tie(interp: Host, self_ref: ModRef, out_path: str) -> bool:
+    """Whether tie_weights ties the output embedding at all: 4.x ties get_output_embeddings() to the input
+    embedding whatever `_tied_weights_keys` says; 5.x ties only the targets `_tied_weights_keys = {target:
+    source}` names (5.23's BigBirdPegasusForCausalLM (None) and CpmAntForCausalLM ({}) keep lm_head untied)."""
+    try:
+        major = int(str(interp.tree.version).split(".")[0])
+    except (AttributeError, ValueError):
+        return True
+    if major < 5:
+        return True
+    keys = interp.getattr(self_ref, "_tied_weights_keys", None)
+    return isinstance(keys, DictV) and (f"{out_path}.weight" in keys.items or out_path in keys.items)
 
 
 def _bias_tied(interp: Host, self_ref: ModRef, out_path: str) -> bool:
