@@ -38,7 +38,12 @@ def shrink_config(config: dict[str, Any]) -> dict[str, Any]:
     """Small real config of the same architecture: hidden 64, 2 layers, 4 heads, vocab 256,
     at most 4 experts (top_k <= experts), small FFNs; model_type, architectures and flags kept."""
     out = copy.deepcopy(config)
-    _fill_defaults(out, _defaults(out.get("model_type")))
+    defaults = _defaults(out.get("model_type"))
+    _fill_defaults(out, defaults)
+    if isinstance(defaults.get("text_config"), dict):  # a composite ({"model_type": "llama4"}): its text part's sizes too
+        if not isinstance(out.get("text_config"), dict):
+            out["text_config"] = {}
+        _fill_defaults(out["text_config"], defaults["text_config"])
     _shrink(out)
     if isinstance(out.get("text_config"), dict):
         _shrink(out["text_config"])
