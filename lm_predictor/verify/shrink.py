@@ -16,9 +16,14 @@ _KV_HEAD_KEYS = ("num_key_value_heads", "num_kv_heads", "n_head_kv", "multi_quer
 _HEAD_DIM_KEYS = ("head_dim", "kv_channels", "attention_head_dim")
 _FFN_KEYS = ("intermediate_size", "n_inner", "ffn_dim", "d_ff", "ffn_hidden_size")
 _MOE_FFN_KEYS = ("moe_intermediate_size", "expert_intermediate_size", "shared_expert_intermediate_size")
+_MORE_FFN_KEYS = (  # 5.x widths of dense, shared and per-expert MLPs (0 switches a part off: kept)
+    "expert_ffn_hidden_size", "dense_intermediate_size", "shared_experts_intermediate_size", "shared_intermediate_size",
+    "moe_shared_expert_intermediate_size", "intermediate_size_mlp", "prefix_dense_intermediate_size",
+)
 _EXPERT_KEYS = ("num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts")
 _TOPK_KEYS = ("num_experts_per_tok", "num_experts_per_token", "moe_top_k", "moe_topk", "moe_k", "num_selected_experts")  # not "top_k": a generation setting
 _GROUP_KEYS = ("n_group", "topk_group", "num_expert_group")
+_ZERO_EXPERT_KEYS = ("zero_expert_num",)
 """Expert groups (DeepSeek-V3 routing): experts // n_group must stay whole, so one group once experts are cut."""
 _VOCAB_KEYS = ("vocab_size", "padded_vocab_size")
 # Latent / split head sizes of MLA-style attention (DeepSeek-V2/V3 and kin).
@@ -53,7 +58,7 @@ def shrink_config(config: dict[str, Any]) -> dict[str, Any]:
 
 _ALL_KEYS = (
     _HIDDEN_KEYS + _LAYER_KEYS + _HEAD_KEYS + _KV_HEAD_KEYS + _HEAD_DIM_KEYS + _FFN_KEYS
-    + _MOE_FFN_KEYS + _EXPERT_KEYS + _TOPK_KEYS + _GROUP_KEYS + _VOCAB_KEYS + tuple(_SMALL_DIMS)
+    + _MOE_FFN_KEYS + _MORE_FFN_KEYS + _ZERO_EXPERT_KEYS + _EXPERT_KEYS + _TOPK_KEYS + _GROUP_KEYS + _VOCAB_KEYS + tuple(_SMALL_DIMS)
 )
 
 
@@ -72,10 +77,11 @@ def _defaults(model_type: str | None) -> dict[str, Any]:
 
 
 def _rederive(cfg: dict[str, Any]) -> None:
-    """Fields the config class computes in __init__ from others (DeepSeek-V3's qk_head_dim =
-    qk_nope_head_dim + qk_rope_head_dim) are written to config.json too: recompute them from the
-    shrunk fields, or the file contradicts itself. A field is derived when it is no __init__
-    parameter and the class sets it differently once told the shrunk parameters."""
+    """Fields the config class computes from others (DeepSeek-V3's qk_head_dim = qk_nope_head_dim +
+    qk_rope_head_dim) are written to config.json too: recompute them from the shrunk fields, or the file
+    contradicts itself. A field is derived when the class sets it differently once told the shrunk
+    fields: a field that is no __init__ parameter (4.x), or a parameter that still holds its class default
+    (5.x dataclass configs take qk_head_dim as a field; left out, __post_init__ computes it again)."""
     try:
         import inspect
 
@@ -83,14 +89,25 @@ def _rederive(cfg: dict[str, Any]) -> None:
 
         cls = CONFIG_MAPPING[cfg.get("model_type")]
         params = set(inspect.signature(cls.__init__).parameters)
+        untold = cls().to_dict()
         told = {k: v for k, v in cfg.items() if k in params}
-        rebuilt, untold = cls(**told).to_dict(), cls().to_dict()
+        rebuilt = cls(**told).to_dict()
+        unchanged = {k for k, v in told.items() if k in untold and untold[k] == v and _is_int(v)}
+        recomputed = cls(**{k: v for k, v in told.items() if k not in unchanged}).to_dict() if unchanged else rebuilt
     except Exception:  # no transformers, unknown type, or a class that needs more than its parameters
         return
     for k, v in cfg.items():
-        moved = k in rebuilt and k in untold and rebuilt[k] != untold[k]  # it follows the fields told
-        if k not in params and moved and rebuilt[k] != v and isinstance(v, int) and not isinstance(v, bool):
-            cfg[k] = rebuilt[k]
+        if not _is_int(v) or k not in untold:
+            continue
+        if k not in params and k in rebuilt and rebuilt[k] != untold[k] and rebuilt[k] != v:
+            cfg[k] = rebuilt[k]  # it follows the fields told
+        elif k in unchanged and _is_int(recomputed.get(k)) and recomputed[k] != v:
+            cfg[k] = recomputed[k]
+
+
+def _is_int(v: Any) -> bool:
+    """An int that is not a bool."""
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _fill_defaults(cfg: dict[str, Any], defaults: dict[str, Any]) -> None:
@@ -110,6 +127,7 @@ def _shrink(cfg: dict[str, Any]) -> None:
     old_layers = next((cfg[k] for k in _LAYER_KEYS if isinstance(cfg.get(k), int)), None)
     old_heads = next((cfg[k] for k in _HEAD_KEYS if isinstance(cfg.get(k), int)), None)
     old_hidden = next((cfg[k] for k in _HIDDEN_KEYS if isinstance(cfg.get(k), int)), None)
+    rope_heads = [k for k in _HEAD_DIM_KEYS if _is_int(cfg.get(k)) and cfg.get(k) == cfg.get("qk_rope_head_dim")]
     _set(cfg, _HIDDEN_KEYS, HIDDEN)
     _set(cfg, _LAYER_KEYS, LAYERS)
     _set(cfg, _HEAD_KEYS, HEADS)
@@ -124,9 +142,11 @@ def _shrink(cfg: dict[str, Any]) -> None:
         _set(cfg, _HEAD_DIM_KEYS, cfg["attention_hidden_size"] // HEADS)
     _set(cfg, _FFN_KEYS, FFN)
     _set(cfg, _MOE_FFN_KEYS, MOE_FFN)
+    _set(cfg, tuple(k for k in _MORE_FFN_KEYS if cfg.get(k)), MOE_FFN)
     _set(cfg, _VOCAB_KEYS, VOCAB)
     for k, v in _SMALL_DIMS.items():
         _set(cfg, (k,), v)
+    _set(cfg, tuple(rope_heads), _SMALL_DIMS["qk_rope_head_dim"])  # MLA: head_dim is the rotary part (longcat_flash)
     _shrink_experts(cfg)
     _shrink_token_ids(cfg)
     _shrink_rope(cfg)
@@ -154,6 +174,8 @@ def _shrink_experts(cfg: dict[str, Any]) -> None:
     for k in _TOPK_KEYS:
         if isinstance(cfg.get(k), int) and cfg[k] > 0:
             cfg[k] = min(cfg[k], experts)
+    if _is_int(cfg.get("zero_expert_num")) and cfg["zero_expert_num"] > 0:  # identity experts (longcat_flash) beside the routed ones
+        cfg["zero_expert_num"] = min(cfg["zero_expert_num"], MAX_EXPERTS)
     for k in _GROUP_KEYS:
         if isinstance(cfg.get(k), int):
             cfg[k] = 1
@@ -221,6 +243,9 @@ def _kept_layers(cfg: dict[str, Any], old_layers: int) -> list[int]:
     brings the most kinds not yet kept, over all kind lists (one list: the first layer of each of its
     first two kinds; bailing_hybrid: a dense linear-attention layer and a sparse full-attention one)."""
     lists = [v for k, v in cfg.items() if _is_kind_list(k, v, old_layers)]
+    overrides = _per_layer_overrides(cfg)
+    if overrides:  # a layer with its own overrides is a kind of its own
+        lists.append([repr(sorted(overrides.get(i, {}).items())) for i in range(old_layers)])
     seen: list[set[Any]] = [set() for _ in lists]
     keep: list[int] = []
     while len(keep) < min(LAYERS, old_layers):
@@ -234,9 +259,36 @@ def _kept_layers(cfg: dict[str, Any], old_layers: int) -> list[int]:
     return sorted(keep)
 
 
+def _per_layer_overrides(cfg: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """5.x `per_layer_config` ({"02": {"num_attention_heads": 64, ...}}): layer index -> its overrides."""
+    raw = cfg.get("per_layer_config")
+    if not isinstance(raw, dict):
+        return {}
+    out = {}
+    for k, v in raw.items():
+        if isinstance(v, dict) and str(k).strip().isdigit():
+            out[int(k)] = v
+    return out
+
+
+def _shrink_per_layer_config(cfg: dict[str, Any], keep: list[int]) -> None:
+    """Keep the overrides of the kept layers, renumbered (same key width), their sizes shrunk alike."""
+    raw = cfg.get("per_layer_config")
+    if not isinstance(raw, dict):
+        return
+    out: dict[str, Any] = {}
+    for k, v in raw.items():
+        if isinstance(v, dict) and str(k).strip().isdigit() and int(k) in keep:
+            sub = copy.deepcopy(v)
+            _shrink(sub)
+            out[str(keep.index(int(k))).zfill(len(str(k)))] = sub
+    cfg["per_layer_config"] = out
+
+
 def _shrink_layer_lists(cfg: dict[str, Any], old_layers: int) -> None:
     """Cut per-layer lists (layer_types, ...) to LAYERS entries, keeping two layer kinds if any."""
     keep = _kept_layers(cfg, old_layers)
+    _shrink_per_layer_config(cfg, keep)
     for k, v in list(cfg.items()):
         if k in INDEX_LISTS and isinstance(v, list):  # layer indices: renumbered, dropped layers left out
             cfg[k] = [keep.index(i) for i in v if i in keep]

@@ -296,3 +296,18 @@ def test_config_floats_written_as_tags_are_decoded() -> None:
 
     assert decode_floats({"a": [0.0, {"__float__": "Infinity"}], "b": {"__float__": "NaN"}, "c": {"__float__": "x"}})["a"] == [0.0, float("inf")]
     assert decode_floats({"c": {"__float__": "x"}}) == {"c": {"__float__": "x"}}  # not a tag transformers writes
+
+
+def test_shrink_keeps_the_overrides_of_kept_layers() -> None:
+    # 5.x per_layer_config: layer "02" overrides its heads; layers 0 and 2 are kept (2 is a kind of its own),
+    # renumbered "01" with the same key width, and its sizes shrink like the top level (64 heads -> 4)
+    cfg = {"model_type": "no_such_type", "num_hidden_layers": 4, "num_attention_heads": 32,
+           "per_layer_config": {"02": {"num_attention_heads": 64, "num_key_value_heads": 64, "kv_lora_rank": 1024}}}
+    s = shrink_config(cfg)
+    assert s["per_layer_config"] == {"01": {"num_attention_heads": 4, "num_key_value_heads": 4, "kv_lora_rank": 32}}
+
+
+def test_shrunk_mla_head_dim_stays_the_rotary_part() -> None:
+    # MLA configs whose head_dim is qk_rope_head_dim (64 and 64) keep it so (8 and 8), not hidden // heads = 16
+    s = shrink_config({"model_type": "no_such_type", "hidden_size": 4096, "head_dim": 64, "qk_rope_head_dim": 64, "qk_nope_head_dim": 128})
+    assert (s["head_dim"], s["qk_rope_head_dim"], s["qk_nope_head_dim"]) == (8, 8, 8)
