@@ -198,11 +198,12 @@ def _counted_call(model: Any, kwargs: dict[str, Any]) -> tuple[Any, Any, Any]:
 
 
 def raised_in_cache_code(e: BaseException) -> bool:
-    """True if the innermost transformers frame of `e` is transformers' cache module: the model failed at
-    building, sizing or reading the KV cache it made itself, not at its computation."""
+    """True if `e` was raised inside a call from the model's code into transformers' cache module (directly,
+    or through the mask builder or the config it reads): the model failed at building, sizing or reading the
+    KV cache it made itself, not at its computation."""
     frames = [f.filename.replace("\\", "/") for f in traceback.extract_tb(e.__traceback__)]
-    ours = [f for f in frames if "/transformers/" in f]
-    return bool(ours) and ours[-1].endswith("/transformers/cache_utils.py")
+    model = max((i for i, f in enumerate(frames) if "/transformers/models/" in f), default=-1)
+    return any(f.endswith("/transformers/cache_utils.py") for f in frames[model + 1 :])
 
 
 SDPA_NOTE = (

@@ -9,7 +9,7 @@ from lm_predictor.evaluate.layers import INDEX_LISTS, KIND_LISTS, VALUE_LISTS
 
 HIDDEN, LAYERS, HEADS, VOCAB, FFN, MOE_FFN, MAX_EXPERTS = 64, 2, 4, 256, 128, 32, 4
 
-_HIDDEN_KEYS = ("hidden_size", "n_embd", "d_model")
+_HIDDEN_KEYS = ("hidden_size", "n_embd", "d_model", "hidden_size_global")  # hidden_size_global: blt's encoders read the global width
 _LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers", "n_layers")
 _HEAD_KEYS = ("num_attention_heads", "n_head", "num_heads")
 _KV_HEAD_KEYS = ("num_key_value_heads", "num_kv_heads", "n_head_kv", "multi_query_group_num")
@@ -25,7 +25,7 @@ _TOPK_KEYS = ("num_experts_per_tok", "num_experts_per_token", "moe_top_k", "moe_
 _GROUP_KEYS = ("n_group", "topk_group", "num_expert_group")
 _ZERO_EXPERT_KEYS = ("zero_expert_num",)
 """Expert groups (DeepSeek-V3 routing): experts // n_group must stay whole, so one group once experts are cut."""
-_VOCAB_KEYS = ("vocab_size", "padded_vocab_size")
+_VOCAB_KEYS = ("vocab_size", "padded_vocab_size", "encoder_hash_byte_group_vocab")  # the last: blt's hash n-gram tables
 # Latent / split head sizes of MLA-style attention (DeepSeek-V2/V3 and kin).
 _SMALL_DIMS = {"q_lora_rank": 32, "kv_lora_rank": 32, "qk_rope_head_dim": 8, "qk_nope_head_dim": 8, "v_head_dim": 16}
 # Mamba-2 mixers: (expand, heads, head dim, groups); the config classes require
@@ -39,19 +39,30 @@ _PERIODS = (("attn_layer_period", "attn_layer_offset"), ("expert_layer_period", 
 """Layer kinds chosen by i % period == offset (jamba, zamba): period 2, so both kinds fit in LAYERS."""
 
 
+_NOT_SUB_CONFIGS = frozenset({"quantization_config", "rope_config", "per_layer_config", "generation_config"})
+"""`*_config` keys that hold no model sizes."""
+
+
+def _is_sub_config(key: str, value: Any) -> bool:
+    """A nested config dict with model sizes (text_config, vision_config, ...)."""
+    return key.endswith("_config") and key not in _NOT_SUB_CONFIGS and isinstance(value, dict)
+
+
 def shrink_config(config: dict[str, Any]) -> dict[str, Any]:
     """Small real config of the same architecture: hidden 64, 2 layers, 4 heads, vocab 256,
     at most 4 experts (top_k <= experts), small FFNs; model_type, architectures and flags kept."""
     out = copy.deepcopy(config)
     defaults = _defaults(out.get("model_type"))
     _fill_defaults(out, defaults)
-    if isinstance(defaults.get("text_config"), dict):  # a composite ({"model_type": "llama4"}): its text part's sizes too
-        if not isinstance(out.get("text_config"), dict):
-            out["text_config"] = {}
-        _fill_defaults(out["text_config"], defaults["text_config"])
+    for key, sub in defaults.items():  # a composite ({"model_type": "llama4"}): its sub-configs' sizes too
+        if _is_sub_config(key, sub) and out.get(key) is None:
+            out[key] = {}
     _shrink(out)
-    if isinstance(out.get("text_config"), dict):
-        _shrink(out["text_config"])
+    for key, sub in out.items():  # text_config, and the towers a causal LM also builds (vision, audio, blt's encoders)
+        if _is_sub_config(key, sub):
+            if isinstance(defaults.get(key), dict):
+                _fill_defaults(sub, defaults[key])
+            _shrink(sub)
     _rederive(out)
     return out
 
