@@ -311,3 +311,11 @@ def test_shrunk_mla_head_dim_stays_the_rotary_part() -> None:
     # MLA configs whose head_dim is qk_rope_head_dim (64 and 64) keep it so (8 and 8), not hidden // heads = 16
     s = shrink_config({"model_type": "no_such_type", "hidden_size": 4096, "head_dim": 64, "qk_rope_head_dim": 64, "qk_nope_head_dim": 128})
     assert (s["head_dim"], s["qk_rope_head_dim"], s["qk_nope_head_dim"]) == (8, 8, 8)
+
+
+def test_shrink_reaches_every_sub_config() -> None:
+    # towers a causal LM also builds (vision, audio) shrink like the text part; a quantization block is no model
+    s = shrink_config({"model_type": "no_such_type", "vision_config": {"hidden_size": 1152, "num_hidden_layers": 27, "num_attention_heads": 16},
+                       "quantization_config": {"bits": 4, "group_size": 128}})
+    assert (s["vision_config"]["hidden_size"], s["vision_config"]["num_hidden_layers"], s["vision_config"]["num_attention_heads"]) == (64, 2, 4)
+    assert s["quantization_config"] == {"bits": 4, "group_size": 128}
