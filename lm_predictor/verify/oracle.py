@@ -21,6 +21,10 @@ step feeding seq_len new tokens with ``past_key_values=cache`` is counted. The s
 minimal call ``model(input_ids=..., past_key_values=cache, use_cache=True)``: no attention_mask,
 so position_ids = cache_position[None] has batch 1 (generate() would pass a (batch, seq) one,
 which multiplies the tiny rotary ``inv_freq @ position_ids`` matmul by batch).
+A model that raises inside the cache it builds itself (5.23 bamba with no attention layer, blenderbot's
+cache sized by its encoder layers) is measured at prefill with use_cache=False, without kv_cache_bytes;
+its decode is DecodeUnsupported. MoE experts of 5.x are measured eagerly (experts_implementation="eager",
+the per-expert loop of counted matmuls); a fused experts module that counted 0 FLOPs is refused.
 """
 
 from __future__ import annotations
