@@ -12,7 +12,7 @@ derives the model's rules from the pinned source and caches them (one cache per 
 - `to_json`: the file `CONFIG_MAPPING[t]().to_json_file()` writes, read back with eval's reader
   (per-layer lists, nested `*_config` blocks, `Infinity`);
 - `minimal`: `{"model_type": t}`;
-- `varied A`: 3 layers, grouped-query attention (half the KV heads), untied embeddings (per-layer
+- `varied A`: 3 layers, grouped-query attention (half the KV heads; not for multi-head latent attention), untied embeddings (per-layer
   lists a class keeps at its default length are cut to the layers);
 - `varied B`: 5 layers, full multi-head attention, tied embeddings, half the FFN width, and a
   different layer mix where the type has `layer_types` (the default mix, reversed);
@@ -97,7 +97,9 @@ def _variants(default: dict) -> dict[str, dict]:
     b: dict = {"tie_word_embeddings": True}
     if layers:
         a[layers], b[layers] = 3, 5
-    if kv and heads and default[heads] % 2 == 0:
+    if kv and heads and default[heads] % 2 == 0 and default.get("kv_lora_rank") is None:
+        # not for multi-head latent attention (kv_lora_rank): its keys and values come out of kv_b_proj with one
+        # head per query head, and transformers' MLA code cannot run fewer KV heads (a shape error, no ground truth)
         a[kv], b[kv] = default[heads] // 2, default[heads]
     if ffn and default[ffn] % 2 == 0:
         b[ffn] = default[ffn] // 2
