@@ -12,7 +12,7 @@ derives the model's rules from the pinned source and caches them (one cache per 
 - `to_json`: the file `CONFIG_MAPPING[t]().to_json_file()` writes, read back with eval's reader
   (per-layer lists, nested `*_config` blocks, `Infinity`);
 - `minimal`: `{"model_type": t}`;
-- `varied A`: 3 layers, grouped-query attention (half the KV heads), untied embeddings (per-layer
+- `varied A`: 3 layers, grouped-query attention (half the KV heads; not for multi-head latent attention), untied embeddings (per-layer
   lists a class keeps at its default length are cut to the layers);
 - `varied B`: 5 layers, full multi-head attention, tied embeddings, half the FFN width, and a
   different layer mix where the type has `layer_types` (the default mix, reversed);
@@ -98,7 +98,9 @@ def _variants(default: dict) -> dict[str, dict]:
     b: dict = {"tie_word_embeddings": True}
     if layers:
         a[layers], b[layers] = 3, 5
-    if kv and heads and default[heads] % 2 == 0:
+    if kv and heads and default[heads] % 2 == 0 and default.get("kv_lora_rank") is None:
+        # not for multi-head latent attention (kv_lora_rank): its keys and values come out of kv_b_proj with one
+        # head per query head, and transformers' MLA code cannot run fewer KV heads (a shape error, no ground truth)
         a[kv], b[kv] = default[heads] // 2, default[heads]
     if ffn and default[ffn] % 2 == 0:
         b[ffn] = default[ffn] // 2
@@ -181,7 +183,7 @@ def survey_config(config: dict, workloads: tuple, library, oracle: Measurements,
     from lm_predictor.diagnostics import LmPredictorError
     from lm_predictor.evaluate.predict import predict
     from lm_predictor.verify.compare import compare
-    from lm_predictor.verify.oracle import OracleUnsupported, shrink_config
+    from lm_predictor.verify.oracle import DecodeUnsupported, OracleUnsupported, shrink_config
 
     rec: dict = {"exact": False, "mode": None, "category": None, "detail": ""}
     measured_as = canonical or config  # minimal and to_json build the same default model
@@ -203,7 +205,7 @@ def survey_config(config: dict, workloads: tuple, library, oracle: Measurements,
             try:
                 m = oracle.get(subject, workload, real=shrunk is not None)
             except OracleUnsupported as err:
-                if shrunk is not None:
+                if shrunk is not None or isinstance(err, DecodeUnsupported):
                     raise
                 shrunk, subject = str(err)[:200], shrink_config(config)
                 m = oracle.get(subject, workload, real=True)

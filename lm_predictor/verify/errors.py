@@ -10,6 +10,11 @@ class OracleUnsupported(Exception):
     """The model cannot be measured in the requested mode; the message is a one-line reason."""
 
 
+class DecodeUnsupported(OracleUnsupported):
+    """The model has no decode step to measure (it returns no cache, or raises in the cache it builds);
+    a smaller config or real tensors would not change that."""
+
+
 def _short(filename: str) -> str:
     """'.../transformers/models/gpt2/modeling_gpt2.py' -> 'transformers/models/gpt2/modeling_gpt2.py'."""
     parts = Path(filename).parts

@@ -17,7 +17,7 @@ def hf_config(config: dict[str, Any]) -> Any:
     model_type = config.get("model_type")
     if not model_type:
         raise OracleUnsupported("config has no model_type")
-    rest = {k: v for k, v in config.items() if k not in _DROP_KEYS}
+    rest = {k: decode_floats(v) for k, v in config.items() if k not in _DROP_KEYS}
     try:
         cfg = AutoConfig.for_model(model_type, **rest)
     except Exception as e:  # unknown type, invalid values, missing sub-configs
@@ -30,6 +30,22 @@ def hf_config(config: dict[str, Any]) -> Any:
     if getattr(cfg, "use_mamba_kernels", False):  # fused CUDA kernels: the build refuses them on CPU, and
         cfg.use_mamba_kernels = False  # FlopCounterMode could not count them; the torch path is what is measured
     return cfg
+
+
+_FLOAT_TAGS = {"Infinity": float("inf"), "-Infinity": float("-inf"), "NaN": float("nan")}
+"""transformers 5.x `to_json_file()` writes non-finite floats as {"__float__": "Infinity"}; its reader decodes them."""
+
+
+def decode_floats(value: Any) -> Any:
+    """`value` with every {"__float__": tag} object replaced by its float, as transformers 5.x reads config.json
+    (`PreTrainedConfig._decode_special_floats`); a config built from the raw dict fails its field validation."""
+    if isinstance(value, dict):
+        if set(value) == {"__float__"} and value["__float__"] in _FLOAT_TAGS:
+            return _FLOAT_TAGS[value["__float__"]]
+        return {k: decode_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode_floats(v) for v in value]
+    return value
 
 
 def model_class(config: dict[str, Any]) -> type:

@@ -21,6 +21,10 @@ step feeding seq_len new tokens with ``past_key_values=cache`` is counted. The s
 minimal call ``model(input_ids=..., past_key_values=cache, use_cache=True)``: no attention_mask,
 so position_ids = cache_position[None] has batch 1 (generate() would pass a (batch, seq) one,
 which multiplies the tiny rotary ``inv_freq @ position_ids`` matmul by batch).
+A model that raises inside the cache it builds itself (5.23 bamba with no attention layer, blenderbot's
+cache sized by its encoder layers) is measured at prefill with use_cache=False, without kv_cache_bytes;
+its decode is DecodeUnsupported. MoE experts of 5.x are measured eagerly (experts_implementation="eager",
+the per-expert loop of counted matmuls); a fused experts module that counted 0 FLOPs is refused.
 """
 
 from __future__ import annotations
@@ -29,16 +33,17 @@ import argparse
 import json
 import sys
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from lm_predictor.verify.errors import OracleUnsupported
+from lm_predictor.verify.errors import DecodeUnsupported, OracleUnsupported
 from lm_predictor.verify.shrink import shrink_config
 from lm_predictor.workload import ATTN_IMPLEMENTATIONS, Workload
 
-__all__ = ["Measurement", "OracleUnsupported", "Workload", "cpu_sdpa_formulas", "main", "measure", "measure_generation", "shrink_config"]
+__all__ = ["DecodeUnsupported", "Measurement", "OracleUnsupported", "Workload", "cpu_sdpa_formulas", "main", "measure", "measure_generation", "shrink_config"]
 
 MODES = ("auto", "fake", "real")
 REAL_MAX_PARAMS = 500_000_000  # real mode allocates weights: refuse configs that are not small
@@ -98,9 +103,6 @@ def _run_once(config: dict[str, Any], workload: Workload, *, fake: bool, grad: b
     """One run of _run, with autograd off (the default) or on."""
     import torch
     from torch._subclasses.fake_tensor import FakeTensorMode
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from lm_predictor.verify.bytes_counter import BytesCounter
     from lm_predictor.verify.hf import hf_config, model_class
     from lm_predictor.verify.kv_cache import cache_bytes
 
@@ -124,23 +126,39 @@ def _run_once(config: dict[str, Any], workload: Workload, *, fake: bool, grad: b
         ids = make_input_ids(cfg, workload, fake)
         cache = None
         if workload.past_len > 0:
-            prefill = model(input_ids=ids(workload.past_len), use_cache=True)
+            try:
+                prefill = model(input_ids=ids(workload.past_len), use_cache=True)
+            except Exception as e:
+                if not raised_in_cache_code(e):
+                    raise
+                raise DecodeUnsupported(f"{cls.__name__} raises in its own cache ({type(e).__name__}: {_first_line(e)}): decode unsupported") from e
             cache = prefill.past_key_values
             if cache is None:
-                raise OracleUnsupported(f"{cls.__name__} returned no past_key_values: decode unsupported")
+                raise DecodeUnsupported(f"{cls.__name__} returned no past_key_values: decode unsupported")
             notes.append(f"decode: prefill {workload.past_len} tokens into {type(cache).__name__}, counted one step")
         kwargs: dict[str, Any] = {"input_ids": ids(workload.seq_len), "use_cache": True}
         if cache is not None:
             kwargs["past_key_values"] = cache
         t1 = time.perf_counter()
-        with FlopCounterMode(display=False, depth=None, custom_mapping=cpu_sdpa_formulas()) as fc, BytesCounter(track_modules=True) as bc:
-            out = model(**kwargs)
+        cacheless = False
+        try:
+            out, fc, bc = _counted_call(model, kwargs)
+        except Exception as e:
+            if cache is not None or not raised_in_cache_code(e):
+                raise
+            # the model cannot hold the cache it builds (bamba with no attention layer in 5.x, blenderbot's cache
+            # sized by encoder layers): the prefill forward without a cache is the one it can run
+            notes.append(f"{cls.__name__} raises in its own cache ({type(e).__name__}: {_first_line(e)}): measured with use_cache=False, kv_cache_bytes not measured")
+            out, fc, bc = _counted_call(model, {**kwargs, "use_cache": False})
+            cacheless = True
         t_step = time.perf_counter() - t1
         kv_logical, kv_storage = cache_bytes(getattr(out, "past_key_values", None))
     root = type(model).__name__
     module_flops = _strip_root({k: sum(v.values()) for k, v in fc.get_flop_counts().items()}, root)
     module_flops.setdefault("", fc.get_total_flops())
-    if getattr(out, "past_key_values", None) is None:
+    if cacheless:
+        pass  # the note above says why there is no cache
+    elif getattr(out, "past_key_values", None) is None:
         notes.append("model returned no cache: kv_cache_bytes is 0")
     elif kv_storage != kv_logical:
         notes.append(f"cache tensors are views: logical {kv_logical} bytes, storage held {kv_storage} bytes")
@@ -149,14 +167,17 @@ def _run_once(config: dict[str, Any], workload: Workload, *, fake: bool, grad: b
     notes.append(f"{'fake' if fake else 'real'}: {cls.__name__} built in {t_build:.2f}s, step ran in {t_step:.2f}s")
     if not fake:
         notes.append("real: random input_ids (seed 0); MoE bytes depend on which experts get tokens")
+    totals = {
+        "flops": int(fc.get_total_flops()),
+        "param_count": int(param_count),
+        "bytes_read": int(bc.bytes_read),
+        "bytes_written": int(bc.bytes_written),
+        "kv_cache_bytes": int(kv_logical),
+    }
+    if cacheless:  # no cache was built: its size is unknown, not 0
+        del totals["kv_cache_bytes"]
     return Measurement(
-        totals={
-            "flops": int(fc.get_total_flops()),
-            "param_count": int(param_count),
-            "bytes_read": int(bc.bytes_read),
-            "bytes_written": int(bc.bytes_written),
-            "kv_cache_bytes": int(kv_logical),
-        },
+        totals=totals,
         module_flops=module_flops,
         module_params=module_params,
         mode="fake" if fake else "real",
@@ -167,6 +188,26 @@ def _run_once(config: dict[str, Any], workload: Workload, *, fake: bool, grad: b
         },
         op_flops={str(k): int(v) for k, v in fc.get_flop_counts().get("Global", {}).items()},
     )
+
+
+def _counted_call(model: Any, kwargs: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """(output, FlopCounterMode, BytesCounter) of one forward call, counted from a clean start."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from lm_predictor.verify.bytes_counter import BytesCounter
+
+    with FlopCounterMode(display=False, depth=None, custom_mapping=cpu_sdpa_formulas()) as fc, BytesCounter(track_modules=True) as bc:
+        out = model(**kwargs)
+    return out, fc, bc
+
+
+def raised_in_cache_code(e: BaseException) -> bool:
+    """True if `e` was raised inside a call from the model's code into transformers' cache module (directly,
+    or through the mask builder or the config it reads): the model failed at building, sizing or reading the
+    KV cache it made itself, not at its computation."""
+    frames = [f.filename.replace("\\", "/") for f in traceback.extract_tb(e.__traceback__)]
+    model = max((i for i, f in enumerate(frames) if "/transformers/models/" in f), default=-1)
+    return any(f.endswith("/transformers/cache_utils.py") for f in frames[model + 1 :])
 
 
 SDPA_NOTE = (
@@ -271,7 +312,10 @@ def make_input_ids(cfg: Any, workload: Workload, fake: bool) -> Any:
 
 
 def _module_params(model: Any) -> dict[str, int]:
-    """Inclusive parameter count per module path; a tied tensor belongs to its first owner."""
+    """Inclusive parameter count per module path; a shared tensor belongs to its first owner, except a
+    tensor the model ties (5.x `all_tied_weights_keys`, {target: source}): it belongs to the source's module,
+    whatever order the modules were registered in (5.x CamembertForCausalLM registers lm_head before
+    roberta, and its tied decoder weight is still roberta's word embedding)."""
     owner: dict[int, str] = {}
     size: dict[int, int] = {}
     paths = []
@@ -280,6 +324,11 @@ def _module_params(model: Any) -> dict[str, int]:
         for p in mod.parameters(recurse=False):
             owner.setdefault(id(p), path)
             size[id(p)] = p.numel()
+    for source in (getattr(model, "all_tied_weights_keys", None) or {}).values():
+        try:
+            owner[id(model.get_parameter(source))] = source.rpartition(".")[0]
+        except (AttributeError, KeyError):  # a tied buffer, or a key the model does not have
+            continue
     own: dict[str, int] = {}
     for pid, path in owner.items():
         own[path] = own.get(path, 0) + size[pid]

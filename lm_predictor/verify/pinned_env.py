@@ -20,7 +20,7 @@ from typing import Any
 
 from lm_predictor.data.versions import PINS
 from lm_predictor.resources import repo_root
-from lm_predictor.verify.errors import OracleUnsupported
+from lm_predictor.verify.errors import DecodeUnsupported, OracleUnsupported
 from lm_predictor.workload import Workload
 
 ENV_TIMEOUT_S = 1800
@@ -48,7 +48,7 @@ def measure_for_pin(version: str, config: dict, workload: Workload, mode: str = 
         return _measure_here(config, workload, mode)
     answer = _ask_env(version, {"config": config, "workload": asdict(workload), "mode": mode})
     if "unsupported" in answer:
-        raise OracleUnsupported(answer["unsupported"])
+        raise (DecodeUnsupported if answer.get("no_decode") else OracleUnsupported)(answer["unsupported"])
     from lm_predictor.verify.oracle import Measurement
 
     return Measurement(**answer["measurement"]), answer["config"], answer["shrunk"]
@@ -61,7 +61,7 @@ def _measure_here(config: dict, workload: Workload, mode: str) -> tuple[Any, dic
     try:
         return measure(config, workload, mode=mode), config, ""
     except OracleUnsupported as err:
-        if mode != "auto":
+        if mode != "auto" or isinstance(err, DecodeUnsupported):
             raise
         shrunk = shrink_config(config)
         return measure(shrunk, workload, mode="real"), shrunk, str(err)
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         measurement, config, shrunk = _measure_here(request["config"], Workload(**request["workload"]), request["mode"])
         answer: dict = {"measurement": asdict(measurement), "config": config, "shrunk": shrunk}
     except OracleUnsupported as err:
-        answer = {"unsupported": str(err)}
+        answer = {"unsupported": str(err), "no_decode": isinstance(err, DecodeUnsupported)}
     except Exception as err:  # noqa: BLE001 - the caller prints it as one line
         answer = {"error": f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"}
     print(json.dumps(answer))

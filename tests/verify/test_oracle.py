@@ -267,3 +267,55 @@ def test_cli_prints_exact_json(tmp_path, capsys) -> None:
 def test_package_import_does_not_import_torch() -> None:
     code = "import sys, lm_predictor.workload, lm_predictor.verify; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
+
+
+def test_shrink_cuts_5x_per_layer_kind_lists_keeping_most_kinds() -> None:
+    # bailing_hybrid-like: attention kinds and MLP kinds in separate lists; layer 5 is the first that is
+    # full attention and sparse, so layers 0 and 5 keep all four kinds (a dense/linear and a sparse/full)
+    cfg = {
+        "model_type": "no_such_type",
+        "num_hidden_layers": 6,
+        "layer_types": ["linear_attention"] * 5 + ["full_attention"],
+        "mlp_layer_types": ["dense", "dense"] + ["sparse"] * 4,
+        "layer_rope_theta": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+    }
+    s = shrink_config(cfg)
+    assert s["layer_types"] == ["linear_attention", "full_attention"]
+    assert s["mlp_layer_types"] == ["dense", "sparse"]
+    assert s["layer_rope_theta"] == [1.0, 6.0]
+
+
+def test_shrink_keeps_expert_groups_whole() -> None:
+    # DeepSeek-V3 routing views scores as (n_group, experts // n_group): 4 experts need one group
+    s = shrink_config({"model_type": "no_such_type", "n_routed_experts": 256, "n_group": 8, "topk_group": 4, "num_expert_group": 8, "num_experts_per_token": 8})
+    assert (s["n_routed_experts"], s["n_group"], s["topk_group"], s["num_expert_group"], s["num_experts_per_token"]) == (4, 1, 1, 1, 4)
+
+
+def test_config_floats_written_as_tags_are_decoded() -> None:
+    from lm_predictor.verify.hf import decode_floats
+
+    assert decode_floats({"a": [0.0, {"__float__": "Infinity"}], "b": {"__float__": "NaN"}, "c": {"__float__": "x"}})["a"] == [0.0, float("inf")]
+    assert decode_floats({"c": {"__float__": "x"}}) == {"c": {"__float__": "x"}}  # not a tag transformers writes
+
+
+def test_shrink_keeps_the_overrides_of_kept_layers() -> None:
+    # 5.x per_layer_config: layer "02" overrides its heads; layers 0 and 2 are kept (2 is a kind of its own),
+    # renumbered "01" with the same key width, and its sizes shrink like the top level (64 heads -> 4)
+    cfg = {"model_type": "no_such_type", "num_hidden_layers": 4, "num_attention_heads": 32,
+           "per_layer_config": {"02": {"num_attention_heads": 64, "num_key_value_heads": 64, "kv_lora_rank": 1024}}}
+    s = shrink_config(cfg)
+    assert s["per_layer_config"] == {"01": {"num_attention_heads": 4, "num_key_value_heads": 4, "kv_lora_rank": 32}}
+
+
+def test_shrunk_mla_head_dim_stays_the_rotary_part() -> None:
+    # MLA configs whose head_dim is qk_rope_head_dim (64 and 64) keep it so (8 and 8), not hidden // heads = 16
+    s = shrink_config({"model_type": "no_such_type", "hidden_size": 4096, "head_dim": 64, "qk_rope_head_dim": 64, "qk_nope_head_dim": 128})
+    assert (s["head_dim"], s["qk_rope_head_dim"], s["qk_nope_head_dim"]) == (8, 8, 8)
+
+
+def test_shrink_reaches_every_sub_config() -> None:
+    # towers a causal LM also builds (vision, audio) shrink like the text part; a quantization block is no model
+    s = shrink_config({"model_type": "no_such_type", "vision_config": {"hidden_size": 1152, "num_hidden_layers": 27, "num_attention_heads": 16},
+                       "quantization_config": {"bits": 4, "group_size": 128}})
+    assert (s["vision_config"]["hidden_size"], s["vision_config"]["num_hidden_layers"], s["vision_config"]["num_attention_heads"]) == (64, 2, 4)
+    assert s["quantization_config"] == {"bits": 4, "group_size": 128}

@@ -48,3 +48,35 @@ def test_missing_env_is_a_one_line_error(tmp_path, monkeypatch):
     with pytest.raises(PinEnvError, match=r"needs .*\.venv-tf5 \(run `make setup`\)") as err:
         measure_for_pin("5.23.0", {"model_type": "qwen3_5_text"}, Workload(1, 8, 0, "float32"))
     assert "\n" not in str(err.value)
+
+
+TINY_BAMBA = {  # mamba heads * head dim = expand * hidden = 128; no attn_layer_indices: every layer is mamba
+    "model_type": "bamba", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+    "intermediate_size": 128, "vocab_size": 256, "mamba_n_heads": 4, "mamba_d_head": 32, "mamba_expand": 2,
+    "mamba_d_state": 16, "mamba_chunk_size": 8, "time_step_limit": [0.0, {"__float__": "Infinity"}],
+}
+
+
+def test_a_model_that_raises_in_its_own_cache_is_measured_at_prefill_without_it():
+    # 5.23 BambaModel builds DynamicCache(config) and its mask asks the cache for a sequence length, which a
+    # cache of linear-attention layers only refuses: the prefill forward runs with use_cache=False (kv bytes not
+    # measured), decode is DecodeUnsupported (never shrunk). time_step_limit is written the way 5.x's
+    # to_json_file() writes Infinity, which the oracle decodes as transformers' reader does.
+    from lm_predictor.verify.errors import DecodeUnsupported
+
+    m, _, why = measure_for_pin("5.23.0", TINY_BAMBA, Workload(1, 4, 0, "float32"))
+    assert m.mode == "fake" and why == "" and m.totals["flops"] > 0
+    assert "kv_cache_bytes" not in m.totals and any("use_cache=False" in n for n in m.notes)
+    with pytest.raises(DecodeUnsupported, match="raises in its own cache .*decode unsupported"):
+        measure_for_pin("5.23.0", TINY_BAMBA, Workload(1, 1, 3, "float32"))
+
+
+def test_a_tied_weight_belongs_to_its_source_module():
+    # 5.23 CamembertForCausalLM registers lm_head before roberta; all_tied_weights_keys maps
+    # lm_head.decoder.weight -> roberta.embeddings.word_embeddings.weight, so the embedding's module owns it
+    config = json.loads((ROOT / "tests/versions/data/camembert-tiny-5x/config.json").read_text())
+    m, _, _ = measure_for_pin("5.23.0", config, Workload(1, 4, 0, "float32"))
+    # word 256*64 = 16,384 + position 130*64 = 8,320 + token type 2*64 = 128 + LayerNorm 2*64 = 128
+    assert m.module_params["roberta.embeddings"] == 24_960
+    # dense 64*64 + 64 = 4,160 + layer_norm 128 + bias 256 (decoder.bias is tied to it); decoder.weight is tied
+    assert m.module_params["lm_head"] == 4_544 and m.module_params["lm_head.decoder"] == 0

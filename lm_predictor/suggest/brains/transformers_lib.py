@@ -594,8 +594,6 @@ def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
     config = interp.config
     tie = X.TRUE
     keys = interp.getattr(self_ref, "_tied_weights_keys", None)
-    if not isinstance(keys, DictV) and _ties_by_keys_only():
-        return  # 5.x ties only what _tied_weights_keys maps (moshi maps nothing: its lm_head stays its own)
     own = interp.getattr(self_ref, "config", None) if isinstance(keys, DictV) else None
     if isinstance(own, ObjectV):  # 5.x get_expanded_tied_weights_keys: the model's own config decides
         value = own.attrs.get("tie_word_embeddings", X.FALSE)
@@ -609,16 +607,23 @@ def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
         value = interp.getattr(text, "tie_word_embeddings", None) if text is not None else config.model.getattr_default(interp, "tie_word_embeddings", X.TRUE, None)
         tie = value if isinstance(value, X.Bool) else X.TRUE
     mod = output.inst.template
-    if mod.kind != "linear":
+    if mod.kind != "linear" or not _declared_tie(interp, self_ref, output.path):
         return
     template.tied.append((output.path, inp.path, X.band(tie, arm_cond), _bias_tied(interp, self_ref, output.path)))
 
 
-def _ties_by_keys_only() -> bool:
-    """Whether the pinned transformers ties output embeddings only through `_tied_weights_keys` (5.x), not by config alone (4.x)."""
-    from lm_predictor.data.transformers_table import load_table
-
-    return not str(load_table()["transformers_version"]).startswith("4.")
+def _declared_tie(interp: Host, self_ref: ModRef, out_path: str) -> bool:
+    """Whether tie_weights ties the output embedding at all: 4.x ties get_output_embeddings() to the input
+    embedding whatever `_tied_weights_keys` says; 5.x ties only the targets `_tied_weights_keys = {target:
+    source}` names (5.23's BigBirdPegasusForCausalLM (None) and CpmAntForCausalLM ({}) keep lm_head untied)."""
+    try:
+        major = int(str(interp.tree.version).split(".")[0])
+    except (AttributeError, ValueError):
+        return True
+    if major < 5:
+        return True
+    keys = interp.getattr(self_ref, "_tied_weights_keys", None)
+    return isinstance(keys, DictV) and (f"{out_path}.weight" in keys.items or out_path in keys.items)
 
 
 def _bias_tied(interp: Host, self_ref: ModRef, out_path: str) -> bool:
