@@ -584,7 +584,6 @@ KNOWN_GAPS = {
     "dots3_note_text": "F002 (5.23): the analysis resolves (per_layer_config read at the layer index), but the attention rule tests the listed layers (an or of 33 equalities) at every size it reads: 50,815 characters against the 20,000 limit; needs the per-layer sizes passed as call arguments (or one named condition) instead of the index",
     "olmo_hybrid": "F002 (5.23): the analysis resolves, but the gated delta-net rule spells out its null-defaulted sizes (linear_key_head_dim defaults to floor(0.75 * hidden_size / heads), nested in the value sizes) at every chunked matmul: over the 20,000-character formula limit; needs those sizes bound once (a let, or call arguments)",
     "zaya": "A120 (5.23): the router may pick the extra skip expert; ZayaRouter masks it to expert 0 with weight 0 (masked_fill), so every token still runs top_k experts, but the ids' bound (num_experts + 1) reaches the `expert_idx == num_experts` test; needs masked_fill of the top id to narrow the ids' bound",
-    "blenderbot": "no ground truth: 4.56 builds its cache from num_hidden_layers (= encoder_layers, 2) but runs 24 decoder layers, so every forward with use_cache (the default) raises IndexError at layer 2",
 }
 """Types whose gap has been read from the source: the line says precisely why (it replaces the generic one)."""
 
