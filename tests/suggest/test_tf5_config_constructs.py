@@ -27,15 +27,20 @@ def _analysis(model_type: str):
         return analyse_model(tree, model_type, {}, None)
 
 
+def _runtime_branches(analysis) -> list:
+    """Branches on values the analysis cannot read (each becomes A120 where its arms cost differently)."""
+    return [f for f in list(analysis.interp.findings) + list(analysis.interp.opaque.values()) if f.code.code == "A120"]
+
+
 def test_standardize_rope_params_fills_rope_parameters() -> None:
     analysis = _analysis("cohere2_moe")
     rope = analysis.config.attrs.get("rope_parameters")
     assert isinstance(rope, DictV)
     assert rope.items["rope_type"] == "default"
     assert rope.items["rope_theta"] is analysis.config.attrs["rope_theta"]
-    assert not [f for f in analysis.interp.findings if f.code.code == "A120"]
+    assert not _runtime_branches(analysis)
 
 
 def test_item_of_a_hit_expert_id_keeps_the_routing() -> None:
     analysis = _analysis("nemotron_h")
-    assert not [f for f in analysis.interp.findings if f.code.code == "A120"]
+    assert not _runtime_branches(analysis)
