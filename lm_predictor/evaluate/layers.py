@@ -15,17 +15,23 @@ from lm_predictor.diagnostics import Code, LmPredictorError
 ATTENTION_KINDS = frozenset({"full_attention", "sliding_attention", "chunked_attention", "linear_attention"})
 """configuration_utils.ALLOWED_LAYER_TYPES of transformers 4.56."""
 
-LAYER_TYPES_BY_PIN = {
-    "5.23.0": frozenset({
-        # configuration_utils.ALLOWED_ATTN_LAYER_TYPES of transformers 5.23.0
-        "full_attention", "sliding_attention", "chunked_attention", "window_attention", "indexed_attention",
-        "compressed_sparse_attention", "heavily_compressed_attention", "minimax_m3_sparse", "conv", "moe", "hybrid",
-        "hybrid_sliding", "reference_sliding_attention", "linear_attention",
-        # and the legacy names its remap_legacy_layer_types accepts
-        "mamba", "attention", "deepseek_sparse_attention", "qwen_sparse_attention",
-    }),
+LEGACY_KINDS_5_23 = frozenset({"mamba", "attention", "deepseek_sparse_attention", "qwen_sparse_attention"})
+"""The legacy names transformers 5.23.0's remap_legacy_layer_types renames before any class validates."""
+
+LAYER_TYPES_BY_PIN: dict[str, dict[str, frozenset[str]]] = {
+    "5.23.0": {
+        # configuration_utils.ALLOWED_ATTN_LAYER_TYPES of transformers 5.23.0 (PreTrainedConfig.validate_layer_type)
+        "*": LEGACY_KINDS_5_23 | {
+            "full_attention", "sliding_attention", "chunked_attention", "window_attention", "indexed_attention",
+            "compressed_sparse_attention", "heavily_compressed_attention", "minimax_m3_sparse", "conv", "moe", "hybrid",
+            "hybrid_sliding", "reference_sliding_attention", "linear_attention",
+        },
+        # classes that override validate_layer_type with their own list (configuration_nemotron_h.py: valid_types)
+        # (legacy "mamba" / "attention" are remapped to linear_attention / full_attention first)
+        "nemotron_h": frozenset({"full_attention", "linear_attention", "moe", "mlp", "mamba", "attention"}),
+    },
 }
-"""`layer_types` kinds of a pin other than 4.56.0 (its configuration classes check against them)."""
+"""`layer_types` kinds of a pin other than 4.56.0, per model_type or "*" (its configuration classes check against them)."""
 
 KIND_LISTS: dict[str, dict[str, frozenset[str]]] = {
     # key -> {model_type or "*": the kinds the source builds}
@@ -75,7 +81,8 @@ def check_layer_lists(raw: dict, resolved: dict, where: str = "") -> None:
         known = by_type.get(model_type, by_type["*"]) if isinstance(model_type, str) else by_type["*"]
         if key in ("layer_types", "layers_block_type") and resolved.get("transformers_version") in LAYER_TYPES_BY_PIN:
             # 5.x: layers_block_type is an alias of layer_types (zamba), remapped to the new names ("mamba" -> "linear_attention")
-            known = LAYER_TYPES_BY_PIN[resolved["transformers_version"]]
+            by_pin = LAYER_TYPES_BY_PIN[resolved["transformers_version"]]
+            known = by_pin.get(model_type, by_pin["*"]) if isinstance(model_type, str) else by_pin["*"]
         for i, kind in enumerate(value):
             if kind not in known:
                 raise _fail(d.C_LAYER_KIND, f"'{prefix}{key}' entry {i} is {kind!r}; {model_type} layers are one of {', '.join(sorted(known))}")

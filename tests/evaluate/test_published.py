@@ -119,6 +119,18 @@ def test_lists_inside_a_sub_config_are_checked() -> None:
     assert "'text_config.layer_types' lists 1 layers" in info.value.diagnostic.message
 
 
+def test_5x_layer_kinds_are_the_ones_the_validating_class_accepts() -> None:
+    # 5.23 NemotronHConfig.validate_layer_type accepts full_attention, linear_attention, moe and mlp (its own list);
+    # PreTrainedConfig's ALLOWED_ATTN_LAYER_TYPES, which the other types check against, has no "mlp"
+    nemo = {"model_type": "nemotron_h", "transformers_version": "5.23.0", "num_hidden_layers": 4,
+            "layers_block_type": ["linear_attention", "moe", "full_attention", "mlp"]}
+    check_layer_lists(nemo, nemo)
+    slid = {**nemo, "layers_block_type": ["linear_attention", "moe", "sliding_attention", "mlp"]}
+    assert code_of(lambda: check_layer_lists(slid, slid)) == "C031"
+    zamba2 = {**nemo, "model_type": "zamba2", "layers_block_type": ["mamba", "hybrid", "mamba", "mlp"]}
+    assert code_of(lambda: check_layer_lists(zamba2, zamba2)) == "C031"
+
+
 @pytest.mark.parametrize("name", ["gemma-3-270m", "gemma-2-2b", "lfm2-2.6b", "qwen3-30b-a3b-4bit"])
 def test_published_files_agree_with_themselves(name: str) -> None:
     raw = read_config(configs_dir() / name / "config.json")

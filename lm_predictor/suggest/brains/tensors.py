@@ -459,6 +459,8 @@ def tensor_method(site: CallSite) -> Any:
         return numel(t.shape) if t.shape is not None else Unknown("numel")
     if name == "tolist" and t.shape is not None and len(t.shape) == 1:
         return ListV([], rep=Repeated(Unknown("a tensor's data"), t.shape[0]))  # its length is known
+    if name in ("item", "__index__", "__int__") and t.route[:1] == ("expert",) and t.shape is not None and all(d.const_value() == 1 for d in t.shape):
+        return Tensor((), t.dtype, route=t.route)  # one hit expert's id: it indexes as the id tensor does
     if name in ("item", "tolist", "__index__", "__int__"):
         return Unknown("a tensor's data")
     if name in ("new_zeros", "new_ones", "new_empty", "new_full"):

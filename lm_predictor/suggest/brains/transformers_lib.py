@@ -302,8 +302,56 @@ def base_attr(interp: Host, base: str, name: str) -> Any:
         if name == "__call__":
             return None
         return None
-    if base == "transformers.configuration_utils.PretrainedConfig":
+    if base.endswith(("PreTrainedConfig", "RotaryEmbeddingConfigMixin")) and name == "standardize_rope_params":
+        return BrainFunc("PreTrainedConfig.standardize_rope_params", standardize_rope_params)
+    return None
+
+
+ROPE_SCALED_TYPES = ("llama3", "yarn", "longrope")
+"""rope types whose parameters take the pretraining length (original_max_position_embeddings)."""
+
+
+def standardize_rope_params(interp: Host, obj: Any, args: list, kwargs: dict, node: Any) -> None:
+    """5.x RotaryEmbeddingConfigMixin.standardize_rope_params: `rope_theta` (and `partial_rotary_factor`) moved into
+    `rope_parameters` with its `rope_type`, one flat dict or one per layer type; a config with neither keeps none."""
+    if not isinstance(obj, ObjectV):
         return None
+    attrs = obj.attrs
+    given = attrs.get("rope_parameters")
+    if given is not None and not isinstance(given, DictV):
+        return None  # not a dict the analysis reads: left as it is
+    params = DictV(dict(given.items)) if isinstance(given, DictV) else DictV({})
+    theta, partial = attrs.get("rope_theta"), attrs.get("partial_rotary_factor")
+    if not params.items and X.bool_value(interp.truth(theta, node)) is not True:
+        return None  # case 0 (no RoPE parameters), or a rope_theta the analysis cannot tell from 0
+    labels = attrs.get("_rope_type_labels") or attrs.get("layer_types")
+    labels = [v for v in labels.items if isinstance(v, str)] if isinstance(labels, ListV) and labels.rep is None else []
+    nested = [k for k in params.items if k in labels]
+    default_type = interp.class_attr(obj.cls, "default_rope_type") if isinstance(obj.cls, ClassV) else None
+    for key in nested or [None]:
+        one = params if key is None else params.items[key]
+        if one is None:
+            continue
+        if not isinstance(one, DictV):
+            return None
+        one = DictV(dict(one.items))
+        one.items.setdefault("rope_type", one.items.get("type", "default"))
+        one.items.setdefault("rope_theta", theta)
+        if partial is not None:
+            one.items.setdefault("partial_rotary_factor", partial)
+        rope_type = one.items["rope_type"]
+        if isinstance(default_type, str) and default_type != "default" and rope_type == "default":
+            one.items["rope_type"] = rope_type = default_type
+        if isinstance(rope_type, str) and rope_type in ROPE_SCALED_TYPES:
+            if key is None and "original_max_position_embeddings" in attrs:
+                one.items["original_max_position_embeddings"] = attrs["original_max_position_embeddings"]
+            else:
+                one.items.setdefault("original_max_position_embeddings", attrs.get("max_position_embeddings"))
+        if key is None:
+            params = one
+        else:
+            params.items[key] = one
+    attrs["rope_parameters"] = params
     return None
 
 
