@@ -137,14 +137,15 @@ class ConfigModel:
                 continue  # an alias (num_local_experts -> n_routed_experts): the stored name sets it
             value = self.resolved.get(name)
             if value is None and isinstance(derived.get(name), (dict, list, str)) and name not in self.given and not _object_repr(derived[name]):
-                if isinstance(derived[name], list) and counts:
+                if isinstance(derived[name], list) and counts - self.default_counts(counts):
                     later.append(name)  # __post_init__ builds it from the config's own layer count (beam, laguna)
                 else:
-                    value = derived[name]
-            if name in counts:
+                    value = derived[name]  # the default instance's list holds at the default count
+            if name in counts:  # the derived rules hold for this count only: keyed by it (derive's cache)
                 self.specialised[name] = value
-                self.setattr(obj, name, _python(value))
-                continue
+                if value != self.init_defaults[name]:
+                    self.setattr(obj, name, _python(value))
+                    continue
             self.setattr(obj, name, self.convert(name, value, pretrained=name not in own))
         # keys given that are no field reach __post_init__(**kwargs), as the dataclass __init__ passes them
         # (gemma4's `"per_layer_config" not in kwargs`); PreTrainedConfig.__post_init__ then sets them (brains)
@@ -156,11 +157,14 @@ class ConfigModel:
                 self.setattr(obj, name, self.convert(name, derived[name], pretrained=name not in own))
 
     def list_counts(self, names: set, derived: dict) -> set:
-        """Int fields a per-layer list the config leaves None follows (its length is their default), when
-        the config sets them otherwise: __post_init__ then derives the list from their given value (a constant)."""
+        """Int fields a per-layer list the config leaves None follows (its length is their default): the rules
+        are keyed by them; one set otherwise is a constant, so __post_init__ derives the list from its value."""
         lengths = {len(v) for k, v in derived.items() if isinstance(v, list) and v and k in names and k not in self.given and self.resolved.get(k) is None}
-        return {k for k in names if _is_count(self.init_defaults.get(k)) and self.init_defaults[k] in lengths
-                and _is_count(self.resolved.get(k)) and self.resolved[k] != self.init_defaults[k]}
+        return {k for k in names if _is_count(self.init_defaults.get(k)) and self.init_defaults[k] in lengths and _is_count(self.resolved.get(k))}
+
+    def default_counts(self, counts: set) -> set:
+        """The counts the config leaves at their class default."""
+        return {k for k in counts if self.resolved.get(k) == self.init_defaults.get(k)}
 
     def pretrained_init(self, interp: Any, obj: ObjectV, kwargs: dict) -> None:
         """PretrainedConfig.__init__: its own keys (given ones win), then leftover kwargs."""
