@@ -115,9 +115,9 @@ def _result(qualname: str, defining: str, analysis: Analysis, tree: SourceTree, 
         time.perf_counter() - t0, tree.parse_seconds, tree.parse_count,
         digest_modules=sorted(analysis.interp.touched_modules | set(tree.modules)),
     )
-    result.specialised_on = dict(emitter.specialised_on)
-    if emitter.specialised_on:
-        shown = ", ".join(f"{k}={v!r}" for k, v in sorted(emitter.specialised_on.items()))
+    result.specialised_on = {**emitter.specialised_on, **getattr(analysis.config, "specialised", {})}  # layer counts a derived list follows
+    if result.specialised_on:
+        shown = ", ".join(f"{k}={v!r}" for k, v in sorted(result.specialised_on.items()))
         result.notes.append(f"specialised on {shown}: unresolved terms this config never reaches were dropped")
         result.text = result.text.replace("rules:\n", f"# Specialised on {shown}: unresolved terms this config never reaches are left out.\nrules:\n", 1)
     if not recursive:

@@ -71,6 +71,7 @@ class ConfigModel:
         self.annotations: dict = {}
         self.built = False
         self.dataclass = False  # a 5.x dataclass config (fields set from the table, then __post_init__)
+        self.specialised: dict = {}  # fields made constants (the layer count a derived per-layer list follows)
 
     # ---------------------------------------------------------------- building
 
@@ -129,18 +130,41 @@ class ConfigModel:
         own = set(self.init_defaults) - set(self.pretrained_defaults)
         own |= {self.attribute_map[k] for k in own if k in self.attribute_map}  # qwen3_moe's field num_experts is stored as num_local_experts
         names = set(self.init_defaults) | set(self.resolved)
+        counts = self.list_counts(names, derived)
+        later: list = []
         for name in sorted(names):
             if name == "model_type" or self.attribute_map.get(name) in names:
                 continue  # an alias (num_local_experts -> n_routed_experts): the stored name sets it
             value = self.resolved.get(name)
             if value is None and isinstance(derived.get(name), (dict, list, str)) and name not in self.given and not _object_repr(derived[name]):
-                value = derived[name]
+                if isinstance(derived[name], list) and counts - self.default_counts(counts):
+                    later.append(name)  # __post_init__ builds it from the config's own layer count (beam, laguna)
+                else:
+                    value = derived[name]  # the default instance's list holds at the default count
+            if name in counts:  # the derived rules hold for this count only: keyed by it (derive's cache)
+                self.specialised[name] = value
+                if value != self.init_defaults[name]:
+                    self.setattr(obj, name, _python(value))
+                    continue
             self.setattr(obj, name, self.convert(name, value, pretrained=name not in own))
         # keys given that are no field reach __post_init__(**kwargs), as the dataclass __init__ passes them
         # (gemma4's `"per_layer_config" not in kwargs`); PreTrainedConfig.__post_init__ then sets them (brains)
         fields = set(self.annotations) | set(self.attribute_map) | set(self.pretrained_defaults) | {"model_type"}
         extra = {k: self.convert(k, self.resolved[k]) for k in sorted(self.given) if k not in fields and k in self.resolved}
         _post_init(interp, post_init, obj, extra)
+        for name in later:  # one __post_init__ left None: the default instance's value, as before
+            if obj.attrs.get(self.attribute_map.get(name, name)) is None:
+                self.setattr(obj, name, self.convert(name, derived[name], pretrained=name not in own))
+
+    def list_counts(self, names: set, derived: dict) -> set:
+        """Int fields a per-layer list the config leaves None follows (its length is their default): the rules
+        are keyed by them; one set otherwise is a constant, so __post_init__ derives the list from its value."""
+        lengths = {len(v) for k, v in derived.items() if isinstance(v, list) and v and k in names and k not in self.given and self.resolved.get(k) is None}
+        return {k for k in names if _is_count(self.init_defaults.get(k)) and self.init_defaults[k] in lengths and _is_count(self.resolved.get(k))}
+
+    def default_counts(self, counts: set) -> set:
+        """The counts the config leaves at their class default."""
+        return {k for k in counts if self.resolved.get(k) == self.init_defaults.get(k)}
 
     def pretrained_init(self, interp: Any, obj: ObjectV, kwargs: dict) -> None:
         """PretrainedConfig.__init__: its own keys (given ones win), then leftover kwargs."""
@@ -360,6 +384,11 @@ def _run_config_method(interp: Any, fn: FunctionV, obj: ObjectV, kwargs: dict) -
     finally:
         interp.recorder = saved
         interp.assume, interp.mults, interp.facts = saved_assume, saved_mults, saved_facts
+
+
+def _is_count(value: Any) -> bool:
+    """A positive int that is not a bool."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def _object_repr(value: Any) -> bool:
