@@ -570,6 +570,7 @@ def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
     cls = template.cls
     if cls is None or not any(isinstance(c, External) and c.name == "transformers.modeling_utils.PreTrainedModel" for c in interp.mro(cls)):
         return
+    _tie_embeddings(interp, template, self_ref)
     if "lm_head" not in template.attrs and interp.class_attr(cls, "get_output_embeddings") is MODULE_ATTRS["get_output_embeddings"]:
         return
     try:
@@ -594,13 +595,8 @@ def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
     config = interp.config
     tie = X.TRUE
     keys = interp.getattr(self_ref, "_tied_weights_keys", None)
-    own = interp.getattr(self_ref, "config", None) if isinstance(keys, DictV) else None
-    if isinstance(own, ObjectV):  # 5.x get_expanded_tied_weights_keys: the model's own config decides
-        value = own.attrs.get("tie_word_embeddings", X.FALSE)
-        tie = value if isinstance(value, X.Bool) else X.TRUE
-    elif config is not None and (isinstance(keys, DictV) or isinstance(own, ConfigV)):
-        value = config.model.getattr_default(interp, "tie_word_embeddings", X.FALSE, None)
-        tie = value if isinstance(value, X.Bool) else X.TRUE
+    if isinstance(keys, DictV):
+        tie = _tie_condition_5x(interp, self_ref)
     elif config is not None:
         # 4.x PreTrainedModel.tie_weights reads config.get_text_config(decoder=True): a composite model's text part decides
         text = text_config_object(interp)
@@ -610,6 +606,52 @@ def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
     if mod.kind != "linear" or not _declared_tie(interp, self_ref, output.path):
         return
     template.tied.append((output.path, inp.path, X.band(tie, arm_cond), _bias_tied(interp, self_ref, output.path)))
+
+
+def _tie_condition_5x(interp: Host, self_ref: ModRef) -> X.Bool:
+    """5.x get_expanded_tied_weights_keys: `getattr(self.config, "tie_word_embeddings", False)`, the model's own config."""
+    own = interp.getattr(self_ref, "config", None)
+    if isinstance(own, ObjectV):
+        value = own.attrs.get("tie_word_embeddings", X.FALSE)
+    elif interp.config is not None:
+        value = interp.config.model.getattr_default(interp, "tie_word_embeddings", X.FALSE, None)
+    else:
+        return X.TRUE
+    return value if isinstance(value, X.Bool) else X.TRUE
+
+
+def _module_at(template: Template, path: str) -> ModRef | None:
+    """The module a dotted attribute path names from `template` (None through a list, a phi or a non-module)."""
+    ref = None
+    for seg in path.split("."):
+        if not isinstance(template, Template):
+            return None
+        ref = template.attrs.get(seg)
+        if not isinstance(ref, ModRef):
+            return None
+        template = ref.inst.template
+    return ref
+
+
+def _tie_embeddings(interp: Host, template: Template, self_ref: ModRef) -> None:
+    """5.x tie_weights: each plain `{target: source}` pair of `_tied_weights_keys` whose target is an embedding's
+    weight (ProphetNet's `decoder.word_embeddings.weight`) counts that weight once, at the source, where the
+    model's own config ties; linear targets (the output embedding) are after_init's; patterns are not read."""
+    try:
+        major = int(str(interp.tree.version).split(".")[0])
+    except (AttributeError, ValueError):
+        return
+    keys = interp.getattr(self_ref, "_tied_weights_keys", None) if major >= 5 else None
+    if not isinstance(keys, DictV):
+        return
+    pairs = [(t, s) for t, s in keys.items.items() if isinstance(t, str) and isinstance(s, str) and t.endswith(".weight") and s.endswith(".weight")]
+    tie = _tie_condition_5x(interp, self_ref) if pairs else X.FALSE
+    for target, source in pairs:
+        out, src = _module_at(template, target[: -len(".weight")]), _module_at(template, source[: -len(".weight")])
+        if out is None or src is None or out.inst is src.inst or not isinstance(out.inst.template, TorchModule):
+            continue  # unresolved, already one module, or a nested model's own rule
+        if out.inst.template.kind == "embedding" and src.inst.template.kind in ("embedding", "linear"):
+            template.tied.append((target[: -len(".weight")], source[: -len(".weight")], tie, False))
 
 
 def _declared_tie(interp: Host, self_ref: ModRef, out_path: str) -> bool:
