@@ -10,20 +10,21 @@ modules are `External` names; everything under `transformers.models.*`, `modelin
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from astroid import nodes
 
-from lm_predictor.diagnostics import A_ACTIVATION, A_CACHE_IN_FORWARD, A_TIE_UNKNOWN
+from lm_predictor.diagnostics import A_ACTIVATION, A_CACHE_IN_FORWARD, A_MODULE_PARAMS, A_TIE_UNKNOWN
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix, text_config_object
 from lm_predictor.suggest.brains.masks import causal_mask
-from lm_predictor.suggest.expr import ZERO, Num
+from lm_predictor.suggest.expr import ONE, TRUE, ZERO, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BrainFunc, ConfigV
 from lm_predictor.suggest.resolve import ABSENT_PACKAGES
-from lm_predictor.suggest.scope import Instance, ModRef, Template, TorchModule
+from lm_predictor.suggest.scope import Instance, ModRef, Template, Term, TorchModule
 from lm_predictor.suggest.values import ATTN_IMPLEMENTATION, CacheV, ClassV, DictV, External, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
 
 
@@ -561,7 +562,31 @@ def suggest_transformers_external(site: CallSite) -> Any:
         return External(name)
     if short == "OutputRecorder":
         return ObjectV(External(name), {}, kind="output-recorder")
+    if short == "remap_legacy_layer_types":  # 5.x: a config's legacy layer kinds renamed (zamba's "mamba")
+        layer_types = site.arg(0, "layer_types", None)
+        return None if layer_types is None else _remap_layer_types(layer_types)
     return Unknown(f"{name} (library internals)")
+
+
+PLAIN_TIE_KEY = re.compile(r"^[A-Za-z0-9_.]+\.(weight|bias)$")
+"""A `_tied_weights_keys` entry naming one parameter (else a module or a regex get_expanded_tied_weights_keys expands)."""
+
+LEGACY_LAYER_TYPE_REMAP = {"mamba": "linear_attention", "attention": "full_attention",
+                           "deepseek_sparse_attention": "indexed_attention", "qwen_sparse_attention": "indexed_attention"}
+"""configuration_utils._LEGACY_LAYER_TYPE_REMAP of transformers 5.23.0 (remap_legacy_layer_types)."""
+
+
+def _remap_layer_types(value: Any) -> Any:
+    """remap_legacy_layer_types(layer_types): each kind through the legacy remap, others unchanged (unknown stays unknown)."""
+    if isinstance(value, str):
+        return LEGACY_LAYER_TYPE_REMAP.get(value, value)
+    if isinstance(value, Phi):
+        return Phi(value.cond, _remap_layer_types(value.a), _remap_layer_types(value.b))
+    if isinstance(value, ListV):
+        return ListV([_remap_layer_types(v) for v in value.items], None if value.rep is None else _remap_layer_types(value.rep))
+    if isinstance(value, (list, tuple)):
+        return [_remap_layer_types(v) for v in value]
+    return Unknown("remap_legacy_layer_types of an unknown list")
 
 
 def _slice_logits_to_keep(hidden: Any, keep: Any) -> Any:
@@ -618,6 +643,7 @@ def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
     cls = template.cls
     if cls is None or not any(isinstance(c, External) and c.name == "transformers.modeling_utils.PreTrainedModel" for c in interp.mro(cls)):
         return
+    _tie_embeddings(interp, template, self_ref)
     if "lm_head" not in template.attrs and interp.class_attr(cls, "get_output_embeddings") is MODULE_ATTRS["get_output_embeddings"]:
         return
     try:
@@ -642,13 +668,8 @@ def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
     config = interp.config
     tie = X.TRUE
     keys = interp.getattr(self_ref, "_tied_weights_keys", None)
-    own = interp.getattr(self_ref, "config", None) if isinstance(keys, DictV) else None
-    if isinstance(own, ObjectV):  # 5.x get_expanded_tied_weights_keys: the model's own config decides
-        value = own.attrs.get("tie_word_embeddings", X.FALSE)
-        tie = value if isinstance(value, X.Bool) else X.TRUE
-    elif config is not None and (isinstance(keys, DictV) or isinstance(own, ConfigV)):
-        value = config.model.getattr_default(interp, "tie_word_embeddings", X.FALSE, None)
-        tie = value if isinstance(value, X.Bool) else X.TRUE
+    if isinstance(keys, DictV):
+        tie = _tie_condition_5x(interp, self_ref)
     elif config is not None:
         # 4.x PreTrainedModel.tie_weights reads config.get_text_config(decoder=True): a composite model's text part decides
         text = text_config_object(interp)
@@ -658,6 +679,57 @@ def after_init(interp: Host, template: Template, self_ref: ModRef) -> None:
     if mod.kind != "linear" or not _declared_tie(interp, self_ref, output.path):
         return
     template.tied.append((output.path, inp.path, X.band(tie, arm_cond), _bias_tied(interp, self_ref, output.path)))
+
+
+def _tie_condition_5x(interp: Host, self_ref: ModRef) -> X.Bool:
+    """5.x get_expanded_tied_weights_keys: `getattr(self.config, "tie_word_embeddings", False)`, the model's own config."""
+    own = interp.getattr(self_ref, "config", None)
+    if isinstance(own, ObjectV):
+        value = own.attrs.get("tie_word_embeddings", X.FALSE)
+    elif interp.config is not None:
+        value = interp.config.model.getattr_default(interp, "tie_word_embeddings", X.FALSE, None)
+    else:
+        return X.TRUE
+    return value if isinstance(value, X.Bool) else X.TRUE
+
+
+def _module_at(template: Template, path: str) -> ModRef | None:
+    """The module a dotted attribute path names from `template` (None through a list, a phi or a non-module)."""
+    ref = None
+    for seg in path.split("."):
+        if not isinstance(template, Template):
+            return None
+        ref = template.attrs.get(seg)
+        if not isinstance(ref, ModRef):
+            return None
+        template = ref.inst.template
+    return ref
+
+
+def _tie_embeddings(interp: Host, template: Template, self_ref: ModRef) -> None:
+    """5.x tie_weights: each plain `{target: source}` pair of `_tied_weights_keys` whose target is an embedding's
+    weight (ProphetNet's `decoder.word_embeddings.weight`) counts that weight once, at the source, where the
+    model's own config ties; linear targets (the output embedding) are after_init's; patterns are not read."""
+    try:
+        major = int(str(interp.tree.version).split(".")[0])
+    except (AttributeError, ValueError):
+        return
+    keys = interp.getattr(self_ref, "_tied_weights_keys", None) if major >= 5 else None
+    if not isinstance(keys, DictV):
+        return
+    pairs = [(t, s) for t, s in keys.items.items() if isinstance(t, str) and isinstance(s, str) and t.endswith(".weight") and s.endswith(".weight")]
+    patterns = [f"{t} -> {s}" for t, s in keys.items.items() if not (isinstance(t, str) and isinstance(s, str) and PLAIN_TIE_KEY.match(t) and PLAIN_TIE_KEY.match(s))]
+    tie = _tie_condition_5x(interp, self_ref) if pairs or patterns else X.FALSE
+    if patterns:  # expanded over the model's parameter names at run time (zamba's layers.(?!2\.)\d+.shared_transf)
+        where = template.cls.node if template.cls is not None else None
+        unknown = interp.unresolved(A_MODULE_PARAMS, where, f"{template.qualname}: parameters tied by the `_tied_weights_keys` pattern {patterns[0]} are not counted once")
+        template.param_terms.append(Term(TRUE, ONE, X.ifnum(tie, unknown, ZERO), "tied by a pattern"))
+    for target, source in pairs:
+        out, src = _module_at(template, target[: -len(".weight")]), _module_at(template, source[: -len(".weight")])
+        if out is None or src is None or out.inst is src.inst or not isinstance(out.inst.template, TorchModule):
+            continue  # unresolved, already one module, or a nested model's own rule
+        if out.inst.template.kind == "embedding" and src.inst.template.kind in ("embedding", "linear"):
+            template.tied.append((target[: -len(".weight")], source[: -len(".weight")], tie, False))
 
 
 def _declared_tie(interp: Host, self_ref: ModRef, out_path: str) -> bool:

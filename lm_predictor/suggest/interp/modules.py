@@ -121,6 +121,8 @@ class ModulesMixin:
                 kwargs = dict(atom.args[2])
                 if kwargs.get("bias") == FALSE or bias_tied:
                     tied = ZERO
+                elif atom.args[1] == "torch.nn.Embedding":
+                    tied = ZERO  # an embedding has its weight only
                 elif "in_features" in kwargs:
                     tied = X.call(last, atom.args[1], {**kwargs, "in_features": ZERO})  # the bias alone
                 else:
