@@ -220,11 +220,16 @@ def render_rule(emitter: Emitter, draft: RuleDraft, root: bool, tree: SourceTree
     if loc:
         lines.append(f"    source: {yaml_scalar(loc)}")
     params = emitter.params(draft)
-    if params:
+    lets = emitter.lets(draft)
+    if params or lets:
         lines.append("    params:")
         for p in params:
             final, spec = emitter.param_spec(draft, p, root)
             lines.append(f"      {final}: {param_yaml(spec)}")
+        for let, _, value, kind in lets:
+            # a sub-expression the formulas share, bound once (they would not load spelt out)
+            shown = X.render_bool(value) if kind == "bool" else X.render(value)
+            lines.append(f"      {let}: {param_yaml({'type': kind, 'default': shown, 'doc': 'shared by the formulas below (derived; leave unset)'})}")
     slugs: list = []
     for metric in METRICS:
         if not emitter.has_metric(draft, metric):

@@ -19,6 +19,7 @@ from lm_predictor.diagnostics import A_LAYER_INDEX, A_RUNTIME_BRANCH
 from lm_predictor.formula.parser import parse_formula
 from lm_predictor.limits import MAX_FORMULA_CHARS
 from lm_predictor.suggest import expr as X
+from lm_predictor.suggest import hoist
 from lm_predictor.suggest.analysis import WORKLOAD, WORKLOAD_FACTS, Analysis
 from lm_predictor.suggest.brains import STATIC_RULES
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
@@ -72,6 +73,7 @@ class Emitter:
         self.static_needed: set = set()
         self._active: set = set()
         self.helpers: dict = {}
+        self._lets: dict = {}
 
     # ------------------------------------------------------------ terms
 
@@ -588,29 +590,48 @@ class Emitter:
     def formula(self, draft: RuleDraft, metric: str, calls_of: str | None = None) -> str:
         """`metric`'s formula text; with `calls_of`, its calls name that metric (`{a: R}(...).param_count`)
         so that the text can sit inside another metric's formula."""
-        self._render_metric = metric
-        terms = self.metric_terms(draft, metric)
-        if not terms:
-            return "0"
+        lets = self.lets(draft)
         parts = []
-        for term in terms:
-            expr = self.final(term.expr, draft)
-            if calls_of is not None:
-                expr = _calls_of(expr, calls_of)
-            mult = self.final(term.mult, draft)
+        for expr, mult, guard in self._final_terms(draft, metric, calls_of):
+            expr, mult, guard = hoist.replace_all(expr, lets), hoist.replace_all(mult, lets), hoist.replace_all(guard, lets)
             if mult == ONE:
                 body_text = X.render(expr, X.P_SUM)
             elif mult.is_monomial() and not expr.single_atom():
                 body_text = X.render(mult * expr, X.P_SUM)
             else:
                 body_text = f"{X.render(mult, X.P_PROD)} * {X.render(expr, X.P_UNARY)}"
-            body = mult * expr
-            guard = self.final(term.guard, draft) if term.guard != X.TRUE else X.TRUE
             text = body_text
             if guard != X.TRUE:
                 text = f"(if {X.render_bool(guard)} then {body_text} else 0)"
             parts.append(text)
-        return "\n+ ".join(parts)
+        return "\n+ ".join(parts) if parts else "0"
+
+    def _final_terms(self, draft: RuleDraft, metric: str, calls_of: str | None = None) -> list:
+        """(expr, mult, guard) of each of `metric`'s terms in final names."""
+        self._render_metric = metric
+        out = []
+        for term in self.metric_terms(draft, metric):
+            expr = self.final(term.expr, draft)
+            if calls_of is not None:
+                expr = _calls_of(expr, calls_of)
+            guard = self.final(term.guard, draft) if term.guard != X.TRUE else X.TRUE
+            out.append((expr, self.final(term.mult, draft), guard))
+        return out
+
+    def lets(self, draft: RuleDraft) -> list:
+        """Sub-expressions the rule's formulas share, bound once as parameters (hoist.py) where a
+        formula would otherwise exceed the parser's length limit: (name, value, type)."""
+        key = draft.rule_name()
+        got = self._lets.get(key)
+        if got is None:
+            self._lets[key] = []  # while computing: formulas without lets
+            groups = []
+            for metric in (*METRICS, "buffer_bytes", "param_excess", "idle_params"):
+                if self.has_metric(draft, metric):
+                    groups.append([v for t in self._final_terms(draft, metric) for v in t])
+            got = hoist.choose(groups, key, MAX_FORMULA_CHARS * 3 // 5)
+            self._lets[key] = got
+        return got
 
     def unresolved_in(self, draft: RuleDraft) -> list:
         return [slug for term in self.all_terms(draft) for slug in unresolved_slugs(term.expr)]
