@@ -152,8 +152,8 @@ class ConfigModel:
         fields = set(self.annotations) | set(self.attribute_map) | set(self.pretrained_defaults) | {"model_type"}
         extra = {k: self.convert(k, self.resolved[k]) for k in sorted(self.given) if k not in fields and k in self.resolved}
         _post_init(interp, post_init, obj, extra)
-        for name in later:  # one __post_init__ left None: the default instance's value, as before
-            if obj.attrs.get(self.attribute_map.get(name, name)) is None:
+        for name in later:  # one __post_init__ left None, or built of values it cannot tell: the default instance's, as before
+            if not _plain_list(obj.attrs.get(self.attribute_map.get(name, name))):
                 self.setattr(obj, name, self.convert(name, derived[name], pretrained=name not in own))
 
     def list_counts(self, names: set, derived: dict) -> set:
@@ -384,6 +384,11 @@ def _run_config_method(interp: Any, fn: FunctionV, obj: ObjectV, kwargs: dict) -
     finally:
         interp.recorder = saved
         interp.assume, interp.mults, interp.facts = saved_assume, saved_mults, saved_facts
+
+
+def _plain_list(value: Any) -> bool:
+    """A list of plain items (strings, numbers, sizes); exaone_moe's layer_types, built of conditions on symbolic fields, is not."""
+    return isinstance(value, ListV) and value.rep is None and all(isinstance(v, (str, bool, Num)) for v in value.items)
 
 
 def _is_count(value: Any) -> bool:
