@@ -562,32 +562,11 @@ def suggest_transformers_external(site: CallSite) -> Any:
         return External(name)
     if short == "OutputRecorder":
         return ObjectV(External(name), {}, kind="output-recorder")
-    if short == "remap_legacy_layer_types":  # 5.x: a config's legacy layer kinds renamed (zamba's "mamba")
-        layer_types = site.arg(0, "layer_types", None)
-        return None if layer_types is None else _remap_layer_types(layer_types)
     return Unknown(f"{name} (library internals)")
 
 
 PLAIN_TIE_KEY = re.compile(r"^[A-Za-z0-9_.]+\.(weight|bias)$")
 """A `_tied_weights_keys` entry naming one parameter (else a module or a regex get_expanded_tied_weights_keys expands)."""
-
-LEGACY_LAYER_TYPE_REMAP = {"mamba": "linear_attention", "attention": "full_attention",
-                           "deepseek_sparse_attention": "indexed_attention", "qwen_sparse_attention": "indexed_attention"}
-"""configuration_utils._LEGACY_LAYER_TYPE_REMAP of transformers 5.23.0 (remap_legacy_layer_types)."""
-
-
-def _remap_layer_types(value: Any) -> Any:
-    """remap_legacy_layer_types(layer_types): each kind through the legacy remap, others unchanged (unknown stays unknown)."""
-    if isinstance(value, str):
-        return LEGACY_LAYER_TYPE_REMAP.get(value, value)
-    if isinstance(value, Phi):
-        return Phi(value.cond, _remap_layer_types(value.a), _remap_layer_types(value.b))
-    if isinstance(value, ListV):
-        return ListV([_remap_layer_types(v) for v in value.items], None if value.rep is None else _remap_layer_types(value.rep))
-    if isinstance(value, (list, tuple)):
-        return [_remap_layer_types(v) for v in value]
-    return Unknown("remap_legacy_layer_types of an unknown list")
-
 
 def _slice_logits_to_keep(hidden: Any, keep: Any) -> Any:
     """5.x `slice_logits_to_keep(hidden_states, logits_to_keep)`: 0 keeps every position."""
