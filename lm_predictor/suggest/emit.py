@@ -351,10 +351,8 @@ class Emitter:
             return self._zero[key]
         self._zero[key] = False  # cycle guard
         self.metric_terms(draft, "bytes")  # computing the terms may add gaps (terms bytes cannot report)
-        ok = not draft.bytes_gaps and (draft.called or bool(draft.bytes_terms))
-        if draft.bytes_gaps and os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
-            print("bytes gaps:", draft.qualname, sorted(set(draft.bytes_gaps)))
-        why = []
+        why = [str(gap) for gap in sorted(set(draft.bytes_gaps), key=str)]
+        ok = not why and (draft.called or bool(draft.bytes_terms))
         if ok and any(unresolved_slugs(term.expr) for term in self.metric_terms(draft, "flops")):
             why.append("the flops have unresolved terms: the analysis did not see every op")
         for term in self.metric_terms(draft, "bytes") if ok else []:
@@ -728,7 +726,7 @@ def _loadable(text: str) -> bool:
         parse_formula(text)
     except Exception as err:  # noqa: BLE001 - any fault of the text: no bytes metric
         if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
-            print("bytes formula left out:", err, text.splitlines()[int(str(err).split(":")[1]) - 1][max(0, int(str(err).split(":")[2]) - 200):int(str(err).split(":")[2]) + 50] if ":" in str(err) else "")
+            print("bytes formula left out:", err)
         return False
     return True
 def idle_terms(template: Template) -> list:
