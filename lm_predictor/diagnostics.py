@@ -93,6 +93,7 @@ L_DEFAULT_CYCLE = define("L010", "default-cycle", E, "parameter defaults form a 
 L_FORWARD_MISSING = define("L011", "forward-unknown", E, "forwarded '{name}' is not a parameter of {rule}", "A forwarded name the caller does not declare.")
 L_REDUNDANT_DEFAULT = define("L012", "unreachable-default", W, "inline default of '${{{name}:-...}}' is never used: the parameter has a declared default", "An inline default hidden by a declared default.")
 L_DEFINED_REQUIRED = define("L013", "defined-on-required", W, "defined({name}) is always true: '{name}' is required", "defined() on a required parameter.")
+L_BINDS_DERIVED = define("L015", "binds-derived-param", E, "{callee} computes '{name}' itself (a derived parameter); a call cannot set it", "A call passes a value for a parameter the callee derives from its others.")
 L_STALE_GENERATED = define("L014", "stale-generated", E, "{path}: {detail}", "A generated module is stale or was edited by hand.")
 
 # E: evaluation
@@ -109,6 +110,7 @@ E_UNKNOWN_KEYWORD = define("E010", "unexpected-keyword", E, "{rule} has no param
 E_MISSING_ARGUMENT = define("E011", "missing-required", E, "{rule} needs parameter '{name}'", "A required parameter left unbound at a call.")
 E_ARG_TYPE = define("E012", "argument-type", E, "parameter '{name}' of {rule} must be {expected}, got {got}", "A binding of the wrong type.")
 E_MATH_DOMAIN = define("E013", "math-domain", E, "{detail}", "A built-in outside its domain (log2 of a non-positive number, ...).")
+E_DERIVED_BOUND = define("E015", "derived-param-bound", E, "{rule} computes '{name}' itself (a derived parameter); it cannot be given", "A binding for a parameter the rule derives from its others.")
 E_REQUIREMENT = define("E014", "requirement-failed", E, "{rule} requires {requirement}{values}", "A `requires:` condition of a rule is false for the given parameters.")
 
 # C: inputs to eval / verify (configs, workloads)

@@ -17,7 +17,7 @@ from lm_predictor.rules.model import Formula, Rule
 
 def rule_interface(rule: Rule) -> list:
     """What the fast path of a caller assumes about a callee."""
-    params = [[p.name, p.type, p.default is not None, bool(p.optional)] for p in rule.params.values()]
+    params = [[p.name, p.type, p.default is not None, bool(p.optional), p.derived] for p in rule.params.values()]
     return [rule.name, params, sorted(rule.metrics)]
 
 

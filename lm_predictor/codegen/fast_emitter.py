@@ -333,12 +333,12 @@ class FastEmitter(FunctionEmitter):
         callee = self.m.library.get(node.callee)
         metric = node.metric or self.metric
         name_literal(node.callee)
-        if callee is None or metric not in callee.metrics or any(name not in callee.params for name in given):
-            self.bail(w)  # unknown rule, metric or keyword: the engine reports it
+        if callee is None or metric not in callee.metrics or any(name not in callee.params or callee.params[name].derived for name in given):
+            self.bail(w)  # unknown rule, metric or keyword, or a derived parameter given: the engine reports it
             return "h_NO", "any"
         if node.forward_all:
-            for pname in callee.params:
-                if pname in given or pname not in self.rule.params:
+            for pname, cspec in callee.params.items():
+                if pname in given or pname not in self.rule.params or cspec.derived:
                     continue
                 spec = self.rule.params[pname]
                 i = self.index[pname]

@@ -146,6 +146,8 @@ def check_bindings(rule: Rule, bindings: dict[str, Value], where: object) -> Non
         spec = rule.params.get(name)
         if spec is None:
             raise where_fault(where, d.E_UNKNOWN_KEYWORD, rule=rule.name, name=name)
+        if spec.derived:
+            raise where_fault(where, d.E_DERIVED_BOUND, rule=rule.name, name=name)
         if not type_matches(spec.type, value):
             raise where_fault(where, d.E_ARG_TYPE, rule=rule.name, name=name, expected=spec.type, got=type_name(value))
         if spec.type == "int" and isinstance(value, Fraction):
@@ -219,8 +221,8 @@ class Frame:
         if callee is None:
             raise EvalFault(d.E_UNKNOWN_RULE, node.callee_span, {"name": node.callee})
         if node.forward_all:
-            for name in callee.params:
-                if name not in values and self.has_value(name):
+            for name, spec in callee.params.items():
+                if name not in values and not spec.derived and self.has_value(name):
                     values[name] = self.lookup(name, node.span)
         check_bindings(callee, values, node.span)
         metric = node.metric or self.metric

@@ -82,6 +82,8 @@ def bind(rule: Rule, config: dict, workload: Workload) -> dict[str, Value]:
     workload_values = {"batch": workload.batch, "seq_len": workload.seq_len, "past_len": workload.past_len, "dtype_bytes": workload.itemsize}
     derived = None  # flattened on the first derived name: most rules declare none
     for name, spec in rule.params.items():
+        if spec.derived:  # computed by the rule itself; a config key of that name is not read
+            continue
         if name in workload_values:
             values[name] = workload_values[name]
             continue

@@ -120,12 +120,14 @@ class RuleChecker:
                     given.add(close[0])
                     diag = replace(diag, notes=(f"did you mean '{close[0]}'?",))
                 self.found.append(diag)
+            elif callee.params[arg.name].derived:
+                self.report(formula, arg.span, d.L_BINDS_DERIVED, callee=callee.name, name=arg.name)
             elif arg.forwarded and arg.name not in self.rule.params:
                 self.report(formula, arg.span, d.L_FORWARD_MISSING, name=arg.name, rule=self.rule.name)
             else:
                 self.check_argument_type(formula, callee, arg)
         if node.forward_all:
-            forwarded = {p for p in callee.params if p in self.rule.params and p not in given}
+            forwarded = {p for p, spec in callee.params.items() if p in self.rule.params and p not in given and not spec.derived}
             self.used.update(forwarded)
             given |= forwarded
         for name, spec in callee.params.items():

@@ -63,6 +63,9 @@ class ParamSpec:
     optional: bool
     doc: str
     location: Location
+    derived: bool = False
+    """A name the rule computes from its other parameters (its default) and no caller or config
+    may set (suggest's shared sub-expressions, `let_...`)."""
 
     @property
     def required(self) -> bool:

@@ -21,7 +21,7 @@ RULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z", r
 
 FILE_KEYS = ("rules", "doc")
 RULE_KEYS = ("aliases", "doc", "params", "metrics", "source", "requires") + STANDARD_METRICS
-PARAM_KEYS = ("type", "default", "doc", "optional")
+PARAM_KEYS = ("type", "default", "doc", "optional", "derived")
 
 
 def valid_identifier(name: object) -> bool:
@@ -239,11 +239,19 @@ class _RuleReader:
         if optional is not None and not (isinstance(optional, YScalar) and isinstance(optional.value, bool)):
             self.report(d.S_WRONG_TYPE, optional.node, where=f"'optional' of '{name}'", expected="true or false", got=_yaml_type(optional))
             return None
+        derived = fields.get("derived")
+        if derived is not None and not (isinstance(derived, YScalar) and isinstance(derived.value, bool)):
+            self.report(d.S_WRONG_TYPE, derived.node, where=f"'derived' of '{name}'", expected="true or false", got=_yaml_type(derived))
+            return None
+        is_derived = bool(derived.value) if derived is not None else False
+        if is_derived and default is None:
+            self.report(d.S_WRONG_TYPE, derived.node, where=f"derived parameter '{name}'", expected="given a default", got="none")
+            return None
         doc = fields.get("doc")
         doc_text = doc.value if isinstance(doc, YScalar) and isinstance(doc.value, str) else ""
         if doc is not None and not (isinstance(doc, YScalar) and isinstance(doc.value, str)):
             self.report(d.S_WRONG_TYPE, doc.node, where=f"doc of '{name}'", expected="a string", got=_yaml_type(doc))
-        return ParamSpec(name, str(type_value.value), default, bool(optional.value) if optional else False, doc_text, location)
+        return ParamSpec(name, str(type_value.value), default, bool(optional.value) if optional else False, doc_text, location, is_derived)
 
     def literal(self, raw: YScalar, text: str) -> Formula | None:
         if isinstance(raw.value, float) and not math.isfinite(raw.value):  # YAML .inf, .nan, 1e999

@@ -229,7 +229,7 @@ def render_rule(emitter: Emitter, draft: RuleDraft, root: bool, tree: SourceTree
         for let, _, value, kind in lets:
             # a sub-expression the formulas share, bound once (they would not load spelt out)
             shown = X.render_bool(value) if kind == "bool" else X.render(value)
-            lines.append(f"      {let}: {param_yaml({'type': kind, 'default': shown, 'doc': 'shared by the formulas below (derived; leave unset)'})}")
+            lines.append(f"      {let}: {param_yaml({'type': kind, 'default': shown, 'derived': True, 'doc': 'shared by the formulas below'})}")
     slugs: list = []
     for metric in METRICS:
         if not emitter.has_metric(draft, metric):

@@ -132,7 +132,7 @@ def yaml_scalar(value: Any) -> str:
 
 def param_yaml(spec: dict) -> str:
     parts = []
-    for key in ("type", "default", "optional", "doc"):
+    for key in ("type", "default", "optional", "derived", "doc"):
         if key in spec:
             value = spec[key]
             parts.append(f"{key}: {value if key == 'type' else yaml_scalar(value)}")

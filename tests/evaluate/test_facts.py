@@ -95,3 +95,23 @@ def test_a_size_may_be_zero_where_a_model_switches_a_part_off(tmp_path) -> None:
         bind(rule, {"hidden_size": 8, "shared_intermediate_size": -1}, Workload(batch=1, seq_len=1))
     with pytest.raises(LmPredictorError, match="'hidden_size' must be positive, got 0"):
         bind(rule, {"hidden_size": 0}, Workload(batch=1, seq_len=1))
+
+
+def test_a_config_key_never_binds_a_derived_parameter(tmp_path):
+    """suggest's shared sub-expressions (`derived: true`) are computed by the rule; a config
+    that happens to carry a key of that name must not replace them."""
+    from lm_predictor.engine.evaluate import evaluate
+
+    path = tmp_path / "shared.yaml"
+    path.write_text(
+        "rules:\n  demo.Shared:\n    params:\n      hidden_size: int\n"
+        "      let_abc123_1: {type: int, default: \"2 * $hidden_size\", derived: true}\n"
+        "    flops: $let_abc123_1 + $let_abc123_1\n"
+    )
+    library = RuleLibrary()
+    library.load_file(path)
+    assert not library.diagnostics
+    rule = library.get("demo.Shared")
+    values = bind(rule, {"hidden_size": 8, "let_abc123_1": 1000}, Workload(batch=1, seq_len=4))
+    assert values == {"hidden_size": 8}
+    assert evaluate(library, "demo.Shared", "flops", values).value == 32  # 2 * (2 * 8)
