@@ -105,3 +105,30 @@ def test_minimax_lightning_attention_is_exact(workload: str) -> None:
         config["layer_types"] = ["full_attention", "linear_attention", "linear_attention"]
     chosen = {"prefill": PREFILL, "decode": DECODE, "decode of 3 tokens": Workload(batch=2, seq_len=3, past_len=6)}[workload]
     _exact_real(config, chosen)
+
+
+# BigBird: forward calls set_attention_type("original_full") when seq_len <= (5 + 2 * num_random_blocks) * block_size
+# (here (5 + 2 * 1) * 4 = 28), and the model it leaves is the one attention_type="original_full" builds.
+SMALL_BIG_BIRD = {
+    "model_type": "big_bird", "vocab_size": 256, "hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 4,
+    "num_hidden_layers": 2, "max_position_embeddings": 64, "block_size": 4, "num_random_blocks": 1,
+}
+
+
+@pytest.mark.parametrize("seq_len", [7, 28])
+def test_big_bird_short_sequences_are_priced_as_full_attention(seq_len: int) -> None:
+    from lm_predictor.workload import Workload
+
+    _exact_real(SMALL_BIG_BIRD, Workload(batch=2, seq_len=seq_len))  # the mode switch and its boundary
+
+
+def test_big_bird_block_sparse_path_stays_unresolved() -> None:
+    """Past the switch (29 > 28 tokens) the block-sparse path runs: no number, its unresolved terms and when they apply."""
+    from lm_predictor.diagnostics import LmPredictorError
+    from lm_predictor.evaluate.predict import predict
+
+    with pytest.raises(LmPredictorError) as err:
+        predict(SMALL_BIG_BIRD, library=_library(), batch=1, seq_len=29)
+    assert err.value.diagnostic.code.code == "C013"
+    notes = "\n".join(err.value.diagnostic.notes)
+    assert "A110" in notes and "sets attention_type='original_full' only when seq_len <= 28" in notes

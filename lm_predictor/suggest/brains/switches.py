@@ -88,7 +88,10 @@ def _in_workload_terms(interp: Host, cond: X.Bool) -> str | None:
             mapping[name] = Num.sym(WORKLOAD_NAMES[name])
             continue
         raw = None if model is None else model.resolved.get(name, model.init_defaults.get(name))
-        if isinstance(raw, bool) or not isinstance(raw, int):
+        if isinstance(raw, bool):  # a flag: BigBird's add_cross_attention already made __init__ switch
+            mapping[name] = X.bconst(raw)
+        elif isinstance(raw, int):
+            mapping[name] = Num.const(raw)
+        else:
             return None
-        mapping[name] = Num.const(raw)
     return X.render_bool(X.substitute(cond, mapping))
