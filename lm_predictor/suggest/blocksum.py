@@ -9,7 +9,9 @@ cost then no longer reads i (nor r), the sum over the loop is exactly
 
     (num_blocks - 1) * cost(interior) + cost(i = num_blocks - 1)
 
-(MiniMax's lightning attention: blocks of `block_size` in prefill, single tokens in decode).
+(MiniMax's lightning attention: blocks of `block_size` in prefill, single tokens in decode). That
+holds for a loop that runs at least once; the caller guards both terms with num_blocks >= 1 (a
+`range(past_len)` in prefill runs no block and costs nothing).
 """
 
 from __future__ import annotations

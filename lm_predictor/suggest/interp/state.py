@@ -112,8 +112,9 @@ class StateMixin:
                 for m in self.mults[:-1]:
                     outer = outer * m
                 interior, last = split
-                self.recorder.add(metric, Term(self.guard(), outer * (loop["count"] - ONE) * mult, interior, note))
-                self.recorder.add(metric, Term(self.guard(), outer * mult, last, note))
+                ran = X.band(self.guard(), X.cmp(">=", loop["count"], ONE))  # a loop of no block costs nothing
+                self.recorder.add(metric, Term(ran, outer * (loop["count"] - ONE) * mult, interior, note))
+                self.recorder.add(metric, Term(ran, outer * mult, last, note))
                 return
         self.recorder.add(metric, Term(self.guard(), self.mult() * mult, expr, note))
 
