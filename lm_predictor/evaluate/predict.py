@@ -193,7 +193,7 @@ def predict(
         from lm_predictor.suggest.derive import derive_for
 
         with reading(pin.version), progress_line(f"no rule for {resolved.get('model_type')}: deriving rules from the pinned source"):
-            library, derived_notes = derive_for(resolved, library, err)
+            library, derived_notes = derive_for(resolved, library, err, workload)
         notes += derived_notes
         rule, derived = find_root_rule(library, resolved), True
     warnings = check_positions(resolved, workload, rule.name)

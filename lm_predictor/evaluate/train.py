@@ -388,7 +388,7 @@ def predict_train(
     except LmPredictorError as err:  # no rule: derive one from the pinned source, as eval does
         from lm_predictor.suggest.derive import derive_for
 
-        library, notes = derive_for(resolved, library, err)
+        library, notes = derive_for(resolved, library, err, workload)
         rule, derived = find_root_rule(library, resolved), True
     bindings = train_bindings(rule, resolved, workload, options)
     metrics = [m for m in ("flops", "param_count", "bytes_read") if m in rule.metrics]

@@ -42,6 +42,7 @@ class SuggestResult:
     parsed_files: int = 0
     notes: list = field(default_factory=list)
     digest_modules: list = field(default_factory=list)
+    switches: list = field(default_factory=list)  # config switches forward makes on the workload (brains/switches.py)
     specialised_on: dict = field(default_factory=dict)
 
 
@@ -114,6 +115,7 @@ def _result(qualname: str, defining: str, analysis: Analysis, tree: SourceTree, 
         qualname, text, [d.rule_name() for d in selected], findings, unresolved, f"transformers {tree.version} ({tree.kind}: {_short_path(tree)})", analysis.model_type,
         time.perf_counter() - t0, tree.parse_seconds, tree.parse_count,
         digest_modules=sorted(analysis.interp.touched_modules | set(tree.modules)),
+        switches=list(analysis.interp.switches),
     )
     result.specialised_on = {**emitter.specialised_on, **getattr(analysis.config, "specialised", {})}  # layer counts a derived list follows
     if result.specialised_on:

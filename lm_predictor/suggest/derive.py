@@ -14,6 +14,7 @@ import hashlib
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from lm_predictor import diagnostics as d
 from lm_predictor.data.transformers_table import causal_lm_for, root_rule_name
@@ -38,8 +39,10 @@ def _library_files(library: RuleLibrary) -> list:
     return out
 
 
-def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError) -> tuple[RuleLibrary, list[str]]:
-    """(library with derived rules, notes); re-raises `error` when nothing can be derived."""
+def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError, workload: Any = None) -> tuple[RuleLibrary, list[str]]:
+    """(library with derived rules, notes); re-raises `error` when nothing can be derived. With a
+    workload, a forward that re-configures the model on it (brains/switches.py: BigBird's
+    `set_attention_type` when seq_len is short) is priced with the rules of the config it switches to."""
     model_type = config.get("model_type")
     if not isinstance(model_type, str) or not causal_lm_for(model_type):
         raise error
@@ -57,22 +60,33 @@ def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError) -> t
         entry = diskcache.load("derived", _specialised(request, entry["spec_params"], config))
     notes: list[str] = []
     if entry is None:
-        text, unresolved, findings, files, desc, spec = _run(config, source, library, error)
+        text, unresolved, findings, files, desc, spec, switches = _run(config, source, library, error)
         key = request
         if spec:
             diskcache.store("derived", request, "", files, {"spec_params": sorted(spec), "source": desc})
             key = _specialised(request, sorted(spec), config)
-        path = diskcache.store("derived", key, text, files, {"unresolved": unresolved, "findings": findings, "source": desc, "specialised_on": spec})
-        entry = diskcache.load("derived", key) or {"text": text, "unresolved": unresolved, "findings": findings, "cache_path": str(path), "source": desc, "specialised_on": spec}
+        extra = {"unresolved": unresolved, "findings": findings, "source": desc, "specialised_on": spec, "switches": switches}
+        path = diskcache.store("derived", key, text, files, extra)
+        entry = diskcache.load("derived", key) or {"text": text, "cache_path": str(path), **extra}
         notes.append(f"no rule for {causal_lm_for(model_type)}: derived with `lmpredict suggest --recursive` from {desc}; cached in {entry['cache_path']}")
     else:
         notes.append(f"no rule for {causal_lm_for(model_type)}: using rules derived from {entry.get('source', 'the pinned sources')} (cache {entry['cache_path']})")
     if entry.get("specialised_on"):
         shown = ", ".join(f"{k}={v!r}" for k, v in sorted(entry["specialised_on"].items()))
         notes.append(f"the derived rules are specialised on {shown} (unresolved terms this config never reaches are left out)")
+    for switch in entry.get("switches") or ():
+        if workload is not None and _holds(switch["when"], workload):
+            alt = {**config, switch["field"]: switch["value"]}
+            shown = switch["when"].replace("$", "")
+            note = f"{switch['where']} sets {switch['field']}={switch['value']!r} when {shown}: priced with the rules derived for that config"
+            alt_library, alt_notes = derive_for(alt, library, error)
+            return alt_library, notes + alt_notes + [note]
     if entry.get("unresolved"):  # one note per unresolved term
         found = d.make(d.C_UNRESOLVED, None, model=causal_lm_for(model_type), n=len(entry["unresolved"]))
-        raise LmPredictorError(replace(found, notes=tuple(entry.get("findings") or entry["unresolved"])))
+        listed = tuple(entry.get("findings") or entry["unresolved"])
+        for switch in entry.get("switches") or ():  # the terms belong to the path forward takes when it does not switch
+            listed += (f"{switch['where']} sets {switch['field']}={switch['value']!r} only when {switch['when'].replace('$', '')} (priced then); not at this workload",)
+        raise LmPredictorError(replace(found, notes=listed))
     derived = _load_text(entry["text"], entry["cache_path"])
     errors = [x for x in derived.diagnostics if x.severity.value == "error"]
     if errors:
@@ -94,7 +108,34 @@ def _run(config: dict, source: str, library: RuleLibrary, error: LmPredictorErro
         raise LmPredictorError(d.make(d.C_ARCH, None, detail=f"{error.diagnostic.message}; deriving rules failed: {err}")) from None
     findings = [f"{f.render()}" for f in result.findings if f.slug in result.unresolved]
     files = [m.path for m in tree.modules.values()]
-    return result.text, result.unresolved, findings, files, result.source, dict(result.specialised_on)
+    return result.text, result.unresolved, findings, files, result.source, dict(result.specialised_on), list(result.switches)
+
+
+class _Bindings:
+    """The frame a compiled switch condition reads: the workload's batch, seq_len and past_len."""
+
+    rule_name = "switch"
+    records = None
+
+    def __init__(self, values: dict) -> None:
+        self.values = values
+
+    def lookup(self, name: str, span: Any) -> Any:
+        return self.values[name]
+
+    def has_value(self, name: str) -> bool:
+        return name in self.values
+
+
+def _holds(when: str, workload: Any) -> bool:
+    """Whether a switch's condition (formula text over $batch, $seq_len, $past_len) holds at the workload."""
+    from lm_predictor.formula.compiler import compile_text
+
+    values = {"batch": workload.batch, "seq_len": workload.seq_len, "past_len": workload.past_len}
+    try:
+        return bool(compile_text(when)(_Bindings(values)))
+    except Exception:  # noqa: BLE001 - a condition that does not evaluate is not taken; the rules of the config stay
+        return False
 
 
 def _specialised(request: dict, names: list, config: dict) -> dict:

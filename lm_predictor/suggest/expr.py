@@ -94,7 +94,7 @@ def cmp(op: str, a: NumLike, b: NumLike) -> Bool:
         strict = sign[1]
         if op == ge or (op in (gt, "!=") and strict):
             return TRUE
-        if op in (lt, "==") and strict:
+        if op == lt or op == "==" and strict:  # side >= 0: side < 0 never holds
             return FALSE
     # canonical orientation: a op b with a the 'larger' key
     if render(a) > render(b):

@@ -31,6 +31,8 @@ class Host(Protocol):
     sym_loops: list  # the enclosing symbolic loops (count, index, appends)
     current_loc: Loc | None  # the statement being run
     label_hint: str | None  # the assigned name, a label for the op being recorded
+    in_init: Any  # the module template whose __init__ runs, else None (forward)
+    switches: list[dict]  # config switches forward makes on the workload (brains/switches.py)
 
     # diagnostics and costs
     def report(self, code: str, node: Any, message: str) -> Finding: ...

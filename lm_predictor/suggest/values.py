@@ -210,6 +210,7 @@ class CacheV:
 
     past: Num
     layers: dict = field(default_factory=dict)
+    own: Any = None  # a cache class the model defines on top of DynamicCache (its ClassV), whose own methods hold per-layer states
 
 
 @dataclass(eq=False)

@@ -121,12 +121,12 @@ def test_installed_source_is_named(cache: Path) -> None:
 
 
 def test_unresolved_terms_are_visible_and_fail_lint(cache: Path, tmp_path: Path) -> None:
-    # MiniMax lightning attention multiplies tensors whose shapes the analysis cannot read (survey: A110)
-    proc = run("--recursive", "transformers.models.minimax.modeling_minimax.MiniMaxForCausalLM", cache=cache)
+    # BigBird's block-sparse attention multiplies tensors whose shapes the analysis cannot read (survey: A110)
+    proc = run("--recursive", "transformers.models.big_bird.modeling_big_bird.BigBirdForCausalLM", cache=cache)
     assert proc.returncode == 1
     assert "# UNRESOLVED:" in proc.stdout and "{unresolved.A110_" in proc.stdout
-    assert "A110 matmul-shape-unknown" in proc.stderr and "modeling_minimax.py:" in proc.stderr
-    out = tmp_path / "minimax.yaml"
+    assert "A110 matmul-shape-unknown" in proc.stderr and "modeling_big_bird.py:" in proc.stderr
+    out = tmp_path / "big_bird.yaml"
     out.write_text(proc.stdout)
     lint = subprocess.run([*LMPREDICT, "lint", str(out)], capture_output=True, text=True, cwd=REPO)
     assert lint.returncode == 1 and "L003" in lint.stdout

@@ -21,6 +21,7 @@ from lm_predictor.suggest.brains import (
     cache as _cache,
     matmul as _matmul,
     tensors as _tensors,
+    switches as _switches,
     torch_modules as _modules,
     transformers_lib as _tf,
 )
@@ -296,6 +297,9 @@ def nested_config_attr(interp: Host, obj: ObjectV, name: str) -> Any:
 
 
 def function_call(interp: Host, fv: Any, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
+    switched = _switches.config_switch(interp, fv, args, kwargs, node)
+    if switched is not NotImplemented:
+        return switched
     return _tf.function_call(interp, fv, args, kwargs, node, hint)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix
+from lm_predictor.suggest.brains.cache import extends_library_cache
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.host import Host
@@ -83,6 +84,9 @@ def isinstance_of(interp: Host, value: Any, cls: Any, node: Any) -> X.Bool:
     if isinstance(value, Tensor):
         return X.bconst(short in ("Tensor", "FloatTensor", "LongTensor", "Parameter" if value.param else "Tensor"))
     if isinstance(value, CacheV):
+        if isinstance(cls, ClassV):  # a cache class the model defines: the cache handed to decode is the one its prefill built
+            own = value.own
+            return X.bconst(any(isinstance(c, ClassV) and c.node is cls.node for c in interp.mro(own)) if own is not None else extends_library_cache(interp, cls))
         return X.bconst(short in CACHE_TRUE)
     if isinstance(value, Record):
         return X.bconst(short in ("ModelOutput", value.class_name, "OrderedDict"))

@@ -41,6 +41,8 @@ def model_cache(interp: Host, cls: Any, args: list, kwargs: dict, node: Any) -> 
     if node_def is None or not node_def.name.endswith("Cache"):
         return NotImplemented
     update = next((f for f in node_def.mymethods() if f.name == "update"), None)
+    if update is None and extends_library_cache(interp, cls):
+        return CacheV(ZERO, own=cls)  # DynamicCache's keys and values, plus the states its own methods keep
     if update is None or [a.name for a in update.args.args[1:4]] != ["key_states", "value_states", "layer_idx"]:
         return NotImplemented
     init = interp.class_attr(cls, "__init__")
@@ -59,6 +61,85 @@ def model_cache(interp: Host, cls: Any, args: list, kwargs: dict, node: Any) -> 
         finally:
             interp.assume[:] = saved
     return CacheV(ZERO)
+
+
+def extends_library_cache(interp: Host, cls: Any) -> bool:
+    """Whether a class the model defines derives from the library's DynamicCache (and defines no update of its own)."""
+    return any(getattr(c, "name", "").rsplit(".", 1)[-1] == "DynamicCache" and not hasattr(c, "node") for c in interp.mro(cls))
+
+
+def _self_item(node: Any, params: list) -> tuple[str, int] | None:
+    """(attr, position of the index parameter) of `self.<attr>[<param>]`, else None."""
+    if not isinstance(node, nodes.Subscript) or not isinstance(node.value, nodes.Attribute):
+        return None
+    if not (isinstance(node.value.expr, nodes.Name) and node.value.expr.name == "self"):
+        return None
+    if not (isinstance(node.slice, nodes.Name) and node.slice.name in params):
+        return None
+    return node.value.attrname, params.index(node.slice.name)
+
+
+def state_method(cls: Any, name: str) -> tuple[str, str, int, int] | None:
+    """How a method a model's cache class defines reads or writes its per-layer states:
+    ("store", attr, index arg, value arg) for a body that assigns `self.<attr>[<i>] = <v>` (i and v
+    its parameters); ("load", attr, index arg, -1) for one that returns `self.<attr>[<i>]` of a
+    list some store method writes; None for any other method (its cost is not modelled)."""
+    methods = {f.name: f for f in cls.node.mymethods()}
+    fn = methods.get(name)
+    if fn is None:
+        return None
+
+    def stores(f: Any) -> list[tuple[str, int, int]]:
+        params = [a.name for a in f.args.args[1:]]
+        found = []
+        for assign in f.nodes_of_class(nodes.Assign):
+            item = _self_item(assign.targets[0], params) if len(assign.targets) == 1 else None
+            if item is not None and isinstance(assign.value, nodes.Name) and assign.value.name in params:
+                found.append((item[0], item[1], params.index(assign.value.name)))
+        return found
+
+    own = stores(fn)
+    if len(own) == 1:
+        return ("store",) + own[0]
+    params = [a.name for a in fn.args.args[1:]]
+    stored = {attr for f in methods.values() for attr, _, _ in stores(f)}
+    loads = {_self_item(r.value, params) for r in fn.nodes_of_class(nodes.Return) if r.value is not None}
+    loads.discard(None)
+    if len(loads) == 1:
+        attr, index = loads.pop()
+        if attr in stored:
+            return ("load", attr, index, -1)
+    return None
+
+
+def own_state(site: CallSite, cache: CacheV, how: tuple[str, str, int, int]) -> Any:
+    """A per-layer state a model's cache class stores (`set_linear_cache(layer_idx, state)`) or
+    loads (`get_linear_cache(layer_idx)`). With the cache model of this analysis (prefill starts
+    empty, decode finds every layer filled by the prefill), a load is None in prefill and the state
+    the layer stored in decode; the state's bytes count once per layer in kv_cache_bytes (at the
+    store in prefill, at the load in decode, where the store replaces it)."""
+    kind, attr, index, value = how
+    scope = site.node.scope() if site.node is not None else None
+    idx = site.arg(index)
+    c = idx.const_value() if isinstance(idx, Num) else idx
+    key = (scope.qname() if scope is not None else "", f"{cache.own.qualname}.{attr}", str(c))
+    held = X.cmp(">", cache.past, 0)
+    rec = linear_states(site.interp)
+    if kind == "store":
+        state = site.arg(value)
+        if not isinstance(state, Tensor) or state.shape is None:
+            return Unknown(f"{attr}: a state of an unknown shape")
+        rec["shapes"][key] = state
+        site.interp.add_cost("kv_cache_bytes", X.ifnum(held, ZERO, state_bytes(state)), note=f"{attr} state")
+        return None
+    if held == X.FALSE:
+        return None
+    state = rec["shapes"].get(key)
+    if state is None:
+        rec["missing"] = True
+        return Phi(held, unknown_tensor(f"{attr} state before its first store"), None)
+    site.interp.add_cost("kv_cache_bytes", X.ifnum(held, state_bytes(state), ZERO), note=f"{attr} state")
+    return Phi(held, state, None)
 
 
 def _state_elements(value: Any) -> Num:
@@ -326,6 +407,11 @@ def update_state(site: CallSite, kind: str) -> Any:
 def method(site: CallSite) -> Any:
     name = site.name.split(".", 1)[1]
     cache: CacheV = site.receiver
+    if cache.own is not None and any(f.name == name for f in cache.own.node.mymethods()):
+        how = state_method(cache.own, name)
+        if how is None:
+            return Unknown(f"{cache.own.qualname}.{name}: a cache method the model defines")
+        return own_state(site, cache, how)
     if name == "update":
         return update(site)
     if name == "update_indexer":

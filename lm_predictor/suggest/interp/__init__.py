@@ -67,3 +67,4 @@ class Interpreter(StateMixin, StatementsMixin, ExpressionsMixin, AttributesMixin
         self.config_model_building = None
         self.init_depth = 0
         self.sym_loops: list = []
+        self.switches: list[dict] = []  # forward re-configuring the model on the workload (brains/switches.py)

@@ -10,6 +10,7 @@ from astroid import nodes
 
 from lm_predictor.diagnostics import A_ROUTING, A_RUNTIME_BRANCH, Code
 from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.blocksum import split_block_sum
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
 from lm_predictor.suggest.findings import AnalysisLimit, DeadPath, Finding, slug_for
 from lm_predictor.suggest.interp.frames import Frame
@@ -102,6 +103,18 @@ class StateMixin:
                 for m in self.mults[:-1]:
                     outer = outer * m
                 self.recorder.add(metric, Term(self.guard(), outer * mult, expr, note or "summed over experts"))
+                return
+        loop = self.sym_loops[-1] if self.sym_loops else None
+        if loop and self.mults and self.mults[-1] is loop["count"] and loop["index"] and loop["index"] in X.free_params(expr) and loop["index"] not in X.free_params((mult, self.guard())):
+            split = split_block_sum(expr, loop["count"], loop["index"])
+            if split is not None:  # a loop over ceil(S / B) blocks: every block but the last costs the same
+                outer = ONE
+                for m in self.mults[:-1]:
+                    outer = outer * m
+                interior, last = split
+                ran = X.band(self.guard(), X.cmp(">=", loop["count"], ONE))  # a loop of no block costs nothing
+                self.recorder.add(metric, Term(ran, outer * (loop["count"] - ONE) * mult, interior, note))
+                self.recorder.add(metric, Term(ran, outer * mult, last, note))
                 return
         self.recorder.add(metric, Term(self.guard(), self.mult() * mult, expr, note))
 
