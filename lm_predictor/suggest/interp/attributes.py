@@ -214,6 +214,8 @@ class AttributesMixin:
             ref.inst.used = True
         if isinstance(tmpl, TorchModule):
             return self.brains.torch_module_attr(self, ref, name, node)
+        if self.in_init is None and self.has_state(ref, name):
+            return self.state_read(ref, name)
         if name in tmpl.attrs:
             if self.in_init is None:
                 tmpl.read_attrs.add(name)
@@ -257,11 +259,20 @@ class AttributesMixin:
                     return items[0]
                 if c is None and items and all(isinstance(x, (str, type(None))) or (isinstance(x, Num) and x.is_const()) for x in items):
                     # a concrete list read at a symbolic index (a layer's type): a chain of conditions
+                    period = n_items = len(items)
+                    period = _period(items)
+                    if period < n_items:  # a repeating pattern (recurrent_gemma's layers_block_type): index % period
+                        items, index = items[:period], X.mod(index, period)
                     result = items[-1]
                     for i in range(len(items) - 2, -1, -1):
                         if same_value(items[i], result):
                             continue
-                        cond = X.bor(*(X.cmp("==", index, j) for j in range(len(items)) if same_value(items[j], items[i])))
+                        same = [j for j in range(len(items)) if same_value(items[j], items[i])]
+                        last = [j for j in range(len(items)) if same_value(items[j], items[-1])]
+                        if period < n_items and len(same) + len(last) == len(items) and len(last) == 1:
+                            cond = X.cmp("!=", index, last[0])  # two kinds, one residue of the last: `i % p != r`
+                        else:
+                            cond = X.bor(*(X.cmp("==", index, j) for j in same))
                         result = make_phi(cond, items[i], result)
                     return result
                 return Unknown("index out of range or symbolic")
@@ -300,6 +311,16 @@ class AttributesMixin:
         if isinstance(obj, ModRef):
             return self.brains.module_getitem(self, obj, index, node)
         return self.brains.value_getitem(self, obj, index, node)
+
+
+def _period(items: Any) -> int:
+    """The shortest p with items[j] == items[j % p] for every j, where the list holds the pattern at
+    least twice (else its length)."""
+    n = len(items)
+    for p in range(1, n // 2 + 1):
+        if all(same_value(items[j], items[j % p]) for j in range(p, n)):
+            return p
+    return n
 
 
 def _present(obj: Any, key: Any) -> Any:

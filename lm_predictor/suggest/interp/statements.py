@@ -406,6 +406,10 @@ class StatementsMixin:
             items = self.iter_items(value, node)
             if isinstance(items, list) and len(items) == n:
                 return items
+        if isinstance(value, Repeated) and star is None and not value.index and value.count.const_value() is None:
+            # `rot, rest = torch.chunk(x, int(1 / partial_rotary_factor))`: the count is n, or the unpacking raises
+            self.facts.append(X.cmp("==", value.count, n))
+            return [value.elem] * n
         return [Unknown(f"unpacking {type(value).__name__}")] * n
 
     def note_buffer(self, obj: Any, name: str | None) -> None:
@@ -437,7 +441,8 @@ class StatementsMixin:
                 tmpl.args[name + "_shared"] = True
                 if name == "bias" and "bias" in tmpl.args:
                     tmpl.args["bias"] = FALSE
-            # attribute writes in forward() (caches of cos/sin, ...) do not change costs
+            elif isinstance(tmpl, Template) and self.in_init is None:
+                self.state_write(obj, name, value)  # module state (interp/module_state.py)
         elif isinstance(obj, ObjectV):
             amap = getattr(obj, "attribute_map", None) or {}
             key = amap.get(name, name)
