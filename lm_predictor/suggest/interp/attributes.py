@@ -260,7 +260,7 @@ class AttributesMixin:
                 if c is None and items and all(isinstance(x, (str, type(None))) or (isinstance(x, Num) and x.is_const()) for x in items):
                     # a concrete list read at a symbolic index (a layer's type): a chain of conditions
                     period = n_items = len(items)
-                    period = _period(items)
+                    period = list_period(items)
                     if period < n_items:  # a repeating pattern (recurrent_gemma's layers_block_type): index % period
                         items, index = items[:period], X.mod(index, period)
                     result = items[-1]
@@ -313,7 +313,7 @@ class AttributesMixin:
         return self.brains.value_getitem(self, obj, index, node)
 
 
-def _period(items: Any) -> int:
+def list_period(items: Any) -> int:
     """The shortest p with items[j] == items[j % p] for every j, where the list holds the pattern at
     least twice (else its length)."""
     n = len(items)
