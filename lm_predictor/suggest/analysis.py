@@ -78,7 +78,7 @@ def model_type_for(tree: SourceTree, qualname: str) -> str | None:
 
 def _signs(config: ConfigModel) -> X.SymbolFacts:
     """The analysis's symbol facts to start from: workload sizes, and the signs of the config's numbers."""
-    facts = X.SymbolFacts(positive={"batch", "seq_len", "dtype_bytes"}, nonneg={"past_len"})
+    facts = X.SymbolFacts(positive={"batch", "seq_len", "dtype_bytes"}, nonneg={"past_len"}, counts={"seq_len", "past_len"})
     for name, value in config.resolved.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue

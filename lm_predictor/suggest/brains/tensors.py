@@ -198,16 +198,22 @@ def unsqueeze(t: Tensor, dim: Any) -> Tensor:
     return Tensor(tuple(shape), t.dtype)
 
 
-def squeeze(t: Tensor, dim: Any = None) -> Tensor:
+def squeeze(t: Tensor, dim: Any = None, decide: Any = None) -> Tensor:
+    """x.squeeze(dim): a size the assumptions say is 1 (`decide`, where a branch or a raise left
+    `seq_len == 1`) goes too."""
     if t.shape is None:
         return t
     route = t.route if t.route and t.route[0] != "mask" else ()
+
+    def one(d: Num) -> bool:
+        return d.const_value() == 1 or (decide is not None and d.const_value() is None and decide(X.cmp("==", d, 1)) is True)
+
     if dim is None:
-        return Tensor(tuple(d for d in t.shape if d.const_value() != 1), t.dtype, route=route)
+        return Tensor(tuple(d for d in t.shape if not one(d)), t.dtype, route=route)
     dims = dim if isinstance(dim, tuple) else (dim,)
     rank = len(t.shape)
     drop = {norm_dim(d, rank) for d in dims}
-    return Tensor(tuple(s for i, s in enumerate(t.shape) if not (i in drop and s.const_value() == 1)), t.dtype, route=route)
+    return Tensor(tuple(s for i, s in enumerate(t.shape) if not (i in drop and one(s))), t.dtype, route=route)
 
 
 def expand(t: Tensor, sizes: list | None) -> Tensor:
@@ -398,7 +404,7 @@ def tensor_method(site: CallSite) -> Any:
     if name in ("unsqueeze", "unsqueeze_"):
         return unsqueeze(t, site.arg(0, "dim"))
     if name in ("squeeze", "squeeze_"):
-        return squeeze(t, site.arg(0, "dim", None))
+        return squeeze(t, site.arg(0, "dim", None), site.interp.decide)
     if name == "expand":
         return expand(t, size_list(site, 0, "size"))
     if name == "repeat":
@@ -638,7 +644,7 @@ def torch_function(site: CallSite) -> Any:
     if name == "torch.unsqueeze":
         return unsqueeze(site.arg(0), site.arg(1, "dim"))
     if name == "torch.squeeze":
-        return squeeze(site.arg(0), site.arg(1, "dim", None))
+        return squeeze(site.arg(0), site.arg(1, "dim", None), site.interp.decide)
     if name in ("torch.split",):
         return split(site.arg(0), site.arg(1, "split_size_or_sections"), site.arg(2, "dim", Num.const(0)))
     if name in ("torch.chunk",):
