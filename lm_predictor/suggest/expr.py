@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from fractions import Fraction
+from types import MappingProxyType
 from typing import Iterator
 
 from lm_predictor.suggest.expr_terms import (
@@ -54,7 +55,7 @@ class SymbolFacts:
     counts: set = field(default_factory=set)  # token counts (seq_len, past_len and the names they pass as): n // c may be 0
 
 
-_NO_FACTS = SymbolFacts(frozenset(), frozenset(), frozenset(), frozenset(), {}, frozenset())  # outside an analysis: nothing known, nothing recorded
+_NO_FACTS = SymbolFacts(frozenset(), frozenset(), frozenset(), frozenset(), MappingProxyType({}), frozenset())  # outside an analysis: nothing known, nothing recorded
 _ACTIVE: ContextVar[SymbolFacts] = ContextVar("lmpredict_symbol_facts", default=_NO_FACTS)
 
 
