@@ -56,7 +56,7 @@ def test_recurrent_gemma_state_on_modules(workload: tuple) -> None:
 
 def test_periodic_list_at_symbolic_index() -> None:
     """A list that repeats a pattern, read at a symbolic index, is read at index % period."""
-    from lm_predictor.suggest.interp.attributes import list_period
+    from lm_predictor.suggest.layers import list_period
 
     assert list_period(["r", "r", "a"] * 100) == 3
     assert list_period(["r", "r", "a"] * 100 + ["r"]) == 3  # a cut repetition (num_hidden_layers not a multiple)

@@ -12,6 +12,7 @@ from lm_predictor.suggest.expr import Num
 from lm_predictor.suggest.findings import AnalysisLimit, DeadPath
 from lm_predictor.suggest.interp.frames import Frame
 from lm_predictor.suggest.interp.syntax import decorator_names
+from lm_predictor.suggest.layers import list_period
 from lm_predictor.suggest.pyvalues import BoundMethod, BrainFunc, ConfigV, Slice, hashable
 from lm_predictor.suggest.resolve import module_symbols
 from lm_predictor.suggest.sources import ParsedModule
@@ -311,16 +312,6 @@ class AttributesMixin:
         if isinstance(obj, ModRef):
             return self.brains.module_getitem(self, obj, index, node)
         return self.brains.value_getitem(self, obj, index, node)
-
-
-def list_period(items: Any) -> int:
-    """The shortest p with items[j] == items[j % p] for every j, where the list holds the pattern at
-    least twice (else its length)."""
-    n = len(items)
-    for p in range(1, n // 2 + 1):
-        if all(same_value(items[j], items[j % p]) for j in range(p, n)):
-            return p
-    return n
 
 
 def _present(obj: Any, key: Any) -> Any:
