@@ -20,6 +20,7 @@ from lm_predictor.suggest.config import ConfigModel
 from lm_predictor.suggest.expr import Num
 from lm_predictor.suggest.findings import AnalysisLimit
 from lm_predictor.suggest.interp import Interpreter
+from lm_predictor.suggest.interp.module_state import prefill_state, same_states
 from lm_predictor.suggest.pyvalues import ConfigV
 from lm_predictor.suggest.scope import ModRef, Recorder, RuleDraft, Template
 from lm_predictor.suggest.sources import SourceTree
@@ -77,7 +78,7 @@ def model_type_for(tree: SourceTree, qualname: str) -> str | None:
 
 def _signs(config: ConfigModel) -> X.SymbolFacts:
     """The analysis's symbol facts to start from: workload sizes, and the signs of the config's numbers."""
-    facts = X.SymbolFacts(positive={"batch", "seq_len", "dtype_bytes"}, nonneg={"past_len"})
+    facts = X.SymbolFacts(positive={"batch", "seq_len", "dtype_bytes"}, nonneg={"past_len"}, counts={"seq_len", "past_len"})
     for name, value in config.resolved.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
@@ -106,6 +107,19 @@ def analyse_model(tree: SourceTree, model_type: str, overrides: dict | None = No
         known = shapes
         cache.linear_states_reset(tree, keep_shapes=True)
         analysis = _analyse_once(tree, model_type, overrides, library)
+    carried: dict = {}
+    for _ in range(MAX_STATE_RUNS):
+        # module state read before this call wrote it (interp/module_state.py): run again from the
+        # state the last run's prefill left, until the state assumed is the state left
+        interp = analysis.interp
+        if not interp.state_started & set(interp.module_state):
+            break
+        left = {k: v for k, v in ((k, prefill_state(v)) for k, v in interp.module_state.items()) if v is not None}
+        if same_states(left, carried):
+            break
+        carried = left
+        cache.linear_states_reset(tree, keep_shapes=True)
+        analysis = _analyse_once(tree, model_type, overrides, library, carried)
     return analysis
 
 
@@ -113,13 +127,14 @@ MAX_STATE_RUNS = 3
 """Runs again of a model whose decode step reads linear-attention states (each run learns the shapes the last one stored)."""
 
 
-def _analyse_once(tree: SourceTree, model_type: str, overrides: dict | None, library: Any) -> Analysis:
+def _analyse_once(tree: SourceTree, model_type: str, overrides: dict | None, library: Any, carried: dict | None = None) -> Analysis:
     t0 = time.perf_counter()
     facts = config_facts(model_type)
     if facts is None:
         raise ValueError(f"unknown model_type {model_type!r}")
     root_qual = facts.get("causal_lm")
     interp = Interpreter(tree, library)
+    interp.carried_state = dict(carried or {})
     config = ConfigModel(model_type, overrides)
     interp.config_model_building = config
     interp.config = ConfigV(config)

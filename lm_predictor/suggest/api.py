@@ -278,7 +278,10 @@ def _own_param_tensors(emitter: Emitter, draft: RuleDraft) -> str | None:
         count = count + (X.ifnum(term.guard, term.mult, X.ZERO) if term.guard != X.TRUE else term.mult)
     if any(name.startswith(("?", "#")) for name in X.free_params(count)):
         return None  # a runtime branch or a layer index: not told
-    return X.render(emitter.final(count, draft))
+    final = emitter.final(count, draft)
+    if any(name.startswith("@") for name in X.free_params(final)):
+        return None  # a constructor argument the rule does not declare (its other formulas never read it)
+    return X.render(final)
 
 
 def _has_child_params(draft: RuleDraft) -> bool:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from fractions import Fraction
+from types import MappingProxyType
 from typing import Iterator
 
 from lm_predictor.suggest.expr_terms import (
@@ -50,9 +51,11 @@ class SymbolFacts:
     nonneg: set = field(default_factory=set)  # names known to be >= 0 (past_len, layer indices)
     floats: set = field(default_factory=set)  # names of type float/number (not integers)
     divides: set = field(default_factory=set)  # (x, y) pairs the source requires to divide exactly
+    upper: dict = field(default_factory=dict)  # name -> U with 0 <= name <= U (the index of `for i in range(n)`: n - 1)
+    counts: set = field(default_factory=set)  # token counts (seq_len, past_len and the names they pass as): n // c may be 0
 
 
-_NO_FACTS = SymbolFacts(frozenset(), frozenset(), frozenset(), frozenset())  # outside an analysis: nothing known, nothing recorded
+_NO_FACTS = SymbolFacts(frozenset(), frozenset(), frozenset(), frozenset(), MappingProxyType({}), frozenset())  # outside an analysis: nothing known, nothing recorded
 _ACTIVE: ContextVar[SymbolFacts] = ContextVar("lmpredict_symbol_facts", default=_NO_FACTS)
 
 
@@ -94,7 +97,7 @@ def cmp(op: str, a: NumLike, b: NumLike) -> Bool:
         strict = sign[1]
         if op == ge or (op in (gt, "!=") and strict):
             return TRUE
-        if op == lt or op == "==" and strict:  # side >= 0: side < 0 never holds
+        if op == lt or (op == "==" and strict):  # side >= 0: never < 0; == 0 only where it may be 0
             return FALSE
     # canonical orientation: a op b with a the 'larger' key
     if render(a) > render(b):
@@ -103,9 +106,64 @@ def cmp(op: str, a: NumLike, b: NumLike) -> Bool:
 
 
 def _sign(num: Num) -> tuple[int, bool] | None:
-    """(0, strict) when num >= 0 is provable from the parameter signs (strict: > 0).
+    """(0, strict) when num >= 0 is provable from the parameter signs (strict: > 0), else from the
+    bounds of loop indices (bounded_sign).
 
     Sizes (positive) are >= 1, so a product of them is >= 1 and `$p - 1` is >= 0."""
+    got = _plain_sign(num)
+    if got is None and symbol_facts().upper:
+        got = bounded_sign(num)
+    if got is None and _has_floordiv(num):
+        got = floordiv_sign(num)
+    return got
+
+
+def _has_floordiv(num: Num) -> bool:
+    return any(isinstance(atom, Op) and atom.kind == "floordiv" for mono, _ in num.terms for atom, _ in mono)
+
+
+def bounded_sign(num: Num) -> tuple[int, bool] | None:
+    """_sign where num is linear in a loop index i with 0 <= i <= U and a coefficient k <= 0: num is
+    smallest at i = U, so num >= 0 where num(U) >= 0. `n*c - (i + 1)*c` with i < n is c*(n - 1 - i) >= 0,
+    and a slice `x[i*c:(i + 1)*c]` of n*c items has length c."""
+    upper = symbol_facts().upper
+    for name in sorted(free_params(num) & set(upper)):
+        got = _at_upper(num, name, upper[name])
+        if got is not None:
+            return got
+    return None
+
+
+def floordiv_sign(num: Num) -> tuple[int, bool] | None:
+    """_sign where num is linear in a quotient q = a // b (b > 0) with a coefficient k <= 0: q <= a / b,
+    so num >= num(q := a / b). `x - c * (x // c)` (x % c) is >= 0; min(x, c * (x // c)) is c * (x // c)."""
+    for mono, _ in num.terms:
+        for atom, _ in mono:
+            if isinstance(atom, Op) and atom.kind == "floordiv" and _plain_sign(atom.args[1]) is not None and atom.args[1].terms:
+                q = Sym("%q")
+                replaced = replace_atoms(num, atom, Num.atom(q))
+                got = _at_upper(replaced, "%q", truediv(atom.args[0], atom.args[1]))
+                if got is not None:
+                    return got
+    return None
+
+
+def _at_upper(num: Num, name: str, bound: Num) -> tuple[int, bool] | None:
+    """_sign of num at name = bound, where num is linear in name with a coefficient <= 0 (its least value)."""
+    at = {v: substitute(num, {name: Num.const(v)}) for v in (0, 1, 2)}
+    k = at[1] - at[0]
+    if at[2] - at[1] != k or name in free_params(k):
+        return None  # not linear in it
+    if _sign(-k) is None:
+        return None
+    least = substitute(num, {name: bound})
+    value = least.const_value()
+    if value is not None:
+        return (0, value > 0) if value >= 0 else None
+    return _sign(least)
+
+
+def _plain_sign(num: Num) -> tuple[int, bool] | None:
     if not num.terms:
         return None
     lower = 0  # a lower bound of num
@@ -144,6 +202,8 @@ def atom_sign(atom: "Atom") -> str | None:
         return "pos" if args[0] in symbol_facts().positive and num_sign(args[1]) == "pos" else None
     if kind in ("floordiv", "div"):
         a, b = num_sign(args[0]), num_sign(args[1])
+        if kind == "floordiv" and a and b and free_params(args[0]) & symbol_facts().counts:
+            return "nonneg"  # seq_len // chunk_size is 0 for a short input (a config quotient is a size: >= 1)
         return "pos" if a == "pos" and b == "pos" else ("nonneg" if a and b else None)
     if kind == "fn":
         name, rest = args[0], args[1:]

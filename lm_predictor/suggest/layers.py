@@ -389,3 +389,31 @@ def _linear(d: Num, index: str) -> tuple | None:
     if index in X.free_params(r):
         return None
     return s, r
+
+
+def list_period(items: list) -> int:
+    """The shortest p with items[j] == items[j % p] for every j, where the list holds the pattern at
+    least twice (else its length)."""
+    n = len(items)
+    for p in range(1, n // 2 + 1):
+        if all(items[j] == items[j % p] for j in range(p, n)):
+            return p
+    return n
+
+
+def periodic_condition(index: Num, flags: list) -> Bool | None:
+    """`flags[index]` for a list of truths that repeats with a shorter period p (recurrent_gemma's 300
+    layer types, (linear, linear, sliding) * 100): `index % p == r` where one residue holds,
+    `index % p != r` where one fails (a modulo pattern the per-layer sums count); else None."""
+    p = list_period(flags)
+    if p == len(flags):
+        return None
+    held = [r for r in range(p) if flags[r]]
+    failed = [r for r in range(p) if not flags[r]]
+    if not held or not failed:
+        return X.bconst(bool(held))
+    if len(held) == 1:
+        return X.cmp("==", X.mod(index, p), held[0])
+    if len(failed) == 1:
+        return X.cmp("!=", X.mod(index, p), failed[0])
+    return None

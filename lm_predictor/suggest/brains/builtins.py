@@ -329,6 +329,8 @@ def hasattr_builtin(interp: Host, obj: Any, attr: Any, node: Any) -> X.Bool:
         return X.defined(attr)
     if isinstance(obj, ModRef):
         tmpl = obj.inst.template
+        if isinstance(tmpl, Template) and interp.in_init is None and interp.has_state(obj, attr):
+            return interp.state_present(obj, attr)
         if isinstance(tmpl, Template):
             return X.bconst(attr in tmpl.attrs or interp.class_attr(tmpl.cls, attr) is not None)
         return X.bconst(not isinstance(interp.getattr(obj, attr, node), Unknown))

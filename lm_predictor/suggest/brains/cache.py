@@ -23,6 +23,7 @@ from lm_predictor.suggest.brains.base import CallSite, brain, numel, receiver, t
 from lm_predictor.suggest.brains.layout import copy_term, gap, price
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.host import Host
+from lm_predictor.suggest.layers import periodic_condition
 from lm_predictor.suggest.pyvalues import BoundMethod
 from lm_predictor.suggest.valueops import translate
 from lm_predictor.suggest.values import CacheV, DictV, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
@@ -215,8 +216,11 @@ def layer_kind(interp: Host, layer_idx: Any, node: Any) -> tuple[X.Bool, Num | N
             return _sliding_entry(entries[c], window), window
         if c is None and isinstance(layer_idx, Num) and all(isinstance(e, str) for e in entries):
             # the config lists its layers: sliding exactly at the listed positions (summed by layers.concrete_cells)
-            sliding = [j for j, e in enumerate(entries) if _sliding_entry(e, window) == X.TRUE]
-            return X.bor(*(X.cmp("==", layer_idx, j) for j in sliding)), window
+            flags = [_sliding_entry(e, window) == X.TRUE for e in entries]
+            periodic = periodic_condition(layer_idx, flags)
+            if periodic is not None:
+                return periodic, window
+            return X.bor(*(X.cmp("==", layer_idx, j) for j, flag in enumerate(flags) if flag)), window
     return None
 
 

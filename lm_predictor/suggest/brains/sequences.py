@@ -8,6 +8,7 @@ from typing import Any
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import as_int, norm_dim, shape_of, unknown_tensor
 from lm_predictor.suggest.expr import ZERO, Num
+from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.layers import index_cells, num_conditions
 from lm_predictor.suggest.values import ListV, Repeated, Tensor, Unknown
 
@@ -45,9 +46,10 @@ def chunk(t: Tensor, chunks: Any, dim: Any) -> Any:
         return Unknown("chunk of a tensor of unknown shape")
     c = as_int(chunks)
     d = norm_dim(dim, len(t.shape))
-    if d is not None and c is None and isinstance(chunks, Num) and X.num_sign(chunks) == "pos":
+    if d is not None and c is None and isinstance(chunks, Num):
         # a count read from the config (prophetnet's 1 + ngram streams): that many pieces of
-        # ceil(n / count), as torch gives where the count divides the dim (the model's own `n // count` assumes it)
+        # ceil(n / count), as torch gives where the count divides the dim (the model's own `n // count` assumes it);
+        # torch.chunk raises unless the count is positive
         return Repeated(Tensor(t.shape[:d] + (X.fn("ceil_div", t.shape[d], chunks),) + t.shape[d + 1:], t.dtype), chunks)
     if c is None or d is None:
         return Unknown("chunk count")
@@ -99,6 +101,8 @@ def cat(tensors: Any, dim: Any) -> Tensor:
     items = list(tensors.items if isinstance(tensors, ListV) else tensors) if isinstance(tensors, (tuple, list, ListV)) else None
     if not items:
         return unknown_tensor("cat of an unknown sequence")
+    if any(x is None for x in items):
+        raise DeadPath()  # torch.cat((None, x)): TypeError (a state a first call has not set yet)
     shapes = [shape_of(x) for x in items]
     known = [s for s in shapes if s is not None and len(s) > 0 and not (len(s) == 1 and s[0].const_value() == 0)]
     if not known:

@@ -33,6 +33,7 @@ from lm_predictor.suggest.brains.sequences import cat, chunk, past_layer, past_s
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.host import Host
+from lm_predictor.suggest.valueops import decide_in
 from lm_predictor.suggest.pyvalues import BoundMethod, Range
 from lm_predictor.suggest.values import INTEGER_DTYPES, External, ListV, Phi, Repeated, Tensor, Unknown
 
@@ -198,16 +199,30 @@ def unsqueeze(t: Tensor, dim: Any) -> Tensor:
     return Tensor(tuple(shape), t.dtype)
 
 
-def squeeze(t: Tensor, dim: Any = None) -> Tensor:
+def squeeze(t: Tensor, dim: Any = None, decide: Any = None) -> Tensor:
+    """x.squeeze(dim): a size a fact says is 1 goes too (`decide`: xlstm's step kernel, after
+    `if sequence_length != 1: raise`). A branch's assumption does not: the arms' tensors keep one rank."""
     if t.shape is None:
         return t
     route = t.route if t.route and t.route[0] != "mask" else ()
+
+    def one(d: Num) -> bool:
+        return d.const_value() == 1 or (decide is not None and d.const_value() is None and decide(X.cmp("==", d, 1)) is True)
+
     if dim is None:
-        return Tensor(tuple(d for d in t.shape if d.const_value() != 1), t.dtype, route=route)
+        return Tensor(tuple(d for d in t.shape if not one(d)), t.dtype, route=route)
     dims = dim if isinstance(dim, tuple) else (dim,)
     rank = len(t.shape)
     drop = {norm_dim(d, rank) for d in dims}
-    return Tensor(tuple(s for i, s in enumerate(t.shape) if not (i in drop and s.const_value() == 1)), t.dtype, route=route)
+    return Tensor(tuple(s for i, s in enumerate(t.shape) if not (i in drop and one(s))), t.dtype, route=route)
+
+
+def by_facts(interp: Host) -> Any:
+    """A decide() that reads only the facts (what must hold for the code not to raise)."""
+    lits: set = set()
+    for fact in interp.facts:
+        lits.update(fact.args if fact.kind == "and" else (fact,))
+    return lambda b: decide_in(b, lits)
 
 
 def expand(t: Tensor, sizes: list | None) -> Tensor:
@@ -398,7 +413,7 @@ def tensor_method(site: CallSite) -> Any:
     if name in ("unsqueeze", "unsqueeze_"):
         return unsqueeze(t, site.arg(0, "dim"))
     if name in ("squeeze", "squeeze_"):
-        return squeeze(t, site.arg(0, "dim", None))
+        return squeeze(t, site.arg(0, "dim", None), by_facts(site.interp))
     if name == "expand":
         return expand(t, size_list(site, 0, "size"))
     if name == "repeat":
@@ -638,7 +653,7 @@ def torch_function(site: CallSite) -> Any:
     if name == "torch.unsqueeze":
         return unsqueeze(site.arg(0), site.arg(1, "dim"))
     if name == "torch.squeeze":
-        return squeeze(site.arg(0), site.arg(1, "dim", None))
+        return squeeze(site.arg(0), site.arg(1, "dim", None), by_facts(site.interp))
     if name in ("torch.split",):
         return split(site.arg(0), site.arg(1, "split_size_or_sections"), site.arg(2, "dim", Num.const(0)))
     if name in ("torch.chunk",):

@@ -24,6 +24,7 @@ from lm_predictor.suggest.findings import Finding
 from lm_predictor.suggest.interp.attributes import AttributesMixin
 from lm_predictor.suggest.interp.calls import CallsMixin
 from lm_predictor.suggest.interp.expressions import ExpressionsMixin
+from lm_predictor.suggest.interp.module_state import ModuleStateMixin
 from lm_predictor.suggest.interp.modules import ModulesMixin
 from lm_predictor.suggest.interp.state import StateMixin
 from lm_predictor.suggest.interp.statements import StatementsMixin
@@ -36,7 +37,7 @@ from lm_predictor.suggest.values import Loc
 __all__ = ["Interpreter"]
 
 
-class Interpreter(StateMixin, StatementsMixin, ExpressionsMixin, AttributesMixin, CallsMixin, ModulesMixin):
+class Interpreter(StateMixin, StatementsMixin, ExpressionsMixin, AttributesMixin, CallsMixin, ModulesMixin, ModuleStateMixin):
     """One analysis run: source tree, config model, brains, diagnostics, rule drafts."""
 
     def __init__(self, tree: SourceTree, library=None):
@@ -68,3 +69,6 @@ class Interpreter(StateMixin, StatementsMixin, ExpressionsMixin, AttributesMixin
         self.init_depth = 0
         self.sym_loops: list = []
         self.switches: list[dict] = []  # forward re-configuring the model on the workload (brains/switches.py)
+        self.module_state: dict = {}  # (module class, attribute) -> state written in this call (root names)
+        self.state_started: set = set()  # keys read at the call's start (before any write)
+        self.carried_state: dict = {}  # (module class, attribute) -> the state the previous call left

@@ -12,6 +12,7 @@ from lm_predictor.suggest.expr import Num
 from lm_predictor.suggest.findings import AnalysisLimit, DeadPath
 from lm_predictor.suggest.interp.frames import Frame
 from lm_predictor.suggest.interp.syntax import decorator_names
+from lm_predictor.suggest.layers import list_period
 from lm_predictor.suggest.pyvalues import BoundMethod, BrainFunc, ConfigV, Slice, hashable
 from lm_predictor.suggest.resolve import module_symbols
 from lm_predictor.suggest.sources import ParsedModule
@@ -214,6 +215,8 @@ class AttributesMixin:
             ref.inst.used = True
         if isinstance(tmpl, TorchModule):
             return self.brains.torch_module_attr(self, ref, name, node)
+        if self.in_init is None and self.has_state(ref, name):
+            return self.state_read(ref, name)
         if name in tmpl.attrs:
             if self.in_init is None:
                 tmpl.read_attrs.add(name)
@@ -257,11 +260,20 @@ class AttributesMixin:
                     return items[0]
                 if c is None and items and all(isinstance(x, (str, type(None))) or (isinstance(x, Num) and x.is_const()) for x in items):
                     # a concrete list read at a symbolic index (a layer's type): a chain of conditions
+                    period = n_items = len(items)
+                    period = list_period(items)
+                    if period < n_items:  # a repeating pattern (recurrent_gemma's layers_block_type): index % period
+                        items, index = items[:period], X.mod(index, period)
                     result = items[-1]
                     for i in range(len(items) - 2, -1, -1):
                         if same_value(items[i], result):
                             continue
-                        cond = X.bor(*(X.cmp("==", index, j) for j in range(len(items)) if same_value(items[j], items[i])))
+                        same = [j for j in range(len(items)) if same_value(items[j], items[i])]
+                        last = [j for j in range(len(items)) if same_value(items[j], items[-1])]
+                        if period < n_items and len(same) + len(last) == len(items) and len(last) == 1:
+                            cond = X.cmp("!=", index, last[0])  # two kinds, one residue of the last: `i % p != r`
+                        else:
+                            cond = X.bor(*(X.cmp("==", index, j) for j in same))
                         result = make_phi(cond, items[i], result)
                     return result
                 return Unknown("index out of range or symbolic")

@@ -34,8 +34,8 @@ class CallsMixin:
             return self.call_module(callee, args, kwargs, node, hint)
         if isinstance(callee, (External, Builtin, BoundMethod)):
             return self.brains.call(self, callee, args, kwargs, node, hint)
-        if callee is None:
-            raise DeadPath()
+        if callee is None or isinstance(callee, Tensor):
+            raise DeadPath()  # TypeError: not callable (xlstm's `vecM_k_combine(batch_size, nh, n)`)
         if isinstance(callee, Unknown):
             for value in list(args) + list(kwargs.values()):
                 if isinstance(value, Tensor):

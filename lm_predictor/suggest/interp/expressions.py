@@ -231,7 +231,10 @@ class ExpressionsMixin:
                 walk(i + 1)
                 produced = results[before:]
                 del results[before:]
-                symbolic.append(Repeated(produced[0] if produced else Unknown("empty"), count, index))
+                elem = produced[0] if produced else Unknown("empty")
+                if kind == "dict" and i == len(node.generators) - 1 and isinstance(elem, tuple) and isinstance(elem[0], Num) and elem[0].sym_name() == index:
+                    elem = elem[1]  # {i: v for i in range(n)} is read like a list: d[i] is v at i
+                symbolic.append(Repeated(elem, count, index))
 
         walk(0)
         if symbolic:

@@ -270,10 +270,11 @@ class ModulesMixin:
 
     def run_forward(self, draft: RuleDraft, forward: FunctionV, args: list, kwargs: dict, node: Any) -> None:
         self_ref = ModRef(Instance(draft.template, {}), {}, "")
-        saved = (self.recorder, self.assume, self.mults, self.in_init, self.facts)
+        saved = (self.recorder, self.assume, self.mults, self.in_init, self.facts, self.sym_loops)
         self.recorder = Recorder(draft=draft, template=None)
         self.recorder.reserved = set(draft.template.attrs)
-        self.assume, self.mults, self.in_init, self.facts = [], [], None, []
+        # the forward is its own rule: the caller's loops (a loop over layers) are not its loops
+        self.assume, self.mults, self.in_init, self.facts, self.sym_loops = [], [], None, [], []
         try:
             if forward.node is None:  # a torch base class's forward (brain)
                 draft.ret = forward.owner_class.fn(self, self_ref, args, kwargs, node)
@@ -283,7 +284,7 @@ class ModulesMixin:
             draft.ret = Unknown("forward() raises on every path the analysis followed")
             draft.flops_terms.append(Term(TRUE, ONE, self.unresolved(A_FORWARD_RAISES, forward.node, f"{draft.qualname}.forward raises on every path the analysis followed")))
         finally:
-            self.recorder, self.assume, self.mults, self.in_init, self.facts = saved
+            self.recorder, self.assume, self.mults, self.in_init, self.facts, self.sym_loops = saved
 
     def localize(self, value: Any, hint: str, binding: dict, namer: "_Namer") -> Any:
         """The callee's view of a caller value: its symbolic numbers become callee parameters."""
@@ -300,6 +301,8 @@ class ModulesMixin:
             binding[new] = value
             if not X.is_integral(value):
                 X.symbol_facts().floats.add(new)
+            if X.free_params(value) & X.symbol_facts().counts:
+                X.symbol_facts().counts.add(new)
             sign = X.num_sign(value)
             if sign == "pos":
                 X.symbol_facts().positive.add(new)

@@ -268,6 +268,13 @@ class StatementsMixin:
             if decided is not None:
                 return self.iter_items(value.a if decided else value.b, node)
             a, b = self.iter_items(value.a, node), self.iter_items(value.b, node)
+            if isinstance(a, tuple) and isinstance(b, tuple) and isinstance(a[1], Num) and isinstance(b[1], Num):
+                ia, ib = index_name(a[1]), index_name(b[1])
+                if ia and ib and ia != ib and same_value(a[1], translate(b[1], {ib: Num.sym(ia)}, None)):
+                    # range(n if c else m): one loop of either count, at one index
+                    count = X.ifnum(value.cond, a[0], b[0])
+                    bound_index(Num.sym(ia), count)
+                    return (count, a[1])
             if isinstance(a, tuple) and isinstance(b, tuple) and same_value(a[1], b[1]):
                 return (X.ifnum(value.cond, a[0], b[0]), a[1])
             if isinstance(a, list) and isinstance(b, list) and not a:
@@ -293,6 +300,7 @@ class StatementsMixin:
             if c is not None and isinstance(c, int) and 0 <= c <= MAX_UNROLL:
                 return [value.start + value.step * i for i in range(c)]
             idx = X.Num.sym(f"#i{next(self._index_ids)}")
+            bound_index(idx, n)
             return (n, value.start + value.step * idx)
         if isinstance(value, Enumerate):
             inner = self.iter_items(value.inner, node)
@@ -304,6 +312,7 @@ class StatementsMixin:
                 # position is the layer's own index (5.x reads config.layer_types[i] at it)
                 return (inner[0], (X.Num.sym(rep.index), inner[1]))
             idx = X.Num.sym(f"#i{next(self._index_ids)}")
+            bound_index(idx, inner[0])
             own = repeated_index(value.inner)  # the items of a Repeated are read at the new index
             item = translate(inner[1], {own: idx}, None) if own else inner[1]
             return (inner[0], (idx + value.start, item))
@@ -406,6 +415,10 @@ class StatementsMixin:
             items = self.iter_items(value, node)
             if isinstance(items, list) and len(items) == n:
                 return items
+        if isinstance(value, Repeated) and star is None and not value.index and value.count.const_value() is None:
+            # `rot, rest = torch.chunk(x, int(1 / partial_rotary_factor))`: the count is n, or the unpacking raises
+            self.facts.append(X.cmp("==", value.count, n))
+            return [value.elem] * n
         return [Unknown(f"unpacking {type(value).__name__}")] * n
 
     def note_buffer(self, obj: Any, name: str | None) -> None:
@@ -437,7 +450,8 @@ class StatementsMixin:
                 tmpl.args[name + "_shared"] = True
                 if name == "bias" and "bias" in tmpl.args:
                     tmpl.args["bias"] = FALSE
-            # attribute writes in forward() (caches of cos/sin, ...) do not change costs
+            elif isinstance(tmpl, Template) and self.in_init is None:
+                self.state_write(obj, name, value)  # module state (interp/module_state.py)
         elif isinstance(obj, ObjectV):
             amap = getattr(obj, "attribute_map", None) or {}
             key = amap.get(name, name)
@@ -450,3 +464,11 @@ class StatementsMixin:
             model.build(self)
             key = model.attribute_map.get(name, name)
             model.attrs[key] = self.guarded_write(model.attrs.get(key), value, 0)
+
+
+def bound_index(idx: Num, count: Any) -> None:
+    """The index of a loop of `count` trips lies in [0, count - 1] (expr.bounded_sign reads it)."""
+    facts = X.symbol_facts()
+    if isinstance(count, Num) and isinstance(facts.upper, dict):
+        facts.nonneg.add(idx.sym_name())
+        facts.upper[idx.sym_name()] = count - 1
