@@ -6,7 +6,10 @@ cache as it stood): the temporaries alive at each of its candidate points, and w
 (its output, the cache it wrote). A parent takes the max over its children, in call order, of
 the child's peak plus what the parent keeps alive around that call. The model's peak is
 
-    weight_bytes + the past cache (kv_cache_bytes at past_len) + viewed input ids + the root's infer_peak_bytes
+    weight_bytes + the past cache + viewed input ids + the root's infer_peak_bytes
+
+The past cache is what one prefill of past_len tokens leaves: the root's
+`past_cache_storage_bytes` where it defines one, else its kv_cache_bytes at seq_len = past_len.
 """
 
 from __future__ import annotations
@@ -54,7 +57,9 @@ def infer_peak(library: RuleLibrary, rule: Rule, bindings: dict[str, Value], wor
     if buffers is None:
         return None, "a buffer's bytes are unknown"
     past: Value = 0
-    if workload.past_len and "kv_cache_bytes" in rule.metrics:
+    if workload.past_len and "past_cache_storage_bytes" in rule.metrics:  # storage the prefill left (a sliding layer's kept slice is a view)
+        past = evaluate(library, rule.name, "past_cache_storage_bytes", bindings).value
+    elif workload.past_len and "kv_cache_bytes" in rule.metrics:
         past = evaluate(library, rule.name, "kv_cache_bytes", {**bindings, "seq_len": workload.past_len, "past_len": 0}).value
     viewed = evaluate(library, rule.name, "viewed_input_bytes", bindings).value if "viewed_input_bytes" in rule.metrics else 0
     own = evaluate(library, rule.name, PEAK_METRIC, bindings).value
