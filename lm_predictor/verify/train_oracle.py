@@ -111,10 +111,27 @@ def measure_infer_peak(config: dict[str, Any], workload: Workload) -> TrainMeasu
 
     Decode (past_len > 0): a prefill of past_len tokens fills the cache first, untracked; its
     tensors are then registered with the tracker (they are live when the step starts), and the
-    step feeds seq_len new tokens with past_key_values=<that cache>."""
+    step feeds seq_len new tokens with past_key_values=<that cache>. A model whose forward needs
+    data (Phi-3 longrope) runs with real tensors, seeded, if it is small, as measure_train does."""
+    try:
+        return _measure_infer_peak(config, workload, fake=True)
+    except _data_dependent() as e:
+        from lm_predictor.verify.oracle import REAL_MAX_PARAMS
+
+        with _built_model(config, workload, train=False) as (model, _):
+            n_params = sum(p.numel() for p in model.parameters())
+        if n_params > REAL_MAX_PARAMS:
+            raise OracleUnsupported(f"fake tensors cannot run this forward ({type(e).__name__}) and the model is too big for real tensors") from e
+        result = _measure_infer_peak(config, workload, fake=False)
+        result.notes.append(f"real tensors (seed 0): fake tensors raised {type(e).__name__}")
+        return result
+
+
+def _measure_infer_peak(config: dict[str, Any], workload: Workload, *, fake: bool) -> TrainMeasurement:
+    """measure_infer_peak in one tensor mode."""
     import torch
 
-    with _built_model(config, workload, train=False) as (model, ids):
+    with _built_model(config, workload, train=False, fake=fake) as (model, ids):
         cache = None
         if workload.past_len:
             with torch.no_grad():
