@@ -51,6 +51,8 @@ def infer_peak(library: RuleLibrary, rule: Rule, bindings: dict[str, Value], wor
         return None, f"peak_bytes is checked for {', '.join(CHECKED_DTYPES)} only (the dtype casts are not yet in the rules)"
     if workload.attn != "eager":
         return None, "peak_bytes follows eager attention only"
+    if "infer_peak_known" in rule.metrics and not evaluate(library, rule.name, "infer_peak_known", bindings).value:
+        return None, f"{rule.name}: a module's temporaries at this config are not in the rules (infer_peak_known)"
     flops = evaluate(library, rule.name, "flops", bindings, trace=True).tree
     params = evaluate(library, rule.name, "param_count", bindings).value
     buffers = _buffers(library, flops) if flops is not None else None
