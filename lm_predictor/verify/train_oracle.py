@@ -151,7 +151,10 @@ def _measure_infer_peak(config: dict[str, Any], workload: Workload, *, fake: boo
 
 
 def _cache_tensors(cache: Any) -> list[Any]:
-    """The key and value tensors a transformers Cache holds (DynamicCache layers, or the legacy lists)."""
+    """The key and value tensors a transformers Cache holds (DynamicCache layers, or the legacy lists;
+    an EncoderDecoderCache's self-attention and cross-attention caches)."""
+    if hasattr(cache, "self_attention_cache"):
+        return _cache_tensors(cache.self_attention_cache) + _cache_tensors(cache.cross_attention_cache)
     layers = getattr(cache, "layers", None)
     if layers is not None:
         return [t for layer in layers for t in (getattr(layer, "keys", None), getattr(layer, "values", None)) if t is not None]
