@@ -8,8 +8,14 @@ bound). The oracle is train_oracle's phase tracker (a MemTracker that also keeps
 maximum). The scratch depends on the order of parameters(), so the order the rules give is
 checked against named_parameters() too.
 
-The whole-step `peak_bytes` is not predicted: its forward and backward phases are not modelled
-(bench/peak_gap.py measures them).
+The inference `peak_bytes` (one forward, use_cache=True, no_grad, eager attention; weights and the
+past cache included) is composed from each rule's `infer_peak_bytes` (lm_predictor/evaluate/peak.py)
+and checked against train_oracle.measure_infer_peak (the same MemTracker) at every varied config of
+seven families: prefill, decode, chunked decode, and a long prefill where the peak moves into the
+attention. Falcon's rules do not compose it yet: it is listed unavailable.
+
+The whole training-step `peak_bytes` is not predicted: its forward and backward phases are not
+modelled (bench/peak_gap.py measures them).
 """
 
 from __future__ import annotations
@@ -21,9 +27,9 @@ pytest.importorskip("transformers")
 
 from lm_predictor.engine.evaluate import evaluate  # noqa: E402
 from lm_predictor.evaluate.binding import bind, find_root_rule, resolve  # noqa: E402
-from lm_predictor.evaluate.predict import default_library  # noqa: E402
+from lm_predictor.evaluate.predict import default_library, predict  # noqa: E402
 from lm_predictor.evaluate.train import TrainOptions, idle_paths, param_sequence, predict_train  # noqa: E402
-from lm_predictor.verify.train_oracle import measure_train  # noqa: E402
+from lm_predictor.verify.train_oracle import measure_infer_peak, measure_train  # noqa: E402
 from lm_predictor.workload import Workload  # noqa: E402
 from tests.families.test_train import CASES, FAMILIES  # noqa: E402
 
@@ -79,3 +85,50 @@ def test_parameter_order(family: str, name: str) -> None:
         # GPT-2's cross-attention blocks run only with encoder states: no gradient, no optimizer state
         measured = [p.numel() for n, p in model.named_parameters() if "crossattention" not in n and "ln_cross_attn" not in n]
     assert predicted == measured
+
+
+INFER_FAMILIES = [f for f in FAMILIES if f != "falcon"]
+INFER_CASES = [(fam, name) for fam in INFER_FAMILIES for name in FAMILIES[fam]]
+# prefill; decode of one token after 6; chunked decode; a long prefill (GPT-2's varied configs have
+# 64 positions), where the eager score matrices outgrow the MLP and the peak moves into the attention
+INFER_WORKLOADS = {
+    "prefill": Workload(2, 7),
+    "decode": Workload(1, 1, 6),
+    "chunked": Workload(2, 3, 5),
+    "long": Workload(4, 256),
+}
+
+
+def _infer_peak(config: dict, workload: Workload) -> tuple[int | None, int, str]:
+    """(predicted peak_bytes, measured peak, where the measured peak is)."""
+    predicted = predict(config, batch=workload.batch, seq_len=workload.seq_len, past_len=workload.past_len, breakdown=False)
+    measured = measure_infer_peak(config, workload)
+    return predicted.totals.get("peak_bytes"), measured.totals["peak_bytes"], measured.notes[0]
+
+
+@pytest.mark.parametrize("workload", list(INFER_WORKLOADS))
+@pytest.mark.parametrize(("family", "name"), INFER_CASES, ids=[f"{f}-{n}" for f, n in INFER_CASES])
+def test_infer_peak_exact(family: str, name: str, workload: str) -> None:
+    wl = INFER_WORKLOADS[workload]
+    if workload == "long" and family == "gpt2":
+        wl = Workload(4, 60)
+    predicted, measured, where = _infer_peak(FAMILIES[family][name], wl)
+    assert predicted == measured, where
+
+
+def test_infer_peak_moves_into_attention() -> None:
+    """Llama (gqa): at batch 2, 7 tokens the peak is in the last layer's MLP (gate activation, up
+    projection and their product live at once); at batch 4, 256 tokens in its attention (the
+    [4, 8, 256, 256] float32 scores: the score matmul and its scaled copy, 8,388,608 bytes)."""
+    config = FAMILIES["llama"]["gqa"]
+    assert "layers.1.mlp" in _infer_peak(config, Workload(2, 7))[2]
+    predicted, measured, where = _infer_peak(config, Workload(4, 256))
+    assert "layers.1.self_attn" in where and predicted == measured
+
+
+def test_infer_peak_unavailable_where_not_composed() -> None:
+    """Falcon's rules do not define infer_peak_bytes; other dtypes are not checked: never a guess."""
+    falcon = next(iter(FAMILIES["falcon"].values()))
+    assert "peak_bytes" in predict(falcon, batch=2, seq_len=7, breakdown=False).unavailable
+    llama = FAMILIES["llama"]["gqa"]
+    assert "peak_bytes" in predict(llama, batch=2, seq_len=7, dtype="bfloat16", breakdown=False).unavailable
