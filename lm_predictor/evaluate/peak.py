@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from lm_predictor.engine.evaluate import evaluate
 from lm_predictor.engine.records import CallRecord
-from lm_predictor.evaluate.train import sum_over_calls
 from lm_predictor.formula.values import Value
 from lm_predictor.rules.library import RuleLibrary
 from lm_predictor.rules.model import Rule
@@ -32,15 +31,16 @@ def _has(library: RuleLibrary, rule: str, metric: str) -> bool:
     return found is not None and metric in found.metrics
 
 
-def _buffers(library: RuleLibrary, flops: CallRecord) -> Value | None:
-    """Bytes of the buffers of every call in the flops tree (`buffer_bytes` where a rule defines it)."""
-
-    def visit(record: CallRecord, path: str) -> Value | None:
-        if not _has(library, record.rule, "buffer_bytes"):
-            return None
+def _buffers(library: RuleLibrary, record: CallRecord) -> Value:
+    """Bytes of the buffers of every call in a flops tree: a rule's `buffer_bytes` covers its
+    subtree where it defines one; else its children's, each counted as often as it is called."""
+    if _has(library, record.rule, "buffer_bytes"):
         return evaluate(library, record.rule, "buffer_bytes", record.bindings).value
-
-    return sum_over_calls(flops, visit, lambda r: 0)
+    total: Value = 0
+    for child in record.children:
+        if child.metric == record.metric and child.count:
+            total += child.count * _buffers(library, child)
+    return total
 
 
 def infer_peak(library: RuleLibrary, rule: Rule, bindings: dict[str, Value], workload: Workload) -> tuple[Value | None, str]:
@@ -55,9 +55,9 @@ def infer_peak(library: RuleLibrary, rule: Rule, bindings: dict[str, Value], wor
         return None, f"{rule.name}: a module's temporaries at this config are not in the rules (infer_peak_known)"
     flops = evaluate(library, rule.name, "flops", bindings, trace=True).tree
     params = evaluate(library, rule.name, "param_count", bindings).value
-    buffers = _buffers(library, flops) if flops is not None else None
-    if buffers is None:
-        return None, "a buffer's bytes are unknown"
+    if flops is None:
+        return None, "no flops call tree to find the buffers in"
+    buffers = _buffers(library, flops)
     past: Value = 0
     if workload.past_len and "past_cache_storage_bytes" in rule.metrics:  # storage the prefill left (a sliding layer's kept slice is a view)
         past = evaluate(library, rule.name, "past_cache_storage_bytes", bindings).value
