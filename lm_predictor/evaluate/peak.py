@@ -22,7 +22,7 @@ from lm_predictor.rules.model import Rule
 from lm_predictor.workload import Workload
 
 PEAK_METRIC = "infer_peak_bytes"
-CHECKED_DTYPES = ("float32",)  # where the rules' peak formulas were checked against the oracle
+CHECKED_DTYPES = ("float32", "bfloat16", "float16")  # where the rules' peak formulas were checked against the oracle
 
 
 def _has(library: RuleLibrary, rule: str, metric: str) -> bool:
