@@ -12,7 +12,8 @@ The inference `peak_bytes` (one forward, use_cache=True, no_grad, eager attentio
 past cache included) is composed from each rule's `infer_peak_bytes` (lm_predictor/evaluate/peak.py)
 and checked against train_oracle.measure_infer_peak (the same MemTracker) at every varied config of
 the eight families: prefill, decode, chunked decode, and a long prefill where the peak moves into
-the attention. Dtypes other than float32 are listed unavailable (their casts are not in the rules).
+the attention; and at one config per family in bfloat16 and float16 (the float32 softmax of half
+scores, GPT-2's and Falcon's upcasts). SDPA is listed unavailable.
 
 The whole training-step `peak_bytes` is not predicted: its forward and backward phases are not
 modelled (bench/peak_gap.py measures them).
@@ -100,7 +101,8 @@ INFER_WORKLOADS = {
 
 def _infer_peak(config: dict, workload: Workload) -> tuple[int | None, int, str]:
     """(predicted peak_bytes, measured peak, where the measured peak is)."""
-    predicted = predict(config, batch=workload.batch, seq_len=workload.seq_len, past_len=workload.past_len, breakdown=False)
+    w = workload
+    predicted = predict(config, batch=w.batch, seq_len=w.seq_len, past_len=w.past_len, dtype=w.dtype, breakdown=False)
     measured = measure_infer_peak(config, workload)
     return predicted.totals.get("peak_bytes"), measured.totals["peak_bytes"], measured.notes[0]
 
@@ -125,7 +127,19 @@ def test_infer_peak_moves_into_attention() -> None:
     assert "layers.1.self_attn" in where and predicted == measured
 
 
-def test_infer_peak_unavailable_where_not_checked() -> None:
-    """Other dtypes are not checked (their casts are not in the peak formulas): never a guess."""
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_infer_peak_half_precision(family: str, dtype: str) -> None:
+    """Below float32 the eager softmax converts the scores to float32 first (llama-like and
+    gpt_neox), GPT-2's reordered attention casts q and k, Falcon's ALiBi path upcasts the scores."""
+    configs = list(FAMILIES[family].values())
+    config = configs[2] if family == "falcon" else configs[1] if family == "gpt2" else configs[0]  # ALiBi; reordered upcast
+    for wl in (Workload(2, 7, 0, dtype), Workload(1, 1, 6, dtype), Workload(4, 56, 0, dtype)):
+        predicted, measured, where = _infer_peak(config, wl)
+        assert predicted == measured, (wl, where)
+
+
+def test_infer_peak_unavailable_with_sdpa() -> None:
+    """The peak formulas follow eager attention: with --attn sdpa peak_bytes is unavailable, never a guess."""
     llama = FAMILIES["llama"]["gqa"]
-    assert "peak_bytes" in predict(llama, batch=2, seq_len=7, dtype="bfloat16", breakdown=False).unavailable
+    assert "peak_bytes" in predict(llama, batch=2, seq_len=7, attn="sdpa", breakdown=False).unavailable
