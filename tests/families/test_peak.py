@@ -143,3 +143,18 @@ def test_infer_peak_unavailable_with_sdpa() -> None:
     """The peak formulas follow eager attention: with --attn sdpa peak_bytes is unavailable, never a guess."""
     llama = FAMILIES["llama"]["gqa"]
     assert "peak_bytes" in predict(llama, batch=2, seq_len=7, attn="sdpa", breakdown=False).unavailable
+
+
+BUNDLED = ["llama-3-8b", "mistral-7b", "qwen2.5-7b", "gemma-7b", "phi-3-mini", "falcon-7b", "gpt2", "pythia-160m"]
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_infer_peak_bundled_configs(name: str) -> None:
+    """The real configs: a bfloat16 decode step (2 sequences, 1 token after 300) and a 128-token prefill."""
+    import json
+    from pathlib import Path
+
+    config = json.loads((Path(__file__).resolve().parents[2] / "configs" / name / "config.json").read_text())
+    for wl in (Workload(2, 1, 300, "bfloat16"), Workload(1, 128, 0, "bfloat16")):
+        predicted, measured, where = _infer_peak(config, wl)
+        assert predicted == measured, (wl, where)
