@@ -14,9 +14,12 @@ The past cache is what one prefill of past_len tokens leaves: the root's
 
 from __future__ import annotations
 
+import weakref
+
 from lm_predictor.engine.evaluate import evaluate
 from lm_predictor.engine.records import CallRecord
 from lm_predictor.formula.values import Value
+from lm_predictor.limits import MAX_CALLS
 from lm_predictor.rules.library import RuleLibrary
 from lm_predictor.rules.model import Rule
 from lm_predictor.workload import Workload
@@ -43,26 +46,47 @@ def _buffers(library: RuleLibrary, record: CallRecord) -> Value:
     return total
 
 
+WORKLOAD_KEYS = frozenset({"batch", "seq_len", "past_len"})  # buffers do not depend on these
+
+
+_BUFFERS: dict[int, dict] = {}  # id(library) -> {(rule, config bindings): bytes}; dropped with the library
+
+
+def _buffers_of(library: RuleLibrary, rule: str, bindings: dict[str, Value]) -> Value | None:
+    """Buffer bytes of the model, once per library and config (they do not depend on the workload,
+    so a sweep over batch or context evaluates the traced flops tree once)."""
+    frozen = tuple(sorted((k, v) for k, v in bindings.items() if k not in WORKLOAD_KEYS))
+    if id(library) not in _BUFFERS:
+        _BUFFERS[id(library)] = {}
+        weakref.finalize(library, _BUFFERS.pop, id(library), None)
+    cache = _BUFFERS[id(library)]
+    if (rule, frozen) not in cache:
+        flops = evaluate(library, rule, "flops", {**bindings, "batch": 1, "seq_len": 1, "past_len": 0}, trace=True).tree
+        cache[(rule, frozen)] = None if flops is None else _buffers(library, flops)
+    return cache[(rule, frozen)]
+
+
 def infer_peak(library: RuleLibrary, rule: Rule, bindings: dict[str, Value], workload: Workload) -> tuple[Value | None, str]:
     """(peak bytes of one forward with use_cache=True under no_grad, or None; why not)."""
+    from lm_predictor.codegen.runtime import backend_for  # generated modules where fresh, else closures
+
     if PEAK_METRIC not in rule.metrics:
         return None, f"{rule.name} does not define {PEAK_METRIC}"
     if workload.dtype not in CHECKED_DTYPES:
-        return None, f"peak_bytes is checked for {', '.join(CHECKED_DTYPES)} only (the dtype casts are not yet in the rules)"
+        return None, f"peak_bytes is checked for {', '.join(CHECKED_DTYPES)} only"
     if workload.attn != "eager":
         return None, "peak_bytes follows eager attention only"
-    if "infer_peak_known" in rule.metrics and not evaluate(library, rule.name, "infer_peak_known", bindings).value:
+    backend = backend_for(library)
+    wanted = ["param_count", PEAK_METRIC] + [m for m in ("infer_peak_known", "viewed_input_bytes", "past_cache_storage_bytes") if m in rule.metrics]
+    values = backend.totals(rule.name, wanted, bindings, max_calls=MAX_CALLS)
+    if "infer_peak_known" in values and not values["infer_peak_known"]:
         return None, f"{rule.name}: a module's temporaries at this config are not in the rules (infer_peak_known)"
-    flops = evaluate(library, rule.name, "flops", bindings, trace=True).tree
-    params = evaluate(library, rule.name, "param_count", bindings).value
-    if flops is None:
+    buffers = _buffers_of(library, rule.name, bindings)
+    if buffers is None:
         return None, "no flops call tree to find the buffers in"
-    buffers = _buffers(library, flops)
     past: Value = 0
-    if workload.past_len and "past_cache_storage_bytes" in rule.metrics:  # storage the prefill left (a sliding layer's kept slice is a view)
-        past = evaluate(library, rule.name, "past_cache_storage_bytes", bindings).value
+    if workload.past_len and "past_cache_storage_bytes" in values:  # storage the prefill left (a sliding layer's kept slice is a view)
+        past = values["past_cache_storage_bytes"]
     elif workload.past_len and "kv_cache_bytes" in rule.metrics:
-        past = evaluate(library, rule.name, "kv_cache_bytes", {**bindings, "seq_len": workload.past_len, "past_len": 0}).value
-    viewed = evaluate(library, rule.name, "viewed_input_bytes", bindings).value if "viewed_input_bytes" in rule.metrics else 0
-    own = evaluate(library, rule.name, PEAK_METRIC, bindings).value
-    return params * workload.itemsize + buffers + past + viewed + own, ""
+        past = backend.totals(rule.name, ["kv_cache_bytes"], {**bindings, "seq_len": workload.past_len, "past_len": 0}, max_calls=MAX_CALLS)["kv_cache_bytes"]
+    return values["param_count"] * workload.itemsize + buffers + past + values.get("viewed_input_bytes", 0) + values[PEAK_METRIC], ""
