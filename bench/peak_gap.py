@@ -9,7 +9,9 @@ For the first varied config of each family (tests/families), float32, AdamW:
   excess over weights + saved activations and the backward peak's over weights + gradients
   (the temporaries, logits, KV cache and partial sums alive there: not predicted);
 - infer: MemTracker's peak over one forward (use_cache=True) minus weights + KV cache (the
-  temporaries alive at the peak: not predicted), and the op and module where it is reached.
+  temporaries alive at the peak), the predicted inference peak_bytes (composed from the rules'
+  infer_peak_bytes; "-" where not composed) minus the measured one, and the op and module where
+  the peak is reached.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def main() -> int:
     parser.add_argument("--only", help="comma-separated families")
     args = parser.parse_args()
     b, s = args.batch, args.seq_len
-    head = ("family", "fwd peak", "-(W+A)", "bwd peak", "-(W+G)", "opt peak", "pred-meas", "step at", "infer peak", "-(W+KV)")
+    head = ("family", "fwd peak", "-(W+A)", "bwd peak", "-(W+G)", "opt peak", "pred-meas", "step at", "infer peak", "-(W+KV)", "pred-meas")
     print("".join(f"{h:>12}" for h in head) + "  infer peak at")
     for family, configs in FAMILIES.items():
         if args.only and family not in args.only.split(","):
@@ -44,7 +46,8 @@ def main() -> int:
         t = predict_train(config, batch=b, seq_len=s, options=TrainOptions()).totals
         phases = {p: measured[f"{p}_peak_bytes"] for p in ("forward", "backward", "optimizer")}
         infer = measure_infer_peak(config, Workload(b, s))
-        kv = predict(config, batch=b, seq_len=s, breakdown=False).totals["kv_cache_bytes"]
+        infer_pred = predict(config, batch=b, seq_len=s, breakdown=False).totals
+        kv = infer_pred["kv_cache_bytes"]
         row = (
             phases["forward"], phases["forward"] - t["weight_bytes"] - t["activation_bytes"],
             phases["backward"], phases["backward"] - t["weight_bytes"] - t["grad_bytes"],
@@ -52,7 +55,8 @@ def main() -> int:
         )
         at = max(phases, key=phases.__getitem__)[:3]
         infer_peak = infer.totals["peak_bytes"]
-        print(f"{family:>12}" + "".join(f"{v:>12,}" for v in row) + f"{at:>12}{infer_peak:>12,}{infer_peak - t['weight_bytes'] - kv:>12,}  "
+        gap = f"{infer_pred['peak_bytes'] - infer_peak:>12,}" if "peak_bytes" in infer_pred else f"{'-':>12}"
+        print(f"{family:>12}" + "".join(f"{v:>12,}" for v in row) + f"{at:>12}{infer_peak:>12,}{infer_peak - t['weight_bytes'] - kv:>12,}{gap}  "
               + infer.notes[0].removeprefix("peak at ").replace("aten.", ""))
     return 0
 

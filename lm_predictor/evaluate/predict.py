@@ -27,7 +27,7 @@ from lm_predictor.formula.values import Value
 from lm_predictor.limits import MAX_CALLS
 from lm_predictor.resources import rules_dir
 from lm_predictor.rules.library import RuleLibrary, UserRules, load_library, overlay, rule_files
-from lm_predictor.rules.model import STANDARD_METRICS, TRAINING_METRICS, Rule
+from lm_predictor.rules.model import PEAK_METRICS, STANDARD_METRICS, TRAINING_METRICS, Rule
 from lm_predictor.workload import Workload
 
 TOTAL_METRICS = ("flops", "param_count", "bytes_read", "bytes_written", "kv_cache_bytes", "intermediate_bytes", "pointwise_ops")
@@ -202,19 +202,34 @@ def predict(
     if workload.attn != "eager" and f"attn_implementation__{workload.attn}" not in rule.params:
         notes.append(f"{rule.name} does not model attn={workload.attn}: bytes follow eager attention (flops are the same; docs/latency.md)")
     unavailable = [m for m in TOTAL_METRICS if m not in rule.metrics]
-    metrics = [m for m in TOTAL_METRICS if m in rule.metrics] + [m for m in rule.metrics if m not in STANDARD_METRICS + TRAINING_METRICS]
+    metrics = [m for m in TOTAL_METRICS if m in rule.metrics] + [m for m in rule.metrics if m not in STANDARD_METRICS + TRAINING_METRICS + PEAK_METRICS]
     kinds = layer_kind_list(resolved)
     try:
         if breakdown:
             totals, rows = traced(library, rule.name, metrics, bindings, kinds)
+            _add_peak(library, rule, bindings, workload, totals, unavailable, notes)
             return Prediction(rule.name, workload, totals, rows, unavailable, source, notes, trust, warnings, pin, published.facts())
         from lm_predictor.codegen.runtime import backend_for  # generated modules where fresh (lmpredict compile), else closures
 
         totals = backend_for(library).totals(rule.name, metrics, bindings, max_calls=MAX_CALLS)
     except LmPredictorError as err:
         raise _null_field(err, resolved, pin.version) from None
+    _add_peak(library, rule, bindings, workload, totals, unavailable, notes)
     later = [] if breakdown is False else partial(module_rows, library, rule.name, metrics, bindings, kinds)
     return Prediction(rule.name, workload, totals, later, unavailable, source, notes, trust, warnings, pin, published.facts())
+
+
+def _add_peak(library: RuleLibrary, rule: Rule, bindings: dict[str, Value], workload: Workload, totals: dict[str, Value], unavailable: list[str], notes: list[str]) -> None:
+    """totals["peak_bytes"] where the rules compose it (evaluate/peak.py); listed unavailable, with the reason, where they do not."""
+    from lm_predictor.evaluate.peak import infer_peak
+
+    peak, why = infer_peak(library, rule, bindings, workload)
+    if peak is None:
+        unavailable.append("peak_bytes")
+        if PEAK_METRICS[0] in rule.metrics:
+            notes.append(f"peak_bytes: {why}")
+    else:
+        totals["peak_bytes"] = peak
 
 
 def traced(library: RuleLibrary, rule_name: str, metrics: list[str], bindings: dict[str, Value], layer_kinds: list[str] | None = None) -> tuple[dict[str, Value], list[ModuleRow]]:
