@@ -17,7 +17,7 @@ from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.layers import eval_defined
 from lm_predictor.suggest.ruletext import call_atoms, unresolved_slugs
 from lm_predictor.suggest.scope import RuleDraft, RuleRef, Term
-from lm_predictor.suggest.values import Record, Tensor
+from lm_predictor.suggest.values import ATTN_SDPA, Record, Tensor
 
 LOSS_CALL = "self.loss_function("
 """How the causal-LM heads of the pinned transformers compute their loss from `labels`."""
@@ -66,6 +66,8 @@ def activations_known(emitter: Any, draft: RuleDraft) -> bool:
     for term in emitter.metric_terms(draft, "activation_bytes") if ok else []:
         if unresolved_slugs(term.expr) or any(n.startswith("?") for n in X.free_params(term.guard)):
             ok = False  # a runtime branch, or a per-layer cost the emitter could not sum
+        if not _reached(emitter, term.guard):
+            continue
         for atom in call_atoms(term.expr):
             label, rule = atom.args[0], atom.args[1]
             if not isinstance(rule, RuleRef) or "." in str(label) or not activations_known(emitter, _primary(rule.target)):
@@ -85,9 +87,11 @@ def _primary(target: Any) -> RuleDraft:
 
 def _reached(emitter: Any, guard: Bool) -> bool:
     """Whether a gap's guard may hold for the config the rules are specialised to (the emitter's)."""
-    if guard == X.TRUE or emitter.specialise is None:
+    if guard == X.TRUE:
         return True
-    values = {}
+    values: dict = {ATTN_SDPA: X.FALSE}  # a train step is measured with eager attention
+    if emitter.specialise is None:
+        return X.substitute(guard, values) != X.FALSE
     for name in X.free_params(guard):
         value = emitter.specialise.get(name)
         if isinstance(value, bool):

@@ -26,7 +26,7 @@ from lm_predictor.suggest.brains.layout import elem_bytes, is_contiguous, numel,
 from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.scope import Term
-from lm_predictor.suggest.values import Phi, Record, Tensor
+from lm_predictor.suggest.values import ATTN_SDPA, Phi, Record, Tensor
 
 NOTHING = frozenset({
     "add", "sub", "rsub", "neg", "cat", "concat", "concatenate", "stack", "clone", "sum", "mean", "tril", "triu",
@@ -52,6 +52,8 @@ KEEPS_INPUT = frozenset({"positive", "requires_grad_", "retain_grad", "cpu", "cu
 """Ops that may hand back their input object unchanged."""
 RESHAPES = frozenset({"reshape", "reshape_as", "flatten"})
 CASTS = frozenset({"to", "float", "half", "bfloat16", "double", "type_as", "type", "contiguous"})
+NO_GRAD_HELPERS = ("transformers.masking_utils.",)
+"""Library helpers whose tensors never require grad (attention masks from positions)."""
 TRAIN_ONLY = frozenset({"dropout", "dropout1d", "dropout2d", "alpha_dropout"})
 
 
@@ -93,14 +95,12 @@ def gap(interp: Host, why: str) -> None:
     """Something is saved that the table cannot size: the rule gets no activation_bytes."""
     log = log_of(interp)
     if log is not None and not _sdpa_only(interp):
-        log.gaps.append((interp.guard(), why))
+        log.gaps.append((interp.guard(), f"{why} ({interp.current_loc})"))
 
 
 def _sdpa_only(interp: Host) -> bool:
     """The op runs only on the SDPA path (train steps are measured with eager attention)."""
-    from lm_predictor.suggest.values import ATTN_SDPA
-
-    return any(a.kind == "sym" and a.args[0] == ATTN_SDPA for g in interp.assume for a in (g.args if g.kind == "and" else (g,)))
+    return any(_implies_sdpa(g) for g in interp.assume)
 
 
 def _loops(interp: Host) -> tuple:
@@ -152,8 +152,14 @@ def maybe_same(interp: Host, result: Tensor, base: Tensor, cond: Bool) -> None:
     log.idents[id(result)] = (result, arms)
 
 
+PARAMETER = Storage(None, counted=True)
+"""The storage of every parameter: never counted (weight_bytes has it)."""
+
+
 def ident_of(log: SavedLog, t: Tensor) -> tuple | None:
     """The (condition, storage) arms of `t`; None: not known."""
+    if t.param:
+        return ((X.TRUE, PARAMETER),)
     got = log.idents.get(id(t))
     if got is not None and got[0] is t:
         return got[1]
@@ -243,20 +249,11 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
     if short in VIEWS and t is not None:
         return same(interp, result, t)
     if short in RESHAPES and t is not None and isinstance(result, Tensor) and result.shape is not None:
-        seen = view_of(t, tuple(result.shape))
-        if seen is None:
-            log.idents.pop(id(result), None)
-            return None if not t.requires_grad else gap(interp, f"{short} of a tensor of unknown layout")
-        return maybe_same(interp, result, t, seen[0])
-    if os.environ.get("LMPREDICT_SAVED_DEBUG"):
-        print("op:", short, interp.current_loc, t.dtype if t is not None else None, "->", getattr(result, "dtype", None))
+        shape = tuple(result.shape)
+        return _copy_unless(interp, log, short, t, result, lambda x: (view_of(x, shape) or (None,))[0])
     if short in CASTS and t is not None and isinstance(result, Tensor):
         if short == "contiguous":
-            c = is_contiguous(t)
-            if c is None:
-                log.idents.pop(id(result), None)
-                return None if not t.requires_grad else gap(interp, "contiguous() of a tensor of unknown layout")
-            return maybe_same(interp, result, t, c)
+            return _copy_unless(interp, log, short, t, result, is_contiguous)
         a, b = elem_bytes(t), elem_bytes(result)
         if a is None or b is None:
             log.idents.pop(id(result), None)
@@ -276,13 +273,60 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
         save(interp, v, name)
 
 
+def _copy_unless(interp: Host, log: SavedLog, short: str, t: Tensor, result: Tensor, views: Any) -> None:
+    """`result` is `t` viewed where `views(t)` holds, else a copy; a tensor joined from two branches
+    is decided per branch (a branch only the SDPA path takes may stay unknown)."""
+    arms = _view_arms(log, t, result, views)
+    if arms is None:
+        log.idents.pop(id(result), None)
+        return None if not t.requires_grad else gap(interp, f"{short} of a tensor of unknown layout")
+    log.idents[id(result)] = (result, arms)
+    return None
+
+
+def _view_arms(log: SavedLog, t: Tensor, result: Tensor, views: Any, loops: tuple = ()) -> tuple | None:
+    if t.merged:
+        cond, a, b = t.merged
+        out = []
+        for c, x in ((cond, a), (X.bnot(cond), b)):
+            arms = _view_arms(log, x, result, views, loops) if isinstance(x, Tensor) else None
+            if arms is None and _implies_sdpa(c):
+                arms = ((X.TRUE, Storage(tensor_bytes(result), loops)),)
+            if arms is None:
+                return None
+            out += [(X.band(c, g), s) for g, s in arms]
+        return tuple(out)
+    ok, ident = views(t), ident_of(log, t)
+    if ok is None or ident is None:
+        return None
+    own = ((X.bnot(ok), Storage(tensor_bytes(result), loops)),) if ok != X.TRUE else ()
+    return tuple((X.band(ok, g), s) for g, s in ident if ok != X.FALSE) + own
+
+
+def _implies_sdpa(cond: Bool) -> bool:
+    """Whether `cond` holds only on the SDPA path."""
+    return any(a.kind == "sym" and a.args[0] == ATTN_SDPA for a in (cond.args if cond.kind == "and" else (cond,)))
+
+
 def _dropout(interp: Host, short: str, inputs: list, result: Any, t: Tensor) -> None:
+    """Dropout in training (the step runs in train mode, whatever `training=` the analysis read):
+    p = 0 returns the input; otherwise CPU dropout multiplies by a noise tensor of the input's
+    dtype and size, which the product keeps."""
     p = inputs[1] if len(inputs) > 1 else None
-    if isinstance(p, Num) and p == X.ZERO or isinstance(p, (int, float)) and p == 0:
-        return same(interp, result, t)  # dropout(p=0) returns its input
-    fresh(interp, result)
-    if t.requires_grad:
-        gap(interp, f"{short} with p that may be non-zero (keeps a mask in training)")
+    if isinstance(p, (int, float)) and not isinstance(p, bool):
+        p = Num.const(p)
+    if not isinstance(p, Num) or short != "dropout" or not isinstance(result, Tensor):
+        fresh(interp, result)
+        return gap(interp, f"{short} with a rate the analysis cannot read") if t.requires_grad else None
+    zero = X.cmp("==", p, X.ZERO)
+    maybe_same(interp, result, t, zero)
+    if t.requires_grad and zero != X.TRUE:
+        noise = Storage(tensor_bytes(t), _loops(interp))
+        if noise.nbytes is None:
+            return gap(interp, f"{short} of a tensor of unknown size")
+        log = log_of(interp)
+        log.saved[id(noise)] = [noise, X.band(interp.guard(), X.bnot(zero)), _loop_count(interp)]
+    return None
 
 
 def _saves(short: str, inputs: list, result: Any) -> list | None:
@@ -318,7 +362,7 @@ def _saves(short: str, inputs: list, result: Any) -> list | None:
     return None
 
 
-def module(interp: Host, kind: str, x: Any, result: Any, shape: tuple | None = None) -> None:
+def module(interp: Host, kind: str, x: Any, result: Any, shape: tuple | None = None, p: Any = None) -> None:
     """A torch.nn module call: Linear keeps its input, Embedding its indices, LayerNorm its input
     and two statistics (mean and 1/std, one per normalised row, at the input's dtype)."""
     if log_of(interp) is None:
@@ -326,7 +370,7 @@ def module(interp: Host, kind: str, x: Any, result: Any, shape: tuple | None = N
     if kind in ("nn.Identity",):
         return same(interp, result, x) if isinstance(x, Tensor) else None
     if kind.startswith("nn.Dropout"):
-        return _dropout(interp, "dropout", [x, None], result, x) if isinstance(x, Tensor) else None
+        return _dropout(interp, "dropout" if kind == "nn.Dropout" else kind, [x, p], result, x) if isinstance(x, Tensor) else None
     fresh(interp, result)
     if not isinstance(x, Tensor):
         return gap(interp, f"{kind}: input not a tensor")
@@ -523,8 +567,10 @@ def _call(interp: Host, site: Any, name: str, short: str, inputs: list, result: 
         if isinstance(weight, Tensor) and weight.requires_grad:
             save(interp, inputs[0], name)
         return None
-    # nothing it returns requires grad: autograd records no node for it (its storage is still tracked)
-    op(interp, name, inputs, result, records=any(isinstance(v, Tensor) and v.requires_grad for v in _flat(result)))
+    # nothing it returns requires grad: autograd records no node for it (its storage is still tracked);
+    # transformers' mask builders compute from positions only
+    records = any(isinstance(v, Tensor) and v.requires_grad for v in _flat(result)) and not name.startswith(NO_GRAD_HELPERS)
+    op(interp, name, inputs, result, records=records)
 
 
 def _returns_input(inputs: list, result: Any) -> bool:

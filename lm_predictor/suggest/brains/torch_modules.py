@@ -352,7 +352,7 @@ def call_module(interp: Host, ref: ModRef, args: list, kwargs: dict, node: Any) 
         if result is x and isinstance(x, Tensor) and mod.kind == "elementwise" and kind != "nn.Identity" and not str(kind).startswith("nn.Dropout"):
             result = dataclasses.replace(x)  # an activation's output is a new tensor, not its input
         shape = margs.get("shape")
-        saved.module(interp, str(margs.get("kind") or mod.kind) if mod.kind == "elementwise" else mod.kind, x, result, tuple(shape) if isinstance(shape, (tuple, list)) else None)
+        saved.module(interp, str(margs.get("kind") or mod.kind) if mod.kind == "elementwise" else mod.kind, x, result, tuple(shape) if isinstance(shape, (tuple, list)) else None, margs.get("p"))
     return result
 
 
