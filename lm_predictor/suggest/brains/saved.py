@@ -26,7 +26,7 @@ from lm_predictor.suggest.brains.layout import elem_bytes, is_contiguous, numel,
 from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.scope import Term
-from lm_predictor.suggest.values import ATTN_SDPA, Phi, Record, Tensor
+from lm_predictor.suggest.values import ATTN_SDPA, Phi, Record, Tensor, Unknown
 
 NOTHING = frozenset({
     "add", "sub", "rsub", "neg", "cat", "concat", "concatenate", "stack", "clone", "sum", "mean", "tril", "triu",
@@ -193,9 +193,19 @@ def register_args(interp: Host, log: SavedLog, args: list, kwargs: dict) -> None
 
 
 def save(interp: Host, t: Any, why: str) -> None:
-    """Autograd keeps `t` for backward."""
+    """Autograd keeps `t` for backward (a value of two branches: each under its condition)."""
     log = log_of(interp)
+    if isinstance(t, Phi) and log is not None:
+        for cond, v in ((t.cond, t.a), (X.bnot(t.cond), t.b)):
+            interp.assume.append(cond)
+            try:
+                save(interp, v, why)
+            finally:
+                interp.assume.pop()
+        return
     if log is None or not isinstance(t, Tensor) or t.param:
+        if log is not None and not isinstance(t, Tensor) and t is not None and not isinstance(t, (Num, Bool, int, float)):
+            gap(interp, f"{why}: saves a value that is not a tensor")
         return
     ident = ident_of(log, t)
     if ident is None:
@@ -264,9 +274,9 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
     fresh(interp, result)
     saves = _saves(short, inputs, result) if records else []
     if os.environ.get("LMPREDICT_SAVED_DEBUG"):
-        print("op:", short, interp.current_loc, "saves", None if saves is None else len(saves))
+        print("op:", short, interp.current_loc, "saves", None if saves is None else len(saves), [type(v).__name__ for v in inputs], records)
     if saves is None:
-        if any(v.requires_grad for v in tensors):
+        if any(_grad(v) or isinstance(v, (Unknown, Phi)) for v in inputs):
             gap(interp, f"{name}: not in the saved-tensor table")
         return
     for v in saves:
@@ -329,36 +339,51 @@ def _dropout(interp: Host, short: str, inputs: list, result: Any, t: Tensor) -> 
     return None
 
 
+def _grad(v: Any) -> bool:
+    """Whether a tensor (or either branch of a joined value) requires grad."""
+    if isinstance(v, Phi):
+        return _grad(v.a) or _grad(v.b)
+    return isinstance(v, Tensor) and v.requires_grad
+
+
+def _is_tensor(v: Any) -> bool:
+    return isinstance(v, Tensor) or isinstance(v, Phi) and (_is_tensor(v.a) or _is_tensor(v.b))
+
+
 def _saves(short: str, inputs: list, result: Any) -> list | None:
     """The tensors `short`'s backward keeps (derivatives.yaml); None: not in the table."""
-    tensors = [v for v in inputs if isinstance(v, Tensor)]
     if short in NOTHING:
         return []
-    if not any(v.requires_grad for v in tensors):
+    if any(isinstance(v, Unknown) or isinstance(v, Phi) and not all(isinstance(x, (Tensor, Num)) or x is None for x in (v.a, v.b)) for v in inputs):
+        return None  # an operand the analysis could not follow (it may be a tensor that requires grad)
+    tensors = [v for v in inputs if _is_tensor(v)]
+    if short in NOTHING:
+        return []
+    if not any(_grad(v) for v in tensors):
         return []  # nothing requires grad: autograd records no node
     a = inputs[0] if inputs else None
     b = inputs[1] if len(inputs) > 1 else None
     if short in INPUT:
-        return [a] if isinstance(a, Tensor) and a.requires_grad else []
+        return [a] if _grad(a) else []
     if short in OUTPUT:
         return [result] if isinstance(result, Tensor) else None
     if short in CROSS or short == "linear":
         out = []
-        if isinstance(a, Tensor) and isinstance(b, Tensor):
-            if b.requires_grad:
+        if _is_tensor(a) and _is_tensor(b):
+            if _grad(b):
                 out.append(a)
-            if a.requires_grad:
+            if _grad(a):
                 out.append(b)
         return out
     if short in ("div", "true_divide"):
-        if not isinstance(b, Tensor):
+        if not _is_tensor(b):
             return []
-        out = [b] if (isinstance(a, Tensor) and a.requires_grad) or b.requires_grad else []
-        return out + ([a] if b.requires_grad and isinstance(a, Tensor) else [])
+        out = [b] if _grad(a) or _grad(b) else []
+        return out + ([a] if _grad(b) and _is_tensor(a) else [])
     if short in ("where",):
-        return [a] if isinstance(a, Tensor) else []
+        return [a] if _is_tensor(a) else []
     if short in ("masked_fill",):
-        return [b] if isinstance(b, Tensor) and isinstance(a, Tensor) and a.requires_grad else []
+        return [b] if _is_tensor(b) and _grad(a) else []
     return None
 
 
