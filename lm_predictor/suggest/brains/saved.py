@@ -204,8 +204,8 @@ def save(interp: Host, t: Any, why: str) -> None:
                 interp.assume.pop()
         return
     if log is None or not isinstance(t, Tensor) or t.param:
-        if log is not None and not isinstance(t, Tensor) and t is not None and not isinstance(t, (Num, Bool, int, float)):
-            gap(interp, f"{why}: saves a value that is not a tensor")
+        if log is not None and not isinstance(t, Tensor) and not isinstance(t, (Num, Bool, int, float)):
+            gap(interp, f"{why}: saves a value that is not a tensor, or one the analysis cannot shape")
         return
     ident = ident_of(log, t)
     if ident is None:
@@ -279,8 +279,43 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
         if any(_grad(v) or isinstance(v, (Unknown, Phi)) for v in inputs):
             gap(interp, f"{name}: not in the saved-tensor table")
         return
+    if short in ("matmul", "@") and len(tensors) == 2:
+        saves = [_folded(interp, log, v, tensors) for v in saves]
     for v in saves:
         save(interp, v, name)
+
+
+def _folded(interp: Host, log: SavedLog, v: Any, operands: list) -> Any:
+    """What torch.matmul keeps of operand `v`: N-d operands are folded to 3-d (a view where the
+    batch dims merge, else a copy: MQA's stride-0 repeated keys), an N-d left operand of a 2-d
+    right one to 2-d; None where the analysis cannot tell."""
+    a, b = operands
+    if not isinstance(v, Tensor) or v.shape is None or any(not isinstance(x, Tensor) or x.shape is None for x in operands):
+        return None
+    if len(a.shape) <= 2 and len(b.shape) <= 2 or len(v.shape) <= 2 and (v is b or len(b.shape) > 2):
+        return v
+    if len(a.shape) >= 3 and len(b.shape) >= 3:
+        if len(a.shape) != len(b.shape) or any((x == ONE) != (y == ONE) for x, y in zip(a.shape[:-2], b.shape[:-2])):
+            return None  # broadcast batch dims: expand, then reshape (equal ranks are taken as equal batch dims)
+        keep = 2
+    elif v is a and len(b.shape) == 2:
+        keep = 1
+    else:
+        return None
+
+    def fold(x: Tensor) -> tuple | None:
+        if x.shape is None:
+            return None
+        lead = ONE
+        for d in x.shape[:-keep]:
+            lead = lead * d
+        return (lead, *x.shape[-keep:])
+
+    folded = Tensor(fold(v), v.dtype, no_grad=v.no_grad)
+    arms = _view_arms(log, v, folded, lambda x: (view_of(x, fold(x)) or (None,))[0] if fold(x) else None, _loops(interp))
+    if arms is not None:
+        log.idents[id(folded)] = (folded, arms)
+    return folded
 
 
 def _copy_unless(interp: Host, log: SavedLog, short: str, t: Tensor, result: Tensor, views: Any) -> None:
@@ -308,6 +343,8 @@ def _view_arms(log: SavedLog, t: Tensor, result: Tensor, views: Any, loops: tupl
         return tuple(out)
     ok, ident = views(t), ident_of(log, t)
     if ok is None or ident is None:
+        if os.environ.get("LMPREDICT_SAVED_DEBUG"):
+            print("view_arms:", ok, ident, t.layout, t.shape)
         return None
     own = ((X.bnot(ok), Storage(tensor_bytes(result), loops)),) if ok != X.TRUE else ()
     return tuple((X.band(ok, g), s) for g, s in ident if ok != X.FALSE) + own
