@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from lm_predictor.limits import MAX_FORMULA_CHARS
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains import saved
 from lm_predictor.suggest.expr import ONE, Bool, Num
@@ -72,6 +73,8 @@ def activations_known(emitter: Any, draft: RuleDraft) -> bool:
             label, rule = atom.args[0], atom.args[1]
             if not isinstance(rule, RuleRef) or "." in str(label) or not activations_known(emitter, _primary(rule.target)):
                 ok = False
+    if ok and len(_raw_text(emitter, draft)) > MAX_FORMULA_CHARS:
+        ok = False  # the formula would not load (or come close): no metric rather than a rule that fails
     known[id(draft)] = ok
     if not ok and os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
         print("activation gaps:", draft.qualname, [w for g, w in (draft.saved.gaps if draft.saved is not None else []) if _reached(emitter, g)][:3])
@@ -99,3 +102,12 @@ def _reached(emitter: Any, guard: Bool) -> bool:
         elif isinstance(value, (int, float)):
             values[name] = Num.const(value)
     return eval_defined(X.substitute(guard, values), emitter.specialise) != X.FALSE
+
+
+def _raw_text(emitter: Any, draft: RuleDraft) -> str:
+    """The activation_bytes formula before final renaming (its length decides whether it loads)."""
+    parts = []
+    for term in emitter.metric_terms(draft, "activation_bytes"):
+        body = X.render(term.mult * term.expr, X.P_SUM)
+        parts.append(body if term.guard == X.TRUE else f"(if {X.render_bool(term.guard)} then {body} else 0)")
+    return "\n+ ".join(parts)

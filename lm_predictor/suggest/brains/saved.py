@@ -469,6 +469,10 @@ def module_call(interp: Host, callee: Any, term: Num, count: Num, args: list, kw
         inner = callee.saved = SavedLog()
     for guard, why in inner.gaps:
         log.gaps.append((X.band(interp.guard(), X.substitute(guard, mapping)), f"{callee.qualname}: {why}"))
+    library = getattr(interp, "library", None)
+    if library is not None and library.get(callee.qualname) is not None and "activation_bytes" not in library.get(callee.qualname).metrics:
+        gap(interp, f"{callee.qualname}: a library rule without activation_bytes prices this module")  # (transformers' activation classes)
+        return
     gc = X.bsym(GC) if checkpointed else X.FALSE
     saved_guard = interp.assume[:]
     interp.assume.append(X.bnot(gc))
