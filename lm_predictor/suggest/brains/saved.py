@@ -470,14 +470,21 @@ def module_call(interp: Host, callee: Any, term: Num, count: Num, args: list, kw
     for guard, why in inner.gaps:
         log.gaps.append((X.band(interp.guard(), X.substitute(guard, mapping)), f"{callee.qualname}: {why}"))
     library = getattr(interp, "library", None)
-    if library is not None and library.get(callee.qualname) is not None and "activation_bytes" not in library.get(callee.qualname).metrics:
-        gap(interp, f"{callee.qualname}: a library rule without activation_bytes prices this module")  # (transformers' activation classes)
+    inline = library is not None and library.get(callee.qualname) is not None  # a library rule prices it (transformers' activation classes)
+    own = terms(inner, lambda guard: True) if inline else None
+    if inline and (own is None or inner.calls):
+        gap(interp, f"{callee.qualname}: a library rule prices this module, and its saved tensors cannot be inlined")
         return
     gc = X.bsym(GC) if checkpointed else X.FALSE
     saved_guard = interp.assume[:]
     interp.assume.append(X.bnot(gc))
     try:
-        log.calls.append(Term(interp.guard(), interp.mult() * count, term))
+        if inline:  # its own storages, in this rule's names (its rule is the library's, without activation_bytes)
+            for t in own:
+                sub = Term(X.band(interp.guard(), X.substitute(t.guard, mapping)), interp.mult() * count * X.substitute(t.mult, mapping), X.substitute(t.expr, mapping), t.note)
+                log.calls.append(sub)
+        else:
+            log.calls.append(Term(interp.guard(), interp.mult() * count, term))
         for key, cond in exports(inner):
             value = _lookup(args, kwargs, key)
             if not isinstance(value, Tensor):
