@@ -36,6 +36,7 @@ WORKLOAD = {
 
 WORKLOAD_FACTS = {
     ATTN_SDPA: 'the workload runs attn_implementation="sdpa" (eval binds it from --attn; false: eager)',
+    "gradient_checkpointing": "gradient_checkpointing_enable() (training only; eval --mode train binds it)",
 }
 """Bool workload facts a derived rule may read, as hand rules read them (evaluate/facts.py); default false."""
 

@@ -256,6 +256,8 @@ def render_rule(emitter: Emitter, draft: RuleDraft, root: bool, tree: SourceTree
         training += ["      # children no forward runs (or reads): their parameters get no gradient and no optimizer state", f"      idle_params: {formula_yaml(text, '        ')}"]
     if root and draft.template is not None and draft.template.param_dtypes_known:
         training += ["      # every parameter not at the model dtype is priced by a param_bytes below", "      param_dtypes_known: 1"]
+    if emitter.has_metric(draft, "activation_bytes"):
+        training += ["      # bytes of the storages autograd saves for backward (brains/saved.py); checkpointing keeps the layers' inputs", f"      activation_bytes: {formula_yaml(emitter.formula(draft, 'activation_bytes'), '        ')}"]
     if _checkpointed(emitter, draft):
         training += ["      # a GradientCheckpointingLayer: gradient_checkpointing_enable() runs its forward again in backward", "      checkpoint_layers: 1"]
     if training:

@@ -22,6 +22,7 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest import hoist
 from lm_predictor.suggest.analysis import WORKLOAD, WORKLOAD_FACTS, Analysis
 from lm_predictor.suggest.brains import STATIC_RULES
+from lm_predictor.suggest.emit_saved import activation_terms, activations_known
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
 from lm_predictor.suggest.findings import Finding, slug_for
 from lm_predictor.suggest.layers import assume, conditions_on, eval_defined, num_conditions, split_layers
@@ -33,7 +34,7 @@ from lm_predictor.suggest.values import CacheV, Phi, Record
 METRICS = ("flops", "param_count", "kv_cache_bytes", "bytes")
 """Metrics of a derived rule; "bytes" is written as bytes_read and bytes_written (the same text: each
 op rule called gives its own read and written bytes)."""
-TRAIN_METRICS = ("buffer_bytes", "param_excess", "idle_params")
+TRAIN_METRICS = ("buffer_bytes", "param_excess", "idle_params", "activation_bytes")
 """Metrics for `metrics:` (evaluate/train.py reads them); param_excess is rendered into param_bytes."""
 
 
@@ -68,6 +69,7 @@ class Emitter:
         self._terms: dict = {}
         self._params: dict = {}
         self._zero: dict = {}
+        self.activations_known: dict = {}  # id(draft) -> every saved tensor sized (emit_saved.py)
         self._renames: dict = {}
         self.findings: list[Finding] = []
         self.static_needed: set = set()
@@ -90,6 +92,8 @@ class Emitter:
             return list(draft.template.excess_terms) if draft.template is not None else []
         if metric == "idle_params":
             return idle_terms(draft.template) if draft.template is not None else []
+        if metric == "activation_bytes":
+            return activation_terms(self, draft)
         return list(draft.template.param_terms) if draft.template is not None else []
 
     def terms(self, draft: RuleDraft, metric: str) -> list:
@@ -339,6 +343,8 @@ class Emitter:
             return draft.template is not None and draft.template.param_dtypes_known and bool(draft.template.excess_terms)
         if metric == "idle_params":
             return bool(self.metric_terms(draft, metric))
+        if metric == "activation_bytes":  # the model's own rule says 0 where nothing is saved
+            return activations_known(self, draft) and (draft is self.analysis.root or bool(self.metric_terms(draft, metric)))
         if draft is self.analysis.root and not _returns_cache(draft.ret):
             return False  # the model hands back no cache: nothing is kept for the next step
         return bool(self.metric_terms(draft, "kv_cache_bytes"))

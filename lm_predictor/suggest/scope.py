@@ -136,6 +136,7 @@ class RuleDraft:
     kv_terms: list = field(default_factory=list)
     bytes_terms: list = field(default_factory=list)  # one per op that moves bytes (bytes_read and bytes_written)
     bytes_gaps: list = field(default_factory=list)  # ops that could not be priced: the rule gets no bytes
+    saved: Any = None  # brains/saved.SavedLog: what autograd keeps for backward (activation_bytes)
     variant: int = 1
     called: bool = False
     doc: str = ""

@@ -60,7 +60,7 @@ def make_phi(cond: Bool, a: Any, b: Any) -> Any:
         layout = a.layout if a.layout == b.layout else CondLayout(cond, a.layout, b.layout)
         if a.dtype != b.dtype:
             layout = MIXED_DTYPE_LAYOUT
-        return Tensor(tuple(X.ifnum(cond, x, y) for x, y in zip(a.shape, b.shape)), a.dtype if a.dtype == b.dtype else "model", "", a.param and b.param, layout=layout)
+        return Tensor(tuple(X.ifnum(cond, x, y) for x, y in zip(a.shape, b.shape)), a.dtype if a.dtype == b.dtype else "model", "", a.param and b.param, layout=layout, merged=(cond, a, b))
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         return tuple(make_phi(cond, x, y) for x, y in zip(a, b))
     if isinstance(a, CacheV) and isinstance(b, CacheV):
@@ -121,7 +121,7 @@ def translate(value: Any, mapping: dict, path: str | None) -> Any:
             return value
         route = (value.route[0], X.substitute(value.route[1], mapping)) if value.route[:1] in (("ids",), ("expert",)) else ()
         data = value.values[:1] + tuple(X.substitute(v, mapping) for v in value.values[1:])
-        return Tensor(tuple(X.substitute(d, mapping) for d in value.shape), value.dtype, value.why, value.param, route, values=data)
+        return Tensor(tuple(X.substitute(d, mapping) for d in value.shape), value.dtype, value.why, value.param, route, no_grad=value.no_grad, values=data)
     if isinstance(value, tuple):
         return tuple(translate(v, mapping, path) for v in value)
     if isinstance(value, ListV):

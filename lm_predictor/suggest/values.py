@@ -50,6 +50,7 @@ class Tensor:
     values: tuple = ()  # data known from how it was built: ("arange", start, step) | ("scalar", value)
     buffer: bool = False  # made by nn.Buffer(...): assigning it to a module registers a buffer
     layout: Any = None  # memory layout (brains/layout.py): None row-major contiguous, a Layout, or UNKNOWN_LAYOUT
+    merged: Any = field(default=None, compare=False)  # (cond, a, b): joined from two branches (its storage is theirs)
 
     def __post_init__(self) -> None:
         if self.shape is not None and not all(isinstance(d, Num) for d in self.shape):

@@ -7,8 +7,8 @@ and constants as needing no grad, so the rotary `inv_freq @ position_ids` matmul
 `grad_operands=0`; GradientCheckpointingLayer classes get `checkpoint_layers: 1`),
 grad_bytes, optimizer_bytes, and weight_bytes (suggest emits `buffer_bytes` for the rotary
 inv_freq buffer: ceil(rotary dim / 2) float32 values whatever the model dtype, which the
-bfloat16 case checks). Not emitted yet, so unavailable (never guessed): activation_bytes,
-optimizer_peak_bytes (the parameters' order).
+bfloat16 case checks), activation_bytes (brains/saved.py). Not emitted yet, so unavailable
+(never guessed): optimizer_peak_bytes (the parameters' order).
 """
 
 from __future__ import annotations
@@ -52,8 +52,35 @@ def test_derived_train_step(model_type: str, variant: str, tmp_path: Path) -> No
     for workload, options in steps:
         measured = measure_train(config, workload, optimizer=options.optimizer, grad_checkpointing=options.grad_checkpointing, peak=False).totals
         predicted = predict_train(config, batch=workload.batch, seq_len=workload.seq_len, dtype=workload.dtype, options=options)
-        assert {k: predicted.totals.get(k) for k in EXACT} == {k: measured[k] for k in EXACT}
-        assert {"activation_bytes", "optimizer_peak_bytes"} <= set(predicted.unavailable)
+        keys = EXACT + (("activation_bytes",) if model_type != "stablelm" else ())
+        assert {k: predicted.totals.get(k) for k in keys} == {k: measured[k] for k in keys}
+        # stablelm: its eager attention's output reaches o_proj through a reshape whose layout the analysis loses
+        assert ({"optimizer_peak_bytes", "activation_bytes"} if model_type == "stablelm" else {"optimizer_peak_bytes"}) <= set(predicted.unavailable)
+
+
+# activation_bytes of derived rules (brains/saved.py): what each op saves, by storage; exact against
+# the oracle's saved_tensors_hooks, with and without checkpointing, float32 and bfloat16 (the
+# RMSNorm / LayerNorm float32 upcast is the input's own storage only in a float32 model).
+ACTIVATIONS = ("olmo", "qwen3", "granite", "starcoder2")
+ACT_CASES = [(t, v, d, gc) for t in ACTIVATIONS for v in ("gqa", "mqa") for d, gc in (("float32", False), ("bfloat16", True))]
+
+
+@pytest.mark.parametrize(("model_type", "variant", "dtype", "gc"), ACT_CASES, ids=[f"{t}-{v}-{d}-{'gc' if g else 'nogc'}" for t, v, d, g in ACT_CASES])
+def test_derived_activation_bytes(model_type: str, variant: str, dtype: str, gc: bool, tmp_path: Path) -> None:
+    config = _written(model_type, VARIED[variant], tmp_path)
+    workload = Workload(2, 5, 0, dtype)
+    measured = measure_train(config, workload, grad_checkpointing=gc, peak=False).totals
+    predicted = predict_train(config, batch=2, seq_len=5, dtype=dtype, options=TrainOptions(grad_checkpointing=gc))
+    assert predicted.totals.get("activation_bytes") == measured["activation_bytes"]
+
+
+def test_unknown_operand_leaves_activations_unavailable(tmp_path: Path) -> None:
+    """cohere's rotary cos/sin come out of `repeat_interleave`, which the analysis does not follow:
+    the product q * cos would save cos, of unknown size, so the total is unavailable (it was
+    1,536 bytes short at hidden 128 before the gap was reported), never a partial sum."""
+    config = _written("cohere", VARIED["gqa"], tmp_path)
+    predicted = predict_train(config, batch=2, seq_len=6)
+    assert "activation_bytes" in predicted.unavailable
 
 
 # apertus: its MLP's XIELUActivation is built by ACT2FN with no arguments, so dtype=torch.bfloat16:

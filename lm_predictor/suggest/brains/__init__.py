@@ -16,6 +16,7 @@ from typing import Any
 
 from lm_predictor.diagnostics import A_BRAIN_ERROR, A_MODULE_INPUT
 from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.brains import saved as _saved
 from lm_predictor.suggest.brains import (
     builtins as _builtins,
     cache as _cache,
@@ -141,9 +142,14 @@ def tensor_binop(interp: Host, op: str, a: Any, b: Any, node: Any) -> Any:
     if decided is not None:
         return decided
     result = _tensors.tensor_binop(interp, op, a, b, node)
-    if not all(isinstance(v, (Tensor, Num, X.Bool)) for v in (a, b)):  # an unknown operand may require grad
-        return result
-    return result if any(v.requires_grad for v in (a, b) if isinstance(v, Tensor)) else _mark_no_grad(result)  # e.g. position_ids / 2
+    if all(isinstance(v, (Tensor, Num, X.Bool)) for v in (a, b)) and not any(v.requires_grad for v in (a, b) if isinstance(v, Tensor)):
+        result = _mark_no_grad(result)  # e.g. position_ids / 2 (an unknown operand may require grad)
+    _saved.op(interp, BINOPS.get(op, "compare"), [a, b], result)
+    return result
+
+
+BINOPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "//": "floor_divide", "%": "remainder", "@": "matmul",
+          "&": "and", "|": "or", "^": "xor", "==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 
 
 def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
@@ -157,7 +163,10 @@ def tensor_getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
         result = known
     else:
         result = price_getitem(interp, t, index, _tensors.getitem(interp, t, index, node))
-    return result if t.requires_grad else _mark_no_grad(result)
+    result = result if t.requires_grad else _mark_no_grad(result)
+    items = list(index) if isinstance(index, tuple) else [index]
+    _saved.op(interp, "index" if any(isinstance(i, (Tensor, ListV, list)) for i in items) else "select", [t], result)
+    return result
 
 
 def element_bytes(t: Tensor) -> Num | None:
@@ -167,7 +176,9 @@ def element_bytes(t: Tensor) -> Num | None:
 
 def tensor_unary(interp: Host, op: str, t: Tensor, node: Any) -> Any:
     """-x, ~x, +x on a tensor: one pointwise kernel (none for +)."""
-    return price_unary(interp, op, t, node)
+    result = price_unary(interp, op, t, node)
+    _saved.op(interp, {"-": "neg", "~": "bitwise_not", "+": "positive"}.get(op, op), [t], result)
+    return result
 
 
 def external_attr(interp: Host, ext: External, name: str) -> Any:
@@ -440,6 +451,8 @@ def _call(interp: Host, callee: Any, args: list, kwargs: dict, node: Any, hint: 
         marks = rec.bytes_marks if rec is not None else 0
         try:
             result = _without_grad(site, pattern.suggest(site))
+            if pattern.name not in BYTES_EXEMPT:
+                result = _saved.call(site, pattern.name, result)
             if rec is not None and rec.bytes_marks == marks and pattern.name not in BYTES_EXEMPT and _runs_a_kernel(site, result):
                 gap(interp, f"{site.name or pattern.name}: no bytes model")  # a partial bytes total would be wrong
             return result
@@ -611,3 +624,21 @@ def _python_method(interp: Host, recv: Any, name: str, args: list, kwargs: dict,
     if isinstance(recv, Repeated):
         return Unknown(f"list.{name}")
     return Unknown(f"method {name} of {type(recv).__name__}")
+
+
+def saved_inputs(interp: Host, draft: Any, root: bool, args: list, kwargs: dict) -> None:
+    """A forward about to run: its inputs are its caller's storages (the root's are its own)."""
+    draft.saved = _saved.SavedLog(root=root, loop_base=len(interp.sym_loops))
+    _saved.register_args(interp, draft.saved, args, kwargs)
+
+
+def saved_module_call(interp: Host, draft: Any, term: Num, count: Num, args: list, kwargs: dict, mapping: dict, checkpointed: bool) -> None:
+    _saved.module_call(interp, draft, term, count, args, kwargs, None, mapping, checkpointed)
+
+
+def saved_returned(interp: Host, draft: Any, inner: Any, out: Any, args: list, kwargs: dict) -> None:
+    _saved.returned(interp, draft, inner, out, args, kwargs)
+
+
+def saved_after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:
+    _saved.after_loop(interp, loop, before, after)

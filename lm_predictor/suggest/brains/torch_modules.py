@@ -8,12 +8,14 @@ whose cost is known (Conv1d, RMSNorm, GroupNorm) come with a `STATIC_RULES` entr
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
 from lm_predictor.diagnostics import A_MODULE_FORWARD, A_MODULE_INPUT, A_MODULE_PARAMS
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, numel, prefix, unknown_tensor
+from lm_predictor.suggest.brains import saved
 from lm_predictor.suggest.brains.layout import elem_bytes, elementwise_layout, free, gap, is_contiguous, with_layout
 from lm_predictor.suggest.brains.tensors import flatten, pad as tensor_pad
 from lm_predictor.suggest.expr import ONE, ZERO, Num
@@ -344,8 +346,14 @@ def call_module(interp: Host, ref: ModRef, args: list, kwargs: dict, node: Any) 
     x = args[0] if args else next(iter(kwargs.values()), None)
     label = ref.path or (interp.recorder.label(mod.kind, ref.inst) if interp.recorder else mod.kind)
     count = ref.count or ONE
-    result = _call_module(interp, ref, mod, margs, x, label, count, node)
-    return _module_bytes(interp, mod, margs, x, label, count, result)
+    result = _module_bytes(interp, mod, margs, x, label, count, _call_module(interp, ref, mod, margs, x, label, count, node))
+    if mod.kind != "sequential":
+        kind = margs.get("kind")
+        if result is x and isinstance(x, Tensor) and mod.kind == "elementwise" and kind != "nn.Identity" and not str(kind).startswith("nn.Dropout"):
+            result = dataclasses.replace(x)  # an activation's output is a new tensor, not its input
+        shape = margs.get("shape")
+        saved.module(interp, str(margs.get("kind") or mod.kind) if mod.kind == "elementwise" else mod.kind, x, result, tuple(shape) if isinstance(shape, (tuple, list)) else None, margs.get("p"))
+    return result
 
 
 ACTIVATION_RULES = {"nn.SiLU": "torch.nn.SiLU", "nn.GELU": "torch.nn.GELU", "nn.ReLU": "torch.nn.ReLU", "nn.Tanh": "torch.nn.Tanh"}

@@ -13,7 +13,7 @@ from lm_predictor.suggest.interp.syntax import arg_hint, param_names
 from lm_predictor.suggest.pyvalues import BrainFunc
 from lm_predictor.suggest.scope import Instance, ModRef, ParamInfo, Recorder, RuleDraft, RuleRef, Scope, Template, Term, TorchModule
 from lm_predictor.suggest.valueops import signature, translate, with_paths
-from lm_predictor.suggest.values import ATTN_SDPA, CacheV, ClassV, DictV, FunctionV, ListV, Phi, Record, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import ATTN_SDPA, CacheV, External, ClassV, DictV, FunctionV, ListV, Phi, Record, Repeated, Tensor, Unknown
 
 
 class ModulesMixin:
@@ -239,6 +239,7 @@ class ModulesMixin:
             draft.names = list(namer.order)
             tmpl.rules[sig] = draft
             self.drafts.append(draft)
+            self.brains.saved_inputs(self, draft, root, loc_args, loc_kwargs)
             self.run_forward(draft, forward, loc_args, loc_kwargs, node)
         draft.called = True
         mapping = dict(ref.binding)
@@ -251,7 +252,11 @@ class ModulesMixin:
         self.add_cost("bytes", self._library_bytes(tmpl.qualname, label, args) or term, ref.count or ONE)  # gated by the emitter
         if draft.kv_terms or draft.has_kv:
             self.add_cost("kv_cache_bytes", term, ref.count or ONE)
-        return translate(draft.ret, mapping, None)
+        checkpointed = any(isinstance(c, External) and c.name.endswith(".GradientCheckpointingLayer") for c in self.mro(tmpl.cls))
+        self.brains.saved_module_call(self, draft, term, ref.count or ONE, args, kwargs, mapping, checkpointed)
+        out = translate(draft.ret, mapping, None)
+        self.brains.saved_returned(self, draft, draft.ret, out, args, kwargs)
+        return out
 
     def _library_bytes(self, qualname: str, label: str, args: list) -> Num | None:
         """A module of the analysed library that the rule library prices per element (transformers'
@@ -336,7 +341,7 @@ class ModulesMixin:
                     bound = self.localize(bound, f"{hint}_bound", binding, namer)
                 route = (value.route[0], bound)
             data = value.values[:1] + tuple(self.localize(v, f"{hint}_{value.values[0]}{i}", binding, namer) for i, v in enumerate(value.values[1:]))
-            return Tensor(dims, value.dtype, value.why, value.param, route, values=data)
+            return Tensor(dims, value.dtype, value.why, value.param, route, no_grad=value.no_grad, values=data)
         if isinstance(value, tuple):
             return tuple(self.localize(v, f"{hint}{i}", binding, namer) for i, v in enumerate(value))
         if isinstance(value, ListV):

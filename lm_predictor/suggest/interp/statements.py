@@ -246,6 +246,7 @@ class StatementsMixin:
                 for attr_name, attr_value in self.in_init.attrs.items():
                     if attr_value is lst:
                         lst.rep = with_paths(lst.rep, attr_name)
+        self.brains.saved_after_loop(self, loop, before, frame.locals)
         for node, guards in loop.get("nexts", {}).values():
             # next() at the loop index is right only if each iteration takes exactly one item
             once = X.bor(*guards) == TRUE and all(X.band(g, h) == FALSE for k, g in enumerate(guards) for h in guards[k + 1:])

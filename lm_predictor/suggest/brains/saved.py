@@ -1,0 +1,668 @@
+"""What autograd saves for backward: the `activation_bytes` of derived rules (docs/training.md).
+
+Each op the analysis runs says which of its tensors autograd keeps (SAVES, after torch's
+tools/autograd/derivatives.yaml): `mul` keeps the operand the other's gradient needs, `linear`
+its input, `softmax` its output, a cast or a view nothing. The kept tensors are counted by
+storage: every tensor value maps to an identity, a list of (condition, storage) arms, so a view
+(`q_proj(x).view(...).transpose(1, 2)`) and its base are one storage, and a cast that is a
+no-op for some dtypes (`x.to(torch.float32)` of a float32 model) is the input's storage where
+`dtype_bytes == 4`. A storage saved several times (the hidden states that q, k and v project)
+counts once. Parameters are never counted (they are in weight_bytes).
+
+A rule's own term sums the storages created in its forward; a saved forward input is passed to
+the caller (`exports`), which counts it as its own value, once, whoever else saves it. Any op not
+in the table with an input that requires grad is a gap: the rule then gets no activation_bytes,
+never a partial sum.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.brains.layout import elem_bytes, is_contiguous, numel, tensor_bytes, view_of
+from lm_predictor.suggest.expr import ONE, Bool, Num
+from lm_predictor.suggest.host import Host
+from lm_predictor.suggest.scope import Term
+from lm_predictor.suggest.values import ATTN_SDPA, Phi, Record, Tensor, Unknown
+
+NOTHING = frozenset({
+    "add", "sub", "rsub", "neg", "cat", "concat", "concatenate", "stack", "clone", "sum", "mean", "tril", "triu",
+    "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "arange", "tensor",
+    "as_tensor", "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and", "logical_or", "bitwise_and",
+    "bitwise_or", "and", "or", "xor", "isnan", "isinf", "floor_divide", "repeat", "new_zeros", "new_ones",
+    "new_full", "new_empty", "new_tensor", "linspace", "outer_no_grad", "Cache.update", "Cache.get_seq_length",
+    "Cache.get_mask_sizes", "floor", "ceil", "round", "sign", "trunc", "argmax", "argmin", "long", "int", "bool", "bitwise_not",
+})
+"""Ops whose backward needs none of their tensors (add, cat, sum, mean, comparisons, factories)."""
+INPUT = frozenset({"silu", "gelu", "sin", "cos", "log", "log1p", "erf", "softplus", "mish", "abs", "clamp", "clamp_min",
+                   "clamp_max", "pow", "square", "leaky_relu", "hardtanh", "atan", "sinh", "cosh", "log2", "log10"})
+"""Ops that keep their input (self) when it requires grad."""
+OUTPUT = frozenset({"sigmoid", "tanh", "exp", "rsqrt", "sqrt", "relu", "reciprocal", "softmax", "log_softmax", "exp2"})
+"""Ops that keep their output when the input requires grad."""
+CROSS = frozenset({"mul", "matmul", "mm", "bmm", "@", "multiply"})
+"""Products: each operand is kept when the other requires grad."""
+VIEWS = frozenset({"view", "view_as", "transpose", "permute", "unsqueeze", "squeeze", "expand", "expand_as", "t",
+                   "swapaxes", "swapdims", "split", "chunk", "unbind", "narrow", "detach", "unflatten", "split_with_sizes",
+                   "tensor_split", "movedim", "select"})
+"""Tensor methods whose results share the receiver's storage."""
+KEEPS_INPUT = frozenset({"positive", "requires_grad_", "retain_grad", "cpu", "cuda", "pin_memory", "select"})
+"""Ops that may hand back their input object unchanged."""
+RESHAPES = frozenset({"reshape", "reshape_as", "flatten"})
+CASTS = frozenset({"to", "float", "half", "bfloat16", "double", "type_as", "type", "contiguous"})
+NO_GRAD_HELPERS = ("transformers.masking_utils.",)
+"""Library helpers whose tensors never require grad (attention masks from positions)."""
+TRAIN_ONLY = frozenset({"dropout", "dropout1d", "dropout2d", "alpha_dropout"})
+
+
+@dataclass(eq=False)
+class Storage:
+    """One allocation: its bytes, the symbolic loops around its creation, or a forward input of the rule."""
+
+    nbytes: Num | None
+    loops: tuple = ()
+    arg: tuple | None = None  # ("pos", i, *path) | ("kw", name, *path)
+    counted: bool = False  # a callee saved it and returned it: counted there
+
+
+@dataclass
+class SavedLog:
+    """The storages one rule's forward saves, the inputs it passes up, and its gaps."""
+
+    idents: dict = field(default_factory=dict)  # id(tensor) -> (tensor, ((cond, Storage), ...))
+    saved: dict = field(default_factory=dict)  # id(Storage) -> [Storage, cond, count]
+    calls: list = field(default_factory=list)  # Terms: callees' activation_bytes
+    gaps: list = field(default_factory=list)  # (guard, why): an op under `guard` saves what the table cannot size
+    loop_saves: list = field(default_factory=list)  # (loop, Storage) saved while that symbolic loop ran
+    root: bool = False
+    loop_base: int = 0  # symbolic loops of the callers around this forward (not its own)
+
+
+def log_of(interp: Host) -> SavedLog | None:
+    """The saved-tensor log of the rule under analysis (None outside a forward)."""
+    rec = interp.recorder
+    draft = rec.draft if rec is not None else None
+    if draft is None:
+        return None
+    if draft.saved is None:
+        draft.saved = SavedLog()
+    return draft.saved
+
+
+def gap(interp: Host, why: str) -> None:
+    """Something is saved that the table cannot size: the rule gets no activation_bytes."""
+    log = log_of(interp)
+    if log is not None and not _sdpa_only(interp):
+        log.gaps.append((interp.guard(), f"{why} ({interp.current_loc})"))
+
+
+def _sdpa_only(interp: Host) -> bool:
+    """The op runs only on the SDPA path (train steps are measured with eager attention)."""
+    return any(_implies_sdpa(g) for g in interp.assume)
+
+
+def _loops(interp: Host) -> tuple:
+    """The symbolic loops of the forward under analysis around the current op."""
+    log = log_of(interp)
+    return tuple(interp.sym_loops[log.loop_base:]) if log is not None else ()
+
+
+def fresh(interp: Host, t: Any) -> None:
+    """`t` (or each tensor in a tuple) is a new allocation."""
+    log = log_of(interp)
+    if log is None:
+        return
+    for v in _flat(t):
+        if isinstance(v, Tensor) and not v.param:
+            log.idents[id(v)] = (v, ((X.TRUE, Storage(tensor_bytes(v), _loops(interp))),))
+
+
+def same(interp: Host, result: Any, base: Tensor) -> None:
+    """`result` (or each piece of it) shares `base`'s storage (a view, a no-op)."""
+    log = log_of(interp)
+    if log is None:
+        return
+    ident = ident_of(log, base)
+    for v in _flat(result):
+        if isinstance(v, Tensor) and v is not base:
+            if ident is None:
+                log.idents.pop(id(v), None)
+            else:
+                log.idents[id(v)] = (v, ident)
+
+
+def maybe_same(interp: Host, result: Tensor, base: Tensor, cond: Bool) -> None:
+    """`result` is `base`'s storage where `cond` holds, else a new allocation."""
+    log = log_of(interp)
+    if log is None or not isinstance(result, Tensor):
+        return
+    if cond == X.TRUE:
+        return same(interp, result, base)
+    ident = ident_of(log, base)
+    own = Storage(tensor_bytes(result), _loops(interp))
+    if cond == X.FALSE or ident is None:
+        if ident is None and cond != X.FALSE:
+            log.idents.pop(id(result), None)
+            return
+        log.idents[id(result)] = (result, ((X.TRUE, own),))
+        return
+    arms = tuple((X.band(cond, c), s) for c, s in ident) + ((X.bnot(cond), own),)
+    log.idents[id(result)] = (result, arms)
+
+
+PARAMETER = Storage(None, counted=True)
+"""The storage of every parameter: never counted (weight_bytes has it)."""
+
+
+def ident_of(log: SavedLog, t: Tensor) -> tuple | None:
+    """The (condition, storage) arms of `t`; None: not known."""
+    if t.param:
+        return ((X.TRUE, PARAMETER),)
+    got = log.idents.get(id(t))
+    if got is not None and got[0] is t:
+        return got[1]
+    merged = getattr(t, "merged", None)
+    if merged:
+        cond, a, b = merged
+        ia = ident_of(log, a) if isinstance(a, Tensor) else None
+        ib = ident_of(log, b) if isinstance(b, Tensor) else None
+        if ia is None or ib is None:
+            return None
+        arms = tuple((X.band(cond, c), s) for c, s in ia) + tuple((X.band(X.bnot(cond), c), s) for c, s in ib)
+        log.idents[id(t)] = (t, arms)
+        return arms
+    return None
+
+
+def register_args(interp: Host, log: SavedLog, args: list, kwargs: dict) -> None:
+    """A forward's inputs: the caller's storages (the root's own: the workload's input_ids)."""
+    def walk(value: Any, key: tuple) -> None:
+        if isinstance(value, Tensor) and not value.param:
+            storage = Storage(tensor_bytes(value), (), None if log.root else key)
+            log.idents[id(value)] = (value, ((X.TRUE, storage),))
+        elif isinstance(value, (tuple, list)):
+            for i, v in enumerate(value):
+                walk(v, key + (i,))
+
+    for i, v in enumerate(args):
+        walk(v, ("pos", i))
+    for k, v in kwargs.items():
+        walk(v, ("kw", k))
+
+
+def save(interp: Host, t: Any, why: str) -> None:
+    """Autograd keeps `t` for backward (a value of two branches: each under its condition)."""
+    log = log_of(interp)
+    if isinstance(t, Phi) and log is not None:
+        for cond, v in ((t.cond, t.a), (X.bnot(t.cond), t.b)):
+            interp.assume.append(cond)
+            try:
+                save(interp, v, why)
+            finally:
+                interp.assume.pop()
+        return
+    if log is None or not isinstance(t, Tensor) or t.param:
+        if log is not None and not isinstance(t, Tensor) and not isinstance(t, (Num, Bool, int, float)):
+            gap(interp, f"{why}: saves a value that is not a tensor, or one the analysis cannot shape")
+        return
+    ident = ident_of(log, t)
+    if ident is None:
+        return gap(interp, f"{why}: saves a tensor whose storage is not known")
+    if len(interp.mults) != len(_loops(interp)):
+        return gap(interp, f"{why}: saved in a loop of unknown trip count")
+    guard = interp.guard()
+    now = _loops(interp)
+    for cond, storage in ident:
+        if storage.counted:
+            continue
+        if storage.arg is None and storage.nbytes is None:
+            return gap(interp, f"{why}: saves a tensor of unknown size or dtype")
+        common = 0
+        while common < min(len(now), len(storage.loops)) and now[common] is storage.loops[common]:
+            common += 1
+        count = ONE
+        for loop in now[:common]:
+            count = count * loop["count"]
+        entry = log.saved.get(id(storage))
+        c = X.band(guard, cond)
+        if os.environ.get("LMPREDICT_SAVED_DEBUG"):
+            print("save:", interp.recorder.draft.qualname.split(".")[-1], why, interp.current_loc, "arg" if storage.arg else X.render(storage.nbytes), "new" if entry is None else "dup", X.render_bool(c)[:80])
+        if entry is None:
+            log.saved[id(storage)] = [storage, c, count]
+        elif entry[2] != count:
+            return gap(interp, f"{why}: one storage saved at two loop depths")
+        else:
+            entry[1] = X.bor(entry[1], c)
+        for loop in now[common:]:
+            log.loop_saves.append((loop, storage))
+
+
+def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True) -> None:
+    """One op run: register its result's storage and save what its backward needs (nothing where
+    it `records` no autograd node)."""
+    log = log_of(interp)
+    if log is None:
+        return
+    short = name.split(".")[-1] if not name.startswith("Cache.") else name
+    if short.endswith("_") and not short.endswith("__") and short[:-1] not in NOTHING | CASTS:
+        if any(isinstance(v, Tensor) and v.requires_grad for v in inputs):
+            gap(interp, f"in-place {short}")
+        return
+    tensors = [v for v in inputs if isinstance(v, Tensor)]
+    if isinstance(result, Tensor) and any(result is v for v in tensors):
+        if short not in VIEWS | RESHAPES | CASTS | TRAIN_ONLY | KEEPS_INPUT and result.requires_grad:
+            gap(interp, f"{name}: the analysis returned its input as its result")
+        return  # the op returned its input (a no-op cast, contiguous())
+    t = inputs[0] if inputs and isinstance(inputs[0], Tensor) else None
+    if short in VIEWS and t is not None:
+        return same(interp, result, t)
+    if short in RESHAPES and t is not None and isinstance(result, Tensor) and result.shape is not None:
+        shape = tuple(result.shape)
+        return _copy_unless(interp, log, short, t, result, lambda x: (view_of(x, shape) or (None,))[0])
+    if short in CASTS and t is not None and isinstance(result, Tensor):
+        if short == "contiguous":
+            return _copy_unless(interp, log, short, t, result, is_contiguous)
+        a, b = elem_bytes(t), elem_bytes(result)
+        if a is None or b is None:
+            log.idents.pop(id(result), None)
+            return None if not t.requires_grad else gap(interp, f"{short}: a cast between dtypes the table does not size")
+        return maybe_same(interp, result, t, X.cmp("==", a, b) if t.dtype != result.dtype else X.TRUE)
+    if short in TRAIN_ONLY and t is not None:
+        return _dropout(interp, short, inputs, result, t)
+    fresh(interp, result)
+    saves = _saves(short, inputs, result) if records else []
+    if os.environ.get("LMPREDICT_SAVED_DEBUG"):
+        print("op:", short, interp.current_loc, "saves", None if saves is None else len(saves), [type(v).__name__ for v in inputs], records)
+    if saves is None:
+        if any(_grad(v) or isinstance(v, (Unknown, Phi)) for v in inputs):
+            gap(interp, f"{name}: not in the saved-tensor table")
+        return
+    if short in ("matmul", "@") and len(tensors) == 2:
+        saves = [_folded(interp, log, v, tensors) for v in saves]
+    for v in saves:
+        save(interp, v, name)
+
+
+def _folded(interp: Host, log: SavedLog, v: Any, operands: list) -> Any:
+    """What torch.matmul keeps of operand `v`: N-d operands are folded to 3-d (a view where the
+    batch dims merge, else a copy: MQA's stride-0 repeated keys), an N-d left operand of a 2-d
+    right one to 2-d; None where the analysis cannot tell."""
+    a, b = operands
+    if not isinstance(v, Tensor) or v.shape is None or any(not isinstance(x, Tensor) or x.shape is None for x in operands):
+        return None
+    if len(a.shape) <= 2 and len(b.shape) <= 2 or len(v.shape) <= 2 and (v is b or len(b.shape) > 2):
+        return v
+    if len(a.shape) >= 3 and len(b.shape) >= 3:
+        if len(a.shape) != len(b.shape) or any((x == ONE) != (y == ONE) for x, y in zip(a.shape[:-2], b.shape[:-2])):
+            return None  # broadcast batch dims: expand, then reshape (equal ranks are taken as equal batch dims)
+        keep = 2
+    elif v is a and len(b.shape) == 2:
+        keep = 1
+    else:
+        return None
+
+    def fold(x: Tensor) -> tuple | None:
+        if x.shape is None:
+            return None
+        lead = ONE
+        for d in x.shape[:-keep]:
+            lead = lead * d
+        return (lead, *x.shape[-keep:])
+
+    folded = Tensor(fold(v), v.dtype, no_grad=v.no_grad)
+    arms = _view_arms(log, v, folded, lambda x: (view_of(x, fold(x)) or (None,))[0] if fold(x) else None, _loops(interp))
+    if arms is not None:
+        log.idents[id(folded)] = (folded, arms)
+    return folded
+
+
+def _copy_unless(interp: Host, log: SavedLog, short: str, t: Tensor, result: Tensor, views: Any) -> None:
+    """`result` is `t` viewed where `views(t)` holds, else a copy; a tensor joined from two branches
+    is decided per branch (a branch only the SDPA path takes may stay unknown)."""
+    arms = _view_arms(log, t, result, views)
+    if arms is None:
+        log.idents.pop(id(result), None)
+        return None if not t.requires_grad else gap(interp, f"{short} of a tensor of unknown layout")
+    log.idents[id(result)] = (result, arms)
+    return None
+
+
+def _view_arms(log: SavedLog, t: Tensor, result: Tensor, views: Any, loops: tuple = ()) -> tuple | None:
+    if t.merged:
+        cond, a, b = t.merged
+        out = []
+        for c, x in ((cond, a), (X.bnot(cond), b)):
+            arms = _view_arms(log, x, result, views, loops) if isinstance(x, Tensor) else None
+            if arms is None and _implies_sdpa(c):
+                arms = ((X.TRUE, Storage(tensor_bytes(result), loops)),)
+            if arms is None:
+                return None
+            out += [(X.band(c, g), s) for g, s in arms]
+        return tuple(out)
+    ok, ident = views(t), ident_of(log, t)
+    if ok is None or ident is None:
+        if os.environ.get("LMPREDICT_SAVED_DEBUG"):
+            print("view_arms:", ok, ident, t.layout, t.shape)
+        return None
+    own = ((X.bnot(ok), Storage(tensor_bytes(result), loops)),) if ok != X.TRUE else ()
+    return tuple((X.band(ok, g), s) for g, s in ident if ok != X.FALSE) + own
+
+
+def _implies_sdpa(cond: Bool) -> bool:
+    """Whether `cond` holds only on the SDPA path."""
+    return any(a.kind == "sym" and a.args[0] == ATTN_SDPA for a in (cond.args if cond.kind == "and" else (cond,)))
+
+
+def _dropout(interp: Host, short: str, inputs: list, result: Any, t: Tensor) -> None:
+    """Dropout in training (the step runs in train mode, whatever `training=` the analysis read):
+    p = 0 returns the input; otherwise CPU dropout multiplies by a noise tensor of the input's
+    dtype and size, which the product keeps."""
+    p = inputs[1] if len(inputs) > 1 else None
+    if isinstance(p, (int, float)) and not isinstance(p, bool):
+        p = Num.const(p)
+    if not isinstance(p, Num) or short != "dropout" or not isinstance(result, Tensor):
+        fresh(interp, result)
+        return gap(interp, f"{short} with a rate the analysis cannot read") if t.requires_grad else None
+    zero = X.cmp("==", p, X.ZERO)
+    maybe_same(interp, result, t, zero)
+    if t.requires_grad and zero != X.TRUE:
+        noise = Storage(tensor_bytes(t), _loops(interp))
+        if noise.nbytes is None:
+            return gap(interp, f"{short} of a tensor of unknown size")
+        log = log_of(interp)
+        log.saved[id(noise)] = [noise, X.band(interp.guard(), X.bnot(zero)), _loop_count(interp)]
+    return None
+
+
+def _grad(v: Any) -> bool:
+    """Whether a tensor (or either branch of a joined value) requires grad."""
+    if isinstance(v, Phi):
+        return _grad(v.a) or _grad(v.b)
+    return isinstance(v, Tensor) and v.requires_grad
+
+
+def _is_tensor(v: Any) -> bool:
+    return isinstance(v, Tensor) or isinstance(v, Phi) and (_is_tensor(v.a) or _is_tensor(v.b))
+
+
+def _saves(short: str, inputs: list, result: Any) -> list | None:
+    """The tensors `short`'s backward keeps (derivatives.yaml); None: not in the table."""
+    if short in NOTHING:
+        return []
+    if any(isinstance(v, Unknown) or isinstance(v, Phi) and not all(isinstance(x, (Tensor, Num)) or x is None for x in (v.a, v.b)) for v in inputs):
+        return None  # an operand the analysis could not follow (it may be a tensor that requires grad)
+    tensors = [v for v in inputs if _is_tensor(v)]
+    if short in NOTHING:
+        return []
+    if not any(_grad(v) for v in tensors):
+        return []  # nothing requires grad: autograd records no node
+    a = inputs[0] if inputs else None
+    b = inputs[1] if len(inputs) > 1 else None
+    if short in INPUT:
+        return [a] if _grad(a) else []
+    if short in OUTPUT:
+        return [result] if isinstance(result, Tensor) else None
+    if short in CROSS or short == "linear":
+        out = []
+        if _is_tensor(a) and _is_tensor(b):
+            if _grad(b):
+                out.append(a)
+            if _grad(a):
+                out.append(b)
+        return out
+    if short in ("div", "true_divide"):
+        if not _is_tensor(b):
+            return []
+        out = [b] if _grad(a) or _grad(b) else []
+        return out + ([a] if _grad(b) and _is_tensor(a) else [])
+    if short in ("where",):
+        return [a] if _is_tensor(a) else []
+    if short in ("masked_fill",):
+        return [b] if _is_tensor(b) and _grad(a) else []
+    return None
+
+
+def module(interp: Host, kind: str, x: Any, result: Any, shape: tuple | None = None, p: Any = None) -> None:
+    """A torch.nn module call: Linear keeps its input, Embedding its indices, LayerNorm its input
+    and two statistics (mean and 1/std, one per normalised row, at the input's dtype)."""
+    if log_of(interp) is None:
+        return
+    if kind in ("nn.Identity",):
+        return same(interp, result, x) if isinstance(x, Tensor) else None
+    if kind.startswith("nn.Dropout"):
+        return _dropout(interp, "dropout" if kind == "nn.Dropout" else kind, [x, p], result, x) if isinstance(x, Tensor) else None
+    fresh(interp, result)
+    if not isinstance(x, Tensor):
+        return gap(interp, f"{kind}: input not a tensor")
+    if kind in ("linear", "embedding"):
+        if kind == "linear" and not (is_contiguous(x) == X.TRUE or (x.shape is not None and len(x.shape) <= 2)):
+            return gap(interp, "Linear of a non-contiguous input (its reshape copies)")
+        return save(interp, x, kind)
+    if kind == "layernorm":
+        return _layer_norm(interp, x, shape, [Tensor((), "model", param=True)])
+    short = kind.split(".")[-1].lower()
+    saves = _saves(short, [x], result)
+    if saves is None:
+        return gap(interp, f"{kind}: not in the saved-tensor table")
+    for v in saves:
+        save(interp, v, kind)
+
+
+def _loop_count(interp: Host) -> Num:
+    out = ONE
+    for loop in _loops(interp):
+        out = out * loop["count"]
+    return out
+
+
+def module_call(interp: Host, callee: Any, term: Num, count: Num, args: list, kwargs: dict, ret: Any, mapping: dict, checkpointed: bool) -> None:
+    """A call of a derived module's forward: its own storages (a call of its activation_bytes), the
+    inputs it saves (counted here, as this rule's values), what it returns. Under
+    `gradient_checkpointing` a GradientCheckpointingLayer keeps only its positional tensor inputs."""
+    log = log_of(interp)
+    inner: SavedLog | None = callee.saved
+    if log is None:
+        return
+    if inner is None:
+        inner = callee.saved = SavedLog()
+    for guard, why in inner.gaps:
+        log.gaps.append((X.band(interp.guard(), X.substitute(guard, mapping)), f"{callee.qualname}: {why}"))
+    library = getattr(interp, "library", None)
+    inline = library is not None and library.get(callee.qualname) is not None  # a library rule prices it (transformers' activation classes)
+    own = terms(inner, lambda guard: True) if inline else None
+    if inline and (own is None or inner.calls):
+        gap(interp, f"{callee.qualname}: a library rule prices this module, and its saved tensors cannot be inlined")
+        return
+    gc = X.bsym(GC) if checkpointed else X.FALSE
+    saved_guard = interp.assume[:]
+    interp.assume.append(X.bnot(gc))
+    try:
+        if inline:  # its own storages, in this rule's names (its rule is the library's, without activation_bytes)
+            for t in own:
+                sub = Term(X.band(interp.guard(), X.substitute(t.guard, mapping)), interp.mult() * count * X.substitute(t.mult, mapping), X.substitute(t.expr, mapping), t.note)
+                log.calls.append(sub)
+        else:
+            log.calls.append(Term(interp.guard(), interp.mult() * count, term))
+        for key, cond in exports(inner):
+            value = _lookup(args, kwargs, key)
+            if not isinstance(value, Tensor):
+                gap(interp, f"{callee.qualname}: saves an input the call cannot find")
+                continue
+            interp.assume.append(X.substitute(cond, mapping))
+            try:
+                save(interp, value, callee.qualname)
+            finally:
+                interp.assume.pop()
+    finally:
+        interp.assume[:] = saved_guard
+    if checkpointed:
+        interp.assume.append(gc)
+        try:
+            for v in args:
+                if isinstance(v, Tensor):
+                    save(interp, v, "checkpoint")
+        finally:
+            interp.assume.pop()
+
+
+GC = "gradient_checkpointing"
+"""The workload fact of `--grad-checkpointing` (train.py binds it)."""
+
+
+def returned(interp: Host, callee: Any, inner_ret: Any, ret: Any, args: list, kwargs: dict) -> None:
+    """The caller's view of a callee's return value: a forward input it returns is the caller's own
+    storage; a storage it saved is counted there; anything else is new."""
+    log = log_of(interp)
+    inner: SavedLog | None = callee.saved
+    if log is None:
+        return
+    for a, b in _pairs(inner_ret, ret):
+        if not isinstance(b, Tensor):
+            continue
+        ident = ident_of(inner, a) if inner is not None and isinstance(a, Tensor) else None
+        if ident is None:
+            fresh(interp, b)
+            continue
+        if len(ident) == 1 and ident[0][1].arg is not None:
+            value = _lookup(args, kwargs, ident[0][1].arg)
+            if isinstance(value, Tensor):
+                same(interp, b, value)
+                continue
+        counted = any(id(s) in inner.saved for _, s in ident)
+        fresh(interp, b)
+        if counted:
+            _, arms = log.idents[id(b)]
+            arms[0][1].counted = True
+
+
+def _pairs(a: Any, b: Any) -> list:
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return [(a, b)]
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b):
+        return [p for x, y in zip(a, b) for p in _pairs(x, y)]
+    if isinstance(a, Record) and isinstance(b, Record):
+        return [p for k in a.fields for p in _pairs(a.fields.get(k), b.fields.get(k))]
+    if isinstance(a, Phi) and isinstance(b, Phi):
+        return _pairs(a.a, b.a) + _pairs(a.b, b.b)
+    return []
+
+
+def _lookup(args: list, kwargs: dict, key: tuple) -> Any:
+    kind, head, *path = key
+    if kind == "pos":
+        value = args[head] if head < len(args) else None
+    else:
+        value = kwargs.get(head)
+    for i in path:
+        if not isinstance(value, (tuple, list)) or i >= len(value):
+            return None
+        value = value[i]
+    return value
+
+
+def exports(log: SavedLog) -> list:
+    """(input key, condition) of every forward input the rule's forward saves."""
+    return [(s.arg, c) for s, c, _ in log.saved.values() if s.arg is not None]
+
+
+def after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:
+    """A loop-carried tensor saved in a symbolic loop is a new storage each iteration: the first is
+    the value before the loop, the others are the body's output."""
+    log = log_of(interp)
+    if log is None:
+        return
+    in_loop = {id(s) for lp, s in log.loop_saves if lp is loop}
+    for name, old in before.items():
+        new = after.get(name)
+        if not isinstance(old, Tensor) or not isinstance(new, Tensor) or new is old:
+            continue
+        ident_old = ident_of(log, old)
+        if ident_old is None or not any(id(s) in in_loop for _, s in ident_old):
+            continue
+        saved_here = [s for _, s in ident_old if id(s) in in_loop]
+        ident_new = ident_of(log, new)
+        if any(s.arg is not None for s in saved_here) or ident_new is None or any(id(s) in log.saved for _, s in ident_new):
+            gap(interp, f"loop-carried {name!r} saved in a loop")
+            continue
+        for s in saved_here:
+            log.saved[id(s)][2] = log.saved[id(s)][2] * loop["count"]
+
+
+def terms(log: SavedLog | None, reached: Any = None) -> list | None:
+    """The rule's activation_bytes terms (None: a gap under a guard that `reached` does not rule out)."""
+    if log is None:
+        return []
+    if any(reached is None or reached(guard) for guard, _ in log.gaps):
+        return None
+    out = list(log.calls)
+    for storage, cond, count in log.saved.values():
+        if storage.arg is not None or storage.counted:
+            continue
+        # the condition goes into the number: merge_terms reads different guards as alternatives
+        out.append(Term(X.TRUE, count, storage.nbytes if cond == X.TRUE else X.ifnum(cond, storage.nbytes, X.ZERO), "saved"))
+    return out
+
+
+def _flat(value: Any) -> list:
+    if isinstance(value, (tuple, list)):
+        return [x for v in value for x in _flat(v)]
+    return [value]
+
+
+def call(site: Any, pattern: str, result: Any) -> Any:
+    """A call the op table (brains) ran: `Tensor.*`, `torch.*`, `F.*`, cache and mask helpers.
+    Returns the result, a new object where a brain handed back its input for an op that allocates."""
+    interp = site.interp
+    if log_of(interp) is None:
+        return result
+    name = site.name or pattern
+    short = name.split(".")[-1]
+    inputs = ([site.receiver] if isinstance(site.receiver, Tensor) else []) + list(site.args) + list(site.kwargs.values())
+    if isinstance(result, Tensor) and any(result is v for v in inputs) and short not in VIEWS | RESHAPES | CASTS | TRAIN_ONLY | KEEPS_INPUT:
+        result = replace(result)  # same shape and dtype, a new tensor
+    _call(interp, site, name, short, inputs, result)
+    return result
+
+
+def _call(interp: Host, site: Any, name: str, short: str, inputs: list, result: Any) -> None:
+    if short in TRAIN_ONLY and inputs and isinstance(inputs[0], Tensor):
+        return _dropout(interp, short, [inputs[0], site.arg(1, "p", Num.const(0.5))], result, inputs[0])
+    if short == "layer_norm" and inputs and isinstance(inputs[0], Tensor):
+        shape = site.arg(1, "normalized_shape")
+        weight, bias = site.arg(2, "weight"), site.arg(3, "bias")
+        fresh(interp, result)
+        return _layer_norm(interp, inputs[0], tuple(shape) if isinstance(shape, (tuple, list)) else None, [weight, bias])
+    if short == "embedding" and name.startswith("F."):
+        fresh(interp, result)
+        weight = site.arg(1, "weight")
+        if isinstance(weight, Tensor) and weight.requires_grad:
+            save(interp, inputs[0], name)
+        return None
+    # nothing it returns requires grad: autograd records no node for it (its storage is still tracked);
+    # transformers' mask builders compute from positions only
+    records = any(isinstance(v, Tensor) and v.requires_grad for v in _flat(result)) and not name.startswith(NO_GRAD_HELPERS)
+    op(interp, name, inputs, result, records=records)
+
+
+def _returns_input(inputs: list, result: Any) -> bool:
+    return any(v is r for v in inputs for r in _flat(result) if isinstance(v, Tensor))
+
+
+def _layer_norm(interp: Host, x: Tensor, shape: tuple | None, params: list) -> None:
+    """native_layer_norm keeps its input and two statistics per normalised row (at the input's
+    dtype where the weight has it too; torch's CPU kernel)."""
+    if not x.requires_grad and not any(isinstance(p, Tensor) and p.requires_grad for p in params):
+        return None
+    if shape is None or x.shape is None or len(shape) > len(x.shape) or elem_bytes(x) is None:
+        return gap(interp, "layer_norm of an unknown input")
+    save(interp, x, "layer_norm")
+    rows = ONE
+    for d in x.shape[: len(x.shape) - len(shape)]:
+        rows = rows * d
+    log = log_of(interp)
+    for _ in range(2):  # mean and rstd
+        s = Storage(rows * elem_bytes(x), _loops(interp))
+        log.saved[id(s)] = [s, interp.guard(), _loop_count(interp)]
+    return None

@@ -1,0 +1,113 @@
+"""The `activation_bytes` metric of derived rules: what autograd saves (brains/saved.py), and the loss.
+
+A rule gets the metric only where its forward and every forward it calls saved nothing the
+table cannot size (a gap anywhere leaves the model's metric out, never a partial sum). The
+model's own rule adds the causal-LM loss that `model(input_ids, labels=input_ids)` computes
+(transformers' ForCausalLMLoss: `cross_entropy` of the float32 logits keeps its float32
+log-softmax output, the shifted targets and a 0-dim float32 total weight)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from lm_predictor.limits import MAX_FORMULA_CHARS
+from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.brains import saved
+from lm_predictor.suggest.expr import ONE, Bool, Num
+from lm_predictor.suggest.layers import eval_defined
+from lm_predictor.suggest.ruletext import call_atoms, unresolved_slugs
+from lm_predictor.suggest.scope import RuleDraft, RuleRef, Term
+from lm_predictor.suggest.values import ATTN_SDPA, Record, Tensor
+
+LOSS_CALL = "self.loss_function("
+"""How the causal-LM heads of the pinned transformers compute their loss from `labels`."""
+
+
+def activation_terms(emitter: Any, draft: RuleDraft) -> list:
+    """The rule's activation_bytes terms: its own saved storages, its callees' calls, the loss."""
+    got = saved.terms(draft.saved, lambda guard: _reached(emitter, guard))
+    if got is None:
+        return []
+    if draft is emitter.analysis.root:
+        loss = loss_term(draft)
+        return got + [loss] if loss is not None else []
+    return got
+
+
+def loss_term(draft: RuleDraft) -> Term | None:
+    """log_softmax output (float32 logits) + targets + total_weight; None: not the usual loss."""
+    cls = draft.template.cls if draft.template is not None else None
+    node = getattr(cls, "node", None)
+    if node is None or LOSS_CALL not in node.as_string():
+        return None
+    logits = draft.ret.get("logits") if isinstance(draft.ret, Record) else None
+    if not isinstance(logits, Tensor) or logits.shape is None or len(logits.shape) != 3:
+        return None
+    n = ONE
+    for d in logits.shape:
+        n = n * d
+    batch, seq = Num.sym("batch"), Num.sym("seq_len")
+    # labels padded by one position ([batch, seq_len + 1] int64), then [..., 1:].contiguous(): a view at batch 1
+    targets = X.ifnum(X.cmp("==", batch, ONE), (seq + ONE) * Num.const(8), batch * seq * Num.const(8))
+    return Term(X.TRUE, ONE, n * Num.const(4) + targets + Num.const(4), "loss")
+
+
+def activations_known(emitter: Any, draft: RuleDraft) -> bool:
+    """Whether the rule and every rule it calls have every saved tensor sized."""
+    known = emitter.activations_known
+    if id(draft) in known:
+        return known[id(draft)]
+    known[id(draft)] = False  # cycle guard
+    ok = saved.terms(draft.saved, lambda guard: _reached(emitter, guard)) is not None
+    if ok and draft is emitter.analysis.root:
+        ok = loss_term(draft) is not None
+    if ok and any(unresolved_slugs(t.expr) for t in emitter.metric_terms(draft, "flops")):
+        ok = False  # the analysis did not see every op
+    for term in emitter.metric_terms(draft, "activation_bytes") if ok else []:
+        if unresolved_slugs(term.expr) or any(n.startswith("?") for n in X.free_params(term.guard)):
+            ok = False  # a runtime branch, or a per-layer cost the emitter could not sum
+        if not _reached(emitter, term.guard):
+            continue
+        for atom in call_atoms(term.expr):
+            label, rule = atom.args[0], atom.args[1]
+            if not isinstance(rule, RuleRef) or "." in str(label) or not activations_known(emitter, _primary(rule.target)):
+                ok = False
+    if ok and len(_raw_text(emitter, draft)) > MAX_FORMULA_CHARS:
+        ok = False  # the formula would not load (or come close): no metric rather than a rule that fails
+    known[id(draft)] = ok
+    if not ok and os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+        print("activation gaps:", draft.qualname, [w for g, w in (draft.saved.gaps if draft.saved is not None else []) if _reached(emitter, g)][:3])
+    return ok
+
+
+def _primary(target: Any) -> RuleDraft:
+    """The draft a call names (a module template: its first forward, or its parameters-only rule)."""
+    if isinstance(target, RuleDraft):
+        return target
+    return next(iter(target.rules.values())) if target.rules else target.params_rule()
+
+
+def _reached(emitter: Any, guard: Bool) -> bool:
+    """Whether a gap's guard may hold for the config the rules are specialised to (the emitter's)."""
+    if guard == X.TRUE:
+        return True
+    values: dict = {ATTN_SDPA: X.FALSE}  # a train step is measured with eager attention
+    if emitter.specialise is None:
+        return X.substitute(guard, values) != X.FALSE
+    for name in X.free_params(guard):
+        value = emitter.specialise.get(name)
+        if isinstance(value, bool):
+            values[name] = X.bconst(value)
+        elif isinstance(value, (int, float)):
+            values[name] = Num.const(value)
+    return eval_defined(X.substitute(guard, values), emitter.specialise) != X.FALSE
+
+
+def _raw_text(emitter: Any, draft: RuleDraft) -> str:
+    """The activation_bytes formula before final renaming (its length decides whether it loads)."""
+    parts = []
+    for term in emitter.metric_terms(draft, "activation_bytes"):
+        body = X.render(term.mult * term.expr, X.P_SUM)
+        parts.append(body if term.guard == X.TRUE else f"(if {X.render_bool(term.guard)} then {body} else 0)")
+    return "\n+ ".join(parts)
