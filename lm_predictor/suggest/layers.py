@@ -389,3 +389,18 @@ def _linear(d: Num, index: str) -> tuple | None:
     if index in X.free_params(r):
         return None
     return s, r
+
+
+def count_where(cond: Bool, index: str, n: Num) -> Num | None:
+    """How many layers i in [0, n) satisfy cond (conditions free of i allowed alongside); None when
+    the conditions on i cannot be split into counted cells."""
+    atoms = sorted(conditions_on(cond, index), key=X.render_bool)
+    if not atoms:
+        return X.ifnum(cond, n, ZERO)
+    cells = split_layers(atoms, index, n)
+    if cells is None:
+        return None
+    total = ZERO
+    for count, rep, *_ in cells:
+        total = total + X.ifnum(X.substitute(cond, {index: rep}), count, ZERO)
+    return total
