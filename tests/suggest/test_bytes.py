@@ -75,7 +75,7 @@ def test_joined_branches_keep_both_layouts() -> None:
     assert _value(X.substitute(cond, {"c": X.FALSE}), b=2, h=3, s=4, d=5) is True
 
 
-@pytest.mark.parametrize("family", ["llama", "qwen2"])
+@pytest.mark.parametrize("family", ["llama", "qwen2", "phi3"])
 def test_derived_rules_define_bytes(family: str) -> None:
     """Every llama-derived rule is priced op by op: the root and each module rule have bytes."""
     library, _, result = suggested(family)
