@@ -33,9 +33,10 @@ from lm_predictor.suggest.brains.layout import (
     view_of,
     with_layout,
 )
+from lm_predictor.suggest.brains.fnbytes import FACTORIES, LIKE_FACTORIES, price_factory, price_layer_norm
 from lm_predictor.suggest.expr import ONE, Num
 from lm_predictor.suggest.host import Host
-from lm_predictor.suggest.values import CondLayout, External, Tensor
+from lm_predictor.suggest.values import CondLayout, External, Tensor, Unknown
 
 METADATA = {"size", "dim", "ndimension", "numel", "nelement", "element_size", "is_contiguous", "get_device", "data_ptr",
             "requires_grad_", "retain_grad", "detach", "detach_", "cpu", "cuda", "pin_memory", "share_memory_"}
@@ -183,6 +184,9 @@ def _cast(site: CallSite, name: str, t: Tensor, result: Tensor) -> Any:
             target = dtype_tag(arg)
         if "dtype" in site.kwargs:
             target = dtype_tag(site.kwargs["dtype"])
+    elif name == "type" and site.args:  # x.type(dtype); x.type() with no argument names the type, not a tensor
+        arg = site.arg(0, "dtype")
+        target = arg.dtype if isinstance(arg, Tensor) else dtype_tag(arg)
     elif name == "type_as":
         other = site.arg(0, "other")
         target = other.dtype if isinstance(other, Tensor) else None
@@ -444,8 +448,13 @@ def price_function(site: CallSite, result: Any) -> Any:
         out = Tensor(result.shape, tag, result.why, values=result.values)
         price(interp, X.call(_label(site, "arange"), "torch.factory", {"numel": numel(out), "dtype_bytes": elem_bytes(out)}), name)
         return out
-    if name in ("torch.tensor", "torch.as_tensor") and isinstance(site.arg(0, "data"), (Num, X.Bool)) and isinstance(result, Tensor):
-        free(interp)  # a tensor from a Python number: made on the host, no counted kernel (gemma's normalizer)
+    if name in FACTORIES or name in LIKE_FACTORIES:
+        return price_factory(site, result)
+    if name == "F.layer_norm":
+        return price_layer_norm(site, result)
+    scalar = site.arg(0, "data", None) if name in ("torch.tensor", "torch.as_tensor") else None
+    if name in ("torch.tensor", "torch.as_tensor") and isinstance(scalar, (Num, X.Bool, Unknown)) and isinstance(result, Tensor) and result.shape == ():
+        free(interp)  # a tensor from a Python number (gemma's normalizer, GPT-2's finfo.min): made on the host, no counted kernel
         return result
     if name in ("torch.matmul", "torch.bmm", "torch.mm", "F.linear", "torch.baddbmm", "torch.addmm", "torch.einsum"):
         return result  # priced by the matmul brain
