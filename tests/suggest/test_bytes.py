@@ -75,7 +75,7 @@ def test_joined_branches_keep_both_layouts() -> None:
     assert _value(X.substitute(cond, {"c": X.FALSE}), b=2, h=3, s=4, d=5) is True
 
 
-@pytest.mark.parametrize("family", ["llama", "qwen2", "phi3"])
+@pytest.mark.parametrize("family", ["llama", "qwen2", "phi3", "gpt2"])
 def test_derived_rules_define_bytes(family: str) -> None:
     """Every llama-derived rule is priced op by op: the root and each module rule have bytes."""
     library, _, result = suggested(family)
@@ -106,3 +106,37 @@ def test_a_gap_leaves_the_rule_and_its_callers_without_bytes() -> None:
     assert "flops" in root.metrics and "bytes_read" not in root.metrics
     priced = [name for name in result.rules if "bytes_read" in library.get(name).metrics]
     assert any(name.endswith("MixtralRMSNorm") for name in priced)  # a rule without a gap keeps its bytes
+
+
+# GPT-2's query: a third of the fused c_attn output [b, s, 3 * h * d], viewed [b, s, h, d] and
+# transposed; memory order b, s, h, d with a stride jump just outside h (the other two thirds)
+GAPPED = with_layout(Tensor((B, H, S, D)), Layout((0, 2, 1, 3), gaps=frozenset({1})))
+
+
+@pytest.mark.parametrize("b,h,s,d", list(itertools.product((1, 2), (1, 3), (1, 4), (1, 5))))
+def test_gapped_layout_conditions_match_torch(b: int, h: int, s: int, d: int) -> None:
+    """A cut of a fused projection: is_contiguous() and whether torch.matmul's reshape(b * h, s, d) views, as torch says."""
+    real = torch.empty(b, s, 3 * h * d).split(h * d, dim=2)[0].view(b, s, h, d).transpose(1, 2)
+    sizes = {"b": b, "h": h, "s": s, "d": d}
+    assert _value(is_contiguous(GAPPED), **sizes) == real.is_contiguous()
+    ok, _ = view_of(GAPPED, (B * H, S, D))
+    try:
+        real.view(b * h, s, d)
+        viewable = True
+    except RuntimeError:
+        viewable = False
+    assert _value(ok, **sizes) == viewable
+
+
+@pytest.mark.parametrize("b,h,s,d", list(itertools.product((1, 2), (1, 3), (1, 4), (1, 5))))
+def test_merge_across_a_dim_places_the_merged_dim_as_torch_does(b: int, h: int, s: int, d: int) -> None:
+    """attn_output.transpose(1, 2).reshape(b, s, h * d): where it views, the result is contiguous
+    exactly where torch says (the merged dim sits at d's place, or at h's when d == 1)."""
+    t = with_layout(Tensor((B, S, H, D)), Layout((0, 2, 1, 3)))
+    ok, lay = view_of(t, (B, S, H * D))
+    real = torch.empty(b, h, s, d).transpose(1, 2)
+    sizes = {"b": b, "h": h, "s": s, "d": d}
+    if not _value(ok, **sizes):
+        return
+    merged = real.view(b, s, h * d)
+    assert _value(is_contiguous(with_layout(Tensor((B, S, H * D)), lay)), **sizes) == merged.is_contiguous()

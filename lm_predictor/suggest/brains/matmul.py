@@ -167,7 +167,8 @@ def repeat_kv(interp: Any, label: str, t: Tensor, heads: Num) -> Tensor:
         return Tensor((b, heads, n, d), t.dtype)
     order = [o + 1 if o >= 2 else o for o in lay.order]
     at = order.index(3)
-    expanded = Tensor((b, g, n_rep, n, d), t.dtype, layout=Layout(tuple(order[:at] + [2] + order[at:]), frozenset({2} | {x + 1 if x >= 2 else x for x in lay.bcast}), lay.dense))
+    expanded = Tensor((b, g, n_rep, n, d), t.dtype, layout=Layout(tuple(order[:at] + [2] + order[at:]), frozenset({2} | {x + 1 if x >= 2 else x for x in lay.bcast}), lay.dense,
+                                                                  frozenset(x + 1 if x >= 2 else x for x in lay.gaps)))
     seen = view_of(expanded, (b, g * n_rep, n, d))
     if seen is None:
         gap(interp, f"{label}: layout unknown")

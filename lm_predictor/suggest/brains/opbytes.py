@@ -166,6 +166,8 @@ def _preserved(t: Tensor) -> Any:
     lay = layout_of(t)
     if lay is None:
         return UNKNOWN_LAYOUT
+    if lay.gaps and not lay.bcast:
+        return Layout(lay.order)  # empty_like(preserve_format) of a tensor with gaps: dense, in its memory order
     return None if lay.bcast or not lay.dense else lay
 
 
@@ -229,8 +231,10 @@ def _reshape_layout(t: Tensor, result: Tensor) -> Any:
     viewed: Any = lay
     mixed = mixed_merges(t, result)
     if mixed:
+        if not isinstance(lay, Layout):
+            return UNKNOWN_LAYOUT
         cond, dims = mixed
-        viewed = CondLayout(cond, Layout(lay.order, lay.bcast | dims, lay.dense), lay)
+        viewed = CondLayout(cond, Layout(lay.order, lay.bcast | dims, lay.dense, lay.gaps), lay)
     return viewed if ok == X.TRUE else CondLayout(ok, viewed, None)
 
 
@@ -284,7 +288,7 @@ def _view_layout(t: Tensor, name: str, site: CallSite, result: Tensor) -> Any:
         for i, (old, new) in enumerate(zip(t.shape, result.shape[extra:])):
             if _broadcasts(old, new):
                 bcast.add(i + extra)
-        return Layout(order, frozenset(bcast), lay.dense)
+        return Layout(order, frozenset(bcast), lay.dense, frozenset(g + extra for g in lay.gaps))
     return UNKNOWN_LAYOUT
 
 
@@ -301,7 +305,7 @@ def _kept(old: tuple, new: tuple) -> set:
 def _permuted(lay: Layout, perm: list) -> Layout:
     """New dim i is old dim perm[i]."""
     inv = {old: new for new, old in enumerate(perm)}
-    return Layout(tuple(inv[o] for o in lay.order), frozenset(inv[b] for b in lay.bcast), lay.dense)
+    return Layout(tuple(inv[o] for o in lay.order), frozenset(inv[b] for b in lay.bcast), lay.dense, frozenset(inv[g] for g in lay.gaps))
 
 
 def insert_dim(lay: Layout, d: int) -> Layout:
@@ -309,7 +313,8 @@ def insert_dim(lay: Layout, d: int) -> Layout:
     shifted = [o + 1 if o >= d else o for o in lay.order]
     bcast = frozenset(b + 1 if b >= d else b for b in lay.bcast)
     at = shifted.index(d + 1) if d + 1 in shifted else len(shifted)
-    return Layout(tuple(shifted[:at] + [d] + shifted[at:]), bcast, lay.dense)
+    gaps = frozenset(g + 1 if g >= d else g for g in lay.gaps)
+    return Layout(tuple(shifted[:at] + [d] + shifted[at:]), bcast, lay.dense, gaps)
 
 
 def drop_dims(lay: Layout, dims: list) -> Layout:
@@ -321,7 +326,10 @@ def drop_dims(lay: Layout, dims: list) -> Layout:
         if i not in gone:
             ren[i] = n
             n += 1
-    return Layout(tuple(ren[o] for o in lay.order if o not in gone), frozenset(ren[b] for b in lay.bcast if b not in gone), lay.dense)
+    if gone & lay.gaps:  # the jump outside a dropped dim: where it falls is not tracked
+        return Layout(tuple(ren[o] for o in lay.order if o not in gone), frozenset(ren[b] for b in lay.bcast if b not in gone), False)
+    return Layout(tuple(ren[o] for o in lay.order if o not in gone), frozenset(ren[b] for b in lay.bcast if b not in gone), lay.dense,
+                  frozenset(ren[g] for g in lay.gaps))
 
 
 def _pieces(t: Tensor, result: Any) -> Any:
@@ -334,8 +342,11 @@ def _pieces(t: Tensor, result: Any) -> Any:
         if lay is None or len(piece.shape) != len(t.shape):
             return with_layout(piece, UNKNOWN_LAYOUT)
         cut = [i for i, (a, b) in enumerate(zip(t.shape, piece.shape)) if a != b]
-        dense = lay.dense and all(lay.order and lay.order[0] == i for i in cut)
-        return with_layout(piece, Layout(lay.order, lay.bcast, dense))
+        inner = [i for i in cut if not (lay.order and lay.order[0] == i)]
+        if len(inner) == 1 and lay.dense and inner[0] not in lay.bcast:
+            # cut along one inner dim (GPT-2's fused q/k/v): a stride jump just outside that dim
+            return with_layout(piece, Layout(lay.order, lay.bcast, True, lay.gaps | {inner[0]}))
+        return with_layout(piece, Layout(lay.order, lay.bcast, lay.dense and not inner, lay.gaps))
 
     if isinstance(result, tuple):
         return tuple(one(p) for p in result)
@@ -383,7 +394,9 @@ def _index_layout(t: Tensor, items: list, result: Tensor) -> Any:
                 dense = False
             pos += 1
             out_pos += 1
-    new = drop_dims(Layout(tuple(order), lay.bcast, dense), dropped)
+    if lay.gaps and (dropped or not dense):  # a cut or select of a tensor that has gaps already: not tracked
+        dense = False
+    new = drop_dims(Layout(tuple(order), lay.bcast, dense, lay.gaps if dense else frozenset()), dropped)
     for d in inserted:
         new = insert_dim(new, d)
     return new
@@ -528,7 +541,7 @@ def _expanded(t: Tensor, batch: tuple) -> Tensor | None:
     for i, (old, new) in enumerate(zip(t.shape, want[extra:])):
         if _broadcasts(old, new):
             bcast.add(i + extra)
-    return Tensor(want, t.dtype, layout=Layout(order, frozenset(bcast), lay.dense))
+    return Tensor(want, t.dtype, layout=Layout(order, frozenset(bcast), lay.dense, frozenset(g + extra for g in lay.gaps)))
 
 
 def price_sdpa(site: CallSite, label: str, q: Tensor, k: Tensor, v: Tensor, kwargs: dict, mask: Any, enable_gqa: Any) -> Tensor:
@@ -558,7 +571,13 @@ def price_sdpa(site: CallSite, label: str, q: Tensor, k: Tensor, v: Tensor, kwar
             kw["mask_float"] = X.TRUE
     kw["dtype_bytes"] = b
     price(interp, X.call(label, "torch.nn.functional.scaled_dot_product_attention", kw), "sdpa")
-    return with_layout(out, per_arm(q, lambda x: _preserved(x) if _preserved(x) == layout_of(x) else UNKNOWN_LAYOUT))
+    # a query with gaps (a cut of a fused projection): the output is dense in the query's memory order
+    return with_layout(out, per_arm(q, lambda x: _preserved(x) if _preserved(x) == layout_of(x) or _gapped(x) else UNKNOWN_LAYOUT))
+
+
+def _gapped(t: Tensor) -> bool:
+    lay = layout_of(t)
+    return lay is not None and bool(lay.gaps) and not lay.bcast
 
 
 def transpose_contiguous(interp: Host, label: str, t: Tensor, d0: int, d1: int) -> Tensor | None:
