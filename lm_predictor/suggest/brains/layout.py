@@ -410,10 +410,16 @@ def promote(values: list) -> str | None:
     return "long" if "long" in tags else "bool"
 
 
+def _full_shape(shape: tuple, out: tuple) -> bool:
+    """Whether an input has the output's shape: equal dims, or two sizes written differently (a
+    callee's @d against the weight's d) that broadcasting makes equal, as neither is a literal 1."""
+    return len(shape) == len(out) and all(a == b or a.const_value() is None and b.const_value() is None for a, b in zip(shape, out))
+
+
 def elementwise_layout(inputs: list, out: Tensor) -> Any:
     """TensorIterator's output layout: that of the first input with the output's full shape."""
     for v in inputs:
-        if isinstance(v, Tensor) and v.shape is not None and out.shape is not None and tuple(v.shape) == tuple(out.shape):
+        if isinstance(v, Tensor) and v.shape is not None and out.shape is not None and _full_shape(tuple(v.shape), tuple(out.shape)):
             if isinstance(v.layout, CondLayout):
                 return per_arm(v, lambda x: elementwise_layout([x], out))
             lay = layout_of(v)
