@@ -140,3 +140,39 @@ def test_merge_across_a_dim_places_the_merged_dim_as_torch_does(b: int, h: int, 
         return
     merged = real.view(b, s, h * d)
     assert _value(is_contiguous(with_layout(Tensor((B, S, H * D)), lay)), **sizes) == merged.is_contiguous()
+
+
+@pytest.mark.parametrize("n", range(0, 10))
+@pytest.mark.parametrize("flag", [True, False])
+def test_count_where_counts_layers_as_a_loop_would(n: int, flag: bool) -> None:
+    """Sliding layers of exaone4's default `layer_types` ((i + 1) % pattern != 0, with a window set)
+    and of qwen2's (i >= max_window_layers): layers.count_where against counting them one by one."""
+    from lm_predictor.suggest.layers import count_where
+
+    i, p, m = Num.sym("#i"), Num.sym("p"), Num.sym("m")
+    for cond, sizes, test in (
+        (X.band(X.bsym("w"), X.cmp("!=", X.mod(i + 1, p), 0)), {"p": 4}, lambda k: flag and (k + 1) % 4 != 0),
+        (X.band(X.bsym("w"), X.cmp(">=", i, m)), {"m": 3}, lambda k: flag and k >= 3),
+    ):
+        count = count_where(cond, "#i", Num.sym("n"))
+        assert count is not None
+        values = {"n": Num.const(n), **{k: Num.const(v) for k, v in sizes.items()}}
+        got = X.substitute(X.substitute(count, values), {"w": X.bconst(flag)})
+        assert got.const_value() == sum(1 for k in range(n) if test(k))
+
+
+@pytest.mark.parametrize("attn", ["eager", "sdpa"])
+def test_a_module_called_on_a_transposed_tensor_keeps_its_layout(attn: str) -> None:
+    """exaone4's q_norm runs on the transposed query, so the query the score matmul reads is still
+    in [b, s, h, d] order and torch.matmul copies it (b, h, s > 1): the derived bytes have that copy
+    (they missed it while callees were analysed as if their input were row-major)."""
+    from lm_predictor.rules.library import load_library
+    from lm_predictor.suggest import suggest
+    from tests.suggest.families import base_paths, library_with
+
+    result = suggest("transformers.models.exaone4.Exaone4ForCausalLM", recursive=True, library=load_library(base_paths()))
+    library, _ = library_with(result.text)
+    assert "bytes_read" in library.get(result.rules[0]).metrics
+    config = {"model_type": "exaone4", "hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 4, "num_key_value_heads": 4,
+              "head_dim": 16, "vocab_size": 100, "num_hidden_layers": 4, "sliding_window": 3}
+    assert_exact(config, replace(PREFILL, attn=attn), library=library)
