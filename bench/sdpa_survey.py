@@ -8,7 +8,7 @@ rules define them: each config's record says `bytes: "compared"` or `"not derive
 then covers the bytes as well. The oracle counts the CPU SDPA kernel with torch's own CUDA formula
 (verify/oracle.py, `cpu_sdpa_formulas`), so agreeing with it is not agreeing with 0.
 
-    .venv/bin/python bench/sdpa_survey.py [--only apertus,olmo2] [--jobs 2] [--json out.json]
+    .venv/bin/python bench/sdpa_survey.py [--only apertus,olmo2] [--jobs 2] [--json out.json] [--attn eager]
 """
 
 from __future__ import annotations
@@ -39,17 +39,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=420.0, help="seconds per model type")
     parser.add_argument("--only", help="comma-separated model types (default: all survey-exact types)")
     parser.add_argument("--json", type=Path, help="write the records here")
+    parser.add_argument("--attn", choices=("sdpa", "eager"), default="sdpa",
+                        help="attention path of every workload (eager: the same comparison, bytes included, on the eager path)")
     args = parser.parse_args(argv)
     types = args.only.split(",") if args.only else exact_types()
     # the workers are forked: they see the sdpa workloads (every config's, and the oracle probe's)
-    survey.CONFIGS = {name: tuple({**wl, "attn": "sdpa"} for wl in wls) for name, wls in survey.CONFIGS.items()}
-    survey.PREFILL = {**survey.PREFILL, "attn": "sdpa"}
+    survey.CONFIGS = {name: tuple({**wl, "attn": args.attn} for wl in wls) for name, wls in survey.CONFIGS.items()}
+    survey.PREFILL = {**survey.PREFILL, "attn": args.attn}
     survey.COMPARED = survey.COMPARED + survey.BYTES
     t0 = time.monotonic()
     records = survey.run_all(types, args.jobs, args.timeout)
     exact = sum(1 for r in records if r.get("exact"))
     with_bytes = sum(1 for r in records if r.get("exact") and all(c.get("bytes") == "compared" for c in r.get("configs", {}).values() if c.get("mode")))
-    print(f"\nsdpa: {exact} of {len(records)} survey-exact model types exact ({(time.monotonic() - t0) / 60:.1f} min); "
+    print(f"\n{args.attn}: {exact} of {len(records)} survey-exact model types exact ({(time.monotonic() - t0) / 60:.1f} min); "
           f"{with_bytes} of them with bytes_read / bytes_written, {exact - with_bytes} without (not derived)")
     if args.json:
         args.json.write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lm_predictor.diagnostics import A_LAYER_INDEX, A_RUNTIME_BRANCH
-from lm_predictor.formula.parser import parse_formula
 from lm_predictor.limits import MAX_FORMULA_CHARS
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest import hoist
@@ -379,19 +378,23 @@ class Emitter:
         if why and os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
             print("bytes gaps:", draft.qualname, why)
         if ok:
-            ok = _loadable(self._raw_text(draft, "bytes"))
+            ok = all(hoist.loadable(text) for text in self._raw_text(draft, "bytes"))
         self._zero[key] = ok
         return ok
 
-    def _raw_text(self, draft: RuleDraft, metric: str) -> str:
-        """The metric's formula before the final renaming (internal names read as plain ones), to
-        check its size while the rule's parameters are still being worked out."""
+    def _raw_text(self, draft: RuleDraft, metric: str) -> list:
+        """The metric's formula before the final renaming (internal names read as plain ones), with
+        the sub-expressions hoist.py would bind, then each bound value: to check their sizes while
+        the rule's parameters are still being worked out."""
+        terms = [(t.expr, t.mult, t.guard) for t in self.metric_terms(draft, metric)]
+        lets = hoist.choose([[v for t in terms for v in t]], draft.rule_name(), MAX_FORMULA_CHARS * 3 // 5)
         parts = []
-        for term in self.metric_terms(draft, metric):
-            body = X.render(term.mult * term.expr, X.P_SUM)
-            parts.append(body if term.guard == X.TRUE else f"(if {X.render_bool(term.guard)} then {body} else 0)")
-        text = "\n+ ".join(parts).replace("@", "") or "0"  # internal names (@x) are plain names in the end
-        return re.sub(r"\$[#?]", "$n_", text)  # as are layer indices (#i) and runtime values (?x)
+        for expr, mult, guard in (tuple(hoist.replace_all(v, lets) for v in t) for t in terms):
+            body = X.render(mult * expr, X.P_SUM)
+            parts.append(body if guard == X.TRUE else f"(if {X.render_bool(guard)} then {body} else 0)")
+        texts = ["\n+ ".join(parts) or "0"] + [hoist.text_of(value) for _, _, value, _ in lets]
+        # internal names (@x) are plain names in the end, as are layer indices (#i) and runtime values (?x)
+        return [re.sub(r"\$[#?]", "$n_", text.replace("@", "")) for text in texts]
 
     def all_terms(self, draft: RuleDraft) -> list:
         """The terms of every metric the draft's rule has."""
@@ -720,21 +723,6 @@ class Emitter:
         return f" (the model passes {text})"
 
 
-def _loadable(text: str) -> bool:
-    """Whether a formula stays within the parser's limits (length, nodes, depth), with a margin for
-    the final names: a bytes formula that would not load (F002 / F004) would make the whole rule
-    fail, so it is left out instead."""
-    if len(text) > MAX_FORMULA_CHARS * 9 // 10:
-        if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
-            print("bytes formula left out:", len(text), "characters")
-        return False
-    try:
-        parse_formula(text)
-    except Exception as err:  # noqa: BLE001 - any fault of the text: no bytes metric
-        if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
-            print("bytes formula left out:", err)
-        return False
-    return True
 def idle_terms(template: Template) -> list:
     """The template's param_count terms of children that no forward the analysis ran ever
     called or read (GPT-2-style cross-attention without encoder states, Fuyu's image patch

@@ -6,9 +6,12 @@ the parser's length limit (F002)."""
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import Counter
 from typing import Any
 
+from lm_predictor.formula.parser import parse_formula
+from lm_predictor.limits import MAX_FORMULA_CHARS
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import Bool, Num, Op, Sym
 
@@ -94,7 +97,7 @@ def choose(exprs: list, rule: str, budget: int) -> list:
     formulas (`exprs`, lists of Num/Bool per metric) all fit `budget` characters."""
 
     def size(group: list) -> int:
-        return sum(len(_text_of(e)) for e in group)
+        return sum(len(text_of(e)) for e in group)
 
     if all(size(group) <= budget for group in exprs):
         return []
@@ -134,5 +137,23 @@ def replace_all(value: Any, lets: list) -> Any:
     return value
 
 
-def _text_of(value: Any) -> str:
+def text_of(value: Any) -> str:
+    """A Num or Bool as formula text."""
     return X.render_bool(value) if isinstance(value, Bool) else X.render(value)
+
+
+def loadable(text: str) -> bool:
+    """Whether a formula stays within the parser's limits (length, nodes, depth), with a margin for
+    the final names: a bytes formula that would not load (F002 / F004) would make the whole rule
+    fail, so it is left out instead."""
+    if len(text) > MAX_FORMULA_CHARS * 9 // 10:
+        if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+            print("bytes formula left out:", len(text), "characters")
+        return False
+    try:
+        parse_formula(text)
+    except Exception as err:  # noqa: BLE001 - any fault of the text: no bytes metric
+        if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+            print("bytes formula left out:", err)
+        return False
+    return True

@@ -417,3 +417,18 @@ def periodic_condition(index: Num, flags: list) -> Bool | None:
     if len(failed) == 1:
         return X.cmp("!=", X.mod(index, p), failed[0])
     return None
+
+
+def count_where(cond: Bool, index: str, n: Num) -> Num | None:
+    """How many layers i in [0, n) satisfy cond (conditions free of i allowed alongside); None when
+    the conditions on i cannot be split into counted cells."""
+    atoms = sorted(conditions_on(cond, index), key=X.render_bool)
+    if not atoms:
+        return X.ifnum(cond, n, ZERO)
+    cells = split_layers(atoms, index, n)
+    if cells is None:
+        return None
+    total = ZERO
+    for count, rep, *_ in cells:
+        total = total + X.ifnum(X.substitute(cond, {index: rep}), count, ZERO)
+    return total

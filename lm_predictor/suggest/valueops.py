@@ -121,7 +121,8 @@ def translate(value: Any, mapping: dict, path: str | None) -> Any:
             return value
         route = (value.route[0], X.substitute(value.route[1], mapping)) if value.route[:1] in (("ids",), ("expert",)) else ()
         data = value.values[:1] + tuple(X.substitute(v, mapping) for v in value.values[1:])
-        return Tensor(tuple(X.substitute(d, mapping) for d in value.shape), value.dtype, value.why, value.param, route, no_grad=value.no_grad, values=data)
+        return Tensor(tuple(X.substitute(d, mapping) for d in value.shape), value.dtype, value.why, value.param, route, no_grad=value.no_grad, values=data,
+                      layout=_translate_layout(value.layout, mapping))
     if isinstance(value, tuple):
         return tuple(translate(v, mapping, path) for v in value)
     if isinstance(value, ListV):
@@ -175,6 +176,8 @@ def _sig(value: Any, out: list, canon: dict | None = None) -> None:
         out.append(X.render(_canon(value, canon)))
     elif isinstance(value, Tensor):
         out.append("T" + ("?" if value.shape is None else "[" + ",".join(X.render(_canon(d, canon)) for d in value.shape) + "]") + value.dtype)
+        if value.layout is not None:  # a callee sees its input's memory layout: one analysis per layout
+            out.append("L" + _layout_sig(value.layout, canon))
     elif isinstance(value, (tuple, list)):
         out.append("(")
         for v in value:
@@ -294,3 +297,17 @@ def mentions(value: Any, name: str) -> bool:
     if isinstance(value, Phi):
         return mentions(value.cond, name) or mentions(value.a, name) or mentions(value.b, name)
     return False
+
+
+def _layout_sig(layout: Any, canon: dict) -> str:
+    """A layout as signature text (a conditional layout's condition in canonical names)."""
+    if isinstance(layout, CondLayout):
+        return f"({X.render_bool(_canon(layout.cond, canon))}?{_layout_sig(layout.a, canon)}:{_layout_sig(layout.b, canon)})"
+    return repr(layout)
+
+
+def _translate_layout(layout: Any, mapping: dict) -> Any:
+    """A returned tensor's layout in the caller's names (a conditional layout's condition substituted)."""
+    if isinstance(layout, CondLayout):
+        return CondLayout(X.substitute(layout.cond, mapping), _translate_layout(layout.a, mapping), _translate_layout(layout.b, mapping))
+    return layout

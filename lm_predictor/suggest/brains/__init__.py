@@ -27,6 +27,7 @@ from lm_predictor.suggest.brains import (
     transformers_lib as _tf,
 )
 from lm_predictor.suggest.brains.base import CallSite, Pattern, brain_for, canonical, slice_length
+from lm_predictor.suggest.brains.fnbytes import price_conv1d
 from lm_predictor.suggest.brains.layout import elem_bytes, free, gap
 from lm_predictor.suggest.brains.opbytes import METADATA, price_getitem, price_unary
 from lm_predictor.suggest.brains.transformers_lib import ActTable, BrainFunc
@@ -356,6 +357,7 @@ def call_torch_module(interp: Host, ref: ModRef, args: list, kwargs: dict, node:
             return Tensor(None, "model", "Conv1D of an unknown input")
         tokens = _modules.numel(x.shape[:-1])
         interp.add_cost("flops", X.call(label, "transformers.pytorch_utils.Conv1D", {"nf": margs["nf"], "nx": margs["nx"], "tokens": tokens}), ref.count or ONE)
+        price_conv1d(interp, label, x, margs["nf"], margs["nx"], ref.count or ONE)
         return Tensor(x.shape[:-1] + (margs["nf"],), x.dtype)
     return _modules.call_module(interp, ref, args, kwargs, node)
 

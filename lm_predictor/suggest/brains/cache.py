@@ -23,7 +23,7 @@ from lm_predictor.suggest.brains.base import CallSite, brain, numel, receiver, t
 from lm_predictor.suggest.brains.layout import copy_term, gap, price
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.host import Host
-from lm_predictor.suggest.layers import periodic_condition
+from lm_predictor.suggest.layers import count_where, periodic_condition
 from lm_predictor.suggest.pyvalues import BoundMethod
 from lm_predictor.suggest.valueops import translate
 from lm_predictor.suggest.values import CacheV, DictV, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
@@ -232,6 +232,31 @@ def layer_types_listed(interp: Host, node: Any) -> bool:
     text = text_config_object(interp)
     types = config.model.getattr_default(interp, "layer_types", None, node) if text is None else text.attrs.get("layer_types")
     return types is not None
+
+
+def mask_layer_kind(interp: Host, node: Any, sliding_mask: bool) -> tuple[X.Bool, Num | None] | None:
+    """(is-sliding, window) of the cache layer whose sizes a mask takes: create_causal_mask reads the
+    first full layer (`is_sliding.index(False)`), create_sliding_window_causal_mask the first sliding
+    one, and each takes layer 0 where there is none; None when the analysis cannot count the kinds."""
+    first = layer_kind(interp, ZERO, node)
+    if first is None or not layer_types_listed(interp, node):
+        return first
+    config, text = interp.config, text_config_object(interp)
+    types = config.model.getattr_default(interp, "layer_types", None, node) if text is None else text.attrs.get("layer_types")
+    if isinstance(types, ListV) and types.rep is not None:
+        types = types.rep
+    window = first[1]
+    if isinstance(types, Repeated) and types.index:
+        n, sliding = types.count, count_where(_sliding_entry(types.elem, window), types.index, types.count)
+    elif isinstance(types, ListV) and all(isinstance(e, str) for e in types.items):
+        n, sliding = Num.const(len(types.items)), Num.const(sum(_sliding_entry(e, window) == X.TRUE for e in types.items))
+    else:
+        return None
+    if sliding is None:
+        return None
+    if sliding_mask:
+        return X.cmp(">", sliding, 0), window
+    return X.band(X.bnot(X.cmp(">", n - sliding, 0)), first[0]), window
 
 
 def _sliding_entry(entry: Any, window: Num | None) -> X.Bool:

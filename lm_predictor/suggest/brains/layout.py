@@ -28,7 +28,8 @@ class Layout:
 
     order: tuple
     bcast: frozenset = frozenset()  # dims expanded with stride 0
-    dense: bool = True  # False: a slice or select of a bigger tensor (may have gaps)
+    dense: bool = True  # False: a slice or select of a bigger tensor (may have gaps, where is not known)
+    gaps: frozenset = frozenset()  # dims with a gap just outside them in memory (a cut of a bigger tensor's inner dim)
 
 
 UNKNOWN_LAYOUT = "unknown"
@@ -66,7 +67,7 @@ def join_bools(pairs: list) -> Bool | None:
 
 def norm(lay: Any) -> Any:
     """A layout in normal form: row-major as None, a conditional layout with equal arms as that arm."""
-    if isinstance(lay, Layout) and lay.dense and not lay.bcast and lay.order == tuple(range(len(lay.order))):
+    if isinstance(lay, Layout) and lay.dense and not lay.bcast and not lay.gaps and lay.order == tuple(range(len(lay.order))):
         return None
     if isinstance(lay, CondLayout):
         a, b = norm(lay.a), norm(lay.b)
@@ -124,7 +125,7 @@ def with_layout(t: Tensor, lay: Layout | None | str) -> Tensor:
         return replace(t, layout=None) if t.layout is not None else t
     if lay == UNKNOWN_LAYOUT:
         return replace(t, layout=UNKNOWN_LAYOUT)
-    if lay.dense and not lay.bcast and lay.order == tuple(range(len(lay.order))):
+    if lay.dense and not lay.bcast and not lay.gaps and lay.order == tuple(range(len(lay.order))):
         return replace(t, layout=None) if t.layout is not None else t
     return replace(t, layout=lay)
 
@@ -160,6 +161,8 @@ def is_contiguous(t: Tensor) -> Bool | None:
                 continue
             if pos[i] > pos[j]:
                 conds.append(X.bor(is_one(shape[i]), is_one(shape[j])))
+    for g in lay.gaps:  # a stride jump outside g: contiguous only where every dim outside it has size 1
+        conds += [is_one(shape[m]) for m in lay.order[:pos[g]]]
     return X.band(*conds)
 
 
@@ -191,7 +194,7 @@ def _groups(old: tuple, new: tuple) -> list | None:
         oi, nj = [i], [j]
         po, pn = old[i], new[j]
         i, j = i + 1, j + 1
-        while po != pn:
+        while not _same(po, pn):
             if _divides(pn, po) and j < len(new):
                 pn = pn * new[j]
                 nj.append(j)
@@ -212,9 +215,14 @@ def _run(sizes: tuple, start: int, target: Num) -> int | None:
     prod = ONE
     for k in range(start, len(sizes)):
         prod = prod * sizes[k]
-        if prod == target:
+        if _same(prod, target):
             return k + 1
     return None
+
+
+def _same(a: Num, b: Num) -> bool:
+    """Equal sizes, reading x // y as exact (a view to h * (H // h) from H runs only where h divides H)."""
+    return a == b or X.as_exact(a) == X.as_exact(b)
 
 
 def _divides(a: Num, b: Num) -> bool:
@@ -239,8 +247,8 @@ def _mergeable(shape: tuple, lay: Layout, dims: list) -> Bool:
             kb, k2b = k in lay.bcast, k2 in lay.bcast
             if kb and k2b:
                 continue
-            if kb != k2b or pos[k] > pos[k2]:
-                bad: Bool = X.TRUE
+            if kb != k2b or pos[k] > pos[k2] or any(pos[k] < pos[m] <= pos[k2] for m in lay.gaps):
+                bad: Bool = X.TRUE  # out of order, or a stride jump between them
             else:
                 bad = X.bor(*[not_one(shape[m]) for m in lay.order[pos[k] + 1:pos[k2]] if m not in lay.bcast])
             violations.append(X.band(not_one(shape[k]), not_one(shape[k2]), *between, bad))
@@ -263,7 +271,7 @@ def view_of(t: Tensor, new_shape: tuple) -> tuple[Bool, Layout | None] | None:
         return None
     ok = X.band(*[_mergeable(t.shape, lay, oi) for oi, nj in groups if len(oi) > 1])
     pos = {d: i for i, d in enumerate(lay.order)}
-    candidates = set()
+    candidates = {}
     for pick in (min, max):
         slots: list = []
         bcast = set()
@@ -282,10 +290,21 @@ def view_of(t: Tensor, new_shape: tuple) -> tuple[Bool, Layout | None] | None:
             last = key
             keyed.append((key, n, nj))
         order = tuple(d for _, _, nj in sorted(keyed) for d in nj)
-        candidates.add((order, frozenset(bcast)))
-    if len(candidates) == 1:
-        order, bcast = next(iter(candidates))
-        return ok, Layout(order, bcast)
+        candidates[pick] = (order, frozenset(bcast))
+    gaps = set()
+    for oi, nj in groups:  # a gap outside an old dim stays outside the outermost new dim made of it
+        if any(d in lay.gaps for d in oi):
+            if not nj:
+                return ok, None
+            gaps.add(nj[0])
+    outer, inner = (Layout(*candidates[pick], True, frozenset(gaps)) for pick in (min, max))
+    if outer == inner:
+        return ok, outer
+    apart = [oi for oi, _ in groups if len(oi) > 1 and max(pos[d] for d in oi) - min(pos[d] for d in oi) >= len(oi)]
+    if len(apart) == 1 and len(apart[0]) == 2:
+        # two dims merged across others (which then have size 1): the merged dim sits where the inner
+        # one does, or where the outer one does when the inner one has size 1
+        return ok, CondLayout(is_one(t.shape[max(apart[0], key=lambda d: pos[d])]), outer, inner)
     return ok, None
 
 
@@ -391,10 +410,16 @@ def promote(values: list) -> str | None:
     return "long" if "long" in tags else "bool"
 
 
+def _full_shape(shape: tuple, out: tuple) -> bool:
+    """Whether an input has the output's shape: equal dims, or two sizes written differently (a
+    callee's @d against the weight's d) that broadcasting makes equal, as neither is a literal 1."""
+    return len(shape) == len(out) and all(a == b or a.const_value() is None and b.const_value() is None for a, b in zip(shape, out))
+
+
 def elementwise_layout(inputs: list, out: Tensor) -> Any:
     """TensorIterator's output layout: that of the first input with the output's full shape."""
     for v in inputs:
-        if isinstance(v, Tensor) and v.shape is not None and out.shape is not None and tuple(v.shape) == tuple(out.shape):
+        if isinstance(v, Tensor) and v.shape is not None and out.shape is not None and _full_shape(tuple(v.shape), tuple(out.shape)):
             if isinstance(v.layout, CondLayout):
                 return per_arm(v, lambda x: elementwise_layout([x], out))
             lay = layout_of(v)

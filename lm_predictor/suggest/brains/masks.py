@@ -17,7 +17,7 @@ from typing import Any
 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite
-from lm_predictor.suggest.brains.cache import layer_kind, layer_types_listed
+from lm_predictor.suggest.brains.cache import mask_layer_kind, present
 from lm_predictor.suggest.brains.layout import Layout, with_layout
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
 from lm_predictor.suggest.values import CacheV, Phi, Tensor
@@ -52,8 +52,8 @@ def causal_mask(site: CallSite, sliding_mask: bool = False) -> Any:
     if cache is None:
         sliding, window, past = X.FALSE, ONE, ZERO
     else:
-        kind = layer_kind(interp, ZERO, site.node)
-        if kind is None or layer_types_listed(interp, site.node):
+        kind = mask_layer_kind(interp, site.node, sliding_mask)
+        if kind is None:
             return NotImplemented
         sliding, window = kind
         window = window if window is not None else ONE
@@ -62,15 +62,17 @@ def causal_mask(site: CallSite, sliding_mask: bool = False) -> Any:
     kept = X.ifnum(sliding, X.ifnum(big, X.fn("min", past, window - 1), past), past)
     kv = kept + q
     attn = interp.getattr(config, "_attn_implementation", site.node)
-    if sliding_mask and (interp.decide(sliding) is not True or window == ONE):
-        return NotImplemented  # the sliding mask of a cache whose first sliding layer the analysis cannot tell
+    if sliding_mask and window == ONE:
+        return NotImplemented  # no window: transformers' sliding mask function refuses it
 
     def build(impl: Any) -> Any:
         if impl not in ("eager", "sdpa"):
             raise LookupError(impl)
         skip = X.bor(X.cmp("==", q, ONE), X.cmp("==", kv, q)) if impl == "sdpa" else X.FALSE
         if sliding_mask and impl == "sdpa":
-            skip = X.band(skip, X.cmp("<", kv, window))  # _ignore_causal_mask_sdpa's local_attention_size
+            # _ignore_causal_mask_sdpa's local_attention_size: config.sliding_window (None: no test)
+            set_, size = present(interp.config.model.getattr_default(interp, "sliding_window", None, site.node)) if interp.config is not None else (X.TRUE, window)
+            skip = X.band(skip, X.ifbool(set_, X.cmp("<", kv, size if size is not None else window), X.TRUE))
         runs = X.bnot(skip)
         for hint in ("kv_offset_sub", "kv_offset_add", "kv_offset_clamp"):
             # a sliding layer's get_mask_sizes: cache_position[0] - window + 1, clamped (also where the mask is skipped)

@@ -14,6 +14,7 @@ from lm_predictor.diagnostics import A_EINSUM, A_MATMUL_SHAPE
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, broadcast, numel, op, unknown_tensor
 from lm_predictor.suggest.brains.layout import Layout, copy_term, free, gap, layout_of, price, view_of
+from lm_predictor.suggest.brains.fnbytes import price_baddbmm
 from lm_predictor.suggest.brains.opbytes import price_matmul, price_sdpa, transpose_contiguous
 from lm_predictor.suggest.expr import ONE, Num
 from lm_predictor.suggest.values import Tensor
@@ -78,8 +79,9 @@ def suggest_baddbmm(site: CallSite) -> Tensor:
         batch, m, k = a.shape[-3], a.shape[-2], a.shape[-1]
         n = b.shape[-1]
         interp.add_cost("flops", X.call(site.label("baddbmm"), "torch.baddbmm", {"batch": batch, "m": m, "k": k, "n": n}))
-        gap(interp, "baddbmm")
-        return Tensor((batch, m, n), a.dtype)
+        out = Tensor((batch, m, n), a.dtype)
+        price_baddbmm(interp, site.label("baddbmm"), site.receiver if site.receiver is not None else site.arg(0, "input"), a, b, out)
+        return out
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
     gap(interp, "addmm")
     interp.add_cost("flops", X.call(site.label("addmm"), "torch.addmm", {"m": m, "k": k, "n": n}))
@@ -165,7 +167,8 @@ def repeat_kv(interp: Any, label: str, t: Tensor, heads: Num) -> Tensor:
         return Tensor((b, heads, n, d), t.dtype)
     order = [o + 1 if o >= 2 else o for o in lay.order]
     at = order.index(3)
-    expanded = Tensor((b, g, n_rep, n, d), t.dtype, layout=Layout(tuple(order[:at] + [2] + order[at:]), frozenset({2} | {x + 1 if x >= 2 else x for x in lay.bcast}), lay.dense))
+    expanded = Tensor((b, g, n_rep, n, d), t.dtype, layout=Layout(tuple(order[:at] + [2] + order[at:]), frozenset({2} | {x + 1 if x >= 2 else x for x in lay.bcast}), lay.dense,
+                                                                  frozenset(x + 1 if x >= 2 else x for x in lay.gaps)))
     seen = view_of(expanded, (b, g * n_rep, n, d))
     if seen is None:
         gap(interp, f"{label}: layout unknown")

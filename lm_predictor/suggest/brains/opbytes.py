@@ -33,9 +33,10 @@ from lm_predictor.suggest.brains.layout import (
     view_of,
     with_layout,
 )
+from lm_predictor.suggest.brains.fnbytes import FACTORIES, LIKE_FACTORIES, price_factory, price_layer_norm
 from lm_predictor.suggest.expr import ONE, Num
 from lm_predictor.suggest.host import Host
-from lm_predictor.suggest.values import CondLayout, External, Tensor
+from lm_predictor.suggest.values import CondLayout, External, Tensor, Unknown
 
 METADATA = {"size", "dim", "ndimension", "numel", "nelement", "element_size", "is_contiguous", "get_device", "data_ptr",
             "requires_grad_", "retain_grad", "detach", "detach_", "cpu", "cuda", "pin_memory", "share_memory_"}
@@ -165,6 +166,8 @@ def _preserved(t: Tensor) -> Any:
     lay = layout_of(t)
     if lay is None:
         return UNKNOWN_LAYOUT
+    if lay.gaps and not lay.bcast:
+        return Layout(lay.order)  # empty_like(preserve_format) of a tensor with gaps: dense, in its memory order
     return None if lay.bcast or not lay.dense else lay
 
 
@@ -183,6 +186,9 @@ def _cast(site: CallSite, name: str, t: Tensor, result: Tensor) -> Any:
             target = dtype_tag(arg)
         if "dtype" in site.kwargs:
             target = dtype_tag(site.kwargs["dtype"])
+    elif name == "type" and site.args:  # x.type(dtype); x.type() with no argument names the type, not a tensor
+        arg = site.arg(0, "dtype")
+        target = arg.dtype if isinstance(arg, Tensor) else dtype_tag(arg)
     elif name == "type_as":
         other = site.arg(0, "other")
         target = other.dtype if isinstance(other, Tensor) else None
@@ -225,8 +231,10 @@ def _reshape_layout(t: Tensor, result: Tensor) -> Any:
     viewed: Any = lay
     mixed = mixed_merges(t, result)
     if mixed:
+        if not isinstance(lay, Layout):
+            return UNKNOWN_LAYOUT
         cond, dims = mixed
-        viewed = CondLayout(cond, Layout(lay.order, lay.bcast | dims, lay.dense), lay)
+        viewed = CondLayout(cond, Layout(lay.order, lay.bcast | dims, lay.dense, lay.gaps), lay)
     return viewed if ok == X.TRUE else CondLayout(ok, viewed, None)
 
 
@@ -280,7 +288,7 @@ def _view_layout(t: Tensor, name: str, site: CallSite, result: Tensor) -> Any:
         for i, (old, new) in enumerate(zip(t.shape, result.shape[extra:])):
             if _broadcasts(old, new):
                 bcast.add(i + extra)
-        return Layout(order, frozenset(bcast), lay.dense)
+        return Layout(order, frozenset(bcast), lay.dense, frozenset(g + extra for g in lay.gaps))
     return UNKNOWN_LAYOUT
 
 
@@ -297,7 +305,7 @@ def _kept(old: tuple, new: tuple) -> set:
 def _permuted(lay: Layout, perm: list) -> Layout:
     """New dim i is old dim perm[i]."""
     inv = {old: new for new, old in enumerate(perm)}
-    return Layout(tuple(inv[o] for o in lay.order), frozenset(inv[b] for b in lay.bcast), lay.dense)
+    return Layout(tuple(inv[o] for o in lay.order), frozenset(inv[b] for b in lay.bcast), lay.dense, frozenset(inv[g] for g in lay.gaps))
 
 
 def insert_dim(lay: Layout, d: int) -> Layout:
@@ -305,7 +313,8 @@ def insert_dim(lay: Layout, d: int) -> Layout:
     shifted = [o + 1 if o >= d else o for o in lay.order]
     bcast = frozenset(b + 1 if b >= d else b for b in lay.bcast)
     at = shifted.index(d + 1) if d + 1 in shifted else len(shifted)
-    return Layout(tuple(shifted[:at] + [d] + shifted[at:]), bcast, lay.dense)
+    gaps = frozenset(g + 1 if g >= d else g for g in lay.gaps)
+    return Layout(tuple(shifted[:at] + [d] + shifted[at:]), bcast, lay.dense, gaps)
 
 
 def drop_dims(lay: Layout, dims: list) -> Layout:
@@ -317,7 +326,10 @@ def drop_dims(lay: Layout, dims: list) -> Layout:
         if i not in gone:
             ren[i] = n
             n += 1
-    return Layout(tuple(ren[o] for o in lay.order if o not in gone), frozenset(ren[b] for b in lay.bcast if b not in gone), lay.dense)
+    if gone & lay.gaps:  # the jump outside a dropped dim: where it falls is not tracked
+        return Layout(tuple(ren[o] for o in lay.order if o not in gone), frozenset(ren[b] for b in lay.bcast if b not in gone), False)
+    return Layout(tuple(ren[o] for o in lay.order if o not in gone), frozenset(ren[b] for b in lay.bcast if b not in gone), lay.dense,
+                  frozenset(ren[g] for g in lay.gaps))
 
 
 def _pieces(t: Tensor, result: Any) -> Any:
@@ -330,8 +342,11 @@ def _pieces(t: Tensor, result: Any) -> Any:
         if lay is None or len(piece.shape) != len(t.shape):
             return with_layout(piece, UNKNOWN_LAYOUT)
         cut = [i for i, (a, b) in enumerate(zip(t.shape, piece.shape)) if a != b]
-        dense = lay.dense and all(lay.order and lay.order[0] == i for i in cut)
-        return with_layout(piece, Layout(lay.order, lay.bcast, dense))
+        inner = [i for i in cut if not (lay.order and lay.order[0] == i)]
+        if len(inner) == 1 and lay.dense and inner[0] not in lay.bcast:
+            # cut along one inner dim (GPT-2's fused q/k/v): a stride jump just outside that dim
+            return with_layout(piece, Layout(lay.order, lay.bcast, True, lay.gaps | {inner[0]}))
+        return with_layout(piece, Layout(lay.order, lay.bcast, lay.dense and not inner, lay.gaps))
 
     if isinstance(result, tuple):
         return tuple(one(p) for p in result)
@@ -379,7 +394,9 @@ def _index_layout(t: Tensor, items: list, result: Tensor) -> Any:
                 dense = False
             pos += 1
             out_pos += 1
-    new = drop_dims(Layout(tuple(order), lay.bcast, dense), dropped)
+    if lay.gaps and (dropped or not dense):  # a cut or select of a tensor that has gaps already: not tracked
+        dense = False
+    new = drop_dims(Layout(tuple(order), lay.bcast, dense, lay.gaps if dense else frozenset()), dropped)
     for d in inserted:
         new = insert_dim(new, d)
     return new
@@ -444,8 +461,13 @@ def price_function(site: CallSite, result: Any) -> Any:
         out = Tensor(result.shape, tag, result.why, values=result.values)
         price(interp, X.call(_label(site, "arange"), "torch.factory", {"numel": numel(out), "dtype_bytes": elem_bytes(out)}), name)
         return out
-    if name in ("torch.tensor", "torch.as_tensor") and isinstance(site.arg(0, "data"), (Num, X.Bool)) and isinstance(result, Tensor):
-        free(interp)  # a tensor from a Python number: made on the host, no counted kernel (gemma's normalizer)
+    if name in FACTORIES or name in LIKE_FACTORIES:
+        return price_factory(site, result)
+    if name == "F.layer_norm":
+        return price_layer_norm(site, result)
+    scalar = site.arg(0, "data", None) if name in ("torch.tensor", "torch.as_tensor") else None
+    if name in ("torch.tensor", "torch.as_tensor") and isinstance(scalar, (Num, X.Bool, Unknown)) and isinstance(result, Tensor) and result.shape == ():
+        free(interp)  # a tensor from a Python number (gemma's normalizer, GPT-2's finfo.min): made on the host, no counted kernel
         return result
     if name in ("torch.matmul", "torch.bmm", "torch.mm", "F.linear", "torch.baddbmm", "torch.addmm", "torch.einsum"):
         return result  # priced by the matmul brain
@@ -519,7 +541,7 @@ def _expanded(t: Tensor, batch: tuple) -> Tensor | None:
     for i, (old, new) in enumerate(zip(t.shape, want[extra:])):
         if _broadcasts(old, new):
             bcast.add(i + extra)
-    return Tensor(want, t.dtype, layout=Layout(order, frozenset(bcast), lay.dense))
+    return Tensor(want, t.dtype, layout=Layout(order, frozenset(bcast), lay.dense, frozenset(g + extra for g in lay.gaps)))
 
 
 def price_sdpa(site: CallSite, label: str, q: Tensor, k: Tensor, v: Tensor, kwargs: dict, mask: Any, enable_gqa: Any) -> Tensor:
@@ -549,7 +571,13 @@ def price_sdpa(site: CallSite, label: str, q: Tensor, k: Tensor, v: Tensor, kwar
             kw["mask_float"] = X.TRUE
     kw["dtype_bytes"] = b
     price(interp, X.call(label, "torch.nn.functional.scaled_dot_product_attention", kw), "sdpa")
-    return with_layout(out, per_arm(q, lambda x: _preserved(x) if _preserved(x) == layout_of(x) else UNKNOWN_LAYOUT))
+    # a query with gaps (a cut of a fused projection): the output is dense in the query's memory order
+    return with_layout(out, per_arm(q, lambda x: _preserved(x) if _preserved(x) == layout_of(x) or _gapped(x) else UNKNOWN_LAYOUT))
+
+
+def _gapped(t: Tensor) -> bool:
+    lay = layout_of(t)
+    return lay is not None and bool(lay.gaps) and not lay.bcast
 
 
 def transpose_contiguous(interp: Host, label: str, t: Tensor, d0: int, d1: int) -> Tensor | None:

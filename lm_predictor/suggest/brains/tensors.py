@@ -142,8 +142,22 @@ def view(t: Tensor, sizes: list | None, interp: Host, node: Any) -> Tensor:
     if infer is not None:
         # view() only runs when the sizes divide: an exact quotient (3 * h / 4) is the size
         q = X.exact_div(total, known)
+        if q is None:  # cancel the given sizes against the tensor's own dims (a key of s + past tokens)
+            q = _cancel(list(t.shape), [x for i, x in enumerate(sizes) if i != infer])
         out[infer] = q if q is not None else X.floordiv(total, known)
     return Tensor(tuple(out), t.dtype)
+
+
+def _cancel(dims: list, given: list) -> Num | None:
+    """The product of `dims` divided by the product of `given`, cancelling equal sizes first; None: not exact."""
+    rest = ONE
+    for g in given:
+        if g in dims:
+            dims.remove(g)
+        else:
+            rest = rest * g
+    left = numel(tuple(dims))
+    return left if rest == ONE else X.exact_div(left, rest)
 
 
 def pad(t: Any, sizes: Any) -> Tensor:

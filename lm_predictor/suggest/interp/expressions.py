@@ -11,6 +11,7 @@ from lm_predictor.suggest.expr import FALSE, ONE, TRUE, ZERO, Bool, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.interp.frames import Frame
 from lm_predictor.suggest.interp.syntax import MAX_UNROLL, closure_of, handler, index_name, repeated_index
+from lm_predictor.suggest.layers import count_where
 from lm_predictor.suggest.pyvalues import Lazy, Slice, force, hashable
 from lm_predictor.suggest.valueops import arithmetic_progression, make_phi, plain_eq, translate
 from lm_predictor.suggest.values import UNDEF, ClassV, DictV, External, FunctionV, ListV, ObjectV, Phi, Record, Repeated, SuperV, Tensor, Unknown
@@ -488,4 +489,10 @@ class ExpressionsMixin:
                 return inside
             # `i in list(range(a, b, s))` (llama4's default moe_layers); range() refuses s == 0
             return X.band(inside, X.cmp("==", X.mod(item - start, step), 0))
+        if isinstance(rep, Repeated) and rep.index:
+            # `"sliding_attention" in config.layer_types`: some layer i < count has that entry
+            same = self.compare("==", item, rep.elem, node)
+            count = count_where(same, rep.index, rep.count) if isinstance(same, Bool) else None
+            if count is not None:
+                return X.cmp(">", count, 0)
         return self.opaque_bool(node, f"membership in {type(container).__name__}")

@@ -13,7 +13,7 @@ from lm_predictor.suggest.interp.syntax import arg_hint, param_names
 from lm_predictor.suggest.pyvalues import BrainFunc
 from lm_predictor.suggest.scope import Instance, ModRef, ParamInfo, Recorder, RuleDraft, RuleRef, Scope, Template, Term, TorchModule
 from lm_predictor.suggest.valueops import signature, translate, with_paths
-from lm_predictor.suggest.values import ATTN_SDPA, CacheV, External, ClassV, DictV, FunctionV, ListV, Phi, Record, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import ATTN_SDPA, CacheV, ClassV, CondLayout, DictV, External, FunctionV, ListV, Phi, Record, Repeated, Tensor, Unknown
 
 
 class ModulesMixin:
@@ -291,6 +291,12 @@ class ModulesMixin:
         finally:
             self.recorder, self.assume, self.mults, self.in_init, self.facts, self.sym_loops = saved
 
+    def _localize_layout(self, layout: Any, hint: str, binding: dict, namer: "_Namer") -> Any:
+        if isinstance(layout, CondLayout):
+            return CondLayout(self.localize(layout.cond, f"{hint}_layout", binding, namer),
+                              self._localize_layout(layout.a, hint, binding, namer), self._localize_layout(layout.b, hint, binding, namer))
+        return layout
+
     def localize(self, value: Any, hint: str, binding: dict, namer: "_Namer") -> Any:
         """The callee's view of a caller value: its symbolic numbers become callee parameters."""
         if isinstance(value, Num):
@@ -341,7 +347,9 @@ class ModulesMixin:
                     bound = self.localize(bound, f"{hint}_bound", binding, namer)
                 route = (value.route[0], bound)
             data = value.values[:1] + tuple(self.localize(v, f"{hint}_{value.values[0]}{i}", binding, namer) for i, v in enumerate(value.values[1:]))
-            return Tensor(dims, value.dtype, value.why, value.param, route, no_grad=value.no_grad, values=data)
+            # the memory layout travels with the tensor (a transposed query into a q_norm module), its conditions localised
+            layout = self._localize_layout(value.layout, hint, binding, namer)
+            return Tensor(dims, value.dtype, value.why, value.param, route, no_grad=value.no_grad, values=data, layout=layout)
         if isinstance(value, tuple):
             return tuple(self.localize(v, f"{hint}{i}", binding, namer) for i, v in enumerate(value))
         if isinstance(value, ListV):
