@@ -551,8 +551,7 @@ WOULD_TAKE = {
 """Per unresolved code: what it would take (one line per non-exact type in docs/coverage.md)."""
 
 KNOWN_GAPS = {
-    "mega": "A102/A110/A111/A112/A120: the EMA sub-layer convolves by torch.fft.rfft/irfft (FlopCounterMode counts FFTs as 0) and the analysis follows an arm that raises; needs fft ops in the op table and the EMA kernel shapes",
-    "big_bird": "A110/A111/A112: block-sparse attention (gathered blocks, random attention plan); the model switches to full attention when seq_len is short, a branch on the workload the analysis must keep symbolic",
+    "mega": "A110/A111/A120: the rotary relative-position bias is an einsum of two (seq_len, d) tensors cut from a sinusoid table the module rebuilds in forward when seq_len outgrows it (module state the analysis does not read), and the EMA sub-layer convolves by torch.fft.rfft/irfft, which FlopCounterMode counts as 0 (agreeing with that 0 would not be exact); needs that state read from the source and fft ops with a measured definition of their own",
     "gemma3n_text": "A110/A112/A120/A150: KV sharing — layers past num_kv_shared_layers read past_key_values.shared_layers[i] written by an earlier layer — and AltUp predictions; needs cache attributes that carry state between layers and per-layer kinds",
     "gemma3n": "no ground truth: the vision tower (TimmWrapperModel) needs the timm package, not installed; the text part is gemma3n_text's gap",
     "mllama": "no ground truth at default config: MllamaTextConfig's rope_scaling defaults to None and MllamaRotaryEmbedding reads rope_scaling['rope_type'] (eval sees the same: A103); a published config needs A150 (cross-attention layers where layer_idx in cross_attention_layers)",
@@ -565,7 +564,6 @@ KNOWN_GAPS = {
     "speech_to_text_2": "no ground truth: Speech2Text2ForCausalLM cannot be built in 4.56 (its sinusoidal embedding has no weight); eval gives a number",
     "zamba2": "A112/A120: layers take next(cycle(blocks)) over num_mem_blocks shared blocks (the item is the hybrid count so far modulo num_mem_blocks, not the loop index), adapters built per block where i % num_mem_blocks == block_id and read through layer_dic (a dict comprehension over the hybrid layer ids, a filtered comprehension); iter()/next() over lists in lock-step with the layer loop and shared modules counted once now exist (zamba)",
     "granitemoehybrid": "no ground truth: transformers 4.56 cannot build the default or minimal config (the default layer_types=None is what layers_block_type maps to: TypeError); eval's A103 says the same",
-    "minimax": "A110/A112/A120: lightning attention builds decay masks from arange over symbolic bounds and loops over blocks of the sequence; needs arange/expand over symbolic bounds and loops of ceil(seq_len / block_size) trips",
     "deepseek_v2": "no ground truth at the default config: num_experts_per_tok defaults to None and the model computes with it (transformers cannot run it; eval says C001 for that field); with the field given it is exact on a shrunk config",
     "dots1": "no ground truth at the default config: n_routed_experts, num_experts_per_tok and n_shared_experts default to None (transformers cannot run it; eval says C001); with them given it is exact on a shrunk config",
     "hunyuan_v1_dense": "no ground truth at the default config: head_dim defaults to None and the attention computes with it (transformers cannot run it; eval says C001); with it given it is exact under fake tensors",
