@@ -21,6 +21,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=1, help="batch size when searching the context length")
     parser.add_argument("--seq-len", type=int, default=2048, help="tokens per sequence when searching the batch")
     parser.add_argument("--dtype", choices=tuple(DTYPE_BYTES), default="float32")
+    parser.add_argument("--without-temporaries", action="store_true", help="inference: count weights and the KV cache only (as llm-analysis and accelerate do), not the forward's peak temporaries")
     parser.add_argument("--json", action="store_true", help="print exact JSON")
     add_train_options(parser)
 
@@ -35,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     result = fit(
         args.config, budget, mode=args.mode, batch=args.batch, seq_len=args.seq_len,
         search="batch" if args.search == "batch" else "seq_len", dtype=args.dtype, options=train_options(args),
+        temporaries=not args.without_temporaries,
     )  # fmt: skip
     if args.json:
         print(json.dumps(result.as_json(), indent=1))
@@ -47,9 +49,13 @@ def run(args: argparse.Namespace) -> int:
     if not result.largest:
         print(f"nothing fits: {what}=1 needs {humanise('bytes', sum(result.terms.values()))} ({sum(result.terms.values()):,} B)", file=sys.stdout)
         return 1
-    total, after = sum(result.terms.values()), sum(result.next_terms.values())
+    total = sum(result.terms.values())
     print(f"largest {what}: {result.largest:,}  uses {humanise('bytes', total)} ({total:,} B)")
     for name, value in result.terms.items():
         print(f"  {name:<17} {humanise('bytes', value):>12}  {value / total:6.1%}{'  <- dominant' if name == result.dominant else ''}")
-    print(f"{what}={result.largest + 1:,} would need {humanise('bytes', after)} ({after:,} B)")
+    if result.next_terms is not None:
+        after = sum(result.next_terms.values())
+        print(f"{what}={result.largest + 1:,} would need {humanise('bytes', after)} ({after:,} B)")
+    for note in result.notes:
+        print(f"note: {note}")
     return 0

@@ -1,7 +1,9 @@
 """`lmpredict fit`: the largest batch (or longest context) whose memory fits a budget.
 
 The memory of a configuration is the sum of closed-form terms (docs/training.md):
-- infer: weight_bytes + kv_cache_bytes (the cache after a prefill of seq_len tokens);
+- infer: the prefill's peak_bytes where the rules compose it (evaluate/peak.py: weight_bytes +
+  kv_cache_bytes + the forward's temporaries at their peak), else weight_bytes + kv_cache_bytes
+  (the cache after a prefill of seq_len tokens), as `temporaries=False` always counts;
 - train: weight_bytes + grad_bytes + optimizer_bytes + activation_bytes, per GPU.
 Every term is non-decreasing in batch and in seq_len, so the boundary is found by doubling and
 then bisecting the integer on the formulas themselves: a few dozen evaluations, no model run.
@@ -18,8 +20,11 @@ from lm_predictor import diagnostics as d
 from lm_predictor.data.versions import DEFAULT_PIN
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.engine.evaluate import evaluate
-from lm_predictor.evaluate.binding import find_root_rule, resolve
+from lm_predictor.evaluate.binding import bind, find_root_rule, resolve
 from lm_predictor.evaluate.config_source import load_config
+from lm_predictor.evaluate.peak import infer_peak
+from lm_predictor.evaluate.positions import check_positions, learned_limit
+from lm_predictor.limits import MAX_BATCH, MAX_CONTEXT_TOKENS
 from lm_predictor.evaluate.predict import library_at
 from lm_predictor.evaluate.train import TrainOptions, check_has_loss, train_bindings, train_terms
 from lm_predictor.rules.library import RuleLibrary, UserRules
@@ -27,7 +32,6 @@ from lm_predictor.workload import Workload
 
 INFER_TERMS = ("weight_bytes", "kv_cache_bytes")
 TRAIN_TERMS = ("weight_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes")
-SEARCH_LIMIT = 1 << 40
 """No batch or context is searched beyond this (the formulas are exact integers at any size)."""
 
 UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
@@ -66,7 +70,7 @@ class FitResult:
     budget: int
     largest: int
     terms: dict[str, int]  # at `largest` (at 1 when nothing fits)
-    next_terms: dict[str, int]  # at `largest + 1`
+    next_terms: dict[str, int] | None  # at `largest + 1` (None: past a limit of the workload or the model)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -80,7 +84,7 @@ class FitResult:
             "model": self.model, "mode": self.mode, "search": self.dimension, **self.fixed,
             "budget_bytes": self.budget, "largest": self.largest,
             "bytes": sum(self.terms.values()), "terms": self.terms, "dominant": self.dominant,
-            "next": {"bytes": sum(self.next_terms.values()), "terms": self.next_terms},
+            "next": None if self.next_terms is None else {"bytes": sum(self.next_terms.values()), "terms": self.next_terms},
             "notes": self.notes,
         }  # fmt: skip
 
@@ -88,15 +92,39 @@ class FitResult:
 class MemoryModel:
     """The memory terms of one config, mode and set of training options, at any batch and seq_len."""
 
-    def __init__(self, config: str | Path | dict, mode: str, dtype: str, options: TrainOptions, library: RuleLibrary | UserRules | None = None):
+    def __init__(
+        self, config: str | Path | dict, mode: str, dtype: str, options: TrainOptions,
+        library: RuleLibrary | UserRules | None = None, temporaries: bool = True,
+    ):  # fmt: skip
         raw, self.source = load_config(config)
         if mode == "train":
             check_has_loss(raw)
         self.resolved = resolve(raw)
-        self.library = library_at(library, DEFAULT_PIN)[0]  # resolve() reads the default pin
-        self.rule = find_root_rule(self.library, self.resolved)
+        self.library, self.notes = library_at(library, DEFAULT_PIN)  # resolve() reads the default pin
+        try:
+            self.rule = find_root_rule(self.library, self.resolved)
+        except LmPredictorError as err:  # no rule: derive one from the pinned source, as eval does
+            from lm_predictor.suggest.derive import derive_for
+
+            self.library, derived_notes = derive_for(self.resolved, self.library, err)
+            self.notes += derived_notes
+            self.rule = find_root_rule(self.library, self.resolved)
         self.mode, self.dtype, self.options = mode, dtype, options
         self.fixed_terms = self._fixed_terms()
+        self.peak = False
+        if mode == "infer" and temporaries:
+            _, why = self._peak(1, 1)
+            self.peak = not why
+            self.notes.append(
+                "memory = the prefill's peak_bytes: weights, the KV cache and the forward's temporaries at their peak (eager attention)"
+                if self.peak else f"memory = weights + KV cache; the forward's temporaries are not counted ({why})"
+            )  # fmt: skip
+
+    def _peak(self, batch: int, seq_len: int) -> tuple[int | None, str]:
+        """The composed inference peak of a prefill (None and why where the rules do not compose it)."""
+        workload = Workload(batch, seq_len, 0, self.dtype)
+        peak, why = infer_peak(self.library, self.rule, bind(self.rule, self.resolved, workload), workload)
+        return (None, why) if peak is None else (int(peak), "")
 
     def _fixed_terms(self) -> dict[str, int]:
         """Terms that do not depend on the workload (weights, gradients, optimizer state)."""
@@ -116,7 +144,13 @@ class MemoryModel:
         if metric not in self.rule.metrics:
             raise LmPredictorError(d.make(d.C_ARCH, None, detail=f"{self.rule.short_name} does not model {metric}, so fit cannot answer"))
         bindings = train_bindings(self.rule, self.resolved, Workload(batch, seq_len, 0, self.dtype), self.options)
-        return {**self.fixed_terms, metric: int(evaluate(self.library, self.rule.name, metric, bindings).value)}
+        terms = {**self.fixed_terms, metric: int(evaluate(self.library, self.rule.name, metric, bindings).value)}
+        if self.peak:
+            peak, why = self._peak(batch, seq_len)
+            if peak is None:  # a module's temporaries at this size are not in the rules: no partial answer
+                raise LmPredictorError(d.make(d.C_ARCH, None, detail=f"{self.rule.short_name}: peak_bytes at batch {batch}, seq_len {seq_len}: {why}; --without-temporaries counts weights and KV cache only"))
+            terms["temporaries_bytes"] = peak - sum(terms.values())
+        return terms
 
 
 def fit(
@@ -130,8 +164,10 @@ def fit(
     dtype: str = "float32",
     options: TrainOptions = TrainOptions(),
     library: RuleLibrary | UserRules | None = None,
+    temporaries: bool = True,
 ) -> FitResult:
-    """The largest `search` value (batch, or seq_len at the given batch) whose terms sum to <= budget."""
+    """The largest `search` value (batch, or seq_len at the given batch) whose terms sum to <= budget
+    (inference: the prefill's peak where the rules compose it, unless `temporaries` is False)."""
     if budget <= 0:
         raise LmPredictorError(d.make(d.C_MEMORY_BUDGET, None, detail=f"memory budget must be positive, got {budget}"))
     try:
@@ -142,26 +178,37 @@ def fit(
         options.check(dtype)
     except ValueError as err:
         raise LmPredictorError(d.make(d.C_TRAIN_OPTION, None, detail=str(err))) from None
-    model = MemoryModel(config, mode, dtype, options, library)
+    model = MemoryModel(config, mode, dtype, options, library, temporaries)
 
     def at(n: int) -> dict[str, int]:
         return model.terms(n, seq_len) if search == "batch" else model.terms(batch, n)
 
-    largest = boundary(lambda n: sum(at(n).values()) <= budget)
+    # A learned position table bounds the context the model can take at all (C010 in eval).
+    positions = learned_limit(model.resolved)
+    if search == "batch":
+        check_positions(model.resolved, Workload(batch, seq_len, 0, dtype), model.rule.name)
+    workload_limit = MAX_BATCH if search == "batch" else MAX_CONTEXT_TOKENS
+    limit = workload_limit if search == "batch" or positions is None else min(workload_limit, positions)
+    largest = boundary(lambda n: sum(at(n).values()) <= budget, limit)
     fixed = {"seq_len": seq_len} if search == "batch" else {"batch": batch}
-    notes = [] if largest < SEARCH_LIMIT else [f"fits up to the search limit {SEARCH_LIMIT}"]
-    return FitResult(model.rule.name, mode, search, {**fixed, "dtype": dtype}, budget, largest, at(max(largest, 1)), at(largest + 1), notes)
+    notes = list(model.notes)
+    if largest == limit:
+        notes.append(f"fits up to the workload limit {limit:,} (limits.py)" if limit == workload_limit else
+                     f"seq_len stops at the model's learned position table ({limit:,} tokens); the memory would allow more")
+    return FitResult(model.rule.name, mode, search, {**fixed, "dtype": dtype}, budget, largest, at(max(largest, 1)), None if largest == limit else at(largest + 1), notes)
 
 
-def boundary(fits: Callable[[int], bool]) -> int:
-    """The largest n >= 1 with fits(n), for a predicate true up to some n and false after (0 if fits(1) is false)."""
+def boundary(fits: Callable[[int], bool], limit: int) -> int:
+    """The largest n in 1..limit with fits(n), for a predicate true up to some n and false after (0 if fits(1) is false)."""
     if not fits(1):
         return 0
     low, high = 1, 2
-    while high <= SEARCH_LIMIT and fits(high):
+    while high <= limit and fits(high):
         low, high = high, high * 2
-    if high > SEARCH_LIMIT:
-        return low
+    if high > limit:
+        if low == limit or fits(limit):
+            return limit
+        high = limit
     while high - low > 1:  # fits(low), not fits(high)
         mid = (low + high) // 2
         low, high = (mid, high) if fits(mid) else (low, mid)

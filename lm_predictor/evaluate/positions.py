@@ -41,16 +41,31 @@ def _learned(config: dict) -> dict | None:
     return entry
 
 
+def _table_size(entry: dict, config: dict) -> tuple[int, int | None] | None:
+    """(rows of the learned table, rows reserved before the first position) or None where unset."""
+    value = _int(config.get(entry["field"]))
+    if value is None:
+        return None
+    return value, _int(config.get(entry["reserved_after"])) if entry["reserved_after"] else None
+
+
+def learned_limit(config: dict) -> int | None:
+    """The most tokens (past + new) the model's learned position table holds; None without one."""
+    entry = _learned(config)
+    size = _table_size(entry, config) if entry is not None else None
+    return None if size is None else size[0] - (size[1] + 1 if size[1] is not None else 0)
+
+
 def check_positions(config: dict, workload: Workload, model: str) -> list[Diagnostic]:
     """Warnings for `workload` on the resolved `config`; raises C010 past a learned table."""
     tokens = workload.past_len + workload.seq_len
     name = model.rsplit(".", 1)[-1]
     entry = _learned(config)
     if entry is not None:
-        value = _int(config.get(entry["field"]))
-        if value is None:
+        size = _table_size(entry, config)
+        if size is None:
             return []
-        pad = _int(config.get(entry["reserved_after"])) if entry["reserved_after"] else None
+        value, pad = size
         limit = value - (pad + 1 if pad is not None else 0)
         if tokens > limit:
             reserved = f", less {pad + 1} rows before the first position" if pad is not None else ""

@@ -33,6 +33,7 @@ from lm_predictor.evaluate.binding import bind, find_root_rule, resolve
 from lm_predictor.evaluate.breakdown import merge_trees
 from lm_predictor.evaluate.config_source import load_config
 from lm_predictor.evaluate.predict import Prediction, library_at
+from lm_predictor.evaluate.trust import train_mismatches
 from lm_predictor.formula.values import Value
 from lm_predictor.rules.library import RuleLibrary, UserRules
 from lm_predictor.rules.model import Rule
@@ -366,10 +367,13 @@ def predict_train(
     dtype: str = "float32",
     options: TrainOptions = TrainOptions(),
     library: RuleLibrary | UserRules | None = None,
+    survey_checked: bool = True,
 ) -> Prediction:
     """Predict one training step of `config`; per-module rows carry param_count and activation_bytes.
 
-    Metrics the rules cannot price are listed as unavailable, never given as 0."""
+    Metrics the rules cannot price are listed as unavailable, never given as 0; so are, for derived
+    rules, those the last survey measured wrong for the model type (`survey_checked=False`, the
+    survey's own call, prices them anyway)."""
     try:
         workload = Workload(batch, seq_len, 0, dtype)
     except (ValueError, TypeError) as err:
@@ -407,6 +411,10 @@ def predict_train(
         if "buffer_bytes" not in rule.metrics:  # suggest could not size every buffer: no total, never a partial one
             terms["weight_bytes"] = None
             notes.append("derived rules: weight_bytes needs every buffer's shape and dtype, which suggest could not tell")
+        for metric, seen in train_mismatches(resolved.get("model_type")).items() if survey_checked else ():
+            if terms.get(metric) is not None:
+                terms[metric] = None
+                notes.append(f"derived rules: {metric} left out: the survey measured it wrong for {resolved.get('model_type')} ({seen})")
     totals = {k: v for k, v in terms.items() if v is not None}
     unavailable = [k for k in TRAIN_TOTALS if k not in totals]
     notes.append(

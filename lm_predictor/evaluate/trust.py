@@ -50,6 +50,11 @@ def survey_table(pin: str = DEFAULT_PIN) -> dict[str, dict]:
     return json.loads(text)["pins"].get(pin, {})
 
 
+def train_mismatches(model_type: object, pin: str = DEFAULT_PIN) -> dict[str, str]:
+    """Train metrics the survey measured wrong for derived rules of `model_type` at `pin` (metric -> what it saw)."""
+    return dict(survey_table(pin).get(str(model_type), {}).get("train_mismatch", {}))
+
+
 def _under(path: str, root: Path) -> bool:
     try:
         Path(path).resolve().relative_to(root.resolve())

@@ -18,7 +18,7 @@ KV_PER_TOKEN = 2 * 32 * 32 * 128 * 2
 
 
 def test_largest_batch_by_hand() -> None:
-    result = fit("llama-2-7b", 80 * 10**9, dtype="bfloat16", seq_len=2048)
+    result = fit("llama-2-7b", 80 * 10**9, dtype="bfloat16", seq_len=2048, temporaries=False)
     # (80e9 - 13,476,831,488) // (2048 * 524,288 = 1 GiB per sequence) = 61
     assert result.largest == (80 * 10**9 - WEIGHTS_7B_BF16) // (2048 * KV_PER_TOKEN) == 61
     assert result.terms == {"weight_bytes": WEIGHTS_7B_BF16, "kv_cache_bytes": 61 * 2048 * KV_PER_TOKEN}
@@ -27,7 +27,7 @@ def test_largest_batch_by_hand() -> None:
 
 
 def test_longest_context_by_hand() -> None:
-    result = fit("llama-2-7b", 24 * 2**30, dtype="bfloat16", batch=4, search="seq_len")
+    result = fit("llama-2-7b", 24 * 2**30, dtype="bfloat16", batch=4, search="seq_len", temporaries=False)
     # (24 GiB - weights) // (4 * 524,288) = 5,861 tokens
     assert result.largest == (24 * 2**30 - WEIGHTS_7B_BF16) // (4 * KV_PER_TOKEN) == 5_861
     assert result.dominant == "weight_bytes"
@@ -43,15 +43,55 @@ def test_one_more_exceeds_the_budget(config: str, budget: int, search: str) -> N
     assert sum(at(result.largest).values()) <= budget < sum(at(result.largest + 1).values())
 
 
+@pytest.mark.parametrize(("config", "budget", "search"), [("llama-2-7b", 80 * 10**9, "batch"), ("gpt2", 4 * 10**8, "seq_len")])
+def test_inference_fit_counts_the_prefill_peak(config: str, budget: int, search: str) -> None:
+    """With the rules' composed peak (exact against MemTracker, tests/families/test_peak.py), the
+    boundary is on eval's own peak_bytes: largest fits, largest + 1 does not; and it is below the
+    weights-plus-cache boundary, since the forward's temporaries (the eager scores) come on top."""
+    from lm_predictor.evaluate.predict import predict
+
+    result = fit(config, budget, dtype="bfloat16", search=search, batch=2, seq_len=512)
+    plain = fit(config, budget, dtype="bfloat16", search=search, batch=2, seq_len=512, temporaries=False)
+    shape = (lambda n: {"batch": n, "seq_len": 512}) if search == "batch" else (lambda n: {"batch": 2, "seq_len": n})
+    peak = lambda n: predict(config, dtype="bfloat16", **shape(n)).totals["peak_bytes"]  # noqa: E731
+    assert 1 <= result.largest < plain.largest
+    assert peak(result.largest) == sum(result.terms.values()) <= budget < peak(result.largest + 1) == sum(result.next_terms.values())
+    assert result.terms["temporaries_bytes"] > 0 and "peak_bytes" in result.notes[-1]
+
+
+def test_seq_len_stops_at_a_learned_position_table() -> None:
+    """gpt2 has 1,024 learned positions (n_positions): 2 GB would hold more, the model cannot run it."""
+    from lm_predictor.evaluate.predict import predict
+
+    result = fit("gpt2", 2 * 10**9, dtype="bfloat16", search="seq_len", batch=2)
+    assert result.largest == 1024 and "position table" in result.notes[-1]
+    assert sum(result.terms.values()) == predict("gpt2", dtype="bfloat16", batch=2, seq_len=1024).totals["peak_bytes"] <= 2 * 10**9
+    with pytest.raises(LmPredictorError, match="C010"):  # a batch search at a context the model cannot take
+        fit("gpt2", 2 * 10**9, seq_len=1025)
+
+
+def test_fit_derives_rules_for_a_type_without_hand_rules() -> None:
+    """As eval does: olmo has no hand rules; its derived rules give weights and the cache (no peak)."""
+    result = fit({"model_type": "olmo", "num_hidden_layers": 2, "hidden_size": 64, "intermediate_size": 128,
+                  "num_attention_heads": 4, "vocab_size": 256}, 10**7, seq_len=64)
+    # float32 KV cache per sequence: 2 (k, v) * 2 layers * 64 tokens * 64 (4 heads x 16) * 4 bytes = 65,536
+    assert result.terms["kv_cache_bytes"] == result.largest * 65_536
+    assert any("derived" in n for n in result.notes) and "not counted" in result.notes[-1]
+
+
 def test_nothing_fits() -> None:
     result = fit("llama-2-7b", 10**9)  # 27 GB of float32 weights
     assert result.largest == 0
 
 
 def test_boundary_search() -> None:
-    assert boundary(lambda n: n <= 1000) == 1000
-    assert boundary(lambda n: n <= 1) == 1
-    assert boundary(lambda n: False) == 0
+    big = 1 << 40
+    assert boundary(lambda n: n <= 1000, big) == 1000
+    assert boundary(lambda n: n <= 1000, 700) == 700
+    assert boundary(lambda n: n <= 1000, 1024) == 1000  # past the last doubling, below the limit
+    assert boundary(lambda n: n <= 1, big) == 1
+    assert boundary(lambda n: True, 3) == 3
+    assert boundary(lambda n: False, big) == 0
 
 
 @pytest.mark.parametrize(("text", "value"), [("80GiB", 80 * 2**30), ("80GB", 80 * 10**9), ("81920MiB", 80 * 2**30), ("1024", 1024), ("1.5 GiB", 3 * 2**29)])
@@ -66,7 +106,7 @@ def test_parse_memory_refuses(text: str) -> None:
 
 
 def test_cli_gpu_and_errors() -> None:
-    ok = run_cli("fit", "llama-2-7b", "--gpu", "h100-sxm", "--dtype", "bfloat16", "--json")
+    ok = run_cli("fit", "llama-2-7b", "--gpu", "h100-sxm", "--dtype", "bfloat16", "--without-temporaries", "--json")
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["largest"] == 61  # h100-sxm: 80 GB, as test_largest_batch_by_hand
     for args, code in [(("--gpu", "h900"), "C080"), (("--memory=-1GB",), "C062"), (("--memory", "8GB", "--mode", "train", "--optimizer", "lion"), "C060")]:
@@ -110,4 +150,15 @@ def test_train_fit_needs_activation_bytes(tmp_path) -> None:
     end = text.index("\n\n", start)
     gpt2.write_text(text[:start].rstrip("\n") + text[end:])
     with pytest.raises(LmPredictorError, match="activation_bytes"):
-        fit("gpt2", 80 * 10**9, mode="train", library=default_library((rules,)))
+        fit("gpt2", 80 * 10**9, mode="train", seq_len=512, library=default_library((rules,)))
+
+
+def test_search_stops_at_the_workload_limit() -> None:
+    """Mistral's sliding-window cache stops growing at 4,096 tokens, so weights plus cache fit any
+    context: the search ends at MAX_CONTEXT_TOKENS (limits.py) with no next step, not an internal error."""
+    from lm_predictor.limits import MAX_CONTEXT_TOKENS
+
+    ok = run_cli("fit", "mistral-7b", "--gpu", "h100-sxm", "--dtype", "bfloat16", "--search", "seq-len", "--without-temporaries", "--json")
+    assert ok.returncode == 0, ok.stderr
+    out = json.loads(ok.stdout)
+    assert out["largest"] == MAX_CONTEXT_TOKENS == 1 << 24 and out["next"] is None and "workload limit" in out["notes"][-1]

@@ -51,3 +51,19 @@ def test_bad_options_are_one_line(args: tuple[str, ...], code: str) -> None:
     out = run_cli("eval", "gpt2", "--mode", "train", *args)
     assert out.returncode == 2 and code in out.stderr, out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+def test_a_train_metric_the_survey_measured_wrong_is_left_out(monkeypatch) -> None:
+    """Derived rules: a train metric the last survey found wrong for the model type is listed as
+    unavailable with what the survey saw, never printed; the survey's own call still prices it."""
+    import lm_predictor.evaluate.train as train
+
+    config = {"model_type": "olmo", "num_hidden_layers": 2, "hidden_size": 64, "intermediate_size": 128,
+              "num_attention_heads": 4, "num_key_value_heads": 4, "vocab_size": 256}
+    before = train.predict_train(config, batch=2, seq_len=7)
+    assert "grad_bytes" in before.totals
+    monkeypatch.setattr(train, "train_mismatches", lambda model_type, pin="4.56.0": {"grad_bytes": "predicted 1 measured 2"} if model_type == "olmo" else {})
+    after = train.predict_train(config, batch=2, seq_len=7)
+    assert "grad_bytes" not in after.totals and "grad_bytes" in after.unavailable
+    assert any("grad_bytes left out: the survey measured it wrong for olmo (predicted 1 measured 2)" in n for n in after.notes)
+    assert train.predict_train(config, batch=2, seq_len=7, survey_checked=False).totals["grad_bytes"] == before.totals["grad_bytes"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 from lm_predictor.resources import rules_dir
@@ -36,3 +37,25 @@ def overlay_library(text: str, directory: Path | None = None):
     derived = RuleLibrary()
     derived.load_file(path)
     return overlay(load_library(base_paths()), derived), path
+
+
+@lru_cache(maxsize=None)
+def base_library():
+    """The base library, loaded once per test session (eval derives what it lacks)."""
+    return load_library(base_paths())
+
+
+def assert_exact_real(config: dict, workload, metrics: frozenset = frozenset({"flops", "param_count"})) -> None:
+    """Every total and module row equals the oracle on real tensors, for a config small enough as it
+    is (shrink_config would cut it to 2 layers); `metrics` must be among the totals compared."""
+    from dataclasses import asdict
+
+    from lm_predictor.evaluate.predict import predict
+    from lm_predictor.verify.compare import compare
+    from lm_predictor.verify.oracle import measure
+
+    m = measure(config, workload, mode="real")
+    rows = compare(predict(config, library=base_library(), **asdict(workload)), m.totals, m.module_flops, m.module_params, m.module_bytes)
+    assert metrics <= {r.metric for r in rows if r.path == ""}
+    bad = [f"{r.path or '(total)'} {r.metric}: predicted {r.predicted} measured {r.measured}" for r in rows if not r.exact]
+    assert not bad, "\n".join(bad)

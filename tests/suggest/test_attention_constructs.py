@@ -12,13 +12,12 @@ The oracle cases run the real model (its MoE routing calls nonzero, which fake t
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import pytest
 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.blocksum import block_count, split_block_sum
 from lm_predictor.suggest.expr import Num
+from tests.suggest.families import assert_exact_real, base_library
 
 
 def _value(expr: Num, **values: int) -> int:
@@ -63,6 +62,8 @@ def test_a_nonnegative_difference_is_never_negative() -> None:
 
 pytest.importorskip("transformers")
 
+WITH_CACHE = frozenset({"flops", "param_count", "kv_cache_bytes"})
+
 SMALL_MINIMAX = {
     "model_type": "minimax", "vocab_size": 256, "hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 4,
     "num_key_value_heads": 2, "num_local_experts": 4, "num_experts_per_tok": 2, "num_hidden_layers": 3,
@@ -71,26 +72,8 @@ SMALL_MINIMAX = {
 }
 
 
-@lru_cache(maxsize=None)
-def _library():
-    from lm_predictor.rules.library import load_library
-    from tests.suggest.families import base_paths
-
-    return load_library(base_paths())
 
 
-def _exact_real(config: dict, workload) -> None:
-    from dataclasses import asdict
-
-    from lm_predictor.evaluate.predict import predict
-    from lm_predictor.verify.compare import compare
-    from lm_predictor.verify.oracle import measure
-
-    m = measure(config, workload, mode="real")
-    rows = compare(predict(config, library=_library(), **asdict(workload)), m.totals, m.module_flops, m.module_params, m.module_bytes)
-    assert {"flops", "param_count", "kv_cache_bytes"} <= {r.metric for r in rows if r.path == ""}
-    bad = [f"{r.path or '(total)'} {r.metric}: predicted {r.predicted} measured {r.measured}" for r in rows if not r.exact]
-    assert not bad, "\n".join(bad)
 
 
 @pytest.mark.parametrize("workload", ["prefill", "decode", "decode of 3 tokens"])
@@ -104,7 +87,7 @@ def test_minimax_lightning_attention_is_exact(workload: str) -> None:
         # for more than one new token (the model raises), so this case puts full attention first
         config["layer_types"] = ["full_attention", "linear_attention", "linear_attention"]
     chosen = {"prefill": PREFILL, "decode": DECODE, "decode of 3 tokens": Workload(batch=2, seq_len=3, past_len=6)}[workload]
-    _exact_real(config, chosen)
+    assert_exact_real(config, chosen, WITH_CACHE)
 
 
 # BigBird: forward calls set_attention_type("original_full") when seq_len <= (5 + 2 * num_random_blocks) * block_size
@@ -119,7 +102,7 @@ SMALL_BIG_BIRD = {
 def test_big_bird_short_sequences_are_priced_as_full_attention(seq_len: int) -> None:
     from lm_predictor.workload import Workload
 
-    _exact_real(SMALL_BIG_BIRD, Workload(batch=2, seq_len=seq_len))  # the mode switch and its boundary
+    assert_exact_real(SMALL_BIG_BIRD, Workload(batch=2, seq_len=seq_len), WITH_CACHE)  # the mode switch and its boundary
 
 
 def test_big_bird_block_sparse_path_stays_unresolved() -> None:
@@ -128,7 +111,7 @@ def test_big_bird_block_sparse_path_stays_unresolved() -> None:
     from lm_predictor.evaluate.predict import predict
 
     with pytest.raises(LmPredictorError) as err:
-        predict(SMALL_BIG_BIRD, library=_library(), batch=1, seq_len=29)
+        predict(SMALL_BIG_BIRD, library=base_library(), batch=1, seq_len=29)
     assert err.value.diagnostic.code.code == "C013"
     notes = "\n".join(err.value.diagnostic.notes)
     assert "A110" in notes and "sets attention_type='original_full' only when seq_len <= 28" in notes

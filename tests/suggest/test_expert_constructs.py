@@ -19,11 +19,10 @@ real tensors on `shrink_config` where routing is data-dependent), total and per 
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import pytest
 
 from tests.families.harness import DECODE, PREFILL, assert_exact
+from tests.suggest.families import base_library
 
 CASES = {
     "granitemoe": {},
@@ -36,12 +35,6 @@ CASES = {
 }
 
 
-@lru_cache(maxsize=None)
-def _library():
-    from lm_predictor.rules.library import load_library
-    from tests.suggest.families import base_paths
-
-    return load_library(base_paths())
 
 
 def _written(model_type: str, overrides: dict, tmp_path) -> dict:
@@ -58,7 +51,7 @@ def _written(model_type: str, overrides: dict, tmp_path) -> dict:
 def test_expert_construct_is_exact(model_type: str, tmp_path) -> None:
     config = _written(model_type, CASES[model_type], tmp_path)
     for workload in (PREFILL, DECODE):
-        assert_exact(config, workload, library=_library())
+        assert_exact(config, workload, library=base_library())
 
 
 def test_a_field_the_config_leaves_null_is_named_in_one_line() -> None:
@@ -68,7 +61,7 @@ def test_a_field_the_config_leaves_null_is_named_in_one_line() -> None:
     from lm_predictor.evaluate.predict import predict
 
     with pytest.raises(LmPredictorError) as err:
-        predict({"model_type": "nemotron"}, library=_library(), batch=1, seq_len=4)
+        predict({"model_type": "nemotron"}, library=base_library(), batch=1, seq_len=4)
     assert err.value.diagnostic.headline() == (
         "C001 bad-config: config field 'num_key_value_heads' is null (its class default), and "
         "transformers.models.nemotron.modeling_nemotron.NemotronAttention computes with it: "

@@ -24,11 +24,10 @@ hand-written model rules) and compared with the oracle (fake tensors; real tenso
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import pytest
 
 from tests.families.harness import DECODE, PREFILL, assert_exact
+from tests.suggest.families import assert_exact_real, base_library
 
 pytest.importorskip("transformers")
 
@@ -62,38 +61,19 @@ CASES = {
 }
 
 
-@lru_cache(maxsize=None)
-def _library():
-    from lm_predictor.rules.library import load_library
-    from tests.suggest.families import base_paths
-
-    return load_library(base_paths())
 
 
-def _exact_real(config: dict, workload) -> None:
-    """assert_exact on real tensors for a config small enough as it is (shrink_config would cut it to 2 layers)."""
-    from dataclasses import asdict
-
-    from lm_predictor.evaluate.predict import predict
-    from lm_predictor.verify.compare import compare
-    from lm_predictor.verify.oracle import measure
-
-    m = measure(config, workload, mode="real")
-    rows = compare(predict(config, library=_library(), **asdict(workload)), m.totals, m.module_flops, m.module_params, m.module_bytes)
-    assert {"flops", "param_count"} <= {r.metric for r in rows if r.path == ""}
-    bad = [f"{r.path or '(total)'} {r.metric}: predicted {r.predicted} measured {r.measured}" for r in rows if not r.exact]
-    assert not bad, "\n".join(bad)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_gap_construct_is_exact(case: str) -> None:
     config = dict(CASES[case])
     if config["model_type"] == "zamba":
-        _exact_real(config, PREFILL)  # ZambaForCausalLM returns no cache: no decode to measure
+        assert_exact_real(config, PREFILL)  # ZambaForCausalLM returns no cache: no decode to measure
         return
     if config["model_type"] == "prophetnet":
         for workload in (PREFILL, DECODE):  # small as it is: real tensors, no shrinking
-            _exact_real(config, workload)
+            assert_exact_real(config, workload)
         return
     for workload in (PREFILL, DECODE):
-        assert_exact(config, workload, library=_library())
+        assert_exact(config, workload, library=base_library())

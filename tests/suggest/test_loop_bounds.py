@@ -12,12 +12,11 @@ config sizes stays >= 1).
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import pytest
 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import Num
+from tests.suggest.families import base_library
 
 
 def _facts() -> X.SymbolFacts:
@@ -78,12 +77,6 @@ MEASURED_FLOPS = {
 }
 
 
-@lru_cache(maxsize=None)
-def _library():
-    from lm_predictor.rules.library import load_library
-    from tests.suggest.families import base_paths
-
-    return load_library(base_paths())
 
 
 @pytest.mark.parametrize("workload", sorted(MEASURED_FLOPS))
@@ -91,6 +84,6 @@ def test_xlstm_chunked_kernels(workload: tuple) -> None:
     from lm_predictor.evaluate.predict import predict
 
     batch, seq_len, past_len = workload
-    p = predict(SMALL_XLSTM, library=_library(), transformers="4.56.0", batch=batch, seq_len=seq_len, past_len=past_len)
+    p = predict(SMALL_XLSTM, library=base_library(), transformers="4.56.0", batch=batch, seq_len=seq_len, past_len=past_len)
     assert p.totals["flops"] == MEASURED_FLOPS[workload]
     assert p.totals["param_count"] == PARAMS

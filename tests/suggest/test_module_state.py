@@ -14,9 +14,9 @@ the layer index: `i % 3 != 2`.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import pytest
+
+from tests.suggest.families import base_library
 
 pytest.importorskip("transformers")
 
@@ -36,12 +36,6 @@ MEASURED_FLOPS = {
 }
 
 
-@lru_cache(maxsize=None)
-def _library():
-    from lm_predictor.rules.library import load_library
-    from tests.suggest.families import base_paths
-
-    return load_library(base_paths())
 
 
 @pytest.mark.parametrize("workload", sorted(MEASURED_FLOPS))
@@ -49,7 +43,7 @@ def test_recurrent_gemma_state_on_modules(workload: tuple) -> None:
     from lm_predictor.evaluate.predict import predict
 
     batch, seq_len, past_len = workload
-    p = predict(SMALL_RECURRENT_GEMMA, library=_library(), transformers="4.56.0", batch=batch, seq_len=seq_len, past_len=past_len)
+    p = predict(SMALL_RECURRENT_GEMMA, library=base_library(), transformers="4.56.0", batch=batch, seq_len=seq_len, past_len=past_len)
     assert p.totals["flops"] == MEASURED_FLOPS[workload]
     assert p.totals["param_count"] == PARAMS
 
