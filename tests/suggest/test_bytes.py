@@ -38,10 +38,14 @@ QUERY = with_layout(Tensor((B, H, S, D)), Layout((0, 2, 1, 3)))
 @pytest.mark.parametrize("b,h,s,d", list(itertools.product((1, 2), (1, 3), (1, 4), (1, 5))))
 def test_layout_conditions_match_torch(b: int, h: int, s: int, d: int) -> None:
     """is_contiguous() and whether reshape(b * h, s, d) can view, for the transposed query, as torch says."""
-    real = torch.empty(b, s, h, d).transpose(1, 2)
+    _check_against_torch(QUERY, torch.empty(b, s, h, d).transpose(1, 2), b, h, s, d)
+
+
+def _check_against_torch(tensor: Tensor, real: torch.Tensor, b: int, h: int, s: int, d: int) -> None:
+    """is_contiguous() and whether torch.matmul's reshape(b * h, s, d) of `real` can view, as the layout says."""
     sizes = {"b": b, "h": h, "s": s, "d": d}
-    assert _value(is_contiguous(QUERY), **sizes) == real.is_contiguous()
-    ok, _ = view_of(QUERY, (B * H, S, D))
+    assert _value(is_contiguous(tensor), **sizes) == real.is_contiguous()
+    ok, _ = view_of(tensor, (B * H, S, D))
     # torch.matmul reshapes the query to [b * h, s, d]: a view exactly where view() succeeds
     try:
         real.view(b * h, s, d)
@@ -116,16 +120,7 @@ GAPPED = with_layout(Tensor((B, H, S, D)), Layout((0, 2, 1, 3), gaps=frozenset({
 @pytest.mark.parametrize("b,h,s,d", list(itertools.product((1, 2), (1, 3), (1, 4), (1, 5))))
 def test_gapped_layout_conditions_match_torch(b: int, h: int, s: int, d: int) -> None:
     """A cut of a fused projection: is_contiguous() and whether torch.matmul's reshape(b * h, s, d) views, as torch says."""
-    real = torch.empty(b, s, 3 * h * d).split(h * d, dim=2)[0].view(b, s, h, d).transpose(1, 2)
-    sizes = {"b": b, "h": h, "s": s, "d": d}
-    assert _value(is_contiguous(GAPPED), **sizes) == real.is_contiguous()
-    ok, _ = view_of(GAPPED, (B * H, S, D))
-    try:
-        real.view(b * h, s, d)
-        viewable = True
-    except RuntimeError:
-        viewable = False
-    assert _value(ok, **sizes) == viewable
+    _check_against_torch(GAPPED, torch.empty(b, s, 3 * h * d).split(h * d, dim=2)[0].view(b, s, h, d).transpose(1, 2), b, h, s, d)
 
 
 @pytest.mark.parametrize("b,h,s,d", list(itertools.product((1, 2), (1, 3), (1, 4), (1, 5))))
