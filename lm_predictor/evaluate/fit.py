@@ -176,6 +176,8 @@ def fit(
         raise LmPredictorError(d.make(d.C_WORKLOAD, None, detail=str(err))) from None
     try:
         options.check(dtype)
+        if mode == "train" and not temporaries:
+            raise ValueError("--without-temporaries applies to --mode infer; a training step counts weights, gradients, optimizer state and activations")
     except ValueError as err:
         raise LmPredictorError(d.make(d.C_TRAIN_OPTION, None, detail=str(err))) from None
     model = MemoryModel(config, mode, dtype, options, library, temporaries)

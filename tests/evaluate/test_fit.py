@@ -109,7 +109,7 @@ def test_cli_gpu_and_errors() -> None:
     ok = run_cli("fit", "llama-2-7b", "--gpu", "h100-sxm", "--dtype", "bfloat16", "--without-temporaries", "--json")
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["largest"] == 61  # h100-sxm: 80 GB, as test_largest_batch_by_hand
-    for args, code in [(("--gpu", "h900"), "C080"), (("--memory=-1GB",), "C062"), (("--memory", "8GB", "--mode", "train", "--optimizer", "lion"), "C060")]:
+    for args, code in [(("--gpu", "h900"), "C080"), (("--memory=-1GB",), "C062"), (("--memory", "8GB", "--mode", "train", "--optimizer", "lion"), "C060"), (("--memory", "8GB", "--mode", "train", "--without-temporaries"), "C060")]:
         bad = run_cli("fit", "gpt2", *args)
         assert bad.returncode == 2 and code in bad.stderr and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
 
