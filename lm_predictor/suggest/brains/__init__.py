@@ -315,6 +315,11 @@ def function_call(interp: Host, fv: Any, args: list, kwargs: dict, node: Any, hi
     return _tf.function_call(interp, fv, args, kwargs, node, hint)
 
 
+def before_run(interp: Host, fv: Any, args: list, node: Any) -> None:
+    """Called before a function of the tree runs from source (its decorators' own work)."""
+    _tf.before_decorated_call(interp, fv, args, node)
+
+
 def instantiate(interp: Host, cls: Any, args: list, kwargs: dict, node: Any) -> Any:
     if not args and isinstance(interp.config, ConfigV) and _tf.is_dataclass_config(interp, cls):
         return interp.config.model.dataclass_instance(interp, cls, kwargs)

@@ -19,6 +19,7 @@ from astroid import nodes
 from lm_predictor.diagnostics import A_ACTIVATION, A_CACHE_IN_FORWARD, A_MODULE_PARAMS, A_TIE_UNKNOWN
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix, text_config_object
+from lm_predictor.suggest.brains.layout import gap
 from lm_predictor.suggest.brains.masks import causal_mask
 from lm_predictor.suggest.expr import ONE, TRUE, ZERO, Num
 from lm_predictor.suggest.host import Host
@@ -588,6 +589,19 @@ def function_call(interp: Host, fv: FunctionV, args: list, kwargs: dict, node: A
     if short in ("_init_weights", "post_init", "warn_if_padding_and_no_attention_mask", "_check_and_enable_sdpa", "gradient_checkpointing_enable"):
         return None
     return NotImplemented
+
+
+def before_decorated_call(interp: Host, fv: FunctionV, args: list, node: Any) -> None:
+    """`@dynamic_rope_update` runs the rotary forward as written, after a frequency update for the
+    dynamic and longrope types (torch.max(position_ids), a buffer swap) whose bytes are not priced:
+    there the rule gets a bytes gap, never a total short of those ops."""
+    decorators = fv.node.decorators.nodes if getattr(fv.node, "decorators", None) else []
+    if not any(getattr(d, "name", getattr(d, "attrname", None)) == "dynamic_rope_update" for d in decorators):
+        return
+    recv = fv.bound if fv.bound is not None else (args[0] if args else None)
+    rope_type = interp.getattr(recv, "rope_type", node)
+    if not isinstance(rope_type, str) or "dynamic" in rope_type or rope_type == "longrope":
+        gap(interp, f"@dynamic_rope_update: the {rope_type if isinstance(rope_type, str) else 'unknown'} RoPE frequency update")
 
 
 SDPA_ATTENTION = "transformers.integrations.sdpa_attention.sdpa_attention_forward"
