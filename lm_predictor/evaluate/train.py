@@ -193,6 +193,8 @@ def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Wo
         "optimizer_bytes": None if optimizer is None else zero_share(optimizer, options, 1),
         "optimizer_peak_bytes": optimizer_peak(*peak_inputs, item, options),
     }
+    if terms["optimizer_peak_bytes"] is not None and _has(library, flops.rule, "step_buffer_bytes"):  # buffers the forward registers
+        terms["optimizer_peak_bytes"] += evaluate(library, flops.rule, "step_buffer_bytes", flops.bindings).value
     return terms
 
 
