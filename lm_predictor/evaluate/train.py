@@ -46,8 +46,11 @@ LOSS_BYTES = 4  # the 0-dim float32 loss a training loop keeps over the step
 
 TRAIN_TOTALS = (
     "flops", "forward_flops", "backward_flops", "recompute_flops", "param_count",
-    "weight_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes", "optimizer_peak_bytes", "peak_bytes",
+    "weight_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes", "optimizer_peak_bytes",
+    "forward_peak_bytes", "backward_peak_bytes", "peak_bytes",
 )  # fmt: skip
+PHASE_PEAKS = {"forward_peak_bytes": "train_forward_peak_bytes", "backward_peak_bytes": "train_backward_peak_bytes"}  # total -> root metric
+PHASE_DTYPES = ("float32", "bfloat16")  # where the rules' phase peaks were checked against the oracle
 
 
 @dataclass(frozen=True)
@@ -190,6 +193,8 @@ def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Wo
         "optimizer_bytes": None if optimizer is None else zero_share(optimizer, options, 1),
         "optimizer_peak_bytes": optimizer_peak(*peak_inputs, item, options),
     }
+    if terms["optimizer_peak_bytes"] is not None and _has(library, flops.rule, "step_buffer_bytes"):  # buffers the forward registers
+        terms["optimizer_peak_bytes"] += evaluate(library, flops.rule, "step_buffer_bytes", flops.bindings).value
     return terms
 
 
@@ -293,6 +298,26 @@ def optimizer_peak(
     if options.optimizer == "adamw" and sizes:
         scratch = max(2 * n + (sizes[i - 1] if i else 0) for i, n in enumerate(sizes)) * item
     return weight + grads + state + LOSS_BYTES + viewed + scratch
+
+
+def phase_peaks(library: RuleLibrary, rule: Rule, bindings: dict[str, Value], workload: Workload, options: TrainOptions, terms: dict[str, Value | None]) -> tuple[dict[str, Value], str]:
+    """(forward_peak_bytes, backward_peak_bytes and the step's peak_bytes where known; why not):
+    each phase's live bytes at its peak, weight_bytes plus the root rule's closed form
+    (`train_forward_peak_bytes`, `train_backward_peak_bytes`: docs/training.md), and peak_bytes
+    the largest of the two and optimizer_peak_bytes."""
+    missing = [m for m in PHASE_PEAKS.values() if m not in rule.metrics]
+    if missing:
+        return {}, f"{rule.name} does not define {', '.join(missing)}"
+    if options.grad_checkpointing or options.mixed_precision or options.zero:
+        return {}, "forward and backward peaks are modelled without checkpointing, mixed precision or ZeRO"
+    if workload.dtype not in PHASE_DTYPES:
+        return {}, f"forward and backward peaks are checked for {', '.join(PHASE_DTYPES)} only"
+    if terms.get("weight_bytes") is None:
+        return {}, "weight_bytes unknown"
+    found = {total: terms["weight_bytes"] + evaluate(library, rule.name, metric, bindings).value for total, metric in PHASE_PEAKS.items()}
+    if terms.get("optimizer_peak_bytes") is not None:
+        found["peak_bytes"] = max(*found.values(), terms["optimizer_peak_bytes"])
+    return found, ""
 
 
 def param_sequence(library: RuleLibrary, params: CallRecord, idle: frozenset[str]) -> list[Value] | None:
@@ -415,6 +440,11 @@ def predict_train(
             if terms.get(metric) is not None:
                 terms[metric] = None
                 notes.append(f"derived rules: {metric} left out: the survey measured it wrong for {resolved.get('model_type')} ({seen})")
+    if not derived:
+        found, why = phase_peaks(library, rule, bindings, workload, options, terms)
+        terms.update(found)
+        if why:
+            notes.append(f"peak_bytes: {why}")
     totals = {k: v for k, v in terms.items() if v is not None}
     unavailable = [k for k in TRAIN_TOTALS if k not in totals]
     notes.append(

@@ -15,8 +15,8 @@ the eight families: prefill, decode, chunked decode, and a long prefill where th
 the attention; and at one config per family in bfloat16 and float16 (the float32 softmax of half
 scores, GPT-2's and Falcon's upcasts). SDPA is listed unavailable.
 
-The whole training-step `peak_bytes` is not predicted: its forward and backward phases are not
-modelled (bench/peak_gap.py measures them).
+The whole training-step `peak_bytes` (with its forward and backward phases) is checked in
+tests/families/test_train_peak.py for the families whose root rules compose it.
 """
 
 from __future__ import annotations
