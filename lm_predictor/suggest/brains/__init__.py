@@ -484,6 +484,11 @@ def _runs_a_kernel(site: CallSite, result: Any) -> bool:
     return any(isinstance(v, (Tensor, Phi)) for v in items)
 
 
+CONSTANT_FACTORIES = frozenset({"torch.tensor", "torch.as_tensor"})
+"""Factories of a tensor from Python numbers: autograd gives them no gradient (unlike `torch.zeros`,
+which a forward may fill in place from tensors that require it)."""
+
+
 def _without_grad(site: CallSite, result: Any) -> Any:
     """A tensor op (`Tensor.*`, `torch.*`, `F.*`) with tensor inputs, none of which requires grad,
     gives tensors that require none (the rotary `inv_freq[None, :, None].float() @ position_ids.float()`);
@@ -492,6 +497,8 @@ def _without_grad(site: CallSite, result: Any) -> Any:
         return result
     inputs = [site.receiver, *site.args, *site.kwargs.values()]
     tensors = [v for v in inputs + [x for v in inputs if isinstance(v, (tuple, list)) for x in v] if isinstance(v, Tensor)]
+    if not tensors and site.name in CONSTANT_FACTORIES and "requires_grad" not in site.kwargs:
+        return _mark_no_grad(result)  # gemma's `torch.tensor(hidden_size**0.5, dtype=...)`: a constant, no gradient
     if not tensors or any(t.requires_grad for t in tensors):
         return result
     return _mark_no_grad(result)

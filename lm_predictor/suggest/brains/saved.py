@@ -46,8 +46,8 @@ CROSS = frozenset({"mul", "matmul", "mm", "bmm", "@", "multiply"})
 """Products: each operand is kept when the other requires grad."""
 VIEWS = frozenset({"view", "view_as", "transpose", "permute", "unsqueeze", "squeeze", "expand", "expand_as", "t",
                    "swapaxes", "swapdims", "split", "chunk", "unbind", "narrow", "detach", "unflatten", "split_with_sizes",
-                   "tensor_split", "movedim", "select"})
-"""Tensor methods whose results share the receiver's storage."""
+                   "tensor_split", "movedim", "select", "slice_logits_to_keep"})
+"""Tensor methods whose results share the receiver's storage (5.x `slice_logits_to_keep`: `hidden[:, -k:, :]`)."""
 KEEPS_INPUT = frozenset({"positive", "requires_grad_", "retain_grad", "cpu", "cuda", "pin_memory", "select"})
 """Ops that may hand back their input object unchanged."""
 RESHAPES = frozenset({"reshape", "reshape_as", "flatten"})
@@ -153,13 +153,13 @@ def maybe_same(interp: Host, result: Tensor, base: Tensor, cond: Bool) -> None:
 
 
 PARAMETER = Storage(None, counted=True)
-"""The storage of every parameter: never counted (weight_bytes has it)."""
+"""The storage of every parameter and buffer: never counted (weight_bytes has it)."""
 
 
 def ident_of(log: SavedLog, t: Tensor) -> tuple | None:
     """The (condition, storage) arms of `t`; None: not known."""
-    if t.param:
-        return ((X.TRUE, PARAMETER),)
+    if t.param or t.buffer and id(t) not in log.idents:
+        return ((X.TRUE, PARAMETER),)  # a module's buffer: in weight_bytes, as a parameter
     got = log.idents.get(id(t))
     if got is not None and got[0] is t:
         return got[1]
