@@ -166,7 +166,8 @@ def tensor_getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
         result = price_getitem(interp, t, index, _tensors.getitem(interp, t, index, node))
     result = result if t.requires_grad else _mark_no_grad(result)
     items = list(index) if isinstance(index, tuple) else [index]
-    _saved.op(interp, "index" if any(isinstance(i, (Tensor, ListV, list)) for i in items) else "select", [t], result)
+    fancy = any(isinstance(i, (Tensor, ListV, list)) for i in items)
+    _saved.op(interp, "index" if fancy else "select", [t] + ([i if isinstance(i, Tensor) else Unknown("list index") if isinstance(i, (ListV, list)) else None for i in items] if fancy else []), result)
     return result
 
 

@@ -35,15 +35,22 @@ NOTHING = frozenset({
     "bitwise_or", "and", "or", "xor", "isnan", "isinf", "floor_divide", "repeat", "new_zeros", "new_ones",
     "new_full", "new_empty", "new_tensor", "linspace", "outer_no_grad", "Cache.update", "Cache.get_seq_length",
     "Cache.get_mask_sizes", "floor", "ceil", "round", "sign", "trunc", "argmax", "argmin", "long", "int", "bool", "bitwise_not",
+    "cumsum", "pad", "roll", "flip",
 })
 """Ops whose backward needs none of their tensors (add, cat, sum, mean, comparisons, factories)."""
 INPUT = frozenset({"silu", "gelu", "sin", "cos", "log", "log1p", "erf", "softplus", "mish", "abs", "clamp", "clamp_min",
-                   "clamp_max", "pow", "square", "leaky_relu", "hardtanh", "atan", "sinh", "cosh", "log2", "log10"})
+                   "clamp_max", "pow", "square", "leaky_relu", "hardtanh", "atan", "sinh", "cosh", "log2", "log10", "var", "std"})
 """Ops that keep their input (self) when it requires grad."""
-OUTPUT = frozenset({"sigmoid", "tanh", "exp", "rsqrt", "sqrt", "relu", "reciprocal", "softmax", "log_softmax", "exp2"})
+OUTPUT = frozenset({"sigmoid", "tanh", "exp", "rsqrt", "sqrt", "relu", "reciprocal", "softmax", "log_softmax", "exp2", "expm1"})
 """Ops that keep their output when the input requires grad."""
 CROSS = frozenset({"mul", "matmul", "mm", "bmm", "@", "multiply"})
 """Products: each operand is kept when the other requires grad."""
+ADD_PRODUCT = frozenset({"baddbmm", "addbmm", "addmm"})
+"""`input + alpha * (b1 @ b2)`: the product's operands, as bmm keeps them (the added input nothing)."""
+BINARY_PICK = frozenset({"maximum", "minimum", "fmax", "fmin", "max", "min"})
+"""max(a, b) and kin of two tensors keep both (the gradient goes where each won); with a dim, the indices."""
+INDICES = frozenset({"topk", "sort", "kthvalue", "median", "mode", "cummax", "cummin", "max", "min"})
+"""Ops returning (values, indices) whose backward scatters the gradient through the indices."""
 VIEWS = frozenset({"view", "view_as", "transpose", "permute", "unsqueeze", "squeeze", "expand", "expand_as", "t",
                    "swapaxes", "swapdims", "split", "chunk", "unbind", "narrow", "detach", "unflatten", "split_with_sizes",
                    "tensor_split", "movedim", "select", "slice_logits_to_keep"})
@@ -282,7 +289,19 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
     if short in ("matmul", "@") and len(tensors) == 2:
         saves = [_folded(interp, log, v, tensors) for v in saves]
     for v in saves:
-        save(interp, v, name)
+        if v == "buffer":  # a scratch tensor of the input's size and dtype (log_sigmoid_forward)
+            _save_new(interp, t)
+        else:
+            save(interp, v, name)
+
+
+def _save_new(interp: Host, like: Tensor | None) -> None:
+    """A storage the op allocates only for backward, of `like`'s size and dtype."""
+    storage = Storage(tensor_bytes(like) if isinstance(like, Tensor) else None, _loops(interp))
+    if storage.nbytes is None:
+        return gap(interp, "a scratch tensor of unknown size")
+    log_of(interp).saved[id(storage)] = [storage, interp.guard(), _loop_count(interp)]
+    return None
 
 
 def _folded(interp: Host, log: SavedLog, v: Any, operands: list) -> Any:
@@ -404,6 +423,19 @@ def _saves(short: str, inputs: list, result: Any) -> list | None:
         return [a] if _grad(a) else []
     if short in OUTPUT:
         return [result] if isinstance(result, Tensor) else None
+    if short in ADD_PRODUCT and len(inputs) >= 3:
+        return _saves("bmm", inputs[1:3], result)
+    if short in BINARY_PICK and _is_tensor(b):
+        return [v for v in (a, b) if _is_tensor(v)]
+    if short in INDICES and isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Tensor):
+        return [result[1]]
+    if short == "logsigmoid":
+        return [a, "buffer"] if _grad(a) else []
+    if short in ("gather", "index_select", "index"):  # the indices; gather its input too
+        index = [v for v in inputs[1:] if isinstance(v, Tensor)]
+        if not _grad(a) or any(v.dtype == "bool" for v in index) or short != "index" and len(index) != 1:
+            return None if _grad(a) else []
+        return index + ([a] if short == "gather" else [])
     if short in CROSS or short == "linear":
         out = []
         if _is_tensor(a) and _is_tensor(b):
