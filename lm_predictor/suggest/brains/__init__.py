@@ -359,7 +359,9 @@ def call_torch_module(interp: Host, ref: ModRef, args: list, kwargs: dict, node:
         tokens = _modules.numel(x.shape[:-1])
         interp.add_cost("flops", X.call(label, "transformers.pytorch_utils.Conv1D", {"nf": margs["nf"], "nx": margs["nx"], "tokens": tokens}), ref.count or ONE)
         price_conv1d(interp, label, x, margs["nf"], margs["nx"], ref.count or ONE)
-        return Tensor(x.shape[:-1] + (margs["nf"],), x.dtype)
+        result = Tensor(x.shape[:-1] + (margs["nf"],), x.dtype)
+        _saved.module(interp, "linear", x, result)  # addmm(bias, x.view(-1, nx), weight) keeps x, as Linear does
+        return result
     return _modules.call_module(interp, ref, args, kwargs, node)
 
 
@@ -486,8 +488,8 @@ def _runs_a_kernel(site: CallSite, result: Any) -> bool:
 
 
 CONSTANT_FACTORIES = frozenset({"torch.tensor", "torch.as_tensor"})
-"""Factories of a tensor from Python numbers: autograd gives them no gradient (unlike `torch.zeros`,
-which a forward may fill in place from tensors that require it)."""
+"""Factories of a tensor from Python numbers (and `torch.full` of a 0-dim one): autograd gives them no
+gradient (unlike `torch.zeros`, which a forward may fill in place from tensors that require it)."""
 
 
 def _without_grad(site: CallSite, result: Any) -> Any:
@@ -498,8 +500,9 @@ def _without_grad(site: CallSite, result: Any) -> Any:
         return result
     inputs = [site.receiver, *site.args, *site.kwargs.values()]
     tensors = [v for v in inputs + [x for v in inputs if isinstance(v, (tuple, list)) for x in v] if isinstance(v, Tensor)]
-    if not tensors and site.name in CONSTANT_FACTORIES and "requires_grad" not in site.kwargs:
-        return _mark_no_grad(result)  # gemma's `torch.tensor(hidden_size**0.5, dtype=...)`: a constant, no gradient
+    constant = site.name in CONSTANT_FACTORIES or site.name == "torch.full" and isinstance(result, Tensor) and result.shape == ()
+    if not tensors and constant and "requires_grad" not in site.kwargs:
+        return _mark_no_grad(result)  # gemma's `torch.tensor(hidden_size**0.5)`, gpt2's `torch.full([], ...)`: constants
     if not tensors or any(t.requires_grad for t in tensors):
         return result
     return _mark_no_grad(result)
