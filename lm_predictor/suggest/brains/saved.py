@@ -615,11 +615,18 @@ def after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:
             continue
         saved_here = [s for _, s in ident_old if id(s) in in_loop]
         ident_new = ident_of(log, new)
-        if any(s.arg is not None for s in saved_here) or ident_new is None or any(id(s) in log.saved for _, s in ident_new):
+        if ident_new is None or any(id(s) in log.saved for _, s in ident_new) or tensor_bytes(new) is None:
             gap(interp, f"loop-carried {name!r} saved in a loop")
             continue
         for s in saved_here:
-            log.saved[id(s)][2] = log.saved[id(s)][2] * loop["count"]
+            if s.arg is None:
+                log.saved[id(s)][2] = log.saved[id(s)][2] * loop["count"]
+                continue
+            # a forward input (BERT's encoder loop): the caller counts the first; the body's
+            # outputs, saved by the further iterations, are this rule's own
+            _, cond, count = log.saved[id(s)]
+            later = Storage(tensor_bytes(new), ())
+            log.saved[id(later)] = [later, cond, count * (loop["count"] - ONE)]
 
 
 def terms(log: SavedLog | None, reached: Any = None) -> list | None:
