@@ -18,7 +18,7 @@ from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.layers import eval_defined
 from lm_predictor.suggest.ruletext import call_atoms, unresolved_slugs
 from lm_predictor.suggest.scope import RuleDraft, RuleRef, Term
-from lm_predictor.suggest.values import ATTN_SDPA, Record, Tensor
+from lm_predictor.suggest.values import ATTN_SDPA, TRAINING, Record, Tensor
 
 LOSS_CALL = "self.loss_function("
 """How the causal-LM heads of the pinned transformers compute their loss from `labels`."""
@@ -92,7 +92,7 @@ def _reached(emitter: Any, guard: Bool) -> bool:
     """Whether a gap's guard may hold for the config the rules are specialised to (the emitter's)."""
     if guard == X.TRUE:
         return True
-    values: dict = {ATTN_SDPA: X.FALSE}  # a train step is measured with eager attention
+    values: dict = {ATTN_SDPA: X.FALSE, TRAINING: X.TRUE}  # a train step: eager attention, model.train()
     if emitter.specialise is None:
         return X.substitute(guard, values) != X.FALSE
     for name in X.free_params(guard):
