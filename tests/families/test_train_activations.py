@@ -12,7 +12,11 @@
 - gpt2: transformers' Conv1D (`addmm(bias, x.view(-1, nx), weight)` keeps x, as Linear does),
   the attention's `/ torch.full([], ...)` (a 0-dim constant: `div` keeps only the divisor), and
   training-mode dropout on the embeddings, attention probabilities and residuals;
-- gpt_neox_japanese: `torch.baddbmm(scores, q, k^T)` keeps q and k^T as bmm does.
+- gpt_neox_japanese: `torch.baddbmm(scores, q, k^T)` keeps q and k^T as bmm does;
+- seed_oss: `dropout=0.0 if not self.training else self.attention_dropout` (0.1 here). The analysis
+  reads `self.training` as the workload fact `training`, bound true for the train step, so the
+  attention dropout keeps its noise tensor and the product its output (before: read as 0, the
+  prediction was 188,160 bytes short at the survey's varied A config).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ CONFIGS = {
     "cohere": LLAMA_LIKE,
     "cohere2": {**LLAMA_LIKE, "sliding_window": 4},
     "gpt2": dict(n_embd=64, n_layer=2, n_head=4, n_positions=32, vocab_size=256),
+    "seed_oss": {**LLAMA_LIKE, "head_dim": 16, "attention_dropout": 0.1},
     "gpt_neox_japanese": dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_multiple_size=2, vocab_size=256),
 }
 
@@ -65,3 +70,15 @@ def test_activation_bytes_bfloat16_checkpointed(model_type: str, tmp_path: Path)
     measured = measure_train(config, workload, grad_checkpointing=True, peak=False).totals["activation_bytes"]
     predicted = predict_train(config, batch=1, seq_len=6, dtype="bfloat16", options=TrainOptions(grad_checkpointing=True))
     assert predicted.totals.get("activation_bytes") == measured
+
+
+def test_training_fact_is_false_in_inference(tmp_path: Path) -> None:
+    """The derived rules take `training` with default false: inference keeps dropout off (seed_oss's
+    attention dropout is no product in the forward flops either way: FlopCounterMode counts none)."""
+    from lm_predictor.evaluate.predict import predict
+
+    config = _written("seed_oss", CONFIGS["seed_oss"], tmp_path)
+    train = predict_train(config, batch=2, seq_len=5)
+    assert "activation_bytes" in train.totals
+    infer = predict(config, batch=2, seq_len=5)
+    assert infer.totals["flops"] == train.totals["forward_flops"]
