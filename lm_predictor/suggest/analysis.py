@@ -37,7 +37,7 @@ WORKLOAD = {
 WORKLOAD_FACTS = {
     ATTN_SDPA: 'the workload runs attn_implementation="sdpa" (eval binds it from --attn; false: eager)',
     "gradient_checkpointing": "gradient_checkpointing_enable() (training only; eval --mode train binds it)",
-    TRAINING: "module.training: model.train() (eval --mode train binds it true: dropout is active; inference: false)",
+    TRAINING: "model.train(): a rate written `p if self.training else q` is p (eval --mode train binds it true)",
 }
 """Bool workload facts a derived rule may read, as hand rules read them (evaluate/facts.py); default false."""
 

@@ -14,7 +14,7 @@
   training-mode dropout on the embeddings, attention probabilities and residuals;
 - gpt_neox_japanese: `torch.baddbmm(scores, q, k^T)` keeps q and k^T as bmm does;
 - seed_oss: `dropout=0.0 if not self.training else self.attention_dropout` (0.1 here). The analysis
-  reads `self.training` as the workload fact `training`, bound true for the train step, so the
+  reads that expression as `if $training then 0.1 else 0`, bound true for the train step, so the
   attention dropout keeps its noise tensor and the product its output (before: read as 0, the
   prediction was 188,160 bytes short at the survey's varied A config).
 """

@@ -24,7 +24,7 @@ from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod
 from lm_predictor.suggest.scope import Instance, ModRef, TorchModule
 from lm_predictor.suggest.valueops import translate
-from lm_predictor.suggest.values import TRAINING, DictV, External, ListV, Phi, Tensor, Unknown
+from lm_predictor.suggest.values import DictV, External, ListV, Phi, Tensor, Unknown
 
 
 ELEMENTWISE_MODULES = {
@@ -495,7 +495,7 @@ def module_attr(interp: Host, ref: ModRef, name: str, node: Any) -> Any:
     if mod.kind == "sequential" and name == "__getitem__":
         return BoundMethod(ref, name)
     if name in ("training",):
-        return X.bsym(TRAINING)
+        return X.FALSE
     if name == "forward":
         return ref
     return BoundMethod(ref, name)

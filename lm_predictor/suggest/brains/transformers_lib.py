@@ -25,7 +25,7 @@ from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BrainFunc, ConfigV
 from lm_predictor.suggest.resolve import ABSENT_PACKAGES
 from lm_predictor.suggest.scope import Instance, ModRef, Template, Term, TorchModule
-from lm_predictor.suggest.values import ATTN_IMPLEMENTATION, TRAINING, CacheV, ClassV, DictV, External, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import ATTN_IMPLEMENTATION, CacheV, ClassV, DictV, External, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
 
 
 EXTERNAL_MODULES = (
@@ -281,7 +281,7 @@ MODULE_ATTRS: dict[str, Any] = {
     "gradient_checkpointing_enable": BrainFunc("gc", _noop),
     "_init_weights": BrainFunc("_init_weights", _noop),
     "_backward_compatibility_gradient_checkpointing": BrainFunc("bc", _noop),
-    "training": X.bsym(TRAINING),
+    "training": X.FALSE,
     "gradient_checkpointing": X.FALSE,
     "_attn_implementation": ATTN_IMPLEMENTATION,
     "base_model_prefix": "",
