@@ -153,6 +153,11 @@ BINOPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "//": "fl
           "&": "and", "|": "or", "^": "xor", "==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 
 
+def module_tensor(interp: Host, key: tuple, value: Any) -> Any:
+    """A module attribute read in a forward: a plain tensor (not a parameter or buffer) is one storage per instance."""
+    return _saved.module_tensor(interp, key, value)
+
+
 def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
     return _tensors.tensor_attr(interp, t, name, node)
 

@@ -85,6 +85,7 @@ class SavedLog:
     loop_saves: list = field(default_factory=list)  # (loop, Storage) saved while that symbolic loop ran
     root: bool = False
     loop_base: int = 0  # symbolic loops of the callers around this forward (not its own)
+    state: dict = field(default_factory=dict)  # (template id, attribute) -> Storage of a plain tensor attribute
 
 
 def log_of(interp: Host) -> SavedLog | None:
@@ -181,6 +182,20 @@ def ident_of(log: SavedLog, t: Tensor) -> tuple | None:
         log.idents[id(t)] = (t, arms)
         return arms
     return None
+
+
+def module_tensor(interp: Host, key: tuple, value: Any) -> Any:
+    """A tensor an `__init__` stored as a plain attribute (codegen's `scale_attn`, neither parameter nor
+    buffer, so the oracle counts it where it is saved): one storage per module instance, the same at
+    every read of the forward."""
+    log = log_of(interp)
+    if log is None or not isinstance(value, Tensor) or value.param or value.buffer:
+        return value
+    storage = log.state.get(key)
+    if storage is None:
+        storage = log.state[key] = Storage(tensor_bytes(value), ())
+    log.idents[id(value)] = (value, ((X.TRUE, storage),))
+    return value
 
 
 def register_args(interp: Host, log: SavedLog, args: list, kwargs: dict) -> None:
