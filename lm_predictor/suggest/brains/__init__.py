@@ -153,9 +153,9 @@ BINOPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "//": "fl
           "&": "and", "|": "or", "^": "xor", "==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 
 
-def module_tensor(interp: Host, key: tuple, value: Any) -> Any:
-    """A module attribute read in a forward: a plain tensor (not a parameter or buffer) is one storage per instance."""
-    return _saved.module_tensor(interp, key, value)
+def module_tensor(interp: Host, key: tuple, value: Any, buffer: bool) -> Any:
+    """A module attribute read in a forward: a buffer is never counted; a plain tensor is one storage per instance."""
+    return _saved.module_tensor(interp, key, value, buffer)
 
 
 def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:

@@ -184,12 +184,15 @@ def ident_of(log: SavedLog, t: Tensor) -> tuple | None:
     return None
 
 
-def module_tensor(interp: Host, key: tuple, value: Any) -> Any:
-    """A tensor an `__init__` stored as a plain attribute (codegen's `scale_attn`, neither parameter nor
-    buffer, so the oracle counts it where it is saved): one storage per module instance, the same at
-    every read of the forward."""
+def module_tensor(interp: Host, key: tuple, value: Any, buffer: bool = False) -> Any:
+    """A tensor an `__init__` stored on the module: a registered buffer (gemma3's `embed_scale`) is never
+    counted, as a parameter is not; a plain attribute (codegen's `scale_attn`, which the oracle counts
+    where it is saved) is one storage per module instance, the same at every read of the forward."""
     log = log_of(interp)
     if log is None or not isinstance(value, Tensor) or value.param or value.buffer:
+        return value
+    if buffer:
+        log.idents[id(value)] = (value, ((X.TRUE, PARAMETER),))
         return value
     storage = log.state.get(key)
     if storage is None:

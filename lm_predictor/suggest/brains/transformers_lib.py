@@ -204,7 +204,7 @@ def _named_setter(value_kw: str, buffer: bool = False):
             interp.note_buffer(recv, name if isinstance(name, str) else None)
         if isinstance(name, str):
             if buffer and isinstance(value, Tensor):
-                value = Tensor(value.shape, value.dtype, value.why, False, no_grad=True, buffer=True)
+                value = Tensor(value.shape, value.dtype, value.why, False, no_grad=True)
             interp.set_attr(recv, name, value, node)
         return None
 
