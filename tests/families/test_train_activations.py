@@ -13,6 +13,8 @@
   the attention's `/ torch.full([], ...)` (a 0-dim constant: `div` keeps only the divisor), and
   training-mode dropout on the embeddings, attention probabilities and residuals;
 - gpt_neox_japanese: `torch.baddbmm(scores, q, k^T)` keeps q and k^T as bmm does;
+- codegen: `attn_weights / self.scale_attn`, a tensor its `__init__` stores as a plain attribute
+  (neither parameter nor buffer): `div` keeps it, one 4-byte storage per layer;
 - seed_oss: `dropout=0.0 if not self.training else self.attention_dropout` (0.1 here). The analysis
   reads that expression as `if $training then 0.1 else 0`, bound true for the train step, so the
   attention dropout keeps its noise tensor and the product its output (before: read as 0, the
@@ -41,6 +43,7 @@ CONFIGS = {
     "cohere": LLAMA_LIKE,
     "cohere2": {**LLAMA_LIKE, "sliding_window": 4},
     "gpt2": dict(n_embd=64, n_layer=2, n_head=4, n_positions=32, vocab_size=256),
+    "codegen": dict(n_embd=64, n_layer=2, n_head=4, rotary_dim=8, n_positions=32, n_ctx=32, vocab_size=256),
     "seed_oss": {**LLAMA_LIKE, "head_dim": 16, "attention_dropout": 0.1},
     "gpt_neox_japanese": dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_multiple_size=2, vocab_size=256),
 }
