@@ -52,10 +52,9 @@ def test_derived_train_step(model_type: str, variant: str, tmp_path: Path) -> No
     for workload, options in steps:
         measured = measure_train(config, workload, optimizer=options.optimizer, grad_checkpointing=options.grad_checkpointing, peak=False).totals
         predicted = predict_train(config, batch=workload.batch, seq_len=workload.seq_len, dtype=workload.dtype, options=options)
-        keys = EXACT + (("activation_bytes",) if model_type != "stablelm" else ())
+        keys = EXACT + ("activation_bytes",)
         assert {k: predicted.totals.get(k) for k in keys} == {k: measured[k] for k in keys}
-        # stablelm: its eager attention's output reaches o_proj through a reshape whose layout the analysis loses
-        assert ({"optimizer_peak_bytes", "activation_bytes"} if model_type == "stablelm" else {"optimizer_peak_bytes"}) <= set(predicted.unavailable)
+        assert {"optimizer_peak_bytes"} <= set(predicted.unavailable)
 
 
 # activation_bytes of derived rules (brains/saved.py): what each op saves, by storage; exact against
