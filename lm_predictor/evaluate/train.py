@@ -361,6 +361,8 @@ def train_bindings(rule: Rule, config: dict, workload: Workload, options: TrainO
     bindings = bind(rule, config, workload)
     if "gradient_checkpointing" in rule.params:
         bindings["gradient_checkpointing"] = options.grad_checkpointing
+    if "training" in rule.params:
+        bindings["training"] = True  # the step runs in model.train() (derived rules read module.training)
     return bindings
 
 

@@ -24,7 +24,7 @@ from lm_predictor.suggest.interp.module_state import prefill_state, same_states
 from lm_predictor.suggest.pyvalues import ConfigV
 from lm_predictor.suggest.scope import ModRef, Recorder, RuleDraft, Template
 from lm_predictor.suggest.sources import SourceTree
-from lm_predictor.suggest.values import ATTN_SDPA, CacheV, ClassV, Phi, Tensor
+from lm_predictor.suggest.values import ATTN_SDPA, TRAINING, CacheV, ClassV, Phi, Tensor
 
 
 WORKLOAD = {
@@ -37,6 +37,7 @@ WORKLOAD = {
 WORKLOAD_FACTS = {
     ATTN_SDPA: 'the workload runs attn_implementation="sdpa" (eval binds it from --attn; false: eager)',
     "gradient_checkpointing": "gradient_checkpointing_enable() (training only; eval --mode train binds it)",
+    TRAINING: "model.train(): a rate written `p if self.training else q` is p (eval --mode train binds it true)",
 }
 """Bool workload facts a derived rule may read, as hand rules read them (evaluate/facts.py); default false."""
 

@@ -18,7 +18,7 @@ from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.layers import eval_defined
 from lm_predictor.suggest.ruletext import call_atoms, unresolved_slugs
 from lm_predictor.suggest.scope import RuleDraft, RuleRef, Term
-from lm_predictor.suggest.values import ATTN_SDPA, Record, Tensor
+from lm_predictor.suggest.values import ATTN_SDPA, TRAINING, Record, Tensor
 
 LOSS_CALL = "self.loss_function("
 """How the causal-LM heads of the pinned transformers compute their loss from `labels`."""
@@ -77,7 +77,7 @@ def activations_known(emitter: Any, draft: RuleDraft) -> bool:
         ok = False  # the formula would not load (or come close): no metric rather than a rule that fails
     known[id(draft)] = ok
     if not ok and os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
-        print("activation gaps:", draft.qualname, [w for g, w in (draft.saved.gaps if draft.saved is not None else []) if _reached(emitter, g)][:3])
+        print("activation gaps:", draft.qualname, [w for g, w in (draft.saved.gaps if draft.saved is not None else []) if _reached(emitter, g)][:12])
     return ok
 
 
@@ -92,7 +92,7 @@ def _reached(emitter: Any, guard: Bool) -> bool:
     """Whether a gap's guard may hold for the config the rules are specialised to (the emitter's)."""
     if guard == X.TRUE:
         return True
-    values: dict = {ATTN_SDPA: X.FALSE}  # a train step is measured with eager attention
+    values: dict = {ATTN_SDPA: X.FALSE, TRAINING: X.TRUE}  # a train step: eager attention, model.train()
     if emitter.specialise is None:
         return X.substitute(guard, values) != X.FALSE
     for name in X.free_params(guard):

@@ -114,6 +114,8 @@ class Phi:
 
 ATTN_SDPA = "attn_implementation__sdpa"
 """The workload fact that selects transformers' SDPA attention (eval binds it from --attn)."""
+TRAINING = "training"
+"""module.training as a workload fact: false in inference, true in eval --mode train."""
 
 ATTN_IMPLEMENTATION = Phi(Bool("sym", (ATTN_SDPA,)), "sdpa", "eager")
 """`config._attn_implementation` as the analysis sees it: "sdpa" where the workload runs SDPA, else "eager"."""

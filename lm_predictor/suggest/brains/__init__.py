@@ -153,6 +153,11 @@ BINOPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "//": "fl
           "&": "and", "|": "or", "^": "xor", "==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 
 
+def module_tensor(interp: Host, key: tuple, value: Any, buffer: bool) -> Any:
+    """A module attribute read in a forward: a buffer is never counted; a plain tensor is one storage per instance."""
+    return _saved.module_tensor(interp, key, value, buffer)
+
+
 def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
     return _tensors.tensor_attr(interp, t, name, node)
 
@@ -166,7 +171,8 @@ def tensor_getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
         result = price_getitem(interp, t, index, _tensors.getitem(interp, t, index, node))
     result = result if t.requires_grad else _mark_no_grad(result)
     items = list(index) if isinstance(index, tuple) else [index]
-    _saved.op(interp, "index" if any(isinstance(i, (Tensor, ListV, list)) for i in items) else "select", [t], result)
+    fancy = any(isinstance(i, (Tensor, ListV, list)) for i in items)
+    _saved.op(interp, "index" if fancy else "select", [t] + ([i if isinstance(i, Tensor) else Unknown("list index") if isinstance(i, (ListV, list)) else None for i in items] if fancy else []), result)
     return result
 
 
@@ -363,7 +369,9 @@ def call_torch_module(interp: Host, ref: ModRef, args: list, kwargs: dict, node:
         tokens = _modules.numel(x.shape[:-1])
         interp.add_cost("flops", X.call(label, "transformers.pytorch_utils.Conv1D", {"nf": margs["nf"], "nx": margs["nx"], "tokens": tokens}), ref.count or ONE)
         price_conv1d(interp, label, x, margs["nf"], margs["nx"], ref.count or ONE)
-        return Tensor(x.shape[:-1] + (margs["nf"],), x.dtype)
+        result = Tensor(x.shape[:-1] + (margs["nf"],), x.dtype)
+        _saved.module(interp, "linear", x, result)  # addmm(bias, x.view(-1, nx), weight) keeps x, as Linear does
+        return result
     return _modules.call_module(interp, ref, args, kwargs, node)
 
 
@@ -489,6 +497,11 @@ def _runs_a_kernel(site: CallSite, result: Any) -> bool:
     return any(isinstance(v, (Tensor, Phi)) for v in items)
 
 
+CONSTANT_FACTORIES = frozenset({"torch.tensor", "torch.as_tensor"})
+"""Factories of a tensor from Python numbers (and `torch.full` of a 0-dim one): autograd gives them no
+gradient (unlike `torch.zeros`, which a forward may fill in place from tensors that require it)."""
+
+
 def _without_grad(site: CallSite, result: Any) -> Any:
     """A tensor op (`Tensor.*`, `torch.*`, `F.*`) with tensor inputs, none of which requires grad,
     gives tensors that require none (the rotary `inv_freq[None, :, None].float() @ position_ids.float()`);
@@ -497,6 +510,9 @@ def _without_grad(site: CallSite, result: Any) -> Any:
         return result
     inputs = [site.receiver, *site.args, *site.kwargs.values()]
     tensors = [v for v in inputs + [x for v in inputs if isinstance(v, (tuple, list)) for x in v] if isinstance(v, Tensor)]
+    constant = site.name in CONSTANT_FACTORIES or site.name == "torch.full" and isinstance(result, Tensor) and result.shape == ()
+    if not tensors and constant and "requires_grad" not in site.kwargs:
+        return _mark_no_grad(result)  # gemma's `torch.tensor(hidden_size**0.5)`, gpt2's `torch.full([], ...)`: constants
     if not tensors or any(t.requires_grad for t in tensors):
         return result
     return _mark_no_grad(result)

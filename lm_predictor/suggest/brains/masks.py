@@ -24,7 +24,10 @@ from lm_predictor.suggest.values import CacheV, Phi, Tensor
 
 
 def _record(site: CallSite, cond: Bool, hint: str, rule: str, kwargs: dict) -> None:
-    """One op's bytes term, recorded under `cond` (added to the interpreter's assumptions)."""
+    """One op's bytes term, recorded under `cond` (added to the interpreter's assumptions); none for
+    5.x's mask builder, whose ops these terms do not describe (it stays "no bytes model")."""
+    if "inputs_embeds" in site.kwargs:
+        return
     interp = site.interp
     rec = interp.recorder
     label = rec.label(hint, (site.node, hint)) if rec is not None else hint
@@ -40,10 +43,16 @@ def causal_mask(site: CallSite, sliding_mask: bool = False) -> Any:
     `sliding_mask` create_sliding_window_causal_mask (the mask function ANDs `kv > q - window` in:
     new_ones [q], q - window, gt, &, le, &); NotImplemented: not modelled."""
     interp = site.interp
-    config, embeds = site.arg(0, "config"), site.arg(1, "input_embeds")
+    # 5.x: (config, inputs_embeds, attention_mask, past_key_values, position_ids, or_mask_function,
+    # and_mask_function, block_sequence_ids, ...), called with keywords; its ops are not priced in bytes
+    tf5 = "inputs_embeds" in site.kwargs
+    if tf5 and (len(site.args) > 1 or site.kwargs.get("position_ids") is not None and site.kwargs.get("past_key_values") is None):
+        return NotImplemented  # positional, or a packed-sequence check on the position ids (data-dependent)
+    config, embeds = site.arg(0, "config"), site.kwargs["inputs_embeds"] if tf5 else site.arg(1, "input_embeds")
     attention_mask = site.arg(2, "attention_mask", None)
-    cache = site.arg(4, "past_key_values", None)
-    extra = [site.arg(i, name, None) for i, name in ((6, "or_mask_function"), (7, "and_mask_function"))]
+    cache = site.kwargs.get("past_key_values") if tf5 else site.arg(4, "past_key_values", None)
+    names = ("or_mask_function", "and_mask_function", "block_sequence_ids")
+    extra = [site.kwargs.get(n) for n in names] if tf5 else [site.arg(i, name, None) for i, name in ((6, names[0]), (7, names[1]))]
     if attention_mask is not None or any(e is not None for e in extra) or not isinstance(embeds, Tensor) or embeds.shape is None or len(embeds.shape) < 2:
         return NotImplemented
     if cache is not None and not isinstance(cache, CacheV):

@@ -35,19 +35,26 @@ NOTHING = frozenset({
     "bitwise_or", "and", "or", "xor", "isnan", "isinf", "floor_divide", "repeat", "new_zeros", "new_ones",
     "new_full", "new_empty", "new_tensor", "linspace", "outer_no_grad", "Cache.update", "Cache.get_seq_length",
     "Cache.get_mask_sizes", "floor", "ceil", "round", "sign", "trunc", "argmax", "argmin", "long", "int", "bool", "bitwise_not",
+    "cumsum", "pad", "roll", "flip",
 })
 """Ops whose backward needs none of their tensors (add, cat, sum, mean, comparisons, factories)."""
 INPUT = frozenset({"silu", "gelu", "sin", "cos", "log", "log1p", "erf", "softplus", "mish", "abs", "clamp", "clamp_min",
-                   "clamp_max", "pow", "square", "leaky_relu", "hardtanh", "atan", "sinh", "cosh", "log2", "log10"})
+                   "clamp_max", "pow", "square", "leaky_relu", "hardtanh", "atan", "sinh", "cosh", "log2", "log10", "var", "std"})
 """Ops that keep their input (self) when it requires grad."""
-OUTPUT = frozenset({"sigmoid", "tanh", "exp", "rsqrt", "sqrt", "relu", "reciprocal", "softmax", "log_softmax", "exp2"})
+OUTPUT = frozenset({"sigmoid", "tanh", "exp", "rsqrt", "sqrt", "relu", "reciprocal", "softmax", "log_softmax", "exp2", "expm1"})
 """Ops that keep their output when the input requires grad."""
 CROSS = frozenset({"mul", "matmul", "mm", "bmm", "@", "multiply"})
 """Products: each operand is kept when the other requires grad."""
+ADD_PRODUCT = frozenset({"baddbmm", "addbmm", "addmm"})
+"""`input + alpha * (b1 @ b2)`: the product's operands, as bmm keeps them (the added input nothing)."""
+BINARY_PICK = frozenset({"maximum", "minimum", "fmax", "fmin", "max", "min"})
+"""max(a, b) and kin of two tensors keep both (the gradient goes where each won); with a dim, the indices."""
+INDICES = frozenset({"topk", "sort", "kthvalue", "median", "mode", "cummax", "cummin", "max", "min"})
+"""Ops returning (values, indices) whose backward scatters the gradient through the indices."""
 VIEWS = frozenset({"view", "view_as", "transpose", "permute", "unsqueeze", "squeeze", "expand", "expand_as", "t",
                    "swapaxes", "swapdims", "split", "chunk", "unbind", "narrow", "detach", "unflatten", "split_with_sizes",
-                   "tensor_split", "movedim", "select"})
-"""Tensor methods whose results share the receiver's storage."""
+                   "tensor_split", "movedim", "select", "slice_logits_to_keep"})
+"""Tensor methods whose results share the receiver's storage (5.x `slice_logits_to_keep`: `hidden[:, -k:, :]`)."""
 KEEPS_INPUT = frozenset({"positive", "requires_grad_", "retain_grad", "cpu", "cuda", "pin_memory", "select"})
 """Ops that may hand back their input object unchanged."""
 RESHAPES = frozenset({"reshape", "reshape_as", "flatten"})
@@ -78,6 +85,7 @@ class SavedLog:
     loop_saves: list = field(default_factory=list)  # (loop, Storage) saved while that symbolic loop ran
     root: bool = False
     loop_base: int = 0  # symbolic loops of the callers around this forward (not its own)
+    state: dict = field(default_factory=dict)  # (template id, attribute) -> Storage of a plain tensor attribute
 
 
 def log_of(interp: Host) -> SavedLog | None:
@@ -153,13 +161,13 @@ def maybe_same(interp: Host, result: Tensor, base: Tensor, cond: Bool) -> None:
 
 
 PARAMETER = Storage(None, counted=True)
-"""The storage of every parameter: never counted (weight_bytes has it)."""
+"""The storage of every parameter and buffer: never counted (weight_bytes has it)."""
 
 
 def ident_of(log: SavedLog, t: Tensor) -> tuple | None:
     """The (condition, storage) arms of `t`; None: not known."""
-    if t.param:
-        return ((X.TRUE, PARAMETER),)
+    if t.param or t.buffer and id(t) not in log.idents:
+        return ((X.TRUE, PARAMETER),)  # a module's buffer: in weight_bytes, as a parameter
     got = log.idents.get(id(t))
     if got is not None and got[0] is t:
         return got[1]
@@ -174,6 +182,23 @@ def ident_of(log: SavedLog, t: Tensor) -> tuple | None:
         log.idents[id(t)] = (t, arms)
         return arms
     return None
+
+
+def module_tensor(interp: Host, key: tuple, value: Any, buffer: bool = False) -> Any:
+    """A tensor an `__init__` stored on the module: a registered buffer (gemma3's `embed_scale`) is never
+    counted, as a parameter is not; a plain attribute (codegen's `scale_attn`, which the oracle counts
+    where it is saved) is one storage per module instance, the same at every read of the forward."""
+    log = log_of(interp)
+    if log is None or not isinstance(value, Tensor) or value.param or value.buffer:
+        return value
+    if buffer:
+        log.idents[id(value)] = (value, ((X.TRUE, PARAMETER),))
+        return value
+    storage = log.state.get(key)
+    if storage is None:
+        storage = log.state[key] = Storage(tensor_bytes(value), ())
+    log.idents[id(value)] = (value, ((X.TRUE, storage),))
+    return value
 
 
 def register_args(interp: Host, log: SavedLog, args: list, kwargs: dict) -> None:
@@ -282,7 +307,19 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
     if short in ("matmul", "@") and len(tensors) == 2:
         saves = [_folded(interp, log, v, tensors) for v in saves]
     for v in saves:
-        save(interp, v, name)
+        if v == "buffer":  # a scratch tensor of the input's size and dtype (log_sigmoid_forward)
+            _save_new(interp, t)
+        else:
+            save(interp, v, name)
+
+
+def _save_new(interp: Host, like: Tensor | None) -> None:
+    """A storage the op allocates only for backward, of `like`'s size and dtype."""
+    storage = Storage(tensor_bytes(like) if isinstance(like, Tensor) else None, _loops(interp))
+    if storage.nbytes is None:
+        return gap(interp, "a scratch tensor of unknown size")
+    log_of(interp).saved[id(storage)] = [storage, interp.guard(), _loop_count(interp)]
+    return None
 
 
 def _folded(interp: Host, log: SavedLog, v: Any, operands: list) -> Any:
@@ -404,6 +441,19 @@ def _saves(short: str, inputs: list, result: Any) -> list | None:
         return [a] if _grad(a) else []
     if short in OUTPUT:
         return [result] if isinstance(result, Tensor) else None
+    if short in ADD_PRODUCT and len(inputs) >= 3:
+        return _saves("bmm", inputs[1:3], result)
+    if short in BINARY_PICK and _is_tensor(b):
+        return [v for v in (a, b) if _is_tensor(v)]
+    if short in INDICES and isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Tensor):
+        return [result[1]]
+    if short == "logsigmoid":
+        return [a, "buffer"] if _grad(a) else []
+    if short in ("gather", "index_select", "index"):  # the indices; gather its input too
+        index = [v for v in inputs[1:] if isinstance(v, Tensor)]
+        if not _grad(a) or any(v.dtype == "bool" for v in index) or short != "index" and len(index) != 1:
+            return None if _grad(a) else []
+        return index + ([a] if short == "gather" else [])
     if short in CROSS or short == "linear":
         out = []
         if _is_tensor(a) and _is_tensor(b):
@@ -583,11 +633,18 @@ def after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:
             continue
         saved_here = [s for _, s in ident_old if id(s) in in_loop]
         ident_new = ident_of(log, new)
-        if any(s.arg is not None for s in saved_here) or ident_new is None or any(id(s) in log.saved for _, s in ident_new):
+        if ident_new is None or any(id(s) in log.saved for _, s in ident_new) or tensor_bytes(new) is None:
             gap(interp, f"loop-carried {name!r} saved in a loop")
             continue
         for s in saved_here:
-            log.saved[id(s)][2] = log.saved[id(s)][2] * loop["count"]
+            if s.arg is None:
+                log.saved[id(s)][2] = log.saved[id(s)][2] * loop["count"]
+                continue
+            # a forward input (BERT's encoder loop): the caller counts the first; the body's
+            # outputs, saved by the further iterations, are this rule's own
+            _, cond, count = log.saved[id(s)]
+            later = Storage(tensor_bytes(new), ())
+            log.saved[id(later)] = [later, cond, count * (loop["count"] - ONE)]
 
 
 def terms(log: SavedLog | None, reached: Any = None) -> list | None:

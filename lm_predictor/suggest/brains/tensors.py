@@ -678,9 +678,9 @@ def torch_function(site: CallSite) -> Any:
             return unknown_tensor(name)
         sub = CallSite(interp, None, site.args[1:], site.kwargs, site.node, site.hint, "Tensor." + name.split(".")[1], t)
         return tensor_method(sub)
-    if name in ("torch.topk",):
+    if name in ("torch.topk", "torch.repeat_interleave"):  # cohere's rotary: repeat_interleave(freqs, 2, dim=-1)
         t = site.arg(0, "input")
-        sub = CallSite(interp, None, site.args[1:], site.kwargs, site.node, site.hint, "Tensor.topk", t)
+        sub = CallSite(interp, None, site.args[1:], site.kwargs, site.node, site.hint, "Tensor." + name.split(".")[1], t)
         return tensor_method(sub) if isinstance(t, Tensor) else unknown_tensor(name)
     if name in ("torch.greater", "torch.gt", "torch.ne", "torch.greater_equal", "torch.ge"):
         a, b = site.arg(0), site.arg(1)

@@ -220,6 +220,7 @@ class AttributesMixin:
         if name in tmpl.attrs:
             if self.in_init is None:
                 tmpl.read_attrs.add(name)
+                return self.brains.module_tensor(self, (id(tmpl), name), self.view(tmpl.attrs[name], ref), name in tmpl.buffers)
             return self.view(tmpl.attrs[name], ref)
         found = self.class_or_brain_attr(tmpl.cls, ref, name, node, self.brains.module_attr_default)
         if found is not None:

@@ -14,7 +14,7 @@ from lm_predictor.suggest.interp.syntax import MAX_UNROLL, closure_of, handler, 
 from lm_predictor.suggest.layers import count_where
 from lm_predictor.suggest.pyvalues import Lazy, Slice, force, hashable
 from lm_predictor.suggest.valueops import arithmetic_progression, make_phi, plain_eq, translate
-from lm_predictor.suggest.values import UNDEF, ClassV, DictV, External, FunctionV, ListV, ObjectV, Phi, Record, Repeated, SuperV, Tensor, Unknown
+from lm_predictor.suggest.values import TRAINING, UNDEF, ClassV, DictV, External, FunctionV, ListV, ObjectV, Phi, Record, Repeated, SuperV, Tensor, Unknown
 
 
 class ExpressionsMixin:
@@ -146,8 +146,30 @@ class ExpressionsMixin:
         return result
 
     def eval_IfExp(self, node: nodes.IfExp, frame: Frame) -> Any:
+        rate = self.training_rate(node, frame)
+        if rate is not None:
+            return rate
         then_fn, else_fn = (lambda: self.eval(node.body, frame)), (lambda: self.eval(node.orelse, frame))
         return self.branch(node.test, frame, then_fn, else_fn, lambda cond: self.on_phi(Phi(cond, Lazy(then_fn), Lazy(else_fn)), force))
+
+    def training_rate(self, node: nodes.IfExp, frame: Frame) -> Num | None:
+        """`p if self.training else q` (or `q if not self.training else p`) of two numbers: p where the
+        workload fact `training` holds (eval --mode train binds it: the dropout rates of a train
+        step), else q. Statements that branch on `self.training` keep reading it as False (LayerDrop's
+        random layer skip, noise injection: the inference path)."""
+        test, negated = node.test, False
+        if isinstance(test, nodes.UnaryOp) and test.op == "not":
+            test, negated = test.operand, True
+        if not (isinstance(test, nodes.Attribute) and test.attrname == "training" and isinstance(test.expr, nodes.Name) and test.expr.name == "self"):
+            return None
+        train, infer = (node.orelse, node.body) if negated else (node.body, node.orelse)
+        if not all(isinstance(n, (nodes.Const, nodes.Attribute, nodes.Name)) for n in (train, infer)):
+            return None  # evaluated both ways only where that runs no op
+        a, b = self.eval(train, frame), self.eval(infer, frame)
+        if not all(isinstance(v, (int, float, Num)) and not isinstance(v, bool) for v in (a, b)):
+            return None
+        a, b = (v if isinstance(v, Num) else Num.const(v) for v in (a, b))
+        return a if a == b else X.ifnum(X.bsym(TRAINING), a, b)
 
     def branch(self, test: Any, frame: Frame, then_fn: Callable[[], Any], else_fn: Callable[[], Any], both_fn: Callable[[Bool], Any]) -> Any:
         """then_fn() or else_fn() where the assumptions decide `test`; both_fn(condition) where they do not."""
