@@ -262,7 +262,7 @@ def survey_train(config: dict, library) -> dict:
     from lm_predictor.workload import Workload
 
     try:
-        predicted = predict_train(config, library=library, survey_checked=False, **TRAIN).totals
+        predicted = predict_train(config, library=library, survey_checked=False, transformers=VERSION, **TRAIN).totals
     except Exception as err:  # noqa: BLE001 - a refusal or crash is a finding
         return {"error": f"eval: {type(err).__name__}: {_line(err)}"[:200]}
     try:

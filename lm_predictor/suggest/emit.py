@@ -27,13 +27,13 @@ from lm_predictor.suggest.findings import Finding, slug_for
 from lm_predictor.suggest.layers import assume, conditions_on, eval_defined, num_conditions, split_layers
 from lm_predictor.suggest.ruletext import call_atoms, merge_terms, unresolved_slugs
 from lm_predictor.suggest.scope import RuleDraft, RuleRef, Template, Term
-from lm_predictor.suggest.values import CacheV, Phi, Record
+from lm_predictor.suggest.values import CacheV, Phi, Record, Tensor
 
 
 METRICS = ("flops", "param_count", "kv_cache_bytes", "bytes")
 """Metrics of a derived rule; "bytes" is written as bytes_read and bytes_written (the same text: each
 op rule called gives its own read and written bytes)."""
-TRAIN_METRICS = ("buffer_bytes", "param_excess", "idle_params", "activation_bytes")
+TRAIN_METRICS = ("buffer_bytes", "param_excess", "idle_params", "idle_own_params", "activation_bytes")
 """Metrics for `metrics:` (evaluate/train.py reads them); param_excess is rendered into param_bytes."""
 
 
@@ -91,6 +91,8 @@ class Emitter:
             return list(draft.template.excess_terms) if draft.template is not None else []
         if metric == "idle_params":
             return idle_terms(draft.template) if draft.template is not None else []
+        if metric == "idle_own_params":
+            return idle_own_terms(draft.template) if draft.template is not None else []
         if metric == "activation_bytes":
             return activation_terms(self, draft)
         return list(draft.template.param_terms) if draft.template is not None else []
@@ -340,7 +342,7 @@ class Emitter:
             return known and (draft is self.analysis.root or bool(self.metric_terms(draft, metric)))
         if metric == "param_excess":
             return draft.template is not None and draft.template.param_dtypes_known and bool(draft.template.excess_terms)
-        if metric == "idle_params":
+        if metric in ("idle_params", "idle_own_params"):
             return bool(self.metric_terms(draft, metric))
         if metric == "activation_bytes":  # the model's own rule says 0 where nothing is saved
             return activations_known(self, draft) and (draft is self.analysis.root or bool(self.metric_terms(draft, metric)))
@@ -633,7 +635,7 @@ class Emitter:
         if got is None:
             self._lets[key] = []  # while computing: formulas without lets
             groups = []
-            for metric in (*METRICS, "buffer_bytes", "param_excess", "idle_params"):
+            for metric in (*METRICS, "buffer_bytes", "param_excess", "idle_params", "idle_own_params"):
                 if self.has_metric(draft, metric):
                     groups.append([v for t in self._final_terms(draft, metric) for v in t])
             got = hoist.choose(groups, key, MAX_FORMULA_CHARS * 3 // 5)
@@ -735,6 +737,29 @@ def idle_terms(template: Template) -> list:
         atom = term.expr.single_atom()
         if isinstance(atom, X.Op) and atom.kind == "call" and atom.args[0] in idle:  # calls name param_count
             out.append(Term(term.guard, term.mult, _calls_of(term.expr, "param_count"), term.note))
+    return out
+
+
+def idle_own_terms(template: Template) -> list:
+    """The template's own parameters (`parameter X` terms) that get no gradient: made frozen
+    (`nn.Parameter(..., requires_grad=False)`, an `nn.Embedding` base built with `_freeze=True`),
+    or never read by a forward the analysis ran nor handed to a child in __init__ (BERT 5.x's
+    untied `cls.predictions.bias` beside the decoder's own bias). A parameter an output-embedding
+    tie hands to the decoder (`tie_reads`) is read where that tie holds. Only for a module some
+    forward ran: a module no forward ran has its whole parameter count in its parent's idle_params."""
+    if not template.rules:
+        return []
+    out = []
+    for term in template.param_terms:
+        if not term.note.startswith("parameter "):
+            continue
+        attr = term.note[len("parameter "):]
+        value = template.attrs.get(attr)
+        frozen = isinstance(value, Tensor) and value.param and value.no_grad
+        if not frozen and attr in template.read_attrs:
+            continue
+        guard = term.guard if frozen or attr not in template.tie_reads else X.band(term.guard, X.bnot(template.tie_reads[attr]))
+        out.append(Term(guard, term.mult, term.expr, term.note))
     return out
 
 

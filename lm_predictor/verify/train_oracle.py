@@ -246,8 +246,14 @@ class _built_model:
 
 
 def _loss(model: Any, ids: Any) -> Any:
-    """The causal-LM loss of `ids` against themselves; refused for a model that computes none."""
-    out = model(input_ids=ids, labels=ids)
+    """The causal-LM loss of `ids` against themselves; refused for a model that computes none.
+
+    use_cache=False: a training step keeps no KV cache (transformers' own gradient checkpointing
+    turns it off, and Trainer's loss never reads one). Left on, the encoder-decoder decoders run
+    as causal LMs (BartForCausalLM and its copies in 4.56) build an EncoderDecoderCache whose
+    cross-attention half nothing fills, and index it: IndexError, no measurement. The cache adds
+    no FLOPs and no saved tensors, so every other model measures the same."""
+    out = model(input_ids=ids, labels=ids, use_cache=False)
     loss = getattr(out, "loss", None)
     if loss is None:
         raise OracleUnsupported(f"{type(model).__name__} computes no loss from labels")

@@ -254,17 +254,28 @@ def construct(site: CallSite, cname: str) -> Any:
         if len(mods) == 1 and isinstance(mods[0], DictV):
             mods = list(mods[0].items.values())
         return _ref(TorchModule("sequential", None, {"modules": mods}, None))
-    if cname == "nn.Parameter":
+    if cname == "nn.Parameter":  # `requires_grad=False`: frozen (no_grad): no gradient, no optimizer state
         data = site.arg(0, "data")
+        frozen = is_false(site.arg(1, "requires_grad", True))
         if isinstance(data, Tensor):
-            return Tensor(data.shape, data.dtype, data.why, True)
-        return Tensor(None, "model", "parameter of unknown shape", True)
+            return Tensor(data.shape, data.dtype, data.why, True, no_grad=frozen)
+        return Tensor(None, "model", "parameter of unknown shape", True, no_grad=frozen)
     if cname == "nn.Buffer":  # torch >= 2.5 (transformers 5.x rotary inv_freq): a buffer, never a parameter
         data = site.arg(0, "data")
         if isinstance(data, Tensor):
             return Tensor(data.shape, data.dtype, data.why, False, no_grad=True, buffer=True)
         return Tensor(None, "model", "buffer of unknown shape", False, no_grad=True, buffer=True)
     return NotImplemented
+
+
+def is_true(value: Any) -> bool:
+    """Whether an argument is the constant True (a Python literal, as the analysis reads it)."""
+    return value is True or value == X.TRUE
+
+
+def is_false(value: Any) -> bool:
+    """Whether an argument is the constant False (a Python literal, as the analysis reads it)."""
+    return value is False or value == X.FALSE
 
 
 def _ref(module: TorchModule) -> ModRef:

@@ -102,10 +102,10 @@ class ModulesMixin:
             self.apply_tie(template, out_path, in_path, tie, bias_tied)
         register_buffers(template)
 
-    def apply_tie(self, template: Template, out_path: str, in_path: str, tie: Bool, bias_tied: bool = False) -> None:
+    def apply_tie(self, template: Template, out_path: str, in_path: str, tie: Bool, bias_tied: bool | str = False) -> None:
         """The output embedding's weight is the input embedding's when `tie`: the parameter count
         of the (possibly nested) output module drops its weight; a bias it has stays unless the
-        model ties it too (`bias_tied`)."""
+        model ties it too (`bias_tied`: the path of the parameter it is tied to, or True)."""
         owner = template
         segments = out_path.split(".")
         for seg in segments[:-1]:
@@ -121,6 +121,8 @@ class ModulesMixin:
                 kwargs = dict(atom.args[2])
                 if kwargs.get("bias") == FALSE or bias_tied:
                     tied = ZERO
+                    if isinstance(bias_tied, str) and bias_tied.rsplit(".", 1)[0] == ".".join(segments[:-1]):
+                        owner.tie_reads[bias_tied.rsplit(".", 1)[-1]] = tie  # the tied bias is the owner's own parameter
                 elif atom.args[1] == "torch.nn.Embedding":
                     tied = ZERO  # an embedding has its weight only
                 elif "in_features" in kwargs:

@@ -447,8 +447,10 @@ class StatementsMixin:
                 tmpl.args["bias"] = FALSE  # `self.norm.bias = None`: the parameter is dropped
             elif isinstance(tmpl, TorchModule) and self.in_init is not None and name in ("bias", "weight") and isinstance(value, Tensor) and value.param:
                 # `self.decoder.bias = self.bias`: the parameter belongs to its first owner
-                # (the module assigning it), so the torch module no longer counts it
+                # (the module assigning it), so the torch module no longer counts it; the owner's
+                # forward need not read it: the child does (it gets a gradient)
                 tmpl.args[name + "_shared"] = True
+                self.in_init.read_attrs.update(a for a, v in self.in_init.attrs.items() if v is value)
                 if name == "bias" and "bias" in tmpl.args:
                     tmpl.args["bias"] = FALSE
             elif isinstance(tmpl, Template) and self.in_init is None:
