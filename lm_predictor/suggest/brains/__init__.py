@@ -120,7 +120,8 @@ def _torch_base_forward(interp: Host, recv: Any, args: list, kwargs: dict, node:
     if base is None:
         return Unknown("forward of a torch module base")
     view = translate(base, recv.binding, None) if recv.binding else base
-    tmpl.read_attrs.update(a for a in ("weight", "bias") if a in tmpl.attrs)  # the base's forward reads them
+    if not interp.grad_off:  # the base's forward reads them (under torch.no_grad(): no gradient)
+        tmpl.read_attrs.update(a for a in ("weight", "bias") if a in tmpl.attrs)
     return _modules.call_module(interp, view, args, kwargs, node)
 
 
