@@ -21,13 +21,14 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest import hoist
 from lm_predictor.suggest.analysis import WORKLOAD, WORKLOAD_FACTS, Analysis
 from lm_predictor.suggest.brains import STATIC_RULES
+from lm_predictor.suggest.emit_idle import idle_own_terms, idle_terms
 from lm_predictor.suggest.emit_saved import activation_terms, activations_known
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
 from lm_predictor.suggest.findings import Finding, slug_for
 from lm_predictor.suggest.layers import assume, conditions_on, eval_defined, num_conditions, split_layers
-from lm_predictor.suggest.ruletext import call_atoms, merge_terms, unresolved_slugs
+from lm_predictor.suggest.ruletext import call_atoms, calls_of, merge_terms, unresolved_slugs
 from lm_predictor.suggest.scope import RuleDraft, RuleRef, Template, Term
-from lm_predictor.suggest.values import CacheV, Phi, Record, Tensor
+from lm_predictor.suggest.values import CacheV, Phi, Record
 
 
 METRICS = ("flops", "param_count", "kv_cache_bytes", "bytes")
@@ -622,7 +623,7 @@ class Emitter:
         for term in self.metric_terms(draft, metric):
             expr = self.final(term.expr, draft)
             if calls_of is not None:
-                expr = _calls_of(expr, calls_of)
+                expr = calls_of(expr, calls_of)
             guard = self.final(term.guard, draft) if term.guard != X.TRUE else X.TRUE
             out.append((expr, self.final(term.mult, draft), guard))
         return out
@@ -723,66 +724,6 @@ class Emitter:
         if "#" in text or "?" in text or len(text) > 80:
             return ""
         return f" (the model passes {text})"
-
-
-def idle_terms(template: Template) -> list:
-    """The template's param_count terms of children that no forward the analysis ran ever
-    called or read (GPT-2-style cross-attention without encoder states, Fuyu's image patch
-    projection without pixel_values): their parameters get no gradient. An attribute that holds
-    one of several modules by a config branch is idle only if none of them ran."""
-    used = {attr for attr, ref in template.children if _subtree_used(ref.inst)}  # any module an attribute may hold
-    idle = {attr for attr, _ in template.children} - used - template.read_attrs
-    out = []
-    for term in template.param_terms:
-        atom = term.expr.single_atom()
-        if isinstance(atom, X.Op) and atom.kind == "call" and atom.args[0] in idle:  # calls name param_count
-            out.append(Term(term.guard, term.mult, _calls_of(term.expr, "param_count"), term.note))
-    return out
-
-
-def idle_own_terms(template: Template) -> list:
-    """The template's own parameters (`parameter X` terms) that get no gradient: made frozen
-    (`nn.Parameter(..., requires_grad=False)`, an `nn.Embedding` base built with `_freeze=True`),
-    or never read by a forward the analysis ran nor handed to a child in __init__ (BERT 5.x's
-    untied `cls.predictions.bias` beside the decoder's own bias). A parameter an output-embedding
-    tie hands to the decoder (`tie_reads`) is read where that tie holds. Only for a module some
-    forward ran: a module no forward ran has its whole parameter count in its parent's idle_params."""
-    if not template.rules:
-        return []
-    out = []
-    for term in template.param_terms:
-        if not term.note.startswith("parameter "):
-            continue
-        attr = term.note[len("parameter "):]
-        value = template.attrs.get(attr)
-        frozen = isinstance(value, Tensor) and value.param and value.no_grad
-        if not frozen and attr in template.read_attrs:
-            continue
-        guard = term.guard if frozen or attr not in template.tie_reads else X.band(term.guard, X.bnot(template.tie_reads[attr]))
-        out.append(Term(guard, term.mult, term.expr, term.note))
-    return out
-
-
-def _subtree_used(inst: Any) -> bool:
-    """Whether a module instance, or one inside it, was called or read by a forward."""
-    if inst.used:
-        return True
-    module = inst.template
-    return isinstance(module, Template) and any(_subtree_used(ref.inst) for _, ref in module.children)
-
-
-def _calls_of(expr: Num, metric: str) -> Num:
-    """`expr` with every call that inherits its metric naming `metric` instead."""
-    out = ZERO
-    for mono, coeff in expr.terms:
-        term = Num.const(coeff)
-        for atom, e in mono:
-            if isinstance(atom, X.Op) and atom.kind == "call" and atom.args[4] is None:
-                atom = X.Op("call", atom.args[:4] + (metric,))
-            piece = Num.atom(atom)
-            term = term * (X.power(piece, Num.const(e)) if e != 1 else piece)
-        out = out + term
-    return out
 
 
 def _describe(hint: str) -> str:
