@@ -26,7 +26,7 @@ from lm_predictor.suggest.emit_saved import activation_terms, activations_known
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
 from lm_predictor.suggest.findings import Finding, slug_for
 from lm_predictor.suggest.layers import assume, conditions_on, eval_defined, num_conditions, split_layers
-from lm_predictor.suggest.ruletext import call_atoms, calls_of, merge_terms, unresolved_slugs
+from lm_predictor.suggest.ruletext import call_atoms, calls_naming, merge_terms, unresolved_slugs
 from lm_predictor.suggest.scope import RuleDraft, RuleRef, Template, Term
 from lm_predictor.suggest.values import CacheV, Phi, Record
 
@@ -623,7 +623,7 @@ class Emitter:
         for term in self.metric_terms(draft, metric):
             expr = self.final(term.expr, draft)
             if calls_of is not None:
-                expr = calls_of(expr, calls_of)
+                expr = calls_naming(expr, calls_of)
             guard = self.final(term.guard, draft) if term.guard != X.TRUE else X.TRUE
             out.append((expr, self.final(term.mult, draft), guard))
         return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.ruletext import calls_of
+from lm_predictor.suggest.ruletext import calls_naming
 from lm_predictor.suggest.scope import Template, Term
 from lm_predictor.suggest.values import Tensor
 
@@ -23,7 +23,7 @@ def idle_terms(template: Template) -> list:
     for term in template.param_terms:
         atom = term.expr.single_atom()
         if isinstance(atom, X.Op) and atom.kind == "call" and atom.args[0] in idle:  # calls name param_count
-            out.append(Term(term.guard, term.mult, calls_of(term.expr, "param_count"), term.note))
+            out.append(Term(term.guard, term.mult, calls_naming(term.expr, "param_count"), term.note))
     return out
 
 

@@ -146,7 +146,7 @@ def formula_yaml(text: str, indent: str) -> str:
     return ">-\n" + "\n".join(indent + line for line in lines)
 
 
-def calls_of(expr: Num, metric: str) -> Num:
+def calls_naming(expr: Num, metric: str) -> Num:
     """`expr` with every call that inherits its metric naming `metric` instead."""
     out = Num.const(0)
     for mono, coeff in expr.terms:
