@@ -84,7 +84,7 @@ def sum_over_calls(record: CallRecord, visit: Visit, leaf: Callable[[CallRecord]
     answer = visit(record, path)
     if answer is not None:
         return answer
-    children = [c for c in record.children if c.metric == record.metric]
+    children = [c for c in record.children if _same_metric(c.metric, record.metric)]
     if not children:
         return leaf(record)
     total: Value = 0
@@ -96,6 +96,13 @@ def sum_over_calls(record: CallRecord, visit: Visit, leaf: Callable[[CallRecord]
         total += child.count * part
         covered += child.count * child.value
     return total if covered == record.value else None
+
+
+def _same_metric(child: str, parent: str) -> bool:
+    """Whether a child call prices its parent's metric: the same one, or a path rule's `<metric>_via`
+    (a model that calls a grandchild's forward directly, OPT's `self.model.decoder(...)`), which sums
+    the same metric of the calls under it."""
+    return child.removesuffix("_via") == parent.removesuffix("_via")
 
 
 def _defined(library: RuleLibrary, metric: str, idle: frozenset[str] = frozenset()) -> Visit:

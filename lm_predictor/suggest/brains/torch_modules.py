@@ -36,6 +36,7 @@ ELEMENTWISE_MODULES = {
 
 def _conv_rule(n: int, layout: str, kernel: str, kernel_doc: str, out: str, out_doc: str) -> dict:
     """The static rule of nn.Conv{n}d: aten.convolution, 2 FLOPs per multiply-accumulate."""
+    flops = f"2 * ${{batch}} * ${{out_channels}} * ${{{out}}} * (${{in_channels}} // ${{groups}}) * ${{{kernel}}}"
     return {
         "aliases": [f"torch.nn.Conv{n}d"],
         "doc": f"{n}-D convolution over [batch, in_channels, {layout}]: aten.convolution, 2 FLOPs per multiply-accumulate "
@@ -48,10 +49,15 @@ def _conv_rule(n: int, layout: str, kernel: str, kernel_doc: str, out: str, out_
             "bias": {"type": "bool", "default": True, "doc": "whether a bias is added"},
             "batch": {"type": "int", "optional": True, "doc": "batch of the input"},
             out: {"type": "int", "optional": True, "doc": out_doc},
+            "input_requires_grad": {"type": "bool", "default": True, "doc": "whether the input needs a gradient (it does after any trainable layer)"},
         },
-        "flops": f"2 * ${{batch}} * ${{out_channels}} * ${{{out}}} * (${{in_channels}} // ${{groups}}) * ${{{kernel}}}",
+        "flops": flops,
         "param_count": f"${{out_channels}} * (${{in_channels}} // ${{groups}}) * ${{{kernel}}} + (if ${{bias}} then ${{out_channels}} else 0)",
-        "metrics": {"param_tensors": "if ${bias} then 2 else 1"},  # weight, bias
+        # FlopCounterMode's conv_backward_flop: grad_input as many FLOPs as the forward (if the input needs
+        # one); grad_weight counted as a convolution over all in_channels, i.e. `groups` times the forward
+        # (depthwise Conv1d of Mamba: in_channels times); the bias grad is a sum
+        "metrics": {"param_tensors": "if ${bias} then 2 else 1",  # weight, bias
+                    "backward_flops": f"(if $input_requires_grad then 1 else 0) * {flops} + ${{groups}} * {flops}"},
     }
 
 
