@@ -277,11 +277,12 @@ class ModulesMixin:
 
     def run_forward(self, draft: RuleDraft, forward: FunctionV, args: list, kwargs: dict, node: Any) -> None:
         self_ref = ModRef(Instance(draft.template, {}), {}, "")
-        saved = (self.recorder, self.assume, self.mults, self.in_init, self.facts, self.sym_loops)
+        saved = (self.recorder, self.assume, self.mults, self.in_init, self.facts, self.sym_loops, self.grad_off)
         self.recorder = Recorder(draft=draft, template=None)
         self.recorder.reserved = set(draft.template.attrs)
-        # the forward is its own rule: the caller's loops (a loop over layers) are not its loops
-        self.assume, self.mults, self.in_init, self.facts, self.sym_loops = [], [], None, [], []
+        # the forward is its own rule: the caller's loops (a loop over layers) are not its loops, nor is a
+        # caller's torch.no_grad() its own (the rule is drafted once, whichever call site comes first)
+        self.assume, self.mults, self.in_init, self.facts, self.sym_loops, self.grad_off = [], [], None, [], [], 0
         try:
             if forward.node is None:  # a torch base class's forward (brain)
                 draft.ret = forward.owner_class.fn(self, self_ref, args, kwargs, node)
@@ -291,7 +292,7 @@ class ModulesMixin:
             draft.ret = Unknown("forward() raises on every path the analysis followed")
             draft.flops_terms.append(Term(TRUE, ONE, self.unresolved(A_FORWARD_RAISES, forward.node, f"{draft.qualname}.forward raises on every path the analysis followed")))
         finally:
-            self.recorder, self.assume, self.mults, self.in_init, self.facts, self.sym_loops = saved
+            self.recorder, self.assume, self.mults, self.in_init, self.facts, self.sym_loops, self.grad_off = saved
 
     def _localize_layout(self, layout: Any, hint: str, binding: dict, namer: "_Namer") -> Any:
         if isinstance(layout, CondLayout):
