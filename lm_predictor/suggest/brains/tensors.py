@@ -759,17 +759,11 @@ DTYPE_TAGS = {
 
 
 def dtype_tag(value: Any, default: str) -> str:
-    """The dtype tag of a `dtype=` argument (torch.float32, torch.long, other.dtype; a Python type,
-    as torch reads it: `dtype=bool` is torch.bool, int torch.int64, float torch.float64), else `default`."""
+    """The dtype tag of a `dtype=` argument (torch.float32, torch.long, other.dtype; a Python type as
+    torch maps it: bool, int, float -> torch.bool, int64, float64), else `default`."""
     if isinstance(value, External):
         return DTYPE_TAGS.get(value.name.rsplit(".", 1)[-1], default)
-    if isinstance(value, Builtin):
-        return PYTHON_DTYPES.get(value.name, default)
-    return default
-
-
-PYTHON_DTYPES = {"bool": "bool", "int": "long", "float": "float64"}
-"""A Python type given as a torch dtype (torch maps bool, int and float to torch.bool, int64, float64)."""
+    return {"bool": "bool", "int": "long", "float": "float64"}.get(value.name, default) if isinstance(value, Builtin) else default
 
 
 def _dtype_kw(site: CallSite, default: str = "model") -> str:
