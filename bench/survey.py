@@ -262,7 +262,7 @@ def survey_train(config: dict, library) -> dict:
     from lm_predictor.workload import Workload
 
     try:
-        predicted = predict_train(config, library=library, survey_checked=False, **TRAIN).totals
+        predicted = predict_train(config, library=library, survey_checked=False, transformers=VERSION, **TRAIN).totals
     except Exception as err:  # noqa: BLE001 - a refusal or crash is a finding
         return {"error": f"eval: {type(err).__name__}: {_line(err)}"[:200]}
     try:
@@ -635,13 +635,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per model type")
     parser.add_argument("--only", help="comma-separated model types")
-    parser.add_argument("--no-write", action="store_true", help="do not write docs/coverage.md / bench/survey.json")
+    parser.add_argument("--no-write", action="store_true", help="do not write docs/coverage.md / bench/survey.json (with --json PATH: write the records there only)")
     parser.add_argument("--update", action="store_true", help="with --only: replace those types' records in the existing bench/survey.json")
     parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "coverage.md")
     parser.add_argument("--json", type=Path, default=None, help="default: bench/survey.json (4.56.0), bench/survey-<pin>.json")
     args = parser.parse_args(argv)
     global VERSION
     VERSION = args.transformers
+    json_given = args.json is not None
     args.json = args.json or ROOT / "bench" / ("survey.json" if VERSION == "4.56.0" else f"survey-{VERSION}.json")
     types = args.only.split(",") if args.only else model_types()
     _warm_imports()
@@ -656,11 +657,14 @@ def main(argv: list[str] | None = None) -> int:
     t = totals(records)
     print(f"\ntransformers {t['transformers']}: {t['exact_to_json_and_minimal']} of {t['types']} model types exact at to_json and minimal; "
           f"per config {t['exact_per_config']} ({elapsed / 60:.1f} min)")
+    payload = {"totals": t, "elapsed_seconds": round(elapsed), "records": records}
     if not args.no_write:
-        payload = {"totals": t, "elapsed_seconds": round(elapsed), "records": records}
         args.json.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
         write_markdown(args.markdown, {VERSION: payload})
         print(f"wrote {args.markdown} and {args.json}")
+    elif json_given:  # --no-write --json PATH: the records to PATH only (for cmp_survey.py), no committed file touched
+        args.json.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
     return 0
 
 

@@ -32,15 +32,11 @@ def train_options(args: argparse.Namespace) -> Any:
 def predict_train_workload(args: argparse.Namespace, workload: dict, library: Any) -> Any:
     """predict_train for one workload of the sweep (a training step has no past: decode is refused)."""
     from lm_predictor import diagnostics as d
-    from lm_predictor.data.versions import DEFAULT_PIN
     from lm_predictor.evaluate.train import predict_train
 
     if workload["past_len"]:
         raise LmPredictorError(d.make(d.C_TRAIN_OPTION, None, detail="--mode train prices a step over fresh sequences: --past-len must be 0"))
     if workload.get("attn", "eager") != "eager":
         raise LmPredictorError(d.make(d.C_TRAIN_OPTION, None, detail=f"--mode train prices eager attention (what the oracle measures), not --attn {workload['attn']}"))
-    pin = workload.get("transformers")
-    if pin not in (None, DEFAULT_PIN):
-        raise LmPredictorError(d.make(d.C_TRAIN_OPTION, None, detail=f"--mode train is priced and measured for transformers {DEFAULT_PIN}, not --transformers {pin}"))
-    fields = {k: v for k, v in workload.items() if k not in ("past_len", "attn", "transformers")}
+    fields = {k: v for k, v in workload.items() if k not in ("past_len", "attn")}
     return predict_train(args.config, library=library, options=train_options(args), **fields)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lm_predictor import diagnostics as d
-from lm_predictor.data.versions import DEFAULT_PIN
+from lm_predictor.data.versions import choose_pin, reading
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.engine.evaluate import evaluate
 from lm_predictor.engine.records import CallRecord
@@ -87,7 +87,7 @@ def sum_over_calls(record: CallRecord, visit: Visit, leaf: Callable[[CallRecord]
     answer = visit(record, path)
     if answer is not None:
         return answer
-    children = [c for c in record.children if c.metric == record.metric]
+    children = [c for c in record.children if _same_metric(c.metric, record.metric)]
     if not children:
         return leaf(record)
     total: Value = 0
@@ -99,6 +99,13 @@ def sum_over_calls(record: CallRecord, visit: Visit, leaf: Callable[[CallRecord]
         total += child.count * part
         covered += child.count * child.value
     return total if covered == record.value else None
+
+
+def _same_metric(child: str, parent: str) -> bool:
+    """Whether a child call prices its parent's metric: the same one, or a path rule's `<metric>_via`
+    (a model that calls a grandchild's forward directly, OPT's `self.model.decoder(...)`), which sums
+    the same metric of the calls under it."""
+    return child.removesuffix("_via") == parent.removesuffix("_via")
 
 
 def _defined(library: RuleLibrary, metric: str, idle: frozenset[str] = frozenset()) -> Visit:
@@ -153,9 +160,10 @@ def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Wo
     idle |= declared_idle(library, params)
     backward = sum_over_calls(flops, _defined(library, "backward_flops"), _zero_if_nothing)
     recompute = sum_over_calls(flops, _recompute(library), lambda r: 0) if options.grad_checkpointing else 0
-    idle_params = idle_total(params, idle)
-    trained = None if idle_params is None else params.value - idle_params
-    tensors = count_tensors(library, params, idle)
+    idle_params, own_idle = idle_total(params, idle), idle_own(library, params, idle, "idle_own_params")
+    trained = None if idle_params is None or own_idle is None else params.value - idle_params - own_idle
+    tensors, own_idle_tensors = count_tensors(library, params, idle), idle_own(library, params, idle, "idle_own_param_tensors")
+    tensors = None if tensors is None or own_idle_tensors is None else tensors - own_idle_tensors
     try:
         buffers = sum_over_calls(flops, _defined(library, "buffer_bytes"), lambda r: 0)
     except LmPredictorError:  # a derived rule's buffer_bytes calls a rule that does not define it
@@ -209,6 +217,29 @@ def declared_idle(library: RuleLibrary, record: CallRecord, path: str = "") -> f
         if child.metric == record.metric:
             found |= declared_idle(library, child, f"{path}.{child.label}" if path else child.label)
     return frozenset(found)
+
+
+def idle_own(library: RuleLibrary, record: CallRecord, idle: frozenset[str], metric: str, path: str = "") -> Value | None:
+    """Sum over the param_count tree of the calls' `metric`: `idle_own_params`, a module's own
+    parameters that get no gradient (made with requires_grad=False, or never read by its forward:
+    BERT 5.x's untied `cls.predictions.bias`), or `idle_own_param_tensors`, how many tensors they
+    are; each call counted as often as it is called, calls at `idle` paths left out (their whole
+    count is idle already). None where a rule gives idle_own_params without its tensor count."""
+    total: Value = 0
+    rule = library.get(record.rule)
+    if rule is not None and "idle_own_params" in rule.metrics:
+        if metric not in rule.metrics:
+            return None
+        total += evaluate(library, record.rule, metric, record.bindings).value
+    for child in record.children:
+        where = f"{path}.{child.label}" if path else child.label
+        if child.metric != record.metric or where in idle:
+            continue
+        part = idle_own(library, child, idle, metric, where)
+        if part is None or (part and child.count is None):
+            return None
+        total += (child.count or 0) * part
+    return total
 
 
 def idle_total(record: CallRecord, idle: frozenset[str], path: str = "") -> Value | None:
@@ -333,6 +364,8 @@ def param_sequence(library: RuleLibrary, params: CallRecord, idle: frozenset[str
 def _tensors(library: RuleLibrary, record: CallRecord, idle: frozenset[str], path: str) -> tuple[list[Value], Value] | None:
     """(trained tensor sizes, parameters accounted for) of one call of the param_count tree."""
     rule = library.get(record.rule)
+    if rule is not None and "idle_own_params" in rule.metrics and evaluate(library, record.rule, "idle_own_params", record.bindings).value:
+        return None  # which of its own tensors get no gradient is not told
     if rule is not None and "param_tensors" in rule.metrics:
         n = evaluate(library, record.rule, "param_tensors", record.bindings).value
         if n not in (0, 1, 2) or (n == 2 and "last_param_numel" not in rule.metrics):
@@ -395,12 +428,14 @@ def predict_train(
     options: TrainOptions = TrainOptions(),
     library: RuleLibrary | UserRules | None = None,
     survey_checked: bool = True,
+    transformers: str | None = None,
 ) -> Prediction:
     """Predict one training step of `config`; per-module rows carry param_count and activation_bytes.
 
     Metrics the rules cannot price are listed as unavailable, never given as 0; so are, for derived
     rules, those the last survey measured wrong for the model type (`survey_checked=False`, the
-    survey's own call, prices them anyway)."""
+    survey's own call, prices them anyway). `transformers`: the pin to read, as for `predict`
+    (None: the config's transformers_version chooses)."""
     try:
         workload = Workload(batch, seq_len, 0, dtype)
     except (ValueError, TypeError) as err:
@@ -410,17 +445,19 @@ def predict_train(
     except ValueError as err:
         raise LmPredictorError(d.make(d.C_TRAIN_OPTION, None, detail=str(err))) from None
     raw, source = load_config(config)
-    check_has_loss(raw)
-    resolved = resolve(raw)
-    library, notes = library_at(library, DEFAULT_PIN)  # resolve() reads the default pin
-    derived = False
-    try:
-        rule = find_root_rule(library, resolved)
-    except LmPredictorError as err:  # no rule: derive one from the pinned source, as eval does
-        from lm_predictor.suggest.derive import derive_for
+    pin = choose_pin(raw, transformers)
+    with reading(pin.version):  # check_has_loss and the derivation read the pin's tables
+        check_has_loss(raw)
+        resolved = resolve(raw, pin.version, pin.reason)
+        library, notes = library_at(library, pin.version)
+        derived = False
+        try:
+            rule = find_root_rule(library, resolved)
+        except LmPredictorError as err:  # no rule: derive one from the pinned source, as eval does
+            from lm_predictor.suggest.derive import derive_for
 
-        library, notes = derive_for(resolved, library, err, workload)
-        rule, derived = find_root_rule(library, resolved), True
+            library, notes = derive_for(resolved, library, err, workload)
+            rule, derived = find_root_rule(library, resolved), True
     bindings = train_bindings(rule, resolved, workload, options)
     metrics = [m for m in ("flops", "param_count", "bytes_read") if m in rule.metrics]
     trees = {m: evaluate(library, rule.name, m, bindings, trace=True).tree for m in metrics}
@@ -438,7 +475,7 @@ def predict_train(
         if "buffer_bytes" not in rule.metrics:  # suggest could not size every buffer: no total, never a partial one
             terms["weight_bytes"] = None
             notes.append("derived rules: weight_bytes needs every buffer's shape and dtype, which suggest could not tell")
-        for metric, seen in train_mismatches(resolved.get("model_type")).items() if survey_checked else ():
+        for metric, seen in train_mismatches(resolved.get("model_type"), pin.version).items() if survey_checked else ():
             if terms.get(metric) is not None:
                 terms[metric] = None
                 notes.append(f"derived rules: {metric} left out: the survey measured it wrong for {resolved.get('model_type')} ({seen})")

@@ -254,6 +254,13 @@ def render_rule(emitter: Emitter, draft: RuleDraft, root: bool, tree: SourceTree
     if emitter.has_metric(draft, "idle_params"):
         text = emitter.formula(draft, "idle_params", calls_of="param_count")
         training += ["      # children no forward runs (or reads): their parameters get no gradient and no optimizer state", f"      idle_params: {formula_yaml(text, '        ')}"]
+    if emitter.has_metric(draft, "idle_own_params"):
+        # (without idle_own_param_tensors, a count that depends on a runtime value, evaluate/train.py tells no optimizer state)
+        idle_tensors = _tensor_count(emitter, draft, emitter.metric_terms(draft, "idle_own_params"))
+        text = emitter.formula(draft, "idle_own_params")
+        training += ["      # its own parameters that get no gradient and no optimizer state: made with requires_grad=False, or never read", f"      idle_own_params: {formula_yaml(text, '        ')}"]
+        if idle_tensors is not None:
+            training.append(f"      idle_own_param_tensors: {formula_yaml(idle_tensors, '        ')}")
     if root and draft.template is not None and draft.template.param_dtypes_known:
         training += ["      # every parameter not at the model dtype is priced by a param_bytes below", "      param_dtypes_known: 1"]
     if emitter.has_metric(draft, "activation_bytes"):
@@ -275,6 +282,12 @@ def _own_param_tensors(emitter: Emitter, draft: RuleDraft) -> str | None:
     terms = [t for t in (draft.template.param_terms if draft.template is not None else []) if t.note.startswith("parameter ")]
     if not terms:
         return None
+    return _tensor_count(emitter, draft, terms)
+
+
+def _tensor_count(emitter: Emitter, draft: RuleDraft, terms: list) -> str | None:
+    """Formula of how many parameter tensors the own-parameter `terms` stand for (one per unit of
+    each term's multiplicity, where its guard holds); None where the count depends on a runtime value."""
     count = X.ZERO
     for term in terms:
         count = count + (X.ifnum(term.guard, term.mult, X.ZERO) if term.guard != X.TRUE else term.mult)

@@ -21,11 +21,12 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest import hoist
 from lm_predictor.suggest.analysis import WORKLOAD, WORKLOAD_FACTS, Analysis
 from lm_predictor.suggest.brains import STATIC_RULES
+from lm_predictor.suggest.emit_idle import idle_own_terms, idle_terms
 from lm_predictor.suggest.emit_saved import activation_terms, activations_known
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
 from lm_predictor.suggest.findings import Finding, slug_for
 from lm_predictor.suggest.layers import assume, conditions_on, eval_defined, num_conditions, split_layers
-from lm_predictor.suggest.ruletext import call_atoms, merge_terms, unresolved_slugs
+from lm_predictor.suggest.ruletext import call_atoms, calls_naming, merge_terms, unresolved_slugs
 from lm_predictor.suggest.scope import RuleDraft, RuleRef, Template, Term
 from lm_predictor.suggest.values import CacheV, Phi, Record
 
@@ -33,7 +34,7 @@ from lm_predictor.suggest.values import CacheV, Phi, Record
 METRICS = ("flops", "param_count", "kv_cache_bytes", "bytes")
 """Metrics of a derived rule; "bytes" is written as bytes_read and bytes_written (the same text: each
 op rule called gives its own read and written bytes)."""
-TRAIN_METRICS = ("buffer_bytes", "param_excess", "idle_params", "activation_bytes")
+TRAIN_METRICS = ("buffer_bytes", "param_excess", "idle_params", "idle_own_params", "activation_bytes")
 """Metrics for `metrics:` (evaluate/train.py reads them); param_excess is rendered into param_bytes."""
 
 
@@ -91,6 +92,8 @@ class Emitter:
             return list(draft.template.excess_terms) if draft.template is not None else []
         if metric == "idle_params":
             return idle_terms(draft.template) if draft.template is not None else []
+        if metric == "idle_own_params":
+            return idle_own_terms(draft.template) if draft.template is not None else []
         if metric == "activation_bytes":
             return activation_terms(self, draft)
         return list(draft.template.param_terms) if draft.template is not None else []
@@ -340,7 +343,7 @@ class Emitter:
             return known and (draft is self.analysis.root or bool(self.metric_terms(draft, metric)))
         if metric == "param_excess":
             return draft.template is not None and draft.template.param_dtypes_known and bool(draft.template.excess_terms)
-        if metric == "idle_params":
+        if metric in ("idle_params", "idle_own_params"):
             return bool(self.metric_terms(draft, metric))
         if metric == "activation_bytes":  # the model's own rule says 0 where nothing is saved
             return activations_known(self, draft) and (draft is self.analysis.root or bool(self.metric_terms(draft, metric)))
@@ -620,7 +623,7 @@ class Emitter:
         for term in self.metric_terms(draft, metric):
             expr = self.final(term.expr, draft)
             if calls_of is not None:
-                expr = _calls_of(expr, calls_of)
+                expr = calls_naming(expr, calls_of)
             guard = self.final(term.guard, draft) if term.guard != X.TRUE else X.TRUE
             out.append((expr, self.final(term.mult, draft), guard))
         return out
@@ -633,7 +636,7 @@ class Emitter:
         if got is None:
             self._lets[key] = []  # while computing: formulas without lets
             groups = []
-            for metric in (*METRICS, "buffer_bytes", "param_excess", "idle_params"):
+            for metric in (*METRICS, "buffer_bytes", "param_excess", "idle_params", "idle_own_params"):
                 if self.has_metric(draft, metric):
                     groups.append([v for t in self._final_terms(draft, metric) for v in t])
             got = hoist.choose(groups, key, MAX_FORMULA_CHARS * 3 // 5)
@@ -721,43 +724,6 @@ class Emitter:
         if "#" in text or "?" in text or len(text) > 80:
             return ""
         return f" (the model passes {text})"
-
-
-def idle_terms(template: Template) -> list:
-    """The template's param_count terms of children that no forward the analysis ran ever
-    called or read (GPT-2-style cross-attention without encoder states, Fuyu's image patch
-    projection without pixel_values): their parameters get no gradient. An attribute that holds
-    one of several modules by a config branch is idle only if none of them ran."""
-    used = {attr for attr, ref in template.children if _subtree_used(ref.inst)}  # any module an attribute may hold
-    idle = {attr for attr, _ in template.children} - used - template.read_attrs
-    out = []
-    for term in template.param_terms:
-        atom = term.expr.single_atom()
-        if isinstance(atom, X.Op) and atom.kind == "call" and atom.args[0] in idle:  # calls name param_count
-            out.append(Term(term.guard, term.mult, _calls_of(term.expr, "param_count"), term.note))
-    return out
-
-
-def _subtree_used(inst: Any) -> bool:
-    """Whether a module instance, or one inside it, was called or read by a forward."""
-    if inst.used:
-        return True
-    module = inst.template
-    return isinstance(module, Template) and any(_subtree_used(ref.inst) for _, ref in module.children)
-
-
-def _calls_of(expr: Num, metric: str) -> Num:
-    """`expr` with every call that inherits its metric naming `metric` instead."""
-    out = ZERO
-    for mono, coeff in expr.terms:
-        term = Num.const(coeff)
-        for atom, e in mono:
-            if isinstance(atom, X.Op) and atom.kind == "call" and atom.args[4] is None:
-                atom = X.Op("call", atom.args[:4] + (metric,))
-            piece = Num.atom(atom)
-            term = term * (X.power(piece, Num.const(e)) if e != 1 else piece)
-        out = out + term
-    return out
 
 
 def _describe(hint: str) -> str:

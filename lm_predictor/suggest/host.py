@@ -32,6 +32,7 @@ class Host(Protocol):
     current_loc: Loc | None  # the statement being run
     label_hint: str | None  # the assigned name, a label for the op being recorded
     in_init: Any  # the template whose __init__ is being run (None: a forward)
+    grad_off: int  # > 0 inside torch.no_grad() / inference_mode: parameters read there get no gradient
     switches: list[dict]  # config switches forward makes on the workload (brains/switches.py)
 
     # diagnostics and costs

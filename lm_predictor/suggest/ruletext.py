@@ -144,3 +144,17 @@ def formula_yaml(text: str, indent: str) -> str:
         return text
     lines = text.split("\n")
     return ">-\n" + "\n".join(indent + line for line in lines)
+
+
+def calls_naming(expr: Num, metric: str) -> Num:
+    """`expr` with every call that inherits its metric naming `metric` instead."""
+    out = Num.const(0)
+    for mono, coeff in expr.terms:
+        term = Num.const(coeff)
+        for atom, e in mono:
+            if isinstance(atom, X.Op) and atom.kind == "call" and atom.args[4] is None:
+                atom = X.Op("call", atom.args[:4] + (metric,))
+            piece = Num.atom(atom)
+            term = term * (X.power(piece, Num.const(e)) if e != 1 else piece)
+        out = out + term
+    return out

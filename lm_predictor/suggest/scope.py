@@ -97,7 +97,8 @@ class Template:
     excess_terms: list = field(default_factory=list)  # own parameters not at the model dtype: numel * (bytes - dtype_bytes)
     has_odd_params: bool = False  # it or a descendant owns a parameter not at the model dtype
     param_dtypes_known: bool = True  # False: such a parameter cannot be priced (see interp/buffers.py)
-    read_attrs: set = field(default_factory=set)  # attributes some forward read (its submodules that may run)
+    read_attrs: set = field(default_factory=set)  # attributes some forward read (its submodules that may run), or own parameters __init__ hands to a child
+    tie_reads: dict = field(default_factory=dict)  # own parameter -> the tie condition under which a tied child reads it (BERT 5.x's bias)
     children: list = field(default_factory=list)  # (attr, value) registration order
     rules: dict = field(default_factory=dict)  # forward signature -> RuleDraft
     params_only: "RuleDraft | None" = None

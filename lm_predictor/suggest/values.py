@@ -66,9 +66,10 @@ class Tensor:
 
     @property
     def requires_grad(self) -> bool:
-        """Whether autograd tracks it: a parameter, or a float tensor not known to come from
-        buffers, integer tensors and constants only (the default: activations after the embedding)."""
-        return self.param or not (self.no_grad or self.dtype in INTEGER_DTYPES)
+        """Whether autograd tracks it: a parameter not made frozen (requires_grad=False), or a float
+        tensor not known to come from buffers, integer tensors and constants only (the default:
+        activations after the embedding)."""
+        return not self.no_grad and (self.param or self.dtype not in INTEGER_DTYPES)
 
 
 @dataclass(frozen=True)

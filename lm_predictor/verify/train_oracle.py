@@ -53,8 +53,27 @@ def measure_train(
     from the largest position) runs with real tensors, seeded, if it is small."""
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+    step = (config, workload, optimizer, grad_checkpointing, mixed_precision, peak)
     try:
-        return _measure_train(config, workload, optimizer, grad_checkpointing, mixed_precision, peak, fake=True)
+        return _measure_train_either(*step, use_cache=None)
+    except Exception as e:
+        if isinstance(e, (OracleUnsupported, *_data_dependent())):
+            raise
+        try:
+            result = _measure_train_either(*step, use_cache=False)
+        except Exception:  # noqa: BLE001 - the first failure is the finding
+            raise e from None
+        result.notes.append(f"use_cache=False: the step with the model's default cache raised {type(e).__name__}")
+        return result
+
+
+def _measure_train_either(
+    config: dict[str, Any], workload: Workload, optimizer: str, grad_checkpointing: bool, mixed_precision: bool, peak: bool, *, use_cache: bool | None
+) -> TrainMeasurement:
+    """measure_train with fake tensors, else (a forward that reads data) real ones on a small model."""
+    step = (config, workload, optimizer, grad_checkpointing, mixed_precision, peak)
+    try:
+        return _measure_train(*step, fake=True, use_cache=use_cache)
     except _data_dependent() as e:
         from lm_predictor.verify.oracle import REAL_MAX_PARAMS
 
@@ -62,7 +81,7 @@ def measure_train(
             n_params = sum(p.numel() for p in model.parameters())
         if n_params > REAL_MAX_PARAMS:
             raise OracleUnsupported(f"fake tensors cannot run this step ({type(e).__name__}) and the model is too big for real tensors") from e
-        result = _measure_train(config, workload, optimizer, grad_checkpointing, mixed_precision, peak, fake=False)
+        result = _measure_train(*step, fake=False, use_cache=use_cache)
         result.notes.append(f"real tensors (seed 0): fake tensors raised {type(e).__name__}")
         return result
 
@@ -75,9 +94,9 @@ def _data_dependent() -> tuple[type[BaseException], ...]:
 
 
 def _measure_train(
-    config: dict[str, Any], workload: Workload, optimizer: str, grad_checkpointing: bool, mixed_precision: bool, peak: bool, *, fake: bool
+    config: dict[str, Any], workload: Workload, optimizer: str, grad_checkpointing: bool, mixed_precision: bool, peak: bool, *, fake: bool, use_cache: bool | None = None
 ) -> TrainMeasurement:
-    """measure_train in one tensor mode."""
+    """measure_train in one tensor mode (`use_cache`: None, the model's default)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -88,7 +107,7 @@ def _measure_train(
         saved: dict[Any, int] = {}
         with FlopCounterMode(display=False) as fc:
             with torch.autograd.graph.saved_tensors_hooks(_pack_into(saved, owned), lambda t: t):
-                loss = _loss(model, ids)
+                loss = _loss(model, ids, use_cache)
             loss.backward()
         totals["flops"] = int(fc.get_total_flops())
         totals["activation_bytes"] = sum(saved.values())
@@ -100,7 +119,7 @@ def _measure_train(
     if optimizer == "adafactor":
         result.notes.append("adafactor: state measured after _init_group; its update calls .item(), so no peak under fake tensors")
     elif peak and not mixed_precision:
-        (result.totals["peak_bytes"], result.peak_by_kind), tracker = _train_peak(config, workload, optimizer, grad_checkpointing, fake)
+        (result.totals["peak_bytes"], result.peak_by_kind), tracker = _train_peak(config, workload, optimizer, grad_checkpointing, fake, use_cache)
         result.totals.update({f"{phase}_peak_bytes": value for phase, value in tracker.phase_peaks.items()})
         result.notes += [f"{phase} peak at {where}" for phase, where in tracker.phase_where.items()]
     return result
@@ -161,7 +180,7 @@ def _cache_tensors(cache: Any) -> list[Any]:
     return [t for t in (*getattr(cache, "key_cache", []), *getattr(cache, "value_cache", [])) if t is not None]
 
 
-def _train_peak(config: dict[str, Any], workload: Workload, optimizer: str, ckpt: bool, fake: bool) -> tuple[tuple[int, dict[str, int]], Any]:
+def _train_peak(config: dict[str, Any], workload: Workload, optimizer: str, ckpt: bool, fake: bool, use_cache: bool | None = None) -> tuple[tuple[int, dict[str, int]], Any]:
     """MemTracker peak over forward, backward and optimizer step, in a fresh model; and the
     tracker, which holds the peak of each phase ("forward": forward and loss, "backward",
     "optimizer": optimizer.step()) and where it was reached."""
@@ -171,7 +190,7 @@ def _train_peak(config: dict[str, Any], workload: Workload, optimizer: str, ckpt
         tracker.track_external(model, opt)
         with tracker:
             tracker.phase = "forward"
-            loss = _loss(model, ids)  # kept alive over the step, as a training loop keeps it
+            loss = _loss(model, ids, use_cache)  # kept alive over the step, as a training loop keeps it
             tracker.phase = "backward"
             loss.backward()
             tracker.phase = "optimizer"
@@ -245,9 +264,16 @@ class _built_model:
         logging.set_verbosity(self._verbosity)
 
 
-def _loss(model: Any, ids: Any) -> Any:
-    """The causal-LM loss of `ids` against themselves; refused for a model that computes none."""
-    out = model(input_ids=ids, labels=ids)
+def _loss(model: Any, ids: Any, use_cache: bool | None = None) -> Any:
+    """The causal-LM loss of `ids` against themselves; refused for a model that computes none.
+
+    `use_cache` None runs the model's default, as a training loop that does not set it does (the
+    cache it builds is part of what the step holds). measure_train retries with use_cache=False
+    where that default cannot run: the encoder-decoder decoders run as causal LMs in 4.56
+    (BartForCausalLM and its copies) index the cross-attention half of their cache, which nothing
+    fills (IndexError), and 5.23's Bamba asks its all-linear-attention cache for a sequence
+    length (ValueError); a training loop for them must turn the cache off the same way."""
+    out = model(input_ids=ids, labels=ids) if use_cache is None else model(input_ids=ids, labels=ids, use_cache=use_cache)
     loss = getattr(out, "loss", None)
     if loss is None:
         raise OracleUnsupported(f"{type(model).__name__} computes no loss from labels")

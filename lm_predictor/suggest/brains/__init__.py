@@ -103,10 +103,13 @@ def _torch_base_init(interp: Host, cname: str, recv: Any, args: list, kwargs: di
         return None
     tmpl = recv.inst.template
     tmpl.torch_base = ref
+    frozen = cname == "nn.Embedding" and _modules.is_true(site.arg(None, "_freeze", False))  # nn.Embedding(..., _freeze=True)
     for attr in ("weight", "bias", "in_features", "out_features", "num_embeddings", "embedding_dim", "padding_idx", "normalized_shape"):
         value = _modules.module_attr(interp, ref, attr, node)
         if isinstance(value, Unknown) or isinstance(value, BoundMethod):
             continue
+        if frozen and attr == "weight" and isinstance(value, Tensor) and value.param:
+            value = replace(value, no_grad=True)  # a weight made with requires_grad=False
         interp.set_attr(recv, attr, value, node)
     return None
 
@@ -117,6 +120,8 @@ def _torch_base_forward(interp: Host, recv: Any, args: list, kwargs: dict, node:
     if base is None:
         return Unknown("forward of a torch module base")
     view = translate(base, recv.binding, None) if recv.binding else base
+    if not interp.grad_off:  # the base's forward reads them (under torch.no_grad(): no gradient)
+        tmpl.read_attrs.update(a for a in ("weight", "bias") if a in tmpl.attrs)
     return _modules.call_module(interp, view, args, kwargs, node)
 
 

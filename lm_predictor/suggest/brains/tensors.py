@@ -35,7 +35,7 @@ from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.valueops import decide_in
 from lm_predictor.suggest.pyvalues import BoundMethod, Range
-from lm_predictor.suggest.values import INTEGER_DTYPES, External, ListV, Phi, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import INTEGER_DTYPES, Builtin, External, ListV, Phi, Repeated, Tensor, Unknown
 
 
 IDENTITY_METHODS = {
@@ -759,10 +759,11 @@ DTYPE_TAGS = {
 
 
 def dtype_tag(value: Any, default: str) -> str:
-    """The dtype tag of a `dtype=` argument (torch.float32, torch.long, other.dtype), else `default`."""
+    """The dtype tag of a `dtype=` argument (torch.float32, torch.long, other.dtype; a Python type as
+    torch maps it: bool, int, float -> torch.bool, int64, float64), else `default`."""
     if isinstance(value, External):
         return DTYPE_TAGS.get(value.name.rsplit(".", 1)[-1], default)
-    return default
+    return {"bool": "bool", "int": "long", "float": "float64"}.get(value.name, default) if isinstance(value, Builtin) else default
 
 
 def _dtype_kw(site: CallSite, default: str = "model") -> str:

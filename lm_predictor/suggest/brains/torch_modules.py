@@ -36,6 +36,7 @@ ELEMENTWISE_MODULES = {
 
 def _conv_rule(n: int, layout: str, kernel: str, kernel_doc: str, out: str, out_doc: str) -> dict:
     """The static rule of nn.Conv{n}d: aten.convolution, 2 FLOPs per multiply-accumulate."""
+    flops = f"2 * ${{batch}} * ${{out_channels}} * ${{{out}}} * (${{in_channels}} // ${{groups}}) * ${{{kernel}}}"
     return {
         "aliases": [f"torch.nn.Conv{n}d"],
         "doc": f"{n}-D convolution over [batch, in_channels, {layout}]: aten.convolution, 2 FLOPs per multiply-accumulate "
@@ -48,10 +49,15 @@ def _conv_rule(n: int, layout: str, kernel: str, kernel_doc: str, out: str, out_
             "bias": {"type": "bool", "default": True, "doc": "whether a bias is added"},
             "batch": {"type": "int", "optional": True, "doc": "batch of the input"},
             out: {"type": "int", "optional": True, "doc": out_doc},
+            "input_requires_grad": {"type": "bool", "default": True, "doc": "whether the input needs a gradient (it does after any trainable layer)"},
         },
-        "flops": f"2 * ${{batch}} * ${{out_channels}} * ${{{out}}} * (${{in_channels}} // ${{groups}}) * ${{{kernel}}}",
+        "flops": flops,
         "param_count": f"${{out_channels}} * (${{in_channels}} // ${{groups}}) * ${{{kernel}}} + (if ${{bias}} then ${{out_channels}} else 0)",
-        "metrics": {"param_tensors": "if ${bias} then 2 else 1"},  # weight, bias
+        # FlopCounterMode's conv_backward_flop: grad_input as many FLOPs as the forward (if the input needs
+        # one); grad_weight counted as a convolution over all in_channels, i.e. `groups` times the forward
+        # (depthwise Conv1d of Mamba: in_channels times); the bias grad is a sum
+        "metrics": {"param_tensors": "if ${bias} then 2 else 1",  # weight, bias
+                    "backward_flops": f"(if $input_requires_grad then 1 else 0) * {flops} + ${{groups}} * {flops}"},
     }
 
 
@@ -254,17 +260,28 @@ def construct(site: CallSite, cname: str) -> Any:
         if len(mods) == 1 and isinstance(mods[0], DictV):
             mods = list(mods[0].items.values())
         return _ref(TorchModule("sequential", None, {"modules": mods}, None))
-    if cname == "nn.Parameter":
+    if cname == "nn.Parameter":  # `requires_grad=False`: frozen (no_grad): no gradient, no optimizer state
         data = site.arg(0, "data")
+        frozen = is_false(site.arg(1, "requires_grad", True))
         if isinstance(data, Tensor):
-            return Tensor(data.shape, data.dtype, data.why, True)
-        return Tensor(None, "model", "parameter of unknown shape", True)
+            return Tensor(data.shape, data.dtype, data.why, True, no_grad=frozen)
+        return Tensor(None, "model", "parameter of unknown shape", True, no_grad=frozen)
     if cname == "nn.Buffer":  # torch >= 2.5 (transformers 5.x rotary inv_freq): a buffer, never a parameter
         data = site.arg(0, "data")
         if isinstance(data, Tensor):
             return Tensor(data.shape, data.dtype, data.why, False, no_grad=True, buffer=True)
         return Tensor(None, "model", "buffer of unknown shape", False, no_grad=True, buffer=True)
     return NotImplemented
+
+
+def is_true(value: Any) -> bool:
+    """Whether an argument is the constant True (a Python literal, as the analysis reads it)."""
+    return value is True or value == X.TRUE
+
+
+def is_false(value: Any) -> bool:
+    """Whether an argument is the constant False (a Python literal, as the analysis reads it)."""
+    return value is False or value == X.FALSE
 
 
 def _ref(module: TorchModule) -> ModRef:

@@ -739,8 +739,12 @@ def _declared_tie(interp: Host, self_ref: ModRef, out_path: str) -> bool:
     return isinstance(keys, DictV) and (f"{out_path}.weight" in keys.items or out_path in keys.items)
 
 
-def _bias_tied(interp: Host, self_ref: ModRef, out_path: str) -> bool:
+def _bias_tied(interp: Host, self_ref: ModRef, out_path: str) -> bool | str:
     """5.x `_tied_weights_keys = {target: source}`: whether the output module's bias is tied too
-    (BERT's `cls.predictions.decoder.bias` -> `cls.predictions.bias`); 4.x lists are not read."""
+    (BERT's `cls.predictions.decoder.bias` -> `cls.predictions.bias`: that source path; True for a
+    source that is not a plain string); 4.x lists are not read."""
     keys = interp.getattr(self_ref, "_tied_weights_keys", None)
-    return isinstance(keys, DictV) and f"{out_path}.bias" in keys.items
+    if not isinstance(keys, DictV) or f"{out_path}.bias" not in keys.items:
+        return False
+    source = keys.items[f"{out_path}.bias"]
+    return source if isinstance(source, str) and source else True

@@ -62,6 +62,7 @@ class Interpreter(StateMixin, StatementsMixin, ExpressionsMixin, AttributesMixin
         self._index_ids = itertools.count(1)
         self.current_loc: Loc | None = None
         self.in_init: Template | None = None
+        self.grad_off = 0  # inside torch.no_grad() / inference_mode (a `with` or a decorated function): reads give no gradient
         self.module_classes: dict = {}
         self.variants: dict[str, int] = {}
         self.touched_modules: set[str] = set()

@@ -218,7 +218,7 @@ class AttributesMixin:
         if self.in_init is None and self.has_state(ref, name):
             return self.state_read(ref, name)
         if name in tmpl.attrs:
-            if self.in_init is None:
+            if self.in_init is None and not self.grad_off:  # read under torch.no_grad(): no gradient
                 tmpl.read_attrs.add(name)
                 return self.brains.module_tensor(self, (id(tmpl), name), self.view(tmpl.attrs[name], ref), name in tmpl.buffers)
             return self.view(tmpl.attrs[name], ref)

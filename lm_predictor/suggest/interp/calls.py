@@ -8,7 +8,7 @@ from astroid import nodes
 
 from lm_predictor.suggest.findings import AnalysisLimit, DeadPath
 from lm_predictor.suggest.interp.frames import Frame
-from lm_predictor.suggest.interp.syntax import MAX_DEPTH
+from lm_predictor.suggest.interp.syntax import MAX_DEPTH, grad_off_decorated
 from lm_predictor.suggest.pyvalues import BoundMethod
 from lm_predictor.suggest.scope import ModRef
 from lm_predictor.suggest.valueops import make_phi
@@ -56,12 +56,15 @@ class CallsMixin:
         frame = Frame(local, fv.module, fv.qualname, args[0] if args else None, fv.owner_class, fv.closure, len(self.assume))
         self.depth += 1
         saved_loc = self.current_loc
+        off = int(grad_off_decorated(fnode))
+        self.grad_off += off
         try:
             if isinstance(fnode, nodes.Lambda):
                 return self.eval(fnode.body, frame)
             flow = self.exec_block(fnode.body, frame)
         finally:
             self.depth -= 1
+            self.grad_off -= off
             self.current_loc = saved_loc
         returns = [(e.cond, e.value) for e in flow.exits if e.kind == "return"]
         if flow.falls:

@@ -102,10 +102,10 @@ class ModulesMixin:
             self.apply_tie(template, out_path, in_path, tie, bias_tied)
         register_buffers(template)
 
-    def apply_tie(self, template: Template, out_path: str, in_path: str, tie: Bool, bias_tied: bool = False) -> None:
+    def apply_tie(self, template: Template, out_path: str, in_path: str, tie: Bool, bias_tied: bool | str = False) -> None:
         """The output embedding's weight is the input embedding's when `tie`: the parameter count
         of the (possibly nested) output module drops its weight; a bias it has stays unless the
-        model ties it too (`bias_tied`)."""
+        model ties it too (`bias_tied`: the path of the parameter it is tied to, or True)."""
         owner = template
         segments = out_path.split(".")
         for seg in segments[:-1]:
@@ -121,6 +121,8 @@ class ModulesMixin:
                 kwargs = dict(atom.args[2])
                 if kwargs.get("bias") == FALSE or bias_tied:
                     tied = ZERO
+                    if isinstance(bias_tied, str) and bias_tied.rsplit(".", 1)[0] == ".".join(segments[:-1]):
+                        owner.tie_reads[bias_tied.rsplit(".", 1)[-1]] = tie  # the tied bias is the owner's own parameter
                 elif atom.args[1] == "torch.nn.Embedding":
                     tied = ZERO  # an embedding has its weight only
                 elif "in_features" in kwargs:
@@ -275,11 +277,12 @@ class ModulesMixin:
 
     def run_forward(self, draft: RuleDraft, forward: FunctionV, args: list, kwargs: dict, node: Any) -> None:
         self_ref = ModRef(Instance(draft.template, {}), {}, "")
-        saved = (self.recorder, self.assume, self.mults, self.in_init, self.facts, self.sym_loops)
+        saved = (self.recorder, self.assume, self.mults, self.in_init, self.facts, self.sym_loops, self.grad_off)
         self.recorder = Recorder(draft=draft, template=None)
         self.recorder.reserved = set(draft.template.attrs)
-        # the forward is its own rule: the caller's loops (a loop over layers) are not its loops
-        self.assume, self.mults, self.in_init, self.facts, self.sym_loops = [], [], None, [], []
+        # the forward is its own rule: the caller's loops (a loop over layers) are not its loops, nor is a
+        # caller's torch.no_grad() its own (the rule is drafted once, whichever call site comes first)
+        self.assume, self.mults, self.in_init, self.facts, self.sym_loops, self.grad_off = [], [], None, [], [], 0
         try:
             if forward.node is None:  # a torch base class's forward (brain)
                 draft.ret = forward.owner_class.fn(self, self_ref, args, kwargs, node)
@@ -289,7 +292,7 @@ class ModulesMixin:
             draft.ret = Unknown("forward() raises on every path the analysis followed")
             draft.flops_terms.append(Term(TRUE, ONE, self.unresolved(A_FORWARD_RAISES, forward.node, f"{draft.qualname}.forward raises on every path the analysis followed")))
         finally:
-            self.recorder, self.assume, self.mults, self.in_init, self.facts, self.sym_loops = saved
+            self.recorder, self.assume, self.mults, self.in_init, self.facts, self.sym_loops, self.grad_off = saved
 
     def _localize_layout(self, layout: Any, hint: str, binding: dict, namer: "_Namer") -> Any:
         if isinstance(layout, CondLayout):

@@ -10,7 +10,7 @@ from lm_predictor.diagnostics import A_BREAK, A_LOOP_CONDITIONAL, A_LOOP_SHAPE, 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import FALSE, TRUE, ZERO, Bool, Num
 from lm_predictor.suggest.interp.frames import Exit, Flow, Frame
-from lm_predictor.suggest.interp.syntax import MAX_UNROLL, TRACE, as_load, closure_of, handler, index_name, repeated_index, target_hint, trace_assigned
+from lm_predictor.suggest.interp.syntax import GRAD_OFF, MAX_UNROLL, TRACE, as_load, closure_of, handler, index_name, repeated_index, target_hint, trace_assigned
 from lm_predictor.suggest.pyvalues import ConfigV, Enumerate, Range, Zip, hashable
 from lm_predictor.suggest.resolve import absolute_module
 from lm_predictor.suggest.scope import ModRef, Template, TorchModule
@@ -95,11 +95,18 @@ class StatementsMixin:
         return Flow([], False, FALSE)
 
     def exec_With(self, stmt: nodes.With, frame: Frame) -> Flow:
+        off = 0
         for item, var in stmt.items:
             value = self.eval(item, frame)
+            if isinstance(value, ObjectV) and value.kind == "context" and getattr(value.cls, "name", "") in GRAD_OFF:
+                off += 1  # `with torch.no_grad():` parameters read inside get no gradient
             if var is not None:
                 self.assign(var, value, frame)
-        return self.exec_block(stmt.body, frame)
+        self.grad_off += off
+        try:
+            return self.exec_block(stmt.body, frame)
+        finally:
+            self.grad_off -= off
 
     def exec_Try(self, stmt: nodes.Try, frame: Frame) -> Flow:
         flow = self.exec_block(stmt.body, frame)
@@ -447,8 +454,10 @@ class StatementsMixin:
                 tmpl.args["bias"] = FALSE  # `self.norm.bias = None`: the parameter is dropped
             elif isinstance(tmpl, TorchModule) and self.in_init is not None and name in ("bias", "weight") and isinstance(value, Tensor) and value.param:
                 # `self.decoder.bias = self.bias`: the parameter belongs to its first owner
-                # (the module assigning it), so the torch module no longer counts it
+                # (the module assigning it), so the torch module no longer counts it; the owner's
+                # forward need not read it: the child does (it gets a gradient)
                 tmpl.args[name + "_shared"] = True
+                self.in_init.read_attrs.update(a for a, v in self.in_init.attrs.items() if v is value)
                 if name == "bias" and "bias" in tmpl.args:
                     tmpl.args["bias"] = FALSE
             elif isinstance(tmpl, Template) and self.in_init is None:

@@ -62,6 +62,19 @@ def decorator_names(fnode: Any) -> set:
     return out
 
 
+GRAD_OFF = frozenset({"torch.no_grad", "torch.inference_mode"})
+"""Context managers (and decorators) under which autograd records nothing."""
+
+
+def grad_off_decorated(fnode: Any) -> bool:
+    """Whether a function is decorated `@torch.no_grad()` / `@torch.inference_mode()` (called or not)."""
+    for d in getattr(fnode, "decorators", None).nodes if getattr(fnode, "decorators", None) is not None else ():
+        d = d.func if isinstance(d, nodes.Call) else d
+        if isinstance(d, nodes.Attribute) and d.attrname in ("no_grad", "inference_mode") and isinstance(d.expr, nodes.Name) and d.expr.name == "torch":
+            return True
+    return False
+
+
 def target_hint(target: Any) -> str | None:
     if isinstance(target, nodes.AssignName):
         return target.name

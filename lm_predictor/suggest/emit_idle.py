@@ -1,0 +1,58 @@
+"""Parameters that get no gradient, as suggest finds them: children no forward runs
+(`idle_params`) and a module's own parameters that are frozen or never read (`idle_own_params`);
+evaluate/train.py leaves both out of grad_bytes and optimizer_bytes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.ruletext import calls_naming
+from lm_predictor.suggest.scope import Template, Term
+from lm_predictor.suggest.values import Tensor
+
+
+def idle_terms(template: Template) -> list:
+    """The template's param_count terms of children that no forward the analysis ran ever
+    called or read (GPT-2-style cross-attention without encoder states, Fuyu's image patch
+    projection without pixel_values): their parameters get no gradient. An attribute that holds
+    one of several modules by a config branch is idle only if none of them ran."""
+    used = {attr for attr, ref in template.children if _subtree_used(ref.inst)}  # any module an attribute may hold
+    idle = {attr for attr, _ in template.children} - used - template.read_attrs
+    out = []
+    for term in template.param_terms:
+        atom = term.expr.single_atom()
+        if isinstance(atom, X.Op) and atom.kind == "call" and atom.args[0] in idle:  # calls name param_count
+            out.append(Term(term.guard, term.mult, calls_naming(term.expr, "param_count"), term.note))
+    return out
+
+
+def idle_own_terms(template: Template) -> list:
+    """The template's own parameters (`parameter X` terms) that get no gradient: made frozen
+    (`nn.Parameter(..., requires_grad=False)`, an `nn.Embedding` base built with `_freeze=True`),
+    or never read by a forward the analysis ran nor handed to a child in __init__ (BERT 5.x's
+    untied `cls.predictions.bias` beside the decoder's own bias). A parameter an output-embedding
+    tie hands to the decoder (`tie_reads`) is read where that tie holds. Only for a module some
+    forward ran: a module no forward ran has its whole parameter count in its parent's idle_params."""
+    if not template.rules:
+        return []
+    out = []
+    for term in template.param_terms:
+        if not term.note.startswith("parameter "):
+            continue
+        attr = term.note[len("parameter "):]
+        value = template.attrs.get(attr)
+        frozen = isinstance(value, Tensor) and value.param and value.no_grad
+        if not frozen and attr in template.read_attrs:
+            continue
+        guard = term.guard if frozen or attr not in template.tie_reads else X.band(term.guard, X.bnot(template.tie_reads[attr]))
+        out.append(Term(guard, term.mult, term.expr, term.note))
+    return out
+
+
+def _subtree_used(inst: Any) -> bool:
+    """Whether a module instance, or one inside it, was called or read by a forward."""
+    if inst.used:
+        return True
+    module = inst.template
+    return isinstance(module, Template) and any(_subtree_used(ref.inst) for _, ref in module.children)
