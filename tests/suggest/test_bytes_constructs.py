@@ -11,7 +11,10 @@ module path) at prefill and decode, eager and sdpa:
 - phi with `qk_layernorm`: nn.LayerNorm on the transposed query (native_layer_norm reads any
   layout at its logical size and writes a contiguous output);
 - a 2-layer cohere2 has no full-attention layer (`(i + 1) % 4`), so create_causal_mask takes the
-  sliding layer's sizes too (3 more 0-dim kv_offset ops): a layer count's quotient may be 0.
+  sliding layer's sizes too (3 more 0-dim kv_offset ops): a layer count's quotient may be 0;
+- persimmon: GPT-J's `_update_causal_mask` without an attention_mask (a float [q, past + q + 1]
+  mask: full, triu, arange, gt, an in-place mul; sdpa skips it at prefill and one-token decode, so
+  the chunked decode step is the one that builds it there), q/k layer norms on [b, s, h, d].
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ CASES = {
     "cohere": ("transformers.models.cohere.CohereForCausalLM", {}),
     "phi": ("transformers.models.phi.PhiForCausalLM", {"qk_layernorm": True, "partial_rotary_factor": 0.5}),
     "cohere2": ("transformers.models.cohere2.Cohere2ForCausalLM", {"sliding_window": 4, "num_key_value_heads": 4}),
+    "persimmon": ("transformers.models.persimmon.PersimmonForCausalLM", {}),
 }
 
 

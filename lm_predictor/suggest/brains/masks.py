@@ -9,6 +9,12 @@ token, or as many keys as queries) and otherwise passes the bool mask. A sliding
 computes its kv_offset with three 0-dim int64 ops (`cache_position[0] - window + 1`, clamp).
 Only the plain case is modelled (no attention_mask, no extra mask functions, every layer of one
 kind); anything else stays an opaque mask and a bytes gap.
+
+GPT-J's `_update_causal_mask` (copied into persimmon, stablelm, opt, ... in 4.56) is modelled too,
+without an attention_mask (`legacy_causal_mask`): sdpa skips it as above, otherwise
+`_prepare_4d_causal_attention_mask_with_cache_position` builds a float [q, past + q + 1] mask
+(`full`, `triu` unless q == 1, `arange(target) > cache_position.reshape(-1, 1)`, an in-place `*=`)
+expanded to [batch, 1, q, target].
 """
 
 from __future__ import annotations
@@ -20,14 +26,18 @@ from lm_predictor.suggest.brains.base import CallSite
 from lm_predictor.suggest.brains.cache import mask_layer_kind, present
 from lm_predictor.suggest.brains.layout import Layout, with_layout
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
-from lm_predictor.suggest.values import CacheV, Phi, Tensor
+from lm_predictor.suggest.host import Host
+from lm_predictor.suggest.values import CacheV, FunctionV, Phi, Tensor
 
 
 def _record(site: CallSite, cond: Bool, hint: str, rule: str, kwargs: dict) -> None:
     """One op's bytes term, recorded under `cond` (added to the interpreter's assumptions)."""
-    interp = site.interp
+    _record_at(site.interp, site.node, cond, hint, rule, kwargs)
+
+
+def _record_at(interp: Host, node: Any, cond: Bool, hint: str, rule: str, kwargs: dict) -> None:
     rec = interp.recorder
-    label = rec.label(hint, (site.node, hint)) if rec is not None else hint
+    label = rec.label(hint, (node, hint)) if rec is not None else hint
     interp.assume.append(cond)
     try:
         interp.add_cost("bytes", X.call(label, rule, kwargs))
@@ -104,6 +114,60 @@ def causal_mask(site: CallSite, sliding_mask: bool = False) -> Any:
         _record(site, runs, "where", "torch.elementwise",
                 {"numel": batch * q * kv, "n_inputs": ZERO, "broadcast_numel": Num.const(2), "extra_read": batch * q * kv, "dtype_bytes": b})
         return Tensor(shape, "model", no_grad=True)
+
+    try:
+        return interp.on_phi(attn, build)
+    except LookupError:
+        return NotImplemented
+
+
+LEGACY_MARKS = ("_ignore_causal_mask_sdpa", "_prepare_4d_causal_attention_mask_with_cache_position", "past_seen_tokens + sequence_length + 1")
+PREPARE_MARKS = ("torch.full((sequence_length, target_length)", "torch.triu(causal_mask, diagonal=1)",
+                 "causal_mask *= torch.arange(target_length", "expand(batch_size, 1, -1, -1)")
+
+
+def looks_like_legacy_mask(interp: Host, fv: FunctionV) -> bool:
+    """GPT-J's `_update_causal_mask` and its `_prepare_4d_causal_attention_mask_with_cache_position`, read from their bodies."""
+    text = fv.node.as_string()
+    if not all(mark in text for mark in LEGACY_MARKS) or fv.owner_class is None:
+        return False
+    prepare = interp.class_attr(fv.owner_class, "_prepare_4d_causal_attention_mask_with_cache_position")
+    body = prepare.node.as_string() if isinstance(prepare, FunctionV) else ""
+    return all(mark in body for mark in PREPARE_MARKS)
+
+
+def legacy_causal_mask(interp: Host, fv: FunctionV, args: list, kwargs: dict, node: Any) -> Any:
+    """`self._update_causal_mask(attention_mask, input_tensor, cache_position, past_key_values, output_attentions)`
+    without an attention_mask, on a dynamic cache; NotImplemented: not modelled."""
+    names = [a.name for a in fv.node.args.args][1:]  # without self
+    bound = {**dict(zip(names, args)), **kwargs}
+    embeds, cache = bound.get("input_tensor"), bound.get("past_key_values")
+    if bound.get("attention_mask") is not None or bound.get("output_attentions", X.FALSE) != X.FALSE:
+        return NotImplemented
+    if not isinstance(embeds, Tensor) or embeds.shape is None or len(embeds.shape) < 2 or not (cache is None or isinstance(cache, CacheV)):
+        return NotImplemented
+    batch, q = embeds.shape[0], embeds.shape[1]
+    kv = (cache.past if cache is not None else ZERO) + q
+    target = kv + 1  # no attention_mask: past_seen_tokens + sequence_length + 1
+    attn = interp.getattr(interp.config, "_attn_implementation", node) if interp.config is not None else None
+
+    def build(impl: Any) -> Any:
+        if impl not in ("eager", "sdpa"):
+            raise LookupError(impl)
+        skip = X.bor(X.cmp("==", q, ONE), X.cmp("==", kv, q)) if impl == "sdpa" else X.FALSE
+        runs = X.bnot(skip)
+        if runs == X.FALSE:
+            return None
+        b, n = Num.sym("dtype_bytes"), q * target
+        _record_at(interp, node, runs, "mask_full", "torch.factory", {"numel": n, "dtype_bytes": b})
+        _record_at(interp, node, X.band(runs, X.cmp("!=", q, ONE)), "mask_triu", "torch.elementwise", {"numel": n, "dtype_bytes": b})
+        _record_at(interp, node, runs, "mask_arange", "torch.factory", {"numel": target})
+        _record_at(interp, node, runs, "mask_gt", "torch.elementwise",
+                   {"numel": n, "n_inputs": ZERO, "broadcast_numel": target + q, "dtype_bytes": Num.const(8), "out_bytes": ONE})
+        # causal_mask *= bool: in place, reads the mask and the bool once, writes the mask
+        _record_at(interp, node, runs, "mask_mul", "torch.elementwise", {"numel": n, "extra_read": n, "dtype_bytes": b})
+        mask = with_layout(Tensor((batch, ONE, q, target), "model", no_grad=True), Layout((0, 1, 2, 3), frozenset({0})))
+        return mask if skip == X.FALSE else Phi(skip, None, mask)
 
     try:
         return interp.on_phi(attn, build)

@@ -19,7 +19,7 @@ from astroid import nodes
 from lm_predictor.diagnostics import A_ACTIVATION, A_CACHE_IN_FORWARD, A_MODULE_PARAMS, A_TIE_UNKNOWN
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix, text_config_object
-from lm_predictor.suggest.brains.masks import causal_mask
+from lm_predictor.suggest.brains.masks import causal_mask, legacy_causal_mask, looks_like_legacy_mask
 from lm_predictor.suggest.expr import ONE, TRUE, ZERO, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BrainFunc, ConfigV
@@ -583,6 +583,10 @@ def suggest_brain_func(site: CallSite) -> Any:
 
 def function_call(interp: Host, fv: FunctionV, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
     short = fv.qualname.rsplit(".", 1)[-1]
+    if short == "_update_causal_mask" and looks_like_legacy_mask(interp, fv):
+        mask = legacy_causal_mask(interp, fv, args, kwargs, node)
+        if mask is not NotImplemented:
+            return mask
     if short in MASK_FUNCTIONS or (short.startswith("_") and "mask" in short and "attention" in short):
         return Tensor(None, "mask", "attention mask")
     if short in ("_init_weights", "post_init", "warn_if_padding_and_no_attention_mask", "_check_and_enable_sdpa", "gradient_checkpointing_enable"):
