@@ -14,7 +14,11 @@ module path) at prefill and decode, eager and sdpa:
   sliding layer's sizes too (3 more 0-dim kv_offset ops): a layer count's quotient may be 0;
 - persimmon: GPT-J's `_update_causal_mask` without an attention_mask (a float [q, past + q + 1]
   mask: full, triu, arange, gt, an in-place mul; sdpa skips it at prefill and one-token decode, so
-  the chunked decode step is the one that builds it there), q/k layer norms on [b, s, h, d].
+  the chunked decode step is the one that builds it there), q/k layer norms on [b, s, h, d];
+- biogpt: the same mask with the model's own 2D attention_mask of ones (float32 `torch.ones`):
+  sdpa first runs `torch.all(attention_mask == 1)` and reads it back; a built mask is cloned,
+  the padding mask added (float32 + model dtype), compared with 0, filled and copied back; the
+  positions are a float32 `cumsum` of that mask.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ CASES = {
     "phi": ("transformers.models.phi.PhiForCausalLM", {"qk_layernorm": True, "partial_rotary_factor": 0.5}),
     "cohere2": ("transformers.models.cohere2.Cohere2ForCausalLM", {"sliding_window": 4, "num_key_value_heads": 4}),
     "persimmon": ("transformers.models.persimmon.PersimmonForCausalLM", {}),
+    "biogpt": ("transformers.models.biogpt.BioGptForCausalLM", {}),
 }
 
 
