@@ -18,7 +18,9 @@ module path) at prefill and decode, eager and sdpa:
 - biogpt: the same mask with the model's own 2D attention_mask of ones (float32 `torch.ones`):
   sdpa first runs `torch.all(attention_mask == 1)` and reads it back; a built mask is cloned,
   the padding mask added (float32 + model dtype), compared with 0, filled and copied back; the
-  positions are a float32 `cumsum` of that mask.
+  positions are a float32 `cumsum` of that mask;
+- opt: the same mask and positions, called through `self.model.decoder` (a grandchild: the path
+  helper passes bytes_read and bytes_written on as `bytes_read_via` / `bytes_written_via`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ CASES = {
     "cohere2": ("transformers.models.cohere2.Cohere2ForCausalLM", {"sliding_window": 4, "num_key_value_heads": 4}),
     "persimmon": ("transformers.models.persimmon.PersimmonForCausalLM", {}),
     "biogpt": ("transformers.models.biogpt.BioGptForCausalLM", {}),
+    "opt": ("transformers.models.opt.OPTForCausalLM", {"ffn_dim": 96, "word_embed_proj_dim": 32}),
 }
 
 
