@@ -77,3 +77,17 @@ def test_the_root_rule_has_bytes(model_type: str) -> None:
 def test_derived_bytes_exact(model_type: str, workload, attn: str) -> None:
     library, _ = _derived(model_type)
     assert_exact(_config(model_type), replace(workload, attn=attn), library=library)
+
+
+def test_a_shrunk_bart_keeps_its_decoder_and_cache_alike() -> None:
+    """Under sdpa the oracle measures bart on real tensors, shrunk (`torch.all(attention_mask == 1)`
+    cannot run on fake ones). The shrink cut num_hidden_layers (the cache's layers) to 2 and left
+    decoder_layers at 12, so the measured cache missed 10 layers' `cat`s and the derived bytes
+    (bart's root gets them through its grandchild call `model.decoder`) read as wrong."""
+    from lm_predictor.rules.library import load_library
+    from lm_predictor.verify.shrink import shrink_config
+    from tests.suggest.families import base_paths
+
+    small = shrink_config({"model_type": "bart"})
+    assert small["num_hidden_layers"] == small["decoder_layers"] == small["encoder_layers"] == 2
+    assert_exact({"model_type": "bart"}, replace(PREFILL, attn="sdpa"), library=load_library(base_paths()))
