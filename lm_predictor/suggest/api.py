@@ -236,8 +236,7 @@ def render_rule(emitter: Emitter, draft: RuleDraft, root: bool, tree: SourceTree
     for metric in METRICS:
         if not emitter.has_metric(draft, metric):
             continue
-        text = emitter.formula(draft, metric)
-        for name in ("bytes_read", "bytes_written") if metric == "bytes" else (metric,):
+        for name, text in emitter.bytes_formulas(draft) if metric == "bytes" else ((metric, emitter.formula(draft, metric)),):
             lines.append(f"    {name}: {formula_yaml(text, '      ')}")
     training = []
     tensors = _own_param_tensors(emitter, draft)

@@ -366,9 +366,7 @@ class Emitter:
         for term in self.metric_terms(draft, "bytes") if ok else []:
             for atom in call_atoms(term.expr):
                 label, rule = atom.args[0], atom.args[1]
-                if label and "." in str(label):
-                    why.append(f"{label}: a grandchild's path helper carries flops only")
-                elif isinstance(rule, RuleRef):
+                if isinstance(rule, RuleRef):  # a grandchild (`model.decoder`) too: its path helper passes the metric on
                     if not self.bytes_priced(primary(rule.target)):
                         why.append(f"{label}: {primary(rule.target).qualname} has no bytes")
                 else:
@@ -397,6 +395,8 @@ class Emitter:
             parts.append(body if guard == X.TRUE else f"(if {X.render_bool(guard)} then {body} else 0)")
         texts = ["\n+ ".join(parts) or "0"] + [hoist.text_of(value) for _, _, value, _ in lets]
         # internal names (@x) are plain names in the end, as are layer indices (#i) and runtime values (?x)
+        # a grandchild's dotted label (`model.decoder`) is a path helper's plain one in the end
+        texts = [re.sub(r"\{(\w+(?:\.\w+)+):", lambda m: "{" + m.group(1).replace(".", "_") + ":", text) for text in texts]
         return [re.sub(r"\$[#?]", "$n_", text.replace("@", "")) for text in texts]
 
     def all_terms(self, draft: RuleDraft) -> list:
@@ -563,7 +563,9 @@ class Emitter:
                     continue
                 kwargs[callee_ren.get(k, k)] = self.final(v, draft)
             if label and "." in label:
-                return self._via(draft, label, callee, kwargs, metric or self._render_metric)
+                # "bytes" is written as bytes_read and bytes_written: a path helper passes each on by name
+                via_metric = metric or (self._bytes_name if self._render_metric == "bytes" else self._render_metric)
+                return self._via(draft, label, callee, kwargs, via_metric)
             return X.call(label, name, kwargs, forward_all=True, metric=metric)
         kwargs = {}
         for k, v in items:
@@ -573,6 +575,7 @@ class Emitter:
         return X.call(label, str(rule), kwargs, forward_all=fwd, metric=metric)
 
     _render_metric = "flops"
+    _bytes_name = "bytes_read"  # which of the two "bytes" texts formula() is writing (they differ at path helpers only)
 
     def _via(self, draft: RuleDraft, label: str, callee: RuleDraft, kwargs: dict, metric: str) -> Num:
         """A call to a grandchild module (`self.model.decoder(...)`): labels are plain names, so
@@ -596,6 +599,15 @@ class Emitter:
             entry["metrics"][via] = forwarded
             inner_name, inner_metric = helper, via
         return X.call(segments[0], inner_name, kwargs, forward_all=True, metric=inner_metric)
+
+    def bytes_formulas(self, draft: RuleDraft) -> list:
+        """(name, text) of bytes_read and bytes_written: one text, but for the metric a path helper passes on."""
+        out = []
+        for name in ("bytes_read", "bytes_written"):
+            self._bytes_name = name
+            out.append((name, self.formula(draft, "bytes")))
+        self._bytes_name = "bytes_read"
+        return out
 
     def formula(self, draft: RuleDraft, metric: str, calls_of: str | None = None) -> str:
         """`metric`'s formula text; with `calls_of`, its calls name that metric (`{a: R}(...).param_count`)

@@ -10,7 +10,8 @@ from lm_predictor.evaluate.layers import INDEX_LISTS, KIND_LISTS, VALUE_LISTS
 HIDDEN, LAYERS, HEADS, VOCAB, FFN, MOE_FFN, MAX_EXPERTS = 64, 2, 4, 256, 128, 32, 4
 
 _HIDDEN_KEYS = ("hidden_size", "n_embd", "d_model", "hidden_size_global")  # hidden_size_global: blt's encoders read the global width
-_LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers", "n_layers")
+_LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers", "n_layers", "decoder_layers", "encoder_layers")
+"""Layer counts, all shrunk alike: bart-like configs keep num_hidden_layers (the cache size) apart from decoder_layers."""
 _HEAD_KEYS = ("num_attention_heads", "n_head", "num_heads")
 _KV_HEAD_KEYS = ("num_key_value_heads", "num_kv_heads", "n_head_kv", "multi_query_group_num")
 _HEAD_DIM_KEYS = ("head_dim", "kv_channels", "attention_head_dim")

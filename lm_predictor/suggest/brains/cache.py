@@ -12,6 +12,8 @@ which is the same as past_len = 0. Per layer, `DynamicCache.__init__` picks
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 from typing import Any
 
@@ -256,7 +258,10 @@ def mask_layer_kind(interp: Host, node: Any, sliding_mask: bool) -> tuple[X.Bool
         return None
     if sliding_mask:
         return X.cmp(">", sliding, 0), window
-    return X.band(X.bnot(X.cmp(">", n - sliding, 0)), first[0]), window
+    facts = X.symbol_facts()
+    with X.using(dataclasses.replace(facts, counts=set(facts.counts) | X.free_params(n))):
+        full = X.cmp(">", n - sliding, 0)  # `layers // 4` full layers: none in a 2-layer cohere2 (a layer count's quotient may be 0)
+    return X.band(X.bnot(full), first[0]), window
 
 
 def _sliding_entry(entry: Any, window: Num | None) -> X.Bool:

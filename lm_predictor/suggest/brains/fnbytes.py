@@ -5,6 +5,7 @@ records its op's term, or a gap where the dtype, shape or operands are not known
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from lm_predictor.suggest import expr as X
@@ -19,9 +20,12 @@ LIKE_FACTORIES = {"torch.full_like", "torch.empty_like", "torch.zeros_like", "to
 
 def price_factory(site: CallSite, result: Any) -> Any:
     """A new tensor of the result's shape: written, nothing read. Without `dtype=` a plain factory
-    makes torch's default dtype (or the fill value's), which the analysis does not track: a gap."""
+    makes torch's default dtype in a forward (float32; `torch.full` takes its fill value's, not tracked: a gap)."""
     interp = site.interp
     explicit = "dtype" in site.kwargs or site.name in LIKE_FACTORIES
+    if not explicit and interp.in_init is None and site.name != "torch.full" and isinstance(result, Tensor):
+        # a forward runs under torch's default dtype, float32 (from_config sets the model dtype for __init__ only)
+        result, explicit = dataclasses.replace(result, dtype="float32"), True
     n, b = numel(result) if isinstance(result, Tensor) else None, elem_bytes(result)
     if not explicit or n is None or b is None:
         gap(interp, f"{site.name} of an unknown size or dtype")

@@ -13,6 +13,7 @@ with a gap gets no bytes metric at all (a partial total would be wrong).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -385,6 +386,9 @@ def free(interp: Host) -> None:
 
 
 def gap(interp: Host, why: str) -> None:
+    """An op without a bytes model: the rule gets no bytes (LMPREDICT_SUGGEST_DEBUG prints where)."""
+    if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+        print("bytes gap:", why, interp.current_loc)
     interp.add_cost("bytes_gap", ZERO, note=why)
 
 

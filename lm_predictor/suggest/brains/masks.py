@@ -9,6 +9,12 @@ token, or as many keys as queries) and otherwise passes the bool mask. A sliding
 computes its kv_offset with three 0-dim int64 ops (`cache_position[0] - window + 1`, clamp).
 Only the plain case is modelled (no attention_mask, no extra mask functions, every layer of one
 kind); anything else stays an opaque mask and a bytes gap.
+
+GPT-J's `_update_causal_mask` (copied into persimmon, stablelm, opt, ... in 4.56) is modelled too,
+without an attention_mask (`legacy_causal_mask`): sdpa skips it as above, otherwise
+`_prepare_4d_causal_attention_mask_with_cache_position` builds a float [q, past + q + 1] mask
+(`full`, `triu` unless q == 1, `arange(target) > cache_position.reshape(-1, 1)`, an in-place `*=`)
+expanded to [batch, 1, q, target].
 """
 
 from __future__ import annotations
@@ -18,9 +24,10 @@ from typing import Any
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite
 from lm_predictor.suggest.brains.cache import mask_layer_kind, present
-from lm_predictor.suggest.brains.layout import Layout, with_layout
+from lm_predictor.suggest.brains.layout import ELEMENT_BYTES, Layout, elem_bytes, promote, with_layout
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
-from lm_predictor.suggest.values import CacheV, Phi, Tensor
+from lm_predictor.suggest.host import Host
+from lm_predictor.suggest.values import CacheV, FunctionV, Phi, Tensor
 
 
 def _record(site: CallSite, cond: Bool, hint: str, rule: str, kwargs: dict) -> None:
@@ -28,9 +35,12 @@ def _record(site: CallSite, cond: Bool, hint: str, rule: str, kwargs: dict) -> N
     5.x's mask builder, whose ops these terms do not describe (it stays "no bytes model")."""
     if "inputs_embeds" in site.kwargs:
         return
-    interp = site.interp
+    _record_at(site.interp, site.node, cond, hint, rule, kwargs)
+
+
+def _record_at(interp: Host, node: Any, cond: Bool, hint: str, rule: str, kwargs: dict) -> None:
     rec = interp.recorder
-    label = rec.label(hint, (site.node, hint)) if rec is not None else hint
+    label = rec.label(hint, (node, hint)) if rec is not None else hint
     interp.assume.append(cond)
     try:
         interp.add_cost("bytes", X.call(label, rule, kwargs))
@@ -113,6 +123,91 @@ def causal_mask(site: CallSite, sliding_mask: bool = False) -> Any:
         _record(site, runs, "where", "torch.elementwise",
                 {"numel": batch * q * kv, "n_inputs": ZERO, "broadcast_numel": Num.const(2), "extra_read": batch * q * kv, "dtype_bytes": b})
         return Tensor(shape, "model", no_grad=True)
+
+    try:
+        return interp.on_phi(attn, build)
+    except LookupError:
+        return NotImplemented
+
+
+LEGACY_MARKS = ("_ignore_causal_mask_sdpa", "_prepare_4d_causal_attention_mask_with_cache_position", "past_seen_tokens + sequence_length + 1")
+PREPARE_MARKS = ("torch.full((sequence_length, target_length)", "torch.triu(causal_mask, diagonal=1)",
+                 "causal_mask *= torch.arange(target_length", "expand(batch_size, 1, -1, -1)")
+
+
+def looks_like_legacy_mask(interp: Host, fv: FunctionV) -> bool:
+    """GPT-J's `_update_causal_mask` and its `_prepare_4d_causal_attention_mask_with_cache_position`, read from their bodies."""
+    text = fv.node.as_string()
+    if not all(mark in text for mark in LEGACY_MARKS) or fv.owner_class is None:
+        return False
+    prepare = interp.class_attr(fv.owner_class, "_prepare_4d_causal_attention_mask_with_cache_position")
+    body = prepare.node.as_string() if isinstance(prepare, FunctionV) else ""
+    return all(mark in body for mark in PREPARE_MARKS)
+
+
+def legacy_causal_mask(interp: Host, fv: FunctionV, args: list, kwargs: dict, node: Any) -> Any:
+    """`self._update_causal_mask(attention_mask, input_tensor, cache_position, past_key_values, output_attentions)`
+    on a dynamic cache, without an attention_mask or with the model's own 2D one of ones (opt's `torch.ones`);
+    NotImplemented: not modelled."""
+    names = [a.name for a in fv.node.args.args][1:]  # without self
+    bound = {**dict(zip(names, args)), **kwargs}
+    embeds, cache, given = bound.get("input_tensor"), bound.get("past_key_values"), bound.get("attention_mask")
+    if bound.get("output_attentions", X.FALSE) != X.FALSE:
+        return NotImplemented
+    if not isinstance(embeds, Tensor) or embeds.shape is None or len(embeds.shape) < 2 or not (cache is None or isinstance(cache, CacheV)):
+        return NotImplemented
+    if given is not None and not (isinstance(given, Tensor) and given.shape is not None and len(given.shape) == 2
+                                  and elem_bytes(given) is not None and given.shape[0] == embeds.shape[0]):
+        return NotImplemented
+    batch, q = embeds.shape[0], embeds.shape[1]
+    kv = (cache.past if cache is not None else ZERO) + q
+    # no attention_mask: past_seen_tokens + sequence_length + 1; else the mask's length
+    target = kv + 1 if given is None else given.shape[1]
+    attn = interp.getattr(interp.config, "_attn_implementation", node) if interp.config is not None else None
+
+    def rec(cond: Bool, hint: str, rule: str, kw: dict) -> None:
+        _record_at(interp, node, cond, hint, rule, kw)
+
+    def build(impl: Any) -> Any:
+        if impl not in ("eager", "sdpa"):
+            raise LookupError(impl)
+        skip = X.bor(X.cmp("==", q, ONE), X.cmp("==", kv, q)) if impl == "sdpa" else X.FALSE
+        if impl == "sdpa" and given is not None:
+            # _ignore_causal_mask_sdpa: torch.all(attention_mask == 1), read back to the host (a mask of ones)
+            n_am = given.shape[0] * given.shape[1]
+            rec(X.TRUE, "mask_is_one", "torch.elementwise", {"numel": n_am, "dtype_bytes": elem_bytes(given), "out_bytes": ONE})
+            rec(X.TRUE, "mask_all", "torch.reduction", {"numel": n_am, "out_numel": ONE, "dtype_bytes": ONE})
+            rec(X.TRUE, "mask_item", "torch.elementwise", {"numel": ZERO, "n_inputs": ZERO, "extra_read": ONE, "dtype_bytes": ONE})
+        runs = X.bnot(skip)
+        if runs == X.FALSE:
+            return None
+        b, n = Num.sym("dtype_bytes"), q * target
+        rec(runs, "mask_full", "torch.factory", {"numel": n, "dtype_bytes": b})
+        rec(X.band(runs, X.cmp("!=", q, ONE)), "mask_triu", "torch.elementwise", {"numel": n, "dtype_bytes": b})
+        rec(runs, "mask_arange", "torch.factory", {"numel": target})
+        rec(runs, "mask_gt", "torch.elementwise",
+            {"numel": n, "n_inputs": ZERO, "broadcast_numel": target + q, "dtype_bytes": Num.const(8), "out_bytes": ONE})
+        # causal_mask *= bool: in place, reads the mask and the bool once, writes the mask
+        rec(runs, "mask_mul", "torch.elementwise", {"numel": n, "extra_read": n, "dtype_bytes": b})
+        if given is None:
+            mask = with_layout(Tensor((batch, ONE, q, target), "model", no_grad=True), Layout((0, 1, 2, 3), frozenset({0})))
+            return mask if skip == X.FALSE else Phi(skip, None, mask)
+        full = batch * n
+        summed = promote([Tensor((ONE,), "model"), given])
+        if summed is None:
+            raise LookupError(given.dtype)
+        # clone of the expanded mask; + attention_mask[:, None, None, :]; == 0; masked_fill; written back with copy_
+        rec(runs, "mask_clone", "torch.copy", {"numel": full, "dtype_bytes": b})
+        pad_bytes = ELEMENT_BYTES[summed]
+        add_kw = {"numel": full, "extra_read": batch * target * elem_bytes(given), "dtype_bytes": b}
+        if summed != "model":
+            add_kw["out_bytes"] = pad_bytes
+        rec(runs, "mask_pad_add", "torch.elementwise", add_kw)
+        rec(runs, "mask_pad_eq", "torch.elementwise", {"numel": full, "dtype_bytes": pad_bytes, "out_bytes": ONE})
+        rec(runs, "mask_fill", "torch.elementwise", {"numel": full, "extra_read": full, "dtype_bytes": b})
+        rec(runs, "mask_copy", "torch.copy", {"numel": full, "dtype_bytes": b})
+        mask = Tensor((batch, ONE, q, target), "model", no_grad=True)
+        return mask if skip == X.FALSE else Phi(skip, None, mask)
 
     try:
         return interp.on_phi(attn, build)

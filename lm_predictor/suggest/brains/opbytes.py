@@ -120,11 +120,29 @@ def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
         return with_layout(result, None)
     if name in ("softmax", "log_softmax"):
         return softmax(site, t, result)
+    if name == "repeat_interleave" and isinstance(site.arg(0, "repeats"), Num):
+        # unsqueeze + expand + clone(contiguous) + view: the clone reads the expanded input at the output's size
+        price(interp, copy_term(_label(site, name), result), name)
+        return with_layout(result, None)
+    if name == "cumsum":
+        return _cumsum(site, t, result)
     base = name[:-1] if name.endswith("_") else name
     if base in UNARY or base in BINARY:
         inputs = [t, *site.args, *site.kwargs.values()]
         return elementwise(interp, _label(site, base), inputs, result, base in BOOL_OUT, inplace=name.endswith("_"))
     return _unmodelled(interp, f"Tensor.{name}", result)
+
+
+def _cumsum(site: CallSite, t: Tensor, result: Tensor) -> Any:
+    """One scan kernel: reads t, writes the sums (integer and bool inputs sum in int64, `dtype=` casts)
+    in t's memory order."""
+    given = site.kwargs.get("dtype")
+    tag = dtype_tag(given) if given is not None else "long" if t.dtype in ("long", "bool") else t.dtype
+    if tag is None or result.shape is None or t.dtype not in ("long", "bool", "float32", "model"):
+        return _unmodelled(site.interp, "cumsum of an unknown dtype", result)
+    out = Tensor(result.shape, tag, result.why, result.param, result.route, result.no_grad, result.values)
+    price(site.interp, elementwise_term(_label(site, "cumsum"), [t], out), "cumsum")
+    return with_layout(out, elementwise_layout([t], out))
 
 
 def elementwise(interp: Host, label: str, inputs: list, result: Tensor, bool_out: bool = False, inplace: bool = False) -> Tensor:
@@ -484,7 +502,7 @@ def price_function(site: CallSite, result: Any) -> Any:
         method = short[2:] if short.startswith("F.") else short
         if name.startswith("F."):
             method = name[2:]
-        if method in UNARY or method in BINARY or method in REDUCTIONS or method in VIEWS or method in CASTS or method in ("reshape", "flatten", "clone", "contiguous"):
+        if method in UNARY or method in BINARY or method in REDUCTIONS or method in VIEWS or method in CASTS or method in ("reshape", "flatten", "clone", "contiguous", "repeat_interleave", "cumsum"):
             sub = CallSite(interp, site.callee, list(args[1:]), dict(site.kwargs), site.node, site.hint, "Tensor." + method, t)
             if method == "where":
                 return elementwise(interp, _label(site, "where"), list(args), result) if isinstance(result, Tensor) else result

@@ -581,8 +581,8 @@ def tensor_method(site: CallSite) -> Any:
 def torch_function(site: CallSite) -> Any:
     name = site.name
     interp = site.interp
-    if name == "torch.cumsum" and site.args and isinstance(site.args[0], Tensor):
-        return tensor_method(CallSite(interp, None, site.args[1:], site.kwargs, site.node, site.hint, "Tensor.cumsum", site.args[0]))
+    if name in ("torch.cumsum", "torch.repeat_interleave") and site.args and isinstance(site.args[0], Tensor):
+        return tensor_method(CallSite(interp, None, site.args[1:], site.kwargs, site.node, site.hint, "Tensor." + name[6:], site.args[0]))
     if name == "torch.histc":  # counts in `bins` bins (tokens per expert)
         bins = site.arg(1, "bins", Num.const(100))
         return Tensor((bins,), "float32") if isinstance(bins, Num) else unknown_tensor("histc")

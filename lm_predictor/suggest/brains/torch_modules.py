@@ -400,7 +400,8 @@ def _module_bytes(interp: Host, mod: TorchModule, margs: dict, x: Any, label: st
         kw = {"num_embeddings": margs["num_embeddings"], "embedding_dim": margs["embedding_dim"], "tokens": numel(x.shape), "dtype_bytes": Num.sym("dtype_bytes")}
         interp.add_cost("bytes", X.call(label, "torch.nn.Embedding", kw), count)
         return with_layout(result, None)
-    if mod.kind == "layernorm" and contiguous and x.dtype == "model" and len(margs.get("shape") or ()) == 1:
+    if mod.kind == "layernorm" and x.dtype == "model" and len(margs.get("shape") or ()) == 1:
+        # native_layer_norm reads any input at its logical size and writes a contiguous output (phi's transposed q)
         kw = {"normalized_shape": margs["normalized_shape"], "tokens": tokens, "dtype_bytes": b}
         if margs["elementwise_affine"] != X.TRUE:
             kw["elementwise_affine"] = margs["elementwise_affine"]

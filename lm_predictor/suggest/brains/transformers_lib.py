@@ -19,8 +19,8 @@ from astroid import nodes
 from lm_predictor.diagnostics import A_ACTIVATION, A_CACHE_IN_FORWARD, A_MODULE_PARAMS, A_TIE_UNKNOWN
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix, text_config_object
-from lm_predictor.suggest.brains.layout import gap
-from lm_predictor.suggest.brains.masks import causal_mask
+from lm_predictor.suggest.brains.layout import free, gap
+from lm_predictor.suggest.brains.masks import causal_mask, legacy_causal_mask, looks_like_legacy_mask
 from lm_predictor.suggest.expr import ONE, TRUE, ZERO, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BrainFunc, ConfigV
@@ -554,7 +554,10 @@ def suggest_transformers_external(site: CallSite) -> Any:
     if short in ("deprecate_kwarg", "auto_docstring", "can_return_tuple", "check_model_inputs", "use_kernel_forward_from_hub", "add_start_docstrings", "replace_return_docstrings", "add_start_docstrings_to_model_forward", "add_code_sample_docstrings", "dynamic_rope_update", "use_kernel_func_from_hub", "use_kernel_func_from_hub_with_fallback"):
         return BrainFunc("decorator", lambda i, recv, args, kw, node: args[0] if args else None)
     if short == "slice_logits_to_keep":  # 5.x: hidden_states[:, -logits_to_keep:, :]; forward() passes 0
-        return _slice_logits_to_keep(site.arg(0, "hidden_states"), site.arg(1, "logits_to_keep", 0))
+        kept = _slice_logits_to_keep(site.arg(0, "hidden_states"), site.arg(1, "logits_to_keep", 0))
+        if isinstance(kept, Tensor):
+            free(interp)  # a view: no kernel, no bytes
+        return kept
     if short == "GradientCheckpointingLayer" or short == "PreTrainedModel":
         return Unknown(f"{short} instance")
     if short in ("ModelOutput",):
@@ -584,6 +587,10 @@ def suggest_brain_func(site: CallSite) -> Any:
 
 def function_call(interp: Host, fv: FunctionV, args: list, kwargs: dict, node: Any, hint: Any) -> Any:
     short = fv.qualname.rsplit(".", 1)[-1]
+    if short == "_update_causal_mask" and looks_like_legacy_mask(interp, fv):
+        mask = legacy_causal_mask(interp, fv, args, kwargs, node)
+        if mask is not NotImplemented:
+            return mask
     if short in MASK_FUNCTIONS or (short.startswith("_") and "mask" in short and "attention" in short):
         return Tensor(None, "mask", "attention mask")
     if short in ("_init_weights", "post_init", "warn_if_padding_and_no_attention_mask", "_check_and_enable_sdpa", "gradient_checkpointing_enable"):
