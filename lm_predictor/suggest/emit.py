@@ -369,6 +369,8 @@ class Emitter:
                 if isinstance(rule, RuleRef):  # a grandchild (`model.decoder`) too: its path helper passes the metric on
                     if not self.bytes_priced(primary(rule.target)):
                         why.append(f"{label}: {primary(rule.target).qualname} has no bytes")
+                elif label and "." in label:  # a library rule called at a grandchild's path: no path helper passes it on
+                    why.append(f"{label}: {rule} called through a grandchild path")
                 else:
                     lib = self.library.get(str(rule)) if self.library is not None else None
                     if lib is None or "bytes_read" not in lib.metrics or "bytes_written" not in lib.metrics:
