@@ -53,16 +53,10 @@ def causal_mask(site: CallSite, sliding_mask: bool = False) -> Any:
     `sliding_mask` create_sliding_window_causal_mask (the mask function ANDs `kv > q - window` in:
     new_ones [q], q - window, gt, &, le, &); NotImplemented: not modelled."""
     interp = site.interp
-    # 5.x: (config, inputs_embeds, attention_mask, past_key_values, position_ids, or_mask_function,
-    # and_mask_function, block_sequence_ids, ...), called with keywords; its ops are not priced in bytes
-    tf5 = "inputs_embeds" in site.kwargs
-    if tf5 and (len(site.args) > 1 or site.kwargs.get("position_ids") is not None and site.kwargs.get("past_key_values") is None):
-        return NotImplemented  # positional, or a packed-sequence check on the position ids (data-dependent)
-    config, embeds = site.arg(0, "config"), site.kwargs["inputs_embeds"] if tf5 else site.arg(1, "input_embeds")
+    config, embeds = site.arg(0, "config"), site.arg(1, "input_embeds")
     attention_mask = site.arg(2, "attention_mask", None)
-    cache = site.kwargs.get("past_key_values") if tf5 else site.arg(4, "past_key_values", None)
-    names = ("or_mask_function", "and_mask_function", "block_sequence_ids")
-    extra = [site.kwargs.get(n) for n in names] if tf5 else [site.arg(i, name, None) for i, name in ((6, names[0]), (7, names[1]))]
+    cache = site.arg(4, "past_key_values", None)
+    extra = [site.arg(i, name, None) for i, name in ((6, "or_mask_function"), (7, "and_mask_function"))]
     if attention_mask is not None or any(e is not None for e in extra) or not isinstance(embeds, Tensor) or embeds.shape is None or len(embeds.shape) < 2:
         return NotImplemented
     if cache is not None and not isinstance(cache, CacheV):
