@@ -131,11 +131,6 @@ def with_layout(t: Tensor, lay: Layout | None | str) -> Tensor:
     return replace(t, layout=lay)
 
 
-def contiguous_like(t: Tensor) -> Tensor:
-    """The result of an op that allocates a row-major output."""
-    return replace(t, layout=None) if isinstance(t, Tensor) and t.layout is not None else t
-
-
 def is_one(d: Num) -> Bool:
     return X.cmp("==", d, ONE)
 

@@ -703,10 +703,6 @@ def _call(interp: Host, site: Any, name: str, short: str, inputs: list, result: 
     op(interp, name, inputs, result, records=records)
 
 
-def _returns_input(inputs: list, result: Any) -> bool:
-    return any(v is r for v in inputs for r in _flat(result) if isinstance(v, Tensor))
-
-
 def _layer_norm(interp: Host, x: Tensor, shape: tuple | None, params: list) -> None:
     """native_layer_norm keeps its input and two statistics per normalised row (at the input's
     dtype where the weight has it too; torch's CPU kernel)."""
