@@ -15,12 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from lm_predictor.evaluate.config_source import read_config
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from tests.families.harness import DECODE, PREFILL, assert_exact  # noqa: E402
+from tests.families.harness import DECODE, PREFILL, assert_exact, written_config  # noqa: E402
 
 TEXT = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
         "num_key_value_heads": 2, "vocab_size": 256}
@@ -28,10 +27,7 @@ TEXT = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "nu
 
 def written(tmp_path: Path, model_type: str, **overrides) -> dict:
     """The config.json `CONFIG_MAPPING[model_type](**overrides).to_json_file()` writes, read back by eval."""
-    from transformers import CONFIG_MAPPING
-
-    CONFIG_MAPPING[model_type](**overrides).to_json_file(tmp_path / "config.json")
-    return read_config(tmp_path / "config.json")
+    return written_config(model_type, overrides, tmp_path)
 
 
 @pytest.mark.parametrize("workload", [PREFILL, DECODE], ids=["prefill", "decode"])

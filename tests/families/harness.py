@@ -19,6 +19,16 @@ PREFILL = Workload(batch=2, seq_len=7)
 DECODE = Workload(batch=3, seq_len=1, past_len=5)
 
 
+def written_config(model_type: str, overrides: dict, tmp_path) -> dict:
+    """The config.json `CONFIG_MAPPING[model_type](**overrides).to_json_file()` writes, read back as eval reads it."""
+    from transformers import CONFIG_MAPPING
+
+    from lm_predictor.evaluate.config_source import read_config
+
+    CONFIG_MAPPING[model_type](**overrides).to_json_file(tmp_path / "config.json")
+    return read_config(tmp_path / "config.json")
+
+
 def assert_exact(config: dict, workload: Workload, *, library=None) -> None:
     """Measure (fake tensors, else real on a shrunken config) and compare every row."""
     try:

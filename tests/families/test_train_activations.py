@@ -30,10 +30,10 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from lm_predictor.evaluate.config_source import read_config  # noqa: E402
 from lm_predictor.evaluate.train import TrainOptions, predict_train  # noqa: E402
 from lm_predictor.verify.train_oracle import measure_train  # noqa: E402
 from lm_predictor.workload import Workload  # noqa: E402
+from tests.families.harness import written_config  # noqa: E402
 
 LLAMA_LIKE = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, vocab_size=256)
 CONFIGS = {
@@ -49,17 +49,9 @@ CONFIGS = {
 }
 
 
-def _written(model_type: str, overrides: dict, tmp_path: Path) -> dict:
-    from transformers import CONFIG_MAPPING
-
-    path = tmp_path / "config.json"
-    CONFIG_MAPPING[model_type](**overrides).to_json_file(path)
-    return read_config(path)
-
-
 @pytest.mark.parametrize("model_type", sorted(CONFIGS))
 def test_activation_bytes_exact(model_type: str, tmp_path: Path) -> None:
-    config = _written(model_type, CONFIGS[model_type], tmp_path)
+    config = written_config(model_type, CONFIGS[model_type], tmp_path)
     measured = measure_train(config, Workload(2, 5), peak=False).totals["activation_bytes"]
     predicted = predict_train(config, batch=2, seq_len=5)
     assert predicted.totals.get("activation_bytes") == measured
@@ -68,7 +60,7 @@ def test_activation_bytes_exact(model_type: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("model_type", ["gemma", "gpt2"])
 def test_activation_bytes_bfloat16_checkpointed(model_type: str, tmp_path: Path) -> None:
     """bfloat16: gemma's RMSNorm upcast and the normalizer cast are copies; checkpointing keeps each layer's inputs."""
-    config = _written(model_type, CONFIGS[model_type], tmp_path)
+    config = written_config(model_type, CONFIGS[model_type], tmp_path)
     workload = Workload(1, 6, 0, "bfloat16")
     measured = measure_train(config, workload, grad_checkpointing=True, peak=False).totals["activation_bytes"]
     predicted = predict_train(config, batch=1, seq_len=6, dtype="bfloat16", options=TrainOptions(grad_checkpointing=True))
@@ -80,7 +72,7 @@ def test_training_fact_is_false_in_inference(tmp_path: Path) -> None:
     attention dropout is no product in the forward flops either way: FlopCounterMode counts none)."""
     from lm_predictor.evaluate.predict import predict
 
-    config = _written("seed_oss", CONFIGS["seed_oss"], tmp_path)
+    config = written_config("seed_oss", CONFIGS["seed_oss"], tmp_path)
     train = predict_train(config, batch=2, seq_len=5)
     assert "activation_bytes" in train.totals
     infer = predict(config, batch=2, seq_len=5)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.families.harness import DECODE, PREFILL, assert_exact
+from tests.families.harness import DECODE, PREFILL, assert_exact, written_config
 from tests.suggest.families import base_library
 
 CASES = {
@@ -35,21 +35,9 @@ CASES = {
 }
 
 
-
-
-def _written(model_type: str, overrides: dict, tmp_path) -> dict:
-    from transformers import CONFIG_MAPPING
-
-    from lm_predictor.evaluate.config_source import read_config
-
-    path = tmp_path / "config.json"
-    CONFIG_MAPPING[model_type](**overrides).to_json_file(path)
-    return read_config(path)
-
-
 @pytest.mark.parametrize("model_type", sorted(CASES))
 def test_expert_construct_is_exact(model_type: str, tmp_path) -> None:
-    config = _written(model_type, CASES[model_type], tmp_path)
+    config = written_config(model_type, CASES[model_type], tmp_path)
     for workload in (PREFILL, DECODE):
         assert_exact(config, workload, library=base_library())
 

@@ -30,10 +30,10 @@ import pytest
 pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from lm_predictor.evaluate.config_source import read_config  # noqa: E402
 from lm_predictor.evaluate.train import predict_train  # noqa: E402
 from lm_predictor.verify.train_oracle import measure_train  # noqa: E402
 from lm_predictor.workload import Workload  # noqa: E402
+from tests.families.harness import written_config  # noqa: E402
 
 MAJOR = int(transformers.__version__.split(".")[0])
 PIN = "5.23.0" if MAJOR >= 5 else "4.56.0"
@@ -60,20 +60,12 @@ CASES = {
 }
 
 
-def _written(model_type: str, overrides: dict, tmp_path: Path) -> dict:
-    from transformers import CONFIG_MAPPING
-
-    path = tmp_path / "config.json"
-    CONFIG_MAPPING[model_type](**overrides).to_json_file(path)
-    return read_config(path)
-
-
 @pytest.mark.parametrize("case", list(CASES))
 def test_train_construct(case: str, tmp_path: Path) -> None:
     model_type, overrides, metrics, major = CASES[case]
     if major != MAJOR:
         pytest.skip(f"a transformers {major}.x construct; this venv has {transformers.__version__}")
-    config = _written(model_type, overrides, tmp_path)
+    config = written_config(model_type, overrides, tmp_path)
     measured = measure_train(config, Workload(2, 5), peak=False)
     predicted = predict_train(config, batch=2, seq_len=5, survey_checked=False, transformers=PIN)
     assert {m: predicted.totals.get(m) for m in metrics} == {m: measured.totals[m] for m in metrics}
@@ -87,6 +79,6 @@ def test_frozen_and_unread_parameters_leave_the_gradients() -> None:
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        bert = measure_train(_written("bert", {**BERT, "tie_word_embeddings": False}, Path(tmp)), Workload(2, 5), peak=False).totals
+        bert = measure_train(written_config("bert", {**BERT, "tie_word_embeddings": False}, Path(tmp)), Workload(2, 5), peak=False).totals
     buffers_bert = 2 * 64 * 8  # position_ids and token_type_ids: [1, 64] int64 each
     assert bert["weight_bytes"] - buffers_bert - bert["grad_bytes"] == 300 * 4  # cls.predictions.bias: vocab float32
