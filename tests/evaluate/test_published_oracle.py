@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from lm_predictor.evaluate.config_source import read_config
+from lm_predictor.evaluate.predict import predict
 from lm_predictor.resources import configs_dir
 
 pytest.importorskip("torch")
@@ -66,6 +67,10 @@ def test_rope_scaling_variants_are_read_and_priced(rope) -> None:
     config = {"model_type": "qwen3", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
               "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "vocab_size": 256, "rope_scaling": rope}
     assert_exact(config, PREFILL)
+    # @dynamic_rope_update's frequency update (torch.max(position_ids), a buffer swap) is not priced
+    # in bytes: for the two types that run it the rules give no bytes rather than a short total
+    updates = rope is not None and rope.get("rope_type") in ("dynamic", "longrope")
+    assert ("bytes_read" in predict(config, batch=PREFILL.batch, seq_len=PREFILL.seq_len).totals) != updates
 
 
 @pytest.mark.parametrize("workload", [PREFILL, DECODE, Workload(batch=1, seq_len=2, past_len=600)], ids=["prefill", "decode", "decode-past-window"])

@@ -49,9 +49,9 @@ class CallsMixin:
         fnode = fv.node
         if fv.bound is not None and fv.kind != "staticmethod":
             args = [fv.bound] + list(args)
-        # a conditional argument the branch calling it decides (a cache state that is None in prefill) is its arm
         if getattr(fnode, "decorators", None) is not None:
             self.brains.before_run(self, fv, args, node)
+        # a conditional argument the branch calling it decides (a cache state that is None in prefill) is its arm
         local = self.bind_params(fnode, [self.simplify(a) for a in args], {k: self.simplify(v) for k, v in kwargs.items()}, fv)
         frame = Frame(local, fv.module, fv.qualname, args[0] if args else None, fv.owner_class, fv.closure, len(self.assume))
         self.depth += 1
