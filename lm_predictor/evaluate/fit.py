@@ -20,19 +20,18 @@ from lm_predictor import diagnostics as d
 from lm_predictor.data.versions import DEFAULT_PIN
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.engine.evaluate import evaluate
-from lm_predictor.evaluate.binding import bind, find_root_rule, resolve
+from lm_predictor.evaluate.binding import bind, resolve
 from lm_predictor.evaluate.config_source import load_config
 from lm_predictor.evaluate.peak import infer_peak
 from lm_predictor.evaluate.positions import check_positions, learned_limit
-from lm_predictor.limits import MAX_BATCH, MAX_CONTEXT_TOKENS
-from lm_predictor.evaluate.predict import library_at
+from lm_predictor.evaluate.predict import library_at, root_rule
 from lm_predictor.evaluate.train import TrainOptions, check_has_loss, train_bindings, train_terms
+from lm_predictor.limits import MAX_BATCH, MAX_CONTEXT_TOKENS
 from lm_predictor.rules.library import RuleLibrary, UserRules
 from lm_predictor.workload import Workload
 
 INFER_TERMS = ("weight_bytes", "kv_cache_bytes")
 TRAIN_TERMS = ("weight_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes")
-"""No batch or context is searched beyond this (the formulas are exact integers at any size)."""
 
 UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
@@ -100,15 +99,9 @@ class MemoryModel:
         if mode == "train":
             check_has_loss(raw)
         self.resolved = resolve(raw)
-        self.library, self.notes = library_at(library, DEFAULT_PIN)  # resolve() reads the default pin
-        try:
-            self.rule = find_root_rule(self.library, self.resolved)
-        except LmPredictorError as err:  # no rule: derive one from the pinned source, as eval does
-            from lm_predictor.suggest.derive import derive_for
-
-            self.library, derived_notes = derive_for(self.resolved, self.library, err)
-            self.notes += derived_notes
-            self.rule = find_root_rule(self.library, self.resolved)
+        library, self.notes = library_at(library, DEFAULT_PIN)  # resolve() reads the default pin
+        self.library, self.rule, derived_notes, _ = root_rule(library, self.resolved, DEFAULT_PIN)
+        self.notes += derived_notes
         self.mode, self.dtype, self.options = mode, dtype, options
         self.fixed_terms = self._fixed_terms()
         self.peak = False

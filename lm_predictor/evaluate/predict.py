@@ -120,6 +120,20 @@ def default_library(paths: tuple[Path, ...] | None = None) -> RuleLibrary:
 _LAYERED: dict[tuple[int, int], tuple[RuleLibrary, list[str]]] = {}
 
 
+def root_rule(library: RuleLibrary, resolved: dict, pin: str, workload: Workload | None = None) -> tuple[RuleLibrary, Rule, list[str], bool]:
+    """(library, the config's root rule, notes, derived): where no rule covers the config, rules
+    derived from the pinned source (lmpredict suggest, cached), with a progress line on a terminal."""
+    try:
+        return library, find_root_rule(library, resolved), [], False
+    except LmPredictorError as err:
+        from lm_predictor.evaluate.progress import progress_line
+        from lm_predictor.suggest.derive import derive_for
+
+        with reading(pin), progress_line(f"no rule for {resolved.get('model_type')}: deriving rules from the pinned source"):
+            library, notes = derive_for(resolved, library, err, workload)
+        return library, find_root_rule(library, resolved), notes, True
+
+
 def library_at(library: RuleLibrary | UserRules | None, version: str) -> tuple[RuleLibrary, list[str]]:
     """(the library that prices a config read with pin `version`, notes): the shipped rules that
     hold for that pin; `UserRules` layered over them (a user rule wins a name clash, with a note);
@@ -185,17 +199,8 @@ def predict(
     check_published(published.config, resolved)
     library, layered = library_at(library, pin.version)
     notes: list[str] = list(published.notes) + layered
-    derived = False
-    try:
-        rule = find_root_rule(library, resolved)
-    except LmPredictorError as err:  # no rule: derive one from the pinned source (lmpredict suggest), cached
-        from lm_predictor.evaluate.progress import progress_line
-        from lm_predictor.suggest.derive import derive_for
-
-        with reading(pin.version), progress_line(f"no rule for {resolved.get('model_type')}: deriving rules from the pinned source"):
-            library, derived_notes = derive_for(resolved, library, err, workload)
-        notes += derived_notes
-        rule, derived = find_root_rule(library, resolved), True
+    library, rule, derived_notes, derived = root_rule(library, resolved, pin.version, workload)
+    notes += derived_notes
     warnings = check_positions(resolved, workload, rule.name)
     trust = trust_for(library, rule, resolved.get("model_type"), derived=derived, pin=pin.version)
     bindings = bind(rule, resolved, workload)

@@ -29,10 +29,10 @@ from lm_predictor.data.versions import choose_pin, reading
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.engine.evaluate import evaluate
 from lm_predictor.engine.records import CallRecord
-from lm_predictor.evaluate.binding import bind, find_root_rule, resolve
+from lm_predictor.evaluate.binding import bind, resolve
 from lm_predictor.evaluate.breakdown import merge_trees
 from lm_predictor.evaluate.config_source import load_config
-from lm_predictor.evaluate.predict import Prediction, library_at
+from lm_predictor.evaluate.predict import Prediction, library_at, root_rule
 from lm_predictor.evaluate.trust import train_mismatches
 from lm_predictor.formula.values import Value
 from lm_predictor.rules.library import RuleLibrary, UserRules
@@ -450,14 +450,8 @@ def predict_train(
         check_has_loss(raw)
         resolved = resolve(raw, pin.version, pin.reason)
         library, notes = library_at(library, pin.version)
-        derived = False
-        try:
-            rule = find_root_rule(library, resolved)
-        except LmPredictorError as err:  # no rule: derive one from the pinned source, as eval does
-            from lm_predictor.suggest.derive import derive_for
-
-            library, notes = derive_for(resolved, library, err, workload)
-            rule, derived = find_root_rule(library, resolved), True
+        library, rule, derived_notes, derived = root_rule(library, resolved, pin.version, workload)
+        notes += derived_notes
     bindings = train_bindings(rule, resolved, workload, options)
     metrics = [m for m in ("flops", "param_count", "bytes_read") if m in rule.metrics]
     trees = {m: evaluate(library, rule.name, m, bindings, trace=True).tree for m in metrics}

@@ -31,10 +31,7 @@ from lm_predictor.suggest.values import CacheV, FunctionV, Phi, Tensor
 
 
 def _record(site: CallSite, cond: Bool, hint: str, rule: str, kwargs: dict) -> None:
-    """One op's bytes term, recorded under `cond` (added to the interpreter's assumptions); none for
-    5.x's mask builder, whose ops these terms do not describe (it stays "no bytes model")."""
-    if "inputs_embeds" in site.kwargs:
-        return
+    """One op's bytes term, recorded under `cond` (added to the interpreter's assumptions)."""
     _record_at(site.interp, site.node, cond, hint, rule, kwargs)
 
 
