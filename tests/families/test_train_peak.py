@@ -133,3 +133,15 @@ def test_gpt2_unchecked_temporaries_unavailable(change: dict) -> None:
     p = predict_train({**FAMILIES["gpt2"]["n-inner-untied"], **change}, batch=2, seq_len=7)
     assert {"forward_peak_bytes", "backward_peak_bytes", "peak_bytes"} <= set(p.unavailable)
     assert any("train_peak_known" in n for n in p.notes)
+
+
+def test_gpt2_tanh_saves_its_output() -> None:
+    """tanh (like relu and sigmoid) saves its output, which is c_proj's saved input too: one
+    [tokens, inner] tensor, not two (activation_bytes was 204,800 = 2 x 64 x 200 x 4 x 2 layers high
+    before), and its backward leaves two gradient temporaries."""
+    config = {**FAMILIES["gpt2"]["n-inner-untied"], "activation_function": "tanh"}
+    workload = Workload(2, 64)
+    predicted, measured = _compare(config, workload)
+    assert predicted == measured
+    p = predict_train(config, batch=2, seq_len=64).totals["activation_bytes"]
+    assert p == measure_train(config, workload).totals["activation_bytes"]
