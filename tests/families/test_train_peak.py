@@ -126,11 +126,19 @@ def test_gpt2_long_context(name: str, workload: Workload) -> None:
     assert measured["peak_bytes"] == measured["backward_peak_bytes"] > measured["optimizer_peak_bytes"]
 
 
-@pytest.mark.parametrize("change", [{"activation_function": "gelu_fast"}, {"attn_pdrop": 0.0}], ids=["gelu-fast", "no-attn-dropout"])
-def test_gpt2_unchecked_temporaries_unavailable(change: dict) -> None:
-    """A multi-op activation whose backward temporaries the rules do not list, or a dropout turned
-    off (other points then peak), leaves the phases unavailable (train_peak_known), never a guess."""
-    p = predict_train({**FAMILIES["gpt2"]["n-inner-untied"], **change}, batch=2, seq_len=7)
+@pytest.mark.parametrize("upcast", [False, True], ids=["eager", "upcast"])
+def test_gpt2_without_dropout(upcast: bool) -> None:
+    """Dropout off (attn/resid/embd 0): no masks, and at 1,024 positions the forward peaks at the last
+    attention's `where` (two score tensors) and the backward at its softmax backward."""
+    config = {**FAMILIES["gpt2"]["n-inner-untied"], "n_positions": 1024, "attn_pdrop": 0.0, "resid_pdrop": 0.0, "embd_pdrop": 0.0, "reorder_and_upcast_attn": upcast}
+    predicted, measured = _compare(config, Workload(1, 1024))
+    assert predicted == measured
+
+
+def test_gpt2_unchecked_temporaries_unavailable() -> None:
+    """A multi-op activation whose backward temporaries the rules do not list leaves the phases
+    unavailable (train_peak_known), never a guess."""
+    p = predict_train({**FAMILIES["gpt2"]["n-inner-untied"], "activation_function": "gelu_fast"}, batch=2, seq_len=7)
     assert {"forward_peak_bytes", "backward_peak_bytes", "peak_bytes"} <= set(p.unavailable)
     assert any("train_peak_known" in n for n in p.notes)
 
