@@ -27,7 +27,7 @@ from lm_predictor.verify.train_oracle import measure_train  # noqa: E402
 from lm_predictor.workload import Workload  # noqa: E402
 from tests.families.test_train import FAMILIES  # noqa: E402
 
-PREDICTED = ("llama", "mistral", "qwen2", "gemma", "phi3", "gpt_neox")  # root rules with train_forward_peak_bytes / train_backward_peak_bytes
+PREDICTED = ("llama", "mistral", "qwen2", "gemma", "phi3", "falcon", "gpt_neox")  # root rules with train_forward_peak_bytes / train_backward_peak_bytes
 WORKLOADS = {
     "b2s7-f32": Workload(2, 7),
     "b3s64-bf16": Workload(3, 64, 0, "bfloat16"),
