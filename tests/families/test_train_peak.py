@@ -81,3 +81,15 @@ def test_unavailable_with_checkpointing_or_mixed_precision() -> None:
     for options, dtype in ((TrainOptions(grad_checkpointing=True), "float32"), (TrainOptions(mixed_precision=True), "bfloat16")):
         p = predict_train(config, batch=2, seq_len=7, dtype=dtype, options=options)
         assert "peak_bytes" in p.unavailable and "forward_peak_bytes" in p.unavailable
+
+
+@pytest.mark.parametrize(("name", "workload"), [
+    # rotary at batch > 1: the rotated query keeps the transposed layout and matmul copies it (the
+    # forward's softmax candidate holds both): forward peak at the last layer's softmax
+    ("new-arch-gqa-untied", Workload(2, 512, 0, "bfloat16")),
+    # ALiBi below float32: the backward peaks at the scaling's backward (two float32 score gradients)
+    ("alibi-sequential-mha-bias", Workload(2, 512, 0, "bfloat16")),
+])
+def test_falcon_batched_attention_peaks(name: str, workload: Workload) -> None:
+    predicted, measured = _compare(FAMILIES["falcon"][name], workload)
+    assert predicted == measured
