@@ -93,3 +93,15 @@ def test_unavailable_with_checkpointing_or_mixed_precision() -> None:
 def test_falcon_batched_attention_peaks(name: str, workload: Workload) -> None:
     predicted, measured = _compare(FAMILIES["falcon"][name], workload)
     assert predicted == measured
+
+
+@pytest.mark.parametrize(("name", "intermediate_size"), [
+    # a wide MLP at batch 8, 64 tokens moves gpt_neox's backward peak into the last layer's MLP:
+    ("sequential-nobias-tied-full-rotary", 1024),  # gelu: dense_4h_to_h's backward (its bias gradient's sum)
+    ("float-truncated-rotary", 1600),  # gelu_fast: the activation's last product's backward
+    ("odd-rotary-stray-head-dim", 960),  # gelu_new: the same
+])
+def test_gpt_neox_mlp_backward_peaks(name: str, intermediate_size: int) -> None:
+    config = {**FAMILIES["gpt_neox"][name], "intermediate_size": intermediate_size}
+    predicted, measured = _compare(config, Workload(8, 64))
+    assert predicted == measured
