@@ -345,6 +345,8 @@ def phase_peaks(library: RuleLibrary, rule: Rule, bindings: dict[str, Value], wo
         return {}, f"forward and backward peaks are checked for {', '.join(PHASE_DTYPES)} only"
     if terms.get("weight_bytes") is None:
         return {}, "weight_bytes unknown"
+    if "train_peak_known" in rule.metrics and not evaluate(library, rule.name, "train_peak_known", bindings).value:
+        return {}, f"{rule.name}: this config's dropout or activation is not in the training-peak candidates (train_peak_known)"
     found = {total: terms["weight_bytes"] + evaluate(library, rule.name, metric, bindings).value for total, metric in PHASE_PEAKS.items()}
     if terms.get("optimizer_peak_bytes") is not None:
         found["peak_bytes"] = max(*found.values(), terms["optimizer_peak_bytes"])

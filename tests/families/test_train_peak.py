@@ -105,3 +105,14 @@ def test_gpt_neox_mlp_backward_peaks(name: str, intermediate_size: int) -> None:
     config = {**FAMILIES["gpt_neox"][name], "intermediate_size": intermediate_size}
     predicted, measured = _compare(config, Workload(8, 64))
     assert predicted == measured
+
+
+@pytest.mark.parametrize("family", ["falcon", "gpt_neox"])
+@pytest.mark.parametrize("extra", [{"hidden_dropout": 0.1}, {"attention_dropout": 0.1}, {"hidden_act": "relu", "activation": "relu"}])
+def test_unavailable_with_dropout_or_other_activation(family: str, extra: dict) -> None:
+    """train_peak_known: dropout masks and activations whose temporaries the candidates do not list
+    leave the forward and backward peaks unavailable, not predicted low."""
+    config = {**next(iter(FAMILIES[family].values())), **extra}
+    p = predict_train(config, batch=2, seq_len=7)
+    assert {"forward_peak_bytes", "backward_peak_bytes", "peak_bytes"} <= set(p.unavailable)
+    assert any("train_peak_known" in n for n in p.notes)
