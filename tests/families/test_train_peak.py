@@ -116,3 +116,14 @@ def test_unavailable_with_dropout_or_other_activation(family: str, extra: dict) 
     p = predict_train(config, batch=2, seq_len=7)
     assert {"forward_peak_bytes", "backward_peak_bytes", "peak_bytes"} <= set(p.unavailable)
     assert any("train_peak_known" in n for n in p.notes)
+
+
+@pytest.mark.parametrize(("name", "overrides", "workload"), [
+    # multi_query outside the new architecture: matmul broadcasts the one value head and sums its
+    # gradient back before the softmax's backward, so one head's V gradient is live there
+    ("rotary-mha-parallel-bias", {"multi_query": True}, Workload(2, 512)),  # falcon-7b's layout
+    ("alibi-mqa-legacy-n-embed", {"ffn_hidden_size": 512}, Workload(1, 512)),  # a narrow MLP: the attention peaks
+])
+def test_falcon_multi_query_softmax_backward(name: str, overrides: dict, workload: Workload) -> None:
+    predicted, measured = _compare({**FAMILIES["falcon"][name], **overrides}, workload)
+    assert predicted == measured
