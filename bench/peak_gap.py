@@ -6,7 +6,7 @@ For the first varied config of each family (tests/families), float32, AdamW:
 - train: MemTracker's peak of each phase (forward with the loss, backward, optimizer step;
   train_oracle's phase tracker) and of the whole step, and which phase holds it; each predicted
   phase peak minus the measured one ("-" where the root rule does not compose the phase:
-  falcon, gpt_neox forward and backward); the forward peak's excess over weights + saved
+  none of the eight families now); the forward peak's excess over weights + saved
   activations and the backward peak's over weights + gradients;
 - infer: MemTracker's peak over one forward (use_cache=True) minus weights + KV cache (the
   temporaries alive at the peak), the predicted inference peak_bytes (composed from the rules'

@@ -346,7 +346,7 @@ def phase_peaks(library: RuleLibrary, rule: Rule, bindings: dict[str, Value], wo
     if terms.get("weight_bytes") is None:
         return {}, "weight_bytes unknown"
     if "train_peak_known" in rule.metrics and not evaluate(library, rule.name, "train_peak_known", bindings).value:
-        return {}, f"{rule.name}: a module's backward temporaries at this config are not in the rules (train_peak_known)"
+        return {}, f"{rule.name}: this config's dropout, activation or backward temporaries are not in the training-peak candidates (train_peak_known)"
     found = {total: terms["weight_bytes"] + evaluate(library, rule.name, metric, bindings).value for total, metric in PHASE_PEAKS.items()}
     if terms.get("optimizer_peak_bytes") is not None:
         found["peak_bytes"] = max(*found.values(), terms["optimizer_peak_bytes"])

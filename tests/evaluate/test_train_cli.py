@@ -62,6 +62,9 @@ def test_a_train_metric_the_survey_measured_wrong_is_left_out(monkeypatch) -> No
               "num_attention_heads": 4, "num_key_value_heads": 4, "vocab_size": 256}
     before = train.predict_train(config, batch=2, seq_len=7)
     assert "grad_bytes" in before.totals
+    # derived roots compose no forward/backward peak points, so the step's peak is unavailable, with why
+    assert {"forward_peak_bytes", "backward_peak_bytes", "peak_bytes"} <= set(before.unavailable)
+    assert any(n.startswith("derived rules: optimizer_peak_bytes") for n in before.notes)
     monkeypatch.setattr(train, "train_mismatches", lambda model_type, pin="4.56.0": {"grad_bytes": "predicted 1 measured 2"} if model_type == "olmo" else {})
     after = train.predict_train(config, batch=2, seq_len=7)
     assert "grad_bytes" not in after.totals and "grad_bytes" in after.unavailable

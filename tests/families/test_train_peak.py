@@ -27,7 +27,7 @@ from lm_predictor.verify.train_oracle import measure_train  # noqa: E402
 from lm_predictor.workload import Workload  # noqa: E402
 from tests.families.test_train import FAMILIES  # noqa: E402
 
-PREDICTED = ("llama", "mistral", "qwen2", "gemma", "phi3")  # root rules with train_forward_peak_bytes / train_backward_peak_bytes
+PREDICTED = ("llama", "mistral", "qwen2", "gemma", "phi3", "falcon", "gpt_neox")  # root rules with train_forward_peak_bytes / train_backward_peak_bytes
 WORKLOADS = {
     "b2s7-f32": Workload(2, 7),
     "b3s64-bf16": Workload(3, 64, 0, "bfloat16"),
@@ -65,15 +65,6 @@ def test_long_context_peak_is_in_the_attention() -> None:
     """At batch 1, 1,024 tokens the step's peak is the backward's, above the optimizer step."""
     predicted, measured = _compare(FAMILIES["llama"]["gqa"], Workload(1, 1024))
     assert predicted["peak_bytes"] == measured["backward_peak_bytes"] > measured["optimizer_peak_bytes"]
-
-
-@pytest.mark.parametrize("family", [f for f in FAMILIES if f not in PREDICTED and f != "gpt2"])  # gpt2: its own block below
-def test_unavailable_elsewhere(family: str) -> None:
-    """Families whose rules do not compose the phases list them unavailable, with the reason."""
-    config = next(iter(FAMILIES[family].values()))
-    p = predict_train(config, batch=2, seq_len=7)
-    assert {"forward_peak_bytes", "backward_peak_bytes", "peak_bytes"} <= set(p.unavailable)
-    assert any("train_forward_peak_bytes" in n for n in p.notes)
 
 
 def test_unavailable_with_checkpointing_or_mixed_precision() -> None:
@@ -139,6 +130,39 @@ def test_gpt2_unchecked_temporaries_unavailable() -> None:
     """A multi-op activation whose backward temporaries the rules do not list leaves the phases
     unavailable (train_peak_known), never a guess."""
     p = predict_train({**FAMILIES["gpt2"]["n-inner-untied"], "activation_function": "gelu_fast"}, batch=2, seq_len=7)
+
+
+@pytest.mark.parametrize(("name", "workload"), [
+    # rotary at batch > 1: the rotated query keeps the transposed layout and matmul copies it (the
+    # forward's softmax candidate holds both): forward peak at the last layer's softmax
+    ("new-arch-gqa-untied", Workload(2, 512, 0, "bfloat16")),
+    # ALiBi below float32: the backward peaks at the scaling's backward (two float32 score gradients)
+    ("alibi-sequential-mha-bias", Workload(2, 512, 0, "bfloat16")),
+])
+def test_falcon_batched_attention_peaks(name: str, workload: Workload) -> None:
+    predicted, measured = _compare(FAMILIES["falcon"][name], workload)
+    assert predicted == measured
+
+
+@pytest.mark.parametrize(("name", "intermediate_size"), [
+    # a wide MLP at batch 8, 64 tokens moves gpt_neox's backward peak into the last layer's MLP:
+    ("sequential-nobias-tied-full-rotary", 1024),  # gelu: dense_4h_to_h's backward (its bias gradient's sum)
+    ("float-truncated-rotary", 1600),  # gelu_fast: the activation's last product's backward
+    ("odd-rotary-stray-head-dim", 960),  # gelu_new: the same
+])
+def test_gpt_neox_mlp_backward_peaks(name: str, intermediate_size: int) -> None:
+    config = {**FAMILIES["gpt_neox"][name], "intermediate_size": intermediate_size}
+    predicted, measured = _compare(config, Workload(8, 64))
+    assert predicted == measured
+
+
+@pytest.mark.parametrize("family", ["falcon", "gpt_neox"])
+@pytest.mark.parametrize("extra", [{"hidden_dropout": 0.1}, {"attention_dropout": 0.1}, {"hidden_act": "relu", "activation": "relu"}])
+def test_unavailable_with_dropout_or_other_activation(family: str, extra: dict) -> None:
+    """train_peak_known: dropout masks and activations whose temporaries the candidates do not list
+    leave the forward and backward peaks unavailable, not predicted low."""
+    config = {**next(iter(FAMILIES[family].values())), **extra}
+    p = predict_train(config, batch=2, seq_len=7)
     assert {"forward_peak_bytes", "backward_peak_bytes", "peak_bytes"} <= set(p.unavailable)
     assert any("train_peak_known" in n for n in p.notes)
 
@@ -153,3 +177,14 @@ def test_gpt2_tanh_saves_its_output() -> None:
     assert predicted == measured
     p = predict_train(config, batch=2, seq_len=64).totals["activation_bytes"]
     assert p == measure_train(config, workload).totals["activation_bytes"]
+
+
+@pytest.mark.parametrize(("name", "overrides", "workload"), [
+    # multi_query outside the new architecture: matmul broadcasts the one value head and sums its
+    # gradient back before the softmax's backward, so one head's V gradient is live there
+    ("rotary-mha-parallel-bias", {"multi_query": True}, Workload(2, 512)),  # falcon-7b's layout
+    ("alibi-mqa-legacy-n-embed", {"ffn_hidden_size": 512}, Workload(1, 512)),  # a narrow MLP: the attention peaks
+])
+def test_falcon_multi_query_softmax_backward(name: str, overrides: dict, workload: Workload) -> None:
+    predicted, measured = _compare({**FAMILIES["falcon"][name], **overrides}, workload)
+    assert predicted == measured
