@@ -52,6 +52,8 @@ BOOL_OUT = {"eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and", "l
 CASTS = {"to": None, "float": "float32", "long": "long", "int": "int32", "bool": "bool", "double": None, "half": None,
          "bfloat16": None, "type_as": None, "type": None}
 REDUCTIONS = {"sum", "mean", "amax", "amin"}
+PIECES = ("split", "chunk", "unbind", "split_with_sizes", "tensor_split", "narrow")
+"""Views into pieces, as methods and as torch functions (`torch.split(x, [a, b], dim=-1)`)."""
 DTYPE_TAGS = {"float32": "float32", "float": "float32", "long": "long", "int64": "long", "bool": "bool", "<model dtype>": "model",
               "int32": "int32", "int": "int32"}
 
@@ -92,7 +94,7 @@ def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
     if name in VIEWS:
         free(interp)
         return with_layout(result, per_arm(t, lambda x: _view_layout(x, name, site, result)))
-    if name in ("split", "chunk", "unbind", "split_with_sizes", "tensor_split", "narrow"):
+    if name in PIECES:
         free(interp)
         return _pieces(t, result)
     if name in ("reshape", "reshape_as", "flatten"):
@@ -513,6 +515,8 @@ def price_function(site: CallSite, result: Any) -> Any:
         return result
     if name in ("torch.matmul", "torch.bmm", "torch.mm", "F.linear", "torch.baddbmm", "torch.addmm", "torch.einsum"):
         return result  # priced by the matmul brain
+    if name in ("F.pad", "torch.nn.functional.pad") and args and isinstance(args[0], Tensor):
+        return _pad(site, args[0], result)
     if name in ("F.dropout",) and isinstance(result, Tensor):
         training = site.arg(2, "training", X.TRUE)
         if training == X.FALSE:
@@ -526,7 +530,8 @@ def price_function(site: CallSite, result: Any) -> Any:
         method = short[2:] if short.startswith("F.") else short
         if name.startswith("F."):
             method = name[2:]
-        if method in UNARY or method in BINARY or method in REDUCTIONS or method in VIEWS or method in CASTS or method in ("reshape", "flatten", "clone", "contiguous", "repeat_interleave", "cumsum"):
+        if method in UNARY or method in BINARY or method in REDUCTIONS or method in VIEWS or method in CASTS or method in PIECES \
+                or method in ("reshape", "flatten", "clone", "contiguous", "repeat_interleave", "cumsum"):
             sub = CallSite(interp, site.callee, list(args[1:]), dict(site.kwargs), site.node, site.hint, "Tensor." + method, t)
             if method == "where":
                 return elementwise(interp, _label(site, "where"), list(args), result) if isinstance(result, Tensor) else result
@@ -534,6 +539,23 @@ def price_function(site: CallSite, result: Any) -> Any:
     if name == "torch.where" and isinstance(result, Tensor):
         return elementwise(interp, _label(site, "where"), list(args), result)
     return _unmodelled(interp, name, result)
+
+
+def _pad(site: CallSite, t: Tensor, result: Any) -> Any:
+    """F.pad, constant mode: one aten.constant_pad_nd that reads the whole input (also where a
+    negative pad cuts it) and writes the output, row-major where every pad is a constant >= 0 (a
+    negative pad keeps the input's memory order: not tracked)."""
+    interp = site.interp
+    pads = site.arg(1, "pad", None)
+    mode = site.arg(2, "mode", "constant")
+    b = elem_bytes(t)
+    if mode != "constant" or not isinstance(pads, (tuple, list)) or not isinstance(result, Tensor) or result.shape is None \
+            or numel(t) is None or b is None:
+        return _unmodelled(interp, "F.pad", result)
+    out = Tensor(result.shape, t.dtype, result.why, result.param, result.route, result.no_grad, result.values)
+    price(interp, X.call(_label(site, "pad"), "torch.copy", {"numel": numel(out), "in_numel": numel(t), "dtype_bytes": b}), "pad")
+    known = all(isinstance(p, Num) and isinstance(p.const_value(), int) and p.const_value() >= 0 for p in pads)
+    return with_layout(out, None if known and len(t.shape) not in (4, 5) else UNKNOWN_LAYOUT)
 
 
 def price_matmul(site: CallSite, a: Tensor, b: Tensor, out: Tensor, label: str, kwargs: dict) -> None:
