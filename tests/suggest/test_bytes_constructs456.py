@@ -133,3 +133,19 @@ def test_torch_split_is_views() -> None:
     pieces = (_t(2, 5, 2), _t(2, 5, 4))
     out, terms = _priced("torch.split", [_t(2, 5, 6), [Num.const(2), Num.const(4)]], {"dim": Num.const(-1)}, pieces)
     assert terms == [] and len(out) == 2
+
+
+def test_tensor_repeat_reads_the_input_once_and_writes_the_tiles() -> None:
+    """x [2, 3, 4] float32 .repeat(1, 2, 1): one aten.repeat reading 2 * 3 * 4 * 4 = 96 bytes and
+    writing 2 * 6 * 4 * 4 = 192 (BytesCounter: 96 / 192, output contiguous)."""
+    from lm_predictor.suggest.brains.base import CallSite
+    from lm_predictor.suggest.brains.opbytes import price_method
+    from lm_predictor.suggest.expr import Num
+    from lm_predictor.suggest.ruletext import call_atoms
+
+    host = _Host()
+    x = _t(2, 3, 4)
+    out = price_method(CallSite(host, None, [Num.const(1), Num.const(2), Num.const(1)], {}, None, None, "Tensor.repeat", x), "repeat", x, _t(2, 6, 4))
+    (atom,) = [a for metric, expr, _ in host.costs if metric == "bytes" for a in call_atoms(expr)]
+    assert (atom.args[1], {k: v.const_value() for k, v in atom.args[2]}) == ("torch.copy", {"numel": 48, "in_numel": 24, "dtype_bytes": 4})
+    assert out.layout is None

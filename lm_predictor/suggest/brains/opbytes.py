@@ -129,6 +129,10 @@ def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
         return with_layout(result, None)
     if name == "cumsum":
         return _cumsum(site, t, result)
+    if name == "repeat" and result.shape is not None and numel(t) is not None and elem_bytes(t) is not None:
+        # one aten.repeat: reads the input once, writes the tiled output row-major (also for all-1 counts)
+        price(interp, X.call(_label(site, "repeat"), "torch.copy", {"numel": numel(result), "in_numel": numel(t), "dtype_bytes": elem_bytes(t)}), name)
+        return with_layout(Tensor(result.shape, t.dtype, result.why, result.param, result.route, result.no_grad, result.values), None)
     base = name[:-1] if name.endswith("_") else name
     if base in UNARY or base in BINARY:
         inputs = [t, *site.args, *site.kwargs.values()]
