@@ -9,6 +9,11 @@ then covers the bytes as well. The oracle counts the CPU SDPA kernel with torch'
 (verify/oracle.py, `cpu_sdpa_formulas`), so agreeing with it is not agreeing with 0.
 
     .venv/bin/python bench/sdpa_survey.py [--only apertus,olmo2] [--jobs 2] [--json out.json] [--attn eager]
+    .venv/bin/python bench/sdpa_survey.py --skip llama,gpt2 --part 2/4 --jobs 1 --json part2.json
+
+Without --only it takes every survey-exact type of bench/survey.json; --skip leaves types out
+(those already surveyed) and --part K/N runs the K-th of N equal slices of what is left, so a
+shared machine can run the set in pieces.
 """
 
 from __future__ import annotations
@@ -38,11 +43,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=420.0, help="seconds per model type")
     parser.add_argument("--only", help="comma-separated model types (default: all survey-exact types)")
+    parser.add_argument("--skip", default="", help="comma-separated model types to leave out")
+    parser.add_argument("--part", help="K/N: run only the K-th (1-based) of N equal slices of the types")
     parser.add_argument("--json", type=Path, help="write the records here")
     parser.add_argument("--attn", choices=("sdpa", "eager"), default="sdpa",
                         help="attention path of every workload (eager: the same comparison, bytes included, on the eager path)")
     args = parser.parse_args(argv)
     types = args.only.split(",") if args.only else exact_types()
+    skip = set(filter(None, args.skip.split(",")))
+    types = [t for t in types if t not in skip]
+    if args.part:
+        try:
+            k, n = (int(x) for x in args.part.split("/"))
+            if not 1 <= k <= n:
+                raise ValueError
+        except ValueError:
+            parser.error(f"--part {args.part}: expected K/N with 1 <= K <= N")
+        size = -(-len(types) // n)
+        types = types[(k - 1) * size: k * size]
     # the workers are forked: they see the sdpa workloads (every config's, and the oracle probe's)
     survey.CONFIGS = {name: tuple({**wl, "attn": args.attn} for wl in wls) for name, wls in survey.CONFIGS.items()}
     survey.PREFILL = {**survey.PREFILL, "attn": args.attn}

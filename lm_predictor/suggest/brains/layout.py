@@ -35,7 +35,8 @@ class Layout:
 
 UNKNOWN_LAYOUT = "unknown"
 
-ELEMENT_BYTES = {"model": Num.sym("dtype_bytes"), "float32": Num.const(4), "long": Num.const(8), "bool": Num.const(1)}
+ELEMENT_BYTES = {"model": Num.sym("dtype_bytes"), "float32": Num.const(4), "long": Num.const(8), "bool": Num.const(1),
+                 "int32": Num.const(4)}
 """Bytes per element of each dtype tag ("model" is the workload's dtype)."""
 
 
@@ -406,7 +407,10 @@ def promote(values: list) -> str | None:
         return "float32" if "float32" in zero else "model"
     if has_float_scalar:
         return "float32"
-    return "long" if "long" in tags else "bool"
+    for kind in ("long", "int32"):  # integer tensors with dims decide; a 0-dim one only lifts bool
+        if kind in tags:
+            return kind
+    return "long" if "long" in zero else "int32" if "int32" in zero else "bool"
 
 
 def _full_shape(shape: tuple, out: tuple) -> bool:

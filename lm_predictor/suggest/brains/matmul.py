@@ -102,7 +102,8 @@ def suggest_linear_fn(site: CallSite) -> Tensor:
     return Tensor(x.shape[:-1] + (out_f,), x.dtype)
 
 
-def sdpa_kernel(site: CallSite, label: str, q: Any, k: Any, v: Any, mask: Any = None, enable_gqa: Any = X.FALSE) -> Tensor:
+def sdpa_kernel(site: CallSite, label: str, q: Any, k: Any, v: Any, mask: Any = None, enable_gqa: Any = X.FALSE,
+                is_causal: Any = X.FALSE) -> Tensor:
     """The SDPA kernel on [..., heads, q_len, head_dim] tensors: torch's sdpa_flop at the query's heads."""
     interp = site.interp
     if not all(isinstance(t, Tensor) and t.shape is not None and len(t.shape) >= 3 for t in (q, k, v)):
@@ -113,13 +114,13 @@ def sdpa_kernel(site: CallSite, label: str, q: Any, k: Any, v: Any, mask: Any = 
     if v.shape[-1] != q.shape[-1]:
         kwargs["v_head_dim"] = v.shape[-1]
     interp.add_cost("flops", X.call(label, "torch.nn.functional.scaled_dot_product_attention", kwargs))
-    return price_sdpa(site, label, q, k, v, kwargs, mask, enable_gqa)
+    return price_sdpa(site, label, q, k, v, kwargs, mask, enable_gqa, is_causal)
 
 
 @brain("sdpa", op("F.scaled_dot_product_attention"))
 def suggest_sdpa(site: CallSite) -> Tensor:
     return sdpa_kernel(site, site.label("sdpa"), site.arg(0, "query"), site.arg(1, "key"), site.arg(2, "value"),
-                       site.arg(3, "attn_mask", None), site.kwargs.get("enable_gqa", X.FALSE))
+                       site.arg(3, "attn_mask", None), site.kwargs.get("enable_gqa", X.FALSE), site.arg(5, "is_causal", X.FALSE))
 
 
 @brain("sdpa-attention", op("transformers.integrations.sdpa_attention.sdpa_attention_forward"))

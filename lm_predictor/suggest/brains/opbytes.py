@@ -40,7 +40,7 @@ from lm_predictor.suggest.values import CondLayout, External, Tensor, Unknown
 
 METADATA = {"size", "dim", "ndimension", "numel", "nelement", "element_size", "is_contiguous", "get_device", "data_ptr",
             "requires_grad_", "retain_grad", "detach", "detach_", "cpu", "cuda", "pin_memory", "share_memory_"}
-VIEWS = {"transpose", "swapaxes", "swapdims", "t", "permute", "unsqueeze", "squeeze", "expand", "expand_as"}
+VIEWS = {"transpose", "swapaxes", "swapdims", "t", "permute", "unsqueeze", "squeeze", "expand", "expand_as", "broadcast_to"}
 UNARY = {"abs", "neg", "exp", "log", "sin", "cos", "sigmoid", "tanh", "relu", "rsqrt", "sqrt", "square", "reciprocal",
          "sign", "floor", "ceil", "round", "erf", "silu", "gelu", "log1p", "expm1", "trunc", "frac", "logical_not",
          "tril", "triu", "clamp", "clamp_min", "clamp_max", "pow", "nan_to_num", "softplus", "mish", "elu",
@@ -49,10 +49,13 @@ BINARY = {"add", "sub", "mul", "div", "maximum", "minimum", "fmod", "remainder",
           "logical_and", "logical_or", "bitwise_and", "bitwise_or", "masked_fill", "where", "lerp", "atan2",
           "float_power", "addcmul", "addcdiv", "rsub", "true_divide"}
 BOOL_OUT = {"eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and", "logical_or", "isnan", "isinf"}
-CASTS = {"to": None, "float": "float32", "long": "long", "int": None, "bool": "bool", "double": None, "half": None,
+CASTS = {"to": None, "float": "float32", "long": "long", "int": "int32", "bool": "bool", "double": None, "half": None,
          "bfloat16": None, "type_as": None, "type": None}
 REDUCTIONS = {"sum", "mean", "amax", "amin"}
-DTYPE_TAGS = {"float32": "float32", "float": "float32", "long": "long", "int64": "long", "bool": "bool", "<model dtype>": "model"}
+PIECES = ("split", "chunk", "unbind", "split_with_sizes", "tensor_split", "narrow")
+"""Views into pieces, as methods and as torch functions (`torch.split(x, [a, b], dim=-1)`)."""
+DTYPE_TAGS = {"float32": "float32", "float": "float32", "long": "long", "int64": "long", "bool": "bool", "<model dtype>": "model",
+              "int32": "int32", "int": "int32"}
 
 
 def _tensors(values: list) -> list:
@@ -91,7 +94,7 @@ def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
     if name in VIEWS:
         free(interp)
         return with_layout(result, per_arm(t, lambda x: _view_layout(x, name, site, result)))
-    if name in ("split", "chunk", "unbind", "split_with_sizes", "tensor_split", "narrow"):
+    if name in PIECES:
         free(interp)
         return _pieces(t, result)
     if name in ("reshape", "reshape_as", "flatten"):
@@ -126,6 +129,10 @@ def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
         return with_layout(result, None)
     if name == "cumsum":
         return _cumsum(site, t, result)
+    if name == "repeat" and result.shape is not None and numel(t) is not None and elem_bytes(t) is not None:
+        # one aten.repeat: reads the input once, writes the tiled output row-major (also for all-1 counts)
+        price(interp, X.call(_label(site, "repeat"), "torch.copy", {"numel": numel(result), "in_numel": numel(t), "dtype_bytes": elem_bytes(t)}), name)
+        return with_layout(Tensor(result.shape, t.dtype, result.why, result.param, result.route, result.no_grad, result.values), None)
     base = name[:-1] if name.endswith("_") else name
     if base in UNARY or base in BINARY:
         inputs = [t, *site.args, *site.kwargs.values()]
@@ -137,8 +144,8 @@ def _cumsum(site: CallSite, t: Tensor, result: Tensor) -> Any:
     """One scan kernel: reads t, writes the sums (integer and bool inputs sum in int64, `dtype=` casts)
     in t's memory order."""
     given = site.kwargs.get("dtype")
-    tag = dtype_tag(given) if given is not None else "long" if t.dtype in ("long", "bool") else t.dtype
-    if tag is None or result.shape is None or t.dtype not in ("long", "bool", "float32", "model"):
+    tag = dtype_tag(given) if given is not None else "long" if t.dtype in ("long", "bool", "int32") else t.dtype
+    if tag is None or result.shape is None or t.dtype not in ("long", "bool", "int32", "float32", "model"):
         return _unmodelled(site.interp, "cumsum of an unknown dtype", result)
     out = Tensor(result.shape, tag, result.why, result.param, result.route, result.no_grad, result.values)
     price(site.interp, elementwise_term(_label(site, "cumsum"), [t], out), "cumsum")
@@ -227,6 +234,8 @@ def _reshape(site: CallSite, t: Tensor, result: Tensor) -> Any:
         return _unmodelled(interp, "reshape to an unknown shape", result)
     seen = view_of(t, tuple(result.shape))
     if seen is None:
+        if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+            print("reshape of unknown layout:", t, layout_of(t), result.shape, interp.current_loc)
         return _unmodelled(interp, "reshape of a tensor of unknown layout", result)
     ok = seen[0]
     if ok == X.TRUE:
@@ -299,7 +308,7 @@ def _view_layout(t: Tensor, name: str, site: CallSite, result: Tensor) -> Any:
     if name == "squeeze":
         removed = [i for i in range(rank) if len(result.shape) < rank and i not in _kept(t.shape, result.shape)]
         return drop_dims(lay, removed)
-    if name in ("expand", "expand_as"):
+    if name in ("expand", "expand_as", "broadcast_to"):
         extra = len(result.shape) - rank
         order = tuple(range(extra)) + tuple(o + extra for o in lay.order)
         bcast = set(range(extra)) | {b + extra for b in lay.bcast}
@@ -376,12 +385,33 @@ def _pieces(t: Tensor, result: Any) -> Any:
 def price_getitem(interp: Host, t: Tensor, index: Any, result: Any) -> Any:
     """Basic indexing (ints, slices, None, ...) is a view; a tensor index runs an index kernel (not priced)."""
     items = list(index) if isinstance(index, tuple) else [index]
+    lists = [i for i in items if type(i).__name__ in ("ListV", "list")]
+    if len(lists) == 1 and not any(isinstance(i, Tensor) for i in items):
+        return _gather_list(interp, t, lists[0], items, result)
     if any(isinstance(i, Tensor) or type(i).__name__ in ("ListV", "list") for i in items):
         return _unmodelled(interp, "indexing with a tensor", result)
     if not isinstance(result, Tensor) or result.shape is None or t.shape is None:
         return _unmodelled(interp, "indexing of a tensor of unknown shape", result)
     free(interp)
     return with_layout(result, per_arm(t, lambda x: _index_layout(x, items, result)))
+
+
+def _gather_list(interp: Host, t: Tensor, index: Any, items: list, result: Any) -> Any:
+    """`x[..., [i, j], :]`: one aten.index (docs/bytes.md, gather): it reads the int64 index tensor
+    and the selected elements (the output's size), and writes the output, dense in row-major order.
+    Only one list of constant ints among full slices and Ellipsis is modelled (Falcon's MQA split)."""
+    ints = index.items if type(index).__name__ == "ListV" else list(index)
+    plain = all(i is Ellipsis or type(i).__name__ == "Slice" for i in items if i is not index)
+    if getattr(index, "rep", None) is not None:
+        plain = False  # a list filled in a loop of symbolic length
+    b = elem_bytes(t)
+    if not plain or not ints or not all(isinstance(i, Num) and i.const_value() is not None for i in ints) \
+            or not isinstance(result, Tensor) or result.shape is None or b is None:
+        return _unmodelled(interp, "indexing with a tensor", result)
+    out = Tensor(result.shape, t.dtype, result.why, result.param, result.route, result.no_grad, result.values)
+    price(interp, X.call(interp.label_hint or "index", "torch.elementwise",
+                         {"numel": numel(out), "extra_read": Num.const(8 * len(ints)), "dtype_bytes": b}), "index")
+    return with_layout(out, None)
 
 
 def _index_layout(t: Tensor, items: list, result: Tensor) -> Any:
@@ -489,6 +519,8 @@ def price_function(site: CallSite, result: Any) -> Any:
         return result
     if name in ("torch.matmul", "torch.bmm", "torch.mm", "F.linear", "torch.baddbmm", "torch.addmm", "torch.einsum"):
         return result  # priced by the matmul brain
+    if name in ("F.pad", "torch.nn.functional.pad") and args and isinstance(args[0], Tensor):
+        return _pad(site, args[0], result)
     if name in ("F.dropout",) and isinstance(result, Tensor):
         training = site.arg(2, "training", X.TRUE)
         if training == X.FALSE:
@@ -502,7 +534,8 @@ def price_function(site: CallSite, result: Any) -> Any:
         method = short[2:] if short.startswith("F.") else short
         if name.startswith("F."):
             method = name[2:]
-        if method in UNARY or method in BINARY or method in REDUCTIONS or method in VIEWS or method in CASTS or method in ("reshape", "flatten", "clone", "contiguous", "repeat_interleave", "cumsum"):
+        if method in UNARY or method in BINARY or method in REDUCTIONS or method in VIEWS or method in CASTS or method in PIECES \
+                or method in ("reshape", "flatten", "clone", "contiguous", "repeat_interleave", "cumsum"):
             sub = CallSite(interp, site.callee, list(args[1:]), dict(site.kwargs), site.node, site.hint, "Tensor." + method, t)
             if method == "where":
                 return elementwise(interp, _label(site, "where"), list(args), result) if isinstance(result, Tensor) else result
@@ -510,6 +543,23 @@ def price_function(site: CallSite, result: Any) -> Any:
     if name == "torch.where" and isinstance(result, Tensor):
         return elementwise(interp, _label(site, "where"), list(args), result)
     return _unmodelled(interp, name, result)
+
+
+def _pad(site: CallSite, t: Tensor, result: Any) -> Any:
+    """F.pad, constant mode: one aten.constant_pad_nd that reads the whole input (also where a
+    negative pad cuts it) and writes the output, row-major where every pad is a constant >= 0 (a
+    negative pad keeps the input's memory order: not tracked)."""
+    interp = site.interp
+    pads = site.arg(1, "pad", None)
+    mode = site.arg(2, "mode", "constant")
+    b = elem_bytes(t)
+    if mode != "constant" or not isinstance(pads, (tuple, list)) or not isinstance(result, Tensor) or result.shape is None \
+            or numel(t) is None or b is None:
+        return _unmodelled(interp, "F.pad", result)
+    out = Tensor(result.shape, t.dtype, result.why, result.param, result.route, result.no_grad, result.values)
+    price(interp, X.call(_label(site, "pad"), "torch.copy", {"numel": numel(out), "in_numel": numel(t), "dtype_bytes": b}), "pad")
+    known = all(isinstance(p, Num) and isinstance(p.const_value(), int) and p.const_value() >= 0 for p in pads)
+    return with_layout(out, None if known and len(t.shape) not in (4, 5) else UNKNOWN_LAYOUT)
 
 
 def price_matmul(site: CallSite, a: Tensor, b: Tensor, out: Tensor, label: str, kwargs: dict) -> None:
@@ -562,9 +612,12 @@ def _expanded(t: Tensor, batch: tuple) -> Tensor | None:
     return Tensor(want, t.dtype, layout=Layout(order, frozenset(bcast), lay.dense, frozenset(g + extra for g in lay.gaps)))
 
 
-def price_sdpa(site: CallSite, label: str, q: Tensor, k: Tensor, v: Tensor, kwargs: dict, mask: Any, enable_gqa: Any) -> Tensor:
+def price_sdpa(site: CallSite, label: str, q: Tensor, k: Tensor, v: Tensor, kwargs: dict, mask: Any, enable_gqa: Any,
+               is_causal: Any = X.FALSE) -> Tensor:
     """The fused SDPA kernel's bytes (rule torch.nn.functional.scaled_dot_product_attention); its
-    output follows the query's memory order (the CPU flash kernel). The math fallback is a gap."""
+    output follows the query's memory order (the CPU flash kernel). Where key/value may have fewer
+    heads than the query without enable_gqa, the same rule prices torch's math fallback (one
+    broadcast key/value head; any other count makes torch raise): see `_math_fallback`."""
     interp = site.interp
     out = Tensor(q.shape[:-1] + (v.shape[-1],), q.dtype)
     b = elem_bytes(q)
@@ -577,8 +630,7 @@ def price_sdpa(site: CallSite, label: str, q: Tensor, k: Tensor, v: Tensor, kwar
         kw["kv_heads"] = kv_heads
         math = X.band(X.cmp("!=", kv_heads, heads), X.bnot(enable_gqa))
         if math != X.FALSE:
-            gap(interp, "sdpa that may take the math fallback")
-            return with_layout(out, UNKNOWN_LAYOUT)
+            return _math_fallback(site, label, q, k, v, kw, mask, enable_gqa, is_causal, math, out)
         kw["enable_gqa"] = enable_gqa
     if mask is not None:
         if not isinstance(mask, Tensor) or numel(mask) is None or mask.dtype not in ("bool", q.dtype):
@@ -591,6 +643,33 @@ def price_sdpa(site: CallSite, label: str, q: Tensor, k: Tensor, v: Tensor, kwar
     price(interp, X.call(label, "torch.nn.functional.scaled_dot_product_attention", kw), "sdpa")
     # a query with gaps (a cut of a fused projection): the output is dense in the query's memory order
     return with_layout(out, per_arm(q, lambda x: _preserved(x) if _preserved(x) == layout_of(x) or _gapped(x) else UNKNOWN_LAYOUT))
+
+
+def _math_fallback(site: CallSite, label: str, q: Tensor, k: Tensor, v: Tensor, kw: dict, mask: Any, enable_gqa: Any,
+                   is_causal: Any, math: Any, out: Tensor) -> Tensor:
+    """SDPA that may take torch's math fallback (rule torch._scaled_dot_product_attention_math,
+    called by the sdpa rule under the same condition): key/value heads != query heads and no
+    enable_gqa. The rule models one broadcast key/value head, dense key and value, no mask or a
+    float mask in the model dtype, and a query laid out [b, h, q, d] or [b, q, h, d] in memory
+    (the scaled query, dense in that order, is cloned for the bmm in the second case)."""
+    interp = site.interp
+    orders = {lay.order if lay is not None else None for _, x in arms(q) for lay in [layout_of(x)]}
+    dense_kv = all(lay is not None and lay.dense and not lay.gaps for t in (k, v) for _, x in arms(t) for lay in [layout_of(x)])
+    if len(q.shape) != 4 or len(orders) != 1 or next(iter(orders)) not in ((0, 1, 2, 3), (0, 2, 1, 3)) or not dense_kv \
+            or not isinstance(is_causal, X.Bool) or mask is not None and (not isinstance(mask, Tensor) or numel(mask) is None or mask.dtype != q.dtype):
+        gap(interp, "sdpa that may take the math fallback")
+        return with_layout(out, UNKNOWN_LAYOUT)
+    kw["enable_gqa"] = enable_gqa
+    if is_causal != X.FALSE:
+        kw["is_causal"] = is_causal
+    kw["query_bshd"] = X.TRUE if next(iter(orders)) == (0, 2, 1, 3) else X.FALSE
+    if mask is not None:
+        kw["mask_numel"] = numel(mask)
+        kw["mask_float"] = X.TRUE
+    kw["dtype_bytes"] = elem_bytes(q)
+    price(interp, X.call(label, "torch.nn.functional.scaled_dot_product_attention", kw), "sdpa")
+    fused = per_arm(q, lambda x: _preserved(x) if _preserved(x) == layout_of(x) or _gapped(x) else UNKNOWN_LAYOUT)
+    return with_layout(out, CondLayout(math, None, fused))  # the math path's output: the bmm's, row-major
 
 
 def _gapped(t: Tensor) -> bool:
