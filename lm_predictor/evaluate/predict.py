@@ -22,7 +22,7 @@ from lm_predictor.evaluate.config_source import load_config
 from lm_predictor.evaluate.layers import layer_kind_list
 from lm_predictor.evaluate.published import check_published, read_published
 from lm_predictor.evaluate.positions import check_positions
-from lm_predictor.evaluate.trust import Trust, trust_for
+from lm_predictor.evaluate.trust import Trust, bytes_mismatch, trust_for
 from lm_predictor.formula.values import Value
 from lm_predictor.limits import MAX_CALLS
 from lm_predictor.resources import rules_dir
@@ -31,6 +31,7 @@ from lm_predictor.rules.model import PEAK_METRICS, STANDARD_METRICS, TRAINING_ME
 from lm_predictor.workload import Workload
 
 TOTAL_METRICS = ("flops", "param_count", "bytes_read", "bytes_written", "kv_cache_bytes", "intermediate_bytes", "pointwise_ops")
+BYTES_METRICS = ("bytes_read", "bytes_written")
 
 
 @dataclass
@@ -207,7 +208,11 @@ def predict(
     if workload.attn != "eager" and f"attn_implementation__{workload.attn}" not in rule.params:
         notes.append(f"{rule.name} does not model attn={workload.attn}: bytes follow eager attention (flops are the same; docs/latency.md)")
     unavailable = [m for m in TOTAL_METRICS if m not in rule.metrics]
-    metrics = [m for m in TOTAL_METRICS if m in rule.metrics] + [m for m in rule.metrics if m not in STANDARD_METRICS + TRAINING_METRICS + PEAK_METRICS]
+    seen = bytes_mismatch(resolved.get("model_type"), pin.version) if derived else None
+    if seen and "bytes_read" in rule.metrics:  # printed bytes the survey measured wrong would be a wrong answer, not an estimate
+        unavailable += list(BYTES_METRICS)
+        notes.append(f"bytes_read, bytes_written left out: the bytes survey measured them wrong for {resolved.get('model_type')} ({seen})")
+    metrics = [m for m in TOTAL_METRICS if m in rule.metrics and m not in unavailable] + [m for m in rule.metrics if m not in STANDARD_METRICS + TRAINING_METRICS + PEAK_METRICS]
     kinds = layer_kind_list(resolved)
     try:
         if breakdown:

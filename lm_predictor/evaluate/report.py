@@ -63,7 +63,8 @@ def render(prediction: Prediction, depth: int, console: Any, tree_metrics: tuple
     for metric, value in prediction.totals.items():
         table.add_row(metric, humanise(metric, value), exact[metric])
     for metric in prediction.unavailable:
-        table.add_row(metric, "[dim]not modelled by this rule[/dim]", "")
+        explained = any(metric in note for note in prediction.notes)
+        table.add_row(metric, "[dim]unavailable: see the notes[/dim]" if explained else "[dim]not modelled by this rule[/dim]", "")
     console.print(table)
     metrics = [m for m in tree_metrics if m in prediction.totals]
     tree = Tree(f"[bold]{prediction.model.rsplit('.', 1)[-1]}[/bold]")

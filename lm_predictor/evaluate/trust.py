@@ -55,6 +55,11 @@ def train_mismatches(model_type: object, pin: str = DEFAULT_PIN) -> dict[str, st
     return dict(survey_table(pin).get(str(model_type), {}).get("train_mismatch", {}))
 
 
+def bytes_mismatch(model_type: object, pin: str = DEFAULT_PIN) -> str | None:
+    """What the bytes survey saw where it measured derived bytes of `model_type` wrong at `pin`, else None."""
+    return survey_table(pin).get(str(model_type), {}).get("bytes_mismatch")
+
+
 def _under(path: str, root: Path) -> bool:
     try:
         Path(path).resolve().relative_to(root.resolve())

@@ -46,9 +46,9 @@ def test_user_rules_are_not_called_verified(tmp_path, cli):
 
 @pytest.mark.parametrize("pin, survey_file", [("4.56.0", "survey.json"), ("5.23.0", "survey-5.23.0.json")])
 def test_survey_table_is_generated_from_the_survey(pin, survey_file):
-    entry = load_script("gen_survey_trust").entry
     survey = json.loads((REPO / "bench" / survey_file).read_text())
-    assert {r["model_type"]: entry(r) for r in survey["records"]} == survey_table(pin)
+    assert load_script("gen_survey_trust").pin_table(pin) == survey_table(pin)
+    assert set(survey_table(pin)) == {r["model_type"] for r in survey["records"]}
     # README and docs/coverage.md quote this total
     assert sum(e["exact"] for e in survey_table(pin).values()) == survey["totals"]["exact_to_json_and_minimal"]
 
@@ -59,6 +59,32 @@ def test_trust_reads_the_survey_of_the_pin_that_priced_it(tmp_path):
     trust = predict(str(config), breakdown=False).trust
     assert "transformers 5.23.0 source" in trust.detail
     assert trust.level == ("derived-exact" if survey_table("5.23.0")["qwen3_5_text"]["exact"] else "derived-unchecked")
+
+
+def test_derived_bytes_the_bytes_survey_measured_wrong_are_left_out(tmp_path, monkeypatch):
+    """A derived rule's bytes that bench/sdpa_survey.py measured wrong are listed unavailable, with what it saw."""
+    import lm_predictor.evaluate.predict as predict_module
+
+    # lfm2: the 4.56 bytes survey measured its derived prefill bytes_read 2,293,760 too high at the to_json config
+    assert survey_table("4.56.0")["lfm2"]["bytes_mismatch"].startswith("to_json config: prefill (total) bytes_read")
+    config = tmp_path / "config.json"
+    config.write_text('{"model_type": "opt"}')
+    before = predict(str(config), breakdown=False)
+    assert "bytes_read" in before.totals
+    monkeypatch.setattr(predict_module, "bytes_mismatch", lambda model_type, pin: "varied_a config: wrong" if model_type == "opt" else None)
+    after = predict(str(config), breakdown=True)
+    assert {"bytes_read", "bytes_written"} <= set(after.unavailable) and "bytes_read" not in after.totals
+    assert all("bytes_read" not in row.totals for row in after.modules)
+    assert "bytes_read, bytes_written left out: the bytes survey measured them wrong for opt (varied_a config: wrong)" in after.notes
+    assert after.totals["flops"] == before.totals["flops"]
+    from rich.console import Console
+
+    from lm_predictor.evaluate.report import render
+
+    console = Console(record=True, width=200)
+    render(after, 1, console)
+    table = console.export_text()
+    assert "unavailable: see the notes" in next(line for line in table.splitlines() if "bytes_read" in line)
 
 
 def test_verify_of_a_shrunk_stand_in_says_so(cli):
