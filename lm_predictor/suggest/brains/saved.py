@@ -86,6 +86,7 @@ class SavedLog:
     root: bool = False
     loop_base: int = 0  # symbolic loops of the callers around this forward (not its own)
     state: dict = field(default_factory=dict)  # (template id, attribute) -> Storage of a plain tensor attribute
+    inputs: dict = field(default_factory=dict)  # the root's own forward inputs: ("kw", name) -> Storage
 
 
 def log_of(interp: Host) -> SavedLog | None:
@@ -206,6 +207,8 @@ def register_args(interp: Host, log: SavedLog, args: list, kwargs: dict) -> None
     def walk(value: Any, key: tuple) -> None:
         if isinstance(value, Tensor) and not value.param:
             storage = Storage(tensor_bytes(value), (), None if log.root else key)
+            if log.root:
+                log.inputs[key] = storage
             log.idents[id(value)] = (value, ((X.TRUE, storage),))
         elif isinstance(value, (tuple, list)):
             for i, v in enumerate(value):
@@ -220,6 +223,8 @@ def register_args(interp: Host, log: SavedLog, args: list, kwargs: dict) -> None
 def save(interp: Host, t: Any, why: str) -> None:
     """Autograd keeps `t` for backward (a value of two branches: each under its condition)."""
     log = log_of(interp)
+    if interp.grad_off:
+        return  # under torch.no_grad() autograd records no node, so keeps nothing
     if isinstance(t, Phi) and log is not None:
         for cond, v in ((t.cond, t.a), (X.bnot(t.cond), t.b)):
             interp.assume.append(cond)
@@ -297,7 +302,7 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
     if short in TRAIN_ONLY and t is not None:
         return _dropout(interp, short, inputs, result, t)
     fresh(interp, result)
-    saves = _saves(short, inputs, result) if records else []
+    saves = _saves(short, inputs, result) if records and not interp.grad_off else []
     if os.environ.get("LMPREDICT_SAVED_DEBUG"):
         print("op:", short, interp.current_loc, "saves", None if saves is None else len(saves), [type(v).__name__ for v in inputs], records)
     if saves is None:
@@ -484,6 +489,8 @@ def module(interp: Host, kind: str, x: Any, result: Any, shape: tuple | None = N
     if kind.startswith("nn.Dropout"):
         return _dropout(interp, "dropout" if kind == "nn.Dropout" else kind, [x, p], result, x) if isinstance(x, Tensor) else None
     fresh(interp, result)
+    if interp.grad_off:
+        return None  # under torch.no_grad(): nothing saved (4.56 Marian's sinusoidal positions)
     if not isinstance(x, Tensor):
         return gap(interp, f"{kind}: input not a tensor")
     if kind in ("linear", "embedding"):
