@@ -59,7 +59,7 @@ KEEPS_INPUT = frozenset({"positive", "requires_grad_", "retain_grad", "cpu", "cu
 """Ops that may hand back their input object unchanged."""
 RESHAPES = frozenset({"reshape", "reshape_as", "flatten"})
 CASTS = frozenset({"to", "float", "half", "bfloat16", "double", "type_as", "type", "contiguous"})
-NO_GRAD_HELPERS = ("transformers.masking_utils.",)
+NO_GRAD_HELPERS = ("transformers.masking_utils.", "transformers.modeling_attn_mask_utils.")
 """Library helpers whose tensors never require grad (attention masks from positions)."""
 TRAIN_ONLY = frozenset({"dropout", "dropout1d", "dropout2d", "alpha_dropout"})
 
@@ -126,6 +126,15 @@ def fresh(interp: Host, t: Any) -> None:
     for v in _flat(t):
         if isinstance(v, Tensor) and not v.param:
             log.idents[id(v)] = (v, ((X.TRUE, Storage(tensor_bytes(v), _loops(interp))),))
+
+
+def fresh_leaves(interp: Host, value: Any) -> None:
+    """Each tensor of a value of branches (a brain's `Phi(cond, None, mask)`) is a new allocation."""
+    if isinstance(value, Phi):
+        fresh_leaves(interp, value.a)
+        fresh_leaves(interp, value.b)
+    else:
+        fresh(interp, value)
 
 
 def same(interp: Host, result: Any, base: Tensor) -> None:
@@ -558,10 +567,25 @@ def module_call(interp: Host, callee: Any, term: Num, count: Num, args: list, kw
         interp.assume.append(gc)
         try:
             for v in args:
-                if isinstance(v, Tensor):
-                    save(interp, v, "checkpoint")
+                _save_tensor_leaves(interp, v, "checkpoint")
         finally:
             interp.assume.pop()
+
+
+def _save_tensor_leaves(interp: Host, v: Any, why: str) -> None:
+    """Save `v` where it is a tensor: a value of two branches (the eager causal mask, None on the
+    SDPA path) each under its condition; None and numbers keep nothing; anything else is a gap."""
+    if isinstance(v, Phi):
+        for cond, x in ((v.cond, v.a), (X.bnot(v.cond), v.b)):
+            interp.assume.append(cond)
+            try:
+                _save_tensor_leaves(interp, x, why)
+            finally:
+                interp.assume.pop()
+    elif isinstance(v, Tensor):
+        save(interp, v, why)
+    elif isinstance(v, Unknown):
+        gap(interp, f"{why}: an input the analysis could not follow")
 
 
 GC = "gradient_checkpointing"
