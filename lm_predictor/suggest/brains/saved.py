@@ -592,9 +592,11 @@ GC = "gradient_checkpointing"
 """The workload fact of `--grad-checkpointing` (train.py binds it)."""
 
 
-def returned(interp: Host, callee: Any, inner_ret: Any, ret: Any, args: list, kwargs: dict) -> None:
+def returned(interp: Host, callee: Any, inner_ret: Any, ret: Any, args: list, kwargs: dict, mapping: dict | None = None) -> None:
     """The caller's view of a callee's return value: a forward input it returns is the caller's own
-    storage; a storage it saved is counted there; anything else is new."""
+    storage; a storage it saved is counted there; anything else is new (per branch where the value
+    joins branches that differ: OPT's decoder returns its final LayerNorm's output, which it does not
+    save, or with `do_layer_norm_before` false the last layer's, which it does)."""
     log = log_of(interp)
     inner: SavedLog | None = callee.saved
     if log is None:
@@ -611,11 +613,32 @@ def returned(interp: Host, callee: Any, inner_ret: Any, ret: Any, args: list, kw
             if isinstance(value, Tensor):
                 same(interp, b, value)
                 continue
+        if mapping is not None and _returned_per_branch(interp, log, inner, ident, b, mapping):
+            continue
         counted = any(id(s) in inner.saved for _, s in ident)
         fresh(interp, b)
         if counted:
             _, arms = log.idents[id(b)]
             arms[0][1].counted = True
+
+
+def _returned_per_branch(interp: Host, log: SavedLog, inner: SavedLog, ident: tuple, b: Tensor, mapping: dict) -> bool:
+    """A returned value whose branches the callee saved under different conditions: counted (there)
+    where it saved the branch's storage, a new storage elsewhere. False: not that case (no forward
+    inputs among the branches, not all saved or all unsaved unconditionally)."""
+    entries = [inner.saved.get(id(s)) for _, s in ident]
+    if any(s.arg is not None for _, s in ident) or all(e is None for e in entries) or all(e is not None and e[1] == X.TRUE for e in entries):
+        return False
+    arms: list = []
+    for (cond, _), entry in zip(ident, entries):
+        c = X.substitute(cond, mapping)
+        kept = X.substitute(entry[1], mapping) if entry is not None else X.FALSE
+        if kept != X.FALSE:
+            arms.append((X.band(c, kept), Storage(None, counted=True)))
+        if kept != X.TRUE:
+            arms.append((X.band(c, X.bnot(kept)), Storage(tensor_bytes(b), _loops(interp))))
+    log.idents[id(b)] = (b, tuple(arms))
+    return True
 
 
 def _pairs(a: Any, b: Any) -> list:
