@@ -26,6 +26,12 @@ LOSS_CALL = "self.loss_function("
 """How the causal-LM heads of the pinned transformers compute their loss from `labels`."""
 UNSHIFTED_LOSS = re.compile(r"loss_fct\(\w+\.view\(-1, [\w.]+\), labels\.(?:view|reshape)\(-1\)\)")
 """The loss of the heads that compute it themselves on unshifted labels (BartForCausalLM and its copies)."""
+SHIFTED_LOSS = (re.compile(r"shift_logits = \w+\[\.\.\., :-1, :\](\.contiguous\(\))?\n"),
+                re.compile(r"shift_labels = labels\[\.\.\., 1:\](\.contiguous\(\))?\n"),
+                re.compile(r"shift_labels = shift_labels\.contiguous\(\)|shift_labels = labels\[\.\.\., 1:\]\.contiguous\(\)"))
+"""The heads that shift by hand (mamba, xlstm, 4.56 Gemma 3 multimodal): `CrossEntropyLoss()` of the
+contiguous `logits[..., :-1, :]` against the contiguous `labels[..., 1:]`."""
+UPCAST = re.compile(r"logits = logits\.float\(\)")
 
 
 def activation_terms(emitter: Any, draft: RuleDraft) -> list:
@@ -63,15 +69,27 @@ def _unshifted_loss(draft: RuleDraft, source: str, logits: Tensor, n: Num) -> Te
     as causal LMs: no shift): the log_softmax output at the logits' dtype, a 0-dim total_weight of
     that dtype, and the targets, a view of `labels` = the input_ids (counted once, with the
     embedding's saved indices where that saves them)."""
-    if "CrossEntropyLoss()" not in source or not UNSHIFTED_LOSS.search(source):
+    if "CrossEntropyLoss()" not in source:
         return None
-    size = elem_bytes(logits)
     ids = draft.saved.inputs.get(("kw", "input_ids")) if draft.saved is not None else None
-    if size is None or ids is None or ids.nbytes is None:
+    if ids is None or ids.nbytes is None:
         return None
     entry = draft.saved.saved.get(id(ids))
-    targets = ids.nbytes if entry is None else X.ifnum(entry[1], X.ZERO, ids.nbytes) if entry[1] != X.TRUE else X.ZERO
-    return Term(X.TRUE, ONE, n * size + targets + size, "loss")
+    ids_bytes = ids.nbytes if entry is None else X.ifnum(entry[1], X.ZERO, ids.nbytes) if entry[1] != X.TRUE else X.ZERO
+    if UNSHIFTED_LOSS.search(source):
+        size = elem_bytes(logits)
+        return Term(X.TRUE, ONE, n * size + ids_bytes + size, "loss") if size is not None else None
+    if not all(p.search(source) for p in SHIFTED_LOSS):
+        return None
+    # logits[..., :-1, :].contiguous() (a copy) and labels[..., 1:].contiguous(): a view of the
+    # input_ids at batch 1, else a copy; float32 where the head upcasts the logits first
+    size = Num.const(4) if UPCAST.search(source) else elem_bytes(logits)
+    batch, seq, vocab = logits.shape
+    if size is None:
+        return None
+    shifted = batch * (seq - ONE)
+    targets = X.ifnum(X.cmp("==", batch, ONE), ids_bytes, shifted * Num.const(8))
+    return Term(X.TRUE, ONE, shifted * vocab * size + targets + size, "loss")
 
 
 def activations_known(emitter: Any, draft: RuleDraft) -> bool:
