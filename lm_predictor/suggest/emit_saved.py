@@ -9,11 +9,13 @@ log-softmax output, the shifted targets and a 0-dim float32 total weight)."""
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from lm_predictor.limits import MAX_FORMULA_CHARS
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains import saved
+from lm_predictor.suggest.brains.layout import elem_bytes
 from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.layers import eval_defined
 from lm_predictor.suggest.ruletext import call_atoms, unresolved_slugs
@@ -22,6 +24,14 @@ from lm_predictor.suggest.values import ATTN_SDPA, TRAINING, Record, Tensor
 
 LOSS_CALL = "self.loss_function("
 """How the causal-LM heads of the pinned transformers compute their loss from `labels`."""
+UNSHIFTED_LOSS = re.compile(r"loss_fct\(\w+\.view\(-1, [\w.]+\), labels\.(?:view|reshape)\(-1\)\)")
+"""The loss of the heads that compute it themselves on unshifted labels (BartForCausalLM and its copies)."""
+SHIFTED_LOSS = (re.compile(r"shift_logits = \w+\[\.\.\., :-1, :\](\.contiguous\(\))?\n"),
+                re.compile(r"shift_labels = labels\[\.\.\., 1:\](\.contiguous\(\))?\n"),
+                re.compile(r"shift_labels = shift_labels\.contiguous\(\)|shift_labels = labels\[\.\.\., 1:\]\.contiguous\(\)"))
+"""The heads that shift by hand (mamba, xlstm, 4.56 Gemma 3 multimodal): `CrossEntropyLoss()` of the
+contiguous `logits[..., :-1, :]` against the contiguous `labels[..., 1:]`."""
+UPCAST = re.compile(r"logits = logits\.float\(\)")
 
 
 def activation_terms(emitter: Any, draft: RuleDraft) -> list:
@@ -39,18 +49,47 @@ def loss_term(draft: RuleDraft) -> Term | None:
     """log_softmax output (float32 logits) + targets + total_weight; None: not the usual loss."""
     cls = draft.template.cls if draft.template is not None else None
     node = getattr(cls, "node", None)
-    if node is None or LOSS_CALL not in node.as_string():
-        return None
+    source = node.as_string() if node is not None else ""
     logits = draft.ret.get("logits") if isinstance(draft.ret, Record) else None
     if not isinstance(logits, Tensor) or logits.shape is None or len(logits.shape) != 3:
         return None
     n = ONE
     for d in logits.shape:
         n = n * d
+    if LOSS_CALL not in source:
+        return _unshifted_loss(draft, source, logits, n)
     batch, seq = Num.sym("batch"), Num.sym("seq_len")
     # labels padded by one position ([batch, seq_len + 1] int64), then [..., 1:].contiguous(): a view at batch 1
     targets = X.ifnum(X.cmp("==", batch, ONE), (seq + ONE) * Num.const(8), batch * seq * Num.const(8))
     return Term(X.TRUE, ONE, n * Num.const(4) + targets + Num.const(4), "loss")
+
+
+def _unshifted_loss(draft: RuleDraft, source: str, logits: Tensor, n: Num) -> Term | None:
+    """`CrossEntropyLoss()(logits.view(-1, V), labels.view(-1))` (4.56's encoder-decoder decoders run
+    as causal LMs: no shift): the log_softmax output at the logits' dtype, a 0-dim total_weight of
+    that dtype, and the targets, a view of `labels` = the input_ids (counted once, with the
+    embedding's saved indices where that saves them)."""
+    if "CrossEntropyLoss()" not in source:
+        return None
+    ids = draft.saved.inputs.get(("kw", "input_ids")) if draft.saved is not None else None
+    if ids is None or ids.nbytes is None:
+        return None
+    entry = draft.saved.saved.get(id(ids))
+    ids_bytes = ids.nbytes if entry is None else X.ifnum(entry[1], X.ZERO, ids.nbytes) if entry[1] != X.TRUE else X.ZERO
+    if UNSHIFTED_LOSS.search(source):
+        size = elem_bytes(logits)
+        return Term(X.TRUE, ONE, n * size + ids_bytes + size, "loss") if size is not None else None
+    if not all(p.search(source) for p in SHIFTED_LOSS):
+        return None
+    # logits[..., :-1, :].contiguous() (a copy) and labels[..., 1:].contiguous(): a view of the
+    # input_ids at batch 1, else a copy; float32 where the head upcasts the logits first
+    size = Num.const(4) if UPCAST.search(source) else elem_bytes(logits)
+    batch, seq, vocab = logits.shape
+    if size is None:
+        return None
+    shifted = batch * (seq - ONE)
+    targets = X.ifnum(X.cmp("==", batch, ONE), ids_bytes, shifted * Num.const(8))
+    return Term(X.TRUE, ONE, shifted * vocab * size + targets + size, "loss")
 
 
 def activations_known(emitter: Any, draft: RuleDraft) -> bool:
@@ -60,24 +99,27 @@ def activations_known(emitter: Any, draft: RuleDraft) -> bool:
         return known[id(draft)]
     known[id(draft)] = False  # cycle guard
     ok = saved.terms(draft.saved, lambda guard: _reached(emitter, guard)) is not None
+    why = "" if ok else "a saved tensor not sized"
     if ok and draft is emitter.analysis.root:
         ok = loss_term(draft) is not None
+        why = "" if ok else "no loss term"
     if ok and any(unresolved_slugs(t.expr) for t in emitter.metric_terms(draft, "flops")):
-        ok = False  # the analysis did not see every op
+        ok, why = False, "unresolved flops"  # the analysis did not see every op
     for term in emitter.metric_terms(draft, "activation_bytes") if ok else []:
         if unresolved_slugs(term.expr) or any(n.startswith("?") for n in X.free_params(term.guard)):
-            ok = False  # a runtime branch, or a per-layer cost the emitter could not sum
+            ok, why = False, "a runtime branch or unsummed per-layer cost"  # a runtime branch, or a per-layer cost the emitter could not sum
         if not _reached(emitter, term.guard):
             continue
         for atom in call_atoms(term.expr):
             label, rule = atom.args[0], atom.args[1]
-            if not isinstance(rule, RuleRef) or "." in str(label) or not activations_known(emitter, _primary(rule.target)):
-                ok = False
+            # a grandchild's call (`self.model.decoder(...)`) is written through a path helper (emit._via)
+            if not isinstance(rule, RuleRef) or not activations_known(emitter, _primary(rule.target)):
+                ok, why = False, why or f"call {label}"
     if ok and len(_raw_text(emitter, draft)) > MAX_FORMULA_CHARS:
-        ok = False  # the formula would not load (or come close): no metric rather than a rule that fails
+        ok, why = False, "formula too long"  # the formula would not load (or come close): no metric rather than a rule that fails
     known[id(draft)] = ok
     if not ok and os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
-        print("activation gaps:", draft.qualname, [w for g, w in (draft.saved.gaps if draft.saved is not None else []) if _reached(emitter, g)][:12])
+        print("activation gaps:", draft.qualname, why, [w for g, w in (draft.saved.gaps if draft.saved is not None else []) if _reached(emitter, g)][:12])
     return ok
 
 

@@ -502,9 +502,10 @@ def _runs_a_kernel(site: CallSite, result: Any) -> bool:
     return any(isinstance(v, (Tensor, Phi)) for v in items)
 
 
-CONSTANT_FACTORIES = frozenset({"torch.tensor", "torch.as_tensor"})
-"""Factories of a tensor from Python numbers (and `torch.full` of a 0-dim one): autograd gives them no
-gradient (unlike `torch.zeros`, which a forward may fill in place from tensors that require it)."""
+CONSTANT_FACTORIES = frozenset({"torch.tensor", "torch.as_tensor", "torch.ones"})
+"""Factories of a tensor from Python numbers (and `torch.full` of a 0-dim one), and `torch.ones` (the
+2-d attention mask of ones OPT and the BART-style decoders build, only ever read): autograd gives them
+no gradient (unlike `torch.zeros`, which a forward may fill in place from tensors that require it)."""
 
 
 def _without_grad(site: CallSite, result: Any) -> Any:
@@ -664,8 +665,8 @@ def saved_module_call(interp: Host, draft: Any, term: Num, count: Num, args: lis
     _saved.module_call(interp, draft, term, count, args, kwargs, None, mapping, checkpointed)
 
 
-def saved_returned(interp: Host, draft: Any, inner: Any, out: Any, args: list, kwargs: dict) -> None:
-    _saved.returned(interp, draft, inner, out, args, kwargs)
+def saved_returned(interp: Host, draft: Any, inner: Any, out: Any, args: list, kwargs: dict, mapping: dict | None = None) -> None:
+    _saved.returned(interp, draft, inner, out, args, kwargs, mapping)
 
 
 def saved_after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:

@@ -59,7 +59,7 @@ KEEPS_INPUT = frozenset({"positive", "requires_grad_", "retain_grad", "cpu", "cu
 """Ops that may hand back their input object unchanged."""
 RESHAPES = frozenset({"reshape", "reshape_as", "flatten"})
 CASTS = frozenset({"to", "float", "half", "bfloat16", "double", "type_as", "type", "contiguous"})
-NO_GRAD_HELPERS = ("transformers.masking_utils.",)
+NO_GRAD_HELPERS = ("transformers.masking_utils.", "transformers.modeling_attn_mask_utils.")
 """Library helpers whose tensors never require grad (attention masks from positions)."""
 TRAIN_ONLY = frozenset({"dropout", "dropout1d", "dropout2d", "alpha_dropout"})
 
@@ -86,6 +86,7 @@ class SavedLog:
     root: bool = False
     loop_base: int = 0  # symbolic loops of the callers around this forward (not its own)
     state: dict = field(default_factory=dict)  # (template id, attribute) -> Storage of a plain tensor attribute
+    inputs: dict = field(default_factory=dict)  # the root's own forward inputs: ("kw", name) -> Storage
 
 
 def log_of(interp: Host) -> SavedLog | None:
@@ -125,6 +126,15 @@ def fresh(interp: Host, t: Any) -> None:
     for v in _flat(t):
         if isinstance(v, Tensor) and not v.param:
             log.idents[id(v)] = (v, ((X.TRUE, Storage(tensor_bytes(v), _loops(interp))),))
+
+
+def fresh_leaves(interp: Host, value: Any) -> None:
+    """Each tensor of a value of branches (a brain's `Phi(cond, None, mask)`) is a new allocation."""
+    if isinstance(value, Phi):
+        fresh_leaves(interp, value.a)
+        fresh_leaves(interp, value.b)
+    else:
+        fresh(interp, value)
 
 
 def same(interp: Host, result: Any, base: Tensor) -> None:
@@ -206,6 +216,8 @@ def register_args(interp: Host, log: SavedLog, args: list, kwargs: dict) -> None
     def walk(value: Any, key: tuple) -> None:
         if isinstance(value, Tensor) and not value.param:
             storage = Storage(tensor_bytes(value), (), None if log.root else key)
+            if log.root:
+                log.inputs[key] = storage
             log.idents[id(value)] = (value, ((X.TRUE, storage),))
         elif isinstance(value, (tuple, list)):
             for i, v in enumerate(value):
@@ -220,6 +232,8 @@ def register_args(interp: Host, log: SavedLog, args: list, kwargs: dict) -> None
 def save(interp: Host, t: Any, why: str) -> None:
     """Autograd keeps `t` for backward (a value of two branches: each under its condition)."""
     log = log_of(interp)
+    if interp.grad_off:
+        return  # under torch.no_grad() autograd records no node, so keeps nothing
     if isinstance(t, Phi) and log is not None:
         for cond, v in ((t.cond, t.a), (X.bnot(t.cond), t.b)):
             interp.assume.append(cond)
@@ -297,7 +311,7 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
     if short in TRAIN_ONLY and t is not None:
         return _dropout(interp, short, inputs, result, t)
     fresh(interp, result)
-    saves = _saves(short, inputs, result) if records else []
+    saves = _saves(short, inputs, result) if records and not interp.grad_off else []
     if os.environ.get("LMPREDICT_SAVED_DEBUG"):
         print("op:", short, interp.current_loc, "saves", None if saves is None else len(saves), [type(v).__name__ for v in inputs], records)
     if saves is None:
@@ -484,6 +498,8 @@ def module(interp: Host, kind: str, x: Any, result: Any, shape: tuple | None = N
     if kind.startswith("nn.Dropout"):
         return _dropout(interp, "dropout" if kind == "nn.Dropout" else kind, [x, p], result, x) if isinstance(x, Tensor) else None
     fresh(interp, result)
+    if interp.grad_off:
+        return None  # under torch.no_grad(): nothing saved (4.56 Marian's sinusoidal positions)
     if not isinstance(x, Tensor):
         return gap(interp, f"{kind}: input not a tensor")
     if kind in ("linear", "embedding"):
@@ -551,19 +567,40 @@ def module_call(interp: Host, callee: Any, term: Num, count: Num, args: list, kw
         interp.assume.append(gc)
         try:
             for v in args:
-                if isinstance(v, Tensor):
-                    save(interp, v, "checkpoint")
+                _save_tensor_leaves(interp, v, "checkpoint")
         finally:
             interp.assume.pop()
+
+
+def _save_tensor_leaves(interp: Host, v: Any, why: str, branch: bool = False) -> None:
+    """Save `v` where it is a tensor: a value of two branches (the eager causal mask, None on the
+    SDPA path) each under its condition. A branch's tensor whose storage the analysis does not know,
+    or a value it could not follow, is left out, as before this looked into branches: the gap would
+    sit under `$gradient_checkpointing`, which the rule cannot rule out, and so would take the
+    metric away without checkpointing too (gpt2's and BERT's masks; a known undercount with it)."""
+    if isinstance(v, Phi):
+        for cond, x in ((v.cond, v.a), (X.bnot(v.cond), v.b)):
+            interp.assume.append(cond)
+            try:
+                _save_tensor_leaves(interp, x, why, True)
+            finally:
+                interp.assume.pop()
+    elif isinstance(v, Tensor):
+        log = log_of(interp)
+        if branch and (log is None or ident_of(log, v) is None):
+            return
+        save(interp, v, why)
 
 
 GC = "gradient_checkpointing"
 """The workload fact of `--grad-checkpointing` (train.py binds it)."""
 
 
-def returned(interp: Host, callee: Any, inner_ret: Any, ret: Any, args: list, kwargs: dict) -> None:
+def returned(interp: Host, callee: Any, inner_ret: Any, ret: Any, args: list, kwargs: dict, mapping: dict | None = None) -> None:
     """The caller's view of a callee's return value: a forward input it returns is the caller's own
-    storage; a storage it saved is counted there; anything else is new."""
+    storage; a storage it saved is counted there; anything else is new (per branch where the value
+    joins branches that differ: OPT's decoder returns its final LayerNorm's output, which it does not
+    save, or with `do_layer_norm_before` false the last layer's, which it does)."""
     log = log_of(interp)
     inner: SavedLog | None = callee.saved
     if log is None:
@@ -580,11 +617,32 @@ def returned(interp: Host, callee: Any, inner_ret: Any, ret: Any, args: list, kw
             if isinstance(value, Tensor):
                 same(interp, b, value)
                 continue
+        if mapping is not None and _returned_per_branch(interp, log, inner, ident, b, mapping):
+            continue
         counted = any(id(s) in inner.saved for _, s in ident)
         fresh(interp, b)
         if counted:
             _, arms = log.idents[id(b)]
             arms[0][1].counted = True
+
+
+def _returned_per_branch(interp: Host, log: SavedLog, inner: SavedLog, ident: tuple, b: Tensor, mapping: dict) -> bool:
+    """A returned value whose branches the callee saved under different conditions: counted (there)
+    where it saved the branch's storage, a new storage elsewhere. False: not that case (no forward
+    inputs among the branches, not all saved or all unsaved unconditionally)."""
+    entries = [inner.saved.get(id(s)) for _, s in ident]
+    if any(s.arg is not None for _, s in ident) or all(e is None for e in entries) or all(e is not None and e[1] == X.TRUE for e in entries):
+        return False
+    arms: list = []
+    for (cond, _), entry in zip(ident, entries):
+        c = X.substitute(cond, mapping)
+        kept = X.substitute(entry[1], mapping) if entry is not None else X.FALSE
+        if kept != X.FALSE:
+            arms.append((X.band(c, kept), Storage(None, counted=True)))
+        if kept != X.TRUE:
+            arms.append((X.band(c, X.bnot(kept)), Storage(tensor_bytes(b), _loops(interp))))
+    log.idents[id(b)] = (b, tuple(arms))
+    return True
 
 
 def _pairs(a: Any, b: Any) -> list:

@@ -18,6 +18,7 @@ from astroid import nodes
 
 from lm_predictor.diagnostics import A_ACTIVATION, A_CACHE_IN_FORWARD, A_MODULE_PARAMS, A_TIE_UNKNOWN
 from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.brains import saved
 from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix, text_config_object
 from lm_predictor.suggest.brains.layout import free, gap
 from lm_predictor.suggest.brains.masks import causal_mask, legacy_causal_mask, looks_like_legacy_mask
@@ -590,6 +591,7 @@ def function_call(interp: Host, fv: FunctionV, args: list, kwargs: dict, node: A
     if short == "_update_causal_mask" and looks_like_legacy_mask(interp, fv):
         mask = legacy_causal_mask(interp, fv, args, kwargs, node)
         if mask is not NotImplemented:
+            saved.fresh_leaves(interp, mask)  # a new storage (a checkpointed layer keeps it: an input)
             return mask
     if short in MASK_FUNCTIONS or (short.startswith("_") and "mask" in short and "attention" in short):
         return Tensor(None, "mask", "attention mask")

@@ -257,7 +257,7 @@ class ModulesMixin:
         checkpointed = any(isinstance(c, External) and c.name.endswith(".GradientCheckpointingLayer") for c in self.mro(tmpl.cls))
         self.brains.saved_module_call(self, draft, term, ref.count or ONE, args, kwargs, mapping, checkpointed)
         out = translate(draft.ret, mapping, None)
-        self.brains.saved_returned(self, draft, draft.ret, out, args, kwargs)
+        self.brains.saved_returned(self, draft, draft.ret, out, args, kwargs, mapping)
         return out
 
     def _library_bytes(self, qualname: str, label: str, args: list) -> Num | None:
