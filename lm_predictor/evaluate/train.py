@@ -470,6 +470,10 @@ def predict_train(
             terms["weight_bytes"] = None
             notes.append("derived rules: weight_bytes needs every buffer's shape and dtype, which suggest could not tell")
         for metric, seen in train_mismatches(resolved.get("model_type"), pin.version).items() if survey_checked else ():
+            if metric == "flops_ckpt":  # the survey's checkpointed step: wrong flops only when checkpointing is on
+                if not options.grad_checkpointing:
+                    continue
+                metric = "flops"
             if terms.get(metric) is not None:
                 terms[metric] = None
                 notes.append(f"derived rules: {metric} left out: the survey measured it wrong for {resolved.get('model_type')} ({seen})")
