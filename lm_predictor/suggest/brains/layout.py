@@ -428,3 +428,17 @@ def elementwise_layout(inputs: list, out: Tensor) -> Any:
                 return UNKNOWN_LAYOUT
             return Layout(lay.order)  # dense, in the input's memory order (a slice's output has no gaps)
     return None
+
+
+def scalar_tensor_dtype(data: Any) -> str:
+    """The dtype tag of torch.tensor(data) for a Python scalar: bool for a bool, long for an int,
+    the default float dtype ("model") for a float; "?" for a config number that may be either
+    (`int | float`, e.g. minicpm3's scale_emb, so its embed_scale buffer is 8 or 4 bytes)."""
+    if isinstance(data, Bool):
+        return "bool"
+    if not isinstance(data, Num):
+        return "model"
+    if X.is_integral(data):
+        return "long"
+    return "?" if X.free_params(data) & X.symbol_facts().floats else "model"
+
