@@ -683,6 +683,7 @@ def _family(category: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global VERSION, TRAIN_CONFIGS
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--transformers", choices=("4.56.0", "5.23.0"), default="4.56.0", help="the pin to survey (run in its venv)")
     parser.add_argument("--jobs", type=int, default=2)
@@ -692,9 +693,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--update", action="store_true", help="with --only: replace those types' records in the existing bench/survey.json")
     parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "coverage.md")
     parser.add_argument("--json", type=Path, default=None, help="default: bench/survey.json (4.56.0), bench/survey-<pin>.json")
+    parser.add_argument("--train-configs", default=",".join(TRAIN_CONFIGS), help="configs the training step runs at (to_json costs most: the default-size model)")
     args = parser.parse_args(argv)
-    global VERSION
     VERSION = args.transformers
+    TRAIN_CONFIGS = tuple(n for n in args.train_configs.split(",") if n)
+    if not set(TRAIN_CONFIGS) <= {"varied_a", "varied_b", "to_json", "minimal"} or "varied_a" not in TRAIN_CONFIGS:
+        parser.error(f"--train-configs: a comma-separated subset of varied_a,varied_b,to_json,minimal with varied_a, got {args.train_configs!r}")
     json_given = args.json is not None
     args.json = args.json or ROOT / "bench" / ("survey.json" if VERSION == "4.56.0" else f"survey-{VERSION}.json")
     types = args.only.split(",") if args.only else model_types()
