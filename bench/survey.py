@@ -554,11 +554,7 @@ def _pin_section(pin: str, survey: dict) -> list[str]:
         f"**{t['exact_to_json_and_minimal']} of {t['types']} model types exact at both the `to_json_file()` config and the minimal config**; "
         f"{t['exact_all_four']} exact at all four configs ({survey.get('elapsed_seconds', 0) / 60:.0f} min).",
         "",
-        f"Training step (`predict_train` against `train_oracle`; batch 2, 7 tokens, float32, AdamW; `flops_ckpt` with "
-        f"gradient checkpointing), run on the {t['train_surveyed']} types exact at varied A under fake tensors, at each of "
-        f"varied A, varied B and to_json where inference is exact there under fake tensors (types by configs run: "
-        f"{', '.join(f'{k}: {v}' for k, v in t.get('train_configs_ran', {}).items()) or 'varied A only'}); a metric is exact "
-        "only when it is exact at every config that ran:",
+        _train_intro(t),
         "",
         "| train metric | exact types | of them, at all three configs |",
         "|---|---|---|",
@@ -658,6 +654,19 @@ def would_take(record: dict) -> str:
     if any(c.startswith("mismatch") for c in cats):
         return "a derived formula disagrees with the measured count: an analysis bug to fix"
     return record.get("crash") or (cats[0] if cats else "?")
+
+
+def _train_intro(t: dict) -> str:
+    """The sentence above a pin's train table: which configs the step ran at (a survey from before
+    per-config train results ran varied A only)."""
+    head = f"Training step (`predict_train` against `train_oracle`; batch 2, 7 tokens, float32, AdamW), run on the {t['train_surveyed']} types exact at varied A under fake tensors"
+    ran = t.get("train_configs_ran")
+    if not ran:
+        return head + ", at varied A; exact types per metric:"
+    counts = ", ".join(f"{n} config{'s' if int(n) != 1 else ''}: {k} types" for n, k in ran.items())
+    return (head + ", at each of varied A, varied B and to_json where inference is exact there under fake tensors "
+            f"({counts}); `flops_ckpt` is the step with gradient checkpointing. A metric is exact only when it is "
+            "exact at every config that ran; exact types per metric:")
 
 
 def _train_cell(train: dict | None) -> str:
