@@ -158,7 +158,7 @@ def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Wo
     flops, params = trees["flops"], trees["param_count"]
     idle = idle_paths(params, trees["bytes_read"]) if "bytes_read" in trees else frozenset()
     idle |= declared_idle(library, params)
-    backward = sum_over_calls(flops, _defined(library, "backward_flops"), _zero_if_nothing)
+    backward = sum_over_calls(flops, _defined(library, "backward_flops", idle), _zero_if_nothing)  # an idle module has no backward
     recompute = sum_over_calls(flops, _recompute(library), lambda r: 0) if options.grad_checkpointing else 0
     idle_params, own_idle = idle_total(params, idle), idle_own(library, params, idle, "idle_own_params")
     trained = None if idle_params is None or own_idle is None else params.value - idle_params - own_idle
