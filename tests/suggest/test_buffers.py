@@ -91,3 +91,12 @@ def test_torch_tensor_of_a_python_scalar_takes_its_type(data: object, dtype: str
     from lm_predictor.suggest.brains.layout import scalar_tensor_dtype
 
     assert scalar_tensor_dtype(data) == dtype
+
+
+def test_torch_tensor_of_a_float_parameter_is_at_the_model_dtype() -> None:
+    from lm_predictor.suggest.brains.layout import scalar_tensor_dtype
+
+    # gemma3's `embed_scale: float` parameter (its annotation says float), and an int one
+    with X.using(X.SymbolFacts(floats={"@embed_scale"})):
+        assert scalar_tensor_dtype(Num.sym("@embed_scale")) == "model"
+        assert scalar_tensor_dtype(Num.sym("scale_emb")) == "long"

@@ -431,14 +431,10 @@ def elementwise_layout(inputs: list, out: Tensor) -> Any:
 
 
 def scalar_tensor_dtype(data: Any) -> str:
-    """The dtype tag of torch.tensor(data) for a Python scalar: bool for a bool, long for an int,
-    the default float dtype ("model") for a float; "?" for a config number that may be either
-    (`int | float`, e.g. minicpm3's scale_emb, so its embed_scale buffer is 8 or 4 bytes)."""
+    """The dtype tag of torch.tensor(data) for a Python scalar: bool for a bool, long for an int
+    (minicpm3's `embed_scale` from an int `scale_emb`: 8 bytes), the default float dtype ("model")
+    otherwise, a parameter annotated float included (gemma3's `embed_scale: float`)."""
     if isinstance(data, Bool):
         return "bool"
-    if not isinstance(data, Num):
-        return "model"
-    if X.is_integral(data):
-        return "long"
-    return "?" if X.free_params(data) & X.symbol_facts().floats else "model"
+    return "long" if isinstance(data, Num) and X.is_integral(data) else "model"
 
