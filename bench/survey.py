@@ -24,8 +24,10 @@ varied A at prefill and varied B at decode, to keep the run near 10 minutes on 2
 compared with the oracle (fake tensors; real tensors on `shrink_config` where fake tensors
 cannot run the model): flops and param_count, kv_cache_bytes where the rules define it, in total
 and for every module path. A type exact at varied A under fake tensors also prices one training
-step there (3 layers keep it to seconds) (`survey_train`: train flops, weight, grad, optimizer and activation bytes
-against train_oracle). Results go to bench/survey.json (bench/survey-<pin>.json for 5.x) and docs/coverage.md, which shows
+step at each of varied A, varied B and to_json where inference is exact there under fake tensors
+(`survey_train`: train flops, flops with gradient checkpointing, weight, grad, optimizer and
+activation bytes against train_oracle; a metric is exact only when it is exact at every config
+that ran, and the per-config results stay in the record). Results go to bench/survey.json (bench/survey-<pin>.json for 5.x) and docs/coverage.md, which shows
 every pin side by side (the other pins from their committed JSON).
 """
 
@@ -250,14 +252,20 @@ def _eval_failure(err) -> dict:
 
 
 TRAIN = dict(batch=2, seq_len=7)
-TRAIN_COMPARED = ("flops", "weight_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes")
+TRAIN_CONFIGS = ("varied_a", "varied_b", "to_json")
+"""Configs a training step is surveyed at, where inference was exact there under fake tensors: 3 and
+5 layers (GQA vs full attention, untied vs tied) and the default config (to_json, the file a user
+has; minimal would repeat it, as `{"model_type": t}` builds the same default model)."""
+TRAIN_COMPARED = ("flops", "flops_ckpt", "weight_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes")
+"""flops_ckpt: train flops with --grad-checkpointing (gradient_checkpointing_enable() in the oracle)."""
 
 
 def survey_train(config: dict, library) -> dict:
     """One training step (batch 2, 7 tokens, float32, AdamW) of a config whose inference is exact:
-    each train metric 'exact', 'mismatch' (with both numbers) or 'unavailable' (eval does not price
-    it), against train_oracle (fake tensors; no peak run, to keep the survey cheap)."""
-    from lm_predictor.evaluate.train import predict_train
+    each train metric 'exact', 'mismatch' (with both numbers), 'unavailable' (eval does not price
+    it) or 'error: ...' (this metric's step failed), against train_oracle (fake tensors; no peak
+    run, to keep the survey cheap); flops_ckpt repeats the step with gradient checkpointing."""
+    from lm_predictor.evaluate.train import TrainOptions, predict_train
     from lm_predictor.verify.train_oracle import measure_train
     from lm_predictor.workload import Workload
 
@@ -269,14 +277,39 @@ def survey_train(config: dict, library) -> dict:
         measured = measure_train(config, Workload(**TRAIN), peak=False).totals
     except Exception as err:  # noqa: BLE001
         return {"error": f"oracle: {type(err).__name__}: {_line(err)}"[:200]}
-    out: dict = {}
+    try:
+        ckpt = TrainOptions(grad_checkpointing=True)
+        predicted["flops_ckpt"] = predict_train(config, library=library, survey_checked=False, transformers=VERSION, options=ckpt, **TRAIN).totals["flops"]
+        measured["flops_ckpt"] = measure_train(config, Workload(**TRAIN), grad_checkpointing=True, peak=False).totals["flops"]
+    except KeyError:  # eval prices no flops with checkpointing
+        predicted.pop("flops_ckpt", None)
+    except Exception as err:  # noqa: BLE001 - e.g. a model that does not support checkpointing
+        predicted["flops_ckpt"] = f"error: {type(err).__name__}: {_line(err)}"[:200]
+    return {metric: _train_verdict(predicted.get(metric), measured.get(metric)) for metric in TRAIN_COMPARED}
+
+
+def _train_verdict(predicted: int | str | None, measured: int | None) -> str:
+    """'exact', 'unavailable', 'error: ...' or 'mismatch: predicted P measured M' for one metric at one config."""
+    if predicted is None:
+        return "unavailable"
+    if isinstance(predicted, str):
+        return predicted
+    return "exact" if predicted == measured else f"mismatch: predicted {predicted} measured {measured}"
+
+
+def combine_train(per_config: dict[str, dict]) -> dict:
+    """The train record of a type from its per-config results (kept under 'configs'): a metric is
+    'exact' only when it is exact at every config whose step ran; a mismatch anywhere wins (named
+    with its config), then an error, then 'unavailable'."""
+    ran = {name: r for name, r in per_config.items() if "error" not in r}
+    out: dict = {"configs": per_config}
+    if not ran:
+        out["error"] = next(iter(per_config.values()))["error"]
+        return out
     for metric in TRAIN_COMPARED:
-        if metric not in predicted:
-            out[metric] = "unavailable"
-        elif predicted[metric] == measured[metric]:
-            out[metric] = "exact"
-        else:
-            out[metric] = f"mismatch: predicted {predicted[metric]} measured {measured[metric]}"
+        seen = {name: r.get(metric, "unavailable") for name, r in ran.items()}
+        worst = next((f"{kind}: {name}: {v.split(': ', 1)[1]}" for kind in ("mismatch", "error") for name, v in seen.items() if v.startswith(kind + ":")), None)
+        out[metric] = worst or ("exact" if all(v == "exact" for v in seen.values()) else "unavailable")
     return out
 
 
@@ -309,9 +342,15 @@ def _survey_one(model_type: str, names: tuple) -> dict:
         result["seconds"] = round(time.perf_counter() - t0, 1)
         rec["configs"][name] = result
     rec["exact"] = all(rec["configs"][n]["exact"] for n in ("to_json", "minimal"))
-    if rec["configs"].get("varied_a", {}).get("exact") and rec["configs"]["varied_a"].get("mode") == "fake":
+    trainable = [n for n in TRAIN_CONFIGS if rec["configs"].get(n, {}).get("exact") and rec["configs"][n].get("mode") == "fake"]
+    if "varied_a" in trainable:  # as before: a type exact at varied A under fake tensors, now at each exact config
         t0 = time.perf_counter()
-        rec["train"] = survey_train(configs["varied_a"][0], library)  # 3 layers: a step costs seconds, not the default's minute
+        per_config = {}
+        for name in trainable:
+            t1 = time.perf_counter()
+            per_config[name] = survey_train(configs[name][0], library)
+            per_config[name]["seconds"] = round(time.perf_counter() - t1, 1)
+        rec["train"] = combine_train(per_config)
         rec["train"]["seconds"] = round(time.perf_counter() - t0, 1)
     if not rec["exact"] and not any(rec["configs"][n].get("mode") for n in ("to_json", "minimal")):
         rec["oracle_runs"] = _oracle_runs(canonical or configs["minimal"][0], oracle)  # is there ground truth at all?
@@ -432,7 +471,18 @@ def totals(records: list[dict]) -> dict:
             "exact_all_four": sum(1 for r in records if all(r.get("configs", {}).get(n, {}).get("exact") for n in CONFIGS)),
             "exact_per_config": per_config,
             "train_exact": {m: sum(1 for r in records if r.get("train", {}).get(m) == "exact") for m in TRAIN_COMPARED},
+            "train_exact_all_configs": {m: sum(1 for r in records if r.get("train", {}).get(m) == "exact" and len(train_ran(r)) == len(TRAIN_CONFIGS)) for m in TRAIN_COMPARED},
+            "train_configs_ran": dict(sorted(Counter(len(train_ran(r)) for r in records if "train" in r).items())),
             "train_surveyed": sum(1 for r in records if "train" in r)}
+
+
+def train_ran(record: dict) -> list[str]:
+    """The configs whose training step ran (eval and oracle both answered) for one survey record;
+    a record from before per-config train results ran at varied A only."""
+    train = record.get("train") or {}
+    if "configs" not in train:
+        return [] if not train or "error" in train else ["varied_a"]
+    return [name for name, r in train["configs"].items() if "error" not in r]
 
 
 def write_markdown(path: Path, fresh: dict[str, dict]) -> None:
@@ -504,12 +554,11 @@ def _pin_section(pin: str, survey: dict) -> list[str]:
         f"**{t['exact_to_json_and_minimal']} of {t['types']} model types exact at both the `to_json_file()` config and the minimal config**; "
         f"{t['exact_all_four']} exact at all four configs ({survey.get('elapsed_seconds', 0) / 60:.0f} min).",
         "",
-        f"Training step (`predict_train` against `train_oracle`; batch 2, 7 tokens, float32, AdamW), run on the "
-        f"{t['train_surveyed']} types exact at varied A under fake tensors, at varied A; exact types per metric:",
+        _train_intro(t),
         "",
-        "| train metric | exact types |",
-        "|---|---|",
-        *[f"| {m} | {n} |" for m, n in t["train_exact"].items()],
+        "| train metric | exact types | of them, at all three configs |",
+        "|---|---|---|",
+        *[f"| {m} | {n} | {t.get('train_exact_all_configs', {}).get(m, '-')} |" for m, n in t["train_exact"].items()],
         "",
         "Outcome at the `to_json_file()` config:",
         "",
@@ -520,7 +569,7 @@ def _pin_section(pin: str, survey: dict) -> list[str]:
         "Oracle modes: `fake` = FakeTensorMode; `real (shrunk)` = real tensors on `shrink_config(config)` (hidden 64,",
         "2 layers, <= 4 experts), where fake tensors cannot run the model (data-dependent masks, MoE routing).",
         "",
-        "| model type | to_json | minimal | varied A | varied B | oracle | train (flops, weight, grad, optimizer, activation) | first problem | what it would take |",
+        "| model type | to_json | minimal | varied A | varied B | oracle | train (flops, ckpt flops, weight, grad, optimizer, activation) | first problem | what it would take |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in records:
@@ -607,6 +656,19 @@ def would_take(record: dict) -> str:
     return record.get("crash") or (cats[0] if cats else "?")
 
 
+def _train_intro(t: dict) -> str:
+    """The sentence above a pin's train table: which configs the step ran at (a survey from before
+    per-config train results ran varied A only)."""
+    head = f"Training step (`predict_train` against `train_oracle`; batch 2, 7 tokens, float32, AdamW), run on the {t['train_surveyed']} types exact at varied A under fake tensors"
+    ran = t.get("train_configs_ran")
+    if not ran:
+        return head + ", at varied A; exact types per metric:"
+    counts = ", ".join(f"{n} config{'s' if int(n) != 1 else ''}: {k} types" for n, k in ran.items())
+    return (head + ", at each of varied A, varied B and to_json where inference is exact there under fake tensors "
+            f"({counts}); `flops_ckpt` is the step with gradient checkpointing. A metric is exact only when it is "
+            "exact at every config that ran; exact types per metric:")
+
+
 def _train_cell(train: dict | None) -> str:
     """'exact' / '-' (unavailable) / 'mismatch' per train metric, in TRAIN_COMPARED order."""
     if not train:
@@ -614,7 +676,7 @@ def _train_cell(train: dict | None) -> str:
     if "error" in train:
         return train["error"].split(":")[0] + " error"
     marks = {"exact": "exact", "unavailable": "-"}
-    return ", ".join(marks.get(train.get(m, ""), "mismatch") for m in TRAIN_COMPARED)
+    return ", ".join(marks.get(train.get(m, "unavailable"), train.get(m, "").split(":")[0]) for m in TRAIN_COMPARED)
 
 
 def _cell(result: dict | None) -> str:
@@ -630,6 +692,7 @@ def _family(category: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global VERSION, TRAIN_CONFIGS
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--transformers", choices=("4.56.0", "5.23.0"), default="4.56.0", help="the pin to survey (run in its venv)")
     parser.add_argument("--jobs", type=int, default=2)
@@ -639,9 +702,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--update", action="store_true", help="with --only: replace those types' records in the existing bench/survey.json")
     parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "coverage.md")
     parser.add_argument("--json", type=Path, default=None, help="default: bench/survey.json (4.56.0), bench/survey-<pin>.json")
+    parser.add_argument("--train-configs", default=",".join(TRAIN_CONFIGS), help="configs the training step runs at (to_json costs most: the default-size model)")
     args = parser.parse_args(argv)
-    global VERSION
     VERSION = args.transformers
+    TRAIN_CONFIGS = tuple(n for n in args.train_configs.split(",") if n)
+    if not set(TRAIN_CONFIGS) <= {"varied_a", "varied_b", "to_json", "minimal"} or "varied_a" not in TRAIN_CONFIGS:
+        parser.error(f"--train-configs: a comma-separated subset of varied_a,varied_b,to_json,minimal with varied_a, got {args.train_configs!r}")
     json_given = args.json is not None
     args.json = args.json or ROOT / "bench" / ("survey.json" if VERSION == "4.56.0" else f"survey-{VERSION}.json")
     types = args.only.split(",") if args.only else model_types()

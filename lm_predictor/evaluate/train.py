@@ -158,7 +158,7 @@ def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Wo
     flops, params = trees["flops"], trees["param_count"]
     idle = idle_paths(params, trees["bytes_read"]) if "bytes_read" in trees else frozenset()
     idle |= declared_idle(library, params)
-    backward = sum_over_calls(flops, _defined(library, "backward_flops"), _zero_if_nothing)
+    backward = sum_over_calls(flops, _defined(library, "backward_flops", idle), _zero_if_nothing)  # an idle module has no backward
     recompute = sum_over_calls(flops, _recompute(library), lambda r: 0) if options.grad_checkpointing else 0
     idle_params, own_idle = idle_total(params, idle), idle_own(library, params, idle, "idle_own_params")
     trained = None if idle_params is None or own_idle is None else params.value - idle_params - own_idle
@@ -472,6 +472,10 @@ def predict_train(
             terms["weight_bytes"] = None
             notes.append("derived rules: weight_bytes needs every buffer's shape and dtype, which suggest could not tell")
         for metric, seen in train_mismatches(resolved.get("model_type"), pin.version).items() if survey_checked else ():
+            if metric == "flops_ckpt":  # the survey's checkpointed step: wrong flops only when checkpointing is on
+                if not options.grad_checkpointing:
+                    continue
+                metric = "flops"
             if terms.get(metric) is not None:
                 terms[metric] = None
                 notes.append(f"derived rules: {metric} left out: the survey measured it wrong for {resolved.get('model_type')} ({seen})")

@@ -15,9 +15,9 @@ from lm_predictor.suggest.values import Tensor
 def idle_terms(template: Template) -> list:
     """The template's param_count terms of children that no forward the analysis ran ever
     called or read (GPT-2-style cross-attention without encoder states, Fuyu's image patch
-    projection without pixel_values): their parameters get no gradient. An attribute that holds
+    projection without pixel_values), or called only under torch.no_grad(): their parameters get no gradient. An attribute that holds
     one of several modules by a config branch is idle only if none of them ran."""
-    used = {attr for attr, ref in template.children if _subtree_used(ref.inst)}  # any module an attribute may hold
+    used = {attr for attr, ref in template.children if _subtree_used(ref.inst)}  # any module an attribute may hold (with gradients on)
     idle = {attr for attr, _ in template.children} - used - template.read_attrs
     out = []
     for term in template.param_terms:
@@ -51,8 +51,10 @@ def idle_own_terms(template: Template) -> list:
 
 
 def _subtree_used(inst: Any) -> bool:
-    """Whether a module instance, or one inside it, was called or read by a forward."""
-    if inst.used:
+    """Whether a module instance, or one inside it, was called or read by a forward with gradients
+    on (a child called only under torch.no_grad(), as by deepseek_v32's `@torch.no_grad()` indexer,
+    gets no gradient)."""
+    if inst.grad_used:
         return True
     module = inst.template
     return isinstance(module, Template) and any(_subtree_used(ref.inst) for _, ref in module.children)

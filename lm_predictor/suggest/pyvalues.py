@@ -98,6 +98,15 @@ def hashable(key: Any) -> Any:
         return id(key)
 
 
+def set_items(items: list) -> list:
+    """The items of a Python set built from `items`, in first-seen order: equal constants (and
+    structurally equal values) kept once, as `{theta for theta in config.layer_rope_theta}` does."""
+    out: dict = {}
+    for item in items:
+        out.setdefault(hashable(item), item)
+    return list(out.values())
+
+
 @dataclass(eq=False)
 class BrainFunc:
     """A method or function implemented by a brain; `bound` is its receiver once bound."""

@@ -181,6 +181,7 @@ class Instance:
     loop_depth: int = 0  # loops of symbolic length around its construction
     handed: list = field(default_factory=list)  # bindings it was handed to constructors with (zamba's shared attention block)
     used: bool = False  # a forward called it or read one of its attributes (its parameters may get gradients)
+    grad_used: bool = False  # ... with gradients on (not only under torch.no_grad(): deepseek_v32's indexer's children)
 
 
 @dataclass(eq=False)

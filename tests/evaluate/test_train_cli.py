@@ -70,3 +70,15 @@ def test_a_train_metric_the_survey_measured_wrong_is_left_out(monkeypatch) -> No
     assert "grad_bytes" not in after.totals and "grad_bytes" in after.unavailable
     assert any("grad_bytes left out: the survey measured it wrong for olmo (predicted 1 measured 2)" in n for n in after.notes)
     assert train.predict_train(config, batch=2, seq_len=7, survey_checked=False).totals["grad_bytes"] == before.totals["grad_bytes"]
+
+
+def test_checkpointed_flops_the_survey_measured_wrong_are_left_out_only_with_checkpointing(monkeypatch) -> None:
+    """The survey's flops_ckpt (the step with gradient checkpointing) hides flops when checkpointing is on, not when off."""
+    import lm_predictor.evaluate.train as train
+
+    config = {"model_type": "olmo", "num_hidden_layers": 2, "hidden_size": 64, "intermediate_size": 128,
+              "num_attention_heads": 4, "num_key_value_heads": 4, "vocab_size": 256}
+    monkeypatch.setattr(train, "train_mismatches", lambda model_type, pin="4.56.0": {"flops_ckpt": "varied_b: predicted 1 measured 2"})
+    assert "flops" in train.predict_train(config, batch=2, seq_len=7).totals
+    ckpt = train.predict_train(config, batch=2, seq_len=7, options=train.TrainOptions(grad_checkpointing=True))
+    assert "flops" not in ckpt.totals and "flops" in ckpt.unavailable

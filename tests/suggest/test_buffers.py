@@ -71,3 +71,32 @@ def test_a_parameter_off_the_model_dtype_is_priced_apart() -> None:
     register_buffers(template)
     assert template.param_dtypes_known and template.has_odd_params
     assert [t.expr for t in template.excess_terms] == [Num.const(8) * (Num.const(4) - Num.sym("dtype_bytes"))]
+
+
+def test_a_python_set_keeps_equal_items_once() -> None:
+    from lm_predictor.suggest.pyvalues import set_items
+
+    # {theta for theta in [1e4, 1e4, 5e5]}: two items, in first-seen order; equal symbols once too
+    assert set_items([Num.const(10000.0), Num.const(10000.0), Num.const(500000.0)]) == [Num.const(10000.0), Num.const(500000.0)]
+    assert set_items([Num.sym("a"), Num.sym("a"), Num.sym("b")]) == [Num.sym("a"), Num.sym("b")]
+
+
+@pytest.mark.parametrize(("data", "dtype"), [
+    (Num.const(12), "long"),  # torch.tensor(12): int64 (minicpm3's embed_scale = config.scale_emb)
+    (X.power(Num.sym("hidden_size"), Num.const(0.5)), "model"),  # gemma's torch.tensor(hidden_size**0.5): the default float dtype
+    (Num.const(1.5), "model"),
+    (X.TRUE, "bool"),
+])
+def test_torch_tensor_of_a_python_scalar_takes_its_type(data: object, dtype: str) -> None:
+    from lm_predictor.suggest.brains.layout import scalar_tensor_dtype
+
+    assert scalar_tensor_dtype(data) == dtype
+
+
+def test_torch_tensor_of_a_float_parameter_is_at_the_model_dtype() -> None:
+    from lm_predictor.suggest.brains.layout import scalar_tensor_dtype
+
+    # gemma3's `embed_scale: float` parameter (its annotation says float), and an int one
+    with X.using(X.SymbolFacts(floats={"@embed_scale"})):
+        assert scalar_tensor_dtype(Num.sym("@embed_scale")) == "model"
+        assert scalar_tensor_dtype(Num.sym("scale_emb")) == "long"

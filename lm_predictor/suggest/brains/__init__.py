@@ -511,7 +511,10 @@ no gradient (unlike `torch.zeros`, which a forward may fill in place from tensor
 def _without_grad(site: CallSite, result: Any) -> Any:
     """A tensor op (`Tensor.*`, `torch.*`, `F.*`) with tensor inputs, none of which requires grad,
     gives tensors that require none (the rotary `inv_freq[None, :, None].float() @ position_ids.float()`);
-    a parameter, a module call and a factory (`torch.zeros`, later filled in place) keep their own answer."""
+    a parameter, a module call and a factory (`torch.zeros`, later filled in place) keep their own answer.
+    Under torch.no_grad() every result requires none (deepseek_v32's indexer scores)."""
+    if getattr(site.interp, "grad_off", 0):
+        return _mark_no_grad(result)
     if not site.name or not site.name.startswith(("Tensor.", "torch.", "F.")) or site.name.startswith("torch.nn."):
         return result
     inputs = [site.receiver, *site.args, *site.kwargs.values()]

@@ -11,7 +11,7 @@ from lm_predictor.suggest.brains.cache import extends_library_cache
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.host import Host
-from lm_predictor.suggest.pyvalues import ConfigV, Enumerate, IterV, Range, Slice, Zip, hashable
+from lm_predictor.suggest.pyvalues import ConfigV, Enumerate, IterV, Range, Slice, Zip, hashable, set_items
 from lm_predictor.suggest.scope import Instance, ModRef, Template
 from lm_predictor.suggest.valueops import mentions, same_value, translate
 from lm_predictor.suggest.values import Builtin, CacheV, ClassV, DictV, External, FunctionV, ListV, ObjectV, Phi, Record, Repeated, Tensor, Unknown
@@ -191,6 +191,8 @@ def call_builtin(site: CallSite) -> Any:
         if isinstance(items, list):
             if name == "reversed":
                 items = list(reversed(items))
+            if name in ("set", "frozenset"):
+                items = set_items(items)
             return tuple(items) if name == "tuple" else ListV(list(items))
         if isinstance(args[0], Repeated):
             return args[0]

@@ -432,3 +432,13 @@ def elementwise_layout(inputs: list, out: Tensor) -> Any:
                 return UNKNOWN_LAYOUT
             return Layout(lay.order)  # dense, in the input's memory order (a slice's output has no gaps)
     return None
+
+
+def scalar_tensor_dtype(data: Any) -> str:
+    """The dtype tag of torch.tensor(data) for a Python scalar: bool for a bool, long for an int
+    (minicpm3's `embed_scale` from an int `scale_emb`: 8 bytes), the default float dtype ("model")
+    otherwise, a parameter annotated float included (gemma3's `embed_scale: float`)."""
+    if isinstance(data, Bool):
+        return "bool"
+    return "long" if isinstance(data, Num) and X.is_integral(data) else "model"
+

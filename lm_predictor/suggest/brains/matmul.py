@@ -203,21 +203,24 @@ def suggest_einsum(site: CallSite) -> Tensor:
             return unknown_tensor("einsum rank")
         for ch, d in zip(term, t.shape):
             sizes.setdefault(ch, d)
-    current = terms[0]
-    for term in terms[1:]:
+    current, left_grad = terms[0], ops[0].requires_grad
+    for i, term in enumerate(terms[1:], 1):
         letters = dict.fromkeys(current + term)
         contracted = [ch for ch in letters if ch not in rhs and not any(ch in t for t in terms[terms.index(term) + 1:])]
-        if contracted:
-            interp.add_cost("flops", _einsum_term(site, letters, sizes))
+        if contracted:  # autograd's bmm per operand that requires grad (xlnet's pos_emb, a constant, needs none)
+            interp.add_cost("flops", _einsum_term(site, letters, sizes, int(left_grad) + int(ops[i].requires_grad)))
         current = "".join(ch for ch in letters if ch not in contracted)
+        left_grad = left_grad or ops[i].requires_grad
     return Tensor(tuple(sizes[ch] for ch in rhs), ops[0].dtype)
 
 
-def _einsum_term(site: CallSite, letters: dict, sizes: dict) -> Num:
+def _einsum_term(site: CallSite, letters: dict, sizes: dict, grads: int = 2) -> Num:
+    """One pairwise contraction as torch.matmul (2 * the product of all its sizes), with the operands that need a gradient."""
     m = ONE
     for ch in letters:
         m = m * sizes[ch]
-    return X.call(site.label("einsum"), "torch.matmul", {"m": m, "k": ONE, "n": ONE})
+    kwargs = {"m": m, "k": ONE, "n": ONE} | ({"grad_operands": Num.const(grads)} if grads != 2 else {})
+    return X.call(site.label("einsum"), "torch.matmul", kwargs)
 
 
 def _why(value: object) -> str:

@@ -25,7 +25,7 @@ from lm_predictor.suggest.brains.base import (
     slice_length,
     unknown_tensor,
 )
-from lm_predictor.suggest.brains.layout import gap
+from lm_predictor.suggest.brains.layout import gap, scalar_tensor_dtype
 from lm_predictor.suggest.brains.matmul import matmul
 from lm_predictor.suggest.brains.opbytes import price_binop, price_function, price_method
 from lm_predictor.suggest.brains.routing import hit_experts, mask_dim, not_an_expert, routed_indices
@@ -634,7 +634,7 @@ def torch_function(site: CallSite) -> Any:
     if name in ("torch.tensor", "torch.as_tensor", "torch.scalar_tensor"):
         data = site.arg(0, "data")
         if isinstance(data, (Num, X.Bool)):
-            return Tensor((), _dtype_kw(site))
+            return Tensor((), _dtype_kw(site, scalar_tensor_dtype(data)))
         if isinstance(data, (tuple, ListV)):
             items = data if isinstance(data, tuple) else data.items
             return Tensor((Num.const(len(items)),), _dtype_kw(site))

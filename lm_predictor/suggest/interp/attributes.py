@@ -213,6 +213,7 @@ class AttributesMixin:
         tmpl = ref.inst.template
         if self.in_init is None:
             ref.inst.used = True
+            ref.inst.grad_used = ref.inst.grad_used or not self.grad_off
         if isinstance(tmpl, TorchModule):
             return self.brains.torch_module_attr(self, ref, name, node)
         if self.in_init is None and self.has_state(ref, name):

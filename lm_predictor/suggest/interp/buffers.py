@@ -15,6 +15,7 @@ from typing import Any
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import ONE, TRUE, Bool, Num
 from lm_predictor.suggest.scope import ModRef, RuleRef, Template, Term, TorchModule
+from lm_predictor.suggest.valueops import with_paths
 from lm_predictor.suggest.values import DictV, ListV, Phi, Repeated, Tensor
 
 ELEMENT_BYTES = {
@@ -91,7 +92,9 @@ def _add_child(template: Template, attr: str, value: Any, mult: Num, guard: Bool
         if value.rep is not None:
             _add_child(template, attr, value.rep, mult, guard, seen)
         else:
-            for item in value.items:
+            for item in value.items:  # a ModuleList filled by append() after the assignment, as param_count reads it
+                if isinstance(item, ModRef) and item.path == "":
+                    item = with_paths(item, attr)  # granite_swa's rotary_embs
                 _add_child(template, attr, item, mult, guard, seen)
     elif isinstance(value, DictV):
         for key, item in value.items.items():

@@ -12,7 +12,7 @@ from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.interp.frames import Frame
 from lm_predictor.suggest.interp.syntax import MAX_UNROLL, closure_of, handler, index_name, repeated_index
 from lm_predictor.suggest.layers import count_where
-from lm_predictor.suggest.pyvalues import Lazy, Slice, force, hashable
+from lm_predictor.suggest.pyvalues import Lazy, Slice, force, hashable, set_items
 from lm_predictor.suggest.valueops import arithmetic_progression, make_phi, plain_eq, translate
 from lm_predictor.suggest.values import TRAINING, UNDEF, ClassV, DictV, External, FunctionV, ListV, ObjectV, Phi, Record, Repeated, SuperV, Tensor, Unknown
 
@@ -62,7 +62,7 @@ class ExpressionsMixin:
         return ListV(self.eval_elts(node.elts, frame))
 
     def eval_Set(self, node: Any, frame: Frame) -> Any:
-        return ListV(self.eval_elts(node.elts, frame))
+        return ListV(set_items(self.eval_elts(node.elts, frame)))
 
     def eval_elts(self, elts: list, frame: Frame) -> list:
         out: list = []
@@ -208,7 +208,8 @@ class ExpressionsMixin:
         return self.comprehension(node, frame, "list")
 
     def eval_SetComp(self, node: Any, frame: Frame) -> Any:
-        return self.comprehension(node, frame, "list")
+        result = self.comprehension(node, frame, "list")
+        return ListV(set_items(result.items)) if isinstance(result, ListV) else result
 
     def eval_DictComp(self, node: Any, frame: Frame) -> Any:
         return self.comprehension(node, frame, "dict")

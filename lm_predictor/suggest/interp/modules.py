@@ -206,6 +206,7 @@ class ModulesMixin:
         tmpl = ref.inst.template
         if self.in_init is None:
             ref.inst.used = True
+            ref.inst.grad_used = ref.inst.grad_used or not self.grad_off
         if isinstance(tmpl, TorchModule):
             return self.brains.call_torch_module(self, ref, args, kwargs, node)
         forward = self.class_attr(tmpl.cls, "forward")

@@ -437,6 +437,10 @@ class StatementsMixin:
                 name = None
             if name not in obj.inst.template.buffers:
                 obj.inst.template.buffers.append(name)
+        elif isinstance(self.in_init, Template) and isinstance(obj, ModRef):
+            # a buffer registered on another module (falcon_h1's parent gives each layer's mixer its
+            # mup_vector): not priced yet, so the buffers of the module being built are unknown
+            self.in_init.buffers_known = False
 
     def set_attr(self, obj: Any, name: str, value: Any, node: Any) -> None:
         if isinstance(obj, ModRef):

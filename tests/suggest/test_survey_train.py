@@ -1,0 +1,71 @@
+"""The survey's train column: per-config results, and a metric exact only when exact at every config that ran."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+EXACT = {m: "exact" for m in ("flops", "flops_ckpt", "weight_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes")}
+
+
+def _survey():
+    spec = importlib.util.spec_from_file_location("lmpredict_survey_train", REPO / "bench" / "survey.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_metric_wrong_at_one_config_is_not_exact() -> None:
+    survey = _survey()
+    wrong_b = {**EXACT, "grad_bytes": "mismatch: predicted 10 measured 8"}
+    train = survey.combine_train({"varied_a": dict(EXACT), "varied_b": wrong_b, "to_json": dict(EXACT)})
+    assert train["grad_bytes"] == "mismatch: varied_b: predicted 10 measured 8"
+    assert train["flops"] == "exact" and train["flops_ckpt"] == "exact"
+    assert train["configs"]["varied_b"]["grad_bytes"].startswith("mismatch")  # the per-config result is kept
+
+
+def test_unavailable_at_one_config_is_not_exact_and_a_mismatch_wins() -> None:
+    survey = _survey()
+    train = survey.combine_train({
+        "varied_a": {**EXACT, "activation_bytes": "unavailable"},
+        "varied_b": {**EXACT, "flops_ckpt": "error: ValueError: does not support gradient checkpointing"},
+        "to_json": {**EXACT, "flops_ckpt": "mismatch: predicted 3 measured 4"},
+    })
+    assert train["activation_bytes"] == "unavailable"
+    assert train["flops_ckpt"] == "mismatch: to_json: predicted 3 measured 4"
+
+
+def test_a_config_whose_step_failed_does_not_count_but_is_kept() -> None:
+    survey = _survey()
+    train = survey.combine_train({"varied_a": dict(EXACT), "to_json": {"error": "oracle: OracleUnsupported: fake tensors cannot run"}})
+    assert train["flops"] == "exact" and "error" not in train
+    assert survey.train_ran({"train": train}) == ["varied_a"]
+    failed = survey.combine_train({"varied_a": {"error": "eval: LmPredictorError: C013"}})
+    assert failed["error"] == "eval: LmPredictorError: C013" and "flops" not in failed
+
+
+def test_totals_count_types_exact_at_all_three_configs() -> None:
+    survey = _survey()
+    three = {"model_type": "a", "train": survey.combine_train({n: dict(EXACT) for n in survey.TRAIN_CONFIGS})}
+    one = {"model_type": "b", "train": survey.combine_train({"varied_a": dict(EXACT)})}
+    old = {"model_type": "c", "train": dict(EXACT)}  # a record from before per-config results: varied A only
+    survey.VERSION = "4.56.0"
+    t = survey.totals([three, one, old])
+    assert t["train_exact"]["flops"] == 3 and t["train_exact_all_configs"]["flops"] == 1
+    assert t["train_configs_ran"] == {1: 2, 3: 1} and t["train_surveyed"] == 3
+
+
+def test_the_trust_table_hides_a_metric_wrong_at_any_config() -> None:
+    import sys
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    spec = importlib.util.spec_from_file_location("lmpredict_gen_trust", REPO / "scripts" / "gen_survey_trust.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    survey = _survey()
+    train = survey.combine_train({"varied_a": dict(EXACT), "varied_b": {**EXACT, "flops_ckpt": "mismatch: predicted 5 measured 6"}})
+    record = {"model_type": "a", "exact": True, "configs": {"to_json": {"exact": True, "mode": "fake"}, "minimal": {"exact": True, "mode": "fake"}}, "train": train}
+    entry = json.loads(json.dumps(gen.entry(record)))
+    assert entry["train_mismatch"] == {"flops_ckpt": "varied_b: predicted 5 measured 6"}
