@@ -225,6 +225,8 @@ def causal_mask_v5(site: CallSite, sliding_mask: bool = False) -> Any:
     allow_skip = site.arg(9, "allow_is_causal_skip", X.TRUE)
     if attention_mask is not None or any(e is not None for e in extra) or allow_skip not in (X.TRUE, True):
         return NotImplemented
+    if builds_recurrent_mask(site.node):
+        return NotImplemented
     if not isinstance(embeds, Tensor) or embeds.shape is None or len(embeds.shape) < 2 or not (cache is None or isinstance(cache, CacheV)):
         return NotImplemented
     if interp.config is not None and interp.config.model.getattr_default(interp, "is_causal", X.TRUE, site.node) in (X.FALSE, False):
@@ -296,3 +298,17 @@ def causal_mask_v5(site: CallSite, sliding_mask: bool = False) -> Any:
         return interp.on_phi(attn, build)
     except LookupError:
         return NotImplemented
+
+
+def builds_recurrent_mask(node: Any) -> bool:
+    """The calling function also builds `create_recurrent_attention_mask` (5.x hybrids: a dict of masks by layer
+    kind, read at `layer_types[i]`). A layer's rule takes its mask as a parameter that may be either entry, so a
+    shaped 4-d causal mask would reach the linear-attention layers' `apply_mask_to_padding_states` (which the
+    real model never does) and break their shapes: there the causal mask stays opaque (no bytes), as before."""
+    scope = node.scope() if hasattr(node, "scope") else None
+    while scope is not None and type(scope).__name__ == "Lambda" and scope.parent is not None:
+        scope = scope.parent.scope()  # lfm3 builds each mask in a lambda of a dict in forward
+    try:
+        return scope is not None and "create_recurrent_attention_mask" in scope.as_string()
+    except Exception:  # noqa: BLE001 - astroid may fail to print a node; then nothing is known
+        return False

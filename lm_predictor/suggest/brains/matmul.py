@@ -102,8 +102,9 @@ def suggest_linear_fn(site: CallSite) -> Tensor:
     return Tensor(x.shape[:-1] + (out_f,), x.dtype)
 
 
-def sdpa_kernel(site: CallSite, label: str, q: Any, k: Any, v: Any, mask: Any = None, enable_gqa: Any = X.FALSE) -> Tensor:
-    """The SDPA kernel on [..., heads, q_len, head_dim] tensors: torch's sdpa_flop at the query's heads."""
+def sdpa_kernel(site: CallSite, label: str, q: Any, k: Any, v: Any, mask: Any = None, enable_gqa: Any = X.FALSE, flops: bool = True) -> Tensor:
+    """The SDPA kernel on [..., heads, q_len, head_dim] tensors: torch's sdpa_flop at the query's heads
+    (`flops` False: its bytes only, the caller counted the FLOPs)."""
     interp = site.interp
     if not all(isinstance(t, Tensor) and t.shape is not None and len(t.shape) >= 3 for t in (q, k, v)):
         interp.add_cost("flops", interp.unresolved(A_MATMUL_SHAPE, site.node, "scaled_dot_product_attention of tensors whose shapes are not known"))
@@ -112,7 +113,8 @@ def sdpa_kernel(site: CallSite, label: str, q: Any, k: Any, v: Any, mask: Any = 
     kwargs = {"batch": batch, "num_heads": q.shape[-3], "q_len": q.shape[-2], "kv_len": k.shape[-2], "head_dim": q.shape[-1]}
     if v.shape[-1] != q.shape[-1]:
         kwargs["v_head_dim"] = v.shape[-1]
-    interp.add_cost("flops", X.call(label, "torch.nn.functional.scaled_dot_product_attention", kwargs))
+    if flops:
+        interp.add_cost("flops", X.call(label, "torch.nn.functional.scaled_dot_product_attention", kwargs))
     return price_sdpa(site, label, q, k, v, kwargs, mask, enable_gqa)
 
 
@@ -147,7 +149,8 @@ def _sdpa_forward_v5(site: CallSite, mask: Any) -> tuple:
     back); else repeat_kv as in 4.56."""
     interp = site.interp
     q, k, v = site.arg(1, "query"), site.arg(2, "key"), site.arg(3, "value")
-    if not all(isinstance(t, Tensor) and t.shape is not None and len(t.shape) == 4 for t in (q, k, v)):
+    shaped = (q, k, v) if mask is None else (q, k, v, mask)
+    if not all(isinstance(t, Tensor) and t.shape is not None and len(t.shape) == 4 for t in shaped):
         return _sdpa_forward(site, mask)  # the 4.56 arm says what is unknown
     gqa = X.band(X.cmp("==", k.shape[-1], v.shape[-1]), X.cmp("<=", k.shape[-1], Num.const(256)))
     if mask is None:
@@ -156,11 +159,19 @@ def _sdpa_forward_v5(site: CallSite, mask: Any) -> tuple:
     else:
         path = Phi(X.band(X.cmp("!=", k.shape[1], q.shape[1]), X.cmp("==", q.shape[2], ONE)), "pack", "repeat")
 
+    rec = interp.recorder
+    label = rec.label("sdpa", site.node) if rec is not None else "sdpa"
+    # the FLOPs are the same on every path (sdpa_flop at the query's heads), so they are counted once, outside the arms
+    kwargs = {"batch": q.shape[0], "num_heads": q.shape[1], "q_len": q.shape[2], "kv_len": k.shape[2], "head_dim": q.shape[3]}
+    if v.shape[-1] != q.shape[-1]:
+        kwargs["v_head_dim"] = v.shape[-1]
+    interp.add_cost("flops", X.call(label, "torch.nn.functional.scaled_dot_product_attention", kwargs))
+
     def run(how: str) -> Any:
         if how == "gqa":
-            return _sdpa_forward(site, None)[0]
+            return _sdpa_forward(site, None, flops=False)[0]
         if how == "repeat":
-            return _sdpa_forward(site, mask, repeat=True)[0]
+            return _sdpa_forward(site, mask, repeat=True, flops=False)[0]
         return _packed_sdpa(site, q, k, v, mask)
 
     return interp.on_phi(path, run), None
@@ -177,12 +188,12 @@ def _packed_sdpa(site: CallSite, q: Tensor, k: Tensor, v: Tensor, mask: Any) -> 
         gap(interp, "pack_gqa of a mask with heads")
         return Tensor((b, q.shape[2], heads, v.shape[-1]), q.dtype)
     packed = Tensor((b, g, X.floordiv(heads, g), d), q.dtype, layout=Layout((0, 1, 2, 3)))
-    out = sdpa_kernel(site, rec.label("sdpa", site.node) if rec is not None else "sdpa", packed, k, v, mask, X.FALSE)
+    out = sdpa_kernel(site, rec.label("sdpa", site.node) if rec is not None else "sdpa", packed, k, v, mask, X.FALSE, flops=False)
     free(interp)  # the reshape back and transpose(1, 2).contiguous() of a [b, h, 1, dv] output: views
     return Tensor((b, q.shape[2], heads, out.shape[-1]), q.dtype)  # q.shape[2] is 1 on this arm
 
 
-def _sdpa_forward(site: CallSite, mask: Any, repeat: bool = False) -> tuple:
+def _sdpa_forward(site: CallSite, mask: Any, repeat: bool = False, flops: bool = True) -> tuple:
     """One arm of sdpa_attention_forward: with a mask (or `repeat`), repeat_kv and the mask sliced to the keys."""
     interp = site.interp
     rec = interp.recorder  # labelled "sdpa", not by the caller's variable: eager's matmul labels stay as they are
@@ -199,7 +210,7 @@ def _sdpa_forward(site: CallSite, mask: Any, repeat: bool = False) -> tuple:
             if mask is not None:
                 cut = mask.shape[-1] if mask.shape[-1] == kv else X.fn("min", mask.shape[-1], kv)
                 mask = Tensor(mask.shape[:-1] + (cut,), mask.dtype, layout=mask.layout)
-    out = sdpa_kernel(site, rec.label("sdpa", site.node) if rec is not None else "sdpa", q, k, v, mask, X.TRUE if mask is None and not repeat else X.FALSE)
+    out = sdpa_kernel(site, rec.label("sdpa", site.node) if rec is not None else "sdpa", q, k, v, mask, X.TRUE if mask is None and not repeat else X.FALSE, flops)
     if out.shape is None or len(out.shape) < 3:
         return out, None
     moved = transpose_contiguous(interp, rec.label("sdpa_output", site.node) if rec is not None else "sdpa_output", out, len(out.shape) - 3, len(out.shape) - 2)
