@@ -10,6 +10,8 @@ then covers the bytes as well. The oracle counts the CPU SDPA kernel with torch'
 
     .venv/bin/python bench/sdpa_survey.py [--only apertus,olmo2] [--jobs 2] [--json out.json] [--attn eager]
     .venv/bin/python bench/sdpa_survey.py --skip llama,gpt2 --part 2/4 --jobs 1 --json part2.json
+    .venv-tf5/bin/python bench/sdpa_survey.py --transformers 5.23.0 [...]   (the 5.23 pin and its survey)
+
 
 Without --only it takes every survey-exact type of bench/survey.json; --skip leaves types out
 (those already surveyed) and --part K/N runs the K-th of N equal slices of what is left, so a
@@ -31,9 +33,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 import survey  # noqa: E402 - bench/survey.py, the eager pipeline this reuses
 
 
-def exact_types() -> list[str]:
-    """The model types bench/survey.json records as exact under eager."""
-    data = json.loads((ROOT / "bench" / "survey.json").read_text(encoding="utf-8"))
+def exact_types(version: str = "4.56.0") -> list[str]:
+    """The model types the pin's survey (bench/survey.json, bench/survey-<pin>.json) records as exact under eager."""
+    name = "survey.json" if version == "4.56.0" else f"survey-{version}.json"
+    data = json.loads((ROOT / "bench" / name).read_text(encoding="utf-8"))
     records = data["records"] if isinstance(data, dict) else data  # {"totals", "records"} since the four-config survey
     return [r["model_type"] for r in records if r.get("exact")]
 
@@ -48,8 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the records here")
     parser.add_argument("--attn", choices=("sdpa", "eager"), default="sdpa",
                         help="attention path of every workload (eager: the same comparison, bytes included, on the eager path)")
+    parser.add_argument("--transformers", choices=("4.56.0", "5.23.0"), default="4.56.0",
+                        help="the pin to survey (run in its venv: .venv-tf5 for 5.23.0)")
     args = parser.parse_args(argv)
-    types = args.only.split(",") if args.only else exact_types()
+    survey.VERSION = args.transformers
+    types = args.only.split(",") if args.only else exact_types(args.transformers)
     skip = set(filter(None, args.skip.split(",")))
     types = [t for t in types if t not in skip]
     if args.part:
@@ -69,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     records = survey.run_all(types, args.jobs, args.timeout)
     exact = sum(1 for r in records if r.get("exact"))
     with_bytes = sum(1 for r in records if r.get("exact") and all(c.get("bytes") == "compared" for c in r.get("configs", {}).values() if c.get("mode")))
-    print(f"\n{args.attn}: {exact} of {len(records)} survey-exact model types exact ({(time.monotonic() - t0) / 60:.1f} min); "
+    print(f"\ntransformers {args.transformers}, {args.attn}: {exact} of {len(records)} survey-exact model types exact ({(time.monotonic() - t0) / 60:.1f} min); "
           f"{with_bytes} of them with bytes_read / bytes_written, {exact - with_bytes} without (not derived)")
     if args.json:
         args.json.write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")

@@ -24,7 +24,7 @@ from typing import Any
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite
 from lm_predictor.suggest.brains.cache import mask_layer_kind, present
-from lm_predictor.suggest.brains.layout import ELEMENT_BYTES, Layout, elem_bytes, promote, with_layout
+from lm_predictor.suggest.brains.layout import ELEMENT_BYTES, Layout, elem_bytes, gap, promote, with_layout
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.values import CacheV, FunctionV, Phi, Tensor
@@ -204,3 +204,111 @@ def legacy_causal_mask(interp: Host, fv: FunctionV, args: list, kwargs: dict, no
         return interp.on_phi(attn, build)
     except LookupError:
         return NotImplemented
+
+
+def causal_mask_v5(site: CallSite, sliding_mask: bool = False) -> Any:
+    """5.x create_causal_mask(config, inputs_embeds, attention_mask, past_key_values, position_ids, or_mask_function,
+    and_mask_function, block_sequence_ids, layer_idx, allow_is_causal_skip), or with `sliding_mask`
+    create_sliding_window_causal_mask; NotImplemented: not modelled.
+
+    sdpa_mask builds the mask without vmap: aranges of batch and head, `arange(q) + q_offset`,
+    `arange(kv) + kv_offset`, then the mask function on broadcast views: causal `kv <= q` (`le`), and
+    for a sliding window first `new_ones(())`, `q - window`, `kv > ...` (`gt`), `&`, then `le`, `&`;
+    expanded to [batch, 1, q, kv] (a view). sdpa skips it (None) for one query token, as many keys as
+    queries, or an empty cache (q_offset 0), unless a sliding window is reached (kv >= window); eager
+    never skips and turns it into a float mask (`zeros(())`, `scalar_tensor(min)`, `where`)."""
+    interp = site.interp
+    config, embeds = site.arg(0, "config"), site.arg(1, "inputs_embeds")
+    attention_mask, cache = site.arg(2, "attention_mask", None), site.arg(3, "past_key_values", None)
+    position_ids = site.arg(4, "position_ids", None)
+    extra = [site.arg(i, name, None) for i, name in ((5, "or_mask_function"), (6, "and_mask_function"), (7, "block_sequence_ids"), (8, "layer_idx"))]
+    allow_skip = site.arg(9, "allow_is_causal_skip", X.TRUE)
+    if attention_mask is not None or any(e is not None for e in extra) or allow_skip not in (X.TRUE, True):
+        return NotImplemented
+    if builds_recurrent_mask(site.node):
+        return NotImplemented
+    if not isinstance(embeds, Tensor) or embeds.shape is None or len(embeds.shape) < 2 or not (cache is None or isinstance(cache, CacheV)):
+        return NotImplemented
+    if interp.config is not None and interp.config.model.getattr_default(interp, "is_causal", X.TRUE, site.node) in (X.FALSE, False):
+        return NotImplemented  # a bidirectional mask instead (a config field `is_causal` a user may set is read as true)
+    batch, q = embeds.shape[0], embeds.shape[1]
+    if cache is None:
+        sliding, window, past = X.FALSE, ONE, ZERO
+    else:
+        kind = mask_layer_kind(interp, site.node, sliding_mask)
+        if kind is None:
+            return NotImplemented
+        sliding, window = kind
+        window = window if window is not None else ONE
+        past = cache.past
+    if sliding_mask and window == ONE:
+        return NotImplemented  # no window: transformers' sliding mask function refuses it
+    # DynamicSlidingWindowLayer.get_mask_sizes: window - 1 + q keys once the cache holds a window, else past + q
+    kept = X.ifnum(sliding, X.ifnum(X.cmp(">", window, 1), X.fn("min", past, window - 1), past), past)
+    kv = kept + q
+    attn = interp.getattr(config, "_attn_implementation", site.node)
+    if cache is None and position_ids is not None:
+        # find_packed_sequence_indices: diff, cumsum and a host read of the positions (no bytes model); a
+        # plain 0..q-1 run is one sequence, so the mask is the causal one
+        gap(interp, "5.x create_causal_mask's packed-sequence check of position_ids")
+
+    def build(impl: Any) -> Any:
+        if impl not in ("eager", "sdpa"):
+            raise LookupError(impl)
+        skip = X.FALSE
+        if impl == "sdpa":
+            skip = X.bor(X.cmp("==", q, ONE), X.cmp("==", kv, q), X.cmp("==", past, ZERO))
+            if sliding_mask:
+                # _ignore_causal_mask_sdpa's local_size: config.sliding_window (None: no test)
+                set_, size = present(interp.config.model.getattr_default(interp, "sliding_window", None, site.node)) if interp.config is not None else (X.TRUE, window)
+                skip = X.band(skip, X.ifbool(set_, X.cmp("<", kv, size if size is not None else window), X.TRUE))
+        runs = X.bnot(skip)
+        if runs == X.FALSE:
+            return None
+        i64 = Num.const(8)
+        _record(site, runs, "batch_arange", "torch.factory", {"numel": batch})
+        _record(site, runs, "head_arange", "torch.factory", {"numel": ONE})
+        _record(site, runs, "q_arange", "torch.factory", {"numel": q})
+        _record(site, runs, "q_offset_add", "torch.elementwise", {"numel": q, "dtype_bytes": i64})
+        _record(site, runs, "kv_arange", "torch.factory", {"numel": kv})
+        _record(site, runs, "kv_offset_add", "torch.elementwise", {"numel": kv, "dtype_bytes": i64})
+        if sliding_mask:
+            # and_masks: result = q.new_ones((), bool); result & (kv > q - window); result & (kv <= q)
+            _record(site, runs, "mask_ones", "torch.factory", {"numel": ONE, "dtype_bytes": ONE})
+            _record(site, runs, "window_start", "torch.elementwise", {"numel": q, "dtype_bytes": i64})
+            _record(site, runs, "window_gt", "torch.elementwise",
+                    {"numel": q * kv, "n_inputs": ZERO, "broadcast_numel": q + kv, "dtype_bytes": i64, "out_bytes": ONE})
+            _record(site, runs, "window_and", "torch.elementwise", {"numel": q * kv, "broadcast_numel": ONE, "dtype_bytes": ONE})
+        _record(site, runs, "causal_le", "torch.elementwise",
+                {"numel": q * kv, "n_inputs": ZERO, "broadcast_numel": q + kv, "dtype_bytes": i64, "out_bytes": ONE})
+        if sliding_mask:
+            _record(site, runs, "causal_and", "torch.elementwise", {"numel": q * kv, "n_inputs": Num.const(2), "dtype_bytes": ONE})
+        shape = (batch, ONE, q, kv)
+        if impl == "sdpa":
+            mask = with_layout(Tensor(shape, "bool", no_grad=True), Layout((0, 1, 2, 3), frozenset({0, 1})))
+            return mask if skip == X.FALSE else Phi(skip, None, mask)
+        b = Num.sym("dtype_bytes")
+        _record(site, runs, "zero_value", "torch.factory", {"numel": ONE, "dtype_bytes": b})
+        _record(site, runs, "min_value", "torch.factory", {"numel": ONE, "dtype_bytes": b})
+        _record(site, runs, "where", "torch.elementwise",
+                {"numel": batch * q * kv, "n_inputs": ZERO, "broadcast_numel": Num.const(2), "extra_read": batch * q * kv, "dtype_bytes": b})
+        return Tensor(shape, "model", no_grad=True)
+
+    try:
+        return interp.on_phi(attn, build)
+    except LookupError:
+        return NotImplemented
+
+
+def builds_recurrent_mask(node: Any) -> bool:
+    """The calling function also builds `create_recurrent_attention_mask` (5.x hybrids: a dict of masks by layer
+    kind, read at `layer_types[i]`). A layer's rule takes its mask as a parameter that may be either entry, so a
+    shaped 4-d causal mask would reach the linear-attention layers' `apply_mask_to_padding_states` (which the
+    real model never does) and break their shapes: there the causal mask stays opaque (no bytes), as before."""
+    scope = node.scope() if hasattr(node, "scope") else None
+    while scope is not None and type(scope).__name__ == "Lambda" and scope.parent is not None:
+        scope = scope.parent.scope()  # lfm3 builds each mask in a lambda of a dict in forward
+    try:
+        return scope is not None and "create_recurrent_attention_mask" in scope.as_string()
+    except Exception:  # noqa: BLE001 - astroid may fail to print a node; then nothing is known
+        return False

@@ -17,7 +17,7 @@ from lm_predictor.suggest.brains.layout import Layout, copy_term, free, gap, lay
 from lm_predictor.suggest.brains.fnbytes import price_baddbmm
 from lm_predictor.suggest.brains.opbytes import price_matmul, price_sdpa, transpose_contiguous
 from lm_predictor.suggest.expr import ONE, Num
-from lm_predictor.suggest.values import Tensor
+from lm_predictor.suggest.values import Phi, Tensor
 
 
 MATMUL_NAMES = {"torch.matmul", "torch.bmm", "torch.mm", "Tensor.matmul", "Tensor.bmm", "Tensor.mm", "Tensor.__matmul__"}
@@ -103,8 +103,9 @@ def suggest_linear_fn(site: CallSite) -> Tensor:
 
 
 def sdpa_kernel(site: CallSite, label: str, q: Any, k: Any, v: Any, mask: Any = None, enable_gqa: Any = X.FALSE,
-                is_causal: Any = X.FALSE) -> Tensor:
-    """The SDPA kernel on [..., heads, q_len, head_dim] tensors: torch's sdpa_flop at the query's heads."""
+                is_causal: Any = X.FALSE, flops: bool = True) -> Tensor:
+    """The SDPA kernel on [..., heads, q_len, head_dim] tensors: torch's sdpa_flop at the query's heads
+    (`flops` False: its bytes only, the caller counted the FLOPs)."""
     interp = site.interp
     if not all(isinstance(t, Tensor) and t.shape is not None and len(t.shape) >= 3 for t in (q, k, v)):
         interp.add_cost("flops", interp.unresolved(A_MATMUL_SHAPE, site.node, "scaled_dot_product_attention of tensors whose shapes are not known"))
@@ -113,7 +114,8 @@ def sdpa_kernel(site: CallSite, label: str, q: Any, k: Any, v: Any, mask: Any = 
     kwargs = {"batch": batch, "num_heads": q.shape[-3], "q_len": q.shape[-2], "kv_len": k.shape[-2], "head_dim": q.shape[-1]}
     if v.shape[-1] != q.shape[-1]:
         kwargs["v_head_dim"] = v.shape[-1]
-    interp.add_cost("flops", X.call(label, "torch.nn.functional.scaled_dot_product_attention", kwargs))
+    if flops:
+        interp.add_cost("flops", X.call(label, "torch.nn.functional.scaled_dot_product_attention", kwargs))
     return price_sdpa(site, label, q, k, v, kwargs, mask, enable_gqa, is_causal)
 
 
@@ -130,16 +132,75 @@ def suggest_sdpa_attention(site: CallSite) -> tuple:
     repeat_kv (taken when a mask is passed) copies keys and values to the query's heads, which
     changes no FLOPs: torch's formula counts at the query's heads either way."""
     interp = site.interp
+    if _is_v5(interp):
+        return interp.on_phi(site.arg(4, "attention_mask", None), lambda mask: _sdpa_forward_v5(site, mask))
     return interp.on_phi(site.arg(4, "attention_mask", None), lambda mask: _sdpa_forward(site, mask))
 
 
-def _sdpa_forward(site: CallSite, mask: Any) -> tuple:
-    """One arm of sdpa_attention_forward: with a mask, repeat_kv and the mask sliced to the keys."""
+def _is_v5(interp: Any) -> bool:
+    """The analysed transformers is 5.x (its sdpa_attention_forward picks enable_gqa, pack_gqa or repeat_kv)."""
+    return str(getattr(getattr(interp, "tree", None), "version", "4")).split(".")[0] not in ("", "0", "1", "2", "3", "4")
+
+
+def _sdpa_forward_v5(site: CallSite, mask: Any) -> tuple:
+    """One mask arm of 5.x sdpa_attention_forward. With fewer key/value heads than query heads:
+    enable_gqa where no mask is passed and the head dims are equal and at most 256 (use_gqa_in_sdpa on
+    CPU/CUDA); else one query token is packed onto the key/value heads (`pack_gqa`: the query
+    [b, h, 1, d] viewed as [b, kv, h // kv, d], the [b, 1, 1, kv_len] mask as is, the output viewed
+    back); else repeat_kv as in 4.56."""
+    interp = site.interp
+    q, k, v = site.arg(1, "query"), site.arg(2, "key"), site.arg(3, "value")
+    shaped = (q, k, v) if mask is None else (q, k, v, mask)
+    if not all(isinstance(t, Tensor) and t.shape is not None and len(t.shape) == 4 for t in shaped):
+        return _sdpa_forward(site, mask)  # the 4.56 arm says what is unknown
+    gqa = X.band(X.cmp("==", k.shape[-1], v.shape[-1]), X.cmp("<=", k.shape[-1], Num.const(256)))
+    if mask is None:
+        grouped = X.cmp("!=", k.shape[1], q.shape[1])
+        path = Phi(X.band(grouped, X.bnot(gqa)), Phi(X.cmp("==", q.shape[2], ONE), "pack", "repeat"), "gqa")
+    else:
+        path = Phi(X.band(X.cmp("!=", k.shape[1], q.shape[1]), X.cmp("==", q.shape[2], ONE)), "pack", "repeat")
+
+    rec = interp.recorder
+    label = rec.label("sdpa", site.node) if rec is not None else "sdpa"
+    # the FLOPs are the same on every path (sdpa_flop at the query's heads), so they are counted once, outside the arms
+    kwargs = {"batch": q.shape[0], "num_heads": q.shape[1], "q_len": q.shape[2], "kv_len": k.shape[2], "head_dim": q.shape[3]}
+    if v.shape[-1] != q.shape[-1]:
+        kwargs["v_head_dim"] = v.shape[-1]
+    interp.add_cost("flops", X.call(label, "torch.nn.functional.scaled_dot_product_attention", kwargs))
+
+    def run(how: str) -> Any:
+        if how == "gqa":
+            return _sdpa_forward(site, None, flops=False)[0]
+        if how == "repeat":
+            return _sdpa_forward(site, mask, repeat=True, flops=False)[0]
+        return _packed_sdpa(site, q, k, v, mask)
+
+    return interp.on_phi(path, run), None
+
+
+def _packed_sdpa(site: CallSite, q: Tensor, k: Tensor, v: Tensor, mask: Any) -> Tensor:
+    """pack_gqa: SDPA on the query viewed as [b, kv, h // kv, d] (a [b, h, 1, d] query is contiguous in either
+    order), the output [b, kv, h // kv, dv] viewed as [b, h, 1, dv] and transposed to [b, 1, h, dv] (no copy)."""
+    interp = site.interp
+    rec = interp.recorder
+    b, heads, _, d = q.shape
+    g = k.shape[1]
+    if mask is not None and not (isinstance(mask, Tensor) and mask.shape is not None and len(mask.shape) == 4 and mask.shape[1] == ONE):
+        gap(interp, "pack_gqa of a mask with heads")
+        return Tensor((b, q.shape[2], heads, v.shape[-1]), q.dtype)
+    packed = Tensor((b, g, X.floordiv(heads, g), d), q.dtype, layout=Layout((0, 1, 2, 3)))
+    out = sdpa_kernel(site, rec.label("sdpa", site.node) if rec is not None else "sdpa", packed, k, v, mask, X.FALSE, flops=False)
+    free(interp)  # the reshape back and transpose(1, 2).contiguous() of a [b, h, 1, dv] output: views
+    return Tensor((b, q.shape[2], heads, out.shape[-1]), q.dtype)  # q.shape[2] is 1 on this arm
+
+
+def _sdpa_forward(site: CallSite, mask: Any, repeat: bool = False, flops: bool = True) -> tuple:
+    """One arm of sdpa_attention_forward: with a mask (or `repeat`), repeat_kv and the mask sliced to the keys."""
     interp = site.interp
     rec = interp.recorder  # labelled "sdpa", not by the caller's variable: eager's matmul labels stay as they are
     q, k, v = site.arg(1, "query"), site.arg(2, "key"), site.arg(3, "value")
-    if mask is not None:
-        shaped = all(isinstance(t, Tensor) and t.shape is not None and len(t.shape) == 4 for t in (q, k, v, mask))
+    if mask is not None or repeat:
+        shaped = all(isinstance(t, Tensor) and t.shape is not None and len(t.shape) == 4 for t in (q, k, v, *([mask] if mask is not None else [])))
         if not shaped:
             gap(interp, "sdpa_attention_forward with a mask or tensors of unknown shape")
         else:
@@ -147,9 +208,10 @@ def _sdpa_forward(site: CallSite, mask: Any) -> tuple:
             k = repeat_kv(interp, rec.label("repeat_kv_key", site.node) if rec is not None else "repeat_kv_key", k, q.shape[1])
             v = repeat_kv(interp, rec.label("repeat_kv_value", site.node) if rec is not None else "repeat_kv_value", v, q.shape[1])
             kv = k.shape[-2]
-            cut = mask.shape[-1] if mask.shape[-1] == kv else X.fn("min", mask.shape[-1], kv)
-            mask = Tensor(mask.shape[:-1] + (cut,), mask.dtype, layout=mask.layout)
-    out = sdpa_kernel(site, rec.label("sdpa", site.node) if rec is not None else "sdpa", q, k, v, mask, X.TRUE if mask is None else X.FALSE)
+            if mask is not None:
+                cut = mask.shape[-1] if mask.shape[-1] == kv else X.fn("min", mask.shape[-1], kv)
+                mask = Tensor(mask.shape[:-1] + (cut,), mask.dtype, layout=mask.layout)
+    out = sdpa_kernel(site, rec.label("sdpa", site.node) if rec is not None else "sdpa", q, k, v, mask, X.TRUE if mask is None and not repeat else X.FALSE, flops=flops)
     if out.shape is None or len(out.shape) < 3:
         return out, None
     moved = transpose_contiguous(interp, rec.label("sdpa_output", site.node) if rec is not None else "sdpa_output", out, len(out.shape) - 3, len(out.shape) - 2)

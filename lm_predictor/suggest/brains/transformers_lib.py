@@ -21,7 +21,7 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains import saved
 from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix, text_config_object
 from lm_predictor.suggest.brains.layout import free, gap
-from lm_predictor.suggest.brains.masks import causal_mask, legacy_causal_mask, looks_like_legacy_mask
+from lm_predictor.suggest.brains.masks import causal_mask, causal_mask_v5, legacy_causal_mask, looks_like_legacy_mask
 from lm_predictor.suggest.expr import ONE, TRUE, ZERO, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BrainFunc, ConfigV
@@ -529,7 +529,8 @@ def suggest_transformers_external(site: CallSite) -> Any:
             return ModRef(Instance(TorchModule("unknown", None, {"why": "Conv1D sizes"}, None), {}), {}, "")
         return ModRef(Instance(TorchModule("hf_conv1d", "transformers.pytorch_utils.Conv1D", {"nf": nf, "nx": nx}, nx * nf + nf), {}), {}, "")
     if short in ("create_causal_mask", "create_sliding_window_causal_mask"):
-        mask = causal_mask(site, sliding_mask=short != "create_causal_mask")
+        v5 = str(getattr(interp.tree, "version", "4")).split(".")[0] not in ("", "0", "1", "2", "3", "4")  # 5.x signature
+        mask = (causal_mask_v5 if v5 else causal_mask)(site, sliding_mask=short != "create_causal_mask")
         if mask is not NotImplemented:
             return mask
     if short in MASK_FUNCTIONS:
