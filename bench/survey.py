@@ -98,22 +98,26 @@ def _variants(default: dict) -> dict[str, dict]:
     ffn = first(("intermediate_size", "n_inner", "ffn_dim", "d_ff", "decoder_ffn_dim"))
     a: dict = {"tie_word_embeddings": False}
     b: dict = {"tie_word_embeddings": True}
+    c: dict = {"tie_word_embeddings": False}
     if layers:
-        a[layers], b[layers] = 3, 5
+        a[layers], b[layers], c[layers] = 3, 5, 2
     if kv and heads and default[heads] % 2 == 0 and default.get("kv_lora_rank") is None:
         # not for multi-head latent attention (kv_lora_rank): its keys and values come out of kv_b_proj with one
         # head per query head, and transformers' MLA code cannot run fewer KV heads (a shape error, no ground truth)
         a[kv], b[kv] = default[heads] // 2, default[heads]
+        c[kv] = default[heads] // 4 if default[heads] % 4 == 0 else 1
     if ffn and default[ffn] % 2 == 0:
         b[ffn] = default[ffn] // 2
+    if ffn and default[ffn] % 4 == 0:
+        c[ffn] = default[ffn] // 4
     for key in (*KIND_LISTS, *VALUE_LISTS):  # lists some classes keep at the default length: cut them
         value = default.get(key)
         if layers and key not in SETS_THE_COUNT and isinstance(value, list) and len(value) == default[layers]:
-            a[key], b[key] = value[: a[layers]], value[: b[layers]]
+            a[key], b[key], c[key] = value[: a[layers]], value[: b[layers]], value[-c[layers]:]
     kinds = default.get("layer_types")
     if isinstance(kinds, list) and len(set(kinds)) > 1 and layers:
         b["layer_types"] = list(reversed(kinds))[: b[layers]]
-    return {"varied_a": a, "varied_b": b}
+    return {"varied_a": a, "varied_b": b, "varied_c": c}
 
 
 def _sub_config_defaults(cls) -> dict:
@@ -252,10 +256,15 @@ def _eval_failure(err) -> dict:
 
 
 TRAIN = dict(batch=2, seq_len=7)
-TRAIN_CONFIGS = ("varied_a", "varied_b", "to_json")
+TRAIN_CONFIGS = ("varied_a", "varied_b", "varied_c")
 """Configs a training step is surveyed at, where inference was exact there under fake tensors: 3 and
-5 layers (GQA vs full attention, untied vs tied) and the default config (to_json, the file a user
-has; minimal would repeat it, as `{"model_type": t}` builds the same default model)."""
+5 layers (GQA vs full attention, untied vs tied) and varied C, built for the train column only: 2
+layers (the last two of any per-layer list), a quarter of the KV heads (one where the heads do not
+divide by 4: MQA), a quarter of the FFN width, untied. Its inference is not surveyed: the step
+compares forward + backward flops itself. `--train-configs varied_a,varied_b,to_json` trains the
+default config instead (the file a user has: 1.6x the survey's time on the sampled types)."""
+TRAIN_ONLY = ("varied_c",)
+"""Configs that only the train column runs (where varied A ran under fake tensors)."""
 TRAIN_COMPARED = ("flops", "flops_ckpt", "weight_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes")
 """flops_ckpt: train flops with --grad-checkpointing (gradient_checkpointing_enable() in the oracle)."""
 
@@ -342,7 +351,9 @@ def _survey_one(model_type: str, names: tuple) -> dict:
         result["seconds"] = round(time.perf_counter() - t0, 1)
         rec["configs"][name] = result
     rec["exact"] = all(rec["configs"][n]["exact"] for n in ("to_json", "minimal"))
-    trainable = [n for n in TRAIN_CONFIGS if rec["configs"].get(n, {}).get("exact") and rec["configs"][n].get("mode") == "fake"]
+    on_fake = rec["configs"].get("varied_a", {}).get("mode") == "fake"
+    trainable = [n for n in TRAIN_CONFIGS if (rec["configs"].get(n, {}).get("exact") and rec["configs"][n].get("mode") == "fake")
+                 or (n in TRAIN_ONLY and on_fake and rec["configs"]["varied_a"].get("exact") and configs.get(n, (None,))[0] is not None)]
     if "varied_a" in trainable:  # as before: a type exact at varied A under fake tensors, now at each exact config
         t0 = time.perf_counter()
         per_config = {}
@@ -706,8 +717,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     VERSION = args.transformers
     TRAIN_CONFIGS = tuple(n for n in args.train_configs.split(",") if n)
-    if not set(TRAIN_CONFIGS) <= {"varied_a", "varied_b", "to_json", "minimal"} or "varied_a" not in TRAIN_CONFIGS:
-        parser.error(f"--train-configs: a comma-separated subset of varied_a,varied_b,to_json,minimal with varied_a, got {args.train_configs!r}")
+    if not set(TRAIN_CONFIGS) <= {"varied_a", "varied_b", "varied_c", "to_json", "minimal"} or "varied_a" not in TRAIN_CONFIGS:
+        parser.error(f"--train-configs: a comma-separated subset of varied_a,varied_b,varied_c,to_json,minimal with varied_a, got {args.train_configs!r}")
     json_given = args.json is not None
     args.json = args.json or ROOT / "bench" / ("survey.json" if VERSION == "4.56.0" else f"survey-{VERSION}.json")
     types = args.only.split(",") if args.only else model_types()

@@ -69,3 +69,17 @@ def test_the_trust_table_hides_a_metric_wrong_at_any_config() -> None:
     record = {"model_type": "a", "exact": True, "configs": {"to_json": {"exact": True, "mode": "fake"}, "minimal": {"exact": True, "mode": "fake"}}, "train": train}
     entry = json.loads(json.dumps(gen.entry(record)))
     assert entry["train_mismatch"] == {"flops_ckpt": "varied_b: predicted 5 measured 6"}
+
+
+def test_varied_c_is_a_third_train_config_unlike_a_and_b() -> None:
+    """Varied C (train column only): 2 layers, a quarter of the KV heads (MQA where 4 does not divide
+    the heads), a quarter of the FFN, untied, the last layers of a per-layer list."""
+    survey = _survey()
+    default = {"num_hidden_layers": 4, "num_attention_heads": 8, "num_key_value_heads": 8, "intermediate_size": 64,
+               "layer_types": ["sliding_attention", "sliding_attention", "sliding_attention", "full_attention"]}
+    variants = survey._variants(default)
+    assert variants["varied_c"] == {"tie_word_embeddings": False, "num_hidden_layers": 2, "num_key_value_heads": 2,
+                                    "intermediate_size": 16, "layer_types": ["sliding_attention", "full_attention"]}
+    assert variants["varied_a"]["num_hidden_layers"] == 3 and variants["varied_b"]["num_hidden_layers"] == 5
+    assert survey._variants({**default, "num_attention_heads": 6})["varied_c"]["num_key_value_heads"] == 1
+    assert survey.TRAIN_CONFIGS == ("varied_a", "varied_b", "varied_c") and survey.TRAIN_ONLY == ("varied_c",)
