@@ -46,6 +46,8 @@ OUTPUT = frozenset({"sigmoid", "tanh", "exp", "rsqrt", "sqrt", "relu", "reciproc
 CROSS = frozenset({"mul", "matmul", "mm", "bmm", "@", "multiply"})
 """Products: each operand is kept when the other requires grad."""
 ADD_PRODUCT = frozenset({"baddbmm", "addbmm", "addmm"})
+PRODUCTS = frozenset({"matmul", "mm", "bmm", "@", "einsum"}) | ADD_PRODUCT
+"""Matmul-class ops: FlopCounterMode counts them, and autograd saves their operands before they run."""
 """`input + alpha * (b1 @ b2)`: the product's operands, as bmm keeps them (the added input nothing)."""
 BINARY_PICK = frozenset({"maximum", "minimum", "fmax", "fmin", "max", "min"})
 """max(a, b) and kin of two tensors keep both (the gradient goes where each won); with a dim, the indices."""
@@ -246,6 +248,7 @@ def save(interp: Host, t: Any, why: str) -> None:
         if log is not None and not isinstance(t, Tensor) and not isinstance(t, (Num, Bool, int, float)):
             gap(interp, f"{why}: saves a value that is not a tensor, or one the analysis cannot shape")
         return
+    cut_tail(interp, interp.guard())
     ident = ident_of(log, t)
     if ident is None:
         return gap(interp, f"{why}: saves a tensor whose storage is not known")
@@ -276,6 +279,21 @@ def save(interp: Host, t: Any, why: str) -> None:
             entry[1] = X.bor(entry[1], c)
         for loop in now[common:]:
             log.loop_saves.append((loop, storage))
+
+
+def cut_tail(interp: Host, when: Bool) -> None:
+    """A save under `when`: the flops run before it are recomputed by a non-reentrant checkpoint,
+    which stops once the last saved tensor is recomputed, so they leave the rule's tail."""
+    draft = interp.recorder.draft if interp.recorder is not None else None
+    if draft is None:
+        return
+    draft.ckpt_saves = True
+    keep = []
+    for t in draft.ckpt_tail:
+        guard = X.band(t.guard, X.bnot(when))
+        if guard != X.FALSE:
+            keep.append(Term(guard, t.mult, t.expr, t.note))
+    draft.ckpt_tail = keep
 
 
 def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True) -> None:
@@ -320,11 +338,27 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
         return
     if short in ("matmul", "@") and len(tensors) == 2:
         saves = [_folded(interp, log, v, tensors) for v in saves]
+    own = _own_flops(interp) if saves and short in PRODUCTS else None
     for v in saves:
         if v == "buffer":  # a scratch tensor of the input's size and dtype (log_sigmoid_forward)
             _save_new(interp, t)
         else:
             save(interp, v, name)
+    _restore_flops(interp, own)
+
+
+def _own_flops(interp: Host) -> Any:
+    """The tail's last term: the FLOPs of the product now saving its inputs, which autograd saves
+    before the product runs (tools/autograd's VariableType), so a checkpoint's recompute stopping at
+    that save skips them."""
+    draft = interp.recorder.draft if interp.recorder is not None else None
+    return draft.ckpt_tail.pop() if draft is not None and draft.ckpt_tail else None
+
+
+def _restore_flops(interp: Host, own: Any) -> None:
+    """Put back the term `_own_flops` took (after the op's saves cut what ran before it)."""
+    if own is not None:
+        interp.recorder.draft.ckpt_tail.append(own)
 
 
 def _save_new(interp: Host, like: Tensor | None) -> None:
@@ -505,7 +539,9 @@ def module(interp: Host, kind: str, x: Any, result: Any, shape: tuple | None = N
     if kind in ("linear", "embedding"):
         if kind == "linear" and not (is_contiguous(x) == X.TRUE or (x.shape is not None and len(x.shape) <= 2)):
             return gap(interp, "Linear of a non-contiguous input (its reshape copies)")
-        return save(interp, x, kind)
+        own = _own_flops(interp) if kind == "linear" else None
+        save(interp, x, kind)
+        return _restore_flops(interp, own)
     if kind == "layernorm":
         return _layer_norm(interp, x, shape, [Tensor((), "model", param=True)])
     short = kind.split(".")[-1].lower()
@@ -563,6 +599,12 @@ def module_call(interp: Host, callee: Any, term: Num, count: Num, args: list, kw
                 interp.assume.pop()
     finally:
         interp.assume[:] = saved_guard
+    if callee.ckpt_saves:  # the callee's own saves come before its tail: the caller's tail is the callee's
+        cut_tail(interp, interp.guard())
+        call = term.single_atom()
+        if isinstance(call, X.Op) and call.kind == "call":
+            tail = Num.atom(X.Op("call", call.args[:4] + (TAIL,)))
+            interp.recorder.draft.ckpt_tail.append(Term(interp.guard(), interp.mult() * count, tail))
     if checkpointed:
         interp.assume.append(gc)
         try:
@@ -592,6 +634,8 @@ def _save_tensor_leaves(interp: Host, v: Any, why: str, branch: bool = False) ->
         save(interp, v, why)
 
 
+TAIL = "checkpoint_tail_flops"
+"""The metric of a rule's forward FLOPs after its last save (emit.py renders it from `ckpt_tail`)."""
 GC = "gradient_checkpointing"
 """The workload fact of `--grad-checkpointing` (train.py binds it)."""
 
