@@ -142,9 +142,15 @@ def _recompute(library: RuleLibrary, reentrant: bool = True) -> Visit:
         if reentrant:
             return n * record.value
         tail = tails(record, path)
-        return None if tail is None else n * (record.value - tail)
+        if tail is None:
+            raise _TailUnknown(record.rule)
+        return n * (record.value - tail)
 
     return visit
+
+
+class _TailUnknown(Exception):
+    """A checkpointed layer whose rule does not say where a non-reentrant recompute stops."""
 
 
 def idle_paths(params: CallRecord, ran: CallRecord) -> frozenset[str]:
@@ -169,7 +175,10 @@ def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Wo
     idle = idle_paths(params, trees["bytes_read"]) if "bytes_read" in trees else frozenset()
     idle |= declared_idle(library, params)
     backward = sum_over_calls(flops, _defined(library, "backward_flops", idle), _zero_if_nothing)  # an idle module has no backward
-    recompute = sum_over_calls(flops, _recompute(library, PINS[pin].checkpoint_reentrant), lambda r: 0) if options.grad_checkpointing else 0
+    try:
+        recompute = sum_over_calls(flops, _recompute(library, PINS[pin].checkpoint_reentrant), lambda r: 0) if options.grad_checkpointing else 0
+    except _TailUnknown:
+        recompute = None  # not the whole forward again, and not known how much less: unknown, never a guess
     idle_params, own_idle = idle_total(params, idle), idle_own(library, params, idle, "idle_own_params")
     trained = None if idle_params is None or own_idle is None else params.value - idle_params - own_idle
     tensors, own_idle_tensors = count_tensors(library, params, idle), idle_own(library, params, idle, "idle_own_param_tensors")

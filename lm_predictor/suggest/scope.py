@@ -140,6 +140,7 @@ class RuleDraft:
     saved: Any = None  # brains/saved.SavedLog: what autograd keeps for backward (activation_bytes)
     ckpt_tail: list = field(default_factory=list)  # flops Terms run after the forward's last save (checkpoint_tail_flops)
     ckpt_saves: bool = False  # its forward (or a callee's) saves some tensor for backward
+    ckpt_unsure: bool = False  # an op the saved-tensor table does not know ran after the last save, with FLOPs before it
     variant: int = 1
     called: bool = False
     doc: str = ""

@@ -107,6 +107,9 @@ def gap(interp: Host, why: str) -> None:
     log = log_of(interp)
     if log is not None and not _sdpa_only(interp):
         log.gaps.append((interp.guard(), f"{why} ({interp.current_loc})"))
+        draft = interp.recorder.draft
+        if draft.ckpt_tail:  # it may save, and then the FLOPs before it are recomputed
+            draft.ckpt_unsure = True
 
 
 def _sdpa_only(interp: Host) -> bool:
@@ -288,6 +291,8 @@ def cut_tail(interp: Host, when: Bool) -> None:
     if draft is None:
         return
     draft.ckpt_saves = True
+    if when == X.TRUE:
+        draft.ckpt_unsure = False
     keep = []
     for t in draft.ckpt_tail:
         guard = X.band(t.guard, X.bnot(when))
@@ -601,10 +606,15 @@ def module_call(interp: Host, callee: Any, term: Num, count: Num, args: list, kw
         interp.assume[:] = saved_guard
     if callee.ckpt_saves:  # the callee's own saves come before its tail: the caller's tail is the callee's
         cut_tail(interp, interp.guard())
+        interp.recorder.draft.ckpt_unsure = callee.ckpt_unsure
         call = term.single_atom()
         if isinstance(call, X.Op) and call.kind == "call":
             tail = Num.atom(X.Op("call", call.args[:4] + (TAIL,)))
             interp.recorder.draft.ckpt_tail.append(Term(interp.guard(), interp.mult() * count, tail))
+        else:
+            interp.recorder.draft.ckpt_unsure = True
+    elif callee.ckpt_unsure:  # an op of the callee may save after FLOPs the caller's tail holds
+        interp.recorder.draft.ckpt_unsure = True
     if checkpointed:
         interp.assume.append(gc)
         try:
