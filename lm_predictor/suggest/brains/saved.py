@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.brains import ckpt_tail as tail
 from lm_predictor.suggest.brains.layout import elem_bytes, is_contiguous, numel, tensor_bytes, view_of
 from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.host import Host
@@ -107,9 +108,7 @@ def gap(interp: Host, why: str) -> None:
     log = log_of(interp)
     if log is not None and not _sdpa_only(interp):
         log.gaps.append((interp.guard(), f"{why} ({interp.current_loc})"))
-        draft = interp.recorder.draft
-        if draft.ckpt_tail:  # it may save, and then the FLOPs before it are recomputed
-            draft.ckpt_unsure = True
+        tail.unsure(interp)
 
 
 def _sdpa_only(interp: Host) -> bool:
@@ -251,7 +250,7 @@ def save(interp: Host, t: Any, why: str) -> None:
         if log is not None and not isinstance(t, Tensor) and not isinstance(t, (Num, Bool, int, float)):
             gap(interp, f"{why}: saves a value that is not a tensor, or one the analysis cannot shape")
         return
-    cut_tail(interp, interp.guard())
+    tail.cut(interp, interp.guard())
     ident = ident_of(log, t)
     if ident is None:
         return gap(interp, f"{why}: saves a tensor whose storage is not known")
@@ -282,23 +281,6 @@ def save(interp: Host, t: Any, why: str) -> None:
             entry[1] = X.bor(entry[1], c)
         for loop in now[common:]:
             log.loop_saves.append((loop, storage))
-
-
-def cut_tail(interp: Host, when: Bool) -> None:
-    """A save under `when`: the flops run before it are recomputed by a non-reentrant checkpoint,
-    which stops once the last saved tensor is recomputed, so they leave the rule's tail."""
-    draft = interp.recorder.draft if interp.recorder is not None else None
-    if draft is None:
-        return
-    draft.ckpt_saves = True
-    if when == X.TRUE:
-        draft.ckpt_unsure = False
-    keep = []
-    for t in draft.ckpt_tail:
-        guard = X.band(t.guard, X.bnot(when))
-        if guard != X.FALSE:
-            keep.append(Term(guard, t.mult, t.expr, t.note))
-    draft.ckpt_tail = keep
 
 
 def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True) -> None:
@@ -343,27 +325,14 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
         return
     if short in ("matmul", "@") and len(tensors) == 2:
         saves = [_folded(interp, log, v, tensors) for v in saves]
-    own = _own_flops(interp) if saves and short in PRODUCTS else None
+    own = tail.own_flops(interp) if saves and short in PRODUCTS else None
     for v in saves:
         if v == "buffer":  # a scratch tensor of the input's size and dtype (log_sigmoid_forward)
             _save_new(interp, t)
         else:
             save(interp, v, name)
-    _restore_flops(interp, own)
+    tail.restore(interp, own)
 
-
-def _own_flops(interp: Host) -> Any:
-    """The tail's last term: the FLOPs of the product now saving its inputs, which autograd saves
-    before the product runs (tools/autograd's VariableType), so a checkpoint's recompute stopping at
-    that save skips them."""
-    draft = interp.recorder.draft if interp.recorder is not None else None
-    return draft.ckpt_tail.pop() if draft is not None and draft.ckpt_tail else None
-
-
-def _restore_flops(interp: Host, own: Any) -> None:
-    """Put back the term `_own_flops` took (after the op's saves cut what ran before it)."""
-    if own is not None:
-        interp.recorder.draft.ckpt_tail.append(own)
 
 
 def _save_new(interp: Host, like: Tensor | None) -> None:
@@ -544,9 +513,9 @@ def module(interp: Host, kind: str, x: Any, result: Any, shape: tuple | None = N
     if kind in ("linear", "embedding"):
         if kind == "linear" and not (is_contiguous(x) == X.TRUE or (x.shape is not None and len(x.shape) <= 2)):
             return gap(interp, "Linear of a non-contiguous input (its reshape copies)")
-        own = _own_flops(interp) if kind == "linear" else None
+        own = tail.own_flops(interp) if kind == "linear" else None
         save(interp, x, kind)
-        return _restore_flops(interp, own)
+        return tail.restore(interp, own)
     if kind == "layernorm":
         return _layer_norm(interp, x, shape, [Tensor((), "model", param=True)])
     short = kind.split(".")[-1].lower()
@@ -604,17 +573,7 @@ def module_call(interp: Host, callee: Any, term: Num, count: Num, args: list, kw
                 interp.assume.pop()
     finally:
         interp.assume[:] = saved_guard
-    if callee.ckpt_saves:  # the callee's own saves come before its tail: the caller's tail is the callee's
-        cut_tail(interp, interp.guard())
-        interp.recorder.draft.ckpt_unsure = callee.ckpt_unsure
-        call = term.single_atom()
-        if isinstance(call, X.Op) and call.kind == "call":
-            tail = Num.atom(X.Op("call", call.args[:4] + (TAIL,)))
-            interp.recorder.draft.ckpt_tail.append(Term(interp.guard(), interp.mult() * count, tail))
-        else:
-            interp.recorder.draft.ckpt_unsure = True
-    elif callee.ckpt_unsure:  # an op of the callee may save after FLOPs the caller's tail holds
-        interp.recorder.draft.ckpt_unsure = True
+    tail.after_call(interp, callee, term, count)
     if checkpointed:
         interp.assume.append(gc)
         try:
@@ -644,8 +603,6 @@ def _save_tensor_leaves(interp: Host, v: Any, why: str, branch: bool = False) ->
         save(interp, v, why)
 
 
-TAIL = "checkpoint_tail_flops"
-"""The metric of a rule's forward FLOPs after its last save (emit.py renders it from `ckpt_tail`)."""
 GC = "gradient_checkpointing"
 """The workload fact of `--grad-checkpointing` (train.py binds it)."""
 
