@@ -141,7 +141,10 @@ def _recompute(library: RuleLibrary, reentrant: bool = True) -> Visit:
             return None
         if reentrant:
             return n * record.value
-        tail = tails(record, path)
+        try:
+            tail = tails(record, path)
+        except LmPredictorError:  # the tail calls a rule that does not give its own
+            tail = None
         if tail is None:
             raise _TailUnknown(record.rule)
         return n * (record.value - tail)
