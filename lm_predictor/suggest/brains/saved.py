@@ -340,6 +340,7 @@ def _save_new(interp: Host, like: Tensor | None) -> None:
     storage = Storage(tensor_bytes(like) if isinstance(like, Tensor) else None, _loops(interp))
     if storage.nbytes is None:
         return gap(interp, "a scratch tensor of unknown size")
+    tail.cut(interp, interp.guard())
     log_of(interp).saved[id(storage)] = [storage, interp.guard(), _loop_count(interp)]
     return None
 
@@ -430,8 +431,8 @@ def _dropout(interp: Host, short: str, inputs: list, result: Any, t: Tensor) -> 
         noise = Storage(tensor_bytes(t), _loops(interp))
         if noise.nbytes is None:
             return gap(interp, f"{short} of a tensor of unknown size")
-        log = log_of(interp)
-        log.saved[id(noise)] = [noise, X.band(interp.guard(), X.bnot(zero)), _loop_count(interp)]
+        tail.cut(interp, X.band(interp.guard(), X.bnot(zero)))
+        log_of(interp).saved[id(noise)] = [noise, X.band(interp.guard(), X.bnot(zero)), _loop_count(interp)]
     return None
 
 
