@@ -50,3 +50,11 @@ def test_llama_recompute_stops_before_down_proj(tmp_path: Path) -> None:
 def test_checkpointed_step_is_exact(model_type: str, overrides: dict, tmp_path: Path) -> None:
     predicted, measured = _step(model_type, overrides, tmp_path)
     assert predicted["flops"] == measured
+
+
+def test_dropout_after_the_last_product_is_the_last_save(tmp_path: Path) -> None:
+    # 5.23 gpt2 (resid_pdrop 0.1): the MLP's and the attention's dropout after c_proj keeps its noise,
+    # so the whole layer is recomputed (tail 0), as the oracle measures
+    predicted, measured = _step("gpt2", dict(n_embd=64, n_layer=2, n_head=4, vocab_size=256), tmp_path)
+    assert measured == 12_587_008
+    assert predicted["flops"] == measured
