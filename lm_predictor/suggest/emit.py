@@ -347,8 +347,8 @@ class Emitter:
             return draft.template is not None and draft.template.param_dtypes_known and bool(draft.template.excess_terms)
         if metric in ("idle_params", "idle_own_params"):
             return bool(self.metric_terms(draft, metric))
-        if metric == "checkpoint_tail_flops":  # where the saved-tensor analysis knows where the last save is
-            return draft.ckpt_saves and not draft.ckpt_unsure
+        if metric == "checkpoint_tail_flops":  # where the saved-tensor analysis knows where the last save is, in a formula that loads
+            return draft.ckpt_saves and not draft.ckpt_unsure and len(self.formula(draft, metric)) <= MAX_FORMULA_CHARS
         if metric == "activation_bytes":  # the model's own rule says 0 where nothing is saved
             return activations_known(self, draft) and (draft is self.analysis.root or bool(self.metric_terms(draft, metric)))
         if draft is self.analysis.root and not _returns_cache(draft.ret):
