@@ -32,11 +32,13 @@ class Pin:
     table_file: str  # under lm_predictor/data/
     source_name: str  # third_party/<source_name>/transformers (lmpredict vendor)
     venv: str  # the venv whose transformers is this release (the oracle of `verify`)
+    checkpoint_reentrant: bool = True  # gradient_checkpointing_enable()'s default `use_reentrant` (modeling_utils.py)
 
 
 PINS: dict[str, Pin] = {
     "4.56.0": Pin("4.56.0", "transformers_configs.json", "transformers", ".venv"),
-    "5.23.0": Pin("5.23.0", "transformers_configs-5.23.0.json", "transformers-5.23.0", ".venv-tf5"),
+    # 5.23 checkpoints with use_reentrant=False (_activation_checkpointing_enable); 4.56 with True
+    "5.23.0": Pin("5.23.0", "transformers_configs-5.23.0.json", "transformers-5.23.0", ".venv-tf5", checkpoint_reentrant=False),
 }
 DEFAULT_PIN = "4.56.0"
 _BY_MAJOR = {4: "4.56.0", 5: "5.23.0"}

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lm_predictor import diagnostics as d
-from lm_predictor.data.versions import choose_pin, reading
+from lm_predictor.data.versions import DEFAULT_PIN, PINS, choose_pin, reading
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.engine.evaluate import evaluate
 from lm_predictor.engine.records import CallRecord
@@ -127,15 +127,33 @@ def _zero_if_nothing(record: CallRecord) -> Value | None:
     return 0 if record.value == 0 else None
 
 
-def _recompute(library: RuleLibrary) -> Visit:
-    """visit(): a checkpointed layer recomputes its own forward FLOPs, once per layer it is."""
+def _recompute(library: RuleLibrary, reentrant: bool = True) -> Visit:
+    """visit(): a checkpointed layer recomputes its own forward FLOPs, once per layer it is. A
+    reentrant checkpoint runs the whole forward again; a non-reentrant one stops once the last
+    tensor backward needs is recomputed (torch/utils/checkpoint.py `_StopRecomputationError`), so
+    not the layer's `checkpoint_tail_flops` (unknown where the rule does not give them)."""
     layers = _defined(library, "checkpoint_layers")
+    tails = _defined(library, "checkpoint_tail_flops")
 
     def visit(record: CallRecord, path: str) -> Value | None:
         n = layers(record, path)
-        return None if n is None else n * record.value
+        if n is None:
+            return None
+        if reentrant:
+            return n * record.value
+        try:
+            tail = tails(record, path)
+        except LmPredictorError:  # the tail calls a rule that does not give its own
+            tail = None
+        if tail is None:
+            raise _TailUnknown(record.rule)
+        return n * (record.value - tail)
 
     return visit
+
+
+class _TailUnknown(Exception):
+    """A checkpointed layer whose rule does not say where a non-reentrant recompute stops."""
 
 
 def idle_paths(params: CallRecord, ran: CallRecord) -> frozenset[str]:
@@ -153,13 +171,17 @@ def _relative_walk(record: CallRecord):
         yield from child.walk()
 
 
-def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Workload, options: TrainOptions) -> dict[str, Value | None]:
-    """Every training metric from the `flops`, `param_count` and (if defined) `bytes_read` call trees (None: unknown)."""
+def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Workload, options: TrainOptions, pin: str = DEFAULT_PIN) -> dict[str, Value | None]:
+    """Every training metric from the `flops`, `param_count` and (if defined) `bytes_read` call trees
+    (None: unknown); `pin` says how its transformers checkpoints (reentrant or not)."""
     flops, params = trees["flops"], trees["param_count"]
     idle = idle_paths(params, trees["bytes_read"]) if "bytes_read" in trees else frozenset()
     idle |= declared_idle(library, params)
     backward = sum_over_calls(flops, _defined(library, "backward_flops", idle), _zero_if_nothing)  # an idle module has no backward
-    recompute = sum_over_calls(flops, _recompute(library), lambda r: 0) if options.grad_checkpointing else 0
+    try:
+        recompute = sum_over_calls(flops, _recompute(library, PINS[pin].checkpoint_reentrant), lambda r: 0) if options.grad_checkpointing else 0
+    except _TailUnknown:
+        recompute = None  # not the whole forward again, and not known how much less: unknown, never a guess
     idle_params, own_idle = idle_total(params, idle), idle_own(library, params, idle, "idle_own_params")
     trained = None if idle_params is None or own_idle is None else params.value - idle_params - own_idle
     tensors, own_idle_tensors = count_tensors(library, params, idle), idle_own(library, params, idle, "idle_own_param_tensors")
@@ -457,7 +479,7 @@ def predict_train(
     bindings = train_bindings(rule, resolved, workload, options)
     metrics = [m for m in ("flops", "param_count", "bytes_read") if m in rule.metrics]
     trees = {m: evaluate(library, rule.name, m, bindings, trace=True).tree for m in metrics}
-    terms = train_terms(library, {k: v for k, v in trees.items() if v is not None}, workload, options)
+    terms = train_terms(library, {k: v for k, v in trees.items() if v is not None}, workload, options, pin.version)
     if "activation_bytes" in rule.metrics:
         activations = evaluate(library, rule.name, "activation_bytes", bindings, trace=True)
         terms["activation_bytes"] = activations.value

@@ -23,7 +23,7 @@ STANDARD_METRICS = (
 """Metrics a rule may define at its top level; others go under `metrics:`."""
 
 TRAINING_METRICS = (
-    "activation_bytes", "backward_flops", "checkpoint_layers", "param_tensors", "last_param_numel", "factored_state_numel", "buffer_bytes", "param_bytes",
+    "activation_bytes", "backward_flops", "checkpoint_layers", "checkpoint_tail_flops", "param_tensors", "last_param_numel", "factored_state_numel", "buffer_bytes", "param_bytes",
     "param_dtypes_known", "own_param_tensors", "idle_params",
     "viewed_input_bytes", "train_forward_peak_bytes", "train_backward_peak_bytes", "step_buffer_bytes", "train_peak_known",
 )  # fmt: skip

@@ -266,6 +266,8 @@ def render_rule(emitter: Emitter, draft: RuleDraft, root: bool, tree: SourceTree
         training += ["      # bytes of the storages autograd saves for backward (brains/saved.py); checkpointing keeps the layers' inputs", f"      activation_bytes: {formula_yaml(emitter.formula(draft, 'activation_bytes'), '        ')}"]
     if _checkpointed(emitter, draft):
         training += ["      # a GradientCheckpointingLayer: gradient_checkpointing_enable() runs its forward again in backward", "      checkpoint_layers: 1"]
+    if emitter.has_metric(draft, "checkpoint_tail_flops"):
+        training += ["      # forward FLOPs after its last save for backward: a non-reentrant checkpoint stops its recompute before them", f"      checkpoint_tail_flops: {formula_yaml(emitter.formula(draft, 'checkpoint_tail_flops'), '        ')}"]
     if training:
         lines += ["    metrics:", *training]
     slugs = emitter.unresolved_in(draft)

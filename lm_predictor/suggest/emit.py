@@ -96,6 +96,8 @@ class Emitter:
             return idle_own_terms(draft.template) if draft.template is not None else []
         if metric == "activation_bytes":
             return activation_terms(self, draft)
+        if metric == "checkpoint_tail_flops":  # library leaves and save-free callees price their flops
+            return [Term(t.guard, t.mult, calls_naming(t.expr, "flops"), t.note) for t in draft.ckpt_tail]
         return list(draft.template.param_terms) if draft.template is not None else []
 
     def terms(self, draft: RuleDraft, metric: str) -> list:
@@ -345,6 +347,8 @@ class Emitter:
             return draft.template is not None and draft.template.param_dtypes_known and bool(draft.template.excess_terms)
         if metric in ("idle_params", "idle_own_params"):
             return bool(self.metric_terms(draft, metric))
+        if metric == "checkpoint_tail_flops":  # where the saved-tensor analysis knows where the last save is, in a formula that loads
+            return draft.ckpt_saves and not draft.ckpt_unsure and len(self.formula(draft, metric)) <= MAX_FORMULA_CHARS
         if metric == "activation_bytes":  # the model's own rule says 0 where nothing is saved
             return activations_known(self, draft) and (draft is self.analysis.root or bool(self.metric_terms(draft, metric)))
         if draft is self.analysis.root and not _returns_cache(draft.ret):

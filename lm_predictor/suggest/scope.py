@@ -138,6 +138,9 @@ class RuleDraft:
     bytes_terms: list = field(default_factory=list)  # one per op that moves bytes (bytes_read and bytes_written)
     bytes_gaps: list = field(default_factory=list)  # ops that could not be priced: the rule gets no bytes
     saved: Any = None  # brains/saved.SavedLog: what autograd keeps for backward (activation_bytes)
+    ckpt_tail: list = field(default_factory=list)  # flops Terms run after the forward's last save (checkpoint_tail_flops)
+    ckpt_saves: bool = False  # its forward (or a callee's) saves some tensor for backward
+    ckpt_unsure: bool = False  # an op the saved-tensor table does not know ran after the last save, with FLOPs before it
     variant: int = 1
     called: bool = False
     doc: str = ""
@@ -224,6 +227,8 @@ class Recorder:
                 self.template.param_terms.append(term)
         elif self.draft is not None:
             (self.draft.flops_terms if metric == "flops" else self.draft.kv_terms).append(term)
+            if metric == "flops":  # the tail a non-reentrant checkpoint does not recompute, until a save cuts it
+                self.draft.ckpt_tail.append(term)
 
     def label(self, hint: str, key: Any = None) -> str:
         """A label unique within the rule (ops never reuse a submodule's attribute name)."""

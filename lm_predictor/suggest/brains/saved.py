@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.brains import ckpt_tail as tail
 from lm_predictor.suggest.brains.layout import elem_bytes, is_contiguous, numel, tensor_bytes, view_of
 from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.host import Host
@@ -46,6 +47,8 @@ OUTPUT = frozenset({"sigmoid", "tanh", "exp", "rsqrt", "sqrt", "relu", "reciproc
 CROSS = frozenset({"mul", "matmul", "mm", "bmm", "@", "multiply"})
 """Products: each operand is kept when the other requires grad."""
 ADD_PRODUCT = frozenset({"baddbmm", "addbmm", "addmm"})
+PRODUCTS = frozenset({"matmul", "mm", "bmm", "@", "einsum"}) | ADD_PRODUCT
+"""Matmul-class ops: FlopCounterMode counts them, and autograd saves their operands before they run."""
 """`input + alpha * (b1 @ b2)`: the product's operands, as bmm keeps them (the added input nothing)."""
 BINARY_PICK = frozenset({"maximum", "minimum", "fmax", "fmin", "max", "min"})
 """max(a, b) and kin of two tensors keep both (the gradient goes where each won); with a dim, the indices."""
@@ -105,6 +108,7 @@ def gap(interp: Host, why: str) -> None:
     log = log_of(interp)
     if log is not None and not _sdpa_only(interp):
         log.gaps.append((interp.guard(), f"{why} ({interp.current_loc})"))
+        tail.unsure(interp)
 
 
 def _sdpa_only(interp: Host) -> bool:
@@ -246,6 +250,7 @@ def save(interp: Host, t: Any, why: str) -> None:
         if log is not None and not isinstance(t, Tensor) and not isinstance(t, (Num, Bool, int, float)):
             gap(interp, f"{why}: saves a value that is not a tensor, or one the analysis cannot shape")
         return
+    tail.cut(interp, interp.guard())
     ident = ident_of(log, t)
     if ident is None:
         return gap(interp, f"{why}: saves a tensor whose storage is not known")
@@ -320,11 +325,14 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
         return
     if short in ("matmul", "@") and len(tensors) == 2:
         saves = [_folded(interp, log, v, tensors) for v in saves]
+    own = tail.own_flops(interp) if saves and short in PRODUCTS else None
     for v in saves:
         if v == "buffer":  # a scratch tensor of the input's size and dtype (log_sigmoid_forward)
             _save_new(interp, t)
         else:
             save(interp, v, name)
+    tail.restore(interp, own)
+
 
 
 def _save_new(interp: Host, like: Tensor | None) -> None:
@@ -332,6 +340,7 @@ def _save_new(interp: Host, like: Tensor | None) -> None:
     storage = Storage(tensor_bytes(like) if isinstance(like, Tensor) else None, _loops(interp))
     if storage.nbytes is None:
         return gap(interp, "a scratch tensor of unknown size")
+    tail.cut(interp, interp.guard())
     log_of(interp).saved[id(storage)] = [storage, interp.guard(), _loop_count(interp)]
     return None
 
@@ -422,8 +431,8 @@ def _dropout(interp: Host, short: str, inputs: list, result: Any, t: Tensor) -> 
         noise = Storage(tensor_bytes(t), _loops(interp))
         if noise.nbytes is None:
             return gap(interp, f"{short} of a tensor of unknown size")
-        log = log_of(interp)
-        log.saved[id(noise)] = [noise, X.band(interp.guard(), X.bnot(zero)), _loop_count(interp)]
+        tail.cut(interp, X.band(interp.guard(), X.bnot(zero)))
+        log_of(interp).saved[id(noise)] = [noise, X.band(interp.guard(), X.bnot(zero)), _loop_count(interp)]
     return None
 
 
@@ -505,7 +514,9 @@ def module(interp: Host, kind: str, x: Any, result: Any, shape: tuple | None = N
     if kind in ("linear", "embedding"):
         if kind == "linear" and not (is_contiguous(x) == X.TRUE or (x.shape is not None and len(x.shape) <= 2)):
             return gap(interp, "Linear of a non-contiguous input (its reshape copies)")
-        return save(interp, x, kind)
+        own = tail.own_flops(interp) if kind == "linear" else None
+        save(interp, x, kind)
+        return tail.restore(interp, own)
     if kind == "layernorm":
         return _layer_norm(interp, x, shape, [Tensor((), "model", param=True)])
     short = kind.split(".")[-1].lower()
@@ -563,6 +574,7 @@ def module_call(interp: Host, callee: Any, term: Num, count: Num, args: list, kw
                 interp.assume.pop()
     finally:
         interp.assume[:] = saved_guard
+    tail.after_call(interp, callee, term, count)
     if checkpointed:
         interp.assume.append(gc)
         try:
