@@ -24,7 +24,9 @@ from lm_predictor.suggest import diskcache
 
 
 def _request(config: dict, source: str, library_files: list) -> dict:
-    specialised = {k: v for k, v in sorted(config.items()) if isinstance(v, (str, list, dict)) or v is None}
+    # floats too: the analysis may fold a rate it reads (dropout's `p != 0`) to a constant without
+    # marking the rule specialised, so a rule derived at p = 0.1 must not price a config with p = 0
+    specialised = {k: v for k, v in sorted(config.items()) if isinstance(v, (str, list, dict, float)) or v is None}
     return {"kind": "derive", "model_type": config.get("model_type"), "specialised": specialised, "source": source, "library": library_files}
 
 

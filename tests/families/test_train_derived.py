@@ -118,3 +118,17 @@ def test_own_parameters_and_idle_children(model_type: str, tmp_path: Path) -> No
     measured = measure_train(config, Workload(2, 5), peak=False).totals
     predicted = predict_train(config, batch=2, seq_len=5)
     assert {k: predicted.totals.get(k) for k in EXACT} == {k: measured[k] for k in EXACT}
+
+
+def test_a_rule_derived_at_one_dropout_rate_is_not_reused_at_another(tmp_path, monkeypatch) -> None:
+    """The derive cache keys on float config values: OPT derived with dropout 0.1 folds `p != 0` to
+    true, so pricing dropout 0 with that rule counted 2 layers x 2 noise tensors [14, 64] float32
+    (14,336 B) too many. Expected values: train_oracle at batch 2, 7 tokens, float32."""
+    from lm_predictor.evaluate.train import predict_train
+
+    monkeypatch.setenv("LMPREDICT_CACHE", str(tmp_path))  # a cold cache: derive at 0.1 first, then ask for 0
+    base = {"model_type": "opt", "num_hidden_layers": 2, "hidden_size": 64, "ffn_dim": 128, "num_attention_heads": 4,
+            "vocab_size": 256, "max_position_embeddings": 64, "word_embed_proj_dim": 64}
+    for p, measured in ((0.1, 117_828), (0.0, 97_220)):
+        config = {**base, "dropout": p, "attention_dropout": p}
+        assert predict_train(config, batch=2, seq_len=7, survey_checked=False).totals["activation_bytes"] == measured
