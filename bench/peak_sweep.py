@@ -2,6 +2,8 @@
 
     PYTHONPATH=. .venv/bin/python bench/peak_sweep.py [--only llama,gpt2] [--points 100] [--seed 0] [--json out.json]
 
+(To sweep another checkout, copy this file outside any checkout and set PYTHONPATH to that checkout.)
+
 For each hand family (tests/families/test_train.FAMILIES) it draws `--points` (config, workload)
 pairs from a seeded generator: one of the family's varied configs as the base (which carries its
 switches: bias, tie, sliding window, rotary fraction, falcon's architecture, gpt2's upcast ...),
@@ -11,7 +13,7 @@ point compares forward_peak_bytes, backward_peak_bytes, optimizer_peak_bytes and
 (predicted where available) with train_oracle's MemTracker (fake tensors, eager) and prints
 every miss with the config, the workload and where the oracle saw the phase's peak. A phase
 the prediction lists unavailable (train_peak_known 0) counts as "unavailable", not as a miss.
-Sizes stay small (hidden <= 512, vocab <= 1000) so each point takes about a second.
+Sizes stay small (hidden <= 512, vocab 64, 256 or 1000) so each point takes about a second.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import random
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if (Path(__file__).resolve().parents[1] / "lm_predictor").is_dir():  # run from a checkout (a copy elsewhere uses PYTHONPATH)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 PHASES = ("forward_peak_bytes", "backward_peak_bytes", "optimizer_peak_bytes", "peak_bytes")
 WIDTH = {"falcon": "ffn_hidden_size", "gpt2": "n_inner"}  # the MLP width field where it is not intermediate_size
@@ -54,6 +57,8 @@ def draw_config(family: str, base: dict, rng: random.Random) -> dict:
     width = ratio * hidden + rng.choice([0, 0, 8, -8 if ratio > 1 else 0])
     cfg[WIDTH.get(family, "intermediate_size")] = width
     cfg[LAYERS.get(family, "num_hidden_layers")] = rng.randint(1, 4)
+    if family != "phi3" or base.get("vocab_size", 1000) != 256:
+        cfg["vocab_size"] = rng.choice([64, 256, 1000])  # a small vocabulary lets the layers' peaks show
     if family != "phi3" or base.get("vocab_size", 1000) != 256:  # phi3 longrope: the shrunk real-tensor config
         cfg["tie_word_embeddings"] = rng.random() < 0.5
     return cfg
