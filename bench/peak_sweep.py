@@ -59,6 +59,9 @@ def draw_config(family: str, base: dict, rng: random.Random) -> dict:
     cfg[LAYERS.get(family, "num_hidden_layers")] = rng.randint(1, 4)
     if family != "phi3" or base.get("vocab_size", 1000) != 256:
         cfg["vocab_size"] = rng.choice([64, 256, 1000])  # a small vocabulary lets the layers' peaks show
+        for key in ("pad_token_id", "eos_token_id", "bos_token_id"):  # token ids must stay inside the vocabulary
+            if isinstance(cfg.get(key), int) and cfg[key] >= cfg["vocab_size"]:
+                cfg[key] = cfg["vocab_size"] - 1
     if family != "phi3" or base.get("vocab_size", 1000) != 256:  # phi3 longrope: the shrunk real-tensor config
         cfg["tie_word_embeddings"] = rng.random() < 0.5
     return cfg
