@@ -156,13 +156,20 @@ class _TailUnknown(Exception):
     """A checkpointed layer whose rule does not say where a non-reentrant recompute stops."""
 
 
-def idle_paths(params: CallRecord, ran: CallRecord) -> frozenset[str]:
+def idle_paths(params: CallRecord, ran: CallRecord, library: RuleLibrary | None = None) -> frozenset[str]:
     """Module paths that hold parameters but never run in the forward (`ran`: the bytes_read
     tree, which names every module that runs, even one without FLOPs): their parameters get no
     gradient and, since torch optimizers skip a parameter without one, no optimizer state
-    (GPT-2's cross-attention blocks when no encoder states are passed)."""
+    (GPT-2's cross-attention blocks when no encoder states are passed). With `library`, a module
+    whose rule prices no bytes is never taken for idle: its absence from the bytes tree says
+    nothing (a derived parent may price its own bytes without calling it: Whisper's positions)."""
     ran_paths = {path for path, _ in _relative_walk(ran)}
-    return frozenset(path for path, record in _relative_walk(params) if record.value and path not in ran_paths)
+
+    def prices_bytes(rule_name: str) -> bool:
+        rule = library.get(rule_name) if library is not None else None
+        return library is None or (rule is not None and "bytes_read" in rule.metrics)
+
+    return frozenset(path for path, record in _relative_walk(params) if record.value and path not in ran_paths and prices_bytes(record.rule))
 
 
 def _relative_walk(record: CallRecord):
@@ -175,7 +182,7 @@ def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Wo
     """Every training metric from the `flops`, `param_count` and (if defined) `bytes_read` call trees
     (None: unknown); `pin` says how its transformers checkpoints (reentrant or not)."""
     flops, params = trees["flops"], trees["param_count"]
-    idle = idle_paths(params, trees["bytes_read"]) if "bytes_read" in trees else frozenset()
+    idle = idle_paths(params, trees["bytes_read"], library) if "bytes_read" in trees else frozenset()
     idle |= declared_idle(library, params)
     backward = sum_over_calls(flops, _defined(library, "backward_flops", idle), _zero_if_nothing)  # an idle module has no backward
     try:

@@ -132,3 +132,17 @@ def test_a_rule_derived_at_one_dropout_rate_is_not_reused_at_another(tmp_path, m
     for p, measured in ((0.1, 117_828), (0.0, 97_220)):
         config = {**base, "dropout": p, "attention_dropout": p}
         assert predict_train(config, batch=2, seq_len=7, survey_checked=False).totals["activation_bytes"] == measured
+
+
+def test_a_module_without_bytes_is_not_taken_for_idle(tmp_path) -> None:
+    """Whisper's decoder prices its bytes without calling WhisperPositionalEmbedding's rule (a slice
+    of its weight), so that module is absent from the bytes tree; it still runs and its 448 x 384
+    weight gets a gradient. Expected: train_oracle at batch 2, 7 tokens, float32."""
+    from transformers import WhisperConfig
+
+    from lm_predictor.evaluate.config_source import read_config
+    from lm_predictor.evaluate.train import predict_train
+
+    path = tmp_path / "config.json"
+    WhisperConfig(decoder_layers=3, encoder_layers=3, tie_word_embeddings=False).to_json_file(path)
+    assert predict_train(read_config(path), batch=2, seq_len=7, survey_checked=False).totals["grad_bytes"] == 181_309_440
