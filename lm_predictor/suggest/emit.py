@@ -348,7 +348,11 @@ class Emitter:
         if metric in ("idle_params", "idle_own_params"):
             return bool(self.metric_terms(draft, metric))
         if metric == "checkpoint_tail_flops":  # where the saved-tensor analysis knows where the last save is, in a formula that loads
-            return draft.ckpt_saves and not draft.ckpt_unsure and len(self.formula(draft, metric)) <= MAX_FORMULA_CHARS
+            if not draft.ckpt_saves or draft.ckpt_unsure or len(self.formula(draft, metric)) > MAX_FORMULA_CHARS:
+                return False
+            # a tail guarded by a value no other metric reads (Falcon's dropout rates) would be an undeclared
+            # parameter: no tail then, so the layer's recompute is unknown rather than a rule that does not load
+            return self.metric_params(draft, metric) <= set(self.params(draft))
         if metric == "activation_bytes":  # the model's own rule says 0 where nothing is saved
             return activations_known(self, draft) and (draft is self.analysis.root or bool(self.metric_terms(draft, metric)))
         if draft is self.analysis.root and not _returns_cache(draft.ret):

@@ -38,6 +38,8 @@ def test_eval_is_unchanged(name, phase):
     # Metrics added since the recording (peak_bytes) are new facts, not changes: every recorded one must hold.
     assert {k: result["totals"].get(k) for k in recorded["totals"]} == recorded["totals"]
     modules = {m["path"]: m for m in result["modules"]}
-    assert set(modules) == set(recorded["modules"])
+    assert set(recorded["modules"]) <= set(modules)
+    # a new path may only show what a recorded module is made of (ACT2FN's `single_op` under `mlp.act_fn`)
+    assert all(any(path.startswith(old + ".") for old in recorded["modules"]) for path in set(modules) - set(recorded["modules"]))
     for path, fields in recorded["modules"].items():
         assert {k: modules[path].get(k) for k in fields} == fields, path
