@@ -348,8 +348,8 @@ class Emitter:
         if metric in ("idle_params", "idle_own_params"):
             return bool(self.metric_terms(draft, metric))
         if metric == "checkpoint_tail_flops":  # where the saved-tensor analysis knows where the last save is, in a formula that loads
-            if not draft.ckpt_saves or draft.ckpt_unsure or len(self.formula(draft, metric)) > MAX_FORMULA_CHARS:
-                return False
+            if not draft.ckpt_saves or draft.ckpt_unsure or not hoist.loadable(self.formula(draft, metric)):
+                return False  # (a guard left in internal names, `$@x`, does not parse: LFM3, Qwen3.5 on 5.23)
             # a tail guarded by a value no other metric reads (Falcon's dropout rates) would be an undeclared
             # parameter: no tail then, so the layer's recompute is unknown rather than a rule that does not load
             return self.metric_params(draft, metric) <= set(self.params(draft))
