@@ -385,6 +385,10 @@ class Emitter:
                         why.append(f"{label}: {rule} has no bytes")
             if unresolved_slugs(term.expr) or any(n.startswith("?") for n in X.free_params(term.guard)):
                 why.append("an unresolved term or a runtime branch")
+        if ok:  # a child the forward calls but whose bytes are not priced leaves the total partial, even where
+            # no bytes term names it (Whisper's decoder reads its positions' slice without calling their rule)
+            why += [f"{child.qualname} runs and has no bytes" for child in self.callees(draft)
+                    if isinstance(child, RuleDraft) and child.called and child is not draft and not self.bytes_priced(child)]
         ok = ok and not why
         if why and os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
             print("bytes gaps:", draft.qualname, why)

@@ -149,3 +149,19 @@ def test_tensor_repeat_reads_the_input_once_and_writes_the_tiles() -> None:
     (atom,) = [a for metric, expr, _ in host.costs if metric == "bytes" for a in call_atoms(expr)]
     assert (atom.args[1], {k: v.const_value() for k, v in atom.args[2]}) == ("torch.copy", {"numel": 48, "in_numel": 24, "dtype_bytes": 4})
     assert out.layout is None
+
+
+def test_a_called_child_without_bytes_leaves_the_parent_without_bytes(tmp_path) -> None:
+    """Whisper's decoder reads its positional embedding through `self.weight[position_ids]` (an index the
+    bytes model does not price yet) and never names that rule in its bytes terms: its total was partial,
+    102,964,882 bytes read against the oracle's 102,986,498 (batch 2, 7 tokens, 3 layers). A child the
+    forward calls without bytes now leaves every caller without bytes, never a partial total."""
+    from transformers import WhisperConfig
+
+    from lm_predictor.evaluate.config_source import read_config
+    from lm_predictor.evaluate.predict import predict
+
+    path = tmp_path / "config.json"
+    WhisperConfig(decoder_layers=3, encoder_layers=3, tie_word_embeddings=False).to_json_file(path)
+    p = predict(read_config(path), batch=2, seq_len=7, breakdown=False)
+    assert "bytes_read" in p.unavailable and "bytes_read" not in p.totals and "flops" in p.totals
