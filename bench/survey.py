@@ -24,8 +24,8 @@ varied A at prefill and varied B at decode, to keep the run near 10 minutes on 2
 compared with the oracle (fake tensors; real tensors on `shrink_config` where fake tensors
 cannot run the model): flops and param_count, kv_cache_bytes where the rules define it, in total
 and for every module path. A type exact at varied A under fake tensors also prices one training
-step at each of varied A, varied B and to_json where inference is exact there under fake tensors
-(`survey_train`: train flops, flops with gradient checkpointing, weight, grad, optimizer and
+step at varied A and B where inference is exact there under fake tensors, and at varied C (2 layers,
+built for the train column only; TRAIN_CONFIGS) (`survey_train`: train flops, flops with gradient checkpointing, weight, grad, optimizer and
 activation bytes against train_oracle; a metric is exact only when it is exact at every config
 that ran, and the per-config results stay in the record). Results go to bench/survey.json (bench/survey-<pin>.json for 5.x) and docs/coverage.md, which shows
 every pin side by side (the other pins from their committed JSON).
@@ -675,9 +675,11 @@ def _train_intro(t: dict) -> str:
     if not ran:
         return head + ", at varied A; exact types per metric:"
     counts = ", ".join(f"{n} config{'s' if int(n) != 1 else ''}: {k} types" for n, k in ran.items())
-    return (head + ", at each of varied A, varied B and to_json where inference is exact there under fake tensors "
-            f"({counts}); `flops_ckpt` is the step with gradient checkpointing. A metric is exact only when it is "
-            "exact at every config that ran; exact types per metric:")
+    return (head + ", at each of varied A and B where inference is exact there under fake tensors and at varied C "
+            "(2 layers, a quarter of the KV heads, a quarter of the FFN, untied: built for the train column only); "
+            f"records from a survey before per-config results ran varied A only ({counts}); `flops_ckpt` is the step "
+            "with gradient checkpointing. A metric is exact only when it is exact at every config that ran; exact "
+            "types per metric:")
 
 
 def _train_cell(train: dict | None) -> str:
