@@ -15,11 +15,11 @@ rules:
 """A rule file that adds one rule the shipped library lacks."""
 
 
-def load_script(name: str):
-    """A module of scripts/ by file (the repository root need not be on sys.path)."""
+def load_script(name: str, folder: str = "scripts"):
+    """A module of scripts/ (or bench/) by file (the repository root need not be on sys.path)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location(f"scripts_{name}", REPO / "scripts" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"{folder}_{name}", REPO / folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -9,11 +9,12 @@ different shapes so a change to suggest that loses one kind of model fails here 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+
+from tests.cli.util import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,10 +31,7 @@ SAMPLE = {
 
 
 def _survey():
-    spec = importlib.util.spec_from_file_location("lmpredict_survey", REPO / "bench" / "survey.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("survey", "bench")
 
 
 def test_the_sample_is_exact_in_the_committed_survey() -> None:

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.cli.util import load_script
 
 
 def _survey():
-    spec = importlib.util.spec_from_file_location("lmpredict_survey_report", REPO / "bench" / "survey.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("survey", "bench")
 
 
 def _record(model_type: str, category: str, detail: str = "", **extra) -> dict:

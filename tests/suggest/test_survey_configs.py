@@ -3,21 +3,17 @@ file binds its sub-configs; one whose sub-configs are AutoConfig (their type nam
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.cli.util import load_script
 
 pytest.importorskip("transformers")
 
 
 def _survey():
-    spec = importlib.util.spec_from_file_location("lmpredict_survey", REPO / "bench" / "survey.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("survey", "bench")
 
 
 def test_phi4_multimodal_is_written_with_its_sub_configs_as_their_defaults(tmp_path: Path) -> None:

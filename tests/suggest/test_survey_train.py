@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.cli.util import load_script
+
 EXACT = {m: "exact" for m in ("flops", "flops_ckpt", "weight_bytes", "grad_bytes", "optimizer_bytes", "activation_bytes")}
 
 
 def _survey():
-    spec = importlib.util.spec_from_file_location("lmpredict_survey_train", REPO / "bench" / "survey.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("survey", "bench")
 
 
 def test_a_metric_wrong_at_one_config_is_not_exact() -> None:
@@ -58,12 +54,7 @@ def test_totals_count_types_exact_at_all_three_configs() -> None:
 
 
 def test_the_trust_table_hides_a_metric_wrong_at_any_config() -> None:
-    import sys
-
-    sys.path.insert(0, str(REPO / "scripts"))
-    spec = importlib.util.spec_from_file_location("lmpredict_gen_trust", REPO / "scripts" / "gen_survey_trust.py")
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
+    gen = load_script("gen_survey_trust")
     survey = _survey()
     train = survey.combine_train({"varied_a": dict(EXACT), "varied_b": {**EXACT, "flops_ckpt": "mismatch: predicted 5 measured 6"}})
     record = {"model_type": "a", "exact": True, "configs": {"to_json": {"exact": True, "mode": "fake"}, "minimal": {"exact": True, "mode": "fake"}}, "train": train}

@@ -45,6 +45,27 @@ def _record_at(interp: Host, node: Any, cond: Bool, hint: str, rule: str, kwargs
         interp.assume.pop()
 
 
+def _causal_tail(site: CallSite, runs: Bool, impl: Any, skip: Any, sizes: tuple, sliding_mask: bool, scalars: tuple[str, ...]) -> Any:
+    """The end both mask builders share, once the positions are built: the int64 `kv <= q` compare (and the
+    window's `&`), then sdpa's bool [batch, 1, q, kv] mask (None where it skips), or eager's 0-dim `scalars`
+    at the model dtype and the `where` that turns the bool mask into a float one."""
+    batch, q, kv = sizes
+    _record(site, runs, "causal_le", "torch.elementwise",
+            {"numel": q * kv, "n_inputs": ZERO, "broadcast_numel": q + kv, "dtype_bytes": Num.const(8), "out_bytes": ONE})
+    if sliding_mask:
+        _record(site, runs, "causal_and", "torch.elementwise", {"numel": q * kv, "n_inputs": Num.const(2), "dtype_bytes": ONE})
+    shape = (batch, ONE, q, kv)
+    if impl == "sdpa":
+        mask = with_layout(Tensor(shape, "bool", no_grad=True), Layout((0, 1, 2, 3), frozenset({0, 1})))
+        return mask if skip == X.FALSE else Phi(skip, None, mask)
+    b = Num.sym("dtype_bytes")
+    for name in scalars:
+        _record(site, runs, name, "torch.factory", {"numel": ONE, "dtype_bytes": b})
+    _record(site, runs, "where", "torch.elementwise",
+            {"numel": batch * q * kv, "n_inputs": ZERO, "broadcast_numel": Num.const(2), "extra_read": batch * q * kv, "dtype_bytes": b})
+    return Tensor(shape, "model", no_grad=True)
+
+
 def causal_mask(site: CallSite, sliding_mask: bool = False) -> Any:
     """create_causal_mask(config, input_embeds, attention_mask, cache_position, past_key_values, ...), or with
     `sliding_mask` create_sliding_window_causal_mask (the mask function ANDs `kv > q - window` in:
@@ -101,19 +122,7 @@ def causal_mask(site: CallSite, sliding_mask: bool = False) -> Any:
             _record(site, runs, "window_gt", "torch.elementwise",
                     {"numel": q * kv, "n_inputs": ZERO, "broadcast_numel": q + kv, "dtype_bytes": Num.const(8), "out_bytes": ONE})
             _record(site, runs, "window_and", "torch.elementwise", {"numel": q * kv, "broadcast_numel": q, "dtype_bytes": ONE})
-        _record(site, runs, "causal_le", "torch.elementwise",
-                {"numel": q * kv, "n_inputs": ZERO, "broadcast_numel": q + kv, "dtype_bytes": Num.const(8), "out_bytes": ONE})
-        if sliding_mask:
-            _record(site, runs, "causal_and", "torch.elementwise", {"numel": q * kv, "n_inputs": Num.const(2), "dtype_bytes": ONE})
-        shape = (batch, ONE, q, kv)
-        if impl == "sdpa":
-            mask = with_layout(Tensor(shape, "bool", no_grad=True), Layout((0, 1, 2, 3), frozenset({0, 1})))
-            return mask if skip == X.FALSE else Phi(skip, None, mask)
-        b = Num.sym("dtype_bytes")
-        _record(site, runs, "min_value", "torch.factory", {"numel": ONE, "dtype_bytes": b})
-        _record(site, runs, "where", "torch.elementwise",
-                {"numel": batch * q * kv, "n_inputs": ZERO, "broadcast_numel": Num.const(2), "extra_read": batch * q * kv, "dtype_bytes": b})
-        return Tensor(shape, "model", no_grad=True)
+        return _causal_tail(site, runs, impl, skip, (batch, q, kv), sliding_mask, ("min_value",))
 
     try:
         return interp.on_phi(attn, build)
@@ -279,20 +288,7 @@ def causal_mask_v5(site: CallSite, sliding_mask: bool = False) -> Any:
             _record(site, runs, "window_gt", "torch.elementwise",
                     {"numel": q * kv, "n_inputs": ZERO, "broadcast_numel": q + kv, "dtype_bytes": i64, "out_bytes": ONE})
             _record(site, runs, "window_and", "torch.elementwise", {"numel": q * kv, "broadcast_numel": ONE, "dtype_bytes": ONE})
-        _record(site, runs, "causal_le", "torch.elementwise",
-                {"numel": q * kv, "n_inputs": ZERO, "broadcast_numel": q + kv, "dtype_bytes": i64, "out_bytes": ONE})
-        if sliding_mask:
-            _record(site, runs, "causal_and", "torch.elementwise", {"numel": q * kv, "n_inputs": Num.const(2), "dtype_bytes": ONE})
-        shape = (batch, ONE, q, kv)
-        if impl == "sdpa":
-            mask = with_layout(Tensor(shape, "bool", no_grad=True), Layout((0, 1, 2, 3), frozenset({0, 1})))
-            return mask if skip == X.FALSE else Phi(skip, None, mask)
-        b = Num.sym("dtype_bytes")
-        _record(site, runs, "zero_value", "torch.factory", {"numel": ONE, "dtype_bytes": b})
-        _record(site, runs, "min_value", "torch.factory", {"numel": ONE, "dtype_bytes": b})
-        _record(site, runs, "where", "torch.elementwise",
-                {"numel": batch * q * kv, "n_inputs": ZERO, "broadcast_numel": Num.const(2), "extra_read": batch * q * kv, "dtype_bytes": b})
-        return Tensor(shape, "model", no_grad=True)
+        return _causal_tail(site, runs, impl, skip, (batch, q, kv), sliding_mask, ("zero_value", "min_value"))
 
     try:
         return interp.on_phi(attn, build)
