@@ -156,20 +156,16 @@ class _TailUnknown(Exception):
     """A checkpointed layer whose rule does not say where a non-reentrant recompute stops."""
 
 
-def idle_paths(params: CallRecord, ran: CallRecord, library: RuleLibrary | None = None) -> frozenset[str]:
+def idle_paths(params: CallRecord, ran: CallRecord, library: RuleLibrary) -> frozenset[str]:
     """Module paths that hold parameters but never run in the forward (`ran`: the bytes_read
     tree, which names every module that runs, even one without FLOPs): their parameters get no
     gradient and, since torch optimizers skip a parameter without one, no optimizer state
-    (GPT-2's cross-attention blocks when no encoder states are passed). With `library`, a module
-    whose rule prices no bytes is never taken for idle: its absence from the bytes tree says
-    nothing (a derived parent may price its own bytes without calling it: Whisper's positions)."""
+    (GPT-2's cross-attention blocks when no encoder states are passed). A module whose rule
+    prices no bytes is never taken for idle: its absence from the bytes tree says nothing (a
+    derived parent may price its own bytes without calling it: Whisper's positions)."""
     ran_paths = {path for path, _ in _relative_walk(ran)}
-
-    def prices_bytes(rule_name: str) -> bool:
-        rule = library.get(rule_name) if library is not None else None
-        return library is None or (rule is not None and "bytes_read" in rule.metrics)
-
-    return frozenset(path for path, record in _relative_walk(params) if record.value and path not in ran_paths and prices_bytes(record.rule))
+    return frozenset(path for path, record in _relative_walk(params)
+                     if record.value and path not in ran_paths and _has(library, record.rule, "bytes_read"))
 
 
 def _relative_walk(record: CallRecord):

@@ -80,7 +80,7 @@ def test_parameter_order(family: str, name: str) -> None:
     rule = find_root_rule(library, resolved)
     bindings = bind(rule, resolved, Workload(2, 7))
     trees = {m: evaluate(library, rule.name, m, bindings, trace=True).tree for m in ("param_count", "bytes_read")}
-    predicted = param_sequence(library, trees["param_count"], idle_paths(trees["param_count"], trees["bytes_read"]))
+    predicted = param_sequence(library, trees["param_count"], idle_paths(trees["param_count"], trees["bytes_read"], library))
     with FakeTensorMode(allow_non_fake_inputs=True):
         model = model_class(config)._from_config(hf_config(config), attn_implementation="eager", dtype=torch.float32)
         # GPT-2's cross-attention blocks run only with encoder states: no gradient, no optimizer state
