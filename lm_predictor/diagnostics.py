@@ -122,6 +122,7 @@ C_PAST_CONTEXT = define("C011", "past-trained-context", W, "past_len + seq_len =
 C_ORACLE = define("C012", "oracle-failed", E, "measuring {model} ({config}) failed in {op}: {detail}", "The real model raised while verify measured it; the op and the config are named.")
 C_UNRESOLVED = define("C013", "derived-unresolved", E, "rules derived for {model} keep {n} unresolved term(s); no number is given", "Rules derived from the source keep terms the analysis could not resolve (listed one per line).")
 C_RULES_PATH = define("C014", "rules-not-found", E, "--rules {path}: no such file or directory", "A --rules path that does not exist.")
+C_TOO_LARGE = define("C015", "too-large-to-measure", E, "{detail}", "A model verify would build with more rows than MAX_ORACLE_MODULES (eval still prices it).")
 # C030-C049: what a published config.json says about itself (per-layer lists, dtype, numbers)
 C_LAYER_LIST_LENGTH = define("C030", "layer-list-length", E, "{detail}", "A per-layer list whose length is not the config's number of layers.")
 C_LAYER_KIND = define("C031", "unknown-layer-kind", E, "{detail}", "A per-layer list entry that names a layer kind the model's source does not build.")

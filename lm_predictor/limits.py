@@ -40,5 +40,11 @@ MAX_CONTEXT_TOKENS = 1 << 24
 """Largest `past_len + seq_len` of a workload (16,777,216 tokens; the longest published
 contexts are about 10 M). A model's own position limit, where it has one, is checked too."""
 
+MAX_ORACLE_MODULES = 1 << 18
+"""Most rows (module and op calls, counted over their repetitions) a predicted model may have for
+`verify` to build and run it: the oracle builds every module even under fake tensors, and 10**11
+layers would build for days. The bundled configs have at most 5,231 (llama-3-70b; deepseek-r1
+1,449, its experts priced as one row per layer)."""
+
 MAX_RESIDUE_PERIOD = 1 << 20
 """residue_count()/residue_first() walk one common period of their moduli: refuse longer ones."""

@@ -23,7 +23,7 @@ from lm_predictor.rules.yaml_loader import SourceFile, load_yaml, read_text
 TESTED_HERE = {
     "MAX_FORMULA_CHARS", "MAX_AST_NODES", "MAX_NESTING_DEPTH", "MAX_CALL_DEPTH", "MAX_CALLS",
     "MAX_INT_BITS", "MAX_LITERAL_DIGITS", "MAX_RULE_FILE_BYTES", "MAX_YAML_NODES", "MAX_BATCH", "MAX_CONTEXT_TOKENS",
-    "MAX_RESIDUE_PERIOD",
+    "MAX_RESIDUE_PERIOD", "MAX_ORACLE_MODULES",
 }
 TESTED_ELSEWHERE = {"MAX_CONFIG_BYTES": "tests of `lmpredict eval` (config reading)"}
 
@@ -272,3 +272,18 @@ def test_max_batch_and_context_tokens() -> None:
             predict("pythia-160m", breakdown=False, **kwargs)
         assert err.value.diagnostic.code.code == "C003", kwargs
         assert "limits.py" in err.value.diagnostic.message
+
+
+def test_max_oracle_modules(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lm_predictor.cli.verify_cmd import refuse_unbuildable
+    from lm_predictor.evaluate.predict import predict
+
+    prediction = predict("pythia-160m", seq_len=4)
+    rows = sum(row.count for row in prediction.modules if isinstance(row.count, int))
+    monkeypatch.setattr(limits, "MAX_ORACLE_MODULES", rows)
+    refuse_unbuildable(prediction, "pythia-160m")  # at the limit: verify measures it
+    monkeypatch.setattr(limits, "MAX_ORACLE_MODULES", rows - 1)
+    with pytest.raises(LmPredictorError) as err:
+        refuse_unbuildable(prediction, "pythia-160m")
+    assert err.value.diagnostic.code.code == "C015"
+    assert "limits.py" in err.value.diagnostic.message

@@ -20,6 +20,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_rules_options(parser)
 
 
+def refuse_unbuildable(prediction: object, source: str) -> None:
+    """Refuse, before torch runs, a model whose predicted tree has more rows than the oracle can build."""
+    from lm_predictor.limits import MAX_ORACLE_MODULES
+
+    rows = sum(row.count for row in prediction.modules if isinstance(row.count, int))
+    if rows > MAX_ORACLE_MODULES:
+        model = prediction.model.rsplit(".", 1)[-1]
+        raise LmPredictorError(d.make(d.C_TOO_LARGE, None, detail=(
+            f"{model} ({source}) has {rows:,} module and op calls, more than the {MAX_ORACLE_MODULES:,} "
+            "the oracle builds (MAX_ORACLE_MODULES in limits.py); `lmpredict eval` prices it")))
+
+
 def _oracle_error(err: BaseException, model: str, source: str) -> LmPredictorError:
     from lm_predictor.verify.errors import failing_op, one_line
 
@@ -55,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     library, rule_notes = library_for(args.rules, args.rules_only)
     grid = workloads(args)
     predictions = [predict_one(raw, library, w) for w in grid]  # refuses bad workloads before torch runs
+    refuse_unbuildable(predictions[0], source)
     failures = 0
     for index, (workload_args, prediction) in enumerate(zip(grid, predictions), 1):
         pin = choose_pin(raw, workload_args["transformers"]).version  # measured with the pin eval read

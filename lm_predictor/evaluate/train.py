@@ -390,7 +390,9 @@ def param_sequence(library: RuleLibrary, params: CallRecord, idle: frozenset[str
     module's own tensors, then its children's), from the `param_count` call tree, whose calls
     the hand rules write in that order. A leaf gives one tensor (`param_tensors` 1) or two, the
     second of `last_param_numel` elements; the tensors of an `idle` call get no gradient and are
-    left out. None where a call's tensors cannot be told."""
+    left out. A repeated call's tensors are listed at most twice: `optimizer_peak` reads only
+    adjacent pairs, and k >= 2 copies of a list hold the same pairs as two (a config of 10**11
+    layers stays a short list). None where a call's tensors cannot be told."""
     walked = _tensors(library, params, idle, "")
     return None if walked is None else walked[0]
 
@@ -416,7 +418,7 @@ def _tensors(library: RuleLibrary, record: CallRecord, idle: frozenset[str], pat
         part = _tensors(library, child, idle, f"{path}.{child.label}" if path else child.label)
         if part is None or not isinstance(child.count, int):
             return None
-        sizes += part[0] * child.count
+        sizes += part[0] * min(child.count, 2)
         covered += part[1] * child.count
     if covered != record.value:
         return None

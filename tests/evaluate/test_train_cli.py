@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.evaluate.test_eval_cli import run_cli
+from tests.evaluate.test_eval_cli import REPO, run_cli
 
 FORWARD_7B = 1_700_001_759_232  # Llama-2-7B, batch 1, 128 tokens (README, published by calflops)
 ROTARY = 2 * 64 * 128  # inv_freq [64, 1] @ position_ids [1, 128]: no operand requires grad
@@ -82,3 +82,18 @@ def test_checkpointed_flops_the_survey_measured_wrong_are_left_out_only_with_che
     assert "flops" in train.predict_train(config, batch=2, seq_len=7).totals
     ckpt = train.predict_train(config, batch=2, seq_len=7, options=train.TrainOptions(grad_checkpointing=True))
     assert "flops" not in ckpt.totals and "flops" in ckpt.unavailable
+
+
+def test_optimizer_peak_of_a_huge_layer_count() -> None:
+    """10**11 layers once raised MemoryError (one list entry per parameter tensor); the AdamW
+    scratch depends only on adjacent tensor pairs, so it is the same at 2 layers and at 10**11."""
+    from lm_predictor.evaluate.train import predict_train
+
+    config = json.loads((REPO / "configs" / "llama-2-7b" / "config.json").read_text())
+    # float32 Llama-2-7B: the largest 2 * numel(i) + numel(i - 1) is lm_head (32000 x 4096) after the
+    # final norm (4096): 2 * 131,072,000 + 4,096 elements of 4 B; plus the 4 B float32 loss
+    scratch_and_loss = (2 * 131_072_000 + 4_096) * 4 + 4
+    for layers in (2, 10**11):
+        totals = predict_train({**config, "num_hidden_layers": layers}).totals
+        state = totals["weight_bytes"] + totals["grad_bytes"] + totals["optimizer_bytes"]
+        assert totals["optimizer_peak_bytes"] - state == scratch_and_loss, layers
