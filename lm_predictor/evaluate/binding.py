@@ -76,8 +76,19 @@ def _json_number(value: float) -> str:
     return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
 
 
+def refuse_unpriced_strings(rule: Rule, config: dict) -> None:
+    """A config string the rule's `accepts:` does not list (a typo, or a value such as "xielu" the
+    rule does not model) is an error: its derived switches would all stay false, pricing the default."""
+    for name, allowed in rule.accepts.items():
+        value = config.get(name)
+        if value is not None and value not in allowed:
+            model = rule.name.rsplit(".", 1)[-1]
+            raise _config_error(f"config field '{name}' is {value!r}, which the {model} rule does not price; it prices {', '.join(allowed)}")
+
+
 def bind(rule: Rule, config: dict, workload: Workload) -> dict[str, Value]:
     """Bindings for the root rule: workload params, then config fields the rule declares."""
+    refuse_unpriced_strings(rule, config)
     values: dict[str, Value] = {}
     workload_values = {"batch": workload.batch, "seq_len": workload.seq_len, "past_len": workload.past_len, "dtype_bytes": workload.itemsize}
     derived = None  # flattened on the first derived name: most rules declare none

@@ -93,6 +93,10 @@ class Rule:
     requires: tuple[Formula, ...] = ()
     """Conditions (bool formulas) the parameters must meet; the engine checks them before any
     metric of the rule is evaluated and raises E014 requirement-failed when one is false."""
+    accepts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """String config fields a root rule reads through derived parameters (`hidden_act__gelu_new`),
+    and the values it prices; eval refuses any other value (C001) rather than price it as the
+    parameters' defaults."""
     dropped_params: frozenset[str] | None = frozenset()
     """Names of declared parameters dropped for an error; None when the `params:` block itself
     could not be read (then any name may have been declared, and lint reports none as undefined)."""

@@ -20,7 +20,7 @@ IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z", re.ASCII)
 RULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z", re.ASCII)
 
 FILE_KEYS = ("rules", "doc")
-RULE_KEYS = ("aliases", "doc", "params", "metrics", "source", "requires") + STANDARD_METRICS
+RULE_KEYS = ("aliases", "doc", "params", "metrics", "source", "requires", "accepts") + STANDARD_METRICS
 PARAM_KEYS = ("type", "default", "doc", "optional", "derived")
 
 
@@ -126,6 +126,7 @@ class _RuleReader:
         source = self.read_text(fields.get("source"), f"source of '{name}'")
         params, dropped = self.read_params(fields.get("params"), name)
         requires = self.read_requires(fields.get("requires"))
+        accepts = self.read_accepts(fields.get("accepts"))
         metrics: dict[str, Formula] = {}
         for metric in STANDARD_METRICS:
             if metric in fields:
@@ -138,7 +139,25 @@ class _RuleReader:
         if keys_known and not metrics and not any(m in fields for m in STANDARD_METRICS) and "metrics" not in fields:
             self.report(d.S_NO_METRIC, key.node, name=name)
         complete = len(self.diagnostics) == reported  # no parameter or formula was dropped
-        return Rule(name, aliases, doc, params, metrics, self.source.location(key.node), source, alias_locations, complete, requires=requires, dropped_params=dropped)
+        return Rule(name, aliases, doc, params, metrics, self.source.location(key.node), source, alias_locations, complete, requires=requires, accepts=accepts, dropped_params=dropped)
+
+    def read_accepts(self, entry: tuple[YScalar, YValue] | None) -> dict[str, tuple[str, ...]]:
+        """`accepts:` config field -> the list of string values the rule prices."""
+        if entry is None:
+            return {}
+        value = entry[1]
+        if not isinstance(value, YMap):
+            self.report(d.S_WRONG_TYPE, value.node, where="'accepts'", expected="a mapping of config field to a list of strings", got=_yaml_type(value))
+            return {}
+        found: dict[str, tuple[str, ...]] = {}
+        for key, values in value.items:
+            if not valid_identifier(key.value):
+                self.report(d.S_WRONG_TYPE, key.node, where="an 'accepts' field", expected="a config field name", got=_yaml_type(key))
+            elif not (isinstance(values, YSeq) and values.items and all(isinstance(v, YScalar) and isinstance(v.value, str) for v in values.items)):
+                self.report(d.S_WRONG_TYPE, values.node, where=f"accepts of '{key.value}'", expected="a non-empty list of strings", got=_yaml_type(values))
+            else:
+                found[key.value] = tuple(v.value for v in values.items)
+        return found
 
     def read_requires(self, entry: tuple[YScalar, YValue] | None) -> tuple[Formula, ...]:
         """`requires:` a list of bool formulas (strings) the parameters must satisfy."""

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from lm_predictor.verify.errors import OracleUnsupported
 
 # Keys of a hub config.json that describe the checkpoint, not the architecture.
 _DROP_KEYS = ("model_type", "quantization_config", "auto_map", "_name_or_path", "transformers_version")
+
+
+@contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Silence transformers' info/warning logging for the duration (its errors reach us as exceptions)."""
+    from transformers.utils import logging
+
+    level = logging.get_verbosity()
+    logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        logging.set_verbosity(level)
 
 
 def hf_config(config: dict[str, Any]) -> Any:
@@ -19,7 +34,8 @@ def hf_config(config: dict[str, Any]) -> Any:
         raise OracleUnsupported("config has no model_type")
     rest = {k: decode_floats(v) for k, v in config.items() if k not in _DROP_KEYS}
     try:
-        cfg = AutoConfig.for_model(model_type, **rest)
+        with quiet_transformers():  # e.g. an unknown rope_type warns here, then fails the build
+            cfg = AutoConfig.for_model(model_type, **rest)
     except Exception as e:  # unknown type, invalid values, missing sub-configs
         raise OracleUnsupported(f"cannot build {model_type} config: {type(e).__name__}: {_first_line(e)}") from e
     # as AutoModelForCausalLM.from_pretrained does: a class built on the text sub-config gets it

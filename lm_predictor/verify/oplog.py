@@ -68,8 +68,8 @@ def record_ops(config: dict[str, Any], workload: Workload, *, fake: bool = True)
     from torch.utils.module_tracker import ModuleTracker
 
     from lm_predictor.verify.bytes_counter import classify, op_bytes
-    from lm_predictor.verify.hf import hf_config, model_class
-    from lm_predictor.verify.oracle import build_model, make_input_ids, quiet_transformers
+    from lm_predictor.verify.hf import hf_config, model_class, quiet_transformers
+    from lm_predictor.verify.oracle import build_model, make_input_ids
 
     cfg, cls = hf_config(config), model_class(config)
     dtype = getattr(torch, workload.dtype)

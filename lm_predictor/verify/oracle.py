@@ -103,7 +103,7 @@ def _run_once(config: dict[str, Any], workload: Workload, *, fake: bool, grad: b
     """One run of _run, with autograd off (the default) or on."""
     import torch
     from torch._subclasses.fake_tensor import FakeTensorMode
-    from lm_predictor.verify.hf import hf_config, model_class
+    from lm_predictor.verify.hf import hf_config, model_class, quiet_transformers
     from lm_predictor.verify.kv_cache import cache_bytes
 
     notes: list[str] = []
@@ -258,7 +258,7 @@ def measure_generation(config: dict[str, Any], *, batch: int, prompt: int, new_t
     from torch.utils.flop_counter import FlopCounterMode
 
     from lm_predictor.verify.bytes_counter import BytesCounter
-    from lm_predictor.verify.hf import hf_config, model_class
+    from lm_predictor.verify.hf import hf_config, model_class, quiet_transformers
 
     cfg, cls = hf_config(config), model_class(config)
     totals = {"flops": 0, "bytes_read": 0, "bytes_written": 0}
@@ -427,7 +427,7 @@ def _check_small(config: dict[str, Any]) -> None:
     import torch
     from torch._subclasses.fake_tensor import FakeTensorMode
 
-    from lm_predictor.verify.hf import hf_config, model_class
+    from lm_predictor.verify.hf import hf_config, model_class, quiet_transformers
 
     cfg, cls = hf_config(config), model_class(config)
     # weights are not initialised: a size check needs shapes only, and some inits (trunc_normal_)
@@ -442,19 +442,6 @@ def _first_line(e: BaseException) -> str:
     """First line of an exception message."""
     text = str(e).strip()
     return text.splitlines()[0] if text else ""
-
-
-@contextmanager
-def quiet_transformers() -> Iterator[None]:
-    """Silence transformers' info/warning logging for the duration."""
-    from transformers.utils import logging
-
-    level = logging.get_verbosity()
-    logging.set_verbosity_error()
-    try:
-        yield
-    finally:
-        logging.set_verbosity(level)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from lm_predictor.evaluate.layers import INDEX_LISTS, KIND_LISTS, VALUE_LISTS
+from lm_predictor.verify.hf import quiet_transformers
 
 HIDDEN, LAYERS, HEADS, VOCAB, FFN, MOE_FFN, MAX_EXPERTS = 64, 2, 4, 256, 128, 32, 4
 
@@ -83,7 +84,8 @@ def _defaults(model_type: str | None) -> dict[str, Any]:
     try:
         from transformers import CONFIG_MAPPING
 
-        return CONFIG_MAPPING[model_type]().to_dict()
+        with quiet_transformers():
+            return CONFIG_MAPPING[model_type]().to_dict()
     except Exception:  # no transformers, unknown type, or a config that needs arguments
         return {}
 
@@ -101,11 +103,12 @@ def _rederive(cfg: dict[str, Any]) -> None:
 
         cls = CONFIG_MAPPING[cfg.get("model_type")]
         params = set(inspect.signature(cls.__init__).parameters)
-        untold = cls().to_dict()
         told = {k: v for k, v in cfg.items() if k in params}
-        rebuilt = cls(**told).to_dict()
-        unchanged = {k for k, v in told.items() if k in untold and untold[k] == v and _is_int(v)}
-        recomputed = cls(**{k: v for k, v in told.items() if k not in unchanged}).to_dict() if unchanged else rebuilt
+        with quiet_transformers():
+            untold = cls().to_dict()
+            rebuilt = cls(**told).to_dict()
+            unchanged = {k for k, v in told.items() if k in untold and untold[k] == v and _is_int(v)}
+            recomputed = cls(**{k: v for k, v in told.items() if k not in unchanged}).to_dict() if unchanged else rebuilt
     except Exception:  # no transformers, unknown type, or a class that needs more than its parameters
         return
     for k, v in cfg.items():
