@@ -5,8 +5,9 @@ causal-LM class. It runs the analysis on the pinned sources (the installed ones 
 LMPREDICT_SOURCE=installed), keeps the rules in the on-disk cache keyed by the request (model
 type, the config's non-numeric values and the types of its numbers, the source tree), by what
 the rules are specialised on (the config values the analysis folded, the signs of the numbers it
-asked: specialise.py) and by the hashes of every source file read, and returns the library with the derived rules on top plus notes saying so. A derivation
-that leaves unresolved terms is an error that lists them.
+asked: specialise.py) and by the hashes of every source file read, and returns the library with
+the derived rules on top plus notes saying so. A derivation that leaves unresolved terms is an
+error that lists them.
 """
 
 from __future__ import annotations
@@ -67,10 +68,10 @@ def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError, work
     if entry is None:
         text, unresolved, findings, files, desc, values, signs, switches = _run(config, source, library, error)
         spec = spec_of(values, signs)
-        key = _remember(request, spec, files, desc)
+        key = {**_remember(request, spec, files, desc), "specialised": key_values(spec, resolved)}
         extra = {"unresolved": unresolved, "findings": findings, "source": desc, "specialised_on": values, "signs_on": signs, "switches": switches}
-        path = diskcache.store("derived", {**key, "specialised": key_values(spec, resolved)}, text, files, extra)
-        entry = diskcache.load("derived", {**key, "specialised": key_values(spec, resolved)}) or {"text": text, "cache_path": str(path), **extra}
+        path = diskcache.store("derived", key, text, files, extra)
+        entry = diskcache.load("derived", key) or {"text": text, "cache_path": str(path), **extra}
         notes.append(f"no rule for {causal_lm_for(model_type)}: derived with `lmpredict suggest --recursive` from {desc}; cached in {entry['cache_path']}")
     else:
         notes.append(f"no rule for {causal_lm_for(model_type)}: using rules derived from {entry.get('source', 'the pinned sources')} (cache {entry['cache_path']})")
