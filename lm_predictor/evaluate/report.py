@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 from typing import Any
 
@@ -42,6 +43,11 @@ def humanise(metric: str, value: Any) -> str:
 DEFAULT_TREE_METRICS = ("flops", "param_count", "kv_cache_bytes")
 
 
+def explains(note: str, metric: str) -> bool:
+    """Whether a note names the metric as a whole word: `forward_peak_bytes` does not name `peak_bytes`."""
+    return re.search(rf"(?<!\w){re.escape(metric)}(?!\w)", note) is not None
+
+
 def render(prediction: Prediction, depth: int, console: Any, tree_metrics: tuple[str, ...] = DEFAULT_TREE_METRICS) -> None:
     """Print totals and the module tree with rich."""
     from rich.markup import escape
@@ -63,7 +69,7 @@ def render(prediction: Prediction, depth: int, console: Any, tree_metrics: tuple
     for metric, value in prediction.totals.items():
         table.add_row(metric, humanise(metric, value), exact[metric])
     for metric in prediction.unavailable:
-        explained = any(metric in note for note in prediction.notes)
+        explained = any(explains(note, metric) for note in prediction.notes)
         table.add_row(metric, "[dim]unavailable: see the notes[/dim]" if explained else "[dim]not modelled by this rule[/dim]", "")
     console.print(table)
     metrics = [m for m in tree_metrics if m in prediction.totals]

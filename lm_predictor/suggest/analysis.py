@@ -108,7 +108,7 @@ def analyse_model(tree: SourceTree, model_type: str, overrides: dict | None = No
             break
         known = shapes
         cache.linear_states_reset(tree, keep_shapes=True)
-        analysis = _analyse_once(tree, model_type, overrides, library)
+        analysis = _carry_specialisation(analysis, _analyse_once(tree, model_type, overrides, library))
     carried: dict = {}
     for _ in range(MAX_STATE_RUNS):
         # module state read before this call wrote it (interp/module_state.py): run again from the
@@ -121,8 +121,15 @@ def analyse_model(tree: SourceTree, model_type: str, overrides: dict | None = No
             break
         carried = left
         cache.linear_states_reset(tree, keep_shapes=True)
-        analysis = _analyse_once(tree, model_type, overrides, library, carried)
+        analysis = _carry_specialisation(analysis, _analyse_once(tree, model_type, overrides, library, carried))
     return analysis
+
+
+def _carry_specialisation(before: Analysis, after: Analysis) -> Analysis:
+    """A run again starts from what the run before learnt: what that run folded and asked holds for its rules too."""
+    after.symbols.consulted |= before.symbols.consulted
+    after.config.folded = {**before.config.folded, **after.config.folded}
+    return after
 
 
 MAX_STATE_RUNS = 3

@@ -21,6 +21,7 @@ from lm_predictor.suggest.resolve import find_public, module_symbols
 from lm_predictor.suggest.ruletext import formula_yaml, param_yaml, yaml_scalar
 from lm_predictor.suggest.scope import RuleDraft
 from lm_predictor.suggest.sources import SourceTree, open_tree
+from lm_predictor.suggest.specialise import given_numbers, shown as shown_spec, sign_of
 from lm_predictor.suggest.values import External
 
 
@@ -43,7 +44,8 @@ class SuggestResult:
     notes: list = field(default_factory=list)
     digest_modules: list = field(default_factory=list)
     switches: list = field(default_factory=list)  # config switches forward makes on the workload (brains/switches.py)
-    specialised_on: dict = field(default_factory=dict)
+    specialised_on: dict = field(default_factory=dict)  # config values the rules hold for (specialise.py)
+    signs_on: dict = field(default_factory=dict)  # given config numbers whose sign the rules hold for: name -> '> 0', ...
 
 
 _ANALYSES: dict = {}
@@ -117,16 +119,26 @@ def _result(qualname: str, defining: str, analysis: Analysis, tree: SourceTree, 
         digest_modules=sorted(analysis.interp.touched_modules | set(tree.modules)),
         switches=list(analysis.interp.switches),
     )
-    result.specialised_on = {**emitter.specialised_on, **getattr(analysis.config, "specialised", {})}  # layer counts a derived list follows
-    if result.specialised_on:
-        shown = ", ".join(f"{k}={v!r}" for k, v in sorted(result.specialised_on.items()))
-        result.notes.append(f"specialised on {shown}: unresolved terms this config never reaches were dropped")
-        result.text = result.text.replace("rules:\n", f"# Specialised on {shown}: unresolved terms this config never reaches are left out.\nrules:\n", 1)
+    _specialisation(result, emitter, analysis)
     if not recursive:
         missing = _missing_callees(emitter, selected, library)
         if missing:
             result.notes.append("calls rules the library lacks (use --recursive): " + ", ".join(missing))
     return result
+
+
+def _specialisation(result: SuggestResult, emitter: Emitter, analysis: Analysis) -> None:
+    """What the derived rules hold for (specialise.py): config values made constants, and the signs of
+    the given config numbers the analysis asked; noted, and said in the rule file's header."""
+    config = analysis.config
+    result.specialised_on = {**config.folded, **emitter.specialised_on, **config.specialised}  # layer counts a derived list follows
+    given = given_numbers(config.resolved, config.given, config.attribute_map)
+    consulted = analysis.symbols.consulted
+    result.signs_on = {n: sign_of(config.resolved[n]) for n in sorted(given & consulted) if n not in result.specialised_on}
+    if result.specialised_on or result.signs_on:
+        shown = shown_spec(result.specialised_on, result.signs_on)
+        result.notes.append(f"specialised on {shown}: a config that differs there is derived again (unresolved terms this config never reaches were dropped)")
+        result.text = result.text.replace("rules:\n", f"# Specialised on {shown}: unresolved terms this config never reaches are left out.\nrules:\n", 1)
 
 
 def closure_of(emitter: Emitter, drafts: list) -> list:

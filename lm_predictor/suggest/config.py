@@ -72,6 +72,7 @@ class ConfigModel:
         self.built = False
         self.dataclass = False  # a 5.x dataclass config (fields set from the table, then __post_init__)
         self.specialised: dict = {}  # fields made constants (the layer count a derived per-layer list follows)
+        self.folded: dict = {}  # given numbers and flags the analysis made constants (specialise.py: they key eval's cache)
 
     # ---------------------------------------------------------------- building
 
@@ -220,6 +221,11 @@ class ConfigModel:
                 obj.attrs[name] = _python(derived[name])
         return obj
 
+    def fold(self, name: str, value: Any) -> None:
+        """Record a given number or flag the analysis uses as a constant: the rules hold for that value only."""
+        if isinstance(value, (bool, int, float)) and (name in self.given or any(self.attribute_map.get(k) == name for k in self.given)):
+            self.folded[name] = value
+
     def setattr(self, obj: ObjectV, name: str, value: Any) -> None:
         obj.attrs[self.attribute_map.get(name, name)] = value
 
@@ -228,6 +234,7 @@ class ConfigModel:
         if name in RUNTIME:
             return _python(RUNTIME[name])
         if pretrained and name not in SCALAR_PRETRAINED:
+            self.fold(name, value)
             return _python(value)
         ann = self.annotations.get(name, "").lower()
         nullable = "optional" in ann or "none" in ann or (name in self.init_defaults and self.init_defaults[name] is None)

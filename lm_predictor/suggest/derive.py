@@ -3,9 +3,11 @@
 `derive_for(config, library)` is called by `predict()` when no rule covers the config's
 causal-LM class. It runs the analysis on the pinned sources (the installed ones when
 LMPREDICT_SOURCE=installed), keeps the rules in the on-disk cache keyed by the request (model
-type, the config's non-numeric values, the source tree) and by the hashes of every source file
-read, and returns the library with the derived rules on top plus notes saying so. A derivation
-that leaves unresolved terms is an error that lists them.
+type, the config's non-numeric values and the types of its numbers, the source tree), by what
+the rules are specialised on (the config values the analysis folded, the signs of the numbers it
+asked: specialise.py) and by the hashes of every source file read, and returns the library with
+the derived rules on top plus notes saying so. A derivation that leaves unresolved terms is an
+error that lists them.
 """
 
 from __future__ import annotations
@@ -17,17 +19,21 @@ from pathlib import Path
 from typing import Any
 
 from lm_predictor import diagnostics as d
-from lm_predictor.data.transformers_table import causal_lm_for, root_rule_name
+from lm_predictor.data.transformers_table import causal_lm_for, resolve_config, root_rule_name
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.rules.library import RuleLibrary, overlay as library_overlay
 from lm_predictor.suggest import diskcache
+from lm_predictor.suggest.specialise import key_values, shown as shown_spec, spec_of
 
 
 def _request(config: dict, source: str, library_files: list) -> dict:
-    # floats too: the analysis may fold a rate it reads (dropout's `p != 0`) to a constant without
-    # marking the rule specialised, so a rule derived at p = 0.1 must not price a config with p = 0
-    specialised = {k: v for k, v in sorted(config.items()) if isinstance(v, (str, list, dict, float)) or v is None}
-    return {"kind": "derive", "model_type": config.get("model_type"), "specialised": specialised, "source": source, "library": library_files}
+    """The key every derivation of this config starts from: what is a constant by construction (its
+    strings, lists, dicts and nulls), the type of each number it gives (int, float or bool: the type of
+    the parameter it becomes), the source tree and the library. Its numbers' values and signs join the
+    key only where the analysis folded or asked them (specialise.py)."""
+    constants = {k: v for k, v in sorted(config.items()) if isinstance(v, (str, list, dict)) or v is None}
+    numbers = {k: type(v).__name__ for k, v in sorted(config.items()) if k not in constants}
+    return {"kind": "derive", "model_type": config.get("model_type"), "constants": constants, "numbers": numbers, "source": source, "library": library_files}
 
 
 def _library_files(library: RuleLibrary) -> list:
@@ -56,26 +62,21 @@ def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError, work
         raise error  # an architecture name the model type's package does not define
     source = os.environ.get("LMPREDICT_SOURCE", "pinned")
     request = _request(config, source, _library_files(library))
-    entry = diskcache.load("derived", request)
-    if entry is not None and entry.get("spec_params"):
-        # rules specialised on some config values: keyed by those values too
-        entry = diskcache.load("derived", _specialised(request, entry["spec_params"], config))
+    resolved = resolve_config(config)
+    entry = _lookup(request, resolved)
     notes: list[str] = []
     if entry is None:
-        text, unresolved, findings, files, desc, spec, switches = _run(config, source, library, error)
-        key = request
-        if spec:
-            diskcache.store("derived", request, "", files, {"spec_params": sorted(spec), "source": desc})
-            key = _specialised(request, sorted(spec), config)
-        extra = {"unresolved": unresolved, "findings": findings, "source": desc, "specialised_on": spec, "switches": switches}
+        text, unresolved, findings, files, desc, values, signs, switches = _run(config, source, library, error)
+        spec = spec_of(values, signs)
+        key = {**_remember(request, spec, files, desc), "specialised": key_values(spec, resolved)}
+        extra = {"unresolved": unresolved, "findings": findings, "source": desc, "specialised_on": values, "signs_on": signs, "switches": switches}
         path = diskcache.store("derived", key, text, files, extra)
         entry = diskcache.load("derived", key) or {"text": text, "cache_path": str(path), **extra}
         notes.append(f"no rule for {causal_lm_for(model_type)}: derived with `lmpredict suggest --recursive` from {desc}; cached in {entry['cache_path']}")
     else:
         notes.append(f"no rule for {causal_lm_for(model_type)}: using rules derived from {entry.get('source', 'the pinned sources')} (cache {entry['cache_path']})")
-    if entry.get("specialised_on"):
-        shown = ", ".join(f"{k}={v!r}" for k, v in sorted(entry["specialised_on"].items()))
-        notes.append(f"the derived rules are specialised on {shown} (unresolved terms this config never reaches are left out)")
+    if entry.get("specialised_on") or entry.get("signs_on"):
+        notes.append(f"the derived rules are specialised on {shown_spec(entry.get('specialised_on') or {}, entry.get('signs_on') or {})} (a config that differs there is derived again; unresolved terms this config never reaches are left out)")
     for switch in entry.get("switches") or ():
         if workload is not None and _holds(switch["when"], workload):
             alt = {**config, switch["field"]: switch["value"]}
@@ -110,7 +111,7 @@ def _run(config: dict, source: str, library: RuleLibrary, error: LmPredictorErro
         raise LmPredictorError(d.make(d.C_ARCH, None, detail=f"{error.diagnostic.message}; deriving rules failed: {err}")) from None
     findings = [f"{f.render()}" for f in result.findings if f.slug in result.unresolved]
     files = [m.path for m in tree.modules.values()]
-    return result.text, result.unresolved, findings, files, result.source, dict(result.specialised_on), list(result.switches)
+    return result.text, result.unresolved, findings, files, result.source, dict(result.specialised_on), dict(result.signs_on), list(result.switches)
 
 
 class _Bindings:
@@ -140,8 +141,26 @@ def _holds(when: str, workload: Any) -> bool:
         return False
 
 
-def _specialised(request: dict, names: list, config: dict) -> dict:
-    return {**request, "specialised": {**request["specialised"], **{n: config.get(n) for n in names}}}
+MAX_SPECS = 16
+"""Distinct specialisations remembered per request (configs that take different paths fold different values)."""
+
+
+def _lookup(request: dict, resolved: dict) -> dict | None:
+    """The entry derived for a config that agrees with this one on everything its rules are specialised on."""
+    index = diskcache.load("derived", request)
+    for spec in (index or {}).get("specs") or ():
+        entry = diskcache.load("derived", {**request, "spec": spec, "specialised": key_values(spec, resolved)})
+        if entry is not None:
+            return entry
+    return None
+
+
+def _remember(request: dict, spec: dict, files: list, desc: str) -> dict:
+    """Add a specialisation to the request's index (newest first); the key its entry is stored under."""
+    index = diskcache.load("derived", request) or {}
+    specs = [s for s in index.get("specs") or () if s != spec]
+    diskcache.store("derived", request, "", files, {"specs": [spec, *specs][:MAX_SPECS], "source": desc})
+    return {**request, "spec": spec}
 
 
 def _load_text(text: str, cache_path: str) -> RuleLibrary:

@@ -180,11 +180,10 @@ class Emitter:
                 return False
         guard = X.substitute(term.guard, values)
         guard = eval_defined(guard, self.specialise)
-        if guard == X.FALSE:
-            for name in names:
+        for name in names:  # kept or dropped, the choice read these values: eval's cache keys on them
+            if name in self.specialise or name in self.analysis.config.params:
                 self.specialised_on[name] = self.specialise.get(name)
-            return True
-        return False
+        return guard == X.FALSE
 
 
     def _term_unresolved(self, term: Term, metric: str) -> bool:

@@ -139,6 +139,8 @@ def _reached(emitter: Any, guard: Bool) -> bool:
         return X.substitute(guard, values) != X.FALSE
     for name in X.free_params(guard):
         value = emitter.specialise.get(name)
+        if name in emitter.specialise or name in emitter.analysis.config.params:
+            emitter.specialised_on[name] = value  # the choice read it: eval's cache keys on it (specialise.py)
         if isinstance(value, bool):
             values[name] = X.bconst(value)
         elif isinstance(value, (int, float)):

@@ -53,9 +53,17 @@ class SymbolFacts:
     divides: set = field(default_factory=set)  # (x, y) pairs the source requires to divide exactly
     upper: dict = field(default_factory=dict)  # name -> U with 0 <= name <= U (the index of `for i in range(n)`: n - 1)
     counts: set = field(default_factory=set)  # token counts (seq_len, past_len and the names they pass as): n // c may be 0
+    consulted: set = field(default_factory=set)  # names whose sign was asked (a config number's sign keys eval's derive cache)
 
 
-_NO_FACTS = SymbolFacts(frozenset(), frozenset(), frozenset(), frozenset(), MappingProxyType({}), frozenset())  # outside an analysis: nothing known, nothing recorded
+class _Forget:
+    """The `consulted` of no analysis: records nothing."""
+
+    def add(self, name: str) -> None:
+        """Nothing to record outside an analysis."""
+
+
+_NO_FACTS = SymbolFacts(frozenset(), frozenset(), frozenset(), frozenset(), MappingProxyType({}), frozenset(), _Forget())  # outside an analysis: nothing known, nothing recorded
 _ACTIVE: ContextVar[SymbolFacts] = ContextVar("lmpredict_symbol_facts", default=_NO_FACTS)
 
 
@@ -192,6 +200,7 @@ def _plain_sign(num: Num) -> tuple[int, bool] | None:
 def atom_sign(atom: "Atom") -> str | None:
     """'pos' (>= 1 for sizes), 'nonneg', or None (unknown) for one atom."""
     if isinstance(atom, Sym):
+        symbol_facts().consulted.add(atom.name)
         if atom.name in symbol_facts().positive:
             return "pos"
         if atom.name in symbol_facts().nonneg:
@@ -199,6 +208,7 @@ def atom_sign(atom: "Atom") -> str | None:
         return None
     kind, args = atom.kind, atom.args
     if kind == "opt":
+        symbol_facts().consulted.add(args[0])
         return "pos" if args[0] in symbol_facts().positive and num_sign(args[1]) == "pos" else None
     if kind in ("floordiv", "div"):
         a, b = num_sign(args[0]), num_sign(args[1])
@@ -507,6 +517,8 @@ def ifnum(c: Bool, a: NumLike, b: NumLike) -> Num:
         return ifnum(bnot(c), b, a)
     if c.kind == "cmp" and c.args[0] in (">", "!=") and c.args[2] == ZERO:
         x = c.args[1].sym_name()
+        if x is not None:
+            symbol_facts().consulted.add(x)
         if x is not None and (x in symbol_facts().nonneg or x in symbol_facts().positive or c.args[0] == "!=") and substitute(a, {x: ZERO}) == b:
             return a
     # if c then x else if c then y else z -> if c then x else z

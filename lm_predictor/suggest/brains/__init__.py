@@ -21,6 +21,7 @@ from lm_predictor.suggest.brains import (
     builtins as _builtins,
     cache as _cache,
     matmul as _matmul,
+    shapes as _shapes,
     tensors as _tensors,
     switches as _switches,
     torch_modules as _modules,
@@ -173,7 +174,7 @@ def tensor_getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
         free(interp)
         result = known
     else:
-        result = price_getitem(interp, t, index, _tensors.getitem(interp, t, index, node))
+        result = price_getitem(interp, t, index, _shapes.getitem(interp, t, index, node))
     result = result if t.requires_grad else _mark_no_grad(result)
     items = list(index) if isinstance(index, tuple) else [index]
     fancy = any(isinstance(i, (Tensor, ListV, list)) for i in items)

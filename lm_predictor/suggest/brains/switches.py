@@ -94,4 +94,5 @@ def _in_workload_terms(interp: Host, cond: X.Bool) -> str | None:
             mapping[name] = Num.const(raw)
         else:
             return None
+        model.fold(name, raw)  # the condition holds for this value (BigBird's block_size): eval's cache keys on it
     return X.render_bool(X.substitute(cond, mapping))

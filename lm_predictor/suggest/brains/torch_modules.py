@@ -17,7 +17,7 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, numel, prefix, unknown_tensor
 from lm_predictor.suggest.brains import saved
 from lm_predictor.suggest.brains.layout import elem_bytes, elementwise_layout, free, gap, is_contiguous, with_layout
-from lm_predictor.suggest.brains.tensors import flatten, pad as tensor_pad
+from lm_predictor.suggest.brains.shapes import flatten, pad as tensor_pad
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.host import Host

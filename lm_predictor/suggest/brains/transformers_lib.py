@@ -505,6 +505,7 @@ def config_method(interp: Host, model: Any, name: str) -> Any:
         return X.TRUE
     if name in ("is_encoder_decoder", "add_cross_attention", "tie_encoder_decoder", "is_decoder"):
         value = model.resolved.get(name, False)
+        model.fold(name, value)
         return X.bconst(bool(value))
     if name == "num_labels":
         return Num.const(2)
