@@ -518,13 +518,22 @@ def _without_grad(site: CallSite, result: Any) -> Any:
     if not site.name or not site.name.startswith(("Tensor.", "torch.", "F.")) or site.name.startswith("torch.nn."):
         return result
     inputs = [site.receiver, *site.args, *site.kwargs.values()]
-    tensors = [v for v in inputs + [x for v in inputs if isinstance(v, (tuple, list)) for x in v] if isinstance(v, Tensor)]
+    tensors = [v for v in inputs + [x for v in inputs for x in _items(v)] if isinstance(v, Tensor)]
     constant = site.name in CONSTANT_FACTORIES or site.name == "torch.full" and isinstance(result, Tensor) and result.shape == ()
     if not tensors and constant and "requires_grad" not in site.kwargs:
         return _mark_no_grad(result)  # gemma's `torch.tensor(hidden_size**0.5)`, gpt2's `torch.full([], ...)`: constants
     if not tensors or any(t.requires_grad for t in tensors):
         return result
     return _mark_no_grad(result)
+
+
+def _items(value: Any) -> list:
+    """The elements of a sequence argument (`torch.cat([torch.sin(x), torch.cos(x)])`: a list the analysis holds as ListV)."""
+    if isinstance(value, (tuple, list)):
+        return list(value)
+    if isinstance(value, ListV):
+        return [*value.items, *([value.rep] if value.rep is not None else [])]
+    return []
 
 
 def _mark_no_grad(result: Any) -> Any:
