@@ -277,7 +277,7 @@ def render_rule(emitter: Emitter, draft: RuleDraft, root: bool, tree: SourceTree
     if emitter.has_metric(draft, "activation_bytes"):
         training += ["      # bytes of the storages autograd saves for backward (brains/saved.py); checkpointing keeps the layers' inputs", f"      activation_bytes: {formula_yaml(emitter.formula(draft, 'activation_bytes'), '        ')}"]
     if _checkpointed(emitter, draft):
-        training += ["      # a GradientCheckpointingLayer: gradient_checkpointing_enable() runs its forward again in backward", "      checkpoint_layers: 1"]
+        training += ["      # a GradientCheckpointingLayer (or a block its caller checkpoints): gradient_checkpointing_enable() runs its forward again in backward", "      checkpoint_layers: 1"]
     if emitter.has_metric(draft, "checkpoint_tail_flops"):
         training += ["      # forward FLOPs after its last save for backward: a non-reentrant checkpoint stops its recompute before them", f"      checkpoint_tail_flops: {formula_yaml(emitter.formula(draft, 'checkpoint_tail_flops'), '        ')}"]
     if training:
@@ -319,7 +319,10 @@ def _has_child_params(draft: RuleDraft) -> bool:
 
 
 def _checkpointed(emitter: Emitter, draft: RuleDraft) -> bool:
-    """Whether the draft's class derives from transformers' GradientCheckpointingLayer."""
+    """Whether the draft's class derives from transformers' GradientCheckpointingLayer, or a caller
+    checkpoints it through `self._gradient_checkpointing_func` (interp/ckpt_calls.py)."""
+    if draft.checkpointed_by_func:
+        return True
     cls = draft.template.cls if draft.template is not None else None
     if cls is None:
         return False

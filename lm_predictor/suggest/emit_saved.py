@@ -31,6 +31,8 @@ SHIFTED_LOSS = (re.compile(r"shift_logits = \w+\[\.\.\., :-1, :\](\.contiguous\(
                 re.compile(r"shift_labels = shift_labels\.contiguous\(\)|shift_labels = labels\[\.\.\., 1:\]\.contiguous\(\)"))
 """The heads that shift by hand (mamba, xlstm, 4.56 Gemma 3 multimodal): `CrossEntropyLoss()` of the
 contiguous `logits[..., :-1, :]` against the contiguous `labels[..., 1:]`."""
+SHIFTED_LOSS_CALL = re.compile(r"self\.loss_function\(\s*shift_logits,\s*shift_labels")
+"""A head that shifts by hand, then calls the usual loss on the shifted tensors (4.56's MoshiForCausalLM)."""
 UPCAST = re.compile(r"logits = logits\.float\(\)")
 
 
@@ -58,6 +60,11 @@ def loss_term(draft: RuleDraft) -> Term | None:
         n = n * d
     if LOSS_CALL not in source:
         return _unshifted_loss(draft, source, logits, n)
+    if SHIFTED_LOSS_CALL.search(source) and all(p.search(source) for p in SHIFTED_LOSS):
+        # shifted by hand first (moshi): ForCausalLMLoss gets the [batch * (seq_len - 1), V] shift_logits and the
+        # flattened shift_labels, pads those by one and takes [1:] (a view of the padded copy, a 1-d tensor)
+        shifted = logits.shape[0] * (logits.shape[1] - ONE)
+        return Term(X.TRUE, ONE, shifted * logits.shape[2] * Num.const(4) + (shifted + ONE) * Num.const(8) + Num.const(4), "loss")
     batch, seq = Num.sym("batch"), Num.sym("seq_len")
     # labels padded by one position ([batch, seq_len + 1] int64), then [..., 1:].contiguous(): a view at batch 1
     targets = X.ifnum(X.cmp("==", batch, ONE), (seq + ONE) * Num.const(8), batch * seq * Num.const(8))

@@ -141,6 +141,7 @@ class RuleDraft:
     ckpt_tail: list = field(default_factory=list)  # flops Terms run after the forward's last save (checkpoint_tail_flops)
     ckpt_saves: bool = False  # its forward (or a callee's) saves some tensor for backward
     ckpt_unsure: bool = False  # an op the saved-tensor table does not know ran after the last save, with FLOPs before it
+    checkpointed_by_func: bool = False  # a caller checkpoints it through self._gradient_checkpointing_func (interp/ckpt_calls.py)
     variant: int = 1
     called: bool = False
     doc: str = ""

@@ -21,6 +21,11 @@ and compared with `measure_train` (fake tensors, batch 2, 5 tokens, float32, Ada
   `layer_rope_theta`, one for the default list of equal thetas), and `torch.tensor(12)` is int64
   (5.x minicpm3's `embed_scale` buffer, 8 bytes); a buffer a parent registers on its children
   (5.x falcon_h1's `mup_vector`) leaves weight_bytes unavailable, not short;
+- train mismatches the survey found (w13-mis): a tied lm_head with a bias (phi: one AdamW step
+  fewer), a torch.cat of no-grad tensors (xlnet's pos_emb: one backward product of
+  einsum(r, self.r)), a head that shifts by hand before self.loss_function (4.56 moshi), an f-string
+  that names a buffer per layer type (5.x olmo3's rotary), an op on a parameter that autograd saves
+  (5.x apertus's xIELU), and a block the model checkpoints itself (4.56 xlstm);
 - the train oracle itself: a model whose default cache cannot run a training step (4.56
   BartForCausalLM's IndexError in its cross-attention cache) is measured with use_cache=False.
 """
@@ -48,6 +53,7 @@ SEQ2SEQ = dict(d_model=64, encoder_layers=1, decoder_layers=2, encoder_attention
                encoder_ffn_dim=96, decoder_ffn_dim=96, vocab_size=300, max_position_embeddings=64,
                pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=1)  # fmt: skip
 SMALL_DECODER = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=96, vocab_size=300, max_position_embeddings=64)
+XLNET = dict(d_model=64, n_layer=2, n_head=4, d_inner=96, vocab_size=300)
 BERT = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=96, vocab_size=300, max_position_embeddings=64)
 
 # (model type, overrides, metrics compared exactly, the major version of transformers whose source has the construct)
@@ -64,6 +70,18 @@ CASES = {
     "default cache cannot train: use_cache=False (4.56 BartForCausalLM)": ("bart", SEQ2SEQ, ALL, 4),
     "a set of equal thetas builds one rotary module (5.x granite_swa's rotary_embs)": ("granite_swa", dict(SMALL_DECODER, num_key_value_heads=2), ALL, 5),
     "torch.tensor(int) buffer is int64 (5.x minicpm3's embed_scale)": ("minicpm3", dict(SMALL_DECODER, num_key_value_heads=4, q_lora_rank=32, kv_lora_rank=16, qk_nope_head_dim=8, qk_rope_head_dim=8, v_head_dim=8, scale_emb=12), ALL, 5),
+    # a tied lm_head with a bias trains one tensor, not two: one AdamW step counter (4 B) fewer
+    "tied lm_head keeps its bias alone (4.56 phi)": ("phi", dict(SMALL_DECODER, tie_word_embeddings=True), ALL, 4),
+    "tied lm_head keeps its bias alone (5.x phi)": ("phi", dict(SMALL_DECODER, tie_word_embeddings=True), ALL, 5),
+    # pos_emb = torch.cat([sin, cos]) of aranges needs no gradient: einsum(r, self.r) has one backward product
+    "a list of no-grad tensors makes a no-grad cat (4.56 xlnet)": ("xlnet", XLNET, ("flops",), 4),
+    "a list of no-grad tensors makes a no-grad cat (5.x xlnet)": ("xlnet", XLNET, ("flops",), 5),
+    # the loss over batch * (seq_len - 1) rows of shift_logits, and the padded shifted labels
+    "shifted by hand, then self.loss_function (4.56 moshi)": ("moshi", dict(SMALL_DECODER, num_key_value_heads=4, ffn_dim=192, audio_vocab_size=64, num_codebooks=2), ("activation_bytes",), 4),
+    # setattr/getattr(self, f"{layer_type}_inv_freq"): the f-string is the layer type's name
+    "an f-string of known parts names a buffer (5.x olmo3's rotary)": ("olmo3", dict(SMALL_DECODER, num_key_value_heads=2), ALL + ("activation_bytes",), 5),
+    # softplus(self.alpha_p) is an activation autograd saves, not a parameter
+    "an op on a parameter makes an activation (5.x apertus's xIELU)": ("apertus", dict(SMALL_DECODER, num_key_value_heads=2), ALL + ("activation_bytes",), 5),
 }
 
 
@@ -99,3 +117,18 @@ def test_a_buffer_registered_on_a_child_leaves_weight_bytes_unavailable(tmp_path
     config = written_config("falcon_h1", dict(SMALL_DECODER, num_key_value_heads=2, mamba_d_ssm=64, mamba_n_heads=4, mamba_d_head=16, mamba_n_groups=1, mamba_d_state=8), tmp_path)
     predicted = predict_train(config, batch=2, seq_len=5, survey_checked=False, transformers=PIN)
     assert "weight_bytes" in predicted.unavailable and "grad_bytes" in predicted.totals
+
+
+def test_a_block_its_model_checkpoints_itself_is_recomputed(tmp_path: Path) -> None:
+    """4.56 xLSTMModel calls `self._gradient_checkpointing_func(xlstm_block.__call__, ...)` itself (no
+    GradientCheckpointingLayer): with checkpointing each block's forward runs again in backward."""
+    if MAJOR != 4:
+        pytest.skip("the 4.56 source checkpoints its blocks itself")
+    from lm_predictor.evaluate.train import TrainOptions
+
+    config = written_config("xlstm", dict(hidden_size=64, embedding_dim=64, num_heads=4, num_blocks=2, vocab_size=300), tmp_path)
+    measured = measure_train(config, Workload(2, 5), grad_checkpointing=True, peak=False).totals["flops"]
+    plain = predict_train(config, batch=2, seq_len=5, survey_checked=False, transformers=PIN).totals["flops"]
+    predicted = predict_train(config, batch=2, seq_len=5, survey_checked=False, transformers=PIN, options=TrainOptions(grad_checkpointing=True)).totals["flops"]
+    assert predicted == measured and predicted > plain  # the recompute is counted, not left out
+

@@ -471,7 +471,7 @@ def _call(interp: Host, callee: Any, args: list, kwargs: dict, node: Any, hint: 
         rec = interp.recorder
         marks = rec.bytes_marks if rec is not None else 0
         try:
-            result = _without_grad(site, pattern.suggest(site))
+            result = _not_a_parameter(site, _without_grad(site, pattern.suggest(site)))
             if pattern.name not in BYTES_EXEMPT:
                 result = _saved.call(site, pattern.name, result)
             if rec is not None and rec.bytes_marks == marks and pattern.name not in BYTES_EXEMPT and _runs_a_kernel(site, result):
@@ -519,13 +519,36 @@ def _without_grad(site: CallSite, result: Any) -> Any:
     if not site.name or not site.name.startswith(("Tensor.", "torch.", "F.")) or site.name.startswith("torch.nn."):
         return result
     inputs = [site.receiver, *site.args, *site.kwargs.values()]
-    tensors = [v for v in inputs + [x for v in inputs if isinstance(v, (tuple, list)) for x in v] if isinstance(v, Tensor)]
+    tensors = [v for v in inputs + [x for v in inputs for x in _items(v)] if isinstance(v, Tensor)]
     constant = site.name in CONSTANT_FACTORIES or site.name == "torch.full" and isinstance(result, Tensor) and result.shape == ()
     if not tensors and constant and "requires_grad" not in site.kwargs:
         return _mark_no_grad(result)  # gemma's `torch.tensor(hidden_size**0.5)`, gpt2's `torch.full([], ...)`: constants
     if not tensors or any(t.requires_grad for t in tensors):
         return result
     return _mark_no_grad(result)
+
+
+def _not_a_parameter(site: CallSite, result: Any) -> Any:
+    """A tensor op's new result is an activation, not a parameter, even where a brain copied its
+    parameter input (xIELU's `softplus(self.alpha_p)`, saved for backward as a new storage); views,
+    reshapes and casts may share the parameter's storage and keep the mark."""
+    if not isinstance(result, Tensor) or not result.param or not site.name or not site.name.startswith(("Tensor.", "torch.", "F.")):
+        return result
+    short = site.name.split(".")[-1]
+    if site.name.startswith("torch.nn.") or short in _saved.VIEWS | _saved.RESHAPES | _saved.CASTS | _saved.KEEPS_INPUT:
+        return result
+    if any(result is v for v in [site.receiver, *site.args, *site.kwargs.values()]):
+        return result
+    return dataclasses.replace(result, param=False)
+
+
+def _items(value: Any) -> list:
+    """The elements of a sequence argument (`torch.cat([torch.sin(x), torch.cos(x)])`: a list the analysis holds as ListV)."""
+    if isinstance(value, (tuple, list)):
+        return list(value)
+    if isinstance(value, ListV):
+        return [*value.items, *([value.rep] if value.rep is not None else [])]
+    return []
 
 
 def _mark_no_grad(result: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any, Callable
 
 from astroid import nodes
@@ -35,7 +36,22 @@ class ExpressionsMixin:
         return v
 
     def eval_JoinedStr(self, node: Any, frame: Frame) -> Any:
-        return "<f-string>"
+        """An f-string whose parts are all known strings or integers is that string (olmo3's
+        `setattr(self, f"{layer_type}_inv_freq", ...)` per layer type); otherwise "<f-string>"."""
+        parts: list[str] = []
+        for value in node.values:
+            if isinstance(value, nodes.Const) and isinstance(value.value, str):
+                parts.append(value.value)
+                continue
+            if not isinstance(value, nodes.FormattedValue) or value.format_spec is not None or value.conversion not in (-1, None):
+                return "<f-string>"
+            part = self.eval(value.value, frame)
+            if isinstance(part, Num) and _whole(part.const_value()):
+                part = str(int(part.const_value()))
+            if not isinstance(part, str) or part == "<f-string>":
+                return "<f-string>"
+            parts.append(part)
+        return "".join(parts)
 
     def eval_Name(self, node: nodes.Name, frame: Frame) -> Any:
         return self.lookup_name(node.name, frame, node)
@@ -519,3 +535,8 @@ class ExpressionsMixin:
             if count is not None:
                 return X.cmp(">", count, 0)
         return self.opaque_bool(node, f"membership in {type(container).__name__}")
+
+
+def _whole(value: Any) -> bool:
+    """Whether a constant is a whole number that an f-string prints as digits (an int, or a Fraction n/1; not a float)."""
+    return isinstance(value, int) and not isinstance(value, bool) or isinstance(value, Fraction) and value.denominator == 1

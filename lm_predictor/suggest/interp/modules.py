@@ -9,6 +9,7 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import FALSE, ONE, TRUE, ZERO, Bool, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.interp.buffers import register_buffers
+from lm_predictor.suggest.interp.ckpt_calls import checkpointed_by_func
 from lm_predictor.suggest.interp.syntax import arg_hint, param_names
 from lm_predictor.suggest.pyvalues import BrainFunc
 from lm_predictor.suggest.scope import Instance, ModRef, ParamInfo, Recorder, RuleDraft, RuleRef, Scope, Template, Term, TorchModule
@@ -256,6 +257,8 @@ class ModulesMixin:
         if draft.kv_terms or draft.has_kv:
             self.add_cost("kv_cache_bytes", term, ref.count or ONE)
         checkpointed = any(isinstance(c, External) and c.name.endswith(".GradientCheckpointingLayer") for c in self.mro(tmpl.cls))
+        if not checkpointed and checkpointed_by_func(node):  # xLSTM's own `self._gradient_checkpointing_func(block.__call__, ...)`
+            draft.checkpointed_by_func = checkpointed = True
         self.brains.saved_module_call(self, draft, term, ref.count or ONE, args, kwargs, mapping, checkpointed)
         out = translate(draft.ret, mapping, None)
         self.brains.saved_returned(self, draft, draft.ret, out, args, kwargs, mapping)
