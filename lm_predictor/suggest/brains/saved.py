@@ -513,7 +513,10 @@ def module(interp: Host, kind: str, x: Any, result: Any, shape: tuple | None = N
         return gap(interp, f"{kind}: input not a tensor")
     if kind in ("linear", "embedding"):
         if kind == "linear" and not (is_contiguous(x) == X.TRUE or (x.shape is not None and len(x.shape) <= 2)):
-            return gap(interp, "Linear of a non-contiguous input (its reshape copies)")
+            # matmul folds an N-d input to 2-d for its mm (its weight requires grad): a view where the dims merge, else a copy
+            x = _folded(interp, log_of(interp), x, [x, Tensor((ONE, ONE))])
+            if x is None:
+                return gap(interp, "Linear of an input of unknown shape or layout")
         own = tail.own_flops(interp) if kind == "linear" else None
         save(interp, x, kind)
         return tail.restore(interp, own)
