@@ -60,7 +60,8 @@ def make_phi(cond: Bool, a: Any, b: Any) -> Any:
         layout = a.layout if a.layout == b.layout else CondLayout(cond, a.layout, b.layout)
         if a.dtype != b.dtype:
             layout = MIXED_DTYPE_LAYOUT
-        return Tensor(tuple(X.ifnum(cond, x, y) for x, y in zip(a.shape, b.shape)), a.dtype if a.dtype == b.dtype else "model", "", a.param and b.param, layout=layout, merged=(cond, a, b))
+        return Tensor(tuple(X.ifnum(cond, x, y) for x, y in zip(a.shape, b.shape)), a.dtype if a.dtype == b.dtype else "model", "", a.param and b.param,
+                      no_grad=a.no_grad and b.no_grad, layout=layout, merged=(cond, a, b))  # two buffers' arms: no gradient either way
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         return tuple(make_phi(cond, x, y) for x, y in zip(a, b))
     if isinstance(a, CacheV) and isinstance(b, CacheV):
