@@ -521,7 +521,8 @@ def _without_grad(site: CallSite, result: Any) -> Any:
     if not site.name or not site.name.startswith(("Tensor.", "torch.", "F.")) or site.name.startswith("torch.nn."):
         return result
     inputs = [site.receiver, *site.args, *site.kwargs.values()]
-    tensors = [v for v in inputs + [x for v in inputs if isinstance(v, (tuple, list)) for x in v] if isinstance(v, Tensor)]
+    seqs = [v.items if isinstance(v, ListV) else v for v in inputs if isinstance(v, (tuple, list, ListV))]  # torch.cat([sin, cos])
+    tensors = [v for v in inputs + [x for v in seqs for x in v] if isinstance(v, Tensor)]
     constant = site.name in CONSTANT_FACTORIES or site.name == "torch.full" and isinstance(result, Tensor) and result.shape == ()
     if not tensors and constant and "requires_grad" not in site.kwargs:
         return _mark_no_grad(result)  # gemma's `torch.tensor(hidden_size**0.5)`, gpt2's `torch.full([], ...)`: constants
