@@ -319,11 +319,14 @@ def prepare_4d_causal_mask(site: CallSite) -> Any:
     """`_prepare_4d_causal_attention_mask(attention_mask, input_shape, inputs_embeds, past_key_values_length,
     sliding_window)` without an attention_mask: None where `to_causal_4d` builds nothing (one query token, no
     window), else a float [batch, 1, q, past + q] mask at the embeddings' dtype, expanded over the batch (a view
-    of one [q, past + q] mask); its ops have no bytes model (a gap). NotImplemented: not modelled."""
+    of one [q, past + q] mask); with a 2-d one (MPT's ones), `to_4d`'s new [batch, 1, q, past + q] tensor. Its
+    ops have no bytes model (a gap). NotImplemented: not modelled."""
     given, shape, embeds = site.arg(0, "attention_mask"), site.arg(1, "input_shape"), site.arg(2, "inputs_embeds")
     past, window = site.arg(3, "past_key_values_length"), site.arg(4, "sliding_window", None)
     items = shape.items if isinstance(shape, ListV) else shape
-    if given is not None or not isinstance(items, (tuple, list)) or len(items) < 2 or not all(isinstance(d, Num) for d in items):
+    if not isinstance(items, (tuple, list)) or len(items) < 2 or not all(isinstance(d, Num) for d in items):
+        return NotImplemented
+    if given is not None and not (isinstance(given, Tensor) and given.shape is not None and len(given.shape) == 2):
         return NotImplemented
     if not isinstance(past, Num) or not isinstance(embeds, Tensor) or elem_bytes(embeds) is None:
         return NotImplemented
@@ -332,5 +335,7 @@ def prepare_4d_causal_mask(site: CallSite) -> Any:
     gap(site.interp, "_prepare_4d_causal_attention_mask: no bytes model")
     batch, q = items[0], items[-1]
     mask = with_layout(Tensor((batch, ONE, q, past + q), embeds.dtype, no_grad=True), Layout((0, 1, 2, 3), frozenset({0})))
+    if given is not None:  # to_4d: the padding mask expanded, inverted and filled (into the causal one): a new tensor
+        return Tensor((batch, ONE, q, past + q), embeds.dtype, no_grad=True)
     builds = X.TRUE if window is not None else X.cmp(">", q, ONE)
     return mask if builds == X.TRUE else Phi(builds, mask, None)
