@@ -12,7 +12,8 @@ requires grad); one operand with every label kept is a permute (a view).
 
 Modelled: one or two operands, each label once per operand, no `...`, and no label that one
 operand has alone and the output drops (sumproduct_pair sums it first); anything else is a gap.
-Checked against saved_tensors_hooks on torch 2.13 (tests/suggest/test_einsum_saved.py).
+Checked against saved_tensors_hooks on torch 2.13 (tests/suggest/test_gap_group_constructs.py, and open-llama's
+tied head in tests/families/test_train_gap_groups.py).
 """
 
 from __future__ import annotations
@@ -84,7 +85,9 @@ def call(site: Any, result: Any) -> Any:
     grad = any(isinstance(t, Tensor) and t.requires_grad for t in ops)
     if parsed is None or not isinstance(result, Tensor) or result.shape is None:
         saved.fresh(interp, result)
-        return saved.gap(interp, "torch.einsum: an equation the saved-tensor table does not model") if grad else result
+        if grad:
+            saved.gap(interp, "torch.einsum: an equation the saved-tensor table does not model")
+        return result
     terms, rhs = parsed
     if len(ops) == 1:
         if sorted(terms[0]) != sorted(rhs):
