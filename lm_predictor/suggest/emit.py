@@ -24,6 +24,7 @@ from lm_predictor.suggest.brains import STATIC_RULES
 from lm_predictor.suggest.emit_idle import idle_own_terms, idle_terms
 from lm_predictor.suggest.emit_saved import activation_terms, activations_known
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
+from lm_predictor.suggest.expr_facts import renamed_facts
 from lm_predictor.suggest.findings import Finding, slug_for
 from lm_predictor.suggest.layers import assume, conditions_on, eval_defined, num_conditions, split_layers
 from lm_predictor.suggest.ruletext import call_atoms, calls_naming, merge_terms, unresolved_slugs
@@ -543,8 +544,13 @@ class Emitter:
         return info.type if info is not None else "int"
 
     def final(self, expr: Any, draft: RuleDraft) -> Any:
-        """Internal names -> final names; call keywords filtered and renamed for the callee."""
+        """Internal names -> final names; call keywords filtered and renamed for the callee (under the facts of
+        the internal names: a constructor argument `@dropout` renamed `dropout` is not the config's `dropout`)."""
         ren = self.typed_renames(draft)
+        with X.using(renamed_facts(ren)):
+            return self._final(expr, draft, ren)
+
+    def _final(self, expr: Any, draft: RuleDraft, ren: dict) -> Any:
         if isinstance(expr, Bool):
             return X.substitute(expr, ren)
         result = ZERO

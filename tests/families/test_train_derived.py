@@ -74,11 +74,12 @@ def test_derived_activation_bytes(model_type: str, variant: str, dtype: str, gc:
 
 
 def test_unknown_operand_leaves_activations_unavailable(tmp_path: Path) -> None:
-    """mpt's attention `scores.masked_fill(attention_mask, ...)` takes a mask the analysis cannot
-    follow (an operand that may require grad), so the saved-tensor table cannot say what it keeps:
-    the total is unavailable, never a partial sum. (cohere, the earlier example, is exact now that
-    its rotary `repeat_interleave` has a shape: tests/families/test_train_activations.py.)"""
-    config = _written("mpt", dict(d_model=64, n_heads=4, n_layers=2, vocab_size=256, max_seq_len=32), tmp_path)
+    """XLNet's `self.dropout(pos_emb)` takes a stride-0 expanded tensor: in training the dropout's
+    output is a new dense tensor, whose layout the analysis does not follow (its einsum operand
+    would be taken for a copy in every layer), so the total is unavailable, never a wrong sum.
+    (mpt, the earlier example, is exact now that masked_fill keeps its mask whatever the fill
+    value: tests/families/test_train_gap_groups.py.)"""
+    config = _written("xlnet", dict(d_model=64, d_inner=96, n_head=4, d_head=16, n_layer=2, vocab_size=128), tmp_path)
     predicted = predict_train(config, batch=2, seq_len=6)
     assert "activation_bytes" in predicted.unavailable
 

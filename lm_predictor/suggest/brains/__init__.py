@@ -16,6 +16,7 @@ from typing import Any
 
 from lm_predictor.diagnostics import A_BRAIN_ERROR, A_MODULE_INPUT
 from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.brains import einsum_saved as _einsum_saved
 from lm_predictor.suggest.brains import saved as _saved
 from lm_predictor.suggest.brains import (
     builtins as _builtins,
@@ -472,7 +473,9 @@ def _call(interp: Host, callee: Any, args: list, kwargs: dict, node: Any, hint: 
         marks = rec.bytes_marks if rec is not None else 0
         try:
             result = _not_a_parameter(site, _without_grad(site, pattern.suggest(site)))
-            if pattern.name not in BYTES_EXEMPT:
+            if pattern.name == "einsum":  # a composite of permutes, reshapes and bmm: its own saved-tensor model
+                result = _einsum_saved.call(site, result)
+            elif pattern.name not in BYTES_EXEMPT:
                 result = _saved.call(site, pattern.name, result)
             if rec is not None and rec.bytes_marks == marks and pattern.name not in BYTES_EXEMPT and _runs_a_kernel(site, result):
                 gap(interp, f"{site.name or pattern.name}: no bytes model")  # a partial bytes total would be wrong

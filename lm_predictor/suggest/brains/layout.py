@@ -164,7 +164,15 @@ def is_contiguous(t: Tensor) -> Bool | None:
 
 
 def _groups(old: tuple, new: tuple) -> list | None:
-    """Pairs (old dims, new dims) of equal products, in order; size-1 dims on their own."""
+    """Pairs (old dims, new dims) of equal products, in order; size-1 dims on their own. Where the sizes do not
+    show it (TrOCR's `reshape(bsz, tgt_len, embed_dim)` of [b, t, h, H // h], embed_dim read off the input), the
+    last dim of either side takes all that is left of the other, as do the rest of each side where their products
+    are equal (XLNet's rel_shift: [b, n, i, j] as [b, n, j, i]): a reshape keeps numel, and the pairs before it
+    have equal products."""
+    return _pairs(old, new, False) or _pairs(old, new, True)
+
+
+def _pairs(old: tuple, new: tuple, tail: bool) -> list | None:
     i = j = 0
     out: list = []
     while i < len(old) or j < len(new):
@@ -178,6 +186,9 @@ def _groups(old: tuple, new: tuple) -> list | None:
             continue
         if i >= len(old) or j >= len(new):
             return None
+        if tail and (j == len(new) - 1 or i == len(old) - 1 or _same(_product(old[i:]), _product(new[j:]))):
+            out.append((list(range(i, len(old))), list(range(j, len(new)))))
+            break
         merged = _run(old, i, new[j])
         if merged is not None:  # new[j] is old[i] * ... * old[k - 1]
             out.append((list(range(i, merged)), [j]))
@@ -204,6 +215,13 @@ def _groups(old: tuple, new: tuple) -> list | None:
                 continue
             return None
         out.append((oi, nj))
+    return out
+
+
+def _product(sizes: tuple) -> Num:
+    out = ONE
+    for d in sizes:
+        out = out * d
     return out
 
 

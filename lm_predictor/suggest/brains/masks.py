@@ -15,6 +15,11 @@ without an attention_mask (`legacy_causal_mask`): sdpa skips it as above, otherw
 `_prepare_4d_causal_attention_mask_with_cache_position` builds a float [q, past + q + 1] mask
 (`full`, `triu` unless q == 1, `arange(target) > cache_position.reshape(-1, 1)`, an in-place `*=`)
 expanded to [batch, 1, q, target].
+
+The pre-cache builder `_prepare_4d_causal_attention_mask` (mvp, trocr, open-llama in 4.56) is given its
+result's shape only (`prepare_4d_causal_mask`): without an attention_mask, `to_causal_4d` returns None for
+one query token and no window, else `_make_causal_mask`'s float [q, past + q] mask expanded to
+[batch, 1, q, past + q]; its ops stay a bytes gap.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from lm_predictor.suggest.brains.cache import mask_layer_kind, present
 from lm_predictor.suggest.brains.layout import ELEMENT_BYTES, Layout, elem_bytes, gap, promote, with_layout
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
 from lm_predictor.suggest.host import Host
-from lm_predictor.suggest.values import CacheV, FunctionV, Phi, Tensor
+from lm_predictor.suggest.values import CacheV, FunctionV, ListV, Phi, Tensor
 
 
 def _record(site: CallSite, cond: Bool, hint: str, rule: str, kwargs: dict) -> None:
@@ -308,3 +313,29 @@ def builds_recurrent_mask(node: Any) -> bool:
         return scope is not None and "create_recurrent_attention_mask" in scope.as_string()
     except Exception:  # noqa: BLE001 - astroid may fail to print a node; then nothing is known
         return False
+
+
+def prepare_4d_causal_mask(site: CallSite) -> Any:
+    """`_prepare_4d_causal_attention_mask(attention_mask, input_shape, inputs_embeds, past_key_values_length,
+    sliding_window)` without an attention_mask: None where `to_causal_4d` builds nothing (one query token, no
+    window), else a float [batch, 1, q, past + q] mask at the embeddings' dtype, expanded over the batch (a view
+    of one [q, past + q] mask); with a 2-d one (MPT's ones), `to_4d`'s new [batch, 1, q, past + q] tensor. Its
+    ops have no bytes model (a gap). NotImplemented: not modelled."""
+    given, shape, embeds = site.arg(0, "attention_mask"), site.arg(1, "input_shape"), site.arg(2, "inputs_embeds")
+    past, window = site.arg(3, "past_key_values_length"), site.arg(4, "sliding_window", None)
+    items = shape.items if isinstance(shape, ListV) else shape
+    if not isinstance(items, (tuple, list)) or len(items) < 2 or not all(isinstance(d, Num) for d in items):
+        return NotImplemented
+    if given is not None and not (isinstance(given, Tensor) and given.shape is not None and len(given.shape) == 2):
+        return NotImplemented
+    if not isinstance(past, Num) or not isinstance(embeds, Tensor) or elem_bytes(embeds) is None:
+        return NotImplemented
+    if window is not None and not isinstance(window, Num):
+        return NotImplemented
+    gap(site.interp, "_prepare_4d_causal_attention_mask: no bytes model")
+    batch, q = items[0], items[-1]
+    mask = with_layout(Tensor((batch, ONE, q, past + q), embeds.dtype, no_grad=True), Layout((0, 1, 2, 3), frozenset({0})))
+    if given is not None:  # to_4d: the padding mask expanded, inverted and filled (into the causal one): a new tensor
+        return Tensor((batch, ONE, q, past + q), embeds.dtype, no_grad=True)
+    builds = X.TRUE if window is not None else X.cmp(">", q, ONE)
+    return mask if builds == X.TRUE else Phi(builds, mask, None)

@@ -424,6 +424,7 @@ def _index_layout(t: Tensor, items: list, result: Tensor) -> Any:
     dense = lay.dense
     dropped: list = []
     inserted: list = []
+    cuts: list = []
     for item in items:
         if item is None:
             inserted.append(out_pos)
@@ -439,12 +440,15 @@ def _index_layout(t: Tensor, items: list, result: Tensor) -> Any:
             pos += 1
         else:  # a slice
             if result.shape[out_pos] != t.shape[pos] and order and order[0] != pos:
-                dense = False
+                cuts.append(pos)
             pos += 1
             out_pos += 1
-    if lay.gaps and (dropped or not dense):  # a cut or select of a tensor that has gaps already: not tracked
+    # one inner dim cut (XLNet's rel_shift `x[:, :, 1:, :]`), as _pieces: a stride jump just outside that dim
+    gaps = lay.gaps | frozenset(cuts) if len(cuts) == 1 and not dropped and not lay.gaps and cuts[0] not in lay.bcast else lay.gaps
+    dense = dense and (not cuts or gaps != lay.gaps)
+    if lay.gaps and (dropped or not dense or cuts):  # a cut or select of a tensor that has gaps already: not tracked
         dense = False
-    new = drop_dims(Layout(tuple(order), lay.bcast, dense, lay.gaps if dense else frozenset()), dropped)
+    new = drop_dims(Layout(tuple(order), lay.bcast, dense, gaps if dense else frozenset()), dropped)
     for d in inserted:
         new = insert_dim(new, d)
     return new

@@ -23,7 +23,7 @@ from typing import Any
 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains import ckpt_tail as tail
-from lm_predictor.suggest.brains.layout import elem_bytes, is_contiguous, numel, tensor_bytes, view_of
+from lm_predictor.suggest.brains.layout import arms, elem_bytes, is_contiguous, layout_of, numel, tensor_bytes, view_of
 from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.scope import Term
@@ -427,6 +427,8 @@ def _dropout(interp: Host, short: str, inputs: list, result: Any, t: Tensor) -> 
         return gap(interp, f"{short} with a rate the analysis cannot read") if t.requires_grad else None
     zero = X.cmp("==", p, X.ZERO)
     maybe_same(interp, result, t, zero)
+    if result is t and zero != X.TRUE and any((lay := layout_of(x)) is not None and (lay.bcast or lay.gaps or not lay.dense) for _, x in arms(t)):
+        return gap(interp, f"{short} of a strided view: in training its output is a new dense tensor the layout does not follow")  # XLNet's pos_emb
     if t.requires_grad and zero != X.TRUE:
         noise = Storage(tensor_bytes(t), _loops(interp))
         if noise.nbytes is None:
@@ -451,8 +453,10 @@ def _saves(short: str, inputs: list, result: Any) -> list | None:
     """The tensors `short`'s backward keeps (derivatives.yaml); None: not in the table."""
     if short in NOTHING:
         return []
-    if any(isinstance(v, Unknown) or isinstance(v, Phi) and not all(isinstance(x, (Tensor, Num)) or x is None for x in (v.a, v.b)) for v in inputs):
-        return None  # an operand the analysis could not follow (it may be a tensor that requires grad)
+    # an operand the analysis could not follow (it may be a tensor that requires grad); masked_fill's value is never kept
+    if any(isinstance(v, Unknown) or isinstance(v, Phi) and not all(isinstance(x, (Tensor, Num)) or x is None for x in (v.a, v.b))
+           for v in (inputs[:2] if short == "masked_fill" else inputs)):
+        return None
     tensors = [v for v in inputs if _is_tensor(v)]
     if short in NOTHING:
         return []
@@ -513,7 +517,10 @@ def module(interp: Host, kind: str, x: Any, result: Any, shape: tuple | None = N
         return gap(interp, f"{kind}: input not a tensor")
     if kind in ("linear", "embedding"):
         if kind == "linear" and not (is_contiguous(x) == X.TRUE or (x.shape is not None and len(x.shape) <= 2)):
-            return gap(interp, "Linear of a non-contiguous input (its reshape copies)")
+            # matmul folds an N-d input to 2-d for its mm (its weight requires grad): a view where the dims merge, else a copy
+            x = _folded(interp, log_of(interp), x, [x, Tensor((ONE, ONE))])
+            if x is None:
+                return gap(interp, "Linear of an input of unknown shape or layout")
         own = tail.own_flops(interp) if kind == "linear" else None
         save(interp, x, kind)
         return tail.restore(interp, own)

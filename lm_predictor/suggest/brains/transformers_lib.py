@@ -21,7 +21,7 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains import saved
 from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix, text_config_object
 from lm_predictor.suggest.brains.layout import free, gap
-from lm_predictor.suggest.brains.masks import causal_mask, causal_mask_v5, legacy_causal_mask, looks_like_legacy_mask
+from lm_predictor.suggest.brains.masks import causal_mask, causal_mask_v5, legacy_causal_mask, looks_like_legacy_mask, prepare_4d_causal_mask
 from lm_predictor.suggest.expr import ONE, TRUE, ZERO, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BrainFunc, ConfigV
@@ -534,6 +534,8 @@ def suggest_transformers_external(site: CallSite) -> Any:
         mask = (causal_mask_v5 if v5 else causal_mask)(site, sliding_mask=short != "create_causal_mask")
         if mask is not NotImplemented:
             return mask
+    if short == "_prepare_4d_causal_attention_mask" and (mask := prepare_4d_causal_mask(site)) is not NotImplemented:
+        return mask
     if short in MASK_FUNCTIONS:
         return Tensor(None, "mask", "attention mask")
     if short == "SubConfigSpec":  # 5.x: how a composite config builds a sub-config (read by config_post_init)
