@@ -251,6 +251,10 @@ NORM_BACKWARD_CASES = [
     ("mistral", "mha-window6", {"vocab_size": 64, "num_hidden_layers": 1, "intermediate_size": 200, "num_attention_heads": 2, "num_key_value_heads": 1, "tie_word_embeddings": True}, Workload(1, 22, 0, "bfloat16"), "adamw"),
     # q_proj's bias gradient sum (qwen2's q/k/v biases), float32, 4 layers: backward 43,325,572
     ("qwen2", "mqa-tied-window-off", {"vocab_size": 64, "num_hidden_layers": 4, "hidden_size": 256, "intermediate_size": 1536, "num_attention_heads": 8, "num_key_value_heads": 2, "tie_word_embeddings": False}, Workload(1, 15), "adamw"),
+    # phi3: the last of 4 layers' post-attention norm, bfloat16: backward 16,176,932; the final norm,
+    # float32, SGD: backward 19,588,200 (the forward's 19,918,760 holds the step's peak)
+    ("phi3", "gqa-partial-rotary-tied", {"vocab_size": 256, "num_hidden_layers": 4, "pad_token_id": 255, "eos_token_id": 255, "intermediate_size": 760, "num_key_value_heads": 1, "tie_word_embeddings": False}, Workload(3, 51, 0, "bfloat16"), "adamw"),
+    ("phi3", "head-dim-sliding-window", {"vocab_size": 256, "num_hidden_layers": 4, "pad_token_id": 255, "eos_token_id": 255, "hidden_size": 256, "intermediate_size": 256, "num_key_value_heads": 2, "head_dim": 64, "tie_word_embeddings": False}, Workload(8, 24), "sgd"),
     # gemma's final norm (float32 copy, `1 + weight`): the forward at its last product (4,644,932 in
     # float32) or its cast back (3,013,442 in bfloat16), the bfloat16 backward at pow's (3,077,706)
     ("gemma", "mqa-bias-untied", {"vocab_size": 64, "head_dim": 32, "attention_bias": False, "pad_token_id": 0}, Workload(2, 64), "adamw"),
