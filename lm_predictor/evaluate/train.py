@@ -373,9 +373,6 @@ def phase_peaks(library: RuleLibrary, rule: Rule, bindings: dict[str, Value], wo
     if "train_peak_known" in rule.metrics and not evaluate(library, rule.name, "train_peak_known", bindings).value:
         return {}, f"{rule.name}: this config's dropout, activation or backward temporaries are not in the training-peak candidates (train_peak_known)"
     found = {total: terms["weight_bytes"] + evaluate(library, rule.name, metric, bindings).value for total, metric in PHASE_PEAKS.items()}
-    if "train_backward_peak_known" in rule.metrics and not evaluate(library, rule.name, "train_backward_peak_known", bindings).value:
-        del found["backward_peak_bytes"]  # so the step's peak is unknown too
-        return found, f"{rule.name}: the backward's peak may lie where its candidates are not listed (train_backward_peak_known)"
     if terms.get("optimizer_peak_bytes") is not None:
         found["peak_bytes"] = max(*found.values(), terms["optimizer_peak_bytes"])
     if "train_peak_lower_bound" in rule.metrics and evaluate(library, rule.name, "train_peak_lower_bound", bindings).value:
