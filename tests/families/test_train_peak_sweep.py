@@ -47,6 +47,11 @@ SWEEP_CASES = [
     # falcon #14 and #29, new architecture: the first layer's query_key_value backward (20,608 and 381,728 low)
     ("falcon", "new-arch-gqa-untied", {"vocab_size": 64, "num_hidden_layers": 1, "hidden_size": 512, "ffn_hidden_size": 520}, Workload(4, 4, 0, "bfloat16"), "adamw"),
     ("falcon", "new-arch-one-ln-mqa-bias", {"vocab_size": 256, "num_hidden_layers": 3, "hidden_size": 512, "num_attention_heads": 8, "num_kv_heads": 4, "tie_word_embeddings": True, "ffn_hidden_size": 1032}, Workload(1, 100), "adamw"),
+    # falcon #3, multi_query at batch 3: the last layer's merge of the heads (forward 25,920 low) and the
+    # product with V's backward at V's gradient (backward 49,248 low)
+    ("falcon", "alibi-mqa-legacy-n-embed", {"vocab_size": 64, "num_hidden_layers": 3, "num_attention_heads": 8, "hidden_size": 64, "ffn_hidden_size": 128, "tie_word_embeddings": True}, Workload(3, 27), "sgd"),
+    # falcon #69, new architecture: the first layer's _split_heads backward at the key's index_put (84,712 low)
+    ("falcon", "new-arch-gqa-untied", {"vocab_size": 256, "num_hidden_layers": 4, "hidden_size": 128, "num_attention_heads": 2, "ffn_hidden_size": 128}, Workload(4, 18, 0, "bfloat16"), "adamw"),
     # falcon #45, multi_query with one head: _split_heads' backward at the key's index_put (697,368 low)
     ("falcon", "alibi-mqa-legacy-n-embed", {"vocab_size": 256, "num_hidden_layers": 3, "num_attention_heads": 1, "hidden_size": 16, "ffn_hidden_size": 40, "tie_word_embeddings": False}, Workload(8, 27), "adamw"),
 ]
