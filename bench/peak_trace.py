@@ -49,11 +49,10 @@ def redraw(family: str, index: int, seed: int) -> tuple[str, dict, Any, str]:
 def trace(cfg: dict, workload: Any, optimizer: str) -> dict[str, tuple[int, str, list[tuple[int, str, str, str, str]]]]:
     """Per phase: (peak live bytes, op at the peak, [(bytes, kind, op, module, shape)] live there)."""
     from torch.distributed._tools.mem_tracker import MemTracker
-    from torch.utils._python_dispatch import _get_current_dispatch_mode  # noqa: F401
     from torch.utils._pytree import tree_flatten
     from torch.utils.weak import WeakIdKeyDictionary
 
-    from lm_predictor.verify.train_oracle import _built_model, _loss, _optimizer, _step  # noqa: PLC2701 - a bench reads the oracle's steps
+    from lm_predictor.verify.train_oracle import run_train_step
 
     class Tracer(MemTracker):
         def __init__(self) -> None:
@@ -87,18 +86,9 @@ def trace(cfg: dict, workload: Any, optimizer: str) -> dict[str, tuple[int, str,
                         rows.append((winfo.mem_consumed, str(winfo.reftype).split(".")[-1], op, module, shape))
                 self.peaks[self.phase] = (live, f"{self._op} in {max(self._mod_tracker.parents, key=len, default='')}", rows)
 
-    with _built_model(cfg, workload, train=True) as (model, ids):
-        opt, _ = _optimizer(model, optimizer, False)
-        tracker = Tracer()
-        tracker.track_external(model, opt)
-        with tracker:
-            tracker.phase = "forward"
-            loss = _loss(model, ids)
-            tracker.phase = "backward"
-            loss.backward()
-            tracker.phase = "optimizer"
-            _step(opt, optimizer)
-        return tracker.peaks
+    tracker = Tracer()
+    run_train_step(cfg, workload, optimizer, tracker)
+    return tracker.peaks
 
 
 def main() -> int:
