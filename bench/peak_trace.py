@@ -8,6 +8,8 @@ storage the op, the module path and the shape that created it. At each new peak 
 keeps the list of live storages; it prints, per phase, the peak, the predicted phase peak, and
 the live storages grouped by kind (parameter, gradient, activation, temp, optimizer state),
 largest first. The difference between the two is the candidate the prediction lacks.
+In the backward the module path is the tracker's last module, not the op's owner (read the shape),
+and a storage no dispatched op made (autograd's own buffers) shows as "?" with its size.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ def redraw(family: str, index: int, seed: int) -> tuple[str, dict, Any, str]:
 
 def trace(cfg: dict, workload: Any, optimizer: str) -> dict[str, tuple[int, str, list[tuple[int, str, str, str, str]]]]:
     """Per phase: (peak live bytes, op at the peak, [(bytes, kind, op, module, shape)] live there)."""
+    import torch
     from torch.distributed._tools.mem_tracker import MemTracker
     from torch.utils._pytree import tree_flatten
     from torch.utils.weak import WeakIdKeyDictionary
@@ -66,8 +69,6 @@ def trace(cfg: dict, workload: Any, optimizer: str) -> dict[str, tuple[int, str,
             self._op = str(func)
             module = max(self._mod_tracker.parents, key=len, default="")
             res = super().__torch_dispatch__(func, types, args, kwargs)
-            import torch
-
             for t in tree_flatten(res)[0]:
                 if isinstance(t, torch.Tensor):
                     st = t.untyped_storage()
