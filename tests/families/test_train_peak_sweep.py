@@ -54,6 +54,8 @@ SWEEP_CASES = [
     ("falcon", "new-arch-gqa-untied", {"vocab_size": 256, "num_hidden_layers": 4, "hidden_size": 128, "num_attention_heads": 2, "ffn_hidden_size": 128}, Workload(4, 18, 0, "bfloat16"), "adamw"),
     # falcon #26 of seed 1 (40 points): the first layer's dense_h_to_4h backward (77,192 low)
     ("falcon", "alibi-mqa-legacy-n-embed", {"vocab_size": 256, "num_hidden_layers": 4, "num_attention_heads": 8, "hidden_size": 128, "ffn_hidden_size": 1024, "tie_word_embeddings": False}, Workload(1, 43), "adamw"),
+    # falcon #14 of seed 2 (40 points), new architecture: the product with V's backward at V's gradient (89,600 low)
+    ("falcon", "new-arch-one-ln-mqa-bias", {"vocab_size": 256, "num_hidden_layers": 1, "hidden_size": 512, "num_attention_heads": 8, "ffn_hidden_size": 1544}, Workload(8, 37, 0, "bfloat16"), "adamw"),
     # falcon #45, multi_query with one head: _split_heads' backward at the key's index_put (697,368 low)
     ("falcon", "alibi-mqa-legacy-n-embed", {"vocab_size": 256, "num_hidden_layers": 3, "num_attention_heads": 1, "hidden_size": 16, "ffn_hidden_size": 40, "tie_word_embeddings": False}, Workload(8, 27), "adamw"),
 ]
