@@ -40,6 +40,11 @@ SWEEP_CASES = [
     # gpt_neox #32 and #40: the first layer's query_key_value backward (258,560 and 15,424 low)
     ("gpt_neox", "float-truncated-rotary", {"vocab_size": 256, "num_hidden_layers": 1, "hidden_size": 512, "num_attention_heads": 8, "intermediate_size": 1536, "tie_word_embeddings": False}, Workload(8, 8), "sgd"),
     ("gpt_neox", "sequential-nobias-tied-full-rotary", {"vocab_size": 64, "num_hidden_layers": 4, "hidden_size": 256, "intermediate_size": 256, "tie_word_embeddings": False}, Workload(4, 4, 0, "bfloat16"), "adamw"),
+    # gpt_neox at seed 3 (40 points): the first layer's MLP backward; #1, plain gelu, dense_h_to_4h's bias
+    # gradient (183,560 low); #6, gelu_new, its first backward node, and #30, gelu_fast (83,456 and 190,844 low)
+    ("gpt_neox", "sequential-nobias-tied-full-rotary", {"vocab_size": 64, "hidden_size": 512, "num_attention_heads": 8, "intermediate_size": 3072, "tie_word_embeddings": False}, Workload(2, 85, 0, "bfloat16"), "adamw"),
+    ("gpt_neox", "odd-rotary-stray-head-dim", {"vocab_size": 256, "hidden_size": 64, "num_attention_heads": 1, "intermediate_size": 512, "head_dim": 64, "tie_word_embeddings": False}, Workload(2, 12), "adamw"),
+    ("gpt_neox", "float-truncated-rotary", {"vocab_size": 64, "num_hidden_layers": 4, "hidden_size": 256, "num_attention_heads": 8, "intermediate_size": 1544, "tie_word_embeddings": True}, Workload(1, 45, 0, "bfloat16"), "adamw"),
     # falcon #8, ALiBi with one head: the query is a view of fused_qkv (976,896 low in both phases)
     ("falcon", "alibi-sequential-mha-bias", {"num_hidden_layers": 4, "hidden_size": 64, "num_attention_heads": 1, "ffn_hidden_size": 264, "tie_word_embeddings": True}, Workload(2, 477, 0, "bfloat16"), "adamw"),
     # falcon #97, ALiBi at one token of the interleaved multi-head layout: the same view (forward 1,024 low)
