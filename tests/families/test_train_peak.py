@@ -246,13 +246,13 @@ def test_norm_backward_unavailable_at_small_vocab() -> None:
     assert any("train_backward_peak_known" in n for n in p.notes)
 
 
-@pytest.mark.parametrize(("family", "bound"), [("gpt2", False), ("falcon", False), ("gpt_neox", True), ("llama", False)])
+@pytest.mark.parametrize(("family", "bound"), [("gpt2", False), ("falcon", False), ("gpt_neox", False), ("llama", False)])
 def test_peaks_the_sweep_found_low_are_called_lower_bounds(family: str, bound: bool) -> None:
     """A root declaring `train_peak_lower_bound` prints its peaks with a note calling them lower bounds
     off the tested grid. gpt2, falcon and gpt_neox declared it while bench/peak_sweep.py (seed 0, 100
     points a family) measured peaks above their candidates; the candidates now meet all 100 points of
-    each (docs/training.md), but at seed 3 gpt_neox's backward peaked above them at 3 of 40 points,
-    so gpt_neox keeps the note."""
+    each, and 40 points of each at seeds 1, 2 and 3 (docs/training.md), so none of the hand families
+    prints the note."""
     p = predict_train(next(iter(FAMILIES[family].values())), batch=2, seq_len=7)
     assert "peak_bytes" in p.totals
     assert any("lower bounds elsewhere" in n for n in p.notes) == bound
