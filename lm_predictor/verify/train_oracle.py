@@ -354,3 +354,19 @@ def _peak(tracker: Any) -> tuple[int, dict[str, int]]:
             name = str(getattr(kind, "value", kind))
             kinds[name] = kinds.get(name, 0) + int(value)
     return kinds.pop("Total", 0), kinds
+
+
+def run_train_step(config: dict[str, Any], workload: Workload, optimizer: str, tracker: Any) -> None:
+    """One training step (fake tensors, eager, as measure_train runs it) inside a caller's MemTracker:
+    `tracker.phase` is set to "forward", "backward" and "optimizer" as the step passes through them
+    (bench/peak_trace.py lists what is live at each phase's peak)."""
+    with _built_model(config, workload, train=True) as (model, ids):
+        opt, _ = _optimizer(model, optimizer, False)
+        tracker.track_external(model, opt)
+        with tracker:
+            tracker.phase = "forward"
+            loss = _loss(model, ids)  # kept alive over the step, as a training loop keeps it
+            tracker.phase = "backward"
+            loss.backward()
+            tracker.phase = "optimizer"
+            _step(opt, optimizer)

@@ -268,11 +268,13 @@ def test_norm_backward_at_small_vocab(family: str, name: str, overrides: dict, w
     assert predicted == measured
 
 
-@pytest.mark.parametrize(("family", "bound"), [("gpt2", True), ("falcon", True), ("gpt_neox", True), ("llama", False)])
+@pytest.mark.parametrize(("family", "bound"), [("gpt2", False), ("falcon", False), ("gpt_neox", False), ("llama", False)])
 def test_peaks_the_sweep_found_low_are_called_lower_bounds(family: str, bound: bool) -> None:
-    """bench/peak_sweep.py measured falcon's, gpt2's and gpt_neox's step peak above the candidates at
-    some drawn configs (e.g. falcon, ALiBi MHA, hidden 64, 1 head, b2 s477 bfloat16: 976,896 B low),
-    so eval prints their peaks with a note saying they are lower bounds off the tested grid."""
+    """A root declaring `train_peak_lower_bound` prints its peaks with a note calling them lower bounds
+    off the tested grid. gpt2, falcon and gpt_neox declared it while bench/peak_sweep.py (seed 0, 100
+    points a family) measured peaks above their candidates; the candidates now meet all 100 points of
+    each, and 40 points of each at seeds 1, 2 and 3 (docs/training.md), so none of the hand families
+    prints the note."""
     p = predict_train(next(iter(FAMILIES[family].values())), batch=2, seq_len=7)
     assert "peak_bytes" in p.totals
     assert any("lower bounds elsewhere" in n for n in p.notes) == bound
