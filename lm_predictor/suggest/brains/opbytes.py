@@ -245,6 +245,18 @@ def _reshape(site: CallSite, t: Tensor, result: Tensor) -> Any:
     return with_layout(result, per_arm(t, lambda x: _reshape_layout(x, result)))
 
 
+def _with_bcast(lay: Any, dims: frozenset, rank: int) -> Any:
+    """lay with `dims` of stride 0, in each arm of a conditional layout (None: row-major)."""
+    if isinstance(lay, CondLayout):
+        a, b = _with_bcast(lay.a, dims, rank), _with_bcast(lay.b, dims, rank)
+        return UNKNOWN_LAYOUT if UNKNOWN_LAYOUT in (a, b) else CondLayout(lay.cond, a, b)
+    if lay is None:
+        lay = Layout(tuple(range(rank)))
+    if not isinstance(lay, Layout):
+        return UNKNOWN_LAYOUT
+    return Layout(lay.order, lay.bcast | dims, lay.dense, lay.gaps)
+
+
 def _reshape_layout(t: Tensor, result: Tensor) -> Any:
     """The layout of t.reshape(result.shape) for one arm: the view where it can view, else a row-major copy.
     A merged dim of stride-0 and other dims is stride 0 exactly where those others have size 1
@@ -258,10 +270,11 @@ def _reshape_layout(t: Tensor, result: Tensor) -> Any:
     viewed: Any = lay
     mixed = mixed_merges(t, result)
     if mixed:
-        if not isinstance(lay, Layout):
-            return UNKNOWN_LAYOUT
         cond, dims = mixed
-        viewed = CondLayout(cond, Layout(lay.order, lay.bcast | dims, lay.dense, lay.gaps), lay)
+        merged = _with_bcast(lay, dims, len(result.shape))
+        if merged == UNKNOWN_LAYOUT:
+            return UNKNOWN_LAYOUT
+        viewed = CondLayout(cond, merged, lay)
     return viewed if ok == X.TRUE else CondLayout(ok, viewed, None)
 
 
@@ -583,6 +596,8 @@ def price_matmul(site: CallSite, a: Tensor, b: Tensor, out: Tensor, label: str, 
             ok = reshape_copy(interp, label + "_lhs", ea, (numel(Tensor(ea.shape[:-2])),) + sa[-2:]) and \
                 reshape_copy(interp, label + "_rhs", eb, (numel(Tensor(eb.shape[:-2])),) + sb[-2:])
         else:
+            if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+                print("matmul operands", a, b)
             gap(interp, "matmul operands of unknown layout")
     else:
         ok = True
