@@ -10,15 +10,24 @@
 - repeat_kv (the library's and a model's own expand + reshape) on keys whose layout depends on a
   branch (transposed in prefill, concatenated in decode) is priced per arm: a copy under the
   conditions where the arm cannot view.
+- falcon's fused split: a view's -1 is the exact quotient also where the given sizes are a sum
+  (`view(b, s, -1, h // kv + 2, d)` of (h + 2 kv) * d is kv), sizes are read under the branch that
+  runs the view (`if $new_decoder_architecture` inside `if self.new_decoder_architecture:`), one inner
+  dim sliced (`qkv[:, :, :, :-2]`) or selected (`fused[..., 0, :]`) keeps a dense layout with a gap,
+  and a view whose sizes differ in one dim only pairs that dim (the count is kept, so they are equal).
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from functools import lru_cache
 
 import pytest
 
+from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.expr import Num
+from lm_predictor.suggest.values import Tensor
 from tests.families.harness import DECODE, PREFILL, assert_exact
 
 pytest.importorskip("torch")
@@ -77,3 +86,86 @@ def update(self, key_states, value_states, layer_idx):
     self.key_cache[layer_idx] = torch.cat([self.key_cache[layer_idx], key_states], dim=-2)
 """)
     assert stores_given(appends) and stores_given(assigns) and not stores_given(cats)
+
+
+# ---------------------------------------------------------------- falcon's fused split
+
+def test_a_view_infers_falcons_kv_heads_from_the_fused_width() -> None:
+    """fused [b, s, (h + 2 kv) * d].view(b, s, -1, h // kv + 2, d): the -1 is kv (view() runs only where
+    kv divides h), not an integer division the layout code cannot match."""
+    from lm_predictor.suggest.brains.viewsize import inferred_size
+
+    b, s, h, kv, d = (Num.sym(n) for n in ("b", "s", "h", "kv", "d"))
+    assert inferred_size([b, s, (h + 2 * kv) * d], [b, s, X.floordiv(h, kv) + 2, d]) == kv
+    # (h + 2 kv) d / ((h // kv + 2) d) = kv; with 3 in place of 2 there is no one-monomial quotient
+    assert X.monomial_quotient((h + 2 * kv) * d, (X.floordiv(h, kv) + 3) * d) is None
+
+
+def _sizes(**named: int) -> dict:
+    return {k: Num.const(v) for k, v in named.items()}
+
+
+def _holds(cond: X.Bool, **named: int) -> bool:
+    got = X.bool_value(X.substitute(cond, _sizes(**named)))
+    assert got is not None, X.render_bool(cond)
+    return got
+
+
+def _viewable(real, *shape: int) -> bool:
+    try:
+        real.view(*shape)
+        return True
+    except RuntimeError:
+        return False
+
+
+@pytest.mark.parametrize("b,s,k,g,d", list(itertools.product((1, 2), (1, 3), (1, 2), (1, 3), (1, 4))))
+def test_an_inner_slice_has_a_gap_outside_it_as_torch_says(b: int, s: int, k: int, g: int, d: int) -> None:
+    """falcon's qkv[:, :, :, :-2] of [b, s, k, g + 2, d]: is_contiguous() and the views that merge (k, g)
+    and (b, s) hold exactly where torch says."""
+    import torch
+
+    from lm_predictor.suggest.brains.layout import is_contiguous, view_of, with_layout
+    from lm_predictor.suggest.brains.opbytes import _index_layout
+    from lm_predictor.suggest.pyvalues import Slice
+
+    B, S, K, G, D = (Num.sym(n) for n in "bskgd")
+    full = Slice(None, None, None)
+    sliced = Tensor((B, S, K, G, D))
+    t = with_layout(sliced, _index_layout(Tensor((B, S, K, G + 2, D)), [full, full, full, Slice(None, Num.const(-2), None)], sliced))
+    real = torch.empty(b, s, k, g + 2, d)[:, :, :, :-2]
+    sizes = dict(b=b, s=s, k=k, g=g, d=d)
+    assert _holds(is_contiguous(t), **sizes) == real.is_contiguous()
+    for shape, sym in (((b, s, k * g, d), (B, S, K * G, D)), ((b * s, k, g, d), (B * S, K, G, D)), ((b, s, k, g * d), (B, S, K, G * D))):
+        assert _holds(view_of(t, sym)[0], **sizes) == _viewable(real, *shape)
+
+
+@pytest.mark.parametrize("b,s,h,d", list(itertools.product((1, 2), (1, 3), (1, 2), (1, 4))))
+def test_an_inner_select_has_a_gap_outside_the_dim_inside_it_as_torch_says(b: int, s: int, h: int, d: int) -> None:
+    """falcon's fused[..., 0, :] of [b, s, h, 3, d]: is_contiguous() and the views that merge (h, d)
+    and (b, s) hold exactly where torch says."""
+    import torch
+
+    from lm_predictor.suggest.brains.layout import is_contiguous, view_of, with_layout
+    from lm_predictor.suggest.brains.opbytes import _index_layout
+    from lm_predictor.suggest.pyvalues import Slice
+
+    B, S, H, D = (Num.sym(n) for n in "bshd")
+    picked = Tensor((B, S, H, D))
+    t = with_layout(picked, _index_layout(Tensor((B, S, H, Num.const(3), D)), [Ellipsis, Num.const(0), Slice(None, None, None)], picked))
+    real = torch.empty(b, s, h, 3, d)[..., 0, :]
+    sizes = dict(b=b, s=s, h=h, d=d)
+    assert _holds(is_contiguous(t), **sizes) == real.is_contiguous()
+    for shape, sym in (((b, s, h * d), (B, S, H * D)), ((b * s, h, d), (B * S, H, D)), ((b * s * h, d), (B * S * H, D))):
+        assert _holds(view_of(t, sym)[0], **sizes) == _viewable(real, *shape)
+
+
+def test_a_view_pairs_the_one_dim_its_sizes_do_not_show_equal() -> None:
+    """[b, h, q, d] viewed as [b, kv, q, d] (falcon's keys where the config leaves kv == h): a view keeps
+    the element count, so kv is h wherever it runs and the view moves nothing."""
+    from lm_predictor.suggest.brains.layout import Layout, view_of, with_layout
+
+    b, h, kv, q, d = (Num.sym(n) for n in ("b", "h", "kv", "q", "d"))
+    ok, lay = view_of(with_layout(Tensor((b, h, q, d)), Layout((0, 2, 1, 3))), (b, kv, q, d))
+    assert ok == X.TRUE and lay == Layout((0, 2, 1, 3))
+    assert view_of(Tensor((b, h, q, d)), (b, kv, q * 2, d)) is None  # two dims differ: not paired

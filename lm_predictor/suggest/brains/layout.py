@@ -164,7 +164,18 @@ def is_contiguous(t: Tensor) -> Bool | None:
 
 
 def _groups(old: tuple, new: tuple) -> list | None:
-    """Pairs (old dims, new dims) of equal products, in order; size-1 dims on their own."""
+    """Pairs (old dims, new dims) of equal products, in order; size-1 dims on their own. Where the
+    sizes do not show it but the ranks agree and all dims but one are the same, that one pairs with
+    its counterpart: a view keeps the element count, so they are equal wherever it runs (falcon's
+    [b, h, q, d] keys viewed as [b, num_kv_heads, q, d] where the config leaves them one count)."""
+    found = _groups_by_size(old, new)
+    if found is None and len(old) == len(new) and sum(not _same(a, b) for a, b in zip(old, new)) == 1:
+        return [([i], [i]) for i in range(len(old))]
+    return found
+
+
+def _groups_by_size(old: tuple, new: tuple) -> list | None:
+    """_groups from the sizes alone."""
     i = j = 0
     out: list = []
     while i < len(old) or j < len(new):

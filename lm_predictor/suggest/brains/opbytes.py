@@ -437,6 +437,7 @@ def _index_layout(t: Tensor, items: list, result: Tensor) -> Any:
     dense = lay.dense
     dropped: list = []
     inserted: list = []
+    cut: list = []  # dims a slice shortens that are not outermost in memory
     for item in items:
         if item is None:
             inserted.append(out_pos)
@@ -453,8 +454,18 @@ def _index_layout(t: Tensor, items: list, result: Tensor) -> Any:
         else:  # a slice
             if result.shape[out_pos] != t.shape[pos] and order and order[0] != pos:
                 dense = False
+                step = getattr(item, "step", None)
+                cut.append(pos if step is None or (isinstance(step, Num) and step.const_value() == 1) else -1)
             pos += 1
             out_pos += 1
+    plain = lay.dense and not lay.gaps and not inserted
+    if plain and len(cut) == 1 and cut[0] >= 0 and not dropped and cut[0] not in lay.bcast:
+        # one inner dim sliced with step 1 (falcon's qkv[:, :, :, :-2]): a stride jump just outside it, as a split's piece
+        return Layout(tuple(order), lay.bcast, True, frozenset({cut[0]}))
+    at = order.index(dropped[0]) if plain and not cut and len(dropped) == 1 else -1
+    if 0 < at < len(order) - 1 and dropped[0] not in lay.bcast:
+        # one inner dim selected (falcon's fused[..., 0, :] of [b, s, h, 3, d]): a stride jump just outside the dim inside it
+        return drop_dims(Layout(tuple(order), lay.bcast, True, frozenset({order[at + 1]})), dropped)
     if lay.gaps and (dropped or not dense):  # a cut or select of a tensor that has gaps already: not tracked
         dense = False
     new = drop_dims(Layout(tuple(order), lay.bcast, dense, lay.gaps if dense else frozenset()), dropped)
@@ -672,6 +683,8 @@ def _math_fallback(site: CallSite, label: str, q: Tensor, k: Tensor, v: Tensor, 
     dense_kv = all(lay is not None and lay.dense and not lay.gaps for t in (k, v) for _, x in arms(t) for lay in [layout_of(x)])
     if len(q.shape) != 4 or len(orders) != 1 or next(iter(orders)) not in ((0, 1, 2, 3), (0, 2, 1, 3)) or not dense_kv \
             or not isinstance(is_causal, X.Bool) or mask is not None and (not isinstance(mask, Tensor) or numel(mask) is None or mask.dtype != q.dtype):
+        if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+            print("sdpa math fallback of", orders, dense_kv, k.layout, v.layout, is_causal, mask)
         gap(interp, "sdpa that may take the math fallback")
         return with_layout(out, UNKNOWN_LAYOUT)
     kw["enable_gqa"] = enable_gqa

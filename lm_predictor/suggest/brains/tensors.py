@@ -30,6 +30,7 @@ from lm_predictor.suggest.brains.matmul import matmul
 from lm_predictor.suggest.brains.opbytes import price_binop, price_function, price_method
 from lm_predictor.suggest.brains.routing import hit_experts, mask_dim, not_an_expert, routed_indices
 from lm_predictor.suggest.brains.sequences import cat, chunk, past_layer, past_shape, split, stack
+from lm_predictor.suggest.brains.viewsize import inferred_size, settled
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.host import Host
@@ -130,34 +131,12 @@ def view(t: Tensor, sizes: list | None, interp: Host, node: Any) -> Tensor:
         if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
             print("view:", interp.current_loc, sizes, t)
         return unknown_tensor("view with sizes the analysis cannot read" if t.shape is not None else f"view of an unknown tensor ({t.why})")
-    total = numel(t.shape)
-    known = ONE
-    infer = None
-    for i, s in enumerate(sizes):
-        if s.const_value() == -1:
-            infer = i
-        else:
-            known = known * s
+    sizes = [settled(interp, s) for s in sizes]  # read under the branch that runs the view
+    infer = next((i for i, s in enumerate(sizes) if s.const_value() == -1), None)
     out = list(sizes)
-    if infer is not None:
-        # view() only runs when the sizes divide: an exact quotient (3 * h / 4) is the size
-        q = X.exact_div(total, known)
-        if q is None:  # cancel the given sizes against the tensor's own dims (a key of s + past tokens)
-            q = _cancel(list(t.shape), [x for i, x in enumerate(sizes) if i != infer])
-        out[infer] = q if q is not None else X.floordiv(total, known)
+    if infer is not None:  # view() only runs when the sizes divide: an exact quotient is the size
+        out[infer] = inferred_size(list(t.shape), [x for i, x in enumerate(sizes) if i != infer])
     return Tensor(tuple(out), t.dtype)
-
-
-def _cancel(dims: list, given: list) -> Num | None:
-    """The product of `dims` divided by the product of `given`, cancelling equal sizes first; None: not exact."""
-    rest = ONE
-    for g in given:
-        if g in dims:
-            dims.remove(g)
-        else:
-            rest = rest * g
-    left = numel(tuple(dims))
-    return left if rest == ONE else X.exact_div(left, rest)
 
 
 def pad(t: Any, sizes: Any) -> Tensor:
@@ -396,8 +375,10 @@ def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
 @brain("tensor-method", prefix("Tensor."))
 def suggest_tensor_method(site: CallSite) -> Any:
     """A tensor method: its result (tensor_method) with its bytes, dtype and layout (opbytes)."""
-    result = tensor_method(site)
     name = site.name.split(".", 1)[1]
+    if name in ("view", "reshape"):
+        site = replace(site, receiver=settled(site.interp, site.receiver))
+    result = tensor_method(site)
     if name in ("matmul", "bmm", "mm", "__matmul__", "baddbmm", "addmm"):
         return result  # the matmul brain prices these
     return price_method(site, name, site.receiver, result)
