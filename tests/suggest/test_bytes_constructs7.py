@@ -169,3 +169,23 @@ def test_a_view_pairs_the_one_dim_its_sizes_do_not_show_equal() -> None:
     ok, lay = view_of(with_layout(Tensor((b, h, q, d)), Layout((0, 2, 1, 3))), (b, kv, q, d))
     assert ok == X.TRUE and lay == Layout((0, 2, 1, 3))
     assert view_of(Tensor((b, h, q, d)), (b, kv, q * 2, d)) is None  # two dims differ: not paired
+
+
+# ---------------------------------------------------------------- gemma3's masks before the cache exists
+
+# Gemma3ForConditionalGeneration: the multimodal model builds both masks before its language model makes
+# the cache, so in prefill create_sliding_window_causal_mask gets past_key_values=None and takes the
+# window from the config (the brain used to refuse it: no cache layer to read the window from)
+# at the default config, as bench/sdpa_survey.py measures it (eval does not read a shrunk nested text_config's sizes
+# into the derived rules yet, for flops either: not a bytes question)
+
+
+@pytest.mark.parametrize("attn", ["eager", "sdpa"])
+@pytest.mark.parametrize("workload", [PREFILL, DECODE, replace(DECODE, batch=2, seq_len=3, past_len=4)], ids=["prefill", "decode", "chunked"])
+def test_gemma3_bytes_exact(workload, attn: str, tmp_path) -> None:
+    from tests.families.harness import written_config
+
+    library, root = _derived("transformers.models.gemma3.Gemma3ForConditionalGeneration")
+    assert {"bytes_read", "bytes_written"} <= set(library.get(root).metrics)
+    config = written_config("gemma3", {}, tmp_path)
+    assert_exact(config, replace(workload, attn=attn), library=library)

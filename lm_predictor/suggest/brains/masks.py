@@ -82,6 +82,9 @@ def causal_mask(site: CallSite, sliding_mask: bool = False) -> Any:
     batch, q = embeds.shape[0], embeds.shape[1]
     if cache is None:
         sliding, window, past = X.FALSE, ONE, ZERO
+        if sliding_mask:  # no cache yet (gemma3's multimodal model masks before its language model makes one): the config's window
+            set_, size = present(interp.getattr(config, "sliding_window", site.node))
+            window = size if set_ == X.TRUE and size is not None else ONE
     else:
         kind = mask_layer_kind(interp, site.node, sliding_mask)
         if kind is None:
