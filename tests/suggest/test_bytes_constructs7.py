@@ -189,3 +189,25 @@ def test_gemma3_bytes_exact(workload, attn: str, tmp_path) -> None:
     assert {"bytes_read", "bytes_written"} <= set(library.get(root).metrics)
     config = written_config("gemma3", {}, tmp_path)
     assert_exact(config, replace(workload, attn=attn), library=library)
+
+
+# ---------------------------------------------------------------- BERT's masks and tied head
+
+# BertLMHeadModel without an attention_mask (the oracle passes none): warn_if_padding_and_no_attention_mask
+# runs `pad_token_id in input_ids[:, [-1, 0]]` (index, ==, any, a one-byte read back: 85 bytes read and 37
+# written at batch 2); the model's own torch.ones mask goes through _prepare_4d_attention_mask_for_sdpa
+# (`torch.all(mask == 1)`, then no mask) under sdpa and get_extended_attention_mask ((1 - mask) * min) under
+# eager; the head's decoder reads the bias it shares with its owner (`self.decoder.bias = self.bias`).
+SMALL_BERT = {"model_type": "bert", "hidden_size": 64, "intermediate_size": 96, "num_attention_heads": 4,
+              "num_hidden_layers": 2, "vocab_size": 128}
+
+
+@pytest.mark.parametrize("attn", ["eager", "sdpa"])
+@pytest.mark.parametrize("pad", [0, None], ids=["pad", "no-pad"])
+def test_bert_bytes_exact(attn: str, pad) -> None:
+    """Derived for the config as eval derives it (the rules read its pad_token_id: None runs no check)."""
+    from lm_predictor.evaluate.predict import predict
+
+    config = {**SMALL_BERT, "pad_token_id": pad}
+    assert {"bytes_read", "bytes_written"} <= set(predict(config, batch=2, seq_len=7, attn=attn, breakdown=False).totals)
+    assert_exact(config, replace(PREFILL, attn=attn))
