@@ -13,7 +13,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SURVEYS = {"4.56.0": REPO / "bench" / "survey.json", "5.23.0": REPO / "bench" / "survey-5.23.0.json"}
-BYTES_SURVEYS = {"4.56.0": [REPO / "bench" / "sdpa_survey-456-rest.json"]}
+BYTES_SURVEYS = {"4.56.0": [REPO / "bench" / "sdpa_survey-456-rest.json", REPO / "bench" / "sdpa_survey-456-round7.json"]}
 """bench/sdpa_survey.py runs (four configs, prefill and decode) whose bytes results eval trusts or hides."""
 OUT = REPO / "lm_predictor" / "data" / "survey_trust.json"
 WORKLOADS = "the to_json_file() and the minimal config, prefill batch 2 seq 7 and decode batch 3 seq 1 after 5"

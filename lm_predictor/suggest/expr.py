@@ -355,6 +355,8 @@ def as_exact(num: "Num") -> "Num":
                 q = exact_div(as_exact(atom.args[0]), as_exact(atom.args[1]))
                 if q is not None:
                     piece = q
+            elif isinstance(atom, Op) and atom.kind == "if":  # arms that agree once read exactly are one size
+                piece = ifnum(atom.args[0], as_exact(atom.args[1]), as_exact(atom.args[2]))
             term = term * (power(piece, Num.const(e)) if e != 1 else piece)
         out = out + term
     return out
@@ -400,6 +402,21 @@ def exact_div(a: Num, b: Num) -> Num | None:
         return None
     inv = Num(((tuple((atom, -e) for atom, e in mono), Fraction(1) / Fraction(coeff)),))
     return a * inv
+
+
+def monomial_quotient(a: Num, b: Num) -> Num | None:
+    """a / b where b may be a sum but the quotient is one monomial with integer powers, reading
+    x // y as exact ((h + 2 kv) d / ((h // kv + 2) d) = kv: falcon's fused heads); else None."""
+    ea, eb = as_exact(a), as_exact(b)
+    if not eb.terms or not ea.terms:
+        return None
+    for mono, coeff in ea.terms:
+        q = exact_div(Num(((mono, coeff),)), Num((eb.terms[0],)))
+        if q is None or any(e < 0 for m, _ in q.terms for _, e in m) or any(getattr(c, "denominator", 1) != 1 for _, c in q.terms):
+            continue
+        if q * eb == ea:
+            return q
+    return None
 
 
 def truediv(a: NumLike, b: NumLike) -> Num:

@@ -66,7 +66,7 @@ def make_phi(cond: Bool, a: Any, b: Any) -> Any:
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         return tuple(make_phi(cond, x, y) for x, y in zip(a, b))
     if isinstance(a, CacheV) and isinstance(b, CacheV):
-        return CacheV(X.ifnum(cond, a.past, b.past), a.layers, a.own or b.own)
+        return CacheV(X.ifnum(cond, a.past, b.past), a.layers, a.own or b.own, a.stores_first or b.stores_first)
     if isinstance(a, Record) and isinstance(b, Record) and a.class_name == b.class_name:
         keys = list(a.fields) + [k for k in b.fields if k not in a.fields]
         return Record(a.class_name, {k: make_phi(cond, a.fields.get(k), b.fields.get(k)) for k in keys})
@@ -147,7 +147,7 @@ def translate(value: Any, mapping: dict, path: str | None) -> Any:
     if isinstance(value, Phi):
         return make_phi(X.substitute(value.cond, mapping), translate(value.a, mapping, path), translate(value.b, mapping, path))
     if isinstance(value, CacheV):
-        return CacheV(X.substitute(value.past, mapping), value.layers, value.own)
+        return CacheV(X.substitute(value.past, mapping), value.layers, value.own, value.stores_first)
     return value
 
 

@@ -27,7 +27,7 @@ from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.layers import count_where, periodic_condition
 from lm_predictor.suggest.pyvalues import BoundMethod
-from lm_predictor.suggest.valueops import translate
+from lm_predictor.suggest.valueops import make_phi, translate
 from lm_predictor.suggest.values import CacheV, DictV, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
 
 
@@ -63,7 +63,25 @@ def model_cache(interp: Host, cls: Any, args: list, kwargs: dict, node: Any) -> 
             interp.add_cost("kv_cache_bytes", held * Num.sym("dtype_bytes"), note="state tensors the model's cache allocates")
         finally:
             interp.assume[:] = saved
-    return CacheV(ZERO)
+    return CacheV(ZERO, stores_first=stores_given(update))
+
+
+def stores_given(update: nodes.FunctionDef) -> bool:
+    """Whether a cache's `update(key_states, ...)` keeps the key states as given somewhere
+    (`self.key_cache.append(key_states)`, `self.key_cache[i] = key_states`: lfm2, jamba), which it
+    does while the layer is empty, so the prefill's update copies nothing."""
+    key = update.args.args[1].name
+
+    def given(value: Any) -> bool:
+        return isinstance(value, nodes.Name) and value.name == key
+
+    for assign in update.nodes_of_class(nodes.Assign):
+        if given(assign.value) and all(isinstance(t, (nodes.Subscript, nodes.AssignAttr)) for t in assign.targets):
+            return True
+    for call in update.nodes_of_class(nodes.Call):
+        if isinstance(call.func, nodes.Attribute) and call.func.attrname == "append" and len(call.args) == 1 and given(call.args[0]):
+            return True
+    return False
 
 
 def extends_library_cache(interp: Host, cls: Any) -> bool:
@@ -303,6 +321,8 @@ def update(site: CallSite) -> Any:
     total = kept + new
     k_out = Tensor(k.shape[:-2] + (total, k.shape[-1]), k.dtype)
     v_out = Tensor(v.shape[:-2] + (total, v.shape[-1]), v.dtype)
+    # a model's cache that keeps a layer's first states as given concatenates only once it holds some
+    copies = X.cmp(">", past, 0) if cache.stores_first else X.TRUE
     per_token = ZERO
     for t in (k, v):
         n = ONE
@@ -316,11 +336,14 @@ def update(site: CallSite) -> Any:
     for hint, t in (("key_cache", k_out), ("value_cache", v_out)):
         # DynamicLayer and DynamicSlidingWindowLayer both return torch.cat([kept, new], dim=-2): it
         # reads the kept and the new states and writes them all (a sliding layer then keeps a view)
-        price(interp, copy_term(site.interp.recorder.label(hint, (site.node, hint)) if site.interp.recorder else hint, t), "cache update")
+        label = site.interp.recorder.label(hint, (site.node, hint)) if site.interp.recorder else hint
+        price(interp, copy_term(label, t, copies) if copies != X.FALSE else ZERO, "cache update")
     if kind is not None and kind[0] != X.FALSE:
         scalars = layer_scalar_bytes(interp)
         if scalars:  # 5.x: the sliding layer also holds its window as a tensor
             interp.add_cost("kv_cache_bytes", X.ifnum(kind[0], Num.const(scalars), ZERO))
+    if copies != X.TRUE:
+        return (make_phi(copies, k_out, k), make_phi(copies, v_out, v))
     return (k_out, v_out)
 
 

@@ -165,14 +165,21 @@ def is_contiguous(t: Tensor) -> Bool | None:
 
 def _groups(old: tuple, new: tuple) -> list | None:
     """Pairs (old dims, new dims) of equal products, in order; size-1 dims on their own. Where the sizes do not
-    show it (TrOCR's `reshape(bsz, tgt_len, embed_dim)` of [b, t, h, H // h], embed_dim read off the input), the
-    last dim of either side takes all that is left of the other, as do the rest of each side where their products
-    are equal (XLNet's rel_shift: [b, n, i, j] as [b, n, j, i]): a reshape keeps numel, and the pairs before it
+    show it: if the ranks agree and all dims but one are the same, that one pairs with its counterpart (a view
+    keeps the element count, so they are equal wherever it runs: falcon's [b, h, q, d] keys viewed as
+    [b, num_kv_heads, q, d] where the config leaves them one count); otherwise (TrOCR's
+    `reshape(bsz, tgt_len, embed_dim)` of [b, t, h, H // h], embed_dim read off the input) the last dim of
+    either side takes all that is left of the other, as do the rest of each side where their products are
+    equal (XLNet's rel_shift: [b, n, i, j] as [b, n, j, i]): a reshape keeps numel, and the pairs before it
     have equal products."""
-    return _pairs(old, new, False) or _pairs(old, new, True)
+    found = _pairs(old, new, False)
+    if found is None and len(old) == len(new) and sum(not _same(a, b) for a, b in zip(old, new)) == 1:
+        return [([i], [i]) for i in range(len(old))]
+    return found or _pairs(old, new, True)
 
 
 def _pairs(old: tuple, new: tuple, tail: bool) -> list | None:
+    """_groups from the sizes alone; `tail`: the last dim of either side takes what is left of the other."""
     i = j = 0
     out: list = []
     while i < len(old) or j < len(new):

@@ -87,6 +87,9 @@ def causal_mask(site: CallSite, sliding_mask: bool = False) -> Any:
     batch, q = embeds.shape[0], embeds.shape[1]
     if cache is None:
         sliding, window, past = X.FALSE, ONE, ZERO
+        if sliding_mask:  # no cache yet (gemma3's multimodal model masks before its language model makes one): the config's window
+            set_, size = present(interp.getattr(config, "sliding_window", site.node))
+            window = size if set_ == X.TRUE and size is not None else ONE
     else:
         kind = mask_layer_kind(interp, site.node, sliding_mask)
         if kind is None:
@@ -339,3 +342,64 @@ def prepare_4d_causal_mask(site: CallSite) -> Any:
         return Tensor((batch, ONE, q, past + q), embeds.dtype, no_grad=True)
     builds = X.TRUE if window is not None else X.cmp(">", q, ONE)
     return mask if builds == X.TRUE else Phi(builds, mask, None)
+
+
+def _plain_2d(mask: Any) -> bool:
+    """A [batch, kv] padding mask of a sized dtype (the model's own `torch.ones` where the caller passes none)."""
+    return isinstance(mask, Tensor) and mask.shape is not None and len(mask.shape) == 2 and elem_bytes(mask) is not None
+
+
+def padding_mask_for_sdpa(interp: Host, args: list, kwargs: dict, node: Any) -> Any:
+    """`_prepare_4d_attention_mask_for_sdpa(mask, dtype, tgt_len)` on the model's own mask of ones (BERT's
+    `torch.ones((batch, seq + past))`, as the oracle runs it): `torch.all(mask == 1)` read back to the host,
+    then None (sdpa gets no mask); NotImplemented for any other mask."""
+    mask = args[0] if args else kwargs.get("mask")
+    if not _plain_2d(mask):
+        return NotImplemented
+    n = mask.shape[0] * mask.shape[1]
+    _record_at(interp, node, X.TRUE, "mask_is_one", "torch.elementwise", {"numel": n, "dtype_bytes": elem_bytes(mask), "out_bytes": ONE})
+    _record_at(interp, node, X.TRUE, "mask_all", "torch.reduction", {"numel": n, "out_numel": ONE, "dtype_bytes": ONE})
+    _record_at(interp, node, X.TRUE, "mask_item", "torch.elementwise", {"numel": ZERO, "n_inputs": ZERO, "extra_read": ONE, "dtype_bytes": ONE})
+    return None
+
+
+def extended_mask(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+    """`self.get_extended_attention_mask(attention_mask, input_shape)` of an encoder-style model
+    (config.is_decoder false) on a 2D mask: `mask[:, None, None, :]` (a view), `.to(self.dtype)`,
+    `(1.0 - mask) * finfo.min`, a [batch, 1, 1, kv] float mask in the model dtype; NotImplemented
+    for a decoder's causal arm or any other mask."""
+    mask = args[0] if args else kwargs.get("attention_mask")
+    config = interp.getattr(recv, "config", node) if recv is not None else None
+    if not _plain_2d(mask) or config is None or kwargs.get("dtype") is not None or len(args) > 3:
+        return NotImplemented
+    if interp.getattr(config, "is_decoder", node) != X.FALSE:
+        return NotImplemented
+    n, b = mask.shape[0] * mask.shape[1], Num.sym("dtype_bytes")
+    _record_at(interp, node, X.TRUE, "mask_to", "torch.cast", {"numel": n, "from_bytes": elem_bytes(mask), "to_bytes": b})
+    _record_at(interp, node, X.TRUE, "mask_rsub", "torch.elementwise", {"numel": n, "dtype_bytes": b})
+    _record_at(interp, node, X.TRUE, "mask_scale", "torch.elementwise", {"numel": n, "dtype_bytes": b})
+    return Tensor((mask.shape[0], ONE, ONE, mask.shape[1]), "model", no_grad=True)
+
+
+def padding_warning(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> None:
+    """`self.warn_if_padding_and_no_attention_mask(input_ids, attention_mask)`: without a mask and with a
+    pad_token_id, `pad_token_id in input_ids[:, [-1, 0]]` runs an aten.index of two int64 columns, `==`,
+    `any` and a one-byte read back (BERT at batch 2: 85 bytes read, 37 written); nothing with a mask."""
+    ids = args[0] if args else kwargs.get("input_ids")
+    mask = args[1] if len(args) > 1 else kwargs.get("attention_mask")
+    if mask is not None:
+        if not isinstance(mask, Tensor):
+            gap(interp, "warn_if_padding_and_no_attention_mask with a mask that may be None")
+        return None
+    config = interp.getattr(recv, "config", node) if recv is not None else None
+    if not isinstance(ids, Tensor) or ids.shape is None or len(ids.shape) != 2 or ids.dtype != "long" or config is None:
+        gap(interp, "warn_if_padding_and_no_attention_mask on input_ids of unknown shape")
+        return None
+    pad = interp.config.model.getattr_default(interp, "pad_token_id", None, node) if interp.config is not None else interp.getattr(config, "pad_token_id", node)
+    runs, _ = present(pad)
+    n = ids.shape[0] * 2
+    _record_at(interp, node, runs, "pad_index", "torch.elementwise", {"numel": n, "extra_read": Num.const(16), "dtype_bytes": Num.const(8)})
+    _record_at(interp, node, runs, "pad_eq", "torch.elementwise", {"numel": n, "dtype_bytes": Num.const(8), "out_bytes": ONE})
+    _record_at(interp, node, runs, "pad_any", "torch.reduction", {"numel": n, "out_numel": ONE, "dtype_bytes": ONE})
+    _record_at(interp, node, runs, "pad_item", "torch.elementwise", {"numel": ZERO, "n_inputs": ZERO, "extra_read": ONE, "dtype_bytes": ONE})
+    return None

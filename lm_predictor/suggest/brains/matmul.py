@@ -13,7 +13,7 @@ from typing import Any
 from lm_predictor.diagnostics import A_EINSUM, A_MATMUL_SHAPE
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, broadcast, numel, op, unknown_tensor
-from lm_predictor.suggest.brains.layout import Layout, copy_term, free, gap, layout_of, price, view_of
+from lm_predictor.suggest.brains.layout import UNKNOWN_LAYOUT, Layout, arms, copy_term, free, gap, join_bools, join_layouts, layout_of, price, view_of, with_layout
 from lm_predictor.suggest.brains.fnbytes import price_baddbmm
 from lm_predictor.suggest.brains.opbytes import price_matmul, price_sdpa, transpose_contiguous
 from lm_predictor.suggest.expr import ONE, Num
@@ -219,29 +219,35 @@ def _sdpa_forward(site: CallSite, mask: Any, repeat: bool = False, flops: bool =
 
 
 def repeat_kv(interp: Any, label: str, t: Tensor, heads: Num) -> Tensor:
-    """transformers' repeat_kv(t, heads // kv_heads): expand a new dim then reshape, a copy unless it can view."""
+    """transformers' repeat_kv(t, heads // kv_heads): expand a new dim then reshape, a copy unless it can view
+    (per arm of a layout that depends on a branch: lfm2's keys, transposed in prefill, concatenated in decode)."""
     b, g, n, d = t.shape
     n_rep = X.floordiv(heads, g)  # module.num_key_value_groups; heads == g * n_rep wherever the model runs
-    lay = layout_of(t)
-    if lay is None:
-        if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
-            print("repeat_kv of", t, interp.current_loc)
-        gap(interp, f"{label}: layout unknown")
-        return Tensor((b, heads, n, d), t.dtype)
-    order = [o + 1 if o >= 2 else o for o in lay.order]
-    at = order.index(3)
-    expanded = Tensor((b, g, n_rep, n, d), t.dtype, layout=Layout(tuple(order[:at] + [2] + order[at:]), frozenset({2} | {x + 1 if x >= 2 else x for x in lay.bcast}), lay.dense,
-                                                                  frozenset(x + 1 if x >= 2 else x for x in lay.gaps)))
-    seen = view_of(expanded, (b, g * n_rep, n, d))
-    if seen is None:
-        gap(interp, f"{label}: layout unknown")
-        return Tensor((b, heads, n, d), t.dtype)
-    copies = X.band(X.cmp("!=", n_rep, 1), X.bnot(seen[0]))
-    if copies != X.FALSE:
-        price(interp, copy_term(label, Tensor((b, heads, n, d), t.dtype), copies), label)
+    out = Tensor((b, heads, n, d), t.dtype)
+    copies, layouts = [], []
+    for guard, x in arms(t):
+        lay = layout_of(x)
+        seen = None
+        if lay is not None:
+            order = [o + 1 if o >= 2 else o for o in lay.order]
+            at = order.index(3)
+            expanded = Tensor((b, g, n_rep, n, d), t.dtype, layout=Layout(tuple(order[:at] + [2] + order[at:]), frozenset({2} | {y + 1 if y >= 2 else y for y in lay.bcast}), lay.dense,
+                                                                          frozenset(y + 1 if y >= 2 else y for y in lay.gaps)))
+            seen = view_of(expanded, (b, g * n_rep, n, d))
+        if seen is None:
+            if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+                print("repeat_kv of", t, interp.current_loc)
+            gap(interp, f"{label}: layout unknown")
+            return out
+        copy = X.band(X.cmp("!=", n_rep, 1), X.bnot(seen[0]))
+        copies.append((guard, copy))
+        layouts.append((guard, None if copy == X.TRUE or seen[1] is None else UNKNOWN_LAYOUT))
+    copy = join_bools(copies)
+    if copy != X.FALSE:
+        price(interp, copy_term(label, out, copy), label)
     else:
         free(interp)
-    return Tensor((b, heads, n, d), t.dtype, layout=None if copies == X.TRUE or seen[1] is None else "unknown")
+    return with_layout(out, join_layouts(layouts))
 
 
 @brain("einsum", op("torch.einsum"))

@@ -245,6 +245,18 @@ def _reshape(site: CallSite, t: Tensor, result: Tensor) -> Any:
     return with_layout(result, per_arm(t, lambda x: _reshape_layout(x, result)))
 
 
+def _with_bcast(lay: Any, dims: frozenset, rank: int) -> Any:
+    """lay with `dims` of stride 0, in each arm of a conditional layout (None: row-major)."""
+    if isinstance(lay, CondLayout):
+        a, b = _with_bcast(lay.a, dims, rank), _with_bcast(lay.b, dims, rank)
+        return UNKNOWN_LAYOUT if UNKNOWN_LAYOUT in (a, b) else CondLayout(lay.cond, a, b)
+    if lay is None:
+        lay = Layout(tuple(range(rank)))
+    if not isinstance(lay, Layout):
+        return UNKNOWN_LAYOUT
+    return Layout(lay.order, lay.bcast | dims, lay.dense, lay.gaps)
+
+
 def _reshape_layout(t: Tensor, result: Tensor) -> Any:
     """The layout of t.reshape(result.shape) for one arm: the view where it can view, else a row-major copy.
     A merged dim of stride-0 and other dims is stride 0 exactly where those others have size 1
@@ -258,10 +270,11 @@ def _reshape_layout(t: Tensor, result: Tensor) -> Any:
     viewed: Any = lay
     mixed = mixed_merges(t, result)
     if mixed:
-        if not isinstance(lay, Layout):
-            return UNKNOWN_LAYOUT
         cond, dims = mixed
-        viewed = CondLayout(cond, Layout(lay.order, lay.bcast | dims, lay.dense, lay.gaps), lay)
+        merged = _with_bcast(lay, dims, len(result.shape))
+        if merged == UNKNOWN_LAYOUT:
+            return UNKNOWN_LAYOUT
+        viewed = CondLayout(cond, merged, lay)
     return viewed if ok == X.TRUE else CondLayout(ok, viewed, None)
 
 
@@ -424,7 +437,7 @@ def _index_layout(t: Tensor, items: list, result: Tensor) -> Any:
     dense = lay.dense
     dropped: list = []
     inserted: list = []
-    cuts: list = []
+    cuts: list = []  # dims a slice shortens that are not outermost in memory (-1: one of step other than 1)
     for item in items:
         if item is None:
             inserted.append(out_pos)
@@ -440,12 +453,20 @@ def _index_layout(t: Tensor, items: list, result: Tensor) -> Any:
             pos += 1
         else:  # a slice
             if result.shape[out_pos] != t.shape[pos] and order and order[0] != pos:
-                cuts.append(pos)
+                step = getattr(item, "step", None)
+                cuts.append(pos if step is None or (isinstance(step, Num) and step.const_value() == 1) else -1)
             pos += 1
             out_pos += 1
-    # one inner dim cut (XLNet's rel_shift `x[:, :, 1:, :]`), as _pieces: a stride jump just outside that dim
-    gaps = lay.gaps | frozenset(cuts) if len(cuts) == 1 and not dropped and not lay.gaps and cuts[0] not in lay.bcast else lay.gaps
-    dense = dense and (not cuts or gaps != lay.gaps)
+    plain = lay.dense and not lay.gaps
+    at = order.index(dropped[0]) if plain and not cuts and not inserted and len(dropped) == 1 else -1
+    if 0 < at < len(order) - 1 and dropped[0] not in lay.bcast:
+        # one inner dim selected (falcon's fused[..., 0, :] of [b, s, h, 3, d]): a stride jump just outside the dim inside it
+        return drop_dims(Layout(tuple(order), lay.bcast, True, frozenset({order[at + 1]})), dropped)
+    # one inner dim cut with step 1 (XLNet's rel_shift `x[:, :, 1:, :]`, falcon's qkv[:, :, :, :-2]), as _pieces:
+    # a stride jump just outside that dim; any other cut leaves no dense layout
+    one_cut = plain and len(cuts) == 1 and cuts[0] >= 0 and not dropped and cuts[0] not in lay.bcast
+    gaps = lay.gaps | frozenset(cuts) if one_cut else lay.gaps
+    dense = dense and (not cuts or one_cut)
     if lay.gaps and (dropped or not dense or cuts):  # a cut or select of a tensor that has gaps already: not tracked
         dense = False
     new = drop_dims(Layout(tuple(order), lay.bcast, dense, gaps if dense else frozenset()), dropped)
@@ -587,6 +608,8 @@ def price_matmul(site: CallSite, a: Tensor, b: Tensor, out: Tensor, label: str, 
             ok = reshape_copy(interp, label + "_lhs", ea, (numel(Tensor(ea.shape[:-2])),) + sa[-2:]) and \
                 reshape_copy(interp, label + "_rhs", eb, (numel(Tensor(eb.shape[:-2])),) + sb[-2:])
         else:
+            if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+                print("matmul operands", a, b)
             gap(interp, "matmul operands of unknown layout")
     else:
         ok = True
@@ -661,6 +684,8 @@ def _math_fallback(site: CallSite, label: str, q: Tensor, k: Tensor, v: Tensor, 
     dense_kv = all(lay is not None and lay.dense and not lay.gaps for t in (k, v) for _, x in arms(t) for lay in [layout_of(x)])
     if len(q.shape) != 4 or len(orders) != 1 or next(iter(orders)) not in ((0, 1, 2, 3), (0, 2, 1, 3)) or not dense_kv \
             or not isinstance(is_causal, X.Bool) or mask is not None and (not isinstance(mask, Tensor) or numel(mask) is None or mask.dtype != q.dtype):
+        if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
+            print("sdpa math fallback of", orders, dense_kv, k.layout, v.layout, is_causal, mask)
         gap(interp, "sdpa that may take the math fallback")
         return with_layout(out, UNKNOWN_LAYOUT)
     kw["enable_gqa"] = enable_gqa

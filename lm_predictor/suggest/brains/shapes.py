@@ -13,6 +13,7 @@ from typing import Any
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import as_int, norm_dim, numel, slice_length, unknown_tensor
 from lm_predictor.suggest.brains.routing import mask_dim
+from lm_predictor.suggest.brains.viewsize import inferred_size, settled
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.valueops import decide_in
@@ -29,34 +30,12 @@ def view(t: Tensor, sizes: list | None, interp: Host, node: Any) -> Tensor:
         if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
             print("view:", interp.current_loc, sizes, t)
         return unknown_tensor("view with sizes the analysis cannot read" if t.shape is not None else f"view of an unknown tensor ({t.why})")
-    total = numel(t.shape)
-    known = ONE
-    infer = None
-    for i, s in enumerate(sizes):
-        if s.const_value() == -1:
-            infer = i
-        else:
-            known = known * s
+    sizes = [settled(interp, s) for s in sizes]  # read under the branch that runs the view
+    infer = next((i for i, s in enumerate(sizes) if s.const_value() == -1), None)
     out = list(sizes)
-    if infer is not None:
-        # view() only runs when the sizes divide: an exact quotient (3 * h / 4) is the size
-        q = X.exact_div(total, known)
-        if q is None:  # cancel the given sizes against the tensor's own dims (a key of s + past tokens)
-            q = _cancel(list(t.shape), [x for i, x in enumerate(sizes) if i != infer])
-        out[infer] = q if q is not None else X.floordiv(total, known)
+    if infer is not None:  # view() only runs when the sizes divide: an exact quotient is the size
+        out[infer] = inferred_size(list(t.shape), [x for i, x in enumerate(sizes) if i != infer])
     return Tensor(tuple(out), t.dtype)
-
-
-def _cancel(dims: list, given: list) -> Num | None:
-    """The product of `dims` divided by the product of `given`, cancelling equal sizes first; None: not exact."""
-    rest = ONE
-    for g in given:
-        if g in dims:
-            dims.remove(g)
-        else:
-            rest = rest * g
-    left = numel(tuple(dims))
-    return left if rest == ONE else X.exact_div(left, rest)
 
 
 def pad(t: Any, sizes: Any) -> Tensor:

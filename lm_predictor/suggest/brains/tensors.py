@@ -30,6 +30,7 @@ from lm_predictor.suggest.brains.opbytes import price_binop, price_function, pri
 from lm_predictor.suggest.brains.routing import hit_experts, not_an_expert, routed_indices
 from lm_predictor.suggest.brains.sequences import cat, chunk, past_layer, past_shape, split, stack
 from lm_predictor.suggest.brains.shapes import by_facts, expand, flatten, pad, permute, reduce, repeat, squeeze, transpose, unsqueeze, view
+from lm_predictor.suggest.brains.viewsize import settled
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.host import Host
@@ -153,8 +154,10 @@ def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
 @brain("tensor-method", prefix("Tensor."))
 def suggest_tensor_method(site: CallSite) -> Any:
     """A tensor method: its result (tensor_method) with its bytes, dtype and layout (opbytes)."""
-    result = tensor_method(site)
     name = site.name.split(".", 1)[1]
+    if name in ("view", "reshape"):
+        site = replace(site, receiver=settled(site.interp, site.receiver))
+    result = tensor_method(site)
     if name in ("matmul", "bmm", "mm", "__matmul__", "baddbmm", "addmm"):
         return result  # the matmul brain prices these
     return price_method(site, name, site.receiver, result)

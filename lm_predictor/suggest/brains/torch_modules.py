@@ -393,7 +393,9 @@ def _module_bytes(interp: Host, mod: TorchModule, margs: dict, x: Any, label: st
         return with_layout(result, elementwise_layout([x], result))
     contiguous = is_contiguous(x) == X.TRUE or len(x.shape) <= 2
     if mod.kind == "linear" and contiguous and x.dtype == "model":
-        kw = {"in_features": margs["in_features"], "out_features": margs["out_features"], "bias": margs["bias"], "tokens": tokens, "dtype_bytes": b}
+        # a bias its owner shares in (`self.decoder.bias = self.bias`: BERT's tied head) is counted there, read here
+        bias = X.TRUE if margs.get("bias_shared") is True else margs["bias"]
+        kw = {"in_features": margs["in_features"], "out_features": margs["out_features"], "bias": bias, "tokens": tokens, "dtype_bytes": b}
         interp.add_cost("bytes", X.call(label, "torch.nn.Linear", kw), count)
         return with_layout(Tensor(result.shape, x.dtype, result.why, result.param, result.route, result.no_grad), None)
     if mod.kind == "embedding" and x.dtype == "long" and contiguous:

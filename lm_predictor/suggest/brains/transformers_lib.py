@@ -21,7 +21,10 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains import saved
 from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix, text_config_object
 from lm_predictor.suggest.brains.layout import free, gap
-from lm_predictor.suggest.brains.masks import causal_mask, causal_mask_v5, legacy_causal_mask, looks_like_legacy_mask, prepare_4d_causal_mask
+from lm_predictor.suggest.brains.masks import (
+    causal_mask, causal_mask_v5, extended_mask, legacy_causal_mask, looks_like_legacy_mask, padding_mask_for_sdpa, padding_warning,
+    prepare_4d_causal_mask,
+)
 from lm_predictor.suggest.expr import ONE, TRUE, ZERO, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BrainFunc, ConfigV
@@ -228,6 +231,12 @@ def _mask(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
     return Tensor(None, "mask", "attention mask")
 
 
+def _extended_mask(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
+    """get_extended_attention_mask: an encoder's mask of ones priced (brains/masks.py), else opaque."""
+    mask = extended_mask(interp, recv, args, kwargs, node)
+    return _mask(interp, recv, args, kwargs, node) if mask is NotImplemented else mask
+
+
 def _input_embeddings(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
     """PreTrainedModel.get_input_embeddings as in 4.56 (EmbeddingAccessMixin), and 5.x's `language_model` step."""
     name = interp.getattr(recv, "_input_embed_layer", node)
@@ -274,8 +283,8 @@ MODULE_ATTRS: dict[str, Any] = {
     "register_parameter": BrainFunc("register_parameter", _named_setter("param")),
     "add_module": BrainFunc("add_module", _named_setter("module")),
     "get_head_mask": BrainFunc("get_head_mask", _head_mask),
-    "warn_if_padding_and_no_attention_mask": BrainFunc("warn", _noop),
-    "get_extended_attention_mask": BrainFunc("mask", _mask),
+    "warn_if_padding_and_no_attention_mask": BrainFunc("warn", padding_warning),
+    "get_extended_attention_mask": BrainFunc("mask", _extended_mask),
     "invert_attention_mask": BrainFunc("mask", _mask),
     "get_input_embeddings": BrainFunc("get_input_embeddings", _input_embeddings),
     "get_output_embeddings": BrainFunc("get_output_embeddings", _output_embeddings),
@@ -536,6 +545,10 @@ def suggest_transformers_external(site: CallSite) -> Any:
             return mask
     if short == "_prepare_4d_causal_attention_mask" and (mask := prepare_4d_causal_mask(site)) is not NotImplemented:
         return mask
+    if short == "_prepare_4d_attention_mask_for_sdpa":
+        mask = padding_mask_for_sdpa(interp, site.args, site.kwargs, site.node)
+        if mask is not NotImplemented:
+            return mask
     if short in MASK_FUNCTIONS:
         return Tensor(None, "mask", "attention mask")
     if short == "SubConfigSpec":  # 5.x: how a composite config builds a sub-config (read by config_post_init)

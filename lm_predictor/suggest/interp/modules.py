@@ -367,7 +367,7 @@ class ModulesMixin:
         if isinstance(value, Record):
             return Record(value.class_name, {k: self.localize(v, k, binding, namer) for k, v in value.fields.items()})
         if isinstance(value, CacheV):
-            return CacheV(self.localize(value.past, "past_len", binding, namer), value.layers, value.own)
+            return CacheV(self.localize(value.past, "past_len", binding, namer), value.layers, value.own, value.stores_first)
         if isinstance(value, Phi):
             cond = self.localize(value.cond, hint + "_present", binding, namer)
             a = value.a
