@@ -22,6 +22,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from lm_predictor.diagnostics import LmPredictorError  # noqa: E402
 from lm_predictor.evaluate.train import TrainOptions, predict_train  # noqa: E402
 from lm_predictor.verify.train_oracle import measure_train  # noqa: E402
 from lm_predictor.workload import Workload  # noqa: E402
@@ -156,8 +157,10 @@ def test_gpt_neox_mlp_backward_peaks(name: str, intermediate_size: int) -> None:
     assert predicted == measured
 
 
-@pytest.mark.parametrize("family", ["falcon", "gpt_neox"])
-@pytest.mark.parametrize("extra", [{"hidden_dropout": 0.1}, {"attention_dropout": 0.1}, {"hidden_act": "relu", "activation": "relu"}])
+@pytest.mark.parametrize(("family", "extra"), [
+    ("falcon", {"hidden_dropout": 0.1}), ("falcon", {"attention_dropout": 0.1}),
+    ("gpt_neox", {"hidden_dropout": 0.1}), ("gpt_neox", {"attention_dropout": 0.1}), ("gpt_neox", {"hidden_act": "relu"}),
+])
 def test_unavailable_with_dropout_or_other_activation(family: str, extra: dict) -> None:
     """train_peak_known: dropout masks and activations whose temporaries the candidates do not list
     leave the forward and backward peaks unavailable, not predicted low."""
@@ -165,6 +168,14 @@ def test_unavailable_with_dropout_or_other_activation(family: str, extra: dict) 
     p = predict_train(config, batch=2, seq_len=7)
     assert {"forward_peak_bytes", "backward_peak_bytes", "peak_bytes"} <= set(p.unavailable)
     assert any("train_peak_known" in n for n in p.notes)
+
+
+def test_falcon_refuses_an_activation_its_mlp_rule_does_not_price() -> None:
+    """FalconMLP's rule prices gelu's one op only (its `accepts:`): relu is refused, not priced as gelu."""
+    config = {**next(iter(FAMILIES["falcon"].values())), "activation": "relu"}
+    with pytest.raises(LmPredictorError) as err:
+        predict_train(config, batch=2, seq_len=7)
+    assert err.value.diagnostic.code.code == "C001"
 
 
 def test_gpt2_tanh_saves_its_output() -> None:
