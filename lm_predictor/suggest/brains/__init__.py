@@ -32,6 +32,7 @@ from lm_predictor.suggest.brains.base import CallSite, Pattern, brain_for, canon
 from lm_predictor.suggest.brains.fnbytes import price_conv1d
 from lm_predictor.suggest.brains.layout import elem_bytes, free, gap
 from lm_predictor.suggest.brains.opbytes import METADATA, price_getitem, price_unary
+from lm_predictor.suggest.brains.setitem import price_setitem
 from lm_predictor.suggest.brains.transformers_lib import ActTable, BrainFunc
 from lm_predictor.suggest.expr import ONE, Num
 from lm_predictor.suggest.findings import BrainError, DeadPath
@@ -167,6 +168,14 @@ def module_tensor(interp: Host, key: tuple, value: Any, buffer: bool) -> Any:
 
 def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
     return _tensors.tensor_attr(interp, t, name, node)
+
+
+def tensor_setitem(interp: Host, t: Tensor, index: Any, value: Any, node: Any) -> None:
+    """`t[index] = value`: its bytes (brains/setitem.py); the view basic indexing takes sizes a copy."""
+    items = list(index) if isinstance(index, tuple) else [index]
+    basic = not any(isinstance(i, (Tensor, ListV, list)) for i in items)
+    view = _shapes.getitem(interp, t, index, node) if basic and t.shape is not None else None
+    price_setitem(interp, t, index, value, view)
 
 
 def tensor_getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:

@@ -398,7 +398,9 @@ class StatementsMixin:
                 c = key.const_value() if isinstance(key, Num) else None
                 if isinstance(c, int) and -len(obj.items) <= c < len(obj.items):
                     obj.items[c] = value
-            # tensor slice assignment: an elementwise copy, no matmul
+            elif isinstance(obj, Tensor):
+                # tensor subscript assignment: index_put_, fill_ or copy_ (no FLOPs), priced or a bytes gap
+                self.brains.tensor_setitem(self, obj, key, value, target)
         elif isinstance(target, nodes.Starred):
             self.assign(target.value, value, frame)
 
