@@ -214,7 +214,7 @@ def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Wo
     weight = None if buffers is None or excess is None else zero_share(n_params * item + excess, options, 3) + buffers
     grads = None if trained is None or trained_excess is None else zero_share(trained * item + trained_excess, options, 2)
     viewed = evaluate(library, flops.rule, "viewed_input_bytes", flops.bindings).value if _has(library, flops.rule, "viewed_input_bytes") else 0
-    peak_inputs = (weight, grads, optimizer, param_sequence(library, params, idle), viewed)
+    peak_inputs = (weight, grads, optimizer, param_sequence(library, params, idle, most_repeats=2), viewed)
     terms: dict[str, Value | None] = {
         "flops": None if backward is None or recompute is None else flops.value + backward + recompute,
         "forward_flops": flops.value,
@@ -382,19 +382,19 @@ def phase_peaks(library: RuleLibrary, rule: Rule, bindings: dict[str, Value], wo
     return found, ""
 
 
-def param_sequence(library: RuleLibrary, params: CallRecord, idle: frozenset[str]) -> list[Value] | None:
+def param_sequence(library: RuleLibrary, params: CallRecord, idle: frozenset[str], most_repeats: int | None = None) -> list[Value] | None:
     """numel of every trained parameter tensor, in parameters() order (registration order: a
     module's own tensors, then its children's), from the `param_count` call tree, whose calls
     the hand rules write in that order. A leaf gives one tensor (`param_tensors` 1) or two, the
     second of `last_param_numel` elements; the tensors of an `idle` call get no gradient and are
-    left out. A repeated call's tensors are listed at most twice: `optimizer_peak` reads only
-    adjacent pairs, and k >= 2 copies of a list hold the same pairs as two (a config of 10**11
-    layers stays a short list). None where a call's tensors cannot be told."""
-    walked = _tensors(library, params, idle, "")
+    left out. With `most_repeats`, a repeated call's tensors are listed at most that many times:
+    `optimizer_peak` reads only adjacent pairs, and k >= 2 copies of a list hold the same pairs as
+    two (so a config of 10**11 layers stays a short list). None where a call's tensors cannot be told."""
+    walked = _tensors(library, params, idle, "", most_repeats)
     return None if walked is None else walked[0]
 
 
-def _tensors(library: RuleLibrary, record: CallRecord, idle: frozenset[str], path: str) -> tuple[list[Value], Value] | None:
+def _tensors(library: RuleLibrary, record: CallRecord, idle: frozenset[str], path: str, most_repeats: int | None) -> tuple[list[Value], Value] | None:
     """(trained tensor sizes, parameters accounted for) of one call of the param_count tree."""
     rule = library.get(record.rule)
     if rule is not None and "idle_own_params" in rule.metrics and evaluate(library, record.rule, "idle_own_params", record.bindings).value:
@@ -412,10 +412,10 @@ def _tensors(library: RuleLibrary, record: CallRecord, idle: frozenset[str], pat
     sizes: list[Value] = []
     covered: Value = 0
     for child in children:
-        part = _tensors(library, child, idle, f"{path}.{child.label}" if path else child.label)
+        part = _tensors(library, child, idle, f"{path}.{child.label}" if path else child.label, most_repeats)
         if part is None or not isinstance(child.count, int):
             return None
-        sizes += part[0] * min(child.count, 2)
+        sizes += part[0] * (child.count if most_repeats is None else min(child.count, most_repeats))
         covered += part[1] * child.count
     if covered != record.value:
         return None
