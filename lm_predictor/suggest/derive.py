@@ -84,7 +84,7 @@ def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError, work
             note = (f"{switch['where']} sets {switch['field']}={switch['value']!r} when {shown}: priced with the rules derived for that config; "
                     "bytes_read, bytes_written left out: the switch rebuilds modules inside forward, whose weight initialisation is not priced")
             alt_library, alt_notes = derive_for(alt, library, error)
-            return _without_bytes(alt_library, wanted, note), notes + alt_notes + [note]
+            return _without_bytes(alt_library, wanted), notes + alt_notes + [note]
     if entry.get("unresolved"):  # one note per unresolved term
         found = d.make(d.C_UNRESOLVED, None, model=causal_lm_for(model_type), n=len(entry["unresolved"]))
         listed = tuple(entry.get("findings") or entry["unresolved"])
@@ -98,8 +98,8 @@ def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError, work
     return overlay(library, derived), notes
 
 
-def _without_bytes(library: RuleLibrary, root: str, note: str) -> RuleLibrary:
-    """`library` with the root rule's bytes left out (the note says why): a switch rebuilds modules inside
+def _without_bytes(library: RuleLibrary, root: str) -> RuleLibrary:
+    """`library` with the root rule's bytes left out (the caller's note says why): a switch rebuilds modules inside
     forward (BigBird's new BigBirdSelfAttention), and their weight initialisation runs kernels the rules
     derived for the switched config do not price (2 layers x 3 Linear(64, 64): 199,680 B written)."""
     rule = library.get(root)
