@@ -11,6 +11,7 @@ from lm_predictor.formula import nodes as n
 from lm_predictor.lint.checks import check_library, sites
 from lm_predictor.resources import rules_dir
 from lm_predictor.rules.library import RuleLibrary, rule_files
+from lm_predictor.rules.model import Rule
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,23 @@ def _calls_outside(library: RuleLibrary) -> bool:
     )
 
 
+def _reached(targets: RuleLibrary, context: RuleLibrary) -> list[Rule]:
+    """The shipped rules the targets' formulas reach through calls: only they can change what lint
+    reports in the target files (a call's parameters and types, a cycle through a target). Parsing
+    the whole library instead cost about 0.9 s per lint of a file that calls one shipped rule."""
+    found: dict[str, Rule] = {}
+    todo = list(targets)
+    while todo:
+        for site in sites(todo.pop()):
+            for node in n.walk(site.formula.node):
+                if isinstance(node, n.Call) and targets.get(node.callee) is None:
+                    callee = context.get(node.callee)
+                    if callee is not None and callee.name not in found:
+                        found[callee.name] = callee
+                        todo.append(callee)
+    return list(found.values())
+
+
 def lint_paths(paths: Sequence[str | Path], *, with_library: bool = True) -> LintResult:
     """Diagnostics for the rule files under `paths`; the shipped library resolves calls."""
     targets = rule_files(paths)
@@ -57,9 +75,9 @@ def lint_paths(paths: Sequence[str | Path], *, with_library: bool = True) -> Lin
         context = RuleLibrary()
         for path in rule_files([rules_dir()]):
             if path.resolve() not in target_set:
-                context.load_file(path)
+                context.load_file(path, lazy=True)  # formulas parse when a reached rule is checked
         context.diagnostics.clear()  # the shipped library is linted on its own
-        for rule in context:
+        for rule in _reached(library, context):
             if library.get(rule.name) is None and not any(library.get(a) for a in rule.aliases):
                 library.add(rule)
         library.files.update(context.files)
