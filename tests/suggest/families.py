@@ -59,3 +59,13 @@ def assert_exact_real(config: dict, workload, metrics: frozenset = frozenset({"f
     assert metrics <= {r.metric for r in rows if r.path == ""}
     bad = [f"{r.path or '(total)'} {r.metric}: predicted {r.predicted} measured {r.measured}" for r in rows if not r.exact]
     assert not bad, "\n".join(bad)
+
+
+@lru_cache(maxsize=None)
+def derived_library(qualname: str):
+    """(base library plus the rules `suggest --recursive` derives for `qualname`, root rule name), once per session."""
+    from lm_predictor.suggest import suggest
+
+    result = suggest(qualname, recursive=True, library=load_library(base_paths()))
+    library, _ = library_with(result.text)
+    return library, result.rules[0]

@@ -26,11 +26,11 @@ module path) at prefill and decode, eager and sdpa:
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import lru_cache
 
 import pytest
 
 from tests.families.harness import DECODE, PREFILL, assert_exact
+from tests.suggest.families import derived_library
 
 pytest.importorskip("torch")
 
@@ -49,16 +49,9 @@ CASES = {
 }
 
 
-@lru_cache(maxsize=None)
 def _derived(model_type: str):
     """(library with the derived rules, root rule name) for one case."""
-    from lm_predictor.rules.library import load_library
-    from lm_predictor.suggest import suggest
-    from tests.suggest.families import base_paths, library_with
-
-    result = suggest(CASES[model_type][0], recursive=True, library=load_library(base_paths()))
-    library, _ = library_with(result.text)
-    return library, result.rules[0]
+    return derived_library(CASES[model_type][0])
 
 
 def _config(model_type: str) -> dict:

@@ -14,11 +14,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import lru_cache
 
 import pytest
 
 from tests.families.harness import DECODE, PREFILL, assert_exact
+from tests.suggest.families import derived_library
 
 pytest.importorskip("torch")
 
@@ -26,20 +26,8 @@ SMALL_MOSHI = {"model_type": "moshi", "hidden_size": 64, "intermediate_size": 96
                "num_key_value_heads": 2, "head_dim": 16, "num_hidden_layers": 2, "vocab_size": 128}
 
 
-@lru_cache(maxsize=None)
-def _derived(qualname: str):
-    """(library with the derived rules, root rule name)."""
-    from lm_predictor.rules.library import load_library
-    from lm_predictor.suggest import suggest
-    from tests.suggest.families import base_paths, library_with
-
-    result = suggest(qualname, recursive=True, library=load_library(base_paths()))
-    library, _ = library_with(result.text)
-    return library, result.rules[0]
-
-
 def test_moshi_root_rule_has_bytes() -> None:
-    library, root = _derived("transformers.models.moshi.MoshiForCausalLM")
+    library, root = derived_library("transformers.models.moshi.MoshiForCausalLM")
     assert {"bytes_read", "bytes_written"} <= set(library.get(root).metrics)
 
 
@@ -47,7 +35,7 @@ def test_moshi_root_rule_has_bytes() -> None:
 @pytest.mark.parametrize("workload", [PREFILL, DECODE], ids=["prefill", "decode"])
 @pytest.mark.parametrize("kv", [2, 4], ids=["gqa", "mha"])
 def test_moshi_bytes_exact(workload, attn: str, kv: int) -> None:
-    library, _ = _derived("transformers.models.moshi.MoshiForCausalLM")
+    library, _ = derived_library("transformers.models.moshi.MoshiForCausalLM")
     assert_exact({**SMALL_MOSHI, "num_key_value_heads": kv}, replace(workload, attn=attn), library=library)
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import replace
-from functools import lru_cache
 
 import pytest
 
@@ -29,6 +28,7 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import Num
 from lm_predictor.suggest.values import Tensor
 from tests.families.harness import DECODE, PREFILL, assert_exact
+from tests.suggest.families import derived_library
 
 pytest.importorskip("torch")
 
@@ -38,20 +38,8 @@ SMALL_LFM2 = {"model_type": "lfm2", "hidden_size": 64, "intermediate_size": 96, 
               "layer_types": ["full_attention", "full_attention"]}
 
 
-@lru_cache(maxsize=None)
-def _derived(qualname: str):
-    """(library with the derived rules, root rule name)."""
-    from lm_predictor.rules.library import load_library
-    from lm_predictor.suggest import suggest
-    from tests.suggest.families import base_paths, library_with
-
-    result = suggest(qualname, recursive=True, library=load_library(base_paths()))
-    library, _ = library_with(result.text)
-    return library, result.rules[0]
-
-
 def test_lfm2_root_rule_has_bytes() -> None:
-    library, root = _derived("transformers.models.lfm2.Lfm2ForCausalLM")
+    library, root = derived_library("transformers.models.lfm2.Lfm2ForCausalLM")
     assert {"bytes_read", "bytes_written"} <= set(library.get(root).metrics)
 
 
@@ -59,7 +47,7 @@ def test_lfm2_root_rule_has_bytes() -> None:
 @pytest.mark.parametrize("workload", [PREFILL, DECODE], ids=["prefill", "decode"])
 @pytest.mark.parametrize("kv", [1, 2, 4], ids=["mqa", "gqa", "mha"])
 def test_lfm2_bytes_exact(workload, attn: str, kv: int) -> None:
-    library, _ = _derived("transformers.models.lfm2.Lfm2ForCausalLM")
+    library, _ = derived_library("transformers.models.lfm2.Lfm2ForCausalLM")
     assert_exact({**SMALL_LFM2, "num_key_value_heads": kv}, replace(workload, attn=attn), library=library)
 
 
@@ -185,7 +173,7 @@ def test_a_view_pairs_the_one_dim_its_sizes_do_not_show_equal() -> None:
 def test_gemma3_bytes_exact(workload, attn: str, tmp_path) -> None:
     from tests.families.harness import written_config
 
-    library, root = _derived("transformers.models.gemma3.Gemma3ForConditionalGeneration")
+    library, root = derived_library("transformers.models.gemma3.Gemma3ForConditionalGeneration")
     assert {"bytes_read", "bytes_written"} <= set(library.get(root).metrics)
     config = written_config("gemma3", {}, tmp_path)
     assert_exact(config, replace(workload, attn=attn), library=library)
