@@ -27,11 +27,10 @@ from lm_predictor.formula.values import Value
 from lm_predictor.limits import MAX_CALLS
 from lm_predictor.resources import rules_dir
 from lm_predictor.rules.library import RuleLibrary, UserRules, load_library, overlay, rule_files
-from lm_predictor.rules.model import PEAK_METRICS, STANDARD_METRICS, TRAINING_METRICS, Rule
+from lm_predictor.rules.model import BYTES_METRICS, PEAK_METRICS, STANDARD_METRICS, TRAINING_METRICS, Rule
 from lm_predictor.workload import Workload
 
 TOTAL_METRICS = ("flops", "param_count", "bytes_read", "bytes_written", "kv_cache_bytes", "intermediate_bytes", "pointwise_ops")
-BYTES_METRICS = ("bytes_read", "bytes_written")
 
 
 @dataclass

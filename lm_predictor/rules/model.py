@@ -29,6 +29,9 @@ TRAINING_METRICS = (
 )  # fmt: skip
 """Custom metrics that price a training step (lm_predictor/evaluate/train.py), not the forward:
 `eval --mode infer` does not report them."""
+BYTES_METRICS = ("bytes_read", "bytes_written")
+"""The two traffic metrics a rule prices together (or leaves out together)."""
+
 PEAK_METRICS = ("infer_peak_bytes", "infer_leaves_bytes", "infer_peak_known", "past_cache_storage_bytes")
 """Custom metrics the inference peak composes (lm_predictor/evaluate/peak.py): `eval` reports the
 composed `peak_bytes`, not these."""

@@ -22,6 +22,7 @@ from lm_predictor import diagnostics as d
 from lm_predictor.data.transformers_table import causal_lm_for, resolve_config, root_rule_name
 from lm_predictor.diagnostics import LmPredictorError
 from lm_predictor.rules.library import RuleLibrary, overlay as library_overlay
+from lm_predictor.rules.model import BYTES_METRICS
 from lm_predictor.suggest import diskcache
 from lm_predictor.suggest.specialise import key_values, shown as shown_spec, spec_of
 
@@ -103,10 +104,10 @@ def _without_bytes(library: RuleLibrary, root: str) -> RuleLibrary:
     forward (BigBird's new BigBirdSelfAttention), and their weight initialisation runs kernels the rules
     derived for the switched config do not price (2 layers x 3 Linear(64, 64): 199,680 B written)."""
     rule = library.get(root)
-    if rule is None or not any(m in rule.metrics for m in ("bytes_read", "bytes_written")):
+    if rule is None or not any(m in rule.metrics for m in BYTES_METRICS):
         return library
     top = RuleLibrary()
-    top.add(replace(rule, metrics={k: v for k, v in rule.metrics.items() if k not in ("bytes_read", "bytes_written")}))
+    top.add(replace(rule, metrics={k: v for k, v in rule.metrics.items() if k not in BYTES_METRICS}))
     return overlay(library, top)
 
 
