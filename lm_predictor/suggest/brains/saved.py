@@ -23,6 +23,7 @@ from typing import Any
 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains import ckpt_tail as tail
+from lm_predictor.suggest.brains.saved_loops import some_iteration
 from lm_predictor.suggest.brains.layout import arms, elem_bytes, is_contiguous, layout_of, numel, tensor_bytes, view_of
 from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.host import Host
@@ -270,7 +271,7 @@ def save(interp: Host, t: Any, why: str) -> None:
         for loop in now[:common]:
             count = count * loop["count"]
         entry = log.saved.get(id(storage))
-        c = X.band(guard, cond)
+        c = some_iteration(X.band(guard, cond), now[common:])  # saved once, by any iteration
         if os.environ.get("LMPREDICT_SAVED_DEBUG"):
             print("save:", interp.recorder.draft.qualname.split(".")[-1], why, interp.current_loc, "arg" if storage.arg else X.render(storage.nbytes), "new" if entry is None else "dup", X.render_bool(c)[:80])
         if entry is None:
