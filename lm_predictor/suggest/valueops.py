@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from lm_predictor.suggest import expr as X
@@ -45,6 +46,11 @@ def make_phi(cond: Bool, a: Any, b: Any) -> Any:
         return a if value else b
     a = _under(a, cond, True)
     b = _under(b, cond, False)
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a is not b and a == b:
+        # alike but two tensors (gemma3's local and global rotary pairs): one value, both storages
+        return replace(a, merged=(cond, a, b))
+    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) and _two_alike(a, b):
+        return tuple(make_phi(cond, x, y) for x, y in zip(a, b))
     if same_value(a, b):
         return a
     if isinstance(a, Num) and isinstance(b, Num):
@@ -75,6 +81,12 @@ def make_phi(cond: Bool, a: Any, b: Any) -> Any:
     if isinstance(b, Phi) and b.cond == cond:
         return make_phi(cond, a, b.b)
     return Phi(cond, a, b)
+
+
+def _two_alike(a: tuple, b: tuple) -> bool:
+    """Whether two tuples hold, at one place, two tensor objects alike in every field (a cos, sin pair each)."""
+    return any(x is not y and x == y if isinstance(x, Tensor) and isinstance(y, Tensor) else
+               isinstance(x, tuple) and isinstance(y, tuple) and len(x) == len(y) and _two_alike(x, y) for x, y in zip(a, b))
 
 
 def _under(value: Any, cond: Bool, truth: bool) -> Any:
@@ -148,6 +160,21 @@ def translate(value: Any, mapping: dict, path: str | None) -> Any:
         return make_phi(X.substitute(value.cond, mapping), translate(value.a, mapping, path), translate(value.b, mapping, path))
     if isinstance(value, CacheV):
         return CacheV(X.substitute(value.past, mapping), value.layers, value.own, value.stores_first)
+    return value
+
+
+def apart(value: Any, like: Any) -> Any:
+    """`value` with each tensor that is `like`'s own object at the same place copied: a module call's
+    result is a tensor of its own, not the callee's (gemma3's two rotary embeddings, one rule with
+    nothing to substitute, returned the same objects, so the saved-tensor log took them for one)."""
+    if isinstance(value, Tensor):
+        return replace(value) if value is like else value
+    if isinstance(value, tuple) and isinstance(like, tuple) and len(value) == len(like):
+        return tuple(apart(v, w) for v, w in zip(value, like))
+    if isinstance(value, Record) and isinstance(like, Record):
+        return Record(value.class_name, {k: apart(v, like.fields.get(k)) for k, v in value.fields.items()})
+    if isinstance(value, Phi) and isinstance(like, Phi):
+        return Phi(value.cond, apart(value.a, like.a), apart(value.b, like.b))
     return value
 
 
