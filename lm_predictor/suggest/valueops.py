@@ -163,21 +163,6 @@ def translate(value: Any, mapping: dict, path: str | None) -> Any:
     return value
 
 
-def apart(value: Any, like: Any) -> Any:
-    """`value` with each tensor that is `like`'s own object at the same place copied: a module call's
-    result is a tensor of its own, not the callee's (gemma3's two rotary embeddings, one rule with
-    nothing to substitute, returned the same objects, so the saved-tensor log took them for one)."""
-    if isinstance(value, Tensor):
-        return replace(value) if value is like else value
-    if isinstance(value, tuple) and isinstance(like, tuple) and len(value) == len(like):
-        return tuple(apart(v, w) for v, w in zip(value, like))
-    if isinstance(value, Record) and isinstance(like, Record):
-        return Record(value.class_name, {k: apart(v, like.fields.get(k)) for k, v in value.fields.items()})
-    if isinstance(value, Phi) and isinstance(like, Phi):
-        return Phi(value.cond, apart(value.a, like.a), apart(value.b, like.b))
-    return value
-
-
 def signature(value: Any, order: list | None = None) -> str:
     """A canonical text of a localised argument structure (the memo key of an analysis).
 

@@ -13,7 +13,7 @@ from lm_predictor.suggest.interp.ckpt_calls import checkpointed_by_func
 from lm_predictor.suggest.interp.syntax import arg_hint, param_names
 from lm_predictor.suggest.pyvalues import BrainFunc
 from lm_predictor.suggest.scope import Instance, ModRef, ParamInfo, Recorder, RuleDraft, RuleRef, Scope, Template, Term, TorchModule
-from lm_predictor.suggest.valueops import apart, signature, translate, with_paths
+from lm_predictor.suggest.valueops import signature, translate, with_paths
 from lm_predictor.suggest.values import ATTN_SDPA, CacheV, ClassV, CondLayout, DictV, External, FunctionV, ListV, Phi, Record, Repeated, Tensor, Unknown
 
 
@@ -260,7 +260,7 @@ class ModulesMixin:
         if not checkpointed and checkpointed_by_func(node):  # xLSTM's own `self._gradient_checkpointing_func(block.__call__, ...)`
             draft.checkpointed_by_func = checkpointed = True
         self.brains.saved_module_call(self, draft, term, ref.count or ONE, args, kwargs, mapping, checkpointed)
-        out = apart(translate(draft.ret, mapping, None), draft.ret)
+        out = translate(draft.ret, mapping, None)
         self.brains.saved_returned(self, draft, draft.ret, out, args, kwargs, mapping)
         return out
 
