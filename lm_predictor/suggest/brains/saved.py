@@ -398,8 +398,8 @@ def _view_arms(log: SavedLog, t: Tensor, result: Tensor, views: Any, loops: tupl
             arms = _view_arms(log, x, result, views, loops) if isinstance(x, Tensor) else None
             if arms is None and _implies_sdpa(c):
                 arms = ((X.TRUE, Storage(tensor_bytes(result), loops)),)
-            if arms is None:
-                return None
+            if arms is None:  # alike arms (valueops.make_phi): the first's, as before they were told apart
+                return _view_arms(log, a, result, views, loops) if a == b and x is b else None
             out += [(X.band(c, g), s) for g, s in arms]
         return tuple(out)
     ok, ident = views(t), ident_of(log, t)
@@ -459,8 +459,6 @@ def _saves(short: str, inputs: list, result: Any) -> list | None:
            for v in (inputs[:2] if short == "masked_fill" else inputs)):
         return None
     tensors = [v for v in inputs if _is_tensor(v)]
-    if short in NOTHING:
-        return []
     if not any(_grad(v) for v in tensors):
         return []  # nothing requires grad: autograd records no node
     a = inputs[0] if inputs else None
@@ -475,6 +473,8 @@ def _saves(short: str, inputs: list, result: Any) -> list | None:
         return [v for v in (a, b) if _is_tensor(v)]
     if short in INDICES and isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Tensor):
         return [result[1]]
+    if short == "logsumexp":  # logsumexp_backward(grad, self, result, dim, keepdim)
+        return [a, result] if isinstance(result, Tensor) else None
     if short == "logsigmoid":
         return [a, "buffer"] if _grad(a) else []
     if short in ("gather", "index_select", "index"):  # the indices; gather its input too
