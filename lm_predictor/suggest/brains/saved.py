@@ -335,7 +335,6 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
     tail.restore(interp, own)
 
 
-
 def _save_new(interp: Host, like: Tensor | None) -> None:
     """A storage the op allocates only for backward, of `like`'s size and dtype."""
     storage = Storage(tensor_bytes(like) if isinstance(like, Tensor) else None, _loops(interp))
@@ -711,6 +710,8 @@ def after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:
             continue
         saved_here = [s for _, s in ident_old if id(s) in in_loop]
         ident_new = ident_of(log, new)
+        if ident_new is not None and {id(s) for _, s in ident_new} <= {id(s) for _, s in ident_old}:
+            continue  # the same storages each iteration (a view of it: 5.x gemma4's per_layer_inputs, sliced or not)
         if ident_new is None or any(id(s) in log.saved for _, s in ident_new) or tensor_bytes(new) is None:
             gap(interp, f"loop-carried {name!r} saved in a loop")
             continue
