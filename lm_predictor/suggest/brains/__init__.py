@@ -189,8 +189,23 @@ def tensor_getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
     result = result if t.requires_grad else _mark_no_grad(result)
     items = list(index) if isinstance(index, tuple) else [index]
     fancy = any(isinstance(i, (Tensor, ListV, list)) for i in items)
-    _saved.op(interp, "index" if fancy else "select", [t] + ([i if isinstance(i, Tensor) else Unknown("list index") if isinstance(i, (ListV, list)) else None for i in items] if fancy else []), result)
+    _saved.op(interp, "index" if fancy else "select", [t] + ([_index_tensor(interp, i) for i in items] if fancy else []), result)
     return result
+
+
+def _index_tensor(interp: Host, i: Any) -> Any:
+    """An index item as aten.index gets it: a tensor as is, a flat list of numbers the new int64 tensor
+    torch makes of it (one storage per list, which index's backward keeps), else None (basic) or unknown."""
+    if isinstance(i, Tensor):
+        return i
+    if not isinstance(i, (ListV, list)):
+        return None
+    items = i.items if isinstance(i, ListV) else i
+    if isinstance(i, ListV) and i.rep is not None or not items or not all(isinstance(v, (Num, int)) and not isinstance(v, bool) for v in items):
+        return Unknown("list index")
+    made = Tensor((Num.const(len(items)),), "long")
+    _saved.fresh(interp, made)
+    return made
 
 
 def element_bytes(t: Tensor) -> Num | None:
