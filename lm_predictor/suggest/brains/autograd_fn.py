@@ -101,7 +101,7 @@ def ctx_attr(obj: ObjectV, name: str) -> Any:
         return None
     if name == "save_for_backward":
         def save_for_backward(i: Host, recv: Any, args: list, kw: dict, n: Any) -> None:
-            obj.attrs[SAVED].extend(args)
+            obj.attrs[SAVED].extend(a for a in args if a is not None)  # torch accepts None there and keeps nothing
         return BrainFunc("save_for_backward", save_for_backward)
     if name == "mark_non_differentiable" or name == "set_materialize_grads":
         return Unknown(f"ctx.{name}: outputs without a gradient are not modelled")
