@@ -529,7 +529,8 @@ def price_function(site: CallSite, result: Any) -> Any:
         return with_layout(out, None)
     if name == "torch.arange" and isinstance(result, Tensor) and result.shape is not None:
         tag = result.dtype if "dtype" not in site.kwargs else dtype_tag(site.kwargs["dtype"])
-        if tag is None or any(isinstance(a, Num) and not X.is_integral(a) for a in args):
+        # without a dtype, float arguments make a float32 tensor; with one (BLOOM's alibi powers), that dtype
+        if tag is None or "dtype" not in site.kwargs and any(isinstance(a, Num) and not X.is_integral(a) for a in args):
             return _unmodelled(interp, "arange of floats", result)
         out = Tensor(result.shape, tag, result.why, values=result.values)
         price(interp, X.call(_label(site, "arange"), "torch.factory", {"numel": numel(out), "dtype_bytes": elem_bytes(out)}), name)
@@ -567,6 +568,8 @@ def price_function(site: CallSite, result: Any) -> Any:
             return price_method(sub, method, t, result)
     if name == "torch.where" and isinstance(result, Tensor):
         return elementwise(interp, _label(site, "where"), list(args), result)
+    if short in BINARY | {"pow"} and isinstance(result, Tensor) and any(isinstance(a, Tensor) for a in args):
+        return elementwise(interp, _label(site, short), list(args), result)  # a number first: MPT's `torch.pow(2, base)`
     return _unmodelled(interp, name, result)
 
 

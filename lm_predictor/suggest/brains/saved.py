@@ -24,6 +24,7 @@ from typing import Any
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains import ckpt_tail as tail
 from lm_predictor.suggest.brains.layout import arms, elem_bytes, is_contiguous, layout_of, numel, tensor_bytes, view_of
+from lm_predictor.suggest.brains.layout_arms import layout_arms
 from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.scope import Term
@@ -390,8 +391,8 @@ def _copy_unless(interp: Host, log: SavedLog, short: str, t: Tensor, result: Ten
 
 
 def _view_arms(log: SavedLog, t: Tensor, result: Tensor, views: Any, loops: tuple = ()) -> tuple | None:
-    if t.merged:
-        cond, a, b = t.merged
+    if t.merged or layout_arms(t, log.idents):  # a joined tensor, or one whose layout differs by branch (brains/layout_arms.py)
+        cond, a, b = t.merged or layout_arms(t, log.idents)
         out = []
         for c, x in ((cond, a), (X.bnot(cond), b)):
             arms = _view_arms(log, x, result, views, loops) if isinstance(x, Tensor) else None

@@ -139,9 +139,10 @@ def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
     if name in ("T", "mT", "H", "mH"):
         if t.shape is None:
             return t
-        if name in ("T", "H"):
-            return Tensor(tuple(reversed(t.shape)), t.dtype)
-        return transpose(t, Num.const(-2), Num.const(-1))
+        # a view, as the method call it stands for (its layout, bytes and storage: a parameter's `weight.T` stays the parameter's)
+        if name in ("T", "H") and len(t.shape) != 2:
+            return interp.call(BoundMethod(t, "permute"), [Num.const(d) for d in reversed(range(len(t.shape)))], {}, node)
+        return interp.call(BoundMethod(t, "transpose"), [Num.const(-2), Num.const(-1)], {}, node)
     if name in ("is_cuda", "requires_grad", "is_meta", "is_sparse", "is_quantized"):
         return X.FALSE
     if name in ("data", "real", "imag"):
