@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix
+from lm_predictor.suggest.brains.base import CallSite, brain, callee, op, prefix
 from lm_predictor.suggest.brains.cache import extends_library_cache
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
@@ -350,8 +350,10 @@ def hasattr_builtin(interp: Host, obj: Any, attr: Any, node: Any) -> X.Bool:
 # ---------------------------------------------------------------------------- math
 
 
-@brain("math", prefix("math."))
+@brain("math", prefix("math."), op("numpy.sqrt", "numpy.log", "numpy.exp", "numpy.log2"))
 def call_math(site: CallSite) -> Any:
+    """math's functions of numbers, and numpy's that the models apply to a Python number (CTRL's
+    `np.sqrt(self.d_model_size)`: a numpy float64, a Python float to torch)."""
     name = site.callee.name.split(".", 1)[1]
     args = site.args
     if not args or not all(isinstance(a, Num) for a in args):
