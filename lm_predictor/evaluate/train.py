@@ -311,15 +311,18 @@ def count_tensors(library: RuleLibrary, record: CallRecord, idle: frozenset[str]
 
 def dtype_excess(library: RuleLibrary, record: CallRecord, item: int, idle: frozenset[str], path: str = "") -> Value | None:
     """Bytes by which the parameters of calls under `record` (the param_count tree; `idle` paths
-    left out) exceed numel * item: a rule whose parameters are not all at the model dtype says
-    `param_bytes` (XIELUActivation's bfloat16 scalars); 0 where none does."""
+    left out) exceed numel * item: a rule whose own parameters are not all at the model dtype says
+    `param_bytes` (XIELUActivation's bfloat16 scalars), its descendants' excess added below it; 0 where
+    none does."""
     total: Value = 0
     for child in record.children:
         where = f"{path}.{child.label}" if path else child.label
         if child.metric != record.metric or where in idle:
             continue
-        if _has(library, child.rule, "param_bytes"):
+        if _has(library, child.rule, "param_bytes"):  # its own odd parameters, then its descendants'
             part = evaluate(library, child.rule, "param_bytes", child.bindings).value - child.value * item
+            below = dtype_excess(library, child, item, idle, where)
+            part = None if below is None else part + below
         else:
             part = dtype_excess(library, child, item, idle, where)
         if part is None or (part and child.count is None):
