@@ -15,7 +15,7 @@ from typing import Any
 from lm_predictor.diagnostics import A_MODULE_FORWARD, A_MODULE_INPUT, A_MODULE_PARAMS
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, numel, prefix, unknown_tensor
-from lm_predictor.suggest.brains import saved
+from lm_predictor.suggest.brains import norm_saved, saved
 from lm_predictor.suggest.brains.layout import elem_bytes, elementwise_layout, free, gap, is_contiguous, trained_dropout, with_layout
 from lm_predictor.suggest.brains.shapes import flatten, pad as tensor_pad
 from lm_predictor.suggest.expr import ONE, ZERO, Num
@@ -371,7 +371,10 @@ def call_module(interp: Host, ref: ModRef, args: list, kwargs: dict, node: Any) 
         elif result is x and isinstance(x, Tensor) and str(kind).startswith("nn.Dropout"):
             result = trained_dropout(x, margs.get("p"))  # a new dense tensor in training where x is an expanded view
         shape = margs.get("shape")
-        saved.module(interp, str(margs.get("kind") or mod.kind) if mod.kind == "elementwise" else mod.kind, x, result, tuple(shape) if isinstance(shape, (tuple, list)) else None, margs.get("p"))
+        if mod.kind == "rmsnorm":  # its own saved-tensor model (brains/norm_saved.py)
+            norm_saved.rms_norm(interp, x, result, tuple(shape) if isinstance(shape, (tuple, list)) else None, margs["elementwise_affine"])
+        else:
+            saved.module(interp, str(margs.get("kind") or mod.kind) if mod.kind == "elementwise" else mod.kind, x, result, tuple(shape) if isinstance(shape, (tuple, list)) else None, margs.get("p"))
     return result
 
 
