@@ -377,5 +377,19 @@ def call_math(site: CallSite) -> Any:
                 return Num.const(getattr(math, name)(*[x.const_value() for x in args]))
             except (ValueError, TypeError, OverflowError):
                 pass
+        if name in OPAQUE_FLOATS:
+            return opaque_number(name, args)
         return Unknown(f"math.{name} of a symbolic value")
     return Unknown(f"math.{name}")
+
+
+OPAQUE_FLOATS = frozenset({"log", "exp", "cos", "sin", "tanh", "atan", "erf", "log10"})
+"""math functions whose value of a symbolic argument the formulas cannot write: an opaque number."""
+
+
+def opaque_number(name: str, args: list) -> Num:
+    """`math.exp(-0.3 * layer_idx)` (DiffLlama's lambda_init): a Python float the formulas cannot write,
+    held as a runtime symbol (`?exp(...)`, one per function and argument, so equal calls are one
+    value). A cost term that reads it is reported as depending on a runtime value, never priced;
+    a tensor op that only scales by it (`(1 - lambda_init) * x`) keeps its shape, dtype and saves."""
+    return Num.sym(f"?{name}({', '.join(X.render(a) for a in args)})")
