@@ -33,6 +33,7 @@ from lm_predictor.evaluate.binding import bind, resolve
 from lm_predictor.evaluate.breakdown import merge_trees
 from lm_predictor.evaluate.config_source import load_config
 from lm_predictor.evaluate.predict import Prediction, library_at, root_rule
+from lm_predictor.evaluate.published import read_published
 from lm_predictor.evaluate.trust import train_mismatches
 from lm_predictor.formula.values import Value
 from lm_predictor.rules.library import RuleLibrary, UserRules
@@ -484,8 +485,10 @@ def predict_train(
     pin = choose_pin(raw, transformers)
     with reading(pin.version):  # check_has_loss and the derivation read the pin's tables
         check_has_loss(raw)
-        resolved = resolve(raw, pin.version, pin.reason)
+        published = read_published(raw, dtype)  # Emu3ForCausalLM and kin are built on text_config, as `predict` prices them
+        resolved = resolve(published.config, pin.version, pin.reason)
         library, notes = library_at(library, pin.version)
+        notes = list(published.notes) + notes
         library, rule, derived_notes, derived = root_rule(library, resolved, pin.version, workload)
         notes += derived_notes
     bindings = train_bindings(rule, resolved, workload, options)
