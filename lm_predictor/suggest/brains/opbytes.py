@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import CallSite, norm_dim
+from lm_predictor.suggest.brains.base import CallSite, norm_dim, size_list
 from lm_predictor.suggest.brains.layout import (
     UNKNOWN_LAYOUT,
     Layout,
@@ -308,7 +308,7 @@ def _view_layout(t: Tensor, name: str, site: CallSite, result: Tensor) -> Any:
         perm[a], perm[b] = perm[b], perm[a]
         return _permuted(lay, perm)
     if name == "permute":
-        dims = site.args[0] if len(site.args) == 1 and isinstance(site.args[0], (tuple, list)) else site.args
+        dims = size_list(site, 0, "dims") or []  # *ints, a tuple, or a list (CTRL's `x.permute([0, 2, 1, 3])`), as the shape brain reads them
         perm = [norm_dim(d, rank) for d in dims]
         if None in perm or len(perm) != rank:
             return UNKNOWN_LAYOUT

@@ -28,7 +28,7 @@ from lm_predictor.suggest.brains.layout_arms import layout_arms
 from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.scope import Term
-from lm_predictor.suggest.values import ATTN_SDPA, Phi, Record, Tensor, Unknown
+from lm_predictor.suggest.values import ATTN_SDPA, ListV, Phi, Record, Tensor, Unknown
 
 NOTHING = frozenset({
     "add", "sub", "rsub", "neg", "cat", "concat", "concatenate", "stack", "clone", "sum", "mean", "tril", "triu",
@@ -670,6 +670,8 @@ def _pairs(a: Any, b: Any) -> list:
         return [(a, b)]
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b):
         return [p for x, y in zip(a, b) for p in _pairs(x, y)]
+    if isinstance(a, ListV) and isinstance(b, ListV) and a.rep is None and b.rep is None and len(a.items) == len(b.items):
+        return [p for x, y in zip(a.items, b.items) for p in _pairs(x, y)]  # a list the forward returns (OpenAI GPT's Block)
     if isinstance(a, Record) and isinstance(b, Record):
         return [p for k in a.fields for p in _pairs(a.fields.get(k), b.fields.get(k))]
     if isinstance(a, Phi) and isinstance(b, Phi):

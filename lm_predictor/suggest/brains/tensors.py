@@ -291,6 +291,8 @@ def tensor_method(site: CallSite) -> Any:
             return (out, Tensor(out.shape, "long", route=ids))
         if name in ("argmax", "argmin"):
             return Tensor(out.shape, "long", route=ids)
+        if name in ("sum", "mean", "prod") and "dtype" in site.kwargs:  # accumulated and returned at dtype= (DiffLlama's lambdas)
+            return replace(out, dtype=_dtype_kw(site, out.dtype))
         return out
     if name in ("scatter_", "scatter") and t.shape is not None:
         dim, index = site.arg(0, "dim"), site.arg(1, "index")
