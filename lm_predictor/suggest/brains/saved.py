@@ -459,8 +459,6 @@ def _saves(short: str, inputs: list, result: Any) -> list | None:
            for v in (inputs[:2] if short == "masked_fill" else inputs)):
         return None
     tensors = [v for v in inputs if _is_tensor(v)]
-    if short in NOTHING:
-        return []
     if not any(_grad(v) for v in tensors):
         return []  # nothing requires grad: autograd records no node
     a = inputs[0] if inputs else None
