@@ -17,18 +17,19 @@ never a partial sum.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains import ckpt_tail as tail
-from lm_predictor.suggest.brains.saved_loops import some_iteration
+from lm_predictor.suggest.brains import ckpt_tail as tail, saved_loops
 from lm_predictor.suggest.brains.layout import arms, elem_bytes, is_contiguous, layout_of, numel, tensor_bytes, view_of
+from lm_predictor.suggest.brains.layout_arms import layout_arms
 from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.scope import Term
-from lm_predictor.suggest.values import ATTN_SDPA, Phi, Record, Tensor, Unknown
+from lm_predictor.suggest.values import ATTN_SDPA, ListV, Phi, Record, Tensor, Unknown
 
 NOTHING = frozenset({
     "add", "sub", "rsub", "neg", "cat", "concat", "concatenate", "stack", "clone", "sum", "mean", "tril", "triu",
@@ -43,8 +44,8 @@ NOTHING = frozenset({
 INPUT = frozenset({"silu", "gelu", "sin", "cos", "log", "log1p", "erf", "softplus", "mish", "abs", "clamp", "clamp_min",
                    "clamp_max", "pow", "square", "leaky_relu", "hardtanh", "atan", "sinh", "cosh", "log2", "log10", "var", "std"})
 """Ops that keep their input (self) when it requires grad."""
-OUTPUT = frozenset({"sigmoid", "tanh", "exp", "rsqrt", "sqrt", "relu", "reciprocal", "softmax", "log_softmax", "exp2", "expm1"})
-"""Ops that keep their output when the input requires grad."""
+OUTPUT = frozenset({"sigmoid", "tanh", "exp", "rsqrt", "sqrt", "relu", "reciprocal", "softmax", "log_softmax", "exp2", "expm1", "logsumexp"})
+"""Ops that keep their output when the input requires grad (logsumexp its input too: logsumexp_backward)."""
 CROSS = frozenset({"mul", "matmul", "mm", "bmm", "@", "multiply"})
 """Products: each operand is kept when the other requires grad."""
 ADD_PRODUCT = frozenset({"baddbmm", "addbmm", "addmm"})
@@ -271,7 +272,7 @@ def save(interp: Host, t: Any, why: str) -> None:
         for loop in now[:common]:
             count = count * loop["count"]
         entry = log.saved.get(id(storage))
-        c = some_iteration(X.band(guard, cond), now[common:])  # saved once, by any iteration
+        c = saved_loops.some_iteration(X.band(guard, cond), now[common:])  # saved once, by any iteration
         if os.environ.get("LMPREDICT_SAVED_DEBUG"):
             print("save:", interp.recorder.draft.qualname.split(".")[-1], why, interp.current_loc, "arg" if storage.arg else X.render(storage.nbytes), "new" if entry is None else "dup", X.render_bool(c)[:80])
         if entry is None:
@@ -390,8 +391,8 @@ def _copy_unless(interp: Host, log: SavedLog, short: str, t: Tensor, result: Ten
 
 
 def _view_arms(log: SavedLog, t: Tensor, result: Tensor, views: Any, loops: tuple = ()) -> tuple | None:
-    if t.merged:
-        cond, a, b = t.merged
+    if t.merged or layout_arms(t, log.idents):  # a joined tensor, or one whose layout differs by branch (brains/layout_arms.py)
+        cond, a, b = t.merged or layout_arms(t, log.idents)
         out = []
         for c, x in ((cond, a), (X.bnot(cond), b)):
             arms = _view_arms(log, x, result, views, loops) if isinstance(x, Tensor) else None
@@ -465,15 +466,13 @@ def _saves(short: str, inputs: list, result: Any) -> list | None:
     if short in INPUT:
         return [a] if _grad(a) else []
     if short in OUTPUT:
-        return [result] if isinstance(result, Tensor) else None
+        return [a] * (short == "logsumexp") + [result] if isinstance(result, Tensor) else None
     if short in ADD_PRODUCT and len(inputs) >= 3:
         return _saves("bmm", inputs[1:3], result)
     if short in BINARY_PICK and _is_tensor(b):
         return [v for v in (a, b) if _is_tensor(v)]
     if short in INDICES and isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Tensor):
         return [result[1]]
-    if short == "logsumexp":  # logsumexp_backward(grad, self, result, dim, keepdim)
-        return [a, result] if isinstance(result, Tensor) else None
     if short == "logsigmoid":
         return [a, "buffer"] if _grad(a) else []
     if short in ("gather", "index_select", "index"):  # the indices; gather its input too
@@ -535,10 +534,8 @@ def module(interp: Host, kind: str, x: Any, result: Any, shape: tuple | None = N
 
 
 def _loop_count(interp: Host) -> Num:
-    out = ONE
-    for loop in _loops(interp):
-        out = out * loop["count"]
-    return out
+    """The product of the trip counts of the symbolic loops around the current op."""
+    return math.prod((loop["count"] for loop in _loops(interp)), start=ONE)
 
 
 def module_call(interp: Host, callee: Any, term: Num, count: Num, args: list, kwargs: dict, ret: Any, mapping: dict, checkpointed: bool) -> None:
@@ -669,6 +666,8 @@ def _pairs(a: Any, b: Any) -> list:
         return [(a, b)]
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b):
         return [p for x, y in zip(a, b) for p in _pairs(x, y)]
+    if isinstance(a, ListV) and isinstance(b, ListV) and a.rep is None and b.rep is None and len(a.items) == len(b.items):
+        return [p for x, y in zip(a.items, b.items) for p in _pairs(x, y)]  # a list the forward returns (OpenAI GPT's Block)
     if isinstance(a, Record) and isinstance(b, Record):
         return [p for k in a.fields for p in _pairs(a.fields.get(k), b.fields.get(k))]
     if isinstance(a, Phi) and isinstance(b, Phi):
