@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from lm_predictor.suggest import expr as X
@@ -45,6 +46,11 @@ def make_phi(cond: Bool, a: Any, b: Any) -> Any:
         return a if value else b
     a = _under(a, cond, True)
     b = _under(b, cond, False)
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a is not b and a == b:
+        # alike but two tensors (gemma3's local and global rotary pairs): one value, both storages
+        return replace(a, merged=(cond, a, b))
+    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) and _two_alike(a, b):
+        return tuple(make_phi(cond, x, y) for x, y in zip(a, b))
     if same_value(a, b):
         return a
     if isinstance(a, Num) and isinstance(b, Num):
@@ -75,6 +81,12 @@ def make_phi(cond: Bool, a: Any, b: Any) -> Any:
     if isinstance(b, Phi) and b.cond == cond:
         return make_phi(cond, a, b.b)
     return Phi(cond, a, b)
+
+
+def _two_alike(a: tuple, b: tuple) -> bool:
+    """Whether two tuples hold, at one place, two tensor objects alike in every field (a cos, sin pair each)."""
+    return any(x is not y and x == y if isinstance(x, Tensor) and isinstance(y, Tensor) else
+               isinstance(x, tuple) and isinstance(y, tuple) and len(x) == len(y) and _two_alike(x, y) for x, y in zip(a, b))
 
 
 def _under(value: Any, cond: Bool, truth: bool) -> Any:

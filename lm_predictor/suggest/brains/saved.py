@@ -17,12 +17,13 @@ never a partial sum.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains import ckpt_tail as tail
+from lm_predictor.suggest.brains import ckpt_tail as tail, saved_loops
 from lm_predictor.suggest.brains.layout import arms, elem_bytes, is_contiguous, layout_of, numel, tensor_bytes, view_of
 from lm_predictor.suggest.brains.layout_arms import layout_arms
 from lm_predictor.suggest.expr import ONE, Bool, Num
@@ -43,8 +44,8 @@ NOTHING = frozenset({
 INPUT = frozenset({"silu", "gelu", "sin", "cos", "log", "log1p", "erf", "softplus", "mish", "abs", "clamp", "clamp_min",
                    "clamp_max", "pow", "square", "leaky_relu", "hardtanh", "atan", "sinh", "cosh", "log2", "log10", "var", "std"})
 """Ops that keep their input (self) when it requires grad."""
-OUTPUT = frozenset({"sigmoid", "tanh", "exp", "rsqrt", "sqrt", "relu", "reciprocal", "softmax", "log_softmax", "exp2", "expm1"})
-"""Ops that keep their output when the input requires grad."""
+OUTPUT = frozenset({"sigmoid", "tanh", "exp", "rsqrt", "sqrt", "relu", "reciprocal", "softmax", "log_softmax", "exp2", "expm1", "logsumexp"})
+"""Ops that keep their output when the input requires grad (logsumexp its input too: logsumexp_backward)."""
 CROSS = frozenset({"mul", "matmul", "mm", "bmm", "@", "multiply"})
 """Products: each operand is kept when the other requires grad."""
 ADD_PRODUCT = frozenset({"baddbmm", "addbmm", "addmm"})
@@ -192,7 +193,7 @@ def ident_of(log: SavedLog, t: Tensor) -> tuple | None:
         ia = ident_of(log, a) if isinstance(a, Tensor) else None
         ib = ident_of(log, b) if isinstance(b, Tensor) else None
         if ia is None or ib is None:
-            return None
+            return ia if a == b else None  # alike arms (valueops.make_phi): the first's, as before they were told apart
         arms = tuple((X.band(cond, c), s) for c, s in ia) + tuple((X.band(X.bnot(cond), c), s) for c, s in ib)
         log.idents[id(t)] = (t, arms)
         return arms
@@ -271,7 +272,7 @@ def save(interp: Host, t: Any, why: str) -> None:
         for loop in now[:common]:
             count = count * loop["count"]
         entry = log.saved.get(id(storage))
-        c = X.band(guard, cond)
+        c = saved_loops.some_iteration(X.band(guard, cond), now[common:])  # saved once, by any iteration
         if os.environ.get("LMPREDICT_SAVED_DEBUG"):
             print("save:", interp.recorder.draft.qualname.split(".")[-1], why, interp.current_loc, "arg" if storage.arg else X.render(storage.nbytes), "new" if entry is None else "dup", X.render_bool(c)[:80])
         if entry is None:
@@ -333,7 +334,6 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
         else:
             save(interp, v, name)
     tail.restore(interp, own)
-
 
 
 def _save_new(interp: Host, like: Tensor | None) -> None:
@@ -398,8 +398,8 @@ def _view_arms(log: SavedLog, t: Tensor, result: Tensor, views: Any, loops: tupl
             arms = _view_arms(log, x, result, views, loops) if isinstance(x, Tensor) else None
             if arms is None and _implies_sdpa(c):
                 arms = ((X.TRUE, Storage(tensor_bytes(result), loops)),)
-            if arms is None:
-                return None
+            if arms is None:  # alike arms (valueops.make_phi): the first's, as before they were told apart
+                return _view_arms(log, a, result, views, loops) if a == b and x is b else None
             out += [(X.band(c, g), s) for g, s in arms]
         return tuple(out)
     ok, ident = views(t), ident_of(log, t)
@@ -466,7 +466,7 @@ def _saves(short: str, inputs: list, result: Any) -> list | None:
     if short in INPUT:
         return [a] if _grad(a) else []
     if short in OUTPUT:
-        return [result] if isinstance(result, Tensor) else None
+        return [a] * (short == "logsumexp") + [result] if isinstance(result, Tensor) else None
     if short in ADD_PRODUCT and len(inputs) >= 3:
         return _saves("bmm", inputs[1:3], result)
     if short in BINARY_PICK and _is_tensor(b):
@@ -534,10 +534,8 @@ def module(interp: Host, kind: str, x: Any, result: Any, shape: tuple | None = N
 
 
 def _loop_count(interp: Host) -> Num:
-    out = ONE
-    for loop in _loops(interp):
-        out = out * loop["count"]
-    return out
+    """The product of the trip counts of the symbolic loops around the current op."""
+    return math.prod((loop["count"] for loop in _loops(interp)), start=ONE)
 
 
 def module_call(interp: Host, callee: Any, term: Num, count: Num, args: list, kwargs: dict, ret: Any, mapping: dict, checkpointed: bool) -> None:
@@ -711,6 +709,8 @@ def after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:
             continue
         saved_here = [s for _, s in ident_old if id(s) in in_loop]
         ident_new = ident_of(log, new)
+        if ident_new is not None and {id(s) for _, s in ident_new} <= {id(s) for _, s in ident_old}:
+            continue  # the same storages each iteration (a view of it: 5.x gemma4's per_layer_inputs, sliced or not)
         if ident_new is None or any(id(s) in log.saved for _, s in ident_new) or tensor_bytes(new) is None:
             gap(interp, f"loop-carried {name!r} saved in a loop")
             continue

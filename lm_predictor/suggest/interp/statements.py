@@ -253,7 +253,8 @@ class StatementsMixin:
         self.assign(stmt.target, item, frame)
         before = dict(frame.locals)
         self.mults.append(count)
-        self.sym_loops.append({"count": count, "index": index_name(item), "start": len(self.assume), "appends": {}})
+        # "items": the layer index of a ModuleList's modules the loop walks (their own layer_idx)
+        self.sym_loops.append({"count": count, "index": index_name(item), "items": repeated_index(iterable), "start": len(self.assume), "appends": {}})
         try:
             flow = self.exec_block(stmt.body, frame)
         finally:
