@@ -17,7 +17,7 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, numel, prefix, unknown_tensor
 from lm_predictor.suggest.brains import saved
 from lm_predictor.suggest.brains.layout import elem_bytes, elementwise_layout, free, gap, is_contiguous, with_layout
-from lm_predictor.suggest.brains.linear_bytes import strided_linear
+from lm_predictor.suggest.brains.linear_bytes import pad_module_bytes, strided_linear
 from lm_predictor.suggest.brains.shapes import flatten, pad as tensor_pad
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
@@ -414,6 +414,8 @@ def _module_bytes(interp: Host, mod: TorchModule, margs: dict, x: Any, label: st
             kw["bias"] = margs["bias"]
         interp.add_cost("bytes", X.call(label, "torch.nn.LayerNorm", kw), count)
         return with_layout(result, None)
+    if mod.kind == "pad" and result.shape is not None:
+        return pad_module_bytes(interp, label, x, margs["pad"], result, count)
     if mod.kind != "sequential":
         gap(interp, f"{label}: {kind or mod.kind} module has no bytes model here")
     return result
