@@ -34,6 +34,7 @@ from lm_predictor.suggest.brains.layout import (
     with_layout,
 )
 from lm_predictor.suggest.brains.fnbytes import FACTORIES, LIKE_FACTORIES, price_factory, price_layer_norm
+from lm_predictor.suggest.brains.gathers import price_more
 from lm_predictor.suggest.expr import ONE, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.values import CondLayout, External, Tensor, Unknown
@@ -137,7 +138,8 @@ def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
     if base in UNARY or base in BINARY:
         inputs = [t, *site.args, *site.kwargs.values()]
         return elementwise(interp, _label(site, base), inputs, result, base in BOOL_OUT, inplace=name.endswith("_"))
-    return _unmodelled(interp, f"Tensor.{name}", result)
+    more = price_more(site, name, t, result, _label(site, name), True, lambda ins, res: elementwise(interp, _label(site, name), ins, res))
+    return _unmodelled(interp, f"Tensor.{name}", result) if more is NotImplemented else more
 
 
 def _cumsum(site: CallSite, t: Tensor, result: Tensor) -> Any:
@@ -567,6 +569,10 @@ def price_function(site: CallSite, result: Any) -> Any:
             return price_method(sub, method, t, result)
     if name == "torch.where" and isinstance(result, Tensor):
         return elementwise(interp, _label(site, "where"), list(args), result)
+    if args and isinstance(args[0], Tensor):
+        more = price_more(site, short, args[0], result, _label(site, short), False, lambda ins, res: elementwise(interp, _label(site, short), ins, res))
+        if more is not NotImplemented:
+            return more
     return _unmodelled(interp, name, result)
 
 
