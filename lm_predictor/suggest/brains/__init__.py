@@ -21,6 +21,7 @@ from lm_predictor.suggest.brains import saved as _saved
 from lm_predictor.suggest.brains import (
     builtins as _builtins,
     cache as _cache,
+    dtypes as _dtypes,
     matmul as _matmul,
     shapes as _shapes,
     tensors as _tensors,
@@ -43,7 +44,7 @@ from lm_predictor.suggest.valueops import compare_known, known_element, translat
 from lm_predictor.suggest.values import Builtin, CacheV, DictV, External, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
 
 
-BRAIN_MODULES = (_builtins, _cache, _matmul, _tensors, _modules, _tf)  # importing them fills base.BRAINS
+BRAIN_MODULES = (_builtins, _cache, _dtypes, _matmul, _tensors, _modules, _tf)  # importing them fills base.BRAINS
 STATIC_RULES = _modules.STATIC_RULES
 
 FALSE_EXTERNALS = {
