@@ -176,7 +176,8 @@ def tensor_setitem(interp: Host, t: Tensor, index: Any, value: Any, node: Any) -
     items = list(index) if isinstance(index, tuple) else [index]
     basic = not any(isinstance(i, (Tensor, ListV, list)) for i in items)
     view = _shapes.getitem(interp, t, index, node) if basic and t.shape is not None else None
-    price_setitem(interp, t, index, value, view)
+    rec = interp.recorder
+    price_setitem(interp, t, index, value, view, rec.label("setitem", node) if rec is not None else "setitem")
 
 
 def tensor_getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
