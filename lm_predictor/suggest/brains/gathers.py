@@ -45,6 +45,12 @@ def price_more(site: CallSite, name: str, t: Tensor, result: Any, label: str, me
     one elementwise kernel); NotImplemented for any other."""
     if name in ("gather", "index_select"):
         return price_gather(site, name, t, result, label, method)
+    if name in ("max", "min") and not site.kwargs and len(site.args) == (0 if method else 1) and isinstance(result, Tensor) \
+            and result.shape == () and t.shape is not None and elem_bytes(t) is not None:
+        # the whole-tensor reduction: aten.max / aten.min to a 0-dim tensor of t's dtype
+        out = Tensor((), t.dtype, result.why, result.param, result.route, result.no_grad, result.values)
+        price(site.interp, X.call(label, "torch.reduction", {"numel": numel(t.shape), "out_numel": Num.const(1), "dtype_bytes": elem_bytes(t)}), name)
+        return with_layout(out, None)
     if name in ("max", "min"):
         other = site.arg(0 if method else 1, "other", None)
         if not isinstance(other, Tensor) or not isinstance(result, Tensor) or result.shape is None:

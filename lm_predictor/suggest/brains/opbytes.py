@@ -35,7 +35,7 @@ from lm_predictor.suggest.brains.layout import (
 )
 from lm_predictor.suggest.brains.fnbytes import FACTORIES, LIKE_FACTORIES, price_factory, price_layer_norm
 from lm_predictor.suggest.brains.gathers import price_more
-from lm_predictor.suggest.expr import ONE, Num
+from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.values import CondLayout, External, Tensor, Unknown
 
@@ -90,6 +90,10 @@ def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
             return with_layout(result, per_arm(t, lambda x: _reshape_layout(x, result)))
         free(interp)
         return result
+    if name == "item" and t.shape is not None and all(d == ONE for d in t.shape) and elem_bytes(t) is not None:
+        # aten._local_scalar_dense: reads the one element, writes nothing (XLM's `assert lengths.max().item() <= slen`)
+        price(interp, X.call(_label(site, "item"), "torch.elementwise", {"numel": ZERO, "n_inputs": ZERO, "extra_read": elem_bytes(t)}), "item")
+        return result
     if not isinstance(result, Tensor) and name not in ("split", "chunk", "unbind", "split_with_sizes", "tensor_split"):
         return _unmodelled(interp, f"Tensor.{name}", result)
     if name in VIEWS:
@@ -120,6 +124,11 @@ def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
         n, b = numel(t), elem_bytes(t)
         if n is None or b is None:
             return _unmodelled(interp, f"Tensor.{name} of an unknown tensor", result)
+        if name == "sum" and t.dtype in ("bool", "int32", "long"):
+            # an integral or bool sum is int64 (XLM's `(input_ids != pad).sum(dim=1)`)
+            out = Tensor(result.shape, "long", result.why, result.param, result.route, result.no_grad, result.values)
+            price(interp, X.call(_label(site, name), "torch.elementwise", {"numel": numel(out), "n_inputs": ZERO, "extra_read": n * b, "dtype_bytes": Num.const(8)}), name)
+            return with_layout(out, None)
         price(interp, X.call(_label(site, name), "torch.reduction", {"numel": n, "out_numel": numel(result), "dtype_bytes": b}), name)
         return with_layout(result, None)
     if name in ("softmax", "log_softmax"):
