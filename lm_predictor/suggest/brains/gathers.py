@@ -7,8 +7,9 @@
 - `x.index_select(dim, index)` / `torch.index_select`: the same count (the sinusoidal position
   tables of XGLM and TrOCR).
 - `torch.max(a, b)` / `torch.min(a, b)` with a tensor second operand: aten.maximum / minimum,
-  one pointwise kernel (XGLM's clamp of the scores at finfo.min); the one-tensor forms (a reduction
-  with indices) stay gaps.
+  one pointwise kernel (XGLM's clamp of the scores at finfo.min); `x.max()` / `x.min()` with no
+  argument, one reduction to a 0-dim tensor (XLM's `lengths.max()`); the forms with a dim (values
+  and indices) stay gaps.
 """
 
 from __future__ import annotations
