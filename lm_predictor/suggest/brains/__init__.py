@@ -22,6 +22,7 @@ from lm_predictor.suggest.brains import saved as _saved
 from lm_predictor.suggest.brains import (
     builtins as _builtins,
     cache as _cache,
+    dtypes as _dtypes,
     matmul as _matmul,
     shapes as _shapes,
     tensors as _tensors,
@@ -44,7 +45,7 @@ from lm_predictor.suggest.valueops import compare_known, known_element, translat
 from lm_predictor.suggest.values import Builtin, CacheV, DictV, External, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
 
 
-BRAIN_MODULES = (_builtins, _cache, _matmul, _tensors, _modules, _tf)  # importing them fills base.BRAINS
+BRAIN_MODULES = (_builtins, _cache, _dtypes, _matmul, _tensors, _modules, _tf)  # importing them fills base.BRAINS
 STATIC_RULES = _modules.STATIC_RULES
 
 FALSE_EXTERNALS = {
@@ -176,7 +177,8 @@ def tensor_setitem(interp: Host, t: Tensor, index: Any, value: Any, node: Any) -
     items = list(index) if isinstance(index, tuple) else [index]
     basic = not any(isinstance(i, (Tensor, ListV, list)) for i in items)
     view = _shapes.getitem(interp, t, index, node) if basic and t.shape is not None else None
-    price_setitem(interp, t, index, value, view)
+    rec = interp.recorder
+    price_setitem(interp, t, index, value, view, rec.label("setitem", node) if rec is not None else "setitem")
 
 
 def tensor_getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:

@@ -20,7 +20,7 @@ from typing import Any
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
 from lm_predictor.suggest.host import Host
-from lm_predictor.suggest.values import MIXED_DTYPE_LAYOUT, TRAINING, CondLayout, Tensor
+from lm_predictor.suggest.values import MIXED_DTYPE_LAYOUT, TRAINING, CondLayout, Phi, Tensor
 
 
 @dataclass(frozen=True)
@@ -355,6 +355,27 @@ def copy_term(label: str, t: Tensor, copies: Bool = X.TRUE) -> Num | None:
     return X.call(label, "torch.copy", kw)
 
 
+def _one_of(v: Phi) -> Any:
+    """A branch-dependent operand: None where no arm is a tensor (Python scalars read nothing), one tensor where
+    every arm is a tensor of one dtype and one numel, else NotImplemented (an operand the bytes cannot size:
+    a gap, never a silent 0)."""
+    arms_, todo = [], [v]
+    while todo:
+        x = todo.pop()
+        if isinstance(x, Phi):
+            todo += [x.a, x.b]
+        else:
+            arms_.append(x)
+    if not any(isinstance(x, Tensor) for x in arms_) and all(isinstance(x, (Num, Bool, int, float, bool)) for x in arms_):
+        return None
+    if not all(isinstance(x, Tensor) and x.shape is not None for x in arms_):
+        return NotImplemented
+    first = arms_[0]
+    if any(x.dtype != first.dtype or numel(x) != numel(first) for x in arms_[1:]):
+        return NotImplemented
+    return first
+
+
 def elementwise_term(label: str, inputs: list, out: Tensor) -> Num | None:
     """One pointwise kernel: every distinct tensor input read at its own numel, the output written."""
     n, ob = numel(out), elem_bytes(out)
@@ -362,6 +383,10 @@ def elementwise_term(label: str, inputs: list, out: Tensor) -> Num | None:
         return None
     tensors: list = []
     for v in inputs:
+        if isinstance(v, Phi):
+            v = _one_of(v)  # a tensor that depends on a branch (XLM's causal or padding mask) reads as one
+            if v is NotImplemented:
+                return None
         if isinstance(v, Tensor) and not any(v is u for u in tensors):
             tensors.append(v)
     first = tensors[0] if tensors else None

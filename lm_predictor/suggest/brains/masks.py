@@ -17,9 +17,10 @@ without an attention_mask (`legacy_causal_mask`): sdpa skips it as above, otherw
 expanded to [batch, 1, q, target].
 
 The pre-cache builder `_prepare_4d_causal_attention_mask` (mvp, trocr, open-llama in 4.56) is given its
-result's shape only (`prepare_4d_causal_mask`): without an attention_mask, `to_causal_4d` returns None for
+result's shape (`prepare_4d_causal_mask`): without an attention_mask, `to_causal_4d` returns None for
 one query token and no window, else `_make_causal_mask`'s float [q, past + q] mask expanded to
-[batch, 1, q, past + q]; its ops stay a bytes gap.
+[batch, 1, q, past + q]; without a window its ops are priced (`make_causal_mask_bytes`), with a window
+or a 2-d attention_mask they stay a bytes gap.
 """
 
 from __future__ import annotations
@@ -322,8 +323,8 @@ def prepare_4d_causal_mask(site: CallSite) -> Any:
     """`_prepare_4d_causal_attention_mask(attention_mask, input_shape, inputs_embeds, past_key_values_length,
     sliding_window)` without an attention_mask: None where `to_causal_4d` builds nothing (one query token, no
     window), else a float [batch, 1, q, past + q] mask at the embeddings' dtype, expanded over the batch (a view
-    of one [q, past + q] mask); with a 2-d one (MPT's ones), `to_4d`'s new [batch, 1, q, past + q] tensor. Its
-    ops have no bytes model (a gap). NotImplemented: not modelled."""
+    of one [q, past + q] mask), its ops priced where there is no window; with a 2-d one (MPT's ones), `to_4d`'s
+    new [batch, 1, q, past + q] tensor, its ops a bytes gap. NotImplemented: not modelled."""
     given, shape, embeds = site.arg(0, "attention_mask"), site.arg(1, "input_shape"), site.arg(2, "inputs_embeds")
     past, window = site.arg(3, "past_key_values_length"), site.arg(4, "sliding_window", None)
     items = shape.items if isinstance(shape, ListV) else shape
@@ -335,13 +336,34 @@ def prepare_4d_causal_mask(site: CallSite) -> Any:
         return NotImplemented
     if window is not None and not isinstance(window, Num):
         return NotImplemented
-    gap(site.interp, "_prepare_4d_causal_attention_mask: no bytes model")
     batch, q = items[0], items[-1]
     mask = with_layout(Tensor((batch, ONE, q, past + q), embeds.dtype, no_grad=True), Layout((0, 1, 2, 3), frozenset({0})))
+    if given is not None or window is not None:  # to_4d, or a window's tril: their ops are not priced
+        gap(site.interp, "_prepare_4d_causal_attention_mask: no bytes model")
     if given is not None:  # to_4d: the padding mask expanded, inverted and filled (into the causal one): a new tensor
         return Tensor((batch, ONE, q, past + q), embeds.dtype, no_grad=True)
     builds = X.TRUE if window is not None else X.cmp(">", q, ONE)
+    if window is None:
+        make_causal_mask_bytes(site, builds, q, past, elem_bytes(embeds))
     return mask if builds == X.TRUE else Phi(builds, mask, None)
+
+
+def make_causal_mask_bytes(site: CallSite, builds: Bool, q: Num, past: Num, b: Num) -> None:
+    """`_make_causal_mask((batch, q), dtype, past)` without a window, under `builds`: a float32 [q, q] `full` of
+    finfo.min (no dtype=), `arange(q)`, `+ 1`, the int64 `<` against its [q, 1] view (bool [q, q]), an in-place
+    `masked_fill_` of 0, `.to(dtype)` (nothing at float32), and where past > 0 a `zeros(q, past)` and the `cat`;
+    the final `expand` is a view."""
+    n, f32 = q * q, Num.const(4)
+    _record(site, builds, "mask_full", "torch.factory", {"numel": n, "dtype_bytes": f32})
+    _record(site, builds, "mask_arange", "torch.factory", {"numel": q})
+    _record(site, builds, "mask_cond_add", "torch.elementwise", {"numel": q, "dtype_bytes": Num.const(8)})
+    _record(site, builds, "mask_lt", "torch.elementwise",
+            {"numel": n, "n_inputs": ZERO, "broadcast_numel": q + q, "dtype_bytes": Num.const(8), "out_bytes": ONE})
+    _record(site, builds, "mask_fill", "torch.elementwise", {"numel": n, "extra_read": n, "dtype_bytes": f32})
+    _record(site, builds, "mask_to", "torch.cast", {"numel": n, "from_bytes": f32, "to_bytes": b})
+    cats = X.band(builds, X.cmp(">", past, ZERO))
+    _record(site, cats, "mask_past_zeros", "torch.factory", {"numel": q * past, "dtype_bytes": b})
+    _record(site, cats, "mask_past_cat", "torch.copy", {"numel": q * (q + past), "dtype_bytes": b})
 
 
 def _plain_2d(mask: Any) -> bool:

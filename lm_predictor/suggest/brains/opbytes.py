@@ -34,7 +34,8 @@ from lm_predictor.suggest.brains.layout import (
     with_layout,
 )
 from lm_predictor.suggest.brains.fnbytes import FACTORIES, LIKE_FACTORIES, price_factory, price_layer_norm
-from lm_predictor.suggest.expr import ONE, Num
+from lm_predictor.suggest.brains.gathers import price_more
+from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.values import CondLayout, External, Tensor, Unknown
 
@@ -89,6 +90,10 @@ def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
             return with_layout(result, per_arm(t, lambda x: _reshape_layout(x, result)))
         free(interp)
         return result
+    if name == "item" and t.shape is not None and all(d == ONE for d in t.shape) and elem_bytes(t) is not None:
+        # aten._local_scalar_dense: reads the one element, writes nothing (XLM's `assert lengths.max().item() <= slen`)
+        price(interp, X.call(_label(site, "item"), "torch.elementwise", {"numel": ZERO, "n_inputs": ZERO, "extra_read": elem_bytes(t)}), "item")
+        return result
     if not isinstance(result, Tensor) and name not in ("split", "chunk", "unbind", "split_with_sizes", "tensor_split"):
         return _unmodelled(interp, f"Tensor.{name}", result)
     if name in VIEWS:
@@ -119,6 +124,11 @@ def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
         n, b = numel(t), elem_bytes(t)
         if n is None or b is None:
             return _unmodelled(interp, f"Tensor.{name} of an unknown tensor", result)
+        if name == "sum" and t.dtype in ("bool", "int32", "long"):
+            # an integral or bool sum is int64 (XLM's `(input_ids != pad).sum(dim=1)`)
+            out = Tensor(result.shape, "long", result.why, result.param, result.route, result.no_grad, result.values)
+            price(interp, X.call(_label(site, name), "torch.elementwise", {"numel": numel(out), "n_inputs": ZERO, "extra_read": n * b, "dtype_bytes": Num.const(8)}), name)
+            return with_layout(out, None)
         price(interp, X.call(_label(site, name), "torch.reduction", {"numel": n, "out_numel": numel(result), "dtype_bytes": b}), name)
         return with_layout(result, None)
     if name in ("softmax", "log_softmax"):
@@ -137,7 +147,8 @@ def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
     if base in UNARY or base in BINARY:
         inputs = [t, *site.args, *site.kwargs.values()]
         return elementwise(interp, _label(site, base), inputs, result, base in BOOL_OUT, inplace=name.endswith("_"))
-    return _unmodelled(interp, f"Tensor.{name}", result)
+    more = price_more(site, name, t, result, _label(site, name), True, lambda ins, res: elementwise(interp, _label(site, name), ins, res))
+    return _unmodelled(interp, f"Tensor.{name}", result) if more is NotImplemented else more
 
 
 def _cumsum(site: CallSite, t: Tensor, result: Tensor) -> Any:
@@ -568,6 +579,10 @@ def price_function(site: CallSite, result: Any) -> Any:
             return price_method(sub, method, t, result)
     if name == "torch.where" and isinstance(result, Tensor):
         return elementwise(interp, _label(site, "where"), list(args), result)
+    if args and isinstance(args[0], Tensor):
+        more = price_more(site, short, args[0], result, _label(site, short), False, lambda ins, res: elementwise(interp, _label(site, short), ins, res))
+        if more is not NotImplemented:
+            return more
     if short in BINARY | {"pow"} and isinstance(result, Tensor) and any(isinstance(a, Tensor) for a in args):
         return elementwise(interp, _label(site, short), list(args), result)  # a number first: MPT's `torch.pow(2, base)`
     return _unmodelled(interp, name, result)

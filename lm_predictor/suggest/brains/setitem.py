@@ -30,9 +30,10 @@ def _basic(item: Any) -> bool:
     return item is None or item is Ellipsis or isinstance(item, Num) or type(item).__name__ == "Slice"
 
 
-def price_setitem(interp: Host, t: Tensor, index: Any, value: Any, view: Any) -> None:
-    """Record the bytes of `t[index] = value`; `view` is the shape brain's `t[index]` (basic indexing)."""
-    label = "setitem"
+def price_setitem(interp: Host, t: Tensor, index: Any, value: Any, view: Any, label: str = "setitem") -> None:
+    """Record the bytes of `t[index] = value`; `view` is the shape brain's `t[index]` (basic indexing); `label`
+    names the op in the rule, one per assignment (two assignments under one label read as one op: RWKV's
+    `shifted[:, 0] = state[...]` and `state[...] = hidden[:, -1]`)."""
     items = list(index) if isinstance(index, tuple) else [index]
     b, n = elem_bytes(t), numel(t)
     if b is None or n is None:

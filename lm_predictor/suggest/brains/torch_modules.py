@@ -17,6 +17,7 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, numel, prefix, unknown_tensor
 from lm_predictor.suggest.brains import norm_saved, saved
 from lm_predictor.suggest.brains.layout import elem_bytes, elementwise_layout, free, gap, is_contiguous, trained_dropout, with_layout
+from lm_predictor.suggest.brains.linear_bytes import pad_module_bytes, strided_linear
 from lm_predictor.suggest.brains.shapes import flatten, pad as tensor_pad
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
@@ -397,10 +398,12 @@ def _module_bytes(interp: Host, mod: TorchModule, margs: dict, x: Any, label: st
         interp.add_cost("bytes", X.call(label, ACTIVATION_RULES[kind], {"numel": numel(x.shape), "dtype_bytes": b}), count)
         return with_layout(result, elementwise_layout([x], result))
     contiguous = is_contiguous(x) == X.TRUE or len(x.shape) <= 2
-    if mod.kind == "linear" and contiguous and x.dtype == "model":
+    strided = None if contiguous or mod.kind != "linear" else strided_linear(x, margs["in_features"])
+    if mod.kind == "linear" and (contiguous or strided is not None) and x.dtype == "model":
         # a bias its owner shares in (`self.decoder.bias = self.bias`: BERT's tied head) is counted there, read here
         bias = X.TRUE if margs.get("bias_shared") is True else margs["bias"]
-        kw = {"in_features": margs["in_features"], "out_features": margs["out_features"], "bias": bias, "tokens": tokens, "dtype_bytes": b}
+        kw = {"in_features": margs["in_features"], "out_features": margs["out_features"], "bias": bias, "tokens": tokens, "dtype_bytes": b,
+              **(strided or {})}
         interp.add_cost("bytes", X.call(label, "torch.nn.Linear", kw), count)
         return with_layout(Tensor(result.shape, x.dtype, result.why, result.param, result.route, result.no_grad), None)
     if mod.kind == "embedding" and x.dtype == "long" and contiguous:
@@ -416,6 +419,8 @@ def _module_bytes(interp: Host, mod: TorchModule, margs: dict, x: Any, label: st
             kw["bias"] = margs["bias"]
         interp.add_cost("bytes", X.call(label, "torch.nn.LayerNorm", kw), count)
         return with_layout(result, None)
+    if mod.kind == "pad" and result.shape is not None:
+        return pad_module_bytes(interp, label, x, margs["pad"], result, count)
     if mod.kind != "sequential":
         gap(interp, f"{label}: {kind or mod.kind} module has no bytes model here")
     return result

@@ -155,7 +155,7 @@ class ExpressionsMixin:
         for op, right_node in node.ops:
             right = self.eval(right_node, frame)
             r = self.compare(op, left, right, node)
-            if isinstance(r, Tensor):
+            if isinstance(r, Tensor) or isinstance(r, Phi) and len(node.ops) == 1:
                 return r
             result = X.band(result, r)
             left = right
@@ -429,9 +429,9 @@ class ExpressionsMixin:
             return r if op == "is" else X.bnot(r)
         if isinstance(a, Phi) or isinstance(b, Phi):
             res = self.on_phi(a, lambda x: self.on_phi(b, lambda y: self.compare(op, x, y, node)))
-            if isinstance(res, Phi):
+            if isinstance(res, Phi) and (not _tensor_arms(res) or len(getattr(node, "ops", ())) != 1):
                 return self.truth(res, node)
-            return res
+            return res  # a comparison of tensors is a tensor in each arm (XLM's `mask == 0` on its causal or padding mask)
         if isinstance(a, Tensor) or isinstance(b, Tensor):
             if op in ("in", "not in"):
                 return self.opaque_bool(node, "membership test on a tensor")
@@ -540,3 +540,8 @@ class ExpressionsMixin:
 def _whole(value: Any) -> bool:
     """Whether a constant is a whole number that an f-string prints as digits (an int, or a Fraction n/1; not a float)."""
     return isinstance(value, int) and not isinstance(value, bool) or isinstance(value, Fraction) and value.denominator == 1
+
+
+def _tensor_arms(v: Phi) -> bool:
+    """Whether every arm of a branch-dependent value is a tensor."""
+    return all(_tensor_arms(x) if isinstance(x, Phi) else isinstance(x, Tensor) for x in (v.a, v.b))

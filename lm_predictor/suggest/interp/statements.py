@@ -88,6 +88,12 @@ class StatementsMixin:
                 and isinstance(call.func.expr, nodes.Name) and isinstance(value, Tensor)):
             frame.locals[call.func.expr.name] = value  # an in-place op (x.scatter_(...)) updates x
 
+    def exec_Assert(self, stmt: nodes.Assert, frame: Frame) -> None:
+        """An assert's test runs (its tensor ops move bytes: XLM's `assert lengths.max().item() <= slen`); a test
+        without a call computes nothing and is skipped."""
+        if any(isinstance(n, nodes.Call) for n in stmt.test.nodes_of_class(nodes.Call)):
+            self.eval(stmt.test, frame)
+
     def exec_Return(self, stmt: nodes.Return, frame: Frame) -> Flow:
         value = self.eval(stmt.value, frame) if stmt.value is not None else None
         return Flow([Exit("return", self.guard(frame.entry), value)], False, FALSE)
