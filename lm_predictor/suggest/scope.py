@@ -186,6 +186,8 @@ class Instance:
     handed: list = field(default_factory=list)  # bindings it was handed to constructors with (zamba's shared attention block)
     used: bool = False  # a forward called it or read one of its attributes (its parameters may get gradients)
     grad_used: bool = False  # ... with gradients on (not only under torch.no_grad(): deepseek_v32's indexer's children)
+    live_when: Any = None  # a Bool of the caller's forward: its result reaches the loss only where it holds (suggest/liveness.py)
+    live_owner: Any = None  # the template whose forward found live_when (its names are that forward's)
 
 
 @dataclass(eq=False)
