@@ -52,6 +52,7 @@ class Frame:
     unsure: bool = False
     why: list = field(default_factory=list)  # (shape, dtype) of the unseen tensors that made it unsure (LMPREDICT_SUGGEST_DEBUG)
     unseen: tuple = ()  # the last unseen tensor's (shape, dtype)
+    done: bool = False  # finish() ran
 
 
 _ACTIVE: list = []
@@ -151,9 +152,14 @@ def escape(interp: Any, value: Any) -> None:
 
 
 def end(interp: Any) -> None:
-    """The forward's run is over (returned or raised): its frame is no longer the innermost."""
+    """The forward's run is over (returned or raised): its frame is no longer the innermost, and a
+    forward that raised before `finish` leaves every child it called used."""
     frame = frame_of(interp)
-    if frame is not None and _ACTIVE and _ACTIVE[-1] is frame:
+    if frame is None:
+        return
+    if not frame.done:
+        finish(interp, None, unsure=True)
+    if _ACTIVE and _ACTIVE[-1] is frame:
         _ACTIVE.pop()
 
 
@@ -162,8 +168,9 @@ def finish(interp: Any, ret: Any, unsure: bool = False) -> None:
     gradients (every child where the pass is unsure); one that reaches them only under a condition
     keeps it as `live_when`; the others get no gradient."""
     frame = frame_of(interp)
-    if frame is None:
+    if frame is None or frame.done:
         return
+    frame.done = True
     frame.unsure = frame.unsure or unsure
     _leave(frame, _marks_of(frame, [ret]), X.TRUE)
     if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):

@@ -207,7 +207,12 @@ class ModulesMixin:
     def call_module(self, ref: ModRef, args: list, kwargs: dict, node: Any, hint: str | None = None, root: bool = False) -> Any:
         if self.in_init is None:
             ref.inst.used = True
-        out = self._call_module(ref, args, kwargs, node, hint, root)
+        try:
+            out = self._call_module(ref, args, kwargs, node, hint, root)
+        except Exception:
+            if self.in_init is None:  # a call that raised: used with gradients as before the pass
+                ref.inst.grad_used = ref.inst.grad_used or not self.grad_off
+            raise
         if self.in_init is None:
             # with gradients on: used where its result reaches what the caller's forward hands on (suggest/liveness.py)
             if not liveness.child(self, ref.inst, args, kwargs, out):
@@ -304,7 +309,6 @@ class ModulesMixin:
                 draft.ret = self.run_function(FunctionV(forward.node, forward.module, forward.qualname, None, self_ref, forward.owner_class), args, kwargs, node)
             liveness.finish(self, draft.ret)
         except DeadPath:
-            liveness.finish(self, None, unsure=True)
             draft.ret = Unknown("forward() raises on every path the analysis followed")
             draft.flops_terms.append(Term(TRUE, ONE, self.unresolved(A_FORWARD_RAISES, forward.node, f"{draft.qualname}.forward raises on every path the analysis followed")))
         finally:
