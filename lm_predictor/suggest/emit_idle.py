@@ -22,9 +22,11 @@ def idle_terms(template: Template) -> list:
     projection without pixel_values), or called only under torch.no_grad(): their parameters get no gradient. An attribute that holds
     one of several modules by a config branch is idle only if none of them ran."""
     used = {attr for attr, ref in template.children if _subtree_used(ref.inst)}  # any module an attribute may hold (with gradients on)
-    # a child read only to be called (`self.k_proj(x)`) whose result reaches the return under a condition alone
+    # a child read to be called (`self.k_proj(x)`, `self.pooler is not None`) is decided by the liveness pass
+    # (suggest/liveness.py): used where its result reaches the loss, idle where that holds only under a condition that fails
     live_when = _live_when(template, used)
-    idle = {attr for attr, _ in template.children} - used - (template.read_attrs - set(live_when))
+    called = {attr for attr, ref in template.children if ref.inst.live_seen}
+    idle = {attr for attr, _ in template.children} - used - (template.read_attrs - called - set(live_when))
     out = []
     for term in template.param_terms:
         atom = term.expr.single_atom()

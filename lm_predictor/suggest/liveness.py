@@ -48,6 +48,7 @@ class Frame:
 
     marks: dict = field(default_factory=dict)  # id(tensor) -> (tensor, {child token: condition it flows under})
     pending: dict = field(default_factory=dict)  # id(instance) -> instance called with gradients on
+    fields: dict = field(default_factory=dict)  # ("field", id(draft), key) -> (draft, key): a child's returned field
     live: dict = field(default_factory=dict)  # token -> condition under which its results leave the forward
     unsure: bool = False
     why: list = field(default_factory=list)  # (shape, dtype) of the unseen tensors that made it unsure (LMPREDICT_SUGGEST_DEBUG)
@@ -138,6 +139,7 @@ def child(interp: Any, inst: Any, args: list, kwargs: dict, result: Any) -> bool
             _mark(frame, result, {})
         return False
     frame.pending[id(inst)] = inst
+    inst.live_seen = True
     _mark(frame, result, _union(_marks_of(frame, [args, kwargs]), {id(inst): X.TRUE}))
     return True
 
@@ -163,29 +165,90 @@ def end(interp: Any) -> None:
         _ACTIVE.pop()
 
 
+def returned(interp: Any, draft: Any, out: Any) -> None:
+    """A child's forward (rule `draft`) handed `out` to the forward being run: each field of it comes
+    from what reaches that field in the child's forward (resolved when this forward finishes)."""
+    deps = draft.liveness
+    if deps is None:
+        return
+    frame = frame_of(interp)
+    if frame is None or interp.grad_off:
+        if frame is None:  # not inside a forward: whatever the child returns is used
+            for key in deps:
+                _resolve(draft, key, set())
+        return
+    for key, value in _fields(out).items():
+        token = ("field", id(draft), key)
+        frame.fields[token] = (draft, key)
+        _mark(frame, value, {token: X.TRUE})
+
+
 def finish(interp: Any, ret: Any, unsure: bool = False) -> None:
-    """The forward returned `ret`: a child whose marks reach it, or anything that left, is used with
-    gradients (every child where the pass is unsure); one that reaches them only under a condition
-    keeps it as `live_when`; the others get no gradient."""
+    """The forward returned `ret`. A child whose marks reach something that left is used with
+    gradients (under the condition of that path: `live_when`); one whose marks reach only `ret` is
+    decided where the caller uses the fields they reach (`returned`), and the model's own forward
+    uses all of its return; where the pass is unsure, every child is used."""
     frame = frame_of(interp)
     if frame is None or frame.done:
         return
     frame.done = True
     frame.unsure = frame.unsure or unsure
-    _leave(frame, _marks_of(frame, [ret]), X.TRUE)
+    draft = interp.recorder.draft
+    root = draft is None or draft.caller is None
+    deps = {} if root else {key: _marks_of(frame, [value]) for key, value in _fields(ret).items()}
+    if root or any(UNSEEN in m for m in deps.values()):
+        _leave(frame, _marks_of(frame, [ret]), X.TRUE)
+        deps = {}
     if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
-        print("liveness:", interp.recorder.draft.qualname if interp.recorder.draft else "?", "unsure" if frame.unsure else "",
-              [(getattr(i, "attr", None), X.render_bool(frame.live.get(t, X.FALSE))) for t, i in frame.pending.items()], frame.why[:3])
-    for token, inst in frame.pending.items():
-        cond = X.TRUE if frame.unsure else frame.live.get(token, X.FALSE)
-        if X.bool_value(cond) is True:
-            inst.grad_used = True
-        elif X.bool_value(cond) is None:
-            owner = interp.recorder.draft.template if interp.recorder.draft is not None else None
-            if inst.live_owner not in (None, owner):  # found by two templates' forwards: names of both
-                inst.grad_used = True
-            inst.live_owner = owner
-            inst.live_when = cond if inst.live_when is None else X.bor(inst.live_when, cond)
+        print("liveness:", draft.qualname if draft else "?", "unsure" if frame.unsure else "",
+              [(getattr(i, "attr", None), X.render_bool(frame.live.get(t, X.FALSE))) for t, i in frame.pending.items()],
+              {k: sorted(str(getattr(frame.pending.get(t), "attr", t)) for t in m) for k, m in deps.items()}, frame.why[:3])
+    targets = {**frame.pending, **frame.fields}
+    if frame.unsure:
+        for token in targets:
+            _use(targets[token], X.TRUE, None, set())
+        return
+    for token, target in targets.items():
+        cond = frame.live.get(token, X.FALSE)
+        if X.bool_value(cond) is not False:
+            _use(target, cond, draft.template if draft is not None else None, set())
+    if deps:
+        draft.liveness = {key: {t: c for t, c in m.items()} for key, m in deps.items()}
+        draft.liveness_targets = {t: targets[t] for m in deps.values() for t in m if t in targets}
+
+
+def _use(target: Any, cond: Any, owner: Any, seen: set) -> None:
+    """A child instance used where `cond` holds (a Bool of `owner`'s forward), or a field of a child's
+    return that is used (then whatever reaches it in that child's forward is, whatever `cond`)."""
+    if isinstance(target, tuple):
+        _resolve(target[0], target[1], seen)
+        return
+    if X.bool_value(cond) is True or owner is None:
+        target.grad_used = True
+        return
+    if target.live_owner not in (None, owner):  # found by two templates' forwards: names of both
+        target.grad_used = True
+    target.live_owner = owner
+    target.live_when = cond if target.live_when is None else X.bor(target.live_when, cond)
+
+
+def _resolve(draft: Any, key: Any, seen: set) -> None:
+    """Field `key` of what `draft`'s forward returns is used: so is every child call whose marks reach it."""
+    if (id(draft), key) in seen:
+        return
+    seen.add((id(draft), key))
+    deps = draft.liveness or {}
+    targets = draft.liveness_targets
+    for token, cond in deps.get(key, {}).items():
+        if token in targets:
+            _use(targets[token], cond, draft.template, seen)
+
+
+def _fields(value: Any) -> dict:
+    """A returned value by field: a record's fields, else the whole value under None."""
+    if isinstance(value, Record):
+        return dict(value.fields)
+    return {None: value}
 
 
 def _leave(frame: Frame, marks: dict, guard: Any) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from lm_predictor.suggest import liveness
-from lm_predictor.suggest.scope import Instance, Recorder
+from lm_predictor.suggest.scope import Instance, Recorder, RuleDraft
 from lm_predictor.suggest.values import Tensor
 from lm_predictor.suggest.expr import Num
 
@@ -23,11 +23,14 @@ RECURRENT_GEMMA = dict(hidden_size=64, num_hidden_layers=3, num_attention_heads=
                        lru_width=64, attention_window_size=16, vocab_size=300, block_types=["recurrent", "recurrent", "attention"])  # fmt: skip
 
 
+_TEMPLATE = object()
+
+
 class _Interp:
     """What the pass asks of the interpreter: the recorder, grad_off and the branch guard."""
 
     def __init__(self) -> None:
-        self.recorder = Recorder()
+        self.recorder = Recorder(draft=RuleDraft("model", _TEMPLATE, ""))  # the model's own forward: its return is used
         self.grad_off = 0
 
     def guard(self):
@@ -127,3 +130,30 @@ def test_recurrent_gemma_keys_behind_a_no_grad_cache(checkpointing: bool, tmp_pa
     if not checkpointing:
         with_ckpt = measure_train(config, Workload(2, 5), grad_checkpointing=True, peak=False).totals["grad_bytes"]
         assert with_ckpt - measured["grad_bytes"] == 2 * 64 * 32 * 4
+
+
+def test_a_field_its_caller_drops_leaves_what_made_it_without_gradient() -> None:
+    """big_bird's causal-LM head reads its model's `last_hidden_state` only: the pooler that makes
+    `pooler_output` gets no gradient; the encoder that makes the hidden states does."""
+    from lm_predictor.suggest.values import Record
+
+    interp = _Interp()
+    root = interp.recorder
+    model = RuleDraft("model.inner", _TEMPLATE, "")
+    model.caller = root.draft
+    encoder, pooler = Instance(None, {}, "encoder"), Instance(None, {}, "pooler")
+    interp.recorder = Recorder(draft=model)  # the inner model's own forward
+    x = _tensor()
+    liveness.begin(interp, [x], {})
+    hidden = _call(interp, encoder, x)
+    pooled = _call(interp, pooler, hidden)
+    liveness.finish(interp, Record("Out", {"last_hidden_state": hidden, "pooler_output": pooled}))
+    liveness.end(interp)
+    assert not encoder.grad_used and not pooler.grad_used  # decided by the caller
+    interp.recorder = root
+    liveness.begin(interp, [x], {})
+    out = Record("Out", {"last_hidden_state": _tensor(), "pooler_output": _tensor()})  # the caller's copy
+    liveness.returned(interp, model, out)
+    liveness.finish(interp, out.fields["last_hidden_state"])
+    liveness.end(interp)
+    assert (encoder.grad_used, pooler.grad_used) == (True, False)

@@ -276,6 +276,7 @@ class ModulesMixin:
         self.brains.saved_module_call(self, draft, term, ref.count or ONE, args, kwargs, mapping, checkpointed)
         out = translate(draft.ret, mapping, None)
         self.brains.saved_returned(self, draft, draft.ret, out, args, kwargs, mapping)
+        liveness.returned(self, draft, out)
         return out
 
     def _library_bytes(self, qualname: str, label: str, args: list) -> Num | None:
