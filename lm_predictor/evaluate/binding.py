@@ -76,11 +76,27 @@ def _json_number(value: float) -> str:
     return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
 
 
+def nested_field(config: dict, path: str) -> object:
+    """The value at a dotted path (`rope_scaling.rope_type`); None where a step is absent.
+
+    A step that is present but not a mapping is a config error (transformers fails on it too)."""
+    value: object = config
+    walked: list[str] = []
+    for part in path.split("."):
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise _config_error(f"config field '{'.'.join(walked)}' must be a mapping, got {value!r}")
+        walked.append(part)
+        value = value.get(part)
+    return value
+
+
 def refuse_unpriced_strings(rule: Rule, config: dict) -> None:
     """A config string the rule's `accepts:` does not list (a typo, or a value such as "xielu" the
     rule does not model) is an error: its derived switches would all stay false, pricing the default."""
     for name, allowed in rule.accepts.items():
-        value = config.get(name)
+        value = nested_field(config, name)
         if value is not None and value not in allowed:
             model = rule.name.rsplit(".", 1)[-1]
             raise _config_error(f"config field '{name}' is {value!r}, which the {model} rule does not price; it prices {', '.join(allowed)}")

@@ -33,6 +33,7 @@ from lm_predictor.evaluate.binding import bind, resolve
 from lm_predictor.evaluate.breakdown import merge_trees
 from lm_predictor.evaluate.config_source import load_config
 from lm_predictor.evaluate.predict import Prediction, library_at, root_rule
+from lm_predictor.evaluate.published import read_published
 from lm_predictor.evaluate.trust import train_mismatches
 from lm_predictor.formula.values import Value
 from lm_predictor.rules.library import RuleLibrary, UserRules
@@ -315,15 +316,18 @@ def count_tensors(library: RuleLibrary, record: CallRecord, idle: frozenset[str]
 
 def dtype_excess(library: RuleLibrary, record: CallRecord, item: int, idle: frozenset[str], path: str = "") -> Value | None:
     """Bytes by which the parameters of calls under `record` (the param_count tree; `idle` paths
-    left out) exceed numel * item: a rule whose parameters are not all at the model dtype says
-    `param_bytes` (XIELUActivation's bfloat16 scalars); 0 where none does."""
+    left out) exceed numel * item: a rule whose own parameters are not all at the model dtype says
+    `param_bytes` (XIELUActivation's bfloat16 scalars), its descendants' excess added below it; 0 where
+    none does."""
     total: Value = 0
     for child in record.children:
         where = f"{path}.{child.label}" if path else child.label
         if child.metric != record.metric or where in idle:
             continue
-        if _has(library, child.rule, "param_bytes"):
+        if _has(library, child.rule, "param_bytes"):  # its own odd parameters, then its descendants'
             part = evaluate(library, child.rule, "param_bytes", child.bindings).value - child.value * item
+            below = dtype_excess(library, child, item, idle, where)
+            part = None if below is None else part + below
         else:
             part = dtype_excess(library, child, item, idle, where)
         if part is None or (part and child.count is None):
@@ -485,8 +489,10 @@ def predict_train(
     pin = choose_pin(raw, transformers)
     with reading(pin.version):  # check_has_loss and the derivation read the pin's tables
         check_has_loss(raw)
-        resolved = resolve(raw, pin.version, pin.reason)
+        published = read_published(raw, dtype)  # Emu3ForCausalLM and kin are built on text_config, as `predict` prices them
+        resolved = resolve(published.config, pin.version, pin.reason)
         library, notes = library_at(library, pin.version)
+        notes = list(published.notes) + notes
         library, rule, derived_notes, derived = root_rule(library, resolved, pin.version, workload)
         notes += derived_notes
     bindings = train_bindings(rule, resolved, workload, options)

@@ -142,7 +142,7 @@ class _RuleReader:
         return Rule(name, aliases, doc, params, metrics, self.source.location(key.node), source, alias_locations, complete, requires=requires, accepts=accepts, dropped_params=dropped)
 
     def read_accepts(self, entry: tuple[YScalar, YValue] | None) -> dict[str, tuple[str, ...]]:
-        """`accepts:` config field -> the list of string values the rule prices."""
+        """`accepts:` config field (or dotted path into nested fields) -> the string values the rule prices."""
         if entry is None:
             return {}
         value = entry[1]
@@ -151,8 +151,8 @@ class _RuleReader:
             return {}
         found: dict[str, tuple[str, ...]] = {}
         for key, values in value.items:
-            if not valid_identifier(key.value):
-                self.report(d.S_WRONG_TYPE, key.node, where="an 'accepts' field", expected="a config field name", got=_yaml_type(key))
+            if not (isinstance(key.value, str) and all(valid_identifier(part) for part in key.value.split("."))):
+                self.report(d.S_WRONG_TYPE, key.node, where="an 'accepts' field", expected="a config field name or dotted path (rope_scaling.rope_type)", got=_yaml_type(key))
             elif not (isinstance(values, YSeq) and values.items and all(isinstance(v, YScalar) and isinstance(v.value, str) for v in values.items)):
                 self.report(d.S_WRONG_TYPE, values.node, where=f"accepts of '{key.value}'", expected="a non-empty list of strings", got=_yaml_type(values))
             else:

@@ -261,7 +261,7 @@ def render_rule(emitter: Emitter, draft: RuleDraft, root: bool, tree: SourceTree
         training += ["      # bytes of the buffers the module and its children register (rotary inv_freq, causal masks)", f"      buffer_bytes: {formula_yaml(emitter.formula(draft, 'buffer_bytes'), '        ')}"]
     if emitter.has_metric(draft, "param_excess"):
         text = f"$dtype_bytes * ({emitter.formula(draft, 'param_count', calls_of='param_count')})\n+ {emitter.formula(draft, 'param_excess')}"
-        training += ["      # parameter bytes at their own dtypes: some are not at the model dtype", f"      param_bytes: {formula_yaml(text, '        ')}"]
+        training += ["      # parameter bytes, its own parameters at their own dtypes (some are not at the model dtype; a child with a param_bytes of its own adds its excess)", f"      param_bytes: {formula_yaml(text, '        ')}"]
     if emitter.has_metric(draft, "idle_params"):
         text = emitter.formula(draft, "idle_params", calls_of="param_count")
         training += ["      # children no forward runs (or reads): their parameters get no gradient and no optimizer state", f"      idle_params: {formula_yaml(text, '        ')}"]

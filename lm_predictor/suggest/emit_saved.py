@@ -24,9 +24,9 @@ from lm_predictor.suggest.values import ATTN_SDPA, TRAINING, Record, Tensor
 
 LOSS_CALL = "self.loss_function("
 """How the causal-LM heads of the pinned transformers compute their loss from `labels`."""
-UNSHIFTED_LOSS = re.compile(r"loss_fct\(\w+\.view\(-1, [\w.]+(?:\(-1\))?\), labels\.(?:view|reshape)\(-1\)\)")
+UNSHIFTED_LOSS = re.compile(r"(?:loss_fct|loss_func)\(\w+\.view\(-1, [\w.]+(?:\(-1\))?\), labels\.(?:view|reshape)\(-1\)\)")
 """The loss of the heads that compute it themselves on unshifted labels (BartForCausalLM and its copies; XLNet's
-`logits.view(-1, logits.size(-1))`)."""
+`logits.view(-1, logits.size(-1))`; CPM-Ant's `loss_func`)."""
 SHIFTED_LOSS = (re.compile(r"shift_logits = \w+\[\.\.\., :-1, :\](\.contiguous\(\))?\n"),
                 re.compile(r"shift_labels = labels\[\.\.\., 1:\](\.contiguous\(\))?\n"),
                 re.compile(r"shift_labels = shift_labels\.contiguous\(\)|shift_labels = labels\[\.\.\., 1:\]\.contiguous\(\)"))

@@ -114,6 +114,7 @@ class BrainFunc:
     name: str
     fn: Callable
     bound: Any = None
+    saves_itself: bool = False  # it records what autograd keeps (brains/autograd_fn.py): the saved-tensor table is not asked
 
 
 @dataclass(eq=False)

@@ -47,3 +47,40 @@ def test_a_malformed_accepts_is_a_schema_error(tmp_path: Path) -> None:
     library.load_file(path)
     assert [diag.code.code for diag in library.diagnostics] == ["S006"]
     assert "accepts of 'hidden_act' must be a non-empty list of strings" in library.diagnostics[0].message
+
+
+ROPE_FAMILIES = ("llama-2-7b", "mistral-7b", "qwen2.5-7b", "gemma-7b", "pythia-160m", "falcon-7b")
+
+
+@pytest.mark.parametrize("name", ROPE_FAMILIES)
+@pytest.mark.parametrize(("key", "value"), [("rope_type", "bogus"), ("rope_type", "dynamic"), ("type", "dynamic"), ("rope_type", "longrope")])
+def test_unpriced_rope_type_is_refused(name: str, key: str, value: str) -> None:
+    # dynamic re-derives inv_freq inside forward past max_position_embeddings: verify measured the
+    # rotary_emb bytes of llama, qwen2, gemma, gpt_neox and falcon off there (a shrunk real run, 16 tokens
+    # past 8 positions); transformers raises KeyError for "bogus"; "type" is the legacy key it copies
+    with pytest.raises(LmPredictorError) as err:
+        predict(config(name, rope_scaling={key: value, "factor": 2.0}), seq_len=4, breakdown=False)
+    assert err.value.diagnostic.code.code == "C001"
+    assert f"config field 'rope_scaling.{key}' is {value!r}" in err.value.diagnostic.message
+
+
+@pytest.mark.parametrize("name", ROPE_FAMILIES)
+@pytest.mark.parametrize("value", ["linear", "yarn"])
+def test_rope_types_fixed_at_init_are_priced(name: str, value: str) -> None:
+    # their frequencies only scale inv_freq at init: flops equal the unscaled model's
+    plain = predict(config(name), seq_len=4, breakdown=False).totals["flops"]
+    assert predict(config(name, rope_scaling={"rope_type": value, "factor": 2.0}), seq_len=4, breakdown=False).totals["flops"] == plain
+
+
+def test_a_dotted_accepts_path_must_name_fields(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text("rules:\n  h.R:\n    accepts:\n      rope_scaling..rope_type: [default]\n    flops: 1\n", encoding="utf-8")
+    library = RuleLibrary()
+    library.load_file(path)
+    assert [diag.code.code for diag in library.diagnostics] == ["S006"]
+
+
+def test_a_rope_scaling_that_is_not_a_mapping_is_refused() -> None:
+    with pytest.raises(LmPredictorError) as err:
+        predict(config("llama-2-7b", rope_scaling="linear"), seq_len=4, breakdown=False)
+    assert "config field 'rope_scaling' must be a mapping, got 'linear'" in err.value.diagnostic.message

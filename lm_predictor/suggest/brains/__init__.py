@@ -17,6 +17,7 @@ from typing import Any
 from lm_predictor.diagnostics import A_BRAIN_ERROR, A_MODULE_INPUT
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest import liveness
+from lm_predictor.suggest.brains import autograd_fn as _autograd_fn
 from lm_predictor.suggest.brains import einsum_saved as _einsum_saved
 from lm_predictor.suggest.brains import saved as _saved
 from lm_predictor.suggest.brains import (
@@ -41,7 +42,7 @@ from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod, ConfigV, Range, hashable
 from lm_predictor.suggest.scope import ModRef, Template, TorchModule
 from lm_predictor.suggest.valueops import compare_known, known_element, translate
-from lm_predictor.suggest.values import Builtin, CacheV, DictV, External, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import Builtin, CacheV, DictV, External, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
 
 
 BRAIN_MODULES = (_builtins, _cache, _matmul, _tensors, _modules, _tf)  # importing them fills base.BRAINS
@@ -134,8 +135,8 @@ def class_method(interp: Host, cls: Any, name: str) -> Any:
     `Model(config)`; `F.apply(*args)` of a torch.autograd.Function subclass runs its own `forward(ctx, *args)`."""
     if name in ("_from_config", "from_config") and any(isinstance(c, External) and is_module_base(c.name) for c in interp.mro(cls)):
         return BrainFunc(name, lambda i, recv, args, kw, node: i.call(cls, [args[0] if args else kw.get("config")], {}, node))
-    if name == "apply" and any(isinstance(c, External) and c.name in AUTOGRAD_FUNCTIONS for c in interp.mro(cls)):
-        return _autograd_apply(interp, cls)
+    if name == "apply" and _autograd_fn.is_function_class(interp, cls):
+        return _autograd_fn.autograd_apply(interp, cls)
     return None
 
 
@@ -195,9 +196,24 @@ def tensor_getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
     result = result if t.requires_grad else _mark_no_grad(result)
     items = list(index) if isinstance(index, tuple) else [index]
     fancy = any(isinstance(i, (Tensor, ListV, list)) for i in items)
-    _saved.op(interp, "index" if fancy else "select", [t] + ([i if isinstance(i, Tensor) else Unknown("list index") if isinstance(i, (ListV, list)) else None for i in items] if fancy else []), result)
+    _saved.op(interp, "index" if fancy else "select", [t] + ([_index_tensor(interp, i) for i in items] if fancy else []), result)
     liveness.op(interp, [t, index], result)
     return result
+
+
+def _index_tensor(interp: Host, i: Any) -> Any:
+    """An index item as aten.index gets it: a tensor as is, a flat list of numbers the new int64 tensor
+    torch makes of it (one storage per list, which index's backward keeps), else None (basic) or unknown."""
+    if isinstance(i, Tensor):
+        return i
+    if not isinstance(i, (ListV, list)):
+        return None
+    items = i.items if isinstance(i, ListV) else i
+    if isinstance(i, ListV) and i.rep is not None or not items or not all(isinstance(v, (Num, int)) and not isinstance(v, bool) for v in items):
+        return Unknown("list index")
+    made = Tensor((Num.const(len(items)),), "long")
+    _saved.fresh(interp, made)
+    return made
 
 
 def element_bytes(t: Tensor) -> Num | None:
@@ -222,20 +238,14 @@ def external_attr(interp: Host, ext: External, name: str) -> Any:
     return External(full)
 
 
-AUTOGRAD_FUNCTIONS = ("torch.autograd.Function", "torch.autograd.function.Function")
-
-
-def _autograd_apply(interp: Host, cls: Any) -> Any:
-    """`F.apply(*args)`: F's forward(ctx, *args) with an opaque ctx (None: F has no forward of its own)."""
-    forward = interp.class_attr(cls, "forward")
-    if not isinstance(forward, FunctionV):
-        return None
-    ctx = ObjectV(External("torch.autograd.function.FunctionCtx"), {}, kind="autograd-ctx")
-    run = replace(forward, bound=None)  # a @staticmethod: ctx comes first
-    return BrainFunc(f"{cls.qualname}.apply", lambda i, recv, args, kwargs, node: i.run_function(run, [ctx, *args], kwargs, node))
+def is_autograd_function(interp: Host, cls: Any) -> bool:
+    """Whether `cls` subclasses torch.autograd.Function (its `apply` runs brains/autograd_fn.py)."""
+    return _autograd_fn.is_function_class(interp, cls)
 
 
 def object_attr(interp: Host, obj: ObjectV, name: str, node: Any) -> Any:
+    if obj.kind == _autograd_fn.CTX_KIND:
+        return _autograd_fn.ctx_attr(obj, name)
     return _tf.object_attr(interp, obj, name, node)
 
 
@@ -493,7 +503,7 @@ def _call(interp: Host, callee: Any, args: list, kwargs: dict, node: Any, hint: 
             result = _not_a_parameter(site, _without_grad(site, pattern.suggest(site)))
             if pattern.name == "einsum":  # a composite of permutes, reshapes and bmm: its own saved-tensor model
                 result = _einsum_saved.call(site, result)
-            elif pattern.name not in BYTES_EXEMPT:
+            elif pattern.name not in BYTES_EXEMPT and not getattr(site.callee, "saves_itself", False):
                 result = _saved.call(site, pattern.name, result)
             if rec is not None and rec.bytes_marks == marks and pattern.name not in BYTES_EXEMPT and _runs_a_kernel(site, result):
                 gap(interp, f"{site.name or pattern.name}: no bytes model")  # a partial bytes total would be wrong

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix
+from lm_predictor.suggest.brains.base import CallSite, brain, callee, op, prefix
 from lm_predictor.suggest.brains.cache import extends_library_cache
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
@@ -350,8 +350,10 @@ def hasattr_builtin(interp: Host, obj: Any, attr: Any, node: Any) -> X.Bool:
 # ---------------------------------------------------------------------------- math
 
 
-@brain("math", prefix("math."))
+@brain("math", prefix("math."), op("numpy.sqrt", "numpy.log", "numpy.exp", "numpy.log2"))
 def call_math(site: CallSite) -> Any:
+    """math's functions of numbers, and numpy's that the models apply to a Python number (CTRL's
+    `np.sqrt(self.d_model_size)`: a numpy float64, a Python float to torch)."""
     name = site.callee.name.split(".", 1)[1]
     args = site.args
     if not args or not all(isinstance(a, Num) for a in args):
@@ -375,5 +377,19 @@ def call_math(site: CallSite) -> Any:
                 return Num.const(getattr(math, name)(*[x.const_value() for x in args]))
             except (ValueError, TypeError, OverflowError):
                 pass
+        if name in OPAQUE_FLOATS:
+            return opaque_number(name, args)
         return Unknown(f"math.{name} of a symbolic value")
     return Unknown(f"math.{name}")
+
+
+OPAQUE_FLOATS = frozenset({"log", "exp", "cos", "sin", "tanh", "atan", "erf", "log10"})
+"""math functions whose value of a symbolic argument the formulas cannot write: an opaque number."""
+
+
+def opaque_number(name: str, args: list) -> Num:
+    """`math.exp(-0.3 * layer_idx)` (DiffLlama's lambda_init): a Python float the formulas cannot write,
+    held as a runtime symbol (`?exp(...)`, one per function and argument, so equal calls are one
+    value). A cost term that reads it is reported as depending on a runtime value, never priced;
+    a tensor op that only scales by it (`(1 - lambda_init) * x`) keeps its shape, dtype and saves."""
+    return Num.sym(f"?{name}({', '.join(X.render(a) for a in args)})")

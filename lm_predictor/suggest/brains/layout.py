@@ -20,7 +20,7 @@ from typing import Any
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
 from lm_predictor.suggest.host import Host
-from lm_predictor.suggest.values import MIXED_DTYPE_LAYOUT, CondLayout, Tensor
+from lm_predictor.suggest.values import MIXED_DTYPE_LAYOUT, TRAINING, CondLayout, Tensor
 
 
 @dataclass(frozen=True)
@@ -467,3 +467,19 @@ def scalar_tensor_dtype(data: Any) -> str:
         return "bool"
     return "long" if isinstance(data, Num) and X.is_integral(data) else "model"
 
+
+def trained_dropout(t: Tensor, p: Any) -> Tensor:
+    """What dropout returns of `t`, a new tensor object: in training at a rate p != 0 CPU dropout is
+    `t * noise`, noise an `empty_like(t)`, dense and row-major where `t` is an expanded or sliced view
+    kept in row-major order (XLNet's `pos_emb`, expanded over the batch unless `bi_data`), so the
+    result is dense then; `t` itself at p = 0 or in inference (each arm under `training and p != 0`).
+    `t` unchanged where some arm's layout is permuted or not known: the saved-tensor table decides."""
+    if isinstance(p, (int, float)) and not isinstance(p, bool):
+        p = Num.const(p)
+    lays = [layout_of(x) for _, x in arms(t)] if t.shape is not None else [None]
+    if not isinstance(p, Num) or any(lay is None or lay.order != tuple(range(len(lay.order))) for lay in lays):
+        return t
+    if all(lay.dense and not lay.bcast and not lay.gaps for lay in lays):
+        return t  # row-major already: dropout's output has the input's layout
+    fresh = X.band(X.bsym(TRAINING), X.bnot(X.cmp("==", p, ZERO)))
+    return replace(t, layout=CondLayout(fresh, None, t.layout), merged=None) if fresh != X.FALSE else t

@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import CallSite, norm_dim
+from lm_predictor.suggest.brains.base import CallSite, norm_dim, size_list
 from lm_predictor.suggest.brains.layout import (
     UNKNOWN_LAYOUT,
     Layout,
@@ -308,7 +308,7 @@ def _view_layout(t: Tensor, name: str, site: CallSite, result: Tensor) -> Any:
         perm[a], perm[b] = perm[b], perm[a]
         return _permuted(lay, perm)
     if name == "permute":
-        dims = site.args[0] if len(site.args) == 1 and isinstance(site.args[0], (tuple, list)) else site.args
+        dims = size_list(site, 0, "dims") or []  # *ints, a tuple, or a list (CTRL's `x.permute([0, 2, 1, 3])`), as the shape brain reads them
         perm = [norm_dim(d, rank) for d in dims]
         if None in perm or len(perm) != rank:
             return UNKNOWN_LAYOUT
@@ -529,7 +529,8 @@ def price_function(site: CallSite, result: Any) -> Any:
         return with_layout(out, None)
     if name == "torch.arange" and isinstance(result, Tensor) and result.shape is not None:
         tag = result.dtype if "dtype" not in site.kwargs else dtype_tag(site.kwargs["dtype"])
-        if tag is None or any(isinstance(a, Num) and not X.is_integral(a) for a in args):
+        # without a dtype, float arguments make a float32 tensor; with one (BLOOM's alibi powers), that dtype
+        if tag is None or "dtype" not in site.kwargs and any(isinstance(a, Num) and not X.is_integral(a) for a in args):
             return _unmodelled(interp, "arange of floats", result)
         out = Tensor(result.shape, tag, result.why, values=result.values)
         price(interp, X.call(_label(site, "arange"), "torch.factory", {"numel": numel(out), "dtype_bytes": elem_bytes(out)}), name)
@@ -567,6 +568,8 @@ def price_function(site: CallSite, result: Any) -> Any:
             return price_method(sub, method, t, result)
     if name == "torch.where" and isinstance(result, Tensor):
         return elementwise(interp, _label(site, "where"), list(args), result)
+    if short in BINARY | {"pow"} and isinstance(result, Tensor) and any(isinstance(a, Tensor) for a in args):
+        return elementwise(interp, _label(site, short), list(args), result)  # a number first: MPT's `torch.pow(2, base)`
     return _unmodelled(interp, name, result)
 
 

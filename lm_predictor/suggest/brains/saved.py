@@ -24,10 +24,11 @@ from typing import Any
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains import ckpt_tail as tail
 from lm_predictor.suggest.brains.layout import arms, elem_bytes, is_contiguous, layout_of, numel, tensor_bytes, view_of
+from lm_predictor.suggest.brains.layout_arms import layout_arms
 from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.scope import Term
-from lm_predictor.suggest.values import ATTN_SDPA, Phi, Record, Tensor, Unknown
+from lm_predictor.suggest.values import ATTN_SDPA, ListV, Phi, Record, Tensor, Unknown
 
 NOTHING = frozenset({
     "add", "sub", "rsub", "neg", "cat", "concat", "concatenate", "stack", "clone", "sum", "mean", "tril", "triu",
@@ -390,8 +391,8 @@ def _copy_unless(interp: Host, log: SavedLog, short: str, t: Tensor, result: Ten
 
 
 def _view_arms(log: SavedLog, t: Tensor, result: Tensor, views: Any, loops: tuple = ()) -> tuple | None:
-    if t.merged:
-        cond, a, b = t.merged
+    if t.merged or layout_arms(t, log.idents):  # a joined tensor, or one whose layout differs by branch (brains/layout_arms.py)
+        cond, a, b = t.merged or layout_arms(t, log.idents)
         out = []
         for c, x in ((cond, a), (X.bnot(cond), b)):
             arms = _view_arms(log, x, result, views, loops) if isinstance(x, Tensor) else None
@@ -458,8 +459,6 @@ def _saves(short: str, inputs: list, result: Any) -> list | None:
            for v in (inputs[:2] if short == "masked_fill" else inputs)):
         return None
     tensors = [v for v in inputs if _is_tensor(v)]
-    if short in NOTHING:
-        return []
     if not any(_grad(v) for v in tensors):
         return []  # nothing requires grad: autograd records no node
     a = inputs[0] if inputs else None
@@ -669,6 +668,8 @@ def _pairs(a: Any, b: Any) -> list:
         return [(a, b)]
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b):
         return [p for x, y in zip(a, b) for p in _pairs(x, y)]
+    if isinstance(a, ListV) and isinstance(b, ListV) and a.rep is None and b.rep is None and len(a.items) == len(b.items):
+        return [p for x, y in zip(a.items, b.items) for p in _pairs(x, y)]  # a list the forward returns (OpenAI GPT's Block)
     if isinstance(a, Record) and isinstance(b, Record):
         return [p for k in a.fields for p in _pairs(a.fields.get(k), b.fields.get(k))]
     if isinstance(a, Phi) and isinstance(b, Phi):

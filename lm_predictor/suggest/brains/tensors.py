@@ -139,9 +139,10 @@ def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
     if name in ("T", "mT", "H", "mH"):
         if t.shape is None:
             return t
-        if name in ("T", "H"):
-            return Tensor(tuple(reversed(t.shape)), t.dtype)
-        return transpose(t, Num.const(-2), Num.const(-1))
+        # a view, as the method call it stands for (its layout, bytes and storage: a parameter's `weight.T` stays the parameter's)
+        if name in ("T", "H") and len(t.shape) != 2:
+            return interp.call(BoundMethod(t, "permute"), [Num.const(d) for d in reversed(range(len(t.shape)))], {}, node)
+        return interp.call(BoundMethod(t, "transpose"), [Num.const(-2), Num.const(-1)], {}, node)
     if name in ("is_cuda", "requires_grad", "is_meta", "is_sparse", "is_quantized"):
         return X.FALSE
     if name in ("data", "real", "imag"):
@@ -290,6 +291,8 @@ def tensor_method(site: CallSite) -> Any:
             return (out, Tensor(out.shape, "long", route=ids))
         if name in ("argmax", "argmin"):
             return Tensor(out.shape, "long", route=ids)
+        if name in ("sum", "mean", "prod") and "dtype" in site.kwargs:  # accumulated and returned at dtype= (DiffLlama's lambdas)
+            return replace(out, dtype=_dtype_kw(site, out.dtype))
         return out
     if name in ("scatter_", "scatter") and t.shape is not None:
         dim, index = site.arg(0, "dim"), site.arg(1, "index")

@@ -15,8 +15,8 @@ from typing import Any
 from lm_predictor.diagnostics import A_MODULE_FORWARD, A_MODULE_INPUT, A_MODULE_PARAMS
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, numel, prefix, unknown_tensor
-from lm_predictor.suggest.brains import saved
-from lm_predictor.suggest.brains.layout import elem_bytes, elementwise_layout, free, gap, is_contiguous, with_layout
+from lm_predictor.suggest.brains import norm_saved, saved
+from lm_predictor.suggest.brains.layout import elem_bytes, elementwise_layout, free, gap, is_contiguous, trained_dropout, with_layout
 from lm_predictor.suggest.brains.shapes import flatten, pad as tensor_pad
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
@@ -368,8 +368,13 @@ def call_module(interp: Host, ref: ModRef, args: list, kwargs: dict, node: Any) 
         kind = margs.get("kind")
         if result is x and isinstance(x, Tensor) and mod.kind == "elementwise" and kind != "nn.Identity" and not str(kind).startswith("nn.Dropout"):
             result = dataclasses.replace(x)  # an activation's output is a new tensor, not its input
+        elif result is x and isinstance(x, Tensor) and str(kind).startswith("nn.Dropout"):
+            result = trained_dropout(x, margs.get("p"))  # a new dense tensor in training where x is an expanded view
         shape = margs.get("shape")
-        saved.module(interp, str(margs.get("kind") or mod.kind) if mod.kind == "elementwise" else mod.kind, x, result, tuple(shape) if isinstance(shape, (tuple, list)) else None, margs.get("p"))
+        if mod.kind == "rmsnorm":  # its own saved-tensor model (brains/norm_saved.py)
+            norm_saved.rms_norm(interp, x, result, tuple(shape) if isinstance(shape, (tuple, list)) else None, margs["elementwise_affine"])
+        else:
+            saved.module(interp, str(margs.get("kind") or mod.kind) if mod.kind == "elementwise" else mod.kind, x, result, tuple(shape) if isinstance(shape, (tuple, list)) else None, margs.get("p"))
     return result
 
 

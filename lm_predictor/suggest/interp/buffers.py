@@ -106,16 +106,15 @@ def register_param_dtypes(template: Template) -> None:
     """template.excess_terms: for each own parameter not at the model dtype (xlnet's
     torch.FloatTensor weights, float32 in a bfloat16 model), numel * (its bytes - dtype_bytes);
     has_odd_params: it or a descendant has one; param_dtypes_known False where such a
-    parameter's size or dtype is unknown, or where the odd parameters of a module and of one of
-    its descendants would both need pricing (not emitted yet)."""
+    parameter's size or dtype is unknown."""
     for value in template.attrs.values():
         _add_odd(template, value, TRUE)
     children = [v.inst.template for _, v in template.children if isinstance(v, ModRef) and isinstance(v.inst.template, Template)]
     if not all(child.param_dtypes_known for child in children):
         template.param_dtypes_known = False
     nested = any(child.has_odd_params for child in children)
-    if nested and template.excess_terms:
-        template.param_dtypes_known = False
+    # a module and a descendant that both have odd parameters (XLNet's mask_emb and its layers' q, k,
+    # v, o, r): each rule's param_bytes prices its own, and evaluate/train.py adds the descendants'
     template.has_odd_params = nested or bool(template.excess_terms)
 
 

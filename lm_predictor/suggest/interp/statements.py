@@ -11,12 +11,13 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest import liveness
 from lm_predictor.suggest.expr import FALSE, TRUE, ZERO, Bool, Num
 from lm_predictor.suggest.interp.frames import Exit, Flow, Frame
+from lm_predictor.suggest.interp.train_arms import apply_receivers, training_test
 from lm_predictor.suggest.interp.syntax import GRAD_OFF, MAX_UNROLL, TRACE, as_load, closure_of, handler, index_name, repeated_index, target_hint, trace_assigned
 from lm_predictor.suggest.pyvalues import ConfigV, Enumerate, Range, Zip, hashable
 from lm_predictor.suggest.resolve import absolute_module
 from lm_predictor.suggest.scope import ModRef, Template, TorchModule
 from lm_predictor.suggest.valueops import make_phi, same_value, translate, with_paths
-from lm_predictor.suggest.values import UNDEF, ClassV, DictV, FunctionV, ListV, ObjectV, Phi, Record, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import TRAINING, UNDEF, ClassV, DictV, FunctionV, ListV, ObjectV, Phi, Record, Repeated, Tensor, Unknown
 
 
 class StatementsMixin:
@@ -147,7 +148,22 @@ class StatementsMixin:
 
     def exec_If(self, stmt: nodes.If, frame: Frame) -> Flow:
         then_fn, else_fn = (lambda: self.exec_block(stmt.body, frame)), (lambda: self.exec_block(stmt.orelse, frame))
+        training = self.trains_through_function(stmt, frame)
+        if training is not None:
+            return self.fork(training, then_fn, else_fn, frame)
         return self.branch(stmt.test, frame, then_fn, else_fn, lambda cond: self.fork(cond, then_fn, else_fn, frame))
+
+    def trains_through_function(self, stmt: nodes.If, frame: Frame) -> Bool | None:
+        """The condition `training` (or its negation) where `stmt` tests `self.training` and its training
+        arm calls a torch.autograd.Function (interp/train_arms.py); None: read the test as usual."""
+        polarity = training_test(stmt.test)
+        if polarity is None:
+            return None
+        for receiver in apply_receivers(stmt.body if polarity else stmt.orelse):
+            cls = self.eval(receiver, frame)
+            if isinstance(cls, ClassV) and self.brains.is_autograd_function(self, cls):
+                return X.bsym(TRAINING) if polarity else X.bnot(X.bsym(TRAINING))
+        return None
 
     def fork(self, cond: Bool, then_fn, else_fn, frame: Frame) -> Flow:
         env0 = frame.locals
