@@ -38,6 +38,10 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.valueops import JOIN_HOOKS
 from lm_predictor.suggest.values import DictV, ListV, Phi, Record, Repeated, Tensor
 
+MAX_COND_CHARS = 800
+"""A mark's condition longer than this (rendered) is dropped for true, the conservative answer: a
+condition that grows with every branch (zamba2's hybrid layers) would cost more than it tells."""
+
 UNSEEN = "?"
 """The mark of a tensor the pass did not see made: a use of one makes the forward's answer unsure."""
 
@@ -74,7 +78,7 @@ def _joined(cond: Any, a: Any, b: Any, joined: Any) -> None:
         return
     both = {}
     for token in set(ma) | set(mb):
-        both[token] = X.bor(X.band(cond, ma.get(token, X.FALSE)), X.band(X.bnot(cond), mb.get(token, X.FALSE)))
+        both[token] = _or(_and(cond, ma.get(token, X.FALSE)), _and(X.bnot(cond), mb.get(token, X.FALSE)))
     _mark(frame, joined, both)
 
 
@@ -229,7 +233,7 @@ def _use(target: Any, cond: Any, owner: Any, seen: set) -> None:
     if target.live_owner not in (None, owner):  # found by two templates' forwards: names of both
         target.grad_used = True
     target.live_owner = owner
-    target.live_when = cond if target.live_when is None else X.bor(target.live_when, cond)
+    target.live_when = cond if target.live_when is None else _or(target.live_when, cond)
 
 
 def _resolve(draft: Any, key: Any, seen: set) -> None:
@@ -251,20 +255,51 @@ def _fields(value: Any) -> dict:
     return {None: value}
 
 
+def _small(cond: Any) -> bool:
+    """Whether a condition is short enough to keep."""
+    return X.bool_value(cond) is not None or len(X.render_bool(cond)) <= MAX_COND_CHARS
+
+
+def _or(a: Any, b: Any) -> Any:
+    """a or b, true where it would grow too long (a mark then flows unconditionally)."""
+    if X.bool_value(a) is True or X.bool_value(b) is True:
+        return X.TRUE
+    if X.bool_value(a) is False or a == b:
+        return b
+    if X.bool_value(b) is False:
+        return a
+    if not (_small(a) and _small(b)):
+        return X.TRUE
+    out = X.bor(a, b)
+    return out if _small(out) else X.TRUE
+
+
+def _and(a: Any, b: Any) -> Any:
+    """a and b, or b alone where that would grow too long (b is the mark's own condition: weaker, so more live)."""
+    if X.bool_value(a) is True:
+        return b
+    if X.bool_value(b) is True:
+        return a if _small(a) else X.TRUE
+    if not (_small(a) and _small(b)):
+        return b if _small(b) else X.TRUE
+    out = X.band(a, b)
+    return out if _small(out) else b
+
+
 def _leave(frame: Frame, marks: dict, guard: Any) -> None:
     """Marks that reach something live (on the path `guard`)."""
     if UNSEEN in marks:
         frame.unsure = True
         frame.why.append(frame.unseen)
     for token, cond in marks.items():
-        cond = X.band(guard, cond)
-        frame.live[token] = cond if token not in frame.live else X.bor(frame.live[token], cond)
+        cond = _and(guard, cond)
+        frame.live[token] = cond if token not in frame.live else _or(frame.live[token], cond)
 
 
 def _union(a: dict, b: dict) -> dict:
     out = dict(a)
     for token, cond in b.items():
-        out[token] = cond if token not in out else X.bor(out[token], cond)
+        out[token] = cond if token not in out else _or(out[token], cond)
     return out
 
 
