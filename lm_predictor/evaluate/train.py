@@ -180,7 +180,7 @@ def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Wo
     (None: unknown); `pin` says how its transformers checkpoints (reentrant or not)."""
     flops, params = trees["flops"], trees["param_count"]
     idle = idle_paths(params, trees["bytes_read"], library) if "bytes_read" in trees else frozenset()
-    idle |= declared_idle(library, params)
+    idle |= declared_idle(library, params, facts={"gradient_checkpointing": options.grad_checkpointing})
     backward = sum_over_calls(flops, _defined(library, "backward_flops", idle), _zero_if_nothing)  # an idle module has no backward
     try:
         recompute = sum_over_calls(flops, _recompute(library, PINS[pin].checkpoint_reentrant), lambda r: 0) if options.grad_checkpointing else 0
@@ -232,16 +232,20 @@ def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Wo
     return terms
 
 
-def declared_idle(library: RuleLibrary, record: CallRecord, path: str = "") -> frozenset[str]:
+def declared_idle(library: RuleLibrary, record: CallRecord, path: str = "", facts: dict | None = None) -> frozenset[str]:
     """Paths of the children a rule declares idle (`idle_params`: the param_count calls of those
-    that never run, which suggest finds), under every call of the param_count tree."""
+    that never run or whose results never reach the loss, which suggest finds), under every call of
+    the param_count tree. `facts`: workload facts the param_count calls do not hand down
+    (`gradient_checkpointing`), bound where a rule takes them."""
     found: set[str] = set()
     if _has(library, record.rule, "idle_params"):
-        tree = evaluate(library, record.rule, "idle_params", record.bindings, trace=True).tree
+        params = library.get(record.rule).params
+        bindings = {**record.bindings, **{k: v for k, v in (facts or {}).items() if k in params and k not in record.bindings}}
+        tree = evaluate(library, record.rule, "idle_params", bindings, trace=True).tree
         found |= {f"{path}.{c.label}" if path else c.label for c in (tree.children if tree is not None else [])}
     for child in record.children:
         if child.metric == record.metric:
-            found |= declared_idle(library, child, f"{path}.{child.label}" if path else child.label)
+            found |= declared_idle(library, child, f"{path}.{child.label}" if path else child.label, facts)
     return frozenset(found)
 
 

@@ -12,18 +12,47 @@ from lm_predictor.suggest.scope import Template, Term
 from lm_predictor.suggest.values import Tensor
 
 
+GRADIENT_CHECKPOINTING = "gradient_checkpointing"
+"""The workload fact of `gradient_checkpointing_enable()` (suggest/analysis.py WORKLOAD_FACTS)."""
+
+
 def idle_terms(template: Template) -> list:
     """The template's param_count terms of children that no forward the analysis ran ever
     called or read (GPT-2-style cross-attention without encoder states, Fuyu's image patch
     projection without pixel_values), or called only under torch.no_grad(): their parameters get no gradient. An attribute that holds
     one of several modules by a config branch is idle only if none of them ran."""
     used = {attr for attr, ref in template.children if _subtree_used(ref.inst)}  # any module an attribute may hold (with gradients on)
-    idle = {attr for attr, _ in template.children} - used - template.read_attrs
+    # a child read to be called (`self.k_proj(x)`, `self.pooler is not None`) is decided by the liveness pass
+    # (suggest/liveness.py): used where its result reaches the loss, idle where that holds only under a condition that fails
+    live_when = _live_when(template, used)
+    called = {attr for attr, ref in template.children if ref.inst.live_seen}
+    idle = {attr for attr, _ in template.children} - used - (template.read_attrs - called - set(live_when))
     out = []
     for term in template.param_terms:
         atom = term.expr.single_atom()
         if isinstance(atom, X.Op) and atom.kind == "call" and atom.args[0] in idle:  # calls name param_count
-            out.append(Term(term.guard, term.mult, calls_naming(term.expr, "param_count"), term.note))
+            cond = live_when.get(atom.args[0])
+            # the analysis reads `self.gradient_checkpointing` as false (recurrent_gemma's model then turns its
+            # cache off, and the keys reach the attention again): with checkpointing the child counts as used
+            guard = term.guard if cond is None else X.band(term.guard, X.bnot(cond), X.bnot(X.bsym(GRADIENT_CHECKPOINTING)))
+            out.append(Term(guard, term.mult, calls_naming(term.expr, "param_count"), term.note))
+    return out
+
+
+def _live_when(template: Template, used: set) -> dict:
+    """Children whose result reaches the forward's return only under a condition of its forward's
+    parameters (suggest/liveness.py: recurrent_gemma's k_proj where no cache was set up): attribute ->
+    that condition. With more than one forward draft the condition names one draft's parameters, so
+    such a child counts as used (no idle term)."""
+    out: dict = {}
+    for attr, ref in template.children:
+        cond = getattr(ref.inst, "live_when", None)
+        if attr in used or cond is None:
+            continue
+        if len(template.rules) != 1 or ref.inst.live_owner is not template:
+            used.add(attr)
+            continue
+        out[attr] = cond
     return out
 
 

@@ -153,6 +153,8 @@ class RuleDraft:
     has_kv: bool = False
     first_binding: dict = field(default_factory=dict)
     caller: Any = None
+    liveness: dict | None = None  # returned field -> {child token: condition}: what reaches it (suggest/liveness.py)
+    liveness_targets: dict = field(default_factory=dict)  # child token -> its instance, or (child draft, field)
     names: list = field(default_factory=list)
 
     def rule_name(self) -> str:
@@ -186,6 +188,9 @@ class Instance:
     handed: list = field(default_factory=list)  # bindings it was handed to constructors with (zamba's shared attention block)
     used: bool = False  # a forward called it or read one of its attributes (its parameters may get gradients)
     grad_used: bool = False  # ... with gradients on (not only under torch.no_grad(): deepseek_v32's indexer's children)
+    live_when: Any = None  # a Bool of the caller's forward: its result reaches the loss only where it holds (suggest/liveness.py)
+    live_owner: Any = None  # the template whose forward found live_when (its names are that forward's)
+    live_seen: bool = False  # some forward called it with gradients on, so the liveness pass decides whether it is used
 
 
 @dataclass(eq=False)

@@ -39,8 +39,20 @@ def same_value(a: Any, b: Any) -> bool:
     return False
 
 
+JOIN_HOOKS: list = []
+"""Called as hook(cond, a, b, joined) after each merge of two values (suggest/liveness.py: the joined value comes from both arms)."""
+
+
 def make_phi(cond: Bool, a: Any, b: Any) -> Any:
     """Merge two values: numbers and same-rank tensors merge dimension-wise."""
+    joined = _make_phi(cond, a, b)
+    for hook in JOIN_HOOKS:
+        hook(cond, a, b, joined)
+    return joined
+
+
+def _make_phi(cond: Bool, a: Any, b: Any) -> Any:
+    """make_phi without the hooks."""
     value = X.bool_value(cond)
     if value is not None:
         return a if value else b

@@ -4,7 +4,8 @@ Definitions are in docs/training.md; this module measures each one on the real m
 under ``FakeTensorMode`` (no memory, any size) with eager attention:
 
 - flops: ``FlopCounterMode`` around ``m(input_ids=ids, labels=ids).loss.backward()``
-  (forward, loss and backward; the optimizer step runs no matmul);
+  (forward, loss and backward; the optimizer step runs no matmul), with the CPU SDPA kernel and its
+  backward counted by torch's CUDA SDPA formulas (``oracle.cpu_sdpa_formulas``), as for inference;
 - weight_bytes: distinct storages of parameters and buffers; grad_bytes: distinct storages of
   ``p.grad`` after backward; optimizer_bytes: distinct storages of every tensor in
   ``optimizer.state`` after the step (plus fp32 master weights under mixed precision);
@@ -100,12 +101,15 @@ def _measure_train(
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
+    from lm_predictor.verify.oracle import cpu_sdpa_formulas
+
     totals: dict[str, int] = {}
     with _built_model(config, workload, train=True, grad_checkpointing=grad_checkpointing, fake=fake) as (model, ids):
         totals["weight_bytes"] = _storage_bytes([*model.parameters(), *model.buffers()])
         owned = {_key(t) for t in [*model.parameters(), *model.buffers()]}
         saved: dict[Any, int] = {}
-        with FlopCounterMode(display=False) as fc:
+        # the CPU SDPA kernel and its backward counted as torch counts the CUDA ones (as the inference oracle does)
+        with FlopCounterMode(display=False, custom_mapping=cpu_sdpa_formulas()) as fc:
             with torch.autograd.graph.saved_tensors_hooks(_pack_into(saved, owned), lambda t: t):
                 loss = _loss(model, ids, use_cache)
             loss.backward()

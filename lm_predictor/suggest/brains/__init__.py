@@ -16,6 +16,7 @@ from typing import Any
 
 from lm_predictor.diagnostics import A_BRAIN_ERROR, A_MODULE_INPUT
 from lm_predictor.suggest import expr as X
+from lm_predictor.suggest import liveness
 from lm_predictor.suggest.brains import autograd_fn as _autograd_fn
 from lm_predictor.suggest.brains import einsum_saved as _einsum_saved
 from lm_predictor.suggest.brains import saved as _saved
@@ -156,6 +157,7 @@ def tensor_binop(interp: Host, op: str, a: Any, b: Any, node: Any) -> Any:
     if all(isinstance(v, (Tensor, Num, X.Bool)) for v in (a, b)) and not any(v.requires_grad for v in (a, b) if isinstance(v, Tensor)):
         result = _mark_no_grad(result)  # e.g. position_ids / 2 (an unknown operand may require grad)
     _saved.op(interp, BINOPS.get(op, "compare"), [a, b], result)
+    liveness.op(interp, [a, b], result)
     return result
 
 
@@ -165,11 +167,15 @@ BINOPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "//": "fl
 
 def module_tensor(interp: Host, key: tuple, value: Any, buffer: bool) -> Any:
     """A module attribute read in a forward: a buffer is never counted; a plain tensor is one storage per instance."""
-    return _saved.module_tensor(interp, key, value, buffer)
+    value = _saved.module_tensor(interp, key, value, buffer)
+    liveness.seen(interp, value)
+    return value
 
 
 def tensor_attr(interp: Host, t: Tensor, name: str, node: Any) -> Any:
-    return _tensors.tensor_attr(interp, t, name, node)
+    result = _tensors.tensor_attr(interp, t, name, node)
+    liveness.op(interp, [t], result)
+    return result
 
 
 def tensor_setitem(interp: Host, t: Tensor, index: Any, value: Any, node: Any) -> None:
@@ -179,6 +185,7 @@ def tensor_setitem(interp: Host, t: Tensor, index: Any, value: Any, node: Any) -
     view = _shapes.getitem(interp, t, index, node) if basic and t.shape is not None else None
     rec = interp.recorder
     price_setitem(interp, t, index, value, view, rec.label("setitem", node) if rec is not None else "setitem")
+    liveness.escape(interp, value)  # written into another tensor (the target or a view of it may be read anywhere)
 
 
 def tensor_getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
@@ -192,6 +199,7 @@ def tensor_getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
     items = list(index) if isinstance(index, tuple) else [index]
     fancy = any(isinstance(i, (Tensor, ListV, list)) for i in items)
     _saved.op(interp, "index" if fancy else "select", [t] + ([_index_tensor(interp, i) for i in items] if fancy else []), result)
+    liveness.op(interp, [t, index], result)
     return result
 
 
@@ -219,6 +227,7 @@ def tensor_unary(interp: Host, op: str, t: Tensor, node: Any) -> Any:
     """-x, ~x, +x on a tensor: one pointwise kernel (none for +)."""
     result = price_unary(interp, op, t, node)
     _saved.op(interp, {"-": "neg", "~": "bitwise_not", "+": "positive"}.get(op, op), [t], result)
+    liveness.op(interp, [t], result)
     return result
 
 
@@ -500,12 +509,14 @@ def _call(interp: Host, callee: Any, args: list, kwargs: dict, node: Any, hint: 
                 result = _saved.call(site, pattern.name, result)
             if rec is not None and rec.bytes_marks == marks and pattern.name not in BYTES_EXEMPT and _runs_a_kernel(site, result):
                 gap(interp, f"{site.name or pattern.name}: no bytes model")  # a partial bytes total would be wrong
+            liveness.op(interp, [site.receiver, args, kwargs], result, in_place=_in_place(site))
             return result
         except DeadPath:
             raise
         except (AttributeError, TypeError, IndexError, KeyError, ValueError, ZeroDivisionError) as err:
             gap(interp, f"{site.name or pattern.name}: brain error")
             return brain_failed(interp, site, pattern, err)
+    liveness.escape(interp, [args, kwargs])  # a call the analysis does not follow
     if isinstance(callee, External):
         if any(isinstance(a, Tensor) for a in list(args) + list(kwargs.values())):
             return Unknown(f"{callee.name} is not in the op table")
@@ -513,6 +524,12 @@ def _call(interp: Host, callee: Any, args: list, kwargs: dict, node: Any, hint: 
     if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
         print("call of", type(callee).__name__, interp.current_loc)
     return Unknown(f"call of {type(callee).__name__}")
+
+
+def _in_place(site: CallSite) -> bool:
+    """A tensor method that writes its receiver (`x.mul_(y)`, `x.copy_(y)`)."""
+    short = (site.name or "").rsplit(".", 1)[-1]
+    return isinstance(site.receiver, Tensor) and short.endswith("_") and not short.startswith("_")
 
 
 BYTES_EXEMPT = {"builtin", "math", "torch-module"}
@@ -614,6 +631,7 @@ def _module_method(interp: Host, ref: ModRef, name: str, args: list, kwargs: dic
 
 
 def _python_method(interp: Host, recv: Any, name: str, args: list, kwargs: dict, node: Any) -> Any:
+    liveness.escape(interp, [args, kwargs])  # a list's append, a dict's update: the container may be read anywhere
     if isinstance(recv, str):
         if name in ("startswith", "endswith") and args and isinstance(args[0], (str, tuple)):
             return X.bconst(getattr(recv, name)(args[0]))

@@ -7,6 +7,7 @@ from typing import Any
 from lm_predictor.diagnostics import A_FORWARD_RAISES, A_INIT_RAISES, A_PARAM_SHAPE, A_TIE_UNKNOWN
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import FALSE, ONE, TRUE, ZERO, Bool, Num
+from lm_predictor.suggest import liveness
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.interp.buffers import register_buffers
 from lm_predictor.suggest.interp.ckpt_calls import checkpointed_by_func
@@ -204,10 +205,23 @@ class ModulesMixin:
         return X.call(label, RuleRef(tmpl), dict(ref.binding), forward_all=True)
 
     def call_module(self, ref: ModRef, args: list, kwargs: dict, node: Any, hint: str | None = None, root: bool = False) -> Any:
-        tmpl = ref.inst.template
         if self.in_init is None:
             ref.inst.used = True
-            ref.inst.grad_used = ref.inst.grad_used or not self.grad_off
+        try:
+            out = self._call_module(ref, args, kwargs, node, hint, root)
+        except Exception:
+            if self.in_init is None:  # a call that raised: used with gradients as before the pass
+                ref.inst.grad_used = ref.inst.grad_used or not self.grad_off
+            raise
+        if self.in_init is None:
+            # with gradients on: used where its result reaches what the caller's forward hands on (suggest/liveness.py)
+            if not liveness.child(self, ref.inst, args, kwargs, out):
+                ref.inst.grad_used = ref.inst.grad_used or not self.grad_off
+        return out
+
+    def _call_module(self, ref: ModRef, args: list, kwargs: dict, node: Any, hint: str | None, root: bool) -> Any:
+        """call_module without the liveness marks."""
+        tmpl = ref.inst.template
         if isinstance(tmpl, TorchModule):
             return self.brains.call_torch_module(self, ref, args, kwargs, node)
         forward = self.class_attr(tmpl.cls, "forward")
@@ -262,6 +276,7 @@ class ModulesMixin:
         self.brains.saved_module_call(self, draft, term, ref.count or ONE, args, kwargs, mapping, checkpointed)
         out = translate(draft.ret, mapping, None)
         self.brains.saved_returned(self, draft, draft.ret, out, args, kwargs, mapping)
+        liveness.returned(self, draft, out)
         return out
 
     def _library_bytes(self, qualname: str, label: str, args: list) -> Num | None:
@@ -288,14 +303,17 @@ class ModulesMixin:
         # caller's torch.no_grad() its own (the rule is drafted once, whichever call site comes first)
         self.assume, self.mults, self.in_init, self.facts, self.sym_loops, self.grad_off = [], [], None, [], [], 0
         try:
+            liveness.begin(self, args, kwargs)
             if forward.node is None:  # a torch base class's forward (brain)
                 draft.ret = forward.owner_class.fn(self, self_ref, args, kwargs, node)
             else:
                 draft.ret = self.run_function(FunctionV(forward.node, forward.module, forward.qualname, None, self_ref, forward.owner_class), args, kwargs, node)
+            liveness.finish(self, draft.ret)
         except DeadPath:
             draft.ret = Unknown("forward() raises on every path the analysis followed")
             draft.flops_terms.append(Term(TRUE, ONE, self.unresolved(A_FORWARD_RAISES, forward.node, f"{draft.qualname}.forward raises on every path the analysis followed")))
         finally:
+            liveness.end(self)
             self.recorder, self.assume, self.mults, self.in_init, self.facts, self.sym_loops, self.grad_off = saved
 
     def _localize_layout(self, layout: Any, hint: str, binding: dict, namer: "_Namer") -> Any:

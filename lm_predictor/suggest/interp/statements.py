@@ -8,6 +8,7 @@ from astroid import nodes
 
 from lm_predictor.diagnostics import A_BREAK, A_LOOP_CONDITIONAL, A_LOOP_SHAPE, A_LOOP_UNKNOWN, A_RETURN_IN_LOOP, A_WHILE
 from lm_predictor.suggest import expr as X
+from lm_predictor.suggest import liveness
 from lm_predictor.suggest.expr import FALSE, TRUE, ZERO, Bool, Num
 from lm_predictor.suggest.interp.frames import Exit, Flow, Frame
 from lm_predictor.suggest.interp.train_arms import apply_receivers, training_test
@@ -407,6 +408,7 @@ class StatementsMixin:
             elts = target.elts
             star = [i for i, e in enumerate(elts) if isinstance(e, nodes.Starred)]
             items = self.unpack(value, len(elts), target, star[0] if star else None)
+            liveness.unpacked(self, value, items)
             for elt, item in zip(elts, items):
                 if isinstance(elt, nodes.Starred):
                     self.assign(elt.value, item, frame)
@@ -415,6 +417,8 @@ class StatementsMixin:
         elif isinstance(target, nodes.Subscript):
             obj = self.eval(target.value, frame)
             key = self.eval(target.slice, frame)
+            if not isinstance(obj, Tensor):
+                liveness.escape(self, value)  # into a container a later read may find
             if isinstance(obj, DictV):
                 obj.items[hashable(key)] = value
             elif isinstance(obj, ListV):
@@ -468,6 +472,8 @@ class StatementsMixin:
             self.in_init.buffers_known = False
 
     def set_attr(self, obj: Any, name: str, value: Any, node: Any) -> None:
+        if self.in_init is None:
+            liveness.escape(self, value)  # written to a module or an object: a later read may find it
         if isinstance(obj, ModRef):
             tmpl = obj.inst.template
             if isinstance(tmpl, Template) and self.in_init is tmpl and obj.path == "":
