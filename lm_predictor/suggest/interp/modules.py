@@ -262,6 +262,8 @@ class ModulesMixin:
         self.brains.saved_module_call(self, draft, term, ref.count or ONE, args, kwargs, mapping, checkpointed)
         out = translate(draft.ret, mapping, None)
         self.brains.saved_returned(self, draft, draft.ret, out, args, kwargs, mapping)
+        if isinstance(out, Record) and self.recorder is not None and self.recorder.draft is not None:
+            self.recorder.draft.child_records.append(out)  # which of its fields the caller reads (brains/gradflow.py)
         return out
 
     def _library_bytes(self, qualname: str, label: str, args: list) -> Num | None:
@@ -292,6 +294,7 @@ class ModulesMixin:
                 draft.ret = forward.owner_class.fn(self, self_ref, args, kwargs, node)
             else:
                 draft.ret = self.run_function(FunctionV(forward.node, forward.module, forward.qualname, None, self_ref, forward.owner_class), args, kwargs, node)
+            self.brains.unread_outputs(self, draft)
         except DeadPath:
             draft.ret = Unknown("forward() raises on every path the analysis followed")
             draft.flops_terms.append(Term(TRUE, ONE, self.unresolved(A_FORWARD_RAISES, forward.node, f"{draft.qualname}.forward raises on every path the analysis followed")))

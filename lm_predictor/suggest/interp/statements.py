@@ -98,7 +98,7 @@ class StatementsMixin:
         off = 0
         for item, var in stmt.items:
             value = self.eval(item, frame)
-            if isinstance(value, ObjectV) and value.kind == "context" and getattr(value.cls, "name", "") in GRAD_OFF:
+            if self.brains.grad_off_context(self, value, GRAD_OFF):
                 off += 1  # `with torch.no_grad():` parameters read inside get no gradient
             if var is not None:
                 self.assign(var, value, frame)
@@ -412,6 +412,7 @@ class StatementsMixin:
         if isinstance(value, ListV):
             value = tuple(value.items)
         if isinstance(value, Record):
+            value.read_all()
             value = tuple(v for v in value.fields.values() if v is not None)
         if isinstance(value, tuple):
             if star is not None and len(value) >= n - 1:

@@ -1,0 +1,117 @@
+"""Where the analysis cannot tell which ops autograd records, so their backward FLOPs are not known.
+
+A draft that meets one of these constructs gets a `backward_gaps` note, and its rule says
+`backward_known: 0` (suggest/api.py); evaluate/train.py then reports `backward_flops` (and the
+train `flops` with it) as unknown, never the forward's products counted twice:
+
+- a `with` over a value that is `torch.no_grad()` on one arm of a condition and a context that
+  keeps gradients on the other (hrm_text's `nullcontext() if i >= threshold else torch.no_grad()`
+  inside a loop): which calls run without gradients depends on the iteration;
+- a matrix product with an operand made by a factory (`torch.zeros`, `torch.empty`, ...) from no
+  tensor that requires grad and not written since (qwen3_5's zero-initialised recurrent state in
+  the chunk loop): autograd gives it no gradient until a loop writes it from one that does, so the
+  first iteration has one backward product where the others have two.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lm_predictor.suggest.host import Host
+from lm_predictor.suggest.pyvalues import Lazy, force
+from lm_predictor.suggest.values import ObjectV, Phi, Record, Tensor
+
+FRESH_FACTORIES = frozenset({
+    "torch.zeros", "torch.empty", "torch.full", "torch.zeros_like", "torch.empty_like", "torch.full_like",
+    "Tensor.new_zeros", "Tensor.new_empty", "Tensor.new_full",
+})  # fmt: skip
+"""Factories whose result requires no grad until written in place (the analysis keeps them requiring
+grad, brains/__init__.py `_without_grad`, since a forward may fill them from activations)."""
+
+
+def backward_gap(interp: Host, why: str) -> None:
+    """The rule under analysis gets `backward_known: 0` (LMPREDICT_SUGGEST_DEBUG-free: the note says why)."""
+    rec = interp.recorder
+    if rec is not None and rec.draft is not None:
+        rec.draft.backward_gaps.append(f"{why} ({interp.current_loc})")
+
+
+def note_factory(interp: Host, name: str | None, inputs: list, result: Any) -> None:
+    """Remember a tensor a FRESH_FACTORIES call made from no tensor that requires grad."""
+    if name not in FRESH_FACTORIES or not isinstance(result, Tensor) or result.param or result.no_grad:
+        return
+    if any(isinstance(v, Tensor) and v.requires_grad for v in inputs) and not name.endswith("_like") and not name.startswith("Tensor."):
+        return
+    interp.fresh_factories[id(result)] = result  # the value kept alive, so its id is never reused
+
+
+def is_fresh(interp: Host, value: Any) -> bool:
+    """Whether `value` is (or, joined from branches, may be) a factory tensor not written since."""
+    if not isinstance(value, Tensor):
+        return False
+    if interp.fresh_factories.get(id(value)) is value:
+        return True
+    merged = value.merged
+    return merged is not None and any(is_fresh(interp, arm) for arm in merged[1:])
+
+
+def check_matmul_operands(interp: Host, a: Any, b: Any) -> None:
+    """A product with a fresh factory operand: its backward products are not known (see the module doc)."""
+    if is_fresh(interp, a) or is_fresh(interp, b):
+        backward_gap(interp, "a matrix product with a tensor made by a factory (torch.zeros): whether it requires grad depends on later writes")
+
+
+def context_arms(value: Any) -> list:
+    """The values a `with` item may be: the arms of a conditional value, forced."""
+    value = force(value) if isinstance(value, Lazy) else value
+    if isinstance(value, Phi):
+        return context_arms(value.a) + context_arms(value.b)
+    return [value]
+
+
+def mixed_grad_context(value: Any, grad_off: frozenset) -> bool | None:
+    """For a `with` item: True if every arm turns gradients off, None if some arms do and some do
+    not (the body's backward is not known), False if none does."""
+    arms = context_arms(value)
+    off = [isinstance(v, ObjectV) and v.kind == "context" and getattr(v.cls, "name", "") in grad_off for v in arms]
+    if all(off):
+        return True
+    return None if any(off) else False
+
+
+def unread_outputs(interp: Host, draft: Any) -> None:
+    """After a forward: a field of a ModelOutput a child returned that the forward never read nor
+    returned, holding a tensor that requires grad (BigBirdModel's `pooler_output`, which
+    BigBirdForCausalLM does not read): if nothing else carries it to the loss, the module that made
+    it gets no gradient and no backward, and the analysis does not follow where it goes, so the
+    rule's backward FLOPs and gradients are not known."""
+    for record in draft.child_records:
+        if _holds(draft.ret, record, 6):
+            continue
+        unread = [name for name, value in record.fields.items() if name not in record.read and _grad_tensor(value)]
+        if unread:
+            draft.grads_unknown = True
+            draft.backward_gaps.append(f"{record.class_name}.{unread[0]} is never read: what makes it may not reach the loss ({interp.current_loc})")
+
+
+def _grad_tensor(value: Any) -> bool:
+    """A tensor that requires grad, or a conditional value one of whose arms is one."""
+    value = force(value) if isinstance(value, Lazy) else value
+    if isinstance(value, Phi):
+        return _grad_tensor(value.a) or _grad_tensor(value.b)
+    return isinstance(value, Tensor) and value.requires_grad
+
+
+def _holds(value: Any, target: Any, depth: int) -> bool:
+    """Whether `target` is `value` or inside it (tuples, lists, records, conditional arms)."""
+    if value is target:
+        return True
+    if depth <= 0:
+        return False
+    if isinstance(value, Phi):
+        return _holds(value.a, target, depth - 1) or _holds(value.b, target, depth - 1)
+    if isinstance(value, (tuple, list)):
+        return any(_holds(v, target, depth - 1) for v in value)
+    if isinstance(value, Record):
+        return any(_holds(v, target, depth - 1) for v in value.fields.values())
+    return False
