@@ -36,23 +36,43 @@ def backward_gap(interp: Host, why: str) -> None:
         rec.draft.backward_gaps.append(f"{why} ({interp.current_loc})")
 
 
+ONES = "torch.ones"
+"""A factory whose values the analysis may rely on: BART-style decoders pass `torch.ones(batch, past + q)`
+as the 2-d attention mask (brains/masks.py)."""
+
+
 def note_factory(interp: Host, name: str | None, inputs: list, result: Any) -> None:
-    """Remember a tensor a FRESH_FACTORIES call made from no tensor that requires grad."""
-    if name not in FRESH_FACTORIES or not isinstance(result, Tensor) or result.param or result.no_grad:
+    """Remember a tensor a FRESH_FACTORIES call (or torch.ones) made from no tensor that requires grad."""
+    if not isinstance(result, Tensor) or result.param:
+        return
+    if name == ONES and not any(isinstance(v, Tensor) for v in inputs):
+        interp.fresh_factories[id(result)] = (result, name)  # the value kept alive, so its id is never reused
+    if name not in FRESH_FACTORIES or result.no_grad:
         return
     if any(isinstance(v, Tensor) and v.requires_grad for v in inputs) and not name.endswith("_like") and not name.startswith("Tensor."):
         return
-    interp.fresh_factories[id(result)] = result  # the value kept alive, so its id is never reused
+    interp.fresh_factories[id(result)] = (result, name)
+
+
+def _made_by(interp: Host, value: Any) -> str | None:
+    """The factory that made `value` (this very object: nothing wrote it since), else None."""
+    found = interp.fresh_factories.get(id(value))
+    return found[1] if found is not None and found[0] is value else None
 
 
 def is_fresh(interp: Host, value: Any) -> bool:
-    """Whether `value` is (or, joined from branches, may be) a factory tensor not written since."""
+    """Whether `value` is (or, joined from branches, may be) a FRESH_FACTORIES tensor not written since."""
     if not isinstance(value, Tensor):
         return False
-    if interp.fresh_factories.get(id(value)) is value:
+    if _made_by(interp, value) in FRESH_FACTORIES:
         return True
     merged = value.merged
     return merged is not None and any(is_fresh(interp, arm) for arm in merged[1:])
+
+
+def known_ones(interp: Host, value: Any) -> bool:
+    """Whether `value` is a tensor torch.ones made (from sizes alone) and nothing wrote since."""
+    return isinstance(value, Tensor) and _made_by(interp, value) == ONES
 
 
 def check_matmul_operands(interp: Host, a: Any, b: Any) -> None:
