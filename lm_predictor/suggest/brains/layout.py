@@ -20,7 +20,7 @@ from typing import Any
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
 from lm_predictor.suggest.host import Host
-from lm_predictor.suggest.values import MIXED_DTYPE_LAYOUT, CondLayout, Tensor
+from lm_predictor.suggest.values import MIXED_DTYPE_LAYOUT, CondLayout, External, Tensor
 
 
 @dataclass(frozen=True)
@@ -467,3 +467,10 @@ def scalar_tensor_dtype(data: Any) -> str:
         return "bool"
     return "long" if isinstance(data, Num) and X.is_integral(data) else "model"
 
+
+
+def is_device_move(name: str, inputs: list) -> bool:
+    """`x.to(device)` (or `x.to(y.device)`): no dtype, so torch hands back x itself on its own device
+    (the analysis runs on one device), whatever x's dtype."""
+    rest = inputs[1:]
+    return name == "to" and bool(rest) and all(isinstance(v, External) and v.name == "torch.device" for v in rest)

@@ -23,7 +23,7 @@ from typing import Any
 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains import ckpt_tail as tail
-from lm_predictor.suggest.brains.layout import arms, elem_bytes, is_contiguous, layout_of, numel, tensor_bytes, view_of
+from lm_predictor.suggest.brains.layout import arms, elem_bytes, is_contiguous, is_device_move, layout_of, numel, tensor_bytes, view_of
 from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.scope import Term
@@ -308,6 +308,8 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
     if short in CASTS and t is not None and isinstance(result, Tensor):
         if short == "contiguous":
             return _copy_unless(interp, log, short, t, result, is_contiguous)
+        if is_device_move(short, inputs):
+            return same(interp, result, t)  # `x.to(y.device)` hands back x (trocr's positions of two dtypes)
         a, b = elem_bytes(t), elem_bytes(result)
         if a is None or b is None:
             log.idents.pop(id(result), None)
