@@ -474,3 +474,10 @@ def is_device_move(name: str, inputs: list) -> bool:
     (the analysis runs on one device), whatever x's dtype."""
     rest = inputs[1:]
     return name == "to" and bool(rest) and all(isinstance(v, External) and v.name == "torch.device" for v in rest)
+
+
+def is_copy_into_grad(name: str, inputs: list) -> bool:
+    """`dst.copy_(src)` into a tensor (or a slice of one) that already requires grad: autograd's
+    CopySlices saves no tensor (minicpm3's `key_states[..., :d].copy_(k_nope)` into a `new_empty`), and
+    the destination's requires-grad mark stays right."""
+    return name == "copy_" and bool(inputs) and isinstance(inputs[0], Tensor) and inputs[0].requires_grad

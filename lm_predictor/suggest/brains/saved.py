@@ -23,7 +23,7 @@ from typing import Any
 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains import ckpt_tail as tail
-from lm_predictor.suggest.brains.layout import arms, elem_bytes, is_contiguous, is_device_move, layout_of, numel, tensor_bytes, view_of
+from lm_predictor.suggest.brains.layout import arms, elem_bytes, is_contiguous, is_copy_into_grad, is_device_move, layout_of, numel, tensor_bytes, view_of
 from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.scope import Term
@@ -291,7 +291,7 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
         return
     short = name.split(".")[-1] if not name.startswith("Cache.") else name
     if short.endswith("_") and not short.endswith("__") and short[:-1] not in NOTHING | CASTS:
-        if any(isinstance(v, Tensor) and v.requires_grad for v in inputs):
+        if any(isinstance(v, Tensor) and v.requires_grad for v in inputs) and not is_copy_into_grad(short, inputs):
             gap(interp, f"in-place {short}")
         return
     tensors = [v for v in inputs if isinstance(v, Tensor)]
