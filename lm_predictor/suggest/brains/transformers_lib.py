@@ -542,6 +542,8 @@ def suggest_transformers_external(site: CallSite) -> Any:
         v5 = str(getattr(interp.tree, "version", "4")).split(".")[0] not in ("", "0", "1", "2", "3", "4")  # 5.x signature
         mask = (causal_mask_v5 if v5 else causal_mask)(site, sliding_mask=short != "create_causal_mask")
         if mask is not NotImplemented:
+            if v5:
+                saved.fresh_leaves(interp, mask)  # a new storage (a checkpointed layer keeps a positional one)
             return mask
     if short == "_prepare_4d_causal_attention_mask" and (mask := prepare_4d_causal_mask(site)) is not NotImplemented:
         return mask
