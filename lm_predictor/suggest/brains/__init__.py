@@ -725,3 +725,7 @@ def grad_off_context(interp: Host, value: Any, grad_off: frozenset) -> bool:
 
 def unread_outputs(interp: Host, draft: Any) -> None:
     _gradflow.unread_outputs(interp, draft)
+
+
+def module_result(interp: Host, out: Any) -> Any:
+    return _gradflow.module_result(interp, out)

@@ -99,16 +99,28 @@ def mixed_grad_context(value: Any, grad_off: frozenset) -> bool | None:
     return None if any(off) else False
 
 
+def module_result(interp: Host, out: Any) -> Any:
+    """Remember a tensor a module call returned to the forward under analysis (kept alive by its id)."""
+    rec = interp.recorder
+    if isinstance(out, Tensor) and rec is not None and rec.draft is not None:
+        rec.draft.module_results[id(out)] = out
+    return out
+
+
 def unread_outputs(interp: Host, draft: Any) -> None:
     """After a forward: a field of a ModelOutput a child returned that the forward never read nor
-    returned, holding a tensor that requires grad (BigBirdModel's `pooler_output`, which
-    BigBirdForCausalLM does not read): if nothing else carries it to the loss, the module that made
-    it gets no gradient and no backward, and the analysis does not follow where it goes, so the
-    rule's backward FLOPs and gradients are not known."""
-    for record in draft.child_records:
+    returned, holding what a module call in the child returned, a tensor that requires grad
+    (BigBirdModel's `pooler_output`, its pooler's Tanh, which BigBirdForCausalLM does not read): if
+    nothing else carries it to the loss, that module gets no gradient and no backward, and the
+    analysis does not follow where it goes, so the rule's backward FLOPs and gradients are not known.
+    A field that is a slice or another op's result is not taken for dropped (ProphetNet's main
+    stream, a slice of the tensor its read n-gram stream comes from)."""
+    for record, child in draft.child_records:
         if _holds(draft.ret, record, 6):
             continue
-        unread = [name for name, value in record.fields.items() if name not in record.read and _grad_tensor(value)]
+        made = child.ret.fields if isinstance(child.ret, Record) else {}
+        unread = [name for name, value in record.fields.items()
+                  if name not in record.read and _grad_tensor(value) and _module_made(child, made.get(name))]
         if unread:
             draft.grads_unknown = True
             draft.backward_gaps.append(f"{record.class_name}.{unread[0]} is never read: what makes it may not reach the loss ({interp.current_loc})")
@@ -135,3 +147,10 @@ def _holds(value: Any, target: Any, depth: int) -> bool:
     if isinstance(value, Record):
         return any(_holds(v, target, depth - 1) for v in value.fields.values())
     return False
+
+
+def _module_made(child: Any, value: Any) -> bool:
+    """Whether `value` (in the child's own forward) is, or on some arm is, what a module call there returned."""
+    if isinstance(value, Phi):
+        return _module_made(child, value.a) or _module_made(child, value.b)
+    return isinstance(value, Tensor) and child.module_results.get(id(value)) is value

@@ -209,7 +209,7 @@ class ModulesMixin:
             ref.inst.used = True
             ref.inst.grad_used = ref.inst.grad_used or not self.grad_off
         if isinstance(tmpl, TorchModule):
-            return self.brains.call_torch_module(self, ref, args, kwargs, node)
+            return self.brains.module_result(self, self.brains.call_torch_module(self, ref, args, kwargs, node))
         forward = self.class_attr(tmpl.cls, "forward")
         if isinstance(forward, BrainFunc) and forward.name.endswith(".forward"):
             forward = FunctionV(None, None, forward.name, owner_class=forward)
@@ -263,8 +263,8 @@ class ModulesMixin:
         out = translate(draft.ret, mapping, None)
         self.brains.saved_returned(self, draft, draft.ret, out, args, kwargs, mapping)
         if isinstance(out, Record) and self.recorder is not None and self.recorder.draft is not None:
-            self.recorder.draft.child_records.append(out)  # which of its fields the caller reads (brains/gradflow.py)
-        return out
+            self.recorder.draft.child_records.append((out, draft))  # which of its fields the caller reads (brains/gradflow.py)
+        return self.brains.module_result(self, out)
 
     def _library_bytes(self, qualname: str, label: str, args: list) -> Num | None:
         """A module of the analysed library that the rule library prices per element (transformers'
