@@ -34,6 +34,11 @@ CASES = {
     "torch.ones mask into create_causal_mask (megatron-bert)": ("megatron-bert", dict(SMALL, is_decoder=True)),
     "x.to(y.device) of two dtypes (trocr)": ("trocr", dict(d_model=64, decoder_layers=2, decoder_attention_heads=4, decoder_ffn_dim=96, vocab_size=300, max_position_embeddings=64)),
     "copy_ into a new_empty (minicpm3)": ("minicpm3", dict(SMALL, num_key_value_heads=4, q_lora_rank=32, kv_lora_rank=16, qk_nope_head_dim=8, qk_rope_head_dim=8, v_head_dim=8)),
+    # the layer's mask (create_causal_mask with allow_is_causal_skip=False, not modelled) requires no grad,
+    # so its masked_fill saves nothing: 200 B over at 1 layer (a [2, 1, 5, 5] float32) before
+    "an unsized mask requires no grad (deepseek_v32)": ("deepseek_v32", dict(
+        SMALL, num_hidden_layers=1, moe_intermediate_size=32, num_key_value_heads=4, q_lora_rank=32, kv_lora_rank=16,
+        qk_nope_head_dim=8, qk_rope_head_dim=8, v_head_dim=8, first_k_dense_replace=1, index_n_heads=2, index_head_dim=16, index_topk=4)),
 }
 
 
@@ -42,6 +47,8 @@ CASES = {
 def test_activation_bytes(case: str, checkpointing: bool, tmp_path: Path) -> None:
     if MAJOR < 5:
         pytest.skip("5.23 sources")
+    if checkpointing and "deepseek_v32" in case:
+        pytest.skip("checked without checkpointing only")
     if checkpointing and "megatron-bert" in case:
         # BERT-style models build the mask in the model and hand it to the encoder, whose layers keep it:
         # a mask of two branches handed down as an argument has no storage there, so with checkpointing
