@@ -189,8 +189,6 @@ def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Wo
         recompute = None  # not the whole forward again, and not known how much less: unknown, never a guess
     idle_params, own_idle = idle_total(params, idle), idle_own(library, params, idle, "idle_own_params")
     trained = None if idle_params is None or own_idle is None else params.value - idle_params - own_idle
-    if trained is not None and not metric_known(library, flops, "grads_known"):
-        trained = None  # a rule says which parameters get a gradient is not known (suggest/brains/gradflow.py)
     tensors, own_idle_tensors = count_tensors(library, params, idle), idle_own(library, params, idle, "idle_own_param_tensors")
     tensors = None if tensors is None or own_idle_tensors is None else tensors - own_idle_tensors
     try:
@@ -238,7 +236,7 @@ def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Wo
 def metric_known(library: RuleLibrary, record: CallRecord, flag: str) -> bool:
     """False where a call in the flops tree has a rule that says `<flag>: 0`: `backward_known` (a
     `with` that turns gradients off on some iterations only; a product with a zero-initialised
-    operand), `grads_known` (a child's output the caller never reads, which may not reach the loss)."""
+    operand)."""
     for _, call in record.walk():
         if _has(library, call.rule, flag) and not evaluate(library, call.rule, flag, call.bindings).value:
             return False

@@ -283,8 +283,6 @@ def render_rule(emitter: Emitter, draft: RuleDraft, root: bool, tree: SourceTree
     if draft.backward_gaps:  # brains/gradflow.py: evaluate/train.py gives no backward_flops for a step that calls this rule
         why = sorted(set(draft.backward_gaps))[0].split(" (")[0]
         training += [f"      # backward FLOPs not known: {why}", "      backward_known: 0"]
-    if draft.grads_unknown:  # which parameters get a gradient is not known: no grad or optimizer bytes
-        training.append("      grads_known: 0")
     if training:
         lines += ["    metrics:", *training]
     slugs = emitter.unresolved_in(draft)

@@ -137,9 +137,6 @@ class RuleDraft:
     kv_terms: list = field(default_factory=list)
     bytes_terms: list = field(default_factory=list)  # one per op that moves bytes (bytes_read and bytes_written)
     bytes_gaps: list = field(default_factory=list)  # ops that could not be priced: the rule gets no bytes
-    child_records: list = field(default_factory=list)  # (ModelOutput record, child draft) its children's forwards returned (brains/gradflow.py)
-    module_results: dict = field(default_factory=dict)  # id -> a tensor a module call returned to its forward (brains/gradflow.py)
-    grads_unknown: bool = False  # a child's output may not reach the loss: its gradients are not known (brains/gradflow.py)
     backward_gaps: list = field(default_factory=list)  # where autograd's records are not known (brains/gradflow.py): no backward_flops
     saved: Any = None  # brains/saved.SavedLog: what autograd keeps for backward (activation_bytes)
     ckpt_tail: list = field(default_factory=list)  # flops Terms run after the forward's last save (checkpoint_tail_flops)

@@ -203,11 +203,6 @@ class Record:
 
     class_name: str
     fields: dict  # name -> value (declaration order)
-    read: set = field(default_factory=set)  # fields the code read (by name, index, unpacking): brains/gradflow.py
-
-    def read_all(self) -> None:
-        """Every field counts as read (unpacked, spread, sliced, or used in a way not followed)."""
-        self.read.update(self.fields)
 
     def get(self, name: str) -> Any:
         return self.fields.get(name)

@@ -5,8 +5,6 @@
   but the last `L_bp_cycles` inner cycles without gradients: backward FLOPs unknown;
 - qwen3_5_text: the gated delta rule's recurrent state starts as `torch.zeros` (no gradient), so
   the first chunk's products with it have one backward product, not two: backward FLOPs unknown;
-- big_bird: BigBirdModel's pooler runs, but BigBirdForCausalLM never reads `pooler_output`, so the
-  pooler gets no gradient: backward FLOPs, gradients and AdamW state unknown.
 
 Everything else of the step stays exact against train_oracle (fake tensors, batch 2, 5 tokens).
 """
@@ -39,9 +37,6 @@ CASES = {
         "qwen3_5_text", dict(SMALL, num_key_value_heads=2, head_dim=16, linear_key_head_dim=16, linear_value_head_dim=16,
                              linear_num_key_heads=2, linear_num_value_heads=2, layer_types=["linear_attention", "full_attention"]),
         ("flops",), ("weight_bytes", "grad_bytes", "optimizer_bytes")),
-    "a pooler output the causal-LM head never reads (big_bird)": (
-        "big_bird", dict(SMALL, attention_type="original_full", is_decoder=True),
-        ("flops", "grad_bytes", "optimizer_bytes"), ("weight_bytes",)),
 }
 
 

@@ -722,10 +722,3 @@ def grad_off_context(interp: Host, value: Any, grad_off: frozenset) -> bool:
         _gradflow.backward_gap(interp, "a `with` that turns gradients off under a condition: which calls have a backward is not known")
     return bool(grad)
 
-
-def unread_outputs(interp: Host, draft: Any) -> None:
-    _gradflow.unread_outputs(interp, draft)
-
-
-def module_result(interp: Host, out: Any) -> Any:
-    return _gradflow.module_result(interp, out)

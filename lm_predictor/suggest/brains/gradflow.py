@@ -19,7 +19,7 @@ from typing import Any
 
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import Lazy, force
-from lm_predictor.suggest.values import ObjectV, Phi, Record, Tensor
+from lm_predictor.suggest.values import ObjectV, Phi, Tensor
 
 FRESH_FACTORIES = frozenset({
     "torch.zeros", "torch.empty", "torch.full", "torch.zeros_like", "torch.empty_like", "torch.full_like",
@@ -98,59 +98,3 @@ def mixed_grad_context(value: Any, grad_off: frozenset) -> bool | None:
         return True
     return None if any(off) else False
 
-
-def module_result(interp: Host, out: Any) -> Any:
-    """Remember a tensor a module call returned to the forward under analysis (kept alive by its id)."""
-    rec = interp.recorder
-    if isinstance(out, Tensor) and rec is not None and rec.draft is not None:
-        rec.draft.module_results[id(out)] = out
-    return out
-
-
-def unread_outputs(interp: Host, draft: Any) -> None:
-    """After a forward: a field of a ModelOutput a child returned that the forward never read nor
-    returned, holding what a module call in the child returned, a tensor that requires grad
-    (BigBirdModel's `pooler_output`, its pooler's Tanh, which BigBirdForCausalLM does not read): if
-    nothing else carries it to the loss, that module gets no gradient and no backward, and the
-    analysis does not follow where it goes, so the rule's backward FLOPs and gradients are not known.
-    A field that is a slice or another op's result is not taken for dropped (ProphetNet's main
-    stream, a slice of the tensor its read n-gram stream comes from)."""
-    for record, child in draft.child_records:
-        if _holds(draft.ret, record, 6):
-            continue
-        made = child.ret.fields if isinstance(child.ret, Record) else {}
-        unread = [name for name, value in record.fields.items()
-                  if name not in record.read and _grad_tensor(value) and _module_made(child, made.get(name))]
-        if unread:
-            draft.grads_unknown = True
-            draft.backward_gaps.append(f"{record.class_name}.{unread[0]} is never read: what makes it may not reach the loss ({interp.current_loc})")
-
-
-def _grad_tensor(value: Any) -> bool:
-    """A tensor that requires grad, or a conditional value one of whose arms is one."""
-    value = force(value) if isinstance(value, Lazy) else value
-    if isinstance(value, Phi):
-        return _grad_tensor(value.a) or _grad_tensor(value.b)
-    return isinstance(value, Tensor) and value.requires_grad
-
-
-def _holds(value: Any, target: Any, depth: int) -> bool:
-    """Whether `target` is `value` or inside it (tuples, lists, records, conditional arms)."""
-    if value is target:
-        return True
-    if depth <= 0:
-        return False
-    if isinstance(value, Phi):
-        return _holds(value.a, target, depth - 1) or _holds(value.b, target, depth - 1)
-    if isinstance(value, (tuple, list)):
-        return any(_holds(v, target, depth - 1) for v in value)
-    if isinstance(value, Record):
-        return any(_holds(v, target, depth - 1) for v in value.fields.values())
-    return False
-
-
-def _module_made(child: Any, value: Any) -> bool:
-    """Whether `value` (in the child's own forward) is, or on some arm is, what a module call there returned."""
-    if isinstance(value, Phi):
-        return _module_made(child, value.a) or _module_made(child, value.b)
-    return isinstance(value, Tensor) and child.module_results.get(id(value)) is value

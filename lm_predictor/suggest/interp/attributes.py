@@ -180,9 +180,7 @@ class AttributesMixin:
             return self.bind_attr(attr, inst, node)
         if isinstance(obj, Record):
             if name in obj.fields:
-                obj.read.add(name)
                 return obj.fields[name]
-            obj.read_all()  # a method (to_tuple(), values()): every field may be read
             return None
         if isinstance(obj, Unknown):
             return Unknown(obj.reason)
@@ -301,15 +299,12 @@ class AttributesMixin:
             return Unknown(f"key {key!r} not in dict")
         if isinstance(obj, Record):
             if isinstance(index, str):
-                obj.read.add(index)
                 return obj.fields.get(index)
             if isinstance(index, Num):
-                present = [(k, v) for k, v in obj.fields.items() if v is not None]
+                present = [v for v in obj.fields.values() if v is not None]
                 c = index.const_value()
                 if isinstance(c, int) and -len(present) <= c < len(present):
-                    obj.read.add(present[c][0])
-                    return present[c][1]
-            obj.read_all()
+                    return present[c]
             if isinstance(index, Slice):
                 present = tuple(v for v in obj.fields.values() if v is not None)
                 return self.getitem(present, index, node)

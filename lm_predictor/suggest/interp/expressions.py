@@ -301,7 +301,6 @@ class ExpressionsMixin:
                 if isinstance(value, DictV):
                     kwargs.update({k: v for k, v in value.items.items() if isinstance(k, str)})
                 elif isinstance(value, Record):
-                    value.read_all()
                     kwargs.update({k: v for k, v in value.fields.items()})
             else:
                 kwargs[kw.arg] = value

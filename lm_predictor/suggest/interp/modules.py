@@ -209,7 +209,7 @@ class ModulesMixin:
             ref.inst.used = True
             ref.inst.grad_used = ref.inst.grad_used or not self.grad_off
         if isinstance(tmpl, TorchModule):
-            return self.brains.module_result(self, self.brains.call_torch_module(self, ref, args, kwargs, node))
+            return self.brains.call_torch_module(self, ref, args, kwargs, node)
         forward = self.class_attr(tmpl.cls, "forward")
         if isinstance(forward, BrainFunc) and forward.name.endswith(".forward"):
             forward = FunctionV(None, None, forward.name, owner_class=forward)
@@ -262,9 +262,7 @@ class ModulesMixin:
         self.brains.saved_module_call(self, draft, term, ref.count or ONE, args, kwargs, mapping, checkpointed)
         out = translate(draft.ret, mapping, None)
         self.brains.saved_returned(self, draft, draft.ret, out, args, kwargs, mapping)
-        if isinstance(out, Record) and self.recorder is not None and self.recorder.draft is not None:
-            self.recorder.draft.child_records.append((out, draft))  # which of its fields the caller reads (brains/gradflow.py)
-        return self.brains.module_result(self, out)
+        return out
 
     def _library_bytes(self, qualname: str, label: str, args: list) -> Num | None:
         """A module of the analysed library that the rule library prices per element (transformers'
@@ -294,7 +292,6 @@ class ModulesMixin:
                 draft.ret = forward.owner_class.fn(self, self_ref, args, kwargs, node)
             else:
                 draft.ret = self.run_function(FunctionV(forward.node, forward.module, forward.qualname, None, self_ref, forward.owner_class), args, kwargs, node)
-            self.brains.unread_outputs(self, draft)
         except DeadPath:
             draft.ret = Unknown("forward() raises on every path the analysis followed")
             draft.flops_terms.append(Term(TRUE, ONE, self.unresolved(A_FORWARD_RAISES, forward.node, f"{draft.qualname}.forward raises on every path the analysis followed")))

@@ -412,7 +412,6 @@ class StatementsMixin:
         if isinstance(value, ListV):
             value = tuple(value.items)
         if isinstance(value, Record):
-            value.read_all()
             value = tuple(v for v in value.fields.values() if v is not None)
         if isinstance(value, tuple):
             if star is not None and len(value) >= n - 1:
