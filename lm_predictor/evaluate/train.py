@@ -182,6 +182,8 @@ def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Wo
     idle = idle_paths(params, trees["bytes_read"], library) if "bytes_read" in trees else frozenset()
     idle |= declared_idle(library, params, facts={"gradient_checkpointing": options.grad_checkpointing})
     backward = sum_over_calls(flops, _defined(library, "backward_flops", idle), _zero_if_nothing)  # an idle module has no backward
+    if backward is not None and not metric_known(library, flops, "backward_known"):
+        backward = None  # a rule says autograd's records are not known (suggest/brains/gradflow.py)
     try:
         recompute = sum_over_calls(flops, _recompute(library, PINS[pin].checkpoint_reentrant), lambda r: 0) if options.grad_checkpointing else 0
     except _TailUnknown:
@@ -230,6 +232,16 @@ def train_terms(library: RuleLibrary, trees: dict[str, CallRecord], workload: Wo
     if terms["optimizer_peak_bytes"] is not None and _has(library, flops.rule, "step_buffer_bytes"):  # buffers the forward registers
         terms["optimizer_peak_bytes"] += evaluate(library, flops.rule, "step_buffer_bytes", flops.bindings).value
     return terms
+
+
+def metric_known(library: RuleLibrary, record: CallRecord, flag: str) -> bool:
+    """False where a call in the flops tree has a rule that says `<flag>: 0`: `backward_known` (a
+    `with` that turns gradients off on some iterations only; a product with a zero-initialised
+    operand)."""
+    for _, call in record.walk():
+        if _has(library, call.rule, flag) and not evaluate(library, call.rule, flag, call.bindings).value:
+            return False
+    return True
 
 
 def declared_idle(library: RuleLibrary, record: CallRecord, path: str = "", facts: dict | None = None) -> frozenset[str]:

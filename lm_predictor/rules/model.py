@@ -25,7 +25,7 @@ STANDARD_METRICS = (
 TRAINING_METRICS = (
     "activation_bytes", "backward_flops", "checkpoint_layers", "checkpoint_tail_flops", "param_tensors", "last_param_numel", "factored_state_numel", "buffer_bytes", "param_bytes",
     "param_dtypes_known", "own_param_tensors", "idle_params",
-    "viewed_input_bytes", "train_forward_peak_bytes", "train_backward_peak_bytes", "step_buffer_bytes", "train_peak_known", "train_peak_lower_bound",
+    "viewed_input_bytes", "backward_known", "train_forward_peak_bytes", "train_backward_peak_bytes", "step_buffer_bytes", "train_peak_known", "train_peak_lower_bound",
 )  # fmt: skip
 """Custom metrics that price a training step (lm_predictor/evaluate/train.py), not the forward:
 `eval --mode infer` does not report them."""

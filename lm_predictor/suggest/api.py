@@ -280,6 +280,9 @@ def render_rule(emitter: Emitter, draft: RuleDraft, root: bool, tree: SourceTree
         training += ["      # a GradientCheckpointingLayer (or a block its caller checkpoints): gradient_checkpointing_enable() runs its forward again in backward", "      checkpoint_layers: 1"]
     if emitter.has_metric(draft, "checkpoint_tail_flops"):
         training += ["      # forward FLOPs after its last save for backward: a non-reentrant checkpoint stops its recompute before them", f"      checkpoint_tail_flops: {formula_yaml(emitter.formula(draft, 'checkpoint_tail_flops'), '        ')}"]
+    if draft.backward_gaps:  # brains/gradflow.py: evaluate/train.py gives no backward_flops for a step that calls this rule
+        why = sorted(set(draft.backward_gaps))[0].split(" (")[0]
+        training += [f"      # backward FLOPs not known: {why}", "      backward_known: 0"]
     if training:
         lines += ["    metrics:", *training]
     slugs = emitter.unresolved_in(draft)

@@ -33,6 +33,7 @@ class Host(Protocol):
     label_hint: str | None  # the assigned name, a label for the op being recorded
     in_init: Any  # the template whose __init__ is being run (None: a forward)
     grad_off: int  # > 0 inside torch.no_grad() / inference_mode: parameters read there get no gradient
+    fresh_factories: dict  # id -> (tensor, factory): torch.zeros / torch.ones ... made it and nothing wrote since (brains/gradflow.py)
     switches: list[dict]  # config switches forward makes on the workload (brains/switches.py)
 
     # diagnostics and costs

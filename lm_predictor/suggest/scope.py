@@ -137,6 +137,7 @@ class RuleDraft:
     kv_terms: list = field(default_factory=list)
     bytes_terms: list = field(default_factory=list)  # one per op that moves bytes (bytes_read and bytes_written)
     bytes_gaps: list = field(default_factory=list)  # ops that could not be priced: the rule gets no bytes
+    backward_gaps: list = field(default_factory=list)  # where autograd's records are not known (brains/gradflow.py): no backward_flops
     saved: Any = None  # brains/saved.SavedLog: what autograd keeps for backward (activation_bytes)
     ckpt_tail: list = field(default_factory=list)  # flops Terms run after the forward's last save (checkpoint_tail_flops)
     ckpt_saves: bool = False  # its forward (or a callee's) saves some tensor for backward

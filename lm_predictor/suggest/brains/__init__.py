@@ -19,6 +19,7 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest import liveness
 from lm_predictor.suggest.brains import autograd_fn as _autograd_fn
 from lm_predictor.suggest.brains import einsum_saved as _einsum_saved
+from lm_predictor.suggest.brains import gradflow as _gradflow
 from lm_predictor.suggest.brains import saved as _saved
 from lm_predictor.suggest.brains import (
     builtins as _builtins,
@@ -510,6 +511,7 @@ def _call(interp: Host, callee: Any, args: list, kwargs: dict, node: Any, hint: 
             if rec is not None and rec.bytes_marks == marks and pattern.name not in BYTES_EXEMPT and _runs_a_kernel(site, result):
                 gap(interp, f"{site.name or pattern.name}: no bytes model")  # a partial bytes total would be wrong
             liveness.op(interp, [site.receiver, args, kwargs], result, in_place=_in_place(site))
+            _gradflow.note_factory(interp, site.name, [site.receiver, *site.args, *site.kwargs.values()], result)
             return result
         except DeadPath:
             raise
@@ -740,3 +742,13 @@ def saved_returned(interp: Host, draft: Any, inner: Any, out: Any, args: list, k
 
 def saved_after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:
     _saved.after_loop(interp, loop, before, after)
+
+
+def grad_off_context(interp: Host, value: Any, grad_off: frozenset) -> bool:
+    """Whether a `with` item turns gradients off; one that does so on some arms of a condition only
+    (hrm_text's `nullcontext() if ... else torch.no_grad()`) leaves the rule's backward unknown."""
+    grad = _gradflow.mixed_grad_context(value, grad_off)
+    if grad is None:
+        _gradflow.backward_gap(interp, "a `with` that turns gradients off under a condition: which calls have a backward is not known")
+    return bool(grad)
+

@@ -20,7 +20,7 @@ from typing import Any
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
 from lm_predictor.suggest.host import Host
-from lm_predictor.suggest.values import MIXED_DTYPE_LAYOUT, TRAINING, CondLayout, Phi, Tensor
+from lm_predictor.suggest.values import MIXED_DTYPE_LAYOUT, TRAINING, CondLayout, External, Phi, Tensor
 
 
 @dataclass(frozen=True)
@@ -508,3 +508,17 @@ def trained_dropout(t: Tensor, p: Any) -> Tensor:
         return t  # row-major already: dropout's output has the input's layout
     fresh = X.band(X.bsym(TRAINING), X.bnot(X.cmp("==", p, ZERO)))
     return replace(t, layout=CondLayout(fresh, None, t.layout), merged=None) if fresh != X.FALSE else t
+
+
+def is_device_move(name: str, inputs: list) -> bool:
+    """`x.to(device)` (or `x.to(y.device)`): no dtype, so torch hands back x itself on its own device
+    (the analysis runs on one device), whatever x's dtype."""
+    rest = inputs[1:]
+    return name == "to" and bool(rest) and all(isinstance(v, External) and v.name == "torch.device" for v in rest)
+
+
+def is_copy_into_grad(name: str, inputs: list) -> bool:
+    """`dst.copy_(src)` into a tensor (or a slice of one) that already requires grad: autograd's
+    CopySlices saves no tensor (minicpm3's `key_states[..., :d].copy_(k_nope)` into a `new_empty`), and
+    the destination's requires-grad mark stays right."""
+    return name == "copy_" and bool(inputs) and isinstance(inputs[0], Tensor) and inputs[0].requires_grad

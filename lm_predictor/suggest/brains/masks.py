@@ -30,6 +30,7 @@ from typing import Any
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite
 from lm_predictor.suggest.brains.cache import mask_layer_kind, present
+from lm_predictor.suggest.brains.gradflow import known_ones
 from lm_predictor.suggest.brains.layout import ELEMENT_BYTES, Layout, elem_bytes, gap, promote, with_layout
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
 from lm_predictor.suggest.host import Host
@@ -86,6 +87,8 @@ def causal_mask(site: CallSite, sliding_mask: bool = False) -> Any:
     if cache is not None and not isinstance(cache, CacheV):
         return NotImplemented
     batch, q = embeds.shape[0], embeds.shape[1]
+    if cache is None and padding and attention_mask.shape[1] != q:
+        return NotImplemented  # _preprocess_mask_arguments: kv is the mask's length, not q
     if cache is None:
         sliding, window, past = X.FALSE, ONE, ZERO
         if sliding_mask:  # no cache yet (gemma3's multimodal model masks before its language model makes one): the config's window
@@ -241,7 +244,13 @@ def causal_mask_v5(site: CallSite, sliding_mask: bool = False) -> Any:
     position_ids = site.arg(4, "position_ids", None)
     extra = [site.arg(i, name, None) for i, name in ((5, "or_mask_function"), (6, "and_mask_function"), (7, "block_sequence_ids"), (8, "layer_idx"))]
     allow_skip = site.arg(9, "allow_is_causal_skip", X.TRUE)
-    if attention_mask is not None or any(e is not None for e in extra) or allow_skip not in (X.TRUE, True):
+    # a 2-d mask of ones (BART-style decoders make `torch.ones(batch, past + q)` when given none) masks
+    # nothing: sdpa skips as without one (`fast_all(padding_mask)` holds) and eager's mask has the same
+    # shape and dtype; only its own ops (the bool cast, the padding lookup, `&`) are not priced
+    padding = attention_mask is not None
+    if padding and not (_plain_2d(attention_mask) and known_ones(interp, attention_mask)):
+        return NotImplemented
+    if any(e is not None for e in extra) or allow_skip not in (X.TRUE, True):
         return NotImplemented
     if builds_recurrent_mask(site.node):
         return NotImplemented
@@ -250,6 +259,8 @@ def causal_mask_v5(site: CallSite, sliding_mask: bool = False) -> Any:
     if interp.config is not None and interp.config.model.getattr_default(interp, "is_causal", X.TRUE, site.node) in (X.FALSE, False):
         return NotImplemented  # a bidirectional mask instead (a config field `is_causal` a user may set is read as true)
     batch, q = embeds.shape[0], embeds.shape[1]
+    if cache is None and padding and attention_mask.shape[1] != q:
+        return NotImplemented  # _preprocess_mask_arguments: kv is the mask's length, not q
     if cache is None:
         sliding, window, past = X.FALSE, ONE, ZERO
     else:
@@ -265,7 +276,9 @@ def causal_mask_v5(site: CallSite, sliding_mask: bool = False) -> Any:
     kept = X.ifnum(sliding, X.ifnum(X.cmp(">", window, 1), X.fn("min", past, window - 1), past), past)
     kv = kept + q
     attn = interp.getattr(config, "_attn_implementation", site.node)
-    if cache is None and position_ids is not None:
+    if padding:
+        gap(interp, "5.x create_causal_mask's padding-mask ops (a 2-d attention_mask of ones)")
+    if cache is None and position_ids is not None and not padding:
         # find_packed_sequence_indices: diff, cumsum and a host read of the positions (no bytes model); a
         # plain 0..q-1 run is one sequence, so the mask is the causal one
         gap(interp, "5.x create_causal_mask's packed-sequence check of position_ids")

@@ -15,6 +15,7 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, broadcast, numel, op, unknown_tensor
 from lm_predictor.suggest.brains.layout import UNKNOWN_LAYOUT, Layout, arms, copy_term, free, gap, join_bools, join_layouts, layout_of, price, view_of, with_layout
 from lm_predictor.suggest.brains.fnbytes import price_baddbmm
+from lm_predictor.suggest.brains.gradflow import check_matmul_operands
 from lm_predictor.suggest.brains.opbytes import price_matmul, price_sdpa, transpose_contiguous
 from lm_predictor.suggest.expr import ONE, Num
 from lm_predictor.suggest.values import Phi, Tensor
@@ -47,6 +48,7 @@ def matmul(site: CallSite, a: object, b: object, rule: str = "torch.matmul", fal
     if batch != ONE:
         kwargs["batch"] = batch
     grads = int(a.requires_grad) + int(b.requires_grad)
+    check_matmul_operands(site.interp, a, b)
     if grads != 2 and rule == "torch.matmul":  # autograd multiplies only the operands that require grad
         kwargs["grad_operands"] = Num.const(grads)
     label = site.label(fallback)

@@ -24,49 +24,15 @@ from typing import Any
 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains import ckpt_tail as tail, saved_loops
-from lm_predictor.suggest.brains.layout import arms, elem_bytes, is_contiguous, layout_of, numel, tensor_bytes, view_of
+from lm_predictor.suggest.brains.layout import arms, elem_bytes, is_contiguous, is_copy_into_grad, is_device_move, layout_of, numel, tensor_bytes, view_of
 from lm_predictor.suggest.brains.layout_arms import layout_arms
+from lm_predictor.suggest.brains.saved_ops import (
+    ADD_PRODUCT, BINARY_PICK, CASTS, CROSS, INDICES, INPUT, KEEPS_INPUT, NO_GRAD_HELPERS, NOTHING, OUTPUT, PRODUCTS, RESHAPES, TRAIN_ONLY, VIEWS,
+)
 from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.scope import Term
 from lm_predictor.suggest.values import ATTN_SDPA, ListV, Phi, Record, Tensor, Unknown
-
-NOTHING = frozenset({
-    "add", "sub", "rsub", "neg", "cat", "concat", "concatenate", "stack", "clone", "sum", "mean", "tril", "triu",
-    "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "arange", "tensor",
-    "as_tensor", "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and", "logical_or", "bitwise_and",
-    "bitwise_or", "and", "or", "xor", "isnan", "isinf", "floor_divide", "repeat", "new_zeros", "new_ones",
-    "new_full", "new_empty", "new_tensor", "linspace", "outer_no_grad", "Cache.update", "Cache.get_seq_length",
-    "Cache.get_mask_sizes", "floor", "ceil", "round", "sign", "trunc", "argmax", "argmin", "long", "int", "bool", "bitwise_not",
-    "cumsum", "pad", "roll", "flip",
-})
-"""Ops whose backward needs none of their tensors (add, cat, sum, mean, comparisons, factories)."""
-INPUT = frozenset({"silu", "gelu", "sin", "cos", "log", "log1p", "erf", "softplus", "mish", "abs", "clamp", "clamp_min",
-                   "clamp_max", "pow", "square", "leaky_relu", "hardtanh", "atan", "sinh", "cosh", "log2", "log10", "var", "std"})
-"""Ops that keep their input (self) when it requires grad."""
-OUTPUT = frozenset({"sigmoid", "tanh", "exp", "rsqrt", "sqrt", "relu", "reciprocal", "softmax", "log_softmax", "exp2", "expm1", "logsumexp"})
-"""Ops that keep their output when the input requires grad (logsumexp its input too: logsumexp_backward)."""
-CROSS = frozenset({"mul", "matmul", "mm", "bmm", "@", "multiply"})
-"""Products: each operand is kept when the other requires grad."""
-ADD_PRODUCT = frozenset({"baddbmm", "addbmm", "addmm"})
-PRODUCTS = frozenset({"matmul", "mm", "bmm", "@", "einsum"}) | ADD_PRODUCT
-"""Matmul-class ops: FlopCounterMode counts them, and autograd saves their operands before they run."""
-"""`input + alpha * (b1 @ b2)`: the product's operands, as bmm keeps them (the added input nothing)."""
-BINARY_PICK = frozenset({"maximum", "minimum", "fmax", "fmin", "max", "min"})
-"""max(a, b) and kin of two tensors keep both (the gradient goes where each won); with a dim, the indices."""
-INDICES = frozenset({"topk", "sort", "kthvalue", "median", "mode", "cummax", "cummin", "max", "min"})
-"""Ops returning (values, indices) whose backward scatters the gradient through the indices."""
-VIEWS = frozenset({"view", "view_as", "transpose", "permute", "unsqueeze", "squeeze", "expand", "expand_as", "t",
-                   "swapaxes", "swapdims", "split", "chunk", "unbind", "narrow", "detach", "unflatten", "split_with_sizes",
-                   "tensor_split", "movedim", "select", "slice_logits_to_keep"})
-"""Tensor methods whose results share the receiver's storage (5.x `slice_logits_to_keep`: `hidden[:, -k:, :]`)."""
-KEEPS_INPUT = frozenset({"positive", "requires_grad_", "retain_grad", "cpu", "cuda", "pin_memory", "select"})
-"""Ops that may hand back their input object unchanged."""
-RESHAPES = frozenset({"reshape", "reshape_as", "flatten"})
-CASTS = frozenset({"to", "float", "half", "bfloat16", "double", "type_as", "type", "contiguous"})
-NO_GRAD_HELPERS = ("transformers.masking_utils.", "transformers.modeling_attn_mask_utils.")
-"""Library helpers whose tensors never require grad (attention masks from positions)."""
-TRAIN_ONLY = frozenset({"dropout", "dropout1d", "dropout2d", "alpha_dropout"})
 
 
 @dataclass(eq=False)
@@ -293,7 +259,7 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
         return
     short = name.split(".")[-1] if not name.startswith("Cache.") else name
     if short.endswith("_") and not short.endswith("__") and short[:-1] not in NOTHING | CASTS:
-        if any(isinstance(v, Tensor) and v.requires_grad for v in inputs):
+        if any(isinstance(v, Tensor) and v.requires_grad for v in inputs) and not is_copy_into_grad(short, inputs):
             gap(interp, f"in-place {short}")
         return
     tensors = [v for v in inputs if isinstance(v, Tensor)]
@@ -310,6 +276,8 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
     if short in CASTS and t is not None and isinstance(result, Tensor):
         if short == "contiguous":
             return _copy_unless(interp, log, short, t, result, is_contiguous)
+        if is_device_move(short, inputs):
+            return same(interp, result, t)  # `x.to(y.device)` hands back x (trocr's positions of two dtypes)
         a, b = elem_bytes(t), elem_bytes(result)
         if a is None or b is None:
             log.idents.pop(id(result), None)

@@ -228,7 +228,7 @@ def _head_mask(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> 
 
 
 def _mask(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
-    return Tensor(None, "mask", "attention mask")
+    return Tensor(None, "mask", "attention mask", no_grad=True)  # a mask never requires grad
 
 
 def _extended_mask(interp: Host, recv: Any, args: list, kwargs: dict, node: Any) -> Any:
@@ -552,7 +552,7 @@ def suggest_transformers_external(site: CallSite) -> Any:
         if mask is not NotImplemented:
             return mask
     if short in MASK_FUNCTIONS:
-        return Tensor(None, "mask", "attention mask")
+        return Tensor(None, "mask", "attention mask", no_grad=True)  # a mask never requires grad
     if short == "SubConfigSpec":  # 5.x: how a composite config builds a sub-config (read by config_post_init)
         init = site.arg(2, "init_kwargs", None)
         return ObjectV(External(name), {"config_class": site.arg(0, "config_class", None), "model_type": site.arg(1, "model_type", None),
@@ -613,7 +613,7 @@ def function_call(interp: Host, fv: FunctionV, args: list, kwargs: dict, node: A
             saved.fresh_leaves(interp, mask)  # a new storage (a checkpointed layer keeps it: an input)
             return mask
     if short in MASK_FUNCTIONS or (short.startswith("_") and "mask" in short and "attention" in short):
-        return Tensor(None, "mask", "attention mask")
+        return Tensor(None, "mask", "attention mask", no_grad=True)  # a mask never requires grad
     if short in ("_init_weights", "post_init", "warn_if_padding_and_no_attention_mask", "_check_and_enable_sdpa", "gradient_checkpointing_enable"):
         return None
     return NotImplemented

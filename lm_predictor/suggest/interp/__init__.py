@@ -69,6 +69,7 @@ class Interpreter(StateMixin, StatementsMixin, ExpressionsMixin, AttributesMixin
         self.config_model_building = None
         self.init_depth = 0
         self.sym_loops: list = []
+        self.fresh_factories: dict = {}  # id -> (tensor, factory) a factory made and nothing wrote since (brains/gradflow.py)
         self.switches: list[dict] = []  # forward re-configuring the model on the workload (brains/switches.py)
         self.module_state: dict = {}  # (module class, attribute) -> state written in this call (root names)
         self.state_started: set = set()  # keys read at the call's start (before any write)

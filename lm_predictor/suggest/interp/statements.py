@@ -106,7 +106,7 @@ class StatementsMixin:
         off = 0
         for item, var in stmt.items:
             value = self.eval(item, frame)
-            if isinstance(value, ObjectV) and value.kind == "context" and getattr(value.cls, "name", "") in GRAD_OFF:
+            if self.brains.grad_off_context(self, value, GRAD_OFF):
                 off += 1  # `with torch.no_grad():` parameters read inside get no gradient
             if var is not None:
                 self.assign(var, value, frame)
