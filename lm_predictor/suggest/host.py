@@ -26,7 +26,7 @@ class Host(Protocol):
     config_model_building: Any  # config.ConfigModel while PretrainedConfig.__init__ runs
     recorder: Recorder | None  # where the costs of the rule under analysis go
     assume: list[Bool]  # conditions of the branches being run (innermost last)
-    facts: list[Bool]  # what must hold for the code not to raise
+    facts: list[Bool]  # what must hold for the code not to raise (`not guard or fact` where learned under a branch)
     mults: list[Num]  # trip counts of the enclosing symbolic loops
     sym_loops: list  # the enclosing symbolic loops (count, index, appends)
     current_loc: Loc | None  # the statement being run

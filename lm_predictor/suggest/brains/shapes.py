@@ -16,6 +16,7 @@ from lm_predictor.suggest.brains.routing import mask_dim
 from lm_predictor.suggest.brains.viewsize import inferred_size, settled
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.host import Host
+from lm_predictor.suggest.implied import fact_literals
 from lm_predictor.suggest.valueops import decide_in
 from lm_predictor.suggest.values import ListV, Phi, Tensor
 
@@ -111,9 +112,7 @@ def squeeze(t: Tensor, dim: Any = None, decide: Any = None) -> Tensor:
 
 def by_facts(interp: Host) -> Any:
     """A decide() that reads only the facts (what must hold for the code not to raise)."""
-    lits: set = set()
-    for fact in interp.facts:
-        lits.update(fact.args if fact.kind == "and" else (fact,))
+    lits = fact_literals(interp.facts, interp.assume)  # a fact learned under a branch where that branch runs
     return lambda b: decide_in(b, lits)
 
 

@@ -7,18 +7,19 @@ from dataclasses import replace
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import Num
 from lm_predictor.suggest.host import Host
+from lm_predictor.suggest.implied import fact_literals
 from lm_predictor.suggest.values import Tensor
 
 
 def flags_decided(interp: Host) -> dict:
     """Config flags (bool parameters) the enclosing branches fix: name -> TRUE / FALSE."""
     out: dict = {}
-    for cond in interp.assume + interp.facts:
-        for lit in cond.args if cond.kind == "and" else (cond,):
-            if lit.kind == "sym" and not lit.args[0].startswith("?"):
-                out[lit.args[0]] = X.TRUE
-            elif lit.kind == "not" and lit.args[0].kind == "sym" and not lit.args[0].args[0].startswith("?"):
-                out[lit.args[0].args[0]] = X.FALSE
+    lits = [lit for cond in interp.assume for lit in (cond.args if cond.kind == "and" else (cond,))]
+    for lit in lits + list(fact_literals(interp.facts, interp.assume)):  # a fact learned under a branch where it runs
+        if lit.kind == "sym" and not lit.args[0].startswith("?"):
+            out[lit.args[0]] = X.TRUE
+        elif lit.kind == "not" and lit.args[0].kind == "sym" and not lit.args[0].args[0].startswith("?"):
+            out[lit.args[0].args[0]] = X.FALSE
     return out
 
 

@@ -135,7 +135,7 @@ class ModuleStateMixin:
         if value is ABSENT:
             return Unknown(f"attribute {name} read before it is set")
         if present is not X.TRUE:
-            self.facts.append(present)  # AttributeError where it is absent
+            self.learn(present)  # AttributeError where it is absent
         return value
 
     def state_present(self, ref: ModRef, name: str) -> Bool:

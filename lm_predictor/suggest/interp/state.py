@@ -13,6 +13,7 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.blocksum import split_block_sum
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
 from lm_predictor.suggest.findings import AnalysisLimit, DeadPath, Finding, slug_for
+from lm_predictor.suggest.implied import fact_literals, under_guard
 from lm_predictor.suggest.interp.frames import Frame
 from lm_predictor.suggest.interp.syntax import BUILTIN_NAMES
 from lm_predictor.suggest.resolve import absolute_module, find_public, module_symbols, star_imports
@@ -64,9 +65,16 @@ class StateMixin:
         if value is not None:
             return value
         lits: set = set()
-        for a in self.assume + self.facts:
+        for a in self.assume:
             lits.update(a.args if a.kind == "and" else (a,))
-        return decide_in(b, lits)
+        return decide_in(b, lits | fact_literals(self.facts, self.assume))
+
+    def learn(self, fact: Bool) -> Bool:
+        """Record what must hold for the code not to raise, as learned under the branches being run
+        (`guard -> fact`; unconditional only outside every branch); the recorded form."""
+        recorded = under_guard(self.guard(), fact)
+        self.facts.append(recorded)
+        return recorded
 
     def guard(self, start: int = 0) -> Bool:
         return X.band(*self.assume[start:])
@@ -138,7 +146,7 @@ class StateMixin:
         if ra is DEAD and rb is DEAD:
             raise DeadPath()
         if ra is DEAD or rb is DEAD:  # one arm raises: the other's condition must hold
-            self.facts.append(X.bnot(value.cond) if ra is DEAD else value.cond)
+            self.learn(X.bnot(value.cond) if ra is DEAD else value.cond)
             return rb if ra is DEAD else ra
         return make_phi(value.cond, ra, rb)
 

@@ -188,8 +188,8 @@ class StatementsMixin:
             live, other, env, arm = (fa, fb, env_a, cond) if fa.falls else (fb, fa, env_b, X.bnot(cond))
             frame.locals = env
             if not other.exits:  # the other arm raises: a fact about valid inputs, not a branch
-                self.facts.append(arm)
-                X.note_fact(arm)
+                if self.learn(arm) == arm:  # exact division known only from an unconditional fact
+                    X.note_fact(arm)
                 return Flow(exits, True, live.cond)
             return Flow(exits, True, X.band(arm, live.cond))
         frame.locals = env0
@@ -454,7 +454,7 @@ class StatementsMixin:
                 return items
         if isinstance(value, Repeated) and star is None and not value.index and value.count.const_value() is None:
             # `rot, rest = torch.chunk(x, int(1 / partial_rotary_factor))`: the count is n, or the unpacking raises
-            self.facts.append(X.cmp("==", value.count, n))
+            self.learn(X.cmp("==", value.count, n))
             return [value.elem] * n
         return [Unknown(f"unpacking {type(value).__name__}")] * n
 
