@@ -42,14 +42,15 @@ def idle_terms(template: Template) -> list:
 def _live_when(template: Template, used: set) -> dict:
     """Children whose result reaches the forward's return only under a condition of its forward's
     parameters (suggest/liveness.py: recurrent_gemma's k_proj where no cache was set up): attribute ->
-    that condition. With more than one forward draft the condition names one draft's parameters, so
-    such a child counts as used (no idle term)."""
+    that condition. With more than one forward draft the condition names one draft's parameters, and
+    a condition on a loop index holds in some iterations only, so such a child counts as used (no idle term)."""
     out: dict = {}
     for attr, ref in template.children:
         cond = getattr(ref.inst, "live_when", None)
         if attr in used or cond is None:
             continue
-        if len(template.rules) != 1 or ref.inst.live_owner is not template:
+        # a loop index (`#i1`) in the condition: live in some iterations, which no idle term can say
+        if len(template.rules) != 1 or ref.inst.live_owner is not template or any(n.startswith("#") for n in X.free_params(cond)):
             used.add(attr)
             continue
         out[attr] = cond

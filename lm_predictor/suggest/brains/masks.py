@@ -87,8 +87,6 @@ def causal_mask(site: CallSite, sliding_mask: bool = False) -> Any:
     if cache is not None and not isinstance(cache, CacheV):
         return NotImplemented
     batch, q = embeds.shape[0], embeds.shape[1]
-    if cache is None and padding and attention_mask.shape[1] != q:
-        return NotImplemented  # _preprocess_mask_arguments: kv is the mask's length, not q
     if cache is None:
         sliding, window, past = X.FALSE, ONE, ZERO
         if sliding_mask:  # no cache yet (gemma3's multimodal model masks before its language model makes one): the config's window
