@@ -48,9 +48,9 @@ def simplify_or(guards: list) -> Bool:
 
 
 def merge_terms(terms: list) -> list:
-    """Terms with the same cost: the same guard twice is the cost twice (mults add up); different
-    guards are alternatives whose OR is simplified (a cost equal on both sides of a runtime
-    branch loses the branch)."""
+    """Terms with the same cost: the same guard twice is the cost twice (mults add up); guards that
+    exclude each other are alternatives whose OR is simplified (a cost equal on both sides of a
+    runtime branch loses the branch); guards that can hold together are separate calls and add up."""
     groups: dict = {}
     order: list = []
     for term in terms:
@@ -61,23 +61,81 @@ def merge_terms(terms: list) -> list:
         groups[key].append(term)
     out = []
     for key in order:
-        items = groups[key]
-        counts: dict = {}
-        first: dict = {}
-        for t in items:
+        counted: dict = {}
+        for t in groups[key]:
             c = _conj(t.guard)
-            counts[c] = counts.get(c, 0) + 1
-            first.setdefault(c, t)
-        if any(n > 1 for n in counts.values()):
-            for c, n in counts.items():
-                t = first[c]
-                out.append(Term(t.guard, t.mult * n, t.expr, t.note))
-            continue
-        guard = simplify_or([t.guard for t in items]) if len(items) > 1 else items[0].guard
-        if guard == X.FALSE:
-            continue
-        out.append(Term(guard, items[0].mult, items[0].expr, items[0].note))
+            if c in counted:
+                counted[c] = (counted[c][0], counted[c][1] + 1)
+            else:
+                counted[c] = (t, 1)
+        for items in _exclusive_classes(list(counted.values())):
+            first, n = items[0]
+            guard = simplify_or([t.guard for t, _ in items]) if len(items) > 1 else first.guard
+            if guard != X.FALSE:
+                out.append(Term(guard, first.mult * n, first.expr, first.note))
     return out
+
+
+def _exclusive_classes(items: list) -> list:
+    """(term, count) pairs split into classes whose guards pairwise exclude each other and whose
+    counts agree: each class is one call on alternative paths (an OR), the classes add up."""
+    classes: list = []
+    for term, n in items:
+        for cls in classes:
+            if cls[0][1] == n and all(exclusive(term.guard, other.guard) for other, _ in cls):
+                cls.append((term, n))
+                break
+        else:
+            classes.append([(term, n)])
+    return classes
+
+
+def exclusive(a: Bool, b: Bool) -> bool:
+    """Whether `a and b` can never hold (a small DPLL over the guards' atoms; False when unsure)."""
+    budget = [_SAT_BUDGET]
+    return not _satisfiable(X.band(a, b), budget)
+
+
+_SAT_BUDGET = 4096
+"""Branches the search may take before it answers "maybe" (then the terms add up, which is exact)."""
+_NEGATIVE_OPS = ("!=", ">=", "<=")
+
+
+def _satisfiable(b: Bool, budget: list) -> bool:
+    if b.kind == "const":
+        return bool(b.args[0])
+    budget[0] -= 1
+    if budget[0] < 0:
+        return True
+    atom = _first_atom(b)
+    return _satisfiable(_assign(b, atom, True), budget) or _satisfiable(_assign(b, atom, False), budget)
+
+
+def _positive(b: Bool) -> Bool:
+    """An atom in one polarity: `x != 1` is `not (x == 1)`."""
+    return X.bnot(b) if b.kind == "cmp" and b.args[0] in _NEGATIVE_OPS else b
+
+
+def _first_atom(b: Bool) -> Bool:
+    while b.kind in ("and", "or", "not"):
+        b = b.args[0]
+    return _positive(b)
+
+
+def _assign(b: Bool, atom: Bool, value: bool) -> Bool:
+    """`b` with `atom` set to `value`, constants folded."""
+    if b.kind in ("and", "or"):
+        parts = [_assign(x, atom, value) for x in b.args]
+        return X.band(*parts) if b.kind == "and" else X.bor(*parts)
+    if b.kind == "not":
+        return X.bnot(_assign(b.args[0], atom, value))
+    if b.kind == "const":
+        return b
+    if b == atom:
+        return X.bconst(value)
+    if _positive(b) == atom:
+        return X.bconst(not value)
+    return b
 
 
 def _term_identity(expr: Num) -> tuple:

@@ -7,7 +7,8 @@ import pytest
 from lm_predictor.formula.parser import parse_formula
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.layers import index_cells, solve_index
-from lm_predictor.suggest.ruletext import simplify_or
+from lm_predictor.suggest.ruletext import merge_terms, simplify_or
+from lm_predictor.suggest.scope import Term
 from lm_predictor.suggest.expr import Num
 
 a, b, c = Num.sym("a"), Num.sym("b"), Num.sym("c")
@@ -79,6 +80,33 @@ def test_or_of_guards_simplifies() -> None:
     g = X.cmp(">", a, 1)
     assert simplify_or([X.band(g, u), X.band(g, X.bnot(u))]) == g
     assert simplify_or([g, X.band(g, u)]) == g
+
+
+def _cost_under(terms: list, truth: dict) -> int:
+    """The merged metric where the bool symbols have the values `truth` (cost `a`, a = 5)."""
+    flags = {k: X.bconst(v) for k, v in truth.items()}
+    return sum(X.substitute(t.mult * t.expr, {"a": Num.const(5)}).const_value() for t in terms if X.substitute(t.guard, flags) == X.TRUE)
+
+
+def test_equal_terms_add_up_unless_their_guards_exclude_each_other() -> None:
+    u, v = X.bsym("u"), X.bsym("v")
+    one = Num.const(1)
+    # `if u: x = f(x)` then `if v: x = f(x)`: two calls, both run where u and v hold (cost 5 + 5)
+    seq = merge_terms([Term(u, one, a), Term(v, one, a)])
+    assert _cost_under(seq, {"u": True, "v": True}) == 10
+    assert _cost_under(seq, {"u": True, "v": False}) == 5
+    # `f(x) if u else f(x)`: one call either way, the branch drops out
+    alt = merge_terms([Term(u, one, a), Term(X.bnot(u), one, a)])
+    assert [X.render_bool(t.guard) for t in alt] == [X.render_bool(X.TRUE)]
+    # the same guard twice is two calls
+    twice = merge_terms([Term(u, one, a), Term(u, one, a)])
+    assert _cost_under(twice, {"u": True}) == 10 and _cost_under(twice, {"u": False}) == 0
+    # a call on both arms of `if u`, then one more under v: 5 everywhere, 10 where v holds
+    mixed = merge_terms([Term(u, one, a), Term(X.bnot(u), one, a), Term(v, one, a)])
+    assert [_cost_under(mixed, {"u": x, "v": y}) for x in (True, False) for y in (True, False)] == [10, 5, 10, 5]
+    # guards that exclude each other only once `not (not u and v)` is read: still one OR
+    split = X.band(X.bnot(u), v)
+    assert len(merge_terms([Term(split, one, a), Term(X.bnot(split), one, a)])) == 1
 
 
 def test_layer_counts() -> None:
