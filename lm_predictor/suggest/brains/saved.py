@@ -27,7 +27,7 @@ from lm_predictor.suggest.brains import ckpt_tail as tail, saved_loops
 from lm_predictor.suggest.brains.layout import arms, elem_bytes, is_contiguous, is_copy_into_grad, is_device_move, layout_of, numel, tensor_bytes, view_of
 from lm_predictor.suggest.brains.layout_arms import layout_arms
 from lm_predictor.suggest.brains.saved_ops import (
-    ADD_PRODUCT, BINARY_PICK, CASTS, CROSS, INDICES, INPUT, KEEPS_INPUT, NO_GRAD_HELPERS, NOTHING, OUTPUT, PRODUCTS, RESHAPES, TRAIN_ONLY, VIEWS,
+    ADD_PRODUCT, BINARY_PICK, CASTS, CONVOLUTIONS, CROSS, INDICES, INPUT, KEEPS_INPUT, NO_GRAD_HELPERS, NOTHING, OUTPUT, PRODUCTS, RESHAPES, TRAIN_ONLY, VIEWS,
 )
 from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.host import Host
@@ -248,7 +248,7 @@ def save(interp: Host, t: Any, why: str) -> None:
         else:
             entry[1] = X.bor(entry[1], c)
         for loop in now[common:]:
-            log.loop_saves.append((loop, storage))
+            log.loop_saves.append((loop, storage, guard))
 
 
 def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True) -> None:
@@ -340,6 +340,8 @@ def _folded(interp: Host, log: SavedLog, v: Any, operands: list) -> Any:
             lead = lead * d
         return (lead, *x.shape[-keep:])
 
+    if fold(v) == tuple(v.shape):
+        return v  # nothing merges (3-d operands): reshape to the same shape is a view, whatever the layout
     folded = Tensor(fold(v), v.dtype, no_grad=v.no_grad)
     arms = _view_arms(log, v, folded, lambda x: (view_of(x, fold(x)) or (None,))[0] if fold(x) else None, _loops(interp))
     if arms is not None:
@@ -461,6 +463,8 @@ def _saves(short: str, inputs: list, result: Any) -> list | None:
             return []
         out = [b] if _grad(a) or _grad(b) else []
         return out + ([a] if _grad(b) and _is_tensor(a) else [])
+    if short in CONVOLUTIONS:  # one formula for input, weight and bias: both kept once any requires grad
+        return [v for v in inputs[:2] if _is_tensor(v)]
     if short in ("where",):
         return [a] if _is_tensor(a) else []
     if short in ("masked_fill",):
@@ -493,6 +497,8 @@ def module(interp: Host, kind: str, x: Any, result: Any, shape: tuple | None = N
         return tail.restore(interp, own)
     if kind == "layernorm":
         return _layer_norm(interp, x, shape, [Tensor((), "model", param=True)])
+    if kind in CONVOLUTIONS:  # convolution_backward needs the input for the weight's gradient (a parameter: always)
+        return save(interp, x, kind)
     short = kind.split(".")[-1].lower()
     saves = _saves(short, [x], result)
     if saves is None:
@@ -667,7 +673,7 @@ def after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:
     log = log_of(interp)
     if log is None:
         return
-    in_loop = {id(s) for lp, s in log.loop_saves if lp is loop}
+    in_loop = {id(s) for lp, s, _ in log.loop_saves if lp is loop}
     for name, old in before.items():
         new = after.get(name)
         if not isinstance(old, Tensor) or not isinstance(new, Tensor) or new is old:
@@ -679,6 +685,20 @@ def after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:
         ident_new = ident_of(log, new)
         if ident_new is not None and {id(s) for _, s in ident_new} <= {id(s) for _, s in ident_old}:
             continue  # the same storages each iteration (a view of it: 5.x gemma4's per_layer_inputs, sliced or not)
+        if ident_new is not None and _made_in_body(log, loop, ident_new):
+            # a scan's state (Mamba's ssm_state): each iteration makes one, which the body may save
+            # itself (counted once per iteration there); the next iteration saves it where it saves the
+            # loop-carried value, so only what the body left unsaved is added, n - 1 times
+            guards = [g for lp, s, g in log.loop_saves if lp is loop and any(s is x for x in saved_here)]
+            again = X.bor(*guards) if guards else X.FALSE
+            count = log.saved[id(saved_here[0])][2]
+            for c, s in ident_new:
+                entry = log.saved.get(id(s))
+                rest = X.band(again, c, X.bnot(entry[1])) if entry is not None else X.band(again, c)
+                if rest != X.FALSE:
+                    later = Storage(s.nbytes, ())
+                    log.saved[id(later)] = [later, rest, count * (loop["count"] - ONE)]
+            continue
         if ident_new is None or any(id(s) in log.saved for _, s in ident_new) or tensor_bytes(new) is None:
             gap(interp, f"loop-carried {name!r} saved in a loop")
             continue
@@ -691,6 +711,12 @@ def after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:
             _, cond, count = log.saved[id(s)]
             later = Storage(tensor_bytes(new), ())
             log.saved[id(later)] = [later, cond, count * (loop["count"] - ONE)]
+
+
+def _made_in_body(log: SavedLog, loop: dict, ident: tuple) -> bool:
+    """Whether every storage of a loop-carried value's new value was made in the body of `loop`
+    (one per iteration, of a known size), none a forward input."""
+    return all(any(lp is loop for lp in s.loops) and s.arg is None and s.nbytes is not None and not s.counted for _, s in ident)
 
 
 def terms(log: SavedLog | None, reached: Any = None) -> list | None:
