@@ -220,6 +220,15 @@ def save(interp: Host, t: Any, why: str) -> None:
         return
     tail.cut(interp, interp.guard())
     ident = ident_of(log, t)
+    if ident is None and t.merged:  # a join with an arm of unknown storage: each arm under its branch
+        cond, a, b = t.merged
+        for c, x in ((cond, a), (X.bnot(cond), b)):
+            interp.assume.append(c)
+            try:
+                save(interp, x, why)
+            finally:
+                interp.assume.pop()
+        return None
     if ident is None:
         return gap(interp, f"{why}: saves a tensor whose storage is not known")
     if len(interp.mults) != len(_loops(interp)):
@@ -259,7 +268,8 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
         return
     short = name.split(".")[-1] if not name.startswith("Cache.") else name
     if short.endswith("_") and not short.endswith("__") and short[:-1] not in NOTHING | CASTS:
-        if any(isinstance(v, Tensor) and v.requires_grad for v in inputs) and not is_copy_into_grad(short, inputs):
+        if not interp.grad_off and any(isinstance(v, Tensor) and v.requires_grad for v in inputs) and not is_copy_into_grad(short, inputs):
+            # (under torch.no_grad() an in-place op records nothing: RWKV's rescaling of its weights)
             gap(interp, f"in-place {short}")
         return
     tensors = [v for v in inputs if isinstance(v, Tensor)]
@@ -665,58 +675,6 @@ def _lookup(args: list, kwargs: dict, key: tuple) -> Any:
 def exports(log: SavedLog) -> list:
     """(input key, condition) of every forward input the rule's forward saves."""
     return [(s.arg, c) for s, c, _ in log.saved.values() if s.arg is not None]
-
-
-def after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:
-    """A loop-carried tensor saved in a symbolic loop is a new storage each iteration: the first is
-    the value before the loop, the others are the body's output."""
-    log = log_of(interp)
-    if log is None:
-        return
-    in_loop = {id(s) for lp, s, _ in log.loop_saves if lp is loop}
-    for name, old in before.items():
-        new = after.get(name)
-        if not isinstance(old, Tensor) or not isinstance(new, Tensor) or new is old:
-            continue
-        ident_old = ident_of(log, old)
-        if ident_old is None or not any(id(s) in in_loop for _, s in ident_old):
-            continue
-        saved_here = [s for _, s in ident_old if id(s) in in_loop]
-        ident_new = ident_of(log, new)
-        if ident_new is not None and {id(s) for _, s in ident_new} <= {id(s) for _, s in ident_old}:
-            continue  # the same storages each iteration (a view of it: 5.x gemma4's per_layer_inputs, sliced or not)
-        if ident_new is not None and _made_in_body(log, loop, ident_new):
-            # a scan's state (Mamba's ssm_state): each iteration makes one, which the body may save
-            # itself (counted once per iteration there); the next iteration saves it where it saves the
-            # loop-carried value, so only what the body left unsaved is added, n - 1 times
-            guards = [g for lp, s, g in log.loop_saves if lp is loop and any(s is x for x in saved_here)]
-            again = X.bor(*guards) if guards else X.FALSE
-            count = log.saved[id(saved_here[0])][2]
-            for c, s in ident_new:
-                entry = log.saved.get(id(s))
-                rest = X.band(again, c, X.bnot(entry[1])) if entry is not None else X.band(again, c)
-                if rest != X.FALSE:
-                    later = Storage(s.nbytes, ())
-                    log.saved[id(later)] = [later, rest, count * (loop["count"] - ONE)]
-            continue
-        if ident_new is None or any(id(s) in log.saved for _, s in ident_new) or tensor_bytes(new) is None:
-            gap(interp, f"loop-carried {name!r} saved in a loop")
-            continue
-        for s in saved_here:
-            if s.arg is None:
-                log.saved[id(s)][2] = log.saved[id(s)][2] * loop["count"]
-                continue
-            # a forward input (BERT's encoder loop): the caller counts the first; the body's
-            # outputs, saved by the further iterations, are this rule's own
-            _, cond, count = log.saved[id(s)]
-            later = Storage(tensor_bytes(new), ())
-            log.saved[id(later)] = [later, cond, count * (loop["count"] - ONE)]
-
-
-def _made_in_body(log: SavedLog, loop: dict, ident: tuple) -> bool:
-    """Whether every storage of a loop-carried value's new value was made in the body of `loop`
-    (one per iteration, of a known size), none a forward input."""
-    return all(any(lp is loop for lp in s.loops) and s.arg is None and s.nbytes is not None and not s.counted for _, s in ident)
 
 
 def terms(log: SavedLog | None, reached: Any = None) -> list | None:
