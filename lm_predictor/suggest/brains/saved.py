@@ -684,12 +684,22 @@ def terms(log: SavedLog | None, reached: Any = None) -> list | None:
     if any(reached is None or reached(guard) for guard, _ in log.gaps):
         return None
     out = list(log.calls)
-    for storage, cond, count in log.saved.values():
-        if storage.arg is not None or storage.counted:
-            continue
+    for storage, cond, count in _either(log):
         # the condition goes into the number: merge_terms reads different guards as alternatives
         out.append(Term(X.TRUE, count, storage.nbytes if cond == X.TRUE else X.ifnum(cond, storage.nbytes, X.ZERO), "saved"))
     return out
+
+
+def _either(log: SavedLog) -> list:
+    """The rule's own saved entries, two of one size and count saved under complementary conditions
+    as one, unconditional (RWKV's `hidden_states / 2` every `rescale_every` layers, else the block's
+    output: either way one storage, whatever the layer index)."""
+    entries = [[s, c, n] for s, c, n in log.saved.values() if s.arg is None and not s.counted]
+    for i, a in enumerate(entries):
+        for b in entries[i + 1:]:
+            if a[1] != X.TRUE and b[1] == X.bnot(a[1]) and a[0].nbytes == b[0].nbytes and a[2] == b[2]:
+                a[1], b[1] = X.TRUE, X.FALSE
+    return [e for e in entries if e[1] != X.FALSE]
 
 
 def _flat(value: Any) -> list:

@@ -27,7 +27,7 @@ def after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:
         new = after.get(name)
         if not isinstance(old, Tensor) or not isinstance(new, Tensor) or new is old:
             continue
-        ident_old = ident_of(log, old)
+        ident_old = _known_arms(interp, log, old, name)
         if ident_old is None or not any(id(s) in in_loop for _, s in ident_old):
             continue
         saved_here = [s for _, s in ident_old if id(s) in in_loop]
@@ -66,3 +66,25 @@ def _made_in_body(log: SavedLog, loop: dict, ident: tuple) -> bool:
     """Whether every storage of a loop-carried value's new value was made in the body of `loop`
     (one per iteration, of a known size), none a forward input."""
     return all(any(lp is loop for lp in s.loops) and s.arg is None and s.nbytes is not None and not s.counted for _, s in ident)
+
+
+def _known_arms(interp: Host, log: SavedLog, t: Tensor, name: str) -> tuple | None:
+    """`t`'s (condition, storage) arms; a join with an arm of unknown storage (RWKV's states: zeros in
+    a train step, the cache's where not training) gives its known arms, and a gap under the other's
+    condition (the saved-tensor table already saved such a join per arm)."""
+    ident = ident_of(log, t)
+    if ident is not None or not t.merged:
+        return ident
+    cond, a, b = t.merged
+    out: list = []
+    for c, x in ((cond, a), (X.bnot(cond), b)):
+        arms = _known_arms(interp, log, x, name) if isinstance(x, Tensor) else None
+        if arms is None:
+            interp.assume.append(c)
+            try:
+                gap(interp, f"loop-carried {name!r}: a branch of unknown storage")
+            finally:
+                interp.assume.pop()
+            continue
+        out += [(X.band(c, g), s) for g, s in arms]
+    return tuple(out)
