@@ -7,7 +7,10 @@ source reads it so); `nn.Conv1d` keeps its input (a view of in_proj's output); t
 sequence positions makes one `ssm_state` per step, which `torch.matmul(ssm_state.to(dtype), C_i)`
 keeps (a 3-d operand that folds to itself: a view, whatever C_i's layout), and the next step's
 `discrete_A_i * ssm_state` keeps the same storage again: the zero state once and one state per
-position. The model's own total stays unavailable (the block's `residual_in_fp32` join of two
+position. RWKV's `rwkv_linear_attention_cpu` carries three states (num, den, max) that only the
+next step saves (n - 1 each beyond the first), its states read from a cache only where not
+training (a join whose other branch has no known storage), and `hidden_states / 2` every
+`rescale_every` layers is one storage either way. Mamba's own total stays unavailable (the block's `residual_in_fp32` join of two
 dtypes leaves the lm_head input's storage unknown), so the mixer's rule is compared with the
 storages the oracle sees packed during each mixer's forward, its input excluded (the caller's).
 """
@@ -25,13 +28,14 @@ from lm_predictor.data.versions import reading  # noqa: E402
 from lm_predictor.engine.evaluate import evaluate  # noqa: E402
 from lm_predictor.evaluate.binding import resolve  # noqa: E402
 from lm_predictor.evaluate.predict import library_at, root_rule  # noqa: E402
-from lm_predictor.evaluate.train import TrainOptions, train_bindings  # noqa: E402
-from lm_predictor.verify.train_oracle import _built_model, _key, _loss  # noqa: E402
+from lm_predictor.evaluate.train import TrainOptions, predict_train, train_bindings  # noqa: E402
+from lm_predictor.verify.train_oracle import _built_model, _key, _loss, measure_train  # noqa: E402
 from lm_predictor.workload import Workload  # noqa: E402
 from tests.families.harness import written_config  # noqa: E402
 
 MAJOR = int(transformers.__version__.split(".")[0])
 PIN = "4.56.0"
+RWKV = dict(hidden_size=64, attention_hidden_size=64, intermediate_size=96, num_hidden_layers=3, vocab_size=300)
 MAMBA = dict(hidden_size=64, num_hidden_layers=2, state_size=8, expand=2, conv_kernel=4, vocab_size=300)
 STEP = Workload(2, 7)
 
@@ -86,3 +90,11 @@ def test_mamba_mixer_saves_its_conv_input_and_one_state_per_position(overrides: 
     got = predicted_mixers(config)
     assert got and all(v == got[0] for v in got)
     assert got[0] == measured_mixer(config)
+
+
+@pytest.mark.parametrize("rescale_every", [6, 2])  # (0 divides by zero in the derived bytes formula: a separate fault)
+def test_rwkv_scan_states_and_rescaled_layers(rescale_every: int, tmp_path: Path) -> None:
+    config = written_config("rwkv", {**RWKV, "rescale_every": rescale_every}, tmp_path)
+    pin = "5.23.0" if MAJOR >= 5 else PIN
+    predicted = predict_train(config, batch=STEP.batch, seq_len=STEP.seq_len, survey_checked=False, transformers=pin).totals
+    assert predicted.get("activation_bytes") == measure_train(config, STEP, peak=False).totals["activation_bytes"]
