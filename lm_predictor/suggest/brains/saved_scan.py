@@ -34,7 +34,7 @@ def after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:
         ident_new = ident_of(log, new)
         if ident_new is not None and {id(s) for _, s in ident_new} <= {id(s) for _, s in ident_old}:
             continue  # the same storages each iteration (a view of it: 5.x gemma4's per_layer_inputs, sliced or not)
-        if ident_new is not None and _made_in_body(log, loop, ident_new):
+        if ident_new is not None and any(id(s) in log.saved for _, s in ident_new) and _made_in_body(log, loop, ident_new):
             # a scan's state (Mamba's ssm_state): each iteration makes one, which the body may save
             # itself (counted once per iteration there); the next iteration saves it where it saves the
             # loop-carried value, so only what the body left unsaved is added, n - 1 times
@@ -63,8 +63,9 @@ def after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:
 
 
 def _made_in_body(log: SavedLog, loop: dict, ident: tuple) -> bool:
-    """Whether every storage of a loop-carried value's new value was made in the body of `loop`
-    (one per iteration, of a known size), none a forward input."""
+    """Whether every storage of a loop-carried value's new value was made in the body of `loop` (one
+    per iteration, of a known size), none a forward input (the caller takes this path only where the
+    body saves some of it; otherwise each iteration's value counts at the first one's size)."""
     return all(any(lp is loop for lp in s.loops) and s.arg is None and s.nbytes is not None and not s.counted for _, s in ident)
 
 
