@@ -691,15 +691,20 @@ def terms(log: SavedLog | None, reached: Any = None) -> list | None:
 
 
 def _either(log: SavedLog) -> list:
-    """The rule's own saved entries, two of one size and count saved under complementary conditions
-    as one, unconditional (RWKV's `hidden_states / 2` every `rescale_every` layers, else the block's
+    """The rule's own saved entries, two of one size and count saved under complementary conditions on
+    the layer index as one, unconditional (RWKV's `hidden_states / 2` every `rescale_every` layers, else the block's
     output: either way one storage, whatever the layer index)."""
     entries = [[s, c, n] for s, c, n in log.saved.values() if s.arg is None and not s.counted]
     for i, a in enumerate(entries):
         for b in entries[i + 1:]:
-            if a[1] != X.TRUE and b[1] == X.bnot(a[1]) and a[0].nbytes == b[0].nbytes and a[2] == b[2]:
+            if _per_layer(a[1]) and b[1] == X.bnot(a[1]) and a[0].nbytes == b[0].nbytes and a[2] == b[2]:
                 a[1], b[1] = X.TRUE, X.FALSE
     return [e for e in entries if e[1] != X.FALSE]
+
+
+def _per_layer(cond: Bool) -> bool:
+    """A condition on a layer loop's index (`$#i1`), which the emitter could not sum per layer."""
+    return any(n.startswith("#") for n in X.free_params(cond))
 
 
 def _flat(value: Any) -> list:
