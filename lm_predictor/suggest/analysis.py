@@ -21,6 +21,7 @@ from lm_predictor.suggest.expr import Num
 from lm_predictor.suggest.findings import AnalysisLimit
 from lm_predictor.suggest.interp import Interpreter
 from lm_predictor.suggest.interp.module_state import prefill_state, same_states
+from lm_predictor.suggest.interp.train_arms import cache_off_in_training
 from lm_predictor.suggest.pyvalues import ConfigV
 from lm_predictor.suggest.scope import ModRef, Recorder, RuleDraft, Template
 from lm_predictor.suggest.sources import SourceTree
@@ -175,7 +176,9 @@ def _run(analysis: Analysis, interp: Interpreter, config: ConfigModel, root_qual
             "input_ids": Tensor((Num.sym("batch"), Num.sym("seq_len")), "long"),
             # decode passes the prefill's cache; prefill passes none (the model may build one)
             "past_key_values": Phi(X.cmp(">", Num.sym("past_len"), 0), CacheV(Num.sym("past_len")), None),
-            "use_cache": X.TRUE,
+            # a train step passes none (train_oracle: `model(input_ids, labels=...)`); that matters where
+            # the model's own default reads self.training (Mamba's `... if not self.training else False`)
+            "use_cache": Phi(X.bsym(TRAINING), None, X.TRUE) if cache_off_in_training(cls.node.root()) else X.TRUE,
         }
         interp.call_module(ref, [], inputs, None, "model", root=True)
         template: Template = ref.inst.template

@@ -123,6 +123,12 @@ def activations_known(emitter: Any, draft: RuleDraft) -> bool:
             # a grandchild's call (`self.model.decoder(...)`) is written through a path helper (emit._via)
             if not isinstance(rule, RuleRef) or not activations_known(emitter, _primary(rule.target)):
                 ok, why = False, why or f"call {label}"
+    for term in activation_terms(emitter, draft) if ok else []:
+        # a callee whose gaps only this call rules out (its guard names the caller's `not $training`)
+        # has no activation_bytes of its own, and its call would drop out of the cleaned terms: unknown
+        if _reached(emitter, term.guard) and any(isinstance(a.args[1], RuleRef) and not activations_known(emitter, _primary(a.args[1].target))
+                                                 for a in call_atoms(term.expr)):
+            ok, why = False, why or "a callee without activation_bytes"
     if ok and len(_raw_text(emitter, draft)) > MAX_FORMULA_CHARS:
         ok, why = False, "formula too long"  # the formula would not load (or come close): no metric rather than a rule that fails
     known[id(draft)] = ok

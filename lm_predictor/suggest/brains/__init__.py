@@ -21,6 +21,7 @@ from lm_predictor.suggest.brains import autograd_fn as _autograd_fn
 from lm_predictor.suggest.brains import einsum_saved as _einsum_saved
 from lm_predictor.suggest.brains import gradflow as _gradflow
 from lm_predictor.suggest.brains import saved as _saved
+from lm_predictor.suggest.brains import saved_scan as _saved_scan
 from lm_predictor.suggest.brains import (
     builtins as _builtins,
     cache as _cache,
@@ -741,7 +742,7 @@ def saved_returned(interp: Host, draft: Any, inner: Any, out: Any, args: list, k
 
 
 def saved_after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:
-    _saved.after_loop(interp, loop, before, after)
+    _saved_scan.after_loop(interp, loop, before, after)
 
 
 def grad_off_context(interp: Host, value: Any, grad_off: frozenset) -> bool:

@@ -27,7 +27,7 @@ from lm_predictor.suggest.brains import ckpt_tail as tail, saved_loops
 from lm_predictor.suggest.brains.layout import arms, elem_bytes, is_contiguous, is_copy_into_grad, is_device_move, layout_of, numel, tensor_bytes, view_of
 from lm_predictor.suggest.brains.layout_arms import layout_arms
 from lm_predictor.suggest.brains.saved_ops import (
-    ADD_PRODUCT, BINARY_PICK, CASTS, CROSS, INDICES, INPUT, KEEPS_INPUT, NO_GRAD_HELPERS, NOTHING, OUTPUT, PRODUCTS, RESHAPES, TRAIN_ONLY, VIEWS,
+    ADD_PRODUCT, BINARY_PICK, CASTS, CONVOLUTIONS, CROSS, INDICES, INPUT, KEEPS_INPUT, NO_GRAD_HELPERS, NOTHING, OUTPUT, PRODUCTS, RESHAPES, TRAIN_ONLY, VIEWS,
 )
 from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.host import Host
@@ -220,6 +220,15 @@ def save(interp: Host, t: Any, why: str) -> None:
         return
     tail.cut(interp, interp.guard())
     ident = ident_of(log, t)
+    if ident is None and t.merged:  # a join with an arm of unknown storage: each arm under its branch
+        cond, a, b = t.merged
+        for c, x in ((cond, a), (X.bnot(cond), b)):
+            interp.assume.append(c)
+            try:
+                save(interp, x, why)
+            finally:
+                interp.assume.pop()
+        return None
     if ident is None:
         return gap(interp, f"{why}: saves a tensor whose storage is not known")
     if len(interp.mults) != len(_loops(interp)):
@@ -248,7 +257,7 @@ def save(interp: Host, t: Any, why: str) -> None:
         else:
             entry[1] = X.bor(entry[1], c)
         for loop in now[common:]:
-            log.loop_saves.append((loop, storage))
+            log.loop_saves.append((loop, storage, guard))
 
 
 def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True) -> None:
@@ -259,7 +268,8 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
         return
     short = name.split(".")[-1] if not name.startswith("Cache.") else name
     if short.endswith("_") and not short.endswith("__") and short[:-1] not in NOTHING | CASTS:
-        if any(isinstance(v, Tensor) and v.requires_grad for v in inputs) and not is_copy_into_grad(short, inputs):
+        if not interp.grad_off and any(isinstance(v, Tensor) and v.requires_grad for v in inputs) and not is_copy_into_grad(short, inputs):
+            # (under torch.no_grad() an in-place op records nothing: RWKV's rescaling of its weights)
             gap(interp, f"in-place {short}")
         return
     tensors = [v for v in inputs if isinstance(v, Tensor)]
@@ -340,6 +350,8 @@ def _folded(interp: Host, log: SavedLog, v: Any, operands: list) -> Any:
             lead = lead * d
         return (lead, *x.shape[-keep:])
 
+    if fold(v) == tuple(v.shape):
+        return v  # nothing merges (3-d operands): reshape to the same shape is a view, whatever the layout
     folded = Tensor(fold(v), v.dtype, no_grad=v.no_grad)
     arms = _view_arms(log, v, folded, lambda x: (view_of(x, fold(x)) or (None,))[0] if fold(x) else None, _loops(interp))
     if arms is not None:
@@ -461,6 +473,8 @@ def _saves(short: str, inputs: list, result: Any) -> list | None:
             return []
         out = [b] if _grad(a) or _grad(b) else []
         return out + ([a] if _grad(b) and _is_tensor(a) else [])
+    if short in CONVOLUTIONS:  # one formula for input, weight and bias: both kept once any requires grad
+        return [v for v in inputs[:2] if _is_tensor(v)]
     if short in ("where",):
         return [a] if _is_tensor(a) else []
     if short in ("masked_fill",):
@@ -493,6 +507,8 @@ def module(interp: Host, kind: str, x: Any, result: Any, shape: tuple | None = N
         return tail.restore(interp, own)
     if kind == "layernorm":
         return _layer_norm(interp, x, shape, [Tensor((), "model", param=True)])
+    if kind in CONVOLUTIONS:  # convolution_backward needs the input for the weight's gradient (a parameter: always)
+        return save(interp, x, kind)
     short = kind.split(".")[-1].lower()
     saves = _saves(short, [x], result)
     if saves is None:
@@ -661,38 +677,6 @@ def exports(log: SavedLog) -> list:
     return [(s.arg, c) for s, c, _ in log.saved.values() if s.arg is not None]
 
 
-def after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:
-    """A loop-carried tensor saved in a symbolic loop is a new storage each iteration: the first is
-    the value before the loop, the others are the body's output."""
-    log = log_of(interp)
-    if log is None:
-        return
-    in_loop = {id(s) for lp, s in log.loop_saves if lp is loop}
-    for name, old in before.items():
-        new = after.get(name)
-        if not isinstance(old, Tensor) or not isinstance(new, Tensor) or new is old:
-            continue
-        ident_old = ident_of(log, old)
-        if ident_old is None or not any(id(s) in in_loop for _, s in ident_old):
-            continue
-        saved_here = [s for _, s in ident_old if id(s) in in_loop]
-        ident_new = ident_of(log, new)
-        if ident_new is not None and {id(s) for _, s in ident_new} <= {id(s) for _, s in ident_old}:
-            continue  # the same storages each iteration (a view of it: 5.x gemma4's per_layer_inputs, sliced or not)
-        if ident_new is None or any(id(s) in log.saved for _, s in ident_new) or tensor_bytes(new) is None:
-            gap(interp, f"loop-carried {name!r} saved in a loop")
-            continue
-        for s in saved_here:
-            if s.arg is None:
-                log.saved[id(s)][2] = log.saved[id(s)][2] * loop["count"]
-                continue
-            # a forward input (BERT's encoder loop): the caller counts the first; the body's
-            # outputs, saved by the further iterations, are this rule's own
-            _, cond, count = log.saved[id(s)]
-            later = Storage(tensor_bytes(new), ())
-            log.saved[id(later)] = [later, cond, count * (loop["count"] - ONE)]
-
-
 def terms(log: SavedLog | None, reached: Any = None) -> list | None:
     """The rule's activation_bytes terms (None: a gap under a guard that `reached` does not rule out)."""
     if log is None:
@@ -700,12 +684,27 @@ def terms(log: SavedLog | None, reached: Any = None) -> list | None:
     if any(reached is None or reached(guard) for guard, _ in log.gaps):
         return None
     out = list(log.calls)
-    for storage, cond, count in log.saved.values():
-        if storage.arg is not None or storage.counted:
-            continue
+    for storage, cond, count in _either(log):
         # the condition goes into the number: merge_terms reads different guards as alternatives
         out.append(Term(X.TRUE, count, storage.nbytes if cond == X.TRUE else X.ifnum(cond, storage.nbytes, X.ZERO), "saved"))
     return out
+
+
+def _either(log: SavedLog) -> list:
+    """The rule's own saved entries, two of one size and count saved under complementary conditions on
+    the layer index as one, unconditional (RWKV's `hidden_states / 2` every `rescale_every` layers, else the block's
+    output: either way one storage, whatever the layer index)."""
+    entries = [[s, c, n] for s, c, n in log.saved.values() if s.arg is None and not s.counted]
+    for i, a in enumerate(entries):
+        for b in entries[i + 1:]:
+            if _per_layer(a[1]) and b[1] == X.bnot(a[1]) and a[0].nbytes == b[0].nbytes and a[2] == b[2]:
+                a[1], b[1] = X.TRUE, X.FALSE
+    return [e for e in entries if e[1] != X.FALSE]
+
+
+def _per_layer(cond: Bool) -> bool:
+    """A condition on a layer loop's index (`$#i1`), which the emitter could not sum per layer."""
+    return any(n.startswith("#") for n in X.free_params(cond))
 
 
 def _flat(value: Any) -> list:

@@ -24,6 +24,8 @@ ADD_PRODUCT = frozenset({"baddbmm", "addbmm", "addmm"})
 """`input + alpha * (b1 @ b2)`: the product's operands, as bmm keeps them (the added input nothing)."""
 PRODUCTS = frozenset({"matmul", "mm", "bmm", "@", "einsum"}) | ADD_PRODUCT
 """Matmul-class ops: FlopCounterMode counts them, and autograd saves their operands before they run."""
+CONVOLUTIONS = frozenset({"conv1d", "conv2d", "conv3d", "convolution"})
+"""aten.convolution (nn.Conv1d/Conv2d, F.conv1d): its backward keeps the input and the weight."""
 BINARY_PICK = frozenset({"maximum", "minimum", "fmax", "fmin", "max", "min"})
 """max(a, b) and kin of two tensors keep both (the gradient goes where each won); with a dim, the indices."""
 INDICES = frozenset({"topk", "sort", "kthvalue", "median", "mode", "cummax", "cummin", "max", "min"})

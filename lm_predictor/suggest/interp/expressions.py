@@ -12,6 +12,7 @@ from lm_predictor.suggest.expr import FALSE, ONE, TRUE, ZERO, Bool, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.interp.frames import Frame
 from lm_predictor.suggest.interp.syntax import MAX_UNROLL, closure_of, handler, index_name, repeated_index
+from lm_predictor.suggest.interp.train_arms import training_test
 from lm_predictor.suggest.layers import count_where
 from lm_predictor.suggest.pyvalues import Lazy, Slice, force, hashable, set_items
 from lm_predictor.suggest.valueops import arithmetic_progression, make_phi, plain_eq, translate
@@ -162,6 +163,10 @@ class ExpressionsMixin:
         return result
 
     def eval_IfExp(self, node: nodes.IfExp, frame: Frame) -> Any:
+        polarity = training_test(node.test)
+        if polarity is not None and (known := self.decide(X.bsym(TRAINING))) is not None:
+            # on a path the fact decides (a train step's `use_cache=None`): that arm, whatever it holds
+            return self.eval(node.body if known == polarity else node.orelse, frame)
         rate = self.training_rate(node, frame)
         if rate is not None:
             return rate

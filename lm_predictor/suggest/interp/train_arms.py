@@ -34,3 +34,15 @@ def apply_receivers(stmts: list) -> list:
             if isinstance(func, nodes.Attribute) and func.attrname == "apply" and isinstance(func.expr, (nodes.Name, nodes.Attribute)):
                 found.append(func.expr)
     return found
+
+
+def cache_off_in_training(module: Any) -> bool:
+    """Whether a module's source defaults `use_cache` through a `... if not self.training else ...` test
+    (Mamba's, RWKV's and xLSTM's `use_cache if use_cache is not None else (self.config.use_cache if not
+    self.training else False)`): a train step, which passes no use_cache, then runs without a cache."""
+    for assign in module.nodes_of_class(nodes.Assign):
+        if not any(isinstance(t, nodes.AssignName) and t.name == "use_cache" for t in assign.targets):
+            continue
+        if any(training_test(e.test) is not None for e in assign.value.nodes_of_class(nodes.IfExp)):
+            return True
+    return False
