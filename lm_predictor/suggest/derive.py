@@ -13,6 +13,7 @@ error that lists them.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -87,6 +88,7 @@ def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError, work
             alt_library, alt_notes = derive_for(alt, library, error)
             return _without_bytes(alt_library, wanted), notes + alt_notes + [note]
     if entry.get("unresolved"):  # one note per unresolved term
+        _blame(config, library, error, workload)
         found = d.make(d.C_UNRESOLVED, None, model=causal_lm_for(model_type), n=len(entry["unresolved"]))
         listed = tuple(entry.get("findings") or entry["unresolved"])
         for switch in entry.get("switches") or ():  # the terms belong to the path forward takes when it does not switch
@@ -97,6 +99,34 @@ def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError, work
     if errors:
         raise LmPredictorError(d.make(d.C_ARCH, None, detail=f"rules derived for {causal_lm_for(model_type)} do not load: {errors[0].headline()}"))
     return overlay(library, derived), notes
+
+
+BLAME_FIELDS = ("rope_scaling", "rope_parameters", "hidden_act", "activation_function", "hidden_activation")
+"""Config fields whose value picks code paths (the rope type, the activation): first suspects when a derivation
+leaves unresolved terms. Fields given as null over a class default that is a value are suspects too."""
+MAX_BLAMED = 4
+
+
+def _blame(config: dict, library: RuleLibrary, error: LmPredictorError, workload: Any) -> None:
+    """One C001 line naming the config field that keeps the terms unresolved: the first suspect whose
+    class default, put in its place, derives with none (a derivation per suspect, cached like any other)."""
+    from lm_predictor.data.transformers_table import load_table
+
+    facts = load_table()["model_types"].get(config.get("model_type")) or {}
+    # the class default, or what __init__ derives from its None default (5.x rope_parameters)
+    defaults = {**{k: v for k, v in (facts.get("derived_from_none") or {}).items() if isinstance(v, dict) and "repr" not in v},
+                **{k: v for k, v in (facts.get("init_defaults") or {}).items() if v is not None}}
+    nulls = [k for k, v in config.items() if v is None and k in defaults]
+    suspects = [k for k in (*nulls, *BLAME_FIELDS) if k in config and k in defaults and config[k] != defaults[k]]
+    for field in suspects[:MAX_BLAMED]:
+        try:
+            derive_for({**config, field: defaults[field]}, library, error, workload)
+        except LmPredictorError:
+            continue
+        model = causal_lm_for(config.get("model_type")).rsplit(".", 1)[-1]
+        raise LmPredictorError(d.make(d.C_CONFIG, None, detail=(
+            f"config field '{field}' is {json.dumps(config[field])}, which the rules derived for {model} from the pinned source "
+            f"cannot price (with the class default {json.dumps(defaults[field])} they can); no number is given")))
 
 
 def _without_bytes(library: RuleLibrary, root: str) -> RuleLibrary:
