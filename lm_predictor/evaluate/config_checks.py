@@ -157,6 +157,19 @@ def _check_groups(config: dict) -> None:
         raise _error(f"config field 'num_key_value_heads' is {kv}, which does not divide num_attention_heads = {heads}")
 
 
+WINDOW_FIELDS = ("sliding_window", "attention_window")
+"""Window lengths in positions: null (or a use_sliding_window switch) turns them off; a negative one
+builds a mask transformers cannot broadcast (verify: C012 at `attn_weights + causal_mask`)."""
+
+
+def _check_windows(config: dict) -> None:
+    """A window length that is negative."""
+    for field in WINDOW_FIELDS:
+        value = config.get(field)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+            raise _error(f"config field '{field}' is {value!r}; a window is a number of positions (null turns it off)")
+
+
 def check_config(config: dict, version: str) -> None:
     """Refuse, with one C001 line, a config value the pin's transformers refuses (see the module docstring)."""
     from lm_predictor.data.transformers_table import load_table
@@ -168,3 +181,4 @@ def check_config(config: dict, version: str) -> None:
     _check_activations(config, defaults, version)
     _check_attention(config, version)
     _check_groups(config)
+    _check_windows(config)
