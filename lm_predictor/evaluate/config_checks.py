@@ -96,7 +96,7 @@ def _check_rope(config: dict, defaults: dict, version: str) -> None:
         if value is None or not any(f in defaults for f in (field, "rope_parameters")):
             continue
         if not isinstance(value, dict):
-            raise _error(f"config field '{field}' must be a mapping such as {{\"rope_type\": \"linear\", \"factor\": 2.0}}, got {value!r}")
+            raise _error(f"config field '{field}' must be a mapping, got {value!r}")
         nested = value and all(isinstance(v, dict) for v in value.values())  # 5.x: one mapping per layer type
         for where, entry in ([(f"{field}.{k}", v) for k, v in value.items()] if nested else [(field, value)]):
             for key in ("rope_type", "type"):
@@ -139,7 +139,7 @@ def _check_sizes(config: dict, defaults: dict) -> None:
         if not is_size(field) or isinstance(default, bool) or not isinstance(default, int) or field not in config:
             continue
         value = given = config[field]
-        if value is None:
+        if value is None or isinstance(value, (list, dict)):  # per-layer values (gemma3n intermediate_size): the layer lists' checks
             continue
         if isinstance(value, float) and math.isfinite(value) and value.is_integer():
             value = int(value)
