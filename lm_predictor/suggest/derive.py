@@ -49,10 +49,11 @@ def _library_files(library: RuleLibrary) -> list:
     return out
 
 
-def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError, workload: Any = None) -> tuple[RuleLibrary, list[str]]:
+def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError, workload: Any = None, blame: bool = True) -> tuple[RuleLibrary, list[str]]:
     """(library with derived rules, notes); re-raises `error` when nothing can be derived. With a
     workload, a forward that re-configures the model on it (brains/switches.py: BigBird's
-    `set_attention_type` when seq_len is short) is priced with the rules of the config it switches to."""
+    `set_attention_type` when seq_len is short) is priced with the rules of the config it switches to.
+    With `blame`, unresolved terms that one config field causes are that field's C001 line (_blame)."""
     model_type = config.get("model_type")
     if not isinstance(model_type, str) or not causal_lm_for(model_type):
         raise error
@@ -88,7 +89,8 @@ def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError, work
             alt_library, alt_notes = derive_for(alt, library, error)
             return _without_bytes(alt_library, wanted), notes + alt_notes + [note]
     if entry.get("unresolved"):  # one note per unresolved term
-        _blame(config, library, error, workload)
+        if blame:
+            _blame(config, library, error, workload)
         found = d.make(d.C_UNRESOLVED, None, model=causal_lm_for(model_type), n=len(entry["unresolved"]))
         listed = tuple(entry.get("findings") or entry["unresolved"])
         for switch in entry.get("switches") or ():  # the terms belong to the path forward takes when it does not switch
@@ -120,7 +122,7 @@ def _blame(config: dict, library: RuleLibrary, error: LmPredictorError, workload
     suspects = [k for k in (*nulls, *BLAME_FIELDS) if k in config and k in defaults and config[k] != defaults[k]]
     for field in suspects[:MAX_BLAMED]:
         try:
-            derive_for({**config, field: defaults[field]}, library, error, workload)
+            derive_for({**config, field: defaults[field]}, library, error, workload, blame=False)
         except LmPredictorError:
             continue
         model = causal_lm_for(config.get("model_type")).rsplit(".", 1)[-1]
