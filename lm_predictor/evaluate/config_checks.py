@@ -92,8 +92,12 @@ def _check_rope(config: dict, defaults: dict, version: str) -> None:
     known = rope_types(version)
     for field in ROPE_FIELDS:
         value = config.get(field)
-        # 5.x classes with rope_parameters take a legacy rope_scaling as their rope_parameters
-        if value is None or not any(f in defaults for f in (field, "rope_parameters")):
+        if value is None:
+            continue
+        # a class that declares the field validates it (5.x ones with rope_parameters take a legacy rope_scaling
+        # as theirs); one that does not may still read a mapping (GlmRotaryEmbedding: `isinstance(..., dict)`)
+        declared = any(f in defaults for f in (field, "rope_parameters"))
+        if not isinstance(value, dict) and not declared:
             continue
         if not isinstance(value, dict):
             raise _error(f"config field '{field}' must be a mapping, got {value!r}")

@@ -119,16 +119,20 @@ def _blame(config: dict, library: RuleLibrary, error: LmPredictorError, workload
     defaults = {**{k: v for k, v in (facts.get("derived_from_none") or {}).items() if isinstance(v, dict) and "repr" not in v},
                 **{k: v for k, v in (facts.get("init_defaults") or {}).items() if v is not None}}
     nulls = [k for k, v in config.items() if v is None and k in defaults]
-    suspects = [k for k in (*nulls, *BLAME_FIELDS) if k in config and k in defaults and config[k] != defaults[k]]
+    # a field the class does not declare (glm's rope_scaling, read by its rotary embedding all the same) is left out instead
+    suspects = [k for k in (*nulls, *BLAME_FIELDS) if config.get(k) is not None or k in nulls]
+    suspects = [k for k in suspects if k not in defaults or config[k] != defaults[k]]
     for field in suspects[:MAX_BLAMED]:
+        trial = {**config, field: defaults[field]} if field in defaults else {k: v for k, v in config.items() if k != field}
         try:
-            derive_for({**config, field: defaults[field]}, library, error, workload, blame=False)
+            derive_for(trial, library, error, workload, blame=False)
         except LmPredictorError:
             continue
         model = causal_lm_for(config.get("model_type")).rsplit(".", 1)[-1]
+        instead = f"with the class default {json.dumps(defaults[field])}" if field in defaults else "without it"
         raise LmPredictorError(d.make(d.C_CONFIG, None, detail=(
             f"config field '{field}' is {json.dumps(config[field])}, which the rules derived for {model} from the pinned source "
-            f"cannot price (with the class default {json.dumps(defaults[field])} they can); no number is given")))
+            f"cannot price ({instead} they can); no number is given")))
 
 
 def _without_bytes(library: RuleLibrary, root: str) -> RuleLibrary:

@@ -78,3 +78,11 @@ def test_published_configs_pass(path: Path) -> None:
     from lm_predictor.data.transformers_table import resolve_config
 
     check_config(resolve_config(raw, "4.56.0"), "4.56.0")  # raises on a false refusal
+
+
+def test_an_undeclared_rope_scaling_mapping_is_checked_and_a_string_is_left() -> None:
+    # GlmConfig (4.56) declares no rope_scaling; GlmRotaryEmbedding still reads a mapping (KeyError on
+    # "bogus"; it was C013 with 10 notes) and ignores a string (verify: 66 exact at rope_scaling "linear")
+    glm = {**TINY, "model_type": "glm", "architectures": ["GlmForCausalLM"]}
+    assert "config field 'rope_scaling.rope_type' is 'bogus'" in refusal({**glm, "rope_scaling": {"rope_type": "bogus"}})
+    assert predict({**glm, "rope_scaling": "linear"}, seq_len=4, breakdown=False).totals["flops"] > 0
