@@ -153,9 +153,10 @@ def _check_sizes(config: dict, defaults: dict) -> None:
             raise _error(f"config field '{field}' is implausibly large: {given!r}")
 
 
-def _check_groups(config: dict) -> None:
+def check_groups(config: dict) -> None:
     """Grouped-query attention repeats each KV head num_attention_heads // num_key_value_heads times:
-    a KV head count that does not divide the head count builds a model whose attention cannot run."""
+    a KV head count that does not divide the head count builds a model whose attention cannot run.
+    For derived roots only: a hand rule says it with its own `requires:` (E014)."""
     heads, kv = config.get("num_attention_heads"), config.get("num_key_value_heads")
     if all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (heads, kv)) and heads % kv:
         raise _error(f"config field 'num_key_value_heads' is {kv}, which does not divide num_attention_heads = {heads}")
@@ -184,5 +185,4 @@ def check_config(config: dict, version: str) -> None:
     _check_rope(config, defaults, version)
     _check_activations(config, defaults, version)
     _check_attention(config, version)
-    _check_groups(config)
     _check_windows(config)
