@@ -89,7 +89,6 @@ def _shown(names: frozenset[str]) -> str:
 
 def _check_rope(config: dict, defaults: dict, version: str) -> None:
     """rope_scaling / rope_parameters: a mapping (or one per layer type) whose rope type the pin knows."""
-    known = rope_types(version)
     for field in ROPE_FIELDS:
         value = config.get(field)
         if value is None:
@@ -101,6 +100,7 @@ def _check_rope(config: dict, defaults: dict, version: str) -> None:
             continue
         if not isinstance(value, dict):
             raise _error(f"config field '{field}' must be a mapping, got {value!r}")
+        known = rope_types(version)
         nested = value and all(isinstance(v, dict) for v in value.values())  # 5.x: one mapping per layer type
         for where, entry in ([(f"{field}.{k}", v) for k, v in value.items()] if nested else [(field, value)]):
             for key in ("rope_type", "type"):
@@ -127,12 +127,12 @@ def _check_activations(config: dict, defaults: dict, version: str) -> None:
 
 def _check_attention(config: dict, version: str) -> None:
     """attn_implementation in a config.json: a name the pin registers (a hub kernel, 'org/repo', is left to transformers)."""
-    known = attention_names(version)
-    if known is None:
-        return
     for field in ATTN_FIELDS:
         value = config.get(field)
-        if value is None or (isinstance(value, str) and ("/" in value or "|" in value or value in known)):
+        if value is None:
+            continue
+        known = attention_names(version)  # parsed only when a config names one (modeling_utils.py: ~80 ms)
+        if known is None or (isinstance(value, str) and ("/" in value or "|" in value or value in known)):
             continue
         raise _error(f"config field '{field}' is {value!r}, which transformers {version} does not implement; it knows {_shown(known)}")
 
