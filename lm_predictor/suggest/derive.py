@@ -123,7 +123,9 @@ def _blame(config: dict, library: RuleLibrary, error: LmPredictorError, workload
     suspects = [k for k in (*nulls, *BLAME_FIELDS) if config.get(k) is not None or k in nulls]
     suspects = [k for k in suspects if k not in defaults or config[k] != defaults[k]]
     for field in suspects[:MAX_BLAMED]:
-        trial = {**config, field: defaults[field]} if field in defaults else {k: v for k, v in config.items() if k != field}
+        aliases = facts.get("attribute_map") or {}  # gptj's num_attention_heads is n_head: both names change
+        names = {field, *(a for a, t in aliases.items() if t == field), *([aliases[field]] if field in aliases else [])}
+        trial = {**config, **{n: defaults[field] for n in names}} if field in defaults else {k: v for k, v in config.items() if k not in names}
         try:
             derive_for(trial, library, error, workload, blame=False)
         except LmPredictorError:

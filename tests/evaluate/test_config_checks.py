@@ -86,3 +86,9 @@ def test_an_undeclared_rope_scaling_mapping_is_checked_and_a_string_is_left() ->
     glm = {**TINY, "model_type": "glm", "architectures": ["GlmForCausalLM"]}
     assert "config field 'rope_scaling.rope_type' is 'bogus'" in refusal({**glm, "rope_scaling": {"rope_type": "bogus"}})
     assert predict({**glm, "rope_scaling": "linear"}, seq_len=4, breakdown=False).totals["flops"] > 0
+
+
+def test_a_null_under_an_aliased_name_is_named() -> None:
+    # GPTJConfig maps num_hidden_layers to n_layer; a null n_layer was C013 with 2 notes: the trial
+    # derivation must give the class default (28) under both names to derive clean
+    assert refusal({"model_type": "gptj", "n_layer": None}).startswith("config field 'n_layer' is null, which the rules derived for GPTJForCausalLM")
