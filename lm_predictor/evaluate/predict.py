@@ -18,6 +18,7 @@ from lm_predictor.engine.evaluate import evaluate
 from lm_predictor.engine.records import CallRecord
 from lm_predictor.evaluate.binding import bind, find_root_rule, resolve
 from lm_predictor.evaluate.breakdown import ModuleRow, merge_trees
+from lm_predictor.evaluate.config_checks import check_config, check_groups
 from lm_predictor.evaluate.config_source import load_config
 from lm_predictor.evaluate.layers import layer_kind_list
 from lm_predictor.evaluate.published import check_published, read_published
@@ -122,13 +123,16 @@ _LAYERED: dict[tuple[int, int], tuple[RuleLibrary, list[str]]] = {}
 
 def root_rule(library: RuleLibrary, resolved: dict, pin: str, workload: Workload | None = None) -> tuple[RuleLibrary, Rule, list[str], bool]:
     """(library, the config's root rule, notes, derived): where no rule covers the config, rules
-    derived from the pinned source (lmpredict suggest, cached), with a progress line on a terminal."""
+    derived from the pinned source (lmpredict suggest, cached), with a progress line on a terminal.
+    A config value the pin's transformers refuses is a one-line C001 first (config_checks.py)."""
+    check_config(resolved, pin)
     try:
         return library, find_root_rule(library, resolved), [], False
     except LmPredictorError as err:
         from lm_predictor.evaluate.progress import progress_line
         from lm_predictor.suggest.derive import derive_for
 
+        check_groups(resolved)
         with reading(pin), progress_line(f"no rule for {resolved.get('model_type')}: deriving rules from the pinned source"):
             library, notes = derive_for(resolved, library, err, workload)
         return library, find_root_rule(library, resolved), notes, True
@@ -261,8 +265,9 @@ def module_rows(library: RuleLibrary, rule_name: str, metrics: list[str], bindin
 
 
 def _null_field(err: LmPredictorError, config: dict, version: str) -> LmPredictorError:
-    """E001 on a field the config leaves null, whose class default is None too (nemotron's
-    num_key_value_heads, dots1's n_routed_experts): a config the model cannot run, said about that field."""
+    """E001 on a field the config leaves null (nemotron's num_key_value_heads and dots1's n_routed_experts,
+    whose class default is None too; or a null given over an integer default): a config the model cannot
+    run, said about that field in one line rather than as a place in the derived rules."""
     from lm_predictor.data.transformers_table import load_table
 
     diag = err.diagnostic
@@ -271,9 +276,11 @@ def _null_field(err: LmPredictorError, config: dict, version: str) -> LmPredicto
         return err
     entry = load_table(version)["model_types"].get(config.get("model_type"), {})
     defaults, derived = entry.get("init_defaults", {}), entry.get("derived_from_none", {})
-    if found[1] not in defaults or defaults[found[1]] is not None or found[1] in derived:
+    if found[1] not in defaults or found[1] in derived:
         return err
-    detail = (f"config field '{found[1]}' is null (its class default), and {found[2]} computes with it: "
+    default = defaults[found[1]]  # a null the config gives over a class default that is a value: the config's own
+    what = "its class default" if default is None else f"given over the class default {default!r}"
+    detail = (f"config field '{found[1]}' is null ({what}), and {found[2]} computes with it: "
               "give it a value (the model code reads it without a fallback)")
     return LmPredictorError(d.make(d.C_CONFIG, None, detail=detail))
 

@@ -13,6 +13,7 @@ error that lists them.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -48,10 +49,11 @@ def _library_files(library: RuleLibrary) -> list:
     return out
 
 
-def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError, workload: Any = None) -> tuple[RuleLibrary, list[str]]:
+def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError, workload: Any = None, blame: bool = True) -> tuple[RuleLibrary, list[str]]:
     """(library with derived rules, notes); re-raises `error` when nothing can be derived. With a
     workload, a forward that re-configures the model on it (brains/switches.py: BigBird's
-    `set_attention_type` when seq_len is short) is priced with the rules of the config it switches to."""
+    `set_attention_type` when seq_len is short) is priced with the rules of the config it switches to.
+    With `blame`, unresolved terms that one config field causes are that field's C001 line (_blame)."""
     model_type = config.get("model_type")
     if not isinstance(model_type, str) or not causal_lm_for(model_type):
         raise error
@@ -87,6 +89,8 @@ def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError, work
             alt_library, alt_notes = derive_for(alt, library, error)
             return _without_bytes(alt_library, wanted), notes + alt_notes + [note]
     if entry.get("unresolved"):  # one note per unresolved term
+        if blame:
+            _blame(config, library, error, workload)
         found = d.make(d.C_UNRESOLVED, None, model=causal_lm_for(model_type), n=len(entry["unresolved"]))
         listed = tuple(entry.get("findings") or entry["unresolved"])
         for switch in entry.get("switches") or ():  # the terms belong to the path forward takes when it does not switch
@@ -97,6 +101,40 @@ def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError, work
     if errors:
         raise LmPredictorError(d.make(d.C_ARCH, None, detail=f"rules derived for {causal_lm_for(model_type)} do not load: {errors[0].headline()}"))
     return overlay(library, derived), notes
+
+
+BLAME_FIELDS = ("rope_scaling", "rope_parameters", "hidden_act", "activation_function", "hidden_activation")
+"""Config fields whose value picks code paths (the rope type, the activation): first suspects when a derivation
+leaves unresolved terms. Fields given as null over a class default that is a value are suspects too."""
+MAX_BLAMED = 4
+
+
+def _blame(config: dict, library: RuleLibrary, error: LmPredictorError, workload: Any) -> None:
+    """One C001 line naming the config field that keeps the terms unresolved: the first suspect whose
+    class default, put in its place, derives with none (a derivation per suspect, cached like any other)."""
+    from lm_predictor.data.transformers_table import load_table
+
+    facts = load_table()["model_types"].get(config.get("model_type")) or {}
+    # the class default, or what __init__ derives from its None default (5.x rope_parameters)
+    defaults = {**{k: v for k, v in (facts.get("derived_from_none") or {}).items() if isinstance(v, dict) and "repr" not in v},
+                **{k: v for k, v in (facts.get("init_defaults") or {}).items() if v is not None}}
+    nulls = [k for k, v in config.items() if v is None and k in defaults]
+    # a field the class does not declare (glm's rope_scaling, read by its rotary embedding all the same) is left out instead
+    suspects = [k for k in (*nulls, *BLAME_FIELDS) if config.get(k) is not None or k in nulls]
+    suspects = [k for k in suspects if k not in defaults or config[k] != defaults[k]]
+    for field in suspects[:MAX_BLAMED]:
+        aliases = facts.get("attribute_map") or {}  # gptj's num_attention_heads is n_head: both names change
+        names = {field, *(a for a, t in aliases.items() if t == field), *([aliases[field]] if field in aliases else [])}
+        trial = {**config, **{n: defaults[field] for n in names}} if field in defaults else {k: v for k, v in config.items() if k not in names}
+        try:
+            derive_for(trial, library, error, workload, blame=False)
+        except LmPredictorError:
+            continue
+        model = causal_lm_for(config.get("model_type")).rsplit(".", 1)[-1]
+        instead = f"with the class default {json.dumps(defaults[field])}" if field in defaults else "without it"
+        raise LmPredictorError(d.make(d.C_CONFIG, None, detail=(
+            f"config field '{field}' is {json.dumps(config[field])}, which the rules derived for {model} from the pinned source "
+            f"cannot price ({instead} they can); no number is given")))
 
 
 def _without_bytes(library: RuleLibrary, root: str) -> RuleLibrary:

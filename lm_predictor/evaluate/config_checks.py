@@ -1,0 +1,188 @@
+"""Config values the pinned transformers itself refuses, found before a rule is chosen or derived.
+
+A rule derived from the source (`suggest`) folds a config's strings in as constants, so a bogus one
+(`rope_scaling.rope_type: "bogus"`, `hidden_act: "bogus"`, `hidden_size: "4096"`) either leaves a
+dozen unresolved terms (C013) or, where the analysis assumes a default, prices a model transformers
+cannot build. These checks refuse such a value first, with one C001 line naming the field. The
+accepted names are read from the pin's own source (ROPE_INIT_FUNCTIONS, ACT2CLS, the attention
+registry) with `ast`, never hard-coded; where the pinned source is absent the check is skipped.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from functools import lru_cache
+from pathlib import Path
+
+from lm_predictor import diagnostics as d
+from lm_predictor.diagnostics import LmPredictorError
+
+ROPE_FIELDS = ("rope_scaling", "rope_parameters")
+"""Config fields holding the rope type: 4.x `rope_scaling`, 5.x `rope_parameters` (maybe per layer type)."""
+ACTIVATION_FIELDS = ("hidden_act", "activation_function", "hidden_activation")
+"""Config fields the models index ACT2FN with (checked where the class default is an ACT2FN key)."""
+ATTN_FIELDS = ("attn_implementation", "_attn_implementation")
+SIZE_SUFFIXES = ("_size", "_layers", "_heads", "_dim", "_features", "_embd", "_layer", "_head", "_positions", "_experts")
+NOT_SIZES = ("max_window_layers",)
+"""Counts that look like sizes but are not model sizes (Qwen2 max_window_layers=0: every layer slides)."""
+MAX_SIZE_BITS = 62
+
+
+def is_size(name: str) -> bool:
+    """Whether a config field names a size or a count (an integer the model builds tensors with)."""
+    if name in NOT_SIZES:
+        return False
+    return name.endswith(SIZE_SUFFIXES) or name.startswith(("num_", "n_")) or name in ("vocab_size", "intermediate_size")
+
+
+def _error(detail: str) -> LmPredictorError:
+    """One C001 bad-config line."""
+    return LmPredictorError(d.make(d.C_CONFIG, None, detail=detail))
+
+
+def _source_file(version: str, module: str) -> Path | None:
+    """The pin's vendored `transformers/<module>.py`, or None where it is not vendored."""
+    from lm_predictor.data.versions import PINS
+    from lm_predictor.vendor.fetch import DEFAULT_ROOT
+
+    pin = PINS.get(version)
+    path = DEFAULT_ROOT / "third_party" / pin.source_name / "transformers" / f"{module}.py" if pin else None
+    return path if path is not None and path.is_file() else None
+
+
+@lru_cache(maxsize=None)
+def source_keys(version: str, module: str, name: str) -> frozenset[str] | None:
+    """The string keys of the dict literal assigned to `name` in the pin's `module` (at module or
+    class level: `_global_mapping`), or None where the source or the assignment is absent."""
+    path = _source_file(version, module)
+    if path is None:
+        return None
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else getattr(node, "target", None)
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(target, ast.Name) and target.id == name and isinstance(node.value, ast.Dict):
+            return frozenset(k.value for k in node.value.keys if isinstance(k, ast.Constant) and isinstance(k.value, str))
+    return None
+
+
+def rope_types(version: str) -> frozenset[str] | None:
+    """The rope types the pin knows: ROPE_INIT_FUNCTIONS's keys and "default" (5.x computes it apart)."""
+    keys = source_keys(version, "modeling_rope_utils", "ROPE_INIT_FUNCTIONS")
+    return None if keys is None else keys | {"default"}
+
+
+def activations(version: str) -> frozenset[str] | None:
+    """ACT2CLS's keys: the names ACT2FN[...] resolves (any other raises KeyError)."""
+    return source_keys(version, "activations", "ACT2CLS")
+
+
+def attention_names(version: str) -> frozenset[str] | None:
+    """The attention implementations the pin registers, and "eager" (the models' own function)."""
+    keys = source_keys(version, "modeling_utils", "_global_mapping")
+    return None if keys is None else keys | {"eager"}
+
+
+def _shown(names: frozenset[str]) -> str:
+    return ", ".join(sorted(names))
+
+
+def _check_rope(config: dict, defaults: dict, version: str) -> None:
+    """rope_scaling / rope_parameters: a mapping (or one per layer type) whose rope type the pin knows."""
+    for field in ROPE_FIELDS:
+        value = config.get(field)
+        if value is None:
+            continue
+        # a class that declares the field validates it (5.x ones with rope_parameters take a legacy rope_scaling
+        # as theirs); one that does not may still read a mapping (GlmRotaryEmbedding: `isinstance(..., dict)`)
+        declared = any(f in defaults for f in (field, "rope_parameters"))
+        if not isinstance(value, dict) and not declared:
+            continue
+        if not isinstance(value, dict):
+            raise _error(f"config field '{field}' must be a mapping, got {value!r}")
+        known = rope_types(version)
+        nested = value and all(isinstance(v, dict) for v in value.values())  # 5.x: one mapping per layer type
+        for where, entry in ([(f"{field}.{k}", v) for k, v in value.items()] if nested else [(field, value)]):
+            for key in ("rope_type", "type"):
+                kind = entry.get(key)
+                if kind is None:
+                    continue
+                if not isinstance(kind, str) or (known is not None and kind not in known):
+                    listed = f"; transformers {version} knows {_shown(known)}" if known is not None else ""
+                    raise _error(f"config field '{where}.{key}' is {kind!r}, which is not a rope type{listed}")
+
+
+def _check_activations(config: dict, defaults: dict, version: str) -> None:
+    """An activation field whose class default is an ACT2FN name must name one too (exact match, as ACT2FN's)."""
+    known = activations(version)
+    if known is None:
+        return
+    for field in ACTIVATION_FIELDS:
+        value = config.get(field)
+        if value is None or defaults.get(field) not in known:
+            continue
+        if not isinstance(value, str) or value not in known:
+            raise _error(f"config field '{field}' is {value!r}, which transformers {version}'s ACT2FN does not have (KeyError); it has {_shown(known)}")
+
+
+def _check_attention(config: dict, version: str) -> None:
+    """attn_implementation in a config.json: a name the pin registers (a hub kernel, 'org/repo', is left to transformers)."""
+    for field in ATTN_FIELDS:
+        value = config.get(field)
+        if value is None:
+            continue
+        known = attention_names(version)  # parsed only when a config names one (modeling_utils.py: ~80 ms)
+        if known is None or (isinstance(value, str) and ("/" in value or "|" in value or value in known)):
+            continue
+        raise _error(f"config field '{field}' is {value!r}, which transformers {version} does not implement; it knows {_shown(known)}")
+
+
+def _check_sizes(config: dict, defaults: dict) -> None:
+    """A size the class defaults to an integer must be an integer (an integral float is read as one)."""
+    for field, default in defaults.items():
+        if not is_size(field) or isinstance(default, bool) or not isinstance(default, int) or field not in config:
+            continue
+        value = given = config[field]
+        if value is None or isinstance(value, (list, dict)):  # per-layer values (gemma3n intermediate_size): the layer lists' checks
+            continue
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and math.isfinite(value)):
+            raise _error(f"config field '{field}' must be an integer, got {value!r}")
+        if isinstance(value, int) and value.bit_length() > MAX_SIZE_BITS:
+            raise _error(f"config field '{field}' is implausibly large: {given!r}")
+
+
+def check_groups(config: dict) -> None:
+    """Grouped-query attention repeats each KV head num_attention_heads // num_key_value_heads times:
+    a KV head count that does not divide the head count builds a model whose attention cannot run.
+    For derived roots only: a hand rule says it with its own `requires:` (E014)."""
+    heads, kv = config.get("num_attention_heads"), config.get("num_key_value_heads")
+    if all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (heads, kv)) and heads % kv:
+        raise _error(f"config field 'num_key_value_heads' is {kv}, which does not divide num_attention_heads = {heads}")
+
+
+WINDOW_FIELDS = ("sliding_window", "attention_window")
+"""Window lengths in positions: null (or a use_sliding_window switch) turns them off; a negative one
+builds a mask transformers cannot broadcast (verify: C012 at `attn_weights + causal_mask`)."""
+
+
+def _check_windows(config: dict) -> None:
+    """A window length that is negative."""
+    for field in WINDOW_FIELDS:
+        value = config.get(field)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+            raise _error(f"config field '{field}' is {value!r}; a window is a number of positions (null turns it off)")
+
+
+def check_config(config: dict, version: str) -> None:
+    """Refuse, with one C001 line, a config value the pin's transformers refuses (see the module docstring)."""
+    from lm_predictor.data.transformers_table import load_table
+
+    facts = load_table(version)["model_types"].get(config.get("model_type")) or {}
+    defaults = facts.get("init_defaults") or {}
+    _check_sizes(config, defaults)
+    _check_rope(config, defaults, version)
+    _check_activations(config, defaults, version)
+    _check_attention(config, version)
+    _check_windows(config)
