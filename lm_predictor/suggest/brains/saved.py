@@ -53,7 +53,7 @@ class SavedLog:
     saved: dict = field(default_factory=dict)  # id(Storage) -> [Storage, cond, count]
     calls: list = field(default_factory=list)  # Terms: callees' activation_bytes
     gaps: list = field(default_factory=list)  # (guard, why): an op under `guard` saves what the table cannot size
-    loop_saves: list = field(default_factory=list)  # (loop, Storage) saved while that symbolic loop ran
+    loop_saves: list = field(default_factory=list)  # (loop, Storage, cond) saved under cond while that symbolic loop ran
     root: bool = False
     loop_base: int = 0  # symbolic loops of the callers around this forward (not its own)
     state: dict = field(default_factory=dict)  # (template id, attribute) -> Storage of a plain tensor attribute
@@ -248,7 +248,7 @@ def save(interp: Host, t: Any, why: str) -> None:
         else:
             entry[1] = X.bor(entry[1], c)
         for loop in now[common:]:
-            log.loop_saves.append((loop, storage))
+            log.loop_saves.append((loop, storage, c))
 
 
 def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True) -> None:
@@ -667,7 +667,10 @@ def after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:
     log = log_of(interp)
     if log is None:
         return
-    in_loop = {id(s) for lp, s in log.loop_saves if lp is loop}
+    in_loop: dict = {}  # id(Storage) -> the condition under which this loop saves it
+    for lp, s, c in log.loop_saves:
+        if lp is loop:
+            in_loop[id(s)] = X.bor(in_loop.get(id(s), X.FALSE), c)
     for name, old in before.items():
         new = after.get(name)
         if not isinstance(old, Tensor) or not isinstance(new, Tensor) or new is old:
@@ -683,8 +686,16 @@ def after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:
             gap(interp, f"loop-carried {name!r} saved in a loop")
             continue
         for s in saved_here:
-            if s.arg is None:
+            if s.arg is None and log.saved[id(s)][1] == in_loop[id(s)]:
                 log.saved[id(s)][2] = log.saved[id(s)][2] * loop["count"]
+                continue
+            if s.arg is None:
+                # saved outside the loop too (open-llama's embedding output, which its LayerNorm saves
+                # where `use_stable_embedding`, and the first layer where not): the further iterations
+                # save the body's outputs only where the loop saves this storage
+                count = log.saved[id(s)][2]
+                later = Storage(tensor_bytes(new), ())
+                log.saved[id(later)] = [later, in_loop[id(s)], count * (loop["count"] - ONE)]
                 continue
             # a forward input (BERT's encoder loop): the caller counts the first; the body's
             # outputs, saved by the further iterations, are this rule's own
