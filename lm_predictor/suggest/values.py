@@ -117,10 +117,6 @@ ATTN_SDPA = "attn_implementation__sdpa"
 """The workload fact that selects transformers' SDPA attention (eval binds it from --attn)."""
 TRAINING = "training"
 """module.training as a workload fact: false in inference, true in eval --mode train."""
-GRADIENT_CHECKPOINTING = "gradient_checkpointing"
-"""gradient_checkpointing_enable() as a workload fact (eval --mode train --grad-checkpointing binds it)."""
-STEP_FACTS = frozenset((TRAINING, GRADIENT_CHECKPOINTING))
-"""The train step's workload facts: a condition of only these keeps their names in a callee, as ATTN_SDPA does."""
 
 ATTN_IMPLEMENTATION = Phi(Bool("sym", (ATTN_SDPA,)), "sdpa", "eager")
 """`config._attn_implementation` as the analysis sees it: "sdpa" where the workload runs SDPA, else "eager"."""

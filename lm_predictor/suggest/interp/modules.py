@@ -15,7 +15,7 @@ from lm_predictor.suggest.interp.syntax import arg_hint, param_names
 from lm_predictor.suggest.pyvalues import BrainFunc
 from lm_predictor.suggest.scope import Instance, ModRef, ParamInfo, Recorder, RuleDraft, RuleRef, Scope, Template, Term, TorchModule
 from lm_predictor.suggest.valueops import signature, translate, with_paths
-from lm_predictor.suggest.values import ATTN_SDPA, STEP_FACTS, CacheV, ClassV, CondLayout, DictV, External, FunctionV, ListV, Phi, Record, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import ATTN_SDPA, CacheV, ClassV, CondLayout, DictV, External, FunctionV, ListV, Phi, Record, Repeated, Tensor, Unknown
 
 
 class ModulesMixin:
@@ -350,8 +350,6 @@ class ModulesMixin:
                 return value
             if value.kind == "sym" and value.args[0] == ATTN_SDPA:
                 return value  # a workload fact keeps its name in every rule (eval binds it from --attn)
-            if X.free_params(value) <= STEP_FACTS:
-                return value  # `not $gradient_checkpointing` (use_cache in a checkpointed step): bound wherever a rule takes it
             if namer.dedupe and value.kind == "cmp":  # past_len > 0 stays a comparison of the callee's names
                 op, a, b = value.args
                 return X.cmp(op, self.localize(a, hint + "_lhs", binding, namer), self.localize(b, hint + "_rhs", binding, namer))
