@@ -37,7 +37,7 @@ from lm_predictor.suggest.brains.fnbytes import FACTORIES, LIKE_FACTORIES, price
 from lm_predictor.suggest.brains.gathers import price_more
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.host import Host
-from lm_predictor.suggest.values import CondLayout, External, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import CondLayout, External, Tensor, Unknown
 
 METADATA = {"size", "dim", "ndimension", "numel", "nelement", "element_size", "is_contiguous", "get_device", "data_ptr",
             "requires_grad_", "retain_grad", "detach", "detach_", "cpu", "cuda", "pin_memory", "share_memory_"}
@@ -403,8 +403,6 @@ def _pieces(t: Tensor, result: Any) -> Any:
         return tuple(one(p) for p in result)
     if isinstance(result, list):
         return [one(p) for p in result]
-    if isinstance(result, Repeated):  # chunk(1 + ngram) of a count read from the config: one element for every piece
-        return Repeated(one(result.elem), result.count, result.index)
     return one(result)
 
 

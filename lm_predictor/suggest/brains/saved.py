@@ -32,7 +32,7 @@ from lm_predictor.suggest.brains.saved_ops import (
 from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.scope import Term
-from lm_predictor.suggest.values import ATTN_SDPA, ListV, Phi, Record, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import ATTN_SDPA, ListV, Phi, Record, Tensor, Unknown
 
 
 @dataclass(eq=False)
@@ -722,8 +722,6 @@ def terms(log: SavedLog | None, reached: Any = None) -> list | None:
 def _flat(value: Any) -> list:
     if isinstance(value, (tuple, list)):
         return [x for v in value for x in _flat(v)]
-    if isinstance(value, Repeated):  # prophetnet's `chunk(1 + ngram)`: every piece is the one element
-        return _flat(value.elem)
     return [value]
 
 
