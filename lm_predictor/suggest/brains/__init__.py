@@ -33,6 +33,7 @@ from lm_predictor.suggest.brains import (
     torch_modules as _modules,
     transformers_lib as _tf,
 )
+from lm_predictor.suggest.brains.dtype_info import info_attr, info_object
 from lm_predictor.suggest.brains.base import CallSite, Pattern, brain_for, canonical, slice_length
 from lm_predictor.suggest.brains.fnbytes import price_conv1d
 from lm_predictor.suggest.brains.layout import elem_bytes, free, gap
@@ -235,8 +236,9 @@ def tensor_unary(interp: Host, op: str, t: Tensor, node: Any) -> Any:
 
 def external_attr(interp: Host, ext: External, name: str) -> Any:
     full = f"{ext.name}.{name}"
-    if ext.name == "torch.finfo()" and name in ("min", "max", "eps", "tiny"):
-        return Unknown("finfo value")
+    limit = info_attr(ext, name)
+    if limit is not None:
+        return limit
     if ext.name == "math" and name in ("pi", "e", "tau"):
         return Num.const(getattr(math, name))
     return External(full)
@@ -468,7 +470,7 @@ def _call(interp: Host, callee: Any, args: list, kwargs: dict, node: Any, hint: 
         if callee.name in ("typing.cast",):
             return args[1] if len(args) > 1 else Unknown("cast")
         if callee.name == "torch.finfo" or callee.name == "torch.iinfo":
-            return External("torch.finfo()")
+            return info_object(callee.name[len("torch."):], list(args), dict(kwargs))
         if callee.name in ("functools.partial",):
             return _Partial(args[0], list(args[1:]), dict(kwargs))
         if callee.name.startswith(("typing.", "collections.abc.")) or callee.name in ("dataclasses.dataclass",):

@@ -53,7 +53,7 @@ class SavedLog:
     saved: dict = field(default_factory=dict)  # id(Storage) -> [Storage, cond, count]
     calls: list = field(default_factory=list)  # Terms: callees' activation_bytes
     gaps: list = field(default_factory=list)  # (guard, why): an op under `guard` saves what the table cannot size
-    loop_saves: list = field(default_factory=list)  # (loop, Storage) saved while that symbolic loop ran
+    loop_saves: list = field(default_factory=list)  # (loop, Storage, guard, cond): saved while that symbolic loop ran, under the path guard and the save condition
     root: bool = False
     loop_base: int = 0  # symbolic loops of the callers around this forward (not its own)
     state: dict = field(default_factory=dict)  # (template id, attribute) -> Storage of a plain tensor attribute
@@ -257,7 +257,7 @@ def save(interp: Host, t: Any, why: str) -> None:
         else:
             entry[1] = X.bor(entry[1], c)
         for loop in now[common:]:
-            log.loop_saves.append((loop, storage, guard))
+            log.loop_saves.append((loop, storage, guard, c))
 
 
 def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True) -> None:

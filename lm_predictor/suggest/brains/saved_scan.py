@@ -22,7 +22,10 @@ def after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:
     log = log_of(interp)
     if log is None:
         return
-    in_loop = {id(s) for lp, s, _ in log.loop_saves if lp is loop}
+    in_loop: dict = {}  # id(Storage) -> the condition under which this loop saves it
+    for lp, s, _, c in log.loop_saves:
+        if lp is loop:
+            in_loop[id(s)] = X.bor(in_loop.get(id(s), X.FALSE), c)
     for name, old in before.items():
         new = after.get(name)
         if not isinstance(old, Tensor) or not isinstance(new, Tensor) or new is old:
@@ -38,7 +41,7 @@ def after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:
             # a scan's state (Mamba's ssm_state): each iteration makes one, which the body may save
             # itself (counted once per iteration there); the next iteration saves it where it saves the
             # loop-carried value, so only what the body left unsaved is added, n - 1 times
-            guards = [g for lp, s, g in log.loop_saves if lp is loop and any(s is x for x in saved_here)]
+            guards = [g for lp, s, g, _ in log.loop_saves if lp is loop and any(s is x for x in saved_here)]
             again = X.bor(*guards) if guards else X.FALSE
             count = log.saved[id(saved_here[0])][2]
             for c, s in ident_new:
@@ -52,8 +55,16 @@ def after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:
             gap(interp, f"loop-carried {name!r} saved in a loop")
             continue
         for s in saved_here:
-            if s.arg is None:
+            if s.arg is None and log.saved[id(s)][1] == in_loop[id(s)]:
                 log.saved[id(s)][2] = log.saved[id(s)][2] * loop["count"]
+                continue
+            if s.arg is None:
+                # saved outside the loop too (open-llama's embedding output, which its LayerNorm saves
+                # where `use_stable_embedding`, and the first layer where not): the further iterations
+                # save the body's outputs only where the loop saves this storage
+                count = log.saved[id(s)][2]
+                later = Storage(tensor_bytes(new), ())
+                log.saved[id(later)] = [later, in_loop[id(s)], count * (loop["count"] - ONE)]
                 continue
             # a forward input (BERT's encoder loop): the caller counts the first; the body's
             # outputs, saved by the further iterations, are this rule's own
