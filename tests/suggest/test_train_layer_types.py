@@ -33,6 +33,10 @@ CASES = {
     "one rotary pair per layer type in a dict (5.x gemma3_text)": ("gemma3_text", SMALL, 5),
     "rotary only on sliding layers (5.x cohere2)": ("cohere2", SMALL, 5),
     "sinks through logsumexp, layer types (5.x granite_swa)": ("granite_swa", SMALL, 5),
+    # the layer gets `position_embeddings[layer_type]` (a cos, sin pair, or None on the no-rope full layers)
+    # and `attention_scalings[layer_type]` (None, or a [1, 1, q, 1] scale): forward inputs of two branches,
+    # each arm the model's storage (unavailable before: "mul: saves a tensor whose storage is not known")
+    "a rotary pair or None per layer type (5.x beam)": ("beam", dict(SMALL, mlp_layer_types=["dense"] * 4), 5),
 }
 
 
@@ -66,7 +70,7 @@ def test_alike_tensors_of_two_branches_stay_two() -> None:
 def test_layer_types_activation_bytes(case: str, tmp_path: Path) -> None:
     pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
-    from lm_predictor.evaluate.train import predict_train
+    from lm_predictor.evaluate.train import TrainOptions, predict_train
     from lm_predictor.verify.train_oracle import measure_train
     from lm_predictor.workload import Workload
     from tests.families.harness import written_config
@@ -79,6 +83,11 @@ def test_layer_types_activation_bytes(case: str, tmp_path: Path) -> None:
     measured = measure_train(config, Workload(2, 5), peak=False).totals["activation_bytes"]
     predicted = predict_train(config, batch=2, seq_len=5, survey_checked=False, transformers="5.23.0" if major >= 5 else "4.56.0")
     assert predicted.totals.get("activation_bytes") == measured
+    if model_type == "beam":  # and with checkpointing (the layer keeps its positional inputs only)
+        options = TrainOptions(grad_checkpointing=True)
+        measured = measure_train(config, Workload(2, 5), grad_checkpointing=True, peak=False).totals["activation_bytes"]
+        predicted = predict_train(config, batch=2, seq_len=5, survey_checked=False, transformers="5.23.0", options=options)
+        assert predicted.totals.get("activation_bytes") == measured
 
 
 def test_a_second_layer_type_saves_a_second_rotary_pair(tmp_path: Path) -> None:
