@@ -16,8 +16,8 @@ import pytest
 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.saved_loops import some_iteration
-from lm_predictor.suggest.values import Tensor
-from lm_predictor.suggest.valueops import make_phi
+from lm_predictor.suggest.values import Phi, Tensor
+from lm_predictor.suggest.valueops import make_phi, under
 
 MIXED = ["sliding_attention", "full_attention", "sliding_attention", "full_attention"]
 SMALL = dict(hidden_size=64, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
@@ -64,6 +64,19 @@ def test_alike_tensors_of_two_branches_stay_two() -> None:
     pair = make_phi(cond, (local, local), (glob, glob))
     assert all(t.merged is not None for t in pair)
     assert make_phi(cond, local, local) is local  # one tensor is still one
+
+
+def test_the_arm_a_condition_selects() -> None:
+    # beam's layer gets `position_embeddings[layer_type]`: the model's (cos, sin) where the layer is sliding, else None;
+    # the layer saves cos under that condition, and the caller takes the pair's arm, not a value of branches
+    shape = (X.Num.const(1), X.Num.sym("seq_len"), X.Num.const(16))
+    pair = (Tensor(shape, "float32"), Tensor(shape, "float32"))
+    sliding, other = X.bsym("is_sliding"), X.bsym("training")
+    value = Phi(sliding, pair, None)
+    assert under(value, sliding) is pair
+    assert under(value, X.band(other, sliding)) is pair  # one part of an `and`
+    assert under(value, X.bnot(sliding)) is None  # the other arm
+    assert under(value, other) is value
 
 
 @pytest.mark.parametrize("case", list(CASES))
