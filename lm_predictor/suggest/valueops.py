@@ -101,6 +101,11 @@ def _two_alike(a: tuple, b: tuple) -> bool:
                isinstance(x, tuple) and isinstance(y, tuple) and len(x) == len(y) and _two_alike(x, y) for x, y in zip(a, b))
 
 
+def under(value: Any, cond: Bool) -> Any:
+    """A value of branches where `cond` (or each part of an `and`) holds: the arms it rules out dropped."""
+    return _under(value, cond, True)
+
+
 def _under(value: Any, cond: Bool, truth: bool) -> Any:
     """A Phi simplified where its condition is `cond` (or its negation) with a known truth."""
     if isinstance(value, Phi):

@@ -16,8 +16,8 @@ import pytest
 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.saved_loops import some_iteration
-from lm_predictor.suggest.values import Tensor
-from lm_predictor.suggest.valueops import make_phi
+from lm_predictor.suggest.values import Phi, Tensor
+from lm_predictor.suggest.valueops import make_phi, under
 
 MIXED = ["sliding_attention", "full_attention", "sliding_attention", "full_attention"]
 SMALL = dict(hidden_size=64, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
@@ -33,6 +33,10 @@ CASES = {
     "one rotary pair per layer type in a dict (5.x gemma3_text)": ("gemma3_text", SMALL, 5),
     "rotary only on sliding layers (5.x cohere2)": ("cohere2", SMALL, 5),
     "sinks through logsumexp, layer types (5.x granite_swa)": ("granite_swa", SMALL, 5),
+    # the layer gets `position_embeddings[layer_type]` (a cos, sin pair, or None on the no-rope full layers)
+    # and `attention_scalings[layer_type]` (None, or a [1, 1, q, 1] scale): forward inputs of two branches,
+    # each arm the model's storage (unavailable before: "mul: saves a tensor whose storage is not known")
+    "a rotary pair or None per layer type (5.x beam)": ("beam", dict(SMALL, mlp_layer_types=["dense"] * 4), 5),
 }
 
 
@@ -62,11 +66,24 @@ def test_alike_tensors_of_two_branches_stay_two() -> None:
     assert make_phi(cond, local, local) is local  # one tensor is still one
 
 
+def test_the_arm_a_condition_selects() -> None:
+    # beam's layer gets `position_embeddings[layer_type]`: the model's (cos, sin) where the layer is sliding, else None;
+    # the layer saves cos under that condition, and the caller takes the pair's arm, not a value of branches
+    shape = (X.Num.const(1), X.Num.sym("seq_len"), X.Num.const(16))
+    pair = (Tensor(shape, "float32"), Tensor(shape, "float32"))
+    sliding, other = X.bsym("is_sliding"), X.bsym("training")
+    value = Phi(sliding, pair, None)
+    assert under(value, sliding) is pair
+    assert under(value, X.band(other, sliding)) is pair  # one part of an `and`
+    assert under(value, X.bnot(sliding)) is None  # the other arm
+    assert under(value, other) is value
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_layer_types_activation_bytes(case: str, tmp_path: Path) -> None:
     pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
-    from lm_predictor.evaluate.train import predict_train
+    from lm_predictor.evaluate.train import TrainOptions, predict_train
     from lm_predictor.verify.train_oracle import measure_train
     from lm_predictor.workload import Workload
     from tests.families.harness import written_config
@@ -79,6 +96,11 @@ def test_layer_types_activation_bytes(case: str, tmp_path: Path) -> None:
     measured = measure_train(config, Workload(2, 5), peak=False).totals["activation_bytes"]
     predicted = predict_train(config, batch=2, seq_len=5, survey_checked=False, transformers="5.23.0" if major >= 5 else "4.56.0")
     assert predicted.totals.get("activation_bytes") == measured
+    if model_type == "beam":  # and with checkpointing (the layer keeps its positional inputs only)
+        options = TrainOptions(grad_checkpointing=True)
+        measured = measure_train(config, Workload(2, 5), grad_checkpointing=True, peak=False).totals["activation_bytes"]
+        predicted = predict_train(config, batch=2, seq_len=5, survey_checked=False, transformers="5.23.0", options=options)
+        assert predicted.totals.get("activation_bytes") == measured
 
 
 def test_a_second_layer_type_saves_a_second_rotary_pair(tmp_path: Path) -> None:

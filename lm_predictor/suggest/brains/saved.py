@@ -32,6 +32,7 @@ from lm_predictor.suggest.brains.saved_ops import (
 from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.scope import Term
+from lm_predictor.suggest.valueops import under
 from lm_predictor.suggest.values import ATTN_SDPA, ListV, Phi, Record, Tensor, Unknown
 
 
@@ -194,6 +195,9 @@ def register_args(interp: Host, log: SavedLog, args: list, kwargs: dict) -> None
         elif isinstance(value, (tuple, list)):
             for i, v in enumerate(value):
                 walk(v, key + (i,))
+        elif isinstance(value, Phi):  # an input of two branches (beam's per-layer-type rotary pair or None): each arm at the key
+            walk(value.a, key)
+            walk(value.b, key)
 
     for i, v in enumerate(args):
         walk(v, ("pos", i))
@@ -551,8 +555,8 @@ def module_call(interp: Host, callee: Any, term: Num, count: Num, args: list, kw
         else:
             log.calls.append(Term(interp.guard(), interp.mult() * count, term))
         for key, cond in exports(inner):
-            value = _lookup(args, kwargs, key)
-            if not isinstance(value, Tensor):
+            value = under(_lookup(args, kwargs, key), X.substitute(cond, mapping))  # of branches: the arm the callee saved
+            if not _tensor_arms(value):
                 gap(interp, f"{callee.qualname}: saves an input the call cannot find")
                 continue
             interp.assume.append(X.substitute(cond, mapping))
@@ -572,6 +576,13 @@ def module_call(interp: Host, callee: Any, term: Num, count: Num, args: list, kw
             interp.assume.pop()
 
 
+def _tensor_arms(value: Any) -> bool:
+    """Whether `value` is a tensor, or a value of branches whose every arm is (where `save` takes each under its condition)."""
+    if isinstance(value, Phi):
+        return _tensor_arms(value.a) and _tensor_arms(value.b)
+    return isinstance(value, Tensor)
+
+
 def _save_tensor_leaves(interp: Host, v: Any, why: str, branch: bool = False) -> None:
     """Save `v` where it is a tensor: a value of two branches (the eager causal mask, None on the
     SDPA path) each under its condition. A branch's tensor whose storage the analysis does not know,
@@ -587,8 +598,9 @@ def _save_tensor_leaves(interp: Host, v: Any, why: str, branch: bool = False) ->
                 interp.assume.pop()
     elif isinstance(v, Tensor):
         log = log_of(interp)
-        if branch and (log is None or ident_of(log, v) is None):
-            return
+        ident = ident_of(log, v) if log is not None else None
+        if branch and (ident is None or any(s.arg is not None and s.nbytes is None for _, s in ident)):
+            return  # not known, or a forward input of branches of unknown size (the caller could not size it either)
         save(interp, v, why)
 
 
@@ -665,7 +677,16 @@ def _lookup(args: list, kwargs: dict, key: tuple) -> Any:
         value = args[head] if head < len(args) else None
     else:
         value = kwargs.get(head)
-    for i in path:
+    return _at_path(value, path)
+
+
+def _at_path(value: Any, path: list) -> Any:
+    """`value[i][j]...` for the path's indices, through the arms of a value of branches (None: not there)."""
+    if isinstance(value, Phi):
+        return Phi(value.cond, _at_path(value.a, path), _at_path(value.b, path))
+    for k, i in enumerate(path):
+        if isinstance(value, Phi):
+            return _at_path(value, path[k:])
         if not isinstance(value, (tuple, list)) or i >= len(value):
             return None
         value = value[i]
