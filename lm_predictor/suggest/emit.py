@@ -379,7 +379,8 @@ class Emitter:
                         why.append(f"{label}: {primary(rule.target).qualname} has no bytes")
                 else:  # a library rule, also at a grandchild's path (a path helper passes its bytes on)
                     lib = self.library.get(str(rule)) if self.library is not None else None
-                    if lib is None or "bytes_read" not in lib.metrics or "bytes_written" not in lib.metrics:
+                    have = set(lib.metrics) if lib is not None else set(STATIC_RULES.get(str(rule), {}))
+                    if not {"bytes_read", "bytes_written"} <= have:
                         why.append(f"{label}: {rule} has no bytes")
             if unresolved_slugs(term.expr) or any(n.startswith("?") for n in X.free_params(term.guard)):
                 why.append("an unresolved term or a runtime branch")

@@ -35,3 +35,78 @@ def test_fuyu_bytes_exact(workload, attn: str, tmp_path) -> None:
 
     library, _ = derived_library("transformers.models.fuyu.FuyuForCausalLM")
     assert_exact(written_config("fuyu", {}, tmp_path), replace(workload, attn=attn), library=library)
+
+
+# ---------------------------------------------------------------- nn.RMSNorm and sum(dtype=)
+
+def _formula(text: str, env: dict) -> int:
+    """A static rule's bytes text (sums, products, `(if c then a else b)`) evaluated at `env`."""
+    import re
+
+    body = re.sub(r"\$\{?(\w+)\}?", lambda m: repr(env[m.group(1)]), text)
+    body = re.sub(r"\(if ([^()]+?) then (\d+) else (\d+)\)", r"(\2 if \1 else \3)", body)
+    return eval(body)  # noqa: S307 - the rule text of STATIC_RULES, integers only
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize("affine", [False, True], ids=["plain", "affine"])
+@pytest.mark.parametrize("strided", [False, True], ids=["contiguous", "transposed"])
+def test_rms_norm_module_bytes_are_torchs(dtype: str, affine: bool, strided: bool) -> None:
+    """nn.RMSNorm(8) on [2, 3, 5, 8] (or its transpose(1, 2), dense but not contiguous): F.rms_norm's ops as
+    BytesCounter counts them (torch 2.13 CPU), e.g. bf16 with a weight, contiguous: _to_copy 480 / 960, pow
+    960 / 960, mean 960 / 120, add_ 120 / 120, rsqrt 120 / 120, mul 1080 / 960, weight mul 976 / 960,
+    _to_copy 960 / 480 (5,656 read, 4,680 written); the transposed input adds a float32 clone 960 / 960."""
+    import torch
+
+    from lm_predictor.suggest.brains import STATIC_RULES
+    from lm_predictor.verify.bytes_counter import BytesCounter
+
+    dt = getattr(torch, dtype)
+    x = torch.randn(2, 3, 5, 8, dtype=dt)
+    x = x.transpose(1, 2) if strided else x
+    norm = torch.nn.RMSNorm(8, eps=1e-6, elementwise_affine=affine).to(dt)
+    with BytesCounter() as counter:
+        norm(x)
+    rule = STATIC_RULES["torch.nn.modules.normalization.RMSNorm"]
+    env = {"tokens": 30, "normalized_shape": 8, "dtype_bytes": x.element_size(), "elementwise_affine": affine, "strided": strided}
+    assert (_formula(rule["bytes_read"], env), _formula(rule["bytes_written"], env)) == (counter.bytes_read, counter.bytes_written)
+
+
+def test_sum_with_a_float32_dtype_is_one_kernel() -> None:
+    """`torch.sum(p * q, dim=-1, dtype=torch.float32)` of bf16 [8]: aten.sum reads 8 * 2 = 16 bytes and writes
+    one float32, 4 (BytesCounter: 16 / 4; diffllama's lambdas); the result is float32."""
+    import torch
+
+    from lm_predictor.suggest.brains.base import CallSite
+    from lm_predictor.suggest import expr as X
+    from lm_predictor.suggest.brains.opbytes import price_method
+    from lm_predictor.suggest.expr import Num
+    from lm_predictor.suggest.ruletext import call_atoms
+    from lm_predictor.suggest.values import External, Tensor
+    from lm_predictor.verify.bytes_counter import BytesCounter
+
+    p = torch.randn(8, dtype=torch.bfloat16)
+    with BytesCounter() as counter:
+        torch.sum(p, dim=-1, dtype=torch.float32)
+    assert (counter.bytes_read, counter.bytes_written) == (16, 4)
+
+    class Host:
+        label_hint = recorder = None
+        current_loc = ""
+
+        def __init__(self) -> None:
+            self.costs: list = []
+
+        def add_cost(self, metric: str, expr, note: str = "") -> None:
+            self.costs.append((metric, expr, note))
+
+    host = Host()
+    t = Tensor((Num.const(8),), "model")
+    site = CallSite(host, None, [], {"dim": Num.const(-1), "dtype": External("torch.float32")}, None, None, "Tensor.sum", t)
+    out = price_method(site, "sum", t, Tensor((), "float32"))
+    (atom,) = [a for metric, expr, _ in host.costs if metric == "bytes" for a in call_atoms(expr)]
+    kw = dict(atom.args[2])
+    # torch.elementwise(numel=1, n_inputs=0, extra_read=8 * dtype_bytes, dtype_bytes=4): at dtype_bytes 2, 16 / 4
+    assert X.substitute(kw["extra_read"], {"dtype_bytes": Num.const(2)}).const_value() == 16
+    assert (kw["numel"].const_value(), kw["n_inputs"].const_value(), kw["dtype_bytes"].const_value()) == (1, 0, 4)
+    assert out.dtype == "float32"

@@ -119,6 +119,8 @@ def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
     if name in CASTS:
         return _cast(site, name, t, result)
     if name in REDUCTIONS:
+        if name == "sum" and site.kwargs.get("dtype") is not None and result.shape is not None:
+            return _sum_to(site, t, result)
         if site.kwargs.get("dtype") is not None or result.shape is None:
             return _unmodelled(interp, f"Tensor.{name} with a dtype", result)
         n, b = numel(t), elem_bytes(t)
@@ -149,6 +151,17 @@ def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
         return elementwise(interp, _label(site, base), inputs, result, base in BOOL_OUT, inplace=name.endswith("_"))
     more = price_more(site, name, t, result, _label(site, name), True, lambda ins, res: elementwise(interp, _label(site, name), ins, res))
     return _unmodelled(interp, f"Tensor.{name}", result) if more is NotImplemented else more
+
+
+def _sum_to(site: CallSite, t: Tensor, result: Tensor) -> Any:
+    """`sum(dim, dtype=float32)` of a float tensor: one aten.sum kernel that reads the input in its own dtype
+    and writes the sums in the given one (diffllama's lambdas under bf16: reads 2 bytes, writes 4 per element)."""
+    tag, n, b = dtype_tag(site.kwargs.get("dtype")), numel(t), elem_bytes(t)
+    if tag not in ("float32", "model") or t.dtype not in ("float32", "model") or n is None or b is None:
+        return _unmodelled(site.interp, "Tensor.sum with a dtype", result)
+    out = Tensor(result.shape, tag, result.why, result.param, result.route, result.no_grad)
+    price(site.interp, X.call(_label(site, "sum"), "torch.elementwise", {"numel": numel(out), "n_inputs": ZERO, "extra_read": n * b, "dtype_bytes": elem_bytes(out)}), "sum")
+    return with_layout(out, None)
 
 
 def _cumsum(site: CallSite, t: Tensor, result: Tensor) -> Any:
