@@ -5,6 +5,11 @@
   `inputs_embeds` and never runs it) is written through a path helper, as a derived grandchild already
   was (bart's `self.model.decoder`). Until this branch such a call left the caller without bytes
   ("called through a grandchild path"), so fuyu and got_ocr2 had none.
+- nn.RMSNorm (diffllama's groupnorm) and `sum(dim, dtype=torch.float32)` (diffllama's lambdas), against
+  BytesCounter op by op; diffllama itself keeps other gaps.
+- A forward's comprehension over a symbolic range multiplies its body's costs by the trip count, as a loop
+  does (they were counted once), and torch.cat of its fresh per-iteration tensors is one copy: stablelm's
+  per-head LayerNorms (`qk_layernorm`), which left stablelm without bytes.
 """
 
 from __future__ import annotations
@@ -110,3 +115,53 @@ def test_sum_with_a_float32_dtype_is_one_kernel() -> None:
     assert X.substitute(kw["extra_read"], {"dtype_bytes": Num.const(2)}).const_value() == 16
     assert (kw["numel"].const_value(), kw["n_inputs"].const_value(), kw["dtype_bytes"].const_value()) == (1, 0, 4)
     assert out.dtype == "float32"
+
+
+# ---------------------------------------------------------------- a forward's comprehension
+
+# StableLmLayerNormPerHead: `torch.cat([norm(h) for norm, h in zip(self.norms, torch.split(x, 1, dim=1))], dim=1)`.
+# The comprehension runs num_heads LayerNorms (its costs are multiplied as a loop's; they were counted once) and
+# the cat reads each new per-head tensor once and writes the output (it was a gap, so stablelm had no bytes).
+SMALL_STABLELM = {"model_type": "stablelm", "hidden_size": 64, "intermediate_size": 96, "num_attention_heads": 4,
+                  "num_key_value_heads": 2, "num_hidden_layers": 2, "vocab_size": 128, "qk_layernorm": True}
+
+
+@pytest.fixture
+def buildable_qk_layernorm(monkeypatch):
+    """transformers 4.56 cannot build stablelm with qk_layernorm: its _init_weights zeroes the bias of every
+    nn.LayerNorm, and the per-head norms have none (AttributeError). Skip that None: weights only, same ops."""
+    from torch import nn
+    from transformers.models.stablelm import modeling_stablelm
+
+    orig = modeling_stablelm.StableLmPreTrainedModel._init_weights
+
+    def init(self, module) -> None:
+        if isinstance(module, nn.LayerNorm) and module.bias is None:
+            module.weight.data.fill_(1.0)
+            return
+        orig(self, module)
+
+    monkeypatch.setattr(modeling_stablelm.StableLmPreTrainedModel, "_init_weights", init)
+
+
+@pytest.mark.parametrize("attn", ["eager", "sdpa"])
+@pytest.mark.parametrize("workload", [PREFILL, DECODE, replace(DECODE, batch=2, seq_len=3, past_len=4, dtype="bfloat16")],
+                         ids=["prefill", "decode", "chunked-bf16"])
+@pytest.mark.parametrize("qk_layernorm", [True, False], ids=["qk-norm", "no-qk-norm"])
+def test_stablelm_bytes_exact(workload, attn: str, qk_layernorm: bool, buildable_qk_layernorm) -> None:
+    library, root = derived_library("transformers.models.stablelm.StableLmForCausalLM")
+    assert {"bytes_read", "bytes_written"} <= set(library.get(root).metrics)
+    assert_exact({**SMALL_STABLELM, "qk_layernorm": qk_layernorm}, replace(workload, attn=attn), library=library)
+
+
+def test_a_comprehension_of_an_outer_tensor_is_not_fresh() -> None:
+    """`torch.cat([x for _ in range(n)])` reads x once (BytesCounter dedups by identity: [2, 3] float32 n = 4
+    reads 24 bytes, writes 96), so a repeated element that is an outer local is not priced as n reads."""
+    import torch
+
+    from lm_predictor.verify.bytes_counter import BytesCounter
+
+    x = torch.randn(2, 3)
+    with BytesCounter() as counter:
+        torch.cat([x for _ in range(4)])
+    assert (counter.bytes_read, counter.bytes_written) == (24, 96)

@@ -37,7 +37,7 @@ from lm_predictor.suggest.brains.fnbytes import FACTORIES, LIKE_FACTORIES, price
 from lm_predictor.suggest.brains.gathers import price_more
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.host import Host
-from lm_predictor.suggest.values import CondLayout, External, Tensor, Unknown
+from lm_predictor.suggest.values import CondLayout, External, ListV, Repeated, Tensor, Unknown
 
 METADATA = {"size", "dim", "ndimension", "numel", "nelement", "element_size", "is_contiguous", "get_device", "data_ptr",
             "requires_grad_", "retain_grad", "detach", "detach_", "cpu", "cuda", "pin_memory", "share_memory_"}
@@ -525,6 +525,23 @@ def price_unary(interp: Host, op: str, t: Tensor, node: Any) -> Any:
     return elementwise(interp, label, [t], t, t.dtype == "bool")
 
 
+def _cat_repeated(site: CallSite, short: str, rep: Repeated, result: Any) -> Any:
+    """torch.cat / stack of a comprehension's `count` results (stablelm's per-head LayerNorms): one copy that reads
+    each element (a new tensor per iteration) and writes the output row-major. An element from outside the loop
+    (`[x for _ in range(n)]`, read once by torch) or one that depends on the index stays a gap."""
+    t = rep.elem
+    n = numel(t) if isinstance(t, Tensor) else None
+    if not isinstance(t, Tensor) or not isinstance(result, Tensor) or not rep.fresh or n is None or elem_bytes(t) is None \
+            or result.shape is None or rep.index is not None and rep.index in X.free_params(n):
+        return _unmodelled(site.interp, f"{site.name} of a repeated value", result)
+    out = Tensor(result.shape, t.dtype, result.why, result.param, result.route, result.no_grad, result.values)
+    kw = {"numel": numel(out), "dtype_bytes": elem_bytes(out)}
+    if rep.count * n != numel(out):
+        kw["in_numel"] = rep.count * n
+    price(site.interp, X.call(_label(site, short), "torch.copy", kw), site.name)
+    return with_layout(out, None)
+
+
 def price_function(site: CallSite, result: Any) -> Any:
     """torch.* / F.* functions: the method's bytes where the function is a method in disguise."""
     name = site.name
@@ -533,6 +550,9 @@ def price_function(site: CallSite, result: Any) -> Any:
     args = site.args
     if name in ("torch.cat", "torch.concat", "torch.concatenate", "torch.stack"):
         seq = site.arg(0, "tensors")
+        rep = seq if isinstance(seq, Repeated) else seq.rep if isinstance(seq, ListV) and not seq.items else None
+        if rep is not None:
+            return _cat_repeated(site, short, rep, result)
         items = list(seq) if isinstance(seq, (tuple, list)) else list(getattr(seq, "items", []) or [])
         distinct: list = []
         for v in items:
