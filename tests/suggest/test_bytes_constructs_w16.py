@@ -165,3 +165,20 @@ def test_a_comprehension_of_an_outer_tensor_is_not_fresh() -> None:
     with BytesCounter() as counter:
         torch.cat([x for _ in range(4)])
     assert (counter.bytes_read, counter.bytes_written) == (24, 96)
+
+
+def test_flash_on_derived_rules_leaves_bytes_out() -> None:
+    """Derived rules bind `attn_implementation__sdpa` only: under flash_attention_2 their bytes would be eager
+    attention's (score matrix, softmax), not the kernel's, so eval leaves bytes out; flops stay (torch counts flash as
+    the two matmuls). Under sdpa the same rules keep their bytes."""
+    from lm_predictor.evaluate.predict import predict
+
+    config = {"model_type": "olmo", "hidden_size": 64, "intermediate_size": 96, "num_attention_heads": 4,
+              "num_hidden_layers": 2, "vocab_size": 128}
+    flash = predict(config, batch=2, seq_len=7, attn="flash_attention_2", breakdown=False)
+    eager = predict(config, batch=2, seq_len=7, attn="eager", breakdown=False)
+    sdpa = predict(config, batch=2, seq_len=7, attn="sdpa", breakdown=False)
+    assert {"bytes_read", "bytes_written"} <= set(flash.unavailable) and "bytes_read" not in flash.totals
+    assert [n for n in flash.notes if "does not model attn=flash_attention_2" in n]
+    assert flash.totals["flops"] == eager.totals["flops"] == sdpa.totals["flops"]
+    assert "bytes_read" in sdpa.totals and sdpa.totals["bytes_read"] != eager.totals["bytes_read"]
