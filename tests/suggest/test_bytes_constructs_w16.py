@@ -182,3 +182,40 @@ def test_flash_on_derived_rules_leaves_bytes_out() -> None:
     assert [n for n in flash.notes if "does not model attn=flash_attention_2" in n]
     assert flash.totals["flops"] == eager.totals["flops"] == sdpa.totals["flops"]
     assert "bytes_read" in sdpa.totals and sdpa.totals["bytes_read"] != eager.totals["bytes_read"]
+
+
+# ---------------------------------------------------------------- a cast of an expanded tensor
+
+def test_a_cast_between_fixed_dtypes_of_an_expanded_tensor_is_row_major() -> None:
+    """modernbert-decoder's `position_ids[:, None, :].float()` with position_ids = cache_position[None].expand(b, -1):
+    int64 -> float32 always runs, and empty_like(preserve_format) of an overlapping (stride-0) tensor is row-major
+    (torch: contiguous, strides (5, 5, 1) at [3, 1, 5]; BytesCounter 120 read at the logical size, 60 written), so
+    the result's layout is row-major, not unknown (which left modernbert-decoder without bytes)."""
+    import torch
+
+    from lm_predictor.suggest.brains.base import CallSite
+    from lm_predictor.suggest.brains.layout import Layout
+    from lm_predictor.suggest.brains.opbytes import price_method
+    from lm_predictor.suggest.expr import Num
+    from lm_predictor.suggest.values import Tensor
+    from lm_predictor.verify.bytes_counter import BytesCounter
+
+    pos = torch.arange(5).unsqueeze(0).expand(3, -1)[:, None, :]
+    with BytesCounter() as counter:
+        out = pos.float()
+    assert out.is_contiguous() and (counter.bytes_read, counter.bytes_written) == (120, 60)
+
+    class Host:
+        label_hint = recorder = None
+        current_loc = ""
+
+        def __init__(self) -> None:
+            self.costs: list = []
+
+        def add_cost(self, metric: str, expr, note: str = "") -> None:
+            self.costs.append((metric, expr, note))
+
+    shape = (Num.const(3), Num.const(1), Num.const(5))
+    t = Tensor(shape, "long", layout=Layout((0, 1, 2), bcast=frozenset({0})))
+    result = price_method(CallSite(Host(), None, [], {}, None, None, "Tensor.float", t), "float", t, Tensor(shape, "float32"))
+    assert result.dtype == "float32" and result.layout is None

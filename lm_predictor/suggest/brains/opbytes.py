@@ -248,8 +248,10 @@ def _cast(site: CallSite, name: str, t: Tensor, result: Tensor) -> Any:
         free(interp)
         return t
     price(interp, X.call(_label(site, "to_" + target), "torch.cast", {"numel": numel(t), "from_bytes": elem_bytes(t), "to_bytes": elem_bytes(out)}), "cast")
-    # a cast that turns out a no-op (equal sizes) keeps the input's layout, a real one makes a dense copy
-    return with_layout(out, per_arm(t, lambda x: UNKNOWN_LAYOUT if _preserved(x) != layout_of(x) else _preserved(x)))
+    # a cast that turns out a no-op (equal sizes) keeps the input's layout, a real one makes a dense copy; between two
+    # fixed dtypes (neither the model's) it always runs: modernbert-decoder's expanded int64 position ids `.float()`
+    runs = "model" not in (t.dtype, target)
+    return with_layout(out, per_arm(t, lambda x: _preserved(x) if runs or _preserved(x) == layout_of(x) else UNKNOWN_LAYOUT))
 
 
 def _reshape(site: CallSite, t: Tensor, result: Tensor) -> Any:
