@@ -208,11 +208,14 @@ def predict(
     warnings = check_positions(resolved, workload, rule.name)
     trust = trust_for(library, rule, resolved.get("model_type"), derived=derived, pin=pin.version)
     bindings = bind(rule, resolved, workload)
-    if workload.attn != "eager" and f"attn_implementation__{workload.attn}" not in rule.params:
-        notes.append(f"{rule.name} does not model attn={workload.attn}: bytes follow eager attention (flops are the same; docs/latency.md)")
     unavailable = [m for m in TOTAL_METRICS if m not in rule.metrics]
+    if workload.attn != "eager" and f"attn_implementation__{workload.attn}" not in rule.params:
+        # the rules' bytes are eager attention's (score matrix, softmax), not the fused kernel's: a wrong number, so none
+        unavailable += [m for m in BYTES_METRICS if m in rule.metrics]
+        notes.append(f"{rule.name} does not model attn={workload.attn}: bytes_read, bytes_written left out, as the rules "
+                     f"price eager attention's traffic (flops are the same; docs/latency.md)")
     seen = bytes_mismatch(resolved.get("model_type"), pin.version) if derived else None
-    if seen and "bytes_read" in rule.metrics:  # printed bytes the survey measured wrong would be a wrong answer, not an estimate
+    if seen and "bytes_read" in rule.metrics and "bytes_read" not in unavailable:  # bytes the survey measured wrong would be a wrong answer
         unavailable += list(BYTES_METRICS)
         notes.append(f"bytes_read, bytes_written left out: the bytes survey measured them wrong for {resolved.get('model_type')} ({seen})")
     metrics = [m for m in TOTAL_METRICS if m in rule.metrics and m not in unavailable] + [m for m in rule.metrics if m not in STANDARD_METRICS + TRAINING_METRICS + PEAK_METRICS]

@@ -411,8 +411,9 @@ def render_static(name: str) -> list:
     lines.append("    params:")
     for p, pspec in spec["params"].items():
         lines.append(f"      {p}: {param_yaml(pspec)}")
-    for metric in ("flops", "param_count"):
-        lines.append(f"    {metric}: {formula_yaml(spec[metric], '      ')}")
+    for metric in ("flops", "param_count", "bytes_read", "bytes_written"):
+        if metric in spec:
+            lines.append(f"    {metric}: {formula_yaml(spec[metric], '      ')}")
     if spec.get("metrics"):
         lines.append("    metrics:")
         lines += [f"      {metric}: {formula_yaml(text, '        ')}" for metric, text in spec["metrics"].items()]

@@ -377,11 +377,10 @@ class Emitter:
                 if isinstance(rule, RuleRef):  # a grandchild (`model.decoder`) too: its path helper passes the metric on
                     if not self.bytes_priced(primary(rule.target)):
                         why.append(f"{label}: {primary(rule.target).qualname} has no bytes")
-                elif label and "." in label:  # a library rule called at a grandchild's path: no path helper passes it on
-                    why.append(f"{label}: {rule} called through a grandchild path")
-                else:
+                else:  # a library rule, also at a grandchild's path (a path helper passes its bytes on)
                     lib = self.library.get(str(rule)) if self.library is not None else None
-                    if lib is None or "bytes_read" not in lib.metrics or "bytes_written" not in lib.metrics:
+                    have = set(lib.metrics) if lib is not None else set(STATIC_RULES.get(str(rule), {}))
+                    if not {"bytes_read", "bytes_written"} <= have:
                         why.append(f"{label}: {rule} has no bytes")
             if unresolved_slugs(term.expr) or any(n.startswith("?") for n in X.free_params(term.guard)):
                 why.append("an unresolved term or a runtime branch")
@@ -584,27 +583,32 @@ class Emitter:
             if label and "." in label:
                 # "bytes" is written as bytes_read and bytes_written: a path helper passes each on by name
                 via_metric = metric or (self._bytes_name if self._render_metric == "bytes" else self._render_metric)
-                return self._via(draft, label, callee, kwargs, via_metric)
+                specs = [self.param_spec(callee, p, False) for p in self.params(callee)]
+                return self._via(draft, label, specs, name, kwargs, via_metric)
             return X.call(label, name, kwargs, forward_all=True, metric=metric)
         kwargs = {}
         for k, v in items:
             if keep is not None and k not in keep:
                 continue
             kwargs[k] = self.final(v, draft)
+        lib = self.library.get(str(rule)) if self.library is not None and label and "." in label else None
+        if lib is not None and self._render_metric == "bytes" and metric is None:
+            # a library rule at a grandchild's path (fuyu's `self.language_model.get_input_embeddings()(ids)`): the
+            # helper declares the arguments given, typed as the library rule types them, and passes them on
+            specs = [(k, {"type": lib.params[k].type, "optional": True, "doc": f"passed on to {rule}"}) for k in sorted(kwargs)]
+            return self._via(draft, label, specs, str(rule), kwargs, self._bytes_name)
         return X.call(label, str(rule), kwargs, forward_all=fwd, metric=metric)
 
     _render_metric = "flops"
     _bytes_name = "bytes_read"  # which of the two "bytes" texts formula() is writing (they differ at path helpers only)
 
-    def _via(self, draft: RuleDraft, label: str, callee: RuleDraft, kwargs: dict, metric: str) -> Num:
+    def _via(self, draft: RuleDraft, label: str, specs: list, inner_name: str, kwargs: dict, metric: str) -> Num:
         """A call to a grandchild module (`self.model.decoder(...)`): labels are plain names, so
         the intermediate module gets a helper rule whose metric `<metric>_via` calls the next
         segment. The parent's row in the breakdown carries no value of `metric` (the parent
         module itself never runs), the grandchild's row gets it under the full path."""
         segments = label.split(".")
         via = f"{metric}_via"
-        specs = [self.param_spec(callee, p, False) for p in self.params(callee)]
-        inner_name = callee.rule_name()
         inner_metric = metric
         for i in range(len(segments) - 1, 0, -1):
             # one helper per grandchild called (and per its rule variant): `experts.router` and

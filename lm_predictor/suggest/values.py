@@ -149,6 +149,7 @@ class Repeated:
     elem: Any
     count: Num
     index: str | None = None
+    fresh: bool = False  # a comprehension's tensor made anew by each iteration (not an outer local, parameter or buffer)
 
 
 @dataclass(frozen=True)

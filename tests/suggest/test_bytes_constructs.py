@@ -86,13 +86,14 @@ def test_a_shrunk_bart_keeps_its_decoder_and_cache_alike() -> None:
     assert_exact({"model_type": "bart"}, replace(PREFILL, attn="sdpa"), library=load_library(base_paths()))
 
 
-def test_a_library_rule_called_through_a_grandchild_path_leaves_bytes_out() -> None:
+def test_a_library_rule_called_through_a_grandchild_path_is_priced_through_a_path_helper() -> None:
     """Fuyu embeds through `self.language_model.get_input_embeddings()`: an nn.Embedding at the path
-    language_model.embed_tokens. No path helper passes a library rule on, so the root gets no bytes
-    (its rules used to fail to load: F010, a dotted call label); flops and params stay exact."""
+    language_model.embed_tokens. A path helper passes the library rule's bytes on (branch w16-sdpa; before,
+    the root got no bytes, and earlier still its rules failed to load: F010, a dotted call label); bytes,
+    flops and params are exact in total and per module path."""
     from lm_predictor.evaluate.predict import predict
 
     config = {"model_type": "fuyu", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
               "num_attention_heads": 4, "vocab_size": 256, "patch_size": 4, "num_channels": 3}
-    assert "bytes_read" not in predict(config, batch=2, seq_len=7).totals
+    assert "bytes_read" in predict(config, batch=2, seq_len=7).totals
     assert_exact(config, PREFILL)

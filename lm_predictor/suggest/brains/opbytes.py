@@ -37,7 +37,7 @@ from lm_predictor.suggest.brains.fnbytes import FACTORIES, LIKE_FACTORIES, price
 from lm_predictor.suggest.brains.gathers import price_more
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.host import Host
-from lm_predictor.suggest.values import CondLayout, External, Tensor, Unknown
+from lm_predictor.suggest.values import CondLayout, External, ListV, Repeated, Tensor, Unknown
 
 METADATA = {"size", "dim", "ndimension", "numel", "nelement", "element_size", "is_contiguous", "get_device", "data_ptr",
             "requires_grad_", "retain_grad", "detach", "detach_", "cpu", "cuda", "pin_memory", "share_memory_"}
@@ -119,6 +119,8 @@ def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
     if name in CASTS:
         return _cast(site, name, t, result)
     if name in REDUCTIONS:
+        if name == "sum" and site.kwargs.get("dtype") is not None and result.shape is not None:
+            return _sum_to(site, t, result)
         if site.kwargs.get("dtype") is not None or result.shape is None:
             return _unmodelled(interp, f"Tensor.{name} with a dtype", result)
         n, b = numel(t), elem_bytes(t)
@@ -149,6 +151,17 @@ def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
         return elementwise(interp, _label(site, base), inputs, result, base in BOOL_OUT, inplace=name.endswith("_"))
     more = price_more(site, name, t, result, _label(site, name), True, lambda ins, res: elementwise(interp, _label(site, name), ins, res))
     return _unmodelled(interp, f"Tensor.{name}", result) if more is NotImplemented else more
+
+
+def _sum_to(site: CallSite, t: Tensor, result: Tensor) -> Any:
+    """`sum(dim, dtype=float32)` of a float tensor: one aten.sum kernel that reads the input in its own dtype
+    and writes the sums in the given one (diffllama's lambdas under bf16: reads 2 bytes, writes 4 per element)."""
+    tag, n, b = dtype_tag(site.kwargs.get("dtype")), numel(t), elem_bytes(t)
+    if tag not in ("float32", "model") or t.dtype not in ("float32", "model") or n is None or b is None:
+        return _unmodelled(site.interp, "Tensor.sum with a dtype", result)
+    out = Tensor(result.shape, tag, result.why, result.param, result.route, result.no_grad)
+    price(site.interp, X.call(_label(site, "sum"), "torch.elementwise", {"numel": numel(out), "n_inputs": ZERO, "extra_read": n * b, "dtype_bytes": elem_bytes(out)}), "sum")
+    return with_layout(out, None)
 
 
 def _cumsum(site: CallSite, t: Tensor, result: Tensor) -> Any:
@@ -235,8 +248,10 @@ def _cast(site: CallSite, name: str, t: Tensor, result: Tensor) -> Any:
         free(interp)
         return t
     price(interp, X.call(_label(site, "to_" + target), "torch.cast", {"numel": numel(t), "from_bytes": elem_bytes(t), "to_bytes": elem_bytes(out)}), "cast")
-    # a cast that turns out a no-op (equal sizes) keeps the input's layout, a real one makes a dense copy
-    return with_layout(out, per_arm(t, lambda x: UNKNOWN_LAYOUT if _preserved(x) != layout_of(x) else _preserved(x)))
+    # a cast that turns out a no-op (equal sizes) keeps the input's layout, a real one makes a dense copy; between two
+    # fixed dtypes (neither the model's) it always runs: modernbert-decoder's expanded int64 position ids `.float()`
+    runs = "model" not in (t.dtype, target)
+    return with_layout(out, per_arm(t, lambda x: _preserved(x) if runs or _preserved(x) == layout_of(x) else UNKNOWN_LAYOUT))
 
 
 def _reshape(site: CallSite, t: Tensor, result: Tensor) -> Any:
@@ -512,6 +527,23 @@ def price_unary(interp: Host, op: str, t: Tensor, node: Any) -> Any:
     return elementwise(interp, label, [t], t, t.dtype == "bool")
 
 
+def _cat_repeated(site: CallSite, short: str, rep: Repeated, result: Any) -> Any:
+    """torch.cat / stack of a comprehension's `count` results (stablelm's per-head LayerNorms): one copy that reads
+    each element (a new tensor per iteration) and writes the output row-major. An element from outside the loop
+    (`[x for _ in range(n)]`, read once by torch) or one that depends on the index stays a gap."""
+    t = rep.elem
+    n = numel(t) if isinstance(t, Tensor) else None
+    if not isinstance(t, Tensor) or not isinstance(result, Tensor) or not rep.fresh or n is None or elem_bytes(t) is None \
+            or result.shape is None or rep.index is not None and rep.index in X.free_params(n):
+        return _unmodelled(site.interp, f"{site.name} of a repeated value", result)
+    out = Tensor(result.shape, t.dtype, result.why, result.param, result.route, result.no_grad, result.values)
+    kw = {"numel": numel(out), "dtype_bytes": elem_bytes(out)}
+    if rep.count * n != numel(out):
+        kw["in_numel"] = rep.count * n
+    price(site.interp, X.call(_label(site, short), "torch.copy", kw), site.name)
+    return with_layout(out, None)
+
+
 def price_function(site: CallSite, result: Any) -> Any:
     """torch.* / F.* functions: the method's bytes where the function is a method in disguise."""
     name = site.name
@@ -520,6 +552,9 @@ def price_function(site: CallSite, result: Any) -> Any:
     args = site.args
     if name in ("torch.cat", "torch.concat", "torch.concatenate", "torch.stack"):
         seq = site.arg(0, "tensors")
+        rep = seq if isinstance(seq, Repeated) else seq.rep if isinstance(seq, ListV) and not seq.items else None
+        if rep is not None:
+            return _cat_repeated(site, short, rep, result)
         items = list(seq) if isinstance(seq, (tuple, list)) else list(getattr(seq, "items", []) or [])
         distinct: list = []
         for v in items:

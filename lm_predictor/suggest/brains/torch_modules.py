@@ -16,7 +16,7 @@ from lm_predictor.diagnostics import A_MODULE_FORWARD, A_MODULE_INPUT, A_MODULE_
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, brain, numel, prefix, unknown_tensor
 from lm_predictor.suggest.brains import norm_saved, saved
-from lm_predictor.suggest.brains.layout import elem_bytes, elementwise_layout, free, gap, is_contiguous, trained_dropout, with_layout
+from lm_predictor.suggest.brains.layout import elem_bytes, elementwise_layout, free, gap, is_contiguous, layout_of, trained_dropout, with_layout
 from lm_predictor.suggest.brains.linear_bytes import pad_module_bytes, strided_linear
 from lm_predictor.suggest.brains.shapes import flatten, pad as tensor_pad
 from lm_predictor.suggest.expr import ONE, ZERO, Num
@@ -25,7 +25,7 @@ from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod
 from lm_predictor.suggest.scope import Instance, ModRef, TorchModule
 from lm_predictor.suggest.valueops import translate
-from lm_predictor.suggest.values import DictV, External, ListV, Phi, Tensor, Unknown
+from lm_predictor.suggest.values import CondLayout, DictV, External, ListV, Phi, Tensor, Unknown
 
 
 ELEMENTWISE_MODULES = {
@@ -77,6 +77,23 @@ def _norm_rule(name: str, doc: str, size: str, size_doc: str, affine: str, affin
     }
 
 
+def _rms_norm_bytes(rule: dict) -> dict:
+    """nn.RMSNorm's bytes, torch 2.13 CPU on a contiguous input of `tokens` rows of n = normalized_shape (F.rms_norm
+    decomposed): below float32 a cast in (N = tokens * n elements), pow, mean, add_ of eps and rsqrt on the
+    rows, the normalising mul, with a weight its mul (the weight read in the model dtype), where the input is
+    dense but not contiguous a clone of the float32 result (`strided`; the ops keep its memory order), a cast back."""
+    low = "(if $dtype_bytes != 4 then 1 else 0)"
+    aff = "(if ${elementwise_affine} then 1 else 0)"
+    n, r = "${tokens} * ${normalized_shape}", "${tokens}"
+    params = {**rule["params"], "tokens": {"type": "int", "optional": True, "doc": "rows normalised (numel / normalized_shape)"},
+              "dtype_bytes": {"type": "int", "default": 4, "doc": "bytes per element of the input and the weight"},
+              "strided": {"type": "bool", "default": False, "doc": "whether the input is dense but not contiguous (a clone at the end)"}}
+    clone = "(if ${strided} then 4 else 0)"
+    read = f"{low} * ({n}) * ($dtype_bytes + 4) + 12 * ({n}) + 12 * {r} + {aff} * (4 * ({n}) + ${{normalized_shape}} * $dtype_bytes) + {clone} * ({n})"
+    written = f"{low} * ({n}) * (4 + $dtype_bytes) + 8 * ({n}) + 12 * {r} + {aff} * 4 * ({n}) + {clone} * ({n})"
+    return {**rule, "params": params, "bytes_read": read, "bytes_written": written}
+
+
 STATIC_RULES = {
     "torch.nn.modules.conv.Conv1d": _conv_rule(1, "length", "kernel_size", "kernel width", "out_length", "output length (from input length, padding, stride, dilation)"),
     "torch.nn.modules.conv.Conv2d": _conv_rule(2, "h, w", "kernel_elements", "kernel height * width", "out_positions", "output height * width"),
@@ -97,9 +114,9 @@ STATIC_RULES = {
                        " + (if ${add_bias_kv} then 2 * ${embed_dim} else 0)"
                        " + {out_proj: torch.nn.Linear}(in_features=${embed_dim}, out_features=${embed_dim}, bias=${bias})",
     },
-    "torch.nn.modules.normalization.RMSNorm": _norm_rule(
+    "torch.nn.modules.normalization.RMSNorm": _rms_norm_bytes(_norm_rule(
         "RMSNorm", "x * rsqrt(mean(x^2) + eps) * weight over the last `normalized_shape` elements; elementwise only.",
-        "normalized_shape", "size of the normalised (last) dimensions", "elementwise_affine", "whether a weight exists", "${normalized_shape}", 1),
+        "normalized_shape", "size of the normalised (last) dimensions", "elementwise_affine", "whether a weight exists", "${normalized_shape}", 1)),
     "torch.nn.modules.normalization.GroupNorm": _norm_rule(
         "GroupNorm", "Group normalisation over channel groups; elementwise and reductions only.",
         "num_channels", "channels", "affine", "whether weight and bias exist", "2 * ${num_channels}", 2),
@@ -418,6 +435,17 @@ def _module_bytes(interp: Host, mod: TorchModule, margs: dict, x: Any, label: st
         if margs["bias"] != X.TRUE:
             kw["bias"] = margs["bias"]
         interp.add_cost("bytes", X.call(label, "torch.nn.LayerNorm", kw), count)
+        return with_layout(result, None)
+    lay = layout_of(x) if not isinstance(x.layout, CondLayout) else None
+    if mod.kind == "rmsnorm" and x.dtype == "model" and len(margs.get("shape") or ()) == 1 and lay is not None \
+            and lay.dense and not lay.gaps and not lay.bcast:
+        # F.rms_norm's ops (STATIC_RULES): the float32 result of a dense input not contiguous is cloned at the end
+        kw = {"normalized_shape": margs["normalized_shape"], "tokens": tokens, "dtype_bytes": b}
+        if margs["elementwise_affine"] != X.TRUE:
+            kw["elementwise_affine"] = margs["elementwise_affine"]
+        if is_contiguous(x) != X.TRUE:
+            kw["strided"] = X.bnot(is_contiguous(x))
+        interp.add_cost("bytes", X.call(label, "torch.nn.modules.normalization.RMSNorm", kw), count)
         return with_layout(result, None)
     if mod.kind == "pad" and result.shape is not None:
         return pad_module_bytes(interp, label, x, margs["pad"], result, count)

@@ -273,13 +273,23 @@ class ExpressionsMixin:
                     return
                 index = repeated_index(iterable) or index_name(item)
                 before = len(results)
-                walk(i + 1)
+                # a forward's comprehension runs its body `count` times: its costs are multiplied as a loop's
+                # (stablelm's per-head LayerNorms); __init__ builds modules, whose costs the ModuleList counts
+                scaled = self.in_init is None
+                if scaled:
+                    self.mults.append(count)
+                try:
+                    walk(i + 1)
+                finally:
+                    if scaled:
+                        self.mults.pop()
                 produced = results[before:]
                 del results[before:]
                 elem = produced[0] if produced else Unknown("empty")
                 if kind == "dict" and i == len(node.generators) - 1 and isinstance(elem, tuple) and isinstance(elem[0], Num) and elem[0].sym_name() == index:
                     elem = elem[1]  # {i: v for i in range(n)} is read like a list: d[i] is v at i
-                symbolic.append(Repeated(elem, count, index))
+                fresh = isinstance(elem, Tensor) and not elem.param and not elem.buffer and not any(elem is v for v in frame.locals.values())
+                symbolic.append(Repeated(elem, count, index, fresh))
 
         walk(0)
         if symbolic:
