@@ -97,7 +97,7 @@ def base_attr(interp: Host, base: str, name: str) -> Any:
         if name == "__init__":
             return BrainFunc(f"{cname}.__init__", lambda i, recv, args, kw, node: _torch_base_init(i, cname, recv, args, kw, node))
         if name == "forward":
-            return BrainFunc(f"{cname}.forward", _torch_base_forward)
+            return BrainFunc(f"{cname}.forward", _torch_base_forward, saves_itself=True)  # the module call records its saves
         return _tf.base_attr(interp, "torch.nn.Module", name)
     return _tf.base_attr(interp, base, name)
 

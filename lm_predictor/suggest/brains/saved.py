@@ -27,7 +27,7 @@ from lm_predictor.suggest.brains import ckpt_tail as tail, saved_loops
 from lm_predictor.suggest.brains.layout import arms, elem_bytes, is_contiguous, is_copy_into_grad, is_device_move, layout_of, numel, tensor_bytes, view_of
 from lm_predictor.suggest.brains.layout_arms import layout_arms
 from lm_predictor.suggest.brains.saved_ops import (
-    ADD_PRODUCT, BINARY_PICK, CASTS, CROSS, INDICES, INPUT, KEEPS_INPUT, NO_GRAD_HELPERS, NOTHING, OUTPUT, PRODUCTS, RESHAPES, TRAIN_ONLY, VIEWS,
+    CASTS, INDEXED_WRITES, KEEPS_INPUT, NO_GRAD_HELPERS, NOTHING, PRODUCTS, RESHAPES, TRAIN_ONLY, VIEWS, needs_grad, saves_of,
 )
 from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.host import Host
@@ -258,6 +258,8 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
     if log is None:
         return
     short = name.split(".")[-1] if not name.startswith("Cache.") else name
+    if short.endswith("_") and not short.endswith("__") and short[:-1] in NOTHING | INDEXED_WRITES:
+        return _in_place(interp, name, short[:-1], inputs, result, records)
     if short.endswith("_") and not short.endswith("__") and short[:-1] not in NOTHING | CASTS:
         if any(isinstance(v, Tensor) and v.requires_grad for v in inputs) and not is_copy_into_grad(short, inputs):
             gap(interp, f"in-place {short}")
@@ -286,11 +288,11 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
     if short in TRAIN_ONLY and t is not None:
         return _dropout(interp, short, inputs, result, t)
     fresh(interp, result)
-    saves = _saves(short, inputs, result) if records and not interp.grad_off else []
+    saves = saves_of(short, inputs, result) if records and not interp.grad_off else []
     if os.environ.get("LMPREDICT_SAVED_DEBUG"):
         print("op:", short, interp.current_loc, "saves", None if saves is None else len(saves), [type(v).__name__ for v in inputs], records)
     if saves is None:
-        if any(_grad(v) or isinstance(v, (Unknown, Phi)) for v in inputs):
+        if any(needs_grad(v) or isinstance(v, (Unknown, Phi)) for v in inputs):
             gap(interp, f"{name}: not in the saved-tensor table")
         return
     if short in ("matmul", "@") and len(tensors) == 2:
@@ -302,6 +304,23 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
         else:
             save(interp, v, name)
     tail.restore(interp, own)
+
+
+def _in_place(interp: Host, name: str, base: str, inputs: list, result: Any, records: bool) -> None:
+    """An in-place op (`out.add_(y)`, `x.scatter_(1, idx, src)`, `x.index_add_(0, idx, src)`): its result is the
+    receiver's storage, and its backward keeps what the out-of-place op's does (add nothing, the indexed
+    writes their index where the written values require grad)."""
+    receiver = inputs[0] if inputs and isinstance(inputs[0], Tensor) else None
+    if receiver is None:
+        return gap(interp, f"in-place {base}_ of a value that is not a tensor") if any(needs_grad(v) for v in inputs) else None
+    if isinstance(result, Tensor) and result is not receiver:
+        same(interp, result, receiver)
+    saves = saves_of(base, inputs, result) if records and not interp.grad_off else []
+    if saves is None:
+        return gap(interp, f"{name}: not in the saved-tensor table")
+    for v in saves:
+        save(interp, v, name)
+    return None
 
 
 def _save_new(interp: Host, like: Tensor | None) -> None:
@@ -407,67 +426,6 @@ def _dropout(interp: Host, short: str, inputs: list, result: Any, t: Tensor) -> 
     return None
 
 
-def _grad(v: Any) -> bool:
-    """Whether a tensor (or either branch of a joined value) requires grad."""
-    if isinstance(v, Phi):
-        return _grad(v.a) or _grad(v.b)
-    return isinstance(v, Tensor) and v.requires_grad
-
-
-def _is_tensor(v: Any) -> bool:
-    return isinstance(v, Tensor) or isinstance(v, Phi) and (_is_tensor(v.a) or _is_tensor(v.b))
-
-
-def _saves(short: str, inputs: list, result: Any) -> list | None:
-    """The tensors `short`'s backward keeps (derivatives.yaml); None: not in the table."""
-    if short in NOTHING:
-        return []
-    # an operand the analysis could not follow (it may be a tensor that requires grad); masked_fill's value is never kept
-    if any(isinstance(v, Unknown) or isinstance(v, Phi) and not all(isinstance(x, (Tensor, Num)) or x is None for x in (v.a, v.b))
-           for v in (inputs[:2] if short == "masked_fill" else inputs)):
-        return None
-    tensors = [v for v in inputs if _is_tensor(v)]
-    if not any(_grad(v) for v in tensors):
-        return []  # nothing requires grad: autograd records no node
-    a = inputs[0] if inputs else None
-    b = inputs[1] if len(inputs) > 1 else None
-    if short in INPUT:
-        return [a] if _grad(a) else []
-    if short in OUTPUT:
-        return [a] * (short == "logsumexp") + [result] if isinstance(result, Tensor) else None
-    if short in ADD_PRODUCT and len(inputs) >= 3:
-        return _saves("bmm", inputs[1:3], result)
-    if short in BINARY_PICK and _is_tensor(b):
-        return [v for v in (a, b) if _is_tensor(v)]
-    if short in INDICES and isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Tensor):
-        return [result[1]]
-    if short == "logsigmoid":
-        return [a, "buffer"] if _grad(a) else []
-    if short in ("gather", "index_select", "index"):  # the indices; gather its input too
-        index = [v for v in inputs[1:] if isinstance(v, Tensor)]
-        if not _grad(a) or any(v.dtype == "bool" for v in index) or short != "index" and len(index) != 1:
-            return None if _grad(a) else []
-        return index + ([a] if short == "gather" else [])
-    if short in CROSS or short == "linear":
-        out = []
-        if _is_tensor(a) and _is_tensor(b):
-            if _grad(b):
-                out.append(a)
-            if _grad(a):
-                out.append(b)
-        return out
-    if short in ("div", "true_divide"):
-        if not _is_tensor(b):
-            return []
-        out = [b] if _grad(a) or _grad(b) else []
-        return out + ([a] if _grad(b) and _is_tensor(a) else [])
-    if short in ("where",):
-        return [a] if _is_tensor(a) else []
-    if short in ("masked_fill",):
-        return [b] if _is_tensor(b) and _grad(a) else []
-    return None
-
-
 def module(interp: Host, kind: str, x: Any, result: Any, shape: tuple | None = None, p: Any = None) -> None:
     """A torch.nn module call: Linear keeps its input, Embedding its indices, LayerNorm its input
     and two statistics (mean and 1/std, one per normalised row, at the input's dtype)."""
@@ -494,7 +452,7 @@ def module(interp: Host, kind: str, x: Any, result: Any, shape: tuple | None = N
     if kind == "layernorm":
         return _layer_norm(interp, x, shape, [Tensor((), "model", param=True)])
     short = kind.split(".")[-1].lower()
-    saves = _saves(short, [x], result)
+    saves = saves_of(short, [x], result)
     if saves is None:
         return gap(interp, f"{kind}: not in the saved-tensor table")
     for v in saves:
@@ -725,6 +683,8 @@ def call(site: Any, pattern: str, result: Any) -> Any:
     inputs = ([site.receiver] if isinstance(site.receiver, Tensor) else []) + list(site.args) + list(site.kwargs.values())
     if isinstance(result, Tensor) and any(result is v for v in inputs) and short not in VIEWS | RESHAPES | CASTS | TRAIN_ONLY | KEEPS_INPUT:
         result = replace(result)  # same shape and dtype, a new tensor
+    if isinstance(result, Tensor) and result.no_grad and short[:-1] in INDEXED_WRITES and any(needs_grad(v) for v in inputs[1:]):
+        result = replace(result, no_grad=False)  # `zeros.index_add_(0, idx, src)`: the written values require grad
     _call(interp, site, name, short, inputs, result)
     return result
 
