@@ -14,6 +14,7 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, norm_dim, size_list
 from lm_predictor.suggest.brains.layout import (
     UNKNOWN_LAYOUT,
+    CondLayout,
     Layout,
     copy_term,
     elem_bytes,
@@ -236,7 +237,19 @@ def _cast(site: CallSite, name: str, t: Tensor, result: Tensor) -> Any:
         return t
     price(interp, X.call(_label(site, "to_" + target), "torch.cast", {"numel": numel(t), "from_bytes": elem_bytes(t), "to_bytes": elem_bytes(out)}), "cast")
     # a cast that turns out a no-op (equal sizes) keeps the input's layout, a real one makes a dense copy
-    return with_layout(out, per_arm(t, lambda x: UNKNOWN_LAYOUT if _preserved(x) != layout_of(x) else _preserved(x)))
+    noop = X.cmp("==", elem_bytes(t), elem_bytes(out)) if elem_bytes(out) is not None else None
+    return with_layout(out, per_arm(t, lambda x: _cast_layout(x, noop)))
+
+
+def _cast_layout(x: Tensor, noop: Any) -> Any:
+    """The layout of `x.to(dtype)`: x's own where the cast is a no-op (`noop`), else _to_copy's (memory_format=preserve:
+    a slice of the hidden states, DeepSeek's MLA `k_pass`, becomes dense); unknown where either is."""
+    kept, copied = layout_of(x), _preserved(x)
+    if copied == kept:
+        return copied
+    if kept is None or copied == UNKNOWN_LAYOUT or noop is None:
+        return UNKNOWN_LAYOUT
+    return CondLayout(noop, kept, copied)
 
 
 def _reshape(site: CallSite, t: Tensor, result: Tensor) -> Any:

@@ -491,7 +491,11 @@ def module_call(interp: Host, callee: Any, term: Num, count: Num, args: list, kw
                 sub = Term(X.band(interp.guard(), X.substitute(t.guard, mapping)), interp.mult() * count * X.substitute(t.mult, mapping), X.substitute(t.expr, mapping), t.note)
                 log.calls.append(sub)
         else:
-            log.calls.append(Term(interp.guard(), interp.mult() * count, term))
+            summed = saved_loops.over_experts(term, interp.mult() * count, interp.mults[-1] if interp.mults else None)
+            if summed is None:
+                gap(interp, f"{callee.qualname}: called with one expert's tokens outside a loop over the experts")
+            else:
+                log.calls.append(Term(interp.guard(), summed[1], summed[0]))
         for key, cond in exports(inner):
             value = _lookup(args, kwargs, key)
             if not isinstance(value, Tensor):
@@ -661,8 +665,12 @@ def terms(log: SavedLog | None, reached: Any = None) -> list | None:
     for storage, cond, count in log.saved.values():
         if storage.arg is not None or storage.counted:
             continue
+        summed = saved_loops.over_experts(storage.nbytes, count, storage.loops[-1]["count"] if storage.loops else None)
+        if summed is None:
+            return None  # sized by one expert's tokens outside a loop over the experts
+        nbytes, count = summed
         # the condition goes into the number: merge_terms reads different guards as alternatives
-        out.append(Term(X.TRUE, count, storage.nbytes if cond == X.TRUE else X.ifnum(cond, storage.nbytes, X.ZERO), "saved"))
+        out.append(Term(X.TRUE, count, nbytes if cond == X.TRUE else X.ifnum(cond, nbytes, X.ZERO), "saved"))
     return out
 
 
