@@ -24,7 +24,7 @@ from typing import Any
 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains import ckpt_tail as tail, saved_loops
-from lm_predictor.suggest.brains.layout import arms, elem_bytes, is_contiguous, is_copy_into_grad, is_device_move, layout_of, numel, tensor_bytes, view_of
+from lm_predictor.suggest.brains.layout import arms, elem_bytes, is_contiguous, is_copy_into_grad, is_device_move, layout_of, numel, per_arm, tensor_bytes, view_of
 from lm_predictor.suggest.brains.layout_arms import layout_arms
 from lm_predictor.suggest.brains.saved_ops import (
     CASTS, INDEXED_WRITES, KEEPS_INPUT, NO_GRAD_HELPERS, NOTHING, PRODUCTS, RESHAPES, TRAIN_ONLY, VIEWS, needs_grad, saves_of,
@@ -336,15 +336,21 @@ def _save_new(interp: Host, like: Tensor | None) -> None:
 def _folded(interp: Host, log: SavedLog, v: Any, operands: list) -> Any:
     """What torch.matmul keeps of operand `v`: N-d operands are folded to 3-d (a view where the
     batch dims merge, else a copy: MQA's stride-0 repeated keys), an N-d left operand of a 2-d
-    right one to 2-d; None where the analysis cannot tell."""
+    right one to 2-d; None where the analysis cannot tell. One batch dim that differs (Falcon's
+    multi-query key, `num_kv_heads` against the query's heads) is equal or, where v's is 1, broadcast:
+    torch.matmul expands v there before the fold (a stride-0 dim: a copy unless the dims outside are 1)."""
     a, b = operands
     if not isinstance(v, Tensor) or v.shape is None or any(not isinstance(x, Tensor) or x.shape is None for x in operands):
         return None
     if len(a.shape) <= 2 and len(b.shape) <= 2 or len(v.shape) <= 2 and (v is b or len(b.shape) > 2):
         return v
+    apart: list = []
     if len(a.shape) >= 3 and len(b.shape) >= 3:
-        if len(a.shape) != len(b.shape) or any((x == ONE) != (y == ONE) for x, y in zip(a.shape[:-2], b.shape[:-2])):
-            return None  # broadcast batch dims: expand, then reshape (equal ranks are taken as equal batch dims)
+        if len(a.shape) != len(b.shape):
+            return None  # broadcast batch dims of different ranks: expand, then reshape
+        apart = [i for i, (x, y) in enumerate(zip(a.shape[:-2], b.shape[:-2])) if x != y]
+        if len(apart) > 1:
+            return None
         keep = 2
     elif v is a and len(b.shape) == 2:
         keep = 1
@@ -359,11 +365,32 @@ def _folded(interp: Host, log: SavedLog, v: Any, operands: list) -> Any:
             lead = lead * d
         return (lead, *x.shape[-keep:])
 
+    def arms_of(x: Tensor) -> tuple | None:
+        return _view_arms(log, x, Tensor(fold(x), x.dtype), lambda y: (view_of(y, fold(y)) or (None,))[0] if fold(y) else None, _loops(interp))
+
     folded = Tensor(fold(v), v.dtype, no_grad=v.no_grad)
-    arms = _view_arms(log, v, folded, lambda x: (view_of(x, fold(x)) or (None,))[0] if fold(x) else None, _loops(interp))
+    arms = arms_of(v)
+    if apart and arms is not None:
+        i = apart[0]
+        other = (b if v is a else a).shape[i]
+        wide = _broadcast_view(log, v, i, other)
+        wide_arms = arms_of(wide) if wide is not None else None
+        bcast = X.band(X.cmp("==", v.shape[i], ONE), X.bnot(X.cmp("==", other, ONE)))
+        arms = None if wide_arms is None else tuple((X.band(X.bnot(bcast), g), s) for g, s in arms) + tuple((X.band(bcast, g), s) for g, s in wide_arms)
     if arms is not None:
         log.idents[id(folded)] = (folded, arms)
     return folded
+
+
+def _broadcast_view(log: SavedLog, v: Tensor, dim: int, size: Num) -> Tensor | None:
+    """`v.expand(...)` to `size` along `dim` (where v's size there is 1): v's storage, stride 0 along `dim`."""
+    ident = ident_of(log, v)
+    if ident is None or any(layout_of(x) is None for _, x in arms(v)):
+        return None
+    lay = per_arm(v, lambda x: replace(layout_of(x), bcast=layout_of(x).bcast | {dim}))
+    wide = Tensor(v.shape[:dim] + (size,) + v.shape[dim + 1:], v.dtype, layout=lay, no_grad=v.no_grad)
+    log.idents[id(wide)] = (wide, ident)
+    return wide
 
 
 def _copy_unless(interp: Host, log: SavedLog, short: str, t: Tensor, result: Tensor, views: Any) -> None:
