@@ -49,18 +49,25 @@ def activation_terms(emitter: Any, draft: RuleDraft) -> list:
 
 
 def _folded(emitter: Any, got: list) -> list:
-    """Terms too long to load, with the config's switches (its bools) folded in: the rule then holds for those
-    values only, and eval's derive cache keys on them (specialised_on), as on any value the analysis decides."""
+    """Terms too long to load, with the config's switches (its bools) folded in, then, if still too long, its
+    numbers: the rule then holds for those values only, and eval's derive cache keys on them (specialised_on),
+    as on any value the analysis decides."""
     if emitter.specialise is None:
         return got
     names = X.free_params(tuple((t.guard, t.mult, t.expr) for t in got))
-    values = {name: X.bconst(v) for name, v in emitter.specialise.items() if isinstance(v, bool) and name in names}
-    if not values:
-        return got
-    for name in values:
-        emitter.specialised_on[name] = emitter.specialise[name]
-    out = [Term(X.substitute(t.guard, values), X.substitute(t.mult, values), X.substitute(t.expr, values), t.note) for t in got]
-    return [t for t in out if t.guard != X.FALSE]
+    given = {name: v for name, v in emitter.specialise.items() if name in names}
+    out = got
+    for kinds in ((bool,), (bool, int, float)):
+        values = {name: X.bconst(v) if isinstance(v, bool) else Num.const(v) for name, v in given.items() if isinstance(v, kinds)}
+        if not values:
+            continue
+        for name in values:
+            emitter.specialised_on[name] = emitter.specialise[name]
+        out = [Term(X.substitute(t.guard, values), X.substitute(t.mult, values), X.substitute(t.expr, values), t.note) for t in got]
+        out = [t for t in out if t.guard != X.FALSE]
+        if len(_text(out)) <= MAX_FORMULA_CHARS:
+            break
+    return out
 
 
 def _text(got: list) -> str:

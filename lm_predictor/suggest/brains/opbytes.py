@@ -147,7 +147,10 @@ def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
     base = name[:-1] if name.endswith("_") else name
     if base in UNARY or base in BINARY:
         inputs = [t, *site.args, *site.kwargs.values()]
-        return elementwise(interp, _label(site, base), inputs, result, base in BOOL_OUT, inplace=name.endswith("_"))
+        out = elementwise(interp, _label(site, base), inputs, result, base in BOOL_OUT, inplace=name.endswith("_"))
+        if name == "masked_fill" and isinstance(out, Tensor) and out.shape is not None:
+            return with_layout(out, None)  # clone(memory_format=contiguous), then masked_fill_: row-major, whatever the input
+        return out
     more = price_more(site, name, t, result, _label(site, name), True, lambda ins, res: elementwise(interp, _label(site, name), ins, res))
     return _unmodelled(interp, f"Tensor.{name}", result) if more is NotImplemented else more
 

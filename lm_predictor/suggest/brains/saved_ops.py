@@ -111,5 +111,6 @@ def saves_of(short: str, inputs: list, result: Any) -> list | None:
         index = inputs[2] if len(inputs) > 2 else None
         if not is_tensorish(src) or not needs_grad(src):
             return []
-        return [index] if isinstance(index, Tensor) else None
+        # index_add's `grad.index_select(dim, index).expand_as(source)` keeps source too
+        return ([index] + [src] * (short == "index_add")) if isinstance(index, Tensor) else None
     return None
