@@ -46,6 +46,8 @@ def _predicted(config: dict, workload: Workload = WORKLOAD) -> int | None:
 
 @pytest.mark.parametrize("model_type,overrides", [("llama4_text", LLAMA4), ("deepseek_v3", DEEPSEEK)])
 def test_activation_bytes_exact(model_type: str, overrides: dict, tmp_path) -> None:
+    if model_type == "deepseek_v3" and PIN != "4.56.0":
+        pytest.skip("5.x: the oracle's default experts call torch._grouped_mm, which refuses float32 at this config")
     config = written_config(model_type, overrides, tmp_path)
     assert _predicted(config) == measure_train(config, WORKLOAD, peak=False).totals["activation_bytes"]
 
