@@ -49,15 +49,14 @@ def activation_terms(emitter: Any, draft: RuleDraft) -> list:
 
 
 def _folded(emitter: Any, got: list) -> list:
-    """Terms too long to load, with the config's switches (its bools) folded in, then, if still too long, its
-    numbers: the rule then holds for those values only, and eval's derive cache keys on them (specialised_on),
-    as on any value the analysis decides."""
+    """Terms too long to load, with the config's switches (its bools) folded in: the rule then holds for those
+    values only, and eval's derive cache keys on them (specialised_on), as on any value the analysis decides."""
     if emitter.specialise is None:
         return got
     names = X.free_params(tuple((t.guard, t.mult, t.expr) for t in got))
     given = {name: v for name, v in emitter.specialise.items() if name in names}
     out = got
-    for kinds in ((bool,), (bool, int, float)):
+    for kinds in ((bool,),):  # numbers too (tried): 5.23 Doge then priced its unsized 5.x mask (97 B a layer low)
         values = {name: X.bconst(v) if isinstance(v, bool) else Num.const(v) for name, v in given.items() if isinstance(v, kinds)}
         if not values:
             continue

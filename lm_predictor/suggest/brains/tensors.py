@@ -97,9 +97,9 @@ def elementwise(a: Any, b: Any, dtype: str | None = None) -> Tensor:
         out_dtype = b.dtype if out_dtype in COMPLEX_OF or out_dtype == "model" else "complex"  # real * complex is complex
     # a mask of unknown shape broadcasts into the scores it is added to; against a number its shape stays unknown
     if isinstance(a, Tensor) and a.shape is None:
-        return Tensor(sb, out_dtype) if a.dtype == "mask" and sb else Tensor(None, out_dtype, a.why)
+        return Tensor(sb, out_dtype) if a.dtype == "mask" else Tensor(None, out_dtype, a.why)
     if isinstance(b, Tensor) and b.shape is None:
-        return Tensor(sa, out_dtype) if b.dtype == "mask" and sa else Tensor(None, out_dtype, b.why)
+        return Tensor(sa, out_dtype) if b.dtype == "mask" else Tensor(None, out_dtype, b.why)
     route = (a.route if isinstance(a, Tensor) else ()) or (b.route if isinstance(b, Tensor) else ())
     return Tensor(broadcast(sa, sb), out_dtype, route=route if route and route[0] == "mask" else ())
 
