@@ -44,8 +44,38 @@ def activation_terms(emitter: Any, draft: RuleDraft) -> list:
         return []
     if draft is emitter.analysis.root:
         loss = loss_term(draft)
-        return got + [loss] if loss is not None else []
-    return got
+        got = got + [loss] if loss is not None else []
+    return _folded(emitter, got) if len(_text(got)) > MAX_FORMULA_CHARS else got
+
+
+def _folded(emitter: Any, got: list) -> list:
+    """Terms too long to load, with the config's switches (its bools) folded in: the rule then holds for those
+    values only, and eval's derive cache keys on them (specialised_on), as on any value the analysis decides."""
+    if emitter.specialise is None:
+        return got
+    names = X.free_params(tuple((t.guard, t.mult, t.expr) for t in got))
+    given = {name: v for name, v in emitter.specialise.items() if name in names}
+    out = got
+    for kinds in ((bool,),):  # numbers too (tried): 5.23 Doge then priced its unsized 5.x mask (97 B a layer low)
+        values = {name: X.bconst(v) if isinstance(v, bool) else Num.const(v) for name, v in given.items() if isinstance(v, kinds)}
+        if not values:
+            continue
+        for name in values:
+            emitter.specialised_on[name] = emitter.specialise[name]
+        out = [Term(X.substitute(t.guard, values), X.substitute(t.mult, values), X.substitute(t.expr, values), t.note) for t in got]
+        out = [t for t in out if t.guard != X.FALSE]
+        if len(_text(out)) <= MAX_FORMULA_CHARS:
+            break
+    return out
+
+
+def _text(got: list) -> str:
+    """The terms as the formula renders them (before hoisting and renaming)."""
+    parts = []
+    for term in got:
+        body = X.render(term.mult * term.expr, X.P_SUM)
+        parts.append(body if term.guard == X.TRUE else f"(if {X.render_bool(term.guard)} then {body} else 0)")
+    return "\n+ ".join(parts)
 
 
 def loss_term(draft: RuleDraft) -> Term | None:

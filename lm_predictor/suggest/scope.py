@@ -90,6 +90,7 @@ class Template:
     signature: str
     scope: Scope
     attrs: dict = field(default_factory=dict)
+    present: dict = field(default_factory=dict)  # attribute -> where __init__ set it (hasattr), where not everywhere
     param_terms: list = field(default_factory=list)
     buffers: list = field(default_factory=list)  # names given to register_buffer in __init__, in order
     buffer_terms: list = field(default_factory=list)  # buffer_bytes terms: own buffers, then children's

@@ -46,7 +46,7 @@ from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod, ConfigV, Range, hashable
 from lm_predictor.suggest.scope import ModRef, Template, TorchModule
 from lm_predictor.suggest.valueops import compare_known, known_element, translate
-from lm_predictor.suggest.values import Builtin, CacheV, DictV, External, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import INTEGER_DTYPES, Builtin, CacheV, DictV, External, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
 
 
 BRAIN_MODULES = (_builtins, _cache, _dtypes, _matmul, _tensors, _modules, _tf)  # importing them fills base.BRAINS
@@ -99,7 +99,7 @@ def base_attr(interp: Host, base: str, name: str) -> Any:
         if name == "__init__":
             return BrainFunc(f"{cname}.__init__", lambda i, recv, args, kw, node: _torch_base_init(i, cname, recv, args, kw, node))
         if name == "forward":
-            return BrainFunc(f"{cname}.forward", _torch_base_forward)
+            return BrainFunc(f"{cname}.forward", _torch_base_forward, saves_itself=True)  # the module call records its saves
         return _tf.base_attr(interp, "torch.nn.Module", name)
     return _tf.base_attr(interp, base, name)
 
@@ -200,10 +200,16 @@ def tensor_getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
         result = price_getitem(interp, t, index, _shapes.getitem(interp, t, index, node))
     result = result if t.requires_grad else _mark_no_grad(result)
     items = list(index) if isinstance(index, tuple) else [index]
-    fancy = any(isinstance(i, (Tensor, ListV, list)) for i in items)
+    # a 0-dim integer tensor index is a select (torch's applySlicing reads its value): a view, as an int index is
+    fancy = any(isinstance(i, (Tensor, ListV, list)) and not _scalar_index(i) for i in items)
     _saved.op(interp, "index" if fancy else "select", [t] + ([_index_tensor(interp, i) for i in items] if fancy else []), result)
     liveness.op(interp, [t, index], result)
     return result
+
+
+def _scalar_index(i: Any) -> bool:
+    """A 0-dim integer tensor used as an index (5.x MoE's `self.gate_up_proj[expert_idx]`)."""
+    return isinstance(i, Tensor) and i.shape == () and i.dtype in INTEGER_DTYPES and i.dtype != "bool"
 
 
 def _index_tensor(interp: Host, i: Any) -> Any:

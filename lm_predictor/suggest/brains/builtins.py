@@ -333,6 +333,8 @@ def hasattr_builtin(interp: Host, obj: Any, attr: Any, node: Any) -> X.Bool:
         tmpl = obj.inst.template
         if isinstance(tmpl, Template) and interp.in_init is None and interp.has_state(obj, attr):
             return interp.state_present(obj, attr)
+        if isinstance(tmpl, Template) and attr in tmpl.present and interp.class_attr(tmpl.cls, attr) is None:
+            return interp.view(tmpl.present[attr], obj)  # an attribute __init__ sets under a branch only
         if isinstance(tmpl, Template):
             return X.bconst(attr in tmpl.attrs or interp.class_attr(tmpl.cls, attr) is not None)
         return X.bconst(not isinstance(interp.getattr(obj, attr, node), Unknown))

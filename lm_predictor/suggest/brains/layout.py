@@ -36,7 +36,7 @@ class Layout:
 UNKNOWN_LAYOUT = "unknown"
 
 ELEMENT_BYTES = {"model": Num.sym("dtype_bytes"), "float32": Num.const(4), "long": Num.const(8), "bool": Num.const(1),
-                 "int32": Num.const(4)}
+                 "int32": Num.const(4), "complex64": Num.const(8)}
 """Bytes per element of each dtype tag ("model" is the workload's dtype)."""
 
 
@@ -448,6 +448,8 @@ def promote(values: list) -> str | None:
     zero = {t.dtype for t in tensors if t not in dims}
     if not (tags | zero) <= set(ELEMENT_BYTES):
         return None
+    if "complex64" in tags | zero:
+        return "complex64"  # with float32, float16, bfloat16 or integers: complex64
     has_float_scalar = any(isinstance(v, Num) and not X.is_integral(v) for v in values)
     for kind in ("float32", "model"):
         if kind in tags:

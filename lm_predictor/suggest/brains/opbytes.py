@@ -14,6 +14,7 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.base import CallSite, norm_dim, size_list
 from lm_predictor.suggest.brains.layout import (
     UNKNOWN_LAYOUT,
+    CondLayout,
     Layout,
     copy_term,
     elem_bytes,
@@ -148,7 +149,10 @@ def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
     base = name[:-1] if name.endswith("_") else name
     if base in UNARY or base in BINARY:
         inputs = [t, *site.args, *site.kwargs.values()]
-        return elementwise(interp, _label(site, base), inputs, result, base in BOOL_OUT, inplace=name.endswith("_"))
+        out = elementwise(interp, _label(site, base), inputs, result, base in BOOL_OUT, inplace=name.endswith("_"))
+        if name == "masked_fill" and isinstance(out, Tensor) and out.shape is not None:
+            return with_layout(out, None)  # clone(memory_format=contiguous), then masked_fill_: row-major, whatever the input
+        return out
     more = price_more(site, name, t, result, _label(site, name), True, lambda ins, res: elementwise(interp, _label(site, name), ins, res))
     return _unmodelled(interp, f"Tensor.{name}", result) if more is NotImplemented else more
 
@@ -248,10 +252,20 @@ def _cast(site: CallSite, name: str, t: Tensor, result: Tensor) -> Any:
         free(interp)
         return t
     price(interp, X.call(_label(site, "to_" + target), "torch.cast", {"numel": numel(t), "from_bytes": elem_bytes(t), "to_bytes": elem_bytes(out)}), "cast")
-    # a cast that turns out a no-op (equal sizes) keeps the input's layout, a real one makes a dense copy; between two
-    # fixed dtypes (neither the model's) it always runs: modernbert-decoder's expanded int64 position ids `.float()`
-    runs = "model" not in (t.dtype, target)
-    return with_layout(out, per_arm(t, lambda x: _preserved(x) if runs or _preserved(x) == layout_of(x) else UNKNOWN_LAYOUT))
+    runs = "model" not in (t.dtype, target)  # two fixed dtypes: modernbert-decoder's expanded int64 position ids `.float()`
+    noop = X.cmp("==", elem_bytes(t), elem_bytes(out)) if elem_bytes(out) is not None else None
+    return with_layout(out, per_arm(t, lambda x: _cast_layout(x, None if runs else noop, runs)))
+
+
+def _cast_layout(x: Tensor, noop: Any, runs: bool) -> Any:
+    """The layout of `x.to(dtype)`: _to_copy's dense one where the cast runs (`runs`, or not `noop`: equal element sizes;
+    DeepSeek's MLA `k_pass` slice becomes dense), x's own where it is a no-op; unknown where either is."""
+    kept, copied = layout_of(x), _preserved(x)
+    if runs or copied == kept:
+        return copied
+    if kept is None or copied == UNKNOWN_LAYOUT or noop is None:
+        return UNKNOWN_LAYOUT
+    return CondLayout(noop, kept, copied)
 
 
 def _reshape(site: CallSite, t: Tensor, result: Tensor) -> Any:

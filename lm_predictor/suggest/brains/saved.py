@@ -24,10 +24,10 @@ from typing import Any
 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains import ckpt_tail as tail, saved_loops
-from lm_predictor.suggest.brains.layout import arms, elem_bytes, is_contiguous, is_copy_into_grad, is_device_move, layout_of, numel, tensor_bytes, view_of
+from lm_predictor.suggest.brains.layout import arms, elem_bytes, is_contiguous, is_copy_into_grad, is_device_move, layout_of, numel, per_arm, tensor_bytes, view_of
 from lm_predictor.suggest.brains.layout_arms import layout_arms
 from lm_predictor.suggest.brains.saved_ops import (
-    ADD_PRODUCT, BINARY_PICK, CASTS, CONVOLUTIONS, CROSS, INDICES, INPUT, KEEPS_INPUT, NO_GRAD_HELPERS, NOTHING, OUTPUT, PRODUCTS, RESHAPES, TRAIN_ONLY, VIEWS,
+    CASTS, CONVOLUTIONS, INDEXED_WRITES, KEEPS_INPUT, NO_GRAD_HELPERS, NOTHING, PRODUCTS, RESHAPES, TRAIN_ONLY, VIEWS, needs_grad, saves_of,
 )
 from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.host import Host
@@ -271,6 +271,8 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
     if log is None:
         return
     short = name.split(".")[-1] if not name.startswith("Cache.") else name
+    if short.endswith("_") and not short.endswith("__") and short[:-1] in NOTHING | INDEXED_WRITES:
+        return _in_place(interp, name, short[:-1], inputs, result, records)
     if short.endswith("_") and not short.endswith("__") and short[:-1] not in NOTHING | CASTS:
         if not interp.grad_off and any(isinstance(v, Tensor) and v.requires_grad for v in inputs) and not is_copy_into_grad(short, inputs):
             # (under torch.no_grad() an in-place op records nothing: RWKV's rescaling of its weights)
@@ -300,11 +302,11 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
     if short in TRAIN_ONLY and t is not None:
         return _dropout(interp, short, inputs, result, t)
     fresh(interp, result)
-    saves = _saves(short, inputs, result) if records and not interp.grad_off else []
+    saves = saves_of(short, inputs, result) if records and not interp.grad_off else []
     if os.environ.get("LMPREDICT_SAVED_DEBUG"):
         print("op:", short, interp.current_loc, "saves", None if saves is None else len(saves), [type(v).__name__ for v in inputs], records)
     if saves is None:
-        if any(_grad(v) or isinstance(v, (Unknown, Phi)) for v in inputs):
+        if any(needs_grad(v) or isinstance(v, (Unknown, Phi)) for v in inputs):
             gap(interp, f"{name}: not in the saved-tensor table")
         return
     if short in ("matmul", "@") and len(tensors) == 2:
@@ -316,6 +318,23 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
         else:
             save(interp, v, name)
     tail.restore(interp, own)
+
+
+def _in_place(interp: Host, name: str, base: str, inputs: list, result: Any, records: bool) -> None:
+    """An in-place op (`out.add_(y)`, `x.scatter_(1, idx, src)`, `x.index_add_(0, idx, src)`): its result is the
+    receiver's storage, and its backward keeps what the out-of-place op's does (add nothing, the indexed
+    writes their index where the written values require grad)."""
+    receiver = inputs[0] if inputs and isinstance(inputs[0], Tensor) else None
+    if receiver is None:
+        return gap(interp, f"in-place {base}_ of a value that is not a tensor") if any(needs_grad(v) for v in inputs) else None
+    if isinstance(result, Tensor) and result is not receiver:
+        same(interp, result, receiver)
+    saves = saves_of(base, inputs, result) if records and not interp.grad_off else []
+    if saves is None:
+        return gap(interp, f"{name}: not in the saved-tensor table")
+    for v in saves:
+        save(interp, v, name)
+    return None
 
 
 def _save_new(interp: Host, like: Tensor | None) -> None:
@@ -331,15 +350,21 @@ def _save_new(interp: Host, like: Tensor | None) -> None:
 def _folded(interp: Host, log: SavedLog, v: Any, operands: list) -> Any:
     """What torch.matmul keeps of operand `v`: N-d operands are folded to 3-d (a view where the
     batch dims merge, else a copy: MQA's stride-0 repeated keys), an N-d left operand of a 2-d
-    right one to 2-d; None where the analysis cannot tell."""
+    right one to 2-d; None where the analysis cannot tell. One batch dim that differs (Falcon's
+    multi-query key, `num_kv_heads` against the query's heads) is equal or, where v's is 1, broadcast:
+    torch.matmul expands v there before the fold (a stride-0 dim: a copy unless the dims outside are 1)."""
     a, b = operands
     if not isinstance(v, Tensor) or v.shape is None or any(not isinstance(x, Tensor) or x.shape is None for x in operands):
         return None
     if len(a.shape) <= 2 and len(b.shape) <= 2 or len(v.shape) <= 2 and (v is b or len(b.shape) > 2):
         return v
+    apart: list = []
     if len(a.shape) >= 3 and len(b.shape) >= 3:
-        if len(a.shape) != len(b.shape) or any((x == ONE) != (y == ONE) for x, y in zip(a.shape[:-2], b.shape[:-2])):
-            return None  # broadcast batch dims: expand, then reshape (equal ranks are taken as equal batch dims)
+        if len(a.shape) != len(b.shape):
+            return None  # broadcast batch dims of different ranks: expand, then reshape
+        apart = [i for i, (x, y) in enumerate(zip(a.shape[:-2], b.shape[:-2])) if x != y]
+        if len(apart) > 1:
+            return None
         keep = 2
     elif v is a and len(b.shape) == 2:
         keep = 1
@@ -354,13 +379,35 @@ def _folded(interp: Host, log: SavedLog, v: Any, operands: list) -> Any:
             lead = lead * d
         return (lead, *x.shape[-keep:])
 
-    if fold(v) == tuple(v.shape):
+    if fold(v) == tuple(v.shape) and not apart:
         return v  # nothing merges (3-d operands): reshape to the same shape is a view, whatever the layout
+
+    def arms_of(x: Tensor) -> tuple | None:
+        return _view_arms(log, x, Tensor(fold(x), x.dtype), lambda y: (view_of(y, fold(y)) or (None,))[0] if fold(y) else None, _loops(interp))
+
     folded = Tensor(fold(v), v.dtype, no_grad=v.no_grad)
-    arms = _view_arms(log, v, folded, lambda x: (view_of(x, fold(x)) or (None,))[0] if fold(x) else None, _loops(interp))
+    arms = arms_of(v)
+    if apart and arms is not None:
+        i = apart[0]
+        other = (b if v is a else a).shape[i]
+        wide = _broadcast_view(log, v, i, other)
+        wide_arms = arms_of(wide) if wide is not None else None
+        bcast = X.band(X.cmp("==", v.shape[i], ONE), X.bnot(X.cmp("==", other, ONE)))
+        arms = None if wide_arms is None else tuple((X.band(X.bnot(bcast), g), s) for g, s in arms) + tuple((X.band(bcast, g), s) for g, s in wide_arms)
     if arms is not None:
         log.idents[id(folded)] = (folded, arms)
     return folded
+
+
+def _broadcast_view(log: SavedLog, v: Tensor, dim: int, size: Num) -> Tensor | None:
+    """`v.expand(...)` to `size` along `dim` (where v's size there is 1): v's storage, stride 0 along `dim`."""
+    ident = ident_of(log, v)
+    if ident is None or any(layout_of(x) is None for _, x in arms(v)):
+        return None
+    lay = per_arm(v, lambda x: replace(layout_of(x), bcast=layout_of(x).bcast | {dim}))
+    wide = Tensor(v.shape[:dim] + (size,) + v.shape[dim + 1:], v.dtype, layout=lay, no_grad=v.no_grad)
+    log.idents[id(wide)] = (wide, ident)
+    return wide
 
 
 def _copy_unless(interp: Host, log: SavedLog, short: str, t: Tensor, result: Tensor, views: Any) -> None:
@@ -423,69 +470,6 @@ def _dropout(interp: Host, short: str, inputs: list, result: Any, t: Tensor) -> 
     return None
 
 
-def _grad(v: Any) -> bool:
-    """Whether a tensor (or either branch of a joined value) requires grad."""
-    if isinstance(v, Phi):
-        return _grad(v.a) or _grad(v.b)
-    return isinstance(v, Tensor) and v.requires_grad
-
-
-def _is_tensor(v: Any) -> bool:
-    return isinstance(v, Tensor) or isinstance(v, Phi) and (_is_tensor(v.a) or _is_tensor(v.b))
-
-
-def _saves(short: str, inputs: list, result: Any) -> list | None:
-    """The tensors `short`'s backward keeps (derivatives.yaml); None: not in the table."""
-    if short in NOTHING:
-        return []
-    # an operand the analysis could not follow (it may be a tensor that requires grad); masked_fill's value is never kept
-    if any(isinstance(v, Unknown) or isinstance(v, Phi) and not all(isinstance(x, (Tensor, Num)) or x is None for x in (v.a, v.b))
-           for v in (inputs[:2] if short == "masked_fill" else inputs)):
-        return None
-    tensors = [v for v in inputs if _is_tensor(v)]
-    if not any(_grad(v) for v in tensors):
-        return []  # nothing requires grad: autograd records no node
-    a = inputs[0] if inputs else None
-    b = inputs[1] if len(inputs) > 1 else None
-    if short in INPUT:
-        return [a] if _grad(a) else []
-    if short in OUTPUT:
-        return [a] * (short == "logsumexp") + [result] if isinstance(result, Tensor) else None
-    if short in ADD_PRODUCT and len(inputs) >= 3:
-        return _saves("bmm", inputs[1:3], result)
-    if short in BINARY_PICK and _is_tensor(b):
-        return [v for v in (a, b) if _is_tensor(v)]
-    if short in INDICES and isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Tensor):
-        return [result[1]]
-    if short == "logsigmoid":
-        return [a, "buffer"] if _grad(a) else []
-    if short in ("gather", "index_select", "index"):  # the indices; gather its input too
-        index = [v for v in inputs[1:] if isinstance(v, Tensor)]
-        if not _grad(a) or any(v.dtype == "bool" for v in index) or short != "index" and len(index) != 1:
-            return None if _grad(a) else []
-        return index + ([a] if short == "gather" else [])
-    if short in CROSS or short == "linear":
-        out = []
-        if _is_tensor(a) and _is_tensor(b):
-            if _grad(b):
-                out.append(a)
-            if _grad(a):
-                out.append(b)
-        return out
-    if short in ("div", "true_divide"):
-        if not _is_tensor(b):
-            return []
-        out = [b] if _grad(a) or _grad(b) else []
-        return out + ([a] if _grad(b) and _is_tensor(a) else [])
-    if short in CONVOLUTIONS:  # one formula for input, weight and bias: both kept once any requires grad
-        return [v for v in inputs[:2] if _is_tensor(v)]
-    if short in ("where",):
-        return [a] if _is_tensor(a) else []
-    if short in ("masked_fill",):
-        return [b] if _is_tensor(b) and _grad(a) else []
-    return None
-
-
 def module(interp: Host, kind: str, x: Any, result: Any, shape: tuple | None = None, p: Any = None) -> None:
     """A torch.nn module call: Linear keeps its input, Embedding its indices, LayerNorm its input
     and two statistics (mean and 1/std, one per normalised row, at the input's dtype)."""
@@ -514,7 +498,7 @@ def module(interp: Host, kind: str, x: Any, result: Any, shape: tuple | None = N
     if kind in CONVOLUTIONS:  # convolution_backward needs the input for the weight's gradient (a parameter: always)
         return save(interp, x, kind)
     short = kind.split(".")[-1].lower()
-    saves = _saves(short, [x], result)
+    saves = saves_of(short, [x], result)
     if saves is None:
         return gap(interp, f"{kind}: not in the saved-tensor table")
     for v in saves:
@@ -553,7 +537,11 @@ def module_call(interp: Host, callee: Any, term: Num, count: Num, args: list, kw
                 sub = Term(X.band(interp.guard(), X.substitute(t.guard, mapping)), interp.mult() * count * X.substitute(t.mult, mapping), X.substitute(t.expr, mapping), t.note)
                 log.calls.append(sub)
         else:
-            log.calls.append(Term(interp.guard(), interp.mult() * count, term))
+            summed = saved_loops.over_experts(term, interp.mult() * count, interp.mults[-1] if interp.mults else None)
+            if summed is None:
+                gap(interp, f"{callee.qualname}: called with one expert's tokens outside a loop over the experts")
+            else:
+                log.calls.append(Term(interp.guard(), summed[1], summed[0]))
         for key, cond in exports(inner):
             value = under(_lookup(args, kwargs, key), X.substitute(cond, mapping))  # of branches: the arm the callee saved
             if not _tensor_arms(value):
@@ -706,8 +694,12 @@ def terms(log: SavedLog | None, reached: Any = None) -> list | None:
         return None
     out = list(log.calls)
     for storage, cond, count in _either(log):
-        # the condition goes into the number: merge_terms reads different guards as alternatives
-        out.append(Term(X.TRUE, count, storage.nbytes if cond == X.TRUE else X.ifnum(cond, storage.nbytes, X.ZERO), "saved"))
+        summed = saved_loops.over_experts(storage.nbytes, count, storage.loops[-1]["count"] if storage.loops else None)
+        if summed is None:
+            return None  # sized by one expert's tokens outside a loop over the experts
+        nbytes, count = summed
+        # the condition goes into the number (a term per storage, whatever merge_terms makes of guards)
+        out.append(Term(X.TRUE, count, nbytes if cond == X.TRUE else X.ifnum(cond, nbytes, X.ZERO), "saved"))
     return out
 
 
@@ -745,6 +737,8 @@ def call(site: Any, pattern: str, result: Any) -> Any:
     inputs = ([site.receiver] if isinstance(site.receiver, Tensor) else []) + list(site.args) + list(site.kwargs.values())
     if isinstance(result, Tensor) and any(result is v for v in inputs) and short not in VIEWS | RESHAPES | CASTS | TRAIN_ONLY | KEEPS_INPUT:
         result = replace(result)  # same shape and dtype, a new tensor
+    if isinstance(result, Tensor) and result.no_grad and short[:-1] in INDEXED_WRITES and any(needs_grad(v) for v in inputs[1:]):
+        result = replace(result, no_grad=False)  # `zeros.index_add_(0, idx, src)`: the written values require grad
     _call(interp, site, name, short, inputs, result)
     return result
 

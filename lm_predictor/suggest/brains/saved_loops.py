@@ -11,7 +11,7 @@ layers where it holds (suggest/layers.py's cells) compared with 0.
 from __future__ import annotations
 
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.expr import Bool
+from lm_predictor.suggest.expr import Bool, Num
 from lm_predictor.suggest.layers import count_where
 
 
@@ -28,3 +28,21 @@ def some_iteration(cond: Bool, loops: tuple) -> Bool:
                 return cond
             cond = X.cmp(">", hits, 0)
     return cond
+
+
+def over_experts(nbytes: Num, count: Num, loop_count: Num | None) -> tuple | None:
+    """(bytes, count) of a storage (or a call) made in a loop over experts and sized by the tokens routed to one
+    expert, summed over the loop: linear in those tokens, so the loop's `count` copies at one expert's tokens are
+    one at the routing total (interp/state.py's add_cost does the same for FLOPs); unchanged without routed
+    tokens; None where they are not inside such a loop."""
+    routed = X.find_routed(nbytes)
+    if not routed:
+        return nbytes, count
+    if loop_count is None or any(a != routed[0] for a in routed):
+        return None
+    if any(atom == routed[0] and power > 1 for mono, _ in nbytes.terms for atom, power in mono):
+        return None  # not linear in the routed tokens
+    rest = X.exact_div(count, loop_count)
+    if rest is None:
+        return None
+    return X.replace_atoms(nbytes, routed[0], routed[0].args[0]), rest

@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.base import as_int, norm_dim, numel, slice_length, unknown_tensor
+from lm_predictor.suggest.brains.base import as_int, broadcast, norm_dim, numel, slice_length, unknown_tensor
 from lm_predictor.suggest.brains.routing import mask_dim
 from lm_predictor.suggest.brains.viewsize import inferred_size, settled
 from lm_predictor.suggest.expr import ONE, ZERO, Num
@@ -219,8 +219,16 @@ def getitem(interp: Host, t: Tensor, index: Any, node: Any) -> Any:
                 return unknown_tensor("boolean mask index (data-dependent size)")
             if item.shape is None:
                 return unknown_tensor("index tensor of unknown shape")
-            advanced.append(len(out))
-            out.extend(item.shape)
+            if advanced and advanced[-1][2] != pos - 1:
+                return unknown_tensor("tensor indices apart (their dims go first)")
+            if advanced:  # indices side by side broadcast together into one block of dims (`w[tokens, slots]`)
+                at, shape_so_far, _ = advanced[-1]
+                joined = broadcast(shape_so_far, tuple(item.shape))
+                out[at:at + len(shape_so_far)] = list(joined)
+                advanced[-1] = (at, joined, pos)
+            else:
+                advanced.append((len(out), tuple(item.shape), pos))
+                out.extend(item.shape)
             pos += 1
         elif isinstance(item, (ListV, list)):
             n = len(item.items if isinstance(item, ListV) else item)

@@ -24,7 +24,7 @@ from lm_predictor.suggest.brains.base import (
     size_list,
     unknown_tensor,
 )
-from lm_predictor.suggest.brains.layout import gap, scalar_tensor_dtype
+from lm_predictor.suggest.brains.layout import UNKNOWN_LAYOUT, gap, scalar_tensor_dtype
 from lm_predictor.suggest.brains.matmul import matmul
 from lm_predictor.suggest.brains.opbytes import price_binop, price_function, price_method
 from lm_predictor.suggest.brains.routing import hit_experts, not_an_expert, routed_indices
@@ -36,6 +36,9 @@ from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.pyvalues import BoundMethod, Range
 from lm_predictor.suggest.values import INTEGER_DTYPES, Builtin, External, ListV, Repeated, Tensor, Unknown
+
+COMPLEX_OF = {"float32": "complex64"}
+"""The complex dtype tag `view_as_complex` / `polar` give a real one (another: the tag "complex", of unknown size)."""
 
 
 IDENTITY_METHODS = {
@@ -90,6 +93,9 @@ def elementwise(a: Any, b: Any, dtype: str | None = None) -> Tensor:
         return unknown_tensor("elementwise op on tensors of unknown shape")
     ta = a if isinstance(a, Tensor) else None
     out_dtype = dtype or (ta.dtype if ta is not None else (b.dtype if isinstance(b, Tensor) else "model"))
+    if dtype is None and isinstance(b, Tensor) and b.dtype.startswith("complex") and not out_dtype.startswith("complex"):
+        out_dtype = b.dtype if out_dtype in COMPLEX_OF or out_dtype == "model" else "complex"  # real * complex is complex
+    # a mask of unknown shape broadcasts into the scores it is added to; against a number its shape stays unknown
     if isinstance(a, Tensor) and a.shape is None:
         return Tensor(sb, out_dtype) if a.dtype == "mask" else Tensor(None, out_dtype, a.why)
     if isinstance(b, Tensor) and b.shape is None:
@@ -461,14 +467,22 @@ def torch_function(site: CallSite) -> Any:
         if isinstance(a, Tensor) and isinstance(b, Tensor) and a.shape and b.shape:
             return Tensor((a.shape[0], b.shape[0]), a.dtype)
         return unknown_tensor("outer")
-    if name == "torch.polar":
-        return site.arg(0)
-    if name == "torch.view_as_complex":
+    if name == "torch.polar":  # abs * (cos(angle) + i sin(angle)): a new complex tensor
+        t, angle = site.arg(0, "abs"), site.arg(1, "angle")
+        if not isinstance(t, Tensor) or not isinstance(angle, Tensor):
+            return unknown_tensor(name)
+        return Tensor(broadcast(t.shape, angle.shape) if t.shape is not None and angle.shape is not None else None, COMPLEX_OF.get(t.dtype, "complex"))
+    if name == "torch.view_as_complex":  # [..., n, 2] float32 -> [..., n] complex64, the same storage
         t = site.arg(0)
-        return Tensor(t.shape[:-1], t.dtype) if isinstance(t, Tensor) and t.shape else unknown_tensor(name)
-    if name == "torch.view_as_real":
+        if not isinstance(t, Tensor) or not t.shape:
+            return unknown_tensor(name)
+        return Tensor(t.shape[:-1], COMPLEX_OF.get(t.dtype, "complex"), layout=None if t.layout is None else UNKNOWN_LAYOUT)
+    if name == "torch.view_as_real":  # [...] complex64 -> [..., 2] float32, the same storage
         t = site.arg(0)
-        return Tensor(t.shape + (Num.const(2),), t.dtype) if isinstance(t, Tensor) and t.shape is not None else unknown_tensor(name)
+        if not isinstance(t, Tensor) or t.shape is None:
+            return unknown_tensor(name)
+        real = next((r for r, c in COMPLEX_OF.items() if c == t.dtype), "real")
+        return Tensor(t.shape + (Num.const(2),), real, layout=None if t.layout is None else UNKNOWN_LAYOUT)
     short = name.split(".", 1)[1] if "." in name else name
     if name.startswith("torch.") and name not in ELEMENTWISE_FUNCTIONS and short in IDENTITY_METHODS and site.args and isinstance(site.args[0], Tensor):
         sub = CallSite(interp, None, site.args[1:], site.kwargs, site.node, site.hint, "Tensor." + short, site.args[0])

@@ -199,7 +199,7 @@ class AttributesMixin:
         if isinstance(attr, BoundMethod) and attr.receiver is None:
             return BoundMethod(receiver, attr.name)
         if isinstance(attr, BrainFunc) and attr.bound is None:
-            return BrainFunc(attr.name, attr.fn, receiver)
+            return BrainFunc(attr.name, attr.fn, receiver, attr.saves_itself)
         return attr
 
     def instance_class(self, inst: Any) -> ClassV | None:

@@ -484,6 +484,10 @@ class StatementsMixin:
                     value = with_paths(value, name)
                 elif isinstance(value, Tensor) and value.buffer:  # `self.x = nn.Buffer(...)`
                     self.note_buffer(obj, name)
+                where = self.guard(self.init_depth) if len(self.assume) > self.init_depth else TRUE
+                before = tmpl.present.get(name, TRUE if name in tmpl.attrs else FALSE)
+                if before != TRUE:  # set under a branch only (llama4's `if use_qk_norm: self.qk_norm = ...`): hasattr is that branch
+                    tmpl.present[name] = X.bor(before, where)
                 tmpl.attrs[name] = self.guarded_write(tmpl.attrs.get(name), value, self.init_depth)
             elif isinstance(tmpl, TorchModule) and self.in_init is not None and name == "bias" and value is None and "bias" in tmpl.args:
                 tmpl.args["bias"] = FALSE  # `self.norm.bias = None`: the parameter is dropped
