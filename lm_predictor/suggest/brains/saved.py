@@ -347,6 +347,16 @@ def _save_new(interp: Host, like: Tensor | None) -> None:
     return None
 
 
+def _one_on_a_branch(n: Num) -> bool:
+    """Whether a batch dim of a matmul operand is 1 on a config branch (Falcon's `num_kv_heads ... else 1`, or 1
+    itself): the broadcast the fold models. Other differing dims are taken as equal (GQA's repeated heads,
+    `kv * (h // kv)` against `h`, whose broadcast arms would only lengthen the formula past its limit)."""
+    if n == ONE:
+        return True
+    return any(atom.kind == "if" and (_one_on_a_branch(atom.args[1]) or _one_on_a_branch(atom.args[2]))
+               for mono, _ in n.terms for atom, _ in mono if isinstance(atom, X.Op))
+
+
 def _folded(interp: Host, log: SavedLog, v: Any, operands: list) -> Any:
     """What torch.matmul keeps of operand `v`: N-d operands are folded to 3-d (a view where the
     batch dims merge, else a copy: MQA's stride-0 repeated keys), an N-d left operand of a 2-d
@@ -362,7 +372,7 @@ def _folded(interp: Host, log: SavedLog, v: Any, operands: list) -> Any:
     if len(a.shape) >= 3 and len(b.shape) >= 3:
         if len(a.shape) != len(b.shape):
             return None  # broadcast batch dims of different ranks: expand, then reshape
-        apart = [i for i, (x, y) in enumerate(zip(a.shape[:-2], b.shape[:-2])) if x != y]
+        apart = [i for i, (x, y) in enumerate(zip(a.shape[:-2], b.shape[:-2])) if x != y and _one_on_a_branch(v.shape[i])]
         if len(apart) > 1:
             return None
         keep = 2
