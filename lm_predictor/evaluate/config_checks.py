@@ -153,6 +153,15 @@ def _check_sizes(config: dict, defaults: dict) -> None:
             raise _error(f"config field '{field}' is implausibly large: {given!r}")
 
 
+def check_rope(config: dict, version: str) -> None:
+    """For derived roots only: a hand rule says which rope types it prices with its own `accepts:`
+    (phi3's config class turns a legacy "su" or "LongRoPE" into longrope, which the pin's table lacks)."""
+    from lm_predictor.data.transformers_table import load_table
+
+    facts = load_table(version)["model_types"].get(config.get("model_type")) or {}
+    _check_rope(config, facts.get("init_defaults") or {}, version)
+
+
 def check_groups(config: dict) -> None:
     """Grouped-query attention repeats each KV head num_attention_heads // num_key_value_heads times:
     a KV head count that does not divide the head count builds a model whose attention cannot run.
@@ -182,7 +191,6 @@ def check_config(config: dict, version: str) -> None:
     facts = load_table(version)["model_types"].get(config.get("model_type")) or {}
     defaults = facts.get("init_defaults") or {}
     _check_sizes(config, defaults)
-    _check_rope(config, defaults, version)
     _check_activations(config, defaults, version)
     _check_attention(config, version)
     _check_windows(config)
