@@ -24,6 +24,19 @@ from tests.suggest.families import derived_library
 pytest.importorskip("torch")
 
 
+
+class CostHost:
+    """The least of an interpreter the byte brains need: the costs they add."""
+
+    label_hint = recorder = None
+    current_loc = ""
+
+    def __init__(self) -> None:
+        self.costs: list = []
+
+    def add_cost(self, metric: str, expr, note: str = "") -> None:
+        self.costs.append((metric, expr, note))
+
 def test_fuyu_root_rule_has_bytes_through_its_grandchild_embedding() -> None:
     library, root = derived_library("transformers.models.fuyu.FuyuForCausalLM")
     assert {"bytes_read", "bytes_written"} <= set(library.get(root).metrics)
@@ -95,17 +108,7 @@ def test_sum_with_a_float32_dtype_is_one_kernel() -> None:
         torch.sum(p, dim=-1, dtype=torch.float32)
     assert (counter.bytes_read, counter.bytes_written) == (16, 4)
 
-    class Host:
-        label_hint = recorder = None
-        current_loc = ""
-
-        def __init__(self) -> None:
-            self.costs: list = []
-
-        def add_cost(self, metric: str, expr, note: str = "") -> None:
-            self.costs.append((metric, expr, note))
-
-    host = Host()
+    host = CostHost()
     t = Tensor((Num.const(8),), "model")
     site = CallSite(host, None, [], {"dim": Num.const(-1), "dtype": External("torch.float32")}, None, None, "Tensor.sum", t)
     out = price_method(site, "sum", t, Tensor((), "float32"))
@@ -205,17 +208,7 @@ def test_a_cast_between_fixed_dtypes_of_an_expanded_tensor_is_row_major() -> Non
         out = pos.float()
     assert out.is_contiguous() and (counter.bytes_read, counter.bytes_written) == (120, 60)
 
-    class Host:
-        label_hint = recorder = None
-        current_loc = ""
-
-        def __init__(self) -> None:
-            self.costs: list = []
-
-        def add_cost(self, metric: str, expr, note: str = "") -> None:
-            self.costs.append((metric, expr, note))
-
     shape = (Num.const(3), Num.const(1), Num.const(5))
     t = Tensor(shape, "long", layout=Layout((0, 1, 2), bcast=frozenset({0})))
-    result = price_method(CallSite(Host(), None, [], {}, None, None, "Tensor.float", t), "float", t, Tensor(shape, "float32"))
+    result = price_method(CallSite(CostHost(), None, [], {}, None, None, "Tensor.float", t), "float", t, Tensor(shape, "float32"))
     assert result.dtype == "float32" and result.layout is None
