@@ -24,7 +24,6 @@ from tests.suggest.families import derived_library
 pytest.importorskip("torch")
 
 
-
 class CostHost:
     """The least of an interpreter the byte brains need: the costs they add."""
 
@@ -36,6 +35,7 @@ class CostHost:
 
     def add_cost(self, metric: str, expr, note: str = "") -> None:
         self.costs.append((metric, expr, note))
+
 
 def test_fuyu_root_rule_has_bytes_through_its_grandchild_embedding() -> None:
     library, root = derived_library("transformers.models.fuyu.FuyuForCausalLM")
