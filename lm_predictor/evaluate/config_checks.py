@@ -153,19 +153,25 @@ def _check_sizes(config: dict, defaults: dict) -> None:
             raise _error(f"config field '{field}' is implausibly large: {given!r}")
 
 
-def check_rope(config: dict, version: str) -> None:
-    """For derived roots only: a hand rule says which rope types it prices with its own `accepts:`
-    (phi3's config class turns a legacy "su" or "LongRoPE" into longrope, which the pin's table lacks)."""
+def _init_defaults(config: dict, version: str) -> dict:
+    """The pin's configuration class __init__ defaults for the config's model_type (empty where unknown)."""
     from lm_predictor.data.transformers_table import load_table
 
     facts = load_table(version)["model_types"].get(config.get("model_type")) or {}
-    _check_rope(config, facts.get("init_defaults") or {}, version)
+    return facts.get("init_defaults") or {}
 
 
-def check_groups(config: dict) -> None:
+def check_derived(config: dict, version: str) -> None:
+    """The checks for derived roots only: a hand rule says what it prices with its own `accepts:` and
+    `requires:` (E014; phi3's config class turns a legacy "su" or "LongRoPE" into longrope, which the
+    pin's rope table lacks)."""
+    _check_groups(config)
+    _check_rope(config, _init_defaults(config, version), version)
+
+
+def _check_groups(config: dict) -> None:
     """Grouped-query attention repeats each KV head num_attention_heads // num_key_value_heads times:
-    a KV head count that does not divide the head count builds a model whose attention cannot run.
-    For derived roots only: a hand rule says it with its own `requires:` (E014)."""
+    a KV head count that does not divide the head count builds a model whose attention cannot run."""
     heads, kv = config.get("num_attention_heads"), config.get("num_key_value_heads")
     if all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (heads, kv)) and heads % kv:
         raise _error(f"config field 'num_key_value_heads' is {kv}, which does not divide num_attention_heads = {heads}")
@@ -186,10 +192,7 @@ def _check_windows(config: dict) -> None:
 
 def check_config(config: dict, version: str) -> None:
     """Refuse, with one C001 line, a config value the pin's transformers refuses (see the module docstring)."""
-    from lm_predictor.data.transformers_table import load_table
-
-    facts = load_table(version)["model_types"].get(config.get("model_type")) or {}
-    defaults = facts.get("init_defaults") or {}
+    defaults = _init_defaults(config, version)
     _check_sizes(config, defaults)
     _check_activations(config, defaults, version)
     _check_attention(config, version)

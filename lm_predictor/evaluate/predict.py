@@ -18,7 +18,7 @@ from lm_predictor.engine.evaluate import evaluate
 from lm_predictor.engine.records import CallRecord
 from lm_predictor.evaluate.binding import bind, find_root_rule, resolve
 from lm_predictor.evaluate.breakdown import ModuleRow, merge_trees
-from lm_predictor.evaluate.config_checks import check_config, check_groups, check_rope
+from lm_predictor.evaluate.config_checks import check_config, check_derived
 from lm_predictor.evaluate.config_source import load_config
 from lm_predictor.evaluate.layers import layer_kind_list
 from lm_predictor.evaluate.published import check_published, read_published
@@ -132,8 +132,7 @@ def root_rule(library: RuleLibrary, resolved: dict, pin: str, workload: Workload
         from lm_predictor.evaluate.progress import progress_line
         from lm_predictor.suggest.derive import derive_for
 
-        check_groups(resolved)
-        check_rope(resolved, pin)
+        check_derived(resolved, pin)
         with reading(pin), progress_line(f"no rule for {resolved.get('model_type')}: deriving rules from the pinned source"):
             library, notes = derive_for(resolved, library, err, workload)
         return library, find_root_rule(library, resolved), notes, True
