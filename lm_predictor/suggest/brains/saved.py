@@ -353,8 +353,8 @@ def _one_on_a_branch(n: Num) -> bool:
     `kv * (h // kv)` against `h`, whose broadcast arms would only lengthen the formula past its limit)."""
     if n == ONE:
         return True
-    return any(atom.kind == "if" and (_one_on_a_branch(atom.args[1]) or _one_on_a_branch(atom.args[2]))
-               for mono, _ in n.terms for atom, _ in mono if isinstance(atom, X.Op))
+    return any(isinstance(atom, X.Op) and atom.kind == "if" and (_one_on_a_branch(atom.args[1]) or _one_on_a_branch(atom.args[2]))
+               for atom in n.atoms())
 
 
 def _folded(interp: Host, log: SavedLog, v: Any, operands: list) -> Any:
