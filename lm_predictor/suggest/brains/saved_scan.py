@@ -55,23 +55,16 @@ def after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:
             gap(interp, f"loop-carried {name!r} saved in a loop")
             continue
         for s in saved_here:
-            if s.arg is None and log.saved[id(s)][1] == in_loop[id(s)]:
-                log.saved[id(s)][2] = log.saved[id(s)][2] * loop["count"]
-                continue
-            if s.arg is None:
-                # saved outside the loop too (open-llama's embedding output, which its LayerNorm saves
-                # where `use_stable_embedding`, and the first layer where not): the further iterations
-                # save the body's outputs only where the loop saves this storage
-                count = log.saved[id(s)][2]
-                later = Storage(tensor_bytes(new), ())
-                log.saved[id(later)] = [later, in_loop[id(s)], count * (loop["count"] - ONE)]
-                continue
-            # a forward input (BERT's encoder loop): the caller counts the first; the body's
-            # outputs, saved by the further iterations, are this rule's own
             _, cond, count = log.saved[id(s)]
+            if s.arg is None and cond == in_loop[id(s)]:
+                log.saved[id(s)][2] = count * loop["count"]
+                continue
+            # the further iterations save the body's outputs, a storage of their own: for a forward input (BERT's
+            # encoder loop) the caller counts the first, under the input's condition; for one saved outside the loop
+            # too (open-llama's embedding output, which its LayerNorm saves where `use_stable_embedding`, and the
+            # first layer where not), only where the loop saves it
             later = Storage(tensor_bytes(new), ())
-            log.saved[id(later)] = [later, cond, count * (loop["count"] - ONE)]
-
+            log.saved[id(later)] = [later, cond if s.arg is not None else in_loop[id(s)], count * (loop["count"] - ONE)]
 
 def _made_in_body(log: SavedLog, loop: dict, ident: tuple) -> bool:
     """Whether every storage of a loop-carried value's new value was made in the body of `loop` (one
