@@ -42,8 +42,10 @@ def idle_terms(template: Template) -> list:
 def _live_when(template: Template, used: set) -> dict:
     """Children whose result reaches the forward's return only under a condition of its forward's
     parameters (suggest/liveness.py: recurrent_gemma's k_proj where no cache was set up): attribute ->
-    that condition. With more than one forward draft the condition names one draft's parameters, and
-    a condition on a loop index holds in some iterations only, so such a child counts as used (no idle term)."""
+    that condition. An attribute that holds one of several modules by a config branch (hyperclovax's
+    `RMSNorm if use_post_norm else Identity`) is live where any of them is. With more than one forward
+    draft the condition names one draft's parameters, and a condition on a loop index holds in some
+    iterations only, so such a child counts as used (no idle term)."""
     out: dict = {}
     for attr, ref in template.children:
         cond = getattr(ref.inst, "live_when", None)
@@ -53,8 +55,8 @@ def _live_when(template: Template, used: set) -> dict:
         if len(template.rules) != 1 or ref.inst.live_owner is not template or any(n.startswith("#") for n in X.free_params(cond)):
             used.add(attr)
             continue
-        out[attr] = cond
-    return out
+        out[attr] = X.bor(out[attr], cond) if attr in out else cond
+    return {attr: cond for attr, cond in out.items() if attr not in used}
 
 
 def idle_own_terms(template: Template) -> list:
