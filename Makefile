@@ -22,15 +22,16 @@ $(BIN)/lmpredict: pyproject.toml
 
 $(BIN_TF5)/lmpredict: pyproject.toml
 	test -x $(BIN_TF5)/python || $(PYTHON) -m venv .venv-tf5
-	$(BIN_TF5)/python -m pip install --quiet -e '.[verify-tf5]'
+	$(BIN_TF5)/python -m pip install --quiet -e '.[verify-tf5,test]'
 	touch $(BIN_TF5)/lmpredict
 
 third_party/.vendored: third_party/sources.lock.json $(BIN)/lmpredict
 	$(BIN)/lmpredict vendor
 	touch $@
 
-test: setup  ## the whole test suite (what .ci/run runs)
+test: setup  ## the whole test suite (what .ci/run runs): then the 5.23 cases of the tf5-marked tests, in .venv-tf5
 	$(BIN)/python -m pytest
+	$(BIN_TF5)/python -m pytest -m tf5
 
 bench: setup  ## speed figures against the runtime oracle, measured in the same run
 	$(BIN)/python bench/run.py

@@ -21,7 +21,7 @@ from lm_predictor.workload import Workload  # noqa: E402
 from tests.families.harness import written_config  # noqa: E402
 
 MAJOR = int(transformers.__version__.split(".")[0])
-pytestmark = pytest.mark.skipif(MAJOR < 5, reason="transformers 5.x checkpoints non-reentrantly (run under .venv-tf5)")
+pytestmark = [pytest.mark.tf5, pytest.mark.skipif(MAJOR < 5, reason="transformers 5.x checkpoints non-reentrantly (run under .venv-tf5)")]
 
 SMALL = dict(hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, vocab_size=256)
 WIDE = dict(hidden_size=96, intermediate_size=160, num_hidden_layers=3, num_attention_heads=6, num_key_value_heads=6, vocab_size=300)

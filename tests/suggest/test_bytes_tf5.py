@@ -26,7 +26,7 @@ MAJOR = int(transformers.__version__.split(".")[0])
 PRICED = ("llama", "mistral", "qwen2", "gemma", "phi3", "gpt2", "gpt_neox")
 CHUNKED = replace(DECODE, batch=2, seq_len=3, past_len=4)
 
-pytestmark = pytest.mark.skipif(MAJOR < 5, reason="transformers 5.x sources (run under .venv-tf5)")
+pytestmark = [pytest.mark.tf5, pytest.mark.skipif(MAJOR < 5, reason="transformers 5.x sources (run under .venv-tf5)")]
 
 
 def _config(family: str, index: int, tmp_path: Path) -> dict:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.tf5  # run again under .venv-tf5 by `make test` (the 5.23 cases)
+
 from lm_predictor.suggest import liveness
 from lm_predictor.suggest.scope import Instance, Recorder, RuleDraft
 from lm_predictor.suggest.values import Tensor

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.tf5  # run again under .venv-tf5 by `make test` (the 5.23 cases)
+
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 

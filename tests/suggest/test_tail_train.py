@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import pytest
 
+pytestmark = pytest.mark.tf5  # run again under .venv-tf5 by `make test` (the 5.23 cases)
+
 pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 

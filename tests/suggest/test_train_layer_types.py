@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.tf5  # run again under .venv-tf5 by `make test` (the 5.23 cases)
+
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains.saved_loops import some_iteration
 from lm_predictor.suggest.values import Phi, Tensor
