@@ -444,6 +444,8 @@ def _tensors(library: RuleLibrary, record: CallRecord, idle: frozenset[str], pat
 
 def train_bindings(rule: Rule, config: dict, workload: Workload, options: TrainOptions) -> dict[str, Value]:
     """The root rule's bindings, plus `gradient_checkpointing` where the rule takes it."""
+    if workload.past_len:  # derived activation_bytes leave out the arms a past cache takes (emit_saved.PAST)
+        raise ValueError(f"a training step runs with no past: past_len {workload.past_len}")
     bindings = bind(rule, config, workload)
     if "gradient_checkpointing" in rule.params:
         bindings["gradient_checkpointing"] = options.grad_checkpointing

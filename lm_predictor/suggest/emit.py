@@ -683,7 +683,7 @@ class Emitter:
 
     def param_spec(self, draft: RuleDraft, name: str, root: bool) -> tuple[str, dict]:
         final = self.renames(draft).get(name, name)
-        if name.startswith("@") and final in WORKLOAD and self._is_workload(draft, name, final):
+        if name.startswith("@") and final in WORKLOAD and self.is_workload(draft, name, final):
             name = final
         if name in WORKLOAD:
             spec: dict = {"type": "int"}
@@ -721,7 +721,7 @@ class Emitter:
         spec["doc"] = f"{kind} {_describe(hint)}{self._bound_note(draft, name)}"
         return final, spec
 
-    def _is_workload(self, draft: RuleDraft, name: str, final: str) -> bool:
+    def is_workload(self, draft: RuleDraft, name: str, final: str) -> bool:
         """Whether an input parameter carries the workload quantity of the same name all the way down."""
         seen = 0
         while draft is not None and seen < 64:

@@ -37,15 +37,36 @@ SHIFTED_LOSS_CALL = re.compile(r"self\.loss_function\(\s*shift_logits,\s*shift_l
 UPCAST = re.compile(r"logits = logits\.float\(\)")
 
 
+PAST = "past_len"
+"""The workload's past length, 0 wherever activation_bytes is bound (train_bindings refuses any other): a
+training step runs `model(input_ids, labels=...)` with no past, so the arms a past cache takes (a cache's
+concatenation of past and new keys, lfm2's) are never reached and are left out of the formula and of its gaps."""
+
+
 def activation_terms(emitter: Any, draft: RuleDraft) -> list:
     """The rule's activation_bytes terms: its own saved storages, its callees' calls, the loss."""
-    got = saved.terms(draft.saved, lambda guard: _reached(emitter, guard))
+    got = saved.terms(draft.saved, lambda guard: _reached(emitter, guard, draft))
     if got is None:
         return []
+    got = _train_step(emitter, draft, got)
     if draft is emitter.analysis.root:
         loss = loss_term(draft)
         got = got + [loss] if loss is not None else []
     return _folded(emitter, got) if len(_text(got)) > MAX_FORMULA_CHARS else got
+
+
+def _no_past(emitter: Any, draft: RuleDraft, names: Any) -> dict:
+    """0 for each of `names` that carries the workload's past length (PAST) into `draft`."""
+    return {n: Num.const(0) for n in names if n == PAST or n == "@" + PAST and emitter.is_workload(draft, n, PAST)}
+
+
+def _train_step(emitter: Any, draft: RuleDraft, got: list) -> list:
+    """The terms with no past (PAST): equal to them wherever activation_bytes is bound."""
+    zero = _no_past(emitter, draft, X.free_params(tuple((t.guard, t.mult, t.expr) for t in got)))
+    if not zero:
+        return got
+    out = [Term(X.substitute(t.guard, zero), X.substitute(t.mult, zero), X.substitute(t.expr, zero), t.note) for t in got]
+    return [t for t in out if t.guard != X.FALSE]
 
 
 def _folded(emitter: Any, got: list) -> list:
@@ -136,7 +157,7 @@ def activations_known(emitter: Any, draft: RuleDraft) -> bool:
     if id(draft) in known:
         return known[id(draft)]
     known[id(draft)] = False  # cycle guard
-    ok = saved.terms(draft.saved, lambda guard: _reached(emitter, guard)) is not None
+    ok = saved.terms(draft.saved, lambda guard: _reached(emitter, guard, draft)) is not None
     why = "" if ok else "a saved tensor not sized"
     if ok and draft is emitter.analysis.root:
         ok = loss_term(draft) is not None
@@ -146,7 +167,7 @@ def activations_known(emitter: Any, draft: RuleDraft) -> bool:
     for term in emitter.metric_terms(draft, "activation_bytes") if ok else []:
         if unresolved_slugs(term.expr) or any(n.startswith("?") for n in X.free_params(term.guard)):
             ok, why = False, "a runtime branch or unsummed per-layer cost"  # a runtime branch, or a per-layer cost the emitter could not sum
-        if not _reached(emitter, term.guard):
+        if not _reached(emitter, term.guard, draft):
             continue
         for atom in call_atoms(term.expr):
             label, rule = atom.args[0], atom.args[1]
@@ -156,14 +177,14 @@ def activations_known(emitter: Any, draft: RuleDraft) -> bool:
     for term in activation_terms(emitter, draft) if ok else []:
         # a callee whose gaps only this call rules out (its guard names the caller's `not $training`)
         # has no activation_bytes of its own, and its call would drop out of the cleaned terms: unknown
-        if _reached(emitter, term.guard) and any(isinstance(a.args[1], RuleRef) and not activations_known(emitter, _primary(a.args[1].target))
+        if _reached(emitter, term.guard, draft) and any(isinstance(a.args[1], RuleRef) and not activations_known(emitter, _primary(a.args[1].target))
                                                  for a in call_atoms(term.expr)):
             ok, why = False, why or "a callee without activation_bytes"
     if ok and len(_raw_text(emitter, draft)) > MAX_FORMULA_CHARS:
         ok, why = False, "formula too long"  # the formula would not load (or come close): no metric rather than a rule that fails
     known[id(draft)] = ok
     if not ok and os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
-        print("activation gaps:", draft.qualname, why, [w for g, w in (draft.saved.gaps if draft.saved is not None else []) if _reached(emitter, g)][:12])
+        print("activation gaps:", draft.qualname, why, [w for g, w in (draft.saved.gaps if draft.saved is not None else []) if _reached(emitter, g, draft)][:12])
     return ok
 
 
@@ -174,11 +195,12 @@ def _primary(target: Any) -> RuleDraft:
     return next(iter(target.rules.values())) if target.rules else target.params_rule()
 
 
-def _reached(emitter: Any, guard: Bool) -> bool:
-    """Whether a gap's guard may hold for the config the rules are specialised to (the emitter's)."""
+def _reached(emitter: Any, guard: Bool, draft: RuleDraft) -> bool:
+    """Whether a gap's guard may hold for the config the rules are specialised to (the emitter's) in a train step."""
     if guard == X.TRUE:
         return True
     values: dict = {ATTN_SDPA: X.FALSE, TRAINING: X.TRUE}  # a train step: eager attention, model.train()
+    values.update(_no_past(emitter, draft, X.free_params(guard)))
     if emitter.specialise is None:
         return X.substitute(guard, values) != X.FALSE
     for name in X.free_params(guard):

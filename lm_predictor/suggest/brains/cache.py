@@ -21,6 +21,7 @@ from astroid import nodes
 
 from lm_predictor.diagnostics import A_LAYER_INDEX
 from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.brains import saved
 from lm_predictor.suggest.brains.base import CallSite, brain, numel, receiver, text_config_object, unknown_tensor
 from lm_predictor.suggest.brains.layout import copy_term, gap, price
 from lm_predictor.suggest.expr import ONE, ZERO, Num
@@ -342,6 +343,7 @@ def update(site: CallSite) -> Any:
         scalars = layer_scalar_bytes(interp)
         if scalars:  # 5.x: the sliding layer also holds its window as a tensor
             interp.add_cost("kv_cache_bytes", X.ifnum(kind[0], Num.const(scalars), ZERO))
+    saved.fresh(interp, (k_out, v_out))  # torch.cat's new storages (the arm a layer that held states takes)
     if copies != X.TRUE:
         return (make_phi(copies, k_out, k), make_phi(copies, v_out, v))
     return (k_out, v_out)

@@ -95,7 +95,12 @@ def elementwise(a: Any, b: Any, dtype: str | None = None) -> Tensor:
     out_dtype = dtype or (ta.dtype if ta is not None else (b.dtype if isinstance(b, Tensor) else "model"))
     if dtype is None and isinstance(b, Tensor) and b.dtype.startswith("complex") and not out_dtype.startswith("complex"):
         out_dtype = b.dtype if out_dtype in COMPLEX_OF or out_dtype == "model" else "complex"  # real * complex is complex
-    # a mask of unknown shape broadcasts into the scores it is added to; against a number its shape stays unknown
+    # a mask of unknown shape broadcasts into the scores it is added to; against a number (`mask != 0`, `mask < -1`)
+    # it stays a mask of unknown shape, so a saved copy of it is a gap, never a 0-dim tensor (5.x Doge's masked_fill)
+    if isinstance(a, Tensor) and a.shape is None and a.dtype == "mask" and sb == ():
+        return Tensor(None, "mask", a.why, no_grad=True)
+    if isinstance(b, Tensor) and b.shape is None and b.dtype == "mask" and sa == ():
+        return Tensor(None, "mask", b.why, no_grad=True)
     if isinstance(a, Tensor) and a.shape is None:
         return Tensor(sb, out_dtype) if a.dtype == "mask" else Tensor(None, out_dtype, a.why)
     if isinstance(b, Tensor) and b.shape is None:
