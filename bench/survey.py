@@ -114,6 +114,10 @@ def _variants(default: dict) -> dict[str, dict]:
         value = default.get(key)
         if layers and key not in SETS_THE_COUNT and isinstance(value, list) and len(value) == default[layers]:
             a[key], b[key], c[key] = value[: a[layers]], value[: b[layers]], value[-c[layers]:]
+    if default.get("pad_token_id") is None:
+        # published files mostly set it (to_json_file leaves a None out), and a padding_idx can change which
+        # modules a model builds (5.23 derived rules priced the token embedding idle wherever it was set)
+        c["pad_token_id"] = 0
     kinds = default.get("layer_types")
     if isinstance(kinds, list) and len(set(kinds)) > 1 and layers:
         b["layer_types"] = list(reversed(kinds))[: b[layers]]
@@ -260,8 +264,8 @@ TRAIN_CONFIGS = ("varied_a", "varied_b", "varied_c")
 """Configs a training step is surveyed at, where inference was exact there under fake tensors: 3 and
 5 layers (GQA vs full attention, untied vs tied) and varied C, built for the train column only: 2
 layers (the last two of any per-layer list), a quarter of the KV heads (one where the heads do not
-divide by 4: MQA), a quarter of the FFN width, untied. Its inference is not surveyed: the step
-compares forward + backward flops itself. `--train-configs varied_a,varied_b,to_json` trains the
+divide by 4: MQA), a quarter of the FFN width, untied, and `pad_token_id: 0` where the class leaves
+it unset. Its inference is not surveyed: the step compares forward + backward flops itself. `--train-configs varied_a,varied_b,to_json` trains the
 default config instead (the file a user has: 1.6x the survey's time on the sampled types)."""
 TRAIN_ONLY = ("varied_c",)
 """Configs that only the train column runs (where varied A ran under fake tensors)."""

@@ -32,3 +32,10 @@ def test_musicgen_has_no_default_config_and_says_why(tmp_path: Path) -> None:
     default, why = _survey().build_configs("musicgen", tmp_path)["to_json"]
     assert default is None
     assert "text_encoder, audio_encoder and decoder" in why
+
+
+def test_varied_c_sets_a_pad_token_the_class_leaves_unset(tmp_path: Path) -> None:
+    # LlamaConfig's pad_token_id defaults to None; published files mostly set one
+    configs = _survey().build_configs("llama", tmp_path)
+    assert configs["varied_a"][0].get("pad_token_id") is None
+    assert configs["varied_c"][0]["pad_token_id"] == 0
