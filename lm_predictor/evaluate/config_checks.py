@@ -4,18 +4,17 @@ A rule derived from the source (`suggest`) folds a config's strings in as consta
 (`rope_scaling.rope_type: "bogus"`, `hidden_act: "bogus"`, `hidden_size: "4096"`) either leaves a
 dozen unresolved terms (C013) or, where the analysis assumes a default, prices a model transformers
 cannot build. These checks refuse such a value first, with one C001 line naming the field. The
-accepted names are read from the pin's own source (ROPE_INIT_FUNCTIONS, ACT2CLS, the attention
-registry) with `ast`, never hard-coded; where the pinned source is absent the check is skipped.
+accepted names are the pin's own (ROPE_INIT_FUNCTIONS, ACT2CLS, the attention registry), never
+hand-written: lm_predictor/data/accepted_names.json, generated from the vendored source by
+scripts/gen_accepted_names.py, so the checks hold with or without third_party.
 """
 
 from __future__ import annotations
 
-import ast
 import math
-from functools import lru_cache
-from pathlib import Path
 
 from lm_predictor import diagnostics as d
+from lm_predictor.data.accepted_names import accepted
 from lm_predictor.diagnostics import LmPredictorError
 
 ROPE_FIELDS = ("rope_scaling", "rope_parameters")
@@ -41,46 +40,19 @@ def _error(detail: str) -> LmPredictorError:
     return LmPredictorError(d.make(d.C_CONFIG, None, detail=detail))
 
 
-def _source_file(version: str, module: str) -> Path | None:
-    """The pin's vendored `transformers/<module>.py`, or None where it is not vendored."""
-    from lm_predictor.data.versions import PINS
-    from lm_predictor.vendor.fetch import DEFAULT_ROOT
-
-    pin = PINS.get(version)
-    path = DEFAULT_ROOT / "third_party" / pin.source_name / "transformers" / f"{module}.py" if pin else None
-    return path if path is not None and path.is_file() else None
-
-
-@lru_cache(maxsize=None)
-def source_keys(version: str, module: str, name: str) -> frozenset[str] | None:
-    """The string keys of the dict literal assigned to `name` in the pin's `module` (at module or
-    class level: `_global_mapping`), or None where the source or the assignment is absent."""
-    path = _source_file(version, module)
-    if path is None:
-        return None
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
-        target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else getattr(node, "target", None)
-        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(target, ast.Name) and target.id == name and isinstance(node.value, ast.Dict):
-            return frozenset(k.value for k in node.value.keys if isinstance(k, ast.Constant) and isinstance(k.value, str))
-    return None
-
-
-def rope_types(version: str) -> frozenset[str] | None:
+def rope_types(version: str) -> frozenset[str]:
     """The rope types the pin knows: ROPE_INIT_FUNCTIONS's keys and "default" (5.x computes it apart)."""
-    keys = source_keys(version, "modeling_rope_utils", "ROPE_INIT_FUNCTIONS")
-    return None if keys is None else keys | {"default"}
+    return accepted(version, "rope_types") | {"default"}
 
 
-def activations(version: str) -> frozenset[str] | None:
+def activations(version: str) -> frozenset[str]:
     """ACT2CLS's keys: the names ACT2FN[...] resolves (any other raises KeyError)."""
-    return source_keys(version, "activations", "ACT2CLS")
+    return accepted(version, "activations")
 
 
-def attention_names(version: str) -> frozenset[str] | None:
+def attention_names(version: str) -> frozenset[str]:
     """The attention implementations the pin registers, and "eager" (the models' own function)."""
-    keys = source_keys(version, "modeling_utils", "_global_mapping")
-    return None if keys is None else keys | {"eager"}
+    return accepted(version, "attention") | {"eager"}
 
 
 def _shown(names: frozenset[str]) -> str:
@@ -107,16 +79,13 @@ def _check_rope(config: dict, defaults: dict, version: str) -> None:
                 kind = entry.get(key)
                 if kind is None:
                     continue
-                if not isinstance(kind, str) or (known is not None and kind not in known):
-                    listed = f"; transformers {version} knows {_shown(known)}" if known is not None else ""
-                    raise _error(f"config field '{where}.{key}' is {kind!r}, which is not a rope type{listed}")
+                if not isinstance(kind, str) or kind not in known:
+                    raise _error(f"config field '{where}.{key}' is {kind!r}, which is not a rope type; transformers {version} knows {_shown(known)}")
 
 
 def _check_activations(config: dict, defaults: dict, version: str) -> None:
     """An activation field whose class default is an ACT2FN name must name one too (exact match, as ACT2FN's)."""
     known = activations(version)
-    if known is None:
-        return
     for field in ACTIVATION_FIELDS:
         value = config.get(field)
         if value is None or defaults.get(field) not in known:
@@ -131,8 +100,8 @@ def _check_attention(config: dict, version: str) -> None:
         value = config.get(field)
         if value is None:
             continue
-        known = attention_names(version)  # parsed only when a config names one (modeling_utils.py: ~80 ms)
-        if known is None or (isinstance(value, str) and ("/" in value or "|" in value or value in known)):
+        known = attention_names(version)
+        if isinstance(value, str) and ("/" in value or "|" in value or value in known):
             continue
         raise _error(f"config field '{field}' is {value!r}, which transformers {version} does not implement; it knows {_shown(known)}")
 
