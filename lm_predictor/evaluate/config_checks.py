@@ -106,8 +106,9 @@ def _check_attention(config: dict, version: str) -> None:
         raise _error(f"config field '{field}' is {value!r}, which transformers {version} does not implement; it knows {_shown(known)}")
 
 
-def _check_sizes(config: dict, defaults: dict) -> None:
-    """A size the class defaults to an integer must be an integer (an integral float is read as one)."""
+def _check_sizes(config: dict, defaults: dict, prefix: str = "") -> None:
+    """A size the class defaults to an integer must be an integer (an integral float is read as one);
+    `prefix` names a sub-config in the errors."""
     for field, default in defaults.items():
         if not is_size(field) or isinstance(default, bool) or not isinstance(default, int) or field not in config:
             continue
@@ -117,9 +118,9 @@ def _check_sizes(config: dict, defaults: dict) -> None:
         if isinstance(value, float) and math.isfinite(value) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and math.isfinite(value)):
-            raise _error(f"config field '{field}' must be an integer, got {value!r}")
+            raise _error(f"config field '{prefix}{field}' must be an integer, got {value!r}")
         if isinstance(value, int) and value.bit_length() > MAX_SIZE_BITS:
-            raise _error(f"config field '{field}' is implausibly large: {given!r}")
+            raise _error(f"config field '{prefix}{field}' is implausibly large: {given!r}")
 
 
 def _init_defaults(config: dict, version: str) -> dict:
@@ -159,9 +160,46 @@ def _check_windows(config: dict) -> None:
             raise _error(f"config field '{field}' is {value!r}; a window is a number of positions (null turns it off)")
 
 
+TEXT_CONFIG_FIELDS = ("text_config", "decoder", "generator")
+"""Fields PretrainedConfig.get_text_config returns when set (4.56 and 5.23): the generation config
+built with the model calls `.to_dict()` on it, so a stray one (a string, a list, a plain mapping,
+even 0) fails the build of a class that does not declare it as a sub-config."""
+
+
+def _check_sub_configs(config: dict, version: str) -> None:
+    """A sub-config the class declares must be a mapping (or null, its default), and the sizes in it
+    integers as at the top level; a text-config field the class does not declare is refused."""
+    from lm_predictor.data.transformers_table import load_table
+
+    table = load_table(version)["model_types"]
+    facts = table.get(config.get("model_type")) or {}
+    for field, cls in (facts.get("sub_configs") or {}).items():
+        value = config.get(field)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            raise _error(f"config field '{field}' must be a mapping (a {field.removesuffix('_config')} config), got {_brief(value)}")
+        by_class = [f for f in table.values() if f.get("config_class") == cls]
+        defaults = (by_class[0].get("init_defaults") or {}) if len(by_class) == 1 else {}
+        _check_sizes(value, defaults, f"{field}.")
+    for field in TEXT_CONFIG_FIELDS:
+        value = config.get(field)
+        if value is None or field in (facts.get("sub_configs") or {}) or field in (facts.get("init_defaults") or {}):
+            continue
+        raise _error(f"config field '{field}' is {_brief(value)}, but {config.get('model_type')} has no '{field}' sub-config: "
+                     f"transformers {version} reads it as the text config (get_text_config) and cannot build the model; remove it")
+
+
+def _brief(value: object) -> str:
+    """A value as the error quotes it, cut to 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def check_config(config: dict, version: str) -> None:
     """Refuse, with one C001 line, a config value the pin's transformers refuses (see the module docstring)."""
     defaults = _init_defaults(config, version)
+    _check_sub_configs(config, version)
     _check_sizes(config, defaults)
     _check_activations(config, defaults, version)
     _check_attention(config, version)

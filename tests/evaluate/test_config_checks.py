@@ -54,6 +54,13 @@ def test_the_tiny_config_prices() -> None:
     ({"num_key_value_heads": 3}, "config field 'num_key_value_heads' is 3, which does not divide num_attention_heads = 4"),
     ({"sliding_window": -5}, "config field 'sliding_window' is -5"),
     ({"vocab_size": None}, "config field 'vocab_size' is null (given over the class default"),
+    # w17-hostile: the oracle fails on each (AttributeError: 'str' / 'dict' / 'int' object has no attribute 'to_dict',
+    # the generation config reading the field as the text config; a string's characters are no layer kinds)
+    ({"text_config": "bogus"}, "config field 'text_config' is 'bogus', but qwen3 has no 'text_config' sub-config"),
+    ({"text_config": {"num_hidden_layers": -1}}, "config field 'text_config' is {'num_hidden_layers': -1}, but qwen3 has no"),
+    ({"decoder": 0}, "config field 'decoder' is 0, but qwen3 has no 'decoder' sub-config"),
+    ({"layer_types": "full_attention"}, "config field 'layer_types' must be a list of one layer kind per layer, got 'full_attention'"),
+    ({"mlp_only_layers": 0}, "config field 'mlp_only_layers' must be a list of layer indices, got 0"),
 ])
 def test_a_hostile_value_is_one_c001_line(changes: dict, expected: str, pin: str) -> None:
     assert expected in refusal({**TINY, **changes}, pin)
@@ -92,3 +99,21 @@ def test_a_null_under_an_aliased_name_is_named() -> None:
     # GPTJConfig maps num_hidden_layers to n_layer; a null n_layer was C013 with 2 notes: the trial
     # derivation must give the class default (28) under both names to derive clean
     assert refusal({"model_type": "gptj", "n_layer": None}).startswith("config field 'n_layer' is null, which the rules derived for GPTJForCausalLM")
+
+
+# w17-hostile: a composite type's declared sub-config (gemma3's text_config / vision_config) given as
+# something other than a mapping, or with a size that is no integer: both pins' oracles fail to build
+# the config ('str' object has no attribute '_attn_implementation'; 5.23 StrictDataclassFieldValidationError)
+GEMMA3_TEXT = {"num_hidden_layers": 1, "hidden_size": 32, "num_attention_heads": 2, "num_key_value_heads": 2, "head_dim": 16,
+               "intermediate_size": 64, "vocab_size": 300}
+
+
+@pytest.mark.parametrize("pin", ["4.56.0", "5.23.0"])
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"text_config": "bogus"}, "config field 'text_config' must be a mapping (a text config), got 'bogus'"),
+    ({"vision_config": []}, "config field 'vision_config' must be a mapping (a vision config), got []"),
+    ({"text_config": {**GEMMA3_TEXT, "hidden_size": "x"}}, "config field 'text_config.hidden_size' must be an integer, got 'x'"),
+    ({"text_config": {**GEMMA3_TEXT, "layer_types": "sliding_attention"}}, "config field 'text_config.layer_types' must be a list of one layer kind"),
+])
+def test_a_broken_sub_config_is_one_c001_line(changes: dict, expected: str, pin: str) -> None:
+    assert expected in refusal({"model_type": "gemma3", "text_config": GEMMA3_TEXT, **changes}, pin)
