@@ -12,6 +12,7 @@ scripts/gen_accepted_names.py, so the checks hold with or without third_party.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from lm_predictor import diagnostics as d
 from lm_predictor.data.accepted_names import accepted
@@ -104,6 +105,25 @@ def _check_attention(config: dict, version: str) -> None:
         if isinstance(value, str) and ("/" in value or "|" in value or value in known):
             continue
         raise _error(f"config field '{field}' is {value!r}, which transformers {version} does not implement; it knows {_shown(known)}")
+
+
+@lru_cache(maxsize=None)
+def integer_sizes(version: str) -> frozenset[str]:
+    """Size fields that some configuration class of the pin declares with an integer default (head_dim)."""
+    from lm_predictor.data.transformers_table import load_table
+
+    return frozenset(field for facts in load_table(version)["model_types"].values() for field, default in (facts.get("init_defaults") or {}).items()
+                     if is_size(field) and isinstance(default, int) and not isinstance(default, bool))
+
+
+def _check_undeclared_sizes(config: dict, defaults: dict, version: str) -> None:
+    """A size the class does not declare (or declares as null), but other classes of the pin declare as an integer, given as a
+    string or a bool: the model code that reads it anyway (`getattr(config, "head_dim", None) or ...`,
+    mixtral, qwen3_moe, deepseek_v3, lfm2) cannot build a tensor with it."""
+    sizes = integer_sizes(version)
+    for field, value in config.items():
+        if defaults.get(field) is None and field in sizes and isinstance(value, (str, bool)):
+            raise _error(f"config field '{field}' must be an integer, got {value!r}")
 
 
 def _check_sizes(config: dict, defaults: dict, prefix: str = "") -> None:
@@ -201,6 +221,7 @@ def check_config(config: dict, version: str) -> None:
     defaults = _init_defaults(config, version)
     _check_sub_configs(config, version)
     _check_sizes(config, defaults)
+    _check_undeclared_sizes(config, defaults, version)
     _check_activations(config, defaults, version)
     _check_attention(config, version)
     _check_windows(config)

@@ -117,3 +117,16 @@ GEMMA3_TEXT = {"num_hidden_layers": 1, "hidden_size": 32, "num_attention_heads":
 ])
 def test_a_broken_sub_config_is_one_c001_line(changes: dict, expected: str, pin: str) -> None:
     assert expected in refusal({"model_type": "gemma3", "text_config": GEMMA3_TEXT, **changes}, pin)
+
+
+# w17-hostile: mixtral's class declares head_dim as null and reads `getattr(config, "head_dim", None) or ...`;
+# a string there was C013 with twenty notes (the analysis multiplies by a str); other classes declare
+# head_dim an integer, so a string or a bool is refused as at the top of a class that declares it
+MIXTRAL = {"model_type": "mixtral", "num_hidden_layers": 1, "hidden_size": 32, "num_attention_heads": 2, "num_key_value_heads": 2,
+           "intermediate_size": 64, "vocab_size": 64, "num_local_experts": 2, "num_experts_per_tok": 1}
+
+
+@pytest.mark.parametrize("pin", ["4.56.0", "5.23.0"])
+@pytest.mark.parametrize("value", ["64", True])
+def test_a_size_the_class_leaves_null_is_still_an_integer(value: object, pin: str) -> None:
+    assert f"config field 'head_dim' must be an integer, got {value!r}" in refusal({**MIXTRAL, "head_dim": value}, pin)

@@ -892,6 +892,7 @@ def configs() -> None:
     # w17-hostile: fields transformers reads as sub-configs (the oracle cannot build any of these)
     cfg("stray_text_config", {"text_config": "bogus"}, "C001", "a text_config on a type without one (get_text_config returns it)")
     cfg("stray_decoder_mapping", {"decoder": {"num_hidden_layers": -1}}, "C001", "a decoder mapping on a type without that sub-config")
+    cfg("null_default_size_a_string", {"head_dim": "128"}, "C001", "head_dim (class default null, an integer elsewhere) as a string")
     cfg("layer_types_a_string", {"layer_types": "full_attention"}, "C001", "layer_types as a string, not a list")
     gemma3_text = {"num_hidden_layers": 1, "hidden_size": 32, "num_attention_heads": 2, "num_key_value_heads": 2, "head_dim": 16,
                    "intermediate_size": 64, "vocab_size": 300}
