@@ -12,10 +12,10 @@ scripts/gen_accepted_names.py, so the checks hold with or without third_party.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 from lm_predictor import diagnostics as d
 from lm_predictor.data.accepted_names import accepted
+from lm_predictor.data.transformers_table import integer_sizes, is_size
 from lm_predictor.diagnostics import LmPredictorError
 
 ROPE_FIELDS = ("rope_scaling", "rope_parameters")
@@ -23,17 +23,7 @@ ROPE_FIELDS = ("rope_scaling", "rope_parameters")
 ACTIVATION_FIELDS = ("hidden_act", "activation_function", "hidden_activation")
 """Config fields the models index ACT2FN with (checked where the class default is an ACT2FN key)."""
 ATTN_FIELDS = ("attn_implementation", "_attn_implementation")
-SIZE_SUFFIXES = ("_size", "_layers", "_heads", "_dim", "_features", "_embd", "_layer", "_head", "_positions", "_experts")
-NOT_SIZES = ("max_window_layers",)
-"""Counts that look like sizes but are not model sizes (Qwen2 max_window_layers=0: every layer slides)."""
 MAX_SIZE_BITS = 62
-
-
-def is_size(name: str) -> bool:
-    """Whether a config field names a size or a count (an integer the model builds tensors with)."""
-    if name in NOT_SIZES:
-        return False
-    return name.endswith(SIZE_SUFFIXES) or name.startswith(("num_", "n_")) or name in ("vocab_size", "intermediate_size")
 
 
 def _error(detail: str) -> LmPredictorError:
@@ -105,15 +95,6 @@ def _check_attention(config: dict, version: str) -> None:
         if isinstance(value, str) and ("/" in value or "|" in value or value in known):
             continue
         raise _error(f"config field '{field}' is {value!r}, which transformers {version} does not implement; it knows {_shown(known)}")
-
-
-@lru_cache(maxsize=None)
-def integer_sizes(version: str) -> frozenset[str]:
-    """Size fields that some configuration class of the pin declares with an integer default (head_dim)."""
-    from lm_predictor.data.transformers_table import load_table
-
-    return frozenset(field for facts in load_table(version)["model_types"].values() for field, default in (facts.get("init_defaults") or {}).items()
-                     if is_size(field) and isinstance(default, int) and not isinstance(default, bool))
 
 
 def _check_undeclared_sizes(config: dict, defaults: dict, version: str) -> None:

@@ -130,3 +130,10 @@ MIXTRAL = {"model_type": "mixtral", "num_hidden_layers": 1, "hidden_size": 32, "
 @pytest.mark.parametrize("value", ["64", True])
 def test_a_size_the_class_leaves_null_is_still_an_integer(value: object, pin: str) -> None:
     assert f"config field 'head_dim' must be an integer, got {value!r}" in refusal({**MIXTRAL, "head_dim": value}, pin)
+
+
+def test_a_null_size_the_class_does_not_declare_is_named() -> None:
+    """qwen3_moe 4.56 reads `getattr(config, "head_dim", hidden_size // num_attention_heads)`, which keeps a
+    given null (the oracle: TypeError building q_proj); eval named no field (C013 with seven notes)."""
+    raw = {**MIXTRAL, "model_type": "qwen3_moe", "num_experts": 2, "moe_intermediate_size": 32, "head_dim": None}
+    assert "config field 'head_dim' is null, which the rules derived for Qwen3MoeForCausalLM" in refusal(raw)
