@@ -134,6 +134,6 @@ def test_a_size_the_class_leaves_null_is_still_an_integer(value: object, pin: st
 
 def test_a_null_size_the_class_does_not_declare_is_named() -> None:
     """qwen3_moe 4.56 reads `getattr(config, "head_dim", hidden_size // num_attention_heads)`, which keeps a
-    given null (the oracle: TypeError building q_proj); eval named no field (C013 with seven notes)."""
+    given null (the oracle: TypeError, None ** float in the rotary embedding); eval named no field (C013 with seven notes)."""
     raw = {**MIXTRAL, "model_type": "qwen3_moe", "num_experts": 2, "moe_intermediate_size": 32, "head_dim": None}
     assert "config field 'head_dim' is null, which the rules derived for Qwen3MoeForCausalLM" in refusal(raw)
