@@ -114,3 +114,23 @@ def root_rule_name(config: dict) -> str:
     if default is None:
         raise LmPredictorError(make(C_ARCH, None, detail=f"model_type {model_type!r} has no causal-LM class in transformers {version}"))
     return default
+
+
+SIZE_SUFFIXES = ("_size", "_layers", "_heads", "_dim", "_features", "_embd", "_layer", "_head", "_positions", "_experts")
+NOT_SIZES = ("max_window_layers",)
+"""Counts that look like sizes but are not model sizes (Qwen2 max_window_layers=0: every layer slides)."""
+
+
+def is_size(name: str) -> bool:
+    """Whether a config field names a size or a count (an integer the model builds tensors with)."""
+    if name in NOT_SIZES:
+        return False
+    return name.endswith(SIZE_SUFFIXES) or name.startswith(("num_", "n_")) or name in ("vocab_size", "intermediate_size")
+
+
+@functools.lru_cache(maxsize=None)
+def integer_sizes(version: str | None = None) -> frozenset[str]:
+    """Size fields that some configuration class of the pin declares with an integer default (head_dim)."""
+    return frozenset(field for facts in load_table(version)["model_types"].values() for field, default in (facts.get("init_defaults") or {}).items()
+                     if is_size(field) and isinstance(default, int) and not isinstance(default, bool))
+

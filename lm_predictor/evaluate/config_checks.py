@@ -4,18 +4,18 @@ A rule derived from the source (`suggest`) folds a config's strings in as consta
 (`rope_scaling.rope_type: "bogus"`, `hidden_act: "bogus"`, `hidden_size: "4096"`) either leaves a
 dozen unresolved terms (C013) or, where the analysis assumes a default, prices a model transformers
 cannot build. These checks refuse such a value first, with one C001 line naming the field. The
-accepted names are read from the pin's own source (ROPE_INIT_FUNCTIONS, ACT2CLS, the attention
-registry) with `ast`, never hard-coded; where the pinned source is absent the check is skipped.
+accepted names are the pin's own (ROPE_INIT_FUNCTIONS, ACT2CLS, the attention registry), never
+hand-written: lm_predictor/data/accepted_names.json, generated from the vendored source by
+scripts/gen_accepted_names.py, so the checks hold with or without third_party.
 """
 
 from __future__ import annotations
 
-import ast
 import math
-from functools import lru_cache
-from pathlib import Path
 
 from lm_predictor import diagnostics as d
+from lm_predictor.data.accepted_names import accepted
+from lm_predictor.data.transformers_table import integer_sizes, is_size
 from lm_predictor.diagnostics import LmPredictorError
 
 ROPE_FIELDS = ("rope_scaling", "rope_parameters")
@@ -23,17 +23,7 @@ ROPE_FIELDS = ("rope_scaling", "rope_parameters")
 ACTIVATION_FIELDS = ("hidden_act", "activation_function", "hidden_activation")
 """Config fields the models index ACT2FN with (checked where the class default is an ACT2FN key)."""
 ATTN_FIELDS = ("attn_implementation", "_attn_implementation")
-SIZE_SUFFIXES = ("_size", "_layers", "_heads", "_dim", "_features", "_embd", "_layer", "_head", "_positions", "_experts")
-NOT_SIZES = ("max_window_layers",)
-"""Counts that look like sizes but are not model sizes (Qwen2 max_window_layers=0: every layer slides)."""
 MAX_SIZE_BITS = 62
-
-
-def is_size(name: str) -> bool:
-    """Whether a config field names a size or a count (an integer the model builds tensors with)."""
-    if name in NOT_SIZES:
-        return False
-    return name.endswith(SIZE_SUFFIXES) or name.startswith(("num_", "n_")) or name in ("vocab_size", "intermediate_size")
 
 
 def _error(detail: str) -> LmPredictorError:
@@ -41,46 +31,19 @@ def _error(detail: str) -> LmPredictorError:
     return LmPredictorError(d.make(d.C_CONFIG, None, detail=detail))
 
 
-def _source_file(version: str, module: str) -> Path | None:
-    """The pin's vendored `transformers/<module>.py`, or None where it is not vendored."""
-    from lm_predictor.data.versions import PINS
-    from lm_predictor.vendor.fetch import DEFAULT_ROOT
-
-    pin = PINS.get(version)
-    path = DEFAULT_ROOT / "third_party" / pin.source_name / "transformers" / f"{module}.py" if pin else None
-    return path if path is not None and path.is_file() else None
-
-
-@lru_cache(maxsize=None)
-def source_keys(version: str, module: str, name: str) -> frozenset[str] | None:
-    """The string keys of the dict literal assigned to `name` in the pin's `module` (at module or
-    class level: `_global_mapping`), or None where the source or the assignment is absent."""
-    path = _source_file(version, module)
-    if path is None:
-        return None
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
-        target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else getattr(node, "target", None)
-        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(target, ast.Name) and target.id == name and isinstance(node.value, ast.Dict):
-            return frozenset(k.value for k in node.value.keys if isinstance(k, ast.Constant) and isinstance(k.value, str))
-    return None
-
-
-def rope_types(version: str) -> frozenset[str] | None:
+def rope_types(version: str) -> frozenset[str]:
     """The rope types the pin knows: ROPE_INIT_FUNCTIONS's keys and "default" (5.x computes it apart)."""
-    keys = source_keys(version, "modeling_rope_utils", "ROPE_INIT_FUNCTIONS")
-    return None if keys is None else keys | {"default"}
+    return accepted(version, "rope_types") | {"default"}
 
 
-def activations(version: str) -> frozenset[str] | None:
+def activations(version: str) -> frozenset[str]:
     """ACT2CLS's keys: the names ACT2FN[...] resolves (any other raises KeyError)."""
-    return source_keys(version, "activations", "ACT2CLS")
+    return accepted(version, "activations")
 
 
-def attention_names(version: str) -> frozenset[str] | None:
+def attention_names(version: str) -> frozenset[str]:
     """The attention implementations the pin registers, and "eager" (the models' own function)."""
-    keys = source_keys(version, "modeling_utils", "_global_mapping")
-    return None if keys is None else keys | {"eager"}
+    return accepted(version, "attention") | {"eager"}
 
 
 def _shown(names: frozenset[str]) -> str:
@@ -107,16 +70,13 @@ def _check_rope(config: dict, defaults: dict, version: str) -> None:
                 kind = entry.get(key)
                 if kind is None:
                     continue
-                if not isinstance(kind, str) or (known is not None and kind not in known):
-                    listed = f"; transformers {version} knows {_shown(known)}" if known is not None else ""
-                    raise _error(f"config field '{where}.{key}' is {kind!r}, which is not a rope type{listed}")
+                if not isinstance(kind, str) or kind not in known:
+                    raise _error(f"config field '{where}.{key}' is {kind!r}, which is not a rope type; transformers {version} knows {_shown(known)}")
 
 
 def _check_activations(config: dict, defaults: dict, version: str) -> None:
     """An activation field whose class default is an ACT2FN name must name one too (exact match, as ACT2FN's)."""
     known = activations(version)
-    if known is None:
-        return
     for field in ACTIVATION_FIELDS:
         value = config.get(field)
         if value is None or defaults.get(field) not in known:
@@ -131,14 +91,25 @@ def _check_attention(config: dict, version: str) -> None:
         value = config.get(field)
         if value is None:
             continue
-        known = attention_names(version)  # parsed only when a config names one (modeling_utils.py: ~80 ms)
-        if known is None or (isinstance(value, str) and ("/" in value or "|" in value or value in known)):
+        known = attention_names(version)
+        if isinstance(value, str) and ("/" in value or "|" in value or value in known):
             continue
         raise _error(f"config field '{field}' is {value!r}, which transformers {version} does not implement; it knows {_shown(known)}")
 
 
-def _check_sizes(config: dict, defaults: dict) -> None:
-    """A size the class defaults to an integer must be an integer (an integral float is read as one)."""
+def _check_undeclared_sizes(config: dict, defaults: dict, version: str) -> None:
+    """A size the class does not declare (or declares as null), but other classes of the pin declare as an integer, given as a
+    string or a bool: the model code that reads it anyway (`getattr(config, "head_dim", None) or ...`,
+    mixtral, qwen3_moe, deepseek_v3, lfm2) cannot build a tensor with it."""
+    sizes = integer_sizes(version)
+    for field, value in config.items():
+        if defaults.get(field) is None and field in sizes and isinstance(value, (str, bool)):
+            raise _error(f"config field '{field}' must be an integer, got {value!r}")
+
+
+def _check_sizes(config: dict, defaults: dict, prefix: str = "") -> None:
+    """A size the class defaults to an integer must be an integer (an integral float is read as one);
+    `prefix` names a sub-config in the errors."""
     for field, default in defaults.items():
         if not is_size(field) or isinstance(default, bool) or not isinstance(default, int) or field not in config:
             continue
@@ -148,9 +119,9 @@ def _check_sizes(config: dict, defaults: dict) -> None:
         if isinstance(value, float) and math.isfinite(value) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and math.isfinite(value)):
-            raise _error(f"config field '{field}' must be an integer, got {value!r}")
+            raise _error(f"config field '{prefix}{field}' must be an integer, got {value!r}")
         if isinstance(value, int) and value.bit_length() > MAX_SIZE_BITS:
-            raise _error(f"config field '{field}' is implausibly large: {given!r}")
+            raise _error(f"config field '{prefix}{field}' is implausibly large: {given!r}")
 
 
 def _init_defaults(config: dict, version: str) -> dict:
@@ -190,10 +161,48 @@ def _check_windows(config: dict) -> None:
             raise _error(f"config field '{field}' is {value!r}; a window is a number of positions (null turns it off)")
 
 
+TEXT_CONFIG_FIELDS = ("text_config", "decoder", "generator")
+"""Fields PretrainedConfig.get_text_config returns when set (4.56 and 5.23): the generation config
+built with the model calls `.to_dict()` on it, so a stray one (a string, a list, a plain mapping,
+even 0) fails the build of a class that does not declare it as a sub-config."""
+
+
+def _check_sub_configs(config: dict, version: str) -> None:
+    """A sub-config the class declares must be a mapping (or null, its default), and the sizes in it
+    integers as at the top level; a text-config field the class does not declare is refused."""
+    from lm_predictor.data.transformers_table import load_table
+
+    table = load_table(version)["model_types"]
+    facts = table.get(config.get("model_type")) or {}
+    for field, cls in (facts.get("sub_configs") or {}).items():
+        value = config.get(field)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            raise _error(f"config field '{field}' must be a mapping (a {field.removesuffix('_config')} config), got {_brief(value)}")
+        by_class = [f for f in table.values() if f.get("config_class") == cls]
+        defaults = (by_class[0].get("init_defaults") or {}) if len(by_class) == 1 else {}
+        _check_sizes(value, defaults, f"{field}.")
+    for field in TEXT_CONFIG_FIELDS:
+        value = config.get(field)
+        if value is None or field in (facts.get("sub_configs") or {}) or field in (facts.get("init_defaults") or {}):
+            continue
+        raise _error(f"config field '{field}' is {_brief(value)}, but {config.get('model_type')} has no '{field}' sub-config: "
+                     f"transformers {version} reads it as the text config (get_text_config) and cannot build the model; remove it")
+
+
+def _brief(value: object) -> str:
+    """A value as the error quotes it, cut to 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def check_config(config: dict, version: str) -> None:
     """Refuse, with one C001 line, a config value the pin's transformers refuses (see the module docstring)."""
     defaults = _init_defaults(config, version)
+    _check_sub_configs(config, version)
     _check_sizes(config, defaults)
+    _check_undeclared_sizes(config, defaults, version)
     _check_activations(config, defaults, version)
     _check_attention(config, version)
     _check_windows(config)

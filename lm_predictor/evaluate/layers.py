@@ -72,6 +72,7 @@ def check_layer_lists(raw: dict, resolved: dict, where: str = "") -> None:
     n = layer_count(resolved)
     model_type = resolved.get("model_type")
     prefix = f"{where}." if where else ""
+    check_list_types(raw, prefix)
     for key, by_type in KIND_LISTS.items():
         value = raw.get(key)
         if not isinstance(value, list):
@@ -97,6 +98,16 @@ def check_layer_lists(raw: dict, resolved: dict, where: str = "") -> None:
             if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n:
                 raise _fail(d.C_LAYER_INDEX, f"'{prefix}{key}' names layer {index!r}; the config has {n} layers (0 to {n - 1})")
     _check_agreement(raw, n, prefix, model_type)
+
+
+def check_list_types(raw: dict, prefix: str = "") -> None:
+    """A kind list or an index list given as something other than a list (null leaves the class default):
+    transformers iterates it (a string's characters are no layer kinds) or tests `i in` it."""
+    for key in (*KIND_LISTS, *INDEX_LISTS):
+        value = raw.get(key)
+        if value is not None and not isinstance(value, (list, tuple)):
+            what = "one layer kind per layer" if key in KIND_LISTS else "layer indices"
+            raise _fail(d.C_CONFIG, f"config field '{prefix}{key}' must be a list of {what}, got {value!r}")
 
 
 def _check_length(key: str, value: list, n: int | None) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from lm_predictor import diagnostics as d
 from lm_predictor.diagnostics import LmPredictorError
-from lm_predictor.evaluate.layers import check_layer_lists
+from lm_predictor.evaluate.layers import check_layer_lists, check_list_types
 
 DTYPE_KEYS = ("torch_dtype", "dtype")
 
@@ -62,6 +62,8 @@ def check_published(raw: dict, resolved: dict) -> None:
     for key, sub in raw.items():
         if key.endswith("_config") and isinstance(sub, dict) and isinstance(sub.get("model_type"), str):
             check_layer_lists(sub, sub, where=key)
+        elif key.endswith("_config") and isinstance(sub, dict):
+            check_list_types(sub, f"{key}.")
 
 
 def _checkpoint_dtype(raw: dict) -> str | None:

@@ -193,9 +193,14 @@ def _run(analysis: Analysis, interp: Interpreter, config: ConfigModel, root_qual
 
 
 def _signs_from_params(config: ConfigModel) -> None:
+    """Float parameters, and ints the config leaves at a positive default, as symbol facts (a number
+    the config sets keeps its own sign: rwkv's `rescale_every: 0` is not positive for its default 6)."""
     for name, info in config.params.items():
         if info.type == "number":
             X.symbol_facts().floats.add(name)
+        value = config.resolved.get(name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0:
+            continue
         if info.type == "int" and isinstance(info.default, int) and not isinstance(info.default, bool) and info.default > 0:
             X.symbol_facts().positive.add(name)
 

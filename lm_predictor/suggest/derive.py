@@ -112,13 +112,16 @@ MAX_BLAMED = 4
 def _blame(config: dict, library: RuleLibrary, error: LmPredictorError, workload: Any) -> None:
     """One C001 line naming the config field that keeps the terms unresolved: the first suspect whose
     class default, put in its place, derives with none (a derivation per suspect, cached like any other)."""
-    from lm_predictor.data.transformers_table import load_table
+    from lm_predictor.data.transformers_table import integer_sizes, load_table
 
     facts = load_table()["model_types"].get(config.get("model_type")) or {}
     # the class default, or what __init__ derives from its None default (5.x rope_parameters)
     defaults = {**{k: v for k, v in (facts.get("derived_from_none") or {}).items() if isinstance(v, dict) and "repr" not in v},
                 **{k: v for k, v in (facts.get("init_defaults") or {}).items() if v is not None}}
-    nulls = [k for k, v in config.items() if v is None and k in defaults]
+    # and a size the class leaves null or does not declare but reads all the same (qwen3_moe 4.56:
+    # `getattr(config, "head_dim", hidden // heads)` keeps a given null): other classes declare it an integer
+    sizes = integer_sizes()
+    nulls = [k for k, v in config.items() if v is None and (k in defaults or k in sizes)]
     # a field the class does not declare (glm's rope_scaling, read by its rotary embedding all the same) is left out instead
     suspects = [k for k in (*nulls, *BLAME_FIELDS) if config.get(k) is not None or k in nulls]
     suspects = [k for k in suspects if k not in defaults or config[k] != defaults[k]]

@@ -12,17 +12,31 @@ from lm_predictor.verify.errors import OracleUnsupported
 _DROP_KEYS = ("model_type", "quantization_config", "auto_map", "_name_or_path", "transformers_version")
 
 
+TORCH_LOGGERS = ("torch._subclasses.fake_tensor",)
+"""Torch loggers that print an op's failure with its traceback (`failed while attempting to run meta
+for aten.mul.Tensor`) before raising it: the exception reaches verify, which says it in one line (C012)."""
+
+
 @contextmanager
 def quiet_transformers() -> Iterator[None]:
-    """Silence transformers' info/warning logging for the duration (its errors reach us as exceptions)."""
+    """Silence transformers' info/warning logging and torch's fake-tensor error logs for the
+    duration (their errors reach us as exceptions)."""
+    import logging as std_logging
+
     from transformers.utils import logging
 
     level = logging.get_verbosity()
     logging.set_verbosity_error()
+    loggers = [std_logging.getLogger(name) for name in TORCH_LOGGERS]
+    disabled = [logger.disabled for logger in loggers]
+    for logger in loggers:
+        logger.disabled = True
     try:
         yield
     finally:
         logging.set_verbosity(level)
+        for logger, was in zip(loggers, disabled):
+            logger.disabled = was
 
 
 def hf_config(config: dict[str, Any]) -> Any:

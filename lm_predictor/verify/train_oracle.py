@@ -240,12 +240,10 @@ class _built_model:
         import torch
         from torch._subclasses.fake_tensor import FakeTensorMode
 
-        from transformers.utils import logging
+        from lm_predictor.verify.hf import hf_config, model_class, quiet_transformers
 
-        from lm_predictor.verify.hf import hf_config, model_class
-
-        self._verbosity = logging.get_verbosity()
-        logging.set_verbosity_error()
+        self._quiet = quiet_transformers()
+        self._quiet.__enter__()
         self._mode = FakeTensorMode(allow_non_fake_inputs=True) if self.fake else nullcontext()
         self._mode.__enter__()
         if not self.fake:
@@ -262,10 +260,8 @@ class _built_model:
         return model, ids
 
     def __exit__(self, *exc: Any) -> None:
-        from transformers.utils import logging
-
         self._mode.__exit__(*exc)
-        logging.set_verbosity(self._verbosity)
+        self._quiet.__exit__(None, None, None)
 
 
 def _loss(model: Any, ids: Any, use_cache: bool | None = None) -> Any:

@@ -54,6 +54,13 @@ def test_the_tiny_config_prices() -> None:
     ({"num_key_value_heads": 3}, "config field 'num_key_value_heads' is 3, which does not divide num_attention_heads = 4"),
     ({"sliding_window": -5}, "config field 'sliding_window' is -5"),
     ({"vocab_size": None}, "config field 'vocab_size' is null (given over the class default"),
+    # w17-hostile: the oracle fails on each (AttributeError: 'str' / 'dict' / 'int' object has no attribute 'to_dict',
+    # the generation config reading the field as the text config; a string's characters are no layer kinds)
+    ({"text_config": "bogus"}, "config field 'text_config' is 'bogus', but qwen3 has no 'text_config' sub-config"),
+    ({"text_config": {"num_hidden_layers": -1}}, "config field 'text_config' is {'num_hidden_layers': -1}, but qwen3 has no"),
+    ({"decoder": 0}, "config field 'decoder' is 0, but qwen3 has no 'decoder' sub-config"),
+    ({"layer_types": "full_attention"}, "config field 'layer_types' must be a list of one layer kind per layer, got 'full_attention'"),
+    ({"mlp_only_layers": 0}, "config field 'mlp_only_layers' must be a list of layer indices, got 0"),
 ])
 def test_a_hostile_value_is_one_c001_line(changes: dict, expected: str, pin: str) -> None:
     assert expected in refusal({**TINY, **changes}, pin)
@@ -92,3 +99,41 @@ def test_a_null_under_an_aliased_name_is_named() -> None:
     # GPTJConfig maps num_hidden_layers to n_layer; a null n_layer was C013 with 2 notes: the trial
     # derivation must give the class default (28) under both names to derive clean
     assert refusal({"model_type": "gptj", "n_layer": None}).startswith("config field 'n_layer' is null, which the rules derived for GPTJForCausalLM")
+
+
+# w17-hostile: a composite type's declared sub-config (gemma3's text_config / vision_config) given as
+# something other than a mapping, or with a size that is no integer: both pins' oracles fail to build
+# the config ('str' object has no attribute '_attn_implementation'; 5.23 StrictDataclassFieldValidationError)
+GEMMA3_TEXT = {"num_hidden_layers": 1, "hidden_size": 32, "num_attention_heads": 2, "num_key_value_heads": 2, "head_dim": 16,
+               "intermediate_size": 64, "vocab_size": 300}
+
+
+@pytest.mark.parametrize("pin", ["4.56.0", "5.23.0"])
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"text_config": "bogus"}, "config field 'text_config' must be a mapping (a text config), got 'bogus'"),
+    ({"vision_config": []}, "config field 'vision_config' must be a mapping (a vision config), got []"),
+    ({"text_config": {**GEMMA3_TEXT, "hidden_size": "x"}}, "config field 'text_config.hidden_size' must be an integer, got 'x'"),
+    ({"text_config": {**GEMMA3_TEXT, "layer_types": "sliding_attention"}}, "config field 'text_config.layer_types' must be a list of one layer kind"),
+])
+def test_a_broken_sub_config_is_one_c001_line(changes: dict, expected: str, pin: str) -> None:
+    assert expected in refusal({"model_type": "gemma3", "text_config": GEMMA3_TEXT, **changes}, pin)
+
+
+# w17-hostile: mixtral's class declares head_dim as null and reads `getattr(config, "head_dim", None) or ...`;
+# a string there was C013 with twenty notes (the analysis multiplies by a str); other classes declare
+# head_dim an integer, so a string or a bool is refused as at the top of a class that declares it
+MIXTRAL = {"model_type": "mixtral", "num_hidden_layers": 1, "hidden_size": 32, "num_attention_heads": 2, "num_key_value_heads": 2,
+           "intermediate_size": 64, "vocab_size": 64, "num_local_experts": 2, "num_experts_per_tok": 1}
+
+
+@pytest.mark.parametrize("pin", ["4.56.0", "5.23.0"])
+@pytest.mark.parametrize("value", ["64", True])
+def test_a_size_the_class_leaves_null_is_still_an_integer(value: object, pin: str) -> None:
+    assert f"config field 'head_dim' must be an integer, got {value!r}" in refusal({**MIXTRAL, "head_dim": value}, pin)
+
+
+def test_a_null_size_the_class_does_not_declare_is_named() -> None:
+    """qwen3_moe 4.56 reads `getattr(config, "head_dim", hidden_size // num_attention_heads)`, which keeps a
+    given null (the oracle: TypeError, None ** float in the rotary embedding); eval named no field (C013 with seven notes)."""
+    raw = {**MIXTRAL, "model_type": "qwen3_moe", "num_experts": 2, "moe_intermediate_size": 32, "head_dim": None}
+    assert "config field 'head_dim' is null, which the rules derived for Qwen3MoeForCausalLM" in refusal(raw)

@@ -889,6 +889,20 @@ def configs() -> None:
     cfg("kv_heads_do_not_divide_heads", {"num_key_value_heads": 5}, "E014", "32 heads, 5 kv heads")
     cfg("kv_heads_exceed_heads", {"num_key_value_heads": 64}, "E014", "32 heads, 64 kv heads")
     cfg("head_dim_given_kv_bad", {"hidden_size": 4000, "head_dim": 128, "num_key_value_heads": 7}, "E014", "head_dim given (so 4000 % 32 is fine), 7 kv heads")
+    # w17-hostile: fields transformers reads as sub-configs (the oracle cannot build any of these)
+    cfg("stray_text_config", {"text_config": "bogus"}, "C001", "a text_config on a type without one (get_text_config returns it)")
+    cfg("stray_decoder_mapping", {"decoder": {"num_hidden_layers": -1}}, "C001", "a decoder mapping on a type without that sub-config")
+    cfg("null_default_size_a_string", {"head_dim": "128"}, "C001", "head_dim (class default null, an integer elsewhere) as a string")
+    cfg("layer_types_a_string", {"layer_types": "full_attention"}, "C001", "layer_types as a string, not a list")
+    gemma3_text = {"num_hidden_layers": 1, "hidden_size": 32, "num_attention_heads": 2, "num_key_value_heads": 2, "head_dim": 16,
+                   "intermediate_size": 64, "vocab_size": 300}
+    for name, data, note in [
+        ("sub_config_a_string", {"model_type": "gemma3", "text_config": "bogus"}, "a declared text_config given as a string"),
+        ("sub_config_a_list", {"model_type": "gemma3", "text_config": gemma3_text, "vision_config": []}, "a declared vision_config given as a list"),
+        ("sub_config_size_a_string", {"model_type": "gemma3", "text_config": {**gemma3_text, "hidden_size": "x"}}, "a size in text_config as a string"),
+        ("sub_config_layer_types_a_string", {"model_type": "gemma3", "text_config": {**gemma3_text, "layer_types": "sliding_attention"}}, "text_config.layer_types as a string"),
+    ]:
+        add(cat, f"{name}.json", json.dumps(data, indent=1) + "\n", "eval", "C001", note)
     # unknown model types and architectures
     for name, mt in {"unknown": "nonexistent", "empty": "", "path": "../../etc/passwd", "not_causal": "vit", "python": "__import__('os')", "newline": "llama\nfoo"}.items():
         add(cat, f"model_type_{name}.json", json.dumps({"model_type": mt}) + "\n", "eval", "C002", f"model_type {mt!r}")

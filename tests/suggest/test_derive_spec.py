@@ -105,3 +105,24 @@ def test_a_number_that_stays_symbolic_is_shared() -> None:
     assert [_how(first.notes), _how(second.notes)] == ["derived", "reused"]
     assert (first.totals["flops"], first.totals["param_count"]) == (3_399_808, 551_680)
     assert (second.totals["flops"], second.totals["param_count"]) == (3_674_240, 521_984)
+
+
+# rwkv's `rescale_every: 0` is valid (no rescaling) though the class default is 6: the analysis must
+# take the sign from the config, not from the default, so `rescale_every > 0` guards the rescaling
+# (and its `num_hidden_layers // rescale_every` count) instead of folding to true and dividing by 0.
+RWKV = {"model_type": "rwkv", "num_hidden_layers": 7, "hidden_size": 32, "vocab_size": 50}
+
+
+@pytest.mark.parametrize("every, read, written", [
+    # lmpredict verify (fake-tensor oracle), batch 2, seq_len 4, transformers 4.56.0
+    (0, 1_112_256, 537_024),
+    # rescale_every 3 adds, read and written each: the weight div_ of attention.output (32 * 32) and
+    # feed_forward.value (4 * 32 * 32) in 7 layers, 4 * 7 * 5,120 = 143,360, and hidden_states / 2
+    # after layers 3 and 6 (7 // 3 = 2), 2 * 4 * (2 * 4 * 32) = 2,048: 145,408 more
+    (3, 1_112_256 + 145_408, 537_024 + 145_408),
+])
+def test_a_number_set_to_zero_keeps_its_sign_against_a_positive_default(every: int, read: int, written: int) -> None:
+    got = predict({**RWKV, "rescale_every": every}, batch=2, seq_len=4)
+    assert got.totals["bytes_read"] == read
+    assert got.totals["bytes_written"] == written
+    assert got.totals["flops"] == 1_516_544  # the oracle's, the same at both: a division is not a FLOP to FlopCounterMode
