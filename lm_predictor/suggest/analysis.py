@@ -112,7 +112,7 @@ def analyse_model(tree: SourceTree, model_type: str, overrides: dict | None = No
         cache.linear_states_reset(tree, keep_shapes=True)
         analysis = _carry_specialisation(analysis, _analyse_once(tree, model_type, overrides, library, checkpointing=checkpointing))
     carried: dict = {}
-    for _ in range(MAX_STATE_RUNS):
+    for _ in range(0 if checkpointing else MAX_STATE_RUNS):  # a train step (checkpointed) decodes nothing
         # module state read before this call wrote it (interp/module_state.py): run again from the
         # state the last run's prefill left, until the state assumed is the state left
         interp = analysis.interp
@@ -177,8 +177,9 @@ def _run(analysis: Analysis, interp: Interpreter, config: ConfigModel, root_qual
             return
         inputs = {
             "input_ids": Tensor((Num.sym("batch"), Num.sym("seq_len")), "long"),
-            # decode passes the prefill's cache; prefill passes none (the model may build one)
-            "past_key_values": Phi(X.cmp(">", Num.sym("past_len"), 0), CacheV(Num.sym("past_len")), None),
+            # decode passes the prefill's cache; prefill passes none (the model may build one), and so does a
+            # train step, the only use of a derivation for a checkpointed step (past_len 0: no Phi on the cache)
+            "past_key_values": None if interp.checkpointing else Phi(X.cmp(">", Num.sym("past_len"), 0), CacheV(Num.sym("past_len")), None),
             # a train step passes none (train_oracle: `model(input_ids, labels=...)`); that matters where
             # the model's own default reads self.training (Mamba's `... if not self.training else False`)
             "use_cache": Phi(X.bsym(TRAINING), None, X.TRUE) if cache_off_in_training(cls.node.root()) else X.TRUE,
