@@ -100,7 +100,8 @@ class MemoryModel:
             check_has_loss(raw)
         self.resolved = resolve(raw)
         library, self.notes = library_at(library, DEFAULT_PIN)  # resolve() reads the default pin
-        self.library, self.rule, derived_notes, _ = root_rule(library, self.resolved, DEFAULT_PIN)
+        checkpointing = mode == "train" and options.grad_checkpointing  # derived rules for a checkpointed step (suggest/derive.py)
+        self.library, self.rule, derived_notes, _ = root_rule(library, self.resolved, DEFAULT_PIN, checkpointing=checkpointing)
         self.notes += derived_notes
         self.mode, self.dtype, self.options = mode, dtype, options
         self.fixed_terms = self._fixed_terms()

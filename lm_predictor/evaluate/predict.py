@@ -121,9 +121,10 @@ def default_library(paths: tuple[Path, ...] | None = None) -> RuleLibrary:
 _LAYERED: dict[tuple[int, int], tuple[RuleLibrary, list[str]]] = {}
 
 
-def root_rule(library: RuleLibrary, resolved: dict, pin: str, workload: Workload | None = None) -> tuple[RuleLibrary, Rule, list[str], bool]:
+def root_rule(library: RuleLibrary, resolved: dict, pin: str, workload: Workload | None = None, checkpointing: bool = False) -> tuple[RuleLibrary, Rule, list[str], bool]:
     """(library, the config's root rule, notes, derived): where no rule covers the config, rules
-    derived from the pinned source (lmpredict suggest, cached), with a progress line on a terminal.
+    derived from the pinned source (lmpredict suggest, cached), with a progress line on a terminal;
+    `checkpointing`, for a train step with gradient_checkpointing_enable() (suggest/derive.py).
     A config value the pin's transformers refuses is a one-line C001 first (config_checks.py)."""
     check_config(resolved, pin)
     try:
@@ -134,7 +135,7 @@ def root_rule(library: RuleLibrary, resolved: dict, pin: str, workload: Workload
 
         check_derived(resolved, pin)
         with reading(pin), progress_line(f"no rule for {resolved.get('model_type')}: deriving rules from the pinned source"):
-            library, notes = derive_for(resolved, library, err, workload)
+            library, notes = derive_for(resolved, library, err, workload, checkpointing=checkpointing)
         return library, find_root_rule(library, resolved), notes, True
 
 

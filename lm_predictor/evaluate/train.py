@@ -507,7 +507,7 @@ def predict_train(
         resolved = resolve(published.config, pin.version, pin.reason)
         library, notes = library_at(library, pin.version)
         notes = list(published.notes) + notes
-        library, rule, derived_notes, derived = root_rule(library, resolved, pin.version, workload)
+        library, rule, derived_notes, derived = root_rule(library, resolved, pin.version, workload, options.grad_checkpointing)
         notes += derived_notes
     bindings = train_bindings(rule, resolved, workload, options)
     metrics = [m for m in ("flops", "param_count", "bytes_read") if m in rule.metrics]

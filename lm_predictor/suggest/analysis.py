@@ -95,13 +95,14 @@ def _signs(config: ConfigModel) -> X.SymbolFacts:
     return facts
 
 
-def analyse_model(tree: SourceTree, model_type: str, overrides: dict | None = None, library: Any = None) -> Analysis:
+def analyse_model(tree: SourceTree, model_type: str, overrides: dict | None = None, library: Any = None, checkpointing: bool = False) -> Analysis:
     """Symbolically run `model_type`'s causal-LM class on the verify workload. A decode step that
     reads a linear-attention state before the run has seen it stored (5.x `get_conv_state` comes
     before the prefill branch's `update_conv_state`) gets the run again, with the states' shapes; again
-    while a run learns more shapes (jamba: the recurrent state's shape follows from the conv state's)."""
+    while a run learns more shapes (jamba: the recurrent state's shape follows from the conv state's).
+    `checkpointing`: for a step with gradient_checkpointing_enable() (interp/train_arms.py)."""
     cache.linear_states_reset(tree)
-    analysis = _analyse_once(tree, model_type, overrides, library)
+    analysis = _analyse_once(tree, model_type, overrides, library, checkpointing=checkpointing)
     known: set = set()
     for _ in range(MAX_STATE_RUNS):
         shapes = set(cache.state_shapes(tree))
@@ -109,9 +110,9 @@ def analyse_model(tree: SourceTree, model_type: str, overrides: dict | None = No
             break
         known = shapes
         cache.linear_states_reset(tree, keep_shapes=True)
-        analysis = _carry_specialisation(analysis, _analyse_once(tree, model_type, overrides, library))
+        analysis = _carry_specialisation(analysis, _analyse_once(tree, model_type, overrides, library, checkpointing=checkpointing))
     carried: dict = {}
-    for _ in range(MAX_STATE_RUNS):
+    for _ in range(0 if checkpointing else MAX_STATE_RUNS):  # a train step (checkpointed) decodes nothing
         # module state read before this call wrote it (interp/module_state.py): run again from the
         # state the last run's prefill left, until the state assumed is the state left
         interp = analysis.interp
@@ -122,7 +123,7 @@ def analyse_model(tree: SourceTree, model_type: str, overrides: dict | None = No
             break
         carried = left
         cache.linear_states_reset(tree, keep_shapes=True)
-        analysis = _carry_specialisation(analysis, _analyse_once(tree, model_type, overrides, library, carried))
+        analysis = _carry_specialisation(analysis, _analyse_once(tree, model_type, overrides, library, carried, checkpointing))
     return analysis
 
 
@@ -130,6 +131,7 @@ def _carry_specialisation(before: Analysis, after: Analysis) -> Analysis:
     """A run again starts from what the run before learnt: what that run folded and asked holds for its rules too."""
     after.symbols.consulted |= before.symbols.consulted
     after.config.folded = {**before.config.folded, **after.config.folded}
+    after.interp.checkpoint_asked |= before.interp.checkpoint_asked
     return after
 
 
@@ -137,7 +139,7 @@ MAX_STATE_RUNS = 3
 """Runs again of a model whose decode step reads linear-attention states (each run learns the shapes the last one stored)."""
 
 
-def _analyse_once(tree: SourceTree, model_type: str, overrides: dict | None, library: Any, carried: dict | None = None) -> Analysis:
+def _analyse_once(tree: SourceTree, model_type: str, overrides: dict | None, library: Any, carried: dict | None = None, checkpointing: bool = False) -> Analysis:
     t0 = time.perf_counter()
     facts = config_facts(model_type)
     if facts is None:
@@ -145,6 +147,7 @@ def _analyse_once(tree: SourceTree, model_type: str, overrides: dict | None, lib
     root_qual = facts.get("causal_lm")
     interp = Interpreter(tree, library)
     interp.carried_state = dict(carried or {})
+    interp.checkpointing = checkpointing
     config = ConfigModel(model_type, overrides)
     interp.config_model_building = config
     interp.config = ConfigV(config)
@@ -174,8 +177,9 @@ def _run(analysis: Analysis, interp: Interpreter, config: ConfigModel, root_qual
             return
         inputs = {
             "input_ids": Tensor((Num.sym("batch"), Num.sym("seq_len")), "long"),
-            # decode passes the prefill's cache; prefill passes none (the model may build one)
-            "past_key_values": Phi(X.cmp(">", Num.sym("past_len"), 0), CacheV(Num.sym("past_len")), None),
+            # decode passes the prefill's cache; prefill passes none (the model may build one), and so does a
+            # train step, the only use of a derivation for a checkpointed step (past_len 0: no Phi on the cache)
+            "past_key_values": None if interp.checkpointing else Phi(X.cmp(">", Num.sym("past_len"), 0), CacheV(Num.sym("past_len")), None),
             # a train step passes none (train_oracle: `model(input_ids, labels=...)`); that matters where
             # the model's own default reads self.training (Mamba's `... if not self.training else False`)
             "use_cache": Phi(X.bsym(TRAINING), None, X.TRUE) if cache_off_in_training(cls.node.root()) else X.TRUE,

@@ -46,16 +46,18 @@ class SuggestResult:
     switches: list = field(default_factory=list)  # config switches forward makes on the workload (brains/switches.py)
     specialised_on: dict = field(default_factory=dict)  # config values the rules hold for (specialise.py)
     signs_on: dict = field(default_factory=dict)  # given config numbers whose sign the rules hold for: name -> '> 0', ...
+    asks_checkpointing: bool = False  # forward tests `self.gradient_checkpointing and self.training` (interp/train_arms.py)
 
 
 _ANALYSES: dict = {}
 
 
-def analysis_for(tree: SourceTree, model_type: str, overrides: dict | None, library: Any) -> Analysis:
-    key = (id(tree), model_type, json.dumps(overrides or {}, sort_keys=True, default=str))
+def analysis_for(tree: SourceTree, model_type: str, overrides: dict | None, library: Any, checkpointing: bool = False) -> Analysis:
+    """The analysis of `model_type` on `overrides` (`checkpointing`: for a checkpointed step), run once per process."""
+    key = (id(tree), model_type, json.dumps(overrides or {}, sort_keys=True, default=str), checkpointing)
     found = _ANALYSES.get(key)
     if found is None:
-        found = analyse_model(tree, model_type, overrides, library)
+        found = analyse_model(tree, model_type, overrides, library, checkpointing)
         _ANALYSES[key] = found
     return found
 
@@ -69,8 +71,10 @@ def suggest(
     config: dict | None = None,
     tree: SourceTree | None = None,
     specialise: bool = False,
+    checkpointing: bool = False,
 ) -> SuggestResult:
-    """Draft rules for a module class (by public or defining path) from the chosen source."""
+    """Draft rules for a module class (by public or defining path) from the chosen source; with
+    `checkpointing`, for a train step with gradient_checkpointing_enable() (interp/train_arms.py)."""
     t0 = time.perf_counter()
     tree = tree or open_tree(source)
     if qualname.startswith("torch."):
@@ -91,7 +95,7 @@ def suggest(
     model_type = overrides.pop("model_type", None) or model_type_for(tree, defining)
     if model_type is None:
         raise SuggestError(f"{defining} is not in a model package of transformers (transformers.models.*)")
-    analysis = analysis_for(tree, model_type, overrides, library)
+    analysis = analysis_for(tree, model_type, overrides, library, checkpointing)
     if analysis.error:
         raise SuggestError(f"{model_type}: {analysis.error}")
     with X.using(analysis.symbols):  # the analysis's symbol facts, for emitting its rules too
@@ -118,6 +122,7 @@ def _result(qualname: str, defining: str, analysis: Analysis, tree: SourceTree, 
         time.perf_counter() - t0, tree.parse_seconds, tree.parse_count,
         digest_modules=sorted(analysis.interp.touched_modules | set(tree.modules)),
         switches=list(analysis.interp.switches),
+        asks_checkpointing=analysis.interp.checkpoint_asked,
     )
     _specialisation(result, emitter, analysis)
     if not recursive:

@@ -49,11 +49,14 @@ def _library_files(library: RuleLibrary) -> list:
     return out
 
 
-def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError, workload: Any = None, blame: bool = True) -> tuple[RuleLibrary, list[str]]:
+def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError, workload: Any = None, blame: bool = True, checkpointing: bool = False) -> tuple[RuleLibrary, list[str]]:
     """(library with derived rules, notes); re-raises `error` when nothing can be derived. With a
     workload, a forward that re-configures the model on it (brains/switches.py: BigBird's
     `set_attention_type` when seq_len is short) is priced with the rules of the config it switches to.
-    With `blame`, unresolved terms that one config field causes are that field's C001 line (_blame)."""
+    With `blame`, unresolved terms that one config field causes are that field's C001 line (_blame).
+    `checkpointing`: for a train step with gradient_checkpointing_enable(); where the forward tests
+    `self.gradient_checkpointing and self.training` (interp/train_arms.py) the rules are derived again
+    with that test true, cached under their own key."""
     model_type = config.get("model_type")
     if not isinstance(model_type, str) or not causal_lm_for(model_type):
         raise error
@@ -66,18 +69,10 @@ def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError, work
     source = os.environ.get("LMPREDICT_SOURCE", "pinned")
     request = _request(config, source, _library_files(library))
     resolved = resolve_config(config)
-    entry = _lookup(request, resolved)
-    notes: list[str] = []
-    if entry is None:
-        text, unresolved, findings, files, desc, values, signs, switches = _run(config, source, library, error)
-        spec = spec_of(values, signs)
-        key = {**_remember(request, spec, files, desc), "specialised": key_values(spec, resolved)}
-        extra = {"unresolved": unresolved, "findings": findings, "source": desc, "specialised_on": values, "signs_on": signs, "switches": switches}
-        path = diskcache.store("derived", key, text, files, extra)
-        entry = diskcache.load("derived", key) or {"text": text, "cache_path": str(path), **extra}
-        notes.append(f"no rule for {causal_lm_for(model_type)}: derived with `lmpredict suggest --recursive` from {desc}; cached in {entry['cache_path']}")
-    else:
-        notes.append(f"no rule for {causal_lm_for(model_type)}: using rules derived from {entry.get('source', 'the pinned sources')} (cache {entry['cache_path']})")
+    entry, notes = _entry(request, resolved, config, source, library, error, False)
+    if checkpointing and entry.get("asks_checkpointing"):
+        entry, notes = _entry({**request, "checkpointing": True}, resolved, config, source, library, error, True)
+        notes.append("the forward tests `self.gradient_checkpointing and self.training`: the rules for this checkpointed step are derived with that test true")
     if entry.get("specialised_on") or entry.get("signs_on"):
         notes.append(f"the derived rules are specialised on {shown_spec(entry.get('specialised_on') or {}, entry.get('signs_on') or {})} (a config that differs there is derived again; unresolved terms this config never reaches are left out)")
     for switch in entry.get("switches") or ():
@@ -86,11 +81,11 @@ def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError, work
             shown = switch["when"].replace("$", "")
             note = (f"{switch['where']} sets {switch['field']}={switch['value']!r} when {shown}: priced with the rules derived for that config; "
                     "bytes_read, bytes_written left out: the switch rebuilds modules inside forward, whose weight initialisation is not priced")
-            alt_library, alt_notes = derive_for(alt, library, error)
+            alt_library, alt_notes = derive_for(alt, library, error, checkpointing=checkpointing)
             return _without_bytes(alt_library, wanted), notes + alt_notes + [note]
     if entry.get("unresolved"):  # one note per unresolved term
         if blame:
-            _blame(config, library, error, workload)
+            _blame(config, library, error, workload, checkpointing)
         found = d.make(d.C_UNRESOLVED, None, model=causal_lm_for(model_type), n=len(entry["unresolved"]))
         listed = tuple(entry.get("findings") or entry["unresolved"])
         for switch in entry.get("switches") or ():  # the terms belong to the path forward takes when it does not switch
@@ -103,13 +98,28 @@ def derive_for(config: dict, library: RuleLibrary, error: LmPredictorError, work
     return overlay(library, derived), notes
 
 
+def _entry(request: dict, resolved: dict, config: dict, source: str, library: RuleLibrary, error: LmPredictorError, checkpointing: bool) -> tuple[dict, list[str]]:
+    """(the cached derivation for `request`, derived now on a miss; the note saying which)."""
+    model = causal_lm_for(config["model_type"])
+    entry = _lookup(request, resolved)
+    if entry is not None:
+        return entry, [f"no rule for {model}: using rules derived from {entry.get('source', 'the pinned sources')} (cache {entry['cache_path']})"]
+    text, unresolved, findings, files, desc, values, signs, switches, asks = _run(config, source, library, error, checkpointing)
+    spec = spec_of(values, signs)
+    key = {**_remember(request, spec, files, desc), "specialised": key_values(spec, resolved)}
+    extra = {"unresolved": unresolved, "findings": findings, "source": desc, "specialised_on": values, "signs_on": signs, "switches": switches, "asks_checkpointing": asks}
+    path = diskcache.store("derived", key, text, files, extra)
+    entry = diskcache.load("derived", key) or {"text": text, "cache_path": str(path), **extra}
+    return entry, [f"no rule for {model}: derived with `lmpredict suggest --recursive` from {desc}; cached in {entry['cache_path']}"]
+
+
 BLAME_FIELDS = ("rope_scaling", "rope_parameters", "hidden_act", "activation_function", "hidden_activation")
 """Config fields whose value picks code paths (the rope type, the activation): first suspects when a derivation
 leaves unresolved terms. Fields given as null over a class default that is a value are suspects too."""
 MAX_BLAMED = 4
 
 
-def _blame(config: dict, library: RuleLibrary, error: LmPredictorError, workload: Any) -> None:
+def _blame(config: dict, library: RuleLibrary, error: LmPredictorError, workload: Any, checkpointing: bool = False) -> None:
     """One C001 line naming the config field that keeps the terms unresolved: the first suspect whose
     class default, put in its place, derives with none (a derivation per suspect, cached like any other)."""
     from lm_predictor.data.transformers_table import integer_sizes, load_table
@@ -130,7 +140,7 @@ def _blame(config: dict, library: RuleLibrary, error: LmPredictorError, workload
         names = {field, *(a for a, t in aliases.items() if t == field), *([aliases[field]] if field in aliases else [])}
         trial = {**config, **{n: defaults[field] for n in names}} if field in defaults else {k: v for k, v in config.items() if k not in names}
         try:
-            derive_for(trial, library, error, workload, blame=False)
+            derive_for(trial, library, error, workload, blame=False, checkpointing=checkpointing)
         except LmPredictorError:
             continue
         model = causal_lm_for(config.get("model_type")).rsplit(".", 1)[-1]
@@ -152,7 +162,7 @@ def _without_bytes(library: RuleLibrary, root: str) -> RuleLibrary:
     return overlay(library, top)
 
 
-def _run(config: dict, source: str, library: RuleLibrary, error: LmPredictorError):
+def _run(config: dict, source: str, library: RuleLibrary, error: LmPredictorError, checkpointing: bool = False):
     # imported here, not at the top: a cache hit (the warm path) never loads astroid or the analysis
     from lm_predictor.suggest.api import SuggestError, suggest
     from lm_predictor.suggest.sources import SourceError, open_tree
@@ -161,12 +171,13 @@ def _run(config: dict, source: str, library: RuleLibrary, error: LmPredictorErro
     overrides = {k: v for k, v in config.items() if k != "model_type"}
     try:
         tree = open_tree(source)
-        result = suggest(causal_lm_for(model_type), recursive=True, library=library, config={"model_type": model_type, **overrides}, tree=tree, specialise=True)
+        result = suggest(causal_lm_for(model_type), recursive=True, library=library, config={"model_type": model_type, **overrides}, tree=tree, specialise=True, checkpointing=checkpointing)
     except (SuggestError, SourceError) as err:
         raise LmPredictorError(d.make(d.C_ARCH, None, detail=f"{error.diagnostic.message}; deriving rules failed: {err}")) from None
     findings = [f"{f.render()}" for f in result.findings if f.slug in result.unresolved]
     files = [m.path for m in tree.modules.values()]
-    return result.text, result.unresolved, findings, files, result.source, dict(result.specialised_on), dict(result.signs_on), list(result.switches)
+    return (result.text, result.unresolved, findings, files, result.source, dict(result.specialised_on), dict(result.signs_on),
+            list(result.switches), result.asks_checkpointing)
 
 
 class _Bindings:

@@ -184,7 +184,7 @@ def activations_known(emitter: Any, draft: RuleDraft) -> bool:
         ok, why = False, "formula too long"  # the formula would not load (or come close): no metric rather than a rule that fails
     known[id(draft)] = ok
     if not ok and os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
-        print("activation gaps:", draft.qualname, why, [w for g, w in (draft.saved.gaps if draft.saved is not None else []) if _reached(emitter, g, draft)][:12])
+        print("activation gaps:", draft.qualname, why, [(X.render_bool(g), w) for g, w in (draft.saved.gaps if draft.saved is not None else []) if _reached(emitter, g, draft)][:12])
     return ok
 
 

@@ -74,3 +74,5 @@ class Interpreter(StateMixin, StatementsMixin, ExpressionsMixin, AttributesMixin
         self.module_state: dict = {}  # (module class, attribute) -> state written in this call (root names)
         self.state_started: set = set()  # keys read at the call's start (before any write)
         self.carried_state: dict = {}  # (module class, attribute) -> the state the previous call left
+        self.checkpointing = False  # a derivation for a step with gradient_checkpointing_enable() (interp/train_arms.py)
+        self.checkpoint_asked = False  # a statement tested `self.gradient_checkpointing and self.training`

@@ -11,7 +11,7 @@ from lm_predictor.suggest import expr as X
 from lm_predictor.suggest import liveness
 from lm_predictor.suggest.expr import FALSE, TRUE, ZERO, Bool, Num
 from lm_predictor.suggest.interp.frames import Exit, Flow, Frame
-from lm_predictor.suggest.interp.train_arms import apply_receivers, training_test
+from lm_predictor.suggest.interp.train_arms import apply_receivers, checkpoint_test, training_test
 from lm_predictor.suggest.interp.syntax import GRAD_OFF, MAX_UNROLL, TRACE, as_load, closure_of, handler, index_name, repeated_index, target_hint, trace_assigned
 from lm_predictor.suggest.pyvalues import ConfigV, Enumerate, Range, Zip, hashable
 from lm_predictor.suggest.resolve import absolute_module
@@ -157,6 +157,15 @@ class StatementsMixin:
         training = self.trains_through_function(stmt, frame)
         if training is not None:
             return self.fork(training, then_fn, else_fn, frame)
+        rest = checkpoint_test(stmt)
+        if rest is not None:  # `self.gradient_checkpointing and self.training and ...` (interp/train_arms.py)
+            self.checkpoint_asked = True
+            if self.checkpointing:  # a derivation for a checkpointed step: the test is its other operands
+                cond = X.band(TRUE, *(self.truth(self.eval(value, frame), value) for value in rest))
+                decided = self.decide(cond)
+                if decided is None:
+                    return self.fork(cond, then_fn, else_fn, frame)
+                return then_fn() if decided else else_fn()
         return self.branch(stmt.test, frame, then_fn, else_fn, lambda cond: self.fork(cond, then_fn, else_fn, frame))
 
     def trains_through_function(self, stmt: nodes.If, frame: Frame) -> Bool | None:
