@@ -18,7 +18,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from lm_predictor.evaluate.train import predict_train  # noqa: E402
+from lm_predictor.evaluate.train import TrainOptions, predict_train  # noqa: E402
 from lm_predictor.suggest import expr as X  # noqa: E402
 from lm_predictor.suggest.brains.layout import elem_bytes, promote  # noqa: E402
 from lm_predictor.suggest.dtype_arms import CondDtype, same_dtype  # noqa: E402
@@ -58,14 +58,19 @@ def test_int_and_float_arms_stay_unsized() -> None:
 @pytest.mark.skipif(MAJOR >= 5, reason="4.56 Mamba (5.x runs mamba_selective_scan, not sized yet)")
 @pytest.mark.parametrize("model_type", ["mamba", "falcon_mamba"])
 @pytest.mark.parametrize("dtype", ["bfloat16", "float32"])
-def test_residual_in_fp32_both_ways(model_type: str, dtype: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("ckpt", [False, True])
+def test_residual_in_fp32_both_ways(model_type: str, dtype: str, ckpt: bool, tmp_path: Path) -> None:
     step = Workload(2, 7, dtype=dtype)
     got = {}
     for switch in (True, False):
         (tmp_path / str(switch)).mkdir()
         config = written_config(model_type, {**MAMBA, "residual_in_fp32": switch}, tmp_path / str(switch))
-        predicted = predict_train(config, batch=2, seq_len=7, dtype=dtype, survey_checked=False, transformers="4.56.0").totals
+        predicted = predict_train(config, batch=2, seq_len=7, dtype=dtype, survey_checked=False, transformers="4.56.0",
+                                  options=TrainOptions(grad_checkpointing=ckpt)).totals
         got[switch] = predicted.get("activation_bytes")
-        assert got[switch] == measure_train(config, step, peak=False).totals["activation_bytes"]
-    # bfloat16: the final norm keeps a float32 product with the switch on, a bfloat16 one off (2 x 7 x 64 x 2 bytes)
-    assert got[True] - got[False] == (2 * 7 * 64 * 2 if dtype == "bfloat16" else 0)
+        assert got[switch] == measure_train(config, step, grad_checkpointing=ckpt, peak=False).totals["activation_bytes"]
+    # bfloat16 without checkpointing: the final norm keeps a float32 product with the switch on, a bfloat16 one
+    # off (2 x 7 x 64 x 2 bytes); with checkpointing the kept inputs of the two layers after the first are float32
+    # too (3 x 1,792 with the norm's), which a count of 3 x the first layer's input missed (29,004 vs 32,588)
+    want = {("bfloat16", False): 2 * 7 * 64 * 2, ("bfloat16", True): 3 * 2 * 7 * 64 * 2}.get((dtype, ckpt), 0)
+    assert got[True] - got[False] == want
