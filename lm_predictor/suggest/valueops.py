@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from lm_predictor.suggest import expr as X
+from lm_predictor.suggest.dtype_arms import cond_dtype
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
 from lm_predictor.suggest.pyvalues import ConfigV
 from lm_predictor.suggest.scope import ModRef, TorchModule
@@ -76,10 +77,12 @@ def _make_phi(cond: Bool, a: Any, b: Any) -> Any:
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a.shape is not None and b.shape is not None and len(a.shape) == len(b.shape):
         # the arms' layouts join into a conditional layout; different dtypes leave bytes unknown
         layout = a.layout if a.layout == b.layout else CondLayout(cond, a.layout, b.layout)
-        if a.dtype != b.dtype:
-            layout = MIXED_DTYPE_LAYOUT
+        # two float dtypes join into a conditional one (dtype_arms.py: mamba's residual_in_fp32); others leave bytes unknown
+        dtype = cond_dtype(cond, a.dtype, b.dtype)
+        if dtype is None:
+            dtype, layout = "model", MIXED_DTYPE_LAYOUT
         # it needs no gradient only if neither arm does (xlnet's pos_emb, built from aranges with or without bi_data)
-        return Tensor(tuple(X.ifnum(cond, x, y) for x, y in zip(a.shape, b.shape)), a.dtype if a.dtype == b.dtype else "model", "", a.param and b.param,
+        return Tensor(tuple(X.ifnum(cond, x, y) for x, y in zip(a.shape, b.shape)), dtype, "", a.param and b.param,
                       no_grad=a.no_grad and b.no_grad, layout=layout, merged=(cond, a, b))
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         return tuple(make_phi(cond, x, y) for x, y in zip(a, b))

@@ -19,6 +19,7 @@ from typing import Any
 
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.expr import ONE, ZERO, Bool, Num
+from lm_predictor.suggest.dtype_arms import ELEMENT_BYTES, CondDtype, cond_dtype, tag_bytes
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.values import MIXED_DTYPE_LAYOUT, TRAINING, CondLayout, External, Phi, Tensor
 
@@ -35,16 +36,13 @@ class Layout:
 
 UNKNOWN_LAYOUT = "unknown"
 
-ELEMENT_BYTES = {"model": Num.sym("dtype_bytes"), "float32": Num.const(4), "long": Num.const(8), "bool": Num.const(1),
-                 "int32": Num.const(4), "complex64": Num.const(8)}
-"""Bytes per element of each dtype tag ("model" is the workload's dtype)."""
 
 
 def elem_bytes(t: Any) -> Num | None:
     """Bytes per element of a tensor (None: a dtype the table does not size)."""
     if not isinstance(t, Tensor) or t.layout == MIXED_DTYPE_LAYOUT:
         return None
-    return ELEMENT_BYTES.get(t.dtype)
+    return tag_bytes(t.dtype)
 
 
 def arms(t: Tensor) -> list:
@@ -439,7 +437,18 @@ def gap(interp: Host, why: str) -> None:
 
 
 def promote(values: list) -> str | None:
-    """The result dtype tag of a pointwise op (torch's type promotion over the tags)."""
+    """The result dtype tag of a pointwise op (torch's type promotion over the tags); per arm of an
+    operand of a conditional dtype (dtype_arms.py), joined."""
+    first = next((v.dtype for v in values if isinstance(v, Tensor) and isinstance(v.dtype, CondDtype)), None)
+    if first is None:
+        return _promote_plain(values)
+    a = promote([replace(v, dtype=first.a) if isinstance(v, Tensor) and v.dtype == first else v for v in values])
+    b = promote([replace(v, dtype=first.b) if isinstance(v, Tensor) and v.dtype == first else v for v in values])
+    return None if a is None or b is None else cond_dtype(first.cond, a, b)
+
+
+def _promote_plain(values: list) -> str | None:
+    """promote over tags of one dtype each."""
     tensors = [v for v in values if isinstance(v, Tensor)]
     if not tensors:
         return None

@@ -204,7 +204,7 @@ def legacy_causal_mask(interp: Host, fv: FunctionV, args: list, kwargs: dict, no
             return mask if skip == X.FALSE else Phi(skip, None, mask)
         full = batch * n
         summed = promote([Tensor((ONE,), "model"), given])
-        if summed is None:
+        if summed is None or summed not in ELEMENT_BYTES:
             raise LookupError(given.dtype)
         # clone of the expanded mask; + attention_mask[:, None, None, :]; == 0; masked_fill; written back with copy_
         rec(runs, "mask_clone", "torch.copy", {"numel": full, "dtype_bytes": b})

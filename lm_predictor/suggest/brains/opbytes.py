@@ -34,6 +34,7 @@ from lm_predictor.suggest.brains.layout import (
     view_of,
     with_layout,
 )
+from lm_predictor.suggest.brains.castbytes import CASTS, cast, dtype_tag, preserve, preserved
 from lm_predictor.suggest.brains.fnbytes import FACTORIES, LIKE_FACTORIES, price_factory, price_layer_norm
 from lm_predictor.suggest.brains.gathers import price_more
 from lm_predictor.suggest.expr import ONE, ZERO, Num
@@ -51,13 +52,9 @@ BINARY = {"add", "sub", "mul", "div", "maximum", "minimum", "fmod", "remainder",
           "logical_and", "logical_or", "bitwise_and", "bitwise_or", "masked_fill", "where", "lerp", "atan2",
           "float_power", "addcmul", "addcdiv", "rsub", "true_divide"}
 BOOL_OUT = {"eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and", "logical_or", "isnan", "isinf"}
-CASTS = {"to": None, "float": "float32", "long": "long", "int": "int32", "bool": "bool", "double": None, "half": None,
-         "bfloat16": None, "type_as": None, "type": None}
 REDUCTIONS = {"sum", "mean", "amax", "amin"}
 PIECES = ("split", "chunk", "unbind", "split_with_sizes", "tensor_split", "narrow")
 """Views into pieces, as methods and as torch functions (`torch.split(x, [a, b], dim=-1)`)."""
-DTYPE_TAGS = {"float32": "float32", "float": "float32", "long": "long", "int64": "long", "bool": "bool", "<model dtype>": "model",
-              "int32": "int32", "int": "int32"}
 
 
 def _tensors(values: list) -> list:
@@ -66,13 +63,6 @@ def _tensors(values: list) -> list:
 
 def _label(site: CallSite, fallback: str) -> str:
     return site.label(fallback)
-
-
-def dtype_tag(value: Any) -> str | None:
-    """The dtype tag an argument names (torch.float32, x.dtype of a model tensor, ...); None: not a dtype."""
-    if isinstance(value, External) and value.name.startswith("torch."):
-        return DTYPE_TAGS.get(value.name[len("torch."):])
-    return None
 
 
 def _unmodelled(interp: Host, what: str, result: Any) -> Any:
@@ -116,9 +106,9 @@ def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
         return with_layout(result, None)  # a copy, or t itself where t was contiguous
     if name == "clone":
         price(interp, copy_term(_label(site, "clone"), t), "clone")
-        return _preserve(t, result)
+        return preserve(t, result)
     if name in CASTS:
-        return _cast(site, name, t, result)
+        return cast(site, name, t, result)
     if name in REDUCTIONS:
         if name == "sum" and site.kwargs.get("dtype") is not None and result.shape is not None:
             return _sum_to(site, t, result)
@@ -208,64 +198,6 @@ def softmax(site: CallSite, t: Tensor, result: Any) -> Any:
         kw["softmax_bytes"] = elem_bytes(out)
     price(interp, X.call(_label(site, "softmax"), "torch.nn.functional.softmax", kw), "softmax")
     return with_layout(out, None)
-
-
-def _preserve(t: Tensor, result: Tensor) -> Tensor:
-    """The layout of a copy made with memory_format=preserve (clone, _to_copy)."""
-    return with_layout(result, per_arm(t, _preserved))
-
-
-def _preserved(t: Tensor) -> Any:
-    lay = layout_of(t)
-    if lay is None:
-        return UNKNOWN_LAYOUT
-    if lay.gaps and not lay.bcast:
-        return Layout(lay.order)  # empty_like(preserve_format) of a tensor with gaps: dense, in its memory order
-    return None if lay.bcast or not lay.dense else lay
-
-
-def _cast(site: CallSite, name: str, t: Tensor, result: Tensor) -> Any:
-    interp = site.interp
-    target = CASTS[name]
-    if name == "to":
-        arg = site.arg(0, "dtype", site.kwargs.get("dtype"))
-        if isinstance(arg, Tensor):
-            target = arg.dtype
-        elif isinstance(arg, External) and arg.name in ("torch.device",):
-            target = t.dtype
-        elif arg is None or isinstance(arg, str):
-            target = t.dtype if "dtype" not in site.kwargs else dtype_tag(site.kwargs["dtype"])
-        else:
-            target = dtype_tag(arg)
-        if "dtype" in site.kwargs:
-            target = dtype_tag(site.kwargs["dtype"])
-    elif name == "type" and site.args:  # x.type(dtype); x.type() with no argument names the type, not a tensor
-        arg = site.arg(0, "dtype")
-        target = arg.dtype if isinstance(arg, Tensor) else dtype_tag(arg)
-    elif name == "type_as":
-        other = site.arg(0, "other")
-        target = other.dtype if isinstance(other, Tensor) else None
-    if target is None or elem_bytes(t) is None or t.shape is None:
-        return _unmodelled(interp, f"Tensor.{name} to a dtype the table does not size", result)
-    out = Tensor(result.shape, target, result.why, result.param, result.route, result.no_grad, result.values)
-    if target == t.dtype:
-        free(interp)
-        return t
-    price(interp, X.call(_label(site, "to_" + target), "torch.cast", {"numel": numel(t), "from_bytes": elem_bytes(t), "to_bytes": elem_bytes(out)}), "cast")
-    runs = "model" not in (t.dtype, target)  # two fixed dtypes: modernbert-decoder's expanded int64 position ids `.float()`
-    noop = X.cmp("==", elem_bytes(t), elem_bytes(out)) if elem_bytes(out) is not None else None
-    return with_layout(out, per_arm(t, lambda x: _cast_layout(x, None if runs else noop, runs)))
-
-
-def _cast_layout(x: Tensor, noop: Any, runs: bool) -> Any:
-    """The layout of `x.to(dtype)`: _to_copy's dense one where the cast runs (`runs`, or not `noop`: equal element sizes;
-    DeepSeek's MLA `k_pass` slice becomes dense), x's own where it is a no-op; unknown where either is."""
-    kept, copied = layout_of(x), _preserved(x)
-    if runs or copied == kept:
-        return copied
-    if kept is None or copied == UNKNOWN_LAYOUT or noop is None:
-        return UNKNOWN_LAYOUT
-    return CondLayout(noop, kept, copied)
 
 
 def _reshape(site: CallSite, t: Tensor, result: Tensor) -> Any:
@@ -736,7 +668,7 @@ def price_sdpa(site: CallSite, label: str, q: Tensor, k: Tensor, v: Tensor, kwar
     kw["dtype_bytes"] = b
     price(interp, X.call(label, "torch.nn.functional.scaled_dot_product_attention", kw), "sdpa")
     # a query with gaps (a cut of a fused projection): the output is dense in the query's memory order
-    return with_layout(out, per_arm(q, lambda x: _preserved(x) if _preserved(x) == layout_of(x) or _gapped(x) else UNKNOWN_LAYOUT))
+    return with_layout(out, per_arm(q, lambda x: preserved(x) if preserved(x) == layout_of(x) or _gapped(x) else UNKNOWN_LAYOUT))
 
 
 def _math_fallback(site: CallSite, label: str, q: Tensor, k: Tensor, v: Tensor, kw: dict, mask: Any, enable_gqa: Any,
@@ -764,7 +696,7 @@ def _math_fallback(site: CallSite, label: str, q: Tensor, k: Tensor, v: Tensor, 
         kw["mask_float"] = X.TRUE
     kw["dtype_bytes"] = elem_bytes(q)
     price(interp, X.call(label, "torch.nn.functional.scaled_dot_product_attention", kw), "sdpa")
-    fused = per_arm(q, lambda x: _preserved(x) if _preserved(x) == layout_of(x) or _gapped(x) else UNKNOWN_LAYOUT)
+    fused = per_arm(q, lambda x: preserved(x) if preserved(x) == layout_of(x) or _gapped(x) else UNKNOWN_LAYOUT)
     return with_layout(out, CondLayout(math, None, fused))  # the math path's output: the bmm's, row-major
 
 

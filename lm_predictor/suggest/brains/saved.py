@@ -29,6 +29,7 @@ from lm_predictor.suggest.brains.layout_arms import layout_arms
 from lm_predictor.suggest.brains.saved_ops import (
     CASTS, CONVOLUTIONS, INDEXED_WRITES, KEEPS_INPUT, NO_GRAD_HELPERS, NOTHING, PRODUCTS, RESHAPES, TRAIN_ONLY, VIEWS, needs_grad, saves_of,
 )
+from lm_predictor.suggest.dtype_arms import CondDtype, same_dtype
 from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.scope import Term
@@ -298,6 +299,9 @@ def op(interp: Host, name: str, inputs: list, result: Any, records: bool = True)
         if a is None or b is None:
             log.idents.pop(id(result), None)
             return None if not t.requires_grad else gap(interp, f"{short}: a cast between dtypes the table does not size")
+        noop = same_dtype(t.dtype, result.dtype) if isinstance(t.dtype, CondDtype) or isinstance(result.dtype, CondDtype) else None
+        if noop is not None:  # a dtype of two arms: the input's storage in the arms whose dtype is the target's
+            return maybe_same(interp, result, t, noop)
         return maybe_same(interp, result, t, X.cmp("==", a, b) if t.dtype != result.dtype else X.TRUE)
     if short in TRAIN_ONLY and t is not None:
         return _dropout(interp, short, inputs, result, t)

@@ -9,7 +9,7 @@ once, by the body's own save or by the next iteration's.
 from __future__ import annotations
 
 from lm_predictor.suggest import expr as X
-from lm_predictor.suggest.brains.layout import tensor_bytes
+from lm_predictor.suggest.brains.layout import elem_bytes, tensor_bytes
 from lm_predictor.suggest.brains.saved import SavedLog, Storage, gap, ident_of, log_of
 from lm_predictor.suggest.expr import ONE
 from lm_predictor.suggest.host import Host
@@ -54,9 +54,12 @@ def after_loop(interp: Host, loop: dict, before: dict, after: dict) -> None:
         if ident_new is None or any(id(s) in log.saved for _, s in ident_new) or tensor_bytes(new) is None:
             gap(interp, f"loop-carried {name!r} saved in a loop")
             continue
+        # an output of another element size than the entry (mamba's residual, float32 after the first layer where
+        # residual_in_fp32 holds) is a storage of its own size after the first iteration, never n times the entry
+        resized = elem_bytes(new) != elem_bytes(old)
         for s in saved_here:
             _, cond, count = log.saved[id(s)]
-            if s.arg is None and cond == in_loop[id(s)]:
+            if s.arg is None and cond == in_loop[id(s)] and not resized:
                 log.saved[id(s)][2] = count * loop["count"]
                 continue
             # the further iterations save the body's outputs, a storage of their own: for a forward input (BERT's

@@ -31,6 +31,7 @@ from lm_predictor.suggest.brains.routing import hit_experts, not_an_expert, rout
 from lm_predictor.suggest.brains.sequences import cat, chunk, past_layer, past_shape, split, stack
 from lm_predictor.suggest.brains.shapes import by_facts, expand, flatten, pad, permute, reduce, repeat, squeeze, transpose, unsqueeze, view
 from lm_predictor.suggest.brains.viewsize import settled
+from lm_predictor.suggest.dtype_arms import known_tag
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.findings import DeadPath
 from lm_predictor.suggest.host import Host
@@ -544,7 +545,8 @@ def dtype_tag(value: Any, default: str) -> str:
     """The dtype tag of a `dtype=` argument (torch.float32, torch.long, other.dtype; a Python type as
     torch maps it: bool, int, float -> torch.bool, int64, float64), else `default`."""
     if isinstance(value, External):
-        return DTYPE_TAGS.get(value.name.rsplit(".", 1)[-1], default)
+        name = value.name.rsplit(".", 1)[-1]
+        return DTYPE_TAGS.get(name) or known_tag(name) or default
     return {"bool": "bool", "int": "long", "float": "float64"}.get(value.name, default) if isinstance(value, Builtin) else default
 
 
