@@ -37,6 +37,14 @@ CASES = {
     # and `attention_scalings[layer_type]` (None, or a [1, 1, q, 1] scale): forward inputs of two branches,
     # each arm the model's storage (unavailable before: "mul: saves a tensor whose storage is not known")
     "a rotary pair or None per layer type (5.x beam)": ("beam", dict(SMALL, mlp_layer_types=["dense"] * 4), 5),
+    # the model re-binds its rotary pairs at `i == num_hidden_layers - num_kv_shared_layers` (to slices
+    # of themselves, `_maybe_slice_kv_shared_inputs`); a layer saves the pair of its type on both arms
+    # of that branch (unavailable before: the layer index stayed in the term). With KV-shared layers
+    # (num_kv_shared_layers > 0) the inference rules are not resolved yet (A112), so none here;
+    # [s, f, s, f] makes the formula too long (over 20,000 characters): [s, s, s, f]
+    "rotary pairs re-bound at the first KV-shared layer (5.x gemma4_text)": (
+        "gemma4_text", dict(SMALL, num_kv_shared_layers=0, hidden_size_per_layer_input=8,
+                            layer_types=["sliding_attention"] * 3 + ["full_attention"]), 5),
 }
 
 
