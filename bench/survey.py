@@ -273,11 +273,29 @@ TRAIN_COMPARED = ("flops", "flops_ckpt", "weight_bytes", "grad_bytes", "optimize
 """flops_ckpt: train flops with --grad-checkpointing (gradient_checkpointing_enable() in the oracle)."""
 
 
+TOO_BIG_FOR_REAL = "too big for real tensors"
+"""train_oracle's refusal of a step fake tensors cannot run (data-dependent control flow) on a model
+over REAL_MAX_PARAMS: the survey then prices and measures shrink_config(config) instead."""
+
+
 def survey_train(config: dict, library) -> dict:
     """One training step (batch 2, 7 tokens, float32, AdamW) of a config whose inference is exact:
     each train metric 'exact', 'mismatch' (with both numbers), 'unavailable' (eval does not price
     it) or 'error: ...' (this metric's step failed), against train_oracle (fake tensors; no peak
-    run, to keep the survey cheap); flops_ckpt repeats the step with gradient checkpointing."""
+    run, to keep the survey cheap); flops_ckpt repeats the step with gradient checkpointing.
+    Where fake tensors cannot run the step and the model is too big for real ones (4.56
+    blenderbot's LayerDrop `rand`), eval and the oracle both take shrink_config(config), as the
+    inference survey does, and the record says so ('shrunk')."""
+    from lm_predictor.verify.oracle import shrink_config
+
+    result = _train_step(config, library)
+    if TOO_BIG_FOR_REAL not in result.get("error", ""):
+        return result
+    return {**_train_step(shrink_config(config), library), "shrunk": result["error"][len("oracle: "):]}
+
+
+def _train_step(config: dict, library) -> dict:
+    """survey_train on `config` as given (no shrinking)."""
     from lm_predictor.evaluate.train import TrainOptions, predict_train
     from lm_predictor.verify.train_oracle import measure_train
     from lm_predictor.workload import Workload
@@ -687,13 +705,14 @@ def _train_intro(t: dict) -> str:
 
 
 def _train_cell(train: dict | None) -> str:
-    """'exact' / '-' (unavailable) / 'mismatch' per train metric, in TRAIN_COMPARED order."""
+    """'exact' / '-' (unavailable) / 'mismatch' per train metric, in TRAIN_COMPARED order; '(shrunk)' where a step ran on shrink_config."""
     if not train:
         return "-"
     if "error" in train:
         return train["error"].split(":")[0] + " error"
     marks = {"exact": "exact", "unavailable": "-"}
-    return ", ".join(marks.get(train.get(m, "unavailable"), train.get(m, "").split(":")[0]) for m in TRAIN_COMPARED)
+    shrunk = " (shrunk)" if any("shrunk" in r for r in train.get("configs", {}).values()) else ""
+    return ", ".join(marks.get(train.get(m, "unavailable"), train.get(m, "").split(":")[0]) for m in TRAIN_COMPARED) + shrunk
 
 
 def _cell(result: dict | None) -> str:

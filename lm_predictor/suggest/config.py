@@ -41,6 +41,11 @@ RUNTIME = {
     "pruned_heads": {},
 }
 
+POST_INIT_KWARGS = ("per_layer_config",)
+"""Keys 5.x PreTrainedConfig.__post_init__ pops from its **kwargs (HeterogeneousConfigMixin), though the
+default instance has them as attributes: a config that gives one passes it as a keyword, so a subclass's
+`"per_layer_config" not in kwargs` (gemma4's default per-layer head dims) sees it, even as `{}`."""
+
 STANDARDISED = ("rope_parameters",)
 """Fields PreTrainedConfig.__post_init__ fills in (a nested config takes them from its type's default instance)."""
 
@@ -150,7 +155,7 @@ class ConfigModel:
             self.setattr(obj, name, self.convert(name, value, pretrained=name not in own))
         # keys given that are no field reach __post_init__(**kwargs), as the dataclass __init__ passes them
         # (gemma4's `"per_layer_config" not in kwargs`); PreTrainedConfig.__post_init__ then sets them (brains)
-        fields = set(self.annotations) | set(self.attribute_map) | set(self.pretrained_defaults) | {"model_type"}
+        fields = (set(self.annotations) | set(self.attribute_map) | set(self.pretrained_defaults) | {"model_type"}) - set(POST_INIT_KWARGS)
         extra = {k: self.convert(k, self.resolved[k]) for k in sorted(self.given) if k not in fields and k in self.resolved}
         _post_init(interp, post_init, obj, extra)
         for name in later:  # one __post_init__ left None, or built of values it cannot tell: the default instance's, as before

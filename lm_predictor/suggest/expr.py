@@ -280,11 +280,36 @@ def _junction(kind: str, items: tuple, unit: Bool, zero: Bool) -> Bool:
     for x in unique:
         if bnot(x) in unique:
             return zero
+        if x.kind == "not" and x.args[0].kind == kind and all(y in unique for y in x.args[0].args):
+            return zero  # `a or b or not (a or b)`, `a and b and not (a and b)`
+    if kind == "or" and 1 < len(unique) <= _MERGE_LIMIT and any(x.kind == "and" for x in unique):
+        merged = _merge_adjacent(unique)
+        if merged is not None:
+            return bor(*merged)
     if not unique:
         return unit
     if len(unique) == 1:
         return unique[0]
     return Bool(kind, tuple(unique))
+
+
+_MERGE_LIMIT = 32
+"""Disjuncts up to which `or` looks for two that differ in one literal only (a pairwise search)."""
+
+
+def _merge_adjacent(items: list[Bool]) -> list[Bool] | None:
+    """`(c and R) or (not c and R)` is `R`: the disjuncts with the first such pair made one, or None.
+    (A branch on a condition whose arms save the same storage: 5.23 gemma4_text's rotary pair,
+    sliced to a view of itself at `i == num_hidden_layers - num_kv_shared_layers`.)"""
+    parts = [x.args if x.kind == "and" else (x,) for x in items]
+    for i, a in enumerate(parts):
+        for j in range(i + 1, len(parts)):
+            b = parts[j]
+            only_a, only_b = [x for x in a if x not in b], [x for x in b if x not in a]
+            if len(only_a) == 1 and len(only_b) == 1 and bnot(only_a[0]) == only_b[0]:
+                common = band(*(x for x in a if x in b))
+                return [common if k == i else x for k, x in enumerate(items) if k != j]
+    return None
 
 
 def bnot(b: Bool) -> Bool:

@@ -82,6 +82,21 @@ def test_or_of_guards_simplifies() -> None:
     assert simplify_or([g, X.band(g, u)]) == g
 
 
+def test_or_merges_two_disjuncts_that_differ_in_one_literal() -> None:
+    # 5.23 gemma4_text: the rotary pair a layer saves, on both arms of `i == t` (t the first KV-shared
+    # layer, where the model slices it to a view of itself), each arm also split on a flag `q`
+    i, t = Num.sym("#i1"), Num.sym("t")
+    q, ckpt = X.bor(X.bsym("s"), X.bsym("r")), X.bnot(X.bsym("ckpt"))
+    listed = X.bor(X.cmp("==", i, 0), X.cmp("==", i, 1))
+    tautology = X.bor(q, X.bnot(q))
+    assert tautology == X.TRUE and X.band(X.bsym("s"), X.bsym("r"), X.bnot(X.band(X.bsym("s"), X.bsym("r")))) == X.FALSE
+    arms = [X.band(ckpt, X.cmp("==", i, t), q, listed), X.band(ckpt, X.cmp("==", i, t), X.bnot(q), listed),
+            X.band(ckpt, X.cmp("!=", i, t), listed)]
+    assert X.bor(*arms) == X.band(ckpt, listed)  # no index test left but the listed layers
+    two_apart = X.bor(arms[0], arms[2])  # q, and the index test: two literals apart, kept as it was
+    assert two_apart.kind == "or" and two_apart.args == (arms[0], arms[2])
+
+
 def _cost_under(terms: list, truth: dict) -> int:
     """The merged metric where the bool symbols have the values `truth` (cost `a`, a = 5)."""
     flags = {k: X.bconst(v) for k, v in truth.items()}

@@ -74,3 +74,25 @@ def test_varied_c_is_a_third_train_config_unlike_a_and_b() -> None:
     assert variants["varied_a"]["num_hidden_layers"] == 3 and variants["varied_b"]["num_hidden_layers"] == 5
     assert survey._variants({**default, "num_attention_heads": 6})["varied_c"]["num_key_value_heads"] == 1
     assert survey.TRAIN_CONFIGS == ("varied_a", "varied_b", "varied_c") and survey.TRAIN_ONLY == ("varied_c",)
+
+
+def test_a_step_too_big_for_real_tensors_is_priced_and_measured_shrunk(monkeypatch) -> None:
+    """4.56 blenderbot: fake tensors refuse LayerDrop's `rand`, the model is over REAL_MAX_PARAMS;
+    eval and the oracle then both take shrink_config(config), and the record says so."""
+    survey = _survey()
+    seen: list[dict] = []
+
+    def step(config: dict, library) -> dict:
+        seen.append(config)
+        if config["hidden_size"] > 64:
+            return {"error": "oracle: OracleUnsupported: fake tensors cannot run this step (X) and the model is too big for real tensors"}
+        return dict(EXACT)
+
+    monkeypatch.setattr(survey, "_train_step", step)
+    result = survey.survey_train({"model_type": "llama", "hidden_size": 4096, "num_hidden_layers": 3}, None)
+    assert [c["hidden_size"] for c in seen] == [4096, 64] and seen[1]["num_hidden_layers"] == 2
+    assert result["activation_bytes"] == "exact" and result["shrunk"].startswith("OracleUnsupported")
+    assert survey._train_cell(survey.combine_train({"varied_a": result})).endswith("(shrunk)")
+    other = {"error": "oracle: ValueError: Expected input batch_size (0) to match target batch_size (12)."}
+    monkeypatch.setattr(survey, "_train_step", lambda config, library: dict(other))
+    assert survey.survey_train({"model_type": "llama", "hidden_size": 4096}, None) == other  # any other failure stays

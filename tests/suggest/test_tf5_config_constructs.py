@@ -44,3 +44,26 @@ def test_standardize_rope_params_fills_rope_parameters() -> None:
 def test_item_of_a_hit_expert_id_keeps_the_routing() -> None:
     analysis = _analysis("nemotron_h")
     assert not _runtime_branches(analysis)
+
+
+def test_per_layer_config_given_empty_reaches_post_init_as_a_keyword() -> None:
+    """gemma4's `__post_init__` sets full layers' head_dim to `global_head_dim` (512) only where
+    `"per_layer_config" not in kwargs`; PreTrainedConfig pops it from **kwargs, so a config.json that
+    gives `{}` (what Gemma4TextConfig(global_head_dim=head_dim) writes) keeps every layer at head_dim.
+    It had been read as a field and dropped from the keywords: at 4 layers of 64, [s, s, s, f], the
+    full layer was priced at 512 (weight_bytes 35,683,064 against torch's 34,153,400; now equal)."""
+    from lm_predictor.data.versions import reading
+    from lm_predictor.suggest import expr as X
+    from lm_predictor.suggest.analysis import analyse_model
+    from lm_predictor.suggest.sources import SourceError, open_tree
+
+    layer_types = ["sliding_attention"] * 3 + ["full_attention"]
+    with reading("5.23.0"):
+        try:
+            tree = open_tree("pinned", version="5.23.0")
+        except SourceError as err:
+            pytest.skip(str(err))
+        given = analyse_model(tree, "gemma4_text", {"num_hidden_layers": 4, "layer_types": layer_types, "per_layer_config": {}}, None)
+        default = analyse_model(tree, "gemma4_text", {"num_hidden_layers": 4, "layer_types": layer_types}, None)
+    assert given.config.layer_overrides() == {}
+    assert default.config.layer_overrides() == {3: {"head_dim": X.Num.const(512)}}

@@ -39,6 +39,14 @@ CASES = {
     # and `attention_scalings[layer_type]` (None, or a [1, 1, q, 1] scale): forward inputs of two branches,
     # each arm the model's storage (unavailable before: "mul: saves a tensor whose storage is not known")
     "a rotary pair or None per layer type (5.x beam)": ("beam", dict(SMALL, mlp_layer_types=["dense"] * 4), 5),
+    # the model re-binds its rotary pairs at `i == num_hidden_layers - num_kv_shared_layers` (to slices
+    # of themselves, `_maybe_slice_kv_shared_inputs`); a layer saves the pair of its type on both arms
+    # of that branch (unavailable before: the layer index stayed in the term). With KV-shared layers
+    # (num_kv_shared_layers > 0) the inference rules are not resolved yet (A112), so none here;
+    # [s, f, s, f] makes the formula too long (over 20,000 characters): [s, s, s, f]
+    "rotary pairs re-bound at the first KV-shared layer (5.x gemma4_text)": (
+        "gemma4_text", dict(SMALL, num_kv_shared_layers=0, hidden_size_per_layer_input=8,
+                            layer_types=["sliding_attention"] * 3 + ["full_attention"]), 5),
 }
 
 
@@ -119,3 +127,28 @@ def test_a_second_layer_type_saves_a_second_rotary_pair(tmp_path: Path) -> None:
     one = measure_train(written_config("gemma3_text", dict(SMALL, layer_types=["sliding_attention"] * 4), tmp_path / "one"), Workload(2, 5), peak=False)
     two = measure_train(written_config("gemma3_text", SMALL, tmp_path / "two"), Workload(2, 5), peak=False)
     assert two.totals["activation_bytes"] - one.totals["activation_bytes"] == 640
+
+
+def test_a_layer_type_without_rope_first(tmp_path: Path) -> None:
+    """5.x beam with a full (no-rope) layer first: its rotary `__init__` loops over the sorted layer
+    types and `continue`s past the one whose rope parameters are None, then registers the sliding
+    buffers. An unrolled loop goes on after a `continue` (it had left every later iteration under a
+    false guard: no buffers, and `forward` raised, A102). Inference and the train step against the
+    oracle; activation_bytes here stays unavailable (a rotary pair of nested branches), never wrong."""
+    pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    if int(transformers.__version__.split(".")[0]) < 5:
+        pytest.skip("a transformers 5.x model")
+    from lm_predictor.evaluate.train import predict_train
+    from lm_predictor.verify.train_oracle import measure_train
+    from lm_predictor.workload import Workload
+    from tests.families.harness import assert_exact, written_config
+
+    full_first = ["full_attention", "sliding_attention", "sliding_attention", "full_attention"]
+    config = written_config("beam", dict(SMALL, mlp_layer_types=["dense"] * 4, layer_types=full_first), tmp_path)
+    assert_exact(config, Workload(2, 5))
+    measured = measure_train(config, Workload(2, 5), peak=False).totals
+    predicted = predict_train(config, batch=2, seq_len=5, survey_checked=False, transformers="5.23.0").totals
+    for metric in ("flops", "weight_bytes", "grad_bytes", "optimizer_bytes"):
+        assert predicted[metric] == measured[metric], metric
+    assert predicted.get("activation_bytes") in (None, measured["activation_bytes"])

@@ -259,8 +259,8 @@ def save(interp: Host, t: Any, why: str) -> None:
             log.saved[id(storage)] = [storage, c, count]
         elif entry[2] != count:
             return gap(interp, f"{why}: one storage saved at two loop depths")
-        else:
-            entry[1] = X.bor(entry[1], c)
+        else:  # the two saves' conditions may close over the loop together (two arms of a branch on the index)
+            entry[1] = saved_loops.some_iteration(X.bor(entry[1], c), now[common:])
         for loop in now[common:]:
             log.loop_saves.append((loop, storage, guard, c))
 

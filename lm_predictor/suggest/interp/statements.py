@@ -241,6 +241,7 @@ class StatementsMixin:
             try:
                 for item in items:
                     self.assign(stmt.target, item, frame)
+                    base = self.guard(frame.entry)
                     flow = self.exec_block(stmt.body, frame)
                     returns = [e for e in flow.exits if e.kind == "return"]
                     exits.extend(returns)
@@ -252,6 +253,7 @@ class StatementsMixin:
                         self.report(A_BREAK, stmt, "break under a symbolic condition; later iterations are assumed to run")
                     if not flow.falls and not [e for e in flow.exits if e.kind == "continue"]:
                         return Flow(exits, False, FALSE)
+                    flow = Flow(flow.exits, True, _next_iteration(flow, base))
                     if flow.cond != TRUE:
                         self.assume.append(flow.cond)
                         conds.append(flow.cond)
@@ -530,3 +532,13 @@ def bound_index(idx: Num, count: Any) -> None:
     if isinstance(count, Num) and isinstance(facts.upper, dict):
         facts.nonneg.add(idx.sym_name())
         facts.upper[idx.sym_name()] = count - 1
+
+
+def _next_iteration(flow: Flow, base: Bool) -> Bool:
+    """The condition (relative to the iteration's start, whose guard is `base`) under which an
+    unrolled loop goes on to its next iteration: the body fell through, or it ran a `continue`
+    (5.23 beam's rotary `__init__`: `if rope_params is None: continue` on the first layer type
+    had left every later iteration under a false guard, so its buffers were never set)."""
+    known = set(base.args) if base.kind == "and" else {base}
+    went_on = [X.band(*(c for c in (e.cond.args if e.cond.kind == "and" else (e.cond,)) if c not in known)) for e in flow.exits if e.kind == "continue"]
+    return X.bor(flow.cond if flow.falls else FALSE, *went_on)
