@@ -64,15 +64,17 @@ def test_the_trust_table_hides_a_metric_wrong_at_any_config() -> None:
 
 def test_varied_c_is_a_third_train_config_unlike_a_and_b() -> None:
     """Varied C (train column only): 2 layers, a quarter of the KV heads (MQA where 4 does not divide
-    the heads), a quarter of the FFN, untied, the last layers of a per-layer list."""
+    the heads), a quarter of the FFN, untied, the last layers of a per-layer list, and a pad token
+    where the class leaves it unset."""
     survey = _survey()
     default = {"num_hidden_layers": 4, "num_attention_heads": 8, "num_key_value_heads": 8, "intermediate_size": 64,
                "layer_types": ["sliding_attention", "sliding_attention", "sliding_attention", "full_attention"]}
     variants = survey._variants(default)
     assert variants["varied_c"] == {"tie_word_embeddings": False, "num_hidden_layers": 2, "num_key_value_heads": 2,
-                                    "intermediate_size": 16, "layer_types": ["sliding_attention", "full_attention"]}
+                                    "intermediate_size": 16, "layer_types": ["sliding_attention", "full_attention"], "pad_token_id": 0}
     assert variants["varied_a"]["num_hidden_layers"] == 3 and variants["varied_b"]["num_hidden_layers"] == 5
     assert survey._variants({**default, "num_attention_heads": 6})["varied_c"]["num_key_value_heads"] == 1
+    assert "pad_token_id" not in survey._variants({**default, "pad_token_id": 1})["varied_c"]  # a set one stays
     assert survey.TRAIN_CONFIGS == ("varied_a", "varied_b", "varied_c") and survey.TRAIN_ONLY == ("varied_c",)
 
 
