@@ -33,7 +33,7 @@ from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.scope import Term
 from lm_predictor.suggest.valueops import under
-from lm_predictor.suggest.values import ATTN_SDPA, ListV, Phi, Record, Tensor, Unknown
+from lm_predictor.suggest.values import ATTN_SDPA, ListV, Phi, Record, Repeated, Tensor, Unknown
 
 
 @dataclass(eq=False)
@@ -54,6 +54,7 @@ class SavedLog:
     saved: dict = field(default_factory=dict)  # id(Storage) -> [Storage, cond, count]
     calls: list = field(default_factory=list)  # Terms: callees' activation_bytes
     gaps: list = field(default_factory=list)  # (guard, why): an op under `guard` saves what the table cannot size
+    past_cache: list = field(default_factory=list)  # guards of a cache update past the cache's layers (brains/cache.py)
     loop_saves: list = field(default_factory=list)  # (loop, Storage, guard, cond): saved while that symbolic loop ran, under the path guard and the save condition
     root: bool = False
     loop_base: int = 0  # symbolic loops of the callers around this forward (not its own)
@@ -532,6 +533,7 @@ def module_call(interp: Host, callee: Any, term: Num, count: Num, args: list, kw
         inner = callee.saved = SavedLog()
     for guard, why in inner.gaps:
         log.gaps.append((X.band(interp.guard(), X.substitute(guard, mapping)), f"{callee.qualname}: {why}"))
+    log.past_cache += saved_loops.past_cache(inner.past_cache, interp.guard(), mapping, _loops(interp))
     library = getattr(interp, "library", None)
     inline = library is not None and library.get(callee.qualname) is not None  # a library rule prices it (transformers' activation classes)
     own = terms(inner, lambda guard: True) if inline else None
@@ -733,6 +735,8 @@ def _per_layer(cond: Bool) -> bool:
 def _flat(value: Any) -> list:
     if isinstance(value, (tuple, list)):
         return [x for v in value for x in _flat(v)]
+    if isinstance(value, Repeated):  # prophetnet's `chunk(1 + ngram)`: every piece is the one element
+        return _flat(value.elem)
     return [value]
 
 
