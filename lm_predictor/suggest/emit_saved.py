@@ -120,10 +120,12 @@ def _ngram_loss(emitter: Any, n: Num) -> Term | None:
     `new_zeros(ngram, batch, seq_len)` and nll_loss's 0-dim float32 total_weight. With eps > 0 the
     smoothing indexes by a boolean mask (saved indices of a data-dependent count): no term."""
     spec = getattr(emitter, "specialise", None)
-    eps = spec.get(NGRAM_EPS) if spec is not None else None
-    if emitter is None or spec is None or isinstance(eps, bool) or not isinstance(eps, (int, float)) or eps != 0:
+    if emitter is None or spec is None:
         return None
-    emitter.specialised_on[NGRAM_EPS] = eps  # eval's cache keys on it (specialise.py)
+    eps = spec.get(NGRAM_EPS)
+    emitter.specialised_on[NGRAM_EPS] = eps  # eval's cache keys on it (specialise.py), whichever way it decides
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or eps != 0:
+        return None
     ngram, batch, seq = Num.sym("ngram"), Num.sym("batch"), Num.sym("seq_len")
     return Term(X.TRUE, ONE, ngram * n * Num.const(4) + ngram * batch * seq * Num.const(8) + Num.const(4), "loss")
 
