@@ -29,11 +29,12 @@ from lm_predictor.suggest.brains.layout_arms import layout_arms
 from lm_predictor.suggest.brains.saved_ops import (
     CASTS, CONVOLUTIONS, INDEXED_WRITES, KEEPS_INPUT, NO_GRAD_HELPERS, NOTHING, PRODUCTS, RESHAPES, TRAIN_ONLY, VIEWS, needs_grad, saves_of,
 )
+from lm_predictor.suggest.brains.saved_paths import lookup, pairs
 from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.scope import Term
 from lm_predictor.suggest.valueops import under
-from lm_predictor.suggest.values import ATTN_SDPA, ListV, Phi, Record, Repeated, Tensor, Unknown
+from lm_predictor.suggest.values import ATTN_SDPA, Phi, Repeated, Tensor, Unknown
 
 
 @dataclass(eq=False)
@@ -555,7 +556,7 @@ def module_call(interp: Host, callee: Any, term: Num, count: Num, args: list, kw
             else:
                 log.calls.append(Term(interp.guard(), summed[1], summed[0]))
         for key, cond in exports(inner):
-            value = under(_lookup(args, kwargs, key), X.substitute(cond, mapping))  # of branches: the arm the callee saved
+            value = under(lookup(args, kwargs, key), X.substitute(cond, mapping))  # of branches: the arm the callee saved
             if not _tensor_arms(value):
                 gap(interp, f"{callee.qualname}: saves an input the call cannot find")
                 continue
@@ -617,7 +618,7 @@ def returned(interp: Host, callee: Any, inner_ret: Any, ret: Any, args: list, kw
     inner: SavedLog | None = callee.saved
     if log is None:
         return
-    for a, b in _pairs(inner_ret, ret):
+    for a, b in pairs(inner_ret, ret):
         if not isinstance(b, Tensor):
             continue
         ident = ident_of(inner, a) if inner is not None and isinstance(a, Tensor) else None
@@ -625,7 +626,7 @@ def returned(interp: Host, callee: Any, inner_ret: Any, ret: Any, args: list, kw
             fresh(interp, b)
             continue
         if len(ident) == 1 and ident[0][1].arg is not None:
-            value = _lookup(args, kwargs, ident[0][1].arg)
+            value = lookup(args, kwargs, ident[0][1].arg)
             if isinstance(value, Tensor):
                 same(interp, b, value)
                 continue
@@ -655,42 +656,6 @@ def _returned_per_branch(interp: Host, log: SavedLog, inner: SavedLog, ident: tu
             arms.append((X.band(c, X.bnot(kept)), Storage(tensor_bytes(b), _loops(interp))))
     log.idents[id(b)] = (b, tuple(arms))
     return True
-
-
-def _pairs(a: Any, b: Any) -> list:
-    if isinstance(a, Tensor) or isinstance(b, Tensor):
-        return [(a, b)]
-    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b):
-        return [p for x, y in zip(a, b) for p in _pairs(x, y)]
-    if isinstance(a, ListV) and isinstance(b, ListV) and a.rep is None and b.rep is None and len(a.items) == len(b.items):
-        return [p for x, y in zip(a.items, b.items) for p in _pairs(x, y)]  # a list the forward returns (OpenAI GPT's Block)
-    if isinstance(a, Record) and isinstance(b, Record):
-        return [p for k in a.fields for p in _pairs(a.fields.get(k), b.fields.get(k))]
-    if isinstance(a, Phi) and isinstance(b, Phi):
-        return _pairs(a.a, b.a) + _pairs(a.b, b.b)
-    return []
-
-
-def _lookup(args: list, kwargs: dict, key: tuple) -> Any:
-    kind, head, *path = key
-    if kind == "pos":
-        value = args[head] if head < len(args) else None
-    else:
-        value = kwargs.get(head)
-    return _at_path(value, path)
-
-
-def _at_path(value: Any, path: list) -> Any:
-    """`value[i][j]...` for the path's indices, through the arms of a value of branches (None: not there)."""
-    if isinstance(value, Phi):
-        return Phi(value.cond, _at_path(value.a, path), _at_path(value.b, path))
-    for k, i in enumerate(path):
-        if isinstance(value, Phi):
-            return _at_path(value, path[k:])
-        if not isinstance(value, (tuple, list)) or i >= len(value):
-            return None
-        value = value[i]
-    return value
 
 
 def exports(log: SavedLog) -> list:
