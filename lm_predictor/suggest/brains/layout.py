@@ -193,7 +193,8 @@ def _pairs(old: tuple, new: tuple, tail: bool) -> list | None:
             continue
         if i >= len(old) or j >= len(new):
             return None
-        if tail and (j == len(new) - 1 or i == len(old) - 1 or _same(_product(old[i:]), _product(new[j:]))):
+        lead = tail and _same(old[i], new[j]) and i < len(old) - 1 and j < len(new) - 1  # an equal leading dim stays its own
+        if tail and not lead and (j == len(new) - 1 or i == len(old) - 1 or _same(_product(old[i:]), _product(new[j:]))):
             out.append((list(range(i, len(old))), list(range(j, len(new)))))
             break
         merged = _run(old, i, new[j])
