@@ -618,6 +618,7 @@ def returned(interp: Host, callee: Any, inner_ret: Any, ret: Any, args: list, kw
     inner: SavedLog | None = callee.saved
     if log is None:
         return
+    whole: dict = {}  # id(callee storage) -> the caller's one storage for every view of it this call returns
     for a, b in pairs(inner_ret, ret):
         if not isinstance(b, Tensor):
             continue
@@ -633,6 +634,13 @@ def returned(interp: Host, callee: Any, inner_ret: Any, ret: Any, args: list, kw
         if mapping is not None and _returned_per_branch(interp, log, inner, ident, b, mapping):
             continue
         counted = any(id(s) in inner.saved for _, s in ident)
+        if not counted and mapping is not None and len(ident) == 1 and ident[0][0] == X.TRUE and ident[0][1].nbytes is not None:
+            # a slice of a storage the callee made (ProphetNet's decoder returns `hidden_states[:, :seq]` and
+            # `[:, seq:]` of one [batch, (1 + ngram) * seq, hidden]): the caller saving a view of it keeps all of it
+            src = ident[0][1]
+            whole.setdefault(id(src), Storage(X.substitute(src.nbytes, mapping), _loops(interp)))
+            log.idents[id(b)] = (b, ((X.TRUE, whole[id(src)]),))
+            continue
         fresh(interp, b)
         if counted:
             _, arms = log.idents[id(b)]
