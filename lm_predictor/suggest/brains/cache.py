@@ -309,12 +309,16 @@ def built_layers(site: CallSite) -> tuple | None:
     return (where, n) if n is not None and where != X.FALSE else None
 
 
-def _past_the_layers(interp: Host, cache: CacheV, layer_idx: Any) -> None:
+def _past_the_layers(interp: Host, cache: CacheV, layer_idx: Any, states: tuple) -> None:
     """`cache.layers[layer_idx]` past the layers a DynamicCache(config) built raises IndexError (4.56 ProphetNet's
     decoder run with fewer encoder layers): the oracle's step then runs without a cache, which this analysis does not
-    follow. Recorded for the root's activation_bytes (emit_saved: unavailable where it holds at the config)."""
+    follow. Where the states are views of part of a storage (ProphetNet's `chunk(1 + ngram)` pieces) that step keeps
+    other bytes than the cache's copies: recorded for the root's activation_bytes (emit_saved: unavailable where it
+    holds at the config). States that are all of their storage (BART's `k_proj(x).view(...).transpose(1, 2)`) are
+    kept as many bytes either way: not recorded."""
     log = saved.log_of(interp)
-    if log is not None and cache.size is not None and isinstance(layer_idx, Num):
+    whole = log is not None and all(saved.storage_is_all_of(log, t) for t in states)
+    if log is not None and not whole and cache.size is not None and isinstance(layer_idx, Num):
         where, n = cache.size
         log.past_cache.append(X.band(interp.guard(), where, X.cmp(">", n, 0), X.cmp(">=", layer_idx, n)))
 
@@ -324,7 +328,7 @@ def update(site: CallSite) -> Any:
     cache: CacheV = site.receiver
     k, v = site.arg(0, "key_states"), site.arg(1, "value_states")
     layer_idx = site.arg(2, "layer_idx", ZERO)
-    _past_the_layers(interp, cache, layer_idx)
+    _past_the_layers(interp, cache, layer_idx, (k, v))
     if not isinstance(k, Tensor) or not isinstance(v, Tensor) or k.shape is None or v.shape is None or len(k.shape) < 2:
         if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
             print("cache update of", k, v)

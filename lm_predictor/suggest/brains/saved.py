@@ -169,6 +169,12 @@ def ident_of(log: SavedLog, t: Tensor) -> tuple | None:
     return None
 
 
+def storage_is_all_of(log: SavedLog, t: Any) -> bool:
+    """Whether `t` is all of each storage it may be (False: a view of part of one, or a storage not known)."""
+    ident = ident_of(log, t) if isinstance(t, Tensor) else None
+    return ident is not None and all(s.nbytes is not None and X.as_exact(s.nbytes) == X.as_exact(tensor_bytes(t)) for _, s in ident)
+
+
 def module_tensor(interp: Host, key: tuple, value: Any, buffer: bool = False) -> Any:
     """A tensor an `__init__` stored on the module: a registered buffer (gemma3's `embed_scale`) is never
     counted, as a parameter is not; a plain attribute (codegen's `scale_attn`, which the oracle counts
