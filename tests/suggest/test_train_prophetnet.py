@@ -5,6 +5,8 @@
   logits, the int64 targets `new_zeros(ngram, batch, seq)` and nll_loss's total_weight;
 - 5.23's `ngram_attention_bias`: `torch.where(mask, torch.full((), -inf), torch.zeros(()))` of constants saves
   no mask (a 0-dim `torch.zeros` requires no grad);
+- batch 1: the decoder returns `hidden_states[:, :seq]` and `[:, seq:]` of one storage, and the lm_head keeps a
+  view of the second: all of that storage;
 - `DynamicCache(config=self.config)` holds `config.num_hidden_layers` layers, which ProphetNetConfig reads as its
   encoder layers: with more decoder layers the update of layer `num_encoder_layers` raises IndexError, the oracle
   retries without a cache (each layer's main keys and values are then views of the [batch, (1 + ngram) * seq,
@@ -40,17 +42,24 @@ CASES = {
 }
 
 
-def _both(overrides: dict, tmp_path: Path) -> tuple:
+def _both(overrides: dict, tmp_path: Path, batch: int = 2, seq_len: int = 7) -> tuple:
     """(predicted, measured) activation_bytes of one training step."""
     config = written_config("prophetnet", overrides, tmp_path)
-    measured = measure_train(config, Workload(2, 7), peak=False).totals["activation_bytes"]
-    predicted = predict_train(config, batch=2, seq_len=7, survey_checked=False, transformers=PIN).totals.get("activation_bytes")
+    measured = measure_train(config, Workload(batch, seq_len), peak=False).totals["activation_bytes"]
+    predicted = predict_train(config, batch=batch, seq_len=seq_len, survey_checked=False, transformers=PIN).totals.get("activation_bytes")
     return predicted, measured
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_activation_bytes_exact(case: str, tmp_path: Path) -> None:
     predicted, measured = _both(CASES[case], tmp_path)
+    assert predicted == measured
+
+
+def test_batch_one_keeps_the_whole_decoder_output(tmp_path: Path) -> None:
+    # at batch 1 the lm_head's input is a view of the decoder's [1, (1 + ngram) * seq, hidden] output: all of it
+    # is kept (a copy of the [batch, ngram * seq, hidden] streams at batch > 1); 1,280 B were missing before
+    predicted, measured = _both(dict(SMALL, ngram=3), tmp_path, batch=1, seq_len=5)
     assert predicted == measured
 
 
