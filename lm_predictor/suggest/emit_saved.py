@@ -32,6 +32,16 @@ SHIFTED_LOSS = (re.compile(r"shift_logits = \w+\[\.\.\., :-1, :\](\.contiguous\(
                 re.compile(r"shift_labels = shift_labels\.contiguous\(\)|shift_labels = labels\[\.\.\., 1:\]\.contiguous\(\)"))
 """The heads that shift by hand (mamba, xlstm, 4.56 Gemma 3 multimodal): `CrossEntropyLoss()` of the
 contiguous `logits[..., :-1, :]` against the contiguous `labels[..., 1:]`."""
+NGRAM_LOSS = (re.compile(r"expend_targets = labels\.new_zeros\(self\.config\.ngram, labels\.size\(0\), labels\.size\(1\)\)"),
+              re.compile(r"lprobs = nn\.functional\.log_softmax\(logits\.view\(-1, logits\.size\(-1\)\), dim=-1, dtype=torch\.float32\)"),
+              re.compile(r"nn\.functional\.nll_loss\(lprobs, expend_targets\.view\(-1\), reduction='mean'\)"),
+              re.compile(r"self\._compute_loss\(predict_logits, labels\)"),
+              re.compile(r"predict_logits = self\.lm_head\(predicting_streams\)"),
+              re.compile(r"logits = predict_logits\[:, 0\]"))
+"""ProphetNet's head (as astroid writes it): the [batch, ngram, seq_len, V] `predict_logits`, of which `logits` is
+stream 0, and an nll_loss of their float32 log_softmax against the labels repeated per stream."""
+NGRAM_EPS = "eps"
+"""The config field of ProphetNet's label smoothing."""
 SHIFTED_LOSS_CALL = re.compile(r"self\.loss_function\(\s*shift_logits,\s*shift_labels")
 """A head that shifts by hand, then calls the usual loss on the shifted tensors (4.56's MoshiForCausalLM)."""
 UPCAST = re.compile(r"logits = logits\.float\(\)")
@@ -50,7 +60,7 @@ def activation_terms(emitter: Any, draft: RuleDraft) -> list:
         return []
     got = _train_step(emitter, draft, got)
     if draft is emitter.analysis.root:
-        loss = loss_term(draft)
+        loss = loss_term(draft, emitter)
         got = got + [loss] if loss is not None else []
     return _folded(emitter, got) if len(_text(got)) > MAX_FORMULA_CHARS else got
 
@@ -99,7 +109,7 @@ def _text(got: list) -> str:
     return "\n+ ".join(parts)
 
 
-def loss_term(draft: RuleDraft) -> Term | None:
+def loss_term(draft: RuleDraft, emitter: Any = None) -> Term | None:
     """log_softmax output (float32 logits) + targets + total_weight; None: not the usual loss."""
     cls = draft.template.cls if draft.template is not None else None
     node = getattr(cls, "node", None)
@@ -110,6 +120,8 @@ def loss_term(draft: RuleDraft) -> Term | None:
     n = ONE
     for d in logits.shape:
         n = n * d
+    if all(p.search(source) for p in NGRAM_LOSS):
+        return _ngram_loss(emitter, n)
     if LOSS_CALL not in source:
         return _unshifted_loss(draft, source, logits, n)
     if SHIFTED_LOSS_CALL.search(source) and all(p.search(source) for p in SHIFTED_LOSS):
@@ -121,6 +133,22 @@ def loss_term(draft: RuleDraft) -> Term | None:
     # labels padded by one position ([batch, seq_len + 1] int64), then [..., 1:].contiguous(): a view at batch 1
     targets = X.ifnum(X.cmp("==", batch, ONE), (seq + ONE) * Num.const(8), batch * seq * Num.const(8))
     return Term(X.TRUE, ONE, n * Num.const(4) + targets + Num.const(4), "loss")
+
+
+def _ngram_loss(emitter: Any, n: Num) -> Term | None:
+    """ProphetNet's `_compute_loss` (NGRAM_LOSS) where `config.eps` is 0: `log_softmax(dtype=float32)` of the
+    [ngram * batch * seq_len, V] logits (its float32 output, which nll_loss keeps too), the int64 targets
+    `new_zeros(ngram, batch, seq_len)` and nll_loss's 0-dim float32 total_weight. With eps > 0 the
+    smoothing indexes by a boolean mask (saved indices of a data-dependent count): no term."""
+    spec = getattr(emitter, "specialise", None)
+    if emitter is None or spec is None:
+        return None
+    eps = spec.get(NGRAM_EPS)
+    emitter.specialised_on[NGRAM_EPS] = eps  # eval's cache keys on it (specialise.py), whichever way it decides
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or eps != 0:
+        return None
+    ngram, batch, seq = Num.sym("ngram"), Num.sym("batch"), Num.sym("seq_len")
+    return Term(X.TRUE, ONE, ngram * n * Num.const(4) + ngram * batch * seq * Num.const(8) + Num.const(4), "loss")
 
 
 def _unshifted_loss(draft: RuleDraft, source: str, logits: Tensor, n: Num) -> Term | None:
@@ -160,8 +188,10 @@ def activations_known(emitter: Any, draft: RuleDraft) -> bool:
     ok = saved.terms(draft.saved, lambda guard: _reached(emitter, guard, draft)) is not None
     why = "" if ok else "a saved tensor not sized"
     if ok and draft is emitter.analysis.root:
-        ok = loss_term(draft) is not None
+        ok = loss_term(draft, emitter) is not None
         why = "" if ok else "no loss term"
+        if ok and draft.saved is not None and any(_reached(emitter, g) for g in draft.saved.past_cache):
+            ok, why = False, "a cache update past the layers DynamicCache(config) built: IndexError, the step runs without a cache"
     if ok and any(unresolved_slugs(t.expr) for t in emitter.metric_terms(draft, "flops")):
         ok, why = False, "unresolved flops"  # the analysis did not see every op
     for term in emitter.metric_terms(draft, "activation_bytes") if ok else []:

@@ -52,6 +52,14 @@ def make_phi(cond: Bool, a: Any, b: Any) -> Any:
     return joined
 
 
+
+def _cache_size(cond: Any, a: tuple | None, b: tuple | None) -> tuple | None:
+    """The (where, n) layer count of a cache given on one arm and built on the other (brains/cache.py)."""
+    if a is None and b is None:
+        return None
+    (wa, na), (wb, nb) = a or (X.FALSE, None), b or (X.FALSE, None)
+    return X.ifbool(cond, wa, wb), nb if na is None else na if nb is None else X.ifnum(cond, na, nb)
+
 def _make_phi(cond: Bool, a: Any, b: Any) -> Any:
     """make_phi without the hooks."""
     value = X.bool_value(cond)
@@ -87,7 +95,7 @@ def _make_phi(cond: Bool, a: Any, b: Any) -> Any:
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         return tuple(make_phi(cond, x, y) for x, y in zip(a, b))
     if isinstance(a, CacheV) and isinstance(b, CacheV):
-        return CacheV(X.ifnum(cond, a.past, b.past), a.layers, a.own or b.own, a.stores_first or b.stores_first)
+        return CacheV(X.ifnum(cond, a.past, b.past), a.layers, a.own or b.own, a.stores_first or b.stores_first, _cache_size(cond, a.size, b.size))
     if isinstance(a, Record) and isinstance(b, Record) and a.class_name == b.class_name:
         keys = list(a.fields) + [k for k in b.fields if k not in a.fields]
         return Record(a.class_name, {k: make_phi(cond, a.fields.get(k), b.fields.get(k)) for k in keys})
@@ -179,7 +187,7 @@ def translate(value: Any, mapping: dict, path: str | None) -> Any:
     if isinstance(value, Phi):
         return make_phi(X.substitute(value.cond, mapping), translate(value.a, mapping, path), translate(value.b, mapping, path))
     if isinstance(value, CacheV):
-        return CacheV(X.substitute(value.past, mapping), value.layers, value.own, value.stores_first)
+        return replace(value, past=X.substitute(value.past, mapping))
     return value
 
 

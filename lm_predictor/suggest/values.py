@@ -217,6 +217,7 @@ class CacheV:
     layers: dict = field(default_factory=dict)
     own: Any = None  # a cache class the model defines on top of DynamicCache (its ClassV), whose own methods hold per-layer states
     stores_first: bool = False  # its update keeps a layer's first states as given (`key_cache[i] = key_states`), then concatenates
+    size: Any = None  # (where, n): `DynamicCache(config=...)` builds n layers there (an index past them raises); None: grown on demand
 
 
 @dataclass(eq=False)

@@ -556,7 +556,7 @@ def _runs_a_kernel(site: CallSite, result: Any) -> bool:
 
 
 CONSTANT_FACTORIES = frozenset({"torch.tensor", "torch.as_tensor", "torch.ones"})
-"""Factories of a tensor from Python numbers (and `torch.full` of a 0-dim one), and `torch.ones` (the
+"""Factories of a tensor from Python numbers (and `torch.full` or `torch.zeros` of a 0-dim one), and `torch.ones` (the
 2-d attention mask of ones OPT and the BART-style decoders build, only ever read): autograd gives them
 no gradient (unlike `torch.zeros`, which a forward may fill in place from tensors that require it)."""
 
@@ -572,9 +572,9 @@ def _without_grad(site: CallSite, result: Any) -> Any:
         return result
     inputs = [site.receiver, *site.args, *site.kwargs.values()]
     tensors = [v for v in inputs + [x for v in inputs for x in _items(v)] if isinstance(v, Tensor)]
-    constant = site.name in CONSTANT_FACTORIES or site.name == "torch.full" and isinstance(result, Tensor) and result.shape == ()
+    constant = site.name in CONSTANT_FACTORIES or site.name in ("torch.full", "torch.zeros") and isinstance(result, Tensor) and result.shape == ()
     if not tensors and constant and "requires_grad" not in site.kwargs:
-        return _mark_no_grad(result)  # gemma's `torch.tensor(hidden_size**0.5)`, gpt2's `torch.full([], ...)`: constants
+        return _mark_no_grad(result)  # gemma's `torch.tensor(hidden_size**0.5)`, gpt2's `torch.full([], ...)`, 5.x prophetnet's `torch.zeros(())`: constants
     if not tensors or any(t.requires_grad for t in tensors):
         return result
     return _mark_no_grad(result)

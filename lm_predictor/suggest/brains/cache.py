@@ -27,7 +27,7 @@ from lm_predictor.suggest.brains.layout import copy_term, gap, price
 from lm_predictor.suggest.expr import ONE, ZERO, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.layers import count_where, periodic_condition
-from lm_predictor.suggest.pyvalues import BoundMethod
+from lm_predictor.suggest.pyvalues import BoundMethod, ConfigV
 from lm_predictor.suggest.valueops import make_phi, translate
 from lm_predictor.suggest.values import CacheV, DictV, FunctionV, ListV, ObjectV, Phi, Repeated, Tensor, Unknown
 
@@ -295,11 +295,40 @@ def _subst_index(value: Any, index: str, idx: Num) -> Any:
     return translate(value, {index: idx}, None)
 
 
+def built_layers(site: CallSite) -> tuple | None:
+    """(where, n): `DynamicCache(config=...)` of a flat config builds n = `config.num_hidden_layers` layers (read as
+    the config class defines it: ProphetNet's property gives its encoder layers) where the config has neither
+    `layer_types` nor `num_kv_shared_layers`; None where it grows on demand or the analysis cannot count them."""
+    config = site.arg(1, "config", None)
+    if not isinstance(config, ConfigV) or text_config_object(site.interp) is not None:
+        return None
+    read = config.model.getattr_default
+    where, n = present(site.interp.getattr(config, "num_hidden_layers", site.node))
+    for other in ("layer_types", "num_kv_shared_layers"):
+        where = X.band(where, X.bnot(present(read(site.interp, other, None, site.node))[0]))
+    return (where, n) if n is not None and where != X.FALSE else None
+
+
+def _past_the_layers(interp: Host, cache: CacheV, layer_idx: Any, states: tuple) -> None:
+    """`cache.layers[layer_idx]` past the layers a DynamicCache(config) built raises IndexError (4.56 ProphetNet's
+    decoder run with fewer encoder layers): the oracle's step then runs without a cache, which this analysis does not
+    follow. Where the states are views of part of a storage (ProphetNet's `chunk(1 + ngram)` pieces) that step keeps
+    other bytes than the cache's copies: recorded for the root's activation_bytes (emit_saved: unavailable where it
+    holds at the config). States that are all of their storage (BART's `k_proj(x).view(...).transpose(1, 2)`) are
+    kept as many bytes either way: not recorded."""
+    log = saved.log_of(interp)
+    whole = log is not None and all(saved.storage_is_all_of(log, t) for t in states)
+    if log is not None and not whole and cache.size is not None and isinstance(layer_idx, Num):
+        where, n = cache.size
+        log.past_cache.append(X.band(interp.guard(), where, X.cmp(">", n, 0), X.cmp(">=", layer_idx, n)))
+
+
 def update(site: CallSite) -> Any:
     interp = site.interp
     cache: CacheV = site.receiver
     k, v = site.arg(0, "key_states"), site.arg(1, "value_states")
     layer_idx = site.arg(2, "layer_idx", ZERO)
+    _past_the_layers(interp, cache, layer_idx, (k, v))
     if not isinstance(k, Tensor) or not isinstance(v, Tensor) or k.shape is None or v.shape is None or len(k.shape) < 2:
         if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
             print("cache update of", k, v)

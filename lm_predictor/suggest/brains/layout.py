@@ -191,7 +191,8 @@ def _pairs(old: tuple, new: tuple, tail: bool) -> list | None:
             continue
         if i >= len(old) or j >= len(new):
             return None
-        if tail and (j == len(new) - 1 or i == len(old) - 1 or _same(_product(old[i:]), _product(new[j:]))):
+        lead = tail and _same(old[i], new[j]) and i < len(old) - 1 and j < len(new) - 1  # an equal leading dim stays its own
+        if tail and not lead and (j == len(new) - 1 or i == len(old) - 1 or _same(_product(old[i:]), _product(new[j:]))):
             out.append((list(range(i, len(old))), list(range(j, len(new)))))
             break
         merged = _run(old, i, new[j])
@@ -241,8 +242,24 @@ def _run(sizes: tuple, start: int, target: Num) -> int | None:
 
 
 def _same(a: Num, b: Num) -> bool:
-    """Equal sizes, reading x // y as exact (a view to h * (H // h) from H runs only where h divides H)."""
-    return a == b or X.as_exact(a) == X.as_exact(b)
+    """Equal sizes, reading x // y as exact (a view to h * (H // h) from H runs only where h divides H),
+    and ceil_div(x, y) as x // y (prophetnet's `chunk(1 + ngram)` pieces of ceil(n / c) rows, reshaped
+    to the model's own `n // c`: the two agree only where c divides n, as the reshape requires)."""
+    return a == b or X.as_exact(a) == X.as_exact(b) or X.as_exact(_ceil_as_floor(a)) == X.as_exact(_ceil_as_floor(b))
+
+
+def _ceil_as_floor(num: Num) -> Num:
+    """num with each ceil_div(x, y) atom written x // y."""
+    out = ZERO
+    for mono, coeff in num.terms:
+        term = Num.const(coeff)
+        for atom, e in mono:
+            piece = Num.atom(atom)
+            if isinstance(atom, X.Op) and atom.kind == "fn" and atom.args[0] == "ceil_div" and len(atom.args) == 3:
+                piece = X.floordiv(atom.args[1], atom.args[2])
+            term = term * (X.power(piece, Num.const(e)) if e != 1 else piece)
+        out = out + term
+    return out
 
 
 def _divides(a: Num, b: Num) -> bool:

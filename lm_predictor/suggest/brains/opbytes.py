@@ -360,10 +360,10 @@ def _pieces(t: Tensor, result: Any) -> Any:
             return with_layout(piece, Layout(lay.order, lay.bcast, True, lay.gaps | {inner[0]}))
         return with_layout(piece, Layout(lay.order, lay.bcast, lay.dense and not inner, lay.gaps))
 
-    if isinstance(result, tuple):
-        return tuple(one(p) for p in result)
-    if isinstance(result, list):
-        return [one(p) for p in result]
+    if isinstance(result, (tuple, list)):
+        return type(result)(one(p) for p in result)
+    if isinstance(result, Repeated):  # chunk(1 + ngram) of a count read from the config: one element for every piece
+        return Repeated(one(result.elem), result.count, result.index)
     return one(result)
 
 

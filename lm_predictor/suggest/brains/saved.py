@@ -29,12 +29,13 @@ from lm_predictor.suggest.brains.layout_arms import layout_arms
 from lm_predictor.suggest.brains.saved_ops import (
     CASTS, CONVOLUTIONS, INDEXED_WRITES, KEEPS_INPUT, NO_GRAD_HELPERS, NOTHING, PRODUCTS, RESHAPES, TRAIN_ONLY, VIEWS, needs_grad, saves_of,
 )
+from lm_predictor.suggest.brains.saved_paths import lookup, pairs
 from lm_predictor.suggest.dtype_arms import CondDtype, same_dtype
 from lm_predictor.suggest.expr import ONE, Bool, Num
 from lm_predictor.suggest.host import Host
 from lm_predictor.suggest.scope import Term
 from lm_predictor.suggest.valueops import under
-from lm_predictor.suggest.values import ATTN_SDPA, ListV, Phi, Record, Tensor, Unknown
+from lm_predictor.suggest.values import ATTN_SDPA, Phi, Repeated, Tensor, Unknown
 
 
 @dataclass(eq=False)
@@ -55,6 +56,7 @@ class SavedLog:
     saved: dict = field(default_factory=dict)  # id(Storage) -> [Storage, cond, count]
     calls: list = field(default_factory=list)  # Terms: callees' activation_bytes
     gaps: list = field(default_factory=list)  # (guard, why): an op under `guard` saves what the table cannot size
+    past_cache: list = field(default_factory=list)  # guards of a cache update past the cache's layers (brains/cache.py)
     loop_saves: list = field(default_factory=list)  # (loop, Storage, guard, cond): saved while that symbolic loop ran, under the path guard and the save condition
     root: bool = False
     loop_base: int = 0  # symbolic loops of the callers around this forward (not its own)
@@ -166,6 +168,12 @@ def ident_of(log: SavedLog, t: Tensor) -> tuple | None:
         log.idents[id(t)] = (t, arms)
         return arms
     return None
+
+
+def storage_is_all_of(log: SavedLog, t: Any) -> bool:
+    """Whether `t` is all of each storage it may be (False: a view of part of one, or a storage not known)."""
+    ident = ident_of(log, t) if isinstance(t, Tensor) else None
+    return ident is not None and all(s.nbytes is not None and X.as_exact(s.nbytes) == X.as_exact(tensor_bytes(t)) for _, s in ident)
 
 
 def module_tensor(interp: Host, key: tuple, value: Any, buffer: bool = False) -> Any:
@@ -536,6 +544,7 @@ def module_call(interp: Host, callee: Any, term: Num, count: Num, args: list, kw
         inner = callee.saved = SavedLog()
     for guard, why in inner.gaps:
         log.gaps.append((X.band(interp.guard(), X.substitute(guard, mapping)), f"{callee.qualname}: {why}"))
+    log.past_cache += saved_loops.past_cache(inner.past_cache, interp.guard(), mapping, _loops(interp))
     library = getattr(interp, "library", None)
     inline = library is not None and library.get(callee.qualname) is not None  # a library rule prices it (transformers' activation classes)
     own = terms(inner, lambda guard: True) if inline else None
@@ -557,7 +566,7 @@ def module_call(interp: Host, callee: Any, term: Num, count: Num, args: list, kw
             else:
                 log.calls.append(Term(interp.guard(), summed[1], summed[0]))
         for key, cond in exports(inner):
-            value = under(_lookup(args, kwargs, key), X.substitute(cond, mapping))  # of branches: the arm the callee saved
+            value = under(lookup(args, kwargs, key), X.substitute(cond, mapping))  # of branches: the arm the callee saved
             if not _tensor_arms(value):
                 gap(interp, f"{callee.qualname}: saves an input the call cannot find")
                 continue
@@ -619,7 +628,8 @@ def returned(interp: Host, callee: Any, inner_ret: Any, ret: Any, args: list, kw
     inner: SavedLog | None = callee.saved
     if log is None:
         return
-    for a, b in _pairs(inner_ret, ret):
+    whole: dict = {}  # id(callee storage) -> the caller's one storage for every view of it this call returns
+    for a, b in pairs(inner_ret, ret):
         if not isinstance(b, Tensor):
             continue
         ident = ident_of(inner, a) if inner is not None and isinstance(a, Tensor) else None
@@ -627,13 +637,20 @@ def returned(interp: Host, callee: Any, inner_ret: Any, ret: Any, args: list, kw
             fresh(interp, b)
             continue
         if len(ident) == 1 and ident[0][1].arg is not None:
-            value = _lookup(args, kwargs, ident[0][1].arg)
+            value = lookup(args, kwargs, ident[0][1].arg)
             if isinstance(value, Tensor):
                 same(interp, b, value)
                 continue
         if mapping is not None and _returned_per_branch(interp, log, inner, ident, b, mapping):
             continue
         counted = any(id(s) in inner.saved for _, s in ident)
+        if not counted and mapping is not None and len(ident) == 1 and ident[0][0] == X.TRUE and ident[0][1].nbytes is not None:
+            # a slice of a storage the callee made (ProphetNet's decoder returns `hidden_states[:, :seq]` and
+            # `[:, seq:]` of one [batch, (1 + ngram) * seq, hidden]): the caller saving a view of it keeps all of it
+            src = ident[0][1]
+            whole.setdefault(id(src), Storage(X.substitute(src.nbytes, mapping), _loops(interp)))
+            log.idents[id(b)] = (b, ((X.TRUE, whole[id(src)]),))
+            continue
         fresh(interp, b)
         if counted:
             _, arms = log.idents[id(b)]
@@ -657,42 +674,6 @@ def _returned_per_branch(interp: Host, log: SavedLog, inner: SavedLog, ident: tu
             arms.append((X.band(c, X.bnot(kept)), Storage(tensor_bytes(b), _loops(interp))))
     log.idents[id(b)] = (b, tuple(arms))
     return True
-
-
-def _pairs(a: Any, b: Any) -> list:
-    if isinstance(a, Tensor) or isinstance(b, Tensor):
-        return [(a, b)]
-    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b):
-        return [p for x, y in zip(a, b) for p in _pairs(x, y)]
-    if isinstance(a, ListV) and isinstance(b, ListV) and a.rep is None and b.rep is None and len(a.items) == len(b.items):
-        return [p for x, y in zip(a.items, b.items) for p in _pairs(x, y)]  # a list the forward returns (OpenAI GPT's Block)
-    if isinstance(a, Record) and isinstance(b, Record):
-        return [p for k in a.fields for p in _pairs(a.fields.get(k), b.fields.get(k))]
-    if isinstance(a, Phi) and isinstance(b, Phi):
-        return _pairs(a.a, b.a) + _pairs(a.b, b.b)
-    return []
-
-
-def _lookup(args: list, kwargs: dict, key: tuple) -> Any:
-    kind, head, *path = key
-    if kind == "pos":
-        value = args[head] if head < len(args) else None
-    else:
-        value = kwargs.get(head)
-    return _at_path(value, path)
-
-
-def _at_path(value: Any, path: list) -> Any:
-    """`value[i][j]...` for the path's indices, through the arms of a value of branches (None: not there)."""
-    if isinstance(value, Phi):
-        return Phi(value.cond, _at_path(value.a, path), _at_path(value.b, path))
-    for k, i in enumerate(path):
-        if isinstance(value, Phi):
-            return _at_path(value, path[k:])
-        if not isinstance(value, (tuple, list)) or i >= len(value):
-            return None
-        value = value[i]
-    return value
 
 
 def exports(log: SavedLog) -> list:
@@ -737,6 +718,8 @@ def _per_layer(cond: Bool) -> bool:
 def _flat(value: Any) -> list:
     if isinstance(value, (tuple, list)):
         return [x for v in value for x in _flat(v)]
+    if isinstance(value, Repeated):  # prophetnet's `chunk(1 + ngram)`: every piece is the one element
+        return _flat(value.elem)
     return [value]
 
 

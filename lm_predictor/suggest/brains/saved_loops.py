@@ -30,6 +30,14 @@ def some_iteration(cond: Bool, loops: tuple) -> Bool:
     return cond
 
 
+def past_cache(guards: list, guard: Bool, mapping: dict, loops: tuple) -> list:
+    """A callee's guards of a cache update past the cache's layers (brains/cache.py) in the caller's names, each
+    closed over the loops around the call (some layer i < count indexes past them); one that still names a loop
+    index (its layers cannot be counted) is left out, as the analysis did before it looked."""
+    out = [some_iteration(X.band(guard, X.substitute(g, mapping)), loops) for g in guards]
+    return [g for g in out if g != X.FALSE and not any(n.startswith("#") for n in X.free_params(g))]
+
+
 def over_experts(nbytes: Num, count: Num, loop_count: Num | None) -> tuple | None:
     """(bytes, count) of a storage (or a call) made in a loop over experts and sized by the tokens routed to one
     expert, summed over the loop: linear in those tokens, so the loop's `count` copies at one expert's tokens are

@@ -20,6 +20,7 @@ from lm_predictor.diagnostics import A_ACTIVATION, A_CACHE_IN_FORWARD, A_MODULE_
 from lm_predictor.suggest import expr as X
 from lm_predictor.suggest.brains import saved
 from lm_predictor.suggest.brains.base import CallSite, brain, callee, prefix, text_config_object
+from lm_predictor.suggest.brains.cache import built_layers
 from lm_predictor.suggest.brains.layout import free, gap
 from lm_predictor.suggest.brains.masks import (
     causal_mask, causal_mask_v5, extended_mask, legacy_causal_mask, looks_like_legacy_mask, padding_mask_for_sdpa, padding_warning,
@@ -565,7 +566,7 @@ def suggest_transformers_external(site: CallSite) -> Any:
     if short in TRUE_FUNCTIONS:
         return X.TRUE
     if short in ("DynamicCache", "Cache", "OffloadedCache"):
-        return CacheV(ZERO)  # the cache a model builds in prefill: empty
+        return CacheV(ZERO, size=built_layers(site) if short == "DynamicCache" else None)  # the cache a model builds in prefill: empty
     if short in ("HybridCache", "StaticCache", "SlidingWindowCache", "HybridChunkedCache", "EncoderDecoderCache", "QuantizedCache", "MambaCache", "DynamicLayer"):
         interp.report(A_CACHE_IN_FORWARD, site.node, f"{short} built inside forward(); modelled as an empty dynamic cache")
         return CacheV(ZERO)

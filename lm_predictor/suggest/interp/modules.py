@@ -385,7 +385,7 @@ class ModulesMixin:
         if isinstance(value, Record):
             return Record(value.class_name, {k: self.localize(v, k, binding, namer) for k, v in value.fields.items()})
         if isinstance(value, CacheV):
-            return CacheV(self.localize(value.past, "past_len", binding, namer), value.layers, value.own, value.stores_first)
+            return CacheV(self.localize(value.past, "past_len", binding, namer), value.layers, value.own, value.stores_first, value.size)  # size: config names
         if isinstance(value, Phi):
             cond = self.localize(value.cond, hint + "_present", binding, namer)
             a = value.a
