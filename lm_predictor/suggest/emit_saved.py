@@ -190,7 +190,7 @@ def activations_known(emitter: Any, draft: RuleDraft) -> bool:
     if ok and draft is emitter.analysis.root:
         ok = loss_term(draft, emitter) is not None
         why = "" if ok else "no loss term"
-        if ok and draft.saved is not None and any(_reached(emitter, g) for g in draft.saved.past_cache):
+        if ok and draft.saved is not None and any(_reached(emitter, g, draft) for g in draft.saved.past_cache):
             ok, why = False, "a cache update past the layers DynamicCache(config) built: IndexError, the step runs without a cache"
     if ok and any(unresolved_slugs(t.expr) for t in emitter.metric_terms(draft, "flops")):
         ok, why = False, "unresolved flops"  # the analysis did not see every op
