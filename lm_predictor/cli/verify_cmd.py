@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from lm_predictor import diagnostics as d
@@ -60,7 +59,6 @@ def run(args: argparse.Namespace) -> int:
     if "flash_attention_2" in args.attn:
         print("lmpredict verify: error: flash_attention_2 runs only on CUDA with the flash_attn package; the oracle measures eager and sdpa", file=sys.stderr)
         return 2
-    logging.getLogger("torch._subclasses.fake_tensor").setLevel(logging.CRITICAL)  # its errors reach us as exceptions
     console = make_console(sys.stdout)
     progress = Progress("lmpredict verify", True if args.progress else None)
     raw, source = load_config(args.config)
