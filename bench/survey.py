@@ -29,6 +29,8 @@ built for the train column only; TRAIN_CONFIGS) (`survey_train`: train flops, fl
 activation bytes against train_oracle; a metric is exact only when it is exact at every config
 that ran, and the per-config results stay in the record). Results go to bench/survey.json (bench/survey-<pin>.json for 5.x) and docs/coverage.md, which shows
 every pin side by side (the other pins from their committed JSON).
+While it runs, `<json stem>.partial.json` beside the JSON holds the records so far (removed at the
+end): an interrupted run keeps what it measured, and `bench/cmp_survey.py` reads that file too.
 """
 
 from __future__ import annotations
@@ -429,7 +431,9 @@ def _warm_imports() -> None:
         pass
 
 
-def run_all(types: list[str], jobs: int, timeout: float) -> list[dict]:
+def run_all(types: list[str], jobs: int, timeout: float, partial: Path | None = None) -> list[dict]:
+    """Survey `types` in `jobs` worker processes; with `partial`, the records so far are rewritten
+    there after each type, so an interrupted run keeps what it measured (cmp_survey.py reads it)."""
     ctx = mp.get_context("fork")
     pending = list(types)
     running: dict = {}
@@ -460,7 +464,16 @@ def run_all(types: list[str], jobs: int, timeout: float) -> list[dict]:
             results[mt] = rec
             del running[mt]
             _progress(rec, len(results), len(types), time.monotonic() - start)
+            if partial is not None:
+                write_partial(partial, [results[t] for t in types if t in results])
     return [results[mt] for mt in types]
+
+
+def write_partial(path: Path, records: list[dict]) -> None:
+    """The records surveyed so far, replaced whole (a reader never sees half a file)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"partial": True, "records": records}, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _progress(rec: dict, done: int, total: int, elapsed: float) -> None:
@@ -749,7 +762,8 @@ def main(argv: list[str] | None = None) -> int:
     types = args.only.split(",") if args.only else model_types()
     _warm_imports()
     t0 = time.monotonic()
-    records = run_all(types, args.jobs, args.timeout)
+    partial = args.json.with_name(args.json.stem + ".partial.json")
+    records = run_all(types, args.jobs, args.timeout, partial)
     elapsed = time.monotonic() - t0
     if args.update and args.json.exists():
         fresh = {r["model_type"]: r for r in records}
@@ -767,6 +781,7 @@ def main(argv: list[str] | None = None) -> int:
     elif json_given:  # --no-write --json PATH: the records to PATH only (for cmp_survey.py), no committed file touched
         args.json.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")
+    partial.unlink(missing_ok=True)
     return 0
 
 
