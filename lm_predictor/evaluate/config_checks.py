@@ -15,7 +15,7 @@ import math
 
 from lm_predictor import diagnostics as d
 from lm_predictor.data.accepted_names import accepted
-from lm_predictor.data.transformers_table import integer_sizes, is_size
+from lm_predictor.data.transformers_table import integer_sizes, is_size, load_table
 from lm_predictor.diagnostics import LmPredictorError
 
 ROPE_FIELDS = ("rope_scaling", "rope_parameters")
@@ -124,12 +124,14 @@ def _check_sizes(config: dict, defaults: dict, prefix: str = "") -> None:
             raise _error(f"config field '{prefix}{field}' is implausibly large: {given!r}")
 
 
+def _facts(config: dict, version: str) -> dict:
+    """The pin's table entry for the config's model_type (empty where unknown)."""
+    return load_table(version)["model_types"].get(config.get("model_type")) or {}
+
+
 def _init_defaults(config: dict, version: str) -> dict:
     """The pin's configuration class __init__ defaults for the config's model_type (empty where unknown)."""
-    from lm_predictor.data.transformers_table import load_table
-
-    facts = load_table(version)["model_types"].get(config.get("model_type")) or {}
-    return facts.get("init_defaults") or {}
+    return _facts(config, version).get("init_defaults") or {}
 
 
 def check_derived(config: dict, version: str) -> None:
@@ -170,10 +172,8 @@ even 0) fails the build of a class that does not declare it as a sub-config."""
 def _check_sub_configs(config: dict, version: str) -> None:
     """A sub-config the class declares must be a mapping (or null, its default), and the sizes in it
     integers as at the top level; a text-config field the class does not declare is refused."""
-    from lm_predictor.data.transformers_table import load_table
-
     table = load_table(version)["model_types"]
-    facts = table.get(config.get("model_type")) or {}
+    facts = _facts(config, version)
     for field, cls in (facts.get("sub_configs") or {}).items():
         value = config.get(field)
         if value is None:

@@ -34,7 +34,7 @@ from lm_predictor.suggest.brains.layout import (
     view_of,
     with_layout,
 )
-from lm_predictor.suggest.brains.castbytes import CASTS, cast, dtype_tag, preserve, preserved
+from lm_predictor.suggest.brains.castbytes import CASTS, cast, dtype_tag, preserve, preserved, unmodelled
 from lm_predictor.suggest.brains.fnbytes import FACTORIES, LIKE_FACTORIES, price_factory, price_layer_norm
 from lm_predictor.suggest.brains.gathers import price_more
 from lm_predictor.suggest.expr import ONE, ZERO, Num
@@ -65,18 +65,13 @@ def _label(site: CallSite, fallback: str) -> str:
     return site.label(fallback)
 
 
-def _unmodelled(interp: Host, what: str, result: Any) -> Any:
-    gap(interp, what)
-    return result
-
-
 def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
     """The bytes of `t.name(...)` whose shape result is `result`; returns the result with its dtype and layout."""
     interp = site.interp
     if name in METADATA or name in ("view", "view_as") and isinstance(result, Tensor):
         if name in ("view", "view_as") and isinstance(result, Tensor) and result.shape is not None:
             if len(site.args) == 1 and isinstance(site.args[0], External):
-                return _unmodelled(interp, "view(dtype)", result)
+                return unmodelled(interp, "view(dtype)", result)
             free(interp)
             return with_layout(result, per_arm(t, lambda x: _reshape_layout(x, result)))
         free(interp)
@@ -86,7 +81,7 @@ def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
         price(interp, X.call(_label(site, "item"), "torch.elementwise", {"numel": ZERO, "n_inputs": ZERO, "extra_read": elem_bytes(t)}), "item")
         return result
     if not isinstance(result, Tensor) and name not in ("split", "chunk", "unbind", "split_with_sizes", "tensor_split"):
-        return _unmodelled(interp, f"Tensor.{name}", result)
+        return unmodelled(interp, f"Tensor.{name}", result)
     if name in VIEWS:
         free(interp)
         return with_layout(result, per_arm(t, lambda x: _view_layout(x, name, site, result)))
@@ -98,7 +93,7 @@ def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
     if name == "contiguous":
         c = is_contiguous(t)
         if c is None:
-            return _unmodelled(interp, "contiguous() of a tensor of unknown layout", result)
+            return unmodelled(interp, "contiguous() of a tensor of unknown layout", result)
         if c == X.TRUE:
             free(interp)
             return t
@@ -113,10 +108,10 @@ def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
         if name == "sum" and site.kwargs.get("dtype") is not None and result.shape is not None:
             return _sum_to(site, t, result)
         if site.kwargs.get("dtype") is not None or result.shape is None:
-            return _unmodelled(interp, f"Tensor.{name} with a dtype", result)
+            return unmodelled(interp, f"Tensor.{name} with a dtype", result)
         n, b = numel(t), elem_bytes(t)
         if n is None or b is None:
-            return _unmodelled(interp, f"Tensor.{name} of an unknown tensor", result)
+            return unmodelled(interp, f"Tensor.{name} of an unknown tensor", result)
         if name == "sum" and t.dtype in ("bool", "int32", "long"):
             # an integral or bool sum is int64 (XLM's `(input_ids != pad).sum(dim=1)`)
             out = Tensor(result.shape, "long", result.why, result.param, result.route, result.no_grad, result.values)
@@ -144,7 +139,7 @@ def price_method(site: CallSite, name: str, t: Tensor, result: Any) -> Any:
             return with_layout(out, None)  # clone(memory_format=contiguous), then masked_fill_: row-major, whatever the input
         return out
     more = price_more(site, name, t, result, _label(site, name), True, lambda ins, res: elementwise(interp, _label(site, name), ins, res))
-    return _unmodelled(interp, f"Tensor.{name}", result) if more is NotImplemented else more
+    return unmodelled(interp, f"Tensor.{name}", result) if more is NotImplemented else more
 
 
 def _sum_to(site: CallSite, t: Tensor, result: Tensor) -> Any:
@@ -152,7 +147,7 @@ def _sum_to(site: CallSite, t: Tensor, result: Tensor) -> Any:
     and writes the sums in the given one (diffllama's lambdas under bf16: reads 2 bytes, writes 4 per element)."""
     tag, n, b = dtype_tag(site.kwargs.get("dtype")), numel(t), elem_bytes(t)
     if tag not in ("float32", "model") or t.dtype not in ("float32", "model") or n is None or b is None:
-        return _unmodelled(site.interp, "Tensor.sum with a dtype", result)
+        return unmodelled(site.interp, "Tensor.sum with a dtype", result)
     out = Tensor(result.shape, tag, result.why, result.param, result.route, result.no_grad)
     price(site.interp, X.call(_label(site, "sum"), "torch.elementwise", {"numel": numel(out), "n_inputs": ZERO, "extra_read": n * b, "dtype_bytes": elem_bytes(out)}), "sum")
     return with_layout(out, None)
@@ -164,7 +159,7 @@ def _cumsum(site: CallSite, t: Tensor, result: Tensor) -> Any:
     given = site.kwargs.get("dtype")
     tag = dtype_tag(given) if given is not None else "long" if t.dtype in ("long", "bool", "int32") else t.dtype
     if tag is None or result.shape is None or t.dtype not in ("long", "bool", "int32", "float32", "model"):
-        return _unmodelled(site.interp, "cumsum of an unknown dtype", result)
+        return unmodelled(site.interp, "cumsum of an unknown dtype", result)
     out = Tensor(result.shape, tag, result.why, result.param, result.route, result.no_grad, result.values)
     price(site.interp, elementwise_term(_label(site, "cumsum"), [t], out), "cumsum")
     return with_layout(out, elementwise_layout([t], out))
@@ -178,7 +173,7 @@ def elementwise(interp: Host, label: str, inputs: list, result: Tensor, bool_out
         return target
     tag = "bool" if bool_out else promote(inputs)
     if tag is None or result.shape is None:
-        return _unmodelled(interp, f"{label}: dtype or shape unknown", result)
+        return unmodelled(interp, f"{label}: dtype or shape unknown", result)
     out = Tensor(result.shape, tag, result.why, result.param, result.route, result.no_grad, result.values)
     price(interp, elementwise_term(label, inputs, out), label)
     return with_layout(out, elementwise_layout(inputs, out))
@@ -191,7 +186,7 @@ def softmax(site: CallSite, t: Tensor, result: Any) -> Any:
     n, b = numel(t), elem_bytes(t)
     target = dtype_tag(site.kwargs.get("dtype")) if site.kwargs.get("dtype") is not None else t.dtype
     if c != X.TRUE or n is None or b is None or target is None or not isinstance(result, Tensor):
-        return _unmodelled(interp, "softmax of a tensor of unknown layout or dtype", result)
+        return unmodelled(interp, "softmax of a tensor of unknown layout or dtype", result)
     out = Tensor(result.shape, target, result.why, result.param, result.route, result.no_grad, result.values)
     kw = {"numel": n, "dtype_bytes": b}
     if target != t.dtype:
@@ -203,12 +198,12 @@ def softmax(site: CallSite, t: Tensor, result: Any) -> Any:
 def _reshape(site: CallSite, t: Tensor, result: Tensor) -> Any:
     interp = site.interp
     if result.shape is None:
-        return _unmodelled(interp, "reshape to an unknown shape", result)
+        return unmodelled(interp, "reshape to an unknown shape", result)
     seen = view_of(t, tuple(result.shape))
     if seen is None:
         if os.environ.get("LMPREDICT_SUGGEST_DEBUG"):
             print("reshape of unknown layout:", t, layout_of(t), result.shape, interp.current_loc)
-        return _unmodelled(interp, "reshape of a tensor of unknown layout", result)
+        return unmodelled(interp, "reshape of a tensor of unknown layout", result)
     ok = seen[0]
     if ok == X.TRUE:
         free(interp)
@@ -374,9 +369,9 @@ def price_getitem(interp: Host, t: Tensor, index: Any, result: Any) -> Any:
     if len(lists) == 1 and not any(isinstance(i, Tensor) for i in items):
         return _gather_list(interp, t, lists[0], items, result)
     if any(isinstance(i, Tensor) or type(i).__name__ in ("ListV", "list") for i in items):
-        return _unmodelled(interp, "indexing with a tensor", result)
+        return unmodelled(interp, "indexing with a tensor", result)
     if not isinstance(result, Tensor) or result.shape is None or t.shape is None:
-        return _unmodelled(interp, "indexing of a tensor of unknown shape", result)
+        return unmodelled(interp, "indexing of a tensor of unknown shape", result)
     free(interp)
     return with_layout(result, per_arm(t, lambda x: _index_layout(x, items, result)))
 
@@ -392,7 +387,7 @@ def _gather_list(interp: Host, t: Tensor, index: Any, items: list, result: Any) 
     b = elem_bytes(t)
     if not plain or not ints or not all(isinstance(i, Num) and i.const_value() is not None for i in ints) \
             or not isinstance(result, Tensor) or result.shape is None or b is None:
-        return _unmodelled(interp, "indexing with a tensor", result)
+        return unmodelled(interp, "indexing with a tensor", result)
     out = Tensor(result.shape, t.dtype, result.why, result.param, result.route, result.no_grad, result.values)
     price(interp, X.call(interp.label_hint or "index", "torch.elementwise",
                          {"numel": numel(out), "extra_read": Num.const(8 * len(ints)), "dtype_bytes": b}), "index")
@@ -481,7 +476,7 @@ def _cat_repeated(site: CallSite, short: str, rep: Repeated, result: Any) -> Any
     n = numel(t) if isinstance(t, Tensor) else None
     if not isinstance(t, Tensor) or not isinstance(result, Tensor) or not rep.fresh or n is None or elem_bytes(t) is None \
             or result.shape is None or rep.index is not None and rep.index in X.free_params(n):
-        return _unmodelled(site.interp, f"{site.name} of a repeated value", result)
+        return unmodelled(site.interp, f"{site.name} of a repeated value", result)
     out = Tensor(result.shape, t.dtype, result.why, result.param, result.route, result.no_grad, result.values)
     kw = {"numel": numel(out), "dtype_bytes": elem_bytes(out)}
     if rep.count * n != numel(out):
@@ -507,9 +502,9 @@ def price_function(site: CallSite, result: Any) -> Any:
             if isinstance(v, Tensor) and not any(v is u for u in distinct):
                 distinct.append(v)
         if not isinstance(result, Tensor) or not items or len(distinct) != len([v for v in items if isinstance(v, Tensor)]) and False:
-            return _unmodelled(interp, name, result)
+            return unmodelled(interp, name, result)
         if any(not isinstance(v, Tensor) or numel(v) is None or v.dtype != distinct[0].dtype for v in items) or elem_bytes(distinct[0]) is None:
-            return _unmodelled(interp, f"{name} of tensors of unknown shape or mixed dtypes", result)
+            return unmodelled(interp, f"{name} of tensors of unknown shape or mixed dtypes", result)
         in_numel = Num.const(0)
         for v in distinct:
             in_numel = in_numel + numel(v)
@@ -523,7 +518,7 @@ def price_function(site: CallSite, result: Any) -> Any:
         tag = result.dtype if "dtype" not in site.kwargs else dtype_tag(site.kwargs["dtype"])
         # without a dtype, float arguments make a float32 tensor; with one (BLOOM's alibi powers), that dtype
         if tag is None or "dtype" not in site.kwargs and any(isinstance(a, Num) and not X.is_integral(a) for a in args):
-            return _unmodelled(interp, "arange of floats", result)
+            return unmodelled(interp, "arange of floats", result)
         out = Tensor(result.shape, tag, result.why, values=result.values)
         price(interp, X.call(_label(site, "arange"), "torch.factory", {"numel": numel(out), "dtype_bytes": elem_bytes(out)}), name)
         return out
@@ -544,7 +539,7 @@ def price_function(site: CallSite, result: Any) -> Any:
         if training == X.FALSE:
             free(interp)
             return result
-        return _unmodelled(interp, "dropout in training mode", result)
+        return unmodelled(interp, "dropout in training mode", result)
     if name in ("F.softmax", "torch.softmax", "torch.nn.functional.softmax") and args and isinstance(args[0], Tensor):
         return softmax(site, args[0], result)
     if args and isinstance(args[0], Tensor):
@@ -566,7 +561,7 @@ def price_function(site: CallSite, result: Any) -> Any:
             return more
     if short in BINARY | {"pow"} and isinstance(result, Tensor) and any(isinstance(a, Tensor) for a in args):
         return elementwise(interp, _label(site, short), list(args), result)  # a number first: MPT's `torch.pow(2, base)`
-    return _unmodelled(interp, name, result)
+    return unmodelled(interp, name, result)
 
 
 def _pad(site: CallSite, t: Tensor, result: Any) -> Any:
@@ -579,7 +574,7 @@ def _pad(site: CallSite, t: Tensor, result: Any) -> Any:
     b = elem_bytes(t)
     if mode != "constant" or not isinstance(pads, (tuple, list)) or not isinstance(result, Tensor) or result.shape is None \
             or numel(t) is None or b is None:
-        return _unmodelled(interp, "F.pad", result)
+        return unmodelled(interp, "F.pad", result)
     out = Tensor(result.shape, t.dtype, result.why, result.param, result.route, result.no_grad, result.values)
     price(interp, X.call(_label(site, "pad"), "torch.copy", {"numel": numel(out), "in_numel": numel(t), "dtype_bytes": b}), "pad")
     known = all(isinstance(p, Num) and isinstance(p.const_value(), int) and p.const_value() >= 0 for p in pads)

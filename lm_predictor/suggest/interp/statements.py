@@ -161,7 +161,7 @@ class StatementsMixin:
         if rest is not None:  # `self.gradient_checkpointing and self.training and ...` (interp/train_arms.py)
             self.checkpoint_asked = True
             if self.checkpointing:  # a derivation for a checkpointed step: the test is its other operands
-                cond = X.band(TRUE, *(self.truth(self.eval(value, frame), value) for value in rest))
+                cond = X.band(*(self.truth(self.eval(value, frame), value) for value in rest))
                 decided = self.decide(cond)
                 if decided is None:
                     return self.fork(cond, then_fn, else_fn, frame)
